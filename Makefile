@@ -1,0 +1,36 @@
+# kalib — the two commands a user needs are `make report` and `make test`.
+# Both do the whole set-up first: a virtualenv in .venv, the package with its
+# compiled kernels (pip install -e . builds cext/), and the test tools.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.kalib-installed
+OUT    ?= report
+
+.PHONY: setup test report bench bench-peers clean
+
+setup: $(STAMP)
+
+# Re-install when the build description or a kernel changes.
+$(STAMP): setup.py pyproject.toml $(wildcard cext/*.pyx)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[test]'
+	touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest -q -p no:cacheprovider
+
+report: setup
+	$(VENV)/bin/kalib report --out $(OUT) --force
+
+bench: setup
+	$(PY) benchmarks/run_bench.py
+
+bench-peers: setup
+	$(PY) benchmarks/peers.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info cext/*.c cext/*.so report .pytest_cache

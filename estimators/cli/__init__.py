@@ -1,0 +1,60 @@
+"""The ``kalib`` command line.
+
+One module per subcommand; each exposes ``add_parser(subparsers)`` and a
+``run(args) -> int``. Exit codes (``../shared/CLI.md``): 0 success, 2 bad input
+(one line on stderr naming the offender, no traceback), 1 internal error.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from weighting.errors import KalibError
+
+# Subcommand name -> module under estimators.cli (imported lazily so that
+# `kalib rake` does not pay for matplotlib or statsmodels).
+SUBCOMMANDS = {
+    "rake": "rake",
+    "replicate": "replicate",
+    "estimate": "estimate",
+    "crosstab": "crosstab",
+    "model": "model",
+    "data": "data",
+    "report": "report",
+}
+
+
+class InputError(KalibError):
+    """Bad command-line input (missing file, output exists without --force...)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kalib",
+        description="Survey calibration and design-based inference.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in SUBCOMMANDS.items():
+        try:
+            mod = importlib.import_module(f"estimators.cli.{module}")
+        except ModuleNotFoundError as exc:  # subcommand not built yet
+            if exc.name != f"estimators.cli.{module}":
+                raise
+            continue
+        mod.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except KalibError as exc:
+        print(f"kalib {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""kalib.weighting — survey calibration and replicate weights.
+
+Vendorable: imports only numpy, the standard library and itself, and uses the
+compiled ``cext`` kernels only when their API version matches (see
+``weighting._backend``); otherwise it runs the same algorithms in numpy.
+It reads and writes no files.
+"""
+from weighting.errors import (  # noqa: F401
+    CalibrationError,
+    DesignError,
+    EmptyCellError,
+    InfeasibleBoundsError,
+    KalibError,
+    MarginError,
+    MissingValueError,
+    ReplicateError,
+    WeightError,
+)

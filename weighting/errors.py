@@ -1,0 +1,45 @@
+"""Exceptions raised by kalib.
+
+Every exception names what is wrong in its message: the variable, the
+category, the count (or row, or replicate index). They all derive from
+``KalibError`` (itself a ``ValueError``) so that the command line can turn any
+of them into a one-line message with exit code 2.
+"""
+
+
+class KalibError(ValueError):
+    """Base class: bad input or a result that cannot be had."""
+
+
+class MarginError(KalibError):
+    """A margin is malformed or does not match the sample: a category in the
+    sample without a margin entry, a margin category with no respondents,
+    grand totals that disagree between margins, a negative target."""
+
+
+class EmptyCellError(MarginError):
+    """A margin category (or joint cell) has no respondents."""
+
+
+class MissingValueError(KalibError):
+    """A calibration, design or estimation variable has missing values."""
+
+
+class WeightError(KalibError):
+    """Base weights are non-positive, non-finite, or of the wrong length."""
+
+
+class InfeasibleBoundsError(KalibError):
+    """The bounds on g cannot be met together with the margins."""
+
+
+class CalibrationError(KalibError):
+    """The solver did not converge (names the worst margin and category)."""
+
+
+class DesignError(KalibError):
+    """The design is malformed: lonely PSU, inconsistent fpc, bad strata."""
+
+
+class ReplicateError(KalibError):
+    """A replicate could not be re-calibrated (names its index and cause)."""
