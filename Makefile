@@ -9,9 +9,13 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.kalib-installed
 OUT    ?= report
 
-.PHONY: setup test report bench bench-peers clean
+.PHONY: setup browser test report bench bench-peers clean
 
 setup: $(STAMP)
+
+# The report test renders index.html in headless Chromium (Debian's package).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; }
 
 # Re-install when the build description or a kernel changes.
 $(STAMP): setup.py pyproject.toml $(wildcard cext/*.pyx)
@@ -20,7 +24,7 @@ $(STAMP): setup.py pyproject.toml $(wildcard cext/*.pyx)
 	$(PIP) install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: setup
+test: setup browser
 	$(PY) -m pytest -q -p no:cacheprovider
 
 report: setup
