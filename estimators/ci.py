@@ -1,0 +1,167 @@
+"""Confidence intervals for design-based estimates.
+
+All functions are vectorised over numpy arrays of estimates. ``df`` is the
+design's degrees of freedom (``numpy.inf`` for the normal distribution);
+quantiles are Student t on ``df`` wherever R's ``survey`` uses them.
+
+Proportions (``proportion_ci``), following R ``survey::svyciprop`` (Lumley):
+
+``logit``
+    ``expit(logit(p) +- t * se_logit)`` where ``se_logit`` is the standard error
+    of ``logit(p)``: from the replicates of ``logit(p_b)`` for a replicate
+    design (as R's ``svyglm`` refits each replicate), else by the delta method
+    ``se / (p (1 - p))``.
+``xlogit``
+    The same interval with the delta-method ``se_logit`` always.
+``beta``
+    Korn & Graubard (1998): Clopper–Pearson on the effective sample size
+    ``n* = p (1 - p) / Var(p) * (t_{n-1} / t_df)^2`` with
+    ``[B(a/2; n* p, n* (1 - p) + 1), B(1 - a/2; n* p + 1, n* (1 - p))]``.
+``wilson``
+    Wilson's score interval at the same effective sample size ``n*`` (z on the
+    normal distribution, as ``statsmodels`` computes it for counts).
+``wald``
+    ``p +- t_df * se`` (R's ``method = "mean"``).
+``percentile``
+    Percentile bootstrap: the ``a/2`` and ``1 - a/2`` quantiles of the
+    bootstrap replicate estimates.
+
+References
+----------
+Korn, E. L. and Graubard, B. I. (1998). Confidence intervals for proportions
+with small expected number of positive counts estimated from survey data.
+Survey Methodology 24, 193-201.
+Wilson, E. B. (1927). Probable inference, the law of succession, and
+statistical inference. JASA 22, 209-212.
+Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import special, stats
+
+from weighting.errors import KalibError
+
+PROPORTION_METHODS = ("logit", "beta", "xlogit", "wilson", "wald", "percentile")
+ALIASES = {"korn-graubard": "beta", "mean": "wald"}
+
+
+def canonical_method(method: str) -> str:
+    """Resolve aliases (``korn-graubard`` = ``beta``, ``mean`` = ``wald``)."""
+    method = ALIASES.get(method, method)
+    if method not in PROPORTION_METHODS:
+        raise KalibError(f"unknown CI method {method!r}; choose one of "
+                         f"{', '.join(PROPORTION_METHODS)} (or korn-graubard)")
+    return method
+
+
+def t_quantile(level: float, df) -> np.ndarray:
+    """Two-sided quantile ``t_{df}(1 - (1 - level) / 2)`` (normal for inf)."""
+    _check_level(level)
+    return stats.t.ppf(1 - (1 - level) / 2, np.asarray(df, dtype=float))
+
+
+def wald_ci(estimate, se, df=np.inf, level=0.95):
+    """``estimate +- t_df * se`` (R ``confint(..., df = degf(design))``)."""
+    half = t_quantile(level, df) * np.asarray(se, dtype=float)
+    estimate = np.asarray(estimate, dtype=float)
+    return estimate - half, estimate + half
+
+
+def effective_n(p, se, n, df=np.inf, level=0.95):
+    """Korn–Graubard effective sample size with R's degrees-of-freedom factor.
+
+    ``n* = p (1 - p) / se^2 * (t_{n-1}(a/2) / t_df(a/2))^2``; where the
+    variance is zero (p = 0 or 1) the actual sample size ``n`` is used.
+    """
+    p, se, n = (np.asarray(x, dtype=float) for x in (p, se, n))
+    alpha = 1 - level
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw = np.where(se > 0, p * (1 - p) / se**2, n)
+        factor = (stats.t.ppf(alpha / 2, n - 1) / stats.t.ppf(alpha / 2, df)) ** 2
+    return raw * factor
+
+
+def proportion_ci(p, se, *, method="logit", df=np.inf, level=0.95, n=None,
+                  se_logit=None, replicates=None):
+    """Confidence interval ``(low, high)`` for a proportion.
+
+    Parameters
+    ----------
+    p, se : array_like
+        Estimated proportion and its standard error.
+    method : str
+        ``logit`` (default), ``beta`` (alias ``korn-graubard``), ``xlogit``,
+        ``wilson``, ``wald`` (alias ``mean``), ``percentile``.
+    df : array_like
+        Design degrees of freedom.
+    level : float
+        Confidence level in (0, 1).
+    n : array_like
+        Unweighted sample size (``beta`` and ``wilson``).
+    se_logit : array_like, optional
+        Standard error of ``logit(p)`` from replicates (``logit``); the delta
+        method is used where absent.
+    replicates : array_like, shape (B, ...)
+        Bootstrap replicate estimates (``percentile``).
+    """
+    method = canonical_method(method)
+    _check_level(level)
+    p = np.asarray(p, dtype=float)
+    se = np.asarray(se, dtype=float)
+    if method == "wald":
+        return wald_ci(p, se, df, level)
+    if method in ("logit", "xlogit"):
+        return _logit_ci(p, se, df, level, se_logit if method == "logit" else None)
+    if method == "percentile":
+        if replicates is None:
+            raise KalibError("--ci percentile needs bootstrap replicates "
+                             "(--variance bootstrap or a bootstrap replicate file)")
+        reps = np.asarray(replicates, dtype=float)
+        alpha = 1 - level
+        return (np.quantile(reps, alpha / 2, axis=0),
+                np.quantile(reps, 1 - alpha / 2, axis=0))
+    if n is None:
+        raise KalibError(f"CI method {method!r} needs the unweighted sample size n")
+    n_star = effective_n(p, se, n, df, level)
+    if method == "beta":
+        return _korn_graubard(p, n_star, level)
+    return wilson_ci(p, n_star, level)
+
+
+def _logit_ci(p, se, df, level, se_logit):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if se_logit is None:
+            se_logit = se / (p * (1 - p))
+        half = t_quantile(level, df) * np.asarray(se_logit, dtype=float)
+        centre = special.logit(p)
+        low, high = special.expit(centre - half), special.expit(centre + half)
+    # p = 0 or 1 has no logit: the interval collapses onto p (flagged upstream).
+    edge = (p <= 0) | (p >= 1)
+    return np.where(edge, p, low), np.where(edge, p, high)
+
+
+def _korn_graubard(p, n_star, level):
+    alpha = 1 - level
+    x = n_star * p
+    with np.errstate(invalid="ignore"):
+        low = np.where(x > 0, stats.beta.ppf(alpha / 2, x, n_star - x + 1), 0.0)
+        high = np.where(n_star - x > 0, stats.beta.ppf(1 - alpha / 2, x + 1, n_star - x), 1.0)
+    return low, high
+
+
+def wilson_ci(p, n, level=0.95):
+    """Wilson score interval for proportion ``p`` on (effective) size ``n``:
+    ``(p + z^2/2n +- z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)``."""
+    p = np.asarray(p, dtype=float)
+    n = np.asarray(n, dtype=float)
+    z = stats.norm.ppf(1 - (1 - level) / 2)
+    denom = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    return centre - half, centre + half
+
+
+def _check_level(level):
+    if not 0 < level < 1:
+        raise KalibError(f"confidence level must be in (0, 1), got {level!r}")
