@@ -1,0 +1,489 @@
+"""The survey design: sample, base weights, strata, PSUs, fpc, calibration, replicates.
+
+A :class:`Design` is immutable. Every step returns a new design::
+
+    design = Design(data, weights="w", strata="stratum", psu="firm", fpc="N_h")
+    design = design.calibrate([Margin(("sector", "size_class"), table), nace])
+    design = design.with_replicates("bootstrap", replicates=1000, seed=20170602)
+    R = design.replicate_totals(values, groups, n_groups)     # (B, G, k)
+
+Structure
+---------
+Strata and PSUs are encoded to integer codes in sorted order of their
+canonical labels (``weighting.columns.encode``). PSUs are nested in strata: the
+same PSU label in two strata names two different PSUs (R's ``nest = TRUE``).
+Global PSU codes run stratum by stratum, in sorted label order within a
+stratum, which is the order the bootstrap draws refer to (RNG contract,
+``weighting.replicates``).
+
+Finite-population correction
+----------------------------
+``fpc`` is one value per row, constant within a stratum: the population
+number of PSUs in the stratum, or the sampling fraction when every value is
+at most 1 (R's ``svydesign`` rule). The stratum's variance contribution is
+multiplied by ``1 - f_h`` with ``f_h = n_h / N_h``; a take-all stratum
+(``f_h = 1``) contributes zero.
+
+Lonely PSUs
+-----------
+A stratum with a single PSU has no within-stratum variance estimate. The
+policy is explicit, never silent: ``"error"`` (default) raises
+:class:`DesignError` naming the strata; ``"certainty"`` treats them as
+certainty strata (zero contribution, R's ``survey.lonely.psu = "certainty"``);
+a mapping ``{lonely stratum: neighbour stratum}`` merges each named lonely
+stratum into its neighbour (population counts add) before anything else.
+
+Additions to the architecture signature
+---------------------------------------
+``with_replicates(..., mse=False)`` stores R's ``mse`` flag with the
+replicates; ``Design.sampling_fraction``, ``n_psu``, ``psu_stratum``,
+``strata_labels``, ``certainty`` and ``calibration_residuals`` expose what
+linearization needs; ``calibration_spec`` is the dict of the arguments of
+:meth:`Design.calibrate` (margins and keyword arguments) that replicates are
+re-calibrated with.
+"""
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import numpy as np
+
+from weighting.columns import column, encode
+from weighting.errors import DesignError, KalibError, MissingValueError, WeightError
+
+_NO_DATA = MappingProxyType({})
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.ascontiguousarray(array)
+    array.flags.writeable = False
+    return array
+
+
+class Design:
+    """A (possibly stratified, clustered, calibrated, replicated) sample design.
+
+    Parameters
+    ----------
+    data : mapping
+        Column name -> 1-d array-like (a pandas DataFrame works).
+    weights : str or array-like, optional
+        Base (design) weights: a column of ``data`` or an array. Without them
+        the weights are ``N_h / n_h`` when ``fpc`` gives population counts, and
+        1 otherwise; a later :meth:`calibrate` then uses N/n (``calibrate``'s
+        ``base_weights=None`` rule) so that g-factors and bounds keep their
+        meaning.
+    strata, psu, fpc : str or array-like, optional
+        Stratum codes, primary sampling unit codes (default: each row is its
+        own PSU), and the population PSU count or sampling fraction per row.
+    lonely_psu : "error", "certainty" or mapping
+        Policy for strata with a single PSU (see module docstring).
+
+    Attributes
+    ----------
+    n : int
+    base_weights, weights : ndarray (n,)
+        Design weights d and analysis weights (calibrated when calibrated).
+    strata : ndarray (n,) int64
+        Stratum code of every row (``0..H-1``).
+    psu : ndarray (n,) int64
+        Global PSU code of every row (``0..P-1``), stratum by stratum.
+    psu_stratum : ndarray (P,) int64
+    n_psu : ndarray (H,) int64
+        Sampled PSUs per stratum.
+    fpc : ndarray (H,) or None
+        Population PSU count per stratum.
+    sampling_fraction : ndarray (H,)
+        ``n_h / N_h`` (0 without fpc).
+    certainty : ndarray (H,) bool
+        Strata treated as certainty strata (lonely PSU policy).
+    calibration : CalibrationResult or None
+    calibration_spec : dict or None
+    replicates : weighting.replicates.Replicates or None
+    degf : int
+        Design degrees of freedom: PSUs minus strata, or R's rule for the
+        replicate method (see ``weighting.replicates``).
+    """
+
+    __slots__ = ("data", "n", "base_weights", "weights", "strata", "strata_labels",
+                 "psu", "psu_stratum", "n_psu", "fpc", "sampling_fraction",
+                 "certainty", "lonely_psu", "weights_given", "calibration",
+                 "calibration_spec", "replicates", "_frozen")
+
+    def __init__(self, data=None, *, weights=None, strata=None, psu=None, fpc=None,
+                 lonely_psu="error"):
+        data = _NO_DATA if data is None else data
+        n = _row_count(data, (weights, strata, psu, fpc))
+        strata_codes, strata_labels = _codes(data, strata, "strata", n)
+        psu_local, _ = _codes(data, psu, "psu", n, default=np.arange(n))
+        psu_codes, psu_stratum = _nested_psu(strata_codes, psu_local)
+        n_psu = np.bincount(psu_stratum, minlength=len(strata_labels))
+        population = _population(data, fpc, strata_codes, strata_labels, n_psu, n)
+        if not isinstance(lonely_psu, str):
+            merged, strata_labels = _merge_lonely(strata_labels, n_psu, lonely_psu)
+            strata_codes = merged[strata_codes]
+            if population is not None:
+                population = np.bincount(merged, population)
+            # Global PSU codes keep PSUs of different original strata apart.
+            psu_codes, psu_stratum = _nested_psu(strata_codes, psu_codes)
+            n_psu = np.bincount(psu_stratum, minlength=len(strata_labels))
+
+        if isinstance(lonely_psu, str) and lonely_psu not in ("error", "certainty"):
+            raise DesignError(f"lonely_psu must be 'error', 'certainty' or a mapping "
+                              f"of strata to merge, not {lonely_psu!r}")
+        lonely = n_psu == 1
+        if population is not None:  # a take-all stratum has no variance to estimate
+            lonely &= population > n_psu
+        if lonely.any() and not (isinstance(lonely_psu, str) and lonely_psu == "certainty"):
+            names = [strata_labels[h] for h in np.flatnonzero(lonely)[:5]]
+            raise DesignError(
+                f"{int(lonely.sum())} stratum/strata with a single PSU: {names}; choose "
+                f"lonely_psu='certainty' or a mapping {{lonely: neighbour}} to merge")
+
+        if weights is None:
+            base = (np.ones(n) if population is None
+                    else (population / n_psu)[strata_codes])
+        else:
+            base = _weights(data, weights, n)
+
+        self._frozen = False
+        self.data = data
+        self.n = n
+        self.base_weights = _frozen(base)
+        self.weights = self.base_weights
+        self.weights_given = weights is not None or population is not None
+        self.strata = _frozen(strata_codes)
+        self.strata_labels = tuple(strata_labels)
+        self.psu = _frozen(psu_codes)
+        self.psu_stratum = _frozen(psu_stratum)
+        self.n_psu = _frozen(n_psu)
+        self.fpc = None if population is None else _frozen(population)
+        self.sampling_fraction = _frozen(
+            np.zeros(len(n_psu)) if population is None else n_psu / population)
+        self.certainty = _frozen(lonely)
+        self.lonely_psu = (dict(lonely_psu) if not isinstance(lonely_psu, str)
+                           else lonely_psu)
+        self.calibration = None
+        self.calibration_spec = None
+        self.replicates = None
+        self._frozen = True
+
+    def __setattr__(self, name, value):
+        if getattr(self, "_frozen", False):
+            raise AttributeError("Design is immutable; its methods return new designs")
+        object.__setattr__(self, name, value)
+
+    def _replace(self, **changes) -> "Design":
+        new = object.__new__(Design)
+        for name in self.__slots__:
+            object.__setattr__(new, name, getattr(self, name))
+        for name, value in changes.items():
+            object.__setattr__(new, name, value)
+        return new
+
+    # -- structure ------------------------------------------------------------
+
+    @property
+    def n_strata(self) -> int:
+        return len(self.strata_labels)
+
+    @property
+    def n_psus(self) -> int:
+        return len(self.psu_stratum)
+
+    @property
+    def degf(self) -> int:
+        if self.replicates is not None:
+            return self.replicates.degf
+        return int(self.n_psus - self.n_strata)
+
+    @property
+    def method(self):
+        return None if self.replicates is None else self.replicates.method
+
+    @property
+    def B(self) -> int:
+        return 0 if self.replicates is None else self.replicates.B
+
+    @property
+    def seed(self):
+        return None if self.replicates is None else self.replicates.seed
+
+    @property
+    def scale(self):
+        return None if self.replicates is None else self.replicates.scale
+
+    @property
+    def rscales(self):
+        return None if self.replicates is None else self.replicates.rscales
+
+    @property
+    def mse(self):
+        return None if self.replicates is None else self.replicates.mse
+
+    @property
+    def convergence(self):
+        return None if self.replicates is None else self.replicates.convergence
+
+    # -- steps returning new designs -----------------------------------------
+
+    def calibrate(self, margins, **calibrate_kwargs) -> "Design":
+        """Calibrate the base weights to ``margins``; a new design.
+
+        ``calibrate_kwargs`` are those of ``weighting.calibrate.calibrate``
+        except ``base_weights`` (the design's). If the design has replicates,
+        every replicate is re-calibrated with the same spec.
+        """
+        from weighting.calibrate import calibrate
+
+        if "base_weights" in calibrate_kwargs:
+            raise KalibError("Design.calibrate uses the design's base weights; "
+                             "give weights to Design(...) instead")
+        base = self.base_weights if self.weights_given else None
+        result = calibrate(self.data, margins, base_weights=base, **calibrate_kwargs)
+        spec = {"margins": list(margins), **calibrate_kwargs}
+        new = self._replace(base_weights=_frozen(result.base_weights),
+                            weights=_frozen(result.weights), calibration=result,
+                            calibration_spec=spec)
+        if self.replicates is not None:
+            from weighting.replicates import make_replicates
+            r = self.replicates
+            object.__setattr__(new, "replicates", make_replicates(
+                new, r.method, r.B, r.seed, r.mse, r.accept_failures))
+        return new
+
+    def with_replicates(self, method="bootstrap", replicates=1000, seed=20170602,
+                        accept_failures=False, mse=False) -> "Design":
+        """A new design with replicate weights, each re-calibrated if calibrated.
+
+        Parameters
+        ----------
+        method : {"bootstrap", "jkn", "jk1"}
+            Rao–Wu–Yue rescaling bootstrap with ``m_h = n_h - 1`` (Rao, Wu &
+            Yue 1992; with fpc the Rao–Wu correction), stratified delete-one-PSU
+            jackknife, or unstratified delete-one-PSU jackknife.
+        replicates : int
+            B for the bootstrap (the jackknives have one replicate per PSU).
+        seed : int
+            Root of ``SeedSequence(seed).spawn(B)`` (RNG contract).
+        accept_failures : bool
+            Keep replicates whose re-calibration failed (flagged in
+            :attr:`convergence`) instead of raising ``ReplicateError``.
+        mse : bool
+            Centre replicate variances on the full-sample estimate.
+        """
+        from weighting.replicates import make_replicates
+
+        return self._replace(replicates=make_replicates(
+            self, method, replicates, seed, mse, accept_failures))
+
+    # -- replicate estimates --------------------------------------------------
+
+    def replicate_totals(self, values, groups=None, n_groups=None) -> np.ndarray:
+        """Replicate group totals ``R[b, g, j] = sum_{i in g} w_ib values[i, j]``.
+
+        ``w_ib`` are the (re-calibrated) replicate weights, never materialised:
+        the kernel regenerates each replicate's PSU multipliers and combines
+        them with the replicate's cell g-factors row by row.
+
+        Parameters
+        ----------
+        values : array-like (n,) or (n, k)
+        groups : array-like (n,) of int in ``0..n_groups-1``, optional
+            Domain codes (default: one group).
+        n_groups : int, optional
+
+        Returns
+        -------
+        ndarray (B, G, k)
+        """
+        if self.replicates is None:
+            raise KalibError("the design has no replicates; call with_replicates first")
+        values, groups, n_groups = _check_totals_input(values, groups, n_groups, self.n)
+        return self.replicates.totals(self, values, groups, n_groups)
+
+    def replicate_weights(self) -> np.ndarray:
+        """The (n, B) matrix of replicate weights (for export, quantiles, models)."""
+        if self.replicates is None:
+            raise KalibError("the design has no replicates; call with_replicates first")
+        return self.replicates.weights(self)
+
+    def calibration_residuals(self, z) -> np.ndarray:
+        """Residuals of the calibration regression, ``z_i - x_i' beta``.
+
+        ``beta = (sum_i d_i x_i x_i')^{-1} sum_i d_i x_i z_i`` with d the base
+        weights and x_i the calibration design row (Deville & Särndal 1992;
+        the residuals R's ``svyrecvar`` uses after ``calibrate``). The
+        identity when the design is not calibrated. ``z`` is (n,) or (n, m).
+        """
+        z = np.asarray(z, dtype=np.float64)
+        if self.calibration is None:
+            return z
+        problem = self.calibration.problem
+        flat = z.reshape(self.n, -1)
+        d = self.base_weights
+        if problem.rows_are_units:
+            X = problem.X
+            Xd = X * d[:, None]
+            beta = np.linalg.solve(X.T @ Xd, Xd.T @ flat)
+            return (flat - X @ beta).reshape(z.shape)
+        cell, C, X = problem.cell, problem.n_cells, problem.X
+        dz = np.column_stack([np.bincount(cell, d * flat[:, j], minlength=C)
+                              for j in range(flat.shape[1])])
+        D = np.bincount(cell, d, minlength=C)
+        beta = np.linalg.solve(X.T @ (X * D[:, None]), X.T @ dz)
+        return (flat - (X @ beta)[cell]).reshape(z.shape)
+
+    def __repr__(self) -> str:
+        parts = [f"n={self.n}", f"strata={self.n_strata}", f"psus={self.n_psus}"]
+        if self.fpc is not None:
+            parts.append("fpc")
+        if self.calibration is not None:
+            parts.append("calibrated")
+        if self.replicates is not None:
+            parts.append(f"{self.replicates.method} B={self.replicates.B}")
+        return f"Design({', '.join(parts)})"
+
+
+# -- helpers ----------------------------------------------------------------------
+
+def _row_count(data, specs) -> int:
+    for spec in specs:
+        if spec is not None and not isinstance(spec, str):
+            return len(np.asarray(spec))
+    for spec in specs:
+        if isinstance(spec, str):
+            return len(column(data, spec))
+    if hasattr(data, "shape"):
+        return int(data.shape[0])
+    for name in data:
+        return len(column(data, name))
+    raise KalibError("cannot tell the number of rows: give data or design arrays")
+
+
+def _values(data, spec, name, n) -> tuple[np.ndarray, str]:
+    label = spec if isinstance(spec, str) else name
+    values = column(data, spec) if isinstance(spec, str) else np.asarray(spec)
+    if values.shape != (n,):
+        raise DesignError(f"design variable {label!r} has shape {values.shape}, "
+                          f"the sample has {n} rows")
+    return values, label
+
+
+def _codes(data, spec, name, n, default=None):
+    if spec is None:
+        if default is not None:
+            return default.astype(np.int64), None
+        return np.zeros(n, np.int64), ["all"]
+    values, label = _values(data, spec, name, n)
+    try:
+        codes, labels = encode(values, label)
+    except MissingValueError as exc:
+        raise MissingValueError(str(exc).replace("calibration variable",
+                                                 f"design variable ({name})")) from None
+    return codes, labels
+
+
+def _weights(data, spec, n) -> np.ndarray:
+    values, label = _values(data, spec, "weights", n)
+    try:
+        w = values.astype(np.float64)
+    except (TypeError, ValueError):
+        raise WeightError(f"weights {label!r} are not numeric") from None
+    bad = ~(np.isfinite(w) & (w > 0))
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise WeightError(f"weights {label!r}: {rows.size} value(s) not positive and "
+                          f"finite (first at row {rows[0]}: {w[rows[0]]!r})")
+    return w
+
+
+def _merge_lonely(labels, n_psu, policy):
+    """Stratum renumbering for a merge mapping {lonely stratum: neighbour}."""
+    mapping = {str(k): str(v) for k, v in dict(policy).items()}
+    position = {label: h for h, label in enumerate(labels)}
+    target = np.arange(len(labels))
+    for lonely, neighbour in mapping.items():
+        for label in (lonely, neighbour):
+            if label not in position:
+                raise DesignError(f"lonely_psu merge: stratum {label!r} is not in the "
+                                  f"design (strata: {list(labels)[:10]})")
+        if n_psu[position[lonely]] != 1:
+            raise DesignError(f"lonely_psu merge: stratum {lonely!r} has "
+                              f"{n_psu[position[lonely]]} PSUs, not one")
+        if neighbour in mapping:
+            raise DesignError(f"lonely_psu merge: neighbour {neighbour!r} is itself "
+                              f"merged away")
+        target[position[lonely]] = position[neighbour]
+    kept = np.flatnonzero(target == np.arange(len(labels)))
+    renumber = np.full(len(labels), -1)
+    renumber[kept] = np.arange(len(kept))
+    return renumber[target], [labels[h] for h in kept]
+
+
+def _nested_psu(strata, psu_local):
+    """Global PSU codes nested in strata, ordered by (stratum, PSU label)."""
+    key = strata * (int(psu_local.max()) + 1) + psu_local
+    uniques, codes = np.unique(key, return_inverse=True)
+    psu_stratum = uniques // (int(psu_local.max()) + 1)
+    return codes.astype(np.int64).reshape(-1), psu_stratum.astype(np.int64)
+
+
+def _population(data, spec, strata, labels, n_psu, n):
+    """Population PSU count per stratum from a per-row fpc column (or None)."""
+    if spec is None:
+        return None
+    values, label = _values(data, spec, "fpc", n)
+    try:
+        values = values.astype(np.float64)
+    except (TypeError, ValueError):
+        raise DesignError(f"fpc {label!r} is not numeric") from None
+    bad = ~(np.isfinite(values) & (values > 0))
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DesignError(f"fpc {label!r}: {rows.size} value(s) not positive and finite "
+                          f"(first at row {rows[0]})")
+    H = len(labels)
+    low = np.full(H, np.inf)
+    high = np.full(H, -np.inf)
+    np.minimum.at(low, strata, values)
+    np.maximum.at(high, strata, values)
+    varying = np.flatnonzero(low != high)
+    if varying.size:
+        h = varying[0]
+        raise DesignError(f"fpc {label!r} is not constant within stratum "
+                          f"{labels[h]!r} ({low[h]:g} to {high[h]:g})")
+    if np.all(low <= 1):  # sampling fractions (R's svydesign rule)
+        return n_psu / low
+    small = np.flatnonzero(low < n_psu)
+    if small.size:
+        h = small[0]
+        raise DesignError(f"fpc {label!r}: population count {low[h]:g} in stratum "
+                          f"{labels[h]!r} is below its {n_psu[h]} sampled PSUs")
+    return low
+
+
+def _check_totals_input(values, groups, n_groups, n):
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.ndim != 2 or values.shape[0] != n:
+        raise KalibError(f"values have shape {values.shape}, expected ({n}, k)")
+    if not np.all(np.isfinite(values)):
+        rows = np.flatnonzero(~np.isfinite(values).all(axis=1))
+        raise MissingValueError(f"values have {rows.size} row(s) with missing or "
+                                f"non-finite entries (first at row {rows[0]})")
+    if groups is None:
+        groups = np.zeros(n, np.int64)
+        n_groups = 1
+    else:
+        groups = np.asarray(groups)
+        if groups.shape != (n,) or groups.dtype.kind not in "iu":
+            raise KalibError(f"groups must be ({n},) integer codes, got "
+                             f"{groups.shape} {groups.dtype}")
+        groups = groups.astype(np.int64)
+        if n_groups is None:
+            n_groups = int(groups.max()) + 1 if n else 0
+        if n and (groups.min() < 0 or groups.max() >= n_groups):
+            raise KalibError(f"group codes must lie in 0..{n_groups - 1}")
+    return np.ascontiguousarray(values), np.ascontiguousarray(groups), int(n_groups)
