@@ -1,0 +1,106 @@
+"""Population margins: categorical tables and numeric totals.
+
+A :class:`Margin` gives the population count of every category of one sample
+variable, or of every combination of several crossed variables (e.g.
+``sector × size_class``). A :class:`NumericTotal` gives the population total
+of a numeric variable (e.g. employees); it is usable with the linear and logit
+distances only, since it rules out collapsing rows into cells of identical
+units.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from weighting.columns import canonical
+from weighting.errors import MarginError
+
+
+class Margin:
+    """Population counts over the categories of one variable or a cross.
+
+    Parameters
+    ----------
+    variables : str or tuple of str
+        The sample column(s) the margin is defined on.
+    table : mapping
+        ``{category: total}`` for one variable, ``{(cat_1, ..., cat_r): total}``
+        for a cross of r variables. Categories are compared as canonical text
+        (``1`` and ``1.0`` and ``"1"`` are the same category).
+    name : str, optional
+        Label used in messages; defaults to the variables joined by ``*``.
+    """
+
+    def __init__(self, variables, table, name: str | None = None):
+        self.variables = (variables,) if isinstance(variables, str) else tuple(variables)
+        if not self.variables:
+            raise MarginError("a margin needs at least one variable")
+        self.name = name or "*".join(self.variables)
+        r = len(self.variables)
+        entries: dict[tuple[str, ...], float] = {}
+        for key, total in dict(table).items():
+            key = key if isinstance(key, tuple) else (key,)
+            if len(key) != r:
+                raise MarginError(
+                    f"margin {self.name!r}: category {key!r} has {len(key)} "
+                    f"value(s) for {r} variable(s)")
+            key = tuple(canonical(k) for k in key)
+            total = float(total)
+            if not math.isfinite(total) or total < 0:
+                raise MarginError(
+                    f"margin {self.name!r}: category {_label(key)} has total "
+                    f"{total!r} (must be finite and non-negative)")
+            if key in entries:
+                raise MarginError(f"margin {self.name!r}: category {_label(key)} "
+                                  "appears twice")
+            entries[key] = total
+        if not entries:
+            raise MarginError(f"margin {self.name!r} has no categories")
+        self.table = entries
+
+    @classmethod
+    def from_arrays(cls, variables, categories, totals, name=None) -> "Margin":
+        """Build from parallel sequences: ``categories[i]`` (a value, or a
+        tuple of values for a cross) has population count ``totals[i]``."""
+        categories, totals = list(categories), list(totals)
+        if len(categories) != len(totals):
+            raise MarginError(f"{len(categories)} categories but {len(totals)} totals")
+        keys = [tuple(c) if isinstance(c, (tuple, list)) else c for c in categories]
+        return cls(variables, dict(zip(keys, totals)), name=name)
+
+    @property
+    def grand_total(self) -> float:
+        return math.fsum(self.table.values())
+
+    def scaled(self, factor: float) -> "Margin":
+        """The same margin with every total multiplied by ``factor``."""
+        return Margin(self.variables, {k: v * factor for k, v in self.table.items()},
+                      name=self.name)
+
+    def label(self, key: tuple[str, ...]) -> str:
+        """Readable label of one category, e.g. ``sector*size=(public, 5-19)``."""
+        return f"{self.name}={_label(key)}"
+
+    def __repr__(self) -> str:
+        return f"Margin({self.name!r}, {len(self.table)} categories, total={self.grand_total:g})"
+
+
+@dataclass(frozen=True)
+class NumericTotal:
+    """Population total of a numeric sample variable (linear and logit only)."""
+
+    variable: str
+    total: float
+
+    def __post_init__(self):
+        if not math.isfinite(float(self.total)):
+            raise MarginError(f"numeric total of {self.variable!r} is not finite")
+        object.__setattr__(self, "total", float(self.total))
+
+    @property
+    def name(self) -> str:
+        return self.variable
+
+
+def _label(key: tuple[str, ...]) -> str:
+    return key[0] if len(key) == 1 else "(" + ", ".join(key) + ")"

@@ -1,0 +1,253 @@
+"""The calibration problem on a table of joint cells.
+
+With categorical margins only, the calibrated weights depend on the data only
+through the base-weight totals of the joint cells of the calibration variables
+(every row of a cell has the same g). :class:`CalibrationProblem` encodes the
+rows once into integer cell codes; the solver then works on the small
+(cells × constraints) table, and :meth:`~CalibrationProblem.expand` maps the
+cell g-factors back to rows. With a numeric total the units are the rows
+themselves (nothing collapses), through the same interface.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from weighting import _backend
+from weighting.columns import column, encode, n_rows, positive_weights
+from weighting.errors import (EmptyCellError, KalibError, MarginError,
+                              MissingValueError)
+from weighting.margins import Margin, NumericTotal
+
+# A column is linearly dependent on the earlier ones when its residual norm
+# after projection is below this fraction of its own norm.
+_DEPENDENCE_RTOL = 1e-9
+
+
+class CalibrationProblem:
+    """Rows encoded into joint cells, with the design matrix and targets.
+
+    Parameters
+    ----------
+    data : mapping
+        Column name -> 1-d array-like (a pandas DataFrame works).
+    margins : sequence of Margin and NumericTotal
+    base_weights : array-like or None
+        Design weights d (positive, finite); None gives N/n, with N the grand
+        total of the first categorical margin (1 without one).
+
+    Attributes
+    ----------
+    n : int
+        Number of rows.
+    cell : ndarray (n,) int64
+        Unit (joint cell) code of every row; ``arange(n)`` when the units are
+        the rows (numeric totals).
+    n_cells : int
+        Number of units the solver sees.
+    base_weights : ndarray (n,)
+    d : ndarray (n_cells,)
+        Base-weight total of every unit.
+    counts : ndarray (n_cells,) int64
+        Rows per unit.
+    Xfull, tfull : ndarray (n_cells, q), (q,)
+        One column per margin category (and numeric total), with its target:
+        the convergence criterion is evaluated on all of them.
+    labels : list of (str, str)
+        (margin name, category label) of every column of ``Xfull``.
+    kept : ndarray (p,)
+        Columns of ``Xfull`` forming a full-rank basis (chosen greedily in
+        margin order, so that e.g. the implied intercept of a second margin is
+        the one dropped).
+    X, t : ndarray (n_cells, p) C-contiguous, (p,)
+        The solver's design matrix and targets.
+    dependent : list of (int, ndarray)
+        For each dropped column j, coefficients c with
+        ``Xfull[:, j] = Xfull[:, kept] @ c``; its target must equal
+        ``tfull[kept] @ c`` for the margins to be consistent.
+    rows_are_units : bool
+    """
+
+    def __init__(self, data, margins, base_weights=None):
+        margins = list(margins)
+        self.margins = [m for m in margins if isinstance(m, Margin)]
+        self.numeric = [m for m in margins if isinstance(m, NumericTotal)]
+        if len(self.margins) + len(self.numeric) != len(margins) or not margins:
+            raise MarginError("margins must be a non-empty list of Margin and "
+                              "NumericTotal objects")
+        self.variables = list(dict.fromkeys(v for m in self.margins for v in m.variables))
+        names = self.variables + [m.variable for m in self.numeric]
+        self.n = n_rows(data, names)
+        if self.n == 0:
+            raise KalibError("the sample has no rows")
+
+        cell, cell_codes, self.categories = _joint_cells(data, self.variables, self.n)
+        self.rows_are_units = bool(self.numeric)
+        if self.rows_are_units:
+            row_cells = cell
+            self.cell = np.arange(self.n, dtype=np.int64)
+        else:
+            self.cell = cell
+        self.n_cells = self.n if self.rows_are_units else len(cell_codes)
+        self.counts = np.bincount(self.cell, minlength=self.n_cells)
+        cell_counts = np.bincount(cell, minlength=len(cell_codes))
+
+        columns, self.tfull, self.labels = [], [], []
+        for margin in self.margins:
+            for key, indicator in _margin_columns(margin, self.variables, self.categories,
+                                                  cell_codes, cell_counts):
+                columns.append(indicator)
+                self.tfull.append(margin.table[key])
+                self.labels.append((margin.name, margin.label(key)))
+        Xcells = np.array(columns, dtype=np.float64).T.reshape(len(cell_codes), len(columns))
+        if self.rows_are_units:
+            numeric = [_numeric_column(data, m.variable) for m in self.numeric]
+            self.Xfull = np.column_stack([Xcells[row_cells]] + numeric)
+            self.tfull += [m.total for m in self.numeric]
+            self.labels += [(m.variable, f"total of {m.variable}") for m in self.numeric]
+        else:
+            self.Xfull = Xcells
+        self.Xfull = np.ascontiguousarray(self.Xfull, dtype=np.float64)
+        self.tfull = np.asarray(self.tfull, dtype=np.float64)
+
+        self.kept, self.dependent = independent_columns(self.Xfull)
+        self.X = np.ascontiguousarray(self.Xfull[:, self.kept])
+        self.t = self.tfull[self.kept]
+
+        self.base_weights = self._base_weights(base_weights)
+        self.d = self.collapse(self.base_weights)
+
+    def _base_weights(self, base_weights) -> np.ndarray:
+        if base_weights is None:
+            total = self.margins[0].grand_total if self.margins else float(self.n)
+            return np.full(self.n, total / self.n)
+        return positive_weights(base_weights, "base weights", self.n)
+
+    def collapse(self, w) -> np.ndarray:
+        """Unit totals of row values ``w``: ``out[c] = sum_{i: cell_i = c} w_i``."""
+        w = np.ascontiguousarray(w, dtype=np.float64)
+        if self.rows_are_units:
+            return w.copy()
+        return _backend.collapse(self.cell, w, self.n_cells)
+
+    def expand(self, g_cells) -> np.ndarray:
+        """Row values from unit values: ``out[i] = g_cells[cell_i]``."""
+        g_cells = np.ascontiguousarray(g_cells, dtype=np.float64)
+        if self.rows_are_units:
+            return g_cells.copy()
+        return _backend.expand(self.cell, g_cells)
+
+    def achieved(self, w_units) -> np.ndarray:
+        """Weighted totals of every column of ``Xfull`` for unit weights."""
+        return self.Xfull.T @ w_units
+
+    def __repr__(self) -> str:
+        return (f"CalibrationProblem(n={self.n}, units={self.n_cells}, "
+                f"constraints={len(self.t)} of {len(self.tfull)})")
+
+
+def independent_columns(X: np.ndarray) -> tuple[np.ndarray, list]:
+    """Greedy full-rank column basis of ``X`` and the dropped columns' coefficients.
+
+    Column j is kept when its residual after projection on the kept columns
+    (Gram-Schmidt, orthogonalised twice for stability) exceeds
+    ``_DEPENDENCE_RTOL`` times its norm. Deterministic: earlier columns win.
+    """
+    basis, kept, dropped = [], [], []
+    for j in range(X.shape[1]):
+        v = X[:, j].copy()
+        norm = np.linalg.norm(v)
+        for _ in range(2):
+            for q in basis:
+                v -= (q @ v) * q
+        residual = np.linalg.norm(v)
+        if norm > 0 and residual > _DEPENDENCE_RTOL * norm:
+            basis.append(v / residual)
+            kept.append(j)
+        else:
+            dropped.append(j)
+    kept = np.array(kept, dtype=np.intp)
+    dependent = []
+    if dropped:
+        coef = np.linalg.lstsq(X[:, kept], X[:, dropped], rcond=None)[0]
+        dependent = [(j, coef[:, i]) for i, j in enumerate(dropped)]
+    return kept, dependent
+
+
+def _joint_cells(data, variables, n):
+    """Encode rows into observed joint categories of ``variables``.
+
+    Returns the cell code of every row, the (n_cells, n_vars) category codes
+    of every cell (cells sorted by their mixed-radix code) and the category
+    strings of every variable.
+    """
+    if not variables:
+        return np.zeros(n, np.int64), np.zeros((1, 0), np.int64), []
+    codes, categories = [], []
+    for name in variables:
+        c, cats = encode(column(data, name), name)
+        codes.append(c)
+        categories.append(cats)
+    sizes = [len(c) for c in categories]
+    if float(np.prod(sizes, dtype=np.float64)) < 2**62:
+        joint = codes[0].copy() if len(codes) == 1 else codes[0] * sizes[1] + codes[1]
+        for c, size in zip(codes[2:], sizes[2:]):
+            joint *= size
+            joint += c
+        space = int(np.prod(sizes, dtype=np.int64))
+        if space <= 4 * n + 1024:
+            present = np.bincount(joint, minlength=space) > 0
+            observed = np.flatnonzero(present)
+            lut = np.cumsum(present) - 1
+            cell = lut[joint]
+        else:
+            observed, cell = np.unique(joint, return_inverse=True)
+        cell_codes = np.array(np.unravel_index(observed, sizes)).T
+    else:  # too many combinations for one int64: unique rows instead
+        cell_codes, cell = np.unique(np.column_stack(codes), axis=0, return_inverse=True)
+    return (np.ascontiguousarray(cell, dtype=np.int64).reshape(n),
+            np.asarray(cell_codes, np.int64).reshape(-1, len(variables)), categories)
+
+
+def _margin_columns(margin, variables, categories, cell_codes, cell_counts):
+    """Yield (category key, cell indicator) for every category of a margin.
+
+    Raises MarginError for a sample category without a margin entry and
+    EmptyCellError for a margin category (with a positive total) without
+    respondents; categories with total 0 and no respondents are left out.
+    """
+    index = [variables.index(v) for v in margin.variables]
+    keys = [tuple(categories[v][c] for v, c in zip(index, row))
+            for row in cell_codes[:, index].tolist()]
+    respondents: dict[tuple, int] = {}
+    for key, count in zip(keys, cell_counts.tolist()):
+        respondents[key] = respondents.get(key, 0) + count
+    unknown = [k for k in respondents if k not in margin.table]
+    if unknown:
+        shown = ", ".join(f"{margin.label(k)} ({respondents[k]} respondents)"
+                          for k in unknown[:5])
+        raise MarginError(f"{len(unknown)} sample categor{'y' if len(unknown) == 1 else 'ies'}"
+                          f" missing from margin {margin.name!r}: {shown}")
+    empty = [k for k, total in margin.table.items() if k not in respondents and total > 0]
+    if empty:
+        shown = ", ".join(f"{margin.label(k)} (total {margin.table[k]:g})" for k in empty[:5])
+        raise EmptyCellError(f"{len(empty)} categor{'y' if len(empty) == 1 else 'ies'} of "
+                             f"margin {margin.name!r} with no respondents: {shown}")
+    position = {k: i for i, k in enumerate(respondents)}
+    cell_category = np.array([position[k] for k in keys], dtype=np.int64)
+    for key in margin.table:
+        if key in position:
+            yield key, (cell_category == position[key]).astype(np.float64)
+
+
+def _numeric_column(data, name):
+    values = column(data, name)
+    try:
+        values = values.astype(np.float64)
+    except (TypeError, ValueError):
+        raise KalibError(f"numeric total variable {name!r} is not numeric") from None
+    bad = ~np.isfinite(values)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise MissingValueError(f"numeric variable {name!r} has {rows.size} missing or "
+                                f"non-finite value(s) (first at row {rows[0]})")
+    return values
