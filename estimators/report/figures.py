@@ -1,0 +1,164 @@
+"""The report's figures (matplotlib, Agg backend), returned as PNG bytes.
+
+Each function takes plain arrays or a tidy frame of ``keyrates.csv`` columns
+and the page's strings, so it can be drawn and tested without a design.
+"""
+from __future__ import annotations
+
+import io
+import math
+import textwrap
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+import numpy as np  # noqa: E402
+
+from estimators.report.labels import domain_label  # noqa: E402
+
+# Domains shown in the forest plots, top to bottom: all firms, then by sector,
+# then by size (the published breakdowns of the report).
+FOREST_DOMAIN_VARS = ("all", "sector", "size_class")
+WEIGHTED_COLOUR = "#1f5a96"
+UNWEIGHTED_COLOUR = "#b24a1e"
+REGISTER_COLOUR = "#6a6a6a"
+
+plt.rcParams.update({
+    "font.size": 9,
+    "axes.titlesize": 9.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.hashsalt": "kalib",
+})
+
+
+def to_png(fig) -> bytes:
+    """Render ``fig`` to PNG bytes (no timestamp metadata) and close it."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight",
+                metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def weight_distribution(weights, g, t: dict[str, str]):
+    """Histograms of the calibrated weights and of the g-factors."""
+    weights, g = np.asarray(weights, float), np.asarray(g, float)
+    fig, (ax_w, ax_g) = plt.subplots(1, 2, figsize=(9.5, 3.0))
+    ax_w.hist(weights, bins=40, color=WEIGHTED_COLOUR, alpha=0.85)
+    ax_w.set_xlabel(t["weight"])
+    ax_w.set_ylabel(t["count"])
+    ax_g.hist(g, bins=40, color=UNWEIGHTED_COLOUR, alpha=0.85)
+    ax_g.axvline(1.0, color="black", lw=0.8, ls=":")
+    ax_g.set_xlabel(t["g_factor"])
+    fig.tight_layout()
+    return fig
+
+
+def replicate_convergence(iterations, errors, t: dict[str, str]):
+    """Iterations and final margin error of every replicate re-calibration."""
+    iterations = np.asarray(iterations, int)
+    errors = np.asarray(errors, float)
+    fig, (ax_i, ax_e) = plt.subplots(1, 2, figsize=(9.5, 2.6))
+    bins = np.arange(iterations.min(), iterations.max() + 2) - 0.5
+    ax_i.hist(iterations, bins=bins, color=WEIGHTED_COLOUR, rwidth=0.8)
+    ax_i.set_xlabel(t["iterations"])
+    ax_i.set_ylabel(t["replicates"])
+    # log10 of the error; a replicate that hit zero error sits at the floor.
+    log_err = np.log10(np.maximum(errors, 1e-17))
+    ax_e.hist(log_err, bins=30, color=REGISTER_COLOUR)
+    ax_e.set_xlabel(t["max_error"])
+    fig.tight_layout()
+    return fig
+
+
+def sample_vs_population(rows, t: dict[str, str]):
+    """Sample, register and weighted shares of every margin category.
+
+    ``rows`` is a frame with columns ``margin``, ``category``,
+    ``sample_share``, ``register_share``, ``calibrated_share``; one panel per
+    margin.
+    """
+    margins = list(dict.fromkeys(rows["margin"]))
+    sizes = [int((rows["margin"] == m).sum()) for m in margins]
+    fig, axes = plt.subplots(
+        1, len(margins), figsize=(min(3.2 * len(margins) + 1, 11), 0.28 * max(sizes) + 1.4),
+        squeeze=False, gridspec_kw={"width_ratios": [1] * len(margins)})
+    for ax, margin in zip(axes[0], margins):
+        part = rows[rows["margin"] == margin]
+        y = np.arange(len(part))[::-1]
+        ax.barh(y + 0.2, 100 * part["sample_share"], height=0.38,
+                color=UNWEIGHTED_COLOUR, label=t["sample_share"])
+        ax.barh(y - 0.2, 100 * part["register_share"], height=0.38,
+                color=REGISTER_COLOUR, label=t["register_share"])
+        ax.set_yticks(y, [str(c) for c in part["category"]])
+        ax.set_title(margin)
+        ax.set_xlabel(t["percent"])
+    axes[0][0].legend(loc="lower right", fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float):
+    """One panel per rate: unweighted point beside weighted estimate and CI.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Tidy key-rate estimates (``keyrates.csv`` columns).
+    rates : sequence of str
+        The rate ids of the group, one panel each.
+    labels : dict
+        Rate id -> panel title.
+    """
+    ncols = min(3, len(rates))
+    nrows = math.ceil(len(rates) / ncols)
+    panel_rows = _forest_rows(frame, rates[0])
+    height = 0.26 * len(panel_rows) + 1.0
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.7 * ncols + 1.3, height * nrows),
+                             squeeze=False, sharey=True)
+    for ax, rate in zip(axes.flat, rates):
+        part = _forest_rows(frame, rate)
+        y = -np.arange(len(part), dtype=float)
+        est, lo, hi = (100 * part[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
+        ax.errorbar(est, y - 0.14, xerr=[est - lo, hi - est], fmt="s", ms=4,
+                    color=WEIGHTED_COLOUR, elinewidth=1.4, capsize=2,
+                    label=t["weighted_point"].format(level=100 * level))
+        ax.plot(100 * part["unweighted"].to_numpy(float), y + 0.14, "o", ms=4.5,
+                mfc="white", mec=UNWEIGHTED_COLOUR, mew=1.3,
+                label=t["unweighted_point"])
+        # Thin separators between the all / sector / size blocks.
+        var = part["domain_var"].to_numpy()
+        for i in np.flatnonzero(var[1:] != var[:-1]):
+            ax.axhline(-(i + 0.5), color="#cccccc", lw=0.7)
+        ax.set_yticks(y, [domain_label(v, d, t) for v, d in zip(var, part["domain"])])
+        ax.set_xlim(_padded_limits(np.r_[lo, hi, 100 * part["unweighted"].to_numpy(float)]))
+        ax.set_title("\n".join(textwrap.wrap(labels.get(rate, rate), 42)), loc="left")
+        ax.set_xlabel(t["percent"])
+        ax.grid(axis="x", color="#eeeeee")
+        ax.set_axisbelow(True)
+    for ax in list(axes.flat)[len(rates):]:
+        ax.set_visible(False)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="upper center", ncol=2, frameon=False,
+               bbox_to_anchor=(0.5, 1.0 + 0.25 / (height * nrows)))
+    fig.tight_layout()
+    return fig
+
+
+def _forest_rows(frame, rate):
+    part = frame[(frame["rate"] == rate) & frame["domain_var"].isin(FOREST_DOMAIN_VARS)]
+    order = {v: i for i, v in enumerate(FOREST_DOMAIN_VARS)}
+    return part.assign(_o=part["domain_var"].map(order)).sort_values(
+        "_o", kind="stable").drop(columns="_o")
+
+
+def _padded_limits(values):
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return 0.0, 100.0
+    lo, hi = values.min(), values.max()
+    pad = max(2.0, 0.08 * (hi - lo))
+    return max(0.0, lo - pad), min(100.0, hi + pad)

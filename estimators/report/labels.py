@@ -1,0 +1,251 @@
+"""Text of the report page in English and Norwegian (bokmål).
+
+Every visible string of the page and the figures is looked up here by key, so
+a language is one dictionary. Rate labels come from the key-rate catalog
+(English) with Norwegian overrides where the catalog has none.
+"""
+from __future__ import annotations
+
+LANGUAGES = ("en", "no")
+
+TEXT = {
+    "en": {
+        "title": "Reweighted employer survey: key rates with confidence intervals",
+        "subtitle": "SINTEF 2019:0060 employer survey (CATI, 2017), calibrated to register margins",
+        "contents": "Contents",
+        "sec_sample": "Sample against population",
+        "sec_weights": "Weight diagnostics",
+        "sec_keyrates": "Key rates: published, reproduced and reweighted",
+        "sec_forest": "Key rates by sector and size",
+        "sec_domains": "All domains",
+        "sec_flags": "Reliability flags",
+        "sec_model": "What predicts placements and hiring (design-based regression)",
+        "sec_methods": "Methods",
+        "sample_intro": (
+            "Sample share (unweighted) against the register share of every "
+            "margin category, and the share after calibration (equal to the "
+            "register share when calibration converged)."),
+        "strata_intro": "Sample strata (sector × size class): respondents and the register count behind them.",
+        "margin": "Margin",
+        "category": "Category",
+        "sample_n": "Sample n",
+        "sample_share": "Sample share",
+        "register_total": "Register count",
+        "register_share": "Register share",
+        "calibrated_share": "Weighted share",
+        "stratum": "Stratum",
+        "statistic": "Statistic",
+        "value": "Value",
+        "w_min": "Smallest weight",
+        "w_max": "Largest weight",
+        "w_mean": "Mean weight",
+        "w_cv": "Coefficient of variation",
+        "g_range": "Range of g = calibrated / base weight",
+        "n_eff": "Effective sample size (Kish)",
+        "deff_w": "Weighting design effect 1 + CV²",
+        "conv_full": "Full sample: iterations, largest margin error, converged",
+        "conv_reps": "Replicates converged",
+        "conv_iter": "Replicate iterations (median / max)",
+        "conv_err": "Largest replicate margin error",
+        "yes": "yes",
+        "no": "no",
+        "keyrates_intro": (
+            "One row per key rate and published domain. <em>Published</em> is the "
+            "report's printed (unweighted) percentage; <em>ours, unweighted</em> "
+            "recomputes it from the bundled records and must equal it wherever the "
+            "printed value is consistent with the printed counts; <em>weighted</em> "
+            "is the calibrated estimate with its {level:g} % confidence interval. "
+            "<em>Low</em> and <em>high</em> repeat the weighted estimate under the "
+            "low and high variants of the estimated public/private margin."),
+        "rate": "Key rate",
+        "domain": "Domain",
+        "published": "Published",
+        "unweighted": "Ours, unweighted",
+        "weighted": "Weighted",
+        "ci": "{level:g} % CI",
+        "n": "n",
+        "flag": "Flag",
+        "sens_low": "Low public share",
+        "sens_high": "High public share",
+        "note": "Note",
+        "match": "equal",
+        "forest_intro": (
+            "Each panel is one key rate: the unweighted share (open circle) beside "
+            "the weighted estimate (filled) with its {level:g} % confidence interval, "
+            "for all firms, by sector and by size class."),
+        "domains_intro": "Every estimate in keyrates.csv, by domain (show / hide).",
+        "flags_intro": "Reliability rule applied to every estimate:",
+        "flag_ok": "no flag: publish",
+        "model_intro": "Logistic models on the calibrated design; coefficients as odds ratios.",
+        "methods_settings": "Settings of this run",
+        "methods_margins": "Margins and their provenance",
+        "methods_versions": "Software",
+        "figure": "Figure",
+        "fig_weights": "Distribution of calibrated weights and g-factors",
+        "fig_convergence": "Convergence of the replicate re-calibrations",
+        "fig_sample": "Sample and register shares by margin category",
+        "unweighted_point": "unweighted",
+        "weighted_point": "weighted, {level:g} % CI",
+        "percent": "percent",
+        "weight": "calibrated weight",
+        "g_factor": "g = calibrated / base weight",
+        "count": "units",
+        "iterations": "iterations",
+        "replicates": "replicates",
+        "max_error": "largest margin error (log10)",
+        "all": "All firms",
+        "sector": "Sector",
+        "size_class": "Size class",
+        "nace_section": "Industry (NACE)",
+        "nace_group": "Industry (NACE, grouped)",
+        "sector*size_class": "Sector × size class",
+        "public": "Public",
+        "private": "Private",
+        "employees": "{0} employees",
+        "generated": "Generated {when} by kalib {version}.",
+        "files": "Files",
+    },
+    "no": {
+        "title": "Vektet arbeidsgiverundersøkelse: nøkkeltall med konfidensintervall",
+        "subtitle": "SINTEF 2019:0060, virksomhetsundersøkelsen (CATI, 2017), kalibrert til registermarginer",
+        "contents": "Innhold",
+        "sec_sample": "Utvalg mot populasjon",
+        "sec_weights": "Vektdiagnostikk",
+        "sec_keyrates": "Nøkkeltall: publisert, reprodusert og vektet",
+        "sec_forest": "Nøkkeltall etter sektor og størrelse",
+        "sec_domains": "Alle domener",
+        "sec_flags": "Pålitelighetsflagg",
+        "sec_model": "Hva forklarer arbeidstrening og ansettelse (designbasert regresjon)",
+        "sec_methods": "Metode",
+        "sample_intro": (
+            "Andel i utvalget (uvektet) mot andelen i registeret for hver "
+            "kategori i marginene, og andelen etter kalibrering (lik "
+            "registerandelen når kalibreringen konvergerte)."),
+        "strata_intro": "Utvalgsstrata (sektor × størrelse): respondenter og registertallet bak dem.",
+        "margin": "Margin",
+        "category": "Kategori",
+        "sample_n": "Utvalg n",
+        "sample_share": "Andel i utvalget",
+        "register_total": "Antall i registeret",
+        "register_share": "Andel i registeret",
+        "calibrated_share": "Vektet andel",
+        "stratum": "Stratum",
+        "statistic": "Mål",
+        "value": "Verdi",
+        "w_min": "Minste vekt",
+        "w_max": "Største vekt",
+        "w_mean": "Gjennomsnittlig vekt",
+        "w_cv": "Variasjonskoeffisient",
+        "g_range": "Spenn i g = kalibrert / startvekt",
+        "n_eff": "Effektiv utvalgsstørrelse (Kish)",
+        "deff_w": "Designeffekt av vektingen 1 + CV²",
+        "conv_full": "Hele utvalget: iterasjoner, største marginavvik, konvergert",
+        "conv_reps": "Replikater som konvergerte",
+        "conv_iter": "Iterasjoner per replikat (median / maks)",
+        "conv_err": "Største marginavvik i et replikat",
+        "yes": "ja",
+        "no": "nei",
+        "keyrates_intro": (
+            "Én rad per nøkkeltall og publisert domene. <em>Publisert</em> er "
+            "rapportens trykte (uvektede) prosent; <em>vår, uvektet</em> regner den "
+            "ut på nytt fra de medfølgende dataene og skal være lik der det trykte "
+            "tallet stemmer med de trykte antallene; <em>vektet</em> er det "
+            "kalibrerte estimatet med {level:g} % konfidensintervall. <em>Lav</em> "
+            "og <em>høy</em> gjentar det vektede estimatet med lav og høy variant av "
+            "den anslåtte offentlig/privat-marginen."),
+        "rate": "Nøkkeltall",
+        "domain": "Domene",
+        "published": "Publisert",
+        "unweighted": "Vår, uvektet",
+        "weighted": "Vektet",
+        "ci": "{level:g} % KI",
+        "n": "n",
+        "flag": "Flagg",
+        "sens_low": "Lav offentlig andel",
+        "sens_high": "Høy offentlig andel",
+        "note": "Merknad",
+        "match": "lik",
+        "forest_intro": (
+            "Hvert panel er ett nøkkeltall: uvektet andel (åpen sirkel) ved siden av "
+            "vektet estimat (fylt) med {level:g} % konfidensintervall, for alle "
+            "virksomheter, etter sektor og etter størrelse."),
+        "domains_intro": "Alle estimater i keyrates.csv, etter domene (vis / skjul).",
+        "flags_intro": "Pålitelighetsregel brukt på hvert estimat:",
+        "flag_ok": "intet flagg: kan publiseres",
+        "model_intro": "Logistiske modeller på det kalibrerte designet; koeffisienter som oddsforhold.",
+        "methods_settings": "Innstillinger for denne kjøringen",
+        "methods_margins": "Marginer og kilder",
+        "methods_versions": "Programvare",
+        "figure": "Figur",
+        "fig_weights": "Fordeling av kalibrerte vekter og g-faktorer",
+        "fig_convergence": "Konvergens i rekalibreringen av replikatene",
+        "fig_sample": "Andeler i utvalg og register etter marginkategori",
+        "unweighted_point": "uvektet",
+        "weighted_point": "vektet, {level:g} % KI",
+        "percent": "prosent",
+        "weight": "kalibrert vekt",
+        "g_factor": "g = kalibrert / startvekt",
+        "count": "enheter",
+        "iterations": "iterasjoner",
+        "replicates": "replikater",
+        "max_error": "største marginavvik (log10)",
+        "all": "Alle virksomheter",
+        "sector": "Sektor",
+        "size_class": "Størrelse",
+        "nace_section": "Næring (NACE)",
+        "nace_group": "Næring (NACE, gruppert)",
+        "sector*size_class": "Sektor × størrelse",
+        "public": "Offentlig",
+        "private": "Privat",
+        "employees": "{0} ansatte",
+        "generated": "Laget {when} av kalib {version}.",
+        "files": "Filer",
+    },
+}
+
+# Groups of related key rates, one forest figure each: (key, en, no, id prefixes).
+RATE_GROUPS = (
+    ("trainees", "Work placements (trainees)", "Arbeidstrening",
+     ("trainee_", "plans_", "no_plans_")),
+    ("hiring", "Hiring after a placement", "Ansettelse etter arbeidstrening",
+     ("hired_", "permanent_", "ordinary_", "no_recruitment_")),
+    ("reasons", "Reasons for offering placements", "Grunner til å tilby arbeidstrening",
+     ("csr_", "make_difference_", "work_environment_", "recruitment_")),
+    ("competence", "Most-needed competence", "Viktigste kompetansebehov",
+     ("competence_",)),
+    ("accommodation", "Accommodation and alternative tasks",
+     "Tilrettelegging og alternative oppgaver", ("accommodation_", "alternative_")),
+    ("nav", "What NAV can do", "Hva NAV kan gjøre", ("nav_",)),
+    ("disability", "Impairments rated difficult", "Funksjonsnedsettelser vurdert som vanskelige",
+     ("disability_",)),
+)
+
+
+def text(lang: str) -> dict[str, str]:
+    """All strings of the page in ``lang`` (``en`` or ``no``)."""
+    if lang not in TEXT:
+        raise ValueError(f"language {lang!r} not available (choose from {', '.join(LANGUAGES)})")
+    return TEXT[lang]
+
+
+def rate_group(rate: str) -> tuple[str, str, str]:
+    """The forest-figure group ``(key, label_en, label_no)`` of a rate id."""
+    for key, en, no, prefixes in RATE_GROUPS:
+        if rate.startswith(prefixes):
+            return key, en, no
+    return "other", "Other key rates", "Andre nøkkeltall"
+
+
+def domain_label(domain_var: str, domain: str, t: dict[str, str]) -> str:
+    """A readable label of one domain, e.g. ``Public · 5-19 employees``."""
+    if domain_var == "all":
+        return t["all"]
+    parts = []
+    for var, value in zip(domain_var.split("*"), str(domain).split("*")):
+        if var == "sector":
+            parts.append(t.get(value, value))
+        elif var == "size_class":
+            parts.append(t["employees"].format(value))
+        else:
+            parts.append(value)
+    return " · ".join(parts)

@@ -1,0 +1,551 @@
+"""``kalib report``: load → validate → design → calibrate → replicate →
+estimate → sensitivity → analysis → figures → page → write.
+
+Each step is a small method of :class:`ReportRun`; :meth:`ReportRun.run`
+calls them in order and records the wall-clock time of each in ``run.json``.
+Everything is written into a temporary sibling of ``--out`` which is renamed
+into place only when the whole report is complete, so an error leaves no
+half-written report behind.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from estimators.report import figures as figs
+from estimators.report.html import Figure, Page, render
+from estimators.report.labels import RATE_GROUPS, rate_group, text
+from weighting.errors import KalibError
+
+KEYRATE_COLUMNS = ["rate", "variable", "domain_var", "domain", "n", "weighted_base",
+                   "estimate", "se", "ci_low", "ci_high", "deff", "flag",
+                   "published", "unweighted"]
+DOMAINS = ("all", "sector", "size_class", "sector*size_class", "nace_group")
+SENSITIVITY_VARIANTS = (("sens_low", "low_public"), ("sens_high", "high_public"))
+STEPS = ("load", "validate", "design", "calibrate", "replicate", "estimate",
+         "sensitivity", "analysis", "figures", "page", "write")
+
+
+class OutputExistsError(KalibError):
+    """The output directory exists and ``--force`` was not given."""
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """The settings of one report run (the ``kalib report`` options)."""
+    sample: Path | None = None
+    margins: tuple[Path, ...] = ()
+    id: str = "id"
+    weight: str | None = None
+    strata: str | None = None
+    psu: str | None = None
+    fpc: str | None = None
+    calibration: str = "raking"
+    bounds: tuple[float, float] | None = None
+    tol: float = 1e-10
+    max_iter: int = 1000
+    variance: str = "bootstrap"
+    replicates: int = 1000
+    seed: int = 20170602
+    ci: str = "logit"
+    level: float = 0.95
+    lang: str = "en"
+    out: Path = Path("report")
+    force: bool = False
+    quiet: bool = False
+
+    @property
+    def bundled(self) -> bool:
+        return self.sample is None
+
+    def as_json(self) -> dict:
+        d = asdict(self)
+        d["sample"] = None if self.sample is None else str(self.sample)
+        d["margins"] = [str(m) for m in self.margins]
+        d["out"] = str(self.out)
+        return d
+
+
+@dataclass
+class ReportRun:
+    """One run of the report; the attributes fill in step by step."""
+    settings: ReportSettings
+    timings: dict[str, float] = field(default_factory=dict)
+    inputs: list[dict] = field(default_factory=list)
+    data: pd.DataFrame | None = None
+    margins: list = field(default_factory=list)
+    margin_sources: list[tuple[str, str]] = field(default_factory=list)
+    design: object = None
+    keyrates: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
+    analysis_html: str | None = None
+    analysis_frame: pd.DataFrame | None = None
+    figures: list[Figure] = field(default_factory=list)
+    html: str = ""
+    results: object = None
+
+    # -- driver ---------------------------------------------------------------
+
+    def run(self) -> Path:
+        """Run every step; return the output directory."""
+        s = self.settings
+        out = Path(s.out)
+        check_output(out, s.force)
+        show = not s.quiet and sys.stderr.isatty()
+        with tqdm(total=len(STEPS), desc="kalib report", unit="step", disable=not show,
+                  file=sys.stderr, leave=False) as bar:
+            for name in STEPS:
+                bar.set_postfix_str(name)
+                start = time.perf_counter()
+                getattr(self, f"step_{name}")()
+                self.timings[name] = time.perf_counter() - start
+                bar.update()
+        return out
+
+    # -- steps ------------------------------------------------------------------
+
+    def step_load(self):
+        """Read the sample and the margins (bundled data by default)."""
+        from estimators import datasets
+        s = self.settings
+        if s.bundled:
+            self.data = datasets.load_cati()
+            self.inputs += _bundled_inputs()
+        else:
+            from estimators.io import read_table
+            self.data = read_table(s.sample)
+            self.inputs.append(_file_input("sample", s.sample))
+        if s.margins:
+            from estimators.io import read_margins
+            self.margins = [read_margins(p) for p in s.margins]
+            self.inputs += [_file_input("margins", p) for p in s.margins]
+            self.margin_sources = [(m.name, str(p)) for m, p in zip(self.margins, s.margins)]
+        else:
+            self.margins = list(datasets.load_register_margins("central"))
+            self.margin_sources = _bundled_margin_sources(self.margins)
+
+    def step_validate(self):
+        """Check the sample against the codebook (bundled layout) and margins."""
+        s = self.settings
+        if s.bundled:
+            from estimators.validate import validate_frame
+            validate_frame(self.data)
+        ids = self.data[s.id] if s.id in self.data else None
+        if ids is None:
+            raise KalibError(f"id column {s.id!r} not found in the sample")
+        dup = ids[ids.duplicated()]
+        if len(dup):
+            raise KalibError(f"id column {s.id!r}: value {dup.iloc[0]!r} occurs more than once")
+
+    def step_design(self):
+        from weighting.design import Design
+        s = self.settings
+        weight, strata = s.weight, s.strata
+        if s.bundled:
+            weight, strata = weight or "base_weight", strata or "stratum"
+        self.design = Design(self.data, weights=weight, strata=strata, psu=s.psu, fpc=s.fpc)
+
+    def step_calibrate(self):
+        s = self.settings
+        self.design = self.design.calibrate(self.margins, **_calibration_kwargs(s))
+
+    def step_replicate(self):
+        s = self.settings
+        if s.variance != "linearization":
+            self.design = self.design.with_replicates(
+                s.variance, replicates=s.replicates, seed=s.seed)
+
+    def step_estimate(self):
+        from estimators.catalog import estimate_catalog
+        s = self.settings
+        self.results = estimate_catalog(self.design, domains=DOMAINS, ci=s.ci, level=s.level)
+        self.keyrates = keyrate_frame(self.results)
+
+    def step_sensitivity(self):
+        """Point estimates under the low and high public/private margin variants."""
+        s = self.settings
+        if not s.bundled or s.margins:
+            return
+        from estimators import datasets
+        from estimators.catalog import estimate_catalog
+        from weighting.design import Design
+        columns = {}
+        for column, variant in SENSITIVITY_VARIANTS:
+            margins = list(datasets.load_register_margins(variant))
+            design = Design(self.data, weights="base_weight", strata="stratum").calibrate(
+                margins, **_calibration_kwargs(s))
+            est = keyrate_frame(estimate_catalog(design, domains=DOMAINS, ci=s.ci,
+                                                 level=s.level))
+            columns[column] = est.set_index(["rate", "domain_var", "domain"])["estimate"]
+        self.sensitivity = pd.DataFrame(columns)
+
+    def step_analysis(self):
+        """The bundled regression analysis, when the model layer provides it."""
+        if not self.settings.bundled:
+            return
+        try:
+            from estimators.model import bundled_analysis
+        except ImportError:
+            return
+        analysis = bundled_analysis(self.design)
+        self.analysis_html = analysis.to_html(lang=self.settings.lang)
+
+    def step_figures(self):
+        s = self.settings
+        t = text(s.lang)
+        d = self.design
+        page_frame = self.page_frame()
+        self.figures.append(Figure(
+            "sample_vs_register", t["fig_sample"],
+            figs.to_png(figs.sample_vs_population(margin_shares(self.data, d, self.margins), t)),
+            "sample"))
+        self.figures.append(Figure(
+            "weights", t["fig_weights"],
+            figs.to_png(figs.weight_distribution(d.weights, d.weights / d.base_weights, t)),
+            "weights"))
+        conv = replicate_convergence(d)
+        if conv is not None:
+            self.figures.append(Figure(
+                "replicate_convergence", t["fig_convergence"],
+                figs.to_png(figs.replicate_convergence(conv["iterations"], conv["error"], t)),
+                "weights"))
+        labels = rate_labels(page_frame["rate"].unique())
+        groups = {}
+        for rate in dict.fromkeys(page_frame["rate"]):
+            groups.setdefault(rate_group(rate), []).append(rate)
+        show = not s.quiet and sys.stderr.isatty()
+        for (key, en, no), rates in tqdm(groups.items(), desc="figures", disable=not show,
+                                         file=sys.stderr, leave=False):
+            title = no if s.lang == "no" else en
+            png = figs.to_png(figs.forest(page_frame, rates, labels, t, s.level))
+            self.figures.append(Figure(f"forest_{key}", title, png, "forest"))
+
+    def step_page(self):
+        s = self.settings
+        d = self.design
+        self.html = render(Page(
+            lang=s.lang, level=s.level, keyrates=self.page_frame(),
+            rate_labels=rate_labels(self.keyrates["rate"].unique()),
+            margin_shares=margin_shares(self.data, d, self.margins),
+            strata=strata_shares(self.data, d) if "stratum" in self.data else None,
+            weight_stats=weight_stats(d, s.lang),
+            figures=self.figures, flag_rules=flag_rules(),
+            settings=methods_settings(s, d), margin_sources=self.margin_sources,
+            versions=versions(), version=versions()["kalib"],
+            generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            model_html=self.analysis_html, files=OUTPUT_FILES))
+
+    def step_write(self):
+        s = self.settings
+        out = Path(s.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+        try:
+            self._write_files(tmp)
+            publish(tmp, out, s.force)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    # -- helpers ----------------------------------------------------------------
+
+    def page_frame(self) -> pd.DataFrame:
+        """Key rates with the sensitivity columns joined on."""
+        frame = self.keyrates
+        if self.sensitivity is not None:
+            frame = frame.join(self.sensitivity, on=["rate", "domain_var", "domain"])
+        else:
+            frame = frame.assign(sens_low=np.nan, sens_high=np.nan)
+        return frame.reset_index(drop=True)
+
+    def _write_files(self, tmp: Path):
+        start = time.perf_counter()
+        s = self.settings
+        d = self.design
+        (tmp / "figures").mkdir()
+        for fig in self.figures:
+            (tmp / "figures" / f"{fig.name}.png").write_bytes(fig.png)
+        (tmp / "index.html").write_text(self.html, encoding="utf-8")
+        write_keyrates_csv(self.keyrates, tmp / "keyrates.csv")
+        self.results_dataset().to_netcdf(tmp / "keyrates.nc")
+        pd.DataFrame({"id": self.data[s.id].to_numpy(), "base_weight": d.base_weights,
+                      "weight": d.weights}).to_csv(tmp / "weights.csv", index=False)
+        if d.replicates is not None:
+            from estimators.export import write_replicate_weights
+            write_replicate_weights(d, tmp / "replicate_weights.parquet",
+                                    ids=self.data[s.id].to_numpy())
+        self.timings["write"] = time.perf_counter() - start
+        record = {
+            "kalib_report": 1,
+            "inputs": self.inputs,
+            "settings": s.as_json(),
+            "versions": versions(),
+            "timings_seconds": {k: round(v, 4) for k, v in self.timings.items()},
+            "total_seconds": round(sum(self.timings.values()), 4),
+            "calibration": calibration_record(d),
+            "replicates": replicate_record(d),
+            "outputs": sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()),
+        }
+        (tmp / "run.json").write_text(json.dumps(record, indent=2, default=_json_default) + "\n",
+                                      encoding="utf-8")
+
+    def results_dataset(self):
+        """The key rates as an xarray Dataset (the catalog's own when it has one)."""
+        to_xarray = getattr(self.results, "to_xarray", None) or getattr(
+            self.results, "dataset", None)
+        ds = to_xarray() if callable(to_xarray) else to_xarray
+        if ds is None:
+            ds = self.keyrates.set_index(["rate", "domain_var", "domain"]).to_xarray()
+        ds.attrs.update({"settings": json.dumps(self.settings.as_json())})
+        return ds
+
+
+OUTPUT_FILES = ["index.html", "keyrates.csv", "keyrates.nc", "weights.csv",
+                "replicate_weights.parquet", "replicate_weights.json", "figures/*.png",
+                "run.json"]
+
+
+def build_report(settings: ReportSettings) -> ReportRun:
+    """Run the report with ``settings``; return the finished run."""
+    run = ReportRun(settings)
+    run.run()
+    return run
+
+
+# -- output directory -------------------------------------------------------------
+
+def check_output(out: Path, force: bool) -> None:
+    """Refuse an existing ``out`` unless ``force`` (checked before any work)."""
+    if out.exists() and not force:
+        raise OutputExistsError(f"output {str(out)!r} exists; use --force to replace it")
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"output {str(out)!r} exists and is not a directory")
+
+
+def publish(tmp: Path, out: Path, force: bool) -> None:
+    """Move the finished ``tmp`` directory to ``out``.
+
+    An existing ``out`` (only with ``force``) is first renamed aside and
+    removed after the new report is in place, so ``out`` is never a mix of
+    the old and the new report.
+    """
+    check_output(out, force)
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# -- tables computed from the design -------------------------------------------------
+
+def keyrate_frame(results) -> pd.DataFrame:
+    """The tidy key-rate frame (exactly the keyrates.csv columns, in order)."""
+    frame = results.tidy() if hasattr(results, "tidy") else pd.DataFrame(results)
+    missing = [c for c in KEYRATE_COLUMNS if c not in frame]
+    if missing:
+        raise KalibError(f"key-rate results lack column(s) {', '.join(missing)}")
+    frame = frame[KEYRATE_COLUMNS].copy()
+    frame["domain"] = frame["domain"].astype(str)
+    return frame.reset_index(drop=True)
+
+
+def write_keyrates_csv(frame: pd.DataFrame, path: Path) -> None:
+    """keyrates.csv: shortest round-trip floats, fixed column order, LF endings."""
+    frame[KEYRATE_COLUMNS].to_csv(path, index=False, lineterminator="\n")
+
+
+def margin_shares(data, design, margins) -> pd.DataFrame:
+    """Sample, register and calibrated share of every margin category."""
+    from weighting.columns import canonical
+    rows = []
+    w = np.asarray(design.weights, float)
+    for m in margins:
+        keys = list(zip(*(data[v].map(canonical) for v in m.variables)))
+        total = m.grand_total
+        counts, wsum = {}, {}
+        for key, wi in zip(keys, w):
+            counts[key] = counts.get(key, 0) + 1
+            wsum[key] = wsum.get(key, 0.0) + wi
+        n, wt = len(keys), float(w.sum())
+        for key, target in m.table.items():
+            rows.append({"margin": m.name, "category": "*".join(key),
+                         "sample_n": counts.get(key, 0), "sample_share": counts.get(key, 0) / n,
+                         "register_total": target, "register_share": target / total,
+                         "calibrated_share": wsum.get(key, 0.0) / wt})
+    return pd.DataFrame(rows)
+
+
+def strata_shares(data, design) -> pd.DataFrame:
+    """Respondents per design stratum and the population the base weights stand for."""
+    base = pd.Series(np.asarray(design.base_weights, float), index=data.index)
+    by = pd.DataFrame({"stratum": data["stratum"].astype(str), "w": base}).groupby(
+        "stratum", sort=True)["w"].agg(["size", "sum"])
+    return pd.DataFrame({"stratum": by.index, "sample_n": by["size"].to_numpy(),
+                         "sample_share": (by["size"] / by["size"].sum()).to_numpy(),
+                         "register_total": by["sum"].to_numpy(),
+                         "register_share": (by["sum"] / by["sum"].sum()).to_numpy()})
+
+
+def weight_stats(design, lang: str) -> list[tuple[str, str]]:
+    """The weight diagnostics table: (label key, formatted value)."""
+    from estimators.report.html import num
+    t = text(lang)
+    w = np.asarray(design.weights, float)
+    g = w / np.asarray(design.base_weights, float)
+    cv = float(w.std() / w.mean())
+    n_eff = float(w.sum() ** 2 / (w ** 2).sum())
+    full = calibration_record(design)
+    rows = [("w_min", num(w.min(), lang, 2)), ("w_max", num(w.max(), lang, 2)),
+            ("w_mean", num(w.mean(), lang, 2)), ("w_cv", num(cv, lang, 3)),
+            ("g_range", f"{num(g.min(), lang, 3)} – {num(g.max(), lang, 3)}"),
+            ("n_eff", num(n_eff, lang, 1)), ("deff_w", num(1 + cv ** 2, lang, 3))]
+    if full:
+        rows.append(("conv_full", f"{full['iterations']}, {full['max_error']:.2e}, "
+                                  f"{t['yes'] if full['converged'] else t['no']}"))
+    reps = replicate_record(design)
+    if reps:
+        rows += [("conv_reps", f"{reps['converged']} / {reps['B']}"),
+                 ("conv_iter", f"{reps['iterations_median']:g} / {reps['iterations_max']}"),
+                 ("conv_err", f"{reps['max_error']:.2e}")]
+    return rows
+
+
+def calibration_record(design) -> dict | None:
+    cal = getattr(design, "calibration", None)
+    if cal is None:
+        return None
+    errors = list(getattr(cal, "errors", []) or [])
+    return {"distance": getattr(cal, "distance", None),
+            "iterations": int(cal.iterations),
+            "max_error": float(errors[-1]) if errors else math.nan,
+            "converged": bool(cal.converged)}
+
+
+def replicate_convergence(design) -> dict | None:
+    """Per-replicate iterations, final error and convergence as arrays."""
+    conv = getattr(design, "convergence", None)
+    if conv is None:
+        return None
+    if isinstance(conv, dict):
+        return {k: np.asarray(conv[k]) for k in ("iterations", "error", "converged")}
+    frame = pd.DataFrame(conv) if not isinstance(conv, pd.DataFrame) else conv
+    return {k: frame[k].to_numpy() for k in ("iterations", "error", "converged")}
+
+
+def replicate_record(design) -> dict | None:
+    conv = replicate_convergence(design)
+    if conv is None:
+        return None
+    return {"method": design.method, "B": int(design.B), "seed": design.seed,
+            "converged": int(np.sum(conv["converged"])),
+            "iterations_median": float(np.median(conv["iterations"])),
+            "iterations_max": int(np.max(conv["iterations"])),
+            "max_error": float(np.max(conv["error"]))}
+
+
+def rate_labels(rates) -> dict[str, str]:
+    """Rate id -> its meaning from the catalog (the id when unknown)."""
+    from estimators.catalog import KEY_RATES
+    meaning = {r.id: r.meaning for r in KEY_RATES}
+    return {r: meaning.get(r, r) for r in rates}
+
+
+def flag_rules() -> dict[str, str]:
+    """Flag code -> the publication rule it stands for (from the estimators)."""
+    try:
+        from estimators.estimate import FLAG_RULES
+    except ImportError:
+        return {}
+    return dict(FLAG_RULES)
+
+
+def methods_settings(s: ReportSettings, design) -> list[tuple[str, str]]:
+    rows = [("sample", "bundled CATI employer survey (estimators.datasets)" if s.bundled
+             else str(s.sample)),
+            ("calibration", s.calibration + (f", bounds {s.bounds}" if s.bounds else "")),
+            ("tolerance / max iterations", f"{s.tol:g} / {s.max_iter}"),
+            ("variance", s.variance),
+            ("replicates", str(design.B) if getattr(design, "replicates", None) is not None
+             else "–"),
+            ("seed", str(s.seed)),
+            ("confidence interval", f"{s.ci}, level {s.level:g}"),
+            ("domains", ", ".join(DOMAINS))]
+    return rows
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("kalib", "numpy", "scipy", "pandas", "statsmodels", "xarray", "matplotlib",
+                 "pyarrow", "tqdm"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    from weighting import _backend
+    out["kernels"] = "cext" if getattr(_backend, "KERNELS", None) is not None else "numpy"
+    return out
+
+
+def _calibration_kwargs(s: ReportSettings) -> dict:
+    kw = {"distance": s.calibration, "tol": s.tol, "max_iter": s.max_iter}
+    if s.bounds is not None:
+        kw["bounds"] = s.bounds
+    return kw
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _file_input(role: str, path) -> dict:
+    path = Path(path)
+    return {"role": role, "path": str(path), "sha256": _sha256(path),
+            "bytes": path.stat().st_size}
+
+
+def _bundled_inputs() -> list[dict]:
+    from importlib import resources
+    data = resources.files("estimators.datasets").joinpath("data")
+    return [_file_input("bundled", Path(str(p))) for p in sorted(data.iterdir(),
+                                                                  key=lambda p: p.name)
+            if p.is_file()]
+
+
+def _bundled_margin_sources(margins) -> list[tuple[str, str]]:
+    return [(m.name, getattr(m, "source", "SSB register, 1 January 2018 (bundled)"))
+            for m in margins]
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    return str(obj)
+
+
+__all__ = ["ReportSettings", "ReportRun", "build_report", "RATE_GROUPS"]
