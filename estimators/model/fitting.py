@@ -1,0 +1,231 @@
+"""Weighted GLM fits: the full sample (statsmodels) and all replicates at once.
+
+The full-sample coefficients solve the weighted score equations
+
+.. math:: \\sum_i w_i x_i (y_i - \\mu_i(\\beta)) = 0,
+
+(the pseudo-likelihood estimator of Binder 1983), found with statsmodels'
+IRLS. Each replicate solves the same equations with replicate weights
+``w_ib``; the ``B`` fits are Newton iterations run together, warm-started
+from the full-sample estimate, the weighted cross-products of all replicates
+formed in one matrix product ``W' [x_i x_i']`` and the ``B`` small systems
+solved in one batched call (R's ``svyglm`` on a replicate design instead
+calls ``glm.fit`` once per replicate).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import statsmodels.api as sm
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+from weighting.errors import ReplicateError
+
+from .errors import CollinearityError, ConvergenceError, SeparationError
+from .families import Family
+
+# A fitted probability this close to 0 or 1 only arises when the estimate is
+# running off to infinity (|eta| > 25): the data are separated.
+_SEPARATION_EPS = 1e-11
+
+
+def check_identifiable(X: np.ndarray, w: np.ndarray, terms: list) -> None:
+    """Raise if a column of ``X`` is empty, constant or aliased.
+
+    Parameters
+    ----------
+    X : (n, p) design matrix of the rows in the fit.
+    w : (n,) weights of those rows (rows with zero weight do not count).
+    terms : column names, for the message.
+    """
+    pos = w > 0
+    Xp = X[pos]
+    has_intercept = bool(np.any(np.all(Xp == 1.0, axis=0)))
+    for j, name in enumerate(terms):
+        col = Xp[:, j]
+        if np.all(col == 0):
+            raise CollinearityError(
+                f"term {name!r} has no respondents in the fitted rows (0 of {len(col)} "
+                f"non-zero): a factor level without data; drop or merge it")
+        if has_intercept and name != "Intercept" and np.all(col == col[0]):
+            raise CollinearityError(
+                f"term {name!r} is constant (all {len(col)} fitted rows = {col[0]:g}); "
+                f"it is aliased with the intercept: drop it from the formula")
+    # Rank: pivoted QR of the weighted matrix, scaled so that units do not matter.
+    Z = Xp * np.sqrt(w[pos])[:, None]
+    Z = Z / np.linalg.norm(Z, axis=0)
+    from scipy.linalg import qr
+    _, R, piv = qr(Z, mode="economic", pivoting=True)
+    d = np.abs(np.diag(R))
+    rank = int(np.sum(d > d[0] * 1e-10))
+    if rank < X.shape[1]:
+        aliased = [terms[k] for k in piv[rank:]]
+        raise CollinearityError(
+            f"term {aliased[0]!r} is a linear combination of the other model columns "
+            f"(rank {rank} < {X.shape[1]} columns); drop it or merge categories")
+
+
+def _extreme_fits(mu: np.ndarray, family: Family) -> np.ndarray:
+    """Fitted means at the boundary of the family's range (0 or 1 for
+    binomial, 0 for Poisson): only reached when a coefficient diverges."""
+    if family.name == "binomial":
+        return np.minimum(mu, 1.0 - mu) < _SEPARATION_EPS
+    if family.name == "poisson":
+        return mu < _SEPARATION_EPS
+    return np.zeros(mu.shape, dtype=bool)
+
+
+def _separated_column(X, y, terms, family):
+    """A 0/1 model column whose rows all share a boundary response, if any."""
+    bounds = (0.0, 1.0) if family.name == "binomial" else (0.0,)
+    for j, name in enumerate(terms):
+        col = X[:, j]
+        if name == "Intercept" or not np.all((col == 0) | (col == 1)):
+            continue
+        for value in (1.0, 0.0):
+            yy = y[col == value]
+            for bound in bounds:
+                if len(yy) and np.all(yy == bound):
+                    label = name if value == 1 else f"not {name}"
+                    return f"all {len(yy)} respondents with {label} have response {bound:g}"
+    return None
+
+
+def check_separation(frame, w, mu, beta, family: Family) -> None:
+    """Raise :class:`SeparationError` if the estimate is infinite.
+
+    For a logistic model that is (quasi-)complete separation (Albert &
+    Anderson 1984): some fitted probabilities are 0 or 1. For a Poisson model,
+    a group whose counts are all zero. The message names the model column
+    that separates when it is a 0/1 column (a factor level).
+    """
+    pos = w > 0
+    X, y = frame.X[pos], frame.y[pos]
+    if family.name == "binomial" and (np.all(y == 0) or np.all(y == 1)):
+        raise SeparationError(
+            f"response {frame.response!r} is {y[0]:g} for all {len(y)} fitted rows; "
+            f"a logistic model needs both outcomes")
+    extreme = _extreme_fits(mu[pos], family)
+    if not np.any(extreme):
+        return
+    culprit = _separated_column(X, y, frame.terms, family)
+    if culprit is None:
+        j = int(np.argmax(np.abs(beta[1:]))) + 1 if len(beta) > 1 else 0
+        culprit = f"largest coefficient {frame.terms[j]} = {beta[j]:.3g}"
+    raise SeparationError(
+        f"perfect separation in the model for {frame.response!r}: {culprit}; "
+        f"{int(extreme.sum())} fitted values are on the boundary, so the estimate is "
+        f"infinite (merge or drop the level)")
+
+
+def fit_full_sample(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: Family,
+                    *, tol: float = 1e-12, max_iter: int = 200) -> np.ndarray:
+    """Weighted GLM coefficients from statsmodels (IRLS).
+
+    The weights are rescaled to mean 1 (as R's ``svyglm``), which changes
+    nothing in the estimate. A final Newton step removes what is left of
+    statsmodels' stopping tolerance; it is skipped when fitted values sit on
+    the boundary (separation, reported by :func:`check_separation`).
+    """
+    wn = w / w.mean()
+    model = sm.GLM(y, X, family=family.statsmodels(), var_weights=wn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (PerfectSeparationWarning, ConvergenceWarning,
+                                         RuntimeWarning))
+        res = model.fit(tol=tol, maxiter=max_iter)
+    beta = np.asarray(res.params, dtype=float)
+    if not np.all(np.isfinite(beta)):
+        raise ConvergenceError(f"the full-sample {family.name} fit gave non-finite "
+                               f"coefficients")
+    if np.any(_extreme_fits(family.inverse_link(X @ beta), family)):
+        return beta
+    step = newton_step(X, y, wn[:, None], family, beta[:, None])[:, 0]
+    if np.max(np.abs(step)) > 1e-6 * (1 + np.max(np.abs(beta))):
+        raise ConvergenceError(
+            f"the full-sample {family.name} fit did not converge in {max_iter} iterations")
+    return beta + step
+
+
+def _cross_products(X: np.ndarray) -> np.ndarray:
+    """Row-wise outer products x_i x_i', flattened: (n, p*p)."""
+    n, p = X.shape
+    return (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
+
+
+def newton_step(X, y, W, family: Family, beta, XX=None):
+    """Newton (= Fisher scoring for canonical links) steps for B weightings.
+
+    Parameters
+    ----------
+    X : (n, p); y : (n,); W : (n, B) weights; beta : (p, B) current estimates.
+
+    Returns
+    -------
+    step : (p, B), the solution of ``X' diag(W_b V(mu_b)) X step_b = X' W_b (y - mu_b)``.
+    """
+    n, p = X.shape
+    XX = _cross_products(X) if XX is None else XX
+    mu = family.inverse_link(X @ beta)
+    info = ((W * family.variance(mu)).T @ XX).reshape(-1, p, p)
+    score = (X.T @ (W * (y[:, None] - mu))).T
+    return np.linalg.solve(info, score[:, :, None])[:, :, 0].T
+
+
+def refit_replicates(X: np.ndarray, y: np.ndarray, W: np.ndarray, family: Family,
+                     beta0: np.ndarray, terms: list, *, tol: float = 1e-10,
+                     max_iter: int = 50) -> np.ndarray:
+    """Coefficients of every replicate, fitted together.
+
+    Parameters
+    ----------
+    X : (n, p) design matrix; y : (n,) response.
+    W : (n, B) replicate weights of the fitted rows.
+    beta0 : (p,) full-sample estimate, the common starting point.
+    tol : a replicate has converged when its Newton step is below
+        ``tol * (1 + max |beta|)``; Newton's quadratic convergence makes the
+        returned estimate accurate far beyond ``tol``.
+
+    Returns
+    -------
+    (B, p) array of replicate coefficients.
+
+    Raises
+    ------
+    ReplicateError
+        A replicate in which a model column has no unit with positive weight
+        (a factor level without respondents), or whose fit does not converge
+        (separation within the replicate); names the replicate (1-based) and term.
+    """
+    n, p = X.shape
+    B = W.shape[1]
+    present = (W > 0).T.astype(float) @ (X != 0).astype(float)  # (B, p) counts
+    empty = np.argwhere(present == 0)
+    if len(empty):
+        b, j = empty[0]
+        raise ReplicateError(
+            f"replicate {b + 1}: term {terms[j]!r} has no respondent with positive weight "
+            f"({len(empty)} such replicate/term pairs); its coefficient is not identified "
+            f"there — merge the level or use another replicate method")
+    XX = _cross_products(X)
+    beta = np.repeat(beta0[:, None], B, axis=1)
+    active = np.arange(B)
+    for _ in range(max_iter):
+        try:
+            step = newton_step(X, y, W[:, active], family, beta[:, active], XX)
+        except np.linalg.LinAlgError:
+            raise ReplicateError(
+                "a replicate's information matrix is singular: some model column is "
+                "aliased within a replicate") from None
+        beta[:, active] += step
+        size = np.max(np.abs(step), axis=0)
+        done = size <= tol * (1.0 + np.max(np.abs(beta[:, active]), axis=0))
+        active = active[~done]
+        if active.size == 0:
+            return beta.T
+    worst = int(active[0])
+    raise ReplicateError(
+        f"replicate {worst + 1} (and {active.size - 1} more) did not converge in "
+        f"{max_iter} Newton steps: a predictor separates the response within the "
+        f"replicate (largest coefficient "
+        f"{terms[int(np.argmax(np.abs(beta[1:, worst]))) + 1 if p > 1 else 0]!r})")

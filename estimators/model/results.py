@@ -1,0 +1,290 @@
+"""Results of a design-based GLM: tables, Wald tests, predictive margins.
+
+:class:`SvyGLMResults` mirrors statsmodels' results (``params``, ``bse``,
+``cov_params()``, ``conf_int()``, ``summary()``) and adds the survey pieces:
+design degrees of freedom, odds ratios, R ``regTermTest``-style Wald F tests,
+and predictive margins (Graubard & Korn 1999) with their contrasts, which are
+the average marginal effects of a factor.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from estimators.ci import proportion_ci, wald_ci
+
+from .errors import ModelError
+from .families import Family
+from .formula import ModelFrame
+from .glm import linearized_cov, replicate_cov
+
+COLUMNS = ["term", "estimate", "se", "t", "df", "p", "ci_low", "ci_high"]
+ODDS_COLUMNS = ["odds_ratio", "or_ci_low", "or_ci_high"]
+
+
+@dataclass(frozen=True)
+class TermTest:
+    """A design-based Wald test that a group of coefficients is zero.
+
+    ``F = b' V^{-1} b / k`` referred to F(k, ddf), ``ddf`` the model's
+    residual design df (R ``regTermTest(method = "Wald")``; Korn & Graubard
+    1990 for the F form).
+    """
+
+    terms: tuple
+    columns: tuple
+    F: float
+    df: int
+    ddf: int
+    p: float
+
+    def __str__(self) -> str:
+        return (f"Wald test for {' + '.join(self.terms)}: F = {self.F:.4f} on "
+                f"{self.df} and {self.ddf} df, p = {self.p:.4g}")
+
+
+@dataclass
+class SvyGLMResults:
+    """A fitted design-based GLM (see :func:`estimators.model.svyglm`).
+
+    Attributes
+    ----------
+    params : (p,) coefficients; cov : (p, p) design-based covariance.
+    df : residual design degrees of freedom, ``degf + 1 - p`` (R).
+    variance : ``"replicate"`` or ``"linearization"``.
+    replicate_params : (B, p) replicate coefficients (replicate variance).
+    influence : (n, p) influence functions (linearization).
+    """
+
+    formula: str
+    family: Family
+    frame: ModelFrame
+    design: object
+    data: pd.DataFrame
+    params: np.ndarray
+    cov: np.ndarray
+    variance: str
+    df: int
+    level: float = 0.95
+    replicate_params: np.ndarray | None = None
+    influence: np.ndarray | None = None
+    notes: list = field(default_factory=list)
+
+    # -- coefficient table -------------------------------------------------------
+
+    @property
+    def terms(self) -> list:
+        return list(self.frame.terms)
+
+    @property
+    def bse(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.cov))
+
+    @property
+    def tvalues(self) -> np.ndarray:
+        return self.params / self.bse
+
+    @property
+    def pvalues(self) -> np.ndarray:
+        return 2 * stats.t.sf(np.abs(self.tvalues), self._df_or_nan)
+
+    @property
+    def _df_or_nan(self) -> float:
+        return self.df if self.df > 0 else np.nan
+
+    @property
+    def n_used(self) -> int:
+        return int(self.frame.used.sum())
+
+    @property
+    def n_missing(self) -> int:
+        return int(len(self.frame.used) - self.frame.used.sum())
+
+    def cov_params(self) -> pd.DataFrame:
+        return pd.DataFrame(self.cov, index=self.terms, columns=self.terms)
+
+    def conf_int(self, level: float | None = None) -> np.ndarray:
+        """(p, 2) intervals ``b +- t_{df} se`` (R ``confint.svyglm``)."""
+        low, high = wald_ci(self.params, self.bse, self._df_or_nan,
+                            self.level if level is None else level)
+        return np.column_stack([low, high])
+
+    def tidy(self, level: float | None = None) -> pd.DataFrame:
+        """One row per coefficient: ``term, estimate, se, t, df, p, ci_low,
+        ci_high`` and, for a logistic model, ``odds_ratio, or_ci_low,
+        or_ci_high`` (exponentiated estimate and interval)."""
+        ci = self.conf_int(level)
+        table = pd.DataFrame({
+            "term": self.terms, "estimate": self.params, "se": self.bse,
+            "t": self.tvalues, "df": self.df, "p": self.pvalues,
+            "ci_low": ci[:, 0], "ci_high": ci[:, 1]})
+        if self.family.name == "binomial":
+            table["odds_ratio"] = np.exp(self.params)
+            table["or_ci_low"] = np.exp(ci[:, 0])
+            table["or_ci_high"] = np.exp(ci[:, 1])
+        return table
+
+    def to_xarray(self, level: float | None = None):
+        """The coefficient table as an ``xarray.Dataset`` over ``term``, with
+        the covariance as ``cov(term, term2)``."""
+        import xarray as xr
+        table = self.tidy(level).set_index("term")
+        ds = xr.Dataset.from_dataframe(table)
+        ds["cov"] = (("term", "term2"), self.cov)
+        ds = ds.assign_coords(term2=self.terms)
+        ds.attrs.update(formula=self.formula, family=self.family.name,
+                        variance=self.variance, df=self.df, n_used=self.n_used,
+                        n_missing=self.n_missing,
+                        level=self.level if level is None else level)
+        return ds
+
+    # -- Wald tests --------------------------------------------------------------
+
+    def _columns(self, terms) -> list:
+        """Column indices of formula terms (``sector``) or model columns."""
+        if isinstance(terms, str):
+            terms = [terms]
+        cols = []
+        for term in terms:
+            if term in self.frame.term_columns:
+                cols += self.frame.term_columns[term]
+            elif term in self.terms:
+                cols.append(self.terms.index(term))
+            else:
+                known = [t for t in self.frame.term_columns if t != "Intercept"]
+                raise ModelError(f"no term {term!r} in the model; terms are "
+                                 f"{', '.join(known)}")
+        return sorted(set(cols))
+
+    def wald_test(self, terms) -> TermTest:
+        """Design-based Wald F test that all coefficients of ``terms`` are zero
+        (R ``regTermTest(model, ~ terms)``)."""
+        cols = self._columns(terms)
+        b = self.params[cols]
+        V = self.cov[np.ix_(cols, cols)]
+        F = float(b @ np.linalg.solve(V, b)) / len(cols)
+        p = float(stats.f.sf(F, len(cols), self.df)) if self.df > 0 else np.nan
+        names = (terms,) if isinstance(terms, str) else tuple(terms)
+        return TermTest(names, tuple(self.terms[c] for c in cols), F, len(cols),
+                        self.df, p)
+
+    def term_tests(self) -> pd.DataFrame:
+        """A Wald test of every formula term but the intercept."""
+        rows = []
+        for term in self.frame.term_columns:
+            if term == "Intercept":
+                continue
+            t = self.wald_test(term)
+            rows.append({"term": term, "F": t.F, "df": t.df, "ddf": t.ddf, "p": t.p})
+        return pd.DataFrame(rows, columns=["term", "F", "df", "ddf", "p"])
+
+    # -- predictive margins ------------------------------------------------------
+
+    def predicted_margins(self, variable: str, level: float | None = None,
+                          ci: str | None = None) -> pd.DataFrame:
+        """Predictive margins of a factor and their contrasts with its first level.
+
+        For each level ``a`` of ``variable``, every fitted unit is given
+        ``variable = a`` and the model's predictions are averaged with the
+        design weights,
+
+        .. math:: m_a = \\sum_i w_i \\mu(x_i(a)'\\hat\\beta) / \\sum_i w_i
+
+        (Graubard & Korn 1999). For a logistic model ``m_a`` is the predicted
+        proportion in the population if everyone were in level ``a``, all
+        else as observed; ``m_a - m_ref`` is the factor's average marginal
+        effect. Variance: replicates recompute ``m_a`` with replicate weights
+        and coefficients; linearization adds the influence of the weighted
+        mean and of ``beta`` unit by unit, so their covariance is kept (R's
+        ``svypredmeans`` adds the two variances and drops it).
+
+        Returns
+        -------
+        DataFrame with ``variable, level, estimate, se, ci_low, ci_high,
+        contrast, contrast_se, contrast_ci_low, contrast_ci_high, df``.
+        Intervals: the logit interval of :func:`estimators.ci.proportion_ci`
+        for a logistic model's margins (``ci`` chooses another), Wald with
+        the design's degrees of freedom otherwise and for contrasts.
+        """
+        levels = self._factor_levels(variable)
+        used = self.frame.used
+        base = self.data.loc[used]
+        Xs = []
+        for value in levels:
+            data = base.copy()
+            data[variable] = value
+            Xs.append(self.frame.design_matrix(data))
+        w = np.asarray(self.design.weights, dtype=float)[used]
+        fam = self.family
+        m = np.array([np.sum(w * fam.inverse_link(X @ self.params)) / w.sum() for X in Xs])
+        if self.variance == "replicate":
+            W = np.asarray(self.design.replicate_weights(), dtype=float)[used]
+            reps = np.column_stack([
+                np.sum(W * fam.inverse_link(X @ self.replicate_params.T), axis=0) / W.sum(axis=0)
+                for X in Xs])
+            cov = replicate_cov(self.design, m, reps)
+        else:
+            z = np.zeros((len(used), len(levels)))
+            beta_infl = self.influence[used]
+            for k, X in enumerate(Xs):
+                mu = fam.inverse_link(X @ self.params)
+                # d m / d beta: for a canonical link d mu / d eta = V(mu).
+                grad = X.T @ (w * fam.variance(mu)) / w.sum()
+                z[used, k] = (mu - m[k]) / w.sum() + beta_infl @ grad
+            cov = linearized_cov(self.design, z)
+        df = int(self.design.degf)
+        level = self.level if level is None else level
+        se = np.sqrt(np.diag(cov))
+        if fam.name == "binomial":
+            low, high = proportion_ci(m, se, method=ci or "xlogit", df=df, level=level)
+        else:
+            low, high = wald_ci(m, se, df, level)
+        contrast = m - m[0]
+        c_var = np.diag(cov) + cov[0, 0] - 2 * cov[:, 0]
+        c_se = np.sqrt(np.maximum(c_var, 0.0))
+        c_low, c_high = wald_ci(contrast, c_se, df, level)
+        return pd.DataFrame({
+            "variable": variable, "level": [str(v) for v in levels], "estimate": m,
+            "se": se, "ci_low": low, "ci_high": high, "contrast": contrast,
+            "contrast_se": c_se, "contrast_ci_low": c_low, "contrast_ci_high": c_high,
+            "df": df})
+
+    def _factor_levels(self, variable: str) -> list:
+        for factor, info in self.frame.design_info.factor_infos.items():
+            if info.type == "categorical" and variable in factor.name():
+                if factor.name() in (variable, f"C({variable})"):
+                    return list(info.categories)
+        raise ModelError(f"{variable!r} is not a categorical variable of the model "
+                         f"{self.formula!r}")
+
+    # -- display -----------------------------------------------------------------
+
+    def summary(self) -> str:
+        """A statsmodels-like text summary."""
+        design = self.design
+        head = [
+            f"Design-based GLM (svyglm)     family: {self.family.name} ({self.family.link} link)",
+            f"Formula: {self.formula}",
+            f"Variance: {self.variance}"
+            + (f" ({design.replicates}, B = {self.replicate_params.shape[0]})"
+               if self.variance == "replicate" else ""),
+            f"Rows used: {self.n_used} (missing model variable: {self.n_missing})   "
+            f"residual design df: {self.df}",
+        ]
+        table = self.tidy()
+        cols = COLUMNS[1:] + (ODDS_COLUMNS if self.family.name == "binomial" else [])
+        body = table.set_index("term")[cols].to_string(float_format=lambda v: f"{v:.4g}")
+        tests = self.term_tests()
+        lines = head + ["", body]
+        if len(tests):
+            lines += ["", "Wald tests of terms (F on df and ddf):",
+                      tests.to_string(index=False, float_format=lambda v: f"{v:.4g}")]
+        lines += self.notes
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"<SvyGLMResults {self.family.name}: {self.formula!r}, "
+                f"{self.variance} variance, df={self.df}>")
