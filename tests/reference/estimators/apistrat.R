@@ -32,6 +32,7 @@ for (kind in c("lin", "jkn")) {
   D <- if (kind == "lin") des else jkn
   p <- function(name, x) put(paste0(kind, ".", name), x)
   p("degf", degf(D))
+  if (kind == "jkn") { p("scale", D$scale); p("rscales", D$rscales) }
   m <- svymean(~api00, D, deff = TRUE)
   p("mean_api00", coef(m)); p("mean_api00_se", SE(m)); p("mean_api00_deff", deff(m))
   t <- svytotal(~enroll, D, deff = TRUE)
