@@ -16,3 +16,8 @@ from weighting.errors import (  # noqa: F401
     ReplicateError,
     WeightError,
 )
+from weighting.calibrate import CalibrationResult, calibrate  # noqa: F401,E402
+from weighting.diagnostics import WeightDiagnostics, weight_diagnostics  # noqa: F401,E402
+from weighting.margins import Margin, NumericTotal  # noqa: F401,E402
+from weighting.problem import CalibrationProblem  # noqa: F401,E402
+from weighting.solver import SolveResult, solve  # noqa: F401,E402
