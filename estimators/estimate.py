@@ -198,33 +198,19 @@ def estimate_items(design, items, domains=(ALL,), where: Condition | None = None
 def _estimate_spec(design, items, spec, codes, labels, restrict, method, level):
     G, m = len(labels), len(items)
     w = design.weights
-    masks = np.stack([it.base & restrict for it in items], axis=1).astype(np.float64)
-    num = np.stack([it.num for it in items], axis=1) * masks
-    is_total = np.array([it.den is None for it in items])
-    den = np.stack([masks[:, j] if it.den is None else it.den * masks[:, j]
-                    for j, it in enumerate(items)], axis=1)
-    onehot = np.zeros((design.n, G))
-    onehot[np.arange(design.n), codes] = 1.0
-
-    def group_totals(values):  # (G, m) totals of values (n, m) by domain
-        return onehot.T @ (w[:, None] * values)
-
-    t_num, t_den = group_totals(num), group_totals(den)
+    masks, num, den, is_total, onehot, t_den, theta = _prepare(design, items, codes, G,
+                                                              restrict)
     n_obs = onehot.T @ masks
-    wbase = group_totals(masks)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        theta = np.where(is_total, t_num, t_num / t_den)
+    wbase = onehot.T @ (w[:, None] * masks)
     empty = n_obs == 0
 
     reps = None
     if design.replicates is None:
-        var, cov_logit = _linearized(design, num, den, masks, onehot, codes, theta,
-                                     t_den, is_total, empty)
+        var, cov_logit = _linearized(design, num, den, onehot, theta, t_den, is_total,
+                                     empty)
         df = _domain_df(design, masks, codes, G)
     else:
-        R = design.replicate_totals(np.hstack([num, den]), codes, G)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            reps = np.where(is_total, R[:, :, :m], R[:, :, :m] / R[:, :, m:])
+        reps = _replicate_estimates(design, num, den, codes, G, is_total)
         var = _replicate_variance(design, theta, reps, empty)
         cov_logit = _replicate_variance(design, _logit(theta), _logit(reps), empty)
         df = np.full((G, m), float(design.degf))
@@ -265,30 +251,8 @@ def _logit(p):
         return np.log(p / (1 - p))
 
 
-def _linearized(design, num, den, masks, onehot, codes, theta, t_den, is_total, empty):
-    """Delta-method variances of theta (G, m) and of logit(theta)."""
-    n, m = num.shape
-    G = onehot.shape[1]
-    safe = np.where(empty | (t_den == 0), 1.0, t_den)
-    th = np.where(np.isfinite(theta), theta, 0.0)
-    # influence (n, G, m): rows outside domain g contribute zero
-    z = np.where(is_total, num[:, None, :],
-                 (num[:, None, :] - th[None, :, :] * den[:, None, :]) / safe[None, :, :])
-    z = z * onehot[:, :, None]
-    cov = linearization_covariance(design, z.reshape(n, G * m))
-    var = np.diag(cov).reshape(G, m).copy()
-    var[empty] = np.nan
-    with np.errstate(divide="ignore", invalid="ignore"):
-        var_logit = var / (theta * (1 - theta)) ** 2
-    return var, var_logit
-
-
-def linearized_covariance(design, items, spec, restrict=None):
-    """Full linearization covariance (G m x G m) of the items by domain, for
-    comparisons; returns ``(theta (G, m), cov, labels)``."""
-    codes, labels = domain_codes(design.data, spec)
-    restrict = np.ones(design.n, bool) if restrict is None else restrict
-    G, m = len(labels), len(items)
+def _prepare(design, items, codes, G, restrict):
+    """Domain-masked numerators and denominators, and the full-sample estimates."""
     w = design.weights
     masks = np.stack([it.base & restrict for it in items], axis=1).astype(np.float64)
     num = np.stack([it.num for it in items], axis=1) * masks
@@ -301,21 +265,59 @@ def linearized_covariance(design, items, spec, restrict=None):
     t_den = onehot.T @ (w[:, None] * den)
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = np.where(is_total, t_num, t_num / t_den)
+    return masks, num, den, is_total, onehot, t_den, theta
+
+
+def _influence(num, den, onehot, theta, t_den, is_total):
+    """Influence values (n, G*m) of the domain totals/ratios: rows outside
+    domain g contribute zero."""
+    n, m = num.shape
+    G = onehot.shape[1]
+    safe = np.where(t_den == 0, 1.0, t_den)
+    th = np.where(np.isfinite(theta), theta, 0.0)
+    z = np.where(is_total, num[:, None, :],
+                 (num[:, None, :] - th[None, :, :] * den[:, None, :]) / safe[None, :, :])
+    return (z * onehot[:, :, None]).reshape(n, G * m)
+
+
+def _replicate_estimates(design, num, den, codes, G, is_total):
+    """(B, G, m) estimates from each replicate's totals."""
+    m = num.shape[1]
+    R = design.replicate_totals(np.hstack([num, den]), codes, G)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(is_total, R[:, :, :m], R[:, :, :m] / R[:, :, m:])
+
+
+def _linearized(design, num, den, onehot, theta, t_den, is_total, empty):
+    """Delta-method variances of theta (G, m) and of logit(theta)."""
+    G, m = theta.shape
+    cov = linearization_covariance(design, _influence(num, den, onehot, theta, t_den,
+                                                      is_total))
+    var = np.diag(cov).reshape(G, m).copy()
+    var[empty] = np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var_logit = var / (theta * (1 - theta)) ** 2
+    return var, var_logit
+
+
+def domain_covariance(design, items, spec, restrict=None):
+    """Estimates and their full covariance across domains and items, for
+    comparisons: returns ``theta (G, m)``, ``cov (G m, G m)``, the domain
+    labels and the replicate estimates ``(B, G, m)`` (None for linearization).
+    """
+    codes, labels = domain_codes(design.data, spec)
+    restrict = np.ones(design.n, bool) if restrict is None else restrict
+    G = len(labels)
+    masks, num, den, is_total, onehot, t_den, theta = _prepare(design, items, codes, G,
+                                                              restrict)
     if design.replicates is not None:
-        R = design.replicate_totals(np.hstack([num, den]), codes, G)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            reps = np.where(is_total, R[:, :, :m], R[:, :, :m] / R[:, :, m:])
+        reps = _replicate_estimates(design, num, den, codes, G, is_total)
         _require_finite(reps, labels, items)
         cov = replicate_covariance(theta.reshape(-1), reps.reshape(reps.shape[0], -1),
                                    design.scale, design.rscales, design.mse)
         return theta, cov, labels, reps
-    empty = (onehot.T @ masks) == 0
-    safe = np.where(empty | (t_den == 0), 1.0, t_den)
-    z = np.where(is_total, num[:, None, :],
-                 (num[:, None, :] - np.nan_to_num(theta)[None] * den[:, None, :])
-                 / safe[None]) * onehot[:, :, None]
-    cov = linearization_covariance(design, z.reshape(design.n, G * m))
-    return theta, cov, labels, None
+    z = _influence(num, den, onehot, theta, t_den, is_total)
+    return theta, linearization_covariance(design, z), labels, None
 
 
 def _require_finite(reps, labels, items):
