@@ -168,3 +168,19 @@ def test_domain_totals_add_up_and_ratio_is_mean(weights, seed):
     r = E.svyratio(des, "y", "one").frame
     assert r["estimate"][0] == pytest.approx(m["estimate"][0], rel=1e-12)
     assert r["se"][0] == pytest.approx(m["se"][0], rel=1e-9)
+
+
+def test_svyquantile_math_rule_with_woodruff_interval():
+    q = E.svyquantile(LIN, "api00", [0.25, 0.5, 0.9])
+    close(q["estimate"], R["lin.quantile_api00"])
+    close(q["ci_low"], R["lin.quantile_api00_low"])
+    close(q["ci_high"], R["lin.quantile_api00_high"])
+    close(q["se"], R["lin.quantile_api00_se"])
+
+
+def test_weighted_quantile_exact_cdf_hit_takes_lower_value():
+    x = np.array([3.0, 1.0, 2.0, 4.0])
+    w = np.ones(4)
+    assert E.weighted_quantile(x, w, 0.5) == 2.0     # CDF(2) = 0.5 exactly
+    assert E.weighted_quantile(x, w, 0.51) == 3.0
+    assert E.weighted_quantile(x, np.array([0, 1, 1, 1.0]), 0.5) == 2.0  # 3 dropped
