@@ -1,0 +1,129 @@
+"""``kalib rake``: calibrate a sample to population margins.
+
+    kalib rake SAMPLE.csv --margins M1.csv [--margins M2.csv ...] [--weight COL]
+               [--calibration raking|linear|logit|truncated] [--bounds L,U]
+               [--trim-lower X] [--trim-upper X] [--tol T] [--max-iter N]
+               [--allow-unconverged] [--normalize-margins]
+               --out OUT.csv [--force] [--quiet]
+
+Writes the input rows plus a ``weight`` column (replacing one of that name),
+atomically; prints the calibration summary unless ``--quiet``.
+
+The calibration options are added by :func:`add_calibration_arguments` and
+read back by :func:`calibration_options`, so that every subcommand that
+calibrates spells and interprets them the same way.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from estimators.io import check_writable, read_margins, read_table, write_table
+from weighting import calibrate
+from weighting.errors import CalibrationError, InfeasibleBoundsError, KalibError
+
+CALIBRATIONS = ("raking", "linear", "logit", "truncated")
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "rake", help="calibrate a sample to population margins",
+        description="Calibrate base weights to population margins and write the "
+                    "input rows plus a 'weight' column.")
+    p.add_argument("sample", type=Path, metavar="SAMPLE", help="sample CSV or parquet file")
+    p.add_argument("--weight", metavar="COL",
+                   help="base weight column (default: N/n for every row)")
+    add_calibration_arguments(p)
+    p.add_argument("--out", type=Path, required=True, metavar="PATH",
+                   help="output CSV (or .parquet)")
+    p.add_argument("--force", action="store_true", help="replace an existing output")
+    p.add_argument("--quiet", action="store_true", help="print no summary")
+    p.set_defaults(run=run)
+    return p
+
+
+def add_calibration_arguments(p: argparse.ArgumentParser) -> None:
+    """The calibration options of ``../shared/CLI.md`` (``--margins`` required)."""
+    p.add_argument("--margins", action="append", type=Path, required=True, metavar="FILE",
+                   help="population margin CSV (variables..., total); repeatable")
+    p.add_argument("--calibration", choices=CALIBRATIONS, default="raking",
+                   help="calibration distance (default raking); truncated = linear "
+                        "with bounds")
+    p.add_argument("--bounds", type=_pair, metavar="L,U",
+                   help="bounds on g = calibrated / base weight")
+    p.add_argument("--trim-lower", type=float, metavar="X", help="lower cap on g")
+    p.add_argument("--trim-upper", type=float, metavar="X", help="upper cap on g")
+    p.add_argument("--tol", type=float, default=1e-10, metavar="T",
+                   help="max relative margin error |achieved-target|/(1+|target|) "
+                        "(default 1e-10)")
+    p.add_argument("--max-iter", type=int, default=1000, metavar="N",
+                   help="iteration cap (default 1000)")
+    p.add_argument("--allow-unconverged", action="store_true",
+                   help="keep an unconverged result (flagged) instead of an error")
+    p.add_argument("--normalize-margins", action="store_true",
+                   help="rescale margins to the first margin's grand total")
+
+
+def calibration_options(args) -> dict:
+    """Keyword arguments for :func:`weighting.calibrate` from parsed options
+    (everything except data, margins and base weights)."""
+    trim = None
+    if args.trim_lower is not None or args.trim_upper is not None:
+        trim = (args.trim_lower, args.trim_upper)
+    return dict(distance=args.calibration, bounds=args.bounds, trim=trim, tol=args.tol,
+                max_iter=args.max_iter, allow_unconverged=args.allow_unconverged,
+                normalize_margins=args.normalize_margins)
+
+
+def calibrate_explained(data, margins, **options):
+    """:func:`weighting.calibrate`, but when it fails with bounds, a linear
+    program names the margin categories that cannot hold together."""
+    try:
+        return calibrate(data, margins, **options)
+    except CalibrationError as exc:
+        bounds = options.get("bounds")
+        if bounds is None or not hasattr(exc, "result"):
+            raise
+        from estimators.diagnose import explain_infeasible_bounds
+        explanation = explain_infeasible_bounds(exc.result.problem, exc.result.bounds)
+        if explanation is None:
+            raise
+        raise InfeasibleBoundsError(explanation) from None
+
+
+def run(args) -> int:
+    check_writable(args.out, args.force)
+    margins = [read_margins(path) for path in args.margins]
+    variables = list(dict.fromkeys(v for m in margins for v in m.variables))
+    frame = read_table(args.sample, text_columns=variables)
+    missing = [v for v in variables + ([args.weight] if args.weight else [])
+               if v not in frame.columns]
+    if missing:
+        raise KalibError(f"{str(args.sample)!r} has no column {missing[0]!r} "
+                         f"(columns: {', '.join(map(str, frame.columns))})")
+    base = None
+    if args.weight:
+        base = frame[args.weight].to_numpy()
+        if base.dtype.kind not in "iuf":
+            raise KalibError(f"base weight column {args.weight!r} is not numeric")
+    result = calibrate_explained(frame, margins, base_weights=base,
+                                 **calibration_options(args))
+    out = frame.copy()
+    out["weight"] = result.weights
+    write_table(out, args.out, force=args.force)
+    if not result.converged:
+        print(f"kalib rake: warning: calibration NOT converged (max relative margin "
+              f"error {result.error:.3g} > tol {result.tol:g}); weights written to "
+              f"{str(args.out)!r} anyway (--allow-unconverged)", file=sys.stderr)
+    if not args.quiet:
+        print(result.summary())
+    return 0
+
+
+def _pair(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected L,U (two numbers), got {text!r}") from None
+    return low, high
