@@ -1,0 +1,166 @@
+"""Read and write CATI exports (CSV, SPSS ``.sav``) through the codebook.
+
+A CATI system exports either category codes, value labels (``Ja``/``Nei``)
+or, in SPSS files, numeric values with value labels. The readers map all of
+them to the codebook's category codes, keep the three missing kinds apart
+(``not_asked`` / ``dont_know`` / ``no_answer``; a blank or system-missing cell
+is ``not_asked``), validate the result against the codebook and raise
+:class:`~estimators.validate.ValidationError` (one line, names column and id)
+when it does not conform. :func:`to_analysis_frame` then turns codes into the
+analysis frame of ``docs/data.md`` (NA for every missing kind).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from estimators.codebook import MISSING_CODES, Codebook
+from estimators.validate import ValidationError, validate
+from weighting.errors import KalibError
+
+MISSING_LABELS = {  # label text (lower case) -> missing code
+    "ikke spurt": "not_asked", "not asked": "not_asked", "not_asked": "not_asked",
+    "vet ikke": "dont_know", "don't know": "dont_know", "dont_know": "dont_know",
+    "ubesvart": "no_answer", "no answer": "no_answer", "no_answer": "no_answer",
+    "vil ikke svare": "no_answer",
+}
+MISSING_VALUE_LABELS = {-1: "Ikke spurt", 98: "Vet ikke", 99: "Ubesvart"}
+
+
+class CatiFileError(KalibError):
+    """A CATI export cannot be read (names the file and the cause)."""
+
+
+def _code_lookup(codebook: Codebook, column: str) -> dict:
+    """Every accepted spelling of a column's codes (code, labels, SPSS value)."""
+    q = codebook.question_of(column)
+    table = dict(MISSING_LABELS)
+    for code, (value, _) in MISSING_CODES.items():
+        table[str(value)] = code
+    for cat in q.categories:
+        for text in (cat.code, cat.label_no, cat.label_en):
+            if text:
+                table[text.strip().lower()] = cat.code
+        if q.type != "likert5":
+            table[str(cat.value)] = cat.code
+    return table
+
+
+def _canonical(value) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "not_asked"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text if text else "not_asked"
+
+
+def map_to_codes(raw: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """Map labels / numeric values / codes of every codebook column to codes.
+
+    Values that match nothing are kept as they are, so the validator can report
+    them as unknown codes with their row ids.
+    """
+    out = raw.copy()
+    for col in codebook.columns():
+        if col not in out.columns:
+            continue
+        if codebook.question_of(col).type == "count":
+            out[col] = out[col].map(_canonical).astype(object)
+            continue
+        lookup = _code_lookup(codebook, col)
+        out[col] = out[col].map(
+            lambda v: lookup.get(_canonical(v).lower(), _canonical(v))).astype(object)
+    return out
+
+
+def _checked(coded: pd.DataFrame, codebook: Codebook, source: str) -> pd.DataFrame:
+    report = validate(coded, codebook)
+    if not report.ok:
+        raise ValidationError(report, source)
+    return coded
+
+
+def read_cati_csv(path: str | Path, codebook: Codebook, check: bool = True) -> pd.DataFrame:
+    """Read a CSV export (codes or labels) into a coded frame, validated."""
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise CatiFileError(f"cannot read CSV file {path}: {exc}".splitlines()[0]) from None
+    coded = map_to_codes(raw, codebook)
+    return _checked(coded, codebook, str(path)) if check else coded
+
+
+def read_cati_sav(path: str | Path, codebook: Codebook, check: bool = True) -> pd.DataFrame:
+    """Read an SPSS export: numeric values -> value labels -> codebook codes."""
+    import pyreadstat
+
+    try:
+        raw, meta = pyreadstat.read_sav(str(path), apply_value_formats=False)
+    except Exception as exc:  # pyreadstat raises its own ReadstatError/PyreadstatError
+        raise CatiFileError(f"cannot read SPSS file {path}: {exc}".splitlines()[0]) from None
+    labelled = raw.astype(object)
+    for col, labels in meta.variable_value_labels.items():
+        if col in codebook.columns():
+            labelled[col] = raw[col].map(lambda v, lab=labels: lab.get(v, v)
+                                         if not pd.isna(v) else None).astype(object)
+    coded = map_to_codes(labelled, codebook)
+    if "id" in coded:
+        coded["id"] = coded["id"].map(_canonical)
+    return _checked(coded, codebook, str(path)) if check else coded
+
+
+def write_cati_sav(coded: pd.DataFrame, path: str | Path, codebook: Codebook) -> None:
+    """Write a coded frame as an SPSS file with numeric values and value labels.
+
+    Values: the codebook's SPSS value per category (likert points are their
+    own value; multi-response options 1 = mentioned, 0 = not), missing codes
+    -1 / 98 / 99. Labels are the Norwegian category labels.
+    """
+    import pyreadstat
+
+    out = pd.DataFrame(index=coded.index)
+    value_labels, var_labels = {}, {}
+    for col in coded.columns:
+        if col not in codebook.columns():
+            out[col] = pd.to_numeric(coded[col], errors="coerce") \
+                if col == "id" or col.endswith("weight") else coded[col].astype(str)
+            continue
+        q = codebook.question_of(col)
+        var_labels[col] = (q.text_no or col)[:250]
+        codes = {code: value for code, (value, _) in MISSING_CODES.items()}
+        labels = dict(MISSING_VALUE_LABELS)
+        if q.type != "count":
+            for cat in q.categories:
+                codes[cat.code] = cat.value
+                labels[cat.value] = cat.label_no or cat.code
+        values = coded[col].map(lambda v: codes.get(v, v)).astype(object)
+        out[col] = pd.to_numeric(values, errors="raise").astype(float)
+        value_labels[col] = {float(k): v for k, v in labels.items()}
+    tmp = Path(str(path) + ".tmp")
+    pyreadstat.write_sav(out, str(tmp), column_labels=[var_labels.get(c) for c in out.columns],
+                         variable_value_labels=value_labels)
+    tmp.replace(path)
+
+
+def to_analysis_frame(coded: pd.DataFrame, codebook: Codebook,
+                      missing: str = "na") -> pd.DataFrame:
+    """Codes -> analysis frame: NA for missing (``missing="na"``) or the missing
+    codes kept as strings (``missing="codes"``); counts become ``Int64``."""
+    if missing not in ("na", "codes"):
+        raise KalibError(f"missing must be 'na' or 'codes', got {missing!r}")
+    out = coded.copy()
+    if "id" in out and out["id"].astype(str).str.fullmatch(r"\d+").all():
+        out["id"] = out["id"].astype("int64")
+    for col in codebook.columns():
+        if col not in out:
+            continue
+        s = out[col].astype(object)
+        is_missing = s.isin(list(MISSING_CODES))
+        if codebook.question_of(col).type == "count":
+            out[col] = pd.to_numeric(s.where(~is_missing), errors="coerce").astype("Int64")
+            continue
+        out[col] = s if missing == "codes" else s.where(~is_missing, np.nan)
+    return out

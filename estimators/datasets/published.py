@@ -1,0 +1,59 @@
+"""The report's printed numbers and its rounding rule.
+
+``published_employers_2017.json`` is the employer part of
+``shared/survey/published_tables.json``: every question, routing rule and
+printed number of chapter 5 of SINTEF 2019:0060, with line references.
+"""
+from __future__ import annotations
+
+import json
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
+
+
+@lru_cache(maxsize=1)
+def load_published() -> dict:
+    """The employer survey's published tables (``employers_cati_2017``)."""
+    with open(DATA / "published_employers_2017.json", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def report_percent(n: int, base: int, decimals: int) -> Decimal:
+    """A percentage as the report prints it.
+
+    The report rounds twice: half up to ``decimals + 1`` places, then half up
+    to ``decimals`` (this reproduces 179 of its 184 count-backed percentages;
+    a single rounding reproduces 171). Exact decimal arithmetic, so
+    ``report_percent(52, 55, 1) == Decimal('94.6')``.
+    """
+    if base <= 0:
+        raise ValueError(f"percentage base must be positive, got {base}")
+    exact = Decimal(100 * n) / Decimal(base)
+    once = exact.quantize(Decimal(1).scaleb(-(decimals + 1)), ROUND_HALF_UP)
+    return once.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+
+
+def count_range(percent: float, base: int, decimals: int = 0) -> list[int]:
+    """All counts ``n`` of ``base`` that the report would print as ``percent``."""
+    target = Decimal(str(percent)).quantize(Decimal(1).scaleb(-decimals))
+    return [n for n in range(base + 1) if report_percent(n, base, decimals) == target]
+
+
+def parse_printed(text: str) -> tuple[Decimal, int] | None:
+    """``'29,7 %'`` -> (Decimal('29.7'), 1); ``'46 prosent'`` -> (46, 0).
+
+    Returns None when the string holds no number (``'omtrent like viktig'``).
+    Number words used by the report (``'Åtte'``) are understood.
+    """
+    words = {"åtte": "8"}
+    token = text.strip().split()[0].rstrip("%*").replace(",", ".") if text.strip() else ""
+    token = words.get(token.lower(), token)
+    try:
+        value = Decimal(token)
+    except ArithmeticError:
+        return None
+    decimals = -value.as_tuple().exponent if value.as_tuple().exponent < 0 else 0
+    return value, decimals

@@ -1,0 +1,172 @@
+"""Check a coded CATI dataset against its codebook.
+
+The validator works on the *coded* form of the data, where every cell is a
+category code or one of the missing codes ``not_asked`` / ``dont_know`` /
+``no_answer`` (see :data:`estimators.codebook.MISSING_CODES`); a blank cell
+counts as ``not_asked``. It reports, with row ids and column names:
+
+* ``duplicate_id`` — an id used more than once (or a missing id);
+* ``missing_column`` — a codebook column absent from the data;
+* ``unknown_code`` — a value that is neither a category code nor a missing code;
+* ``not_routed`` — an answer (or don't know / no answer) where the routing
+  says the question was not asked;
+* ``missing_routed`` — ``not_asked`` (or blank) where the routing says asked;
+* ``choices`` — a multi-response question with fewer or more mentions than
+  allowed, or an exclusive option mentioned together with another;
+* ``derived_mismatch`` — a derived variable that disagrees with its definition.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from estimators.codebook import MISSING_CODES, Codebook, derive_column
+from weighting.errors import KalibError
+
+
+class ValidationError(KalibError):
+    """A dataset does not conform to its codebook (first problems in the message)."""
+
+    def __init__(self, report: "ValidationReport", source: str = "data"):
+        self.report = report
+        first = report.issues[0]
+        more = f" (and {len(report.issues) - 1} more problems)" if len(report.issues) > 1 else ""
+        super().__init__(f"{source}: {first.message}{more}")
+
+
+@dataclass(frozen=True)
+class Issue:
+    kind: str
+    column: str
+    rows: tuple
+    message: str
+
+
+@dataclass
+class ValidationReport:
+    """All problems found; ``ok`` when there are none."""
+
+    n_rows: int
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    def kinds(self) -> set[str]:
+        return {i.kind for i in self.issues}
+
+    def format(self) -> str:
+        if self.ok:
+            return f"OK: {self.n_rows} rows conform to the codebook"
+        lines = [f"{len(self.issues)} problem(s) in {self.n_rows} rows:"]
+        lines += [f"  [{i.kind}] {i.message}" for i in self.issues]
+        return "\n".join(lines)
+
+
+def _rows(ids: np.ndarray, mask: np.ndarray, limit: int = 5) -> tuple:
+    return tuple(ids[mask][:limit].tolist())
+
+
+def _describe(column: str, ids: tuple, count: int) -> str:
+    shown = ", ".join(str(i) for i in ids)
+    more = f" and {count - len(ids)} more" if count > len(ids) else ""
+    return f"column {column!r}, id {shown}{more}"
+
+
+def validate(coded: pd.DataFrame, codebook: Codebook, id_column: str = "id") -> ValidationReport:
+    """Validate a coded frame (strings; blanks/NA read as ``not_asked``)."""
+    report = ValidationReport(len(coded))
+    add = report.issues.append
+    if id_column not in coded.columns:
+        add(Issue("missing_column", id_column, (), f"no id column {id_column!r}"))
+        ids = np.arange(1, len(coded) + 1)
+    else:
+        ids = coded[id_column].to_numpy()
+        dup = coded[id_column].duplicated(keep=False).to_numpy() | coded[id_column].isna().to_numpy()
+        if dup.any():
+            add(Issue("duplicate_id", id_column, _rows(ids, dup),
+                      f"duplicate or missing id: {_describe(id_column, _rows(ids, dup), dup.sum())}"))
+
+    cells = {}
+    for col in codebook.columns():
+        if col not in coded.columns:
+            add(Issue("missing_column", col, (), f"codebook column {col!r} is not in the data"))
+            continue
+        values = coded[col].astype(object).where(coded[col].notna(), "not_asked")
+        cells[col] = values.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer()
+                                else str(v).strip() or "not_asked")
+    if not cells:
+        return report
+    view = pd.DataFrame({c: v.where(~v.isin(list(MISSING_CODES))) for c, v in cells.items()})
+
+    for q in codebook:
+        cols = [c for c in q.columns if c in cells]
+        if not cols:
+            continue
+        valid = set(q.column_codes())
+        try:
+            routed = codebook.routed(view, q.id)
+        except KalibError:
+            routed = None  # routing inputs missing: reported as missing columns above
+        for col in cols:
+            v = cells[col]
+            if q.type == "count":
+                bad = ~v.isin(list(MISSING_CODES)) & ~v.str.fullmatch(r"\d+")
+            else:
+                bad = ~v.isin(list(MISSING_CODES)) & ~v.isin(valid)
+            bad = bad.to_numpy()
+            if bad.any():
+                first = v[bad].iloc[0]
+                add(Issue("unknown_code", col, _rows(ids, bad),
+                          f"unknown code {first!r} in {_describe(col, _rows(ids, bad), bad.sum())}"
+                          f" (valid: {', '.join(sorted(valid)) or 'a count'})"))
+            if routed is None or q.derived is not None:
+                continue
+            not_asked = v.eq("not_asked").to_numpy()
+            extra = ~routed & ~not_asked
+            if extra.any():
+                add(Issue("not_routed", col, _rows(ids, extra),
+                          f"answer where routing ({q.routing}) says not asked: "
+                          f"{_describe(col, _rows(ids, extra), extra.sum())}"))
+            gap = routed & not_asked
+            if gap.any():
+                add(Issue("missing_routed", col, _rows(ids, gap),
+                          f"no answer code where routing ({q.routing}) says asked: "
+                          f"{_describe(col, _rows(ids, gap), gap.sum())} "
+                          "(use dont_know or no_answer)"))
+        if q.type == "multi" and len(cols) == len(q.columns):
+            _check_choices(q, cells, ids, add)
+        if q.derived is not None and all(c in view for c in _inputs(q)):
+            expected = derive_column(q, view)
+            wrong = (cells[q.id] != expected.astype(str)).to_numpy()
+            if wrong.any():
+                add(Issue("derived_mismatch", q.id, _rows(ids, wrong),
+                          f"derived variable disagrees with its definition: "
+                          f"{_describe(q.id, _rows(ids, wrong), wrong.sum())}"))
+    return report
+
+
+def _inputs(question) -> list[str]:
+    rule = question.derived
+    if "source" in rule:
+        return [rule["source"]]
+    return [c for c in ("trainee_now", "trainee_before") if c in rule["condition"]]
+
+
+def _check_choices(q, cells, ids, add) -> None:
+    yes = pd.DataFrame({c: cells[c].eq("yes") for c in q.columns})
+    answered = pd.DataFrame({c: cells[c].isin(["yes", "no"]) for c in q.columns}).all(axis=1)
+    n_yes = yes.sum(axis=1)
+    lo, hi = q.min_choices or 0, q.max_choices or len(q.columns)
+    bad = (answered & ((n_yes < lo) | (n_yes > hi))).to_numpy().copy()
+    for option in q.exclusive:
+        col = f"{q.id}.{option}"
+        bad |= (yes[col] & (n_yes > 1)).to_numpy()
+    if bad.any():
+        add(Issue("choices", q.id, _rows(ids, bad),
+                  f"{q.id}: between {lo} and {hi} mentions allowed"
+                  + (f", {', '.join(q.exclusive)} exclusive" if q.exclusive else "")
+                  + f"; violated at id {', '.join(str(i) for i in _rows(ids, bad))}"))
