@@ -38,7 +38,7 @@ import pandas as pd
 from .errors import FormulaError, ModelError
 from .families import Family, get_family
 from .fitting import (check_identifiable, check_separation, fit_full_sample,
-                      refit_replicates)
+                      refit_replicates, single_threaded_blas)
 from .formula import ModelFrame, build_model_frame
 
 VARIANCES = ("linearization", "replicate")
@@ -157,20 +157,19 @@ def svyglm(formula: str, design, family="gaussian", *, variance: str | None = No
         raise FormulaError(f"response {frame.response!r} {problem}")
     w = np.asarray(design.weights, dtype=float)[frame.used]
     check_identifiable(frame.X, w, frame.terms)
-    beta = fit_full_sample(frame.X, frame.y, w, fam)
-    mu = fam.inverse_link(frame.X @ beta)
-    check_separation(frame, w, mu, beta, fam)
-
-    reps = None
-    if variance == "replicate":
-        W = np.asarray(design.replicate_weights(), dtype=float)[frame.used]
-        reps = refit_replicates(frame.X, frame.y, W, fam, beta, frame.terms)
-        cov = replicate_cov(design, beta, reps)
-        influence = None
-    else:
-        influence = np.zeros((len(data), len(beta)))
-        influence[frame.used] = influence_functions(frame.X, frame.y, w, mu, fam)
-        cov = linearized_cov(design, influence)
+    with single_threaded_blas():
+        beta = fit_full_sample(frame.X, frame.y, w, fam)
+        mu = fam.inverse_link(frame.X @ beta)
+        check_separation(frame, w, mu, beta, fam)
+        reps = influence = None
+        if variance == "replicate":
+            W = np.asarray(design.replicate_weights(), dtype=float)[frame.used]
+            reps = refit_replicates(frame.X, frame.y, W, fam, beta, frame.terms)
+            cov = replicate_cov(design, beta, reps)
+        else:
+            influence = np.zeros((len(data), len(beta)))
+            influence[frame.used] = influence_functions(frame.X, frame.y, w, mu, fam)
+            cov = linearized_cov(design, influence)
     return SvyGLMResults(
         formula=formula, family=fam, frame=frame, design=design, data=data,
         params=beta, cov=cov, variance=variance, df=int(design.degf) + 1 - len(beta),
