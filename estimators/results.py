@@ -45,7 +45,8 @@ def reliability_flags(frame: pd.DataFrame) -> np.ndarray:
     otherwise ``review`` when the design df is below 8. Means, totals and
     ratios (NCHS's rule for other statistics): suppress when ``n`` < 30 or
     the relative standard error exceeds 30%. ``empty``: no unit in the
-    domain; a missing standard error (domain empty in a replicate) suppresses.
+    domain; a missing standard error (domain empty in a replicate) or design
+    df below 1 (no t interval: every unit in its own stratum) suppresses.
     """
     n = frame["n"].to_numpy(float)
     p = frame["estimate"].to_numpy(float)
@@ -66,7 +67,8 @@ def reliability_flags(frame: pd.DataFrame) -> np.ndarray:
                   | ((width > REL_WIDTH_RANGE[0]) & (width < REL_WIDTH_RANGE[1])
                      & (rel > MAX_REL_WIDTH)))
     suppress_o = (n < MIN_N) | ~(rse <= MAX_RSE)
-    suppress = np.where(proportion, suppress_p, suppress_o) | ~np.isfinite(se)
+    suppress = (np.where(proportion, suppress_p, suppress_o) | ~np.isfinite(se)
+                | ~(df >= 1))
     flags = np.where(suppress, "suppress", np.where(df < MIN_DF, "review", "ok"))
     return np.where(n == 0, "empty", flags).astype(object)
 
