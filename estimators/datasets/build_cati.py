@@ -34,7 +34,7 @@ import pandas as pd
 
 from estimators.codebook import Codebook
 from estimators.datasets import _milp, registry
-from estimators.datasets.published import count_range
+from estimators.datasets.published import count_range, load_published, parse_printed
 
 SEED = 20170602
 DATA = Path(__file__).parent / "data"
@@ -189,6 +189,40 @@ def likert_scores(sub: pd.DataFrame, mean: dict, spread: float, extra_cats=()) -
     return np.hstack([s] + [np.zeros((len(sub), 1))] * len(extra_cats))
 
 
+SECTION_N = dict(zip("ABCDEFGHIJKLMNOPQRST", [19, 6, 106, 8, 12, 71, 237, 39, 45, 31, 14, 27,
+                                               81, 32, 29, 75, 99, 24, 44, 1]))
+
+
+def _table(qid: str, ref: str) -> dict:
+    question = next(q for q in load_published()["questions"] if q["id"] == qid)
+    return next(t for t in question["published"] if t["table_ref"].startswith(ref))
+
+
+def figure_cells(qid: str, ref: str, bases: dict, base_key: str = "nace_section") -> dict:
+    """(section, category) -> count range that prints as the published percent.
+
+    Uses the report's double rounding; a cell without any integer solution gets
+    the count nearest to the printed percentage (listed in the decisions file).
+    """
+    out = {}
+    for cell in _table(qid, ref)["cells"]:
+        base = bases[cell[base_key]]
+        ok = count_range(cell["pct"], base, _decimals(cell["pct_printed"]))
+        if not ok:
+            ok = [round(cell["pct"] * base / 100)]
+        out[(cell["nace_section"], cell["category"])] = (ok[0], ok[-1])
+    return out
+
+
+def figure_counts(qid: str, ref: str, bases: dict, exclude=()) -> dict:
+    return {sec: rng for (sec, _), rng in figure_cells(qid, ref, bases).items()
+            if sec not in exclude}
+
+
+def _decimals(printed: str) -> int:
+    return parse_printed(printed)[1]
+
+
 # =========================================================================== frame
 def build_frame(survey_counts: dict, register: pd.DataFrame, rng) -> pd.DataFrame:
     """Sector, size and NACE section for 1000 units (Tabell 5.2, 5.3)."""
@@ -217,18 +251,20 @@ def fill_trainee_block(sv: Survey, ever_cells: dict) -> None:
     pub = lambda s: s["sector"].eq("public")        # noqa: E731 (short local predicates)
     nace = lambda s, *codes: s["nace_section"].isin(codes)  # noqa: E731
 
-    # trainee_now: yes/no/no_answer (Tabell 5.4, 5.6 bases, Figur 5.1, decisions D4-D5)
+    # trainee_now: yes/no/no_answer (Tabell 5.4, 5.6 bases, Figur 5.1, decisions D4-D5).
+    # Figur 5.1 counts are those the report's double rounding prints; R (45 % of
+    # 24) needs 4 non-answers: 9 of 20.
     cats = ["yes", "no", "no_answer"]
-    fig51 = {"O": 17, "Q": 46, "P": 34, "E": 5, "I": 17, "N": 12, "C": 34, "S": 13}
+    fig51 = figure_counts("trainee_now", "Figur 5.1", SECTION_N, exclude={"O", "R"})
+    fig51.update({"O": (17, 17), "R": (9, 9)})
 
     def groups(s):
         g = [eq(pub(s), ["yes"], 102), eq(~pub(s), ["yes"], 193),
              eq(pub(s), ["no_answer"], 2), eq(~pub(s), ["no_answer"], 5),
-             eq(pub(s) & nace(s, "R"), ["no_answer"], 2), eq(nace(s, "R"), ["yes"], 10),
-             between(nace(s, "G"), ["yes"], 59, 60),
-             eq(~pub(s) & ~nace(s, "F", "H", "J", "K", "L", "M"), ["no_answer"], 0)]
-        g += [eq(nace(s, sec), ["yes"], n) for sec, n in fig51.items()]
-        g += [eq(nace(s, *fig51), ["no_answer"], 0)]
+             eq(pub(s) & nace(s, "R"), ["no_answer"], 2), eq(nace(s, "R"), ["no_answer"], 4),
+             eq(~pub(s) & ~nace(s, "F", "H", "J", "K", "L", "M", "R"), ["no_answer"], 0)]
+        g += [between(nace(s, sec), ["yes"], lo, hi) for sec, (lo, hi) in fig51.items()]
+        g += [eq(nace(s, *(set(fig51) - {"R"})), ["no_answer"], 0)]
         for (sec, size), n_ever in ever_cells.items():
             cell = s["sector"].eq(sec) & s["size_class"].eq(size)
             g.append(between(cell, ["yes"], 0, n_ever - 1))
@@ -244,8 +280,8 @@ def fill_trainee_block(sv: Survey, ever_cells: dict) -> None:
     view = sv.view()
     now_yes = view["trainee_now"].eq("yes")
     cats = ["yes", "no", "no_answer"]
-    fig52 = {"G": (146, 152), "Q": (79, 84), "C": (72, 78), "P": (65, 71), "F": (51, 57),
-             "M": (38, 44), "I": (31, 37), "S": (28, 30)}
+    fig52 = figure_counts("trainee_ever", "Figur 5.2", {s: 679 for s in SECTION_N})
+    fig52["S"] = (max(fig52["S"][0], 28), fig52["S"][1])   # the 8 named sections lead
     asked = sv.routed("trainee_before")
     now_by_cell = view[now_yes].groupby(["sector", "size_class"]).size()
     now_by_nace = view[now_yes].groupby("nace_section").size()
@@ -366,25 +402,12 @@ def fill_competence(sv: Survey) -> None:
             "specialist_education", "other"]
     pub_n = dict(zip(cats, [38, 120, 13, 5, 7, 17]))
     pri_n = dict(zip(cats, [274, 187, 177, 53, 42, 67]))      # 187, not the printed 274
-    # Tabell 5.11 (decisions D10): counts per industry; F and N 'unskilled' have no
-    # integer solution and take the nearest count.
-    t511 = {
-        "G": {"unskilled": 88, "craft_certificate": 71, "higher_education": 26},
-        "F": {"unskilled": 4, "craft_certificate": 52, "higher_education": 6},
-        "I": {"unskilled": 10, "craft_certificate": 23, "courses_certification": 3},
-        "C": {"unskilled": 19, "craft_certificate": 57, "higher_education": 17},
-        "H": {"unskilled": 9, "craft_certificate": 13, "courses_certification": 11},
-        "N": {"unskilled": 7, "craft_certificate": 9, "higher_education": 5},
-        "P": {"craft_certificate": 10, "higher_education": 56, "specialist_education": 4},
-        "M": {"unskilled": 9, "higher_education": 52, "specialist_education": 7},
-        "O": {"unskilled": 2, "craft_certificate": 4, "higher_education": 18},
-        "Q": {"unskilled": 8, "craft_certificate": 23, "higher_education": 53},
-        "R": {"unskilled": 7, "craft_certificate": 2, "higher_education": 11,
-              "specialist_education": 2},
-        "J": {"craft_certificate": 4, "higher_education": 13, "specialist_education": 4},
-        "S": {"unskilled": 9, "craft_certificate": 9, "higher_education": 16},
-        "L": {"unskilled": 7, "craft_certificate": 7, "higher_education": 8},
-    }
+    # Tabell 5.11 (decisions D10): counts per industry that print as the table's
+    # percentages; F 'unskilled' and 'higher_education', N 'unskilled' and S's
+    # two 20 % cells have no integer solution and take the nearest count.
+    t511 = {}
+    for (sec, cat), (lo, hi) in figure_cells("competence_need", "Tabell 5.11", SECTION_N).items():
+        t511.setdefault(sec, {})[cat] = (lo + hi) // 2
 
     def groups(s):
         g = [eq(pub(s), [c], pub_n[c]) for c in cats] + [eq(~pub(s), [c], pri_n[c]) for c in cats]
@@ -498,16 +521,18 @@ def fill_disability_and_tasks(sv: Survey) -> None:
     full = ["full_time", "full_time+part_time"]
     part = ["part_time", "full_time+part_time"]
 
+    shares = figure_cells("alternative_tasks", "text line 1744", {"full_time": 168, "part_time": 432},
+                          base_key="category")
+
     def groups(s):
         sec = lambda *c: s["nace_section"].isin(c)  # noqa: E731
         g = [eq(pub(s), ["full_time"], 6), eq(pub(s), ["part_time"], 63),
              eq(pub(s), ["full_time+part_time"], 36), eq(pub(s), ["no"], 95),
              eq(~pub(s), ["full_time"], 29), eq(~pub(s), ["part_time"], 236),
              eq(~pub(s), ["full_time+part_time"], 97), eq(~pub(s), ["no"], 438),
-             eq(sec("G"), full, 39), eq(sec("C"), full, 26), eq(sec("Q"), full, 18),
-             between(sec("S"), full, 12, 17), between(sec("G"), part, 93, 97),
-             between(sec("C"), part, 50, 53), between(sec("Q"), part, 37, 41),
-             eq(sec("P"), part, 33), eq(sec("M"), part, 31)]
+             between(sec("S"), full, 12, 17)]
+        for (nace_sec, option), (lo, hi) in shares.items():
+            g.append(between(sec(nace_sec), full if option == "full_time" else part, lo, hi))
         for other in sorted(set(s["nace_section"]) - set("GCQS")):
             g.append(between(sec(other), full, 0, 11))
         for other in sorted(set(s["nace_section"]) - set("GCQPM")):

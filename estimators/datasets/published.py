@@ -49,11 +49,14 @@ def parse_printed(text: str) -> tuple[Decimal, int] | None:
     Number words used by the report (``'Åtte'``) are understood.
     """
     words = {"åtte": "8"}
-    token = text.strip().split()[0].rstrip("%*").replace(",", ".") if text.strip() else ""
-    token = words.get(token.lower(), token)
-    try:
-        value = Decimal(token)
-    except ArithmeticError:
-        return None
-    decimals = -value.as_tuple().exponent if value.as_tuple().exponent < 0 else 0
-    return value, decimals
+    for token in text.split():
+        token = words.get(token.lower(), token.strip("%*()").replace(",", "."))
+        try:
+            value = Decimal(token)
+        except ArithmeticError:
+            continue
+        if not value.is_finite():
+            continue
+        exponent = value.as_tuple().exponent
+        return value, (-exponent if exponent < 0 else 0)
+    return None
