@@ -26,7 +26,7 @@ def fake_keyrates(rates=("trainee_now_rate", "hired_after_trainee_rate", "csr_re
             rows.append({"rate": rate, "variable": "x == 'yes'", "domain_var": var,
                          "domain": dom, "n": 120, "weighted_base": 5000.0, "estimate": est,
                          "se": 0.03, "ci_low": est - 0.06, "ci_high": est + 0.06,
-                         "deff": 1.4, "flag": "" if var != "sector*size_class" else "low_n",
+                         "deff": 1.4, "flag": "ok" if var != "sector*size_class" else "suppress",
                          "published": np.nan, "unweighted": est + 0.01})
     frame = pd.DataFrame(rows, columns=KEYRATE_COLUMNS)
     # Tabell 5.4: 295 of 993 printed as 29,7 %; 5.10 prints 66 % for 255/368 (= 69.3 %).
@@ -55,7 +55,7 @@ def fake_page(lang="en", frame=None):
                 rate_labels=labels, margin_shares=shares, strata=None,
                 weight_stats=[("w_min", "1.00"), ("n_eff", "512.3")],
                 figures=[Figure("forest_trainees", "Work placements", png, "forest")],
-                flag_rules={"low_n": "fewer than 50 respondents in the base"},
+                flag_rules={"suppress": "fewer than 30 respondents in the base"},
                 settings=[("seed", "20170602")], margin_sources=[("sector", "SSB")],
                 versions={"numpy": "2"}, version="0.1.0", generated="2026-01-01 00:00 UTC")
 

@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+from matplotlib.lines import Line2D  # noqa: E402
 import numpy as np  # noqa: E402
 
 from estimators.report.labels import domain_label  # noqa: E402
@@ -23,6 +24,7 @@ FOREST_DOMAIN_VARS = ("all", "sector", "size_class")
 WEIGHTED_COLOUR = "#1f5a96"
 UNWEIGHTED_COLOUR = "#b24a1e"
 REGISTER_COLOUR = "#6a6a6a"
+UNWEIGHTED_MARKER = {"ms": 4.5, "mfc": "white", "mec": UNWEIGHTED_COLOUR, "mew": 1.3}
 
 plt.rcParams.update({
     "font.size": 9,
@@ -36,8 +38,7 @@ plt.rcParams.update({
 def to_png(fig) -> bytes:
     """Render ``fig`` to PNG bytes (no timestamp metadata) and close it."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight",
-                metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
     plt.close(fig)
     return buf.getvalue()
 
@@ -114,36 +115,49 @@ def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float
     """
     ncols = min(3, len(rates))
     nrows = math.ceil(len(rates) / ncols)
-    panel_rows = _forest_rows(frame, rates[0])
-    height = 0.26 * len(panel_rows) + 1.0
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.7 * ncols + 1.3, height * nrows),
-                             squeeze=False, sharey=True)
+    n_rows_panel = len(_forest_rows(frame, rates[0]))
+    # Fixed margins in inches (no tight_layout: it draws the figure twice).
+    left, right, panel_w, gap_w = 1.35, 0.15, 3.1, 0.2
+    top, panel_h, title_h, gap_h, axis_h = 0.35, 0.24 * n_rows_panel + 0.1, 0.6, 0.12, 0.5
+    width = left + right + ncols * panel_w + (ncols - 1) * gap_w
+    height = top + nrows * (title_h + panel_h) + (nrows - 1) * gap_h + axis_h
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False,
+                             sharex=True, sharey=True)
+    shown = frame[frame["rate"].isin(rates) & frame["domain_var"].isin(FOREST_DOMAIN_VARS)]
+    xlim = _padded_limits(100 * shown[["ci_low", "ci_high", "unweighted"]].to_numpy(float))
+    fig.subplots_adjust(left=left / width, right=1 - right / width,
+                        top=1 - (top + title_h) / height, bottom=axis_h / height,
+                        wspace=gap_w / panel_w, hspace=(title_h + gap_h) / panel_h)
     for ax, rate in zip(axes.flat, rates):
         part = _forest_rows(frame, rate)
         y = -np.arange(len(part), dtype=float)
         est, lo, hi = (100 * part[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
-        ax.errorbar(est, y - 0.14, xerr=[est - lo, hi - est], fmt="s", ms=4,
-                    color=WEIGHTED_COLOUR, elinewidth=1.4, capsize=2,
-                    label=t["weighted_point"].format(level=100 * level))
-        ax.plot(100 * part["unweighted"].to_numpy(float), y + 0.14, "o", ms=4.5,
-                mfc="white", mec=UNWEIGHTED_COLOUR, mew=1.3,
-                label=t["unweighted_point"])
+        # hlines + plot rather than errorbar: far fewer artists to draw.
+        ax.hlines(y - 0.14, lo, hi, color=WEIGHTED_COLOUR, lw=1.6)
+        ax.plot(est, y - 0.14, "s", ms=4, color=WEIGHTED_COLOUR)
+        ax.plot(100 * part["unweighted"].to_numpy(float), y + 0.14, "o", **UNWEIGHTED_MARKER)
         # Thin separators between the all / sector / size blocks.
         var = part["domain_var"].to_numpy()
         for i in np.flatnonzero(var[1:] != var[:-1]):
             ax.axhline(-(i + 0.5), color="#cccccc", lw=0.7)
         ax.set_yticks(y, [domain_label(v, d, t) for v, d in zip(var, part["domain"])])
-        ax.set_xlim(_padded_limits(np.r_[lo, hi, 100 * part["unweighted"].to_numpy(float)]))
-        ax.set_title("\n".join(textwrap.wrap(labels.get(rate, rate), 42)), loc="left")
-        ax.set_xlabel(t["percent"])
+        ax.set_ylim(y[-1] - 0.6, 0.6)
+        ax.set_xlim(xlim)
+        ax.set_title(_wrap(labels.get(rate, rate), 46, 3), loc="left", fontsize=8.5)
         ax.grid(axis="x", color="#eeeeee")
         ax.set_axisbelow(True)
     for ax in list(axes.flat)[len(rates):]:
         ax.set_visible(False)
-    handles, names = axes[0][0].get_legend_handles_labels()
+    # x tick labels once per column: under the last panel drawn in it.
+    for col in range(ncols):
+        last = max(r for r in range(nrows) if r * ncols + col < len(rates))
+        axes[last][col].xaxis.set_tick_params(labelbottom=True)
+        axes[last][col].set_xlabel(t["percent"], labelpad=1)
+    handles = [Line2D([], [], ls="none", marker="o", **UNWEIGHTED_MARKER),
+               Line2D([], [], color=WEIGHTED_COLOUR, marker="s", ms=4, lw=1.6)]
+    names = [t["unweighted_point"], t["weighted_point"].format(level=100 * level)]
     fig.legend(handles, names, loc="upper center", ncol=2, frameon=False,
-               bbox_to_anchor=(0.5, 1.0 + 0.25 / (height * nrows)))
-    fig.tight_layout()
+               bbox_to_anchor=(0.5, 1.0))
     return fig
 
 
@@ -152,6 +166,14 @@ def _forest_rows(frame, rate):
     order = {v: i for i, v in enumerate(FOREST_DOMAIN_VARS)}
     return part.assign(_o=part["domain_var"].map(order)).sort_values(
         "_o", kind="stable").drop(columns="_o")
+
+
+def _wrap(label: str, width: int, lines: int) -> str:
+    parts = textwrap.wrap(label, width)
+    if len(parts) > lines:
+        parts = parts[:lines]
+        parts[-1] = parts[-1][: width - 1] + "…"
+    return "\n".join(parts)
 
 
 def _padded_limits(values):

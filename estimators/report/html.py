@@ -10,12 +10,13 @@ import base64
 import html
 import math
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from importlib import resources
 from string import Template
 
 import pandas as pd
 
+from estimators.catalog import report_round
 from estimators.report.labels import domain_label, text
 
 
@@ -84,21 +85,24 @@ def render(page: Page) -> str:
     )
 
 
-def published_matches(published: float, unweighted: float) -> bool:
+def published_matches(published: float, unweighted: float, decimals: int | None = None) -> bool:
     """Whether ``unweighted`` prints as ``published`` (both fractions).
 
-    The report rounds twice, half up: to one more decimal than it prints,
-    then to the printed decimals (``published_tables.md``, rounding rule).
-    The printed decimals are those of the published percentage.
+    The report rounds twice, half up (``estimators.catalog.report_round``).
+    ``decimals`` are the printed decimals of the percentage; by default those
+    of the shortest form of ``published``.
     """
     if not (_finite(published) and _finite(unweighted)):
         return False
-    printed = Decimal(repr(round(100 * published, 6))).normalize()
-    decimals = max(0, -printed.as_tuple().exponent)
-    value = Decimal(repr(100 * unweighted))
-    once = value.quantize(Decimal(1).scaleb(-(decimals + 1)), rounding=ROUND_HALF_UP)
-    twice = once.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    return twice == printed
+    if decimals is None or not _finite(decimals):
+        decimals = _decimals(published)
+    decimals = int(decimals)
+    printed = Decimal(repr(round(100 * published, decimals)))
+    return report_round(100 * unweighted, decimals) == printed
+
+
+def _decimals(published: float) -> int:
+    return max(0, -Decimal(repr(round(100 * published, 6))).normalize().as_tuple().exponent)
 
 
 def pct(x, lang: str, decimals: int = 1) -> str:
@@ -119,11 +123,13 @@ def num(x, lang: str, decimals: int = 0) -> str:
     return s
 
 
-def _published_pct(x, lang: str) -> str:
+def _published_pct(x, lang: str, decimals=None) -> str:
     # The published value at its printed precision (0.297 -> 29.7, 0.3 -> 30).
     if not _finite(x):
         return ""
-    s = f"{round(100 * x, 2):g}"
+    if decimals is None or not _finite(decimals):
+        decimals = _decimals(x)
+    s = f"{100 * x:.{int(decimals)}f}"
     return s.replace(".", ",") if lang == "no" else s
 
 
@@ -163,16 +169,19 @@ def _keyrates_section(page: Page, t) -> str:
     shown = kr[(kr["domain_var"] == "all") | kr["published"].notna()]
     rows, first_of_rate, seen = [], [], set()
     for r in shown.itertuples():
-        match = published_matches(r.published, r.unweighted)
+        decimals = getattr(r, "published_decimals", None)
+        match = published_matches(r.published, r.unweighted, decimals)
         has_pub = _finite(r.published)
-        note = str(getattr(r, "note", "") or "")
-        if has_pub and not match and not note:
-            note = _default_note(r.published, r.unweighted, lang)
+        note = ""
+        if has_pub and not match:
+            note = getattr(r, "note", "")
+            note = note if isinstance(note, str) and note else _default_note(
+                r.published, r.unweighted, lang)
         label = html.escape(page.rate_labels.get(r.rate, r.rate))
         rows.append([
             f"{label}<br><code>{html.escape(r.rate)}</code>" if r.rate not in seen else "",
             html.escape(domain_label(r.domain_var, str(r.domain), t)),
-            _published_pct(r.published, lang),
+            _published_pct(r.published, lang, decimals),
             pct(r.unweighted, lang, 2),
             pct(r.estimate, lang),
             f"{pct(r.ci_low, lang)} – {pct(r.ci_high, lang)}",
@@ -186,7 +195,7 @@ def _keyrates_section(page: Page, t) -> str:
         seen.add(r.rate)
     cell_css = []
     for r in shown.itertuples():
-        ok = published_matches(r.published, r.unweighted)
+        ok = published_matches(r.published, r.unweighted, getattr(r, "published_decimals", None))
         cell_css.append({3: ("ok" if ok else "diff") if _finite(r.published) else "",
                          0: "rate-id", 10: "note"})
     header = [t["rate"], t["domain"], t["published"] + " %", t["unweighted"] + " %",
@@ -213,11 +222,11 @@ def _forest_section(page: Page, t) -> str:
 
 
 def _flags_section(page: Page, t) -> str:
-    counts = page.keyrates["flag"].fillna("").astype(str).value_counts()
-    items = [f"<li><strong>{t['flag_ok']}</strong>: {counts.get('', 0)}</li>"]
+    counts = page.keyrates["flag"].fillna("").astype(str).replace("", "ok").value_counts()
+    items = [f"<li><strong>{t['flag_ok']}</strong>: {counts.get('ok', 0)}</li>"]
     for code, rule in page.flag_rules.items():
         items.append(f"<li>{_flag(code)} {html.escape(rule)}: {counts.get(code, 0)}</li>")
-    for code in sorted(set(counts.index) - set(page.flag_rules) - {""}):
+    for code in sorted(set(counts.index) - set(page.flag_rules) - {"ok"}):
         items.append(f"<li>{_flag(code)}: {counts[code]}</li>")
     return f"<p class='intro'>{t['flags_intro']}</p><ul>{''.join(items)}</ul>"
 
@@ -292,7 +301,7 @@ def _table(header, rows, *, numeric=(), css="", row_css=None, cell_css=None, row
 
 def _flag(code) -> str:
     code = "" if code is None or (isinstance(code, float) and math.isnan(code)) else str(code)
-    return f"<span class='flag'>{html.escape(code)}</span>" if code else ""
+    return f"<span class='flag'>{html.escape(code)}</span>" if code not in ("", "ok") else ""
 
 
 def _finite(x) -> bool:

@@ -75,7 +75,7 @@ TEXT = {
             "for all firms, by sector and by size class."),
         "domains_intro": "Every estimate in keyrates.csv, by domain (show / hide).",
         "flags_intro": "Reliability rule applied to every estimate:",
-        "flag_ok": "no flag: publish",
+        "flag_ok": "ok: publish (NCHS standard for proportions, Parker et al. 2017)",
         "model_intro": "Logistic models on the calibrated design; coefficients as odds ratios.",
         "methods_settings": "Settings of this run",
         "methods_margins": "Margins and their provenance",
@@ -171,7 +171,7 @@ TEXT = {
             "virksomheter, etter sektor og etter størrelse."),
         "domains_intro": "Alle estimater i keyrates.csv, etter domene (vis / skjul).",
         "flags_intro": "Pålitelighetsregel brukt på hvert estimat:",
-        "flag_ok": "intet flagg: kan publiseres",
+        "flag_ok": "ok: kan publiseres (NCHS-standard for andeler, Parker mfl. 2017)",
         "model_intro": "Logistiske modeller på det kalibrerte designet; koeffisienter som oddsforhold.",
         "methods_settings": "Innstillinger for denne kjøringen",
         "methods_margins": "Marginer og kilder",
@@ -219,6 +219,31 @@ RATE_GROUPS = (
     ("disability", "Impairments rated difficult", "Funksjonsnedsettelser vurdert som vanskelige",
      ("disability_",)),
 )
+
+
+# The estimators' reliability flags (NCHS Data Presentation Standards for
+# Proportions, Parker et al. 2017; estimators.results.reliability_flags).
+FLAG_RULES = {
+    "en": {
+        "review": "design degrees of freedom below 8: review before publishing",
+        "suppress": ("base n or effective n below 30, or the Korn–Graubard 95 % interval "
+                     "30 points wide or more, or 5–30 points wide and wider than 130 % of "
+                     "the estimate: do not publish"),
+        "empty": "no respondent in the domain",
+    },
+    "no": {
+        "review": "færre enn 8 frihetsgrader i designet: vurder før publisering",
+        "suppress": ("n eller effektiv n under 30, eller Korn–Graubard-intervallet (95 %) "
+                     "30 prosentpoeng bredt eller mer, eller 5–30 poeng bredt og bredere "
+                     "enn 130 % av estimatet: publiseres ikke"),
+        "empty": "ingen respondenter i domenet",
+    },
+}
+
+
+def flag_rules(lang: str) -> dict[str, str]:
+    """Flag code -> the publication rule it stands for, in ``lang``."""
+    return FLAG_RULES[lang]
 
 
 def text(lang: str) -> dict[str, str]:

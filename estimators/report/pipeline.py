@@ -29,12 +29,11 @@ from tqdm.auto import tqdm
 
 from estimators.report import figures as figs
 from estimators.report.html import Figure, Page, render
-from estimators.report.labels import RATE_GROUPS, rate_group, text
+from estimators.report.notes import explain
+from estimators.report.labels import RATE_GROUPS, flag_rules, rate_group, text
+from estimators.results import KEYRATE_COLUMNS
 from weighting.errors import KalibError
 
-KEYRATE_COLUMNS = ["rate", "variable", "domain_var", "domain", "n", "weighted_base",
-                   "estimate", "se", "ci_low", "ci_high", "deff", "flag",
-                   "published", "unweighted"]
 DOMAINS = ("all", "sector", "size_class", "sector*size_class", "nace_group")
 SENSITIVITY_VARIANTS = (("sens_low", "low_public"), ("sens_high", "high_public"))
 STEPS = ("load", "validate", "design", "calibrate", "replicate", "estimate",
@@ -91,6 +90,7 @@ class ReportRun:
     margins: list = field(default_factory=list)
     margin_sources: list[tuple[str, str]] = field(default_factory=list)
     design: object = None
+    uncalibrated: object = None
     keyrates: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
     analysis_html: str | None = None
@@ -120,37 +120,51 @@ class ReportRun:
     # -- steps ------------------------------------------------------------------
 
     def step_load(self):
-        """Read the sample and the margins (bundled data by default)."""
+        """Read the margins and the sample (bundled data by default)."""
         from estimators import datasets
         s = self.settings
-        if s.bundled:
-            self.data = datasets.load_cati()
-            self.inputs += _bundled_inputs()
-        else:
-            from estimators.io import read_table
-            self.data = read_table(s.sample)
-            self.inputs.append(_file_input("sample", s.sample))
         if s.margins:
             from estimators.io import read_margins
             self.margins = [read_margins(p) for p in s.margins]
             self.inputs += [_file_input("margins", p) for p in s.margins]
             self.margin_sources = [(m.name, str(p)) for m, p in zip(self.margins, s.margins)]
         else:
-            self.margins = list(datasets.load_register_margins("central"))
-            self.margin_sources = _bundled_margin_sources(self.margins)
+            self.margins = datasets.default_margins()
+            self.margin_sources = bundled_margin_sources(self.margins, "central")
+        if s.bundled:
+            self.data = datasets.load_cati()          # validated on load
+            self.inputs += _bundled_inputs()
+        else:
+            from estimators.cati_io import read_cati_csv, read_cati_sav
+            reader = read_cati_sav if s.sample.suffix.lower() == ".sav" else read_cati_csv
+            self.data = reader(s.sample, datasets.codebook(), check=False)
+            self.inputs.append(_file_input("sample", s.sample))
 
     def step_validate(self):
-        """Check the sample against the codebook (bundled layout) and margins."""
+        """A given sample against the codebook (one line naming column and id);
+        design columns numeric; ids unique; margin variables present."""
+        from estimators import datasets
         s = self.settings
-        if s.bundled:
-            from estimators.validate import validate_frame
-            validate_frame(self.data)
-        ids = self.data[s.id] if s.id in self.data else None
-        if ids is None:
+        if not s.bundled:
+            from estimators.cati_io import to_analysis_frame
+            from estimators.validate import ValidationError, validate
+            report = validate(self.data, datasets.codebook(), id_column=s.id)
+            if not report.ok:
+                raise ValidationError(report, str(s.sample))
+            self.data = to_analysis_frame(self.data, datasets.codebook())
+            for column in (s.weight, s.fpc):
+                if column is not None:
+                    self.data[column] = _numeric_column(self.data, column)
+        if s.id not in self.data:
             raise KalibError(f"id column {s.id!r} not found in the sample")
-        dup = ids[ids.duplicated()]
+        dup = self.data[s.id][self.data[s.id].duplicated()]
         if len(dup):
             raise KalibError(f"id column {s.id!r}: value {dup.iloc[0]!r} occurs more than once")
+        for m in self.margins:
+            for v in m.variables:
+                if v not in self.data:
+                    raise KalibError(f"margin {m.name!r}: variable {v!r} is not a column "
+                                     "of the sample")
 
     def step_design(self):
         from weighting.design import Design
@@ -158,7 +172,8 @@ class ReportRun:
         weight, strata = s.weight, s.strata
         if s.bundled:
             weight, strata = weight or "base_weight", strata or "stratum"
-        self.design = Design(self.data, weights=weight, strata=strata, psu=s.psu, fpc=s.fpc)
+        self.design = self.uncalibrated = Design(self.data, weights=weight, strata=strata,
+                                                 psu=s.psu, fpc=s.fpc)
 
     def step_calibrate(self):
         s = self.settings
@@ -177,30 +192,26 @@ class ReportRun:
         self.keyrates = keyrate_frame(self.results)
 
     def step_sensitivity(self):
-        """Point estimates under the low and high public/private margin variants."""
+        """Point estimates under the low and high public/private margin variants
+        (bundled margins only: a user's margins have no such variants)."""
         s = self.settings
-        if not s.bundled or s.margins:
+        if s.margins:
             return
         from estimators import datasets
-        from estimators.catalog import estimate_catalog
-        from weighting.design import Design
         columns = {}
         for column, variant in SENSITIVITY_VARIANTS:
-            margins = list(datasets.load_register_margins(variant))
-            design = Design(self.data, weights="base_weight", strata="stratum").calibrate(
-                margins, **_calibration_kwargs(s))
-            est = keyrate_frame(estimate_catalog(design, domains=DOMAINS, ci=s.ci,
-                                                 level=s.level))
-            columns[column] = est.set_index(["rate", "domain_var", "domain"])["estimate"]
+            margins = datasets.load_register_margins(variant)
+            design = self.uncalibrated.calibrate(margins, **_calibration_kwargs(s))
+            columns[column] = point_estimates(design, DOMAINS)
         self.sensitivity = pd.DataFrame(columns)
 
     def step_analysis(self):
         """The bundled regression analysis, when the model layer provides it."""
         if not self.settings.bundled:
             return
-        try:
-            from estimators.model import bundled_analysis
-        except ImportError:
+        import estimators.model
+        bundled_analysis = getattr(estimators.model, "bundled_analysis", None)
+        if bundled_analysis is None:  # the model layer does not provide one
             return
         analysis = bundled_analysis(self.design)
         self.analysis_html = analysis.to_html(lang=self.settings.lang)
@@ -216,7 +227,7 @@ class ReportRun:
             "sample"))
         self.figures.append(Figure(
             "weights", t["fig_weights"],
-            figs.to_png(figs.weight_distribution(d.weights, d.weights / d.base_weights, t)),
+            figs.to_png(figs.weight_distribution(d.weights, g_factors(d), t)),
             "weights"))
         conv = replicate_convergence(d)
         if conv is not None:
@@ -244,7 +255,7 @@ class ReportRun:
             margin_shares=margin_shares(self.data, d, self.margins),
             strata=strata_shares(self.data, d) if "stratum" in self.data else None,
             weight_stats=weight_stats(d, s.lang),
-            figures=self.figures, flag_rules=flag_rules(),
+            figures=self.figures, flag_rules=flag_rules(s.lang),
             settings=methods_settings(s, d), margin_sources=self.margin_sources,
             versions=versions(), version=versions()["kalib"],
             generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -265,13 +276,20 @@ class ReportRun:
     # -- helpers ----------------------------------------------------------------
 
     def page_frame(self) -> pd.DataFrame:
-        """Key rates with the sensitivity columns joined on."""
+        """Key rates with the page's extra columns: the sensitivity estimates,
+        the printed decimals of the published value and the explanation of
+        any difference from it."""
         frame = self.keyrates
         if self.sensitivity is not None:
             frame = frame.join(self.sensitivity, on=["rate", "domain_var", "domain"])
         else:
             frame = frame.assign(sens_low=np.nan, sens_high=np.nan)
-        return frame.reset_index(drop=True)
+        lang = self.settings.lang
+        keys = list(zip(frame["rate"], frame["domain_var"], frame["domain"]))
+        return frame.assign(
+            published_decimals=[_published_decimals(*k) for k in keys],
+            note=[explain(*k, lang) if self.settings.bundled else "" for k in keys]
+        ).reset_index(drop=True)
 
     def _write_files(self, tmp: Path):
         start = time.perf_counter()
@@ -281,8 +299,8 @@ class ReportRun:
         for fig in self.figures:
             (tmp / "figures" / f"{fig.name}.png").write_bytes(fig.png)
         (tmp / "index.html").write_text(self.html, encoding="utf-8")
-        write_keyrates_csv(self.keyrates, tmp / "keyrates.csv")
-        self.results_dataset().to_netcdf(tmp / "keyrates.nc")
+        self.results.to_csv(tmp / "keyrates.csv", columns=KEYRATE_COLUMNS)
+        self.results.to_netcdf(tmp / "keyrates.nc")
         pd.DataFrame({"id": self.data[s.id].to_numpy(), "base_weight": d.base_weights,
                       "weight": d.weights}).to_csv(tmp / "weights.csv", index=False)
         if d.replicates is not None:
@@ -304,15 +322,6 @@ class ReportRun:
         (tmp / "run.json").write_text(json.dumps(record, indent=2, default=_json_default) + "\n",
                                       encoding="utf-8")
 
-    def results_dataset(self):
-        """The key rates as an xarray Dataset (the catalog's own when it has one)."""
-        to_xarray = getattr(self.results, "to_xarray", None) or getattr(
-            self.results, "dataset", None)
-        ds = to_xarray() if callable(to_xarray) else to_xarray
-        if ds is None:
-            ds = self.keyrates.set_index(["rate", "domain_var", "domain"]).to_xarray()
-        ds.attrs.update({"settings": json.dumps(self.settings.as_json())})
-        return ds
 
 
 OUTPUT_FILES = ["index.html", "keyrates.csv", "keyrates.nc", "weights.csv",
@@ -358,18 +367,38 @@ def publish(tmp: Path, out: Path, force: bool) -> None:
 
 def keyrate_frame(results) -> pd.DataFrame:
     """The tidy key-rate frame (exactly the keyrates.csv columns, in order)."""
-    frame = results.tidy() if hasattr(results, "tidy") else pd.DataFrame(results)
-    missing = [c for c in KEYRATE_COLUMNS if c not in frame]
-    if missing:
-        raise KalibError(f"key-rate results lack column(s) {', '.join(missing)}")
-    frame = frame[KEYRATE_COLUMNS].copy()
+    frame = results.keyrates()
     frame["domain"] = frame["domain"].astype(str)
     return frame.reset_index(drop=True)
 
 
-def write_keyrates_csv(frame: pd.DataFrame, path: Path) -> None:
-    """keyrates.csv: shortest round-trip floats, fixed column order, LF endings."""
-    frame[KEYRATE_COLUMNS].to_csv(path, index=False, lineterminator="\n")
+
+def point_estimates(design, domains) -> pd.Series:
+    """Weighted key-rate shares, ``sum_i w_i 1[num & base & domain] /
+    sum_i w_i 1[base & domain]``, indexed by (rate, domain_var, domain).
+
+    The point estimates of ``estimate_catalog`` without its variance, for
+    the sensitivity columns.
+    """
+    from estimators.catalog import KEY_RATES
+    from estimators.domains import domain_codes
+    from estimators.estimate import rate_items
+    items = rate_items(design, KEY_RATES)
+    w = np.asarray(design.weights, float)[:, None]
+    base = np.stack([it.base for it in items], axis=1).astype(float) * w
+    num = np.stack([it.num for it in items], axis=1) * base
+    parts = []
+    for spec in domains:
+        codes, labels = domain_codes(design.data, spec)
+        onehot = np.zeros((design.n, len(labels)))
+        onehot[np.arange(design.n), codes] = 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = (onehot.T @ num) / (onehot.T @ base)
+        index = pd.MultiIndex.from_tuples(
+            [(it.rate, spec, label) for label in labels for it in items],
+            names=["rate", "domain_var", "domain"])
+        parts.append(pd.Series(share.reshape(-1), index=index))
+    return pd.concat(parts)
 
 
 def margin_shares(data, design, margins) -> pd.DataFrame:
@@ -407,16 +436,15 @@ def strata_shares(data, design) -> pd.DataFrame:
 def weight_stats(design, lang: str) -> list[tuple[str, str]]:
     """The weight diagnostics table: (label key, formatted value)."""
     from estimators.report.html import num
+    from weighting.diagnostics import weight_diagnostics
     t = text(lang)
-    w = np.asarray(design.weights, float)
-    g = w / np.asarray(design.base_weights, float)
-    cv = float(w.std() / w.mean())
-    n_eff = float(w.sum() ** 2 / (w ** 2).sum())
+    diag = weight_diagnostics(design.weights)
+    g = g_factors(design)
     full = calibration_record(design)
-    rows = [("w_min", num(w.min(), lang, 2)), ("w_max", num(w.max(), lang, 2)),
-            ("w_mean", num(w.mean(), lang, 2)), ("w_cv", num(cv, lang, 3)),
+    rows = [("w_min", num(diag.min, lang, 2)), ("w_max", num(diag.max, lang, 2)),
+            ("w_mean", num(diag.total / diag.n, lang, 2)), ("w_cv", num(diag.cv, lang, 3)),
             ("g_range", f"{num(g.min(), lang, 3)} – {num(g.max(), lang, 3)}"),
-            ("n_eff", num(n_eff, lang, 1)), ("deff_w", num(1 + cv ** 2, lang, 3))]
+            ("n_eff", num(diag.n_eff, lang, 1)), ("deff_w", num(diag.deff, lang, 3))]
     if full:
         rows.append(("conv_full", f"{full['iterations']}, {full['max_error']:.2e}, "
                                   f"{t['yes'] if full['converged'] else t['no']}"))
@@ -428,26 +456,28 @@ def weight_stats(design, lang: str) -> list[tuple[str, str]]:
     return rows
 
 
+def g_factors(design) -> np.ndarray:
+    """g = calibrated / base weight (ones when the design is not calibrated)."""
+    cal = design.calibration
+    return np.ones(design.n) if cal is None else np.asarray(cal.g, float)
+
+
 def calibration_record(design) -> dict | None:
-    cal = getattr(design, "calibration", None)
+    """How the full-sample calibration converged."""
+    cal = design.calibration
     if cal is None:
         return None
-    errors = list(getattr(cal, "errors", []) or [])
-    return {"distance": getattr(cal, "distance", None),
-            "iterations": int(cal.iterations),
-            "max_error": float(errors[-1]) if errors else math.nan,
+    return {"distance": cal.distance, "bounds": cal.bounds, "tol": cal.tol,
+            "iterations": int(cal.iterations), "max_error": float(cal.error),
             "converged": bool(cal.converged)}
 
 
 def replicate_convergence(design) -> dict | None:
     """Per-replicate iterations, final error and convergence as arrays."""
-    conv = getattr(design, "convergence", None)
+    conv = design.convergence
     if conv is None:
         return None
-    if isinstance(conv, dict):
-        return {k: np.asarray(conv[k]) for k in ("iterations", "error", "converged")}
-    frame = pd.DataFrame(conv) if not isinstance(conv, pd.DataFrame) else conv
-    return {k: frame[k].to_numpy() for k in ("iterations", "error", "converged")}
+    return {k: np.asarray(getattr(conv, k)) for k in ("iterations", "error", "converged")}
 
 
 def replicate_record(design) -> dict | None:
@@ -461,6 +491,15 @@ def replicate_record(design) -> dict | None:
             "max_error": float(np.max(conv["error"]))}
 
 
+def _published_decimals(rate: str, domain_var: str, domain: str) -> float:
+    from estimators.catalog import get_rate
+    try:
+        published = get_rate(rate).published_for(domain_var, domain)
+    except KeyError:
+        return math.nan
+    return math.nan if published is None else published.decimals
+
+
 def rate_labels(rates) -> dict[str, str]:
     """Rate id -> its meaning from the catalog (the id when unknown)."""
     from estimators.catalog import KEY_RATES
@@ -468,13 +507,6 @@ def rate_labels(rates) -> dict[str, str]:
     return {r: meaning.get(r, r) for r in rates}
 
 
-def flag_rules() -> dict[str, str]:
-    """Flag code -> the publication rule it stands for (from the estimators)."""
-    try:
-        from estimators.estimate import FLAG_RULES
-    except ImportError:
-        return {}
-    return dict(FLAG_RULES)
 
 
 def methods_settings(s: ReportSettings, design) -> list[tuple[str, str]]:
@@ -533,9 +565,31 @@ def _bundled_inputs() -> list[dict]:
             if p.is_file()]
 
 
-def _bundled_margin_sources(margins) -> list[tuple[str, str]]:
-    return [(m.name, getattr(m, "source", "SSB register, 1 January 2018 (bundled)"))
-            for m in margins]
+def bundled_margin_sources(margins, variant: str) -> list[tuple[str, str]]:
+    """Margin name -> its provenance (source, reference date, basis of the cells)."""
+    from estimators.datasets import register_margin_table
+    table = register_margin_table(variant)
+    out = []
+    for m in margins:
+        cells = table[table["margin"] == m.name]
+        basis = ", ".join(f"{count} {kind}" for kind, count in
+                          cells["basis"].value_counts().sort_index().items())
+        sources = "; ".join(dict.fromkeys(cells["source"]))
+        dates = ", ".join(dict.fromkeys(cells["reference_date"].astype(str)))
+        out.append((m.name, f"{sources}, reference date {dates} ({variant} variant; "
+                            f"{len(cells)} cells: {basis})"))
+    return out
+
+
+def _numeric_column(data, column: str) -> pd.Series:
+    if column not in data:
+        raise KalibError(f"column {column!r} not found in the sample")
+    values = pd.to_numeric(data[column], errors="coerce")
+    bad = values.isna() & data[column].notna()
+    if bad.any():
+        raise KalibError(f"column {column!r}: value {data[column][bad].iloc[0]!r} "
+                         "is not a number")
+    return values
 
 
 def _json_default(obj):
