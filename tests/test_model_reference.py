@@ -4,7 +4,8 @@ Reference values: tests/reference/model/svyglm_reference.json, written by
 tests/reference/model/make_reference.R (R survey 4.1.1) from apistrat and
 apiclus1: linearization on a stratified design with fpc, a one-stage cluster
 design, a raked design, and a raked JKn replicate design (replicate weights
-exported from R).
+exported from R); fits on domains (rows with missing values, subset=) with
+R's degrees of freedom for each design type.
 """
 import json
 from pathlib import Path
@@ -53,8 +54,11 @@ _FITS = {}
 
 def fitted(case):
     if case["name"] not in _FITS:
-        _FITS[case["name"]] = svyglm(case["formula"], DESIGNS[case["design"]](),
-                                     case["family"])
+        design = DESIGNS[case["design"]]()
+        subset = case.get("subset") or None  # R's subset= as a pandas expression
+        if subset is not None:
+            subset = pd.DataFrame(design.data).eval(subset).to_numpy()
+        _FITS[case["name"]] = svyglm(case["formula"], design, case["family"], subset=subset)
     return _FITS[case["name"]]
 
 

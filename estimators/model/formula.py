@@ -104,8 +104,11 @@ def _response(y: pd.DataFrame, formula: str) -> tuple:
     return y[cols[0]].to_numpy(dtype=float), cols[0]
 
 
-def build_model_frame(formula: str, data: pd.DataFrame) -> ModelFrame:
+def build_model_frame(formula: str, data: pd.DataFrame, subset=None) -> ModelFrame:
     """Evaluate ``formula`` on ``data`` (all rows; missing rows flagged).
+
+    ``subset`` (boolean per row) restricts the fit to a domain: rows outside
+    it are flagged as not used, exactly like rows with missing values.
 
     Raises
     ------
@@ -130,8 +133,18 @@ def build_model_frame(formula: str, data: pd.DataFrame) -> ModelFrame:
     used = np.zeros(len(data), dtype=bool)
     used[y.index.to_numpy()] = True
     yv, response = _response(y, formula)
+    Xv = X.to_numpy(dtype=float)
+    if subset is not None:
+        subset = np.asarray(subset, dtype=bool)
+        if subset.shape != used.shape:
+            raise FormulaError(f"subset has {subset.size} values, the data {used.size} rows")
+        inside = subset[used]
+        yv, Xv = yv[inside], Xv[inside]
+        used &= subset
+        if not used.any():
+            raise FormulaError(f"formula {formula!r}: no complete row in the subset")
     info = X.design_info
     term_columns = {name: list(range(sl.start, sl.stop))
                     for name, sl in info.term_name_slices.items()}
-    return ModelFrame(y=yv, X=X.to_numpy(dtype=float), used=used, response=response,
+    return ModelFrame(y=yv, X=Xv, used=used, response=response,
                       terms=list(X.columns), term_columns=term_columns, design_info=info)

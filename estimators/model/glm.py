@@ -117,8 +117,31 @@ def linearized_cov(design, influence) -> np.ndarray:
     return np.atleast_2d(linearization_covariance(design, influence))
 
 
+def design_df(design, used, subset, replicate: bool) -> int:
+    """Design degrees of freedom of a fit on the rows ``used`` (R's ``degf``
+    of the design ``svyglm`` ends up with).
+
+    Linearization: PSUs minus strata among the rows in the fit (R drops rows
+    with missing values and outside ``subset`` by giving them zero weight,
+    and ``degf`` counts only PSUs with weight). Replicates: the design's
+    ``degf`` for rows with missing values, but a ``subset`` is cut out of the
+    replicate weights, whose rank minus one is then the df (R recomputes
+    ``degf`` with ``qr(..., tol = 1e-5)``).
+    """
+    if replicate:
+        if subset is None:
+            return int(design.degf)
+        W = np.asarray(design.replicate_weights(), dtype=float)[np.asarray(subset, bool)]
+        s = np.linalg.svd(W / np.linalg.norm(W, axis=0).clip(min=1e-300),
+                          compute_uv=False)
+        return int(np.sum(s > 1e-5 * s[0])) - 1
+    psu = np.asarray(design.psu)[used]
+    strata = np.asarray(design.strata)[used]
+    return len(np.unique(psu)) - len(np.unique(strata))
+
+
 def svyglm(formula: str, design, family="gaussian", *, variance: str | None = None,
-           level: float = 0.95):
+           subset=None, level: float = 0.95):
     """Fit a design-based GLM (R's ``svyglm``).
 
     Parameters
@@ -135,6 +158,9 @@ def svyglm(formula: str, design, family="gaussian", *, variance: str | None = No
         ``quasibinomial``/``quasipoisson`` give the same fit and variance.
     variance : {"replicate", "linearization"}, optional
         Default: replicate when the design has replicates, else linearization.
+    subset : array-like of bool, or a condition with ``mask(data)``, optional
+        Fit on a domain (R's ``subset``): rows outside it are treated like
+        rows with missing values, left out of the fit but kept in the design.
     level : float
         Confidence level of the intervals.
 
@@ -151,7 +177,10 @@ def svyglm(formula: str, design, family="gaussian", *, variance: str | None = No
     if variance == "replicate" and not has_replicates(design):
         raise ModelError("replicate variance asked for a design without replicate weights")
     data = design_frame(design)
-    frame = build_model_frame(formula, data)
+    if subset is not None:
+        subset = np.asarray(subset.mask(data) if hasattr(subset, "mask") else subset,
+                            dtype=bool)
+    frame = build_model_frame(formula, data, subset)
     problem = fam.check_response(frame.y)
     if problem:
         raise FormulaError(f"response {frame.response!r} {problem}")
@@ -172,5 +201,6 @@ def svyglm(formula: str, design, family="gaussian", *, variance: str | None = No
             cov = linearized_cov(design, influence)
     return SvyGLMResults(
         formula=formula, family=fam, frame=frame, design=design, data=data,
-        params=beta, cov=cov, variance=variance, df=int(design.degf) + 1 - len(beta),
+        params=beta, cov=cov, variance=variance,
+        design_df=design_df(design, frame.used, subset, variance == "replicate"),
         level=level, replicate_params=reps, influence=influence)

@@ -53,7 +53,8 @@ class SvyGLMResults:
     Attributes
     ----------
     params : (p,) coefficients; cov : (p, p) design-based covariance.
-    df : residual design degrees of freedom, ``degf + 1 - p`` (R).
+    design_df : design degrees of freedom of the rows in the fit (R ``degf``).
+    df : residual design degrees of freedom, ``design_df + 1 - p`` (R).
     variance : ``"replicate"`` or ``"linearization"``.
     replicate_params : (B, p) replicate coefficients (replicate variance).
     influence : (n, p) influence functions (linearization).
@@ -67,13 +68,17 @@ class SvyGLMResults:
     params: np.ndarray
     cov: np.ndarray
     variance: str
-    df: int
+    design_df: int
     level: float = 0.95
     replicate_params: np.ndarray | None = None
     influence: np.ndarray | None = None
     notes: list = field(default_factory=list)
 
     # -- coefficient table -------------------------------------------------------
+
+    @property
+    def df(self) -> int:
+        return self.design_df + 1 - len(self.params)
 
     @property
     def terms(self) -> list:
@@ -235,7 +240,7 @@ class SvyGLMResults:
                 grad = X.T @ (w * fam.variance(mu)) / w.sum()
                 z[used, k] = (mu - m[k]) / w.sum() + beta_infl @ grad
             cov = linearized_cov(self.design, z)
-        df = int(self.design.degf)
+        df = self.design_df
         level = self.level if level is None else level
         se = np.sqrt(np.diag(cov))
         if fam.name == "binomial":

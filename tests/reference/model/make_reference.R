@@ -12,7 +12,7 @@ options(digits = 17)
 ctl <- glm.control(epsilon = 1e-13, maxit = 200)
 
 keep <- c("snum", "dnum", "stype", "sch.wide", "comp.imp", "api00", "ell", "meals",
-          "mobility", "enroll", "pw", "fpc")
+          "mobility", "enroll", "acs.k3", "pw", "fpc")
 export <- function(df, file) {
   out <- df[, keep]
   names(out) <- gsub(".", "_", names(out), fixed = TRUE)
@@ -51,23 +51,29 @@ writeLines(toJSON(list(method = "JKn", scale = djkn_cal$scale, rscales = djkn_ca
 # R coefficient names -> patsy names.
 patsy_names <- function(nm) {
   nm <- sub("^\\(Intercept\\)$", "Intercept", nm)
+  nm <- gsub(".", "_", nm, fixed = TRUE)  # R's acs.k3 is acs_k3 in the CSV
   nm <- sub("^stype([EHM])$", "stype[T.\\1]", nm)
   nm
 }
 term_test <- function(model, terms) {
   tt <- regTermTest(model, terms)
-  list(terms = attr(terms(terms), "term.labels"), F = unname(drop(tt$Ftest)),
+  list(terms = patsy_names(attr(terms(terms), "term.labels")), F = unname(drop(tt$Ftest)),
        df = tt$df, ddf = tt$ddf, p = unname(drop(tt$p)))
 }
-record <- function(name, design, data, r_formula, py_formula, family, tests) {
-  m <- svyglm(r_formula, design, family = family, control = ctl)
+# One fitted svyglm as the Python side describes it. `subset` is the Python
+# expression of the rows R's subset= kept (NULL: all rows).
+describe <- function(name, design_name, data, m, py_formula, tests, subset = NULL) {
   ci <- confint(m)
   list(name = name, design = design_name, data = data, formula = py_formula,
-       family = family$family, terms = patsy_names(names(coef(m))),
+       subset = subset, family = m$family$family, terms = patsy_names(names(coef(m))),
        coef = unname(coef(m)), vcov = unname(vcov(m)), se = unname(SE(m)),
        df = m$df.residual, ci_low = unname(ci[, 1]), ci_high = unname(ci[, 2]),
        p = unname(summary(m)$coefficients[, 4]),
        term_tests = lapply(tests, function(t) term_test(m, t)))
+}
+record <- function(name, design, data, r_formula, py_formula, family, tests) {
+  m <- svyglm(r_formula, design, family = family, control = ctl)
+  describe(name, design_name, data, m, py_formula, tests)
 }
 
 lin_r <- api00 ~ ell + meals + mobility
@@ -88,6 +94,21 @@ for (design_name in c("strat", "strat_calibrated", "jkn_calibrated")) {
                                          list(~stype, ~ell + mobility))
   models[[length(models) + 1]] <- record(paste0(design_name, "_poisson"), design, "apistrat",
                                          pois_r, pois_py, quasipoisson(), list(~stype))
+}
+# Domains: rows with a missing variable (acs.k3, only elementary schools have
+# it: 103 of 200 missing) and a subset are left out of the fit but stay in the
+# design; the df follow R's rules for each design type.
+for (design_name in c("strat", "jkn_calibrated")) {
+  design <- switch(design_name, strat = dstrat, jkn_calibrated = djkn_cal)
+  models[[length(models) + 1]] <- record(paste0(design_name, "_missing_linear"), design,
+                                         "apistrat", api00 ~ acs.k3 + meals,
+                                         "api00 ~ acs_k3 + meals", gaussian(), list(~acs.k3))
+  sub <- svyglm(sch.wide ~ ell + meals, design, family = quasibinomial(), control = ctl,
+                subset = stype != "E")
+  models[[length(models) + 1]] <- describe(paste0(design_name, "_subset_logistic"),
+                                           design_name, "apistrat", sub,
+                                           "I(sch_wide == 'Yes') ~ ell + meals",
+                                           list(~ell + meals), subset = "stype != 'E'")
 }
 design_name <- "clus1"
 models[[length(models) + 1]] <- record("clus1_logistic", dclus1, "apiclus1",
