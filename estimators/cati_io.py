@@ -68,7 +68,9 @@ def map_to_codes(raw: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
         if col not in out.columns:
             continue
         if codebook.question_of(col).type == "count":
-            out[col] = out[col].map(_canonical).astype(object)
+            missing = {**MISSING_LABELS, **{str(v): c for c, (v, _) in MISSING_CODES.items()}}
+            out[col] = out[col].map(
+                lambda v: missing.get(_canonical(v).lower(), _canonical(v))).astype(object)
             continue
         lookup = _code_lookup(codebook, col)
         out[col] = out[col].map(
