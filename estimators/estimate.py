@@ -226,6 +226,8 @@ def _estimate_spec(design, items, spec, codes, labels, restrict, method, level):
         low = np.where(proportion, p_low, low)
         high = np.where(proportion, p_high, high)
 
+    # an empty domain has no estimate and no interval (flagged "empty")
+    low, high = np.where(empty, np.nan, low), np.where(empty, np.nan, high)
     deff = _deff(w, num, den, masks, onehot, theta, t_den, wbase, n_obs, is_total, var)
     kish = _kish(w, masks, onehot, n_obs)
     unweighted = _unweighted(num, den, masks, onehot, is_total)

@@ -9,14 +9,11 @@ readable table; ``to_csv`` / ``to_netcdf`` write atomically.
 """
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from estimators.io import write_atomic
 from weighting.errors import KalibError
 
 ESTIMATE_COLUMNS = ["variable", "domain_var", "domain", "n", "weighted_base", "estimate",
@@ -134,42 +131,16 @@ class Results:
         return self.summary()
 
     def to_csv(self, path, columns=ESTIMATE_COLUMNS, force=False) -> None:
-        """Write the tidy frame (default: the ``kalib estimate`` columns)."""
+        """Write the tidy frame (default: the ``kalib estimate`` columns),
+        numbers unrounded in shortest round-trip form, atomically."""
         text = self.tidy(columns).to_csv(index=False, float_format=_shortest)
-        write_text_atomic(path, text, force)
+        write_atomic(path, text, force)
 
     def to_netcdf(self, path, force=False) -> None:
-        """Write ``to_dataset()`` as netCDF (atomically)."""
-        path = Path(path)
-        _refuse_existing(path, force)
-        fd, tmp = tempfile.mkstemp(dir=path.parent or ".", suffix=".nc.tmp")
-        os.close(fd)
-        try:
-            self.to_dataset().to_netcdf(tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        """Write ``to_dataset()`` as netCDF, atomically."""
+        dataset = self.to_dataset()
+        write_atomic(path, lambda tmp: dataset.to_netcdf(tmp), force)
 
 
 def _shortest(value) -> str:
     return repr(float(value))
-
-
-def _refuse_existing(path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        raise KalibError(f"output {str(path)!r} exists; use --force to replace it")
-
-
-def write_text_atomic(path, text: str, force=False) -> None:
-    """Write ``text`` to ``path`` via a temporary file and rename."""
-    path = Path(path)
-    _refuse_existing(path, force)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

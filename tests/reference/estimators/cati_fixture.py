@@ -20,23 +20,27 @@ SIZE = {"1-4": 98331, "5-19": 71419, "20-49": 20654, "50+": 9612}
 SECTOR = {"public": 10001, "private": 190015}
 
 
-def load() -> pd.DataFrame:
-    """The bundled CATI file with missing-answer codes as missing values (read
-    directly, as docs/data.md describes it, so the reference does not depend
-    on the loader)."""
-    frame = pd.read_csv(DATA_CSV, dtype=str, keep_default_na=False)
+def load(frozen: bool = True) -> pd.DataFrame:
+    """The CATI sample with missing-answer codes as missing values.
+
+    ``frozen`` (default): the snapshot ``cati.csv`` stored beside the R values
+    (the bundled data may still be refined; the references must not move).
+    Otherwise the bundled file, read directly as docs/data.md describes it.
+    """
+    path = HERE / "cati.csv" if frozen else DATA_CSV
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame = frame.replace({c: None for c in MISSING_CODES + ("",)})
     frame["id"] = frame["id"].astype(int)
     frame["trainee_count"] = pd.to_numeric(frame["trainee_count"])
     return frame
 
 
-def design(replicates=None):
+def design(replicates=None, frozen=True):
     """Stratified (sector x size) design raked to SIZE and SECTOR."""
     from weighting.design import Design
     from weighting.margins import Margin
 
-    data = load()
+    data = load(frozen)
     des = Design(data, strata="stratum")
     if replicates:
         des = des.with_replicates(replicates)
@@ -44,5 +48,5 @@ def design(replicates=None):
                          distance="raking", tol=1e-12)
 
 
-if __name__ == "__main__":  # export for cati.R
-    load().to_csv(HERE / "cati.csv", index=False)
+if __name__ == "__main__":  # refresh the snapshot for cati.R
+    load(frozen=False).to_csv(HERE / "cati.csv", index=False)
