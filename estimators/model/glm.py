@@ -79,6 +79,19 @@ class ReplicateWeights:
         return self.repweights
 
 
+def replicate_matrix(design) -> np.ndarray:
+    """The (n, B) replicate analysis weights of ``design``.
+
+    Designs that do not materialise them (a replicate file read by the CLI)
+    give them through their replicate totals of one group per row.
+    """
+    if hasattr(design, "replicate_weights"):
+        return np.asarray(design.replicate_weights(), dtype=float)
+    n = len(design.weights)
+    totals = design.replicate_totals(np.ones(n), np.arange(n), n)  # (B, n, 1)
+    return np.ascontiguousarray(totals[:, :, 0].T)
+
+
 def has_replicates(design) -> bool:
     """Whether ``design`` carries replicate weights."""
     return getattr(design, "replicates", None) is not None
@@ -131,7 +144,7 @@ def design_df(design, used, subset, replicate: bool) -> int:
     if replicate:
         if subset is None:
             return int(design.degf)
-        W = np.asarray(design.replicate_weights(), dtype=float)[np.asarray(subset, bool)]
+        W = replicate_matrix(design)[np.asarray(subset, bool)]
         s = np.linalg.svd(W / np.linalg.norm(W, axis=0).clip(min=1e-300),
                           compute_uv=False)
         return int(np.sum(s > 1e-5 * s[0])) - 1
@@ -192,7 +205,7 @@ def svyglm(formula: str, design, family="gaussian", *, variance: str | None = No
         check_separation(frame, w, mu, beta, fam)
         reps = influence = None
         if variance == "replicate":
-            W = np.asarray(design.replicate_weights(), dtype=float)[frame.used]
+            W = replicate_matrix(design)[frame.used]
             reps = refit_replicates(frame.X, frame.y, W, fam, beta, frame.terms)
             cov = replicate_cov(design, beta, reps)
         else:

@@ -19,7 +19,7 @@ from estimators.ci import proportion_ci, wald_ci
 from .errors import ModelError
 from .families import Family
 from .formula import ModelFrame
-from .glm import linearized_cov, replicate_cov
+from .glm import linearized_cov, replicate_cov, replicate_matrix
 
 COLUMNS = ["term", "estimate", "se", "t", "df", "p", "ci_low", "ci_high"]
 ODDS_COLUMNS = ["odds_ratio", "or_ci_low", "or_ci_high"]
@@ -226,7 +226,7 @@ class SvyGLMResults:
         fam = self.family
         m = np.array([np.sum(w * fam.inverse_link(X @ self.params)) / w.sum() for X in Xs])
         if self.variance == "replicate":
-            W = np.asarray(self.design.replicate_weights(), dtype=float)[used]
+            W = replicate_matrix(self.design)[used]
             reps = np.column_stack([
                 np.sum(W * fam.inverse_link(X @ self.replicate_params.T), axis=0) / W.sum(axis=0)
                 for X in Xs])
@@ -274,7 +274,8 @@ class SvyGLMResults:
             f"Design-based GLM (svyglm)     family: {self.family.name} ({self.family.link} link)",
             f"Formula: {self.formula}",
             f"Variance: {self.variance}"
-            + (f" ({design.replicates}, B = {self.replicate_params.shape[0]})"
+            + (f" ({getattr(design, 'method', 'replicates')}, "
+               f"B = {self.replicate_params.shape[0]})"
                if self.variance == "replicate" else ""),
             f"Rows used: {self.n_used} (missing model variable: {self.n_missing})   "
             f"residual design df: {self.df}",

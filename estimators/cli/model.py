@@ -1,0 +1,85 @@
+"""``kalib model``: design-based GLM (R's ``svyglm``).
+
+    kalib model SAMPLE.csv [design or replicate options] [--where EXPR]
+                --formula "Y ~ A + B" --family gaussian|binomial|poisson
+                [--predict VAR ... --predict-out MARGINS.csv] [--level 0.95]
+                --out COEF.csv [--force] [--quiet]
+
+Design, calibration and replicate options are those of ``kalib estimate``
+(``--variance linearization`` by default; ``bootstrap``/``jkn``/``jk1`` make
+and re-calibrate replicates in this process; ``--replicate-weights FILE``
+uses a ``kalib replicate`` file). ``--where`` fits the model on a domain, on
+the full design, as rows with a missing model variable are.
+
+Output (CLI.md): ``term, estimate, se, t, df, p, ci_low, ci_high``, plus
+``odds_ratio, or_ci_low, or_ci_high`` for ``binomial``; term names as patsy
+writes them (``Intercept``, ``sector[T.public]``), the reference level of a
+factor the first in sorted order. Categorical variables stored as numbers
+(``1``, ``2``) enter as numbers unless written ``C(VAR)``. A binomial response
+is 0/1 or ``I(VAR == 'code')``.
+
+``--predict VAR`` (repeatable, needs ``--predict-out``) writes predictive
+margins of the factor VAR and their differences from its first level
+(average marginal effects) with ``variable, level, estimate, se, ci_low,
+ci_high, contrast, contrast_se, contrast_ci_low, contrast_ci_high, df``.
+The summary (unless ``--quiet``) shows the table and a design-based Wald F
+test of every term (R's ``regTermTest``).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from estimators.cli.estimate import add_domain_arguments, build_design
+from estimators.domains import parse_where
+from estimators.io import check_writable, write_table
+from estimators.model import svyglm
+from estimators.model.families import FAMILIES
+from weighting.errors import KalibError
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "model", help="design-based regression (svyglm)",
+        description="Design-based GLM: coefficients with design-based SEs, t on the "
+                    "design df, CIs, odds ratios (binomial) and Wald tests of terms.")
+    p.add_argument("sample", type=Path, metavar="SAMPLE", help="sample CSV or parquet file")
+    p.add_argument("--formula", required=True, metavar="'Y ~ A + B'",
+                   help="patsy formula, e.g. \"I(trainee_now == 'yes') ~ sector + size_class\"")
+    p.add_argument("--family", choices=tuple(FAMILIES), default="gaussian",
+                   help="gaussian (linear), binomial (logistic) or poisson (log-linear)")
+    p.add_argument("--predict", action="append", default=[], metavar="VAR",
+                   help="predictive margins of factor VAR; repeatable (needs --predict-out)")
+    p.add_argument("--predict-out", type=Path, metavar="PATH",
+                   help="CSV for the --predict margins")
+    add_domain_arguments(p)
+    p.add_argument("--out", type=Path, required=True, metavar="PATH",
+                   help="coefficient table CSV")
+    p.set_defaults(run=run)
+    return p
+
+
+def run(args) -> int:
+    check_writable(args.out, args.force)
+    if args.by:
+        raise KalibError("kalib model takes no --by: put the variable in the formula "
+                         "(or fit a domain with --where)")
+    if bool(args.predict) != (args.predict_out is not None):
+        raise KalibError("--predict VAR and --predict-out PATH go together")
+    if args.predict_out is not None:
+        check_writable(args.predict_out, args.force)
+    design = build_design(args)
+    where = parse_where(args.where) if args.where else None
+    fit = svyglm(args.formula, design, args.family, subset=where, level=args.level)
+    margins = [fit.predicted_margins(var) for var in args.predict]
+    write_table(fit.tidy(), args.out, force=args.force)
+    if margins:
+        write_table(pd.concat(margins, ignore_index=True), args.predict_out, force=args.force)
+    if not args.quiet:
+        print(fit.summary())
+        for table in margins:
+            print()
+            print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    return 0
