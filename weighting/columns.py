@@ -84,8 +84,7 @@ def encode(values: np.ndarray, name: str) -> tuple[np.ndarray, list[str]]:
         return _encode_integers(values.astype(np.int64, copy=False))
     if kind in "US":
         _refuse_missing(values == values.dtype.type(""), name)
-        uniques, codes = np.unique(values, return_inverse=True)
-        return _merge_equal_text(codes, [canonical(u) for u in uniques])
+        return _encode_text(values)
     return _encode_objects(values, name)
 
 
@@ -115,6 +114,29 @@ def _encode_integers(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64), [str(u) for u in uniques.tolist()]
 
 
+def _encode_text(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Encode fixed-width text without sorting strings.
+
+    Rows are grouped by a polynomial hash of their characters (an integer
+    sort), then every row is checked to equal a representative of its group;
+    on a hash collision the text itself is sorted instead.
+    """
+    width = values.dtype.itemsize // (4 if values.dtype.kind == "U" else 1)
+    chars = np.ascontiguousarray(values).view(
+        np.uint32 if values.dtype.kind == "U" else np.uint8).reshape(len(values), width)
+    key = np.zeros(len(values), np.uint64)
+    for j in range(width):  # wraps modulo 2**64, as intended
+        key *= np.uint64(1_000_003)
+        key += chars[:, j]
+    hashes, codes = np.unique(key, return_inverse=True)
+    some_row = np.empty(len(hashes), np.intp)
+    some_row[codes] = np.arange(len(values))  # any row of each group will do
+    representatives = values[some_row]
+    if not np.array_equal(values, representatives[codes]):  # a hash collision
+        representatives, codes = np.unique(values, return_inverse=True)
+    return _merge_equal_text(codes.reshape(-1), [canonical(r) for r in representatives])
+
+
 def _encode_objects(values: np.ndarray, name: str) -> tuple[np.ndarray, list[str]]:
     missing = np.fromiter((is_missing(v) for v in values), bool, len(values))
     _refuse_missing(missing, name)
@@ -128,7 +150,8 @@ def _encode_objects(values: np.ndarray, name: str) -> tuple[np.ndarray, list[str
 
 
 def _merge_equal_text(codes: np.ndarray, text: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Merge categories whose canonical text is equal (1, 1.0 and "1")."""
+    """Sort categories by text, merging those whose canonical text is equal
+    (1, 1.0 and "1"); remap the codes accordingly."""
     categories = sorted(set(text))
     if len(categories) == len(text) and categories == text:
         return codes.astype(np.int64, copy=False), categories
