@@ -29,10 +29,14 @@ def text_column(data, name: str) -> pd.Series:
     values (NaN, None, "") become ``None``."""
     if name not in data:
         raise KalibError(f"column {name!r} is not in the data")
-    values = pd.Series(data[name]).reset_index(drop=True)
-    missing = values.isna() | (values.astype(object) == "")
-    text = values.astype(object).where(missing, values.map(_canon_or_none))
-    return text.where(~missing, None)
+    values = pd.Series(data[name]).reset_index(drop=True).astype(object)
+    missing = values.isna() | (values == "")
+    present = values[~missing]
+    # canonical text once per distinct value, not once per row
+    lookup = {v: _canon_or_none(v) for v in pd.unique(present)}
+    text = pd.Series(None, index=values.index, dtype=object)
+    text[~missing] = present.map(lookup)
+    return text
 
 
 def _canon_or_none(value):
