@@ -265,10 +265,10 @@ def _eval(node, frame, condition):
         return present if node.func.id == "notna" else ~present
     if isinstance(node, ast.Compare) and len(node.ops) == 1:
         left, op, right = node.left, node.ops[0], node.comparators[0]
-        values = _as_text(_column(left, frame, condition).to_numpy())
+        values = _as_text(_column(left, frame, condition).to_numpy(dtype=object))
         codes = _literal(right, condition)
-        present = np.array([v is not None for v in values])
-        member = np.array([v in codes for v in values])
+        present = values != None  # noqa: E711 (elementwise on an object array)
+        member = np.isin(values, np.array(sorted(codes), dtype=object))
         if isinstance(op, (ast.Eq, ast.In)):
             return member
         if isinstance(op, (ast.NotEq, ast.NotIn)):

@@ -90,17 +90,17 @@ def validate(coded: pd.DataFrame, codebook: Codebook, id_column: str = "id") -> 
             add(Issue("duplicate_id", id_column, _rows(ids, dup),
                       f"duplicate or missing id: {_describe(id_column, _rows(ids, dup), dup.sum())}"))
 
+    missing_codes = np.array(list(MISSING_CODES), dtype=object)
     cells = {}
     for col in codebook.columns():
         if col not in coded.columns:
             add(Issue("missing_column", col, (), f"codebook column {col!r} is not in the data"))
             continue
-        values = coded[col].astype(object).where(coded[col].notna(), "not_asked")
-        cells[col] = values.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer()
-                                else str(v).strip() or "not_asked")
+        cells[col] = _canonical_codes(coded[col])
     if not cells:
         return report
-    view = pd.DataFrame({c: v.where(~v.isin(list(MISSING_CODES))) for c, v in cells.items()})
+    view = pd.DataFrame({c: np.where(np.isin(v, missing_codes), None, v)
+                         for c, v in cells.items()}, index=coded.index)
 
     for q in codebook:
         cols = [c for c in q.columns if c in cells]
@@ -113,19 +113,19 @@ def validate(coded: pd.DataFrame, codebook: Codebook, id_column: str = "id") -> 
             routed = None  # routing inputs missing: reported as missing columns above
         for col in cols:
             v = cells[col]
+            bad = ~np.isin(v, missing_codes)
             if q.type == "count":
-                bad = ~v.isin(list(MISSING_CODES)) & ~v.str.fullmatch(r"\d+")
+                bad &= ~np.array([x.isdigit() for x in v])
             else:
-                bad = ~v.isin(list(MISSING_CODES)) & ~v.isin(valid)
-            bad = bad.to_numpy()
+                bad &= ~np.isin(v, np.array(sorted(valid), dtype=object))
             if bad.any():
-                first = v[bad].iloc[0]
+                first = v[bad][0]
                 add(Issue("unknown_code", col, _rows(ids, bad),
                           f"unknown code {first!r} in {_describe(col, _rows(ids, bad), bad.sum())}"
                           f" (valid: {', '.join(sorted(valid)) or 'a count'})"))
             if routed is None or q.derived is not None:
                 continue
-            not_asked = v.eq("not_asked").to_numpy()
+            not_asked = v == "not_asked"
             extra = ~routed & ~not_asked
             if extra.any():
                 add(Issue("not_routed", col, _rows(ids, extra),
@@ -141,12 +141,26 @@ def validate(coded: pd.DataFrame, codebook: Codebook, id_column: str = "id") -> 
             _check_choices(q, cells, ids, add)
         if q.derived is not None and all(c in view for c in _inputs(q)):
             expected = derive_column(q, view)
-            wrong = (cells[q.id] != expected.astype(str)).to_numpy()
+            wrong = cells[q.id] != expected.astype(str).to_numpy()
             if wrong.any():
                 add(Issue("derived_mismatch", q.id, _rows(ids, wrong),
                           f"derived variable disagrees with its definition: "
                           f"{_describe(q.id, _rows(ids, wrong), wrong.sum())}"))
     return report
+
+
+def _canonical_codes(column: pd.Series) -> np.ndarray:
+    """Cells as code strings: NA and blanks become ``not_asked``, ``1.0`` -> ``1``."""
+    values = column.to_numpy(dtype=object)
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            out[i] = "not_asked"
+        elif isinstance(v, float) and v.is_integer():
+            out[i] = str(int(v))
+        else:
+            out[i] = str(v).strip() or "not_asked"
+    return out
 
 
 def _inputs(question) -> list[str]:
@@ -157,14 +171,13 @@ def _inputs(question) -> list[str]:
 
 
 def _check_choices(q, cells, ids, add) -> None:
-    yes = pd.DataFrame({c: cells[c].eq("yes") for c in q.columns})
-    answered = pd.DataFrame({c: cells[c].isin(["yes", "no"]) for c in q.columns}).all(axis=1)
+    yes = np.column_stack([cells[c] == "yes" for c in q.columns])
+    answered = np.column_stack([np.isin(cells[c], ["yes", "no"]) for c in q.columns]).all(axis=1)
     n_yes = yes.sum(axis=1)
     lo, hi = q.min_choices or 0, q.max_choices or len(q.columns)
-    bad = (answered & ((n_yes < lo) | (n_yes > hi))).to_numpy().copy()
+    bad = answered & ((n_yes < lo) | (n_yes > hi))
     for option in q.exclusive:
-        col = f"{q.id}.{option}"
-        bad |= (yes[col] & (n_yes > 1)).to_numpy()
+        bad |= yes[:, q.columns.index(f"{q.id}.{option}")] & (n_yes > 1)
     if bad.any():
         add(Issue("choices", q.id, _rows(ids, bad),
                   f"{q.id}: between {lo} and {hi} mentions allowed"
