@@ -7,6 +7,7 @@ import pytest
 
 from estimators.variance import linearization_covariance, replicate_covariance
 from weighting.design import Design
+from weighting.margins import Margin
 
 REF = Path(__file__).parent / "reference" / "variance"
 R = pd.read_csv(REF / "linearization.csv")
@@ -132,3 +133,61 @@ def test_replicate_covariance_conventions():
     vm = replicate_covariance(full, reps, 0.1, rscales, mse=True)
     np.testing.assert_allclose(vm, 0.1 * 0.5 * (reps[5:] - full).T @ (reps[5:] - full), rtol=1e-13)
     assert np.all(np.diag(vm) >= np.diag(v))
+
+
+API_MARGINS = [Margin("stype", {"E": 4421, "H": 755, "M": 1018}),
+               Margin("sch.wide", {"No": 1072, "Yes": 5122})]
+
+
+def business_margins():
+    ss = pd.read_csv(REF / "business_margin_sector_size.csv")
+    nace = pd.read_csv(REF / "business_margin_nace.csv")
+    return [Margin(("sector", "size_class"), {(a, b): t for a, b, t in ss.itertuples(index=False)}),
+            Margin("nace", dict(zip(nace.nace, nace.total)))]
+
+
+@pytest.mark.parametrize("fpc", [True, False])
+def test_raked_stratified_and_cluster_samples(apistrat, apiclus1, fpc):
+    tag = "fpc" if fpc else "nofpc"
+    strat = Design(apistrat, weights="pw", strata="stype", fpc="fpc" if fpc else None)
+    strat = strat.calibrate(API_MARGINS, tol=1e-13)
+    clus = Design(apiclus1, weights="pw", psu="dnum", fpc="fpc" if fpc else None)
+    clus = clus.calibrate(API_MARGINS, tol=1e-13)
+    for design, data, case, by in ((strat, apistrat, f"apistrat_rake_{tag}", "both"),
+                                   (clus, apiclus1, f"apiclus1_rake_{tag}", "stype")):
+        for fn, what in ((total_se, "total"), (mean_se, "mean")):
+            est, se = fn(design, data, ["api00", "enroll"])
+            ref = reference(case, what).loc[["api00", "enroll"]]
+            np.testing.assert_allclose(est, ref.estimate, rtol=1e-10)
+            np.testing.assert_allclose(se, ref.se, rtol=1e-8)
+        labels, est, se = domain_mean_se(design, data, "api00", by)
+        ref = reference(case, "mean", by).loc[labels]
+        np.testing.assert_allclose(est, ref.estimate, rtol=1e-10)
+        np.testing.assert_allclose(se, ref.se, rtol=1e-8)
+
+
+@pytest.mark.parametrize("fpc", [True, False])
+def test_raked_business_sample(fpc):
+    data = pd.read_csv(REF / "business.csv")
+    design = Design(data, weights="w", strata="stratum", fpc="N_h" if fpc else None)
+    design = design.calibrate(business_margins(), tol=1e-13)
+    case = "business_rake_" + ("fpc" if fpc else "nofpc")
+    names = ["y1", "y2", "y3", "y4", "y5", "x"]
+    est, se = mean_se(design, data, names)
+    ref = reference(case, "mean").loc[names]
+    np.testing.assert_allclose(est, ref.estimate, rtol=1e-10)
+    np.testing.assert_allclose(se, ref.se, rtol=1e-8)
+    est, se = total_se(design, data, ["y1", "x"])
+    np.testing.assert_allclose(se, reference(case, "total").loc[["y1", "x"], "se"], rtol=1e-8)
+    for by in ("sector", "size_class"):
+        labels, est, se = domain_mean_se(design, data, "y1", by)
+        np.testing.assert_allclose(se, reference(case, "mean", by).loc[labels, "se"], rtol=1e-8)
+
+
+def test_calibration_removes_variance_of_calibrated_totals(apistrat):
+    """A margin total is reproduced exactly in every sample: its variance is 0."""
+    design = Design(apistrat, weights="pw", strata="stype", fpc="fpc").calibrate(API_MARGINS)
+    indicator = (apistrat["sch.wide"] == "Yes").to_numpy(float)
+    assert linearization_covariance(design, indicator)[0, 0] < 1e-16 * 5122 ** 2
+    uncal = Design(apistrat, weights="pw", strata="stype", fpc="fpc")
+    assert linearization_covariance(uncal, indicator)[0, 0] > 1e3

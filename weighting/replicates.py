@@ -1,0 +1,528 @@
+r"""Replicate weights re-calibrated per replicate: bootstrap, JKn, JK1.
+
+Replicate b multiplies the base weight of every unit of PSU p by a multiplier
+:math:`m_{pb}`; if the design is calibrated, the replicate base weights
+:math:`d_i m_{p(i)b}` are then re-calibrated with the full-sample spec (same
+margins, distance, bounds, trimming, tolerance), warm-started at the
+full-sample solution, on the table of calibration cells: a replicate needs
+only its cell totals :math:`D_{bc} = \sum_{i \in c} d_i m_{p(i)b}`. The
+replicate weight is :math:`w_{ib} = d_i m_{p(i)b} g_{b,c(i)}`; only the
+(B × cells) g-factors are stored, never the n × B matrix.
+
+Methods
+-------
+bootstrap
+    Rao–Wu–Yue rescaling bootstrap with :math:`m_h = n_h - 1` draws with
+    replacement among the :math:`n_h` PSUs of stratum h (R's
+    ``subbootweights``): :math:`m_{pb} = 1 - a_h + a_h \frac{n_h}{n_h - 1} r_{pb}`
+    with :math:`r_{pb}` the times PSU p is drawn and :math:`a_h = 1` — or,
+    with a finite-population correction, :math:`a_h = \sqrt{1 - f_h}` (Rao &
+    Wu 1988), so that a take-all stratum (:math:`f_h = 1`) has multiplier 1
+    in every replicate and contributes no variance. ``scale = 1/(B - 1)``,
+    ``rscales = 1``.
+jkn
+    Delete one PSU within its stratum, the stratum's other PSUs get
+    :math:`n_h/(n_h - 1)`; one replicate per PSU of every stratum with at least
+    two PSUs and :math:`f_h < 1` (R drops take-all strata), ``scale = 1``,
+    ``rscales = (1 - f_h)(n_h - 1)/n_h`` (R's ``jknweights``).
+jk1
+    Unstratified delete-one-PSU jackknife, ``scale = (1 - f)(n - 1)/n``,
+    ``rscales = 1`` (R's ``jk1weights``); a stratified design is refused as R
+    does (use jkn).
+
+RNG contract
+------------
+Replicate b (0-based) uses ``Generator(PCG64(SeedSequence(seed).spawn(B)[b]))``
+and draws ``u = gen.random(sum_h m_h)``: stratum by stratum in code order, PSU
+``floor(u * n_h)`` (in sorted PSU order) of stratum h per draw. The compiled
+kernel seeds the same PCG64 from :func:`child_seed_words` and reproduces the
+draws bit for bit whatever the thread count; :func:`bootstrap_counts` is the
+numpy reference.
+
+Degrees of freedom
+------------------
+R's rule for replicate designs is the rank of the replicate weights minus one.
+For the jackknives that is PSUs minus strata (over the strata that have
+replicates); for the bootstrap, whose multipliers satisfy one linear
+constraint per stratum, ``min(B, P' - H' + 1) - 1`` with P', H' the PSUs and
+strata whose multipliers vary.
+
+References
+----------
+Rao, J. N. K. and Wu, C. F. J. (1988). Resampling inference with complex
+survey data. JASA 83, 231-241.
+Rao, J. N. K., Wu, C. F. J. and Yue, K. (1992). Some recent work on resampling
+methods for complex surveys. Survey Methodology 18, 209-217.
+Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed., ch. 4.
+"""
+from __future__ import annotations
+
+import math
+import types
+from dataclasses import dataclass
+
+import numpy as np
+
+from weighting import _backend
+from weighting.distances import LOGIT, RAKING, parse
+from weighting.errors import DesignError, InfeasibleBoundsError, KalibError, ReplicateError
+
+METHODS = ("bootstrap", "jkn", "jk1")
+BOOTSTRAP, JACKKNIFE = 0, 1
+CONVERGED, MAX_ITER, LINE_SEARCH_FAILED, EMPTY_CATEGORY, TRIM_INFEASIBLE = 0, 1, 2, 3, 4
+
+# numpy SeedSequence constants (O'Neill's seed_seq_fe hash, as numpy implements it).
+_INIT_A, _MULT_A = 0x43B0D7E5, 0x931E8875
+_INIT_B, _MULT_B = 0x8B51F9DD, 0x58F38DED
+_MIX_L, _MIX_R = 0xCA01F9DD, 0x4973F715
+_POOL = 4
+
+
+def _kernel():
+    """The compiled replicate kernels, or None (numpy) — follows ``_backend``."""
+    if _backend.KERNELS is None:
+        return None
+    try:
+        from cext import _replicate
+    except ImportError:
+        return None
+    return _replicate
+
+
+def _words32(value: int) -> list[int]:
+    words = []
+    while True:
+        words.append(value & 0xFFFFFFFF)
+        value >>= 32
+        if not value:
+            return words
+
+
+def child_seed_words(seed: int, B: int) -> np.ndarray:
+    """``SeedSequence(seed).spawn(B)[b].generate_state(4, uint64)`` for every b.
+
+    Vectorised over b (uint32 arithmetic wraps as in numpy's implementation);
+    the PCG64 of replicate b is seeded from row b. Equality with numpy is
+    tested for every b.
+    """
+    seed = int(seed)
+    if seed < 0:
+        raise KalibError(f"seed must be a non-negative integer, got {seed}")
+    if not 0 <= B < 2**32:
+        raise KalibError(f"the number of replicates must be below 2**32, got {B}")
+    run = _words32(seed)
+    run += [0] * max(0, _POOL - len(run))  # numpy pads the seed when spawning
+    entropy = ([np.full(B, w, dtype=np.uint32) for w in run]
+               + [np.arange(B, dtype=np.uint32)])  # the spawn key (b,)
+    return _generate_state(_mix_entropy(entropy))
+
+
+def _mix_entropy(entropy):
+    u32 = np.uint32
+    hash_const = [u32(_INIT_A)]
+
+    def hashmix(value):
+        value = value ^ hash_const[0]
+        hash_const[0] = u32(hash_const[0] * u32(_MULT_A))
+        value = value * hash_const[0]
+        return value ^ (value >> u32(16))
+
+    def mix(x, y):
+        result = u32(_MIX_L) * x - u32(_MIX_R) * y
+        return result ^ (result >> u32(16))
+
+    with np.errstate(over="ignore"):
+        zero = np.zeros_like(entropy[0])
+        mixer = [hashmix(entropy[i] if i < len(entropy) else zero) for i in range(_POOL)]
+        for src in range(_POOL):
+            for dst in range(_POOL):
+                if src != dst:
+                    mixer[dst] = mix(mixer[dst], hashmix(mixer[src]))
+        for src in range(_POOL, len(entropy)):
+            for dst in range(_POOL):
+                mixer[dst] = mix(mixer[dst], hashmix(entropy[src]))
+    return mixer
+
+
+def _generate_state(pool):
+    u32 = np.uint32
+    hash_const = u32(_INIT_B)
+    words = []
+    with np.errstate(over="ignore"):
+        for i in range(2 * _POOL):
+            value = pool[i % _POOL] ^ hash_const
+            hash_const = u32(hash_const * u32(_MULT_B))
+            value = value * hash_const
+            words.append((value ^ (value >> u32(16))).astype(np.uint64))
+    return np.column_stack([words[2 * k] | (words[2 * k + 1] << np.uint64(32))
+                            for k in range(_POOL)])
+
+
+def bootstrap_counts(seed: int, B: int, n_psu, n_draws, b=None) -> np.ndarray:
+    """Times each PSU is drawn, by numpy's generators (the RNG contract).
+
+    Returns (B, P) counts, or (P,) for a single replicate ``b``.
+    """
+    n_psu = np.asarray(n_psu, dtype=np.int64)
+    n_draws = np.asarray(n_draws, dtype=np.int64)
+    offset = np.concatenate([[0], np.cumsum(n_psu)[:-1]])
+    stratum_of_draw = np.repeat(np.arange(len(n_psu)), n_draws)
+    children = np.random.SeedSequence(seed).spawn(B)
+    which = range(B) if b is None else [b]
+    out = np.zeros((len(which), int(n_psu.sum())), dtype=np.int64)
+    for row, k in enumerate(which):
+        u = np.random.Generator(np.random.PCG64(children[k])).random(int(n_draws.sum()))
+        psu = offset[stratum_of_draw] + np.floor(u * n_psu[stratum_of_draw]).astype(np.int64)
+        out[row] = np.bincount(psu, minlength=out.shape[1])
+    return out if b is None else out[0]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How replicate multipliers are made (the kernels' multiplier spec)."""
+
+    method: int
+    B: int
+    seed: int | None
+    seeds: np.ndarray       # (B, 4) uint64 (bootstrap) or (0, 4)
+    n_psu: np.ndarray       # (H,)
+    offset: np.ndarray      # (H,) first PSU of each stratum
+    n_draws: np.ndarray     # (H,) bootstrap draws per stratum
+    base: np.ndarray        # (P,) bootstrap: 1 - a_h
+    step: np.ndarray        # (P,) bootstrap: a_h n_h / (n_h - 1)
+    jk_psu: np.ndarray      # (B,) jackknife: deleted PSU
+    jk_factor: np.ndarray   # (B,) jackknife: n_h / (n_h - 1)
+    psu_stratum: np.ndarray  # (P,)
+
+    def kernel_args(self):
+        return (self.method, self.seeds, self.n_psu, self.offset, self.n_draws, self.base,
+                self.step, self.jk_psu, self.jk_factor, self.psu_stratum)
+
+    def multipliers(self, b: int) -> np.ndarray:
+        """(P,) multipliers of replicate b, in numpy (the reference)."""
+        if self.method == BOOTSTRAP:
+            counts = bootstrap_counts(self.seed, self.B, self.n_psu, self.n_draws, b)
+            return self.base + self.step * counts
+        mult = np.ones(len(self.psu_stratum))
+        h = self.psu_stratum[self.jk_psu[b]]
+        mult[self.offset[h]:self.offset[h] + self.n_psu[h]] = self.jk_factor[b]
+        mult[self.jk_psu[b]] = 0.0
+        return mult
+
+
+def _offsets(n_psu):
+    return np.concatenate([[0], np.cumsum(n_psu)[:-1]]).astype(np.int64)
+
+
+def bootstrap_plan(design, B: int, seed: int):
+    """Rao–Wu–Yue rescaling bootstrap: (plan, scale, rscales, degf)."""
+    if B < 2:
+        raise KalibError(f"the bootstrap needs at least 2 replicates, got {B}")
+    n_h = design.n_psu.astype(np.int64)
+    n_draws = np.where(design.certainty, 0, n_h - 1)
+    a = np.sqrt(1.0 - design.sampling_fraction)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step_h = np.where(n_h > 1, a * n_h / (n_h - 1), 0.0)
+    varying = (n_draws > 0) & (a > 0)
+    if not varying.any():
+        raise DesignError("no stratum has sampling variance (every stratum is take-all "
+                          "or a certainty stratum): nothing to replicate")
+    stratum = design.psu_stratum
+    plan = Plan(BOOTSTRAP, B, int(seed), child_seed_words(seed, B), n_h, _offsets(n_h),
+                n_draws, (1.0 - a)[stratum], step_h[stratum], np.zeros(0, np.int64),
+                np.zeros(0), np.ascontiguousarray(stratum, dtype=np.int64))
+    rank = min(B, int(n_h[varying].sum() - varying.sum() + 1))
+    return plan, 1.0 / (B - 1), np.ones(B), rank - 1
+
+
+def jackknife_plan(design, stratified: bool):
+    """JKn (stratified) or JK1: (plan, scale, rscales, degf)."""
+    n_h = design.n_psu.astype(np.int64)
+    f = design.sampling_fraction
+    if not stratified:
+        if design.n_strata > 1:
+            raise DesignError(f"JK1 is for unstratified designs; this one has "
+                              f"{design.n_strata} strata (use method 'jkn')")
+        if n_h[0] < 2 or f[0] >= 1:
+            raise DesignError("JK1 needs at least two PSUs and a sampling fraction below 1")
+        keep = np.ones(1, bool)
+    else:
+        keep = (n_h > 1) & (f < 1) & ~design.certainty
+        if not keep.any():
+            raise DesignError("no stratum has two PSUs and a sampling fraction below 1: "
+                              "nothing to replicate")
+    stratum = design.psu_stratum
+    deleted = np.flatnonzero(keep[stratum]).astype(np.int64)
+    h = stratum[deleted]
+    factor = n_h[h] / (n_h[h] - 1.0)
+    B = len(deleted)
+    P = len(stratum)
+    plan = Plan(JACKKNIFE, B, None, np.zeros((0, 4), np.uint64), n_h, _offsets(n_h),
+                np.zeros(len(n_h), np.int64), np.zeros(P), np.zeros(P), deleted, factor,
+                np.ascontiguousarray(stratum, dtype=np.int64))
+    if stratified:
+        scale, rscales = 1.0, (1.0 - f[h]) * (n_h[h] - 1.0) / n_h[h]
+    else:
+        scale, rscales = (1.0 - f[0]) * (B - 1.0) / B, np.ones(B)
+    degf = int(n_h[keep].sum() - keep.sum())
+    return plan, scale, rscales, degf
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """Per-replicate convergence record (one entry per replicate)."""
+
+    iterations: np.ndarray  # (B,) Newton steps
+    error: np.ndarray       # (B,) final criterion (max relative margin error)
+    converged: np.ndarray   # (B,) bool
+    status: np.ndarray      # (B,) 0 converged, 1 max_iter, 2 line search, 3 empty
+    #                         category, 4 trimming caps infeasible
+
+    def rows(self) -> list[dict]:
+        """One dict per replicate (``replicate`` is 1-based, as in ``rep_1``)."""
+        return [{"replicate": b + 1, "iterations": int(i), "error": float(e),
+                 "converged": bool(c)}
+                for b, (i, e, c) in enumerate(zip(self.iterations, self.error,
+                                                  self.converged))]
+
+    @property
+    def failed(self) -> np.ndarray:
+        return np.flatnonzero(~self.converged)
+
+
+class Replicates:
+    """Replicate structure of a design: plan, R's scale/rscales/mse, g-factors.
+
+    Attributes
+    ----------
+    method : str
+    B : int
+    seed : int or None
+    scale : float
+    rscales : ndarray (B,)
+    mse : bool
+    degf : int
+    convergence : Convergence
+    g : ndarray (B, cells) or None
+        Re-calibrated g-factors per calibration unit (None if uncalibrated).
+    """
+
+    def __init__(self, method, plan, scale, rscales, mse, degf, accept_failures,
+                 convergence, g):
+        self.method = method
+        self.plan = plan
+        self.B = plan.B
+        self.seed = plan.seed
+        self.scale = float(scale)
+        self.rscales = np.asarray(rscales, dtype=np.float64)
+        self.rscales.flags.writeable = False
+        self.mse = bool(mse)
+        self.degf = int(degf)
+        self.accept_failures = bool(accept_failures)
+        self.convergence = convergence
+        self.g = g
+
+    def _rows(self, design):
+        """Row arrays for the kernels: PSU and cell codes, g table."""
+        psu = np.ascontiguousarray(design.psu, dtype=np.int64)
+        if self.g is None:
+            return psu, np.zeros(design.n, np.int64), np.ones((self.B, 1))
+        cell = np.ascontiguousarray(design.calibration.problem.cell, dtype=np.int64)
+        return psu, cell, self.g
+
+    def totals(self, design, values, groups, n_groups) -> np.ndarray:
+        psu, cell, g = self._rows(design)
+        dv = design.base_weights[:, None] * values
+        kernel = _kernel()
+        if kernel is not None:
+            order = _psu_order(psu)
+            if order is not None:  # rows sorted by PSU: sequential multiplier reads
+                psu, cell, groups, dv = psu[order], cell[order], groups[order], dv[order]
+            return kernel.replicate_totals(*self.plan.kernel_args(), psu, cell, g,
+                                           np.ascontiguousarray(dv), groups, n_groups,
+                                           self.B, 0)
+        out = np.zeros((self.B, n_groups, values.shape[1]))
+        for b in range(self.B):
+            coef = self.plan.multipliers(b)[psu] * g[b][cell]
+            for j in range(values.shape[1]):
+                out[b, :, j] = np.bincount(groups, coef * dv[:, j], minlength=n_groups)
+        return out
+
+    def weights(self, design) -> np.ndarray:
+        psu, cell, g = self._rows(design)
+        kernel = _kernel()
+        d = np.ascontiguousarray(design.base_weights)
+        if kernel is not None:
+            return kernel.replicate_weights(*self.plan.kernel_args(), psu, cell, g, d,
+                                            self.B, 0).T
+        out = np.empty((design.n, self.B))
+        for b in range(self.B):
+            out[:, b] = d * self.plan.multipliers(b)[psu] * g[b][cell]
+        return out
+
+
+def _psu_order(psu):
+    if psu.size < 2 or np.all(psu[1:] >= psu[:-1]):
+        return None
+    return np.argsort(psu, kind="stable")
+
+
+def make_replicates(design, method, B, seed, mse, accept_failures) -> Replicates:
+    """Build the replicate structure of ``design`` and re-calibrate every replicate."""
+    method = str(method).lower()
+    if method not in METHODS:
+        raise KalibError(f"unknown replicate method {method!r} (expected one of "
+                         f"{', '.join(METHODS)})")
+    if method == "bootstrap":
+        if not (isinstance(B, (int, np.integer)) and B >= 2):
+            raise KalibError(f"replicates must be an integer >= 2, got {B!r}")
+        plan, scale, rscales, degf = bootstrap_plan(design, int(B), seed)
+    else:
+        plan, scale, rscales, degf = jackknife_plan(design, stratified=method == "jkn")
+    if design.calibration is None:
+        ones = np.ones(plan.B)
+        convergence = Convergence(np.zeros(plan.B, np.int64), np.zeros(plan.B),
+                                  ones.astype(bool), np.zeros(plan.B, np.int64))
+        return Replicates(method, plan, scale, rscales, mse, degf, accept_failures,
+                          convergence, None)
+    g, convergence = recalibrate(design, plan)
+    failed = convergence.failed
+    if failed.size and not accept_failures:
+        b = int(failed[0])
+        raise ReplicateError(
+            f"{failed.size} of {plan.B} replicates failed to re-calibrate; replicate "
+            f"{b + 1} (index {b}): {_cause(design, plan, convergence, b)} "
+            f"(pass accept_failures=True to keep failed replicates, flagged)")
+    return Replicates(method, plan, scale, rscales, mse, degf, accept_failures,
+                      convergence, g)
+
+
+def _solver_spec(design):
+    """(distance, bounds, tol, max_iter, trim_by_fixing) of the full-sample calibration.
+
+    Trimming with raking or linear is the bounded calibration with bounds =
+    caps ∩ bounds (``weighting.calibrate``), which the kernel solves directly;
+    with logit the fixing rounds run per replicate in numpy.
+    """
+    result = design.calibration
+    spec = design.calibration_spec
+    distance, bounds, tol = result.distance, result.bounds, result.tol
+    max_iter = int(spec.get("max_iter", 1000))
+    trim = result.trim
+    if trim is None or parse(distance, bounds)[0] == LOGIT:
+        return distance, bounds, tol, max_iter, trim
+    lo, hi = (-math.inf if trim[0] is None else float(trim[0]),
+              math.inf if trim[1] is None else float(trim[1]))
+    low, high = (max(lo, bounds[0]), min(hi, bounds[1])) if bounds else (lo, hi)
+    if parse(distance, None)[0] == RAKING:
+        low = max(low, 0.0)
+    return distance, (low, high), tol, max_iter, None
+
+
+def recalibrate(design, plan):
+    """Re-calibrate every replicate; returns (g (B, cells), Convergence)."""
+    problem = design.calibration.problem
+    distance, bounds, tol, max_iter, trim = _solver_spec(design)
+    code, lower, upper = parse(distance, bounds)
+    lam0 = np.ascontiguousarray(design.calibration.lam, dtype=np.float64)
+    psu = np.ascontiguousarray(design.psu, dtype=np.int64)
+    cell = np.ascontiguousarray(problem.cell, dtype=np.int64)
+    d = np.ascontiguousarray(design.base_weights, dtype=np.float64)
+    kernel = _kernel()
+    if kernel is not None and trim is None:
+        order = _psu_order(psu)
+        if order is not None:
+            psu, cell, d = psu[order], cell[order], d[order]
+        g, _, iterations, error, status = kernel.solve_replicates(
+            *plan.kernel_args(), psu, cell, d, problem.X, problem.t, problem.Xfull,
+            problem.tfull, code, lower, upper, lam0, float(tol), max_iter, plan.B, 0)
+    else:
+        g, iterations, error, status = _recalibrate_numpy(
+            problem, plan, psu, cell, d, distance, bounds, tol, max_iter, trim, lam0)
+    convergence = Convergence(np.asarray(iterations, np.int64), np.asarray(error),
+                              np.asarray(status) == CONVERGED,
+                              np.asarray(status, np.int64))
+    return g, convergence
+
+
+def replicate_cell_totals(problem, plan, psu, cell, d, b) -> np.ndarray:
+    """``D_bc = sum_{i in c} d_i m_{p(i)b}`` in numpy (row order as given)."""
+    return np.bincount(cell, d * plan.multipliers(b)[psu], minlength=problem.n_cells)
+
+
+def _recalibrate_numpy(problem, plan, psu, cell, d, distance, bounds, tol, max_iter,
+                       trim, lam0):
+    from weighting.solver import solve
+
+    B, C = plan.B, problem.n_cells
+    g = np.empty((B, C))
+    iterations = np.zeros(B, np.int64)
+    error = np.empty(B)
+    status = np.zeros(B, np.int64)
+    positive = problem.tfull > 0
+    for b in range(B):
+        D = replicate_cell_totals(problem, plan, psu, cell, d, b)
+        if np.any(problem.Xfull[:, positive].T @ D <= 0):
+            fit = solve(problem.X, D, problem.t, distance, bounds, lam0=lam0, tol=tol,
+                        max_iter=0, Xfull=problem.Xfull, tfull=problem.tfull)
+            g[b], iterations[b], error[b], status[b] = fit.g, 0, np.inf, EMPTY_CATEGORY
+            continue
+        fit = solve(problem.X, D, problem.t, distance, bounds, lam0=lam0, tol=tol,
+                    max_iter=max_iter, Xfull=problem.Xfull, tfull=problem.tfull)
+        g[b], iterations[b], error[b], status[b] = fit.g, fit.iterations, fit.errors[-1], \
+            fit.status
+        if trim is not None and fit.converged:
+            trimmed = _trim_replicate(problem, D, fit, trim, distance, bounds, tol, max_iter)
+            if trimmed is None:
+                status[b] = TRIM_INFEASIBLE
+            else:
+                g[b] = trimmed
+    return g, iterations, error, status
+
+
+def _trim_replicate(problem, D, fit, trim, distance, bounds, tol, max_iter):
+    """Logit trimming of one replicate (the fixing rounds of ``weighting.calibrate``);
+    None when caps and margins cannot hold together in this replicate."""
+    from weighting.calibrate import _parse_trim, _trim_fixing
+
+    table = types.SimpleNamespace(Xfull=problem.Xfull, tfull=problem.tfull, d=D,
+                                  labels=problem.labels, n_cells=problem.n_cells)
+    try:
+        g, _, _ = _trim_fixing(table, fit, _parse_trim(trim), distance, bounds, tol,
+                               max_iter)
+    except InfeasibleBoundsError:
+        return None
+    return g
+
+
+def _cause(design, plan, convergence, b) -> str:
+    """Why replicate b failed, naming the margin category when one is to blame."""
+    status = int(convergence.status[b])
+    problem = design.calibration.problem
+    D = replicate_cell_totals(problem, plan, design.psu, problem.cell, design.base_weights, b)
+    totals = problem.Xfull.T @ D
+    if status == EMPTY_CATEGORY:
+        j = int(np.flatnonzero((totals <= 0) & (problem.tfull > 0))[0])
+        margin, category = problem.labels[j]
+        return (f"margin {margin!r} category {category} has no sample weight in this "
+                f"replicate (all its PSUs were left out)")
+    if status == TRIM_INFEASIBLE:
+        return (f"the trimming caps {design.calibration.trim} and the margins cannot hold "
+                f"together in this replicate")
+    distance, bounds, tol, _, _ = _solver_spec(design)
+    reason = {MAX_ITER: f"not converged in {int(convergence.iterations[b])} iterations",
+              LINE_SEARCH_FAILED: "the Newton step search stalled"}.get(status, "failed")
+    message = (f"{reason}: max relative margin error {convergence.error[b]:.3g} > tol "
+               f"{tol:g}")
+    if bounds is not None:
+        with np.errstate(divide="ignore"):
+            needed = problem.tfull / totals
+        outside = np.flatnonzero((needed < bounds[0]) | (needed > bounds[1]))
+        if outside.size:
+            margin, category = problem.labels[int(outside[0])]
+            return (f"{message}; margin {margin!r} category {category} needs g = "
+                    f"{needed[outside[0]]:.4g} on average, outside the bounds "
+                    f"[{bounds[0]:g}, {bounds[1]:g}]")
+        return f"{message}; the bounds [{bounds[0]:g}, {bounds[1]:g}] may be jointly " \
+               "infeasible for this replicate"
+    return message
