@@ -178,22 +178,35 @@ def _joint_cells(data, variables, n):
 
     Returns the cell code of every row, the (n_cells, n_vars) category codes
     of every cell (cells sorted by their mixed-radix code) and the category
-    strings of every variable.
+    strings of every variable. Integer columns with a small range enter the
+    mixed-radix code as they are (value - min), so that rows are read only to
+    build one joint code and to look its cell up; other columns are encoded
+    first (:func:`weighting.columns.encode`).
     """
     if not variables:
         return np.zeros(n, np.int64), np.zeros((1, 0), np.int64), []
-    codes, categories = [], []
+    digits, spans, lows, categories = [], [], [], []
     for name in variables:
-        c, cats = encode(column(data, name), name)
-        codes.append(c)
+        values = column(data, name)
+        low = _small_integer_range(values, n)
+        if low is None:
+            codes, cats = encode(values, name)
+            digits.append(codes)
+            spans.append(len(cats))
+        else:
+            digits.append(values)
+            spans.append(int(values.max()) - low + 1)
+            cats = None  # the values present in the cells, found below
+        lows.append(low or 0)
         categories.append(cats)
-    sizes = [len(c) for c in categories]
-    if float(np.prod(sizes, dtype=np.float64)) < 2**62:
-        joint = codes[0].copy() if len(codes) == 1 else codes[0] * sizes[1] + codes[1]
-        for c, size in zip(codes[2:], sizes[2:]):
-            joint *= size
-            joint += c
-        space = int(np.prod(sizes, dtype=np.int64))
+    if float(np.prod(spans, dtype=np.float64)) < 2**62:
+        joint = np.subtract(digits[0], lows[0], dtype=np.int64)
+        for digit, span, low in zip(digits[1:], spans[1:], lows[1:]):
+            joint *= span
+            joint += digit
+            if low:
+                joint -= low
+        space = int(np.prod(spans, dtype=np.int64))
         if space <= 4 * n + 1024:
             present = np.bincount(joint, minlength=space) > 0
             observed = np.flatnonzero(present)
@@ -201,11 +214,25 @@ def _joint_cells(data, variables, n):
             cell = lut[joint]
         else:
             observed, cell = np.unique(joint, return_inverse=True)
-        cell_codes = np.array(np.unravel_index(observed, sizes)).T
+        cell_digits = np.array(np.unravel_index(observed, spans)).T
     else:  # too many combinations for one int64: unique rows instead
-        cell_codes, cell = np.unique(np.column_stack(codes), axis=0, return_inverse=True)
-    return (np.ascontiguousarray(cell, dtype=np.int64).reshape(n),
-            np.asarray(cell_codes, np.int64).reshape(-1, len(variables)), categories)
+        stacked = np.column_stack([np.subtract(d, low, dtype=np.int64)
+                                   for d, low in zip(digits, lows)])
+        cell_digits, cell = np.unique(stacked, axis=0, return_inverse=True)
+    cell_digits = np.asarray(cell_digits, np.int64).reshape(-1, len(variables))
+    for v, cats in enumerate(categories):
+        if cats is None:  # raw integers: keep the values present, in order
+            present, cell_digits[:, v] = np.unique(cell_digits[:, v], return_inverse=True)
+            categories[v] = [str(lows[v] + int(o)) for o in present]
+    return np.ascontiguousarray(cell, dtype=np.int64).reshape(n), cell_digits, categories
+
+
+def _small_integer_range(values, n):
+    """min(values) if ``values`` are integers spanning a small range, else None."""
+    if values.dtype.kind not in "iu" or values.size == 0:  # bools are "True"/"False"
+        return None
+    low, high = int(values.min()), int(values.max())
+    return low if high - low < 4 * n + 1024 else None
 
 
 def _margin_columns(margin, variables, categories, cell_codes, cell_counts):
