@@ -38,3 +38,18 @@ def test_missing_values_are_named_with_count_and_first_row(values):
     expected = r"'v' has 2 missing value\(s\) \(first at row 1\)"
     with pytest.raises(MissingValueError, match=expected):
         encode(values, "v")
+
+
+def test_problem_cells_agree_for_raw_integer_and_text_columns():
+    from weighting import CalibrationProblem, Margin
+    rng = np.random.default_rng(2)
+    small = rng.integers(-3, 3, 300)             # raw mixed-radix path
+    huge = rng.choice([-(10**15), 7, 10**15], 300)  # range too wide: encoded path
+    margins = [Margin("small", {k: 1.0 for k in range(-3, 3)}),
+               Margin("huge", {k: 2.0 for k in (-(10**15), 7, 10**15)})]
+    ints = CalibrationProblem({"small": small, "huge": huge}, margins)
+    text = CalibrationProblem({"small": small.astype(str), "huge": huge.astype(str)}, margins)
+    assert sorted(ints.categories[0], key=int) == ints.categories[0]
+    assert sorted(ints.categories[0]) == sorted(text.categories[0])
+    # Same row-level design (columns in margin order), whatever the cell order.
+    np.testing.assert_array_equal(ints.Xfull[ints.cell], text.Xfull[text.cell])
