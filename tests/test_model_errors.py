@@ -72,15 +72,13 @@ def test_bad_input_gets_a_named_one_line_error(case):
     assert needle in _one_line(exc)
 
 
-def test_level_left_without_respondents_by_missing_values():
+def test_indicator_response_of_a_missing_answer_is_missing_not_no():
     data = _data()
-    data.loc[data["group"] == "c", "x"] = np.nan  # level c only in dropped rows
-    data.loc[0, "group"] = "c"
-    data.loc[0, "x"] = np.nan
-    with pytest.raises(CollinearityError) as exc:
-        svyglm("y ~ x + group", _design(data), "binomial")
-    message = _one_line(exc)
-    assert "'group[T.c]' has no respondents" in message
+    data["answer"] = data["answer"].where(data.index >= 30, None)  # 30 not asked
+    fit = svyglm("I(answer == 'yes') ~ x", _design(data), "binomial")
+    assert (fit.n_used, fit.n_missing) == (90, 30)
+    complete = svyglm("y ~ x", _design(data.iloc[30:].reset_index(drop=True)), "binomial")
+    np.testing.assert_allclose(fit.params, complete.params, rtol=1e-10)
 
 
 def test_rows_with_missing_values_are_left_out_of_the_fit():

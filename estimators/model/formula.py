@@ -105,46 +105,50 @@ def _response(y: pd.DataFrame, formula: str) -> tuple:
 
 
 def build_model_frame(formula: str, data: pd.DataFrame, subset=None) -> ModelFrame:
-    """Evaluate ``formula`` on ``data`` (all rows; missing rows flagged).
+    """Evaluate ``formula`` on the complete rows of ``data``.
 
-    ``subset`` (boolean per row) restricts the fit to a domain: rows outside
-    it are flagged as not used, exactly like rows with missing values.
+    A row enters the fit when none of the variables the formula names is
+    missing (tested on the columns themselves, so that ``I(x == 'yes')`` with
+    a missing ``x`` is missing, not "no"; R's ``na.omit``) and it lies in
+    ``subset`` (boolean per row, a domain). Factor levels are those of the
+    rows in the fit.
 
     Raises
     ------
     FormulaError
-        Unknown variable, unparsable formula, no response, categorical response.
+        Unknown variable, unparsable formula, no response, categorical response,
+        no complete row.
     """
     if "~" not in formula:
         raise FormulaError(f"formula {formula!r} has no response: write 'Y ~ A + B'")
-    missing = [v for v in formula_variables(formula) if v not in data.columns]
-    if missing:
+    variables = formula_variables(formula)
+    unknown = [v for v in variables if v not in data.columns]
+    if unknown:
         raise FormulaError(
-            f"formula {formula!r} names unknown variable {missing[0]!r} "
+            f"formula {formula!r} names unknown variable {unknown[0]!r} "
             f"(not a column of the data; columns include "
             f"{', '.join(map(str, list(data.columns)[:8]))})")
     data = data.reset_index(drop=True)
+    candidates = ~data[variables].isna().any(axis=1).to_numpy()
+    if subset is not None:
+        subset = np.asarray(subset, dtype=bool)
+        if subset.shape != candidates.shape:
+            raise FormulaError(f"subset has {subset.size} values, the data "
+                               f"{candidates.size} rows")
+        candidates &= subset
+    if not candidates.any():
+        raise FormulaError(f"formula {formula!r}: no row has all its variables "
+                           f"(in the subset)")
     try:
-        y, X = patsy.dmatrices(formula, data, NA_action="drop", return_type="dataframe")
+        y, X = patsy.dmatrices(formula, data.loc[candidates], NA_action="drop",
+                               return_type="dataframe")
     except patsy.PatsyError as exc:
         raise FormulaError(f"formula {formula!r}: {str(exc).splitlines()[0]}") from None
-    if len(y) == 0:
-        raise FormulaError(f"formula {formula!r}: every row has a missing model variable")
     used = np.zeros(len(data), dtype=bool)
     used[y.index.to_numpy()] = True
     yv, response = _response(y, formula)
-    Xv = X.to_numpy(dtype=float)
-    if subset is not None:
-        subset = np.asarray(subset, dtype=bool)
-        if subset.shape != used.shape:
-            raise FormulaError(f"subset has {subset.size} values, the data {used.size} rows")
-        inside = subset[used]
-        yv, Xv = yv[inside], Xv[inside]
-        used &= subset
-        if not used.any():
-            raise FormulaError(f"formula {formula!r}: no complete row in the subset")
     info = X.design_info
     term_columns = {name: list(range(sl.start, sl.stop))
                     for name, sl in info.term_name_slices.items()}
-    return ModelFrame(y=yv, X=Xv, used=used, response=response,
+    return ModelFrame(y=yv, X=X.to_numpy(dtype=float), used=used, response=response,
                       terms=list(X.columns), term_columns=term_columns, design_info=info)
