@@ -43,6 +43,9 @@ POPULATION_SHARE = np.array([0.55, 0.28, 0.08, 0.04, 0.01, 0.02, 0.012, 0.008])
 SAMPLE_SHARE = np.array([0.24, 0.24, 0.16, 0.16, 0.05, 0.05, 0.05, 0.05])
 # Businesses in the population per sampled business.
 POPULATION_PER_UNIT = 300
+# PSUs for the jackknife suites: units are grouped into about this many
+# clusters at every n, so that JKn has ~1000 replicates whatever the size.
+CLUSTERS = 1000
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Workload:
     sector: np.ndarray         # int8 code into SECTORS
     size_class: np.ndarray     # int8 code into SIZE_CLASSES
     stratum: np.ndarray        # int8, sector * 4 + size_class
+    cluster: np.ndarray        # int64 PSU within stratum, ~CLUSTERS PSUs in all
     nace: np.ndarray           # int8 code into NACE_GROUPS
     base_weight: np.ndarray    # float64, N_h / n_h
     outcomes: np.ndarray       # (n, 5) float64 of 0/1
@@ -63,7 +67,7 @@ class Workload:
         """The sample as a mapping of column name to array (integer codes)."""
         cols = {"id": np.arange(1, self.n + 1, dtype=np.int64),
                 "sector": self.sector, "size_class": self.size_class,
-                "stratum": self.stratum, "nace": self.nace,
+                "stratum": self.stratum, "cluster": self.cluster, "nace": self.nace,
                 "weight": self.base_weight}
         cols.update({name: self.outcomes[:, j] for j, name in enumerate(OUTCOMES)})
         return cols
@@ -143,6 +147,11 @@ def make_workload(n: int, seed: int = SEED) -> Workload:
     sector = (stratum // 4).astype(np.int8)
     size_class = (stratum % 4).astype(np.int8)
     base_weight = (population / n_h)[stratum]
+    # Cluster = rank of the unit within its stratum // units per cluster.
+    rank = np.empty(n, dtype=np.int64)
+    order = np.argsort(stratum, kind="stable")
+    rank[order] = np.arange(n) - np.repeat(np.cumsum(n_h) - n_h, n_h)
+    cluster = rank // max(1, n // CLUSTERS)
 
     # NACE mix per stratum: a Dirichlet draw around a common profile, so that
     # the NACE margin is correlated with the strata and raking must iterate.
@@ -167,7 +176,7 @@ def make_workload(n: int, seed: int = SEED) -> Workload:
     nace_tot = (np.bincount(nace, base_weight, minlength=len(NACE_GROUPS))
                 * np.exp(rng.normal(0, 0.15, len(NACE_GROUPS))))
     return Workload(n=n, sector=sector, size_class=size_class, stratum=stratum,
-                    nace=nace, base_weight=base_weight, outcomes=outcomes,
+                    cluster=cluster, nace=nace, base_weight=base_weight, outcomes=outcomes,
                     sector_size_totals=strat_tot * grand / strat_tot.sum(),
                     nace_totals=nace_tot * grand / nace_tot.sum())
 

@@ -10,7 +10,8 @@ the standard library. A runner calls :func:`main` with its task functions:
   each to the same margins, and estimates the means of y1..y5 overall, by
   sector and by size class with replicate standard errors.
 
-The runner prints one JSON line: the median wall time of the task over a few
+The runner prints ``{"event": "start"}`` when the data are loaded (the time
+cap starts there), then one JSON line: the median wall time of the task over a few
 repeats (loading the data is not timed), the number of repeats, and checks
 computed outside the timed region (the achieved margin error by kalib's
 criterion, max |achieved - target| / (1 + |target|), and the estimate of y1)
@@ -30,6 +31,7 @@ import pandas as pd
 
 OUTCOMES = ["y1", "y2", "y3", "y4", "y5"]
 MARGIN_VARIABLES = ("stratum", "nace")
+START = '{"event": "start"}'
 
 
 def load(directory: str) -> tuple[pd.DataFrame, dict[str, dict[int, float]]]:
@@ -88,6 +90,7 @@ def main(tasks: dict, argv=None) -> int:
         print(json.dumps({"unsupported": task}))
         return 0
     frame, margins = load(args.data)
+    print(START, flush=True)  # peers.py starts the time cap here, after loading
     seconds, repeats, result = timed(task, frame, margins, args)
     report = {"seconds": seconds, "repeats": repeats}
     if args.task == "rake":

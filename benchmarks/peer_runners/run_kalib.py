@@ -1,0 +1,37 @@
+"""kalib on the benchmark workload: the same tasks and JSON line as the peers.
+
+Runs in the project's virtualenv. The stratum code of the workload files is
+split back into sector and size class so that kalib rakes to a genuine
+sector x size cross margin (8 cells), as the survey does.
+"""
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+sys.path[:0] = [str(HERE.parents[1]), str(HERE.parents[2])]  # benchmarks/, the repository
+import kalib_tasks  # noqa: E402
+from common import main  # noqa: E402
+
+
+def _inputs(frame, margins):
+    tables = {"sector_size": {(code // 4, code % 4): t for code, t in margins["stratum"].items()},
+              "nace": margins["nace"]}
+    return frame, kalib_tasks.margins(tables)
+
+
+def rake(frame, margins, args):
+    columns, margin_list = _inputs(frame, margins)
+    return kalib_tasks.rake(columns, margin_list, tol=args.tol).weights
+
+
+def bootstrap(frame, margins, args):
+    columns, margin_list = _inputs(frame, margins)
+    result = kalib_tasks.bootstrap_domain_means(columns, margin_list, args.replicates,
+                                                args.seed, args.tol)
+    frame = result.frame
+    y1 = frame[(frame["variable"] == "y1") & (frame["domain_var"] == "all")].iloc[0]
+    return {"mean_y1": y1["estimate"], "se_y1": y1["se"]}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main({"rake": rake, "bootstrap": bootstrap}))

@@ -1,0 +1,446 @@
+"""kalib beside the tools an analyst would otherwise use, in one run (``make bench-peers``).
+
+Tasks (the workloads of ``workloads.py``, inputs as integer codes):
+
+* ``rake``: raking to the sector x size (8 cells) and NACE (12 cells)
+  margins to tol 1e-10;
+* ``bootstrap``: B = 500 Rao-Wu-Yue bootstrap replicates within the 8 strata,
+  each re-raked to the same margins, then the means of 5 binary outcomes
+  overall, by sector and by size class with replicate standard errors;
+
+at n = 1e3, 1e5 and 1e6, through kalib, R ``survey``, ``svy``, ``samplics``,
+``balance`` and ``weightipy``. Every tool/task/n runs in a fresh process (its
+own virtualenv under ``benchmarks/.peers/``, created here when missing); the
+task's wall time is the median over up to 5 repeats within 1 s (loading the
+data is not timed), the peak memory is the process's maximum resident set
+(data and interpreter included). A run that passes the cap is stopped and
+shown as "> cap"; larger n of the same tool and task is then not tried.
+
+Writes ``benchmarks/results/peers-<date>-<commit>.json``, the scaling figure
+``benchmarks/scaling.png`` and the table in ``benchmarks/README.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RUNNERS = HERE / "peer_runners"
+PEERS_DIR = HERE / ".peers"
+RESULTS = HERE / "results"
+README = HERE / "README.md"
+FIGURE = HERE / "scaling.png"
+TASKS = ("rake", "bootstrap")
+LOAD_ALLOWANCE = 300.0  # seconds to start a runner and load the data
+START = '{"event": "start"}'  # printed by every runner once the data are loaded
+TASK_TITLES = {"rake": "Raking, 8 + 12 cells, tol 1e-10",
+               "bootstrap": "B = 500 re-raked bootstrap + 5 means x (total, sector, size)"}
+
+sys.path.insert(0, str(HERE))
+from workloads import SIZES, make_workload  # noqa: E402
+from regression import git_commit, machine_summary  # noqa: E402
+
+
+@dataclass
+class Tool:
+    """A tool: how to run its runner, and (Python peers) what to install."""
+
+    name: str
+    runner: str
+    packages: list[str] = field(default_factory=list)  # empty: no own virtualenv
+
+    @property
+    def venv(self) -> Path:
+        return PEERS_DIR / self.name
+
+    def command(self) -> list[str]:
+        if self.runner.endswith(".R"):
+            return ["Rscript", str(RUNNERS / self.runner)]
+        python = sys.executable if not self.packages else str(self.venv / "bin" / "python")
+        return [python, str(RUNNERS / self.runner)]
+
+
+# Peer versions are pinned so that nightly numbers stay comparable; raise a pin
+# deliberately (and note it in the README) to measure a newer release.
+TOOLS = [
+    Tool("kalib", "run_kalib.py"),
+    Tool("R survey", "run_survey.R"),
+    Tool("svy", "run_svy.py", ["svy==0.35.0"]),
+    Tool("samplics", "run_samplics.py", ["samplics==0.6.1"]),
+    Tool("balance", "run_balance.py", ["balance==0.23.0"]),
+    Tool("weightipy", "run_weightipy.py", ["weightipy==0.4.2"]),
+]
+PEER_BASE_PACKAGES = ["numpy", "pandas"]
+
+
+def ensure_tool(tool: Tool, log) -> str | None:
+    """Make the tool runnable; return None, or why it cannot run here."""
+    if tool.runner.endswith(".R"):
+        if shutil.which("Rscript") is None:
+            return "Rscript not found (apt-get install r-cran-survey)"
+        probe = subprocess.run(["Rscript", "-e", "library(survey)"], capture_output=True)
+        return None if probe.returncode == 0 else \
+            "R package survey missing (apt-get install r-cran-survey)"
+    if not tool.packages:
+        return None
+    python = tool.venv / "bin" / "python"
+    marker = tool.venv / ".installed"
+    wanted = " ".join(tool.packages + PEER_BASE_PACKAGES)
+    if marker.exists() and marker.read_text() == wanted:
+        return None
+    log(f"installing {wanted} into {tool.venv} ...")
+    steps = [[sys.executable, "-m", "venv", "--clear", str(tool.venv)],
+             [str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
+             [str(python), "-m", "pip", "install", "--quiet", *tool.packages,
+              *PEER_BASE_PACKAGES]]
+    for step in steps:
+        done = subprocess.run(step, capture_output=True, text=True)
+        if done.returncode != 0:
+            return f"install failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}"
+    marker.write_text(wanted)
+    return None
+
+
+def tool_version(tool: Tool) -> str:
+    if tool.name == "kalib":
+        return git_commit()
+    if tool.runner.endswith(".R"):
+        out = subprocess.run(["Rscript", "-e", 'cat(R.version$major, R.version$minor, '
+                              'as.character(packageVersion("survey")))'],
+                             capture_output=True, text=True).stdout.split()
+        return f"R {out[0]}.{out[1]}, survey {out[2]}" if len(out) == 3 else "?"
+    return tool.packages[0].split("==")[1]
+
+
+def run_one(tool: Tool, task: str, data_dir: Path, cap: float, replicates: int,
+            seed: int, tol: float) -> dict:
+    """Run one tool on one task in a fresh process; the runner's JSON plus
+    ``peak_mb``, or ``capped`` / ``error``."""
+    cmd = tool.command() + ["--task", task, "--data", str(data_dir),
+                            "--replicates", str(replicates), "--seed", str(seed),
+                            "--tol", repr(tol)]
+    env = dict(os.environ, PYTHONPATH=str(RUNNERS), OMP_NUM_THREADS="2")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=RUNNERS, start_new_session=True)
+    capped = threading.Event()
+
+    def stop():
+        capped.set()
+        try:
+            os.killpg(proc.pid, 9)
+        except ProcessLookupError:  # it ended just now
+            pass
+
+    # Loading the data (not timed) gets a generous allowance; the cap on the
+    # task starts when the runner says it has loaded.
+    timers = [threading.Timer(cap + LOAD_ALLOWANCE, stop)]
+    stdout_lines: list[str] = []
+    stderr_chunks: list[str] = []
+
+    def read_stdout():
+        for line in proc.stdout:
+            if line.strip() == START and not capped.is_set():
+                timers[0].cancel()
+                timers[0] = threading.Timer(cap, stop)
+                timers[0].start()
+            stdout_lines.append(line)
+
+    timers[0].start()
+    readers = [threading.Thread(target=read_stdout),
+               threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read()))]
+    for reader in readers:
+        reader.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join()
+    timers[0].cancel()
+    peak_mb = usage.ru_maxrss / 1024.0  # kilobytes on Linux
+    if capped.is_set():
+        return {"capped": True, "peak_mb": peak_mb}
+    result = next((json.loads(line) for line in reversed(stdout_lines)
+                   if line.startswith("{") and line.strip() != START), None)
+    if proc.returncode != 0 or result is None:
+        tail = "".join(stderr_chunks).strip().splitlines() or [f"exit code {proc.returncode}"]
+        return {"error": tail[-1][:200], "peak_mb": peak_mb}
+    if result.get("seconds", 0.0) > cap:  # finished, but past the cap
+        result["capped"] = True
+    result["peak_mb"] = peak_mb
+    return result
+
+
+def cell_text(result: dict | None, cap: float) -> str:
+    if result is None:
+        return "not run"
+    if "unsupported" in result:
+        return "cannot"
+    if "error" in result:
+        return "error"
+    if result.get("capped"):
+        return f"> {cap:g} s"
+    return format_seconds(result["seconds"])
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds:.3g} s"
+
+
+def speedup_text(result: dict | None, kalib: dict | None, cap: float) -> str:
+    if not result or not kalib or "seconds" not in kalib or kalib.get("capped"):
+        return ""
+    if result.get("capped"):
+        return f"> {cap / kalib['seconds']:.0f}x"
+    if "seconds" not in result:
+        return ""
+    return f"{result['seconds'] / kalib['seconds']:.3g}x"
+
+
+def markdown_table(results: dict, tools: list[str], sizes: list[str], cap: float) -> str:
+    """One table per task: rows n x tool; time, peak memory, kalib's speed-up."""
+    parts = []
+    for task in TASKS:
+        if task not in results:
+            continue
+        parts.append(f"**{TASK_TITLES[task]}**\n")
+        parts.append("| n | tool | time | peak memory | kalib speed-up | check |")
+        parts.append("|---|---|---:|---:|---:|---|")
+        for size in sizes:
+            row = results[task].get(size, {})
+            kalib = row.get("kalib")
+            for tool in tools:
+                result = row.get(tool)
+                if result is None:
+                    continue
+                memory = f"{result['peak_mb']:.0f} MB" if "peak_mb" in result else ""
+                if "unsupported" in result:
+                    memory = ""
+                parts.append(f"| {size} | {tool} | {cell_text(result, cap)} | {memory} | "
+                             f"{'' if tool == 'kalib' else speedup_text(result, kalib, cap)} | "
+                             f"{check_text(result)} |")
+        parts.append("")
+    return "\n".join(parts)
+
+
+def check_text(result: dict) -> str:
+    if "unsupported" in result:
+        return result["unsupported"]
+    if "error" in result:
+        return "error: " + result["error"]
+    check = result.get("check", {})
+    if "se_y1" in check:
+        return f"y1: {check['mean_y1']:.6f} (SE {check['se_y1']:.5f})"
+    if "margin_error" in check:
+        return f"margin error {check['margin_error']:.1e}"
+    return ""
+
+
+def targets_text(results: dict, cap: float) -> str:
+    """The issue's speed targets, met or not, from this run."""
+    def seconds(task, size, tool):
+        r = results.get(task, {}).get(size, {}).get(tool)
+        if not r:
+            return None
+        return float("inf") if r.get("capped") else r.get("seconds")
+
+    lines = []
+    for task, peer, factor in (("rake", "R survey", 100), ("rake", "svy", 10),
+                               ("bootstrap", "R survey", 300), ("bootstrap", "svy", 20)):
+        k, p = seconds(task, "1e5", "kalib"), seconds(task, "1e5", peer)
+        if k is None or p is None or k == float("inf"):
+            lines.append(f"- {task} at n = 1e5, >= {factor}x {peer}: not measured")
+            continue
+        ratio = p / k
+        shown = f"> {cap / k:.0f}x (peer capped)" if ratio == float("inf") else f"{ratio:.3g}x"
+        lines.append(f"- {task} at n = 1e5, >= {factor}x {peer}: {shown} — "
+                     f"{'met' if ratio >= factor else 'NOT met'}")
+    for task, limit in (("rake", 0.1), ("bootstrap", 10.0)):
+        r = results.get(task, {}).get("1e6", {}).get("kalib")
+        if not r or "seconds" not in r:
+            lines.append(f"- {task} at n = 1e6 under {limit:g} s and 1 GB: not measured")
+            continue
+        ok = r["seconds"] < limit and r["peak_mb"] < 1024
+        lines.append(f"- {task} at n = 1e6 under {limit:g} s and 1 GB: "
+                     f"{format_seconds(r['seconds'])}, {r['peak_mb']:.0f} MB — "
+                     f"{'met' if ok else 'NOT met'}")
+    return "\n".join(lines)
+
+
+def plot_scaling(results: dict, sizes: list[str], path: Path, cap: float) -> None:
+    """Time vs n (log-log): one panel per peer task (a line per tool, capped
+    runs drawn at the cap with an open marker), and one with kalib's kernel
+    suites from the latest ``make bench`` run (a line per kernel)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from regression import kernel_scaling
+
+    kernels = kernel_scaling(RESULTS)
+    panels = [task for task in TASKS if task in results] + (["kernels"] if kernels else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        if panel == "kernels":
+            for name, points in sorted(kernels.items()):
+                ns = sorted(points)
+                ax.plot(ns, [points[n] for n in ns], marker=".", label=name)
+            ax.set_title("kalib kernels (make bench medians)", fontsize=10)
+        else:
+            tools = {tool for row in results[panel].values() for tool in row}
+            for tool in [t.name for t in TOOLS if t.name in tools]:
+                xs, ys, cx, cy = [], [], [], []
+                for size in sizes:
+                    r = results[panel].get(size, {}).get(tool)
+                    if not r or "unsupported" in r or "error" in r:
+                        continue
+                    if r.get("capped"):
+                        cx.append(SIZES[size]); cy.append(cap)
+                    else:
+                        xs.append(SIZES[size]); ys.append(r["seconds"])
+                if not xs and not cx:
+                    continue
+                line, = ax.plot(xs, ys, marker="o", label=tool,
+                                linewidth=2.5 if tool == "kalib" else 1.2)
+                if cx:
+                    ax.plot(cx, cy, marker="^", linestyle="none", markerfacecolor="none",
+                            color=line.get_color())
+            ax.axhline(cap, color="grey", linestyle=":", linewidth=0.8)
+            ax.set_title(TASK_TITLES[panel], fontsize=10)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("n (rows)")
+        ax.set_ylabel("seconds")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("Time vs n (open triangles: stopped at the cap)", fontsize=10)
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+BEGIN, END = "<!-- peers-table:begin -->", "<!-- peers-table:end -->"
+
+
+def update_readme(section: str) -> None:
+    """Replace the generated section of benchmarks/README.md (between markers)."""
+    text = README.read_text() if README.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text:
+        text += f"\n{BEGIN}\n{END}\n"
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    text = pattern.sub(lambda _: f"{BEGIN}\n{section}\n{END}", text)
+    tmp = README.with_suffix(".md.tmp")
+    tmp.write_text(text)
+    tmp.replace(README)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1e3,1e5,1e6",
+                        help="comma-separated workload sizes (default: %(default)s)")
+    parser.add_argument("--tasks", default=",".join(TASKS))
+    parser.add_argument("--tools", default=",".join(t.name for t in TOOLS),
+                        help="comma-separated tools (default: all)")
+    parser.add_argument("--cap", type=float, default=120.0,
+                        help="seconds per tool, task and n (default: %(default)s)")
+    parser.add_argument("--replicates", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=20170602)
+    parser.add_argument("--tol", type=float, default=1e-10)
+    parser.add_argument("--no-readme", action="store_true",
+                        help="do not rewrite the table in benchmarks/README.md")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    sizes = [s for s in args.sizes.split(",") if s]
+    tasks = [t for t in args.tasks.split(",") if t]
+    wanted = args.tools.split(",")
+    unknown = set(sizes) - set(SIZES) | set(tasks) - set(TASKS) | \
+        set(wanted) - {t.name for t in TOOLS}
+    if unknown:
+        print(f"peers.py: unknown size/task/tool {sorted(unknown)}", file=sys.stderr)
+        return 2
+    tools = [t for t in TOOLS if t.name in wanted]
+
+    def log(message):
+        print(message, file=sys.stderr, flush=True)
+
+    machine = machine_summary()
+    log(f"machine: {machine['description']}; load average at start {machine['load']}")
+    unavailable, versions = {}, {}
+    for tool in tools:
+        reason = ensure_tool(tool, log)
+        if reason:
+            unavailable[tool.name] = reason
+            log(f"{tool.name}: {reason}")
+        else:
+            versions[tool.name] = tool_version(tool)
+
+    results: dict = {}
+    for task in tasks:
+        results[task] = {}
+        for size in sizes:
+            data_dir = make_workload(SIZES[size]).write(PEERS_DIR / "data" / f"n{size}")
+            row = results[task][size] = {}
+            for tool in tools:
+                if tool.name in unavailable:
+                    row[tool.name] = {"unsupported": unavailable[tool.name]}
+                    continue
+                smaller = [results[task][s].get(tool.name) for s in sizes[:sizes.index(size)]]
+                if any(r and r.get("capped") for r in smaller):
+                    row[tool.name] = {"capped": True, "skipped": "capped at a smaller n"}
+                    log(f"{task:9s} n={size:4s} {tool.name:10s} > cap (capped at a smaller n)")
+                    continue
+                start = time.perf_counter()
+                row[tool.name] = run_one(tool, task, data_dir, args.cap, args.replicates,
+                                         args.seed, args.tol)
+                log(f"{task:9s} n={size:4s} {tool.name:10s} {cell_text(row[tool.name], args.cap):>10s}"
+                    f"  (process {time.perf_counter() - start:.1f} s)")
+
+    names = [t.name for t in tools]
+    table = markdown_table(results, names, sizes, args.cap)
+    targets = targets_text(results, args.cap)
+    print(table)
+    print("Targets:\n" + targets)
+
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    RESULTS.mkdir(exist_ok=True)
+    record = {"datetime": stamp, "commit": git_commit(), "machine": machine,
+              "versions": versions, "cap_seconds": args.cap, "replicates": args.replicates,
+              "tol": args.tol, "results": results}
+    out = RESULTS / f"peers-{stamp}-{git_commit()}.json"
+    out.with_suffix(".tmp").write_text(json.dumps(record, indent=1))
+    out.with_suffix(".tmp").replace(out)
+    plot_scaling(results, sizes, FIGURE, args.cap)
+    log(f"wrote {out.relative_to(HERE.parent)} and {FIGURE.relative_to(HERE.parent)}")
+
+    if not args.no_readme:
+        version_text = ", ".join(f"{name} {v}" for name, v in versions.items())
+        shared = (" The machine was shared with other work during the run (load average "
+                  f"{machine['load']} at start), so peer and kalib times carry the same noise."
+                  if machine["shared"] else "")
+        update_readme(
+            f"Measured {stamp[:4]}-{stamp[4:6]}-{stamp[6:8]} at commit `{git_commit()}` on "
+            f"{machine['description']}.{shared} Versions: {version_text}. Cap: "
+            f"{args.cap:g} s per tool, task and n; B = {args.replicates}; tol = {args.tol:g}."
+            f"\n\n{table}\n\nTargets (issues 2 and 4):\n\n{targets}\n\n"
+            f"![time vs n](scaling.png)\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
