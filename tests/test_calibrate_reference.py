@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from weighting import Margin, calibrate
+from weighting import Margin, NumericTotal, calibrate
 
 REF = Path(__file__).parent / "reference" / "calibrate"
 DISTANCES = ["raking", "linear", "logit", "truncated", "raking_bounded"]
@@ -59,3 +59,14 @@ def test_bounds_bind_in_the_business_reference():
     for name in ("truncated", "raking_bounded"):
         g = reference[name].astype(float) / base
         assert np.isclose(g.max(), bounds[1]) or np.isclose(g.min(), bounds[0])
+
+
+@pytest.mark.parametrize("name", ["linear", "logit", "truncated"])
+def test_numeric_total_beside_categorical_margins_equals_r(name):
+    data, margins, base, bounds, _ = apiclus1()
+    data["enroll"] = data["enroll"].astype(float)
+    reference = read("apiclus1_numeric_weights.csv")[name].astype(float)
+    result = calibrate(data, margins + [NumericTotal("enroll", 3575000)], base_weights=base,
+                       tol=1e-12, **options(name, bounds))
+    assert result.problem.rows_are_units
+    np.testing.assert_allclose(result.weights, reference, rtol=1e-8, atol=0)

@@ -226,7 +226,8 @@ def _check_implied_totals(problem, tol):
     for j, coef in problem.dependent:
         implied = float(t_kept @ coef)
         target = problem.tfull[j]
-        if abs(target - implied) > tol * (1.0 + abs(target)):
+        rounding = 64 * np.finfo(float).eps * float(np.abs(coef) @ np.abs(t_kept))
+        if abs(target - implied) > tol * (1.0 + abs(target)) + rounding:
             margin, category = problem.labels[j]
             raise MarginError(
                 f"margins are inconsistent: {category} has total {target:.10g} but the "

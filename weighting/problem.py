@@ -168,7 +168,11 @@ def independent_columns(X: np.ndarray) -> tuple[np.ndarray, list]:
     kept = np.array(kept, dtype=np.intp)
     dependent = []
     if dropped:
-        coef = np.linalg.lstsq(X[:, kept], X[:, dropped], rcond=None)[0]
+        # Unit-norm columns: a numeric column's scale must not blur the
+        # (usually 0/±1) coefficients of the indicator columns.
+        norms = np.linalg.norm(X[:, kept], axis=0)
+        coef = np.linalg.lstsq(X[:, kept] / norms, X[:, dropped], rcond=None)[0]
+        coef /= norms[:, None]
         dependent = [(j, coef[:, i]) for i, j in enumerate(dropped)]
     return kept, dependent
 

@@ -10,7 +10,8 @@
 # Distances: raking, linear (unbounded: GREG), logit (0.5, 1.8), truncated =
 # linear with bounds, raking with bounds; bounds (0.5, 1.8) for (a), (0.8, 1.2)
 # for (b) (where they bind).
-# Writes <dataset>_weights.csv: id plus one column of weights per distance.
+# Writes <dataset>_weights.csv: id plus one column of weights per distance, and
+# apiclus1_numeric_weights.csv (a numeric total of enroll = 3575000 as well).
 suppressMessages(library(survey))
 options(digits = 17)
 
@@ -42,9 +43,24 @@ pop.types <- data.frame(stype = c("E", "H", "M"), Freq = c(4421, 755, 1018))
 pop.schwide <- data.frame(sch.wide = c("No", "Yes"), Freq = c(1072, 5122))
 api <- fits(dclus1, list(~stype, ~sch.wide), list(pop.types, pop.schwide), c(0.5, 1.8))
 apiclus1$id <- seq_len(nrow(apiclus1))
-write.csv(apiclus1[, c("id", "dnum", "stype", "sch.wide", "pw", "fpc")],
+write.csv(apiclus1[, c("id", "dnum", "stype", "sch.wide", "enroll", "pw", "fpc")],
           "apiclus1.csv", row.names = FALSE, quote = FALSE)
 write_weights(apiclus1$id, api, "apiclus1_weights.csv")
+
+# (a') apiclus1 with a numeric total (enrolment, 5% above its estimate) beside
+#      the two categorical margins: linear, logit and truncated only.
+enroll.total <- 3575000
+pop.numeric <- c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018, sch.wideYes = 5122,
+                 enroll = enroll.total)
+numeric_fit <- function(calfun, bounds = c(-Inf, Inf)) {
+  weights(calibrate(dclus1, ~stype + sch.wide + enroll, pop.numeric, calfun = calfun,
+                    bounds = bounds, epsilon = 1e-12, maxit = 1000))
+}
+write_weights(apiclus1$id,
+              data.frame(linear = numeric_fit("linear"),
+                         logit = numeric_fit("logit", c(0.5, 1.8)),
+                         truncated = numeric_fit("linear", c(0.5, 1.8))),
+              "apiclus1_numeric_weights.csv")
 
 # (b) the business sample: sector x size margin and NACE margin
 biz <- read.csv("business_sample.csv", colClasses = c(id = "integer", w = "numeric",
