@@ -106,10 +106,16 @@ def population_by_section(register: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
     return known + added, added
 
 
+# Sections whose >= 1-employee total is exact although some size cells are not:
+# O's total and its 0-19 cells are verbatim, only the split of O 20+ is estimated.
+_EXACT_TOTALS = {"O"}
+
+
 def basis_of(register: pd.DataFrame) -> pd.Series:
-    """'verbatim' or 'estimated' per section, for establishments with >= 1 employee."""
+    """'verbatim' or 'estimated' for each section's >= 1-employee total."""
     rows = register[register["section"].isin(SECTIONS) & register["size_class"].isin(_SIZE_MAP)]
     est = rows.groupby("section")["basis"].agg(lambda b: (b == "estimated").any())
+    est[list(_EXACT_TOTALS)] = False
     return est.map({True: "estimated", False: "verbatim"})
 
 
