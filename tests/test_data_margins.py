@@ -177,3 +177,32 @@ def test_malformed_jsonstat_one_line_error(tmp_path, content):
     with pytest.raises(JsonStatError) as info:
         read_jsonstat(path)
     assert "bad.json" in str(info.value) and "\n" not in str(info.value)
+
+
+# ----------------------------------------------------------------- with the engine
+@pytest.mark.parametrize("variant", ["central", "low_public", "high_public"])
+def test_default_margins_calibrate_the_bundled_survey(variant):
+    from weighting.calibrate import calibrate
+    df = load_cati()
+    margins = load_register_margins(variant)
+    result = calibrate(df, margins, base_weights=df["base_weight"].to_numpy())
+    assert result.converged
+    w = np.asarray(result.weights)
+    for m in margins:
+        name = m.variables[0]
+        table = register_margin_table(variant)
+        target = table[table["margin"] == name].set_index("category")["total"]
+        achieved = pd.Series(w).groupby(df[name].to_numpy()).sum()
+        assert np.allclose(achieved[target.index], target, rtol=1e-9)
+
+
+def test_no_bootstrap_replicate_loses_a_calibration_category():
+    from weighting.design import Design
+    df = load_cati()
+    design = Design(df, weights=df["base_weight"].to_numpy(), strata=df["stratum"].to_numpy())
+    reps = design.calibrate(load_register_margins()).with_replicates(
+        "bootstrap", replicates=200, seed=20170602)
+    weights = reps.replicate_weights()
+    for var in ("size_class", "nace_group", "sector"):
+        for cat in df[var].unique():
+            assert (weights[df[var].to_numpy() == cat] > 0).any(axis=0).all(), (var, cat)
