@@ -24,6 +24,7 @@ from estimators.domains import (ALL, Chosen, Condition, Equals, Everyone,
                                 NotMissing, OneOf)
 
 DEFAULT_DOMAINS = ("all", "sector", "size_class", "sector*size_class", "nace_group")
+DEFAULT_CONTRASTS = (("sector", "public", "private"), ("size_class", "1-4", "50+"))
 
 
 @dataclass(frozen=True)
@@ -272,3 +273,33 @@ def estimate_catalog(design, domains=DEFAULT_DOMAINS, ci="logit", level=0.95,
     from estimators.estimate import estimate_rates
     return estimate_rates(design, KEY_RATES if rates is None else rates,
                           domains=domains, ci=ci, level=level)
+
+
+def catalog_differences(design, contrasts=DEFAULT_CONTRASTS, level=0.95, rates=None):
+    """Domain differences of every key rate (public − private, smallest −
+    largest size class by default), with SE and CI from the same replicates or
+    linearization (``estimators.compare.domain_difference``).
+
+    Returns a DataFrame with ``estimators.compare.DIFFERENCE_COLUMNS``; rates
+    whose base is empty in one of the two domains are left out.
+    """
+    import pandas as pd
+
+    from estimators.compare import domain_difference
+    from estimators.estimate import rate_items
+
+    chosen = KEY_RATES if rates is None else rates
+    frames = []
+    for spec, first, second in contrasts:
+        present = [r for r in chosen if _present_in(design, r, spec, (first, second))]
+        if present:
+            frames.append(domain_difference(design, rate_items(design, present), spec,
+                                            first, second, level))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _present_in(design, rate, spec, labels) -> bool:
+    from estimators.domains import text_column
+    base = rate.base.mask(design.data)
+    values = text_column(design.data, spec)
+    return all(bool((base & (values == lab).to_numpy()).any()) for lab in labels)

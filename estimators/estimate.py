@@ -158,7 +158,7 @@ def rate_items(design, rates) -> list[Item]:
 # -- the engine ---------------------------------------------------------------------
 
 def estimate_items(design, items, domains=(ALL,), where: Condition | None = None,
-                   ci="logit", level=0.95, keep_replicates=False) -> Results:
+                   ci="logit", level=0.95) -> Results:
     """Estimate every item in every domain of every domain specification.
 
     Parameters

@@ -110,3 +110,17 @@ def test_dataset_shape_and_attrs(tmp_path):
     np.testing.assert_array_equal(back["values"].values, ds["values"].values)
     text = RESULTS.summary()
     assert "trainee_now_rate" in text and "ci=logit" in text
+
+
+def test_catalog_differences_public_minus_private():
+    from estimators.catalog import catalog_differences
+    diffs = catalog_differences(DESIGN)
+    row = diffs[(diffs["variable"] == "trainee_now_rate") & (diffs["domain_var"] == "sector")]
+    est = FRAME[(FRAME["rate"] == "trainee_now_rate") & (FRAME["domain_var"] == "sector")]
+    expected = (est.loc[est["domain"] == "public", "estimate"].iloc[0]
+                - est.loc[est["domain"] == "private", "estimate"].iloc[0])
+    assert row["estimate"].iloc[0] == pytest.approx(expected, rel=1e-12)
+    # rates defined only within one sector have no public - private contrast
+    assert "trainee_ever_rate_by_sector.public" not in set(
+        diffs.loc[diffs["domain_var"] == "sector", "variable"])
+    assert (diffs["ci_low"] < diffs["estimate"]).all()
