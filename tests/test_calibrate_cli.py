@@ -89,3 +89,23 @@ def test_write_atomic_replaces_only_with_force(tmp_path):
     write_atomic(path, lambda tmp: Path(tmp).write_text("three"), force=True)
     assert path.read_text() == "three"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.txt"]
+
+
+def test_rake_names_a_non_numeric_base_weight(tmp_path, capsys):
+    sample = tmp_path / "s.csv"
+    sample.write_text("a,w\nx,1\ny,two\nx,1.5\n")
+    (tmp_path / "a.csv").write_text("a,total\nx,2\ny,1\n")
+    code = main(["rake", str(sample), "--margins", str(tmp_path / "a.csv"), "--weight", "w",
+                 "--out", str(tmp_path / "o.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and "'w'" in err and "row 1: 'two'" in err
+
+
+def test_rake_reads_and_writes_parquet(tmp_path):
+    pytest.importorskip("pyarrow")
+    pd.read_csv(SAMPLE).to_parquet(tmp_path / "s.parquet")
+    out = tmp_path / "o.parquet"
+    assert main(["rake", str(tmp_path / "s.parquet"), *MARGINS, "--weight", "w",
+                 "--out", str(out), "--quiet"]) == 0
+    reference = pd.read_csv(REF / "business_weights.csv")
+    np.testing.assert_allclose(pd.read_parquet(out)["weight"], reference["raking"], rtol=1e-8)

@@ -53,3 +53,17 @@ def test_problem_cells_agree_for_raw_integer_and_text_columns():
     assert sorted(ints.categories[0]) == sorted(text.categories[0])
     # Same row-level design (columns in margin order), whatever the cell order.
     np.testing.assert_array_equal(ints.Xfull[ints.cell], text.Xfull[text.cell])
+
+
+def test_margin_construction_and_its_errors():
+    from weighting import Margin
+    from weighting.errors import MarginError
+    m = Margin.from_arrays(("sector", "size"), [("public", 1), ("public", 2.0)], [3, 4])
+    assert m.table == {("public", "1"): 3.0, ("public", "2"): 4.0}
+    assert m.name == "sector*size" and m.grand_total == 7.0
+    with pytest.raises(MarginError, match=r"'nace': category nace=A has total -1"):
+        Margin("nace", {"A": -1})
+    with pytest.raises(MarginError, match=r"category \('x',\) has 1 value\(s\) for 2"):
+        Margin(("a", "b"), {"x": 1})
+    with pytest.raises(MarginError, match=r"category size=1 appears twice"):
+        Margin("size", {1: 2.0, "1": 3.0})

@@ -27,6 +27,12 @@ margins hold together:
 If the caps and margins cannot hold together, ``InfeasibleBoundsError`` names
 the category that fails.
 
+Bounds and trimming caps are on g relative to the base weights as given. R
+``survey``'s ``calibrate`` first rescales base weights that are more than 20
+times too small for the margins and applies the bounds after rescaling; kalib
+does not rescale, and uses N/n base weights when none are given, so that g and
+its bounds keep their meaning. Weights without bounds are the same either way.
+
 References
 ----------
 Deville, J.-C. and Särndal, C.-E. (1992). Calibration estimators in survey

@@ -12,7 +12,7 @@ Kish, L. (1965). Survey Sampling. Wiley, section 11.7.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,9 +28,6 @@ class WeightDiagnostics:
     cv: float
     n_eff: float
     deff: float
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def weight_diagnostics(weights) -> WeightDiagnostics:

@@ -48,10 +48,10 @@ class Margin:
             total = float(total)
             if not math.isfinite(total) or total < 0:
                 raise MarginError(
-                    f"margin {self.name!r}: category {_label(key)} has total "
+                    f"margin {self.name!r}: category {self.label(key)} has total "
                     f"{total!r} (must be finite and non-negative)")
             if key in entries:
-                raise MarginError(f"margin {self.name!r}: category {_label(key)} "
+                raise MarginError(f"margin {self.name!r}: category {self.label(key)} "
                                   "appears twice")
             entries[key] = total
         if not entries:

@@ -136,10 +136,6 @@ class CalibrationProblem:
             return g_cells.copy()
         return _backend.expand(self.cell, g_cells)
 
-    def achieved(self, w_units) -> np.ndarray:
-        """Weighted totals of every column of ``Xfull`` for unit weights."""
-        return self.Xfull.T @ w_units
-
     def __repr__(self) -> str:
         return (f"CalibrationProblem(n={self.n}, units={self.n_cells}, "
                 f"constraints={len(self.t)} of {len(self.tfull)})")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from estimators.io import check_writable, read_margins, read_table, write_table
 from weighting import calibrate
-from weighting.errors import CalibrationError, InfeasibleBoundsError, KalibError
+from weighting.errors import CalibrationError, InfeasibleBoundsError, KalibError, WeightError
 
 CALIBRATIONS = ("raking", "linear", "logit", "truncated")
 
@@ -102,11 +102,7 @@ def run(args) -> int:
     if missing:
         raise KalibError(f"{str(args.sample)!r} has no column {missing[0]!r} "
                          f"(columns: {', '.join(map(str, frame.columns))})")
-    base = None
-    if args.weight:
-        base = frame[args.weight].to_numpy()
-        if base.dtype.kind not in "iuf":
-            raise KalibError(f"base weight column {args.weight!r} is not numeric")
+    base = None if args.weight is None else numeric_column(frame, args.weight)
     result = calibrate_explained(frame, margins, base_weights=base,
                                  **calibration_options(args))
     out = frame.copy()
@@ -119,6 +115,19 @@ def run(args) -> int:
     if not args.quiet:
         print(result.summary())
     return 0
+
+
+def numeric_column(frame, name: str):
+    """Column ``name`` as float64; WeightError naming the first non-number."""
+    import pandas as pd
+
+    values = pd.to_numeric(frame[name], errors="coerce")
+    bad = values.isna() & frame[name].notna()
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise WeightError(f"base weight column {name!r}: {int(bad.sum())} value(s) are "
+                          f"not numbers (first at row {row}: {frame[name].iloc[row]!r})")
+    return values.to_numpy(dtype=float)
 
 
 def _pair(text: str) -> tuple[float, float]:
