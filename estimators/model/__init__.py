@@ -8,8 +8,9 @@
 """
 from .errors import (CollinearityError, ConvergenceError, FormulaError, ModelError,
                      SeparationError)
+from .bundled import BundledAnalysis, bundled_analysis
 from .glm import ReplicateWeights, svyglm
 from .results import SvyGLMResults, TermTest
 
-__all__ = ["svyglm", "ReplicateWeights", "SvyGLMResults", "TermTest", "ModelError",
+__all__ = ["svyglm", "bundled_analysis", "BundledAnalysis", "ReplicateWeights", "SvyGLMResults", "TermTest", "ModelError",
            "FormulaError", "CollinearityError", "SeparationError", "ConvergenceError"]

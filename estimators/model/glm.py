@@ -154,7 +154,7 @@ def design_df(design, used, subset, replicate: bool) -> int:
 
 
 def svyglm(formula: str, design, family="gaussian", *, variance: str | None = None,
-           subset=None, level: float = 0.95):
+           subset=None, data: pd.DataFrame | None = None, level: float = 0.95):
     """Fit a design-based GLM (R's ``svyglm``).
 
     Parameters
@@ -174,6 +174,9 @@ def svyglm(formula: str, design, family="gaussian", *, variance: str | None = No
     subset : array-like of bool, or a condition with ``mask(data)``, optional
         Fit on a domain (R's ``subset``): rows outside it are treated like
         rows with missing values, left out of the fit but kept in the design.
+    data : pandas.DataFrame, optional
+        The design's rows (same order) with extra columns, e.g. a derived
+        grouping; default ``design.data``.
     level : float
         Confidence level of the intervals.
 
@@ -189,7 +192,12 @@ def svyglm(formula: str, design, family="gaussian", *, variance: str | None = No
         raise ModelError(f"variance must be one of {VARIANCES}, not {variance!r}")
     if variance == "replicate" and not has_replicates(design):
         raise ModelError("replicate variance asked for a design without replicate weights")
-    data = design_frame(design)
+    if data is None:
+        data = design_frame(design)
+    elif len(data) != len(design.weights):
+        raise ModelError(f"data has {len(data)} rows, the design {len(design.weights)}")
+    else:
+        data = data.reset_index(drop=True)
     if subset is not None:
         subset = np.asarray(subset.mask(data) if hasattr(subset, "mask") else subset,
                             dtype=bool)
