@@ -128,3 +128,21 @@ def test_forest_has_one_panel_per_rate_with_all_sector_and_size_rows():
     lines = axes[0].collections[0].get_segments()
     assert np.allclose(lines[0][:, 0], [100 * est - 6, 100 * est + 6])
     figs.plt.close(fig)
+
+
+def test_published_domains_sit_under_their_rate_and_sensitivity_is_shown():
+    html = render(fake_page())
+    ids = re.findall(r"<tr[^>]*id='rate-([^']+)'", html)
+    assert ids == ["trainee_now_rate--all--all", "hired_after_trainee_rate--all--all",
+                   "hired_after_trainee_rate--sector--public", "csr_reason_important--all--all"]
+    row = re.search(r"id='rate-trainee_now_rate--all--all'>(.*?)</tr>", html).group(1)
+    est = fake_keyrates().query("rate == 'trainee_now_rate' and domain == 'all'").estimate.iloc[0]
+    assert f"{100 * est - 1:.1f} / {100 * est + 1:.1f}" in row
+
+
+def test_sensitivity_intro_names_the_public_shares_or_says_why_not():
+    page = fake_page()
+    page.public_shares = {"central": 0.13, "low": 0.11, "high": 0.16}
+    assert "public share of establishments 11 % and 16 % instead of 13 %" in render(page)
+    page.public_shares = None
+    assert "not computed: the margins were given with --margins" in render(page)

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import io
 import math
+import multiprocessing
+import os
 import textwrap
+from concurrent.futures import ProcessPoolExecutor
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
 from estimators.report.labels import domain_label  # noqa: E402
@@ -43,6 +47,34 @@ def to_png(fig) -> bytes:
     return buf.getvalue()
 
 
+def render(jobs, progress=None) -> list[bytes]:
+    """PNG bytes of every ``(function name, args)`` job, in order.
+
+    Drawing is most of the report's run time, so the jobs are shared among
+    forked worker processes (one per core) when the platform can fork.
+    ``progress`` (a tqdm bar) is advanced once per finished figure.
+    """
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        out = []
+        for kind, args in jobs:
+            out.append(draw_png(kind, args))
+            if progress is not None:
+                progress.update()
+        return out
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(draw_png, kind, args) for kind, args in jobs]
+        if progress is not None:
+            for future in futures:
+                future.add_done_callback(lambda _: progress.update())
+        return [f.result() for f in futures]
+
+
+def draw_png(kind: str, args: tuple) -> bytes:
+    """Draw figure ``kind`` (a function of this module) and return its PNG."""
+    return to_png(FIGURES[kind](*args))
+
+
 def weight_distribution(weights, g, t: dict[str, str]):
     """Histograms of the calibrated weights and of the g-factors."""
     weights, g = np.asarray(weights, float), np.asarray(g, float)
@@ -64,6 +96,7 @@ def replicate_convergence(iterations, errors, t: dict[str, str]):
     fig, (ax_i, ax_e) = plt.subplots(1, 2, figsize=(9.5, 2.6))
     bins = np.arange(iterations.min(), iterations.max() + 2) - 0.5
     ax_i.hist(iterations, bins=bins, color=WEIGHTED_COLOUR, rwidth=0.8)
+    ax_i.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_i.set_xlabel(t["iterations"])
     ax_i.set_ylabel(t["replicates"])
     # log10 of the error; a replicate that hit zero error sits at the floor.
@@ -184,3 +217,9 @@ def _padded_limits(values):
     lo, hi = values.min(), values.max()
     pad = max(2.0, 0.08 * (hi - lo))
     return max(0.0, lo - pad), min(100.0, hi + pad)
+
+
+FIGURES = {"weight_distribution": weight_distribution,
+           "replicate_convergence": replicate_convergence,
+           "sample_vs_population": sample_vs_population,
+           "forest": forest}

@@ -49,6 +49,7 @@ class Page:
     generated: str
     model_html: str | None = None
     files: list[str] = field(default_factory=list)
+    public_shares: dict[str, float] | None = None   # margin variant -> public share
 
 
 def render(page: Page) -> str:
@@ -167,6 +168,12 @@ def _keyrates_section(page: Page, t) -> str:
     lang, level = page.lang, 100 * page.level
     kr = page.keyrates
     shown = kr[(kr["domain_var"] == "all") | kr["published"].notna()]
+    # Each rate's published domains right under its whole-sample row.
+    rate_order = {r: i for i, r in enumerate(dict.fromkeys(kr["rate"]))}
+    var_order = {v: i for i, v in enumerate(dict.fromkeys(kr["domain_var"]))}
+    shown = shown.assign(_r=shown["rate"].map(rate_order),
+                         _v=shown["domain_var"].map(var_order)).sort_values(
+        ["_r", "_v"], kind="stable").drop(columns=["_r", "_v"])
     rows, first_of_rate, seen = [], [], set()
     for r in shown.itertuples():
         decimals = getattr(r, "published_decimals", None)
@@ -184,11 +191,10 @@ def _keyrates_section(page: Page, t) -> str:
             _published_pct(r.published, lang, decimals),
             pct(r.unweighted, lang, 2),
             pct(r.estimate, lang),
-            f"{pct(r.ci_low, lang)} – {pct(r.ci_high, lang)}",
+            _range(r.ci_low, r.ci_high, lang),
             num(r.n, lang),
             _flag(r.flag),
-            pct(getattr(r, "sens_low", math.nan), lang),
-            pct(getattr(r, "sens_high", math.nan), lang),
+            _pair(getattr(r, "sens_low", math.nan), getattr(r, "sens_high", math.nan), lang),
             html.escape(note),
         ])
         first_of_rate.append(r.rate not in seen)
@@ -197,15 +203,33 @@ def _keyrates_section(page: Page, t) -> str:
     for r in shown.itertuples():
         ok = published_matches(r.published, r.unweighted, getattr(r, "published_decimals", None))
         cell_css.append({3: ("ok" if ok else "diff") if _finite(r.published) else "",
-                         0: "rate-id", 10: "note"})
+                         0: "rate-id", 9: "note"})
     header = [t["rate"], t["domain"], t["published"] + " %", t["unweighted"] + " %",
               t["weighted"] + " %", t["ci"].format(level=level), t["n"], t["flag"],
-              t["sens_low"] + " %", t["sens_high"] + " %", t["note"]]
-    table = _table(header, rows, numeric=[2, 3, 4, 5, 6, 8, 9], css="keyrates",
+              t["sensitivity"] + " %", t["note"]]
+    table = _table(header, rows, numeric=[2, 3, 4, 5, 6, 8], css="keyrates",
                    row_css=["rate-first" if f else "" for f in first_of_rate],
                    cell_css=cell_css, row_ids=[f"rate-{r.rate}--{r.domain_var}--{r.domain}"
                                                for r in shown.itertuples()])
-    return f"<p class='intro'>{t['keyrates_intro'].format(level=level)}</p>\n{table}"
+    if page.public_shares:
+        shares = t["shares"].format(**{k: pct(v, page.lang, 0)
+                                       for k, v in page.public_shares.items()})
+    else:
+        shares = t["no_sensitivity"]
+    intro = t["keyrates_intro"].format(level=level, shares=shares)
+    return f"<p class='intro'>{intro}</p>\n{table}"
+
+
+def _range(low, high, lang: str) -> str:
+    if not (_finite(low) and _finite(high)):
+        return "–"
+    return f"{pct(low, lang)} – {pct(high, lang)}"
+
+
+def _pair(low, high, lang: str) -> str:
+    if not (_finite(low) or _finite(high)):
+        return "–"
+    return f"{pct(low, lang)} / {pct(high, lang)}"
 
 
 def _default_note(published, unweighted, lang: str) -> str:
@@ -238,7 +262,7 @@ def _domains_section(page: Page, t) -> str:
         rows = [[html.escape(page.rate_labels.get(r.rate, r.rate)),
                  html.escape(domain_label(r.domain_var, str(r.domain), t)),
                  num(r.n, lang), num(r.weighted_base, lang), pct(r.estimate, lang),
-                 f"{pct(r.ci_low, lang)} – {pct(r.ci_high, lang)}", pct(r.se, lang, 2),
+                 _range(r.ci_low, r.ci_high, lang), pct(r.se, lang, 2),
                  num(r.deff, lang, 2), _flag(r.flag)]
                 for r in part.itertuples()]
         title = t.get(var, var) if var != "all" else t["all"]

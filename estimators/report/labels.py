@@ -55,8 +55,10 @@ TEXT = {
             "recomputes it from the bundled records and must equal it wherever the "
             "printed value is consistent with the printed counts; <em>weighted</em> "
             "is the calibrated estimate with its {level:g} % confidence interval. "
-            "<em>Low</em> and <em>high</em> repeat the weighted estimate under the "
-            "low and high variants of the estimated public/private margin."),
+            "<em>Low / high</em> repeats the weighted estimate under the "
+            "low and high variants of the estimated public/private margin{shares}."),
+        "shares": " (public share of establishments {low} % and {high} % instead of {central} %)",
+        "no_sensitivity": " (not computed: the margins were given with --margins)",
         "rate": "Key rate",
         "domain": "Domain",
         "published": "Published",
@@ -65,8 +67,7 @@ TEXT = {
         "ci": "{level:g} % CI",
         "n": "n",
         "flag": "Flag",
-        "sens_low": "Low public share",
-        "sens_high": "High public share",
+        "sensitivity": "Low / high public share",
         "note": "Note",
         "match": "equal",
         "forest_intro": (
@@ -104,6 +105,30 @@ TEXT = {
         "employees": "{0} employees",
         "generated": "Generated {when} by kalib {version}.",
         "files": "Files",
+        "m_sample": "Sample",
+        "m_bundled": "bundled CATI employer survey 2017 (estimators.datasets)",
+        "m_design": "Design",
+        "m_unstratified": "unstratified",
+        "m_base_given": "base weights from column {0}",
+        "m_base_nn": "base weights N/n",
+        "m_calibration": "Calibration distance",
+        "m_converged": "Convergence",
+        "m_convergence": ("max relative margin error ≤ {tol:g} within {max_iter} iterations; "
+                          "full sample: {it} iterations, error {err:.2e}"),
+        "m_variance": "Variance",
+        "m_bootstrap": ("Rao–Wu–Yue rescaling bootstrap, B = {B}, m_h = n_h − 1 within strata; "
+                        "every replicate re-calibrated ({distance}) to the same margins; "
+                        "variance centred on the replicate mean; {df} degrees of freedom"),
+        "m_jkn": ("stratified delete-one jackknife (JKn), {B} replicates, each re-calibrated "
+                  "({distance}); {df} degrees of freedom"),
+        "m_jk1": ("delete-one jackknife (JK1), {B} replicates, each re-calibrated "
+                  "({distance}); {df} degrees of freedom"),
+        "m_linearization": ("Taylor linearization with the calibration residuals "
+                            "(Deville & Särndal 1992); {df} degrees of freedom"),
+        "m_seed": "Random seed",
+        "m_ci": "Confidence intervals",
+        "m_ci_text": "{ci} interval for proportions, {level:g} %",
+        "m_domains": "Domains",
     },
     "no": {
         "title": "Vektet arbeidsgiverundersøkelse: nøkkeltall med konfidensintervall",
@@ -150,9 +175,11 @@ TEXT = {
             "rapportens trykte (uvektede) prosent; <em>vår, uvektet</em> regner den "
             "ut på nytt fra de medfølgende dataene og skal være lik der det trykte "
             "tallet stemmer med de trykte antallene; <em>vektet</em> er det "
-            "kalibrerte estimatet med {level:g} % konfidensintervall. <em>Lav</em> "
-            "og <em>høy</em> gjentar det vektede estimatet med lav og høy variant av "
-            "den anslåtte offentlig/privat-marginen."),
+            "kalibrerte estimatet med {level:g} % konfidensintervall. <em>Lav / høy</em> "
+            "gjentar det vektede estimatet med lav og høy variant av den anslåtte "
+            "offentlig/privat-marginen{shares}."),
+        "shares": " (offentlig andel av virksomhetene {low} % og {high} % i stedet for {central} %)",
+        "no_sensitivity": " (ikke beregnet: marginene ble gitt med --margins)",
         "rate": "Nøkkeltall",
         "domain": "Domene",
         "published": "Publisert",
@@ -161,8 +188,7 @@ TEXT = {
         "ci": "{level:g} % KI",
         "n": "n",
         "flag": "Flagg",
-        "sens_low": "Lav offentlig andel",
-        "sens_high": "Høy offentlig andel",
+        "sensitivity": "Lav / høy offentlig andel",
         "note": "Merknad",
         "match": "lik",
         "forest_intro": (
@@ -200,6 +226,30 @@ TEXT = {
         "employees": "{0} ansatte",
         "generated": "Laget {when} av kalib {version}.",
         "files": "Filer",
+        "m_sample": "Utvalg",
+        "m_bundled": "medfølgende CATI-undersøkelse blant virksomheter 2017 (estimators.datasets)",
+        "m_design": "Design",
+        "m_unstratified": "ustratifisert",
+        "m_base_given": "startvekter fra kolonnen {0}",
+        "m_base_nn": "startvekter N/n",
+        "m_calibration": "Kalibreringsavstand",
+        "m_converged": "Konvergens",
+        "m_convergence": ("største relative marginavvik ≤ {tol:g} innen {max_iter} iterasjoner; "
+                          "hele utvalget: {it} iterasjoner, avvik {err:.2e}"),
+        "m_variance": "Varians",
+        "m_bootstrap": ("Rao–Wu–Yue rescaling bootstrap, B = {B}, m_h = n_h − 1 innen strata; "
+                        "hvert replikat rekalibrert ({distance}) til de samme marginene; "
+                        "varians sentrert på replikatgjennomsnittet; {df} frihetsgrader"),
+        "m_jkn": ("stratifisert jackknife (JKn), {B} replikater, hvert rekalibrert "
+                  "({distance}); {df} frihetsgrader"),
+        "m_jk1": ("jackknife (JK1), {B} replikater, hvert rekalibrert ({distance}); "
+                  "{df} frihetsgrader"),
+        "m_linearization": ("Taylor-linearisering med kalibreringsresidualene "
+                            "(Deville & Särndal 1992); {df} frihetsgrader"),
+        "m_seed": "Startverdi for tilfeldige tall",
+        "m_ci": "Konfidensintervall",
+        "m_ci_text": "{ci}-intervall for andeler, {level:g} %",
+        "m_domains": "Domener",
     },
 }
 

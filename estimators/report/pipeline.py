@@ -15,6 +15,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -36,6 +37,7 @@ from weighting.errors import KalibError
 
 DOMAINS = ("all", "sector", "size_class", "sector*size_class", "nace_group")
 SENSITIVITY_VARIANTS = (("sens_low", "low_public"), ("sens_high", "high_public"))
+PUBLIC_SHARE_VARIANTS = (("central", "central"), ("low", "low_public"), ("high", "high_public"))
 STEPS = ("load", "validate", "design", "calibrate", "replicate", "estimate",
          "sensitivity", "analysis", "figures", "page", "write")
 
@@ -56,8 +58,11 @@ class ReportSettings:
     fpc: str | None = None
     calibration: str = "raking"
     bounds: tuple[float, float] | None = None
+    trim: tuple | None = None
     tol: float = 1e-10
     max_iter: int = 1000
+    allow_unconverged: bool = False
+    normalize_margins: bool = False
     variance: str = "bootstrap"
     replicates: int = 1000
     seed: int = 20170602
@@ -93,6 +98,7 @@ class ReportRun:
     uncalibrated: object = None
     keyrates: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
+    public_shares: dict | None = None
     analysis_html: str | None = None
     analysis_frame: pd.DataFrame | None = None
     figures: list[Figure] = field(default_factory=list)
@@ -106,9 +112,7 @@ class ReportRun:
         s = self.settings
         out = Path(s.out)
         check_output(out, s.force)
-        show = not s.quiet and sys.stderr.isatty()
-        with tqdm(total=len(STEPS), desc="kalib report", unit="step", disable=not show,
-                  file=sys.stderr, leave=False) as bar:
+        with _progress(s, len(STEPS), "kalib report") as bar:
             for name in STEPS:
                 bar.set_postfix_str(name)
                 start = time.perf_counter()
@@ -204,6 +208,8 @@ class ReportRun:
             design = self.uncalibrated.calibrate(margins, **_calibration_kwargs(s))
             columns[column] = point_estimates(design, DOMAINS)
         self.sensitivity = pd.DataFrame(columns)
+        self.public_shares = {key: public_share(datasets.load_register_margins(variant))
+                              for key, variant in PUBLIC_SHARE_VARIANTS}
 
     def step_analysis(self):
         """The bundled regression analysis, when the model layer provides it."""
@@ -217,34 +223,31 @@ class ReportRun:
         self.analysis_html = analysis.to_html(lang=self.settings.lang)
 
     def step_figures(self):
+        """Draw every figure (in parallel worker processes, see figures.render)."""
         s = self.settings
         t = text(s.lang)
         d = self.design
-        page_frame = self.page_frame()
-        self.figures.append(Figure(
-            "sample_vs_register", t["fig_sample"],
-            figs.to_png(figs.sample_vs_population(margin_shares(self.data, d, self.margins), t)),
-            "sample"))
-        self.figures.append(Figure(
-            "weights", t["fig_weights"],
-            figs.to_png(figs.weight_distribution(d.weights, g_factors(d), t)),
-            "weights"))
+        frame = self.page_frame()
+        jobs = [("sample_vs_register", t["fig_sample"], "sample", "sample_vs_population",
+                 (margin_shares(self.data, d, self.margins), t)),
+                ("weights", t["fig_weights"], "weights", "weight_distribution",
+                 (d.weights, g_factors(d), t))]
         conv = replicate_convergence(d)
         if conv is not None:
-            self.figures.append(Figure(
-                "replicate_convergence", t["fig_convergence"],
-                figs.to_png(figs.replicate_convergence(conv["iterations"], conv["error"], t)),
-                "weights"))
-        labels = rate_labels(page_frame["rate"].unique())
+            jobs.append(("replicate_convergence", t["fig_convergence"], "weights",
+                         "replicate_convergence", (conv["iterations"], conv["error"], t)))
+        labels = rate_labels(frame["rate"].unique())
         groups = {}
-        for rate in dict.fromkeys(page_frame["rate"]):
+        for rate in dict.fromkeys(frame["rate"]):
             groups.setdefault(rate_group(rate), []).append(rate)
-        show = not s.quiet and sys.stderr.isatty()
-        for (key, en, no), rates in tqdm(groups.items(), desc="figures", disable=not show,
-                                         file=sys.stderr, leave=False):
-            title = no if s.lang == "no" else en
-            png = figs.to_png(figs.forest(page_frame, rates, labels, t, s.level))
-            self.figures.append(Figure(f"forest_{key}", title, png, "forest"))
+        for (key, en, no), rates in groups.items():
+            columns = frame[frame["rate"].isin(rates)]
+            jobs.append((f"forest_{key}", no if s.lang == "no" else en, "forest", "forest",
+                         (columns, rates, labels, t, s.level)))
+        with _progress(s, len(jobs), "figures") as bar:
+            pngs = figs.render([(kind, args) for *_, kind, args in jobs], progress=bar)
+        self.figures = [Figure(name, caption, png, section)
+                        for (name, caption, section, _, _), png in zip(jobs, pngs)]
 
     def step_page(self):
         s = self.settings
@@ -259,7 +262,8 @@ class ReportRun:
             settings=methods_settings(s, d), margin_sources=self.margin_sources,
             versions=versions(), version=versions()["kalib"],
             generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            model_html=self.analysis_html, files=OUTPUT_FILES))
+            model_html=self.analysis_html, files=OUTPUT_FILES,
+            public_shares=self.public_shares))
 
     def step_write(self):
         s = self.settings
@@ -401,6 +405,12 @@ def point_estimates(design, domains) -> pd.Series:
     return pd.concat(parts)
 
 
+def public_share(margins) -> float:
+    """Public share of the population in the sector margin."""
+    sector = next(m for m in margins if m.variables == ("sector",))
+    return sector.table[("public",)] / sector.grand_total
+
+
 def margin_shares(data, design, margins) -> pd.DataFrame:
     """Sample, register and calibrated share of every margin category."""
     from weighting.columns import canonical
@@ -426,7 +436,8 @@ def strata_shares(data, design) -> pd.DataFrame:
     """Respondents per design stratum and the population the base weights stand for."""
     base = pd.Series(np.asarray(design.base_weights, float), index=data.index)
     by = pd.DataFrame({"stratum": data["stratum"].astype(str), "w": base}).groupby(
-        "stratum", sort=True)["w"].agg(["size", "sum"])
+        "stratum")["w"].agg(["size", "sum"])
+    by = by.loc[sorted(by.index, key=_natural)]
     return pd.DataFrame({"stratum": by.index, "sample_n": by["size"].to_numpy(),
                          "sample_share": (by["size"] / by["size"].sum()).to_numpy(),
                          "register_total": by["sum"].to_numpy(),
@@ -510,16 +521,31 @@ def rate_labels(rates) -> dict[str, str]:
 
 
 def methods_settings(s: ReportSettings, design) -> list[tuple[str, str]]:
-    rows = [("sample", "bundled CATI employer survey (estimators.datasets)" if s.bundled
-             else str(s.sample)),
-            ("calibration", s.calibration + (f", bounds {s.bounds}" if s.bounds else "")),
-            ("tolerance / max iterations", f"{s.tol:g} / {s.max_iter}"),
-            ("variance", s.variance),
-            ("replicates", str(design.B) if getattr(design, "replicates", None) is not None
-             else "–"),
-            ("seed", str(s.seed)),
-            ("confidence interval", f"{s.ci}, level {s.level:g}"),
-            ("domains", ", ".join(DOMAINS))]
+    """The methods section's settings, written out from this run's values."""
+    t = text(s.lang)
+    sample = t["m_bundled"] if s.bundled else str(s.sample)
+    strata = f"{design.n_strata} strata ({s.strata or 'stratum'})" if design.n_strata > 1 \
+        else t["m_unstratified"]
+    base = t["m_base_given"].format(s.weight or "base_weight") if (s.weight or s.bundled) \
+        else t["m_base_nn"]
+    calibration = s.calibration + (f", bounds {s.bounds[0]:g}–{s.bounds[1]:g}" if s.bounds
+                                   else "") + (f", trim {s.trim}" if s.trim else "")
+    cal = calibration_record(design)
+    convergence = t["m_convergence"].format(tol=s.tol, max_iter=s.max_iter,
+                                            it=cal["iterations"], err=cal["max_error"])
+    if design.replicates is None:
+        variance = t["m_linearization"].format(df=design.degf)
+    else:
+        variance = t["m_" + s.variance].format(B=design.B, distance=s.calibration,
+                                               df=design.degf)
+    rows = [(t["m_sample"], f"{sample}; n = {design.n}"),
+            (t["m_design"], f"{strata}; {base}"),
+            (t["m_calibration"], calibration),
+            (t["m_converged"], convergence),
+            (t["m_variance"], variance),
+            (t["m_seed"], str(s.seed)),
+            (t["m_ci"], t["m_ci_text"].format(ci=s.ci, level=100 * s.level)),
+            (t["m_domains"], ", ".join(DOMAINS))]
     return rows
 
 
@@ -530,17 +556,27 @@ def versions() -> dict[str, str]:
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
-            out[dist] = "not installed"
+            out[dist] = "source tree (not installed)" if dist == "kalib" else "not installed"
     from weighting import _backend
     out["kernels"] = "cext" if getattr(_backend, "KERNELS", None) is not None else "numpy"
     return out
 
 
+def _natural(label: str):
+    """Sort key putting 5-19 before 20-49 (numbers compared as numbers)."""
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", label)]
+
+
+def _progress(s: ReportSettings, total: int, desc: str):
+    """A tqdm bar on stderr; off with --quiet or when stderr is not a terminal."""
+    show = not s.quiet and sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, disable=not show, file=sys.stderr, leave=False)
+
+
 def _calibration_kwargs(s: ReportSettings) -> dict:
-    kw = {"distance": s.calibration, "tol": s.tol, "max_iter": s.max_iter}
-    if s.bounds is not None:
-        kw["bounds"] = s.bounds
-    return kw
+    return dict(distance=s.calibration, bounds=s.bounds, trim=s.trim, tol=s.tol,
+                max_iter=s.max_iter, allow_unconverged=s.allow_unconverged,
+                normalize_margins=s.normalize_margins)
 
 
 def _sha256(path: Path) -> str:
