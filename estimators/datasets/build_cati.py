@@ -12,7 +12,8 @@ Outputs in ``estimators/datasets/data/``:
 * ``cati_employers_2017.csv`` — 1000 reconstructed interviews, coded;
 * ``published_employers_2017.json`` — the printed numbers (for the tests/report);
 * ``ssb_establishments_2018-01-01.csv`` — the register table, copied;
-* ``register_margins.csv``, ``register_provenance.csv``, ``design_strata.csv``.
+* ``register_margins.csv`` (margins of the three variants with provenance) and
+  ``design_strata.csv`` (strata, register counts, base weights).
 
 How the records are made: every question is filled by one integer programme
 (:func:`estimators.datasets._milp.solve`) whose constraints are the printed
@@ -516,16 +517,13 @@ def fill_disability_and_tasks(sv: Survey) -> None:
                groups, column=f"disability_compatibility.{item}")
 
     # alternative_tasks (Tabell 5.15; 'no' exclusive; line 1744 industry shares)
-    combos = [("full_time",), ("part_time",), ("full_time", "part_time"), ("no",)]
-    labels = ["+".join(c) for c in combos]
-    full = ["full_time", "full_time+part_time"]
-    part = ["part_time", "full_time+part_time"]
-
+    combos = ["full_time", "part_time", "full_time+part_time", "no"]
     shares = figure_cells("alternative_tasks", "text line 1744", {"full_time": 168, "part_time": 432},
                           base_key="category")
 
-    def groups(s):
+    def groups(s, combos):
         sec = lambda *c: s["nace_section"].isin(c)  # noqa: E731
+        full, part = combos_with(combos, "full_time"), combos_with(combos, "part_time")
         g = [eq(pub(s), ["full_time"], 6), eq(pub(s), ["part_time"], 63),
              eq(pub(s), ["full_time+part_time"], 36), eq(pub(s), ["no"], 95),
              eq(~pub(s), ["full_time"], 29), eq(~pub(s), ["part_time"], 236),
@@ -539,14 +537,8 @@ def fill_disability_and_tasks(sv: Survey) -> None:
             g.append(between(sec(other), part, 0, 30))
         return g
 
-    chosen = sv.ask("alternative_tasks", labels,
-                    lambda s: effects(s, labels, {"no": 0.3}, size_slope={"no": -0.3}),
-                    groups, column="_alternative_tasks")
-    del chosen
-    combo = sv.coded.pop("_alternative_tasks")
-    for option in ["full_time", "part_time", "no"]:
-        sv.coded[f"alternative_tasks.{option}"] = combo.map(
-            lambda v, o=option: "yes" if o in v.split("+") else "no")
+    ask_multi(sv, "alternative_tasks", ["full_time", "part_time", "no"], groups, combos=combos,
+              scores=lambda s: effects(s, combos, {"no": 0.3}, size_slope={"no": -0.3}))
 
     # inclusion_measures_importance (Figur 5.9): top-2 shares
     targets = {"nav_communication": 850, "free_trial": 832, "nav_economic_measures": 750}
@@ -563,22 +555,29 @@ def combos_with(combos, option):
     return [c for c in combos if option in c.split("+")]
 
 
-def ask_multi(sv: Survey, qid: str, options: list[str], max_size: int, groups,
-              size_penalty: float) -> None:
-    """A multi-response question as one categorical over option combinations."""
-    combos = ["+".join(c) for r in range(1, max_size + 1)
-              for c in itertools.combinations(options, r)]
+def ask_multi(sv: Survey, qid: str, options: list[str], groups, max_size: int | None = None,
+              size_penalty: float = 1.0, combos: list[str] | None = None, scores=None) -> None:
+    """A multi-response question as one categorical over option combinations.
 
-    def scores(s):
-        size = np.array([len(c.split("+")) for c in combos], float)
-        return np.tile(-size_penalty * (size - 1), (len(s), 1))
+    ``combos`` lists the allowed combinations (``"a+b"``); by default every
+    non-empty set of at most ``max_size`` options, scored so that each extra
+    mention costs ``size_penalty``. ``groups(sub, combos)`` gives the bounds.
+    """
+    if combos is None:
+        combos = ["+".join(c) for r in range(1, max_size + 1)
+                  for c in itertools.combinations(options, r)]
+
+    if scores is None:
+        def scores(s):
+            size = np.array([len(c.split("+")) for c in combos], float)
+            return np.tile(-size_penalty * (size - 1), (len(s), 1))
 
     column = f"_{qid}"
     sv.ask(qid, combos, scores, lambda s: groups(s, combos), column=column)
     combo = sv.coded.pop(column)
     for option in options:
         sv.coded[f"{qid}.{option}"] = combo.map(
-            lambda v, o=option: v if v in ("not_asked",) else ("yes" if o in v.split("+") else "no"))
+            lambda v, o=option: v if v == "not_asked" else ("yes" if o in v.split("+") else "no"))
 
 
 def _tune_correlation(sv: Survey, a: str, b: str, target: float) -> None:
