@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from weighting.diagnostics import WeightDiagnostics, weight_diagnostics
-from weighting.distances import LOGIT, RAKING, parse
+from weighting.distances import LINEAR, LOGIT, RAKING, parse
 from weighting.errors import CalibrationError, InfeasibleBoundsError, KalibError, MarginError
 from weighting.margins import Margin
 from weighting.problem import CalibrationProblem, independent_columns
@@ -179,6 +179,7 @@ def calibrate(data, margins, *, base_weights=None, distance="raking", bounds=Non
     if len(categorical) < len(margins) and code == RAKING:
         raise KalibError("numeric totals need the linear, truncated or logit distance "
                          "(raking keeps g positive through exp and is not used with them)")
+    trim = None if trim is None else _parse_trim(trim)
     margins = _reconcile_grand_totals(margins, categorical, tol, normalize_margins)
     problem = CalibrationProblem(data, margins, base_weights)
     _check_implied_totals(problem, tol)
@@ -190,7 +191,6 @@ def calibrate(data, margins, *, base_weights=None, distance="raking", bounds=Non
     g_units, trimmed = fit.g, np.zeros(problem.n_cells, bool)
     iterations, errors, converged = fit.iterations, [fit.errors], fit.converged
     if trim is not None and converged:
-        trim = _parse_trim(trim)
         trimmer = _trim_fixing if code == LOGIT else _trim_clipping
         g_units, trimmed, rounds = trimmer(problem, fit, trim, distance, bounds, tol, max_iter)
         iterations += sum(r.iterations for r in rounds)
@@ -240,7 +240,7 @@ def _check_implied_totals(problem, tol):
                 f"other margins imply {implied:.10g} for the respondents it covers")
 
 
-def _check_category_bounds(problem, code, lower, upper):
+def _check_category_bounds(problem, code, lower, upper, what="bounds"):
     """L * sum(d) <= T <= U * sum(d) in every category (strict for logit, and
     T > 0 for raking, whose g is positive)."""
     n_cat = len(problem.tfull) - len(problem.numeric)
@@ -257,7 +257,7 @@ def _check_category_bounds(problem, code, lower, upper):
             raise InfeasibleBoundsError(
                 f"{category}: target {target:.10g} is out of reach for its "
                 f"{int(respondents[j])} respondents with base-weight total "
-                f"{base[j]:.10g} (g = {target / base[j]:.6g} needed; bounds "
+                f"{base[j]:.10g} (g = {target / base[j]:.6g} needed; {what} "
                 f"[{lower:g}, {upper:g}])")
 
 
@@ -278,7 +278,8 @@ def _trim_clipping(problem, fit, caps, distance, bounds, tol, max_iter):
         return fit.g, outside, []
     low = max(lo, bounds[0]) if bounds else lo
     high = min(hi, bounds[1]) if bounds else hi
-    _check_category_bounds(problem, RAKING if distance == "raking" else 0, low, high)
+    _check_category_bounds(problem, RAKING if distance == "raking" else LINEAR, low, high,
+                           what="bounds and trimming caps")
     refit = solve(problem.X, problem.d, problem.t, distance, (low, high), lam0=fit.lam,
                   tol=tol, max_iter=max_iter, Xfull=problem.Xfull, tfull=problem.tfull)
     if not refit.converged:
