@@ -32,7 +32,11 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
 
-from cext.newton cimport newton_solve, newton_work_size
+from cext.newton cimport (NEWTON_ARMIJO, NEWTON_CONVERGED, NEWTON_LINE_SEARCH_FAILED,
+                          NEWTON_MAX_HALVINGS, NEWTON_MAX_ITER, NEWTON_ROUNDING_SLACK,
+                          _newton_direction, _newton_dual, distance_eval, newton_solve,
+                          newton_work_size)
+from libc.math cimport fabs, isfinite
 
 cdef extern from *:
     """
@@ -123,6 +127,151 @@ cdef void _multipliers(const Spec* s, Py_ssize_t b, int* counts, double* mult) n
         mult[s.jk_psu[b]] = 0.0
 
 
+cdef struct Sparse:
+    # Rows of 0/1 design matrices as column lists (CSR without values).
+    const int64_t* x_ptr
+    const int64_t* x_idx
+    const int64_t* f_ptr
+    const int64_t* f_idx
+
+
+cdef inline void _sparse_units(const Sparse* S, const double* lam, Py_ssize_t m,
+                               int distance, double lower, double upper,
+                               double* g, double* dg, double* rho) noexcept nogil:
+    cdef Py_ssize_t k, e
+    cdef double u
+    for k in range(m):
+        u = 0.0
+        for e in range(S.x_ptr[k], S.x_ptr[k + 1]):
+            u += lam[S.x_idx[e]]
+        distance_eval(distance, lower, upper, u, &g[k], &dg[k], &rho[k])
+
+
+cdef inline double _sparse_criterion(const Sparse* S, const double* d, const double* g,
+                                     const double* tfull, Py_ssize_t m, Py_ssize_t q,
+                                     double* achieved) noexcept nogil:
+    cdef Py_ssize_t k, j, e
+    cdef double w, err = 0.0, dev
+    for j in range(q):
+        achieved[j] = 0.0
+    for k in range(m):
+        w = d[k] * g[k]
+        for e in range(S.f_ptr[k], S.f_ptr[k + 1]):
+            achieved[S.f_idx[e]] += w
+    for j in range(q):
+        dev = fabs(achieved[j] - tfull[j]) / (1.0 + fabs(tfull[j]))
+        if not (dev <= err):
+            err = dev
+    return err if isfinite(err) else INFINITY
+
+
+cdef int _sparse_solve(const Sparse* S, const double* d, const double* t, Py_ssize_t m,
+                       Py_ssize_t p, const double* tfull, Py_ssize_t q, int distance,
+                       double lower, double upper, double* lam, double* g, double tol,
+                       int max_iter, double* work, double* errors,
+                       int* iterations) noexcept nogil:
+    """``newton_solve`` (cext/newton.pxd) for 0/1 design matrices, step for step.
+
+    Categorical margins give X and Xfull of zeros and ones; skipping the
+    zeros changes no sum (adding +-0 leaves a float unchanged), so the
+    iterates are those of the dense solver, at a fraction of the cost.
+    """
+    cdef double* cur_g = work
+    cdef double* cur_dg = work + m
+    cdef double* cur_rho = work + 2 * m
+    cdef double* new_g = work + 3 * m
+    cdef double* new_dg = work + 4 * m
+    cdef double* new_rho = work + 5 * m
+    cdef double* H = work + 6 * m
+    cdef double* C = H + p * p
+    cdef double* r = C + p * p
+    cdef double* delta = r + p
+    cdef double* y = delta + p
+    cdef double* trial = y + p
+    cdef double* achieved = trial + p
+    cdef double* swap
+    cdef Py_ssize_t k, i, j, e, f, it = 0, halvings
+    cdef double err, w, curvature_scale = 0.0, phi, phi_t, magnitude, slope, alpha
+    cdef int status = NEWTON_CONVERGED
+
+    for j in range(p):
+        y[j] = 0.0
+    for k in range(m):
+        for e in range(S.x_ptr[k], S.x_ptr[k + 1]):
+            y[S.x_idx[e]] += d[k]
+    for j in range(p):
+        if y[j] > curvature_scale:
+            curvature_scale = y[j]
+    _sparse_units(S, lam, m, distance, lower, upper, cur_g, cur_dg, cur_rho)
+    err = _sparse_criterion(S, d, cur_g, tfull, m, q, achieved)
+    errors[0] = err
+    while not (err <= tol):
+        if it >= max_iter:
+            status = NEWTON_MAX_ITER
+            break
+        for i in range(p):
+            r[i] = -t[i]
+        for i in range(p * p):
+            H[i] = 0.0
+        for k in range(m):
+            w = d[k] * cur_g[k]
+            for e in range(S.x_ptr[k], S.x_ptr[k + 1]):
+                r[S.x_idx[e]] += w
+            w = d[k] * cur_dg[k]
+            if w != 0.0:
+                for e in range(S.x_ptr[k], S.x_ptr[k + 1]):
+                    i = S.x_idx[e]
+                    for f in range(S.x_ptr[k], e + 1):
+                        H[i * p + S.x_idx[f]] += w
+        for i in range(p):
+            for j in range(i + 1, p):
+                H[i * p + j] = H[j * p + i]
+        _newton_direction(H, r, p, curvature_scale, C, y, delta)
+        phi = _newton_dual(d, cur_rho, lam, t, m, p, &magnitude)
+        slope = 0.0
+        for i in range(p):
+            slope += r[i] * delta[i]
+        alpha = 1.0
+        for halvings in range(NEWTON_MAX_HALVINGS + 1):
+            if halvings == NEWTON_MAX_HALVINGS:
+                status = NEWTON_LINE_SEARCH_FAILED
+                break
+            for i in range(p):
+                trial[i] = lam[i] + alpha * delta[i]
+            _sparse_units(S, trial, m, distance, lower, upper, new_g, new_dg, new_rho)
+            phi_t = _newton_dual(d, new_rho, trial, t, m, p, &w)
+            if isfinite(phi_t) and phi_t <= phi + NEWTON_ARMIJO * alpha * slope + \
+                    NEWTON_ROUNDING_SLACK * magnitude:
+                break
+            alpha *= 0.5
+        if status == NEWTON_LINE_SEARCH_FAILED:
+            break
+        for i in range(p):
+            lam[i] = trial[i]
+        swap = cur_g; cur_g = new_g; new_g = swap
+        swap = cur_dg; cur_dg = new_dg; new_dg = swap
+        swap = cur_rho; cur_rho = new_rho; new_rho = swap
+        it += 1
+        err = _sparse_criterion(S, d, cur_g, tfull, m, q, achieved)
+        errors[it] = err
+    for k in range(m):
+        g[k] = cur_g[k]
+    iterations[0] = <int>it
+    return status
+
+
+cdef inline int _solve(const Sparse* S, bint sparse, const double* X, const double* d,
+                       const double* t, Py_ssize_t m, Py_ssize_t p, const double* Xfull,
+                       const double* tfull, Py_ssize_t q, int distance, double lower,
+                       double upper, double* lam, double* g, double tol, int max_iter,
+                       double* work, double* errors, int* iterations) noexcept nogil:
+    if sparse:
+        return _sparse_solve(S, d, t, m, p, tfull, q, distance, lower, upper, lam, g, tol,
+                             max_iter, work, errors, iterations)
+    return newton_solve(X, d, t, m, p, Xfull, tfull, q, distance, lower, upper, lam, g, tol,
+                        max_iter, work, errors, iterations)
+
+
 def draw_multipliers(int method, const uint64_t[:, ::1] seeds, const int64_t[::1] n_psu,
                      const int64_t[::1] offset, const int64_t[::1] n_draws,
                      const double[::1] base, const double[::1] step,
@@ -151,6 +300,8 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
                      const double[::1] d,
                      const double[:, ::1] X, const double[::1] t,
                      const double[:, ::1] Xfull, const double[::1] tfull,
+                     const int64_t[::1] x_ptr, const int64_t[::1] x_idx,
+                     const int64_t[::1] f_ptr, const int64_t[::1] f_idx,
                      int distance, double lower, double upper,
                      const double[::1] lam0, double tol, int max_iter,
                      Py_ssize_t B, int num_threads):
@@ -159,7 +310,9 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
     Returns ``g`` (B, cells), ``lam`` (B, p), ``iterations`` (B,), ``error``
     (B,) the final criterion, ``status`` (B,) (newton status; 3 when a margin
     category with a positive target has no weight in the replicate, in which
-    case ``g`` is the warm start's).
+    case ``g`` is the warm start's). With ``x_ptr`` non-empty, X and Xfull are
+    0/1 and given as column lists (``x_ptr, x_idx``, ``f_ptr, f_idx``): the
+    sparse solver runs the same steps.
     """
     cdef Spec s = _spec(method, seeds, n_psu, offset, n_draws, base, step, jk_psu,
                         jk_factor, psu_stratum)
@@ -178,14 +331,22 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
     cdef double* D
     cdef double* work
     cdef double* errors
-    cdef double total
-    cdef bint empty
+    cdef double* colsum
+    cdef Py_ssize_t e
+    cdef bint empty, sparse = x_ptr.shape[0] > 0
+    cdef Sparse S
+    if sparse:
+        S.x_ptr = &x_ptr[0]
+        S.x_idx = &x_idx[0] if x_idx.shape[0] else NULL
+        S.f_ptr = &f_ptr[0]
+        S.f_idx = &f_idx[0] if f_idx.shape[0] else NULL
     with nogil, parallel(num_threads=num_threads):
         counts = <int*>malloc((s.P + 1) * sizeof(int))
         mult = <double*>malloc((s.P + 1) * sizeof(double))
         D = <double*>malloc((C + 1) * sizeof(double))
         work = <double*>malloc((wsize + 1) * sizeof(double))
         errors = <double*>malloc((max_iter + 2) * sizeof(double))
+        colsum = <double*>malloc((q + 1) * sizeof(double))
         for b in prange(B, schedule="dynamic"):
             _multipliers(&s, b, counts, mult)
             for c in range(C):
@@ -194,32 +355,37 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
                 D[row_cell[i]] += d[i] * mult[row_psu[i]]
             for j in range(p):
                 L[b, j] = lam0[j]
+            # A margin category with a positive target and no weight: no solution.
+            for j in range(q):
+                colsum[j] = 0.0
+            for c in range(C):
+                if sparse:
+                    for e in range(f_ptr[c], f_ptr[c + 1]):
+                        colsum[f_idx[e]] += D[c]
+                else:
+                    for j in range(q):
+                        colsum[j] += Xfull[c, j] * D[c]
             empty = False
             for j in range(q):
-                if tfull[j] > 0:
-                    total = 0.0
-                    for c in range(C):
-                        total = total + Xfull[c, j] * D[c]
-                    if not (total > 0):
-                        empty = True
-            if empty:
+                if tfull[j] > 0 and not (colsum[j] > 0):
+                    empty = True
+            if empty:  # g at the warm start, flagged (kept only if failures are accepted)
+                _solve(&S, sparse, &X[0, 0], D, &t[0], C, p, &Xfull[0, 0], &tfull[0], q,
+                       distance, lower, upper, &L[b, 0], &G[b, 0], tol, 0, work, errors,
+                       &it_v[b])
                 st_v[b] = 3
-                it_v[b] = 0
                 err_v[b] = INFINITY
-                # g at the warm start (flagged; kept only if failures are accepted)
-                newton_solve(&X[0, 0], D, &t[0], C, p, &Xfull[0, 0], &tfull[0], q,
-                             distance, lower, upper, &L[b, 0], &G[b, 0], tol, 0,
-                             work, errors, &it_v[b])
             else:
-                st_v[b] = newton_solve(&X[0, 0], D, &t[0], C, p, &Xfull[0, 0], &tfull[0],
-                                       q, distance, lower, upper, &L[b, 0], &G[b, 0], tol,
-                                       max_iter, work, errors, &it_v[b])
+                st_v[b] = _solve(&S, sparse, &X[0, 0], D, &t[0], C, p, &Xfull[0, 0],
+                                 &tfull[0], q, distance, lower, upper, &L[b, 0], &G[b, 0],
+                                 tol, max_iter, work, errors, &it_v[b])
                 err_v[b] = errors[it_v[b]]
         free(counts)
         free(mult)
         free(D)
         free(work)
         free(errors)
+        free(colsum)
     return g_out, lam_out, iters, errs, status
 
 

@@ -435,7 +435,8 @@ def recalibrate(design, plan):
             psu, cell, d = psu[order], cell[order], d[order]
         g, _, iterations, error, status = kernel.solve_replicates(
             *plan.kernel_args(), psu, cell, d, problem.X, problem.t, problem.Xfull,
-            problem.tfull, code, lower, upper, lam0, float(tol), max_iter, plan.B, 0)
+            problem.tfull, *_column_lists(problem), code, lower, upper, lam0, float(tol),
+            max_iter, plan.B, 0)
     else:
         g, iterations, error, status = _recalibrate_numpy(
             problem, plan, psu, cell, d, distance, bounds, tol, max_iter, trim, lam0)
@@ -443,6 +444,23 @@ def recalibrate(design, plan):
                               np.asarray(status) == CONVERGED,
                               np.asarray(status, np.int64))
     return g, convergence
+
+
+def _column_lists(problem):
+    """(x_ptr, x_idx, f_ptr, f_idx): X and Xfull as per-cell lists of their
+    columns with a 1 when both are 0/1 (categorical margins), else empty
+    arrays (the kernel then runs the dense solver)."""
+    X, Xfull = problem.X, problem.Xfull
+    if not (np.all((X == 0) | (X == 1)) and np.all((Xfull == 0) | (Xfull == 1))):
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty, empty
+    lists = []
+    for M in (X, Xfull):
+        rows, cols = np.nonzero(M)  # row-major: columns ascending within a row
+        ptr = np.zeros(M.shape[0] + 1, np.int64)
+        np.cumsum(np.bincount(rows, minlength=M.shape[0]), out=ptr[1:])
+        lists += [ptr, cols.astype(np.int64)]
+    return tuple(lists)
 
 
 def replicate_cell_totals(problem, plan, psu, cell, d, b) -> np.ndarray:
