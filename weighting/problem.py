@@ -88,8 +88,8 @@ class CalibrationProblem:
         else:
             self.cell = cell
         self.n_cells = self.n if self.rows_are_units else len(cell_codes)
-        self.counts = np.bincount(self.cell, minlength=self.n_cells)
         cell_counts = np.bincount(cell, minlength=len(cell_codes))
+        self.counts = np.ones(self.n, np.int64) if self.rows_are_units else cell_counts
 
         columns, self.tfull, self.labels = [], [], []
         for margin in self.margins:
