@@ -206,8 +206,8 @@ def svyglm(formula: str, design, family="gaussian", *, variance: str | None = No
     if problem:
         raise FormulaError(f"response {frame.response!r} {problem}")
     w = np.asarray(design.weights, dtype=float)[frame.used]
-    check_identifiable(frame.X, w, frame.terms)
     with single_threaded_blas():
+        check_identifiable(frame.X, w, frame.terms)
         beta = fit_full_sample(frame.X, frame.y, w, fam)
         mu = fam.inverse_link(frame.X @ beta)
         check_separation(frame, w, mu, beta, fam)

@@ -18,6 +18,7 @@ from estimators.ci import proportion_ci, wald_ci
 
 from .errors import ModelError
 from .families import Family
+from .fitting import single_threaded_blas
 from .formula import ModelFrame
 from .glm import linearized_cov, replicate_cov, replicate_matrix
 
@@ -214,6 +215,10 @@ class SvyGLMResults:
         for a logistic model's margins (``ci`` chooses another), Wald with
         the design's degrees of freedom otherwise and for contrasts.
         """
+        with single_threaded_blas():
+            return self._predicted_margins(variable, level, ci)
+
+    def _predicted_margins(self, variable, level, ci) -> pd.DataFrame:
         levels = self._factor_levels(variable)
         used = self.frame.used
         base = self.data.loc[used]
@@ -227,9 +232,16 @@ class SvyGLMResults:
         m = np.array([np.sum(w * fam.inverse_link(X @ self.params)) / w.sum() for X in Xs])
         if self.variance == "replicate":
             W = replicate_matrix(self.design)[used]
-            reps = np.column_stack([
-                np.sum(W * fam.inverse_link(X @ self.replicate_params.T), axis=0) / W.sum(axis=0)
-                for X in Xs])
+            betas = self.replicate_params.T
+            # The levels' design matrices differ from the first one in a few
+            # columns only: update its linear predictor instead of redoing X @ B.
+            eta0 = Xs[0] @ betas
+            reps = np.empty((betas.shape[1], len(Xs)))
+            for k, X in enumerate(Xs):
+                diff = X - Xs[0]
+                cols = np.flatnonzero(np.any(diff != 0, axis=0))
+                eta = eta0 + diff[:, cols] @ betas[cols] if k else eta0
+                reps[:, k] = np.sum(W * fam.inverse_link(eta), axis=0) / W.sum(axis=0)
             cov = replicate_cov(self.design, m, reps)
         else:
             z = np.zeros((len(used), len(levels)))
