@@ -182,15 +182,17 @@ def problems(draw):
     tb = np.bincount(b, d, kb) * rng.uniform(0.8, 1.25, kb)
     margins = [Margin("a", dict(enumerate(ta / ta.sum() * total))),
                Margin("b", dict(enumerate(tb / tb.sum() * total)))]
-    distance = draw(st.sampled_from(["raking", "linear", "logit"]))
-    return {"a": a, "b": b}, margins, d, distance
+    distance, bounds = draw(st.sampled_from([("raking", None), ("linear", None),
+                                             ("logit", (0.05, 20.0)),
+                                             ("truncated", (0.05, 20.0)),
+                                             ("raking", (0.05, 20.0))]))
+    return {"a": a, "b": b}, margins, d, distance, bounds
 
 
 @settings(max_examples=40, deadline=None)
 @given(problems())
 def test_margins_met_and_invariant_under_row_permutation(case):
-    data, margins, d, distance = case
-    bounds = (0.05, 20.0) if distance == "logit" else None
+    data, margins, d, distance, bounds = case
     result = calibrate(data, margins, base_weights=d, distance=distance, bounds=bounds)
     for m in margins:
         for (key,), target in m.table.items():
@@ -206,8 +208,7 @@ def test_margins_met_and_invariant_under_row_permutation(case):
 @settings(max_examples=40, deadline=None)
 @given(problems())
 def test_cython_and_numpy_paths_agree(case):
-    data, margins, d, distance = case
-    bounds = (0.05, 20.0) if distance == "logit" else None
+    data, margins, d, distance, bounds = case
     compiled = calibrate(data, margins, base_weights=d, distance=distance, bounds=bounds)
     with _backend.use_kernels(False):
         numpy = calibrate(data, margins, base_weights=d, distance=distance, bounds=bounds)
@@ -290,3 +291,28 @@ def test_vendored_copy_without_cext_or_pandas(tmp_path):
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ok")
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems(), st.floats(0.5, 0.95), st.floats(1.05, 2.0),
+       st.sampled_from(["raking", "truncated", "logit"]))
+def test_binding_bounds_hold_or_are_reported_alike_on_both_paths(case, low, high, distance):
+    data, margins, d, _, _ = case
+    outcomes = []
+    for enabled in (True, False):
+        with _backend.use_kernels(enabled):
+            try:
+                result = calibrate(data, margins, base_weights=d, distance=distance,
+                                   bounds=(low, high), max_iter=200)
+            except (InfeasibleBoundsError, CalibrationError) as exc:
+                outcomes.append(type(exc))
+                continue
+        assert low * (1 - 1e-12) <= result.g.min() and result.g.max() <= high * (1 + 1e-12)
+        p = result.problem
+        achieved = p.Xfull.T @ p.collapse(result.weights)
+        assert np.all(np.abs(achieved - p.tfull) / (1 + np.abs(p.tfull)) <= 1e-10)
+        outcomes.append(result.weights)
+    if isinstance(outcomes[0], np.ndarray) and isinstance(outcomes[1], np.ndarray):
+        np.testing.assert_allclose(outcomes[0], outcomes[1], rtol=1e-12, atol=0)
+    else:
+        assert outcomes[0] == outcomes[1]
