@@ -1,0 +1,147 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Chunk kernels of the Dask scale-out (``estimators.scale``).
+
+The scale-out splits the replicate computation of ``cext._replicate`` into
+three steps that can run on different machines:
+
+* ``draw_counts`` — the bootstrap draws of a block of replicates, for every
+  PSU, from numpy's own PCG64 bit generators (``bitgen_t.next_double``, the
+  call behind ``Generator.random``): replicate b's stream is the one of the
+  RNG contract, so the counts equal ``weighting.replicates.bootstrap_counts``
+  bit for bit.
+* ``accumulate_refined`` — one chunk of rows, a block of replicates, given
+  the chunk's slice of the PSU multipliers: the sufficient statistics
+  ``S[b, r, j] = sum_{i in chunk, refined(i) = r} m_{b, psu(i)} dv[i, j]``
+  (refined cell r = calibration cell x domain group; ``dv`` holds base
+  weight times 1 and the values). Chunks' S add up to the sample's.
+* ``solve_cell_tables`` — re-calibrate a block of replicates from their
+  reduced cell base totals ``D`` (B, cells), warm-started at ``lam0``, with
+  the Newton solver of ``cext/newton.pxd`` (the same as the fused kernel).
+
+Arguments are validated, C-contiguous arrays; codes are int64.
+"""
+import numpy as np
+
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from cython.parallel cimport parallel, prange
+from libc.math cimport INFINITY
+from libc.stdint cimport int64_t, uint8_t
+from libc.stdlib cimport free, malloc
+from numpy.random cimport bitgen_t
+
+from cext.newton cimport newton_solve, newton_work_size
+
+
+def draw_counts(list bit_generators, const int64_t[::1] n_psu, const int64_t[::1] offset,
+                const int64_t[::1] n_draws, Py_ssize_t P, int num_threads):
+    """Bootstrap counts (b, P) as uint8, one row per bit generator, and an overflow flag.
+
+    Stratum h draws ``n_draws[h]`` uniforms u and counts PSU
+    ``offset[h] + floor(u * n_psu[h])``, strata in order. The flag is True if
+    some count exceeded 255 (then the counts are wrong and the caller must
+    redo the block in a wider type); it cannot happen when every
+    ``n_draws[h] <= 255``.
+    """
+    cdef Py_ssize_t B = len(bit_generators), H = n_psu.shape[0]
+    out = np.zeros((B, P), dtype=np.uint8)
+    cdef uint8_t[:, ::1] counts = out
+    cdef bitgen_t** rngs = <bitgen_t**>malloc((B + 1) * sizeof(bitgen_t*))
+    overflowed = np.zeros(B, dtype=np.uint8)  # per replicate: prange has no OR reduction
+    cdef uint8_t[::1] overflow = overflowed
+    cdef Py_ssize_t b, h, k, first, nh, p
+    for b in range(B):
+        rngs[b] = <bitgen_t*>PyCapsule_GetPointer(bit_generators[b].capsule, "BitGenerator")
+    try:
+        for b in prange(B, nogil=True, schedule="dynamic", num_threads=num_threads):
+            for h in range(H):
+                first = offset[h]
+                nh = n_psu[h]
+                for k in range(n_draws[h]):
+                    p = first + <Py_ssize_t>(rngs[b].next_double(rngs[b].state) * nh)
+                    if counts[b, p] == 255:
+                        overflow[b] = 1
+                    else:
+                        counts[b, p] += 1
+    finally:
+        free(rngs)
+    return out, bool(overflowed.any())
+
+
+def accumulate_refined(const double[:, ::1] mult, const int64_t[::1] row_psu,
+                       const int64_t[::1] row_refined, const double[:, ::1] dv,
+                       Py_ssize_t n_refined, int num_threads):
+    """``S[b, row_refined[i], j] += mult[b, row_psu[i]] * dv[i, j]`` -> (B, n_refined, k).
+
+    ``mult`` (B, P_chunk) are the chunk's PSU multipliers, ``row_psu`` the
+    rows' positions in it (rows sorted by it for sequential reads).
+    """
+    cdef Py_ssize_t B = mult.shape[0], n = row_psu.shape[0], k = dv.shape[1]
+    out = np.zeros((B, n_refined, k))
+    cdef double[:, :, ::1] S = out
+    cdef Py_ssize_t b, i, j
+    cdef double coef
+    cdef double* dest
+    for b in prange(B, nogil=True, schedule="static", num_threads=num_threads):
+        for i in range(n):
+            coef = mult[b, row_psu[i]]
+            dest = &S[b, row_refined[i], 0]
+            for j in range(k):
+                dest[j] += coef * dv[i, j]
+    return out
+
+
+def solve_cell_tables(const double[:, ::1] D, const double[:, ::1] X, const double[::1] t,
+                      const double[:, ::1] Xfull, const double[::1] tfull,
+                      int distance, double lower, double upper,
+                      const double[::1] lam0, double tol, int max_iter, int num_threads):
+    """Calibrate every row of ``D`` (B, cells) to the targets, warm-started at ``lam0``.
+
+    Returns ``g`` (B, cells), ``iterations``, ``error`` (final criterion) and
+    ``status`` (B,): the newton status, or 3 when a margin category with a
+    positive target has no weight in the replicate (``g`` is then the warm
+    start's), as ``cext._replicate.solve_replicates``.
+    """
+    cdef Py_ssize_t B = D.shape[0], C = X.shape[0], p = X.shape[1], q = Xfull.shape[1]
+    g_out = np.empty((B, C))
+    iters = np.zeros(B, dtype=np.intc)
+    errs = np.empty(B)
+    status = np.zeros(B, dtype=np.intc)
+    cdef double[:, ::1] G = g_out
+    cdef int[::1] it_v = iters, st_v = status
+    cdef double[::1] err_v = errs
+    cdef Py_ssize_t b, j, c, wsize = newton_work_size(C, p, q)
+    cdef double* lam
+    cdef double* work
+    cdef double* errors
+    cdef double total
+    cdef bint empty
+    with nogil, parallel(num_threads=num_threads):
+        lam = <double*>malloc((p + 1) * sizeof(double))
+        work = <double*>malloc((wsize + 1) * sizeof(double))
+        errors = <double*>malloc((max_iter + 2) * sizeof(double))
+        for b in prange(B, schedule="dynamic"):
+            for j in range(p):
+                lam[j] = lam0[j]
+            empty = False
+            for j in range(q):
+                if tfull[j] > 0:
+                    total = 0.0
+                    for c in range(C):
+                        total = total + Xfull[c, j] * D[b, c]
+                    if not (total > 0):
+                        empty = True
+            if empty:
+                st_v[b] = 3
+                err_v[b] = INFINITY
+                newton_solve(&X[0, 0], &D[b, 0], &t[0], C, p, &Xfull[0, 0], &tfull[0], q,
+                             distance, lower, upper, lam, &G[b, 0], tol, 0, work, errors,
+                             &it_v[b])
+            else:
+                st_v[b] = newton_solve(&X[0, 0], &D[b, 0], &t[0], C, p, &Xfull[0, 0],
+                                       &tfull[0], q, distance, lower, upper, lam, &G[b, 0],
+                                       tol, max_iter, work, errors, &it_v[b])
+                err_v[b] = errors[it_v[b]]
+        free(lam)
+        free(work)
+        free(errors)
+    return g_out, iters, errs, status

@@ -1,0 +1,148 @@
+r"""Re-calibration of replicates from their reduced cell base totals.
+
+With categorical margins a replicate's calibration depends on the rows only
+through its cell base totals :math:`D_{bc}` (Deville & Särndal 1992: the
+calibration equations :math:`\sum_c D_{bc}\, F(x_c^\top\lambda_b)\, x_c = t`
+involve nothing else). :class:`CellCalibration` holds the full-sample
+calibration on the cell table (design matrix, targets, distance, bounds,
+trimming, tolerance and the full-sample solution used as the warm start) and
+re-calibrates blocks of replicates from their D, exactly as
+``weighting.replicates.recalibrate`` does from rows: the compiled Newton
+solver of ``cext/newton.pxd`` when available, else ``weighting``'s numpy
+path (which also runs logit trimming).
+"""
+from __future__ import annotations
+
+import types
+from dataclasses import dataclass
+
+import numpy as np
+
+from estimators.scale.chunks import chunk_kernel
+from weighting.distances import parse
+from weighting.errors import KalibError, ReplicateError
+from weighting.replicates import (CONVERGED, EMPTY_CATEGORY, TRIM_INFEASIBLE,
+                                  _recalibrate_numpy, _solver_spec)
+
+
+@dataclass(frozen=True)
+class CellCalibration:
+    """The calibration spec on the cell table, in the scale-out's cell order.
+
+    Attributes
+    ----------
+    problem : weighting.problem.CalibrationProblem or None
+        None for an uncalibrated design (every g is 1, one cell).
+    order : ndarray (cells,) int64
+        Problem cell of each scale-out cell (identity when the cells are the
+        problem's own).
+    lam : ndarray (p,)
+        Full-sample solution (warm start).
+    g : ndarray (cells,)
+        Full-sample g-factors, in scale-out order.
+    distance, bounds, tol, max_iter, trim
+        The solver spec of the full-sample calibration (trimming by clipping
+        already folded into the bounds, as ``weighting.replicates`` does).
+    accept_failures : bool
+    """
+
+    problem: object
+    order: np.ndarray
+    lam: np.ndarray
+    g: np.ndarray
+    distance: str
+    bounds: tuple | None
+    tol: float
+    max_iter: int
+    trim: tuple | None
+    accept_failures: bool = False
+
+    @classmethod
+    def from_design(cls, design, order=None, accept_failures=False) -> "CellCalibration":
+        """From a calibrated design (``design.calibration``/``calibration_spec``;
+        any object with those two attributes works)."""
+        result = design.calibration
+        if result is None:
+            return cls(None, np.zeros(1, np.int64), np.zeros(0), np.ones(1), "linear", None,
+                       0.0, 0, None, accept_failures)
+        problem = result.problem
+        if problem.rows_are_units:
+            raise KalibError("the chunked path needs categorical margins only: a numeric "
+                             "total makes every row its own calibration unit")
+        order = np.arange(problem.n_cells) if order is None else np.asarray(order, np.int64)
+        distance, bounds, tol, max_iter, trim = _solver_spec(design)
+        g_cells = np.empty(problem.n_cells)
+        g_cells[problem.cell] = result.g
+        return cls(problem, order, np.ascontiguousarray(result.lam, dtype=np.float64),
+                   g_cells[order], distance, bounds, float(tol), int(max_iter), trim,
+                   accept_failures)
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.order)
+
+    def solve(self, D: np.ndarray, first: int = 0) -> tuple[np.ndarray, dict]:
+        """g (b, cells) and the convergence record of replicates with cell totals
+        ``D`` (b, cells); ``first`` is the index of the first (for messages)."""
+        b = D.shape[0]
+        if self.problem is None:
+            zeros = np.zeros(b, np.int64)
+            return np.ones((b, 1)), {"iterations": zeros, "error": np.zeros(b),
+                                     "status": zeros}
+        problem = self.problem
+        D_problem = np.empty_like(D)
+        D_problem[:, self.order] = D
+        kernel = chunk_kernel()
+        if kernel is not None and self.trim is None:
+            code, lower, upper = parse(self.distance, self.bounds)
+            g, iterations, error, status = kernel.solve_cell_tables(
+                np.ascontiguousarray(D_problem), problem.X, problem.t, problem.Xfull,
+                problem.tfull, code, lower, upper, self.lam, self.tol, self.max_iter, 1)
+        else:
+            cells = np.arange(problem.n_cells, dtype=np.int64)
+            g, iterations, error, status = _recalibrate_numpy(
+                problem, _TotalsAsMultipliers(D_problem), cells, cells,
+                np.ones(problem.n_cells), self.distance, self.bounds, self.tol,
+                self.max_iter, self.trim, self.lam)
+        record = {"iterations": np.asarray(iterations, np.int64),
+                  "error": np.asarray(error, np.float64),
+                  "status": np.asarray(status, np.int64)}
+        self._check(D_problem, record, first)
+        return np.asarray(g)[:, self.order], record
+
+    def _check(self, D_problem, record, first):
+        failed = np.flatnonzero(record["status"] != CONVERGED)
+        if not failed.size or self.accept_failures:
+            return
+        b = int(failed[0])
+        status = int(record["status"][b])
+        if status == EMPTY_CATEGORY:
+            totals = self.problem.Xfull.T @ D_problem[b]
+            j = int(np.flatnonzero((totals <= 0) & (self.problem.tfull > 0))[0])
+            margin, category = self.problem.labels[j]
+            cause = (f"margin {margin!r} category {category} has no sample weight in this "
+                     "replicate (all its PSUs were left out)")
+        elif status == TRIM_INFEASIBLE:
+            cause = f"the trimming caps {self.trim} and the margins cannot hold together"
+        else:
+            cause = (f"not converged in {int(record['iterations'][b])} iterations: max "
+                     f"relative margin error {record['error'][b]:.3g} > tol {self.tol:g}")
+        raise ReplicateError(
+            f"replicate {first + b + 1} (index {first + b}) failed to re-calibrate: "
+            f"{cause} (pass accept_failures=True to keep failed replicates, flagged)")
+
+
+class _TotalsAsMultipliers(types.SimpleNamespace):
+    """A plan whose 'multipliers' of replicate b are its cell totals D[b].
+
+    Lets ``weighting.replicates._recalibrate_numpy`` (which forms
+    ``D_b = bincount(cell, d * multipliers(b)[psu])``) run on a cell table:
+    with one row per cell, d = 1 and the PSU index pointing at the cell, it
+    receives D[b] exactly.
+    """
+
+    def __init__(self, D):
+        super().__init__(B=D.shape[0], D=D)
+
+    def multipliers(self, b):
+        return self.D[b]

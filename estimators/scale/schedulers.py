@@ -1,0 +1,85 @@
+"""Which Dask scheduler runs the chunked computations (``--scheduler``).
+
+``threads``
+    dask's threaded scheduler in this process (kernels release the GIL);
+``processes``
+    a ``distributed.LocalCluster`` of worker processes (one thread each, as
+    many as cores unless told), started for the block and closed after it;
+``synchronous``
+    one thread, for debugging;
+an address (``tcp://host:8786`` or ``host:8786``)
+    an existing ``dask-scheduler`` (see ``docs/scale.md``);
+``None``
+    whatever scheduler is active (a registered ``Client``, else threads).
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+import dask
+
+from weighting.errors import KalibError
+
+LOCAL = ("threads", "synchronous")
+
+
+@contextmanager
+def dask_scheduler(scheduler, *, n_workers=None, memory_limit="auto", progress=False):
+    """Run the ``with`` block on ``scheduler``; yields the ``Client`` or None.
+
+    Parameters
+    ----------
+    scheduler : {"threads", "processes", "synchronous"}, address or None
+    n_workers : int, optional
+        Worker processes of the LocalCluster (default: CPU count).
+    memory_limit : str or int
+        Per-worker memory limit of the LocalCluster (dask's format, e.g. "2GB").
+    progress : bool
+        Show dask's progress bar for local schedulers (distributed ones show
+        theirs through :func:`estimators.scale.studies.progress`).
+    """
+    if scheduler is None:
+        yield None
+        return
+    if not isinstance(scheduler, str) or not scheduler:
+        raise KalibError(f"--scheduler must be threads, processes or a scheduler "
+                         f"address, got {scheduler!r}")
+    if scheduler in LOCAL:
+        with dask.config.set(scheduler=scheduler), _local_progress(progress):
+            yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler == "processes":
+        workers = n_workers or os.cpu_count() or 1
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          memory_limit=memory_limit, dashboard_address=":0") as cluster, \
+                Client(cluster) as client:
+            yield client
+        return
+    address = scheduler if "://" in scheduler else f"tcp://{scheduler}"
+    try:
+        client = Client(address, timeout="10s")
+    except OSError as exc:
+        raise KalibError(f"cannot reach the dask scheduler at {address}: {exc}") from None
+    with client:
+        yield client
+
+
+@contextmanager
+def _local_progress(enabled):
+    if not enabled:
+        yield
+        return
+    from dask.diagnostics import ProgressBar
+
+    with ProgressBar():
+        yield
+
+
+def run_with_scheduler(scheduler, function, *args, **kwargs):
+    """``function(*args, **kwargs)`` with ``scheduler`` active (see
+    :func:`dask_scheduler`); the CLI's entry point for ``--scheduler``."""
+    with dask_scheduler(scheduler):
+        return function(*args, **kwargs)
