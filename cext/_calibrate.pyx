@@ -4,12 +4,14 @@ the Newton solver of ``newton.pxd`` on a (units x constraints) table.
 
 Arguments are validated, C-contiguous arrays (``weighting`` checks them).
 """
+from libc.stdint cimport int64_t
+
 import numpy as np
 
 from cext.newton cimport newton_solve, newton_work_size
 
 
-def collapse(const long long[::1] cell, const double[::1] w, Py_ssize_t n_cells):
+def collapse(const int64_t[::1] cell, const double[::1] w, Py_ssize_t n_cells):
     """out[c] = sum of w[i] over rows i with cell[i] == c (one pass)."""
     out = np.zeros(n_cells)
     cdef double[::1] o = out
@@ -20,7 +22,7 @@ def collapse(const long long[::1] cell, const double[::1] w, Py_ssize_t n_cells)
     return out
 
 
-def expand(const long long[::1] cell, const double[::1] values):
+def expand(const int64_t[::1] cell, const double[::1] values):
     """out[i] = values[cell[i]] (one pass)."""
     cdef Py_ssize_t i, n = cell.shape[0]
     out = np.empty(n)
