@@ -3,7 +3,8 @@
 Reference values: tests/reference/model/svyglm_reference.json, written by
 tests/reference/model/make_reference.R (R survey 4.1.1) from apistrat and
 apiclus1: linearization on a stratified design with fpc, a one-stage cluster
-design, a raked design, and a raked JKn replicate design (replicate weights
+design, a raked stratified design, a raked stratified cluster design, and a
+raked JKn replicate design (replicate weights
 exported from R); fits on domains (rows with missing values, subset=) with
 R's degrees of freedom for each design type.
 """
@@ -40,6 +41,10 @@ def _designs():
         "clus1": lambda: Design(clus1, weights="pw", psu="dnum", fpc="fpc"),
         "strat_calibrated": lambda: Design(
             strat, weights="pw", strata="stype", fpc="fpc").calibrate(
+                [_margin("margin_stype.csv"), _margin("margin_comp_imp.csv")],
+                distance="raking", tol=1e-13),
+        "stratclus_calibrated": lambda: Design(
+            strat, weights="pw", strata="stype", psu="dnum").calibrate(
                 [_margin("margin_stype.csv"), _margin("margin_comp_imp.csv")],
                 distance="raking", tol=1e-13),
         "jkn_calibrated": lambda: ReplicateWeights(

@@ -34,6 +34,11 @@ dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = apistrat, fp
 dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1, fpc = ~fpc)
 dstrat_cal <- calibrate(dstrat, ~stype + comp.imp, pop_totals, calfun = "raking",
                         epsilon = 1e-12, maxit = 200)
+# Stratified cluster sample (districts within school types, no fpc), raked.
+dstratclus_cal <- calibrate(svydesign(id = ~dnum, strata = ~stype, weights = ~pw,
+                                      data = apistrat, nest = TRUE),
+                            ~stype + comp.imp, pop_totals, calfun = "raking",
+                            epsilon = 1e-12, maxit = 200)
 djkn <- as.svrepdesign(dstrat, type = "JKn")
 djkn_cal <- calibrate(djkn, ~stype + comp.imp, pop_totals, calfun = "raking",
                       epsilon = 1e-12, maxit = 200)
@@ -84,9 +89,10 @@ pois_r <- enroll ~ ell + meals + stype
 pois_py <- "enroll ~ ell + meals + stype"
 
 models <- list()
-for (design_name in c("strat", "strat_calibrated", "jkn_calibrated")) {
+for (design_name in c("strat", "strat_calibrated", "jkn_calibrated",
+                      "stratclus_calibrated")) {
   design <- switch(design_name, strat = dstrat, strat_calibrated = dstrat_cal,
-                   jkn_calibrated = djkn_cal)
+                   jkn_calibrated = djkn_cal, stratclus_calibrated = dstratclus_cal)
   models[[length(models) + 1]] <- record(paste0(design_name, "_linear"), design, "apistrat",
                                          lin_r, lin_py, gaussian(), list(~ell + meals, ~mobility))
   models[[length(models) + 1]] <- record(paste0(design_name, "_logistic"), design, "apistrat",
