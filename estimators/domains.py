@@ -240,20 +240,14 @@ def _sort_key(text: str):
 def parse_where(expr: str) -> Condition:
     """Parse a ``--where`` expression: ``VAR == VALUE`` / ``VAR != VALUE``
     joined by ``and`` / ``or`` (``and`` binds tighter); values may be quoted."""
-    or_parts = [p for p in _split_word(expr, "or")]
     result = None
-    for or_part in or_parts:
+    for or_part in expr.split(" or "):
         term = None
-        for atom in _split_word(or_part, "and"):
+        for atom in or_part.split(" and "):
             cond = _parse_atom(atom.strip(), expr)
             term = cond if term is None else term & cond
         result = term if result is None else result | term
     return result
-
-
-def _split_word(text: str, word: str) -> list[str]:
-    tokens = text.split(f" {word} ")
-    return tokens
 
 
 def _parse_atom(atom: str, expr: str) -> Condition:

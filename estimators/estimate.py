@@ -46,7 +46,8 @@ import numpy as np
 import pandas as pd
 
 from estimators import ci as cimod
-from estimators.domains import ALL, Condition, NotMissing, domain_codes, text_column
+from estimators.domains import (ALL, Chosen, Condition, NotMissing, domain_codes,
+                                text_column)
 from estimators.results import Results, reliability_flags
 from estimators.variance import linearization_covariance, replicate_covariance
 from weighting.columns import canonical
@@ -136,7 +137,6 @@ def multi_response_items(design, question: str, options=None) -> list[Item]:
     asked = np.zeros(design.n, dtype=bool)
     for c in columns:
         asked |= NotMissing(c).mask(design.data)
-    from estimators.domains import Chosen
     return [Item(c, Chosen(question, c[len(prefix):]).mask(design.data).astype(float),
                  np.ones(design.n), asked, "proportion") for c in columns]
 

@@ -184,3 +184,13 @@ def test_weighted_quantile_exact_cdf_hit_takes_lower_value():
     assert E.weighted_quantile(x, w, 0.5) == 2.0     # CDF(2) = 0.5 exactly
     assert E.weighted_quantile(x, w, 0.51) == 3.0
     assert E.weighted_quantile(x, np.array([0, 1, 1, 1.0]), 0.5) == 2.0  # 3 dropped
+
+
+def test_where_expressions():
+    from estimators.domains import parse_where
+    cond = parse_where("stype == E and awards == 'Yes' or stype != H")
+    mask = cond.mask(DATA)
+    expected = ((DATA.stype == "E") & (DATA.awards == "Yes")) | (DATA.stype != "H")
+    np.testing.assert_array_equal(mask, expected.to_numpy())
+    with pytest.raises(KalibError, match="cannot parse 'stype'"):
+        parse_where("stype")
