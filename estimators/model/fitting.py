@@ -19,6 +19,7 @@ from contextlib import nullcontext
 
 import numpy as np
 import statsmodels.api as sm
+from scipy.linalg import qr
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 from weighting.errors import ReplicateError
@@ -75,7 +76,6 @@ def check_identifiable(X: np.ndarray, w: np.ndarray, terms: list) -> None:
     # Rank: pivoted QR of the weighted matrix, scaled so that units do not matter.
     Z = Xp * np.sqrt(w[pos])[:, None]
     Z = Z / np.linalg.norm(Z, axis=0)
-    from scipy.linalg import qr
     _, R, piv = qr(Z, mode="economic", pivoting=True)
     d = np.abs(np.diag(R))
     rank = int(np.sum(d > d[0] * 1e-10))
@@ -250,8 +250,8 @@ def refit_replicates(X: np.ndarray, y: np.ndarray, W: np.ndarray, family: Family
         if active.size == 0:
             return beta.T
     worst = int(active[0])
+    runaway = terms[int(np.argmax(np.abs(beta[:, worst] - beta0)))]
     raise ReplicateError(
         f"replicate {worst + 1} (and {active.size - 1} more) did not converge in "
         f"{max_iter} Newton steps: a predictor separates the response within the "
-        f"replicate (largest coefficient "
-        f"{terms[int(np.argmax(np.abs(beta[1:, worst]))) + 1 if p > 1 else 0]!r})")
+        f"replicate (coefficient running away: {runaway!r})")

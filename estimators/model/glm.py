@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from estimators.variance import linearization_covariance, replicate_covariance
+
 from .errors import FormulaError, ModelError
 from .families import Family, get_family
 from .fitting import (check_identifiable, check_separation, fit_full_sample,
@@ -119,14 +121,12 @@ def influence_functions(X, y, w, mu, family: Family) -> np.ndarray:
 
 def replicate_cov(design, theta, theta_reps) -> np.ndarray:
     """Replicate covariance of ``theta`` (k,) from replicates (B, k)."""
-    from estimators.variance import replicate_covariance
     return np.atleast_2d(replicate_covariance(
         theta, theta_reps, design.scale, np.asarray(design.rscales), bool(design.mse)))
 
 
 def linearized_cov(design, influence) -> np.ndarray:
     """Linearization covariance of the design total of ``influence`` (n, k)."""
-    from estimators.variance import linearization_covariance
     return np.atleast_2d(linearization_covariance(design, influence))
 
 
