@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from estimators.codebook import MISSING_CODES, Codebook
+from estimators.io import write_atomic
 from estimators.validate import ValidationError, validate
 from weighting.errors import KalibError
 
@@ -114,12 +115,14 @@ def read_cati_sav(path: str | Path, codebook: Codebook, check: bool = True) -> p
     return _checked(coded, codebook, str(path)) if check else coded
 
 
-def write_cati_sav(coded: pd.DataFrame, path: str | Path, codebook: Codebook) -> None:
+def write_cati_sav(coded: pd.DataFrame, path: str | Path, codebook: Codebook,
+                   force: bool = False) -> None:
     """Write a coded frame as an SPSS file with numeric values and value labels.
 
     Values: the codebook's SPSS value per category (likert points are their
     own value; multi-response options 1 = mentioned, 0 = not), missing codes
-    -1 / 98 / 99. Labels are the Norwegian category labels.
+    -1 / 98 / 99. Labels are the Norwegian category labels. Written
+    atomically; an existing file is replaced only with ``force``.
     """
     import pyreadstat
 
@@ -141,10 +144,9 @@ def write_cati_sav(coded: pd.DataFrame, path: str | Path, codebook: Codebook) ->
         values = coded[col].map(lambda v: codes.get(v, v)).astype(object)
         out[col] = pd.to_numeric(values, errors="raise").astype(float)
         value_labels[col] = {float(k): v for k, v in labels.items()}
-    tmp = Path(str(path) + ".tmp")
-    pyreadstat.write_sav(out, str(tmp), column_labels=[var_labels.get(c) for c in out.columns],
-                         variable_value_labels=value_labels)
-    tmp.replace(path)
+    write_atomic(path, lambda tmp: pyreadstat.write_sav(
+        out, tmp, column_labels=[var_labels.get(c) for c in out.columns],
+        variable_value_labels=value_labels), force=force)
 
 
 def to_analysis_frame(coded: pd.DataFrame, codebook: Codebook,

@@ -122,10 +122,13 @@ def _parse(doc: dict) -> pd.DataFrame:
 # --------------------------------------------------------------------------- 07091
 def nace_to_section(code: str) -> str | None:
     """``"47"`` -> ``"G"``; ``"10-33"`` -> ``"C"``; ``"84.100-84.399"`` -> ``"O"``;
-    a section letter passes through; totals/unknown (``"00"``) give None."""
+    a section letter passes through; ``"00"`` (unknown industry) gives ``"X"``;
+    totals and anything else give None."""
     code = str(code).strip()
-    if re.fullmatch(r"[A-U]", code):
+    if re.fullmatch(r"[A-UX]", code):
         return code
+    if code == "00":
+        return "X"
     m = re.match(r"^(\d{2})", code)
     if not m:
         return None
@@ -161,11 +164,12 @@ def size_class_of(label: str) -> str | None:
     raise JsonStatError(f"size class {label!r} straddles the survey's classes")
 
 
-def _find_dimension(frame_columns, wanted: str, ids: list[str]) -> str:
+def _find_dimension(path, wanted: str, ids: list[str]) -> str:
     for d in ids:
         if d.lower() == wanted.lower():
             return d
-    raise JsonStatError(f"no dimension {wanted!r} (dimensions: {', '.join(ids)})")
+    raise JsonStatError(f"{path}: not a 07091 table: no dimension {wanted!r} "
+                        f"(dimensions: {', '.join(ids)})")
 
 
 def read_07091(path: str | Path, year: str | None = None, region: str = "0") -> pd.DataFrame:
@@ -178,9 +182,9 @@ def read_07091(path: str | Path, year: str | None = None, region: str = "0") -> 
     """
     long = read_jsonstat(path)
     ids = [c for c in long.columns if not c.endswith("_label") and c not in ("value", "status")]
-    nace = _find_dimension(long, "NACE2007", ids)
-    size = _find_dimension(long, "AntAnsatte", ids)
-    time = _find_dimension(long, "Tid", ids)
+    nace = _find_dimension(path, "NACE2007", ids)
+    size = _find_dimension(path, "AntAnsatte", ids)
+    time = _find_dimension(path, "Tid", ids)
     region_dim = next((d for d in ids if d.lower() == "region"), None)
     if region_dim is not None:
         long = long[long[region_dim].astype(str) == region]

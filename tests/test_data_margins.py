@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from estimators.datasets import (NACE_GROUPS, design_strata, load_cati, load_register_margins,
                                  register_margin_table)
-from estimators.datasets.registry import MIN_RESPONDENTS, collapse_adjacent
+from estimators.datasets.registry import (MIN_RESPONDENTS, collapse_adjacent,
+                                          margins_from_sections, read_register,
+                                          section_size_counts)
 from estimators.jsonstat import JsonStatError, read_07091, read_jsonstat
 from weighting.margins import Margin
 
@@ -94,6 +96,16 @@ def test_base_weights_are_register_count_over_sample_count():
                            "public:20-49": 65, "public:50+": 55}
 
 
+def test_refresh_path_gives_the_bundled_margins():
+    from estimators.datasets import DATA
+    register = read_register(DATA / "ssb_establishments_2018-01-01.csv")
+    fresh = margins_from_sections(section_size_counts(register), 0.13)
+    bundled = register_margin_table("central")
+    for name in ("size_class", "nace_group", "sector"):
+        cells = bundled[bundled["margin"] == name].set_index("category")["total"]
+        assert fresh[name] == cells.to_dict()
+
+
 def test_unknown_variant_is_a_clear_error():
     with pytest.raises(ValueError, match="low_public"):
         load_register_margins("pessimistic")
@@ -155,7 +167,12 @@ def test_synthetic_07091_aggregates_sections_and_sizes_by_label(tmp_path):
                                          "250 ansatte og over"))
     assert table.loc["G", "50+"] == g_50
     assert table.loc["C", "5-19"] == cube[2, col["5-9 ansatte"]] + cube[2, col["10-19 ansatte"]]
-    assert set(table.index) == {"A", "C", "G", "O", "P"}      # "00" (unknown) dropped
+    assert set(table.index) == {"A", "C", "G", "O", "P", "X"}  # "00" = unknown industry
+    margins = margins_from_sections(table, 0.13)
+    total = int(table.to_numpy().sum())
+    assert sum(margins["nace_group"].values()) == total        # X allocated, nothing lost
+    assert margins["nace_group"]["G"] >= table.loc["G"].sum()
+    assert margins["sector"]["public"] == round(0.13 * total)
     assert list(table.columns) == ["1-4", "5-19", "20-49", "50+"]
 
 
@@ -208,3 +225,32 @@ def test_no_bootstrap_replicate_loses_a_calibration_category():
     for var in ("size_class", "nace_group", "sector"):
         for cat in df[var].unique():
             assert (weights[df[var].to_numpy() == cat] > 0).any(axis=0).all(), (var, cat)
+
+
+def test_cli_writes_margins_the_rake_command_reads(tmp_path, capsys):
+    from estimators.cli import main
+    from estimators.io import read_margins
+    assert main(["data", "margins", "--out", str(tmp_path), "--variant", "low_public"]) == 0
+    expected = {m.variables: m for m in load_register_margins("low_public")}
+    for name in ("size_class", "nace_group", "sector"):
+        margin = read_margins(tmp_path / f"{name}.csv")
+        assert margin.variables == (name,)
+        assert margin.table == expected[(name,)].table
+    assert main(["data", "margins", "--out", str(tmp_path)]) == 2       # exists, no --force
+    assert "--force" in capsys.readouterr().err
+
+
+def test_cli_margins_from_a_07091_download(tmp_path, capsys):
+    from estimators.cli import main
+    download = tmp_path / "07091.json"
+    _synthetic_07091(download)
+    out = tmp_path / "m"
+    out.mkdir()
+    assert main(["data", "margins", "--out", str(out), "--from-07091", str(download),
+                 "--year", "2018"]) == 0
+    size = pd.read_csv(out / "size_class.csv")
+    assert size["total"].sum() == read_07091(download, year="2018").to_numpy().sum()
+    assert main(["data", "margins", "--out", str(out), "--force", "--from-07091",
+                 f"{REGISTER}/jsonstat2_sample_table03024.json"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "03024" in err[0] and "NACE2007" in err[0]

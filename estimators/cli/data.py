@@ -1,19 +1,29 @@
-"""``kalib data validate FILE``: check a CATI export against the codebook.
+"""``kalib data``: check CATI exports and write the register margins.
 
-Reads a CSV (codes or value labels) or SPSS ``.sav`` export, maps it through
-the employer-survey codebook and prints the validation report: unknown codes,
-answers where the routing says not asked, missing answers where it says
-asked, duplicate ids, bad multi-response choices, derived variables that
-disagree with their definition. Exit code 0 when the file conforms, 2 when it
-does not (or cannot be read).
+``kalib data validate FILE`` reads a CSV (codes or value labels) or SPSS
+``.sav`` export, maps it through the employer-survey codebook and prints the
+validation report: unknown codes, answers where the routing says not asked,
+missing answers where it says asked, duplicate ids, bad multi-response
+choices, derived variables that disagree with their definition. Exit code 0
+when the file conforms, 2 when it does not (or cannot be read).
+
+``kalib data margins --out DIR [--variant V] [--from-07091 FILE --year Y]``
+writes the default calibration margins (size_class, nace_group, sector) as
+``--margins`` CSV files (one column per variable plus ``total``): the bundled
+1 January 2018 margins, or margins refreshed from an SSB 07091 JSON-stat
+download (sector from the variant's public share).
 """
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from estimators.cati_io import read_cati_csv, read_cati_sav
-from estimators.datasets import codebook
+from estimators.datasets import DEFAULT_MARGINS, codebook, register_margin_table
+from estimators.datasets.registry import VARIANTS, margins_from_sections
+from estimators.io import check_writable, write_table
 from estimators.validate import validate
 
 
@@ -25,6 +35,15 @@ def add_parser(subparsers) -> None:
     check.add_argument("file", type=Path, help="CSV or SPSS .sav file")
     check.add_argument("--id", default="id", help="unit identifier column (default id)")
     check.set_defaults(run=run_validate)
+    margins = sub.add_parser("margins", help="write the register margins as --margins CSVs")
+    margins.add_argument("--out", type=Path, required=True, help="output directory")
+    margins.add_argument("--variant", default="central", choices=sorted(VARIANTS),
+                         help="public share of establishments (default central, 13 %%)")
+    margins.add_argument("--from-07091", type=Path, dest="from_07091",
+                         help="SSB StatBank 07091 JSON-stat 2.0 download to refresh from")
+    margins.add_argument("--year", help="year (Tid) of the download to use")
+    margins.add_argument("--force", action="store_true", help="replace existing files")
+    margins.set_defaults(run=run_margins)
 
 
 def run_validate(args) -> int:
@@ -39,3 +58,20 @@ def run_validate(args) -> int:
     first = report.issues[0]
     print(f"kalib data: error: {args.file}: {first.message}", file=sys.stderr)
     return 2
+
+
+def run_margins(args) -> int:
+    if args.from_07091 is not None:
+        from estimators.jsonstat import read_07091
+        cells = margins_from_sections(read_07091(args.from_07091, year=args.year),
+                                      VARIANTS[args.variant])
+    else:
+        table = register_margin_table(args.variant)
+        cells = {name: dict(zip(part["category"], part["total"]))
+                 for name, part in table.groupby("margin", sort=False)}
+    paths = [check_writable(args.out / f"{name}.csv", args.force) for name in DEFAULT_MARGINS]
+    for name, path in zip(DEFAULT_MARGINS, paths):
+        frame = pd.DataFrame({name: list(cells[name]), "total": list(cells[name].values())})
+        write_table(frame, path, force=args.force)
+        print(f"wrote {path}")
+    return 0

@@ -8,14 +8,12 @@ See ``docs/data.md`` (Register margins) for the provenance of every cell.
 """
 from __future__ import annotations
 
-import csv
-import io
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from estimators.io import write_atomic
 
 REGISTER_FILE = "ssb_establishments_2018-01-01.csv"
 REFERENCE_DATE = "2018-01-01"
@@ -89,15 +87,18 @@ def _largest_remainder(shares: np.ndarray, total: int) -> np.ndarray:
     return out
 
 
-def population_by_section(register: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def population_by_section(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Section A..T x size counts with X (unknown industry) allocated and U added to T.
+
+    ``table``: sections (A..U, X; absent rows count as 0) x the four size classes,
+    as from :func:`section_size_counts` or :func:`estimators.jsonstat.read_07091`.
 
     The survey frame has no unit without an industry, so the 534 establishments
     with unknown NACE (X) are allocated to A..T proportionally within each size
     class (largest remainder); the 10 in international organisations (U) join
     T, which is collapsed into S-T anyway. Returns (counts, estimated part).
     """
-    table = section_size_counts(register)
+    table = table.reindex(index=SECTIONS + ["U", "X"], columns=SIZES, fill_value=0)
     known = table.loc[SECTIONS].copy()
     added = pd.DataFrame(0, index=SECTIONS, columns=SIZES, dtype="int64")
     for size in SIZES:
@@ -136,7 +137,7 @@ def public_size_profile(register: pd.DataFrame) -> pd.Series:
 def sector_by_size(register: pd.DataFrame, public_share: float) -> pd.DataFrame:
     """Estimated sector x size counts: public total = share x all, spread by the
     assumed public size profile; private = size total - public."""
-    size_total = section_size_counts(register).loc[SECTIONS + ["U", "X"]].sum()
+    size_total = section_size_counts(register).reindex(SECTIONS + ["U", "X"]).fillna(0).sum()
     total = int(size_total.sum())
     public = _largest_remainder(public_size_profile(register).to_numpy(),
                                 int(round(public_share * total)))
@@ -145,9 +146,24 @@ def sector_by_size(register: pd.DataFrame, public_share: float) -> pd.DataFrame:
     return out
 
 
+def margins_from_sections(table: pd.DataFrame, public_share: float) -> dict:
+    """Calibration margins (size_class, nace_group, sector) from a section x size
+    table, e.g. a fresh 07091 download: ``{margin: {category: total}}``.
+
+    Sector is not in 07091: the public total is ``public_share`` of all units.
+    """
+    counts, _ = population_by_section(table)
+    total = int(counts.to_numpy().sum())
+    public = int(round(public_share * total))
+    return {"size_class": {s: int(counts[s].sum()) for s in SIZES},
+            "nace_group": {g: int(counts.loc[secs].to_numpy().sum())
+                           for g, secs in NACE_GROUPS.items()},
+            "sector": {"public": public, "private": total - public}}
+
+
 def margin_rows(register: pd.DataFrame) -> list[dict]:
     """Every margin cell of every variant with its provenance."""
-    counts, added = population_by_section(register)
+    counts, added = population_by_section(section_size_counts(register))
     basis = basis_of(register)
     size_total = counts.sum()
     rows = []
@@ -203,10 +219,5 @@ def write_margins(register: pd.DataFrame, coded: pd.DataFrame, out: Path) -> Non
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    buf = io.StringIO()
-    frame.to_csv(buf, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-        fh.write(buf.getvalue())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    """Package data are rebuilt in place, so an existing file is replaced."""
+    write_atomic(path, frame.to_csv(index=False, lineterminator="\n"), force=True)
