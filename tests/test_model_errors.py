@@ -127,3 +127,10 @@ def test_unknown_term_in_a_wald_test():
 def test_replicate_variance_needs_replicates():
     with pytest.raises(ModelError):
         svyglm("y ~ x", _design(_data()), "binomial", variance="replicate")
+
+
+def test_an_extreme_but_finite_fit_is_not_taken_for_separation():
+    data = _data()
+    data.loc[0, ["x", "y"]] = [80.0, 1.0]  # fitted probability 1 - 1e-17, yet no separation
+    fit = svyglm("y ~ x", _design(data), "binomial")
+    assert np.all(np.isfinite(fit.params)) and fit.params[1] * 80 > 25

@@ -20,6 +20,7 @@ from contextlib import nullcontext
 import numpy as np
 import statsmodels.api as sm
 from scipy.linalg import qr
+from scipy.optimize import linprog
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 from weighting.errors import ReplicateError
@@ -96,29 +97,57 @@ def _extreme_fits(mu: np.ndarray, family: Family) -> np.ndarray:
     return np.zeros(mu.shape, dtype=bool)
 
 
-def _separated_column(X, y, terms, family):
-    """A 0/1 model column whose rows all share a boundary response, if any."""
+def separating_direction(X: np.ndarray, y: np.ndarray, family: Family):
+    """A direction ``b != 0`` along which the likelihood grows without bound.
+
+    Logistic model (Konis 2007): ``s_i x_i'b >= 0`` for every row, with
+    ``s_i = +1`` for y = 1 and ``-1`` for y = 0 (``x_i'b = 0`` for a
+    fractional y), and some row strictly positive — then ``beta + t b``
+    improves the fit for every t > 0 and the estimate is infinite
+    ((quasi-)complete separation, Albert & Anderson 1984). Poisson model: the
+    same with ``x_i'b <= 0``, ``x_i'b = 0`` where y > 0 (a group of zero counts).
+    Found by the linear program ``max sum_i s_i x_i'b`` over ``-1 <= b <= 1``
+    on column-scaled X; returns None when its optimum is zero.
+    """
+    scale = np.max(np.abs(X), axis=0)
+    Z = X / np.where(scale > 0, scale, 1.0)
+    if family.name == "binomial":
+        sign = np.where(y >= 1, 1.0, np.where(y <= 0, -1.0, 0.0))
+    else:
+        sign = np.where(y <= 0, -1.0, 0.0)
+    free = sign != 0
+    S = Z[free] * sign[free, None]
+    res = linprog(-S.sum(axis=0), A_ub=-S, b_ub=np.zeros(len(S)),
+                  A_eq=Z[~free] if (~free).any() else None,
+                  b_eq=np.zeros((~free).sum()) if (~free).any() else None,
+                  bounds=[(-1.0, 1.0)] * X.shape[1], method="highs")
+    if res.status != 0 or -res.fun <= 1e-7 * max(1, len(S)) ** 0.5:
+        return None
+    return res.x
+
+
+def _describe_separation(X, y, b, terms, family) -> str:
+    """Name what separates: a 0/1 column (factor level) whose rows all have
+    the same boundary response, else the terms of the direction."""
     bounds = (0.0, 1.0) if family.name == "binomial" else (0.0,)
-    for j, name in enumerate(terms):
+    for j in np.argsort(-np.abs(b)):
         col = X[:, j]
-        if name == "Intercept" or not np.all((col == 0) | (col == 1)):
+        if abs(b[j]) < 1e-6 or terms[j] == "Intercept" or not np.all((col == 0) | (col == 1)):
             continue
-        for value in (1.0, 0.0):
-            yy = y[col == value]
-            for bound in bounds:
-                if len(yy) and np.all(yy == bound):
-                    label = name if value == 1 else f"not {name}"
-                    return f"all {len(yy)} respondents with {label} have response {bound:g}"
-    return None
+        yy = y[col == 1]
+        for bound in bounds:
+            if len(yy) and np.all(yy == bound):
+                return f"all {len(yy)} respondents with {terms[j]} have response {bound:g}"
+    involved = [terms[j] for j in np.flatnonzero(np.abs(b) > 1e-6)]
+    return f"the terms {', '.join(involved)} separate the response"
 
 
 def check_separation(frame, w, mu, beta, family: Family) -> None:
     """Raise :class:`SeparationError` if the estimate is infinite.
 
-    For a logistic model that is (quasi-)complete separation (Albert &
-    Anderson 1984): some fitted probabilities are 0 or 1. For a Poisson model,
-    a group whose counts are all zero. The message names the model column
-    that separates when it is a 0/1 column (a factor level).
+    Fitted means at the boundary (probabilities 0 or 1, Poisson means 0) are
+    the symptom; :func:`separating_direction` confirms it, so that a fit
+    that is merely extreme (an outlying covariate) is not refused.
     """
     pos = w > 0
     X, y = frame.X[pos], frame.y[pos]
@@ -129,12 +158,12 @@ def check_separation(frame, w, mu, beta, family: Family) -> None:
     extreme = _extreme_fits(mu[pos], family)
     if not np.any(extreme):
         return
-    culprit = _separated_column(X, y, frame.terms, family)
-    if culprit is None:
-        j = int(np.argmax(np.abs(beta[1:]))) + 1 if len(beta) > 1 else 0
-        culprit = f"largest coefficient {frame.terms[j]} = {beta[j]:.3g}"
+    b = separating_direction(X, y, family)
+    if b is None:
+        return
     raise SeparationError(
-        f"perfect separation in the model for {frame.response!r}: {culprit}; "
+        f"perfect separation in the model for {frame.response!r}: "
+        f"{_describe_separation(X, y, b, frame.terms, family)}; "
         f"{int(extreme.sum())} fitted values are on the boundary, so the estimate is "
         f"infinite (merge or drop the level)")
 
