@@ -246,8 +246,11 @@ class Design:
                             weights=_frozen(result.weights), calibration=result,
                             calibration_spec=spec)
         if self.replicates is not None:
-            from weighting.replicates import make_replicates
+            from weighting.replicates import GivenReplicates, make_replicates
             r = self.replicates
+            if isinstance(r, GivenReplicates):
+                raise KalibError("replicate weights given as a matrix cannot be "
+                                 "re-calibrated; calibrate before attaching them")
             object.__setattr__(new, "replicates", make_replicates(
                 new, r.method, r.B, r.seed, r.mse, r.accept_failures))
         return new
@@ -276,6 +279,28 @@ class Design:
 
         return self._replace(replicates=make_replicates(
             self, method, replicates, seed, mse, accept_failures))
+
+    def with_replicate_weights(self, repweights, scale, rscales, mse=False,
+                               method="other", degf=None, weights=None) -> "Design":
+        """A new design with replicate weights given as an (n, B) matrix.
+
+        For files written by ``kalib replicate`` or replicate weights made
+        elsewhere (R's ``svrepdesign(type = "other", ...)`` conventions:
+        combined weights, ``V = scale * sum_b rscales_b (theta_b - c)^2``).
+        ``degf`` defaults to R's rule, the rank of the weights minus one;
+        ``weights`` replaces the full-sample analysis weights if given.
+        """
+        from weighting.replicates import GivenReplicates
+
+        repweights = np.asarray(repweights, dtype=np.float64)
+        if repweights.ndim != 2 or repweights.shape[0] != self.n:
+            raise KalibError(f"replicate weights have shape {repweights.shape}, the "
+                             f"design has {self.n} rows")
+        changes = {"replicates": GivenReplicates(repweights, scale, rscales, mse, method,
+                                                 degf)}
+        if weights is not None:
+            changes["weights"] = _frozen(_weights(None, np.asarray(weights), self.n))
+        return self._replace(**changes)
 
     # -- replicate estimates --------------------------------------------------
 

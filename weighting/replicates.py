@@ -361,6 +361,54 @@ class Replicates:
         return out
 
 
+class GivenReplicates:
+    """Replicate weights given as an (n, B) matrix (read from a file, or R's).
+
+    Same interface as :class:`Replicates`; nothing is re-calibrated (the
+    weights are taken as final), ``seed`` and ``convergence`` are None.
+    """
+
+    accept_failures = False
+    seed = None
+    convergence = None
+    g = None
+
+    def __init__(self, repweights, scale, rscales, mse, method, degf):
+        W = np.array(repweights, dtype=np.float64, order="F")
+        if W.ndim != 2 or W.shape[1] < 2:
+            raise KalibError(f"replicate weights must be (n, B) with B >= 2, got {W.shape}")
+        if not np.isfinite(W).all():
+            rows = np.flatnonzero(~np.isfinite(W).all(axis=1))
+            raise KalibError(f"replicate weights are missing or not finite in {rows.size} "
+                             f"row(s) (first at row {rows[0]})")
+        W.flags.writeable = False
+        self.repweights = W
+        self.B = W.shape[1]
+        self.method = str(method)
+        self.scale = float(scale)
+        self.rscales = np.array(np.broadcast_to(np.asarray(rscales, dtype=np.float64),
+                                                (self.B,)))
+        self.rscales.flags.writeable = False
+        self.mse = bool(mse)
+        # R's degf: rank of the replicate weights minus one (qr tolerance 1e-5).
+        if degf is None:
+            sv = np.linalg.svd(W, compute_uv=False)
+            degf = int(np.sum(sv > 1e-5 * sv[0])) - 1
+        self.degf = int(degf)
+
+    def totals(self, design, values, groups, n_groups) -> np.ndarray:
+        out = np.zeros((self.B, n_groups, values.shape[1]))
+        order = np.argsort(groups, kind="stable")
+        bounds = np.searchsorted(groups[order], np.arange(n_groups + 1))
+        for g in range(n_groups):
+            rows = order[bounds[g]:bounds[g + 1]]
+            out[:, g, :] = self.repweights[rows].T @ values[rows]
+        return out
+
+    def weights(self, design) -> np.ndarray:
+        return self.repweights
+
+
 def _psu_order(psu):
     if psu.size < 2 or np.all(psu[1:] >= psu[:-1]):
         return None
