@@ -133,3 +133,14 @@ def test_problem_errors_name_the_offender():
     d[[3, 9]] = [0.0, np.nan]
     with pytest.raises(WeightError, match="base weights: 2 value.*row 3"):
         CalibrationProblem(data, margins, base_weights=d)
+
+
+def test_solve_refuses_mismatched_shapes_before_the_kernel_reads_them():
+    from weighting.errors import KalibError
+    X = np.ones((4, 2))
+    with pytest.raises(KalibError, match=r"lam0 has shape \(3,\), expected \(2,\)"):
+        solve(X, np.ones(4), np.ones(2), lam0=np.zeros(3))
+    with pytest.raises(KalibError, match=r"d has shape \(5,\), expected \(4,\)"):
+        solve(X, np.ones(5), np.ones(2))
+    with pytest.raises(KalibError, match=r"tfull has shape \(2,\), expected \(3,\)"):
+        solve(X, np.ones(4), np.ones(2), Xfull=np.ones((4, 3)), tfull=np.ones(2))

@@ -36,6 +36,7 @@ import numpy as np
 
 from weighting import _backend
 from weighting.distances import evaluate, parse
+from weighting.errors import KalibError
 
 CONVERGED, MAX_ITER, LINE_SEARCH_FAILED = 0, 1, 2
 # Constants shared with cext/newton.pxd: change both together.
@@ -104,6 +105,7 @@ def solve(X, d, t, distance="raking", bounds=None, lam0=None, tol=1e-10, max_ite
     Xfull = X if Xfull is None else np.ascontiguousarray(Xfull, dtype=np.float64)
     tfull = t if tfull is None else np.ascontiguousarray(tfull, dtype=np.float64)
     lam = np.zeros(X.shape[1]) if lam0 is None else np.array(lam0, dtype=np.float64)
+    _check_shapes(X, d, t, Xfull, tfull, lam)
     kernels = _backend.KERNELS
     if kernels is not None:
         lam, g, iterations, errors, status = kernels.solve(
@@ -112,6 +114,20 @@ def solve(X, d, t, distance="raking", bounds=None, lam0=None, tol=1e-10, max_ite
         lam, g, iterations, errors, status = _solve_numpy(
             X, d, t, Xfull, tfull, code, lower, upper, lam, float(tol), int(max_iter))
     return SolveResult(lam, g, iterations, np.asarray(errors), status == CONVERGED, status)
+
+
+def _check_shapes(X, d, t, Xfull, tfull, lam):
+    """The kernel reads these arrays unchecked: their shapes must agree."""
+    if X.ndim != 2 or Xfull.ndim != 2:
+        raise KalibError(f"X and Xfull must be 2-d, got shapes {X.shape}, {Xfull.shape}")
+    m, p = X.shape
+    expected = {"d": (d.shape, (m,)), "t": (t.shape, (p,)), "lam0": (lam.shape, (p,)),
+                "Xfull": (Xfull.shape, (m, Xfull.shape[1])),
+                "tfull": (tfull.shape, (Xfull.shape[1],))}
+    for name, (shape, want) in expected.items():
+        if shape != want:
+            raise KalibError(f"solve: {name} has shape {shape}, expected {want} for X of "
+                             f"shape {X.shape}")
 
 
 def criterion(Xfull, w, tfull) -> float:
