@@ -2,15 +2,37 @@
 
 >>> fit = svyglm("I(trainee_now == 'yes') ~ sector + size_class", design,
 ...              family="binomial")
->>> fit.tidy()                 # term, estimate, se, t, df, p, CIs, odds ratios
->>> fit.wald_test("size_class")  # R regTermTest
+>>> fit.tidy()                   # term, estimate, se, t, df, p, CIs, odds ratios
+>>> fit.wald_test("size_class")  # design-based F test of a term
 >>> fit.predicted_margins("sector")
+
+What corresponds to what in R's ``survey`` package (all checked against it in
+``tests/test_model_reference.py``):
+
+==========================================  =====================================
+kalib                                       R survey
+==========================================  =====================================
+``svyglm(f, design, family)``               ``svyglm(f, design, family = quasi...)``
+``fit.tidy()`` / ``fit.conf_int()``         ``summary(fit)$coefficients``, ``confint(fit)``
+``fit.df``                                  ``fit$df.residual`` (``degf + 1 - p``)
+``fit.wald_test(terms)``                    ``regTermTest(fit, ~terms)``
+``fit.predicted_margins(var)``              ``svypredmeans(...)`` estimates; the
+                                            variance keeps the covariance of
+                                            its two parts
+``svyglm(..., subset=mask)``                ``svyglm(..., subset = ...)``
+==========================================  =====================================
+
+Modules: :mod:`.formula` (patsy model frames), :mod:`.families`,
+:mod:`.fitting` (full-sample and batched replicate fits, identifiability and
+separation checks), :mod:`.glm` (:func:`svyglm`, variance), :mod:`.results`,
+:mod:`.bundled` (the report's analysis), :mod:`.errors`.
 """
+from .bundled import BundledAnalysis, bundled_analysis
 from .errors import (CollinearityError, ConvergenceError, FormulaError, ModelError,
                      SeparationError)
-from .bundled import BundledAnalysis, bundled_analysis
 from .glm import ReplicateWeights, svyglm
 from .results import SvyGLMResults, TermTest
 
-__all__ = ["svyglm", "bundled_analysis", "BundledAnalysis", "ReplicateWeights", "SvyGLMResults", "TermTest", "ModelError",
-           "FormulaError", "CollinearityError", "SeparationError", "ConvergenceError"]
+__all__ = ["svyglm", "bundled_analysis", "BundledAnalysis", "ReplicateWeights",
+           "SvyGLMResults", "TermTest", "ModelError", "FormulaError",
+           "CollinearityError", "SeparationError", "ConvergenceError"]
