@@ -23,6 +23,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linprog
 
+from weighting import calibrate
+from weighting.errors import CalibrationError, InfeasibleBoundsError
+
 
 def _feasible(A, b, bounds) -> bool:
     if len(b) == 0:
@@ -61,3 +64,18 @@ def explain_infeasible_bounds(problem, bounds) -> str | None:
              f"total {base[j]:.10g})" for j in conflict]
     return (f"bounds [{bounds[0]:g}, {bounds[1]:g}] cannot hold together with these "
             f"{len(conflict)} margin categories: " + "; ".join(parts))
+
+
+def calibrate_explained(data, margins, **options):
+    """:func:`weighting.calibrate`, but when it fails with bounds and the bounds
+    are jointly infeasible, raise InfeasibleBoundsError naming the conflict."""
+    try:
+        return calibrate(data, margins, **options)
+    except CalibrationError as exc:
+        result = getattr(exc, "result", None)
+        if result is None or result.bounds is None:
+            raise
+        explanation = explain_infeasible_bounds(result.problem, result.bounds)
+        if explanation is None:
+            raise
+        raise InfeasibleBoundsError(explanation) from None

@@ -316,3 +316,13 @@ def test_binding_bounds_hold_or_are_reported_alike_on_both_paths(case, low, high
         np.testing.assert_allclose(outcomes[0], outcomes[1], rtol=1e-12, atol=0)
     else:
         assert outcomes[0] == outcomes[1]
+
+
+def test_calibrate_explained_turns_a_failure_into_the_named_conflict():
+    from estimators.diagnose import calibrate_explained
+    data = {"a": np.array(["x", "x", "y", "y"]), "b": np.array(["u", "v", "u", "v"])}
+    margins = [Margin("a", {"x": 2.6, "y": 1.4}), Margin("b", {"u": 2.6, "v": 1.4})]
+    options = dict(base_weights=np.ones(4), distance="truncated", max_iter=50)
+    with pytest.raises(InfeasibleBoundsError, match=r"a=y .*; b=u "):
+        calibrate_explained(data, margins, bounds=(0.5, 1.5), **options)
+    assert calibrate_explained(data, margins, bounds=(0.3, 1.7), **options).converged

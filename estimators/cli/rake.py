@@ -11,7 +11,8 @@ atomically; prints the calibration summary unless ``--quiet``.
 
 The calibration options are added by :func:`add_calibration_arguments` and
 read back by :func:`calibration_options`, so that every subcommand that
-calibrates spells and interprets them the same way.
+calibrates spells and interprets them the same way; calibrate through
+:func:`estimators.diagnose.calibrate_explained` to have infeasible bounds named.
 """
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from estimators.diagnose import calibrate_explained
 from estimators.io import check_writable, read_margins, read_table, write_table
-from weighting import calibrate
-from weighting.errors import CalibrationError, InfeasibleBoundsError, KalibError, WeightError
+from weighting.errors import KalibError, WeightError
 
 CALIBRATIONS = ("raking", "linear", "logit", "truncated")
 
@@ -74,22 +75,6 @@ def calibration_options(args) -> dict:
     return dict(distance=args.calibration, bounds=args.bounds, trim=trim, tol=args.tol,
                 max_iter=args.max_iter, allow_unconverged=args.allow_unconverged,
                 normalize_margins=args.normalize_margins)
-
-
-def calibrate_explained(data, margins, **options):
-    """:func:`weighting.calibrate`, but when it fails with bounds, a linear
-    program names the margin categories that cannot hold together."""
-    try:
-        return calibrate(data, margins, **options)
-    except CalibrationError as exc:
-        bounds = options.get("bounds")
-        if bounds is None or not hasattr(exc, "result"):
-            raise
-        from estimators.diagnose import explain_infeasible_bounds
-        explanation = explain_infeasible_bounds(exc.result.problem, exc.result.bounds)
-        if explanation is None:
-            raise
-        raise InfeasibleBoundsError(explanation) from None
 
 
 def run(args) -> int:
