@@ -220,7 +220,7 @@ def test_no_bootstrap_replicate_loses_a_calibration_category():
     design = Design(df, weights=df["base_weight"].to_numpy(), strata=df["stratum"].to_numpy())
     with use_kernels(False):   # the numpy path draws the same replicates as the kernel
         reps = design.calibrate(load_register_margins()).with_replicates(
-            "bootstrap", replicates=200, seed=20170602)
+            "bootstrap", replicates=100, seed=20170602)
         weights = reps.replicate_weights()
     for var in ("size_class", "nace_group", "sector"):
         for cat in df[var].unique():

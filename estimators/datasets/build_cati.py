@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from estimators.codebook import Codebook
+from estimators.codebook import MISSING_CODES, Codebook
 from estimators.datasets import _milp, registry
 from estimators.datasets.published import count_range, load_published, parse_printed
 
@@ -122,8 +122,7 @@ class Survey:
 
     def view(self) -> pd.DataFrame:
         """Answers with every missing code replaced by NA (what routing sees)."""
-        codes = {"not_asked", "dont_know", "no_answer"}
-        return self.coded.apply(lambda s: s.where(~s.isin(codes)))
+        return self.coded.apply(lambda s: s.where(~s.isin(list(MISSING_CODES))))
 
     def rng(self) -> np.random.Generator:
         self.step += 1
@@ -137,9 +136,13 @@ class Survey:
         col[routed] = values
         self.coded[column] = col
 
-    def ask(self, qid: str, cats: list[str], scores: np.ndarray, groups, column=None,
-            routed=None) -> pd.DataFrame:
-        """Fill one column; ``groups`` is a function of the routed sub-frame."""
+    def ask(self, qid: str, cats: list[str], scores, groups, column=None, routed=None) -> None:
+        """Fill one column (default: ``qid``) for the rows routed to ``qid``.
+
+        ``scores`` and ``groups`` are functions of the routed sub-frame (NA
+        view): an (n, K) score array and a list of count bounds (:func:`eq`,
+        :func:`between`, :func:`pct`) over category labels ``cats``.
+        """
         routed = self.routed(qid) if routed is None else routed
         sub = self.view()[routed].reset_index(drop=True)
         spec = groups(sub) if callable(groups) else groups
@@ -148,7 +151,6 @@ class Survey:
         score = scores(sub) if callable(scores) else scores
         choice = _milp.solve(column or qid, score, resolved, self.rng())
         self.put(column or qid, routed, np.array(cats, dtype=object)[choice])
-        return sub
 
 
 def eq(mask, cats, n):
