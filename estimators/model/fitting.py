@@ -264,20 +264,24 @@ def refit_replicates(X: np.ndarray, y: np.ndarray, W: np.ndarray, family: Family
             f"there — merge the level or use another replicate method")
     XX = _cross_products(X)
     beta = np.repeat(beta0[:, None], B, axis=1)
-    active = np.arange(B)
+    # The replicates still iterating: their indices, weights and estimates
+    # (compacted as replicates converge, so late iterations are cheap).
+    active, Wa, ba = np.arange(B), W, beta.copy()
     for _ in range(max_iter):
         try:
-            step = newton_step(X, y, W[:, active], family, beta[:, active], XX)
+            step = newton_step(X, y, Wa, family, ba, XX)
         except np.linalg.LinAlgError:
             raise ReplicateError(
                 "a replicate's information matrix is singular: some model column is "
                 "aliased within a replicate") from None
-        beta[:, active] += step
-        size = np.max(np.abs(step), axis=0)
-        done = size <= tol * (1.0 + np.max(np.abs(beta[:, active]), axis=0))
-        active = active[~done]
-        if active.size == 0:
+        ba += step
+        done = np.max(np.abs(step), axis=0) <= tol * (1.0 + np.max(np.abs(ba), axis=0))
+        beta[:, active[done]] = ba[:, done]
+        if done.all():
             return beta.T
+        if done.any():
+            active, Wa, ba = active[~done], Wa[:, ~done], ba[:, ~done]
+    beta[:, active] = ba
     worst = int(active[0])
     runaway = terms[int(np.argmax(np.abs(beta[:, worst] - beta0)))]
     raise ReplicateError(
