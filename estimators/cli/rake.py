@@ -44,9 +44,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def add_calibration_arguments(p: argparse.ArgumentParser) -> None:
-    """The calibration options of ``../shared/CLI.md`` (``--margins`` required)."""
-    p.add_argument("--margins", action="append", type=Path, required=True, metavar="FILE",
+def add_calibration_arguments(p: argparse.ArgumentParser, margins_required=True) -> None:
+    """The calibration options of ``../shared/CLI.md``."""
+    p.add_argument("--margins", action="append", type=Path, required=margins_required,
+                   metavar="FILE",
                    help="population margin CSV (variables..., total); repeatable")
     p.add_argument("--calibration", choices=CALIBRATIONS, default="raking",
                    help="calibration distance (default raking); truncated = linear "
