@@ -262,3 +262,33 @@ def test_plausible_dependence_described_in_text(df):
     assert df.loc[df["nace_section"].eq("O"), "sector"].eq("public").all()
     public = df[df["sector"].eq("public")]
     assert public["nace_section"].isin(["O", "P", "Q"]).sum() == 158
+
+
+def test_text_statements_that_depend_on_free_joint_distributions(df):
+    from scipy.stats import chi2
+    private = df["sector"].eq("private")
+    # line 1573: 48 % of private firms with 50+ employees need craft certificates most
+    big = private & df["size_class"].eq("50+")
+    assert report_percent((big & df["competence_need"].eq("craft_certificate")).sum(),
+                          big.sum(), 0) == 48
+    # line 1636: both sector differences (sickness follow-up, part-time) significant at 1 %
+    for option in ("sickness_absence", "adapted_part_time"):
+        table = _crosstab(df, f"accommodation_situations.{option}", "sector")
+        assert chi2.sf(pearson_chi2(table), 1) < 0.01
+    # line 1387: F, C, I, S, G score far higher for 'ever' than for 'now'
+    for section in "FCISG":
+        rows = df["nace_section"].eq(section)
+        ever = df.loc[rows, "trainee_ever"].eq("yes").mean()
+        now = df.loc[rows, "trainee_now"].eq("yes").mean()
+        assert ever - now > 0.3, section
+    # line 1534: the sector differences for permanent and temporary posts are p < 5 %
+    for option in ("permanent", "temporary"):
+        table = _crosstab(df, f"hired_position_type.{option}", "sector")
+        assert chi2.sf(pearson_chi2(table), 1) < 0.05
+    # text 5.4: cannot_accommodate and no_requests more common among public firms,
+    # too_costly among private ones
+    reasons = df.dropna(subset=["reason_no_trainee"])
+    share = pd.crosstab(reasons["sector"], reasons["reason_no_trainee"], normalize="index")
+    for reason in ("cannot_accommodate", "no_requests"):
+        assert share.loc["public", reason] > share.loc["private", reason]
+    assert share.loc["private", "too_costly"] > share.loc["public", "too_costly"]
