@@ -324,3 +324,102 @@ def domain_label(domain_var: str, domain: str, t: dict[str, str]) -> str:
         else:
             parts.append(value)
     return " · ".join(parts)
+
+
+# Page labels of the key rates (en, no); the catalog's ``meaning`` is the
+# fallback for a rate not listed here.
+_COMPETENCE = {"craft_certificate": ("craft certificate", "fagbrev"),
+               "higher_education": ("higher education", "høyere utdanning"),
+               "unskilled": ("unskilled (trained in-house)", "ufaglærte (læres opp selv)"),
+               "courses_certification": ("specific courses and certifications",
+                                         "spesifikke kurs og sertifiseringer"),
+               "specialist_education": ("specialist education", "spesialistutdanning"),
+               "other": ("other", "annet")}
+# Short forms of the codebook's item labels (disability_compatibility).
+_IMPAIRMENT = {"stability": ("lack of stability and predictability",
+                             "manglende stabilitet og forutsigbarhet"),
+               "motivation": ("lack of motivation", "manglende motivasjon"),
+               "cognitive": ("cognitive impairments", "kognitive funksjonsnedsettelser"),
+               "social": ("weakened social skills", "svekkede sosiale ferdigheter"),
+               "language": ("language difficulties", "språklige vansker"),
+               "physical_mobility": ("physical impairments / reduced mobility",
+                                     "fysiske funksjonsnedsettelser"),
+               "sensory": ("sensory impairments", "sensoriske funksjonsnedsettelser"),
+               "substance_crime": ("substance abuse / criminal record",
+                                   "rus/kriminalitetshistorikk"),
+               "musculoskeletal": ("musculoskeletal complaints", "muskel-/skjelettplager"),
+               "slow_pace": ("reduced work pace", "nedsatt arbeidstempo")}
+RATE_LABELS = {
+    "trainee_now_rate": ("Has a trainee now", "Har praksiskandidat nå"),
+    "trainee_before_among_not_now": ("Had trainees earlier, among firms without one now",
+                                     "Har hatt tidligere, blant dem uten nå"),
+    "trainee_ever_rate": ("Has or has had trainees", "Har eller har hatt praksiskandidat"),
+    "trainee_ever_rate_by_sector.public": ("Has or has had trainees: public firms",
+                                           "Har eller har hatt: offentlige virksomheter"),
+    "trainee_ever_rate_by_sector.private": ("Has or has had trainees: private firms",
+                                            "Har eller har hatt: private virksomheter"),
+    "plans_next_year_among_not_now": ("Plans a trainee next year, among firms without one now",
+                                      "Planlegger neste år, blant dem uten nå"),
+    "plans_among_earlier_experience": ("Plans next year, among firms with earlier trainees",
+                                       "Planlegger neste år, blant dem med tidligere erfaring"),
+    "no_plans_among_never": ("No plans, among firms that never had trainees",
+                             "Ingen planer, blant dem uten erfaring"),
+    "hired_after_trainee_rate": ("Hired someone after a placement",
+                                 "Har ansatt etter arbeidstrening"),
+    "permanent_position_among_hired": ("Permanent position, among firms that hired",
+                                       "Fast stilling, blant dem som ansatte"),
+    "ordinary_tasks_among_now": ("Trainees mainly do ordinary tasks",
+                                 "Kandidatene gjør hovedsakelig ordinære oppgaver"),
+    "csr_reason_important": ("Social responsibility: important reason (4-5)",
+                             "Samfunnsansvar: viktig grunn (4-5)"),
+    "make_difference_reason_important": ("Making a difference: important reason (4-5)",
+                                         "Gjøre en forskjell: viktig grunn (4-5)"),
+    "work_environment_reason_important": ("Good for the work environment: important (4-5)",
+                                          "Bra for arbeidsmiljøet: viktig grunn (4-5)"),
+    "recruitment_reason_important": ("Recruitment need: important reason (4-5)",
+                                     "Rekrutteringsbehov: viktig grunn (4-5)"),
+    "accommodation_experience_rate": ("Experience with employees needing accommodation",
+                                      "Erfaring med tilrettelegging for ansatte"),
+    "trainee_now_by_accommodation_experience.yes": (
+        "Trainee now, firms with accommodation experience",
+        "Kandidat nå, virksomheter med tilretteleggingserfaring"),
+    "trainee_now_by_accommodation_experience.no": (
+        "Trainee now, firms without accommodation experience",
+        "Kandidat nå, virksomheter uten tilretteleggingserfaring"),
+    "alternative_tasks_rates.full_time": ("Alternative tasks: full-time",
+                                          "Alternative oppgaver: heltid"),
+    "alternative_tasks_rates.part_time": ("Alternative tasks: part-time",
+                                          "Alternative oppgaver: deltid"),
+    "alternative_tasks_rates.no": ("No alternative tasks", "Ingen alternative oppgaver"),
+    "nav_communication_important": ("Good communication with NAV: important (4-5)",
+                                    "God kommunikasjon med NAV: viktig (4-5)"),
+    "nav_economic_measures_important": ("Economic measures from NAV: important (4-5)",
+                                        "Økonomiske virkemidler fra NAV: viktig (4-5)"),
+    "no_recruitment_need_main_reason_not_hired": (
+        "No recruitment need: why a placement led to no hire",
+        "Ikke rekrutteringsbehov: grunn til at det ikke ble ansettelse"),
+    **{f"competence_need_distribution.{k}": (f"Most-needed competence: {en}",
+                                             f"Viktigste kompetansebehov: {no}")
+       for k, (en, no) in _COMPETENCE.items()},
+    "competence_need_education_transport.P_higher_education": (
+        "Education (P): higher education most needed",
+        "Undervisning (P): høyere utdanning viktigst"),
+    "competence_need_education_transport.H_craft": (
+        "Transport (H): craft certificate most needed", "Transport (H): fagbrev viktigst"),
+    "competence_need_education_transport.H_courses": (
+        "Transport (H): courses / certification most needed",
+        "Transport (H): kurs / sertifisering viktigst"),
+    "competence_need_education_transport.H_unskilled": (
+        "Transport (H): unskilled most needed", "Transport (H): ufaglærte viktigst"),
+    **{f"disability_difficult_rates.{k}": (f"Difficult to combine with work (1-2): {en}",
+                                           f"Vanskelig å kombinere med arbeid (1-2): {no}")
+       for k, (en, no) in _IMPAIRMENT.items()},
+}
+
+
+def rate_label(rate: str, lang: str, fallback: str | None = None) -> str:
+    """The page label of a key rate in ``lang``."""
+    labels = RATE_LABELS.get(rate)
+    if labels is None:
+        return fallback or rate
+    return labels[LANGUAGES.index(lang)]

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from estimators.report import figures as figs
 from estimators.report.html import Figure, Page, render
 from estimators.report.notes import explain
-from estimators.report.labels import RATE_GROUPS, flag_rules, rate_group, text
+from estimators.report.labels import RATE_GROUPS, flag_rules, rate_group, rate_label, text
 from estimators.results import KEYRATE_COLUMNS
 from weighting.errors import KalibError
 
@@ -202,11 +202,14 @@ class ReportRun:
         if s.margins:
             return
         from estimators import datasets
+        from estimators.catalog import KEY_RATES
+        from estimators.estimate import rate_items
+        items = rate_items(self.design, KEY_RATES)
         columns = {}
         for column, variant in SENSITIVITY_VARIANTS:
             margins = datasets.load_register_margins(variant)
             design = self.uncalibrated.calibrate(margins, **_calibration_kwargs(s))
-            columns[column] = point_estimates(design, DOMAINS)
+            columns[column] = point_estimates(design, DOMAINS, items)
         self.sensitivity = pd.DataFrame(columns)
         self.public_shares = {key: public_share(datasets.load_register_margins(variant))
                               for key, variant in PUBLIC_SHARE_VARIANTS}
@@ -236,7 +239,7 @@ class ReportRun:
         if conv is not None:
             jobs.append(("replicate_convergence", t["fig_convergence"], "weights",
                          "replicate_convergence", (conv["iterations"], conv["error"], t)))
-        labels = rate_labels(frame["rate"].unique())
+        labels = rate_labels(frame["rate"].unique(), s.lang)
         groups = {}
         for rate in dict.fromkeys(frame["rate"]):
             groups.setdefault(rate_group(rate), []).append(rate)
@@ -254,7 +257,7 @@ class ReportRun:
         d = self.design
         self.html = render(Page(
             lang=s.lang, level=s.level, keyrates=self.page_frame(),
-            rate_labels=rate_labels(self.keyrates["rate"].unique()),
+            rate_labels=rate_labels(self.keyrates["rate"].unique(), s.lang),
             margin_shares=margin_shares(self.data, d, self.margins),
             strata=strata_shares(self.data, d) if "stratum" in self.data else None,
             weight_stats=weight_stats(d, s.lang),
@@ -358,6 +361,7 @@ def publish(tmp: Path, out: Path, force: bool) -> None:
     the old and the new report.
     """
     check_output(out, force)
+    _usual_permissions(tmp)
     old = None
     if out.exists():
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
@@ -365,6 +369,16 @@ def publish(tmp: Path, out: Path, force: bool) -> None:
     os.replace(tmp, out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _usual_permissions(root: Path) -> None:
+    # mkdtemp/mkstemp create owner-only entries; give the report the
+    # permissions of any file the user writes (0666/0777 less the umask).
+    umask = os.umask(0)
+    os.umask(umask)
+    root.chmod(0o777 & ~umask)
+    for path in root.rglob("*"):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 # -- tables computed from the design -------------------------------------------------
@@ -377,17 +391,18 @@ def keyrate_frame(results) -> pd.DataFrame:
 
 
 
-def point_estimates(design, domains) -> pd.Series:
+def point_estimates(design, domains, items=None) -> pd.Series:
     """Weighted key-rate shares, ``sum_i w_i 1[num & base & domain] /
     sum_i w_i 1[base & domain]``, indexed by (rate, domain_var, domain).
 
     The point estimates of ``estimate_catalog`` without its variance, for
-    the sensitivity columns.
+    the sensitivity columns. ``items`` (``estimators.estimate.rate_items`` of
+    the catalog) depend on the data only and may be passed in to be reused.
     """
     from estimators.catalog import KEY_RATES
     from estimators.domains import domain_codes
     from estimators.estimate import rate_items
-    items = rate_items(design, KEY_RATES)
+    items = rate_items(design, KEY_RATES) if items is None else items
     w = np.asarray(design.weights, float)[:, None]
     base = np.stack([it.base for it in items], axis=1).astype(float) * w
     num = np.stack([it.num for it in items], axis=1) * base
@@ -511,11 +526,12 @@ def _published_decimals(rate: str, domain_var: str, domain: str) -> float:
     return math.nan if published is None else published.decimals
 
 
-def rate_labels(rates) -> dict[str, str]:
-    """Rate id -> its meaning from the catalog (the id when unknown)."""
+def rate_labels(rates, lang: str) -> dict[str, str]:
+    """Rate id -> its page label in ``lang`` (the catalog's meaning, or the
+    id, for a rate the page has no label for)."""
     from estimators.catalog import KEY_RATES
     meaning = {r.id: r.meaning for r in KEY_RATES}
-    return {r: meaning.get(r, r) for r in rates}
+    return {r: rate_label(r, lang, meaning.get(r)) for r in rates}
 
 
 
