@@ -31,7 +31,7 @@ def report_percent(n: int, base: int, decimals: int) -> Decimal:
     """
     if base <= 0:
         raise ValueError(f"percentage base must be positive, got {base}")
-    exact = Decimal(100 * n) / Decimal(base)
+    exact = Decimal(100 * int(n)) / Decimal(int(base))
     once = exact.quantize(Decimal(1).scaleb(-(decimals + 1)), ROUND_HALF_UP)
     return once.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
 
