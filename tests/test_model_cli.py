@@ -46,6 +46,18 @@ def test_raked_design_from_margin_files(tmp_path):
     _check(table, case)
 
 
+def test_jackknife_made_and_re_raked_in_process(tmp_path):
+    # kalib's own JKn replicates, each re-raked, then every replicate re-fitted:
+    # R's as.svrepdesign(type = "JKn") |> calibrate(raking) |> svyglm.
+    case = MODELS["jkn_calibrated_logistic"]
+    code, table = _run(tmp_path, *STRAT, "--variance", "jkn",
+                       "--margins", str(REF / "margin_stype.csv"),
+                       "--margins", str(REF / "margin_comp_imp.csv"), "--tol", "1e-13",
+                       "--formula", case["formula"], "--family", "binomial")
+    assert code == 0
+    _check(table, case)
+
+
 def test_replicate_file(tmp_path):
     case = MODELS["jkn_calibrated_linear"]
     code, table = _run(tmp_path, "--id", "snum", "--replicate-weights",
