@@ -1,0 +1,138 @@
+"""``kalib replicate``: replicate weights, each replicate re-calibrated.
+
+    kalib replicate SAMPLE.csv [--id COL] [--weight COL] [--strata COL] [--psu COL]
+                    [--fpc COL] [--lonely-psu error|certainty|A=B,...]
+                    --method bootstrap|jkn|jk1 [--replicates B] [--seed S] [--mse]
+                    [--accept-failures] [--margins FILE ... calibration options]
+                    --out REPS.csv|REPS.parquet [--force] [--quiet]
+
+Writes ``id, weight, rep_1 … rep_B`` and the sidecar ``REPS.json`` (method,
+seed, scale, rscales, mse, calibration spec, convergence record per
+replicate); see :mod:`estimators.export`. Without ``--margins`` the
+replicates are not calibrated. ``--lonely-psu`` extends the contract: strata
+with one PSU are an error unless declared certainty strata or merged into a
+named neighbour (``A=B`` merges stratum A into B).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from estimators.cli.rake import add_calibration_arguments, calibration_options
+from estimators.export import sidecar_path, write_replicate_weights
+from estimators.io import check_writable, read_margins, read_table
+from weighting.design import Design
+from weighting.errors import KalibError
+from weighting.replicates import METHODS
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "replicate", help="replicate weights, each replicate re-calibrated",
+        description="Make bootstrap or jackknife replicate weights (each replicate "
+                    "re-calibrated with the full-sample calibration) and write "
+                    "id, weight, rep_1 ... rep_B plus a JSON sidecar.")
+    p.add_argument("sample", type=Path, metavar="SAMPLE", help="sample CSV or parquet file")
+    add_design_arguments(p)
+    p.add_argument("--method", choices=METHODS, default="bootstrap",
+                   help="replicate method (default bootstrap)")
+    p.add_argument("--replicates", type=int, default=1000, metavar="B",
+                   help="number of bootstrap replicates (default 1000)")
+    p.add_argument("--seed", type=int, default=20170602, metavar="S",
+                   help="random seed (default 20170602)")
+    p.add_argument("--mse", action="store_true",
+                   help="centre replicate variance on the full-sample estimate")
+    p.add_argument("--accept-failures", action="store_true",
+                   help="keep replicates whose re-calibration fails (flagged in the "
+                        "sidecar) instead of an error")
+    add_calibration_arguments(p)
+    for action in p._actions:  # margins are optional here: no margins, no calibration
+        if action.dest == "margins":
+            action.required = False
+    p.add_argument("--out", type=Path, required=True, metavar="PATH",
+                   help="output CSV (or .parquet); the sidecar is PATH with .json")
+    p.add_argument("--force", action="store_true", help="replace existing outputs")
+    p.add_argument("--quiet", action="store_true", help="print no summary")
+    p.set_defaults(run=run)
+    return p
+
+
+def add_design_arguments(p: argparse.ArgumentParser) -> None:
+    """The design options of ``../shared/CLI.md`` (plus ``--lonely-psu``)."""
+    p.add_argument("--id", default="id", metavar="COL",
+                   help="unit identifier column (default id); must be unique")
+    p.add_argument("--weight", metavar="COL",
+                   help="base weight column (default: N/n for every row)")
+    p.add_argument("--strata", metavar="COL", help="stratum column")
+    p.add_argument("--psu", metavar="COL",
+                   help="primary sampling unit column (default: the unit itself)")
+    p.add_argument("--fpc", metavar="COL",
+                   help="population PSU count per stratum (or sampling fraction if <= 1)")
+    p.add_argument("--lonely-psu", type=_lonely_policy, default="error",
+                   metavar="error|certainty|A=B,...",
+                   help="strata with one PSU: an error (default), certainty strata, or "
+                        "merged into the named neighbour stratum")
+
+
+def _lonely_policy(text: str):
+    if text in ("error", "certainty"):
+        return text
+    pairs = [item.split("=", 1) for item in text.split(",") if item]
+    if not pairs or any(len(pair) != 2 or not all(pair) for pair in pairs):
+        raise argparse.ArgumentTypeError(
+            f"expected error, certainty or LONELY=NEIGHBOUR[,...], got {text!r}")
+    return dict(pairs)
+
+
+def design_from_args(frame, args) -> Design:
+    """The Design of the parsed design options (columns checked, ids unique)."""
+    names = [args.id, args.weight, args.strata, args.psu, args.fpc]
+    missing = [c for c in names if c is not None and c not in frame.columns]
+    if missing:
+        raise KalibError(f"{str(args.sample)!r} has no column {missing[0]!r} "
+                         f"(columns: {', '.join(map(str, frame.columns))})")
+    ids = frame[args.id]
+    duplicated = ids[ids.duplicated()]
+    if len(duplicated):
+        raise KalibError(f"id column {args.id!r} is not unique: {len(duplicated)} "
+                         f"duplicate(s), first {duplicated.iloc[0]!r}")
+    return Design(frame, weights=args.weight, strata=args.strata, psu=args.psu,
+                  fpc=args.fpc, lonely_psu=args.lonely_psu)
+
+
+def run(args) -> int:
+    check_writable(args.out, args.force)
+    check_writable(sidecar_path(args.out), args.force)
+    margins = [read_margins(path) for path in args.margins or []]
+    variables = list(dict.fromkeys(v for m in margins for v in m.variables))
+    text = variables + [c for c in (args.strata, args.psu) if c]
+    frame = read_table(args.sample, text_columns=text)
+    design = design_from_args(frame, args)
+    if margins:
+        design = design.calibrate(margins, **calibration_options(args))
+    design = design.with_replicates(args.method, replicates=args.replicates, seed=args.seed,
+                                    accept_failures=args.accept_failures, mse=args.mse)
+    write_replicate_weights(design, args.out, ids=frame[args.id].to_numpy(),
+                            force=args.force)
+    if not args.quiet:
+        print(summary(design, args.out))
+    return 0
+
+
+def summary(design, out) -> str:
+    """Lines describing the replicates written."""
+    conv = design.convergence
+    lines = [f"{design.method}: {design.B} replicates"
+             + (f" (seed {design.seed})" if design.seed is not None else "")
+             + f", scale {design.scale:.6g}, degf {design.degf}, mse {design.mse}"]
+    if design.calibration is not None:
+        line = (f"re-calibrated ({design.calibration.distance}): median "
+                f"{np.median(conv.iterations):g} iterations, max {conv.iterations.max()}, "
+                f"max error {np.max(conv.error):.3g}")
+        if conv.failed.size:
+            line += f"; {conv.failed.size} failed (kept, flagged in the sidecar)"
+        lines.append(line)
+    lines.append(f"wrote {out} and {sidecar_path(out)}")
+    return "\n".join(lines)
