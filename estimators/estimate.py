@@ -219,7 +219,12 @@ def _estimate_spec(design, items, spec, codes, labels, restrict, method, level):
     proportion = np.array([it.kind == "proportion" for it in items])
     low, high = cimod.wald_ci(theta, se, df, level)
     if proportion.any():
-        se_logit = np.sqrt(cov_logit) if design.replicates is not None else None
+        se_logit = None
+        if design.replicates is not None:
+            # a replicate with p_b = 0 or 1 has no logit: delta method there
+            with np.errstate(divide="ignore", invalid="ignore"):
+                se_logit = np.where(np.isfinite(cov_logit), np.sqrt(cov_logit),
+                                    se / (theta * (1 - theta)))
         p_low, p_high = cimod.proportion_ci(
             theta, se, method=method, df=df, level=level, n=n_obs,
             se_logit=se_logit, replicates=reps)

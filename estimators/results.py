@@ -39,7 +39,8 @@ def reliability_flags(frame: pd.DataFrame) -> np.ndarray:
     the effective sample size ``p(1-p)/Var`` (at most n) is below 30, when
     the Korn–Graubard 95% interval is 30 points wide or more, or when it is
     between 5 and 30 points wide and wider than 130% of the estimate;
-    otherwise ``review`` when the design df is below 8. Means, totals and
+    otherwise ``review`` when the design df is below 8 or the estimate is 0
+    or 1 (its interval is degenerate for every method but beta and Wilson). Means, totals and
     ratios (NCHS's rule for other statistics): suppress when ``n`` < 30 or
     the relative standard error exceeds 30%. ``empty``: no unit in the
     domain; a missing standard error (domain empty in a replicate) or design
@@ -66,7 +67,8 @@ def reliability_flags(frame: pd.DataFrame) -> np.ndarray:
     suppress_o = (n < MIN_N) | ~(rse <= MAX_RSE)
     suppress = (np.where(proportion, suppress_p, suppress_o) | ~np.isfinite(se)
                 | ~(df >= 1))
-    flags = np.where(suppress, "suppress", np.where(df < MIN_DF, "review", "ok"))
+    review = (df < MIN_DF) | (proportion & ((p == 0) | (p == 1)))
+    flags = np.where(suppress, "suppress", np.where(review, "review", "ok"))
     return np.where(n == 0, "empty", flags).astype(object)
 
 

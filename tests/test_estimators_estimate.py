@@ -194,3 +194,22 @@ def test_where_expressions():
     np.testing.assert_array_equal(mask, expected.to_numpy())
     with pytest.raises(KalibError, match="cannot parse 'stype'"):
         parse_where("stype")
+
+
+def test_flags_follow_the_nchs_rule():
+    import pandas as pd
+    from estimators.results import reliability_flags
+    frame = pd.DataFrame({
+        "kind": ["proportion"] * 5 + ["mean", "mean"],
+        "n":        [0,    20,   400,  400,  400,  400, 400],
+        "estimate": [np.nan, 0.5, 0.5, 0.02, 0.0, 10.0, 10.0],
+        "se":       [np.nan, 0.1, 0.025, 0.012, 0.0, 1.0, 4.0],
+        "df":       [np.nan, 19, 390, 390, 390, 390, 390]})
+    assert list(reliability_flags(frame)) == [
+        "empty",      # no unit
+        "suppress",   # n < 30
+        "ok",
+        "suppress",   # KG width between 5 and 30 points, > 130% of p
+        "review",     # p = 0: degenerate intervals
+        "ok",         # RSE 10%
+        "suppress"]   # RSE 40%
