@@ -6,6 +6,7 @@ bootstrap replicates (m_h = n_h - 1, drawn here with a fixed seed so that the
 timing does not depend on replicate generation). Target: the whole
 ``svyglm`` — full fit plus the re-fit of every replicate — in under 1 s.
 
+``test_bench_refit_replicates_only`` times the replicate re-fit alone.
 When ``Rscript`` is installed, R survey's ``svyglm`` on the same data and the
 same replicate weights is timed in the same run (median of up to 3 runs,
 ``extra_info["r_seconds"]``), and its coefficients and standard errors are
@@ -24,6 +25,8 @@ import pytest
 
 from benchmarks.workloads import make_workload
 from estimators.model import ReplicateWeights, svyglm
+from estimators.model.families import get_family
+from estimators.model.fitting import refit_replicates, single_threaded_blas
 
 N, B = 1000, 1000
 FORMULA = "y1 ~ C(stratum) + y2 + y3 + y4 + y5"
@@ -97,3 +100,18 @@ def test_bench_svyglm_logistic_1000_replicates(benchmark, problem, tmp_path):
     # Both orderings put the intercept first and the stratum dummies next.
     np.testing.assert_allclose(fit.params, r["coef"], rtol=1e-6)
     np.testing.assert_allclose(fit.bse, r["se"], rtol=1e-5)
+
+
+def test_bench_refit_replicates_only(benchmark, problem):
+    """The batched Newton re-fit of the 1000 replicates alone (no formula,
+    no full-sample fit, no covariance)."""
+    _, W, design = problem
+    fit = svyglm(FORMULA, design, "binomial")
+
+    def refit():
+        with single_threaded_blas():
+            return refit_replicates(fit.frame.X, fit.frame.y, W, get_family("binomial"),
+                                    fit.params, fit.terms)
+
+    reps = benchmark(refit)
+    np.testing.assert_array_equal(reps, fit.replicate_params)
