@@ -8,6 +8,7 @@ them, so test ids end in ``[1e3]``, ``[1e5]``, ``[1e6]``.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]  # workloads, kalib_tasks; the repo
 from workloads import make_workload, selected_sizes  # noqa: E402
 
 SIZES = selected_sizes()
+SLOW = 0.2  # seconds per call above which a benchmark gets 3 plain rounds
 
 
 @pytest.fixture(scope="session", params=list(SIZES.values()), ids=list(SIZES))
@@ -35,12 +37,14 @@ def workload_1e3():
 def measure(benchmark, workload, function, *args, **kwargs):
     """Benchmark ``function(*args, **kwargs)``, tagging the result with n.
 
-    Calls taking about a second or more (n = 1e6, replicate suites) get 3
-    rounds of one call instead of pytest-benchmark's calibration, which would
-    spend minutes on them.
+    One untimed call first: when it takes more than ``SLOW`` seconds (n = 1e6,
+    replicate suites), 3 rounds of one call replace pytest-benchmark's own
+    calibration, which would otherwise spend minutes on such calls.
     """
     benchmark.extra_info["n"] = workload.n
-    if workload.n >= 1_000_000:
+    start = time.perf_counter()
+    function(*args, **kwargs)
+    if time.perf_counter() - start > SLOW:
         return benchmark.pedantic(function, args=args, kwargs=kwargs, rounds=3,
                                   iterations=1, warmup_rounds=0)
     return benchmark(function, *args, **kwargs)
