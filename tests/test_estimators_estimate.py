@@ -213,3 +213,20 @@ def test_flags_follow_the_nchs_rule():
         "review",     # p = 0: degenerate intervals
         "ok",         # RSE 10%
         "suppress"]   # RSE 40%
+
+
+def test_bootstrap_percentile_and_replicate_se_from_replicate_weights():
+    from estimators.variance import replicate_covariance
+    design = LIN.with_replicates("bootstrap", replicates=200, seed=7)
+    f = E.svyprop(design, "sch_wide", "Yes", by=["comp_imp"], ci="percentile").frame
+    W = design.replicate_weights()
+    y = (DATA["sch_wide"] == "Yes").to_numpy(float)
+    for g, label in enumerate(["No", "Yes"]):
+        d = (DATA["comp_imp"] == label).to_numpy(float)
+        reps = (W * (y * d)[:, None]).sum(0) / (W * d[:, None]).sum(0)
+        row = f[f["domain"] == label].iloc[0]
+        assert row["ci_low"] == pytest.approx(np.quantile(reps, 0.025), rel=1e-10)
+        assert row["ci_high"] == pytest.approx(np.quantile(reps, 0.975), rel=1e-10)
+        var = replicate_covariance([row["estimate"]], reps[:, None], design.scale,
+                                   design.rscales, design.mse)[0, 0]
+        assert row["se"] == pytest.approx(np.sqrt(var), rel=1e-10)
