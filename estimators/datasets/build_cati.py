@@ -136,19 +136,19 @@ class Survey:
         col[routed] = values
         self.coded[column] = col
 
-    def ask(self, qid: str, cats: list[str], scores, groups, column=None, routed=None) -> None:
+    def ask(self, qid: str, cats: list[str], scores, groups, column=None) -> None:
         """Fill one column (default: ``qid``) for the rows routed to ``qid``.
 
         ``scores`` and ``groups`` are functions of the routed sub-frame (NA
         view): an (n, K) score array and a list of count bounds (:func:`eq`,
         :func:`between`, :func:`pct`) over category labels ``cats``.
         """
-        routed = self.routed(qid) if routed is None else routed
+        routed = self.routed(qid)
         sub = self.view()[routed].reset_index(drop=True)
-        spec = groups(sub) if callable(groups) else groups
+        spec = groups(sub)
         index = {c: k for k, c in enumerate(cats)}
         resolved = [(mask, [index[c] for c in cs], lo, hi) for mask, cs, lo, hi in spec]
-        score = scores(sub) if callable(scores) else scores
+        score = scores(sub)
         choice = _milp.solve(column or qid, score, resolved, self.rng())
         self.put(column or qid, routed, np.array(cats, dtype=object)[choice])
 
@@ -268,6 +268,8 @@ def fill_trainee_block(sv: Survey, ever_cells: dict) -> None:
              eq(~pub(s) & ~nace(s, "F", "H", "J", "K", "L", "M", "R"), ["no_answer"], 0)]
         g += [between(nace(s, sec), ["yes"], lo, hi) for sec, (lo, hi) in fig51.items()]
         g += [eq(nace(s, *(set(fig51) - {"R"})), ["no_answer"], 0)]
+        # every sector x size cell keeps at least one firm whose experience is
+        # only from earlier years (Tabell 5.5 'ever' minus 'now' is never zero)
         for (sec, size), n_ever in ever_cells.items():
             cell = s["sector"].eq(sec) & s["size_class"].eq(size)
             g.append(between(cell, ["yes"], 0, n_ever - 1))
@@ -285,7 +287,6 @@ def fill_trainee_block(sv: Survey, ever_cells: dict) -> None:
     cats = ["yes", "no", "no_answer"]
     fig52 = figure_counts("trainee_ever", "Figur 5.2", {s: 679 for s in SECTION_N})
     fig52["S"] = (max(fig52["S"][0], 28), fig52["S"][1])   # the 8 named sections lead
-    asked = sv.routed("trainee_before")
     now_by_cell = view[now_yes].groupby(["sector", "size_class"]).size()
     now_by_nace = view[now_yes].groupby("nace_section").size()
 
@@ -304,7 +305,7 @@ def fill_trainee_block(sv: Survey, ever_cells: dict) -> None:
     sv.ask("trainee_before", cats, lambda s: effects(
         s, cats, {"yes": 0.2, "no_answer": -3},
         by={"nace_section": {k: {"yes": 0.7} for k in "FCISG"}}, size_slope={"yes": 0.4}),
-        groups, routed=asked)
+        groups)
 
     # trainee_plans_next_year: asked if trainee_now == 'no' (text 5.2, decisions D6-D7)
     cats = ["yes", "no"]
