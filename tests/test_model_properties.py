@@ -110,3 +110,32 @@ def test_tidy_xarray_and_summary_agree():
     text = fit.summary()
     assert "group[T.b]" in text and "residual design df: " + str(fit.df) in text
     assert fit.df == len(data) - 4 + 1 - 4  # (n - H) + 1 - p, as R
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), replicate=st.booleans())
+def test_average_marginal_effects_of_a_linear_model_are_its_coefficients(seed, replicate):
+    data = _sample(seed)
+    if replicate:
+        rng = np.random.default_rng(seed)
+        W = data["w"].to_numpy()[:, None] * rng.uniform(0.5, 1.5, size=(len(data), 8))
+        design = ReplicateWeights(data, data["w"].to_numpy(), W, 1 / 7, np.ones(8), False, 7)
+    else:
+        design = Design(data, weights="w", strata="stratum")
+    fit = svyglm("z ~ x + group", design, "gaussian")
+    ame = fit.average_marginal_effects().set_index("contrast")
+    coef = fit.tidy().set_index("term")
+    for contrast, term in [("d/dx", "x"), ("b - a", "group[T.b]"), ("c - a", "group[T.c]")]:
+        np.testing.assert_allclose(ame.loc[contrast, "estimate"], coef.loc[term, "estimate"],
+                                   rtol=1e-7)
+        np.testing.assert_allclose(ame.loc[contrast, "se"], coef.loc[term, "se"], rtol=1e-6)
+
+
+def test_logistic_average_marginal_effect_is_the_mean_slope():
+    data = _sample(11)
+    design = Design(data, weights="w", strata="stratum")
+    fit = svyglm("y ~ x + group", design, "binomial")
+    mu = 1 / (1 + np.exp(-fit.frame.X @ fit.params))
+    slope = fit.params[fit.terms.index("x")] * np.average(mu * (1 - mu), weights=data["w"])
+    ame = fit.average_marginal_effects().set_index("contrast")
+    np.testing.assert_allclose(ame.loc["d/dx", "estimate"], slope, rtol=1e-7)

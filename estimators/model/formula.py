@@ -61,14 +61,15 @@ class ModelFrame:
         return np.asarray(X, dtype=float)
 
 
-def formula_variables(formula: str) -> list:
-    """The data column names a formula refers to (in order of appearance)."""
+def formula_variables(formula: str, rhs_only: bool = False) -> list:
+    """The data column names a formula refers to (in order of appearance);
+    with ``rhs_only``, those of the predictors only."""
     try:
         desc = patsy.ModelDesc.from_formula(formula)
     except patsy.PatsyError as exc:
         raise FormulaError(f"cannot parse formula {formula!r}: {str(exc).splitlines()[0]}") from None
     names = []
-    for term in desc.lhs_termlist + desc.rhs_termlist:
+    for term in (desc.rhs_termlist if rhs_only else desc.lhs_termlist + desc.rhs_termlist):
         for factor in term.factors:
             code = factor.name()
             try:

@@ -19,7 +19,7 @@ from estimators.ci import proportion_ci, wald_ci
 from .errors import ModelError
 from .families import Family
 from .fitting import single_threaded_blas
-from .formula import ModelFrame
+from .formula import ModelFrame, formula_variables
 from .glm import linearized_cov, replicate_cov, replicate_matrix
 
 COLUMNS = ["term", "estimate", "se", "t", "df", "p", "ci_low", "ci_high"]
@@ -220,42 +220,13 @@ class SvyGLMResults:
 
     def _predicted_margins(self, variable, level, ci) -> pd.DataFrame:
         levels = self._factor_levels(variable)
-        used = self.frame.used
-        base = self.data.loc[used]
-        Xs = []
-        for value in levels:
-            data = base.copy()
-            data[variable] = value
-            Xs.append(self.frame.design_matrix(data))
-        w = np.asarray(self.design.weights, dtype=float)[used]
-        fam = self.family
-        m = np.array([np.sum(w * fam.inverse_link(X @ self.params)) / w.sum() for X in Xs])
-        if self.variance == "replicate":
-            W = replicate_matrix(self.design)[used]
-            betas = self.replicate_params.T
-            # The levels' design matrices differ from the first one in a few
-            # columns only: update its linear predictor instead of redoing X @ B.
-            eta0 = Xs[0] @ betas
-            reps = np.empty((betas.shape[1], len(Xs)))
-            for k, X in enumerate(Xs):
-                diff = X - Xs[0]
-                cols = np.flatnonzero(np.any(diff != 0, axis=0))
-                eta = eta0 + diff[:, cols] @ betas[cols] if k else eta0
-                reps[:, k] = np.sum(W * fam.inverse_link(eta), axis=0) / W.sum(axis=0)
-            cov = replicate_cov(self.design, m, reps)
-        else:
-            z = np.zeros((len(used), len(levels)))
-            beta_infl = self.influence[used]
-            for k, X in enumerate(Xs):
-                mu = fam.inverse_link(X @ self.params)
-                # d m / d beta: for a canonical link d mu / d eta = V(mu).
-                grad = X.T @ (w * fam.variance(mu)) / w.sum()
-                z[used, k] = (mu - m[k]) / w.sum() + beta_infl @ grad
-            cov = linearized_cov(self.design, z)
+        base = self.data.loc[self.frame.used]
+        m, cov = self._averaged_predictions(
+            [base.assign(**{variable: value}) for value in levels])
         df = self.design_df
         level = self.level if level is None else level
         se = np.sqrt(np.diag(cov))
-        if fam.name == "binomial":
+        if self.family.name == "binomial":
             low, high = proportion_ci(m, se, method=ci or "xlogit", df=df, level=level)
         else:
             low, high = wald_ci(m, se, df, level)
@@ -268,6 +239,93 @@ class SvyGLMResults:
             "se": se, "ci_low": low, "ci_high": high, "contrast": contrast,
             "contrast_se": c_se, "contrast_ci_low": c_low, "contrast_ci_high": c_high,
             "df": df})
+
+    def average_marginal_effects(self, level: float | None = None) -> pd.DataFrame:
+        """Average marginal effect of every variable of the formula.
+
+        A factor: the differences of its predictive margins from its first
+        level (:meth:`predicted_margins`). A numeric variable x: the
+        design-weighted average of ``d mu_i / d x``, the change in the
+        predicted mean per unit of x (a central difference, exact for terms
+        linear in x). Same variance machinery as the margins.
+
+        Returns
+        -------
+        DataFrame with ``variable, contrast, estimate, se, t, p, ci_low,
+        ci_high, df``; ``contrast`` is ``level - reference`` or ``d/dx``.
+        """
+        level = self.level if level is None else level
+        rows = []
+        with single_threaded_blas():
+            for variable in self._variables():
+                if self._is_factor(variable):
+                    margins = self._predicted_margins(variable, level, None)
+                    ref = margins["level"].iloc[0]
+                    for r in margins.iloc[1:].itertuples(index=False):
+                        rows.append((variable, f"{r.level} - {ref}", r.contrast,
+                                     r.contrast_se))
+                else:
+                    estimate, se = self._derivative(variable)
+                    rows.append((variable, f"d/d{variable}", estimate, se))
+        table = pd.DataFrame(rows, columns=["variable", "contrast", "estimate", "se"])
+        df = self.design_df
+        table["t"] = table["estimate"] / table["se"]
+        table["p"] = 2 * stats.t.sf(np.abs(table["t"]), df) if df > 0 else np.nan
+        table["ci_low"], table["ci_high"] = wald_ci(table["estimate"].to_numpy(),
+                                                    table["se"].to_numpy(), df, level)
+        table["df"] = df
+        return table
+
+    def _derivative(self, variable: str) -> tuple:
+        """Weighted mean of d mu / d x by a central difference of step h."""
+        base = self.data.loc[self.frame.used]
+        x = base[variable].astype(float)
+        h = 1e-4 * max(float(x.std()), 1e-8)
+        m, cov = self._averaged_predictions([base.assign(**{variable: x + h}),
+                                             base.assign(**{variable: x - h})])
+        C = np.array([1.0, -1.0]) / (2 * h)
+        return float(C @ m), float(np.sqrt(max(C @ cov @ C, 0.0)))
+
+    def _averaged_predictions(self, frames: list) -> tuple:
+        """Weighted mean predictions ``m_k`` on each modified frame of the
+        fitted rows, and their (K, K) design-based covariance."""
+        used = self.frame.used
+        Xs = [self.frame.design_matrix(frame) for frame in frames]
+        w = np.asarray(self.design.weights, dtype=float)[used]
+        fam = self.family
+        m = np.array([np.sum(w * fam.inverse_link(X @ self.params)) / w.sum() for X in Xs])
+        if self.variance == "replicate":
+            W = replicate_matrix(self.design)[used]
+            betas = self.replicate_params.T
+            # The frames' design matrices differ from the first one in a few
+            # columns only: update its linear predictor instead of redoing X @ B.
+            eta0 = Xs[0] @ betas
+            reps = np.empty((betas.shape[1], len(Xs)))
+            for k, X in enumerate(Xs):
+                diff = X - Xs[0]
+                cols = np.flatnonzero(np.any(diff != 0, axis=0))
+                eta = eta0 + diff[:, cols] @ betas[cols] if k else eta0
+                reps[:, k] = np.sum(W * fam.inverse_link(eta), axis=0) / W.sum(axis=0)
+            return m, replicate_cov(self.design, m, reps)
+        z = np.zeros((len(used), len(Xs)))
+        beta_infl = self.influence[used]
+        for k, X in enumerate(Xs):
+            mu = fam.inverse_link(X @ self.params)
+            # d m / d beta: for a canonical link d mu / d eta = V(mu).
+            grad = X.T @ (w * fam.variance(mu)) / w.sum()
+            z[used, k] = (mu - m[k]) / w.sum() + beta_infl @ grad
+        return m, linearized_cov(self.design, z)
+
+    def _variables(self) -> list:
+        """Data variables on the right-hand side of the formula."""
+        return formula_variables(self.formula, rhs_only=True)
+
+    def _is_factor(self, variable: str) -> bool:
+        try:
+            self._factor_levels(variable)
+        except ModelError:
+            return False
+        return True
 
     def _factor_levels(self, variable: str) -> list:
         for factor, info in self.frame.design_info.factor_infos.items():
