@@ -31,11 +31,14 @@ class CellCalibration:
 
     Attributes
     ----------
-    problem : weighting.problem.CalibrationProblem or None
-        None for an uncalibrated design (every g is 1, one cell).
+    problem : namespace or None
+        The cell table of the ``weighting.problem.CalibrationProblem`` (X, t,
+        Xfull, tfull, labels, n_cells); None for an uncalibrated design
+        (every g is 1, one cell).
     order : ndarray (cells,) int64
         Problem cell of each scale-out cell (identity when the cells are the
-        problem's own).
+        problem's own; -1 for a cell of the encoding space without rows,
+        whose totals are always 0 and whose g is reported as 1).
     lam : ndarray (p,)
         Full-sample solution (warm start).
     g : ndarray (cells,)
@@ -73,9 +76,10 @@ class CellCalibration:
         distance, bounds, tol, max_iter, trim = _solver_spec(design)
         g_cells = np.empty(problem.n_cells)
         g_cells[problem.cell] = result.g
-        return cls(problem, order, np.ascontiguousarray(result.lam, dtype=np.float64),
-                   g_cells[order], distance, bounds, float(tol), int(max_iter), trim,
-                   accept_failures)
+        lam = np.ascontiguousarray(result.lam, dtype=np.float64)
+        g = np.where(order >= 0, g_cells[order], 1.0)
+        return cls(_cell_table(problem), order, lam, g, distance, bounds, float(tol),
+                   int(max_iter), trim, accept_failures)
 
     @property
     def n_cells(self) -> int:
@@ -90,8 +94,9 @@ class CellCalibration:
             return np.ones((b, 1)), {"iterations": zeros, "error": np.zeros(b),
                                      "status": zeros}
         problem = self.problem
-        D_problem = np.empty_like(D)
-        D_problem[:, self.order] = D
+        present = self.order >= 0
+        D_problem = np.empty((b, problem.n_cells))
+        D_problem[:, self.order[present]] = D[:, present]
         kernel = chunk_kernel()
         if kernel is not None and self.trim is None:
             code, lower, upper = parse(self.distance, self.bounds)
@@ -108,7 +113,9 @@ class CellCalibration:
                   "error": np.asarray(error, np.float64),
                   "status": np.asarray(status, np.int64)}
         self._check(D_problem, record, first)
-        return np.asarray(g)[:, self.order], record
+        g_out = np.ones((b, self.n_cells))
+        g_out[:, present] = np.asarray(g)[:, self.order[present]]
+        return g_out, record
 
     def _check(self, D_problem, record, first):
         failed = np.flatnonzero(record["status"] != CONVERGED)
@@ -130,6 +137,14 @@ class CellCalibration:
         raise ReplicateError(
             f"replicate {first + b + 1} (index {first + b}) failed to re-calibrate: "
             f"{cause} (pass accept_failures=True to keep failed replicates, flagged)")
+
+
+def _cell_table(problem):
+    """What re-calibration reads of a CalibrationProblem, without its O(n) row
+    arrays (the calibration is shipped to every block task)."""
+    return types.SimpleNamespace(X=problem.X, t=problem.t, Xfull=problem.Xfull,
+                                 tfull=problem.tfull, labels=problem.labels,
+                                 n_cells=problem.n_cells)
 
 
 class _TotalsAsMultipliers(types.SimpleNamespace):

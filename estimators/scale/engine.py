@@ -86,25 +86,28 @@ def replicate_dataset(chunk_list, calibration, plan, n_groups, *, scale, rscales
     R = C * G
     size = block_size or default_block_size(spec.B, spec.P, R, k1)
     runs = [dask.delayed(lambda c: c.runs)(c) for c in chunk_list]
+    # One graph key each, shared by every task that reads them.
+    spec_key = dask.delayed(spec, pure=True)
+    calibration_key = dask.delayed(calibration, pure=True)
 
     stacked = []
     for b0, b1 in blocks(spec.B, size):
-        material = dask.delayed(draw_block, nout=len(chunk_list))(spec, b0, b1, runs)
+        material = dask.delayed(draw_block, nout=len(chunk_list))(spec_key, b0, b1, runs)
         stacked.append(da.stack([
-            da.from_delayed(dask.delayed(_accumulate_block)(spec, c, material[k], R),
+            da.from_delayed(dask.delayed(_accumulate_block)(spec_key, c, material[k], R),
                             shape=(b1 - b0, R, k1), dtype=np.float64)
             for k, c in enumerate(chunk_list)], axis=1))
     S = da.concatenate(stacked, axis=0).sum(axis=1, split_every=split_every)
 
     results, shapes = [], []
     for (b0, b1), piece in zip(blocks(spec.B, size), S.to_delayed().ravel()):
-        results.append(dask.delayed(_finish_block)(calibration, piece, G, b0))
+        results.append(dask.delayed(_finish_block)(calibration_key, piece, G, b0))
         shapes.append(b1 - b0)
 
     F = da.stack([da.from_delayed(dask.delayed(_chunks.full_sample)(c, R), shape=(R, k1),
                                   dtype=np.float64) for c in chunk_list]
                  ).sum(axis=0, split_every=split_every)
-    full = da.from_delayed(dask.delayed(_full_totals)(calibration, F, G), shape=(G, k1),
+    full = da.from_delayed(dask.delayed(_full_totals)(calibration_key, F, G), shape=(G, k1),
                            dtype=np.float64)
 
     dims = ("replicate", "group", "stat")

@@ -24,11 +24,13 @@ SAMPLE_SHARE = np.array([0.24, 0.24, 0.16, 0.16, 0.05, 0.05, 0.05, 0.05])
 POPULATION_PER_RESPONDENT = 3.0
 
 
-def sample_part(n: int, seed: int, part: int, psu_size: int = 1, first_id: int = 0) -> dict:
+def sample_part(n: int, seed: int, part: int, clusters: int | None = None,
+                first_id: int = 0) -> dict:
     """Rows ``first_id .. first_id + n - 1`` of a sample, as a dict of arrays.
 
     Stratum, NACE section and outcomes are drawn from part ``part``'s own
-    stream; ``psu`` numbers consecutive runs of ``psu_size`` rows (by id).
+    stream; ``psu`` is ``id mod clusters`` (so at most ``clusters`` PSUs per
+    stratum), or the id itself.
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(part + 1)[part])
     stratum = rng.choice(8, n, p=SAMPLE_SHARE)
@@ -40,14 +42,14 @@ def sample_part(n: int, seed: int, part: int, psu_size: int = 1, first_id: int =
     ids = first_id + np.arange(n, dtype=np.int64)
     out = {"id": ids, "sector": sector, "size_class": size, "nace": nace,
            "stratum": np.char.add(np.char.add(sector, ":"), size),
-           "psu": ids // psu_size}
+           "psu": ids if clusters is None else ids % clusters}
     out.update({name: y[:, j] for j, name in enumerate(OUTCOMES)})
     return out
 
 
-def sample(n: int, seed: int = 1, psu_size: int = 1) -> dict:
+def sample(n: int, seed: int = 1, clusters: int | None = None) -> dict:
     """A whole sample of n rows in memory (one part)."""
-    return sample_part(n, seed, 0, psu_size)
+    return sample_part(n, seed, 0, clusters)
 
 
 def margins(n: int) -> list:
@@ -61,7 +63,7 @@ def margins(n: int) -> list:
 
 
 def write_parquet(path, n: int, seed: int = 1, rows_per_file: int = 1_000_000,
-                  psu_size: int = 1) -> Path:
+                  clusters: int | None = None) -> Path:
     """Write an n-row sample as a directory of parquet files, part by part."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -69,6 +71,6 @@ def write_parquet(path, n: int, seed: int = 1, rows_per_file: int = 1_000_000,
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     for part, first in enumerate(range(0, n, rows_per_file)):
-        rows = sample_part(min(rows_per_file, n - first), seed, part, psu_size, first)
+        rows = sample_part(min(rows_per_file, n - first), seed, part, clusters, first)
         pq.write_table(pa.table(rows), path / f"part-{part:05d}.parquet")
     return path
