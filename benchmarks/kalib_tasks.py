@@ -9,9 +9,14 @@ count from ``len(data)``) and margin tables:
 * :func:`bootstrap_domain_means` -- B Rao-Wu-Yue rescaling bootstrap
   replicates within strata (Rao, Wu & Yue 1992), each re-raked to the same
   margins, then the means of the 5 outcomes overall, by sector and by size
-  class with replicate standard errors.
+  class with replicate standard errors: through ``estimators.estimate`` (the
+  analyst's API, with CIs and design effects), or with ``engine=True``
+  straight from the fused replicate totals of ``weighting.Design`` (the
+  engine alone: ratio means and R's ``svrVar`` variance, nothing else).
 """
 from __future__ import annotations
+
+import numpy as np
 
 from weighting.margins import Margin
 from workloads import OUTCOMES
@@ -52,7 +57,34 @@ def domain_means(design):
     return svymean(design, list(OUTCOMES), by=DOMAINS)
 
 
-def bootstrap_domain_means(columns, margin_list, replicates=500, seed=20170602, tol=1e-10):
+def engine_domain_means(design, columns) -> dict:
+    """``{domain: (means, se)}`` ((groups, 5) arrays) from the replicate totals.
+
+    Each mean is the ratio of the domain's weighted totals of y and of 1; its
+    variance ``scale * sum_b rscales_b (theta_b - centre)^2`` (R's ``svrVar``).
+    """
+    from estimators.variance import replicate_covariance
+
+    k = len(OUTCOMES)
+    values = np.column_stack([np.asarray(columns[y], dtype=np.float64) for y in OUTCOMES]
+                             + [np.ones(design.n)])
+    out = {}
+    for domain in DOMAINS:
+        groups = (np.zeros(design.n, dtype=np.int64) if domain == "all"
+                  else np.asarray(columns[domain], dtype=np.int64))
+        n_groups = int(groups.max()) + 1
+        full = np.stack([np.bincount(groups, design.weights * v, minlength=n_groups)
+                         for v in values.T], axis=1)
+        reps = design.replicate_totals(values, groups, n_groups)
+        theta, theta_reps = full[:, :k] / full[:, k:], reps[:, :, :k] / reps[:, :, k:]
+        cov = replicate_covariance(theta.ravel(), theta_reps.reshape(len(reps), -1),
+                                   design.scale, design.rscales, design.mse)
+        out[domain] = (theta, np.sqrt(np.diag(cov)).reshape(theta.shape))
+    return out
+
+
+def bootstrap_domain_means(columns, margin_list, replicates=500, seed=20170602, tol=1e-10,
+                           engine=False):
     """The bootstrap task end to end: replicates, re-raking, domain means + SEs."""
     design = replicate_design(columns, margin_list, "bootstrap", replicates, seed, tol)
-    return domain_means(design)
+    return engine_domain_means(design, columns) if engine else domain_means(design)
