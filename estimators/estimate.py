@@ -204,15 +204,14 @@ def _estimate_spec(design, items, spec, codes, labels, restrict, method, level):
     wbase = onehot.T @ (w[:, None] * masks)
     empty = n_obs == 0
 
-    reps = None
+    reps = var_logit = None
     if design.replicates is None:
-        var, cov_logit = _linearized(design, num, den, onehot, theta, t_den, is_total,
-                                     empty)
+        var = _linearized(design, num, den, onehot, theta, t_den, is_total, empty)
         df = _domain_df(design, masks, codes, G)
     else:
         reps = _replicate_estimates(design, num, den, codes, G, is_total)
         var = _replicate_variance(design, theta, reps, empty)
-        cov_logit = _replicate_variance(design, _logit(theta), _logit(reps), empty)
+        var_logit = _replicate_variance(design, _logit(theta), _logit(reps), empty)
         df = np.full((G, m), float(design.degf))
     se = np.sqrt(var)
 
@@ -220,10 +219,10 @@ def _estimate_spec(design, items, spec, codes, labels, restrict, method, level):
     low, high = cimod.wald_ci(theta, se, df, level)
     if proportion.any():
         se_logit = None
-        if design.replicates is not None:
+        if var_logit is not None:
             # a replicate with p_b = 0 or 1 has no logit: delta method there
             with np.errstate(divide="ignore", invalid="ignore"):
-                se_logit = np.where(np.isfinite(cov_logit), np.sqrt(cov_logit),
+                se_logit = np.where(np.isfinite(var_logit), np.sqrt(var_logit),
                                     se / (theta * (1 - theta)))
         p_low, p_high = cimod.proportion_ci(
             theta, se, method=method, df=df, level=level, n=n_obs,
@@ -296,15 +295,13 @@ def _replicate_estimates(design, num, den, codes, G, is_total):
 
 
 def _linearized(design, num, den, onehot, theta, t_den, is_total, empty):
-    """Delta-method variances of theta (G, m) and of logit(theta)."""
+    """Delta-method variances of theta (G, m)."""
     G, m = theta.shape
     cov = linearization_covariance(design, _influence(num, den, onehot, theta, t_den,
                                                       is_total))
     var = np.diag(cov).reshape(G, m).copy()
     var[empty] = np.nan
-    with np.errstate(divide="ignore", invalid="ignore"):
-        var_logit = var / (theta * (1 - theta)) ** 2
-    return var, var_logit
+    return var
 
 
 def domain_covariance(design, items, spec, restrict=None):
