@@ -21,7 +21,11 @@ Variance
 Degrees of freedom
     R's ``degf`` of the domain's design: for a replicate design its stored
     rule, for linearization the PSUs minus the strata that hold at least one
-    unit of the domain (``degf(subset(design, ...))``).
+    unit of the domain (``degf(subset(design, ...))``). The Korn–Graubard and
+    Wilson intervals use the domain's unweighted size in their ``t_{n-1}``
+    factor, as ``svyciprop`` on a subset of an uncalibrated design (R keeps
+    every row in a subset of a calibrated design and so uses the whole sample
+    size there).
 
 Design effects
     ``deff = Var / Var_srs`` with ``Var_srs`` the without-replacement simple
