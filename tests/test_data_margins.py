@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,8 @@ from estimators.datasets.registry import (MIN_RESPONDENTS, collapse_adjacent,
 from estimators.jsonstat import JsonStatError, read_07091, read_jsonstat
 from weighting.margins import Margin
 
-REGISTER = "/work/shared/register"
+# SSB JSON-stat samples copied from shared/register (real StatBank responses)
+REGISTER = Path(__file__).parent / "reference" / "data"
 
 
 def test_collapsed_groups_of_the_survey():
