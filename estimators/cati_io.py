@@ -4,7 +4,7 @@ A CATI system exports either category codes, value labels (``Ja``/``Nei``)
 or, in SPSS files, numeric values with value labels. The readers map all of
 them to the codebook's category codes, keep the three missing kinds apart
 (``not_asked`` / ``dont_know`` / ``no_answer``; a blank or system-missing cell
-is ``not_asked``), validate the result against the codebook and raise
+is ``not_asked``), add derived variables the export lacks, validate the result against the codebook and raise
 :class:`~estimators.validate.ValidationError` (one line, names column and id)
 when it does not conform. :func:`to_analysis_frame` then turns codes into the
 analysis frame of ``docs/data.md`` (NA for every missing kind).
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from estimators.codebook import MISSING_CODES, Codebook
+from estimators.codebook import MISSING_CODES, Codebook, derive_column
 from estimators.io import write_atomic
 from estimators.validate import ValidationError, validate
 from weighting.errors import KalibError
@@ -79,6 +79,23 @@ def map_to_codes(raw: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     return out
 
 
+def add_derived(coded: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """Compute derived variables (``trainee_ever``, ``nace_group``) that a CATI
+    export does not carry, from their inputs; present ones are left to the
+    validator to check."""
+    missing = [q for q in codebook.derived if q.id not in coded.columns]
+    if not missing:
+        return coded
+    view = to_analysis_frame(coded, codebook)
+    out = coded.copy()
+    for q in missing:
+        try:
+            out[q.id] = derive_column(q, view).astype(object)
+        except (KeyError, KalibError):
+            continue  # inputs absent: the validator reports the missing columns
+    return out
+
+
 def _checked(coded: pd.DataFrame, codebook: Codebook, source: str) -> pd.DataFrame:
     report = validate(coded, codebook)
     if not report.ok:
@@ -92,7 +109,7 @@ def read_cati_csv(path: str | Path, codebook: Codebook, check: bool = True) -> p
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise CatiFileError(f"cannot read CSV file {path}: {exc}".splitlines()[0]) from None
-    coded = map_to_codes(raw, codebook)
+    coded = add_derived(map_to_codes(raw, codebook), codebook)
     return _checked(coded, codebook, str(path)) if check else coded
 
 
@@ -109,7 +126,7 @@ def read_cati_sav(path: str | Path, codebook: Codebook, check: bool = True) -> p
         if col in codebook.columns():
             labelled[col] = raw[col].map(lambda v, lab=labels: lab.get(v, v)
                                          if not pd.isna(v) else None).astype(object)
-    coded = map_to_codes(labelled, codebook)
+    coded = add_derived(map_to_codes(labelled, codebook), codebook)
     if "id" in coded:
         coded["id"] = coded["id"].map(_canonical)
     return _checked(coded, codebook, str(path)) if check else coded

@@ -126,6 +126,14 @@ def test_csv_reader_maps_labels_to_codes(tmp_path, coded):
                                   check_dtype=False)
 
 
+def test_readers_derive_variables_an_export_lacks(tmp_path, coded):
+    path = tmp_path / "export.csv"
+    coded.drop(columns=["trainee_ever", "nace_group"]).to_csv(path, index=False)
+    back = read_cati_csv(path, codebook())
+    assert back["trainee_ever"].tolist() == coded["trainee_ever"].tolist()
+    assert back["nace_group"].tolist() == coded["nace_group"].tolist()
+
+
 def test_csv_reader_rejects_invalid_file_in_one_line(tmp_path, coded):
     path = tmp_path / "bad.csv"
     ERRORS["not_routed"](coded.copy()).to_csv(path, index=False)
