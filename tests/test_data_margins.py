@@ -69,6 +69,14 @@ def test_margin_variants(variant, public):
         assert set(table.loc[table["margin"] == name, "category"]) == set(df[name])
 
 
+def test_sector_by_size_cross_margin():
+    (cross,) = load_register_margins("high_public", margins=("sector*size_class",))
+    assert cross.variables == ("sector", "size_class")
+    assert sum(cross.table.values()) == 200016
+    public = sum(v for k, v in cross.table.items() if k[0] == "public")
+    assert public == round(0.16 * 200016)
+
+
 def test_only_the_sector_margins_differ_between_variants():
     central, low = register_margin_table("central"), register_margin_table("low_public")
     same = central["margin"].isin(["size_class", "nace_group"])
