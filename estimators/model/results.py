@@ -329,9 +329,10 @@ class SvyGLMResults:
 
     def _factor_levels(self, variable: str) -> list:
         for factor, info in self.frame.design_info.factor_infos.items():
-            if info.type == "categorical" and variable in factor.name():
-                if factor.name() in (variable, f"C({variable})"):
-                    return list(info.categories)
+            # `sector`, `C(sector)`, `C(sector, Treatment('public'))`...
+            if info.type == "categorical" and formula_variables(
+                    f"y ~ {factor.name()}", rhs_only=True) == [variable]:
+                return list(info.categories)
         raise ModelError(f"{variable!r} is not a categorical variable of the model "
                          f"{self.formula!r}")
 
