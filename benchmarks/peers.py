@@ -387,24 +387,14 @@ def parse_args(argv=None):
     parser.add_argument("--tol", type=float, default=1e-10)
     parser.add_argument("--no-readme", action="store_true",
                         help="do not rewrite the table in benchmarks/README.md")
+    parser.add_argument("--redraw", action="store_true",
+                        help="measure nothing: table, figure and README from the latest "
+                             "saved run (e.g. after make bench, for the kernel panel)")
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    sizes = [s for s in args.sizes.split(",") if s]
-    tasks = [t for t in args.tasks.split(",") if t]
-    wanted = args.tools.split(",")
-    unknown = set(sizes) - set(SIZES) | set(tasks) - set(TASKS) | \
-        set(wanted) - {t.name for t in TOOLS}
-    if unknown:
-        print(f"peers.py: unknown size/task/tool {sorted(unknown)}", file=sys.stderr)
-        return 2
-    tools = [t for t in TOOLS if t.name in wanted]
-
-    def log(message):
-        print(message, file=sys.stderr, flush=True)
-
+def measure(args, tools: list[Tool], sizes: list[str], tasks: list[str], log) -> dict:
+    """Run every tool on every task and size; the record saved as JSON."""
     machine = machine_summary()
     log(f"machine: {machine['description']}; load average at start {machine['load']}")
     unavailable, versions = {}, {}
@@ -417,6 +407,7 @@ def main(argv=None) -> int:
             versions[tool.name] = tool_version(tool)
 
     results: dict = {}
+    loads = [machine["load"]]
     for task in tasks:
         results[task] = {}
         for size in sizes:
@@ -431,42 +422,79 @@ def main(argv=None) -> int:
                 smaller = [results[task][s].get(tool.name) for s in sizes[:sizes.index(size)]]
                 if any(r and r.get("capped") for r in smaller):
                     row[tool.name] = {"capped": True, "skipped": "capped at a smaller n"}
-                    log(f"{task:9s} n={size:4s} {tool.name:10s} > cap (capped at a smaller n)")
+                    log(f"{task:9s} n={size:4s} {tool.name:12s} > cap (capped at a smaller n)")
                     continue
                 start = time.perf_counter()
                 row[tool.name] = run_one(tool, task, data_dir, args.cap, args.replicates,
                                          args.seed, args.tol)
-                log(f"{task:9s} n={size:4s} {tool.name:10s} {cell_text(row[tool.name], args.cap):>10s}"
-                    f"  (process {time.perf_counter() - start:.1f} s)")
+                loads.append(machine_summary()["load"])
+                log(f"{task:9s} n={size:4s} {tool.name:12s} "
+                    f"{cell_text(row[tool.name], args.cap):>10s}"
+                    f"  (process {time.perf_counter() - start:.1f} s, load {loads[-1]})")
+    machine["load_max"] = max(x for x in loads if x is not None) if any(loads) else None
+    machine["shared"] = bool(machine["load_max"] and machine["load_max"] > 1.0)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    return {"datetime": stamp, "commit": git_commit(), "machine": machine,
+            "versions": versions, "cap_seconds": args.cap, "replicates": args.replicates,
+            "tol": args.tol, "sizes": sizes, "tools": [t.name for t in tools],
+            "results": results}
 
-    names = [t.name for t in tools]
-    table = markdown_table(results, names, sizes, args.cap)
-    targets = targets_text(results, args.cap)
+
+def publish(record: dict, write_readme: bool, log) -> None:
+    """Print the table and targets, draw the figure, rewrite the README section."""
+    cap, results, sizes = record["cap_seconds"], record["results"], record["sizes"]
+    table = markdown_table(results, record["tools"], sizes, cap)
+    targets = targets_text(results, cap)
     print(table)
     print("Targets:\n" + targets)
+    plot_scaling(results, sizes, FIGURE, cap)
+    log(f"wrote {FIGURE.relative_to(HERE.parent)}")
+    if not write_readme:
+        return
+    machine, stamp = record["machine"], record["datetime"]
+    version_text = ", ".join(f"{name} {v}" for name, v in record["versions"].items())
+    shared = (" The machine was shared with other work during the run (load average up to "
+              f"{machine['load_max']} on its 2 cores), so absolute times are inflated and "
+              "noisy; tools ran one after another within each task and n, so the ratios "
+              "are the fairer reading." if machine.get("shared") else "")
+    update_readme(
+        f"Measured {stamp[:4]}-{stamp[4:6]}-{stamp[6:8]} at commit `{record['commit']}` on "
+        f"{machine['description']}.{shared} Versions: {version_text}. Cap: {cap:g} s per "
+        f"tool, task and n; B = {record['replicates']}; tol = {record['tol']:g}. Raw "
+        f"numbers: `results/peers-{stamp}-{record['commit']}.json`."
+        f"\n\n{table}\nTargets (issues 2 and 4):\n\n{targets}\n\n"
+        f"![time vs n](scaling.png)\n")
 
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+
+    def log(message):
+        print(message, file=sys.stderr, flush=True)
+
+    if args.redraw:
+        runs = sorted(RESULTS.glob("peers-*.json"))
+        if not runs:
+            log("peers.py: no saved run to redraw")
+            return 2
+        publish(json.loads(runs[-1].read_text()), not args.no_readme, log)
+        return 0
+    sizes = [s for s in args.sizes.split(",") if s]
+    tasks = [t for t in args.tasks.split(",") if t]
+    wanted = args.tools.split(",")
+    unknown = set(sizes) - set(SIZES) | set(tasks) - set(TASKS) | \
+        set(wanted) - {t.name for t in TOOLS}
+    if unknown:
+        log(f"peers.py: unknown size/task/tool {sorted(unknown)}")
+        return 2
+    record = measure(args, [t for t in TOOLS if t.name in wanted], sizes, tasks, log)
     RESULTS.mkdir(exist_ok=True)
-    record = {"datetime": stamp, "commit": git_commit(), "machine": machine,
-              "versions": versions, "cap_seconds": args.cap, "replicates": args.replicates,
-              "tol": args.tol, "results": results}
-    out = RESULTS / f"peers-{stamp}-{git_commit()}.json"
-    out.with_suffix(".tmp").write_text(json.dumps(record, indent=1))
-    out.with_suffix(".tmp").replace(out)
-    plot_scaling(results, sizes, FIGURE, args.cap)
-    log(f"wrote {out.relative_to(HERE.parent)} and {FIGURE.relative_to(HERE.parent)}")
-
-    if not args.no_readme:
-        version_text = ", ".join(f"{name} {v}" for name, v in versions.items())
-        shared = (" The machine was shared with other work during the run (load average "
-                  f"{machine['load']} at start), so peer and kalib times carry the same noise."
-                  if machine["shared"] else "")
-        update_readme(
-            f"Measured {stamp[:4]}-{stamp[4:6]}-{stamp[6:8]} at commit `{git_commit()}` on "
-            f"{machine['description']}.{shared} Versions: {version_text}. Cap: "
-            f"{args.cap:g} s per tool, task and n; B = {args.replicates}; tol = {args.tol:g}."
-            f"\n\n{table}\n\nTargets (issues 2 and 4):\n\n{targets}\n\n"
-            f"![time vs n](scaling.png)\n")
+    out = RESULTS / f"peers-{record['datetime']}-{record['commit']}.json"
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(record, indent=1))
+    tmp.replace(out)
+    log(f"wrote {out.relative_to(HERE.parent)}")
+    publish(record, not args.no_readme, log)
     return 0
 
 

@@ -20,6 +20,7 @@ from ``(SEED, n)``: the same n gives the same bytes on every machine.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -91,19 +92,28 @@ class Workload:
         return {"sector_size": {key: float(t) for key, t in zip(cross, self.sector_size_totals)},
                 "nace": {key: float(t) for key, t in zip(nac, self.nace_totals)}}
 
+    def fingerprint(self) -> str:
+        """SHA-256 of every array: changes whenever the generator does."""
+        digest = hashlib.sha256()
+        for array in (*self.columns().values(), self.sector_size_totals, self.nace_totals):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
+
     def write(self, directory: str | os.PathLike) -> Path:
         """Write the workload for the peer tools; return the directory.
 
         Files: ``data.parquet`` and ``data.csv`` (integer codes), the margins
         ``margin_stratum.csv`` (stratum code = sector * 4 + size class; the
         sector x size margin as one variable) and ``margin_nace.csv``, and
-        ``meta.json``. Existing complete output is reused.
+        ``meta.json``. Output already written from the same arrays (same
+        fingerprint) is reused.
         """
         import pandas as pd  # only the writer needs pandas; the suites do not
 
         out = Path(directory)
         meta = out / "meta.json"
-        if meta.exists() and json.loads(meta.read_text()).get("n") == self.n:
+        fingerprint = self.fingerprint()
+        if meta.exists() and json.loads(meta.read_text()).get("fingerprint") == fingerprint:
             return out
         out.mkdir(parents=True, exist_ok=True)
         frame = pd.DataFrame(self.columns())
@@ -117,7 +127,8 @@ class Workload:
             out / "margin_nace.csv", index=False, float_format="%.17g")
         # meta.json last: its presence marks the directory as complete.
         tmp = meta.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"n": self.n, "seed": SEED, "outcomes": list(OUTCOMES)}))
+        tmp.write_text(json.dumps({"n": self.n, "seed": SEED, "outcomes": list(OUTCOMES),
+                                   "fingerprint": fingerprint}))
         tmp.replace(meta)
         return out
 
