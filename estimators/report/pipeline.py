@@ -135,6 +135,8 @@ class ReportRun:
         else:
             self.margins = datasets.default_margins()
             self.margin_sources = bundled_margin_sources(self.margins, "central")
+            if not s.bundled:
+                self.inputs.append(_file_input("margins", datasets.DATA / "register_margins.csv"))
         if s.bundled:
             self.data = datasets.load_cati()          # validated on load
             self.inputs += _bundled_inputs()
@@ -215,9 +217,8 @@ class ReportRun:
                               for key, variant in PUBLIC_SHARE_VARIANTS}
 
     def step_analysis(self):
-        """The bundled regression analysis, when the model layer provides it."""
-        if not self.settings.bundled:
-            return
+        """The bundled regression analysis, when the model layer provides it
+        (the sample has the codebook's columns, bundled or validated)."""
         import estimators.model
         bundled_analysis = getattr(estimators.model, "bundled_analysis", None)
         if bundled_analysis is None:  # the model layer does not provide one
@@ -265,7 +266,7 @@ class ReportRun:
             settings=methods_settings(s, d), margin_sources=self.margin_sources,
             versions=versions(), version=versions()["kalib"],
             generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            model_html=self.analysis_html, files=OUTPUT_FILES,
+            model_html=self.analysis_html, files=output_files(d),
             public_shares=self.public_shares))
 
     def step_write(self):
@@ -331,9 +332,12 @@ class ReportRun:
 
 
 
-OUTPUT_FILES = ["index.html", "keyrates.csv", "keyrates.nc", "weights.csv",
-                "replicate_weights.parquet", "replicate_weights.json", "figures/*.png",
-                "run.json"]
+def output_files(design) -> list[str]:
+    """The files of the report directory (replicate weights only with replicates)."""
+    reps = ["replicate_weights.parquet", "replicate_weights.json"] \
+        if design.replicates is not None else []
+    return ["index.html", "keyrates.csv", "keyrates.nc", "weights.csv", *reps,
+            "figures/*.png", "run.json"]
 
 
 def build_report(settings: ReportSettings) -> ReportRun:
