@@ -3,12 +3,13 @@
 :class:`SvyGLMResults` mirrors statsmodels' results (``params``, ``bse``,
 ``cov_params()``, ``conf_int()``, ``summary()``) and adds the survey pieces:
 design degrees of freedom, odds ratios, R ``regTermTest``-style Wald F tests,
-and predictive margins (Graubard & Korn 1999) with their contrasts, which are
-the average marginal effects of a factor.
+predictive margins (Graubard & Korn 1999) with their contrasts, and average
+marginal effects (the margins' contrasts for a factor, the mean slope for a
+numeric variable).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -73,7 +74,6 @@ class SvyGLMResults:
     level: float = 0.95
     replicate_params: np.ndarray | None = None
     influence: np.ndarray | None = None
-    notes: list = field(default_factory=list)
 
     # -- coefficient table -------------------------------------------------------
 
@@ -359,7 +359,6 @@ class SvyGLMResults:
         if len(tests):
             lines += ["", "Wald tests of terms (F on df and ddf):",
                       tests.to_string(index=False, float_format=lambda v: f"{v:.4g}")]
-        lines += self.notes
         return "\n".join(lines)
 
     def __repr__(self) -> str:
