@@ -68,11 +68,9 @@ for (kind in c("lin", "jkn")) {
     x <- svychisq(~awards + stype, D, statistic = stat)
     p(paste0("chisq3_", stat), c(x$statistic, x$parameter, x$p.value))
   }
-  if (kind == "lin") {
-    q <- svyquantile(~api00, D, c(0.25, 0.5, 0.9), qrule = "math", ci = TRUE)
-    p("quantile_api00", q$api00[, 1]); p("quantile_api00_low", q$api00[, 2])
-    p("quantile_api00_high", q$api00[, 3]); p("quantile_api00_se", q$api00[, 4])
-  }
+  q <- svyquantile(~api00, D, c(0.25, 0.5, 0.9), qrule = "math", ci = TRUE)
+  p("quantile_api00", q$api00[, 1]); p("quantile_api00_low", q$api00[, 2])
+  p("quantile_api00_high", q$api00[, 3]); p("quantile_api00_se", q$api00[, 4])
 }
 # domain proportion CIs (non-calibrated linearisation design: subset = domain)
 for (meth in c("logit", "beta", "mean", "xlogit")) {
