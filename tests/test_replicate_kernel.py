@@ -177,6 +177,15 @@ def test_multipliers_structure(business):
         design.with_replicates("jk1")
 
 
+@pytest.mark.parametrize("method", ["bootstrap", "jkn"])
+def test_certainty_stratum_keeps_its_weights(method):
+    strata = np.array(["a", "a", "a", "b", "c", "c"])
+    design = Design(weights=np.arange(1.0, 7.0), strata=strata, lonely_psu="certainty")
+    W = design.with_replicates(method, replicates=50).replicate_weights()
+    np.testing.assert_array_equal(W[3], 4.0)
+    assert W.shape[1] == (50 if method == "bootstrap" else 5)
+
+
 def test_take_all_stratum_contributes_zero_variance(business):
     fpc = np.where(business.stratum == "public:50+", 60, business.N_h)
     design = Design(business, weights="w", strata="stratum", fpc=fpc)

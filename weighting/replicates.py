@@ -167,11 +167,13 @@ def bootstrap_counts(seed: int, B: int, n_psu, n_draws, b=None) -> np.ndarray:
     n_draws = np.asarray(n_draws, dtype=np.int64)
     offset = np.concatenate([[0], np.cumsum(n_psu)[:-1]])
     stratum_of_draw = np.repeat(np.arange(len(n_psu)), n_draws)
-    children = np.random.SeedSequence(seed).spawn(B)
     which = range(B) if b is None else [b]
     out = np.zeros((len(which), int(n_psu.sum())), dtype=np.int64)
     for row, k in enumerate(which):
-        u = np.random.Generator(np.random.PCG64(children[k])).random(int(n_draws.sum()))
+        # SeedSequence(seed).spawn(B)[k] is SeedSequence(seed, spawn_key=(k,)): made
+        # directly, so that one replicate does not cost B spawns.
+        child = np.random.SeedSequence(seed, spawn_key=(k,))
+        u = np.random.Generator(np.random.PCG64(child)).random(int(n_draws.sum()))
         psu = offset[stratum_of_draw] + np.floor(u * n_psu[stratum_of_draw]).astype(np.int64)
         out[row] = np.bincount(psu, minlength=out.shape[1])
     return out if b is None else out[0]
@@ -220,7 +222,8 @@ def bootstrap_plan(design, B: int, seed: int):
         raise KalibError(f"the bootstrap needs at least 2 replicates, got {B}")
     n_h = design.n_psu.astype(np.int64)
     n_draws = np.where(design.certainty, 0, n_h - 1)
-    a = np.sqrt(1.0 - design.sampling_fraction)
+    # a_h = 0 where nothing is drawn (certainty strata): multiplier 1.
+    a = np.where(n_draws > 0, np.sqrt(1.0 - design.sampling_fraction), 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         step_h = np.where(n_h > 1, a * n_h / (n_h - 1), 0.0)
     varying = (n_draws > 0) & (a > 0)
