@@ -230,3 +230,12 @@ def test_bootstrap_percentile_and_replicate_se_from_replicate_weights():
         var = replicate_covariance([row["estimate"]], reps[:, None], design.scale,
                                    design.rscales, design.mse)[0, 0]
         assert row["se"] == pytest.approx(np.sqrt(var), rel=1e-10)
+
+
+def test_kish_weighting_effect_and_deft():
+    f = E.svymean(LIN, "api00", by=["awards"]).frame
+    for _, row in f.iterrows():
+        w = DATA.loc[DATA["awards"] == row["domain"], "pw"].to_numpy()
+        assert row["deff_kish"] == pytest.approx(len(w) * (w**2).sum() / w.sum() ** 2,
+                                                 rel=1e-12)
+        assert row["deft"] == pytest.approx(np.sqrt(row["deff"]), rel=1e-12)
