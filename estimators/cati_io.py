@@ -4,7 +4,9 @@ A CATI system exports either category codes, value labels (``Ja``/``Nei``)
 or, in SPSS files, numeric values with value labels. The readers map all of
 them to the codebook's category codes, keep the three missing kinds apart
 (``not_asked`` / ``dont_know`` / ``no_answer``; a blank or system-missing cell
-is ``not_asked``), add derived variables the export lacks, validate the result against the codebook and raise
+is ``not_asked``; numeric exports use -1 / 98 / 99, so a count of 98 or 99 is
+read as a missing code), add derived variables the export lacks, validate the
+result against the codebook and raise
 :class:`~estimators.validate.ValidationError` (one line, names column and id)
 when it does not conform. :func:`to_analysis_frame` then turns codes into the
 analysis frame of ``docs/data.md`` (NA for every missing kind).

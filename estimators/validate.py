@@ -85,10 +85,12 @@ def validate(coded: pd.DataFrame, codebook: Codebook, id_column: str = "id") -> 
         ids = np.arange(1, len(coded) + 1)
     else:
         ids = coded[id_column].to_numpy()
-        dup = coded[id_column].duplicated(keep=False).to_numpy() | coded[id_column].isna().to_numpy()
+        id_values = coded[id_column]
+        dup = (id_values.duplicated(keep=False) | id_values.isna()).to_numpy()
         if dup.any():
-            add(Issue("duplicate_id", id_column, _rows(ids, dup),
-                      f"duplicate or missing id: {_describe(id_column, _rows(ids, dup), dup.sum())}"))
+            shown = _rows(ids, dup)
+            add(Issue("duplicate_id", id_column, shown,
+                      f"duplicate or missing id: {_describe(id_column, shown, dup.sum())}"))
 
     missing_codes = np.array(list(MISSING_CODES), dtype=object)
     cells = {}

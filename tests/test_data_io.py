@@ -111,7 +111,8 @@ def test_unknown_code_reports_row_and_column(coded):
     report = validate(broken, codebook())
     assert [i.kind for i in report.issues] == ["unknown_code"]
     assert report.issues[0].rows == ("5",)
-    assert "'competence_need'" in report.issues[0].message and "'plumber'" in report.issues[0].message
+    message = report.issues[0].message
+    assert "'competence_need'" in message and "'plumber'" in message
 
 
 def test_csv_reader_maps_labels_to_codes(tmp_path, coded):
@@ -159,7 +160,8 @@ def test_sav_from_another_system_with_label_only_mapping(tmp_path):
     # A CATI system's own numbering: 2 = "Ja", 1 = "Nei" - mapped by label text
     frame = pd.DataFrame({"id": [1.0, 2.0], "trainee_now": [2.0, 1.0]})
     path = tmp_path / "other.sav"
-    pyreadstat.write_sav(frame, str(path), variable_value_labels={"trainee_now": {2: "Ja", 1: "Nei"}})
+    pyreadstat.write_sav(frame, str(path),
+                         variable_value_labels={"trainee_now": {2: "Ja", 1: "Nei"}})
     back = read_cati_sav(path, codebook(), check=False)
     assert back["trainee_now"].tolist() == ["yes", "no"]
 

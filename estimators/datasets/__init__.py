@@ -105,7 +105,8 @@ def load_register_margins(variant: str = "central", margins=DEFAULT_MARGINS) -> 
             raise KalibError(f"no register margin {name!r}")
         if "*" in name:
             keys = [tuple(c.split(":")) for c in cells["category"]]
-            out.append(Margin(tuple(name.split("*")), dict(zip(keys, cells["total"].astype(float)))))
+            totals = cells["total"].astype(float)
+            out.append(Margin(tuple(name.split("*")), dict(zip(keys, totals))))
         else:
             out.append(Margin(name, dict(zip(cells["category"], cells["total"].astype(float)))))
     return out

@@ -386,7 +386,8 @@ def fill_trainee_followups(sv: Survey) -> None:
     pub_n = dict(zip(options, [17, 17, 5, 3, 2]))
     pri_n = dict(zip(options, [184, 36, 32, 24, 21]))
     ask_multi(sv, "hired_position_type", options, max_size=3,
-              groups=lambda s, combos: [eq(pub(s), combos_with(combos, o), pub_n[o]) for o in options]
+              groups=lambda s, combos: [eq(pub(s), combos_with(combos, o), pub_n[o])
+                                        for o in options]
               + [eq(~pub(s), combos_with(combos, o), pri_n[o]) for o in options],
               size_penalty=1.3)
 
@@ -521,8 +522,8 @@ def fill_disability_and_tasks(sv: Survey) -> None:
 
     # alternative_tasks (Tabell 5.15; 'no' exclusive; line 1744 industry shares)
     combos = ["full_time", "part_time", "full_time+part_time", "no"]
-    shares = figure_cells("alternative_tasks", "text line 1744", {"full_time": 168, "part_time": 432},
-                          base_key="category")
+    shares = figure_cells("alternative_tasks", "text line 1744",
+                          {"full_time": 168, "part_time": 432}, base_key="category")
 
     def groups(s, combos):
         sec = lambda *c: s["nace_section"].isin(c)  # noqa: E731

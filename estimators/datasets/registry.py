@@ -194,7 +194,8 @@ def margin_rows(register: pd.DataFrame) -> list[dict]:
                                  category=f"{sector}:{size}", total=int(sectors.at[sector, size]),
                                  basis="estimated",
                                  method="public total spread by the mean size profile of "
-                                        "section O and sections P+Q; private = size total - public"))
+                                        "section O and sections P+Q; "
+                                        "private = size total - public"))
     for r in rows:
         r.update(source=SOURCE, reference_date=REFERENCE_DATE)
     return rows
