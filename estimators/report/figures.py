@@ -115,21 +115,22 @@ def sample_vs_population(rows, t: dict[str, str]):
     margin.
     """
     margins = list(dict.fromkeys(rows["margin"]))
-    sizes = [int((rows["margin"] == m).sum()) for m in margins]
-    fig, axes = plt.subplots(
-        1, len(margins), figsize=(min(3.2 * len(margins) + 1, 11), 0.28 * max(sizes) + 1.4),
-        squeeze=False, gridspec_kw={"width_ratios": [1] * len(margins)})
+    tallest = max(int((rows["margin"] == m).sum()) for m in margins)
+    fig, axes = plt.subplots(1, len(margins), figsize=(min(3.2 * len(margins) + 1, 11),
+                                                      0.28 * tallest + 1.4), squeeze=False)
     for ax, margin in zip(axes[0], margins):
         part = rows[rows["margin"] == margin]
-        y = np.arange(len(part))[::-1]
+        # Top-aligned rows of the same height in every panel.
+        y = tallest - 1 - np.arange(len(part), dtype=float)
         ax.barh(y + 0.2, 100 * part["sample_share"], height=0.38,
                 color=UNWEIGHTED_COLOUR, label=t["sample_share"])
         ax.barh(y - 0.2, 100 * part["register_share"], height=0.38,
                 color=REGISTER_COLOUR, label=t["register_share"])
         ax.set_yticks(y, [str(c) for c in part["category"]])
-        ax.set_title(margin)
+        ax.set_ylim(-0.6, tallest - 0.4)
+        ax.set_title(t.get(margin, margin))
         ax.set_xlabel(t["percent"])
-    axes[0][0].legend(loc="lower right", fontsize=8, frameon=False)
+    axes[0][-1].legend(loc="lower right", fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
 
@@ -146,7 +147,7 @@ def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float
     labels : dict
         Rate id -> panel title.
     """
-    ncols = min(3, len(rates))
+    ncols = 2 if len(rates) == 4 else min(3, len(rates))
     nrows = math.ceil(len(rates) / ncols)
     n_rows_panel = len(_forest_rows(frame, rates[0]))
     # Fixed margins in inches (no tight_layout: it draws the figure twice).

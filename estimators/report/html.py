@@ -138,7 +138,7 @@ def _sample_section(page: Page, t) -> str:
     lang = page.lang
     parts = [f"<p class='intro'>{t['sample_intro']}</p>"]
     parts += _figures(page, "sample")
-    rows = [[html.escape(str(r.margin)), html.escape(str(r.category)),
+    rows = [[html.escape(t.get(r.margin, r.margin)), html.escape(str(r.category)),
              num(r.sample_n, lang), pct(r.sample_share, lang),
              num(r.register_total, lang), pct(r.register_share, lang),
              pct(r.calibrated_share, lang)]
