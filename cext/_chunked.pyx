@@ -14,6 +14,8 @@ three steps that can run on different machines:
   ``S[b, r, j] = sum_{i in chunk, refined(i) = r} m_{b, psu(i)} dv[i, j]``
   (refined cell r = calibration cell x domain group; ``dv`` holds base
   weight times 1 and the values). Chunks' S add up to the sample's.
+* ``accumulate_counts`` — the same from a bootstrap block's one-byte counts,
+  forming the multipliers on the fly (no b x P_k doubles).
 * ``solve_cell_tables`` — re-calibrate a block of replicates from their
   reduced cell base totals ``D`` (B, cells), warm-started at ``lam0``, with
   the Newton solver of ``cext/newton.pxd`` (the same as the fused kernel).
@@ -84,6 +86,28 @@ def accumulate_refined(const double[:, ::1] mult, const int64_t[::1] row_psu,
     for b in prange(B, nogil=True, schedule="static", num_threads=num_threads):
         for i in range(n):
             coef = mult[b, row_psu[i]]
+            dest = &S[b, row_refined[i], 0]
+            for j in range(k):
+                dest[j] += coef * dv[i, j]
+    return out
+
+
+def accumulate_counts(const uint8_t[:, ::1] counts, const double[::1] base,
+                      const double[::1] step, const int64_t[::1] row_psu,
+                      const int64_t[::1] row_refined, const double[:, ::1] dv,
+                      Py_ssize_t n_refined, int num_threads):
+    """``accumulate_refined`` with bootstrap multipliers ``base[p] + step[p] * counts[b, p]``
+    formed on the fly (the chunk's counts stay one byte per PSU and replicate)."""
+    cdef Py_ssize_t B = counts.shape[0], n = row_psu.shape[0], k = dv.shape[1]
+    out = np.zeros((B, n_refined, k))
+    cdef double[:, :, ::1] S = out
+    cdef Py_ssize_t b, i, j, p
+    cdef double coef
+    cdef double* dest
+    for b in prange(B, nogil=True, schedule="static", num_threads=num_threads):
+        for i in range(n):
+            p = row_psu[i]
+            coef = base[p] + step[p] * counts[b, p]
             dest = &S[b, row_refined[i], 0]
             for j in range(k):
                 dest[j] += coef * dv[i, j]

@@ -107,6 +107,17 @@ def accumulate(chunk: Chunk, mult: np.ndarray, n_refined: int) -> np.ndarray:
     return out
 
 
+def accumulate_bootstrap(chunk: Chunk, counts: np.ndarray, base: np.ndarray, step: np.ndarray,
+                         n_refined: int) -> np.ndarray:
+    """``accumulate`` for bootstrap multipliers ``base + step * counts`` of the
+    chunk's PSUs, without forming them when the counts are one byte each."""
+    kernel = chunk_kernel()
+    if kernel is not None and counts.dtype == np.uint8:
+        return kernel.accumulate_counts(np.ascontiguousarray(counts), base, step,
+                                        chunk.row_psu, chunk.refined, chunk.dv, n_refined, 1)
+    return accumulate(chunk, base + step * counts, n_refined)
+
+
 def full_sample(chunk: Chunk, n_refined: int) -> np.ndarray:
     """``S`` of the full sample (every multiplier 1): (n_refined, 1 + k)."""
     return accumulate(chunk, np.ones((1, len(chunk.psus))), n_refined)[0]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from estimators.scale.chunks import chunk_kernel
+from estimators.scale.chunks import accumulate, accumulate_bootstrap, chunk_kernel
 from weighting.replicates import BOOTSTRAP, bootstrap_counts
 
 
@@ -99,8 +99,9 @@ def draw_block(spec: ReplicateSpec, b0: int, b1: int, runs_per_chunk) -> list[np
     return out
 
 
-def multipliers(spec: ReplicateSpec, material: np.ndarray, psu_stratum) -> np.ndarray:
-    """Multipliers (b, P_k) of a chunk's PSUs from its slice of a block."""
+def accumulate_block(spec: ReplicateSpec, chunk, material: np.ndarray, n_refined: int):
+    """Statistics S (b, n_refined, 1 + k) of a chunk from its slice of a block."""
     if spec.method != BOOTSTRAP:
-        return material
-    return spec.base[psu_stratum] + spec.step[psu_stratum] * material
+        return accumulate(chunk, material, n_refined)
+    h = chunk.psu_stratum
+    return accumulate_bootstrap(chunk, material, spec.base[h], spec.step[h], n_refined)

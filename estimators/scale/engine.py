@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from estimators.scale import chunks as _chunks
-from estimators.scale.draws import ReplicateSpec, blocks, draw_block, multipliers
+from estimators.scale.draws import ReplicateSpec, accumulate_block, blocks, draw_block
 
 # Memory a block task may use for its (b_j x P) counts or (b_j x R x stats) table.
 BLOCK_BYTES = 2**26
@@ -34,11 +34,6 @@ def default_block_size(B: int, n_psu: int, n_refined: int, n_stats: int) -> int:
     ``BLOCK_BYTES`` (64 MiB)."""
     per_replicate = max(n_psu, 8 * n_refined * n_stats)
     return int(min(B, max(1, BLOCK_BYTES // per_replicate)))
-
-
-def _accumulate_block(spec, chunk, material, n_refined):
-    return _chunks.accumulate(chunk, multipliers(spec, material, chunk.psu_stratum),
-                              n_refined)
 
 
 def _finish_block(calibration, S, n_groups, first):
@@ -94,7 +89,7 @@ def replicate_dataset(chunk_list, calibration, plan, n_groups, *, scale, rscales
     for b0, b1 in blocks(spec.B, size):
         material = dask.delayed(draw_block, nout=len(chunk_list))(spec_key, b0, b1, runs)
         stacked.append(da.stack([
-            da.from_delayed(dask.delayed(_accumulate_block)(spec_key, c, material[k], R),
+            da.from_delayed(dask.delayed(accumulate_block)(spec_key, c, material[k], R),
                             shape=(b1 - b0, R, k1), dtype=np.float64)
             for k, c in enumerate(chunk_list)], axis=1))
     S = da.concatenate(stacked, axis=0).sum(axis=1, split_every=split_every)

@@ -59,8 +59,12 @@ class Dictionary:
         return cls(name, values, codes, categories)
 
     def encode(self, column) -> np.ndarray:
-        position = pd.Index(self.values).get_indexer(np.asarray(column))
-        return self.codes[position]
+        """Codes of a column whose values are all in the dictionary."""
+        # Categorize first (Arrow dictionary-encodes strings natively), then map
+        # the few categories: no per-row Python objects.
+        categorical = pd.Series(column).astype("category").cat
+        lookup = self.codes[pd.Index(self.values).get_indexer(categorical.categories)]
+        return lookup[categorical.codes.to_numpy()]
 
 
 def _partition_summary(part: pd.DataFrame, categorical, strata, psu) -> dict:
@@ -231,10 +235,10 @@ def read_parquet_sample(path, margins, *, values=(), by=(), strata=None, psu=Non
     group_vars = list(by)
     categorical = list(dict.fromkeys(cell_vars + group_vars + ([strata] if strata else [])))
     columns = list(dict.fromkeys(categorical + list(values) + [c for c in (psu, weight) if c]))
-    frame = dd.read_parquet(path, columns=columns)
-    parts = frame.to_delayed()
+    parts = dd.read_parquet(path, columns=columns).to_delayed()
+    keys = list(dict.fromkeys(categorical + ([psu] if psu else [])))
     summaries = dask.compute(*[dask.delayed(_partition_summary)(p, categorical, strata, psu)
-                               for p in parts])
+                               for p in dd.read_parquet(path, columns=keys).to_delayed()])
     n = sum(s["rows"] for s in summaries)
     if n == 0:
         raise KalibError(f"the sample {path} has no rows")

@@ -1,0 +1,158 @@
+"""Benchmark: the Dask scale-out at register scale (issue 9; plan in SCALE.md).
+
+n = 1e7 rows read from parquet (10 files), raked to sector × size and NACE
+margins, B = 200 re-raked bootstrap replicates, 5 domain means by sector and
+by size class with replicate SEs, on a ``LocalCluster`` of 2 worker processes
+(one thread each, 2 GB memory limit each). Reports the wall time (read +
+encode + calibrate, replicates + estimates), each worker's peak resident
+memory, the client's, and the per-core throughputs the projection in
+``benchmarks/SCALE.md`` is built on (draws/s, row-replicates/s, rows/s
+encoded) measured in the same run, with the projected time for this run.
+
+    python benchmarks/bench_scale.py                  # n = 1e7, B = 200
+    python benchmarks/bench_scale.py --n 1e6 --B 50   # quicker
+    KALIB_SCALE_N=1e6 pytest benchmarks/bench_scale.py
+
+The parquet sample is written once to ``KALIB_SCALE_DATA`` (default
+``/tmp/kalib-scale-<n>``) by ``estimators.scale.synthetic``, part by part.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from estimators.scale import dask_scheduler, domain_means, synthetic  # noqa: E402
+from estimators.scale.chunks import make_chunk  # noqa: E402
+from estimators.scale.inputs import read_parquet_sample  # noqa: E402
+
+ROWS_PER_FILE = 1_000_000
+WORKERS = 2
+MEMORY_LIMIT = "2GB"
+
+
+def peak_rss() -> int:
+    """Peak resident memory of this process in bytes (Linux ru_maxrss is KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def data_dir(n: int) -> Path:
+    path = Path(os.environ.get("KALIB_SCALE_DATA", f"/tmp/kalib-scale-{n}"))
+    if not (path / "part-00000.parquet").exists():
+        synthetic.write_parquet(path, n, seed=2017, rows_per_file=min(ROWS_PER_FILE, n))
+    return path
+
+
+def throughput(rows: int = 1_000_000, B: int = 8) -> dict:
+    """Per-core rates of the three kernels on one thread."""
+    from cext import _chunked
+
+    n_psu = np.full(8, rows // 8, np.int64)
+    offset = np.concatenate([[0], np.cumsum(n_psu)[:-1]]).astype(np.int64)
+    gens = [np.random.PCG64(c) for c in np.random.SeedSequence(1).spawn(B)]
+    t = time.perf_counter()
+    _chunked.draw_counts(gens, n_psu, offset, n_psu - 1, int(n_psu.sum()), 1)
+    draws = B * int((n_psu - 1).sum()) / (time.perf_counter() - t)
+
+    part = synthetic.sample_part(rows, 1, 0)
+    rng = np.random.default_rng(0)
+    chunk = make_chunk(np.arange(rows), np.zeros(rows, np.int64),
+                       rng.integers(0, 96, rows), rng.integers(0, 8, rows), 8,
+                       np.ones(rows), np.column_stack([part[y] for y in synthetic.OUTCOMES]))
+    mult = rng.random((B, rows))
+    t = time.perf_counter()
+    _chunked.accumulate_refined(mult, chunk.row_psu, chunk.refined, chunk.dv, 96 * 8, 1)
+    accumulate = B * rows / (time.perf_counter() - t)
+    return {"draws_per_s": draws, "row_replicates_per_s": accumulate}
+
+
+def projected_seconds(n, B, cores, rates, encode_rows_per_s) -> float:
+    """Wall time: draws and accumulation (n B each) plus one encoding pass, spread
+    over the cores (the model of SCALE.md; reductions and re-calibration are
+    O(B × cells) and negligible here)."""
+    work = n * B / rates["draws_per_s"] + n * B / rates["row_replicates_per_s"] \
+        + n / encode_rows_per_s
+    return work / cores
+
+
+def run(n: int, B: int, seed: int = 20170602) -> dict:
+    path = data_dir(n)
+    margins = synthetic.margins(n)
+    figures = {"n": n, "B": B, "workers": WORKERS, "memory_limit": MEMORY_LIMIT}
+    with dask_scheduler("processes", n_workers=WORKERS, memory_limit=MEMORY_LIMIT) as client:
+        client.run(lambda: None)  # workers up before timing
+        t0 = time.perf_counter()
+        lazy = read_parquet_sample(path, margins, values=list(synthetic.OUTCOMES),
+                                   by=["sector", "size_class"], strata="stratum", tol=1e-10)
+        t1 = time.perf_counter()
+        ds = lazy.replicates("bootstrap", replicates=B, seed=seed)
+        groups = list(ds.group.values)
+        domains = {"all": groups}
+        for label in synthetic.SECTORS + synthetic.SIZES:
+            domains[label] = [g for g in groups if label in g.split("|")]
+        means = domain_means(ds, domains).compute()
+        t2 = time.perf_counter()
+        status = ds.status.compute()
+        figures["peak_worker_bytes"] = max(client.run(peak_rss).values())
+    figures.update(read_encode_calibrate_s=t1 - t0, replicates_estimates_s=t2 - t1,
+                   total_s=t2 - t0, peak_client_bytes=peak_rss(),
+                   converged=int((status.values == 0).sum()), block_size=ds.attrs["block_size"],
+                   chunks=ds.attrs["chunks"], means=means)
+    rates = throughput()
+    figures.update(rates)
+    figures["encode_rows_per_s"] = n / (t1 - t0) / WORKERS
+    figures["projected_s"] = projected_seconds(n, B, WORKERS, rates,
+                                               figures["encode_rows_per_s"])
+    return figures
+
+
+def report(f: dict) -> str:
+    gb = 1e9
+    lines = [
+        f"n = {f['n']:.0e}, B = {f['B']}, {f['chunks']} chunks, blocks of {f['block_size']} "
+        f"replicates, LocalCluster {f['workers']} workers x 1 thread ({f['memory_limit']})",
+        f"read + encode + calibrate: {f['read_encode_calibrate_s']:.1f} s; replicates + "
+        f"5 domain means: {f['replicates_estimates_s']:.1f} s; total {f['total_s']:.1f} s",
+        f"projected {f['projected_s']:.1f} s (ratio {f['total_s'] / f['projected_s']:.2f})",
+        f"peak memory per worker {f['peak_worker_bytes'] / gb:.2f} GB, client "
+        f"{f['peak_client_bytes'] / gb:.2f} GB; {f['converged']}/{f['B']} replicates converged",
+        f"per core: {f['draws_per_s'] / 1e6:.0f} M draws/s, "
+        f"{f['row_replicates_per_s'] / 1e6:.0f} M row-replicates/s accumulated, "
+        f"{f['encode_rows_per_s'] / 1e6:.2f} M rows/s read+encoded",
+    ]
+    means = f["means"]
+    lines.append("domain means (y1..y5) and SEs:")
+    for domain in means.domain.values:
+        m = means.sel(domain=domain)
+        lines.append(f"  {domain:8s} " + " ".join(
+            f"{a:.4f}({s:.4f})" for a, s in zip(m["mean"].values, m["se"].values)))
+    return "\n".join(lines)
+
+
+def test_scale(benchmark):
+    n = int(float(os.environ.get("KALIB_SCALE_N", "1e6")))
+    B = int(os.environ.get("KALIB_SCALE_B", "200"))
+    figures = benchmark.pedantic(run, args=(n, B), rounds=1, iterations=1)
+    print("\n" + report(figures))
+    assert figures["converged"] == B
+    assert figures["peak_worker_bytes"] < 2e9
+    benchmark.extra_info.update({k: v for k, v in figures.items() if k != "means"})
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=float, default=1e7)
+    parser.add_argument("--B", type=int, default=200)
+    args = parser.parse_args(argv)
+    print(report(run(int(args.n), args.B)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
