@@ -30,8 +30,9 @@ from tqdm.auto import tqdm
 
 from estimators.report import figures as figs
 from estimators.report.html import Figure, Page, render
+from estimators.io import OutputExistsError
+from estimators.report.labels import flag_rules, rate_group, rate_label, text
 from estimators.report.notes import explain
-from estimators.report.labels import RATE_GROUPS, flag_rules, rate_group, rate_label, text
 from estimators.results import KEYRATE_COLUMNS
 from weighting.errors import KalibError
 
@@ -40,10 +41,6 @@ SENSITIVITY_VARIANTS = (("sens_low", "low_public"), ("sens_high", "high_public")
 PUBLIC_SHARE_VARIANTS = (("central", "central"), ("low", "low_public"), ("high", "high_public"))
 STEPS = ("load", "validate", "design", "calibrate", "replicate", "estimate",
          "sensitivity", "analysis", "figures", "page", "write")
-
-
-class OutputExistsError(KalibError):
-    """The output directory exists and ``--force`` was not given."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +97,6 @@ class ReportRun:
     sensitivity: pd.DataFrame | None = None
     public_shares: dict | None = None
     analysis_html: str | None = None
-    analysis_frame: pd.DataFrame | None = None
     figures: list[Figure] = field(default_factory=list)
     html: str = ""
     results: object = None
@@ -173,6 +169,8 @@ class ReportRun:
                                      "of the sample")
 
     def step_design(self):
+        """The sampling design: the bundled survey is stratified by sector x
+        size with base weights register count / sample count per stratum."""
         from weighting.design import Design
         s = self.settings
         weight, strata = s.weight, s.strata
@@ -182,16 +180,19 @@ class ReportRun:
                                                  psu=s.psu, fpc=s.fpc)
 
     def step_calibrate(self):
+        """Calibrate the base weights to the margins (``--calibration``)."""
         s = self.settings
         self.design = self.design.calibrate(self.margins, **_calibration_kwargs(s))
 
     def step_replicate(self):
+        """Replicate weights, each replicate re-calibrated to the same margins."""
         s = self.settings
         if s.variance != "linearization":
             self.design = self.design.with_replicates(
                 s.variance, replicates=s.replicates, seed=s.seed)
 
     def step_estimate(self):
+        """Every key rate of the catalog for every domain, with SE, CI and flag."""
         from estimators.catalog import estimate_catalog
         s = self.settings
         self.results = estimate_catalog(self.design, domains=DOMAINS, ci=s.ci, level=s.level)
@@ -254,6 +255,7 @@ class ReportRun:
                         for (name, caption, section, _, _), png in zip(jobs, pngs)]
 
     def step_page(self):
+        """Render index.html."""
         s = self.settings
         d = self.design
         self.html = render(Page(
@@ -270,6 +272,8 @@ class ReportRun:
             public_shares=self.public_shares))
 
     def step_write(self):
+        """Write every file into a temporary sibling of --out, then rename it
+        into place (an existing --out only with --force)."""
         s = self.settings
         out = Path(s.out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -329,7 +333,6 @@ class ReportRun:
         }
         (tmp / "run.json").write_text(json.dumps(record, indent=2, default=_json_default) + "\n",
                                       encoding="utf-8")
-
 
 
 def output_files(design) -> list[str]:
@@ -658,4 +661,4 @@ def _json_default(obj):
     return str(obj)
 
 
-__all__ = ["ReportSettings", "ReportRun", "build_report", "RATE_GROUPS"]
+__all__ = ["ReportSettings", "ReportRun", "build_report"]
