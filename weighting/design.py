@@ -36,11 +36,13 @@ stratum into its neighbour (population counts add) before anything else.
 Additions to the architecture signature
 ---------------------------------------
 ``with_replicates(..., mse=False)`` stores R's ``mse`` flag with the
-replicates; ``Design.sampling_fraction``, ``n_psu``, ``psu_stratum``,
-``strata_labels``, ``certainty`` and ``calibration_residuals`` expose what
-linearization needs; ``calibration_spec`` is the dict of the arguments of
-:meth:`Design.calibrate` (margins and keyword arguments) that replicates are
-re-calibrated with.
+replicates; ``with_replicate_weights(W, scale, rscales, mse, method, degf,
+weights)`` attaches replicate weights given as an (n, B) matrix (a file from
+``kalib replicate``, or R's); ``Design.sampling_fraction``, ``n_psu``,
+``psu_stratum``, ``strata_labels``, ``certainty`` and
+``calibration_residuals`` expose what linearization needs;
+``calibration_spec`` is the dict of the arguments of :meth:`Design.calibrate`
+(margins and keyword arguments) that replicates are re-calibrated with.
 """
 from __future__ import annotations
 
