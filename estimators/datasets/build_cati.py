@@ -354,13 +354,21 @@ def fill_trainee_followups(sv: Survey) -> None:
            lambda s: [eq(pub(s), [c], pub_n[c]) for c in cats]
            + [eq(~pub(s), [c], pri_n[c]) for c in cats])
 
-    # trainee_count (text 5.2): 152 x 1, 65 x 2, 22 x 3, 56 with 4+ incl. 17/20/25/27/50
+    # trainee_count (text 5.2): 152 x 1, 65 x 2, 22 x 3, 56 with 4+ incl. 17/20/25/27/50;
+    # larger firms take more (the positive regression), and no firm has more
+    # trainees than the top of its size class has employees.
     counts = {1: 152, 2: 65, 3: 22, 4: 16, 5: 11, 6: 7, 7: 3, 8: 4, 10: 5, 12: 3, 15: 2,
               17: 1, 20: 1, 25: 1, 27: 1, 50: 1}
     cats = [str(v) for v in counts]
-    sv.ask("trainee_count", cats,
-           lambda s: np.log(np.array(list(counts), float))[None, :]
-           * (s["size_class"].map(SIZE_RANK).to_numpy(float)[:, None] - 1.2) * 0.9,
+    ceiling = {"1-4": 4, "5-19": 19, "20-49": 49, "50+": np.inf}
+
+    def scores(s):
+        values = np.array(list(counts), float)[None, :]
+        rank = s["size_class"].map(SIZE_RANK).to_numpy(float)[:, None]
+        cap = s["size_class"].map(ceiling).to_numpy(float)[:, None]
+        return np.where(values <= cap, np.log(values) * (rank - 1.2) * 0.9, -np.inf)
+
+    sv.ask("trainee_count", cats, scores,
            lambda s: [eq(np.ones(len(s), bool), [str(v)], n) for v, n in counts.items()])
 
     # reason_no_trainee (text 5.4; base 521 = not now and no plans; decisions D9)
