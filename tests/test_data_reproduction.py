@@ -258,6 +258,8 @@ def test_plausible_dependence_described_in_text(df):
     counts = df.dropna(subset=["trainee_count"])
     rank = counts["size_class"].map({"1-4": 0, "5-19": 1, "20-49": 2, "50+": 3})
     assert np.corrcoef(rank, counts["trainee_count"].astype(float))[0, 1] > 0.1
+    ceiling = counts["size_class"].map({"1-4": 4, "5-19": 19, "20-49": 49, "50+": 10**6})
+    assert (counts["trainee_count"] <= ceiling).all()
     # O (public administration) is wholly public; 79 % of public firms in O/P/Q
     assert df.loc[df["nace_section"].eq("O"), "sector"].eq("public").all()
     public = df[df["sector"].eq("public")]
