@@ -85,6 +85,8 @@ TEXT = {
         "fig_weights": "Distribution of calibrated weights and g-factors",
         "fig_convergence": "Convergence of the replicate re-calibrations",
         "fig_sample": "Sample and register shares by margin category",
+        "forest_caption": ("{group}: unweighted share and weighted estimate with its "
+                           "{level:g} % confidence interval, all firms, by sector and by size"),
         "unweighted_point": "unweighted",
         "weighted_point": "weighted, {level:g} % CI",
         "percent": "percent",
@@ -206,6 +208,9 @@ TEXT = {
         "fig_weights": "Fordeling av kalibrerte vekter og g-faktorer",
         "fig_convergence": "Konvergens i rekalibreringen av replikatene",
         "fig_sample": "Andeler i utvalg og register etter marginkategori",
+        "forest_caption": ("{group}: uvektet andel og vektet estimat med "
+                           "{level:g} % konfidensintervall, alle virksomheter, etter sektor "
+                           "og etter størrelse"),
         "unweighted_point": "uvektet",
         "weighted_point": "vektet, {level:g} % KI",
         "percent": "prosent",

@@ -247,7 +247,9 @@ class ReportRun:
             groups.setdefault(rate_group(rate), []).append(rate)
         for (key, en, no), rates in groups.items():
             columns = frame[frame["rate"].isin(rates)]
-            jobs.append((f"forest_{key}", no if s.lang == "no" else en, "forest", "forest",
+            caption = t["forest_caption"].format(group=no if s.lang == "no" else en,
+                                                 level=100 * s.level)
+            jobs.append((f"forest_{key}", caption, "forest", "forest",
                          (columns, rates, labels, t, s.level)))
         with _progress(s, len(jobs), "figures") as bar:
             pngs = figs.render([(kind, args) for *_, kind, args in jobs], progress=bar)
