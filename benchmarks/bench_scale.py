@@ -49,9 +49,21 @@ def data_dir(n: int) -> Path:
     return path
 
 
-def throughput(rows: int = 1_000_000, B: int = 8) -> dict:
-    """Per-core rates of the three kernels on one thread."""
+def throughput(path: Path, rows: int = 1_000_000, B: int = 8) -> dict:
+    """Per-core rates on one thread: bootstrap draws, accumulation of the chunk
+    statistics (row-replicates), and reading + encoding + calibrating one
+    parquet file of the sample (rows)."""
+    import dask
+
     from cext import _chunked
+
+    first = path / "part-00000.parquet"
+    t = time.perf_counter()
+    with dask.config.set(scheduler="synchronous"):
+        lazy = read_parquet_sample(first, synthetic.margins(rows), strata="stratum",
+                                   values=list(synthetic.OUTCOMES),
+                                   by=["sector", "size_class"], tol=1e-10)
+    encode = lazy.n / (time.perf_counter() - t)
 
     n_psu = np.full(8, rows // 8, np.int64)
     offset = np.concatenate([[0], np.cumsum(n_psu)[:-1]]).astype(np.int64)
@@ -60,31 +72,35 @@ def throughput(rows: int = 1_000_000, B: int = 8) -> dict:
     _chunked.draw_counts(gens, n_psu, offset, n_psu - 1, int(n_psu.sum()), 1)
     draws = B * int((n_psu - 1).sum()) / (time.perf_counter() - t)
 
-    part = synthetic.sample_part(rows, 1, 0)
     rng = np.random.default_rng(0)
+    part = synthetic.sample_part(rows, 1, 0)
     chunk = make_chunk(np.arange(rows), np.zeros(rows, np.int64),
                        rng.integers(0, 96, rows), rng.integers(0, 8, rows), 8,
                        np.ones(rows), np.column_stack([part[y] for y in synthetic.OUTCOMES]))
-    mult = rng.random((B, rows))
+    counts = rng.integers(0, 3, (B, rows), dtype=np.uint8)
     t = time.perf_counter()
-    _chunked.accumulate_refined(mult, chunk.row_psu, chunk.refined, chunk.dv, 96 * 8, 1)
+    _chunked.accumulate_counts(counts, np.zeros(rows), np.ones(rows), chunk.row_psu,
+                               chunk.refined, chunk.dv, 96 * 8, 1)
     accumulate = B * rows / (time.perf_counter() - t)
-    return {"draws_per_s": draws, "row_replicates_per_s": accumulate}
+    return {"draws_per_s": draws, "row_replicates_per_s": accumulate,
+            "encode_rows_per_s": encode}
 
 
-def projected_seconds(n, B, cores, rates, encode_rows_per_s) -> float:
-    """Wall time: draws and accumulation (n B each) plus one encoding pass, spread
-    over the cores (the model of SCALE.md; reductions and re-calibration are
-    O(B × cells) and negligible here)."""
-    work = n * B / rates["draws_per_s"] + n * B / rates["row_replicates_per_s"] \
-        + n / encode_rows_per_s
+def projected_seconds(n, B, cores, rates) -> float:
+    """Wall time: reading and encoding n rows, n B draws and n B accumulations,
+    spread over the cores (the model of SCALE.md; reductions and
+    re-calibration are O(B x cells) and negligible here)."""
+    work = n / rates["encode_rows_per_s"] + n * B / rates["draws_per_s"] \
+        + n * B / rates["row_replicates_per_s"]
     return work / cores
 
 
 def run(n: int, B: int, seed: int = 20170602) -> dict:
     path = data_dir(n)
     margins = synthetic.margins(n)
-    figures = {"n": n, "B": B, "workers": WORKERS, "memory_limit": MEMORY_LIMIT}
+    rates = throughput(path, rows=min(n, ROWS_PER_FILE))
+    figures = {"n": n, "B": B, "workers": WORKERS, "memory_limit": MEMORY_LIMIT, **rates,
+               "projected_s": projected_seconds(n, B, WORKERS, rates)}
     with dask_scheduler("processes", n_workers=WORKERS, memory_limit=MEMORY_LIMIT) as client:
         client.run(lambda: None)  # workers up before timing
         t0 = time.perf_counter()
@@ -104,11 +120,6 @@ def run(n: int, B: int, seed: int = 20170602) -> dict:
                    total_s=t2 - t0, peak_client_bytes=peak_rss(),
                    converged=int((status.values == 0).sum()), block_size=ds.attrs["block_size"],
                    chunks=ds.attrs["chunks"], means=means)
-    rates = throughput()
-    figures.update(rates)
-    figures["encode_rows_per_s"] = n / (t1 - t0) / WORKERS
-    figures["projected_s"] = projected_seconds(n, B, WORKERS, rates,
-                                               figures["encode_rows_per_s"])
     return figures
 
 

@@ -1,0 +1,130 @@
+"""Embarrassingly parallel studies on Dask: many samples, surveys or variants.
+
+:func:`run_study` runs ``function(item, shared)`` for every item — a
+Monte-Carlo replication of the coverage study, a survey of the nightly
+batch, a margin variant of ``kalib report`` — as a ``dask.bag`` on the local
+schedulers or as futures on a distributed ``Client`` (``shared`` is then
+broadcast once to every worker), with dask's progress bar, and gathers the
+results into one ``xarray.Dataset`` along a new dimension.
+
+:func:`margin_variant_keyrates` is the sensitivity study of the report: the
+key-rate catalog of the bundled survey raked to each register-margin variant
+(``low_public``, ``central``, ``high_public``).
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from estimators.scale.schedulers import dask_scheduler
+
+VARIANTS = ("low_public", "central", "high_public")
+
+
+def _active_client():
+    try:
+        from distributed import get_client
+        return get_client()
+    except (ImportError, ValueError):
+        return None
+
+
+def _as_dataset(result) -> xr.Dataset:
+    if isinstance(result, xr.Dataset):
+        return result
+    if isinstance(result, dict):
+        return xr.Dataset({k: ((), v) if np.ndim(v) == 0 else v for k, v in result.items()})
+    raise TypeError(f"a study function must return an xarray Dataset or a dict, not "
+                    f"{type(result).__name__}")
+
+
+def _call(item, function, shared):
+    return _as_dataset(function(item, shared))
+
+
+def run_study(function, items, *, shared=None, scheduler=None, progress=None, dim="item",
+              labels=None, partitions=None) -> xr.Dataset:
+    """``function(item, shared)`` for every item on Dask, gathered along ``dim``.
+
+    Parameters
+    ----------
+    function : callable
+        Returns an ``xarray.Dataset`` or a dict of scalars (or of
+        ``(dims, array)`` pairs); must be importable by the workers (a
+        module-level function).
+    items : sequence
+        One task each (seeds, sample indices, variant names, file paths).
+    shared : object, optional
+        Read-only input of every call (a population, margins), shipped once
+        per worker.
+    scheduler : {"threads", "processes", "synchronous"}, address or None
+        As ``--scheduler``; None: the active scheduler (a registered Client,
+        else threads).
+    progress : bool, optional
+        Dask's progress bar (default: when stderr is a terminal, as the CLI's
+        ``--quiet`` rule).
+    dim : str
+        Name of the new dimension; its coordinate is ``labels`` or the items.
+    partitions : int, optional
+        Bag partitions on the local schedulers (default: one per item up to 100).
+
+    Returns
+    -------
+    xarray.Dataset
+    """
+    items = list(items)
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    with dask_scheduler(scheduler, progress=show and scheduler in (None, "threads",
+                                                                     "synchronous")):
+        client = _active_client()
+        if client is not None:
+            from distributed import progress as distributed_progress
+
+            shared_future = client.scatter(shared, broadcast=True) if shared is not None \
+                else None
+            futures = client.map(_call, items, function=function, shared=shared_future,
+                                 pure=False)
+            if show:
+                distributed_progress(futures)
+            results = client.gather(futures)
+        else:
+            import dask.bag as db
+
+            bag = db.from_sequence(items, npartitions=partitions or min(len(items), 100))
+            results = bag.map(_call, function=function, shared=shared).compute()
+    index = pd.Index(labels if labels is not None else items, name=dim)
+    return xr.concat(results, dim=index)
+
+
+def _variant_keyrates(variant, settings):
+    """Key-rate catalog of the bundled survey raked to one margin variant."""
+    from estimators import datasets
+    from estimators.catalog import estimate_catalog, get_rate
+    from weighting.design import Design
+
+    design = Design(datasets.load_cati(), weights="base_weight", strata="stratum")
+    design = design.calibrate(datasets.load_register_margins(variant), tol=settings["tol"])
+    if settings["variance"] != "linearization":
+        design = design.with_replicates(settings["variance"], replicates=settings["replicates"],
+                                        seed=settings["seed"])
+    rates = None if settings["rates"] is None else [get_rate(r) for r in settings["rates"]]
+    return estimate_catalog(design, domains=settings["domains"], rates=rates).to_dataset()
+
+
+def margin_variant_keyrates(variants=VARIANTS, *, variance="linearization", replicates=1000,
+                            seed=20170602, domains=("all", "sector", "size_class"),
+                            rates=None, tol=1e-10, scheduler=None,
+                            progress=None) -> xr.Dataset:
+    """The key-rate catalog (or the ``rates`` ids) under each register-margin
+    variant, one task each, gathered along ``variant`` (the report's
+    sensitivity study at scale)."""
+    settings = {"variance": variance, "replicates": replicates, "seed": seed,
+                "domains": list(domains), "rates": rates, "tol": tol}
+    return run_study(_variant_keyrates, variants, shared=settings, scheduler=scheduler,
+                     progress=progress, dim="variant")
+
+
+__all__ = ["VARIANTS", "margin_variant_keyrates", "run_study"]
