@@ -155,14 +155,15 @@ def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float
     top, panel_h, title_h, gap_h, axis_h = 0.35, 0.24 * n_rows_panel + 0.1, 0.6, 0.12, 0.5
     width = left + right + ncols * panel_w + (ncols - 1) * gap_w
     height = top + nrows * (title_h + panel_h) + (nrows - 1) * gap_h + axis_h
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False,
-                             sharex=True, sharey=True)
+    # Common limits set by hand: sharex/sharey make every tick a child of one
+    # shared transform, which costs quadratic time in the number of panels.
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
     shown = frame[frame["rate"].isin(rates) & frame["domain_var"].isin(FOREST_DOMAIN_VARS)]
     xlim = _padded_limits(100 * shown[["ci_low", "ci_high", "unweighted"]].to_numpy(float))
     fig.subplots_adjust(left=left / width, right=1 - right / width,
                         top=1 - (top + title_h) / height, bottom=axis_h / height,
                         wspace=gap_w / panel_w, hspace=(title_h + gap_h) / panel_h)
-    for ax, rate in zip(axes.flat, rates):
+    for k, (ax, rate) in enumerate(zip(axes.flat, rates)):
         part = _forest_rows(frame, rate)
         y = -np.arange(len(part), dtype=float)
         est, lo, hi = (100 * part[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
@@ -174,12 +175,19 @@ def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float
         var = part["domain_var"].to_numpy()
         for i in np.flatnonzero(var[1:] != var[:-1]):
             ax.axhline(-(i + 0.5), color="#cccccc", lw=0.7)
-        ax.set_yticks(y, [domain_label(v, d, t) for v, d in zip(var, part["domain"])])
+        # Tick objects are the costliest part of a panel: labels in the first
+        # column only, and few x ticks.
+        if k % ncols == 0:
+            ax.set_yticks(y, [domain_label(v, d, t) for v, d in zip(var, part["domain"])])
+        else:
+            ax.set_yticks([])
+        ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.set_ylim(y[-1] - 0.6, 0.6)
         ax.set_xlim(xlim)
         ax.set_title(_wrap(labels.get(rate, rate), 46, 3), loc="left", fontsize=8.5)
         ax.grid(axis="x", color="#eeeeee")
         ax.set_axisbelow(True)
+        ax.tick_params(axis="x", labelbottom=False)
     for ax in list(axes.flat)[len(rates):]:
         ax.set_visible(False)
     # x tick labels once per column: under the last panel drawn in it.
