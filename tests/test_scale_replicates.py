@@ -161,3 +161,16 @@ def test_failed_replicate_is_named():
     with pytest.raises(ReplicateError, match=r"replicate 1 \(index 0\).*'nace'.*Z"):
         design_replicate_dataset(design, np.ones((8, 1)), method="jkn",
                                  n_chunks=2).replicate_total.compute(scheduler="sync")
+
+
+@pytest.mark.parametrize("method", ["bootstrap", "jkn"])
+def test_replicate_weight_matrix_equals_in_process(method):
+    data = synthetic.sample(2000, seed=8, clusters=4)
+    design = Design(data, strata="stratum", psu="psu").calibrate(synthetic.margins(2000),
+                                                                 tol=1e-12)
+    design = design.with_replicates(method, replicates=15, seed=2)
+    ds = design_replicate_dataset(design, np.ones((2000, 1)), n_chunks=3, block_size=4,
+                                  weights=True)
+    assert ds.replicate_weight.shape == (2000, design.B)
+    weights = ds.replicate_weight.compute(scheduler="threads").values
+    np.testing.assert_allclose(weights, design.replicate_weights(), rtol=RTOL)

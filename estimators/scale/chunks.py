@@ -52,6 +52,8 @@ class Chunk:
         Refined cell ``cell * n_groups + group`` of every row.
     dv : ndarray (n_k, 1 + k)
         Base weight times ``(1, values...)``.
+    order : ndarray (n_k,) int64
+        Position in the chunk as given of every (sorted) row.
     """
 
     psus: np.ndarray
@@ -59,6 +61,7 @@ class Chunk:
     row_psu: np.ndarray
     refined: np.ndarray
     dv: np.ndarray
+    order: np.ndarray
 
     @property
     def runs(self) -> np.ndarray:
@@ -87,7 +90,8 @@ def make_chunk(psu, stratum, cell, groups, n_groups, d, values) -> Chunk:
     dv = np.column_stack([d, d[:, None] * np.asarray(values, np.float64)[order]])
     return Chunk(psus=psu[first], psu_stratum=np.asarray(stratum, np.int64)[order][first],
                  row_psu=np.ascontiguousarray(row_psu, dtype=np.int64),
-                 refined=np.ascontiguousarray(refined), dv=np.ascontiguousarray(dv))
+                 refined=np.ascontiguousarray(refined), dv=np.ascontiguousarray(dv),
+                 order=order)
 
 
 def accumulate(chunk: Chunk, mult: np.ndarray, n_refined: int) -> np.ndarray:

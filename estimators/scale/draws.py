@@ -99,6 +99,14 @@ def draw_block(spec: ReplicateSpec, b0: int, b1: int, runs_per_chunk) -> list[np
     return out
 
 
+def multipliers(spec: ReplicateSpec, chunk, material: np.ndarray) -> np.ndarray:
+    """Multipliers (b, P_k) of a chunk's PSUs from its slice of a block."""
+    if spec.method != BOOTSTRAP:
+        return material
+    h = chunk.psu_stratum
+    return spec.base[h] + spec.step[h] * material
+
+
 def accumulate_block(spec: ReplicateSpec, chunk, material: np.ndarray, n_refined: int):
     """Statistics S (b, n_refined, 1 + k) of a chunk from its slice of a block."""
     if spec.method != BOOTSTRAP:

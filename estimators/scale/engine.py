@@ -23,7 +23,8 @@ import numpy as np
 import xarray as xr
 
 from estimators.scale import chunks as _chunks
-from estimators.scale.draws import ReplicateSpec, accumulate_block, blocks, draw_block
+from estimators.scale.draws import (ReplicateSpec, accumulate_block, blocks, draw_block,
+                                    multipliers)
 
 # Memory a block task may use for its (b_j x P) counts or (b_j x R x stats) table.
 BLOCK_BYTES = 2**26
@@ -44,6 +45,16 @@ def _finish_block(calibration, S, n_groups, first):
     return {"g": g, "total": np.einsum("bc,bcgj->bgj", g, S), **record}
 
 
+def _weights_block(spec, chunk, material, result, n_groups):
+    """Replicate weights (n_k, b) of a chunk's rows, in the chunk's row order:
+    ``d_i m_{b,p(i)} g_{b,c(i)}``."""
+    mult = multipliers(spec, chunk, material)
+    g = result["g"][:, chunk.refined // n_groups]
+    out = np.empty((len(chunk.order), mult.shape[0]))
+    out[chunk.order] = (chunk.dv[:, 0] * mult[:, chunk.row_psu] * g).T
+    return out
+
+
 def _full_totals(calibration, F, n_groups):
     F = F.reshape(calibration.n_cells, n_groups, F.shape[-1])
     return np.einsum("c,cgj->gj", calibration.g, F)
@@ -57,7 +68,7 @@ def _field(results, name, shapes, dtype):
 
 def replicate_dataset(chunk_list, calibration, plan, n_groups, *, scale, rscales, mse,
                       degf, method, stat_names, group_labels=None, block_size=None,
-                      split_every=4) -> xr.Dataset:
+                      split_every=4, chunk_rows=None) -> xr.Dataset:
     """Lazy Dataset of full-sample and replicate totals from delayed chunks.
 
     Parameters
@@ -75,6 +86,10 @@ def replicate_dataset(chunk_list, calibration, plan, n_groups, *, scale, rscales
         Replicates per block (default from :func:`default_block_size`).
     split_every : int
         Fan-in of the tree reduction over chunks.
+    chunk_rows : list of int, optional
+        Rows of every chunk: adds the lazy (row, replicate) matrix
+        ``replicate_weight`` (for exports: computed block by block, never
+        whole unless asked).
     """
     spec = ReplicateSpec.from_plan(plan)
     C, G, k1 = calibration.n_cells, int(n_groups), len(stat_names)
@@ -85,9 +100,10 @@ def replicate_dataset(chunk_list, calibration, plan, n_groups, *, scale, rscales
     spec_key = dask.delayed(spec, pure=True)
     calibration_key = dask.delayed(calibration, pure=True)
 
-    stacked = []
+    stacked, materials = [], []
     for b0, b1 in blocks(spec.B, size):
         material = dask.delayed(draw_block, nout=len(chunk_list))(spec_key, b0, b1, runs)
+        materials.append(material)
         stacked.append(da.stack([
             da.from_delayed(dask.delayed(accumulate_block)(spec_key, c, material[k], R),
                             shape=(b1 - b0, R, k1), dtype=np.float64)
@@ -124,6 +140,12 @@ def replicate_dataset(chunk_list, calibration, plan, n_groups, *, scale, rscales
         attrs={"method": method, "seed": -1 if spec.seed is None else int(spec.seed),
                "scale": float(scale), "mse": int(bool(mse)), "degf": int(degf),
                "chunks": len(chunk_list), "block_size": int(size)})
+    if chunk_rows is not None:
+        ds["replicate_weight"] = (("row", "replicate"), da.block([
+            [da.from_delayed(dask.delayed(_weights_block)(spec_key, c, material[k], r, G),
+                             shape=(rows, b), dtype=np.float64)
+             for material, r, b in zip(materials, results, shapes)]
+            for k, (c, rows) in enumerate(zip(chunk_list, chunk_rows))]))
     return ds
 
 

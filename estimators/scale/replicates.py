@@ -42,7 +42,8 @@ def _plan(design, method, replicates, seed):
 
 def design_replicate_dataset(design, values, groups=None, n_groups=None, *, method=None,
                              replicates=1000, seed=20170602, mse=None, accept_failures=None,
-                             n_chunks=8, block_size=None, split_every=4, value_names=None):
+                             n_chunks=8, block_size=None, split_every=4, value_names=None,
+                             weights=False):
     """Lazy ``xarray.Dataset`` of full-sample and replicate totals of ``design``.
 
     The rows are cut into ``n_chunks`` contiguous chunks; replicates come from
@@ -72,7 +73,8 @@ def design_replicate_dataset(design, values, groups=None, n_groups=None, *, meth
     return replicate_dataset(chunk_list, calibration, plan, G, scale=scale, rscales=rscales,
                              mse=mse, degf=degf, method=method,
                              stat_names=["weight", *names], block_size=block_size,
-                             split_every=split_every)
+                             split_every=split_every,
+                             chunk_rows=[len(rows) for rows in parts] if weights else None)
 
 
 def replicate_totals_chunked(design, values, groups=None, n_groups=None, *, scheduler=None,
