@@ -167,17 +167,27 @@ def run_one(tool: Tool, task: str, data_dir: Path, cap: float, replicates: int,
                threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read()))]
     for reader in readers:
         reader.start()
+    # The runner reports its own peak memory; a run stopped at the cap cannot,
+    # so its VmHWM is also sampled from outside while it runs.
+    polled = [0.0]
+
+    def poll_memory():
+        while proc.poll() is None:
+            polled[0] = max(polled[0], _vmhwm_mb(proc.pid))
+            time.sleep(0.25)
+
+    readers.append(threading.Thread(target=poll_memory))
+    readers[-1].start()
     try:
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc.wait()
     except BaseException:  # interrupted: do not leave the runner behind
         timers[0].cancel()
         stop()
         raise
-    proc.returncode = os.waitstatus_to_exitcode(status)
     for reader in readers:
         reader.join()
     timers[0].cancel()
-    peak_mb = usage.ru_maxrss / 1024.0  # kilobytes on Linux
+    peak_mb = polled[0] or None
     if capped.is_set():
         return {"capped": True, "peak_mb": peak_mb}
     result = next((json.loads(line) for line in reversed(stdout_lines)
@@ -187,8 +197,20 @@ def run_one(tool: Tool, task: str, data_dir: Path, cap: float, replicates: int,
         return {"error": tail[-1][:200], "peak_mb": peak_mb}
     if result.get("seconds", 0.0) > cap:  # finished, but past the cap
         result["capped"] = True
-    result["peak_mb"] = peak_mb
+    result["peak_mb"] = result.get("peak_mb") or peak_mb
     return result
+
+
+def _vmhwm_mb(pid: int) -> float:
+    """Peak resident memory of a running process (VmHWM), 0 when unreadable."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
 
 
 def cell_text(result: dict | None, cap: float) -> str:
@@ -244,9 +266,9 @@ def markdown_table(results: dict, tools: list[str], sizes: list[str], cap: float
                 result = row.get(tool)
                 if result is None:
                     continue
-                memory = f"{result['peak_mb']:.0f} MB" if "peak_mb" in result else ""
-                if "unsupported" in result:
-                    memory = ""
+                memory = (f"{result['peak_mb']:.0f} MB" if result.get("peak_mb") else "")
+                if memory and result.get("capped"):
+                    memory = "≥ " + memory  # sampled until it was stopped
                 speedups = ["" if tool.startswith("kalib")
                             else speedup_text(result, row.get(v), cap) for v in variants]
                 parts.append(f"| {size} | {tool} | {cell_text(result, cap)} | {memory} | "

@@ -58,6 +58,21 @@ def margin_error(weights, frame: pd.DataFrame, margins) -> float:
     return worst
 
 
+def peak_memory_mb() -> float | None:
+    """This process's peak resident memory (VmHWM of /proc/self/status).
+
+    Unlike ``getrusage``'s ``ru_maxrss``, which Linux carries over from the
+    parent across fork and exec, VmHWM belongs to this program's own memory.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
 def timed(task, *task_args, budget: float = 1.0, max_repeats: int = 5):
     """Run ``task`` until ``budget`` seconds are used or ``max_repeats`` runs;
     return (median seconds, repeats, result of the last run)."""
@@ -99,6 +114,7 @@ def main(tasks: dict, argv=None) -> int:
                            "mean_y1": float(np.dot(weights, frame["y1"]) / weights.sum())}
     else:
         report["check"] = {key: float(value) for key, value in result.items()}
+    report["peak_mb"] = peak_memory_mb()
     print(json.dumps(report))
     sys.stdout.flush()
     return 0

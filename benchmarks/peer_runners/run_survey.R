@@ -58,4 +58,8 @@ if (opt$task == "rake") {
 } else {
   check <- sprintf('{"mean_y1": %.17g, "se_y1": %.17g}', coef(result)[["y1"]], SE(result)[[1]])
 }
-cat(sprintf('{"seconds": %.6f, "repeats": %d, "check": %s}\n', median(times), length(times), check))
+# Peak resident memory of this process (VmHWM; see common.py).
+status <- readLines("/proc/self/status")
+peak_mb <- as.numeric(strsplit(trimws(sub("VmHWM:", "", grep("^VmHWM:", status, value = TRUE))), " +")[[1]][1]) / 1024
+cat(sprintf('{"seconds": %.6f, "repeats": %d, "check": %s, "peak_mb": %.1f}\n',
+            median(times), length(times), check, peak_mb))
