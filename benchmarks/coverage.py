@@ -266,10 +266,12 @@ def findings(cov, wid, samples) -> list[str]:
         beta = rate[variance, "beta"] - rate[variance, "logit"]
         wald = rate[variance, "wald"] - rate[variance, "logit"]
         wider = 100 * (width[variance, "beta"] / width[variance, "logit"] - 1)
+        beta_note = ("over-coverage, as expected of Korn-Graubard" if beta > 0
+                     else "no over-coverage here")
+        wald_note = "under-coverage, as expected" if wald < 0 else "no under-coverage here"
         out.append(
             f"- {variance}: beta {100 * beta:+.2f} points against logit with {wider:+.1f}% "
-            f"wider intervals ({'over-coverage, as expected of Korn-Graubard' if beta > 0 else 'no over-coverage here'}); "
-            f"Wald {100 * wald:+.2f} points ({'under-coverage, as expected' if wald < 0 else 'no under-coverage here'}; "
+            f"wider intervals ({beta_note}); Wald {100 * wald:+.2f} points ({wald_note}; "
             "every domain has n >= 200 and no rate is near 0 or 1, so the "
             "differences are small).")
     pct = rate["bootstrap", "percentile"]
