@@ -1,10 +1,8 @@
 """The key-rate catalog: coverage of section 3.1, reconciliation, output shape."""
 import numpy as np
-import pandas as pd
 import pytest
 
 from estimators.catalog import KEY_RATES, SOURCE_IDS, estimate_catalog, get_rate, report_round
-from estimators.domains import Equals
 from estimators.results import KEYRATE_COLUMNS
 from reference.estimators import cati_fixture
 

@@ -1,6 +1,5 @@
 """Rao-Scott tests against R svychisq; Pearson on counts."""
 import numpy as np
-import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency
 
