@@ -101,3 +101,16 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_estimate_with_replicates_made_in_process(tmp_path):
+    out = tmp_path / "jkn.csv"
+    assert main(["estimate", SAMPLE, *DESIGN, "--variance", "jkn", "--mean", "api00",
+                 "--out", str(out), "--quiet"]) == 0
+    np.testing.assert_allclose(pd.read_csv(out)["se"], R["jkn.mean_api00_se"], rtol=1e-8)
+    out = tmp_path / "boot.csv"
+    args = ["estimate", SAMPLE, *DESIGN, "--variance", "bootstrap", "--replicates", "50",
+            "--proportion", "sch_wide=Yes", "--ci", "percentile", "--quiet"]
+    assert main(args + ["--out", str(out)]) == 0
+    assert main(args + ["--out", str(tmp_path / "again.csv")]) == 0
+    assert out.read_text() == (tmp_path / "again.csv").read_text()   # same seed, same bytes
