@@ -59,7 +59,7 @@ def replicate_metadata(design) -> dict:
                    "psus": int(design.n_psus), "fpc": design.fpc is not None,
                    "lonely_psu": design.lonely_psu},
         "calibration": calibration_spec(design),
-        "convergence": reps.convergence.rows(),
+        "convergence": _finite(reps.convergence.rows()),
     }
 
 
@@ -87,7 +87,8 @@ def calibration_spec(design) -> dict | None:
 
 
 def _finite(value):
-    """JSON has no infinity: write unbounded caps as null."""
+    """JSON has no infinity: unbounded caps and the error of a replicate that
+    could not be solved at all are written as null."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):

@@ -13,6 +13,7 @@ from estimators.export import (margins_from_metadata, read_replicate_weights,
 from estimators.io import OutputExistsError
 from estimators.variance import replicate_covariance
 from weighting.design import Design
+from weighting.margins import Margin
 
 REF = Path(__file__).parent / "reference" / "variance"
 R = pd.read_csv(REF / "export_r.csv")
@@ -99,3 +100,15 @@ def test_round_trip_and_no_silent_overwrite(designs, tmp_path, suffix):
     with pytest.raises(OutputExistsError, match="--force"):
         write_replicate_weights(design, path)
     write_replicate_weights(design, path, force=True)
+
+
+def test_failed_replicates_are_flagged_in_the_sidecar(tmp_path):
+    data = {"id": np.arange(8), "s": np.array(["a"] * 6 + ["b"] * 2),
+            "nace": np.array(list("XYXYXY") + ["Z", "X"]), "w": np.full(8, 10.0)}
+    margin = Margin("nace", {"X": 40, "Y": 30, "Z": 10})
+    design = Design(data, weights="w", strata="s").calibrate([margin]).with_replicates(
+        "jkn", accept_failures=True)
+    write_replicate_weights(design, tmp_path / "r.csv", ids=data["id"])
+    rows = json.loads((tmp_path / "r.json").read_text())["convergence"]
+    assert [r["replicate"] for r in rows if not r["converged"]] == [7]
+    assert rows[6]["error"] is None and rows[0]["error"] <= 1e-10
