@@ -1,5 +1,6 @@
 """Replicate generation and fused re-calibration: RNG contract, kernel = numpy,
 thread-count independence, failure reporting, the fpc bootstrap."""
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,8 @@ from weighting.margins import Margin
 from weighting.replicates import bootstrap_counts, child_seed_words
 
 REF = Path(__file__).parent / "reference" / "variance"
+sys.path.insert(0, str(REF))
+from samples import API_MARGINS, business_margins  # noqa: E402
 kernel = pytest.importorskip("cext._replicate")
 
 
@@ -42,10 +45,7 @@ def business():
 
 @pytest.fixture(scope="module")
 def margins():
-    ss = pd.read_csv(REF / "business_margin_sector_size.csv")
-    nace = pd.read_csv(REF / "business_margin_nace.csv")
-    return [Margin(("sector", "size_class"), {(a, b): t for a, b, t in ss.itertuples(index=False)}),
-            Margin("nace", dict(zip(nace.nace, nace.total)))]
+    return business_margins()
 
 
 def _design(business, margins, which):
@@ -112,10 +112,8 @@ def test_replicates_respect_trimming_caps(business, margins):
 
 def test_logit_trimming_is_redone_in_every_replicate():
     api = pd.read_csv(REF / "apiclus1.csv")
-    margins = [Margin("stype", {"E": 4421, "H": 755, "M": 1018}),
-               Margin("sch.wide", {"No": 1072, "Yes": 5122})]
     design = Design(api, weights="pw", psu="dnum", fpc="fpc").calibrate(
-        margins, distance="logit", bounds=(0.3, 4.0), trim=(0.5, 1.9), tol=1e-12)
+        API_MARGINS, distance="logit", bounds=(0.3, 4.0), trim=(0.5, 1.9), tol=1e-12)
     assert design.calibration.trimmed.any()
     with pytest.raises(ReplicateError, match=r"replicate 11 \(index 10\): the trimming caps"):
         design.with_replicates("jk1")

@@ -1,4 +1,5 @@
 """Linearization variance against R survey (tests/reference/variance/linearization.R)."""
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -7,9 +8,10 @@ import pytest
 
 from estimators.variance import linearization_covariance, replicate_covariance
 from weighting.design import Design
-from weighting.margins import Margin
 
 REF = Path(__file__).parent / "reference" / "variance"
+sys.path.insert(0, str(REF))
+from samples import API_MARGINS, business_margins  # noqa: E402
 R = pd.read_csv(REF / "linearization.csv")
 
 
@@ -133,17 +135,6 @@ def test_replicate_covariance_conventions():
     vm = replicate_covariance(full, reps, 0.1, rscales, mse=True)
     np.testing.assert_allclose(vm, 0.1 * 0.5 * (reps[5:] - full).T @ (reps[5:] - full), rtol=1e-13)
     assert np.all(np.diag(vm) >= np.diag(v))
-
-
-API_MARGINS = [Margin("stype", {"E": 4421, "H": 755, "M": 1018}),
-               Margin("sch.wide", {"No": 1072, "Yes": 5122})]
-
-
-def business_margins():
-    ss = pd.read_csv(REF / "business_margin_sector_size.csv")
-    nace = pd.read_csv(REF / "business_margin_nace.csv")
-    return [Margin(("sector", "size_class"), {(a, b): t for a, b, t in ss.itertuples(index=False)}),
-            Margin("nace", dict(zip(nace.nace, nace.total)))]
 
 
 @pytest.mark.parametrize("fpc", [True, False])

@@ -1,26 +1,17 @@
 """Write the replicate-weight files that export.R reads (run from the repository root:
 .venv/bin/python tests/reference/variance/make_exports.py). tests/test_replicate_export.py
 rebuilds the same designs and compares its standard errors with R's (export_r.csv)."""
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from estimators.export import write_replicate_weights
 from weighting.design import Design
-from weighting.margins import Margin
 
 HERE = Path(__file__).parent
-
-
-def business_margins():
-    ss = pd.read_csv(HERE / "business_margin_sector_size.csv")
-    nace = pd.read_csv(HERE / "business_margin_nace.csv")
-    return [Margin(("sector", "size_class"), {(a, b): t for a, b, t in ss.itertuples(index=False)}),
-            Margin("nace", dict(zip(nace.nace, nace.total)))]
-
-
-API_MARGINS = [Margin("stype", {"E": 4421, "H": 755, "M": 1018}),
-               Margin("sch.wide", {"No": 1072, "Yes": 5122})]
+sys.path.insert(0, str(HERE))
+from samples import API_MARGINS, business_margins  # noqa: E402
 
 
 def designs():
