@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+import dask
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,6 +41,12 @@ MEMORY_LIMIT = "2GB"
 def peak_rss() -> int:
     """Peak resident memory of this process in bytes (Linux ru_maxrss is KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def data_dir(n: int) -> Path:
@@ -95,6 +102,44 @@ def projected_seconds(n, B, cores, rates) -> float:
     return work / cores
 
 
+# Scale-plan assumptions (SCALE.md): a distributed scheduler dispatches about
+# this many tasks per second; the sample is read in partitions of ROWS_PER_FILE.
+TASKS_PER_S = 5000
+STATS = 6            # weight + 5 values
+REFINED = 96 * 8     # NACE x sector x size cells x sector x size groups
+
+
+def plan_row(n: int, B: int, cores: int, rates: dict) -> dict:
+    """Projected wall time, memory and communication of one configuration."""
+    from estimators.scale.engine import default_block_size
+
+    b = default_block_size(B, n, REFINED, STATS)
+    blocks, chunks = -(-B // b), max(1, n // ROWS_PER_FILE)
+    tasks = blocks * (2 * chunks + 1) + 3 * chunks
+    work = projected_seconds(n, B, cores, rates)
+    # a block's draws are one task: with fewer blocks than cores they bound the time
+    critical = b * n / rates["draws_per_s"] + ROWS_PER_FILE * b / rates["row_replicates_per_s"]
+    seconds = max(work, critical) + tasks / TASKS_PER_S
+    memory = 8 * (4 + STATS - 1) * n / cores + 2 * b * n + 200 * ROWS_PER_FILE \
+        + 3 * 8 * b * REFINED * STATS + 0.3e9
+    return {"n": n, "B": B, "cores": cores, "block": b, "tasks": tasks, "seconds": seconds,
+            "worker_bytes": memory, "counts_bytes": B * n,
+            "statistics_bytes": chunks * B * REFINED * STATS * 8}
+
+
+def plan_table(rates: dict) -> str:
+    lines = ["| n | cores | block b | tasks | wall time | memory/worker | counts shipped "
+             "| statistics reduced |", "|---|---|---|---|---|---|---|---|"]
+    for n in (10**7, 10**8):
+        for cores in (8, 64, 512):
+            r = plan_row(n, 1000, cores, rates)
+            lines.append(f"| {n:.0e} | {cores} | {r['block']} | {r['tasks']} | "
+                         f"{r['seconds']:.0f} s | {r['worker_bytes'] / 1e9:.2f} GB | "
+                         f"{r['counts_bytes'] / 1e9:.0f} GB | "
+                         f"{r['statistics_bytes'] / 1e9:.2f} GB |")
+    return "\n".join(lines)
+
+
 def run(n: int, B: int, seed: int = 20170602) -> dict:
     path = data_dir(n)
     margins = synthetic.margins(n)
@@ -102,7 +147,8 @@ def run(n: int, B: int, seed: int = 20170602) -> dict:
     figures = {"n": n, "B": B, "workers": WORKERS, "memory_limit": MEMORY_LIMIT, **rates,
                "projected_s": projected_seconds(n, B, WORKERS, rates)}
     with dask_scheduler("processes", n_workers=WORKERS, memory_limit=MEMORY_LIMIT) as client:
-        client.run(lambda: None)  # workers up before timing
+        cpu0 = sum(client.run(cpu_seconds).values())  # workers are up before timing
+        load0 = os.getloadavg()[0]
         t0 = time.perf_counter()
         lazy = read_parquet_sample(path, margins, values=list(synthetic.OUTCOMES),
                                    by=["sector", "size_class"], strata="stratum", tol=1e-10)
@@ -112,10 +158,12 @@ def run(n: int, B: int, seed: int = 20170602) -> dict:
         domains = {"all": groups}
         for label in synthetic.SECTORS + synthetic.SIZES:
             domains[label] = [g for g in groups if label in g.split("|")]
-        means = domain_means(ds, domains).compute()
+        # one compute: the means and the convergence record share every task
+        means, status = dask.compute(domain_means(ds, domains), ds.status)
         t2 = time.perf_counter()
-        status = ds.status.compute()
         figures["peak_worker_bytes"] = max(client.run(peak_rss).values())
+        figures["worker_cpu_s"] = sum(client.run(cpu_seconds).values()) - cpu0
+        figures["load_average"] = (load0 + os.getloadavg()[0]) / 2
     figures.update(read_encode_calibrate_s=t1 - t0, replicates_estimates_s=t2 - t1,
                    total_s=t2 - t0, peak_client_bytes=peak_rss(),
                    converged=int((status.values == 0).sum()), block_size=ds.attrs["block_size"],
@@ -130,7 +178,10 @@ def report(f: dict) -> str:
         f"replicates, LocalCluster {f['workers']} workers x 1 thread ({f['memory_limit']})",
         f"read + encode + calibrate: {f['read_encode_calibrate_s']:.1f} s; replicates + "
         f"5 domain means: {f['replicates_estimates_s']:.1f} s; total {f['total_s']:.1f} s",
-        f"projected {f['projected_s']:.1f} s (ratio {f['total_s'] / f['projected_s']:.2f})",
+        f"projected {f['projected_s']:.1f} s (ratio {f['total_s'] / f['projected_s']:.2f}); "
+        f"worker CPU {f['worker_cpu_s']:.1f} s = {f['worker_cpu_s'] / f['workers']:.1f} s "
+        f"per core (ratio {f['worker_cpu_s'] / f['workers'] / f['projected_s']:.2f}); "
+        f"load average {f['load_average']:.1f} on {os.cpu_count()} cores",
         f"peak memory per worker {f['peak_worker_bytes'] / gb:.2f} GB, client "
         f"{f['peak_client_bytes'] / gb:.2f} GB; {f['converged']}/{f['B']} replicates converged",
         f"per core: {f['draws_per_s'] / 1e6:.0f} M draws/s, "
@@ -160,8 +211,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=float, default=1e7)
     parser.add_argument("--B", type=int, default=200)
+    parser.add_argument("--plan", action="store_true",
+                        help="only measure the per-core rates and print the scale plan")
     args = parser.parse_args(argv)
-    print(report(run(int(args.n), args.B)))
+    if args.plan:
+        rates = throughput(data_dir(ROWS_PER_FILE))
+        print(", ".join(f"{k} {v / 1e6:.2f} M" for k, v in rates.items()))
+        print(plan_table(rates))
+        return 0
+    figures = run(int(args.n), args.B)
+    print(report(figures))
+    print(plan_table(figures))
     return 0
 
 
