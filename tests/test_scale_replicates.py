@@ -174,3 +174,17 @@ def test_replicate_weight_matrix_equals_in_process(method):
     assert ds.replicate_weight.shape == (2000, design.B)
     weights = ds.replicate_weight.compute(scheduler="threads").values
     np.testing.assert_allclose(weights, design.replicate_weights(), rtol=RTOL)
+
+
+def test_with_replicates_chunked_gives_the_in_process_structure(sample, values, groups):
+    from estimators.scale import with_replicates_chunked
+
+    design = Design(sample, strata="stratum").calibrate(synthetic.margins(N_ROWS), tol=1e-12)
+    expected = design.with_replicates("bootstrap", replicates=10, seed=4)
+    with dask_scheduler("threads"):
+        got = with_replicates_chunked(design, "bootstrap", replicates=10, seed=4, n_chunks=4)
+    assert (got.B, got.scale, got.degf, got.method) == (10, expected.scale, expected.degf,
+                                                         "bootstrap")
+    np.testing.assert_array_equal(got.convergence.iterations, expected.convergence.iterations)
+    np.testing.assert_allclose(got.replicate_totals(values, groups, 4),
+                               expected.replicate_totals(values, groups, 4), rtol=RTOL)

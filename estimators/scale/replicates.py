@@ -17,7 +17,7 @@ from estimators.scale.engine import replicate_dataset
 from estimators.scale.schedulers import dask_scheduler
 from weighting.design import _check_totals_input
 from weighting.errors import KalibError
-from weighting.replicates import bootstrap_plan, jackknife_plan
+from weighting.replicates import Convergence, Replicates, bootstrap_plan, jackknife_plan
 
 
 def _plan(design, method, replicates, seed):
@@ -89,6 +89,29 @@ def replicate_totals_chunked(design, values, groups=None, n_groups=None, *, sche
                                   block_size=block_size, split_every=split_every)
     with dask_scheduler(scheduler):
         return ds.replicate_total.values[:, :, 1:]
+
+
+def with_replicates_chunked(design, method="bootstrap", replicates=1000, seed=20170602,
+                            accept_failures=False, mse=False, n_chunks=8, block_size=None):
+    """``design.with_replicates(...)`` with the draws and re-calibrations on Dask.
+
+    Runs on the active scheduler (``dask_scheduler``); returns a new design
+    whose replicate structure (plan, g-factors, convergence record) equals
+    the in-process one to rounding, so ``replicate_weights()``, exports and
+    estimators work as usual.
+    """
+    ds = design_replicate_dataset(design, np.zeros((design.n, 0)), method=method,
+                                  replicates=replicates, seed=seed, mse=mse,
+                                  accept_failures=accept_failures, n_chunks=n_chunks,
+                                  block_size=block_size)
+    g, iterations, error, status = dask.compute(ds.g.data, ds.iterations.data,
+                                                ds.error.data, ds.status.data)
+    plan, scale, rscales, degf, _, _, method = _plan(design, method, replicates, seed)
+    convergence = Convergence(iterations, error, status == 0, status)
+    structure = Replicates(method, plan, scale, rscales, mse, degf, accept_failures,
+                           convergence, None if design.calibration is None else g)
+    # Design has no public way to attach a replicate structure made elsewhere.
+    return design._replace(replicates=structure)
 
 
 class ChunkedDesign:
