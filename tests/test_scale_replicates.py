@@ -188,3 +188,20 @@ def test_with_replicates_chunked_gives_the_in_process_structure(sample, values, 
     np.testing.assert_array_equal(got.convergence.iterations, expected.convergence.iterations)
     np.testing.assert_allclose(got.replicate_totals(values, groups, 4),
                                expected.replicate_totals(values, groups, 4), rtol=RTOL)
+
+
+@pytest.mark.parametrize("method", ["bootstrap", "jkn", "jk1"])
+def test_fpc_take_all_stratum_and_jk1(method):
+    data = synthetic.sample(3000, seed=6, clusters=5)  # 5 PSUs per stratum
+    population = np.where(data["stratum"] == "public:50+", 5.0, 50.0)  # one take-all
+    if method == "jk1":
+        design = Design(data, psu="psu")
+    else:
+        design = Design(data, strata="stratum", psu="psu", fpc=population)
+    design = design.calibrate(synthetic.margins(3000), tol=1e-12).with_replicates(
+        method, replicates=12, seed=5)
+    values = np.column_stack([data["y1"], data["y4"]])
+    groups = np.unique(data["sector"], return_inverse=True)[1].astype(np.int64)
+    totals = replicate_totals_chunked(design, values, groups, 2, scheduler="threads",
+                                      n_chunks=5, block_size=5)
+    np.testing.assert_allclose(totals, design.replicate_totals(values, groups, 2), rtol=RTOL)
