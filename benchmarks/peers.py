@@ -266,7 +266,8 @@ def markdown_table(results: dict, tools: list[str], sizes: list[str], cap: float
                 result = row.get(tool)
                 if result is None:
                     continue
-                memory = (f"{result['peak_mb']:.0f} MB" if result.get("peak_mb") else "")
+                memory = (f"{result['peak_mb']:.0f} MB"
+                          if result.get("peak_mb") and "unsupported" not in result else "")
                 if memory and result.get("capped"):
                     memory = "≥ " + memory  # sampled until it was stopped
                 speedups = ["" if tool.startswith("kalib")
@@ -359,11 +360,12 @@ def plot_scaling(results: dict, sizes: list[str], path: Path, cap: float) -> Non
                         xs.append(SIZES[size]); ys.append(r["seconds"])
                 if not xs and not cx:
                     continue
-                line, = ax.plot(xs, ys, marker="o", label=tool,
-                                linewidth=2.5 if tool.startswith("kalib") else 1.2)
+                color = f"C{[t.name for t in TOOLS].index(tool)}"  # same colour in every panel
+                ax.plot(xs, ys, marker="o", label=tool, color=color,
+                        linewidth=2.5 if tool.startswith("kalib") else 1.2)
                 if cx:
                     ax.plot(cx, cy, marker="^", linestyle="none", markerfacecolor="none",
-                            color=line.get_color())
+                            color=color, markersize=9)
             ax.axhline(cap, color="grey", linestyle=":", linewidth=0.8)
             ax.set_title(TASK_TITLES[panel], fontsize=10)
         ax.set_xscale("log")
