@@ -136,7 +136,8 @@ def _build() -> list[KeyRate]:
                 _p(41, 0, 1342)),
         KeyRate("no_plans_among_never",
                 "No plans among firms never having had trainees",
-                Equals("trainee_plans_next_year", "no"), EVER_NO, _p(93, 0, 1342)),
+                Equals("trainee_plans_next_year", "no"),
+                EVER_NO & NotMissing("trainee_plans_next_year"), _p(93, 0, 1342)),
         KeyRate("hired_after_trainee_rate", "Firms that hired someone after a placement",
                 HIRED_YES, BEFORE_YES & NotMissing("hired_after_trainee"),
                 _p(69.3, 1, 1506), _sector(46.7, 73.7, 1, 1506), (255, 368)),
@@ -159,9 +160,9 @@ def _build() -> list[KeyRate]:
              "Recruitment need / test candidate", (43.7, 1428),
              _sector(36.6, 49.5, 1, 1428))):
         decimals = 1 if isinstance(total[0], float) else 0
-        num, _ = _grid_top("reasons_offer_trainee", item, (4, 5), ROUTED_REASONS)
+        num, base = _grid_top("reasons_offer_trainee", item, (4, 5), ROUTED_REASONS)
         rates.append(KeyRate(rid, f"{meaning} important reason for offering placements (4-5)",
-                             num, ROUTED_REASONS, _p(total[0], decimals, total[1]), by))
+                             num, base, _p(total[0], decimals, total[1]), by))
     competence = {"craft_certificate": (31.2, 312, 19, 34.3),
                   "higher_education": (30.7, 307, 60, 23.4),
                   "unskilled": (19.0, 190, 6.5, 22.2),
@@ -195,7 +196,8 @@ def _build() -> list[KeyRate]:
         rates.append(KeyRate(
             f"trainee_now_by_accommodation_experience.{group}",
             f"Trainee now, among firms with accommodation experience = {group}",
-            NOW_YES, Equals("accommodation_experience", group), _p(pct, 0, 1651)))
+            NOW_YES, Equals("accommodation_experience", group) & NotMissing("trainee_now"),
+            _p(pct, 0, 1651)))
     only_no = (Chosen("alternative_tasks", "no") & ~Chosen("alternative_tasks", "full_time")
                & ~Chosen("alternative_tasks", "part_time"))
     for option, num, pct, count in (
@@ -210,7 +212,7 @@ def _build() -> list[KeyRate]:
             ("nav_communication_important", "nav_communication", 85, 1756),
             ("nav_economic_measures_important", "nav_economic_measures", 75, 1760)):
         num, base = _grid_top("inclusion_measures_importance", item, (4, 5), Everyone())
-        rates.append(KeyRate(rid, f"{item} important (4-5)", num, Everyone(),
+        rates.append(KeyRate(rid, f"{item} important (4-5)", num, base,
                              _p(pct, 0, line)))
     difficult = {"stability": 75, "motivation": 72, "cognitive": 56, "social": 51,
                  "language": 49, "physical_mobility": 49, "sensory": None,
