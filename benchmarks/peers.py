@@ -339,12 +339,15 @@ def plot_scaling(results: dict, sizes: list[str], path: Path, cap: float) -> Non
 
     kernels = kernel_scaling(RESULTS)
     panels = [task for task in TASKS if task in results] + (["kernels"] if kernels else [])
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), squeeze=False)
+    width = 5.2 * len(panels) + (2.6 if kernels else 0.0)
+    fig, axes = plt.subplots(1, len(panels), figsize=(width, 4.2), squeeze=False)
     for ax, panel in zip(axes[0], panels):
         if panel == "kernels":
-            for name, points in sorted(kernels.items()):
+            colours = plt.get_cmap("tab20").colors
+            for i, (name, points) in enumerate(sorted(kernels.items())):
                 ns = sorted(points)
-                ax.plot(ns, [points[n] for n in ns], marker=".", label=name)
+                ax.plot(ns, [points[n] for n in ns], marker=".", label=name,
+                        color=colours[i % len(colours)], linestyle=("-", "--")[i // 20 % 2])
             ax.set_title("kalib kernels (make bench medians)", fontsize=10)
         else:
             tools = {tool for row in results[panel].values() for tool in row}
@@ -373,7 +376,10 @@ def plot_scaling(results: dict, sizes: list[str], path: Path, cap: float) -> Non
         ax.set_xlabel("n (rows)")
         ax.set_ylabel("seconds")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        if panel == "kernels":  # many lines: the legend goes beside the panel
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        else:
+            ax.legend(fontsize=8)
     fig.suptitle("Time vs n (open triangles: stopped at the cap)", fontsize=10)
     fig.tight_layout()
     tmp = path.with_suffix(".tmp.png")
