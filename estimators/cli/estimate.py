@@ -26,7 +26,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 
 from estimators import estimate as E
 from estimators.catalog import KEY_RATES
@@ -105,7 +104,7 @@ def build_design(args, text_columns=()) -> Design:
         if margins or args.variance != "linearization":
             raise KalibError("--replicate-weights carries the weights and the variance: "
                              "do not combine it with --margins or --variance")
-        return ReplicateFileDesign.read(frame, args.replicate_weights, args.id, args)
+        return read_replicate_file(frame, args.replicate_weights, args.id, args.mse)
     design = Design(frame, weights=args.weight, strata=args.strata, psu=args.psu,
                     fpc=args.fpc)
     if args.variance != "linearization":
@@ -116,64 +115,40 @@ def build_design(args, text_columns=()) -> Design:
     return design
 
 
-class ReplicateFileDesign:
-    """A design whose weights and replicate weights come from a replicate file.
+def read_replicate_file(frame, path: Path, id_column: str, mse: bool = False) -> Design:
+    """The design of a replicate file written by ``kalib replicate``.
 
-    Exposes what the estimators use: ``data, n, weights, replicates, method,
-    B, scale, rscales, mse, degf, calibration, replicate_totals``.
+    The file carries ``id``, ``weight`` and ``rep_1 ... rep_B``; its JSON
+    sidecar the method, ``scale``, ``rscales``, ``mse`` and ``degf``. R's
+    ``svrepdesign(type = "other", ...)`` reads the same file. Without a
+    ``degf`` in the sidecar, R's rule (rank of the replicate weights minus one)
+    applies.
     """
-
-    def __init__(self, data, weights, reps, meta):
-        self.data = data
-        self.n = len(data)
-        self.weights = weights
-        self._reps = reps
-        self.replicates = True
-        self.method = meta.get("method", "bootstrap")
-        self.B = reps.shape[1]
-        self.scale = float(meta["scale"])
-        self.rscales = np.broadcast_to(np.asarray(meta.get("rscales", 1.0), float),
-                                       (self.B,))
-        self.mse = bool(meta.get("mse", False))
-        self.degf = int(np.linalg.matrix_rank(reps)) - 1
-        self.calibration = meta.get("calibration")
-
-    @classmethod
-    def read(cls, frame, path: Path, id_column: str, args=None):
-        sidecar = path.with_suffix(".json")
-        if not sidecar.is_file():
-            raise KalibError(f"replicate file {str(path)!r} has no sidecar {str(sidecar)!r}")
-        meta = json.loads(sidecar.read_text())
-        if "scale" not in meta:
-            raise KalibError(f"sidecar {str(sidecar)!r} has no 'scale'")
-        if args is not None and args.mse:
-            meta["mse"] = True
-        reps = read_table(path)
-        for name, table in ((id_column, frame), (id_column, reps), ("weight", reps)):
-            if name not in table.columns:
-                raise KalibError(f"column {name!r} missing in "
-                                 f"{'the sample' if table is frame else str(path)!r}")
-        if frame[id_column].duplicated().any():
-            raise KalibError(f"id column {id_column!r} is not unique in the sample")
-        order = reps.set_index(id_column).reindex(frame[id_column])
-        if order["weight"].isna().any():
-            first = frame[id_column][order["weight"].isna().to_numpy()].iloc[0]
-            raise KalibError(f"unit {first!r} of the sample is not in {str(path)!r}")
-        rep_cols = [c for c in reps.columns if str(c).startswith("rep_")]
-        if not rep_cols:
-            raise KalibError(f"{str(path)!r} has no rep_1 ... rep_B columns")
-        return cls(frame, order["weight"].to_numpy(float),
-                   order[rep_cols].to_numpy(float), meta)
-
-    def replicate_totals(self, values, groups=None, n_groups=None):
-        values = np.asarray(values, float).reshape(self.n, -1)
-        G = 1 if groups is None else int(n_groups)
-        groups = np.zeros(self.n, int) if groups is None else np.asarray(groups)
-        out = np.empty((self.B, G, values.shape[1]))
-        for g in range(G):
-            rows = groups == g
-            out[:, g, :] = self._reps[rows].T @ values[rows]
-        return out
+    sidecar = path.with_suffix(".json")
+    if not sidecar.is_file():
+        raise KalibError(f"replicate file {str(path)!r} has no sidecar {str(sidecar)!r}")
+    meta = json.loads(sidecar.read_text())
+    if "scale" not in meta:
+        raise KalibError(f"sidecar {str(sidecar)!r} has no 'scale'")
+    reps = read_table(path)
+    for name, table in ((id_column, frame), (id_column, reps), ("weight", reps)):
+        if name not in table.columns:
+            raise KalibError(f"column {name!r} missing in "
+                             f"{'the sample' if table is frame else str(path)!r}")
+    if frame[id_column].duplicated().any():
+        raise KalibError(f"id column {id_column!r} is not unique in the sample")
+    order = reps.set_index(id_column).reindex(frame[id_column])
+    if order["weight"].isna().any():
+        first = frame[id_column][order["weight"].isna().to_numpy()].iloc[0]
+        raise KalibError(f"unit {first!r} of the sample is not in {str(path)!r}")
+    rep_cols = [c for c in reps.columns if str(c).startswith("rep_")]
+    if not rep_cols:
+        raise KalibError(f"{str(path)!r} has no rep_1 ... rep_B columns")
+    design = Design(frame, weights=order["weight"].to_numpy(float))
+    return design.with_replicate_weights(
+        order[rep_cols].to_numpy(float), scale=float(meta["scale"]),
+        rscales=meta.get("rscales", 1.0), mse=mse or bool(meta.get("mse", False)),
+        method=meta.get("method", "other"), degf=meta.get("degf"))
 
 
 def domain_specs(args) -> list[str]:
