@@ -36,6 +36,8 @@ from estimators.scale.inputs import read_parquet_sample  # noqa: E402
 ROWS_PER_FILE = 1_000_000
 WORKERS = 2
 MEMORY_LIMIT = "2GB"
+SPILL = {"distributed.worker.memory.target": False, "distributed.worker.memory.spill": 0.9,
+         "distributed.worker.memory.pause": 0.95}
 
 
 def peak_rss() -> int:
@@ -56,12 +58,11 @@ def data_dir(n: int) -> Path:
     return path
 
 
-def throughput(path: Path, rows: int = 1_000_000, B: int = 8) -> dict:
-    """Per-core rates on one thread: bootstrap draws, accumulation of the chunk
-    statistics (row-replicates), and reading + encoding + calibrating one
-    parquet file of the sample (rows)."""
-    import dask
-
+def throughput(path: Path, n: int, rows: int = 1_000_000, B: int = 4) -> dict:
+    """Per-core rates on one thread: bootstrap draws over the strata of an
+    n-row sample (the counts of a replicate span n bytes, so cache misses
+    grow with n), accumulation of a chunk of ``rows`` rows (row-replicates),
+    and reading + encoding + calibrating one parquet file of the sample (rows)."""
     from cext import _chunked
 
     first = path / "part-00000.parquet"
@@ -72,7 +73,7 @@ def throughput(path: Path, rows: int = 1_000_000, B: int = 8) -> dict:
                                    by=["sector", "size_class"], tol=1e-10)
     encode = lazy.n / (time.perf_counter() - t)
 
-    n_psu = np.full(8, rows // 8, np.int64)
+    n_psu = np.maximum(2, np.round(synthetic.SAMPLE_SHARE * n)).astype(np.int64)
     offset = np.concatenate([[0], np.cumsum(n_psu)[:-1]]).astype(np.int64)
     gens = [np.random.PCG64(c) for c in np.random.SeedSequence(1).spawn(B)]
     t = time.perf_counter()
@@ -143,10 +144,12 @@ def plan_table(rates: dict) -> str:
 def run(n: int, B: int, seed: int = 20170602) -> dict:
     path = data_dir(n)
     margins = synthetic.margins(n)
-    rates = throughput(path, rows=min(n, ROWS_PER_FILE))
+    rates = throughput(path, n, rows=min(n, ROWS_PER_FILE))
     figures = {"n": n, "B": B, "workers": WORKERS, "memory_limit": MEMORY_LIMIT, **rates,
                "projected_s": projected_seconds(n, B, WORKERS, rates)}
-    with dask_scheduler("processes", n_workers=WORKERS, memory_limit=MEMORY_LIMIT) as client:
+    # The encoded chunks are read by every block: spill only near the limit.
+    with dask.config.set(SPILL), \
+            dask_scheduler("processes", n_workers=WORKERS, memory_limit=MEMORY_LIMIT) as client:
         cpu0 = sum(client.run(cpu_seconds).values())  # workers are up before timing
         load0 = os.getloadavg()[0]
         t0 = time.perf_counter()
@@ -215,7 +218,7 @@ def main(argv=None) -> int:
                         help="only measure the per-core rates and print the scale plan")
     args = parser.parse_args(argv)
     if args.plan:
-        rates = throughput(data_dir(ROWS_PER_FILE))
+        rates = throughput(data_dir(10**7), 10**7)
         print(", ".join(f"{k} {v / 1e6:.2f} M" for k, v in rates.items()))
         print(plan_table(rates))
         return 0

@@ -131,3 +131,34 @@ def test_make_bench_alarm_end_to_end(tiny_bench, capsys):
     doctor_latest(results, 20)                       # history claims 20x slower
     assert run_cli(bench_dir, results) == 0
     assert "REGRESSION" not in capsys.readouterr().out
+
+
+# -- what the alarm compares must be comparable: the workloads are fixed ------
+
+def test_workloads_are_deterministic_and_consistent():
+    from workloads import NACE_GROUPS, make_workload
+
+    first = make_workload(1_000)
+    make_workload.cache_clear()
+    again = make_workload(1_000)
+    assert first.fingerprint() == again.fingerprint()
+    assert first.fingerprint() != make_workload(1_001).fingerprint()
+    # Both margins describe the same population, and every category has respondents.
+    assert first.sector_size_totals.sum() == pytest.approx(first.nace_totals.sum(), rel=1e-12)
+    assert (first.base_weight.sum() == pytest.approx(first.nace_totals.sum(), rel=1e-12))
+    assert set(first.nace.tolist()) == set(range(len(NACE_GROUPS)))
+    assert set(first.stratum.tolist()) == set(range(8))
+    # Strata follow the quota: 20% public.
+    assert first.sector.mean() == pytest.approx(0.20, abs=0.005)
+
+
+def test_peer_targets_treat_a_capped_peer_as_a_lower_bound():
+    import peers
+
+    row = {"kalib": {"seconds": 1.0, "peak_mb": 100.0},
+           "R survey": {"capped": True}, "svy": {"seconds": 30.0, "peak_mb": 900.0}}
+    text = peers.targets_text({"bootstrap": {"1e5": row}}, cap=120.0)
+    assert "kalib >= 300x R survey: > 120x (peer capped) — undecided" in text
+    assert "kalib >= 20x svy: 30x — met" in text
+    text = peers.targets_text({"bootstrap": {"1e5": row}}, cap=600.0)
+    assert "kalib >= 300x R survey: > 600x (peer capped) — met" in text

@@ -57,7 +57,8 @@ def test_sample_category_missing_from_margin_is_named(parquet):
     nace = dict(margins[1].table)
     nace.pop(("C",))
     with pytest.raises(MarginError, match=r"nace=C \(\d+ respondents\).*'nace'"):
-        read_parquet_sample(parquet, [margins[0], Margin("nace", {k[0]: v for k, v in nace.items()})],
+        read_parquet_sample(parquet, [margins[0], Margin("nace", {k[0]: v
+                                                                  for k, v in nace.items()})],
                             strata="stratum")
 
 

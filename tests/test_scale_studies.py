@@ -10,7 +10,8 @@ from estimators.scale.studies import margin_variant_keyrates, run_study
 def _monte_carlo(seed, shared):
     rng = np.random.default_rng(seed)
     x = rng.normal(shared["mu"], 1.0, shared["n"])
-    return {"mean": x.mean(), "covered": float(abs(x.mean() - shared["mu"]) < 1.96 / np.sqrt(shared["n"]))}
+    half_width = 1.96 / np.sqrt(shared["n"])
+    return {"mean": x.mean(), "covered": float(abs(x.mean() - shared["mu"]) < half_width)}
 
 
 def _serial(seeds, shared):

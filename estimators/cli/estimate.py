@@ -26,7 +26,6 @@ import json
 import sys
 from pathlib import Path
 
-
 from estimators import estimate as E
 from estimators.catalog import KEY_RATES
 from estimators.ci import ALIASES, PROPORTION_METHODS

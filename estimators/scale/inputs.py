@@ -289,7 +289,7 @@ def read_parquet_sample(path, margins, *, values=(), by=(), strata=None, psu=Non
     R = space * enc.n_groups
     F = sum(dask.compute(*[dask.delayed(full_sample)(c, R) for c in chunks]))
     D = F[:, 0].reshape(space, enc.n_groups).sum(axis=1)
-    calibration = _calibrate_cells(D, enc, margins, lonely_psu, calibrate_kwargs)
+    calibration = _calibrate_cells(D, enc, margins, calibrate_kwargs)
 
     skeleton = SimpleNamespace(
         n_psu=enc.n_psu, n_strata=n_strata, psu_stratum=np.repeat(np.arange(n_strata), n_psu),
@@ -307,7 +307,7 @@ def _stratum_counts(summary, strata, dictionary, n_strata):
     return np.bincount(dictionary.encode(counts.index), counts.to_numpy(), minlength=n_strata)
 
 
-def _calibrate_cells(D, enc, margins, lonely_psu, calibrate_kwargs):
+def _calibrate_cells(D, enc, margins, calibrate_kwargs):
     """Full-sample calibration on one row per observed cell, weighted by its base total."""
     observed = np.flatnonzero(D > 0)
     codes = np.unravel_index(observed, enc.cell_sizes)

@@ -37,7 +37,9 @@ def sample_part(n: int, seed: int, part: int, clusters: int | None = None,
     sector = np.array(SECTORS)[stratum // 4]
     size = np.array(SIZES)[stratum % 4]
     nace = np.array(NACE)[(rng.integers(0, 12, n) + 5 * (stratum // 4)) % 12]
-    rate = 0.15 + 0.1 * (stratum % 4)[:, None] + 0.05 * np.arange(5) + 0.1 * (stratum // 4)[:, None]
+    # rates rise with size class, outcome index and the public sector
+    rate = (0.15 + 0.1 * (stratum % 4)[:, None] + 0.05 * np.arange(5)
+            + 0.1 * (stratum // 4)[:, None])
     y = (rng.random((n, 5)) < rate).astype(np.float64)
     ids = first_id + np.arange(n, dtype=np.int64)
     out = {"id": ids, "sector": sector, "size_class": size, "nace": nace,
