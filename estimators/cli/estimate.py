@@ -28,15 +28,13 @@ from pathlib import Path
 
 from estimators import estimate as E
 from estimators.catalog import KEY_RATES
-from estimators.ci import ALIASES, PROPORTION_METHODS
+from estimators.cli.options import (add_ci_argument, add_design_arguments,
+                                    add_level_argument, add_variance_arguments)
 from estimators.cli.rake import add_calibration_arguments, calibration_options
 from estimators.domains import ALL, parse_where
 from estimators.io import check_writable, read_margins, read_table
 from weighting.design import Design
 from weighting.errors import KalibError
-
-VARIANCES = ("linearization", "bootstrap", "jkn", "jk1")
-
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -52,8 +50,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                       help="key rates of the catalog: 'all' or comma-separated ids "
                            "(an id without '.item' selects all its items)")
     add_domain_arguments(p)
-    p.add_argument("--ci", default="logit", choices=PROPORTION_METHODS + tuple(ALIASES),
-                   help="CI method for proportions (default logit)")
+    add_ci_argument(p)
     p.add_argument("--out", type=Path, required=True, metavar="PATH", help="output CSV")
     p.set_defaults(run=run)
     return p
@@ -61,20 +58,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def add_domain_arguments(p: argparse.ArgumentParser) -> None:
     """Design, replicate, calibration and domain options shared with crosstab."""
-    p.add_argument("--id", default="id", metavar="COL", help="unit identifier (default id)")
-    p.add_argument("--weight", metavar="COL", help="base weight column (default N/n)")
-    p.add_argument("--strata", metavar="COL", help="stratum column")
-    p.add_argument("--psu", metavar="COL", help="primary sampling unit column")
-    p.add_argument("--fpc", metavar="COL",
-                   help="population count per stratum (or sampling fraction if <= 1)")
+    add_design_arguments(p)
     add_calibration_arguments(p)
     # Calibration is optional here (required in `kalib rake`).
     next(a for a in p._actions if a.dest == "margins").required = False
-    p.add_argument("--variance", choices=VARIANCES, default="linearization",
-                   help="variance method when no replicate file is given")
-    p.add_argument("--replicates", type=int, default=1000, metavar="B",
-                   help="bootstrap replicates (default 1000)")
-    p.add_argument("--seed", type=int, default=20170602, metavar="S", help="random seed")
+    add_variance_arguments(p, default="linearization")
     p.add_argument("--mse", action="store_true",
                    help="centre replicate variance on the full-sample estimate")
     p.add_argument("--replicate-weights", type=Path, metavar="FILE",
@@ -83,7 +71,7 @@ def add_domain_arguments(p: argparse.ArgumentParser) -> None:
                    help="domains: a variable or a cross A*B; repeatable")
     p.add_argument("--where", metavar="EXPR",
                    help="subpopulation, e.g. \"sector == public\" (domain semantics)")
-    p.add_argument("--level", type=float, default=0.95, help="confidence level")
+    add_level_argument(p)
     p.add_argument("--force", action="store_true", help="replace an existing output")
     p.add_argument("--quiet", action="store_true", help="print no summary")
 

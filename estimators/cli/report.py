@@ -8,12 +8,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from estimators.ci import ALIASES, PROPORTION_METHODS
+from estimators.cli.options import (add_ci_argument, add_design_arguments,
+                                    add_level_argument, add_variance_arguments)
 from estimators.cli.rake import add_calibration_arguments, calibration_options
 from estimators.report.labels import LANGUAGES
 from weighting.errors import KalibError
-
-VARIANCES = ("bootstrap", "jkn", "jk1", "linearization")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -22,23 +21,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description=__doc__)
     p.add_argument("sample", nargs="?", type=Path, metavar="SAMPLE",
                    help="CATI export, CSV or SPSS .sav (default: the bundled survey)")
-    p.add_argument("--id", default="id", metavar="COL", help="unit identifier (default id)")
-    p.add_argument("--weight", metavar="COL", help="base weight column (default N/n)")
-    p.add_argument("--strata", metavar="COL", help="stratum column")
-    p.add_argument("--psu", metavar="COL", help="primary sampling unit column")
-    p.add_argument("--fpc", metavar="COL",
-                   help="population count per stratum (or sampling fraction if <= 1)")
+    add_design_arguments(p)
     add_calibration_arguments(p)
     # Margins default to the bundled SSB margins here (required in `kalib rake`).
     next(a for a in p._actions if a.dest == "margins").required = False
-    p.add_argument("--variance", choices=VARIANCES, default="bootstrap",
-                   help="variance method (default bootstrap: re-calibrated replicates)")
-    p.add_argument("--replicates", type=_replicate_count, default=1000, metavar="B",
-                   help="bootstrap replicates (default 1000)")
-    p.add_argument("--seed", type=int, default=20170602, metavar="S", help="random seed")
-    p.add_argument("--ci", default="logit", choices=PROPORTION_METHODS + tuple(ALIASES),
-                   help="CI method for proportions (default logit)")
-    p.add_argument("--level", type=_level, default=0.95, help="confidence level (default 0.95)")
+    add_variance_arguments(p, default="bootstrap")
+    add_ci_argument(p)
+    add_level_argument(p)
     p.add_argument("--lang", choices=LANGUAGES, default="en", help="page language (en, no)")
     p.add_argument("--out", type=Path, default=Path("report"), metavar="PATH",
                    help="output directory (default report/)")
@@ -67,16 +56,3 @@ def run(args) -> int:
               f"in {sum(report.timings.values()):.1f} s", file=sys.stderr)
     return 0
 
-
-def _replicate_count(text: str) -> int:
-    value = int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"need at least 2 replicates (got {text})")
-    return value
-
-
-def _level(text: str) -> float:
-    value = float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"level must be between 0 and 1 (got {text})")
-    return value

@@ -1,0 +1,54 @@
+"""Option groups shared by several subcommands (same name, same meaning:
+``../shared/CLI.md``)."""
+from __future__ import annotations
+
+import argparse
+
+from estimators.ci import ALIASES, PROPORTION_METHODS
+
+VARIANCES = ("bootstrap", "jkn", "jk1", "linearization")
+
+
+def add_design_arguments(p: argparse.ArgumentParser) -> None:
+    """``--id --weight --strata --psu --fpc``."""
+    p.add_argument("--id", default="id", metavar="COL", help="unit identifier (default id)")
+    p.add_argument("--weight", metavar="COL", help="base weight column (default N/n)")
+    p.add_argument("--strata", metavar="COL", help="stratum column")
+    p.add_argument("--psu", metavar="COL", help="primary sampling unit column")
+    p.add_argument("--fpc", metavar="COL",
+                   help="population count per stratum (or sampling fraction if <= 1)")
+
+
+def add_variance_arguments(p: argparse.ArgumentParser, default: str) -> None:
+    """``--variance --replicates --seed``: replicates made in this process."""
+    p.add_argument("--variance", choices=VARIANCES, default=default,
+                   help=f"variance method when no replicate file is given (default {default})")
+    p.add_argument("--replicates", type=replicate_count, default=1000, metavar="B",
+                   help="bootstrap replicates (default 1000)")
+    p.add_argument("--seed", type=int, default=20170602, metavar="S", help="random seed")
+
+
+def add_ci_argument(p: argparse.ArgumentParser) -> None:
+    """``--ci``: interval method for proportions."""
+    p.add_argument("--ci", default="logit", choices=PROPORTION_METHODS + tuple(ALIASES),
+                   help="CI method for proportions (default logit)")
+
+
+def add_level_argument(p: argparse.ArgumentParser) -> None:
+    """``--level``."""
+    p.add_argument("--level", type=confidence_level, default=0.95,
+                   help="confidence level (default 0.95)")
+
+
+def replicate_count(text: str) -> int:
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"need at least 2 replicates (got {text})")
+    return value
+
+
+def confidence_level(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"level must be between 0 and 1 (got {text})")
+    return value
