@@ -28,7 +28,7 @@ specification (``weighting.replicates``):
 import numpy as np
 
 from cython.parallel cimport parallel, prange
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
 
@@ -394,18 +394,22 @@ def replicate_totals(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
                      const double[::1] base, const double[::1] step,
                      const int64_t[::1] jk_psu, const double[::1] jk_factor,
                      const int64_t[::1] psu_stratum,
-                     const int64_t[::1] row_psu, const int64_t[::1] row_cell,
+                     const int64_t[::1] row_psu, const int32_t[::1] row_cell,
                      const double[:, ::1] g, const double[:, ::1] dv,
-                     const int64_t[::1] groups, Py_ssize_t n_groups,
+                     const int32_t[::1] groups, Py_ssize_t n_groups,
                      Py_ssize_t B, int num_threads):
-    """``out[b, groups[i], j] += mult_b[row_psu[i]] * g[b, row_cell[i]] * dv[i, j]``.
+    """``out[b, groups[i], j] += mult_b[psu_i] * g[b, row_cell[i]] * dv[i, j]``.
 
     ``dv`` holds base weight times value; ``g`` is (B, cells), or (B, 1) with
-    ``row_cell`` all zero for an uncalibrated design.
+    ``row_cell`` all zero for an uncalibrated design. ``row_psu`` empty means
+    row i is PSU i (the common one-unit PSUs: one array less to stream);
+    cell and group codes are int32 for the same reason (this pass reads every
+    row of every replicate).
     """
     cdef Spec s = _spec(method, seeds, n_psu, offset, n_draws, base, step, jk_psu,
                         jk_factor, psu_stratum)
-    cdef Py_ssize_t n = row_psu.shape[0], k = dv.shape[1]
+    cdef Py_ssize_t n = dv.shape[0], k = dv.shape[1]
+    cdef bint rows_are_psus = row_psu.shape[0] == 0
     out = np.zeros((B, n_groups, k))
     cdef double[:, :, ::1] o = out
     cdef Py_ssize_t b, i, j
@@ -419,7 +423,7 @@ def replicate_totals(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
         for b in prange(B, schedule="dynamic"):
             _multipliers(&s, b, counts, mult)
             for i in range(n):
-                coef = mult[row_psu[i]] * g[b, row_cell[i]]
+                coef = (mult[i] if rows_are_psus else mult[row_psu[i]]) * g[b, row_cell[i]]
                 dest = &o[b, groups[i], 0]
                 for j in range(k):
                     dest[j] += coef * dv[i, j]

@@ -142,9 +142,9 @@ def test_draws_do_not_depend_on_thread_count(business):
     plan = design.with_replicates("bootstrap", replicates=64, seed=3).replicates.plan
     one = kernel.draw_multipliers(*plan.kernel_args(), plan.B)
     psu = np.ascontiguousarray(design.psu)
-    zeros = np.zeros(design.n, np.int64)
+    zeros = np.zeros(design.n, np.int32)
     dv = np.ascontiguousarray(business[["y1"]].to_numpy(float))
-    groups = np.zeros(design.n, np.int64)
+    groups = np.zeros(design.n, np.int32)
     T1 = kernel.replicate_totals(*plan.kernel_args(), psu, zeros, np.ones((64, 1)), dv, groups,
                                  1, 64, 1)
     T2 = kernel.replicate_totals(*plan.kernel_args(), psu, zeros, np.ones((64, 1)), dv, groups,

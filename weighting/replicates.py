@@ -341,9 +341,11 @@ class Replicates:
             order = _psu_order(psu)
             if order is not None:  # rows sorted by PSU: sequential multiplier reads
                 psu, cell, groups, dv = psu[order], cell[order], groups[order], dv[order]
-            return kernel.replicate_totals(*self.plan.kernel_args(), psu, cell, g,
-                                           np.ascontiguousarray(dv), groups, n_groups,
-                                           self.B, 0)
+            if psu.size == len(self.plan.psu_stratum):  # sorted, one row per PSU: row i is PSU i
+                psu = np.zeros(0, np.int64)
+            return kernel.replicate_totals(*self.plan.kernel_args(), psu,
+                                           cell.astype(np.int32), g, np.ascontiguousarray(dv),
+                                           groups.astype(np.int32), n_groups, self.B, 0)
         out = np.zeros((self.B, n_groups, values.shape[1]))
         for b in range(self.B):
             coef = self.plan.multipliers(b)[psu] * g[b][cell]
