@@ -84,10 +84,10 @@ def _tasks_in_memory(dask_scheduler=None):
 def test_killed_worker_is_retried_and_result_unchanged(cluster, designs, values, groups):
     design = designs["bootstrap"]
     ds = design_replicate_dataset(design, values, groups, 4, method="bootstrap",
-                                  replicates=120, seed=7, n_chunks=8, block_size=3)
+                                  replicates=60, seed=7, n_chunks=8, block_size=2)
     future = cluster.compute(ds.replicate_total.data)
     deadline = time.time() + 60
-    while cluster.run_on_scheduler(_tasks_in_memory) < 12 and time.time() < deadline:
+    while cluster.run_on_scheduler(_tasks_in_memory) < 8 and time.time() < deadline:
         time.sleep(0.02)
     assert not future.done(), "the run finished before a worker could be killed"
     pids = cluster.run(os.getpid)
@@ -95,7 +95,7 @@ def test_killed_worker_is_retried_and_result_unchanged(cluster, designs, values,
     os.kill(pids[victim], signal.SIGKILL)
     totals = future.result(timeout=120)
     assert pids[victim] not in cluster.run(os.getpid).values()
-    expected = design.with_replicates("bootstrap", replicates=120, seed=7)
+    expected = design.with_replicates("bootstrap", replicates=60, seed=7)
     np.testing.assert_allclose(totals[:, :, 1:], expected.replicate_totals(values, groups, 4),
                                rtol=RTOL, atol=0)
 
