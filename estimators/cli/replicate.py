@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from estimators.cli.options import add_design_arguments, replicate_count
 from estimators.cli.rake import add_calibration_arguments, calibration_options
 from estimators.export import sidecar_path, write_replicate_weights
 from estimators.io import check_writable, read_margins, read_table
@@ -36,9 +37,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "id, weight, rep_1 ... rep_B plus a JSON sidecar.")
     p.add_argument("sample", type=Path, metavar="SAMPLE", help="sample CSV or parquet file")
     add_design_arguments(p)
+    add_lonely_psu_argument(p)
     p.add_argument("--method", choices=METHODS, default="bootstrap",
                    help="replicate method (default bootstrap)")
-    p.add_argument("--replicates", type=int, default=1000, metavar="B",
+    p.add_argument("--replicates", type=replicate_count, default=1000, metavar="B",
                    help="number of bootstrap replicates (default 1000)")
     p.add_argument("--seed", type=int, default=20170602, metavar="S",
                    help="random seed (default 20170602)")
@@ -59,17 +61,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def add_design_arguments(p: argparse.ArgumentParser) -> None:
-    """The design options of ``../shared/CLI.md`` (plus ``--lonely-psu``)."""
-    p.add_argument("--id", default="id", metavar="COL",
-                   help="unit identifier column (default id); must be unique")
-    p.add_argument("--weight", metavar="COL",
-                   help="base weight column (default: N/n for every row)")
-    p.add_argument("--strata", metavar="COL", help="stratum column")
-    p.add_argument("--psu", metavar="COL",
-                   help="primary sampling unit column (default: the unit itself)")
-    p.add_argument("--fpc", metavar="COL",
-                   help="population PSU count per stratum (or sampling fraction if <= 1)")
+def add_lonely_psu_argument(p: argparse.ArgumentParser) -> None:
+    """``--lonely-psu`` (an extension of the contract's design options)."""
     p.add_argument("--lonely-psu", type=_lonely_policy, default="error",
                    metavar="error|certainty|A=B,...",
                    help="strata with one PSU: an error (default), certainty strata, or "
