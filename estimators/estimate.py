@@ -19,9 +19,13 @@ Variance
     domains, ratios and differences are treated alike.
 
 Degrees of freedom
-    R's ``degf`` of the domain's design: for a replicate design its stored
-    rule, for linearization the PSUs minus the strata that hold at least one
-    unit of the domain (``degf(subset(design, ...))``). The Korn–Graubard and
+    Linearization: R's ``degf(subset(design, ...))``, the PSUs minus the
+    strata that hold at least one unit of the domain. Replicates: the
+    design's ``degf`` (its stored rule) in every domain. R's ``subset`` of a
+    replicate design instead takes the rank of the domain's replicate weights
+    minus one, which after re-calibration is about the number of replicates
+    minus one, more than the design's (31 against 27 for a re-raked JKn with
+    32 PSUs in 5 strata); kalib keeps the design's. The Korn–Graubard and
     Wilson intervals use the domain's unweighted size in their ``t_{n-1}``
     factor, as ``svyciprop`` on a subset of an uncalibrated design (R keeps
     every row in a subset of a calibrated design and so uses the whole sample
