@@ -132,11 +132,21 @@ def write_atomic(path, write, force: bool = False) -> Path:
             Path(tmp).write_bytes(write.encode() if isinstance(write, str) else write)
         else:
             write(tmp)
+        # mkstemp makes owner-only files; give the output the mode of any
+        # file the user writes.
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def current_umask() -> int:
+    """The process umask (it can only be read by setting it: set it back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_table(frame: pd.DataFrame, path, force: bool = False) -> Path:

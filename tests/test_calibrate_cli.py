@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from estimators.cli import main
-from estimators.io import OutputExistsError, read_margins, write_atomic
+from estimators.io import OutputExistsError, current_umask, read_margins, write_atomic
 from weighting.errors import MarginError
 
 REF = Path(__file__).parent / "reference" / "calibrate"
@@ -89,6 +89,12 @@ def test_write_atomic_replaces_only_with_force(tmp_path):
     write_atomic(path, lambda tmp: Path(tmp).write_text("three"), force=True)
     assert path.read_text() == "three"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.txt"]
+
+
+def test_write_atomic_gives_the_usual_file_mode(tmp_path):
+    # not mkstemp's owner-only 0600: what open() would create under the umask
+    path = write_atomic(tmp_path / "x.csv", "a\n")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~current_umask()
 
 
 def test_rake_names_a_non_numeric_base_weight(tmp_path, capsys):

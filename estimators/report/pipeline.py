@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from estimators.report import figures as figs
 from estimators.report.html import Figure, Page, render
-from estimators.io import OutputExistsError
+from estimators.io import OutputExistsError, current_umask
 from estimators.report.labels import flag_rules, rate_group, rate_label, text
 from estimators.report.notes import explain
 from estimators.results import KEYRATE_COLUMNS
@@ -383,8 +383,7 @@ def publish(tmp: Path, out: Path, force: bool) -> None:
 def _usual_permissions(root: Path) -> None:
     # mkdtemp/mkstemp create owner-only entries; give the report the
     # permissions of any file the user writes (0666/0777 less the umask).
-    umask = os.umask(0)
-    os.umask(umask)
+    umask = current_umask()
     root.chmod(0o777 & ~umask)
     for path in root.rglob("*"):
         path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
