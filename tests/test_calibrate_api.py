@@ -159,6 +159,19 @@ def test_trimming_meets_caps_and_margins(distance, bounds):
     assert np.all(np.abs(achieved - p.tfull) / (1 + p.tfull) <= 1e-10)
 
 
+@pytest.mark.parametrize("distance", ["raking", "linear"])
+def test_an_upper_cap_alone_trims(distance):
+    data, margins = sample()
+    plain = calibrate(data, margins, distance=distance)
+    hi = plain.g.max() - 0.1 * (plain.g.max() - 1)
+    result = calibrate(data, margins, distance=distance, trim=(None, hi))
+    assert result.g.max() <= hi * (1 + 1e-12) and result.trimmed.any()
+    assert result.g.min() > 0
+    p = result.problem
+    achieved = p.Xfull.T @ p.collapse(result.weights)
+    assert np.all(np.abs(achieved - p.tfull) / (1 + p.tfull) <= 1e-10)
+
+
 def test_trimming_that_cannot_hold_is_reported():
     data, margins = sample()
     with pytest.raises(InfeasibleBoundsError, match=r"\[0.99, 1.01\]"):

@@ -276,8 +276,9 @@ def _trim_clipping(problem, fit, caps, distance, bounds, tol, max_iter):
     outside = (fit.g < lo) | (fit.g > hi)
     if not outside.any():
         return fit.g, outside, []
-    low = max(lo, bounds[0]) if bounds else lo
-    high = min(hi, bounds[1]) if bounds else hi
+    # Without bounds the floor is the distance's own: raking keeps g positive.
+    _, floor, ceiling = parse(distance, bounds)
+    low, high = max(lo, floor), min(hi, ceiling)
     _check_category_bounds(problem, RAKING if distance == "raking" else LINEAR, low, high,
                            what="bounds and trimming caps")
     refit = solve(problem.X, problem.d, problem.t, distance, (low, high), lam0=fit.lam,
