@@ -22,6 +22,7 @@ import pandas as pd
 from estimators import estimate as E
 from estimators.chisq import rao_scott
 from estimators.cli.estimate import add_domain_arguments, build_design
+from estimators.cli.options import scheduler_context
 from estimators.domains import ALL, domain_codes, parse_where, text_column
 from estimators.io import check_writable, write_atomic
 from weighting.errors import KalibError
@@ -83,9 +84,10 @@ def crosstab(design, rows, cols, by=(), where=None, level=0.95):
 
 def run(args) -> int:
     check_writable(args.out, args.force)
-    design = build_design(args, text_columns=[args.rows, args.cols])
     where = parse_where(args.where) if args.where else None
-    table, tests = crosstab(design, args.rows, args.cols, args.by, where, args.level)
+    with scheduler_context(args.scheduler):
+        design = build_design(args, text_columns=[args.rows, args.cols])
+        table, tests = crosstab(design, args.rows, args.cols, args.by, where, args.level)
     write_atomic(args.out, table.to_csv(index=False), args.force)
     if not args.quiet:
         for spec, label, res in tests:

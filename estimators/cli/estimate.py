@@ -29,7 +29,9 @@ from pathlib import Path
 from estimators import estimate as E
 from estimators.catalog import KEY_RATES
 from estimators.cli.options import (add_ci_argument, add_design_arguments,
-                                    add_level_argument, add_variance_arguments)
+                                    add_level_argument, add_scheduler_argument,
+                                    add_variance_arguments, make_replicates,
+                                    scheduler_context)
 from estimators.cli.rake import add_calibration_arguments, calibration_options
 from estimators.domains import ALL, parse_where
 from estimators.io import check_writable, read_margins, read_table
@@ -63,6 +65,7 @@ def add_domain_arguments(p: argparse.ArgumentParser) -> None:
     # Calibration is optional here (required in `kalib rake`).
     next(a for a in p._actions if a.dest == "margins").required = False
     add_variance_arguments(p, default="linearization")
+    add_scheduler_argument(p)
     p.add_argument("--mse", action="store_true",
                    help="centre replicate variance on the full-sample estimate")
     p.add_argument("--replicate-weights", type=Path, metavar="FILE",
@@ -78,7 +81,8 @@ def add_domain_arguments(p: argparse.ArgumentParser) -> None:
 
 def build_design(args, text_columns=()) -> Design:
     """The design described by the options: replicate file, or design options
-    (+ calibration, + replicates made in this process)."""
+    (+ calibration, + replicates made in this process, or on Dask with
+    ``--scheduler``: then call it inside ``scheduler_context``)."""
     design_columns = [c for c in (args.strata, args.psu) if c]
     margins = [read_margins(m) for m in (args.margins or [])]
     margin_vars = [v for m in margins for v in m.variables]
@@ -94,12 +98,18 @@ def build_design(args, text_columns=()) -> Design:
         return read_replicate_file(frame, args.replicate_weights, args.id, args.mse)
     design = Design(frame, weights=args.weight, strata=args.strata, psu=args.psu,
                     fpc=args.fpc)
-    if args.variance != "linearization":
-        design = design.with_replicates(args.variance, replicates=args.replicates,
-                                        seed=args.seed, mse=args.mse)
     if margins:
         design = design.calibrate(margins, **calibration_options(args))
-    return design
+    if args.variance == "linearization":
+        return design
+    # Replicates of a calibrated design are each re-calibrated with its spec.
+    design = make_replicates(design, args.scheduler, args.variance,
+                             replicates=args.replicates, seed=args.seed, mse=args.mse)
+    if args.scheduler is None:
+        return design
+    from estimators.scale import chunked
+
+    return chunked(design)
 
 
 def read_replicate_file(frame, path: Path, id_column: str, mse: bool = False) -> Design:
@@ -173,10 +183,11 @@ def run(args) -> int:
     text = []
     if args.proportion:
         text = [p.split("=", 1)[0].strip() for p in args.proportion]
-    design = build_design(args, text_columns=text)
     where = parse_where(args.where) if args.where else None
-    results = E.estimate_items(design, _items(design, args), domain_specs(args), where,
-                               ci=args.ci, level=args.level)
+    with scheduler_context(args.scheduler):
+        design = build_design(args, text_columns=text)
+        results = E.estimate_items(design, _items(design, args), domain_specs(args), where,
+                                   ci=args.ci, level=args.level)
     if args.rates:
         results.frame["variable"] = results.frame["rate"]
     results.to_csv(args.out, force=args.force)

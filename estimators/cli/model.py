@@ -33,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from estimators.cli.estimate import add_domain_arguments, build_design
+from estimators.cli.options import scheduler_context
 from estimators.domains import parse_where
 from estimators.io import check_writable, write_table
 from estimators.model import svyglm
@@ -70,9 +71,10 @@ def run(args) -> int:
         raise KalibError("--predict VAR and --predict-out PATH go together")
     if args.predict_out is not None:
         check_writable(args.predict_out, args.force)
-    design = build_design(args)
     where = parse_where(args.where) if args.where else None
-    fit = svyglm(args.formula, design, args.family, subset=where, level=args.level)
+    with scheduler_context(args.scheduler):
+        design = build_design(args)
+        fit = svyglm(args.formula, design, args.family, subset=where, level=args.level)
     margins = [fit.predicted_margins(var) for var in args.predict]
     write_table(fit.tidy(), args.out, force=args.force)
     if margins:

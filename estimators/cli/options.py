@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import contextmanager, nullcontext
 
 from estimators.ci import ALIASES, PROPORTION_METHODS
 
@@ -26,6 +27,39 @@ def add_variance_arguments(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument("--replicates", type=replicate_count, default=1000, metavar="B",
                    help="bootstrap replicates (default 1000)")
     p.add_argument("--seed", type=int, default=20170602, metavar="S", help="random seed")
+
+
+def add_scheduler_argument(p: argparse.ArgumentParser) -> None:
+    """``--scheduler``: replicates on Dask (default: in-process, no Dask)."""
+    p.add_argument("--scheduler", metavar="threads|processes|ADDRESS",
+                   help="run replicate draws, re-calibration and replicate totals "
+                        "chunked on Dask: its threaded scheduler, a LocalCluster of "
+                        "processes, or an existing dask-scheduler's address "
+                        "(default: in-process; the numbers are the same)")
+
+
+@contextmanager
+def scheduler_context(scheduler):
+    """The Dask scheduler of ``--scheduler`` for the ``with`` block (nothing
+    without it, so that the in-process path never imports dask)."""
+    if scheduler is None:
+        with nullcontext():
+            yield
+        return
+    from estimators.scale import dask_scheduler
+
+    with dask_scheduler(scheduler):
+        yield
+
+
+def make_replicates(design, scheduler, method, **kwargs):
+    """``design.with_replicates(method, **kwargs)``, chunked on Dask under
+    ``--scheduler`` (call inside ``scheduler_context``)."""
+    if scheduler is None:
+        return design.with_replicates(method, **kwargs)
+    from estimators.scale import with_replicates_chunked
+
+    return with_replicates_chunked(design, method, **kwargs)
 
 
 def add_ci_argument(p: argparse.ArgumentParser) -> None:

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from estimators.cli.options import add_design_arguments, replicate_count
+from estimators.cli.options import (add_design_arguments, add_scheduler_argument,
+                                    make_replicates, replicate_count, scheduler_context)
 from estimators.cli.rake import add_calibration_arguments, calibration_options
 from estimators.export import sidecar_path, write_replicate_weights
 from estimators.io import check_writable, read_margins, read_table
@@ -49,6 +50,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--accept-failures", action="store_true",
                    help="keep replicates whose re-calibration fails (flagged in the "
                         "sidecar) instead of an error")
+    add_scheduler_argument(p)
     add_calibration_arguments(p)
     for action in p._actions:  # margins are optional here: no margins, no calibration
         if action.dest == "margins":
@@ -105,8 +107,10 @@ def run(args) -> int:
     design = design_from_args(frame, args)
     if margins:
         design = design.calibrate(margins, **calibration_options(args))
-    design = design.with_replicates(args.method, replicates=args.replicates, seed=args.seed,
-                                    accept_failures=args.accept_failures, mse=args.mse)
+    with scheduler_context(args.scheduler):
+        design = make_replicates(design, args.scheduler, args.method,
+                                 replicates=args.replicates, seed=args.seed,
+                                 accept_failures=args.accept_failures, mse=args.mse)
     write_replicate_weights(design, args.out, ids=frame[args.id].to_numpy(),
                             force=args.force)
     if not args.quiet:
