@@ -25,6 +25,10 @@ Run (not part of the test suite)::
 
     python benchmarks/coverage.py --samples 2000 --replicates 200 --workers 2
 
+or on Dask (``--scheduler threads|processes|ADDRESS``: the replications as
+futures or a bag through ``estimators.scale.run_study``, gathered into one
+xarray Dataset along ``sample``).
+
 and it writes ``benchmarks/COVERAGE.md``.
 """
 from __future__ import annotations
@@ -281,11 +285,40 @@ def findings(cov, wid, samples) -> list[str]:
     return out
 
 
+SEP = "|"
+
+
+def study_sample(s, shared):
+    """``one_sample`` as a task of ``estimators.scale.run_study``: the shared
+    inputs set up once per worker, the result flattened to named scalars."""
+    if not _STATE:
+        _init(*shared)
+    covered, width = one_sample(s)
+    return {**{SEP.join(("covered",) + k): v for k, v in covered.items()},
+            **{SEP.join(("width",) + k): v for k, v in width.items()}}
+
+
+def run_on_dask(args, shared):
+    """Every replication on ``args.scheduler``; (covered, width) pairs as from
+    the process pool."""
+    from estimators.scale.studies import run_study
+
+    ds = run_study(study_sample, range(args.samples), shared=shared,
+                   scheduler=args.scheduler, dim="sample")
+    out = {"covered": [], "width": []}
+    for name in ds.data_vars:
+        kind, *key = name.split(SEP)
+        out[kind] += [(tuple(key), value) for value in ds[name].values.tolist()]
+    return out["covered"], out["width"]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--replicates", type=int, default=200)
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--scheduler", metavar="threads|processes|ADDRESS",
+                    help="run the replications on Dask instead of a process pool")
     ap.add_argument("--out", type=Path,
                     default=Path(__file__).resolve().parent / "COVERAGE.md")
     args = ap.parse_args(argv)
@@ -296,15 +329,18 @@ def main(argv=None) -> int:
     margins = population_margins(pop)
     targets = truth(pop)
     covered, width = [], []
-    with ProcessPoolExecutor(args.workers, initializer=_init,
-                             initargs=(pop, allocation, margins, targets,
-                                       args.replicates)) as pool:
-        for i, (c, w) in enumerate(pool.map(one_sample, range(args.samples), chunksize=10)):
-            covered += c.items()
-            width += w.items()
-            if (i + 1) % 100 == 0:
-                print(f"{i + 1}/{args.samples} samples, {time.time() - start:.0f} s",
-                      file=sys.stderr)
+    shared = (pop, allocation, margins, targets, args.replicates)
+    if args.scheduler:
+        covered, width = run_on_dask(args, shared)
+    else:
+        with ProcessPoolExecutor(args.workers, initializer=_init, initargs=shared) as pool:
+            replications = pool.map(one_sample, range(args.samples), chunksize=10)
+            for i, (c, w) in enumerate(replications):
+                covered += c.items()
+                width += w.items()
+                if (i + 1) % 100 == 0:
+                    print(f"{i + 1}/{args.samples} samples, {time.time() - start:.0f} s",
+                          file=sys.stderr)
     sample_n = {("all", "all"): 1000}
     for spec in ("sector", "size_class"):
         for (stratum, n) in allocation.items():
