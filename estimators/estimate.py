@@ -462,7 +462,10 @@ def svyquantile(design, variable, probs, by=(ALL,), where=None, level=0.95):
 
     The interval inverts a Wald interval (t on the domain's df) for the
     estimated CDF at the quantile, ``F(q_p) = p``, through the same quantile
-    rule; ``se = (high - low) / (2 t_df)`` (Woodruff 1952).
+    rule; ``se = (high - low) / (2 t_df)`` (Woodruff 1952). With replicates
+    the df is the design's (module docstring), as R's ``svyquantile(...,
+    df = degf(design))``; R's default takes the df of the design after
+    ``na.rm`` drops rows, the rank rule of its ``subset``.
 
     Returns a DataFrame with ``variable, domain_var, domain, p, n, estimate,
     se, ci_low, ci_high, df``.

@@ -90,11 +90,15 @@ run <- function(name) {
       s <- svychisq(~dom + opinion, d, statistic = st)
       put(paste0(key, "/chisq_", st), c(s$statistic, s$parameter, s$p.value))
     }
-    if (linearization) {
-      q <- svyquantile(~y, d, quantiles = c(0.1, 0.5, 0.9), qrule = "math", ci = TRUE,
-                       na.rm = TRUE)[[1]]
-      put(paste0(key, "/quantile_y"), t(q))   # per p: estimate, low, high, se
-    }
+    # na.rm subsets the design; for a replicate design R's subset() then takes
+    # the rank of the remaining replicate weights minus one as degf, kalib the
+    # design's degf (documented in estimators/estimate.py): given explicitly
+    q <- svyquantile(~y, d, quantiles = c(0.1, 0.5, 0.9), qrule = "math", ci = TRUE,
+                     na.rm = TRUE, df = if (linearization) NULL else degf(d))[[1]]
+    put(paste0(key, "/quantile_y"), t(q))   # per p: estimate, low, high, se
+    m <- svymean(~y, d, na.rm = TRUE, deff = TRUE); put(paste0(key, "/deff_mean_y"), deff(m))
+    b <- svyby(~y, ~dom, d, svyratio, denominator = ~x, na.rm = TRUE)
+    put(paste0(key, "/by_ratio_y_x"), c(coef(b), SE(b)))
     put(paste0(key, "/degf"), degf(d))
   }
   for (k in setdiff(names(designs), "unstrat")) {
@@ -116,6 +120,14 @@ run <- function(name) {
                             epsilon = 1e-12, maxit = 1000)
     estimates(paste0("rep_", k), raked[[k]], FALSE)
   }
+  # Unbounded linear calibration of a replicate design (R's regcalibrate)
+  # resets degf to the rank of the replicate weights minus one (31 here, not
+  # the design's 27); every other calfun keeps the design's degf, and kalib
+  # keeps it for every distance: restored so the t-based values compare.
+  linear <- calibrate(reps$jkn_fpc, ~sexage + region + x, pop_x, calfun = "linear")
+  put("rep_jkn_fpc_linear/r_degf", degf(linear))
+  linear$degf <- degf(reps$jkn_fpc)
+  estimates("rep_jkn_fpc_linear", linear, FALSE)
 
   models <- list(lin = calibrate(designs$clus_fpc, ~sexage + region, pop,
                                  calfun = "raking", epsilon = 1e-12, maxit = 1000),
