@@ -50,8 +50,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from weighting.columns import column, encode
-from weighting.errors import DesignError, KalibError, MissingValueError, WeightError
+from weighting.columns import column, encode, positive_weights
+from weighting.errors import DesignError, KalibError, MissingValueError
 
 _NO_DATA = MappingProxyType({})
 
@@ -413,16 +413,7 @@ def _codes(data, spec, name, n, default=None):
 
 def _weights(data, spec, n) -> np.ndarray:
     values, label = _values(data, spec, "weights", n)
-    try:
-        w = values.astype(np.float64)
-    except (TypeError, ValueError):
-        raise WeightError(f"weights {label!r} are not numeric") from None
-    bad = ~(np.isfinite(w) & (w > 0))
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        raise WeightError(f"weights {label!r}: {rows.size} value(s) not positive and "
-                          f"finite (first at row {rows[0]}: {w[rows[0]]!r})")
-    return w
+    return positive_weights(values, f"weights {label!r}", n)
 
 
 def _merge_lonely(labels, n_psu, policy):
