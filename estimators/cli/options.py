@@ -24,9 +24,15 @@ def add_variance_arguments(p: argparse.ArgumentParser, default: str) -> None:
     """``--variance --replicates --seed``: replicates made in this process."""
     p.add_argument("--variance", choices=VARIANCES, default=default,
                    help=f"variance method when no replicate file is given (default {default})")
+    add_replicate_arguments(p)
+
+
+def add_replicate_arguments(p: argparse.ArgumentParser) -> None:
+    """``--replicates --seed`` (the RNG contract of ``../shared/CLI.md``)."""
     p.add_argument("--replicates", type=replicate_count, default=1000, metavar="B",
-                   help="bootstrap replicates (default 1000)")
-    p.add_argument("--seed", type=int, default=20170602, metavar="S", help="random seed")
+                   help="number of bootstrap replicates (default 1000)")
+    p.add_argument("--seed", type=int, default=20170602, metavar="S",
+                   help="random seed (default 20170602)")
 
 
 def add_scheduler_argument(p: argparse.ArgumentParser) -> None:

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from estimators.cli.options import (add_design_arguments, add_scheduler_argument,
-                                    make_replicates, replicate_count, scheduler_context)
+from estimators.cli.options import (add_design_arguments, add_replicate_arguments,
+                                    add_scheduler_argument, make_replicates,
+                                    scheduler_context)
 from estimators.cli.rake import add_calibration_arguments, calibration_options
 from estimators.export import sidecar_path, write_replicate_weights
 from estimators.io import check_writable, read_margins, read_table
@@ -41,10 +42,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_lonely_psu_argument(p)
     p.add_argument("--method", choices=METHODS, default="bootstrap",
                    help="replicate method (default bootstrap)")
-    p.add_argument("--replicates", type=replicate_count, default=1000, metavar="B",
-                   help="number of bootstrap replicates (default 1000)")
-    p.add_argument("--seed", type=int, default=20170602, metavar="S",
-                   help="random seed (default 20170602)")
+    add_replicate_arguments(p)
     p.add_argument("--mse", action="store_true",
                    help="centre replicate variance on the full-sample estimate")
     p.add_argument("--accept-failures", action="store_true",
