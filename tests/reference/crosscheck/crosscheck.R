@@ -106,6 +106,14 @@ run <- function(name) {
                    epsilon = 1e-12, maxit = 1000)
     estimates(paste0("lin_", k), d, TRUE)
   }
+  for (k in c("clus_fpc", "strat")) {
+    d <- designs[[k]]
+    estimates(paste0("lin_uncal_", k), d, TRUE)
+    for (st in c("F", "Chisq")) {
+      s <- svychisq(~dom + opinion, subset(d, sex == "f"), statistic = st)
+      put(paste0("lin_uncal_", k, "/chisq_", st, "/sex_f"), c(s$statistic, s$parameter, s$p.value))
+    }
+  }
   dlin <- calibrate(designs$clus_fpc, ~sexage + region + x, pop_x, calfun = "logit",
                     bounds = bounds, epsilon = 1e-12, maxit = 1000)
   estimates("lin_logit_clus_fpc", dlin, TRUE)
@@ -134,6 +142,9 @@ run <- function(name) {
                  jkn = raked$jkn_fpc)
   # glm's default convergence (1e-8 on the deviance) leaves R's SEs ~1e-7 off
   # the exact fit; tightened so the stored values are the exact ones
+  models$jk1 <- raked$jk1
+  models$strat <- calibrate(designs$strat, ~sexage + region, pop, calfun = "raking",
+                            epsilon = 1e-12, maxit = 1000)
   for (k in names(models)) {
     fit <- svyglm(y ~ x + sex + region, models[[k]], control = glm.control(epsilon = 1e-13, maxit = 200))
     put(paste0("glm_", k, "/gaussian/coef"), coef(fit))
@@ -143,6 +154,11 @@ run <- function(name) {
     put(paste0("glm_", k, "/quasibinomial/coef"), coef(fit))
     put(paste0("glm_", k, "/quasibinomial/se"), SE(fit))
     out[[paste0("glm_", k, "/quasibinomial/terms")]] <- names(coef(fit))
+    fit <- svyglm(y ~ x + age, models[[k]], subset = dom == "d1",
+                  control = glm.control(epsilon = 1e-13, maxit = 200))
+    put(paste0("glm_", k, "/subset/coef"), coef(fit))
+    put(paste0("glm_", k, "/subset/se"), SE(fit))
+    out[[paste0("glm_", k, "/subset/terms")]] <- names(coef(fit))
   }
   writeLines(toJSON(out, digits = NA, auto_unbox = FALSE, pretty = TRUE),
              file.path(here, paste0(name, "_r.json")))
