@@ -118,9 +118,15 @@ def format_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def saved_runs(directory: Path) -> list[Path]:
-    """Saved ``make bench`` runs, oldest first (names start with a UTC stamp)."""
-    return sorted(Path(directory).glob(f"{PREFIX}*.json"))
+def saved_runs(directory: Path, complete_only: bool = False) -> list[Path]:
+    """Saved ``make bench`` runs, oldest first (names start with a UTC stamp).
+
+    ``complete_only`` leaves out runs in which a benchmark failed.
+    """
+    runs = sorted(Path(directory).glob(f"{PREFIX}*.json"))
+    if complete_only:
+        runs = [path for path in runs if not load(path).get("kalib_failed")]
+    return runs
 
 
 def load(path: Path) -> dict:

@@ -5,8 +5,10 @@ Runs every ``benchmarks/bench_*.py`` suite with pytest-benchmark at n = 1e3,
 ``benchmarks/results/bench-<UTC date-time>-<commit>.json``, compares each
 median with the latest earlier saved run, re-runs the benchmarks that are more
 than 20% slower once (keeping the faster median, to rule out noise), prints
-the table (benchmark, median now, median before, ratio) and exits with 1 when
-a benchmark is still more than 20% slower, 2 when a suite failed, else 0.
+the table (benchmark, median now, median before, ratio) and exits with 2 when
+a benchmark failed (the others are still saved and compared, but such a run
+is never a baseline), 1 when a benchmark is still more than 20% slower,
+else 0.
 """
 from __future__ import annotations
 
@@ -57,13 +59,13 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     sizes = os.environ.get("KALIB_BENCH_SIZES") or (QUICK_SIZES if args.quick else FULL_SIZES)
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    earlier = regression.saved_runs(args.results_dir)
+    earlier = regression.saved_runs(args.results_dir, complete_only=True)
     previous = regression.load(earlier[-1]) if earlier else None
 
     with tempfile.TemporaryDirectory() as tmp:
         first = Path(tmp) / "run.json"
         code = run_suites(args.bench_dir, first, sizes, extra_args=args.pytest_args)
-        if code != 0 or not first.exists():
+        if not first.exists():
             print(f"run_bench: the benchmark suites failed (pytest exit code {code}); "
                   "nothing saved", file=sys.stderr)
             return 2
@@ -77,6 +79,9 @@ def main(argv=None) -> int:
             return regression.load(again)
 
         run, rows = regression.check(regression.load(first), previous, rerun, args.threshold)
+    # A run with failed benchmarks is kept for the record but is never the
+    # baseline of a later comparison (see regression.saved_runs).
+    run["kalib_failed"] = code != 0
 
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     out = args.results_dir / f"{regression.PREFIX}{stamp}-{regression.git_commit()}.json"
@@ -87,7 +92,7 @@ def main(argv=None) -> int:
     print()
     if previous is None:
         print(f"saved {out}; no earlier run to compare with")
-        return 0
+        return 2 if code != 0 else 0
     print(f"saved {out}; compared with {earlier[-1].name}")
     if not regression.same_machine(run, previous):
         print("warning: the earlier run was on a different CPU; ratios compare machines")
@@ -96,8 +101,11 @@ def main(argv=None) -> int:
         print(f"REGRESSION: {len(slower)} benchmark(s) more than {args.threshold:.0%} slower "
               f"than the previous run (after one re-run): "
               + ", ".join(row.name for row in slower))
-        return 1
-    return 0
+    if code != 0:
+        print(f"FAILED: some benchmarks failed (pytest exit code {code}); this run will not "
+              "be a baseline")
+        return 2
+    return 1 if slower else 0
 
 
 if __name__ == "__main__":

@@ -162,3 +162,16 @@ def test_peer_targets_treat_a_capped_peer_as_a_lower_bound():
     assert "kalib >= 20x svy: 30x — met" in text
     text = peers.targets_text({"bootstrap": {"1e5": row}}, cap=600.0)
     assert "kalib >= 300x R survey: > 600x (peer capped) — met" in text
+
+
+def test_a_run_with_failed_benchmarks_is_never_the_baseline(tmp_path):
+    complete, failed = bench_json(NOW), bench_json({name: m / 10 for name, m in NOW.items()})
+    failed["kalib_failed"] = True
+    regression.save(complete, tmp_path / "bench-20260101T000000-aaaaaaa.json")
+    regression.save(failed, tmp_path / "bench-20260102T000000-bbbbbbb.json")
+    assert [p.name[:15] for p in regression.saved_runs(tmp_path)] == \
+        ["bench-20260101T", "bench-20260102T"]
+    baseline = regression.saved_runs(tmp_path, complete_only=True)[-1]
+    assert baseline.name.startswith("bench-20260101T")
+    _, rows = regression.check(bench_json(NOW), regression.load(baseline), never_rerun)
+    assert not any(row.slower for row in rows)
