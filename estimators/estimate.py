@@ -16,7 +16,12 @@ Variance
     ``z_i = 1[i in g] y_i`` for a total (Woodruff 1971), in
     ``estimators.variance.linearization_covariance`` (which accounts for
     strata, PSUs, fpc and calibration). The two share one code path, so
-    domains, ratios and differences are treated alike.
+    domains, ratios and differences are treated alike. Every row enters
+    every replicate estimate, rows of take-all and certainty strata too: R
+    leaves those out by default (``options(survey.drop.replicates = TRUE)``),
+    which is exact only while their replicate weights equal the full-sample
+    weights, no longer after re-calibration; kalib equals R with the option
+    set to ``FALSE``.
 
 Degrees of freedom
     Linearization: R's ``degf(subset(design, ...))``, the PSUs minus the

@@ -2,12 +2,16 @@
 # Run from anywhere: Rscript tests/reference/crosscheck/crosscheck.R
 # Writes <name>_r.json beside each <name>.csv (read by tests/test_crosscheck_r.py).
 suppressMessages({library(survey); library(jsonlite)})
-options(survey.lonely.psu = "fail", warn = 1)
+options(warn = 1)
 here <- dirname(normalizePath(sub("--file=", "", grep("--file=", commandArgs(FALSE),
                                                        value = TRUE))))
 
 run <- function(name) {
   df <- read.csv(file.path(here, paste0(name, ".csv")), stringsAsFactors = FALSE)
+  # a stratum with one PSU (only in cc_c) adds no variance, as kalib's
+  # lonely_psu = "certainty"; elsewhere a lonely PSU would be an error
+  options(survey.lonely.psu = if (name == "cc_c") "certainty" else "fail",
+          survey.drop.replicates = TRUE)
   mg <- fromJSON(file.path(here, paste0(name, "_margins.json")))
   df$sexage <- factor(paste(df$sex, df$age, sep = "|"), levels = names(mg$sex_age))
   df$region <- factor(df$region, levels = names(mg$region))
@@ -123,11 +127,16 @@ run <- function(name) {
     jkn = as.svrepdesign(designs$clus, type = "JKn"),
     jk1 = as.svrepdesign(designs$unstrat, type = "JK1"))
   raked <- list()
-  for (k in names(reps)) {
+  for (k in names(reps))
     raked[[k]] <- calibrate(reps[[k]], ~sexage + region, pop, calfun = "raking",
                             epsilon = 1e-12, maxit = 1000)
-    estimates(paste0("rep_", k), raked[[k]], FALSE)
-  }
+  # R's replicate estimators leave self-representing rows (take-all and
+  # certainty strata, cc_c) out of the replicate estimates by default, which
+  # is exact only while their replicate weights equal the full-sample
+  # weights; re-calibration changes those weights, so kalib keeps every row,
+  # as R does with this option (set only now: as.svrepdesign reads it too)
+  options(survey.drop.replicates = FALSE)
+  for (k in names(reps)) estimates(paste0("rep_", k), raked[[k]], FALSE)
   # Unbounded linear calibration of a replicate design (R's regcalibrate)
   # resets degf to the rank of the replicate weights minus one (31 here, not
   # the design's 27); every other calfun keeps the design's degf, and kalib
@@ -140,28 +149,31 @@ run <- function(name) {
   models <- list(lin = calibrate(designs$clus_fpc, ~sexage + region, pop,
                                  calfun = "raking", epsilon = 1e-12, maxit = 1000),
                  jkn = raked$jkn_fpc)
-  # glm's default convergence (1e-8 on the deviance) leaves R's SEs ~1e-7 off
-  # the exact fit; tightened so the stored values are the exact ones
+  # R's svyglm takes its SEs from glm's working weights of the iteration
+  # before the last, ~1e-7 off the exact fit even with a tight epsilon:
+  # refitting from the converged coefficients gives the exact SEs
+  # (do.call: svyglm re-evaluates its call where local variables are unseen)
+  exact_glm <- function(formula, design, family = gaussian()) {
+    args <- list(formula, design, family = family,
+                 control = glm.control(epsilon = 1e-13, maxit = 200))
+    f0 <- do.call(svyglm, args)
+    do.call(svyglm, c(args, list(start = unname(coef(f0)))))
+  }
   models$jk1 <- raked$jk1
   models$strat <- calibrate(designs$strat, ~sexage + region, pop, calfun = "raking",
                             epsilon = 1e-12, maxit = 1000)
   for (k in names(models)) {
-    fit <- svyglm(y ~ x + sex + region, models[[k]], control = glm.control(epsilon = 1e-13, maxit = 200))
-    put(paste0("glm_", k, "/gaussian/coef"), coef(fit))
-    put(paste0("glm_", k, "/gaussian/se"), SE(fit))
-    out[[paste0("glm_", k, "/gaussian/terms")]] <- names(coef(fit))
-    fit <- svyglm(z ~ x + age, models[[k]], family = quasibinomial(), control = glm.control(epsilon = 1e-13, maxit = 200))
-    put(paste0("glm_", k, "/quasibinomial/coef"), coef(fit))
-    put(paste0("glm_", k, "/quasibinomial/se"), SE(fit))
-    out[[paste0("glm_", k, "/quasibinomial/terms")]] <- names(coef(fit))
-    fit <- svyglm(y ~ x + age, models[[k]], subset = dom == "d1",
-                  control = glm.control(epsilon = 1e-13, maxit = 200))
-    put(paste0("glm_", k, "/subset/coef"), coef(fit))
-    put(paste0("glm_", k, "/subset/se"), SE(fit))
-    out[[paste0("glm_", k, "/subset/terms")]] <- names(coef(fit))
+    fits <- list(gaussian = exact_glm(y ~ x + sex + region, models[[k]]),
+                 quasibinomial = exact_glm(z ~ x + age, models[[k]], quasibinomial()),
+                 subset = exact_glm(y ~ x + age, subset(models[[k]], dom == "d1")))
+    for (f in names(fits)) {
+      put(paste0("glm_", k, "/", f, "/coef"), coef(fits[[f]]))
+      put(paste0("glm_", k, "/", f, "/se"), SE(fits[[f]]))
+      out[[paste0("glm_", k, "/", f, "/terms")]] <- names(coef(fits[[f]]))
+    }
   }
   writeLines(toJSON(out, digits = NA, auto_unbox = FALSE, pretty = TRUE),
              file.path(here, paste0(name, "_r.json")))
 }
 
-for (name in c("cc_a", "cc_b")) run(name)
+for (name in c("cc_a", "cc_b", "cc_c")) run(name)

@@ -21,18 +21,23 @@ import numpy as np
 HERE = Path(__file__).parent
 
 # name -> (seed, PSUs per stratum, cluster size range, rare-region count,
-#          bounds for raking, bounds for linear/logit), the bounds chosen to bind
+#          bounds for raking, bounds for linear/logit[, take-all strata]), the
+#          bounds chosen to bind
 DATASETS = {
     "cc_a": (20261127, [2, 5, 9, 4, 12], (1, 9), 4, (0.9, 1.45), (0.8, 1.5)),
     "cc_b": (7340101, [6, 2, 3], (2, 14), 3, (0.9, 1.32), (0.8, 1.4)),
+    # a single-PSU stratum (certainty) and a take-all stratum (fpc = n_h)
+    "cc_c": (5550123, [1, 4, 3, 7], (1, 10), 3, (0.88, 1.67), (0.7, 1.7), (2,)),
 }
 
 
-def make(seed, psus_per_stratum, cluster_range, rare, raking_bounds, bounds):
+def make(seed, psus_per_stratum, cluster_range, rare, raking_bounds, bounds, take_all=()):
     rng = np.random.default_rng(seed)
     rows = []
     for h, m in enumerate(psus_per_stratum):
         N_h = m * int(rng.integers(3, 9))           # population PSUs of the stratum
+        if h in take_all:
+            N_h = m
         for j in range(m):
             size = int(rng.integers(cluster_range[0], cluster_range[1] + 1))
             psu_w = N_h / m * rng.uniform(5, 15)     # PSU weight x within-PSU weight
