@@ -58,6 +58,7 @@ def margins(spec, numeric=False):
 DESIGNS = {"clus_fpc": dict(strata="stratum", psu="psu", fpc="fpc"),
            "clus": dict(strata="stratum", psu="psu"),
            "strat": dict(strata="stratum"),
+           "clus_fraction": dict(strata="stratum", psu="psu", fpc="fpc_fraction"),
            "unstrat": dict(psu="psu")}
 
 
@@ -80,11 +81,13 @@ def design(name, key, distance="raking", replicates=None):
 LINEARIZATION = {"lin_clus_fpc": ("clus_fpc", "raking", None),
                  "lin_clus": ("clus", "raking", None),
                  "lin_strat": ("strat", "raking", None),
+                 "lin_clus_fraction": ("clus_fraction", "raking", None),
                  "lin_logit_clus_fpc": ("clus_fpc", "logit", None),
                  "lin_uncal_clus_fpc": ("clus_fpc", None, None),
                  "lin_uncal_strat": ("strat", None, None)}
 REPLICATE = {"rep_jkn_fpc": ("clus_fpc", "raking", "jkn"),
              "rep_jkn": ("clus", "raking", "jkn"),
+             "rep_jkn_fraction": ("clus_fraction", "raking", "jkn"),
              "rep_jk1": ("unstrat", "raking", "jk1"),
              "rep_jkn_fpc_linear": ("clus_fpc", "linear", "jkn")}
 CASES = {**LINEARIZATION, **REPLICATE}

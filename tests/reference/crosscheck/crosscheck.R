@@ -28,6 +28,8 @@ run <- function(name) {
     clus_fpc = svydesign(ids = ~psu, strata = ~stratum, weights = ~d, fpc = ~fpc, data = df),
     clus = svydesign(ids = ~psu, strata = ~stratum, weights = ~d, data = df),
     strat = svydesign(ids = ~1, strata = ~stratum, weights = ~d, data = df),
+    clus_fraction = svydesign(ids = ~psu, strata = ~stratum, weights = ~d,
+                              fpc = ~fpc_fraction, data = df),
     unstrat = svydesign(ids = ~psu, weights = ~d, data = df))
 
   # calibrated weights, every distance
@@ -125,6 +127,7 @@ run <- function(name) {
   reps <- list(
     jkn_fpc = as.svrepdesign(designs$clus_fpc, type = "JKn"),
     jkn = as.svrepdesign(designs$clus, type = "JKn"),
+    jkn_fraction = as.svrepdesign(designs$clus_fraction, type = "JKn"),
     jk1 = as.svrepdesign(designs$unstrat, type = "JK1"))
   raked <- list()
   for (k in names(reps))

@@ -82,7 +82,10 @@ def make(seed, psus_per_stratum, cluster_range, rare, raking_bounds, bounds, tak
     reg["west"] = N - sum(v for k, v in reg.items() if k != "west")
     x_total = float(d @ x) * N / d.sum() * rng.uniform(0.95, 1.08)
 
+    n_psu = {h: len(set(psu[stratum == h])) for h in set(stratum)}
+    fraction = np.array([n_psu[h] for h in stratum]) / fpc   # fpc as a sampling fraction
     columns = {"id": np.arange(1, n + 1), "stratum": stratum, "psu": psu, "fpc": fpc,
+               "fpc_fraction": fraction,
                "d": d, "sex": sex, "age": age, "region": region, "dom": dom, "x": x,
                "y": np.where(y_missing, np.nan, y), "z": z, "opinion": opinion}
     margins = {"sex_age": cross, "region": reg, "x_total": round(x_total, 3),
