@@ -103,6 +103,11 @@ run <- function(name) {
                      na.rm = TRUE, df = if (linearization) NULL else degf(d))[[1]]
     put(paste0(key, "/quantile_y"), t(q))   # per p: estimate, low, high, se
     m <- svymean(~y, d, na.rm = TRUE, deff = TRUE); put(paste0(key, "/deff_mean_y"), deff(m))
+    # d1 - d2 of the domain means of x: minus the "domd2" coefficient of the
+    # saturated svyglm(x ~ dom), whose sandwich variance is that of the
+    # difference (svyby(covmat = TRUE) fails on calibrated designs in R 4.1.1)
+    k <- svyglm(x ~ dom, d)
+    put(paste0(key, "/diff_mean_x_d1_d2"), c(-coef(k)[["domd2"]], SE(k)[["domd2"]]))
     b <- svyby(~y, ~dom, d, svyratio, denominator = ~x, na.rm = TRUE)
     put(paste0(key, "/by_ratio_y_x"), c(coef(b), SE(b)))
     put(paste0(key, "/degf"), degf(d))
