@@ -118,14 +118,19 @@ def format_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def saved_runs(directory: Path, complete_only: bool = False) -> list[Path]:
+def saved_runs(directory: Path, complete_only: bool = False,
+               sizes: str | None = None) -> list[Path]:
     """Saved ``make bench`` runs, oldest first (names start with a UTC stamp).
 
-    ``complete_only`` leaves out runs in which a benchmark failed.
+    ``complete_only`` leaves out runs in which a benchmark failed; ``sizes``
+    keeps the runs made with the same workload sizes (a quick run is not the
+    baseline of a nightly one: some suites time "the largest size selected").
     """
     runs = sorted(Path(directory).glob(f"{PREFIX}*.json"))
     if complete_only:
         runs = [path for path in runs if not load(path).get("kalib_failed")]
+    if sizes is not None:
+        runs = [path for path in runs if load(path).get("kalib_sizes", sizes) == sizes]
     return runs
 
 

@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     sizes = os.environ.get("KALIB_BENCH_SIZES") or (QUICK_SIZES if args.quick else FULL_SIZES)
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    earlier = regression.saved_runs(args.results_dir, complete_only=True)
+    earlier = regression.saved_runs(args.results_dir, complete_only=True, sizes=sizes)
     previous = regression.load(earlier[-1]) if earlier else None
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,6 +82,7 @@ def main(argv=None) -> int:
     # A run with failed benchmarks is kept for the record but is never the
     # baseline of a later comparison (see regression.saved_runs).
     run["kalib_failed"] = code != 0
+    run["kalib_sizes"] = sizes
 
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     out = args.results_dir / f"{regression.PREFIX}{stamp}-{regression.git_commit()}.json"

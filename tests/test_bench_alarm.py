@@ -175,3 +175,13 @@ def test_a_run_with_failed_benchmarks_is_never_the_baseline(tmp_path):
     assert baseline.name.startswith("bench-20260101T")
     _, rows = regression.check(bench_json(NOW), regression.load(baseline), never_rerun)
     assert not any(row.slower for row in rows)
+
+
+def test_a_quick_run_is_not_the_baseline_of_a_nightly_run(tmp_path):
+    quick, nightly = bench_json(NOW), bench_json(NOW)
+    quick["kalib_sizes"], nightly["kalib_sizes"] = "1e3,1e5", "1e3,1e5,1e6"
+    regression.save(nightly, tmp_path / "bench-20260101T000000-aaaaaaa.json")
+    regression.save(quick, tmp_path / "bench-20260102T000000-bbbbbbb.json")
+    latest = regression.saved_runs(tmp_path, sizes="1e3,1e5,1e6")[-1]
+    assert latest.name.startswith("bench-20260101T")
+    assert regression.saved_runs(tmp_path, sizes="1e3,1e5")[-1].name.startswith("bench-20260102T")
