@@ -70,7 +70,7 @@ class Everyone(Condition):
     """Every row (the report's ``ALL``)."""
 
     def mask(self, data):
-        return np.ones(len(data), dtype=bool)
+        return np.ones(n_rows(data), dtype=bool)
 
     def variables(self):
         return set()
@@ -200,6 +200,14 @@ class Not(Condition):
         return f"not {self.inner}"
 
 
+def n_rows(data) -> int:
+    """Rows of a table: a DataFrame, or a mapping of equal-length columns
+    (whose ``len`` counts columns, not rows)."""
+    if hasattr(data, "index"):
+        return len(data.index)
+    return len(next(iter(data.values()))) if len(data) else 0
+
+
 def domain_codes(data, spec: str) -> tuple[np.ndarray, list[str]]:
     """Integer domain code per row and the domain labels for ``spec``.
 
@@ -207,7 +215,7 @@ def domain_codes(data, spec: str) -> tuple[np.ndarray, list[str]]:
     ``"a1*b1"``). Labels are sorted (a cross in the order of its parts).
     A missing value in a domain variable is an error naming the variable.
     """
-    n = len(data)
+    n = n_rows(data)
     if spec == ALL:
         return np.zeros(n, dtype=np.int64), [ALL]
     parts = [p.strip() for p in spec.split("*")]

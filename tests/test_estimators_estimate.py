@@ -239,3 +239,14 @@ def test_kish_weighting_effect_and_deft():
         assert row["deff_kish"] == pytest.approx(len(w) * (w**2).sum() / w.sum() ** 2,
                                                  rel=1e-12)
         assert row["deft"] == pytest.approx(np.sqrt(row["deff"]), rel=1e-12)
+
+
+def test_a_mapping_of_columns_works_like_a_frame():
+    # len() of a dict counts its columns: rows must come from the columns
+    frame = pd.DataFrame({"y": [1.0, 2.0, 4.0, 8.0], "g": ["a", "a", "b", "b"],
+                          "w": [1.0, 2.0, 1.0, 3.0]})
+    columns = {name: frame[name].to_numpy() for name in frame}
+    from_frame = E.svymean(Design(frame, weights="w"), "y", by=("all", "g")).frame
+    from_dict = E.svymean(Design(columns, weights="w"), "y", by=("all", "g")).frame
+    pd.testing.assert_frame_equal(from_dict, from_frame)
+    assert from_dict["estimate"].iloc[0] == pytest.approx((1 + 4 + 4 + 24) / 7)
