@@ -177,8 +177,10 @@ def calibrate(data, margins, *, base_weights=None, distance="raking", bounds=Non
         raise KalibError(f"tol must be > 0 and max_iter >= 1 (got {tol!r}, {max_iter!r})")
     categorical = [m for m in margins if isinstance(m, Margin)]
     if len(categorical) < len(margins) and code == RAKING:
-        raise KalibError("numeric totals need the linear, truncated or logit distance "
-                         "(raking keeps g positive through exp and is not used with them)")
+        names = ", ".join(repr(m.variable) for m in margins if not isinstance(m, Margin))
+        raise KalibError(f"numeric totals need the linear, truncated or logit distance, "
+                         f"not raking: numeric total(s) {names} (R's calibrate accepts "
+                         f"them with raking; kalib rakes to categorical margins only)")
     trim = None if trim is None else _parse_trim(trim)
     margins = _reconcile_grand_totals(margins, categorical, tol, normalize_margins)
     problem = CalibrationProblem(data, margins, base_weights)

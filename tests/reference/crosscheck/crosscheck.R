@@ -102,6 +102,12 @@ run <- function(name) {
     q <- svyquantile(~y, d, quantiles = c(0.1, 0.5, 0.9), qrule = "math", ci = TRUE,
                      na.rm = TRUE, df = if (linearization) NULL else degf(d))[[1]]
     put(paste0(key, "/quantile_y"), t(q))   # per p: estimate, low, high, se
+    for (g in levels(df$dom)) {
+      s <- subset(d, dom == g)
+      q <- svyquantile(~y, s, quantiles = 0.5, qrule = "math", ci = TRUE, na.rm = TRUE,
+                       df = if (linearization) NULL else degf(d))[[1]]
+      put(paste0(key, "/median_y/", g), q)
+    }
     m <- svymean(~y, d, na.rm = TRUE, deff = TRUE); put(paste0(key, "/deff_mean_y"), deff(m))
     # d1 - d2 of the domain means of x: minus the "domd2" coefficient of the
     # saturated svyglm(x ~ dom), whose sandwich variance is that of the
