@@ -29,8 +29,8 @@ import pytest
 
 from estimators.chisq import rao_scott
 from estimators.compare import domain_difference
-from estimators.estimate import (mean_items, svymean, svyprop, svyquantile, svyratio,
-                                 svytotal)
+from estimators.estimate import (distribution_items, estimate_items, mean_items, svymean,
+                                 svyprop, svyquantile, svyratio, svytotal)
 from estimators.model import svyglm
 from weighting import Margin, NumericTotal, calibrate
 from weighting.design import Design
@@ -180,6 +180,10 @@ def test_means_totals_ratios_equal_r(name, case):
     f = svyratio(d, "y", "x", by=("dom",)).frame
     close(np.r_[f.estimate, f.se], ref[f"{case}/by_ratio_y_x"], f"{name} {case} ratio by dom")
     close(means.deff[0], ref[f"{case}/deff_mean_y"], f"{name} {case} deff")
+    shares = estimate_items(d, distribution_items(d, "opinion")).frame
+    assert list(shares.variable) == ["opinion=agree", "opinion=disagree", "opinion=neutral"]
+    close(np.r_[shares.estimate, shares.se], ref[f"{case}/share_opinion"],
+          f"{name} {case} opinion shares")
     diff = domain_difference(d, mean_items(d, ["x"]), "dom", "d1", "d2")
     close([diff.estimate[0], diff.se[0]], ref[f"{case}/diff_mean_x_d1_d2"],
           f"{name} {case} d1 - d2")

@@ -55,6 +55,7 @@ run <- function(name) {
     m <- svymean(~y, d, na.rm = TRUE); put(paste0(key, "/mean_y"), c(coef(m), SE(m)))
     t <- svytotal(~y, d, na.rm = TRUE); put(paste0(key, "/total_y"), c(coef(t), SE(t)))
     t <- svytotal(~x, d); put(paste0(key, "/total_x"), c(coef(t), SE(t)))
+    m <- svymean(~opinion, d); put(paste0(key, "/share_opinion"), c(coef(m), SE(m)))
     b <- svyby(~y, ~dom, d, svymean, na.rm = TRUE)
     put(paste0(key, "/by_mean_y"), c(coef(b), SE(b)))
     b <- svyby(~y, ~dom, d, svytotal, na.rm = TRUE)
