@@ -62,13 +62,14 @@ DESIGNS = {"clus_fpc": dict(strata="stratum", psu="psu", fpc="fpc"),
            "clus": dict(strata="stratum", psu="psu"),
            "strat": dict(strata="stratum"),
            "clus_fraction": dict(strata="stratum", psu="psu", fpc="fpc_fraction"),
-           "unstrat": dict(psu="psu")}
+           "unstrat": dict(psu="psu"),
+           "noweights": dict(strata="stratum", psu="psu", fpc="fpc", weights=None)}
 
 
 def base_design(name, key):
     # cc_c has a single-PSU stratum: no variance from it (R's "certainty")
     lonely = "certainty" if name == "cc_c" else "error"
-    return Design(load(name)[0], weights="d", lonely_psu=lonely, **DESIGNS[key])
+    return Design(load(name)[0], lonely_psu=lonely, **{"weights": "d", **DESIGNS[key]})
 
 
 @lru_cache(maxsize=None)
@@ -89,6 +90,7 @@ LINEARIZATION = {"lin_clus_fpc": ("clus_fpc", "raking", None),
                  "lin_clus": ("clus", "raking", None),
                  "lin_strat": ("strat", "raking", None),
                  "lin_clus_fraction": ("clus_fraction", "raking", None),
+                 "lin_noweights": ("noweights", "raking", None),
                  "lin_logit_clus_fpc": ("clus_fpc", "logit", None),
                  "lin_uncal_clus_fpc": ("clus_fpc", None, None),
                  "lin_uncal_strat": ("strat", None, None)}

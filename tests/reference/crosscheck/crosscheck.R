@@ -30,7 +30,8 @@ run <- function(name) {
     strat = svydesign(ids = ~1, strata = ~stratum, weights = ~d, data = df),
     clus_fraction = svydesign(ids = ~psu, strata = ~stratum, weights = ~d,
                               fpc = ~fpc_fraction, data = df),
-    unstrat = svydesign(ids = ~psu, weights = ~d, data = df))
+    unstrat = svydesign(ids = ~psu, weights = ~d, data = df),
+    noweights = svydesign(ids = ~psu, strata = ~stratum, fpc = ~fpc, data = df))
 
   # calibrated weights, every distance
   base <- designs$clus_fpc
@@ -119,7 +120,7 @@ run <- function(name) {
     put(paste0(key, "/by_ratio_y_x"), c(coef(b), SE(b)))
     put(paste0(key, "/degf"), degf(d))
   }
-  for (k in setdiff(names(designs), "unstrat")) {
+  for (k in setdiff(names(designs), "unstrat")) {   # noweights: N_h / n_h
     d <- calibrate(designs[[k]], ~sexage + region, pop, calfun = "raking",
                    epsilon = 1e-12, maxit = 1000)
     estimates(paste0("lin_", k), d, TRUE)
