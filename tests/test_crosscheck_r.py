@@ -100,6 +100,10 @@ REPLICATE = {"rep_jkn_fpc": ("clus_fpc", "raking", "jkn"),
              "rep_jk1": ("unstrat", "raking", "jk1"),
              "rep_jkn_fpc_linear": ("clus_fpc", "linear", "jkn")}
 CASES = {**LINEARIZATION, **REPLICATE}
+# The interval tests (one estimate per method and quantile) run on these; the
+# other cases differ only in how the design is given, checked by the means.
+CORE = ["lin_clus_fpc", "lin_strat", "lin_logit_clus_fpc", "lin_uncal_clus_fpc",
+        "rep_jkn_fpc", "rep_jk1", "rep_jkn_fpc_linear"]
 
 
 def close(actual, expected, what, rtol=RTOL):
@@ -193,7 +197,7 @@ def test_means_totals_ratios_equal_r(name, case):
 
 
 @pytest.mark.parametrize("method", CIPROP)
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", CORE)
 @pytest.mark.parametrize("name", DATASETS)
 def test_svyciprop_equals_r(name, case, method):
     _, _, ref = load(name)
@@ -222,7 +226,7 @@ def test_svyciprop_equals_r(name, case, method):
         close([row.ci_low, row.ci_high], expected, what)
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", CORE)
 @pytest.mark.parametrize("name", DATASETS)
 def test_svychisq_equals_r(name, case):
     _, _, ref = load(name)
@@ -248,7 +252,7 @@ def test_svychisq_in_a_domain_equals_r(name, case):
     close(test.chisq_p, ref[f"{case}/chisq_Chisq/sex_f"][2], f"{name} {case} Chisq in domain")
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", CORE)
 @pytest.mark.parametrize("name", DATASETS)
 def test_svyquantile_math_rule_equals_r(name, case):
     _, _, ref = load(name)
