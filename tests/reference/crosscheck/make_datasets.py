@@ -11,7 +11,9 @@ Each sample is a stratified cluster sample with strata of unequal sizes (one
 with 2 PSUs), clusters of unequal size, base weights that vary within strata,
 a crossed sex x age margin, a region margin with a rare category, a numeric
 total of ``x``, an outcome ``y`` with missing values, a 0/1 outcome ``z``, a
-3-level ``opinion`` and a domain ``dom`` unrelated to the calibration.
+3-level ``opinion`` and a domain ``dom`` unrelated to the calibration. The
+population PSU count per stratum is ``fpc`` (also as a sampling fraction,
+``fpc_fraction``); ``cc_c`` adds a single-PSU stratum and a take-all stratum.
 """
 import json
 from pathlib import Path
