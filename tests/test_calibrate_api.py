@@ -114,8 +114,8 @@ def test_bad_options():
         calibrate(data, margins, distance="ranking")
     with pytest.raises(KalibError, match="logit distance needs bounds"):
         calibrate(data, margins, distance="logit")
-    with pytest.raises(KalibError, match="numeric totals need the linear"):
-        calibrate(data, [margins[0], NumericTotal("size", 100.0)])
+    with pytest.raises(KalibError, match="numeric total variable 'nace' is not numeric"):
+        calibrate(data, [margins[0], NumericTotal("nace", 100.0)])
     with pytest.raises(KalibError, match="column 'region' is not in the data"):
         calibrate(data, [Margin("region", {"x": 1.0})])
 

@@ -61,7 +61,7 @@ def test_bounds_bind_in_the_business_reference():
         assert np.isclose(g.max(), bounds[1]) or np.isclose(g.min(), bounds[0])
 
 
-@pytest.mark.parametrize("name", ["linear", "logit", "truncated"])
+@pytest.mark.parametrize("name", DISTANCES)
 def test_numeric_total_beside_categorical_margins_equals_r(name):
     data, margins, base, bounds, _ = apiclus1()
     data["enroll"] = data["enroll"].astype(float)

@@ -135,8 +135,8 @@ def calibrate(data, margins, *, base_weights=None, distance="raking", bounds=Non
         Column name -> 1-d array-like; a pandas DataFrame works (plain column
         access, pandas is not imported).
     margins : Margin, NumericTotal or a list of them
-        Categorical margins (one variable or a cross); numeric totals with the
-        linear, truncated and logit distances only.
+        Categorical margins (one variable or a cross) and numeric totals
+        (any distance; the rows are then the solver's units).
     base_weights : array-like (n,), optional
         Design weights; default N/n with N the first margin's grand total.
     distance : {"raking", "linear", "logit", "truncated"}
@@ -176,11 +176,6 @@ def calibrate(data, margins, *, base_weights=None, distance="raking", bounds=Non
     if not (tol > 0 and max_iter >= 1):
         raise KalibError(f"tol must be > 0 and max_iter >= 1 (got {tol!r}, {max_iter!r})")
     categorical = [m for m in margins if isinstance(m, Margin)]
-    if len(categorical) < len(margins) and code == RAKING:
-        names = ", ".join(repr(m.variable) for m in margins if not isinstance(m, Margin))
-        raise KalibError(f"numeric totals need the linear, truncated or logit distance, "
-                         f"not raking: numeric total(s) {names} (R's calibrate accepts "
-                         f"them with raking; kalib rakes to categorical margins only)")
     trim = None if trim is None else _parse_trim(trim)
     margins = _reconcile_grand_totals(margins, categorical, tol, normalize_margins)
     problem = CalibrationProblem(data, margins, base_weights)

@@ -87,7 +87,8 @@ class Margin:
 
 @dataclass(frozen=True)
 class NumericTotal:
-    """Population total of a numeric sample variable (linear and logit only)."""
+    """Population total of a numeric sample variable (e.g. employees), beside
+    categorical margins."""
 
     variable: str
     total: float

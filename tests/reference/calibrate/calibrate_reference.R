@@ -48,7 +48,7 @@ write.csv(apiclus1[, c("id", "dnum", "stype", "sch.wide", "enroll", "pw", "fpc")
 write_weights(apiclus1$id, api, "apiclus1_weights.csv")
 
 # (a') apiclus1 with a numeric total (enrolment, 5% above its estimate) beside
-#      the two categorical margins: linear, logit and truncated only.
+#      the two categorical margins, for every distance.
 enroll.total <- 3575000
 pop.numeric <- c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018, sch.wideYes = 5122,
                  enroll = enroll.total)
@@ -57,7 +57,9 @@ numeric_fit <- function(calfun, bounds = c(-Inf, Inf)) {
                     bounds = bounds, epsilon = 1e-12, maxit = 1000))
 }
 write_weights(apiclus1$id,
-              data.frame(linear = numeric_fit("linear"),
+              data.frame(raking = numeric_fit("raking"),
+                         raking_bounded = numeric_fit("raking", c(0.5, 1.8)),
+                         linear = numeric_fit("linear"),
                          logit = numeric_fit("logit", c(0.5, 1.8)),
                          truncated = numeric_fit("linear", c(0.5, 1.8))),
               "apiclus1_numeric_weights.csv")
