@@ -134,6 +134,18 @@ def read_cati_sav(path: str | Path, codebook: Codebook, check: bool = True) -> p
     return _checked(coded, codebook, str(path)) if check else coded
 
 
+def read_cati(path: str | Path, codebook: Codebook, id_column: str = "id") -> pd.DataFrame:
+    """A CATI export (CSV, or SPSS ``.sav``) as an analysis frame: values mapped
+    through the codebook, validated (``ValidationError`` naming the row and the
+    question), derived variables added, missing codes as NA."""
+    reader = read_cati_sav if Path(path).suffix.lower() == ".sav" else read_cati_csv
+    coded = reader(path, codebook, check=False)
+    report = validate(coded, codebook, id_column=id_column)
+    if not report.ok:
+        raise ValidationError(report, str(path))
+    return to_analysis_frame(coded, codebook)
+
+
 def write_cati_sav(coded: pd.DataFrame, path: str | Path, codebook: Codebook,
                    force: bool = False) -> None:
     """Write a coded frame as an SPSS file with numeric values and value labels.

@@ -71,3 +71,23 @@ def test_lonely_psu_merge_option(tmp_path):
                  "--method", "jkn", "--quiet", "--out", str(tmp_path / "r.csv")]) == 0
     meta = json.loads((tmp_path / "r.json").read_text())
     assert meta["replicates"] == 5 and meta["design"]["strata"] == 2
+
+
+def test_estimate_reads_the_file_with_another_id_column(tmp_path):
+    # the replicate file's unit column is always `id`; the sample's is --id
+    sample = tmp_path / "s.csv"
+    pd.read_csv(SAMPLE).rename(columns={"id": "unit"}).sample(frac=1, random_state=1) \
+        .to_csv(sample, index=False)
+    reps = tmp_path / "reps.csv"
+    design = ["--weight", "w", "--strata", "stratum", *MARGINS]
+    assert main(["replicate", str(sample), "--id", "unit", *design, "--method", "jkn",
+                 "--out", str(reps), "--quiet"]) == 0
+    assert "id" in pd.read_csv(reps, nrows=1).columns
+    from_file, in_process = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert main(["estimate", str(sample), "--id", "unit", "--replicate-weights", str(reps),
+                 "--mean", "y1", "--out", str(from_file), "--quiet"]) == 0
+    assert main(["estimate", str(sample), "--id", "unit", *design, "--variance", "jkn",
+                 "--mean", "y1", "--out", str(in_process), "--quiet"]) == 0
+    a, b = pd.read_csv(from_file), pd.read_csv(in_process)
+    np.testing.assert_allclose(a["se"], b["se"], rtol=1e-12)
+    assert a["se"].iloc[0] > 0

@@ -22,9 +22,10 @@ weights minus one.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
+
+import pandas as pd
 
 from estimators import estimate as E
 from estimators.catalog import KEY_RATES
@@ -34,6 +35,7 @@ from estimators.cli.options import (add_ci_argument, add_design_arguments,
                                     scheduler_context)
 from estimators.cli.rake import add_calibration_arguments, calibration_options
 from estimators.domains import ALL, parse_where
+from estimators.export import read_replicate_weights
 from estimators.io import check_writable, read_margins, read_table
 from weighting.design import Design
 from weighting.errors import KalibError
@@ -86,8 +88,16 @@ def build_design(args, text_columns=()) -> Design:
     design_columns = [c for c in (args.strata, args.psu) if c]
     margins = [read_margins(m) for m in (args.margins or [])]
     margin_vars = [v for m in margins for v in m.variables]
-    frame = read_table(args.sample, text_columns=list(dict.fromkeys(
-        list(text_columns) + design_columns + margin_vars)))
+    if getattr(args, "rates", None):
+        # Key rates are defined on the codebook: read the sample as a CATI
+        # export, so that don't-know/no-answer codes are missing, not answers.
+        from estimators.cati_io import read_cati
+        from estimators.datasets import codebook
+
+        frame = read_cati(args.sample, codebook(), id_column=args.id)
+    else:
+        frame = read_table(args.sample, text_columns=list(dict.fromkeys(
+            list(text_columns) + design_columns + margin_vars)))
     for name in [args.weight, args.strata, args.psu, args.fpc] + margin_vars:
         if name and name not in frame.columns:
             raise KalibError(f"{str(args.sample)!r} has no column {name!r}")
@@ -113,39 +123,28 @@ def build_design(args, text_columns=()) -> Design:
 
 
 def read_replicate_file(frame, path: Path, id_column: str, mse: bool = False) -> Design:
-    """The design of a replicate file written by ``kalib replicate``.
-
-    The file carries ``id``, ``weight`` and ``rep_1 ... rep_B``; its JSON
-    sidecar the method, ``scale``, ``rscales``, ``mse`` and ``degf``. R's
-    ``svrepdesign(type = "other", ...)`` reads the same file. Without a
-    ``degf`` in the sidecar, R's rule (rank of the replicate weights minus one)
-    applies.
-    """
-    sidecar = path.with_suffix(".json")
-    if not sidecar.is_file():
-        raise KalibError(f"replicate file {str(path)!r} has no sidecar {str(sidecar)!r}")
-    meta = json.loads(sidecar.read_text())
-    if "scale" not in meta:
-        raise KalibError(f"sidecar {str(sidecar)!r} has no 'scale'")
-    reps = read_table(path)
-    for name, table in ((id_column, frame), (id_column, reps), ("weight", reps)):
-        if name not in table.columns:
-            raise KalibError(f"column {name!r} missing in "
-                             f"{'the sample' if table is frame else str(path)!r}")
-    if frame[id_column].duplicated().any():
-        raise KalibError(f"id column {id_column!r} is not unique in the sample")
-    order = reps.set_index(id_column).reindex(frame[id_column])
-    if order["weight"].isna().any():
-        first = frame[id_column][order["weight"].isna().to_numpy()].iloc[0]
-        raise KalibError(f"unit {first!r} of the sample is not in {str(path)!r}")
-    rep_cols = [c for c in reps.columns if str(c).startswith("rep_")]
-    if not rep_cols:
-        raise KalibError(f"{str(path)!r} has no rep_1 ... rep_B columns")
-    design = Design(frame, weights=order["weight"].to_numpy(float))
+    """The sample's design from a replicate file written by ``kalib replicate``
+    (``estimators.export``: ``id, weight, rep_1 ... rep_B`` plus the JSON
+    sidecar with method, scale, rscales, mse and degf). The file's ``id``
+    column is matched to the sample's ``--id`` column, compared as text."""
+    if id_column not in frame.columns:
+        raise KalibError(f"the sample has no id column {id_column!r}")
+    ids = frame[id_column].astype(str)
+    if ids.duplicated().any():
+        raise KalibError(f"id column {id_column!r} is not unique in the sample "
+                         f"(first repeat: {ids[ids.duplicated()].iloc[0]!r})")
+    reps = read_replicate_weights(path)
+    file_ids = pd.Index(pd.Series(reps.ids).astype(str))
+    if file_ids.has_duplicates:
+        raise KalibError(f"{str(path)!r}: column id is not unique")
+    rows = file_ids.get_indexer(ids)
+    if (rows < 0).any():
+        raise KalibError(f"unit {ids[rows < 0].iloc[0]!r} of the sample is not in "
+                         f"{str(path)!r} ({int((rows < 0).sum())} unit(s) missing)")
+    design = Design(frame, weights=reps.weights[rows])
     return design.with_replicate_weights(
-        order[rep_cols].to_numpy(float), scale=float(meta["scale"]),
-        rscales=meta.get("rscales", 1.0), mse=mse or bool(meta.get("mse", False)),
-        method=meta.get("method", "other"), degf=meta.get("degf"))
+        reps.repweights[rows], reps.scale, reps.rscales, mse=mse or reps.mse,
+        method=reps.method, degf=reps.degf)
 
 
 def domain_specs(args) -> list[str]:
@@ -184,6 +183,8 @@ def run(args) -> int:
     if args.proportion:
         text = [p.split("=", 1)[0].strip() for p in args.proportion]
     where = parse_where(args.where) if args.where else None
+    if args.rates:
+        select_rates(args.rates)  # an unknown rate fails before any work
     with scheduler_context(args.scheduler):
         design = build_design(args, text_columns=text)
         results = E.estimate_items(design, _items(design, args), domain_specs(args), where,
