@@ -102,11 +102,32 @@ cdef Spec _spec(int method, const uint64_t[:, ::1] seeds, const int64_t[::1] n_p
 
 
 cdef void _multipliers(const Spec* s, Py_ssize_t b, int* counts, double* mult) noexcept nogil:
-    """PSU multipliers of replicate b into ``mult`` (P)."""
-    cdef Py_ssize_t p, h, k, first, nh
+    """PSU multipliers of replicate b into ``mult`` (P); ``counts`` is scratch (P ints)."""
+    cdef Py_ssize_t p, h, k, first, nh, at
     cdef kalib_pcg64 rng
     cdef double factor
+    cdef unsigned char* small = <unsigned char*>counts
+    cdef bint overflow = False
     if s.method == 0:
+        # Counts in one byte first: the random scatter of the draws touches a
+        # quarter of the memory (its cost at large P). A count past 255 (only
+        # in a stratum of over 256 PSUs, and even then vanishingly rare) wraps
+        # to 0 and the replicate's draws are redone with int counts.
+        for p in range(s.P):
+            small[p] = 0
+        kalib_pcg64_seed(&rng, s.seeds + 4 * b)
+        for h in range(s.H):
+            first = s.offset[h]
+            nh = s.n_psu[h]
+            for k in range(s.n_draws[h]):
+                at = first + <Py_ssize_t>(kalib_pcg64_double(&rng) * nh)
+                small[at] += 1
+                if small[at] == 0:
+                    overflow = True
+        if not overflow:
+            for p in range(s.P):
+                mult[p] = s.base[p] + s.step[p] * small[p]
+            return
         for p in range(s.P):
             counts[p] = 0
         kalib_pcg64_seed(&rng, s.seeds + 4 * b)
@@ -296,7 +317,7 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
                      const double[::1] base, const double[::1] step,
                      const int64_t[::1] jk_psu, const double[::1] jk_factor,
                      const int64_t[::1] psu_stratum,
-                     const int64_t[::1] row_psu, const int64_t[::1] row_cell,
+                     const int64_t[::1] row_psu, const int32_t[::1] row_cell,
                      const double[::1] d,
                      const double[:, ::1] X, const double[::1] t,
                      const double[:, ::1] Xfull, const double[::1] tfull,
@@ -312,11 +333,12 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
     category with a positive target has no weight in the replicate, in which
     case ``g`` is the warm start's). With ``x_ptr`` non-empty, X and Xfull are
     0/1 and given as column lists (``x_ptr, x_idx``, ``f_ptr, f_idx``): the
-    sparse solver runs the same steps.
+    sparse solver runs the same steps. ``row_psu`` empty means row i is PSU i
+    and cell codes are int32, as in ``replicate_totals``.
     """
     cdef Spec s = _spec(method, seeds, n_psu, offset, n_draws, base, step, jk_psu,
                         jk_factor, psu_stratum)
-    cdef Py_ssize_t n = row_psu.shape[0], C = X.shape[0], p = X.shape[1], q = Xfull.shape[1]
+    cdef Py_ssize_t n = row_cell.shape[0], C = X.shape[0], p = X.shape[1], q = Xfull.shape[1]
     g_out = np.empty((B, C))
     lam_out = np.empty((B, p))
     iters = np.zeros(B, dtype=np.intc)
@@ -333,7 +355,7 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
     cdef double* errors
     cdef double* colsum
     cdef Py_ssize_t e
-    cdef bint empty, sparse = x_ptr.shape[0] > 0
+    cdef bint empty, sparse = x_ptr.shape[0] > 0, rows_are_psus = row_psu.shape[0] == 0
     cdef Sparse S
     if sparse:
         S.x_ptr = &x_ptr[0]
@@ -352,7 +374,7 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
             for c in range(C):
                 D[c] = 0.0
             for i in range(n):
-                D[row_cell[i]] += d[i] * mult[row_psu[i]]
+                D[row_cell[i]] += d[i] * (mult[i] if rows_are_psus else mult[row_psu[i]])
             for j in range(p):
                 L[b, j] = lam0[j]
             # A margin category with a positive target and no weight: no solution.

@@ -486,8 +486,11 @@ def recalibrate(design, plan):
         order = _psu_order(psu)
         if order is not None:
             psu, cell, d = psu[order], cell[order], d[order]
+        if psu.size == len(plan.psu_stratum):  # sorted, one row per PSU: row i is PSU i
+            psu = np.zeros(0, np.int64)
         g, _, iterations, error, status = kernel.solve_replicates(
-            *plan.kernel_args(), psu, cell, d, problem.X, problem.t, problem.Xfull,
+            *plan.kernel_args(), psu, cell.astype(np.int32), d, problem.X, problem.t,
+            problem.Xfull,
             problem.tfull, *_column_lists(problem), code, lower, upper, lam0, float(tol),
             max_iter, plan.B, 0)
     else:
