@@ -154,8 +154,12 @@ class ReplicateFile:
                                              degf=self.degf, weights=self.weights)
 
 
-def read_replicate_weights(path) -> ReplicateFile:
-    """Read a file written by :func:`write_replicate_weights` (or ``kalib replicate``)."""
+def read_replicate_weights(path, id_columns=("id",)) -> ReplicateFile:
+    """Read a file written by :func:`write_replicate_weights` (or ``kalib replicate``).
+
+    The unit identifier is the first of ``id_columns`` in the file (``id`` in
+    kalib's files; a file written elsewhere, e.g. by R, may use the sample's).
+    """
     path = Path(path)
     side = sidecar_path(path)
     if not path.is_file():
@@ -174,10 +178,11 @@ def read_replicate_weights(path) -> ReplicateFile:
              else pd.read_csv(path))
     rep_cols = [c for c in frame.columns if str(c).startswith("rep_")]
     rep_cols.sort(key=lambda c: int(str(c)[4:]) if str(c)[4:].isdigit() else -1)
-    missing = [c for c in ("id", "weight") if c not in frame.columns]
+    id_column = next((c for c in id_columns if c in frame.columns), id_columns[0])
+    missing = [c for c in (id_column, "weight") if c not in frame.columns]
     if missing or not rep_cols:
-        raise InputFileError(f"{str(path)!r} needs columns id, weight and rep_1 … rep_B "
-                             f"(missing: {missing or 'rep_*'})")
+        raise InputFileError(f"{str(path)!r} needs columns {id_column}, weight and rep_1 … "
+                             f"rep_B (missing: {missing or 'rep_*'})")
     rscales = np.asarray(meta["rscales"], dtype=np.float64)
     if rscales.shape != (len(rep_cols),):
         raise InputFileError(f"{str(side)!r} has {rscales.size} rscales for "
@@ -187,7 +192,7 @@ def read_replicate_weights(path) -> ReplicateFile:
         rows = np.flatnonzero(~np.isfinite(W).all(axis=1))
         raise InputFileError(f"{str(path)!r}: replicate weights missing or not finite in "
                              f"{rows.size} row(s) (first: row {rows[0] + 1})")
-    return ReplicateFile(ids=frame["id"].to_numpy(), weights=frame["weight"].to_numpy(float),
+    return ReplicateFile(ids=frame[id_column].to_numpy(), weights=frame["weight"].to_numpy(float),
                          repweights=W, scale=float(meta["scale"]), rscales=rscales,
                          mse=bool(meta["mse"]), degf=meta.get("degf"),
                          method=str(meta["method"]), metadata=meta)

@@ -126,14 +126,15 @@ def read_replicate_file(frame, path: Path, id_column: str, mse: bool = False) ->
     """The sample's design from a replicate file written by ``kalib replicate``
     (``estimators.export``: ``id, weight, rep_1 ... rep_B`` plus the JSON
     sidecar with method, scale, rscales, mse and degf). The file's ``id``
-    column is matched to the sample's ``--id`` column, compared as text."""
+    column (or, in a file written elsewhere, the ``--id`` column) is matched
+    to the sample's ``--id`` column, compared as text."""
     if id_column not in frame.columns:
         raise KalibError(f"the sample has no id column {id_column!r}")
     ids = frame[id_column].astype(str)
     if ids.duplicated().any():
         raise KalibError(f"id column {id_column!r} is not unique in the sample "
                          f"(first repeat: {ids[ids.duplicated()].iloc[0]!r})")
-    reps = read_replicate_weights(path)
+    reps = read_replicate_weights(path, id_columns=("id", id_column))
     file_ids = pd.Index(pd.Series(reps.ids).astype(str))
     if file_ids.has_duplicates:
         raise KalibError(f"{str(path)!r}: column id is not unique")
