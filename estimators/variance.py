@@ -23,7 +23,12 @@ Replicate variance
 ------------------
 ``V = scale * sum_b rscales_b (theta_b - c)(theta_b - c)'`` with c the mean of
 the replicates with positive rscales (R's ``mse = FALSE``) or the full-sample
-estimate (``mse = TRUE``), as R's ``svrVar``.
+estimate (``mse = TRUE``), as R's ``svrVar``. The replicate estimates
+``theta_b`` use every row, those of take-all and certainty strata too: R's
+estimators leave them out by default (``survey.drop.replicates = TRUE``),
+exact only while their replicate weights equal the full-sample weights, which
+re-calibration changes; kalib equals R with that option ``FALSE``
+(tests/test_crosscheck_r.py, dataset cc_c).
 """
 from __future__ import annotations
 

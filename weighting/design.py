@@ -234,7 +234,10 @@ class Design:
 
         ``calibrate_kwargs`` are those of ``weighting.calibrate.calibrate``
         except ``base_weights`` (the design's). If the design has replicates,
-        every replicate is re-calibrated with the same spec.
+        every replicate is re-calibrated with the same spec, and ``degf``
+        stays the replicate design's for every distance (R's ``calibrate``
+        resets it to the rank of the replicate weights minus one after an
+        unbounded linear calibration only).
         """
         from weighting.calibrate import calibrate
 
