@@ -148,16 +148,17 @@ def independent_columns(X: np.ndarray) -> tuple[np.ndarray, list]:
     (Gram-Schmidt, orthogonalised twice for stability) exceeds
     ``_DEPENDENCE_RTOL`` times its norm. Deterministic: earlier columns win.
     """
-    basis, kept, dropped = [], [], []
+    basis = np.empty((X.shape[1], X.shape[0]))  # rows: the orthonormal basis so far
+    kept, dropped = [], []
     for j in range(X.shape[1]):
         v = X[:, j].copy()
         norm = np.linalg.norm(v)
-        for _ in range(2):
-            for q in basis:
-                v -= (q @ v) * q
+        Q = basis[:len(kept)]
+        for _ in range(2):  # projecting twice keeps the residual orthogonal in floats
+            v -= (Q @ v) @ Q
         residual = np.linalg.norm(v)
         if norm > 0 and residual > _DEPENDENCE_RTOL * norm:
-            basis.append(v / residual)
+            basis[len(kept)] = v / residual
             kept.append(j)
         else:
             dropped.append(j)
