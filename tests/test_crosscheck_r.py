@@ -115,6 +115,7 @@ def close(actual, expected, what, rtol=RTOL):
 # R case -> (distance, key of the bounds in the margins file, numeric total of x)
 CALIBRATIONS = {"raking": ("raking", None, False),
                 "raking_bounded": ("raking", "raking_bounds", False),
+                "raking_x": ("raking", None, True),
                 "linear": ("linear", None, True),
                 "truncated": ("truncated", "bounds", True),
                 "logit": ("logit", "bounds", True)}

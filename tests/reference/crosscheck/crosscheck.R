@@ -41,6 +41,7 @@ run <- function(name) {
   fits <- list(
     raking = cal(~sexage + region, pop, "raking"),
     raking_bounded = cal(~sexage + region, pop, "raking", mg$raking_bounds),
+    raking_x = cal(~sexage + region + x, pop_x, "raking"),
     linear = cal(~sexage + region + x, pop_x, "linear"),
     truncated = cal(~sexage + region + x, pop_x, "linear", bounds),
     logit = cal(~sexage + region + x, pop_x, "logit", bounds))
