@@ -56,6 +56,7 @@ setup(
         "tqdm>=4.66",
         "dask[distributed,dataframe]>=2024.1",
         "patsy>=0.5.6",
+        "threadpoolctl>=3.1",
     ],
     extras_require={
         "test": ["pytest>=8", "pytest-benchmark>=4", "hypothesis>=6"],

@@ -15,23 +15,19 @@ calls ``glm.fit`` once per replicate).
 from __future__ import annotations
 
 import warnings
-from contextlib import nullcontext
 
 import numpy as np
 import statsmodels.api as sm
 from scipy.linalg import qr
 from scipy.optimize import linprog
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+from threadpoolctl import threadpool_limits
 
 from weighting.errors import ReplicateError
 
 from .errors import CollinearityError, ConvergenceError, SeparationError
 from .families import Family
 
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # optional: only the speed of the re-fits depends on it
-    threadpool_limits = None
 
 # A fitted probability this close to 0 or 1 only arises when the estimate is
 # running off to infinity (|eta| > 25): the data are separated.
@@ -47,8 +43,6 @@ def single_threaded_blas():
     of a 12-coefficient logistic model on 2 busy cores: 0.15-0.35 s on one
     thread, 0.6-1.5 s on two).
     """
-    if threadpool_limits is None:
-        return nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
 
 
