@@ -101,41 +101,45 @@ cdef Spec _spec(int method, const uint64_t[:, ::1] seeds, const int64_t[::1] n_p
     return s
 
 
-cdef void _multipliers(const Spec* s, Py_ssize_t b, int* counts, double* mult) noexcept nogil:
-    """PSU multipliers of replicate b into ``mult`` (P); ``counts`` is scratch (P ints)."""
+ctypedef fused count_t:
+    unsigned char
+    int
+
+
+cdef bint _draw_counts(const Spec* s, Py_ssize_t b, count_t* counts) noexcept nogil:
+    """Times each PSU is drawn in bootstrap replicate b; True if a count wrapped to 0."""
     cdef Py_ssize_t p, h, k, first, nh, at
     cdef kalib_pcg64 rng
+    cdef bint wrapped = False
+    for p in range(s.P):
+        counts[p] = 0
+    kalib_pcg64_seed(&rng, s.seeds + 4 * b)
+    for h in range(s.H):
+        first = s.offset[h]
+        nh = s.n_psu[h]
+        for k in range(s.n_draws[h]):
+            at = first + <Py_ssize_t>(kalib_pcg64_double(&rng) * nh)
+            counts[at] += 1
+            if counts[at] == 0:
+                wrapped = True
+    return wrapped
+
+
+cdef void _multipliers(const Spec* s, Py_ssize_t b, int* counts, double* mult) noexcept nogil:
+    """PSU multipliers of replicate b into ``mult`` (P); ``counts`` is scratch (P ints)."""
+    cdef Py_ssize_t p, h
     cdef double factor
     cdef unsigned char* small = <unsigned char*>counts
-    cdef bint overflow = False
     if s.method == 0:
         # Counts in one byte first: the random scatter of the draws touches a
         # quarter of the memory (its cost at large P). A count past 255 (only
         # in a stratum of over 256 PSUs, and even then vanishingly rare) wraps
         # to 0 and the replicate's draws are redone with int counts.
-        for p in range(s.P):
-            small[p] = 0
-        kalib_pcg64_seed(&rng, s.seeds + 4 * b)
-        for h in range(s.H):
-            first = s.offset[h]
-            nh = s.n_psu[h]
-            for k in range(s.n_draws[h]):
-                at = first + <Py_ssize_t>(kalib_pcg64_double(&rng) * nh)
-                small[at] += 1
-                if small[at] == 0:
-                    overflow = True
-        if not overflow:
+        if not _draw_counts(s, b, small):
             for p in range(s.P):
                 mult[p] = s.base[p] + s.step[p] * small[p]
             return
-        for p in range(s.P):
-            counts[p] = 0
-        kalib_pcg64_seed(&rng, s.seeds + 4 * b)
-        for h in range(s.H):
-            first = s.offset[h]
-            nh = s.n_psu[h]
-            for k in range(s.n_draws[h]):
-                counts[first + <Py_ssize_t>(kalib_pcg64_double(&rng) * nh)] += 1
+        _draw_counts(s, b, counts)
         for p in range(s.P):
             mult[p] = s.base[p] + s.step[p] * counts[p]
     else:
