@@ -63,9 +63,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def add_domain_arguments(p: argparse.ArgumentParser) -> None:
     """Design, replicate, calibration and domain options shared with crosstab."""
     add_design_arguments(p)
-    add_calibration_arguments(p)
-    # Calibration is optional here (required in `kalib rake`).
-    next(a for a in p._actions if a.dest == "margins").required = False
+    add_calibration_arguments(p, margins_required=False)  # no margins: no calibration
     add_variance_arguments(p, default="linearization")
     add_scheduler_argument(p)
     p.add_argument("--mse", action="store_true",

@@ -49,10 +49,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="keep replicates whose re-calibration fails (flagged in the "
                         "sidecar) instead of an error")
     add_scheduler_argument(p)
-    add_calibration_arguments(p)
-    for action in p._actions:  # margins are optional here: no margins, no calibration
-        if action.dest == "margins":
-            action.required = False
+    add_calibration_arguments(p, margins_required=False)  # no margins: no calibration
     p.add_argument("--out", type=Path, required=True, metavar="PATH",
                    help="output CSV (or .parquet); the sidecar is PATH with .json")
     p.add_argument("--force", action="store_true", help="replace existing outputs")

@@ -22,9 +22,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("sample", nargs="?", type=Path, metavar="SAMPLE",
                    help="CATI export, CSV or SPSS .sav (default: the bundled survey)")
     add_design_arguments(p)
-    add_calibration_arguments(p)
-    # Margins default to the bundled SSB margins here (required in `kalib rake`).
-    next(a for a in p._actions if a.dest == "margins").required = False
+    # Without --margins: the bundled SSB margins.
+    add_calibration_arguments(p, margins_required=False)
     add_variance_arguments(p, default="bootstrap")
     add_ci_argument(p)
     add_level_argument(p)
