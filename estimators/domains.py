@@ -27,16 +27,77 @@ ALL = "all"
 def text_column(data, name: str) -> pd.Series:
     """Column ``name`` as canonical category text (``1``, not ``1.0``); missing
     values (NaN, None, "") become ``None``."""
+    codes, categories = factor(data, name)
+    return pd.Series(np.array(categories + [None], dtype=object)[codes], dtype=object)
+
+
+def factor(data, name: str) -> tuple[np.ndarray, list[str]]:
+    """Column ``name`` as codes into its distinct canonical texts.
+
+    Returns ``codes`` (int64, one per row, ``-1`` where the value is missing:
+    NaN, None, NA or "") and ``categories`` (the distinct canonical texts
+    present, in no particular order). Each distinct value is made canonical
+    once, and values with the same text (``1``, ``1.0``, ``"1"``) share a code.
+    """
     if name not in data:
         raise KalibError(f"column {name!r} is not in the data")
-    values = pd.Series(data[name]).reset_index(drop=True).astype(object)
-    missing = values.isna() | (values == "")
-    present = values[~missing]
-    # canonical text once per distinct value, not once per row
-    lookup = {v: _canon_or_none(v) for v in pd.unique(present)}
-    text = pd.Series(None, index=values.index, dtype=object)
-    text[~missing] = present.map(lookup)
-    return text
+    values = pd.Series(data[name]).reset_index(drop=True)
+    found = _small_integers(values)
+    if found is None:
+        codes, uniques = pd.factorize(values)
+        uniques = np.asarray(uniques, dtype=object)
+        if values.dtype == object:
+            codes, uniques = _split_bools(values.to_numpy(), codes, uniques)
+    else:
+        codes, uniques = found
+    # one code per canonical text; "" and uncanonicalisable values are missing
+    remap = np.empty(len(uniques) + 1, dtype=np.int64)
+    remap[-1] = -1
+    position: dict[str, int] = {}
+    for i, value in enumerate(uniques):
+        text = None if isinstance(value, str) and value == "" else _canon_or_none(value)
+        remap[i] = -1 if text is None else position.setdefault(text, len(position))
+    return remap[codes], list(position)
+
+
+def _small_integers(values: pd.Series):
+    """Codes and values of an integer column through a lookup table indexed by
+    value, O(n + range) (faster than hashing); None unless the range is small."""
+    dtype = values.dtype
+    if not (isinstance(dtype, np.dtype) and dtype.kind in "iu" and np.can_cast(dtype, np.intp)
+            and len(values)):
+        return None
+    array = values.to_numpy()
+    low, high = int(array.min()), int(array.max())
+    if high - low > 4 * len(array) + 1024:
+        return None
+    offset = array.astype(np.intp) - low
+    seen = np.bincount(offset, minlength=high - low + 1) > 0
+    return (np.cumsum(seen) - 1)[offset], (np.flatnonzero(seen) + low).tolist()
+
+
+def _split_bools(values, codes, uniques):
+    """Separate ``True`` from ``1`` and ``False`` from ``0``: they are equal in
+    Python, so factorize merges them, but their canonical texts differ."""
+    if not any(_is_bool(u) or (isinstance(u, (int, float, np.number)) and u in (0, 1))
+               for u in uniques):
+        return codes, uniques
+    is_bool = np.fromiter(map(_is_bool, values), bool, len(values))
+    key = np.where(codes >= 0, 2 * codes + is_bool, -1)
+    split, codes = np.unique(key, return_inverse=True)
+    if split[0] == -1:  # missing stays -1
+        codes, split = codes - 1, split[1:]
+    # a merged value stands for its bool or its number, whichever it was first
+    parts = [bool(uniques[k // 2]) if k % 2 else
+             int(uniques[k // 2]) if _is_bool(uniques[k // 2]) else uniques[k // 2]
+             for k in split]
+    out = np.empty(len(parts), dtype=object)
+    out[:] = parts
+    return codes, out
+
+
+def _is_bool(value) -> bool:
+    return isinstance(value, (bool, np.bool_))
 
 
 def _canon_or_none(value):
@@ -87,7 +148,7 @@ class Equals(Condition):
     value: object
 
     def mask(self, data):
-        return (text_column(data, self.variable) == canonical(self.value)).to_numpy(bool)
+        return _in_categories(data, self.variable, {canonical(self.value)})
 
     def variables(self):
         return {self.variable}
@@ -104,8 +165,7 @@ class OneOf(Condition):
     values: tuple
 
     def mask(self, data):
-        wanted = {canonical(v) for v in self.values}
-        return text_column(data, self.variable).isin(wanted).to_numpy(bool)
+        return _in_categories(data, self.variable, {canonical(v) for v in self.values})
 
     def variables(self):
         return {self.variable}
@@ -121,7 +181,7 @@ class NotMissing(Condition):
     variable: str
 
     def mask(self, data):
-        return text_column(data, self.variable).notna().to_numpy(bool)
+        return factor(data, self.variable)[0] >= 0
 
     def variables(self):
         return {self.variable}
@@ -147,7 +207,7 @@ class Chosen(Condition):
         return f"{self.question}.{self.option}"
 
     def mask(self, data):
-        return text_column(data, self.column).isin(_CHOSEN).to_numpy(bool)
+        return _in_categories(data, self.column, _CHOSEN)
 
     def variables(self):
         return {self.column}
@@ -208,32 +268,75 @@ def n_rows(data) -> int:
     return len(next(iter(data.values()))) if len(data) else 0
 
 
+def _in_categories(data, name: str, texts) -> np.ndarray:
+    """Rows whose canonical text is one of ``texts`` (missing: False)."""
+    codes, categories = factor(data, name)
+    hit = np.array([c in texts for c in categories] + [False])
+    return hit[codes]
+
+
 def domain_codes(data, spec: str) -> tuple[np.ndarray, list[str]]:
     """Integer domain code per row and the domain labels for ``spec``.
 
     ``spec`` is ``"all"``, a column name, or a cross ``"A*B"`` (labels
-    ``"a1*b1"``). Labels are sorted (a cross in the order of its parts).
-    A missing value in a domain variable is an error naming the variable.
+    ``"a1*b1"``, only for the combinations present). Labels are sorted (a
+    cross in the order of its parts). A missing value in a domain variable is
+    an error naming the variable.
     """
     n = n_rows(data)
     if spec == ALL:
         return np.zeros(n, dtype=np.int64), [ALL]
     parts = [p.strip() for p in spec.split("*")]
-    texts = []
+    factors = []
     for part in parts:
-        column = text_column(data, part)
-        missing = column.isna()
+        codes, categories = factor(data, part)
+        missing = codes < 0
         if missing.any():
             raise MissingValueError(
                 f"domain variable {part!r} has {int(missing.sum())} missing value(s) "
-                f"(first at row {int(np.flatnonzero(missing.to_numpy())[0])})")
-        texts.append(column)
-    label = texts[0]
-    for column in texts[1:]:
-        label = label + "*" + column
-    labels = sorted(set(label), key=lambda s: tuple(_sort_key(x) for x in s.split("*")))
-    position = {lab: i for i, lab in enumerate(labels)}
-    return label.map(position).to_numpy(np.int64), labels
+                f"(first at row {int(np.flatnonzero(missing)[0])})")
+        factors.append((codes, categories))
+    joint, combos = combinations([c for c, _ in factors], [len(k) for _, k in factors])
+    texts = ["*".join(factors[p][1][c] for p, c in enumerate(combo)) for combo in combos]
+    # texts holding "*" may spell one label two ways: the label is the domain
+    labels = sorted(set(texts), key=lambda s: tuple(_sort_key(x) for x in s.split("*")))
+    position = {label: i for i, label in enumerate(labels)}
+    return np.array([position[t] for t in texts], dtype=np.int64)[joint], labels
+
+
+def combinations(codes, sizes) -> tuple[np.ndarray, np.ndarray]:
+    """The combinations present of several codings of the same rows.
+
+    Parameters
+    ----------
+    codes : sequence of int arrays (n,)
+        Codes in ``0..sizes[p]-1``.
+    sizes : sequence of int
+
+    Returns
+    -------
+    joint : ndarray (n,) of int64
+        Each row's combination, in ``0..J-1``.
+    combos : ndarray (J, len(codes)) of int64
+        The codes of each combination, in lexicographic order.
+    """
+    n = len(codes[0]) if len(codes) else 0
+    joint = np.zeros(n, dtype=np.int64)
+    combos = np.zeros((1 if n else 0, 0), dtype=np.int64)
+    for part, size in zip(codes, sizes):
+        if size == 1:  # a single domain splits nothing
+            combos = np.column_stack([combos, np.zeros(len(combos), dtype=np.int64)])
+            continue
+        # mixed radix over (combination so far, this code): below n^2, no overflow
+        key = joint * size + part
+        if len(combos) * size <= 4 * n + 1024:  # presence by counting: O(n + range)
+            seen = np.bincount(key, minlength=len(combos) * size) > 0
+            present = np.flatnonzero(seen)
+            joint = (np.cumsum(seen) - 1)[key]
+        else:
+            present, joint = np.unique(key, return_inverse=True)
+        combos = np.column_stack([combos[present // size], present % size])
+    return joint, combos
 
 
 def _sort_key(text: str):
