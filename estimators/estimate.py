@@ -59,8 +59,8 @@ import numpy as np
 import pandas as pd
 
 from estimators import ci as cimod
-from estimators.domains import (ALL, Chosen, Condition, NotMissing, domain_codes,
-                                text_column)
+from estimators.domains import (ALL, Chosen, Condition, NotMissing, combinations,
+                                domain_codes, text_column)
 from estimators.results import Results, reliability_flags
 from estimators.variance import linearization_covariance, replicate_covariance
 from weighting.columns import canonical
@@ -89,9 +89,15 @@ def _numeric(design, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Numeric column ``name`` with missing as 0 and its non-missing mask."""
     if name not in design.data:
         raise KalibError(f"column {name!r} is not in the data")
-    values = pd.to_numeric(pd.Series(design.data[name]).reset_index(drop=True),
-                           errors="coerce")
-    raw = pd.Series(design.data[name]).reset_index(drop=True)
+    column = design.data[name]
+    dtype = getattr(column, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        # already numbers: NaN is the only missing value, nothing to parse
+        values = np.asarray(column, dtype=np.float64)
+        present = ~np.isnan(values)
+        return np.where(present, values, 0.0), present
+    raw = pd.Series(column).reset_index(drop=True)
+    values = pd.to_numeric(raw, errors="coerce")
     bad = values.isna() & raw.notna() & (raw.astype(object) != "")
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
@@ -101,10 +107,10 @@ def _numeric(design, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def mean_items(design, variables) -> list[Item]:
-    items = []
+    items, ones = [], np.ones(design.n)
     for name in variables:
         y, present = _numeric(design, name)
-        items.append(Item(name, y, np.ones(design.n), present, "mean"))
+        items.append(Item(name, y, ones, present, "mean"))
     return items
 
 
@@ -170,6 +176,13 @@ def rate_items(design, rates) -> list[Item]:
 
 # -- the engine ---------------------------------------------------------------------
 
+# The replicate totals of every domain specification come from one pass over the
+# rows, on the joint groups (the combinations present of all specifications'
+# domains), while their (B, J, k) array holds at most this many doubles (128 MiB);
+# beyond that, one pass per specification.
+JOINT_TOTALS_LIMIT = 2**24
+
+
 def estimate_items(design, items, domains=(ALL,), where: Condition | None = None,
                    ci="logit", level=0.95) -> Results:
     """Estimate every item in every domain of every domain specification.
@@ -193,12 +206,19 @@ def estimate_items(design, items, domains=(ALL,), where: Condition | None = None
         raise KalibError("--ci percentile needs bootstrap replicates "
                          "(--variance bootstrap or a bootstrap replicate file)")
     restrict = np.ones(design.n, dtype=bool) if where is None else where.mask(design.data)
-    frames = []
-    for spec in domains:
-        codes, labels = domain_codes(design.data, spec)
-        frames.append(_estimate_spec(design, items, spec, codes, labels, restrict,
-                                     method, level))
-    frame = pd.concat(frames, ignore_index=True)
+    coded = [domain_codes(design.data, spec) for spec in domains]
+    columns = _Columns(design, items, restrict)
+    sums = _DomainSums(design, [codes for codes, _ in coded],
+                       [len(labels) for _, labels in coded], columns)
+    reps = sums.replicate_totals() if design.replicates is not None else [None] * len(coded)
+    parts = [_estimate_spec(design, items, spec, codes, labels, columns, sums.full[s],
+                            reps[s], method, level)
+             for s, (spec, (codes, labels)) in enumerate(zip(domains, coded))]
+    frame = pd.DataFrame({name: (sum((p[name] for p in parts), [])
+                                 if isinstance(parts[0][name], list)
+                                 else np.concatenate([p[name] for p in parts]))
+                          for name in parts[0]})
+    frame["flag"] = reliability_flags(frame)
     attrs = {"variance": "linearization" if design.replicates is None else design.method,
              "replicates": int(design.B), "ci": method, "level": level,
              "mse": bool(design.mse) if design.replicates is not None else False,
@@ -208,23 +228,136 @@ def estimate_items(design, items, domains=(ALL,), where: Condition | None = None
     return Results(frame, attrs)
 
 
-def _estimate_spec(design, items, spec, codes, labels, restrict, method, level):
+class _Columns:
+    """The items' columns on the rows of their domain-free base.
+
+    For item j: ``mask`` (1 in its base and ``--where``), ``num = y mask`` and
+    ``den = x mask`` (``mask`` for a total), each stored once in ``distinct``:
+    ``mask[j]``, ``num[j]`` and ``den[j]`` index it, so that items sharing a
+    base, and a mean's denominator (its base), are summed once.
+    """
+
+    def __init__(self, design, items, restrict):
+        masks, mask_index = _distinct([it.base & restrict for it in items])
+        masks = [mask.astype(np.float64) for mask in masks]
+        # a denominator of ones (means, proportions) is the mask itself
+        ones = {}
+        for it in items:
+            if it.den is not None and id(it.den) not in ones:
+                ones[id(it.den)] = bool(np.all(it.den == 1))
+        nums = [it.num * masks[k] for it, k in zip(items, mask_index)]
+        dens = [masks[k] if it.den is None or ones[id(it.den)] else it.den * masks[k]
+                for it, k in zip(items, mask_index)]
+        self.distinct, index = _distinct([masks[k] for k in mask_index] + nums + dens)
+        m = len(items)
+        self.mask, self.num, self.den = index[:m], index[m:2 * m], index[2 * m:]
+        self.is_total = np.array([it.den is None for it in items], dtype=bool)
+
+    def x(self, j):
+        """The column a residual ``num - theta x`` of item j centres on."""
+        return self.distinct[self.mask[j] if self.is_total[j] else self.den[j]]
+
+
+def _distinct(columns):
+    """The distinct arrays of ``columns`` and, per column, its index among them.
+
+    The same object is the same column; otherwise only columns with equal
+    sums are compared element by element, so the cost is about O(n k)."""
+    distinct, index, by_id, by_sum = [], [], {}, {}
+    for column in columns:
+        match = by_id.get(id(column))
+        if match is None:
+            bucket = by_sum.setdefault(float(np.sum(column)), [])
+            match = next((k for k in bucket if np.array_equal(distinct[k], column)), None)
+            if match is None:
+                match = len(distinct)
+                distinct.append(column)
+                bucket.append(match)
+            by_id[id(column)] = match
+        index.append(match)
+    return distinct, np.array(index, dtype=np.int64)
+
+
+class _DomainSums:
+    """Domain sums of several domain specifications, from one pass over the rows.
+
+    The rows' codes of every specification are crossed into joint groups (the
+    combinations present); a sum over a specification's domain is the sum of
+    its joint groups' sums. ``full[s]`` holds specification s's domain sums
+    ``(3, G_s, u)`` of the distinct columns ``c``, of ``w c`` and of ``w^2 c``
+    (the last for the masks only, zero elsewhere).
+    """
+
+    def __init__(self, design, codes, sizes, columns):
+        self.design, self.codes, self.sizes, self.columns = design, codes, sizes, columns
+        self.joint, combos = combinations(codes, sizes)
+        self.J = len(combos)
+        self._segments = []
+        for s, size in enumerate(sizes):
+            order = np.argsort(combos[:, s], kind="stable")
+            starts = np.searchsorted(combos[order, s], np.arange(size))
+            self._segments.append((order, starts))
+        w = design.weights
+        joint = np.zeros((3, self.J, len(columns.distinct)))
+        weighted = np.empty(design.n)
+        for k, column in enumerate(columns.distinct):
+            joint[0, :, k] = np.bincount(self.joint, column, minlength=self.J)
+            joint[1, :, k] = np.bincount(self.joint, np.multiply(w, column, out=weighted),
+                                         minlength=self.J)
+            if k in columns.mask:
+                joint[2, :, k] = np.bincount(self.joint, np.multiply(w, weighted, out=weighted),
+                                             minlength=self.J)
+        self.full = [self._reduce(s, joint, axis=1) for s in range(len(codes))]
+
+    def _reduce(self, s, joint_sums, axis):
+        """Sum the joint groups (along ``axis``) into specification s's domains."""
+        order, starts = self._segments[s]
+        return np.add.reduceat(np.take(joint_sums, order, axis=axis), starts, axis=axis)
+
+    def replicate_totals(self):
+        """Per specification, the replicate totals ``(B, G_s, m)`` of the items'
+        numerators and denominators, from one ``Design.replicate_totals`` call
+        on the distinct columns (one per specification beyond
+        ``JOINT_TOTALS_LIMIT``)."""
+        cols = self.columns
+        used = np.unique(np.concatenate([cols.num, cols.den]))
+        position = np.zeros(len(cols.distinct), dtype=np.int64)
+        position[used] = np.arange(used.size)
+        values = np.column_stack([cols.distinct[k] for k in used]) if used.size \
+            else np.zeros((self.design.n, 0))
+        if (self.design.B * self.J * used.size <= JOINT_TOTALS_LIMIT
+                or self.J <= max(self.sizes)):
+            joint = self.design.replicate_totals(values, self.joint, self.J)
+            totals = [self._reduce(s, joint, axis=1) for s in range(len(self.codes))]
+        else:
+            totals = [self.design.replicate_totals(values, codes, size)
+                      for codes, size in zip(self.codes, self.sizes)]
+        return [(R[:, :, position[cols.num]], R[:, :, position[cols.den]]) for R in totals]
+
+
+def _ratios(is_total, num, den):
+    """A total's ``num``, a ratio's ``num / den``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(is_total, num, num / den)
+
+
+def _estimate_spec(design, items, spec, codes, labels, columns, sums, reps, method, level):
+    """The result columns of one domain specification."""
     G, m = len(labels), len(items)
-    w = design.weights
-    masks, num, den, is_total, onehot, t_den, theta = _prepare(design, items, codes, G,
-                                                              restrict)
-    n_obs = onehot.T @ masks
-    wbase = onehot.T @ (w[:, None] * masks)
+    is_total = columns.is_total
+    n_obs, wbase = sums[0][:, columns.mask], sums[1][:, columns.mask]
+    t_num, t_den = sums[1][:, columns.num], sums[1][:, columns.den]
+    theta = _ratios(is_total, t_num, t_den)
     empty = n_obs == 0
 
-    reps = var_logit = None
-    if design.replicates is None:
-        var = _linearized(design, num, den, onehot, theta, t_den, is_total, empty)
-        df = _domain_df(design, masks, codes, G)
+    var_logit = theta_reps = None
+    if reps is None:
+        var = _linearized(design, columns, codes, G, theta, t_den, empty)
+        df = _domain_df(design, columns, codes, G)
     else:
-        reps = _replicate_estimates(design, num, den, codes, G, is_total)
-        var = _replicate_variance(design, theta, reps, empty)
-        var_logit = _replicate_variance(design, _logit(theta), _logit(reps), empty)
+        theta_reps = _ratios(is_total, *reps)
+        var = _replicate_variance(design, theta, theta_reps, empty)
+        var_logit = _replicate_variance(design, _logit(theta), _logit(theta_reps), empty)
         df = np.full((G, m), float(design.degf))
     se = np.sqrt(var)
 
@@ -239,17 +372,17 @@ def _estimate_spec(design, items, spec, codes, labels, restrict, method, level):
                                     se / (theta * (1 - theta)))
         p_low, p_high = cimod.proportion_ci(
             theta, se, method=method, df=df, level=level, n=n_obs,
-            se_logit=se_logit, replicates=reps)
+            se_logit=se_logit, replicates=theta_reps)
         low = np.where(proportion, p_low, low)
         high = np.where(proportion, p_high, high)
 
     # an empty domain has no estimate and no interval (flagged "empty")
     low, high = np.where(empty, np.nan, low), np.where(empty, np.nan, high)
-    deff = _deff(w, num, den, masks, onehot, theta, t_den, wbase, n_obs, is_total, var)
-    kish = _kish(w, masks, onehot, n_obs)
-    unweighted = _unweighted(num, den, masks, onehot, is_total)
-    # built in one go: inserting columns one by one costs more than the estimates
-    columns = {
+    deff = _deff(design, columns, codes, theta, t_num, t_den, wbase, n_obs, var)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kish = n_obs * sums[2][:, columns.mask] / wbase**2    # Kish's n sum w^2 / (sum w)^2
+    unweighted = _ratios(is_total, sums[0][:, columns.num], sums[0][:, columns.den])
+    columns_out = {
         "rate": [it.rate for _ in labels for it in items],
         "variable": [it.variable for _ in labels for it in items],
         "kind": [it.kind for _ in labels for it in items],
@@ -258,14 +391,12 @@ def _estimate_spec(design, items, spec, codes, labels, restrict, method, level):
     for name, values in (("n", n_obs), ("weighted_base", wbase), ("estimate", theta),
                          ("se", se), ("ci_low", low), ("ci_high", high), ("deff", deff),
                          ("deff_kish", kish), ("df", df), ("unweighted", unweighted)):
-        columns[name] = np.asarray(values, dtype=np.float64).reshape(-1)
-    columns["n"] = columns["n"].astype(np.int64)
-    columns["deft"] = np.sqrt(columns["deff"])
-    columns["published"] = [it.published.get((spec, label), np.nan)
-                            for label in labels for it in items]
-    frame = pd.DataFrame(columns)
-    frame["flag"] = reliability_flags(frame)
-    return frame
+        columns_out[name] = np.asarray(values, dtype=np.float64).reshape(-1)
+    columns_out["n"] = columns_out["n"].astype(np.int64)
+    columns_out["deft"] = np.sqrt(columns_out["deff"])
+    columns_out["published"] = [it.published.get((spec, label), np.nan)
+                                for label in labels for it in items]
+    return columns_out
 
 
 def _logit(p):
@@ -273,48 +404,28 @@ def _logit(p):
         return np.log(p / (1 - p))
 
 
-def _prepare(design, items, codes, G, restrict):
-    """Domain-masked numerators and denominators, and the full-sample estimates."""
-    w = design.weights
-    masks = np.stack([it.base & restrict for it in items], axis=1).astype(np.float64)
-    num = np.stack([it.num for it in items], axis=1) * masks
-    is_total = np.array([it.den is None for it in items])
-    den = np.stack([masks[:, j] if it.den is None else it.den * masks[:, j]
-                    for j, it in enumerate(items)], axis=1)
-    onehot = np.zeros((design.n, G))
-    onehot[np.arange(design.n), codes] = 1.0
-    t_num = onehot.T @ (w[:, None] * num)
-    t_den = onehot.T @ (w[:, None] * den)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        theta = np.where(is_total, t_num, t_num / t_den)
-    return masks, num, den, is_total, onehot, t_den, theta
-
-
-def _influence(num, den, onehot, theta, t_den, is_total):
-    """Influence values (n, G*m) of the domain totals/ratios: rows outside
-    domain g contribute zero."""
-    n, m = num.shape
-    G = onehot.shape[1]
+def _influence(columns, codes, G, theta, t_den):
+    """Influence values (n, G*m) of the domain totals/ratios: a row's values
+    sit in its own domain's columns, zero in every other domain's."""
+    n, m = codes.size, theta.shape[1]
     safe = np.where(t_den == 0, 1.0, t_den)
     th = np.where(np.isfinite(theta), theta, 0.0)
-    z = np.where(is_total, num[:, None, :],
-                 (num[:, None, :] - th[None, :, :] * den[:, None, :]) / safe[None, :, :])
-    return (z * onehot[:, :, None]).reshape(n, G * m)
+    z = np.zeros((n, G, m))
+    rows = np.arange(n)
+    for j in range(m):
+        y = columns.distinct[columns.num[j]]
+        if columns.is_total[j]:
+            z[rows, codes, j] = y
+        else:
+            x = columns.distinct[columns.den[j]]
+            z[rows, codes, j] = (y - th[codes, j] * x) / safe[codes, j]
+    return z.reshape(n, G * m)
 
 
-def _replicate_estimates(design, num, den, codes, G, is_total):
-    """(B, G, m) estimates from each replicate's totals."""
-    m = num.shape[1]
-    R = design.replicate_totals(np.hstack([num, den]), codes, G)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(is_total, R[:, :, :m], R[:, :, :m] / R[:, :, m:])
-
-
-def _linearized(design, num, den, onehot, theta, t_den, is_total, empty):
+def _linearized(design, columns, codes, G, theta, t_den, empty):
     """Delta-method variances of theta (G, m)."""
-    G, m = theta.shape
-    cov = linearization_covariance(design, _influence(num, den, onehot, theta, t_den,
-                                                      is_total))
+    m = theta.shape[1]
+    cov = linearization_covariance(design, _influence(columns, codes, G, theta, t_den))
     var = np.diag(cov).reshape(G, m).copy()
     var[empty] = np.nan
     return var
@@ -327,16 +438,17 @@ def domain_covariance(design, items, spec, restrict=None):
     """
     codes, labels = domain_codes(design.data, spec)
     restrict = np.ones(design.n, bool) if restrict is None else restrict
-    G = len(labels)
-    masks, num, den, is_total, onehot, t_den, theta = _prepare(design, items, codes, G,
-                                                              restrict)
+    columns = _Columns(design, items, restrict)
+    sums = _DomainSums(design, [codes], [len(labels)], columns)
+    t_num, t_den = sums.full[0][1][:, columns.num], sums.full[0][1][:, columns.den]
+    theta = _ratios(columns.is_total, t_num, t_den)
     if design.replicates is not None:
-        reps = _replicate_estimates(design, num, den, codes, G, is_total)
+        reps = _ratios(columns.is_total, *sums.replicate_totals()[0])
         _require_finite(reps, labels, items)
         cov = replicate_covariance(theta.reshape(-1), reps.reshape(reps.shape[0], -1),
                                    design.scale, design.rscales, design.mse)
         return theta, cov, labels, reps
-    z = _influence(num, den, onehot, theta, t_den, is_total)
+    z = _influence(columns, codes, len(labels), theta, t_den)
     return theta, linearization_covariance(design, z), labels, None
 
 
@@ -366,46 +478,46 @@ def _replicate_variance(design, theta, reps, empty):
     return var.reshape(G, m)
 
 
-def _domain_df(design, masks, codes, G):
+def _domain_df(design, columns, codes, G):
     """R's degf of each domain's subset: PSUs minus strata holding a unit."""
-    n, m = masks.shape
-    df = np.empty((G, m))
-    for g in range(G):
-        in_g = codes == g
-        for j in range(m):
-            rows = in_g & (masks[:, j] > 0)
-            df[g, j] = (np.unique(design.psu[rows]).size
-                        - np.unique(design.strata[rows]).size)
+    df = np.empty((G, len(columns.mask)))
+    for j, k in enumerate(columns.mask):
+        rows = columns.distinct[k] > 0
+        df[:, j] = (_distinct_per_domain(codes[rows], design.psu[rows], G)
+                    - _distinct_per_domain(codes[rows], design.strata[rows], G))
     return df
 
 
-def _deff(w, num, den, masks, onehot, theta, t_den, wbase, n_obs, is_total, var):
+def _distinct_per_domain(codes, values, G):
+    """Number of distinct ``values`` (non-negative int codes) in each domain."""
+    size = int(values.max()) + 1 if values.size else 1
+    pairs = np.unique(codes * size + values)
+    return np.bincount(pairs // size, minlength=G)
+
+
+def _deff(design, columns, codes, theta, t_num, t_den, wbase, n_obs, var):
     """R's design effect against SRS without replacement in the domain."""
+    w, is_total = design.weights, columns.is_total
+    G, m = theta.shape
     th = np.where(np.isfinite(theta), theta, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ybar = (onehot.T @ (w[:, None] * num)) / wbase      # domain mean of y
+        ybar = t_num / wbase                                # domain mean of y
         centre = np.where(is_total, ybar, th)
-        # residual e = y - centre * x (x = 1 for totals and means)
-        x = np.where(is_total, masks, den)
-        e2 = (num[:, None, :] - centre[None] * x[:, None, :]) ** 2 * onehot[:, :, None]
-        s2 = np.einsum("i,igj->gj", w, e2) / wbase * n_obs / (n_obs - 1)
+        # weighted sum of squares of the residual e = y - centre * x (x = 1 for
+        # totals and means), each row about its own domain's centre
+        ss = np.empty((G, m))
+        e = np.empty(codes.size)    # one buffer: fresh large arrays cost page faults
+        for j in range(m):
+            np.multiply(np.take(centre[:, j], codes), columns.x(j), out=e)
+            np.subtract(columns.distinct[columns.num[j]], e, out=e)
+            e *= e
+            e *= w
+            ss[:, j] = np.bincount(codes, e, minlength=G)
+        s2 = ss / wbase * n_obs / (n_obs - 1)
         xbar = t_den / wbase
         fpc = np.where(wbase > n_obs, (wbase - n_obs) / (wbase * n_obs), 1 / n_obs)
         vsrs = np.where(is_total, s2 * wbase**2 * fpc, s2 * fpc / xbar**2)
         return var / vsrs
-
-
-def _kish(w, masks, onehot, n_obs):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s1 = onehot.T @ (w[:, None] * masks)
-        s2 = onehot.T @ (w[:, None] ** 2 * masks)
-        return n_obs * s2 / s1**2
-
-
-def _unweighted(num, den, masks, onehot, is_total):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u_num, u_den = onehot.T @ num, onehot.T @ den
-        return np.where(is_total, u_num, u_num / u_den)
 
 
 # -- convenience front ends ---------------------------------------------------------
