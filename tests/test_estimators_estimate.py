@@ -250,3 +250,139 @@ def test_a_mapping_of_columns_works_like_a_frame():
     from_dict = E.svymean(Design(columns, weights="w"), "y", by=("all", "g")).frame
     pd.testing.assert_frame_equal(from_dict, from_frame)
     assert from_dict["estimate"].iloc[0] == pytest.approx((1 + 4 + 4 + 24) / 7)
+
+
+# -- several domain specifications in one call -------------------------------------
+
+def _with_gaps(data):
+    """apistrat plus an outcome missing in every high school (so the H domains
+    are empty for it) and one missing at random."""
+    rng = np.random.default_rng(11)
+    out = data.copy()
+    out["y_noH"] = np.where(out["stype"] == "H", np.nan, out["api99"])
+    out["y_gap"] = np.where(rng.random(len(out)) < 0.2, np.nan, out["api00"])
+    return out
+
+
+GAPS = Design(_with_gaps(DATA), weights="pw", strata="stype", fpc="fpc")
+SPECS = ("all", "awards", "stype*awards", "comp_imp", "stype")
+
+
+class CountingDesign:
+    """A design that counts its replicate passes."""
+
+    def __init__(self, base):
+        self._base, self.passes = base, []
+
+    def __getattr__(self, name):
+        return getattr(self._base, name)
+
+    def replicate_totals(self, values, groups=None, n_groups=None):
+        self.passes.append((np.shape(values), n_groups))
+        return self._base.replicate_totals(values, groups, n_groups)
+
+
+def _assert_same_frames(together, alone):
+    assert list(together.columns) == list(alone.columns)
+    for column in together.columns:
+        a, b = together[column].to_numpy(), alone[column].to_numpy()
+        if a.dtype.kind in "fi":
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=0, equal_nan=True,
+                                       err_msg=column)
+        else:
+            assert list(a) == list(b), column
+
+
+@pytest.mark.parametrize("variance", ["lin", "bootstrap", "jkn_r"])
+def test_specs_together_equal_each_spec_alone(variance):
+    design = {"lin": GAPS, "bootstrap": GAPS.with_replicates("bootstrap", replicates=40,
+                                                                seed=2),
+              "jkn_r": RepDesign(GAPS)}[variance]
+    where = Equals("comp_imp", "Yes")      # the comp_imp == No domain is empty
+    items = (E.mean_items(design, ["api00", "y_noH", "y_gap"])
+             + E.total_items(design, ["enroll"])
+             + [E.ratio_item(design, "api00", "api99"),
+                E.proportion_item(design, "sch_wide", "Yes")])
+    together = E.estimate_items(design, items, SPECS, where).frame
+    alone = pd.concat([E.estimate_items(design, items, (spec,), where).frame
+                       for spec in SPECS], ignore_index=True)
+    _assert_same_frames(together, alone)
+    empty = together["variable"].eq("y_noH") & together["domain"].str.startswith("H")
+    assert empty.any() and (together.loc[empty, "n"] == 0).all()
+    assert together.loc[empty, "estimate"].isna().all()
+    assert (together.loc[together["domain"].eq("No") & together["domain_var"].eq("comp_imp"),
+                         "n"] == 0).all()
+    assert together.loc[~empty & (together["n"] > 1), "se"].notna().all()
+
+
+def test_one_replicate_pass_over_distinct_columns(monkeypatch):
+    design = CountingDesign(GAPS.with_replicates("bootstrap", replicates=30, seed=4))
+    items = E.mean_items(design, ["api00", "api99", "y_gap"])
+    joint = E.estimate_items(design, items, SPECS).frame
+    # the three means share the denominator of their common base (api00, api99:
+    # every row), so 3 numerators + 2 distinct denominators
+    present = len(DATA.groupby(["stype", "awards", "comp_imp"]))  # the joint groups
+    assert present < 3 * 2 * 2
+    assert design.passes == [((len(DATA), 5), present)]
+    design.passes.clear()
+    monkeypatch.setattr(E, "JOINT_TOTALS_LIMIT", 0)  # past the bound: one pass per spec
+    per_spec = E.estimate_items(design, items, SPECS).frame
+    assert [groups for _, groups in design.passes] == [1, 2, 6, 2, 3]
+    _assert_same_frames(joint, per_spec)
+
+
+def test_domain_covariance_matches_estimates_and_replicates():
+    design = GAPS.with_replicates("jkn")
+    items = E.mean_items(design, ["api00", "y_gap"])
+    theta, cov, labels, reps = E.domain_covariance(design, items, "stype")
+    f = E.estimate_items(design, items, ("stype",)).frame
+    np.testing.assert_allclose(theta.ravel(), f["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), f["se"], rtol=1e-12)
+    W = design.replicate_weights()
+    data = _with_gaps(DATA)
+    for g, label in enumerate(labels):
+        for j, name in enumerate(["api00", "y_gap"]):
+            keep = (data["stype"] == label).to_numpy() & data[name].notna().to_numpy()
+            y = data[name].fillna(0).to_numpy()
+            expected = (W * (y * keep)[:, None]).sum(0) / (W * keep[:, None]).sum(0)
+            np.testing.assert_allclose(reps[:, g, j], expected, rtol=1e-12)
+
+
+def test_items_with_nearly_equal_columns_are_not_merged():
+    # y2 is y with two rows swapped, x2 is x moved between two rows (same sums):
+    # a wrong deduplication of the summed columns would merge them
+    d = pd.DataFrame({"w": [1.0, 2.0, 3.0, 4.0, 5.0], "g": list("aabbb"),
+                      "y": [1.0, 2.0, 3.0, 4.0, 5.0], "y2": [1.0, 2.0, 3.0, 5.0, 4.0],
+                      "x": [1.0, 1.0, 1.0, 1.0, 1.0], "x2": [1.0, 1.0, 1.0, 0.5, 1.5]})
+    des = Design(d, weights="w")
+    items = [E.ratio_item(des, "y", "x"), E.ratio_item(des, "y2", "x"),
+             E.ratio_item(des, "y", "x2"), E.ratio_item(des, "y2", "x2")]
+    f = E.estimate_items(des, items, ("g",)).frame
+    b = f[f["domain"] == "b"]["estimate"].to_numpy()
+    w, y, y2, x2 = d["w"][2:], d["y"][2:], d["y2"][2:], d["x2"][2:]
+    np.testing.assert_allclose(b, [(w * y).sum() / w.sum(), (w * y2).sum() / w.sum(),
+                                   (w * y).sum() / (w * x2).sum(),
+                                   (w * y2).sum() / (w * x2).sum()], rtol=1e-14)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.floats(-5, 5), st.integers(-5, 5)), max_size=15))
+def test_numeric_columns_read_alike_from_numbers_and_from_text(values):
+    floats = np.array([np.nan if v is None else float(v) for v in values])
+    text = pd.Series(["" if v is None else repr(v) for v in values], dtype=object)
+    y_f, present_f = E._numeric(FakeDesign(floats), "v")
+    y_t, present_t = E._numeric(FakeDesign(text), "v")
+    np.testing.assert_array_equal(present_f, [v is not None for v in values])
+    np.testing.assert_array_equal(present_t, present_f)
+    np.testing.assert_array_equal(y_f, np.where(present_f, floats, 0.0))
+    np.testing.assert_array_equal(y_t, y_f)
+    y_i, present_i = E._numeric(FakeDesign(np.arange(len(values))), "v")
+    assert y_i.dtype == np.float64 and present_i.all()
+    np.testing.assert_array_equal(y_i, np.arange(len(values)))
+
+
+class FakeDesign:
+    """Just the data of a design (``_numeric`` reads nothing else)."""
+
+    def __init__(self, column):
+        self.data = pd.DataFrame({"v": column})
