@@ -71,7 +71,7 @@ def _small_integers(values: pd.Series):
     low, high = int(array.min()), int(array.max())
     if high - low > 4 * len(array) + 1024:
         return None
-    offset = array.astype(np.intp) - low
+    offset = np.subtract(array, low, dtype=np.intp)
     seen = np.bincount(offset, minlength=high - low + 1) > 0
     return (np.cumsum(seen) - 1)[offset], (np.flatnonzero(seen) + low).tolist()
 
@@ -296,7 +296,10 @@ def domain_codes(data, spec: str) -> tuple[np.ndarray, list[str]]:
                 f"domain variable {part!r} has {int(missing.sum())} missing value(s) "
                 f"(first at row {int(np.flatnonzero(missing)[0])})")
         factors.append((codes, categories))
-    joint, combos = combinations([c for c, _ in factors], [len(k) for _, k in factors])
+    if len(factors) == 1:   # every category is present: no combinations to find
+        joint, combos = factors[0][0], np.arange(len(factors[0][1]))[:, None]
+    else:
+        joint, combos = combinations([c for c, _ in factors], [len(k) for _, k in factors])
     texts = ["*".join(factors[p][1][c] for p, c in enumerate(combo)) for combo in combos]
     # texts holding "*" may spell one label two ways: the label is the domain
     labels = sorted(set(texts), key=lambda s: tuple(_sort_key(x) for x in s.split("*")))
@@ -328,11 +331,15 @@ def combinations(codes, sizes) -> tuple[np.ndarray, np.ndarray]:
             combos = np.column_stack([combos, np.zeros(len(combos), dtype=np.int64)])
             continue
         # mixed radix over (combination so far, this code): below n^2, no overflow
-        key = joint * size + part
+        if len(combos) == 1:
+            key = np.asarray(part, dtype=np.int64)
+        else:
+            key = joint * size
+            key += part
         if len(combos) * size <= 4 * n + 1024:  # presence by counting: O(n + range)
             seen = np.bincount(key, minlength=len(combos) * size) > 0
             present = np.flatnonzero(seen)
-            joint = (np.cumsum(seen) - 1)[key]
+            joint = key if seen.all() else (np.cumsum(seen) - 1)[key]
         else:
             present, joint = np.unique(key, return_inverse=True)
         combos = np.column_stack([combos[present // size], present % size])

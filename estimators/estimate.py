@@ -9,8 +9,10 @@ rows outside it stay in the design with a zero indicator, never dropped.
 
 Variance
     *Replicates* apply the same function to each replicate's totals (computed
-    fused by ``Design.replicate_totals``) and combine them with R's
-    ``svrVar`` rule (``estimators.variance.replicate_covariance``).
+    fused by ``Design.replicate_totals``, in one pass over the rows for all
+    domain specifications: on their joint groups, then summed into each
+    specification's domains) and combine them with R's ``svrVar`` rule
+    (``estimators.variance.replicate_covariance``).
     *Linearization* uses the influence values of the delta method,
     ``z_i = 1[i in g] (y_i - theta x_i) / T_g(x)`` for a ratio and
     ``z_i = 1[i in g] y_i`` for a total (Woodruff 1971), in
@@ -91,8 +93,9 @@ def _numeric(design, name: str) -> tuple[np.ndarray, np.ndarray]:
         raise KalibError(f"column {name!r} is not in the data")
     column = design.data[name]
     dtype = getattr(column, "dtype", None)
-    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
-        # already numbers: NaN is the only missing value, nothing to parse
+    if isinstance(dtype, np.dtype) and dtype.kind in "biu":     # numbers, none missing
+        return np.asarray(column, dtype=np.float64), np.ones(len(column), dtype=bool)
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":       # NaN is missing
         values = np.asarray(column, dtype=np.float64)
         present = ~np.isnan(values)
         return np.where(present, values, 0.0), present
@@ -178,8 +181,9 @@ def rate_items(design, rates) -> list[Item]:
 
 # The replicate totals of every domain specification come from one pass over the
 # rows, on the joint groups (the combinations present of all specifications'
-# domains), while their (B, J, k) array holds at most this many doubles (128 MiB);
-# beyond that, one pass per specification.
+# domains), while their (B, J, k) array holds at most this many doubles (128 MiB)
+# or is no larger than the finest specification's; beyond that, one pass per
+# specification.
 JOINT_TOTALS_LIMIT = 2**24
 
 
@@ -239,13 +243,17 @@ class _Columns:
 
     def __init__(self, design, items, restrict):
         masks, mask_index = _distinct([it.base & restrict for it in items])
+        everyone = [bool(mask.all()) for mask in masks]
         masks = [mask.astype(np.float64) for mask in masks]
         # a denominator of ones (means, proportions) is the mask itself
         ones = {}
         for it in items:
             if it.den is not None and id(it.den) not in ones:
                 ones[id(it.den)] = bool(np.all(it.den == 1))
-        nums = [it.num * masks[k] for it, k in zip(items, mask_index)]
+        # a mask of ones leaves y as it is: no product (each new array of n
+        # numbers costs more in page faults than in arithmetic)
+        nums = [np.asarray(it.num, dtype=np.float64) if everyone[k] else it.num * masks[k]
+                for it, k in zip(items, mask_index)]
         dens = [masks[k] if it.den is None or ones[id(it.den)] else it.den * masks[k]
                 for it, k in zip(items, mask_index)]
         self.distinct, index = _distinct([masks[k] for k in mask_index] + nums + dens)
@@ -323,8 +331,7 @@ class _DomainSums:
         used = np.unique(np.concatenate([cols.num, cols.den]))
         position = np.zeros(len(cols.distinct), dtype=np.int64)
         position[used] = np.arange(used.size)
-        values = np.column_stack([cols.distinct[k] for k in used]) if used.size \
-            else np.zeros((self.design.n, 0))
+        values = np.column_stack([cols.distinct[k] for k in used])
         if (self.design.B * self.J * used.size <= JOINT_TOTALS_LIMIT
                 or self.J <= max(self.sizes)):
             joint = self.design.replicate_totals(values, self.joint, self.J)
@@ -350,22 +357,22 @@ def _estimate_spec(design, items, spec, codes, labels, columns, sums, reps, meth
     theta = _ratios(is_total, t_num, t_den)
     empty = n_obs == 0
 
-    var_logit = theta_reps = None
+    proportion = np.array([it.kind == "proportion" for it in items])
+    theta_reps = None
     if reps is None:
         var = _linearized(design, columns, codes, G, theta, t_den, empty)
         df = _domain_df(design, columns, codes, G)
     else:
         theta_reps = _ratios(is_total, *reps)
         var = _replicate_variance(design, theta, theta_reps, empty)
-        var_logit = _replicate_variance(design, _logit(theta), _logit(theta_reps), empty)
         df = np.full((G, m), float(design.degf))
     se = np.sqrt(var)
 
-    proportion = np.array([it.kind == "proportion" for it in items])
     low, high = cimod.wald_ci(theta, se, df, level)
     if proportion.any():
         se_logit = None
-        if var_logit is not None:
+        if theta_reps is not None:
+            var_logit = _replicate_variance(design, _logit(theta), _logit(theta_reps), empty)
             # a replicate with p_b = 0 or 1 has no logit: delta method there
             with np.errstate(divide="ignore", invalid="ignore"):
                 se_logit = np.where(np.isfinite(var_logit), np.sqrt(var_logit),
@@ -508,11 +515,15 @@ def _deff(design, columns, codes, theta, t_num, t_den, wbase, n_obs, var):
         ss = np.empty((G, m))
         e = np.empty(codes.size)    # one buffer: fresh large arrays cost page faults
         for j in range(m):
-            np.multiply(np.take(centre[:, j], codes), columns.x(j), out=e)
+            if G == 1:              # one domain: no gather, no grouping
+                np.multiply(columns.x(j), centre[0, j], out=e)
+            else:
+                np.take(centre[:, j], codes, out=e, mode="clip")  # codes are valid
+                e *= columns.x(j)
             np.subtract(columns.distinct[columns.num[j]], e, out=e)
             e *= e
             e *= w
-            ss[:, j] = np.bincount(codes, e, minlength=G)
+            ss[:, j] = e.sum() if G == 1 else np.bincount(codes, e, minlength=G)
         s2 = ss / wbase * n_obs / (n_obs - 1)
         xbar = t_den / wbase
         fpc = np.where(wbase > n_obs, (wbase - n_obs) / (wbase * n_obs), 1 / n_obs)
