@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from estimators.model import (CollinearityError, FormulaError, ModelError,
-                              ReplicateWeights, SeparationError, svyglm)
+                              ReplicateWeights, SeparationError, SingularCovarianceError,
+                              svyglm)
 from weighting.design import Design
 from weighting.errors import KalibError, ReplicateError
 
@@ -134,3 +135,12 @@ def test_an_extreme_but_finite_fit_is_not_taken_for_separation():
     data.loc[0, ["x", "y"]] = [80.0, 1.0]  # fitted probability 1 - 1e-17, yet no separation
     fit = svyglm("y ~ x", _design(data), "binomial")
     assert np.all(np.isfinite(fit.params)) and fit.params[1] * 80 > 25
+
+
+def test_wald_test_with_fewer_replicates_than_coefficients_is_refused():
+    design = _design(_data()).with_replicates("bootstrap", replicates=3, seed=1)
+    fit = svyglm("y ~ x + group", design, "binomial")
+    with pytest.raises(SingularCovarianceError) as excinfo:  # 3 replicates: rank <= 2 < 3
+        fit.wald_test(["x", "group"])
+    assert "rank 2" in _one_line(excinfo) and "x, group" in str(excinfo.value)
+    assert np.isfinite(fit.wald_test("x").F)  # one coefficient: its variance is positive

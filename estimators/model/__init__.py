@@ -29,10 +29,11 @@ separation checks), :mod:`.glm` (:func:`svyglm`, variance), :mod:`.results`,
 """
 from .bundled import BundledAnalysis, bundled_analysis
 from .errors import (CollinearityError, ConvergenceError, FormulaError, ModelError,
-                     SeparationError)
+                     SeparationError, SingularCovarianceError)
 from .glm import ReplicateWeights, svyglm
 from .results import SvyGLMResults, TermTest
 
 __all__ = ["svyglm", "bundled_analysis", "BundledAnalysis", "ReplicateWeights",
            "SvyGLMResults", "TermTest", "ModelError", "FormulaError",
-           "CollinearityError", "SeparationError", "ConvergenceError"]
+           "CollinearityError", "SeparationError", "ConvergenceError",
+           "SingularCovarianceError"]

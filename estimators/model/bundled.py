@@ -28,7 +28,7 @@ import pandas as pd
 
 from weighting.errors import ReplicateError
 
-from .errors import CollinearityError, SeparationError
+from .errors import CollinearityError, SeparationError, SingularCovarianceError
 from .glm import design_frame, svyglm
 from .results import SvyGLMResults
 
@@ -183,6 +183,7 @@ class BundledModel:
     merged: tuple = ()
     margins: dict = field(default_factory=dict)
     verdicts: list = field(default_factory=list)
+    tests: pd.DataFrame | None = None
     error: str | None = None
 
     def readings(self, lang: str = "en") -> list:
@@ -297,13 +298,14 @@ def _fit_outcome(design, data, outcome, level) -> BundledModel:
         try:
             fit = svyglm(formula, design, "binomial", data=data.assign(nace_group=nace),
                          level=level)
-        except (SeparationError, ReplicateError, CollinearityError) as exc:
+            model = BundledModel(outcome, formula, fit, k, merged, tests=fit.term_tests())
+            model.margins = {v: fit.predicted_margins(v) for v in MARGIN_VARIABLES}
+            model.verdicts = [_verdict(fit, claim, 1 - level) for claim in CLAIMS
+                              if outcome in claim.outcomes]
+        except (SeparationError, ReplicateError, CollinearityError,
+                SingularCovarianceError) as exc:
             error = str(exc)
             continue
-        model = BundledModel(outcome, formula, fit, k, merged)
-        model.margins = {v: fit.predicted_margins(v) for v in MARGIN_VARIABLES}
-        model.verdicts = [_verdict(fit, claim, 1 - level) for claim in CLAIMS
-                          if outcome in claim.outcomes]
         return model
     return BundledModel(outcome, formula, None, error=error)
 
@@ -391,7 +393,7 @@ def _model_html(model: BundledModel, lang: str) -> str:
     tests = "".join(
         f"<tr><td>{esc(r.term)}</td><td>{fmt(r.F)}</td><td>{r.df}, {r.ddf}</td>"
         f"<td>{_pvalue(r.p, lang)}</td></tr>"
-        for r in model.fit.term_tests().itertuples(index=False))
+        for r in model.tests.itertuples(index=False))
     margins = "".join(
         f"<tr><td>{esc(m.variable)}</td><td>{esc(m.level)}</td>"
         f"<td>{fmt(100 * m.estimate)}</td>"

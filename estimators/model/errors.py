@@ -29,3 +29,8 @@ class SeparationError(ModelError):
 
 class ConvergenceError(ModelError):
     """The full-sample fit did not converge."""
+
+
+class SingularCovarianceError(ModelError):
+    """The covariance of the coefficients under test is singular (e.g. fewer
+    replicates than coefficients), so their Wald test is not defined."""

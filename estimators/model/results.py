@@ -17,7 +17,7 @@ from scipy import stats
 
 from estimators.ci import proportion_ci, wald_ci
 
-from .errors import ModelError
+from .errors import ModelError, SingularCovarianceError
 from .families import Family
 from .fitting import single_threaded_blas
 from .formula import ModelFrame, formula_variables
@@ -171,9 +171,15 @@ class SvyGLMResults:
         cols = self._columns(terms)
         b = self.params[cols]
         V = self.cov[np.ix_(cols, cols)]
+        names = (terms,) if isinstance(terms, str) else tuple(terms)
+        rank = int(np.linalg.matrix_rank(V))
+        if rank < len(cols):
+            raise SingularCovarianceError(
+                f"the covariance of the {len(cols)} coefficient(s) of {', '.join(names)} "
+                f"has rank {rank}: no Wald test (with replicates, B must exceed the "
+                f"number of coefficients; the design has {self.df} degrees of freedom)")
         F = float(b @ np.linalg.solve(V, b)) / len(cols)
         p = float(stats.f.sf(F, len(cols), self.df)) if self.df > 0 else np.nan
-        names = (terms,) if isinstance(terms, str) else tuple(terms)
         return TermTest(names, tuple(self.terms[c] for c in cols), F, len(cols),
                         self.df, p)
 
