@@ -9,4 +9,4 @@ written against, so a vendored copy of ``weighting`` never runs against a
 mismatched installed ``cext`` (it falls back to numpy instead).
 """
 
-API_VERSION = 1
+API_VERSION = 2

@@ -17,8 +17,10 @@ three steps that can run on different machines:
 * ``accumulate_counts`` — the same from a bootstrap block's one-byte counts,
   forming the multipliers on the fly (no b x P_k doubles).
 * ``solve_cell_tables`` — re-calibrate a block of replicates from their
-  reduced cell base totals ``D`` (B, cells), warm-started at ``lam0``, with
-  the Newton solver of ``cext/newton.pxd`` (the same as the fused kernel).
+  reduced cell base totals ``D`` (B, cells), warm-started at the full-sample
+  solution, by IPF (``cext/ipf.pxd``) for raking on categorical margins and
+  the Newton solver of ``cext/newton.pxd`` otherwise or if IPF has not
+  converged (the same as the fused kernel).
 
 Arguments are validated, C-contiguous arrays; codes are int64.
 """
@@ -27,10 +29,11 @@ import numpy as np
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY
-from libc.stdint cimport int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from numpy.random cimport bitgen_t
 
+from cext.ipf cimport ipf_solve
 from cext.newton cimport newton_solve, newton_work_size
 
 
@@ -117,13 +120,16 @@ def accumulate_counts(const uint8_t[:, ::1] counts, const double[::1] base,
 def solve_cell_tables(const double[:, ::1] D, const double[:, ::1] X, const double[::1] t,
                       const double[:, ::1] Xfull, const double[::1] tfull,
                       int distance, double lower, double upper,
-                      const double[::1] lam0, double tol, int max_iter, int num_threads):
+                      const double[::1] lam0, const double[::1] g0,
+                      const int32_t[:, ::1] ipf_cat, const int64_t[::1] ipf_first,
+                      int ipf_sweeps, double tol, int max_iter, int num_threads):
     """Calibrate every row of ``D`` (B, cells) to the targets, warm-started at ``lam0``.
 
     Returns ``g`` (B, cells), ``iterations``, ``error`` (final criterion) and
     ``status`` (B,): the newton status, or 3 when a margin category with a
     positive target has no weight in the replicate (``g`` is then the warm
-    start's), as ``cext._replicate.solve_replicates``.
+    start's). IPF first when ``ipf_sweeps`` > 0, then Newton: as
+    ``cext._replicate.solve_replicates``.
     """
     cdef Py_ssize_t B = D.shape[0], C = X.shape[0], p = X.shape[1], q = Xfull.shape[1]
     g_out = np.empty((B, C))
@@ -133,7 +139,8 @@ def solve_cell_tables(const double[:, ::1] D, const double[:, ::1] X, const doub
     cdef double[:, ::1] G = g_out
     cdef int[::1] it_v = iters, st_v = status
     cdef double[::1] err_v = errs
-    cdef Py_ssize_t b, j, c, wsize = newton_work_size(C, p, q)
+    cdef Py_ssize_t b, j, c, wsize = newton_work_size(C, p, q), K = ipf_cat.shape[1]
+    cdef int sweeps, most = max_iter if max_iter > ipf_sweeps else ipf_sweeps
     cdef double* lam
     cdef double* work
     cdef double* errors
@@ -141,8 +148,8 @@ def solve_cell_tables(const double[:, ::1] D, const double[:, ::1] X, const doub
     cdef bint empty
     with nogil, parallel(num_threads=num_threads):
         lam = <double*>malloc((p + 1) * sizeof(double))
-        work = <double*>malloc((wsize + 1) * sizeof(double))
-        errors = <double*>malloc((max_iter + 2) * sizeof(double))
+        work = <double*>malloc((wsize + 2 * q + 1) * sizeof(double))
+        errors = <double*>malloc((most + 2) * sizeof(double))
         for b in prange(B, schedule="dynamic"):
             for j in range(p):
                 lam[j] = lam0[j]
@@ -160,11 +167,22 @@ def solve_cell_tables(const double[:, ::1] D, const double[:, ::1] X, const doub
                 newton_solve(&X[0, 0], &D[b, 0], &t[0], C, p, &Xfull[0, 0], &tfull[0], q,
                              distance, lower, upper, lam, &G[b, 0], tol, 0, work, errors,
                              &it_v[b])
-            else:
-                st_v[b] = newton_solve(&X[0, 0], &D[b, 0], &t[0], C, p, &Xfull[0, 0],
-                                       &tfull[0], q, distance, lower, upper, lam, &G[b, 0],
-                                       tol, max_iter, work, errors, &it_v[b])
-                err_v[b] = errors[it_v[b]]
+                continue
+            sweeps = 0
+            if ipf_sweeps > 0:
+                for c in range(C):
+                    G[b, c] = g0[c]
+                if ipf_solve(&ipf_cat[0, 0], C, K, &ipf_first[0], &D[b, 0], &tfull[0], q,
+                             &G[b, 0], tol, ipf_sweeps, work, errors, &sweeps) == 0:
+                    it_v[b] = sweeps
+                    err_v[b] = errors[sweeps]
+                    st_v[b] = 0
+                    continue
+            st_v[b] = newton_solve(&X[0, 0], &D[b, 0], &t[0], C, p, &Xfull[0, 0],
+                                   &tfull[0], q, distance, lower, upper, lam, &G[b, 0],
+                                   tol, max_iter, work, errors, &it_v[b])
+            err_v[b] = errors[it_v[b]]
+            it_v[b] += sweeps
         free(lam)
         free(work)
         free(errors)

@@ -1,12 +1,13 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """Fused replicate kernels: draw, re-calibrate, accumulate — one replicate per thread.
 
-Every kernel loops over replicates in an OpenMP ``prange``. A replicate's PSU
-multipliers are made in a thread-local buffer (bootstrap: its draws; jackknife:
-the deleted PSU), then one pass over the rows (sorted by PSU) gives what is
-needed: the replicate's calibration-cell base totals (``solve_replicates``),
-its group totals of weighted values (``replicate_totals``) or its weights
-(``replicate_weights``). No n x B matrix is made unless asked for.
+Every kernel loops over replicates in an OpenMP ``prange``. What a replicate
+needs is a few sums by combination (calibration cell, or cell x group) of its
+multipliers times row values: its cell base totals (``solve_replicates``), its
+group totals of weighted values (``replicate_totals``). A thread takes a block
+of BLOCK replicates, draws their PSU counts (bootstrap) or knows their deleted
+PSU (jackknife), and makes the block's sums in one pass over the rows, sorted
+by PSU. No n x B matrix is made unless asked for (``replicate_weights``).
 
 Bootstrap draws reproduce numpy bit for bit: replicate b seeds a PCG64 (XSL-RR
 128/64, numpy's ``PCG64``) from the 4 words of
@@ -16,7 +17,9 @@ exactly as ``Generator.random``. The generator is inlined here rather than
 called through ``bitgen_t`` because building B numpy bit generators costs
 ~15 us each in Python, more than a whole replicate at n = 1000.
 
-Arguments are validated, C-contiguous arrays; codes are int64. Multiplier
+Arguments are validated, C-contiguous arrays; PSU codes and pointers are int64,
+per-row cell and combination codes int32 (read for every row of every
+replicate: half the bytes). Multiplier
 specification (``weighting.replicates``):
 
 * method 0 (bootstrap): stratum h (PSUs ``offset[h] .. offset[h] + n_psu[h]``)
@@ -37,6 +40,7 @@ from cext.newton cimport (NEWTON_ARMIJO, NEWTON_CONVERGED, NEWTON_LINE_SEARCH_FA
                           _newton_direction, _newton_dual, distance_eval, newton_solve,
                           newton_work_size)
 from libc.math cimport fabs, isfinite
+from cext.ipf cimport ipf_solve
 
 cdef extern from *:
     """
@@ -78,6 +82,7 @@ cdef struct Spec:
     const int64_t* jk_psu
     const double* jk_factor
     const int64_t* psu_stratum
+    int count_bytes  # width of a bootstrap count that cannot overflow: 1, 2 or 4
 
 
 cdef Spec _spec(int method, const uint64_t[:, ::1] seeds, const int64_t[::1] n_psu,
@@ -98,48 +103,29 @@ cdef Spec _spec(int method, const uint64_t[:, ::1] seeds, const int64_t[::1] n_p
     s.jk_psu = &jk_psu[0] if jk_psu.shape[0] else NULL
     s.jk_factor = &jk_factor[0] if jk_factor.shape[0] else NULL
     s.psu_stratum = &psu_stratum[0]
+    # A PSU is drawn at most n_draws[h] times: the narrowest count type that
+    # holds that never wraps (narrow counts: less memory under the scatter).
+    cdef Py_ssize_t h
+    cdef int64_t most = 0
+    for h in range(s.H):
+        if method == 0 and n_draws[h] > most:
+            most = n_draws[h]
+    s.count_bytes = 1 if most < 256 else (2 if most < 65536 else 4)
     return s
 
 
 ctypedef fused count_t:
     unsigned char
+    unsigned short
     int
-
-
-cdef bint _draw_counts(const Spec* s, Py_ssize_t b, count_t* counts) noexcept nogil:
-    """Times each PSU is drawn in bootstrap replicate b; True if a count wrapped to 0."""
-    cdef Py_ssize_t p, h, k, first, nh, at
-    cdef kalib_pcg64 rng
-    cdef bint wrapped = False
-    for p in range(s.P):
-        counts[p] = 0
-    kalib_pcg64_seed(&rng, s.seeds + 4 * b)
-    for h in range(s.H):
-        first = s.offset[h]
-        nh = s.n_psu[h]
-        for k in range(s.n_draws[h]):
-            at = first + <Py_ssize_t>(kalib_pcg64_double(&rng) * nh)
-            counts[at] += 1
-            if counts[at] == 0:
-                wrapped = True
-    return wrapped
 
 
 cdef void _multipliers(const Spec* s, Py_ssize_t b, int* counts, double* mult) noexcept nogil:
     """PSU multipliers of replicate b into ``mult`` (P); ``counts`` is scratch (P ints)."""
     cdef Py_ssize_t p, h
     cdef double factor
-    cdef unsigned char* small = <unsigned char*>counts
     if s.method == 0:
-        # Counts in one byte first: the random scatter of the draws touches a
-        # quarter of the memory (its cost at large P). A count past 255 (only
-        # in a stratum of over 256 PSUs, and even then vanishingly rare) wraps
-        # to 0 and the replicate's draws are redone with int counts.
-        if not _draw_counts(s, b, small):
-            for p in range(s.P):
-                mult[p] = s.base[p] + s.step[p] * small[p]
-            return
-        _draw_counts(s, b, counts)
+        _block_counts(s, b, 1, counts)
         for p in range(s.P):
             mult[p] = s.base[p] + s.step[p] * counts[p]
     else:
@@ -150,6 +136,104 @@ cdef void _multipliers(const Spec* s, Py_ssize_t b, int* counts, double* mult) n
         for p in range(s.offset[h], s.offset[h] + s.n_psu[h]):
             mult[p] = factor
         mult[s.jk_psu[b]] = 0.0
+
+
+cdef inline void _psu_rows(const int64_t* psu_ptr, Py_ssize_t p, Py_ssize_t* r0,
+                           Py_ssize_t* r1) noexcept nogil:
+    """Rows of PSU p (rows sorted by PSU; ``psu_ptr`` NULL: row p is PSU p)."""
+    if psu_ptr == NULL:
+        r0[0] = p
+        r1[0] = p + 1
+    else:
+        r0[0] = psu_ptr[p]
+        r1[0] = psu_ptr[p + 1]
+
+
+cdef enum:
+    BLOCK = 8  # replicates per pass over the rows
+
+
+cdef void _block_counts(const Spec* s, Py_ssize_t b0, Py_ssize_t R,
+                        count_t* counts) noexcept nogil:
+    """Times PSU p is drawn in bootstrap replicate b0 + r, at ``counts[r * P + p]``.
+
+    The R generators advance in lockstep, so that their independent 128-bit
+    multiplications overlap instead of waiting on one another; each still
+    yields its own stream in order (the RNG contract). Replicate-major
+    counts keep the random scatter of a stratum's draws in R short stretches.
+    """
+    cdef kalib_pcg64 rng[BLOCK]
+    cdef Py_ssize_t i, h, t, r, first, nh
+    for i in range(s.P * R):
+        counts[i] = 0
+    for r in range(R):
+        kalib_pcg64_seed(&rng[r], s.seeds + 4 * (b0 + r))
+    for h in range(s.H):
+        first = s.offset[h]
+        nh = s.n_psu[h]
+        for t in range(s.n_draws[h]):
+            for r in range(R):
+                counts[r * s.P + first + <Py_ssize_t>(kalib_pcg64_double(&rng[r]) * nh)] += 1
+
+
+cdef void _block_sums_with(const Spec* s, Py_ssize_t b0, Py_ssize_t R, const count_t* counts,
+                           const int64_t* psu_ptr, const int32_t* combo,
+                           const double* values, Py_ssize_t k, Py_ssize_t K,
+                           double* S) noexcept nogil:
+    cdef double m[BLOCK]
+    cdef Py_ssize_t p, h, r, j, row, r0, r1, deleted
+    cdef double vj
+    cdef double* dest
+    cdef const double* v
+    for j in range(K * k * BLOCK):
+        S[j] = 0.0
+    for r in range(R, BLOCK):
+        m[r] = 0.0  # the unused lanes of a short last block
+    for p in range(s.P):
+        if s.method == 0:
+            for r in range(R):
+                m[r] = s.base[p] + s.step[p] * counts[r * s.P + p]
+        else:
+            h = s.psu_stratum[p]
+            for r in range(R):
+                deleted = s.jk_psu[b0 + r]
+                m[r] = 0.0 if p == deleted else (
+                    s.jk_factor[b0 + r] if s.psu_stratum[deleted] == h else 1.0)
+        _psu_rows(psu_ptr, p, &r0, &r1)
+        for row in range(r0, r1):
+            dest = S + combo[row] * k * BLOCK
+            v = values + row * k
+            for j in range(k):
+                vj = v[j]
+                for r in range(BLOCK):  # a fixed trip count: vectorised
+                    dest[j * BLOCK + r] += m[r] * vj
+
+
+cdef void _block_sums(const Spec* s, Py_ssize_t b0, Py_ssize_t R, void* counts,
+                      const int64_t* psu_ptr, const int32_t* combo, const double* values,
+                      Py_ssize_t k, Py_ssize_t K, double* S) noexcept nogil:
+    """Sums by combination of replicates b0 .. b0 + R - 1 (R <= BLOCK), in one
+    pass over the rows (sorted by PSU): ``S[(c * k + j) * BLOCK + r] = sum_{i:
+    combo_i = c} m_{p(i), b0 + r} values[i, j]``.
+
+    One pass over the rows for BLOCK replicates reads each row's values once
+    instead of BLOCK times: the pass is bound by memory traffic, not
+    arithmetic, once the rows outgrow the cache. ``counts`` is scratch of
+    ``P * BLOCK * count_bytes`` bytes.
+    """
+    if s.method != 0:
+        _block_sums_with(s, b0, R, <const unsigned char*>NULL, psu_ptr, combo, values, k, K, S)
+    elif s.count_bytes == 1:
+        _block_counts(s, b0, R, <unsigned char*>counts)
+        _block_sums_with(s, b0, R, <const unsigned char*>counts, psu_ptr, combo, values, k,
+                         K, S)
+    elif s.count_bytes == 2:
+        _block_counts(s, b0, R, <unsigned short*>counts)
+        _block_sums_with(s, b0, R, <const unsigned short*>counts, psu_ptr, combo, values, k,
+                         K, S)
+    else:
+        _block_counts(s, b0, R, <int*>counts)
+        _block_sums_with(s, b0, R, <const int*>counts, psu_ptr, combo, values, k, K, S)
 
 
 cdef struct Sparse:
@@ -321,98 +405,125 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
                      const double[::1] base, const double[::1] step,
                      const int64_t[::1] jk_psu, const double[::1] jk_factor,
                      const int64_t[::1] psu_stratum,
-                     const int64_t[::1] row_psu, const int32_t[::1] row_cell,
+                     const int64_t[::1] psu_ptr, const int32_t[::1] row_cell,
                      const double[::1] d,
                      const double[:, ::1] X, const double[::1] t,
                      const double[:, ::1] Xfull, const double[::1] tfull,
                      const int64_t[::1] x_ptr, const int64_t[::1] x_idx,
                      const int64_t[::1] f_ptr, const int64_t[::1] f_idx,
                      int distance, double lower, double upper,
-                     const double[::1] lam0, double tol, int max_iter,
+                     const double[::1] lam0, const double[::1] g0,
+                     const int32_t[:, ::1] ipf_cat, const int64_t[::1] ipf_first,
+                     int ipf_sweeps, double tol, int max_iter,
                      Py_ssize_t B, int num_threads):
     """Re-calibrate B replicates on the cell table, warm-started at ``lam0``.
 
-    Returns ``g`` (B, cells), ``lam`` (B, p), ``iterations`` (B,), ``error``
-    (B,) the final criterion, ``status`` (B,) (newton status; 3 when a margin
-    category with a positive target has no weight in the replicate, in which
-    case ``g`` is the warm start's). With ``x_ptr`` non-empty, X and Xfull are
+    Returns ``g`` (B, cells), ``iterations`` (B,), ``error`` (B,) the final
+    criterion, ``status`` (B,) (newton status; 3 when a margin category with
+    a positive target has no weight in the replicate, in which case ``g`` is
+    the warm start's). With ``ipf_sweeps`` > 0 (raking on categorical margins,
+    ``ipf_cat``/``ipf_first`` as in ``cext/ipf.pxd``) a replicate is first
+    raked by IPF from the full-sample g-factors ``g0``; if that has not
+    converged in ``ipf_sweeps`` sweeps, the Newton solver runs from ``lam0``
+    and the iterations add up. With ``x_ptr`` non-empty, X and Xfull are
     0/1 and given as column lists (``x_ptr, x_idx``, ``f_ptr, f_idx``): the
-    sparse solver runs the same steps. ``row_psu`` empty means row i is PSU i
-    and cell codes are int32, as in ``replicate_totals``.
+    sparse solver runs the same steps. Rows are sorted by PSU, PSU p owning
+    rows ``psu_ptr[p] .. psu_ptr[p + 1]``; ``psu_ptr`` empty means row i is
+    PSU i. A replicate's cell totals ``D_c = sum_{i in c} m_p(i) d_i`` come
+    from ``_block_sums``, BLOCK replicates per pass over the rows.
     """
     cdef Spec s = _spec(method, seeds, n_psu, offset, n_draws, base, step, jk_psu,
                         jk_factor, psu_stratum)
     cdef Py_ssize_t n = row_cell.shape[0], C = X.shape[0], p = X.shape[1], q = Xfull.shape[1]
     g_out = np.empty((B, C))
-    lam_out = np.empty((B, p))
     iters = np.zeros(B, dtype=np.intc)
     errs = np.empty(B)
     status = np.zeros(B, dtype=np.intc)
-    cdef double[:, ::1] G = g_out, L = lam_out
+    cdef double[:, ::1] G = g_out
     cdef int[::1] it_v = iters, st_v = status
     cdef double[::1] err_v = errs
-    cdef Py_ssize_t b, i, j, c, wsize = newton_work_size(C, p, q)
-    cdef int* counts
-    cdef double* mult
+    cdef const int64_t* ptr = &psu_ptr[0] if psu_ptr.shape[0] else NULL
+    cdef Py_ssize_t blk, b, b0, r, R, j, c, e, wsize = newton_work_size(C, p, q)
+    cdef Py_ssize_t n_blocks = (B + BLOCK - 1) // BLOCK, K = ipf_cat.shape[1]
+    cdef int sweeps, most = max_iter if max_iter > ipf_sweeps else ipf_sweeps
+    cdef void* counts
+    cdef double* sums
     cdef double* D
+    cdef double* lam
     cdef double* work
     cdef double* errors
     cdef double* colsum
-    cdef Py_ssize_t e
-    cdef bint empty, sparse = x_ptr.shape[0] > 0, rows_are_psus = row_psu.shape[0] == 0
+    cdef bint empty, sparse = x_ptr.shape[0] > 0
     cdef Sparse S
     if sparse:
         S.x_ptr = &x_ptr[0]
         S.x_idx = &x_idx[0] if x_idx.shape[0] else NULL
         S.f_ptr = &f_ptr[0]
         S.f_idx = &f_idx[0] if f_idx.shape[0] else NULL
+    if B == 0 or n == 0:
+        return g_out, iters, errs, status
     with nogil, parallel(num_threads=num_threads):
-        counts = <int*>malloc((s.P + 1) * sizeof(int))
-        mult = <double*>malloc((s.P + 1) * sizeof(double))
+        counts = malloc(s.P * BLOCK * s.count_bytes + 1)
+        sums = <double*>malloc((C * BLOCK + 1) * sizeof(double))
         D = <double*>malloc((C + 1) * sizeof(double))
-        work = <double*>malloc((wsize + 1) * sizeof(double))
-        errors = <double*>malloc((max_iter + 2) * sizeof(double))
+        lam = <double*>malloc((p + 1) * sizeof(double))
+        work = <double*>malloc((wsize + 2 * q + 1) * sizeof(double))
+        errors = <double*>malloc((most + 2) * sizeof(double))
         colsum = <double*>malloc((q + 1) * sizeof(double))
-        for b in prange(B, schedule="dynamic"):
-            _multipliers(&s, b, counts, mult)
-            for c in range(C):
-                D[c] = 0.0
-            for i in range(n):
-                D[row_cell[i]] += d[i] * (mult[i] if rows_are_psus else mult[row_psu[i]])
-            for j in range(p):
-                L[b, j] = lam0[j]
-            # A margin category with a positive target and no weight: no solution.
-            for j in range(q):
-                colsum[j] = 0.0
-            for c in range(C):
-                if sparse:
-                    for e in range(f_ptr[c], f_ptr[c + 1]):
-                        colsum[f_idx[e]] += D[c]
-                else:
-                    for j in range(q):
-                        colsum[j] += Xfull[c, j] * D[c]
-            empty = False
-            for j in range(q):
-                if tfull[j] > 0 and not (colsum[j] > 0):
-                    empty = True
-            if empty:  # g at the warm start, flagged (kept only if failures are accepted)
-                _solve(&S, sparse, &X[0, 0], D, &t[0], C, p, &Xfull[0, 0], &tfull[0], q,
-                       distance, lower, upper, &L[b, 0], &G[b, 0], tol, 0, work, errors,
-                       &it_v[b])
-                st_v[b] = 3
-                err_v[b] = INFINITY
-            else:
+        for blk in prange(n_blocks, schedule="dynamic"):
+            b0 = blk * BLOCK
+            R = B - b0 if B - b0 < BLOCK else BLOCK
+            _block_sums(&s, b0, R, counts, ptr, &row_cell[0], &d[0], 1, C, sums)
+            for r in range(R):
+                b = b0 + r
+                for c in range(C):
+                    D[c] = sums[c * BLOCK + r]
+                for j in range(p):
+                    lam[j] = lam0[j]
+                # A margin category with a positive target and no weight: no solution.
+                for j in range(q):
+                    colsum[j] = 0.0
+                for c in range(C):
+                    if sparse:
+                        for e in range(f_ptr[c], f_ptr[c + 1]):
+                            colsum[f_idx[e]] += D[c]
+                    else:
+                        for j in range(q):
+                            colsum[j] += Xfull[c, j] * D[c]
+                empty = False
+                for j in range(q):
+                    if tfull[j] > 0 and not (colsum[j] > 0):
+                        empty = True
+                if empty:  # g at the warm start, flagged (kept only if failures are accepted)
+                    _solve(&S, sparse, &X[0, 0], D, &t[0], C, p, &Xfull[0, 0], &tfull[0], q,
+                           distance, lower, upper, lam, &G[b, 0], tol, 0, work, errors,
+                           &it_v[b])
+                    st_v[b] = 3
+                    err_v[b] = INFINITY
+                    continue
+                sweeps = 0
+                if ipf_sweeps > 0:
+                    for c in range(C):
+                        G[b, c] = g0[c]
+                    if ipf_solve(&ipf_cat[0, 0], C, K, &ipf_first[0], D, &tfull[0], q,
+                                 &G[b, 0], tol, ipf_sweeps, work, errors, &sweeps) == 0:
+                        it_v[b] = sweeps
+                        err_v[b] = errors[sweeps]
+                        st_v[b] = 0
+                        continue
                 st_v[b] = _solve(&S, sparse, &X[0, 0], D, &t[0], C, p, &Xfull[0, 0],
-                                 &tfull[0], q, distance, lower, upper, &L[b, 0], &G[b, 0],
+                                 &tfull[0], q, distance, lower, upper, lam, &G[b, 0],
                                  tol, max_iter, work, errors, &it_v[b])
                 err_v[b] = errors[it_v[b]]
+                it_v[b] += sweeps
         free(counts)
-        free(mult)
+        free(sums)
         free(D)
+        free(lam)
         free(work)
         free(errors)
         free(colsum)
-    return g_out, lam_out, iters, errs, status
+    return g_out, iters, errs, status
 
 
 def replicate_totals(int method, const uint64_t[:, ::1] seeds, const int64_t[::1] n_psu,
@@ -420,41 +531,49 @@ def replicate_totals(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
                      const double[::1] base, const double[::1] step,
                      const int64_t[::1] jk_psu, const double[::1] jk_factor,
                      const int64_t[::1] psu_stratum,
-                     const int64_t[::1] row_psu, const int32_t[::1] row_cell,
+                     const int64_t[::1] psu_ptr, const int32_t[::1] combo,
+                     const int32_t[::1] combo_cell, const int32_t[::1] combo_group,
                      const double[:, ::1] g, const double[:, ::1] dv,
-                     const int32_t[::1] groups, Py_ssize_t n_groups,
-                     Py_ssize_t B, int num_threads):
-    """``out[b, groups[i], j] += mult_b[psu_i] * g[b, row_cell[i]] * dv[i, j]``.
+                     Py_ssize_t n_groups, Py_ssize_t B, int num_threads):
+    """``out[b, group, j] = sum_i m_b,p(i) g[b, cell_i] dv[i, j]`` over the group's rows.
 
-    ``dv`` holds base weight times value; ``g`` is (B, cells), or (B, 1) with
-    ``row_cell`` all zero for an uncalibrated design. ``row_psu`` empty means
-    row i is PSU i (the common one-unit PSUs: one array less to stream);
-    cell and group codes are int32 for the same reason (this pass reads every
-    row of every replicate).
+    ``dv`` holds base weight times value, rows sorted by PSU (``psu_ptr`` as
+    in ``solve_replicates``). ``combo[i]`` indexes the (cell, group)
+    combinations present, ``combo_cell``/``combo_group`` name them: a
+    replicate's sums by combination (``_block_sums``) are then weighted by
+    its g-factors and added into the groups. ``g`` is (B, cells), or (B, 1)
+    with every combination in cell 0 for an uncalibrated design.
     """
     cdef Spec s = _spec(method, seeds, n_psu, offset, n_draws, base, step, jk_psu,
                         jk_factor, psu_stratum)
-    cdef Py_ssize_t n = dv.shape[0], k = dv.shape[1]
-    cdef bint rows_are_psus = row_psu.shape[0] == 0
+    cdef Py_ssize_t n = dv.shape[0], k = dv.shape[1], K = combo_cell.shape[0]
     out = np.zeros((B, n_groups, k))
     cdef double[:, :, ::1] o = out
-    cdef Py_ssize_t b, i, j
-    cdef int* counts
-    cdef double* mult
+    cdef const int64_t* ptr = &psu_ptr[0] if psu_ptr.shape[0] else NULL
+    cdef Py_ssize_t blk, b0, r, R, c, j, n_blocks = (B + BLOCK - 1) // BLOCK
+    cdef void* counts
+    cdef double* sums
     cdef double coef
     cdef double* dest
+    cdef const double* src
+    if B == 0 or n == 0 or k == 0:
+        return out
     with nogil, parallel(num_threads=num_threads):
-        counts = <int*>malloc((s.P + 1) * sizeof(int))
-        mult = <double*>malloc((s.P + 1) * sizeof(double))
-        for b in prange(B, schedule="dynamic"):
-            _multipliers(&s, b, counts, mult)
-            for i in range(n):
-                coef = (mult[i] if rows_are_psus else mult[row_psu[i]]) * g[b, row_cell[i]]
-                dest = &o[b, groups[i], 0]
-                for j in range(k):
-                    dest[j] += coef * dv[i, j]
+        counts = malloc(s.P * BLOCK * s.count_bytes + 1)
+        sums = <double*>malloc((K * BLOCK * k + 1) * sizeof(double))
+        for blk in prange(n_blocks, schedule="dynamic"):
+            b0 = blk * BLOCK
+            R = B - b0 if B - b0 < BLOCK else BLOCK
+            _block_sums(&s, b0, R, counts, ptr, &combo[0], &dv[0, 0], k, K, sums)
+            for r in range(R):
+                for c in range(K):
+                    coef = g[b0 + r, combo_cell[c]]
+                    dest = &o[b0 + r, combo_group[c], 0]
+                    src = sums + c * k * BLOCK + r
+                    for j in range(k):
+                        dest[j] += coef * src[j * BLOCK]
         free(counts)
-        free(mult)
+        free(sums)
     return out
 
 

@@ -14,7 +14,8 @@ from weighting import _backend
 from weighting.design import Design
 from weighting.errors import DesignError, ReplicateError
 from weighting.margins import Margin
-from weighting.replicates import bootstrap_counts, child_seed_words
+from weighting.replicates import (PsuRows, _bincount_columns, _combinations,
+                                  bootstrap_counts, child_seed_words)
 
 REF = Path(__file__).parent / "reference" / "variance"
 sys.path.insert(0, str(REF))
@@ -141,16 +142,19 @@ def test_draws_do_not_depend_on_thread_count(business):
     design = Design(business, weights="w", strata="stratum")
     plan = design.with_replicates("bootstrap", replicates=64, seed=3).replicates.plan
     one = kernel.draw_multipliers(*plan.kernel_args(), plan.B)
-    psu = np.ascontiguousarray(design.psu)
-    zeros = np.zeros(design.n, np.int32)
-    dv = np.ascontiguousarray(business[["y1"]].to_numpy(float))
-    groups = np.zeros(design.n, np.int32)
-    T1 = kernel.replicate_totals(*plan.kernel_args(), psu, zeros, np.ones((64, 1)), dv, groups,
-                                 1, 64, 1)
-    T2 = kernel.replicate_totals(*plan.kernel_args(), psu, zeros, np.ones((64, 1)), dv, groups,
-                                 1, 64, 2)
+    rows = PsuRows(design.psu, len(plan.psu_stratum))
+    groups = (business["stratum"].str.startswith("public")).to_numpy(np.int64)
+    combo, combo_cell, combo_group = _combinations(np.zeros(design.n, np.int64), 1, groups, 2)
+    dv = rows.sort(business[["y1"]].to_numpy(float))
+    T1, T2 = (kernel.replicate_totals(*plan.kernel_args(), rows.kernel_ptr, rows.sort(combo),
+                                      combo_cell, combo_group, np.ones((64, 1)), dv, 2, 64,
+                                      threads) for threads in (1, 2))
     np.testing.assert_array_equal(T1, T2)
     np.testing.assert_array_equal(one, [plan.multipliers(b) for b in range(64)])
+    # and the kernel's sums are numpy's reference sums bit for bit
+    reference = [_bincount_columns(combo_group, plan.sums(b, rows, rows.sort(combo), dv, 2), 2)
+                 for b in range(64)]
+    np.testing.assert_array_equal(T1, reference)
 
 
 def test_multipliers_structure(business):

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-API_VERSION = 1
+API_VERSION = 2
 
 
 def _load():

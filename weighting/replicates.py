@@ -66,6 +66,7 @@ import numpy as np
 from weighting import _backend
 from weighting.distances import LOGIT, RAKING, parse
 from weighting.errors import DesignError, InfeasibleBoundsError, KalibError, ReplicateError
+from weighting.ipf import IPF_SWEEPS, IpfStart, ipf_layout, ipf_solve
 
 METHODS = ("bootstrap", "jkn", "jk1")
 BOOTSTRAP, JACKKNIFE = 0, 1
@@ -211,6 +212,46 @@ class Plan:
         mult[self.jk_psu[b]] = 0.0
         return mult
 
+    def sums(self, b: int, rows: "PsuRows", combo, values, K: int) -> np.ndarray:
+        """``S[c, j] = sum_{i: combo_i = c} m_{p(i)b} values[i, j]`` (K, k), in numpy.
+
+        ``combo`` and ``values`` are in PSU order (``rows.sort``), as the
+        kernels read them; the sums are theirs bit for bit (same products,
+        added in the same order).
+        """
+        return _bincount_columns(combo, self.multipliers(b)[rows.psu][:, None] * values, K)
+
+
+class PsuRows:
+    """Rows sorted by PSU, as the kernels and :meth:`Plan.sums` read them.
+
+    ``sort(array)`` puts row arrays in PSU order (stable: row order within a
+    PSU); PSU p then owns sorted rows ``ptr[p] .. ptr[p + 1]``. The kernels
+    get ``ptr`` empty when every PSU is one row (sorted row i is PSU i).
+    """
+
+    def __init__(self, psu, P: int):
+        psu = np.ascontiguousarray(psu, dtype=np.int64)
+        self.order = None if psu.size < 2 or np.all(psu[1:] >= psu[:-1]) \
+            else np.argsort(psu, kind="stable")
+        self.psu = self.sort(psu)
+        self.sizes = np.bincount(psu, minlength=P)
+        self.ptr = np.zeros(P + 1, np.int64)
+        np.cumsum(self.sizes, out=self.ptr[1:])
+        self.kernel_ptr = (np.zeros(0, np.int64) if np.all(self.sizes == 1) else self.ptr)
+
+    def sort(self, array) -> np.ndarray:
+        """``array`` (rows first) in PSU order, C-contiguous."""
+        return np.ascontiguousarray(array if self.order is None else array[self.order])
+
+
+def _bincount_columns(codes, values, K: int) -> np.ndarray:
+    """``out[c, j] = sum_{i: codes_i = c} values[i, j]``, summed in row order."""
+    out = np.zeros((K, values.shape[1]))
+    for j in range(values.shape[1]):
+        out[:, j] = np.bincount(codes, values[:, j], minlength=K)
+    return out
+
 
 def _offsets(n_psu):
     return np.concatenate([[0], np.cumsum(n_psu)[:-1]]).astype(np.int64)
@@ -275,7 +316,7 @@ def jackknife_plan(design, stratified: bool):
 class Convergence:
     """Per-replicate convergence record (one entry per replicate)."""
 
-    iterations: np.ndarray  # (B,) Newton steps
+    iterations: np.ndarray  # (B,) IPF sweeps, then Newton steps if IPF did not converge
     error: np.ndarray       # (B,) final criterion (max relative margin error)
     converged: np.ndarray   # (B,) bool
     status: np.ndarray      # (B,) 0 converged, 1 max_iter, 2 line search, 3 empty
@@ -325,36 +366,34 @@ class Replicates:
         self.convergence = convergence
         self.g = g
 
-    def _rows(self, design):
-        """Row arrays for the kernels: PSU and cell codes, g table."""
-        psu = np.ascontiguousarray(design.psu, dtype=np.int64)
+    def _cells(self, design):
+        """Calibration cell of each row, number of cells, g table (B, cells)."""
         if self.g is None:
-            return psu, np.zeros(design.n, np.int64), np.ones((self.B, 1))
-        cell = np.ascontiguousarray(design.calibration.problem.cell, dtype=np.int64)
-        return psu, cell, self.g
+            return np.zeros(design.n, np.int64), 1, np.ones((self.B, 1))
+        problem = design.calibration.problem
+        return problem.cell, problem.n_cells, self.g
 
     def totals(self, design, values, groups, n_groups) -> np.ndarray:
-        psu, cell, g = self._rows(design)
-        dv = design.base_weights[:, None] * values
+        cell, n_cells, g = self._cells(design)
+        rows = PsuRows(design.psu, len(self.plan.psu_stratum))
+        combo, combo_cell, combo_group = _combinations(cell, n_cells, groups, n_groups)
+        combo = rows.sort(combo)
+        dv = rows.sort(design.base_weights[:, None] * values)
         kernel = _kernel()
         if kernel is not None:
-            order = _psu_order(psu)
-            if order is not None:  # rows sorted by PSU: sequential multiplier reads
-                psu, cell, groups, dv = psu[order], cell[order], groups[order], dv[order]
-            if psu.size == len(self.plan.psu_stratum):  # sorted, one row per PSU: row i is PSU i
-                psu = np.zeros(0, np.int64)
-            return kernel.replicate_totals(*self.plan.kernel_args(), psu,
-                                           cell.astype(np.int32), g, np.ascontiguousarray(dv),
-                                           groups.astype(np.int32), n_groups, self.B, 0)
-        out = np.zeros((self.B, n_groups, values.shape[1]))
+            return kernel.replicate_totals(*self.plan.kernel_args(), rows.kernel_ptr, combo,
+                                           combo_cell, combo_group, g, dv, n_groups,
+                                           self.B, 0)
+        out = np.empty((self.B, n_groups, values.shape[1]))
         for b in range(self.B):
-            coef = self.plan.multipliers(b)[psu] * g[b][cell]
-            for j in range(values.shape[1]):
-                out[b, :, j] = np.bincount(groups, coef * dv[:, j], minlength=n_groups)
+            S = self.plan.sums(b, rows, combo, dv, len(combo_cell))
+            out[b] = _bincount_columns(combo_group, g[b][combo_cell][:, None] * S, n_groups)
         return out
 
     def weights(self, design) -> np.ndarray:
-        psu, cell, g = self._rows(design)
+        cell, _, g = self._cells(design)
+        psu = np.ascontiguousarray(design.psu, dtype=np.int64)
+        cell = np.ascontiguousarray(cell, dtype=np.int64)
         kernel = _kernel()
         d = np.ascontiguousarray(design.base_weights)
         if kernel is not None:
@@ -414,10 +453,23 @@ class GivenReplicates:
         return self.repweights
 
 
-def _psu_order(psu):
-    if psu.size < 2 or np.all(psu[1:] >= psu[:-1]):
-        return None
-    return np.argsort(psu, kind="stable")
+def _combinations(cell, n_cells, groups, n_groups):
+    """Each row's (cell, group) combination among those present, and the cell
+    and group of each combination (int32 codes for the kernels).
+
+    Replicate totals are sums by combination weighted by the replicate's cell
+    g-factors, so only combinations that occur are kept (in cell-major order).
+    """
+    key = np.asarray(cell, dtype=np.int64) * n_groups + groups
+    if n_cells * n_groups <= 4 * key.size + 65536:  # a dense presence table: no sort
+        present = np.zeros(n_cells * n_groups, dtype=bool)
+        present[key] = True
+        keys = np.flatnonzero(present)
+        combo = (np.cumsum(present) - 1)[key]
+    else:
+        keys, combo = np.unique(key, return_inverse=True)
+    return (combo.astype(np.int32), (keys // n_groups).astype(np.int32),
+            (keys % n_groups).astype(np.int32))
 
 
 def make_replicates(design, method, B, seed, mse, accept_failures) -> Replicates:
@@ -478,28 +530,45 @@ def recalibrate(design, plan):
     distance, bounds, tol, max_iter, trim = _solver_spec(design)
     code, lower, upper = parse(distance, bounds)
     lam0 = np.ascontiguousarray(design.calibration.lam, dtype=np.float64)
-    psu = np.ascontiguousarray(design.psu, dtype=np.int64)
-    cell = np.ascontiguousarray(problem.cell, dtype=np.int64)
-    d = np.ascontiguousarray(design.base_weights, dtype=np.float64)
+    rows = PsuRows(design.psu, len(plan.psu_stratum))
+    cell = rows.sort(problem.cell.astype(np.int32))
+    d = rows.sort(design.base_weights.astype(np.float64))
+    ipf = ipf_start(design, code, lower, upper, trim)
     kernel = _kernel()
     if kernel is not None and trim is None:
-        order = _psu_order(psu)
-        if order is not None:
-            psu, cell, d = psu[order], cell[order], d[order]
-        if psu.size == len(plan.psu_stratum):  # sorted, one row per PSU: row i is PSU i
-            psu = np.zeros(0, np.int64)
-        g, _, iterations, error, status = kernel.solve_replicates(
-            *plan.kernel_args(), psu, cell.astype(np.int32), d, problem.X, problem.t,
-            problem.Xfull,
-            problem.tfull, *_column_lists(problem), code, lower, upper, lam0, float(tol),
-            max_iter, plan.B, 0)
+        g, iterations, error, status = kernel.solve_replicates(
+            *plan.kernel_args(), rows.kernel_ptr, cell, d, problem.X, problem.t,
+            problem.Xfull, problem.tfull, *_column_lists(problem), code, lower, upper, lam0,
+            *ipf_kernel_args(ipf), float(tol), max_iter, plan.B, 0)
     else:
-        g, iterations, error, status = _recalibrate_numpy(
-            problem, plan, psu, cell, d, distance, bounds, tol, max_iter, trim, lam0)
+        g, iterations, error, status = recalibrate_cells(
+            problem, lambda b: replicate_cell_totals(problem, plan, rows, cell, d, b), plan.B,
+            distance, bounds, tol, max_iter, trim, lam0, ipf)
     convergence = Convergence(np.asarray(iterations, np.int64), np.asarray(error),
                               np.asarray(status) == CONVERGED,
                               np.asarray(status, np.int64))
     return g, convergence
+
+
+def ipf_start(design, code, lower, upper, trim):
+    """An :class:`~weighting.ipf.IpfStart` from the full-sample cell g-factors
+    when replicates are raked by IPF (``weighting.ipf``), else None."""
+    problem = design.calibration.problem
+    if trim is not None or problem.rows_are_units:
+        return None
+    layout = ipf_layout(problem.Xfull, problem.labels, code, lower, upper)
+    if layout is None:
+        return None
+    g0 = np.empty(problem.n_cells)
+    g0[problem.cell] = design.calibration.g
+    return IpfStart(*layout, g0)
+
+
+def ipf_kernel_args(ipf):
+    """``g0, cat, first, sweeps`` for the kernels (sweeps 0: no IPF)."""
+    if ipf is None:
+        return np.zeros(0), np.zeros((0, 0), np.int32), np.zeros(0, np.int64), 0
+    return ipf.g0, ipf.cat, ipf.first, IPF_SWEEPS
 
 
 def _column_lists(problem):
@@ -519,32 +588,46 @@ def _column_lists(problem):
     return tuple(lists)
 
 
-def replicate_cell_totals(problem, plan, psu, cell, d, b) -> np.ndarray:
-    """``D_bc = sum_{i in c} d_i m_{p(i)b}`` in numpy (row order as given)."""
-    return np.bincount(cell, d * plan.multipliers(b)[psu], minlength=problem.n_cells)
+def replicate_cell_totals(problem, plan, rows, cell, d, b) -> np.ndarray:
+    """``D_bc = sum_{i in c} d_i m_{p(i)b}`` in numpy (``cell``, ``d`` in PSU order)."""
+    return plan.sums(b, rows, cell, d[:, None], problem.n_cells)[:, 0]
 
 
-def _recalibrate_numpy(problem, plan, psu, cell, d, distance, bounds, tol, max_iter,
-                       trim, lam0):
+def recalibrate_cells(problem, cell_totals, B, distance, bounds, tol, max_iter, trim, lam0,
+                      ipf=None):
+    """Re-calibrate B replicates in numpy from their cell base totals
+    ``cell_totals(b)`` (C,): returns (g (B, C), iterations, error, status).
+
+    With ``ipf`` (an :class:`~weighting.ipf.IpfStart`) a replicate is first
+    raked by IPF from ``ipf.g0``; the Newton solver from ``lam0`` takes over
+    if that has not converged in ``IPF_SWEEPS`` sweeps (iterations add up).
+    """
     from weighting.solver import solve
 
-    B, C = plan.B, problem.n_cells
+    C = problem.n_cells
     g = np.empty((B, C))
     iterations = np.zeros(B, np.int64)
     error = np.empty(B)
     status = np.zeros(B, np.int64)
     positive = problem.tfull > 0
     for b in range(B):
-        D = replicate_cell_totals(problem, plan, psu, cell, d, b)
+        D = cell_totals(b)
         if np.any(problem.Xfull[:, positive].T @ D <= 0):
             fit = solve(problem.X, D, problem.t, distance, bounds, lam0=lam0, tol=tol,
                         max_iter=0, Xfull=problem.Xfull, tfull=problem.tfull)
             g[b], iterations[b], error[b], status[b] = fit.g, 0, np.inf, EMPTY_CATEGORY
             continue
+        sweeps = 0
+        if ipf is not None:
+            g_b, sweeps, errors, converged = ipf_solve(ipf.cat, ipf.first, D, problem.tfull,
+                                                       ipf.g0, tol, IPF_SWEEPS)
+            if converged:
+                g[b], iterations[b], error[b], status[b] = g_b, sweeps, errors[-1], CONVERGED
+                continue
         fit = solve(problem.X, D, problem.t, distance, bounds, lam0=lam0, tol=tol,
                     max_iter=max_iter, Xfull=problem.Xfull, tfull=problem.tfull)
-        g[b], iterations[b], error[b], status[b] = fit.g, fit.iterations, fit.errors[-1], \
-            fit.status
+        g[b], iterations[b], error[b], status[b] = fit.g, fit.iterations + sweeps, \
+            fit.errors[-1], fit.status
         if trim is not None and fit.converged:
             trimmed = _trim_replicate(problem, D, fit, trim, distance, bounds, tol, max_iter)
             if trimmed is None:
@@ -573,7 +656,9 @@ def _cause(design, plan, convergence, b) -> str:
     """Why replicate b failed, naming the margin category when one is to blame."""
     status = int(convergence.status[b])
     problem = design.calibration.problem
-    D = replicate_cell_totals(problem, plan, design.psu, problem.cell, design.base_weights, b)
+    rows = PsuRows(design.psu, len(plan.psu_stratum))
+    D = replicate_cell_totals(problem, plan, rows, rows.sort(problem.cell),
+                              rows.sort(design.base_weights), b)
     totals = problem.Xfull.T @ D
     if status == EMPTY_CATEGORY:
         j = int(np.flatnonzero((totals <= 0) & (problem.tfull > 0))[0])

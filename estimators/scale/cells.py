@@ -21,8 +21,10 @@ import numpy as np
 from estimators.scale.chunks import chunk_kernel
 from weighting.distances import parse
 from weighting.errors import KalibError, ReplicateError
+from weighting.ipf import IpfStart
 from weighting.replicates import (CONVERGED, EMPTY_CATEGORY, TRIM_INFEASIBLE,
-                                  _recalibrate_numpy, _solver_spec)
+                                  _solver_spec, ipf_kernel_args, ipf_start,
+                                  recalibrate_cells)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class CellCalibration:
     max_iter: int
     trim: tuple | None
     accept_failures: bool = False
+    ipf: IpfStart | None = None
 
     @classmethod
     def from_design(cls, design, order=None, accept_failures=False) -> "CellCalibration":
@@ -78,8 +81,9 @@ class CellCalibration:
         g_cells[problem.cell] = result.g
         lam = np.ascontiguousarray(result.lam, dtype=np.float64)
         g = np.where(order >= 0, g_cells[order], 1.0)
+        ipf = ipf_start(design, *parse(distance, bounds), trim)
         return cls(_cell_table(problem), order, lam, g, distance, bounds, float(tol),
-                   int(max_iter), trim, accept_failures)
+                   int(max_iter), trim, accept_failures, ipf)
 
     @property
     def n_cells(self) -> int:
@@ -102,13 +106,12 @@ class CellCalibration:
             code, lower, upper = parse(self.distance, self.bounds)
             g, iterations, error, status = kernel.solve_cell_tables(
                 np.ascontiguousarray(D_problem), problem.X, problem.t, problem.Xfull,
-                problem.tfull, code, lower, upper, self.lam, self.tol, self.max_iter, 1)
+                problem.tfull, code, lower, upper, self.lam, *ipf_kernel_args(self.ipf),
+                self.tol, self.max_iter, 1)
         else:
-            cells = np.arange(problem.n_cells, dtype=np.int64)
-            g, iterations, error, status = _recalibrate_numpy(
-                problem, _TotalsAsMultipliers(D_problem), cells, cells,
-                np.ones(problem.n_cells), self.distance, self.bounds, self.tol,
-                self.max_iter, self.trim, self.lam)
+            g, iterations, error, status = recalibrate_cells(
+                problem, D_problem.__getitem__, b, self.distance, self.bounds, self.tol,
+                self.max_iter, self.trim, self.lam, self.ipf)
         record = {"iterations": np.asarray(iterations, np.int64),
                   "error": np.asarray(error, np.float64),
                   "status": np.asarray(status, np.int64)}
@@ -145,19 +148,3 @@ def _cell_table(problem):
     return types.SimpleNamespace(X=problem.X, t=problem.t, Xfull=problem.Xfull,
                                  tfull=problem.tfull, labels=problem.labels,
                                  n_cells=problem.n_cells)
-
-
-class _TotalsAsMultipliers(types.SimpleNamespace):
-    """A plan whose 'multipliers' of replicate b are its cell totals D[b].
-
-    Lets ``weighting.replicates._recalibrate_numpy`` (which forms
-    ``D_b = bincount(cell, d * multipliers(b)[psu])``) run on a cell table:
-    with one row per cell, d = 1 and the PSU index pointing at the cell, it
-    receives D[b] exactly.
-    """
-
-    def __init__(self, D):
-        super().__init__(B=D.shape[0], D=D)
-
-    def multipliers(self, b):
-        return self.D[b]
