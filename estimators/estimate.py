@@ -487,19 +487,22 @@ def _replicate_variance(design, theta, reps, empty):
 
 def _domain_df(design, columns, codes, G):
     """R's degf of each domain's subset: PSUs minus strata holding a unit."""
-    df = np.empty((G, len(columns.mask)))
-    for j, k in enumerate(columns.mask):
+    df = {}
+    for k in np.unique(columns.mask):   # items sharing a base share their df
         rows = columns.distinct[k] > 0
-        df[:, j] = (_distinct_per_domain(codes[rows], design.psu[rows], G)
-                    - _distinct_per_domain(codes[rows], design.strata[rows], G))
-    return df
+        df[k] = (_distinct_per_domain(codes[rows], design.psu[rows], G)
+                 - _distinct_per_domain(codes[rows], design.strata[rows], G))
+    return np.column_stack([df[k] for k in columns.mask]).astype(np.float64)
 
 
 def _distinct_per_domain(codes, values, G):
     """Number of distinct ``values`` (non-negative int codes) in each domain."""
     size = int(values.max()) + 1 if values.size else 1
-    pairs = np.unique(codes * size + values)
-    return np.bincount(pairs // size, minlength=G)
+    pairs = codes * size + values
+    if G * size <= 4 * pairs.size + 1024:   # presence by counting: O(n + G size)
+        seen = np.bincount(pairs, minlength=G * size) > 0
+        return seen.reshape(G, size).sum(axis=1)
+    return np.bincount(np.unique(pairs) // size, minlength=G)
 
 
 def _deff(design, columns, codes, theta, t_num, t_den, wbase, n_obs, var):

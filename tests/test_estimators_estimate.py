@@ -386,3 +386,14 @@ class FakeDesign:
 
     def __init__(self, column):
         self.data = pd.DataFrame({"v": column})
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 6)), min_size=1, max_size=40),
+       st.sampled_from([1, 10**6]))
+def test_distinct_values_per_domain(rows, spread):
+    # spread 10**6 makes the value range too wide to count: the sorting path
+    codes = np.array([g for g, _ in rows])
+    values = np.array([v for _, v in rows]) * spread
+    expected = [len({v for g, v in zip(codes, values) if g == domain}) for domain in range(4)]
+    assert list(E._distinct_per_domain(codes, values, 4)) == expected
