@@ -218,7 +218,9 @@ def estimate_items(design, items, domains=(ALL,), where: Condition | None = None
     parts = [_estimate_spec(design, items, spec, codes, labels, columns, sums.full[s],
                             reps[s], method, level)
              for s, (spec, (codes, labels)) in enumerate(zip(domains, coded))]
-    frame = pd.DataFrame({name: (sum((p[name] for p in parts), [])
+    # one frame in one go: inserting columns or concatenating frames costs more
+    # than the estimates
+    frame = pd.DataFrame({name: ([v for p in parts for v in p[name]]
                                  if isinstance(parts[0][name], list)
                                  else np.concatenate([p[name] for p in parts]))
                           for name in parts[0]})
@@ -357,7 +359,6 @@ def _estimate_spec(design, items, spec, codes, labels, columns, sums, reps, meth
     theta = _ratios(is_total, t_num, t_den)
     empty = n_obs == 0
 
-    proportion = np.array([it.kind == "proportion" for it in items])
     theta_reps = None
     if reps is None:
         var = _linearized(design, columns, codes, G, theta, t_den, empty)
@@ -368,6 +369,7 @@ def _estimate_spec(design, items, spec, codes, labels, columns, sums, reps, meth
         df = np.full((G, m), float(design.degf))
     se = np.sqrt(var)
 
+    proportion = np.array([it.kind == "proportion" for it in items])
     low, high = cimod.wald_ci(theta, se, df, level)
     if proportion.any():
         se_logit = None
