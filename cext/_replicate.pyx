@@ -179,17 +179,20 @@ cdef enum:
     BLOCK = 8  # replicates per pass over the rows (kalib_axpy8's width)
 
 
-cdef void _block_counts(const Spec* s, Py_ssize_t b0, Py_ssize_t R,
+cdef bint _block_counts(const Spec* s, Py_ssize_t b0, Py_ssize_t R,
                         count_t* counts) noexcept nogil:
-    """Times PSU p is drawn in bootstrap replicate b0 + r, at ``counts[r * P + p]``.
+    """Times PSU p is drawn in bootstrap replicate b0 + r, at ``counts[r * P + p]``;
+    True if a count wrapped to 0 (the caller then redoes the block wider).
 
-    The R generators advance in lockstep, so that their independent 128-bit
-    multiplications overlap instead of waiting on one another; each still
-    yields its own stream in order (the RNG contract). Replicate-major
-    counts keep the random scatter of a stratum's draws in R short stretches.
+    Replicate by replicate within a stratum, so that the random scatter of
+    the draws stays in one replicate's stretch of the stratum (in cache):
+    interleaving the generators would overlap their multiplications but
+    spread the scatter over BLOCK stretches, which costs more once strata
+    outgrow the cache.
     """
     cdef kalib_pcg64 rng[BLOCK]
-    cdef Py_ssize_t i, h, t, r, first, nh
+    cdef Py_ssize_t i, h, t, r, first, nh, at
+    cdef bint wrapped = False
     for i in range(s.P * R):
         counts[i] = 0
     for r in range(R):
@@ -197,9 +200,13 @@ cdef void _block_counts(const Spec* s, Py_ssize_t b0, Py_ssize_t R,
     for h in range(s.H):
         first = s.offset[h]
         nh = s.n_psu[h]
-        for t in range(s.n_draws[h]):
-            for r in range(R):
-                counts[r * s.P + first + <Py_ssize_t>(kalib_pcg64_double(&rng[r]) * nh)] += 1
+        for r in range(R):
+            for t in range(s.n_draws[h]):
+                at = r * s.P + first + <Py_ssize_t>(kalib_pcg64_double(&rng[r]) * nh)
+                counts[at] += 1
+                if counts[at] == 0:
+                    wrapped = True
+    return wrapped
 
 
 cdef void _block_sums_with(const Spec* s, Py_ssize_t b0, Py_ssize_t R, const count_t* counts,
@@ -242,12 +249,14 @@ cdef void _block_sums(const Spec* s, Py_ssize_t b0, Py_ssize_t R, void* counts,
     One pass over the rows for BLOCK replicates reads each row's values once
     instead of BLOCK times: the pass is bound by memory traffic, not
     arithmetic, once the rows outgrow the cache. ``counts`` is scratch of
-    ``P * BLOCK * count_bytes`` bytes.
+    ``P * BLOCK * count_bytes`` bytes. Counts are made in one byte first (half
+    or a quarter of the memory under the scatter); in the vanishingly rare
+    block where one passes 255 (possible only in a stratum of over 256 PSUs),
+    the block is redone in the width that cannot overflow.
     """
     if s.method != 0:
         _block_sums_with(s, b0, R, <const unsigned char*>NULL, psu_ptr, combo, values, k, K, S)
-    elif s.count_bytes == 1:
-        _block_counts(s, b0, R, <unsigned char*>counts)
+    elif not _block_counts(s, b0, R, <unsigned char*>counts):
         _block_sums_with(s, b0, R, <const unsigned char*>counts, psu_ptr, combo, values, k,
                          K, S)
     elif s.count_bytes == 2:

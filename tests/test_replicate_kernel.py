@@ -258,3 +258,24 @@ def test_steps_return_new_designs(business, margins):
     assert boot.calibration is None and raked.replicates.g is not None
     direct = design.calibrate(margins).with_replicates("bootstrap", replicates=10)
     np.testing.assert_array_equal(raked.replicate_weights(), direct.replicate_weights())
+
+
+def test_counts_past_255_are_redone_wider():
+    """A PSU drawn more than 255 times (forced here by 600 draws among 2 PSUs)
+    wraps the kernels' one-byte counts: the block is redone in two bytes and
+    the totals still equal numpy's."""
+    from weighting.replicates import BOOTSTRAP, Plan
+
+    B, n_psu, n_draws = 9, np.array([2, 3]), np.array([600, 2])
+    stratum = np.array([0, 0, 1, 1, 1])
+    plan = Plan(BOOTSTRAP, B, 4, child_seed_words(4, B), n_psu, np.array([0, 2]), n_draws,
+                np.full(5, 0.5), np.full(5, 0.25), np.zeros(0, np.int64), np.zeros(0), stratum)
+    rows = PsuRows(np.arange(5), 5)
+    values = np.arange(1.0, 11.0).reshape(5, 2)
+    combo, cells, groups = _combinations(np.zeros(5, np.int64), 1, stratum, 2)
+    T = kernel.replicate_totals(*plan.kernel_args(), rows.kernel_ptr, combo, cells, groups,
+                                np.ones((B, 1)), values, 2, B, 2)
+    reference = [_bincount_columns(groups, plan.sums(b, rows, combo, values, 2), 2)
+                 for b in range(B)]
+    assert bootstrap_counts(4, B, n_psu, n_draws)[:, :2].max() > 255
+    np.testing.assert_array_equal(T, reference)
