@@ -2,14 +2,16 @@
 
 The issue's benchmark: strata sector × size (8), raking to the sector × size
 (8 cells) and NACE (12 cells) margins, B = 500 bootstrap replicates (m_h =
-n_h - 1, Rao, Wu & Yue 1992) each re-raked warm-started from the full-sample
-solution, then the means of the 5 binary outcomes overall, by sector and by
-size class with replicate standard errors. Inputs are integer codes.
+n_h - 1, Rao, Wu & Yue 1992) each re-raked from the full-sample solution
+(IPF sweeps on the cell table), then the means of the 5 binary outcomes
+overall, by sector and by size class with replicate standard errors. Inputs
+are integer codes.
 
 Timed, end to end from the columns: the design, the full-sample raking, the
-replicates (draws + re-raking, fused in the OpenMP kernel) and the estimates
-(replicate totals of the 8 sector × size cells, fused again, summed into the
-7 domains; ratio means; R's ``svrVar`` variance). ``test_bootstrap_peak_memory``
+replicates (draws + re-raking, fused in the OpenMP kernel, 8 replicates per
+pass over the rows) and the estimates (replicate totals of the 8 sector ×
+size cells, fused again, summed into the 7 domains; ratio means; R's
+``svrVar`` variance). ``test_bootstrap_peak_memory``
 runs the task at the largest selected size in a fresh process and reports its
 peak resident memory. Targets (issue 4, on 2 cores): n = 1e3 under 10 ms,
 1e5 under 1 s, 1e6 under 10 s with peak memory under 1 GB. Measured for the

@@ -60,22 +60,27 @@ def domain_means(design):
 def engine_domain_means(design, columns) -> dict:
     """``{domain: (means, se)}`` ((groups, 5) arrays) from the replicate totals.
 
-    Each mean is the ratio of the domain's weighted totals of y and of 1; its
-    variance ``scale * sum_b rscales_b (theta_b - centre)^2`` (R's ``svrVar``).
+    One fused pass gives the replicate totals of the 8 sector x size cells;
+    each domain sums its cells. Each mean is the ratio of the domain's
+    weighted totals of y and of 1; its variance ``scale * sum_b rscales_b
+    (theta_b - centre)^2`` (R's ``svrVar``).
     """
     from estimators.variance import replicate_covariance
 
     k = len(OUTCOMES)
     values = np.column_stack([np.asarray(columns[y], dtype=np.float64) for y in OUTCOMES]
                              + [np.ones(design.n)])
+    sector = np.asarray(columns["sector"], dtype=np.int64)
+    size = np.asarray(columns["size_class"], dtype=np.int64)
+    cell = sector * 4 + size
+    cells_full = np.stack([np.bincount(cell, design.weights * v, minlength=8)
+                           for v in values.T], axis=1)                    # (8, k + 1)
+    cells_reps = design.replicate_totals(values, cell, 8)                 # (B, 8, k + 1)
+    members = {"all": np.ones((1, 8)), "sector": np.kron(np.eye(2), np.ones(4)),
+               "size_class": np.tile(np.eye(4), 2)}
     out = {}
     for domain in DOMAINS:
-        groups = (np.zeros(design.n, dtype=np.int64) if domain == "all"
-                  else np.asarray(columns[domain], dtype=np.int64))
-        n_groups = int(groups.max()) + 1
-        full = np.stack([np.bincount(groups, design.weights * v, minlength=n_groups)
-                         for v in values.T], axis=1)
-        reps = design.replicate_totals(values, groups, n_groups)
+        full, reps = members[domain] @ cells_full, members[domain] @ cells_reps
         theta, theta_reps = full[:, :k] / full[:, k:], reps[:, :, :k] / reps[:, :, k:]
         cov = replicate_covariance(theta.ravel(), theta_reps.reshape(len(reps), -1),
                                    design.scale, design.rscales, design.mse)
