@@ -423,6 +423,12 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def _shared(machine) -> bool:
+    """Whether other work loaded the machine: a load average above its cores
+    (a multi-threaded tool alone brings the load up to the core count)."""
+    return bool(machine.get("load_max") and machine["load_max"] > machine.get("cores", 1))
+
+
 def measure(args, tools: list[Tool], sizes: list[str], tasks: list[str], log) -> dict:
     """Run every tool on every task and size; the record saved as JSON."""
     machine = machine_summary()
@@ -462,7 +468,7 @@ def measure(args, tools: list[Tool], sizes: list[str], tasks: list[str], log) ->
                     f"{cell_text(row[tool.name], args.cap):>10s}"
                     f"  (process {time.perf_counter() - start:.1f} s, load {loads[-1]})")
     machine["load_max"] = max(x for x in loads if x is not None) if any(loads) else None
-    machine["shared"] = bool(machine["load_max"] and machine["load_max"] > 1.0)
+    machine["shared"] = _shared(machine)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
     return {"datetime": stamp, "commit": git_commit(), "machine": machine,
             "versions": versions, "cap_seconds": args.cap, "replicates": args.replicates,
@@ -484,9 +490,11 @@ def publish(record: dict, write_readme: bool, log) -> None:
     machine, stamp = record["machine"], record["datetime"]
     version_text = ", ".join(f"{name} {v}" for name, v in record["versions"].items())
     shared = (" The machine was shared with other work during the run (load average up to "
-              f"{machine['load_max']} on its 2 cores), so absolute times are inflated and "
-              "noisy; tools ran one after another within each task and n, so the ratios "
-              "are the fairer reading." if machine.get("shared") else "")
+              f"{machine['load_max']} on its {machine['cores']} cores), so absolute times "
+              "are inflated and noisy; tools ran one after another within each task and n, "
+              "so the ratios are the fairer reading." if _shared(machine) else
+              f" Load average at most {machine['load_max']} on its {machine['cores']} cores "
+              "during the run.")
     update_readme(
         f"Measured {stamp[:4]}-{stamp[4:6]}-{stamp[6:8]} at commit `{record['commit']}` on "
         f"{machine['description']}.{shared} Versions: {version_text}. Cap: {cap:g} s per "
