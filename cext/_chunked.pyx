@@ -33,7 +33,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from numpy.random cimport bitgen_t
 
-from cext.ipf cimport ipf_solve
+from cext.ipf cimport ipf_lambda, ipf_solve
 from cext.newton cimport newton_solve, newton_work_size
 
 
@@ -122,7 +122,8 @@ def solve_cell_tables(const double[:, ::1] D, const double[:, ::1] X, const doub
                       int distance, double lower, double upper,
                       const double[::1] lam0, const double[::1] g0,
                       const int32_t[:, ::1] ipf_cat, const int64_t[::1] ipf_first,
-                      int ipf_sweeps, double tol, int max_iter, int num_threads):
+                      const double[:, ::1] ipf_to_lambda, int ipf_sweeps, double tol,
+                      int max_iter, int num_threads):
     """Calibrate every row of ``D`` (B, cells) to the targets, warm-started at ``lam0``.
 
     Returns ``g`` (B, cells), ``iterations``, ``error`` (final criterion) and
@@ -148,7 +149,7 @@ def solve_cell_tables(const double[:, ::1] D, const double[:, ::1] X, const doub
     cdef bint empty
     with nogil, parallel(num_threads=num_threads):
         lam = <double*>malloc((p + 1) * sizeof(double))
-        work = <double*>malloc((wsize + 2 * q + 1) * sizeof(double))
+        work = <double*>malloc((wsize + 3 * q + 1) * sizeof(double))
         errors = <double*>malloc((most + 2) * sizeof(double))
         for b in prange(B, schedule="dynamic"):
             for j in range(p):
@@ -178,6 +179,7 @@ def solve_cell_tables(const double[:, ::1] D, const double[:, ::1] X, const doub
                     err_v[b] = errors[sweeps]
                     st_v[b] = 0
                     continue
+                ipf_lambda(&lam0[0], &ipf_to_lambda[0, 0], work + 2 * q, p, q, lam)
             st_v[b] = newton_solve(&X[0, 0], &D[b, 0], &t[0], C, p, &Xfull[0, 0],
                                    &tfull[0], q, distance, lower, upper, lam, &G[b, 0],
                                    tol, max_iter, work, errors, &it_v[b])

@@ -40,7 +40,7 @@ from cext.newton cimport (NEWTON_ARMIJO, NEWTON_CONVERGED, NEWTON_LINE_SEARCH_FA
                           _newton_direction, _newton_dual, distance_eval, newton_solve,
                           newton_work_size)
 from libc.math cimport fabs, isfinite
-from cext.ipf cimport ipf_solve
+from cext.ipf cimport ipf_lambda, ipf_solve
 
 cdef extern from *:
     """
@@ -446,7 +446,8 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
                      int distance, double lower, double upper,
                      const double[::1] lam0, const double[::1] g0,
                      const int32_t[:, ::1] ipf_cat, const int64_t[::1] ipf_first,
-                     int ipf_sweeps, double tol, int max_iter,
+                     const double[:, ::1] ipf_to_lambda, int ipf_sweeps, double tol,
+                     int max_iter,
                      Py_ssize_t B, int num_threads):
     """Re-calibrate B replicates on the cell table, warm-started at ``lam0``.
 
@@ -455,9 +456,10 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
     a positive target has no weight in the replicate, in which case ``g`` is
     the warm start's). With ``ipf_sweeps`` > 0 (raking on categorical margins,
     ``ipf_cat``/``ipf_first`` as in ``cext/ipf.pxd``) a replicate is first
-    raked by IPF from the full-sample g-factors ``g0``; if that has not
-    converged in ``ipf_sweeps`` sweeps, the Newton solver runs from ``lam0``
-    and the iterations add up. With ``x_ptr`` non-empty, X and Xfull are
+    raked by IPF from the full-sample g-factors ``g0``; if IPF gives up
+    (``cext/ipf.pxd``: foreseen not to converge in ``ipf_sweeps`` sweeps), the
+    Newton solver goes on from its iterate (``ipf_to_lambda`` maps its log
+    factors to multipliers) and the iterations add up. With ``x_ptr`` non-empty, X and Xfull are
     0/1 and given as column lists (``x_ptr, x_idx``, ``f_ptr, f_idx``): the
     sparse solver runs the same steps. Rows are sorted by PSU, PSU p owning
     rows ``psu_ptr[p] .. psu_ptr[p + 1]``; ``psu_ptr`` empty means row i is
@@ -499,7 +501,7 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
         sums = <double*>malloc((C * BLOCK + 1) * sizeof(double))
         D = <double*>malloc((C + 1) * sizeof(double))
         lam = <double*>malloc((p + 1) * sizeof(double))
-        work = <double*>malloc((wsize + 2 * q + 1) * sizeof(double))
+        work = <double*>malloc((wsize + 3 * q + 1) * sizeof(double))
         errors = <double*>malloc((most + 2) * sizeof(double))
         colsum = <double*>malloc((q + 1) * sizeof(double))
         for blk in prange(n_blocks, schedule="dynamic"):
@@ -543,6 +545,8 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
                         err_v[b] = errors[sweeps]
                         st_v[b] = 0
                         continue
+                    # Newton goes on from IPF's iterate
+                    ipf_lambda(&lam0[0], &ipf_to_lambda[0, 0], work + 2 * q, p, q, lam)
                 st_v[b] = _solve(&S, sparse, &X[0, 0], D, &t[0], C, p, &Xfull[0, 0],
                                  &tfull[0], q, distance, lower, upper, lam, &G[b, 0],
                                  tol, max_iter, work, errors, &it_v[b])

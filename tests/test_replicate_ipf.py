@@ -38,12 +38,30 @@ def test_ipf_reaches_the_newton_raking_solution(seed, levels):
     data = _sample(seed, 400, levels)
     problem = CalibrationProblem(data, _margins(data, levels, seed), data["w"])
     cat, first = ipf.ipf_layout(problem.Xfull, problem.labels, *parse("raking", None))
-    g, sweeps, errors, converged = ipf.ipf_solve(cat, first, problem.d, problem.tfull,
-                                                 np.ones(problem.n_cells), 1e-12, 10_000)
+    g, sweeps, errors, converged, _ = ipf.ipf_solve(cat, first, problem.d, problem.tfull,
+                                                    np.ones(problem.n_cells), 1e-12, 10_000)
     newton = solve(problem.X, problem.d, problem.t, "raking", tol=1e-12,
                    Xfull=problem.Xfull, tfull=problem.tfull)
     assert converged and errors[-1] <= 1e-12 and len(errors) == sweeps + 1
     np.testing.assert_allclose(g, newton.g, rtol=1e-9)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), sweeps=st.integers(0, 4))
+def test_newton_goes_on_from_the_ipf_iterate(seed, sweeps):
+    """The multipliers ``ipf_lambda`` gives an unfinished IPF iterate reproduce
+    its g-factors, so that Newton continues from where IPF stopped."""
+    levels = [3, 4, 2]
+    data = _sample(seed, 300, levels)
+    problem = CalibrationProblem(data, _margins(data, levels, seed), data["w"])
+    cat, first = ipf.ipf_layout(problem.Xfull, problem.labels, *parse("raking", None))
+    lam0 = np.random.default_rng(seed).normal(0, 0.1, problem.X.shape[1])
+    g, done, _, _, scaled = ipf.ipf_solve(cat, first, problem.d, problem.tfull,
+                                          np.exp(problem.X @ lam0), 0.0, sweeps)
+    A = ipf.lambda_map(problem.kept, problem.dependent, len(problem.tfull))
+    assert done == min(sweeps, 2)  # tol 0 is never foreseen: IPF gives up at sweep 2
+    np.testing.assert_allclose(np.exp(problem.X @ ipf.ipf_lambda(lam0, A, scaled)), g,
+                               rtol=1e-12)
 
 
 def test_ipf_applies_to_unbounded_raking_on_categories_only():
@@ -75,7 +93,7 @@ def test_replicates_fall_back_to_newton_when_ipf_is_slow(raked, monkeypatch, ker
         fallback = raked.with_replicates("bootstrap", replicates=16, seed=3)
     assert swept.convergence.converged.all() and fallback.convergence.converged.all()
     assert (swept.convergence.iterations > 1).all()
-    # one sweep, then Newton steps; both solve the same raking to tol 1e-11
+    # one sweep, then Newton steps from its iterate; both solve the same raking to tol 1e-11
     assert (fallback.convergence.iterations >= 2).all()
     np.testing.assert_allclose(fallback.replicates.g, swept.replicates.g, rtol=1e-9)
     assert not np.array_equal(fallback.replicates.g, swept.replicates.g)

@@ -66,7 +66,8 @@ import numpy as np
 from weighting import _backend
 from weighting.distances import LOGIT, RAKING, parse
 from weighting.errors import DesignError, InfeasibleBoundsError, KalibError, ReplicateError
-from weighting.ipf import IPF_SWEEPS, IpfStart, ipf_layout, ipf_solve
+from weighting.ipf import (IPF_SWEEPS, IpfStart, ipf_lambda, ipf_layout, ipf_solve,
+                           lambda_map)
 
 METHODS = ("bootstrap", "jkn", "jk1")
 BOOTSTRAP, JACKKNIFE = 0, 1
@@ -561,14 +562,16 @@ def ipf_start(design, code, lower, upper, trim):
         return None
     g0 = np.empty(problem.n_cells)
     g0[problem.cell] = design.calibration.g
-    return IpfStart(*layout, g0)
+    return IpfStart(*layout, g0, lambda_map(problem.kept, problem.dependent,
+                                            len(problem.tfull)))
 
 
 def ipf_kernel_args(ipf):
-    """``g0, cat, first, sweeps`` for the kernels (sweeps 0: no IPF)."""
+    """``g0, cat, first, to_lambda, sweeps`` for the kernels (sweeps 0: no IPF)."""
     if ipf is None:
-        return np.zeros(0), np.zeros((0, 0), np.int32), np.zeros(0, np.int64), 0
-    return ipf.g0, ipf.cat, ipf.first, IPF_SWEEPS
+        return (np.zeros(0), np.zeros((0, 0), np.int32), np.zeros(0, np.int64),
+                np.zeros((0, 0)), 0)
+    return ipf.g0, ipf.cat, ipf.first, ipf.to_lambda, IPF_SWEEPS
 
 
 def _column_lists(problem):
@@ -599,8 +602,8 @@ def recalibrate_cells(problem, cell_totals, B, distance, bounds, tol, max_iter, 
     ``cell_totals(b)`` (C,): returns (g (B, C), iterations, error, status).
 
     With ``ipf`` (an :class:`~weighting.ipf.IpfStart`) a replicate is first
-    raked by IPF from ``ipf.g0``; the Newton solver from ``lam0`` takes over
-    if that has not converged in ``IPF_SWEEPS`` sweeps (iterations add up).
+    raked by IPF from ``ipf.g0``; when IPF gives up (``weighting.ipf``), the
+    Newton solver goes on from its iterate (iterations add up).
     """
     from weighting.solver import solve
 
@@ -617,14 +620,15 @@ def recalibrate_cells(problem, cell_totals, B, distance, bounds, tol, max_iter, 
                         max_iter=0, Xfull=problem.Xfull, tfull=problem.tfull)
             g[b], iterations[b], error[b], status[b] = fit.g, 0, np.inf, EMPTY_CATEGORY
             continue
-        sweeps = 0
+        sweeps, start = 0, lam0
         if ipf is not None:
-            g_b, sweeps, errors, converged = ipf_solve(ipf.cat, ipf.first, D, problem.tfull,
-                                                       ipf.g0, tol, IPF_SWEEPS)
+            g_b, sweeps, errors, converged, scaled = ipf_solve(
+                ipf.cat, ipf.first, D, problem.tfull, ipf.g0, tol, IPF_SWEEPS)
             if converged:
                 g[b], iterations[b], error[b], status[b] = g_b, sweeps, errors[-1], CONVERGED
                 continue
-        fit = solve(problem.X, D, problem.t, distance, bounds, lam0=lam0, tol=tol,
+            start = ipf_lambda(lam0, ipf.to_lambda, scaled)
+        fit = solve(problem.X, D, problem.t, distance, bounds, lam0=start, tol=tol,
                     max_iter=max_iter, Xfull=problem.Xfull, tfull=problem.tfull)
         g[b], iterations[b], error[b], status[b] = fit.g, fit.iterations + sweeps, \
             fit.errors[-1], fit.status
