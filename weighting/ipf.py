@@ -37,9 +37,10 @@ from weighting.distances import RAKING
 
 # IPF's error falls linearly, a Newton step's quadratically: on tables whose
 # margins are strongly associated IPF needs 30 and more sweeps, where 4 to 5
-# Newton steps cost about as much as 25 to 30 sweeps. IPF therefore gives up
-# (and Newton starts from the full-sample solution) once the rate of its last
-# sweep foresees more than IPF_SWEEPS sweeps; the kernels get the same constant.
+# Newton steps cost about as much as 25 to 30 sweeps (measured on the bundled
+# survey). IPF therefore gives up, and Newton goes on from its iterate, once
+# the rate of its last sweep foresees more than IPF_SWEEPS sweeps; the kernels
+# get the same constant.
 IPF_SWEEPS = 30
 
 
