@@ -41,8 +41,15 @@ SPILL = {"distributed.worker.memory.target": False, "distributed.worker.memory.s
 
 
 def peak_rss() -> int:
-    """Peak resident memory of this process in bytes (Linux ru_maxrss is KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """Peak resident memory of this process in bytes: its own high-water mark
+    (VmHWM, KiB), as ru_maxrss carries the parent's over across fork and exec
+    on Linux (a spawned worker would report at least the parent's)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
 def cpu_seconds() -> float:
