@@ -48,7 +48,7 @@ def solve(const double[:, ::1] X, const double[::1] d, const double[::1] t,
     cdef double[::1] g_v = g, work_v = work, errors_v = errors
     cdef int iterations = 0, status
     with nogil:
-        status = newton_solve(&X[0, 0] if m and p else NULL, &d[0] if m else NULL,
+        status = newton_solve(&X[0, 0] if m and p else NULL, NULL, &d[0] if m else NULL,
                               &t[0] if p else NULL, m, p,
                               &Xfull[0, 0] if m and q else NULL, &tfull[0] if q else NULL,
                               q, distance, lower, upper, &lam[0] if p else NULL,

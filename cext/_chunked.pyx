@@ -28,13 +28,12 @@ import numpy as np
 
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from cython.parallel cimport parallel, prange
-from libc.math cimport INFINITY
 from libc.stdint cimport int32_t, int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from numpy.random cimport bitgen_t
 
-from cext.ipf cimport ipf_lambda, ipf_solve
-from cext.newton cimport newton_solve, newton_work_size
+from cext.newton cimport newton_work_size
+from cext.recalibrate cimport IpfArgs, ipf_args, recalibrate_cells
 
 
 def draw_counts(list bit_generators, const int64_t[::1] n_psu, const int64_t[::1] offset,
@@ -127,10 +126,8 @@ def solve_cell_tables(const double[:, ::1] D, const double[:, ::1] X, const doub
     """Calibrate every row of ``D`` (B, cells) to the targets, warm-started at ``lam0``.
 
     Returns ``g`` (B, cells), ``iterations``, ``error`` (final criterion) and
-    ``status`` (B,): the newton status, or 3 when a margin category with a
-    positive target has no weight in the replicate (``g`` is then the warm
-    start's). IPF first when ``ipf_sweeps`` > 0, then Newton: as
-    ``cext._replicate.solve_replicates``.
+    ``status`` (B,), each replicate by ``recalibrate_cells``
+    (``cext/recalibrate.pxd``), as in ``cext._replicate.solve_replicates``.
     """
     cdef Py_ssize_t B = D.shape[0], C = X.shape[0], p = X.shape[1], q = Xfull.shape[1]
     g_out = np.empty((B, C))
@@ -140,51 +137,21 @@ def solve_cell_tables(const double[:, ::1] D, const double[:, ::1] X, const doub
     cdef double[:, ::1] G = g_out
     cdef int[::1] it_v = iters, st_v = status
     cdef double[::1] err_v = errs
-    cdef Py_ssize_t b, j, c, wsize = newton_work_size(C, p, q), K = ipf_cat.shape[1]
-    cdef int sweeps, most = max_iter if max_iter > ipf_sweeps else ipf_sweeps
+    cdef Py_ssize_t b, wsize = newton_work_size(C, p, q)
+    cdef int most = max_iter if max_iter > ipf_sweeps else ipf_sweeps
+    cdef IpfArgs ipf = ipf_args(ipf_sweeps, ipf_cat, ipf_first, g0, ipf_to_lambda)
     cdef double* lam
     cdef double* work
     cdef double* errors
-    cdef double total
-    cdef bint empty
     with nogil, parallel(num_threads=num_threads):
         lam = <double*>malloc((p + 1) * sizeof(double))
         work = <double*>malloc((wsize + 3 * q + 1) * sizeof(double))
         errors = <double*>malloc((most + 2) * sizeof(double))
         for b in prange(B, schedule="dynamic"):
-            for j in range(p):
-                lam[j] = lam0[j]
-            empty = False
-            for j in range(q):
-                if tfull[j] > 0:
-                    total = 0.0
-                    for c in range(C):
-                        total = total + Xfull[c, j] * D[b, c]
-                    if not (total > 0):
-                        empty = True
-            if empty:
-                st_v[b] = 3
-                err_v[b] = INFINITY
-                newton_solve(&X[0, 0], &D[b, 0], &t[0], C, p, &Xfull[0, 0], &tfull[0], q,
-                             distance, lower, upper, lam, &G[b, 0], tol, 0, work, errors,
-                             &it_v[b])
-                continue
-            sweeps = 0
-            if ipf_sweeps > 0:
-                for c in range(C):
-                    G[b, c] = g0[c]
-                if ipf_solve(&ipf_cat[0, 0], C, K, &ipf_first[0], &D[b, 0], &tfull[0], q,
-                             &G[b, 0], tol, ipf_sweeps, work, errors, &sweeps) == 0:
-                    it_v[b] = sweeps
-                    err_v[b] = errors[sweeps]
-                    st_v[b] = 0
-                    continue
-                ipf_lambda(&lam0[0], &ipf_to_lambda[0, 0], work + 2 * q, p, q, lam)
-            st_v[b] = newton_solve(&X[0, 0], &D[b, 0], &t[0], C, p, &Xfull[0, 0],
-                                   &tfull[0], q, distance, lower, upper, lam, &G[b, 0],
-                                   tol, max_iter, work, errors, &it_v[b])
-            err_v[b] = errors[it_v[b]]
-            it_v[b] += sweeps
+            st_v[b] = recalibrate_cells(&D[b, 0], &X[0, 0], NULL, &t[0], C, p, &Xfull[0, 0],
+                                        &tfull[0], q, distance, lower, upper, &lam0[0], &ipf,
+                                        tol, max_iter, lam, &G[b, 0], work, errors, &it_v[b],
+                                        &err_v[b])
         free(lam)
         free(work)
         free(errors)

@@ -32,15 +32,10 @@ import numpy as np
 
 from cython.parallel cimport parallel, prange
 from libc.stdint cimport int32_t, int64_t, uint64_t
-from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
 
-from cext.newton cimport (NEWTON_ARMIJO, NEWTON_CONVERGED, NEWTON_LINE_SEARCH_FAILED,
-                          NEWTON_MAX_HALVINGS, NEWTON_MAX_ITER, NEWTON_ROUNDING_SLACK,
-                          _newton_direction, _newton_dual, distance_eval, newton_solve,
-                          newton_work_size)
-from libc.math cimport fabs, isfinite
-from cext.ipf cimport ipf_lambda, ipf_solve
+from cext.newton cimport NewtonSparse, newton_work_size
+from cext.recalibrate cimport IpfArgs, ipf_args, recalibrate_cells
 
 cdef extern from *:
     """
@@ -268,151 +263,6 @@ cdef void _block_sums(const Spec* s, Py_ssize_t b0, Py_ssize_t R, void* counts,
         _block_sums_with(s, b0, R, <const int*>counts, psu_ptr, combo, values, k, K, S)
 
 
-cdef struct Sparse:
-    # Rows of 0/1 design matrices as column lists (CSR without values).
-    const int64_t* x_ptr
-    const int64_t* x_idx
-    const int64_t* f_ptr
-    const int64_t* f_idx
-
-
-cdef inline void _sparse_units(const Sparse* S, const double* lam, Py_ssize_t m,
-                               int distance, double lower, double upper,
-                               double* g, double* dg, double* rho) noexcept nogil:
-    cdef Py_ssize_t k, e
-    cdef double u
-    for k in range(m):
-        u = 0.0
-        for e in range(S.x_ptr[k], S.x_ptr[k + 1]):
-            u += lam[S.x_idx[e]]
-        distance_eval(distance, lower, upper, u, &g[k], &dg[k], &rho[k])
-
-
-cdef inline double _sparse_criterion(const Sparse* S, const double* d, const double* g,
-                                     const double* tfull, Py_ssize_t m, Py_ssize_t q,
-                                     double* achieved) noexcept nogil:
-    cdef Py_ssize_t k, j, e
-    cdef double w, err = 0.0, dev
-    for j in range(q):
-        achieved[j] = 0.0
-    for k in range(m):
-        w = d[k] * g[k]
-        for e in range(S.f_ptr[k], S.f_ptr[k + 1]):
-            achieved[S.f_idx[e]] += w
-    for j in range(q):
-        dev = fabs(achieved[j] - tfull[j]) / (1.0 + fabs(tfull[j]))
-        if not (dev <= err):
-            err = dev
-    return err if isfinite(err) else INFINITY
-
-
-cdef int _sparse_solve(const Sparse* S, const double* d, const double* t, Py_ssize_t m,
-                       Py_ssize_t p, const double* tfull, Py_ssize_t q, int distance,
-                       double lower, double upper, double* lam, double* g, double tol,
-                       int max_iter, double* work, double* errors,
-                       int* iterations) noexcept nogil:
-    """``newton_solve`` (cext/newton.pxd) for 0/1 design matrices, step for step.
-
-    Categorical margins give X and Xfull of zeros and ones; skipping the
-    zeros changes no sum (adding +-0 leaves a float unchanged), so the
-    iterates are those of the dense solver, at a fraction of the cost.
-    """
-    cdef double* cur_g = work
-    cdef double* cur_dg = work + m
-    cdef double* cur_rho = work + 2 * m
-    cdef double* new_g = work + 3 * m
-    cdef double* new_dg = work + 4 * m
-    cdef double* new_rho = work + 5 * m
-    cdef double* H = work + 6 * m
-    cdef double* C = H + p * p
-    cdef double* r = C + p * p
-    cdef double* delta = r + p
-    cdef double* y = delta + p
-    cdef double* trial = y + p
-    cdef double* achieved = trial + p
-    cdef double* swap
-    cdef Py_ssize_t k, i, j, e, f, it = 0, halvings
-    cdef double err, w, curvature_scale = 0.0, phi, phi_t, magnitude, slope, alpha
-    cdef int status = NEWTON_CONVERGED
-
-    for j in range(p):
-        y[j] = 0.0
-    for k in range(m):
-        for e in range(S.x_ptr[k], S.x_ptr[k + 1]):
-            y[S.x_idx[e]] += d[k]
-    for j in range(p):
-        if y[j] > curvature_scale:
-            curvature_scale = y[j]
-    _sparse_units(S, lam, m, distance, lower, upper, cur_g, cur_dg, cur_rho)
-    err = _sparse_criterion(S, d, cur_g, tfull, m, q, achieved)
-    errors[0] = err
-    while not (err <= tol):
-        if it >= max_iter:
-            status = NEWTON_MAX_ITER
-            break
-        for i in range(p):
-            r[i] = -t[i]
-        for i in range(p * p):
-            H[i] = 0.0
-        for k in range(m):
-            w = d[k] * cur_g[k]
-            for e in range(S.x_ptr[k], S.x_ptr[k + 1]):
-                r[S.x_idx[e]] += w
-            w = d[k] * cur_dg[k]
-            if w != 0.0:
-                for e in range(S.x_ptr[k], S.x_ptr[k + 1]):
-                    i = S.x_idx[e]
-                    for f in range(S.x_ptr[k], e + 1):
-                        H[i * p + S.x_idx[f]] += w
-        for i in range(p):
-            for j in range(i + 1, p):
-                H[i * p + j] = H[j * p + i]
-        _newton_direction(H, r, p, curvature_scale, C, y, delta)
-        phi = _newton_dual(d, cur_rho, lam, t, m, p, &magnitude)
-        slope = 0.0
-        for i in range(p):
-            slope += r[i] * delta[i]
-        alpha = 1.0
-        for halvings in range(NEWTON_MAX_HALVINGS + 1):
-            if halvings == NEWTON_MAX_HALVINGS:
-                status = NEWTON_LINE_SEARCH_FAILED
-                break
-            for i in range(p):
-                trial[i] = lam[i] + alpha * delta[i]
-            _sparse_units(S, trial, m, distance, lower, upper, new_g, new_dg, new_rho)
-            phi_t = _newton_dual(d, new_rho, trial, t, m, p, &w)
-            if isfinite(phi_t) and phi_t <= phi + NEWTON_ARMIJO * alpha * slope + \
-                    NEWTON_ROUNDING_SLACK * magnitude:
-                break
-            alpha *= 0.5
-        if status == NEWTON_LINE_SEARCH_FAILED:
-            break
-        for i in range(p):
-            lam[i] = trial[i]
-        swap = cur_g; cur_g = new_g; new_g = swap
-        swap = cur_dg; cur_dg = new_dg; new_dg = swap
-        swap = cur_rho; cur_rho = new_rho; new_rho = swap
-        it += 1
-        err = _sparse_criterion(S, d, cur_g, tfull, m, q, achieved)
-        errors[it] = err
-    for k in range(m):
-        g[k] = cur_g[k]
-    iterations[0] = <int>it
-    return status
-
-
-cdef inline int _solve(const Sparse* S, bint sparse, const double* X, const double* d,
-                       const double* t, Py_ssize_t m, Py_ssize_t p, const double* Xfull,
-                       const double* tfull, Py_ssize_t q, int distance, double lower,
-                       double upper, double* lam, double* g, double tol, int max_iter,
-                       double* work, double* errors, int* iterations) noexcept nogil:
-    if sparse:
-        return _sparse_solve(S, d, t, m, p, tfull, q, distance, lower, upper, lam, g, tol,
-                             max_iter, work, errors, iterations)
-    return newton_solve(X, d, t, m, p, Xfull, tfull, q, distance, lower, upper, lam, g, tol,
-                        max_iter, work, errors, iterations)
-
-
 def draw_multipliers(int method, const uint64_t[:, ::1] seeds, const int64_t[::1] n_psu,
                      const int64_t[::1] offset, const int64_t[::1] n_draws,
                      const double[::1] base, const double[::1] step,
@@ -447,24 +297,22 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
                      const double[::1] lam0, const double[::1] g0,
                      const int32_t[:, ::1] ipf_cat, const int64_t[::1] ipf_first,
                      const double[:, ::1] ipf_to_lambda, int ipf_sweeps, double tol,
-                     int max_iter,
-                     Py_ssize_t B, int num_threads):
+                     int max_iter, Py_ssize_t B, int num_threads):
     """Re-calibrate B replicates on the cell table, warm-started at ``lam0``.
 
     Returns ``g`` (B, cells), ``iterations`` (B,), ``error`` (B,) the final
-    criterion, ``status`` (B,) (newton status; 3 when a margin category with
-    a positive target has no weight in the replicate, in which case ``g`` is
-    the warm start's). With ``ipf_sweeps`` > 0 (raking on categorical margins,
-    ``ipf_cat``/``ipf_first`` as in ``cext/ipf.pxd``) a replicate is first
-    raked by IPF from the full-sample g-factors ``g0``; if IPF gives up
-    (``cext/ipf.pxd``: foreseen not to converge in ``ipf_sweeps`` sweeps), the
-    Newton solver goes on from its iterate (``ipf_to_lambda`` maps its log
-    factors to multipliers) and the iterations add up. With ``x_ptr`` non-empty, X and Xfull are
-    0/1 and given as column lists (``x_ptr, x_idx``, ``f_ptr, f_idx``): the
-    sparse solver runs the same steps. Rows are sorted by PSU, PSU p owning
-    rows ``psu_ptr[p] .. psu_ptr[p + 1]``; ``psu_ptr`` empty means row i is
-    PSU i. A replicate's cell totals ``D_c = sum_{i in c} m_p(i) d_i`` come
-    from ``_block_sums``, BLOCK replicates per pass over the rows.
+    criterion and ``status`` (B,) of ``recalibrate_cells``
+    (``cext/recalibrate.pxd``): IPF from the full-sample g-factors ``g0``
+    when ``ipf_sweeps`` > 0 (the ``ipf_*`` arguments of
+    ``weighting.replicates.ipf_kernel_args``), Newton from ``lam0`` or from
+    IPF's iterate; status 3 when a margin category with a positive target
+    has no weight in the replicate. With ``x_ptr`` non-empty, X and Xfull are
+    0/1 and given as column lists (``x_ptr, x_idx``, ``f_ptr, f_idx``), which
+    ``newton_solve`` reads instead of the zeros (the same steps). Rows are
+    sorted by PSU, PSU p owning rows ``psu_ptr[p] .. psu_ptr[p + 1]``;
+    ``psu_ptr`` empty means row i is PSU i. A replicate's cell totals
+    ``D_c = sum_{i in c} m_p(i) d_i`` come from ``_block_sums``, BLOCK
+    replicates per pass over the rows.
     """
     cdef Spec s = _spec(method, seeds, n_psu, offset, n_draws, base, step, jk_psu,
                         jk_factor, psu_stratum)
@@ -477,23 +325,23 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
     cdef int[::1] it_v = iters, st_v = status
     cdef double[::1] err_v = errs
     cdef const int64_t* ptr = &psu_ptr[0] if psu_ptr.shape[0] else NULL
-    cdef Py_ssize_t blk, b, b0, r, R, j, c, e, wsize = newton_work_size(C, p, q)
-    cdef Py_ssize_t n_blocks = (B + BLOCK - 1) // BLOCK, K = ipf_cat.shape[1]
-    cdef int sweeps, most = max_iter if max_iter > ipf_sweeps else ipf_sweeps
+    cdef Py_ssize_t blk, b, b0, r, R, c, wsize = newton_work_size(C, p, q)
+    cdef Py_ssize_t n_blocks = (B + BLOCK - 1) // BLOCK
+    cdef int most = max_iter if max_iter > ipf_sweeps else ipf_sweeps
+    cdef IpfArgs ipf = ipf_args(ipf_sweeps, ipf_cat, ipf_first, g0, ipf_to_lambda)
     cdef void* counts
     cdef double* sums
     cdef double* D
     cdef double* lam
     cdef double* work
     cdef double* errors
-    cdef double* colsum
-    cdef bint empty, sparse = x_ptr.shape[0] > 0
-    cdef Sparse S
-    if sparse:
-        S.x_ptr = &x_ptr[0]
-        S.x_idx = &x_idx[0] if x_idx.shape[0] else NULL
-        S.f_ptr = &f_ptr[0]
-        S.f_idx = &f_idx[0] if f_idx.shape[0] else NULL
+    cdef NewtonSparse lists
+    cdef const NewtonSparse* S = &lists if x_ptr.shape[0] > 0 else NULL
+    if S != NULL:
+        lists.x_ptr = &x_ptr[0]
+        lists.x_idx = &x_idx[0] if x_idx.shape[0] else NULL
+        lists.f_ptr = &f_ptr[0]
+        lists.f_idx = &f_idx[0] if f_idx.shape[0] else NULL
     if B == 0 or n == 0:
         return g_out, iters, errs, status
     with nogil, parallel(num_threads=num_threads):
@@ -503,7 +351,6 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
         lam = <double*>malloc((p + 1) * sizeof(double))
         work = <double*>malloc((wsize + 3 * q + 1) * sizeof(double))
         errors = <double*>malloc((most + 2) * sizeof(double))
-        colsum = <double*>malloc((q + 1) * sizeof(double))
         for blk in prange(n_blocks, schedule="dynamic"):
             b0 = blk * BLOCK
             R = B - b0 if B - b0 < BLOCK else BLOCK
@@ -512,53 +359,16 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
                 b = b0 + r
                 for c in range(C):
                     D[c] = sums[c * BLOCK + r]
-                for j in range(p):
-                    lam[j] = lam0[j]
-                # A margin category with a positive target and no weight: no solution.
-                for j in range(q):
-                    colsum[j] = 0.0
-                for c in range(C):
-                    if sparse:
-                        for e in range(f_ptr[c], f_ptr[c + 1]):
-                            colsum[f_idx[e]] += D[c]
-                    else:
-                        for j in range(q):
-                            colsum[j] += Xfull[c, j] * D[c]
-                empty = False
-                for j in range(q):
-                    if tfull[j] > 0 and not (colsum[j] > 0):
-                        empty = True
-                if empty:  # g at the warm start, flagged (kept only if failures are accepted)
-                    _solve(&S, sparse, &X[0, 0], D, &t[0], C, p, &Xfull[0, 0], &tfull[0], q,
-                           distance, lower, upper, lam, &G[b, 0], tol, 0, work, errors,
-                           &it_v[b])
-                    st_v[b] = 3
-                    err_v[b] = INFINITY
-                    continue
-                sweeps = 0
-                if ipf_sweeps > 0:
-                    for c in range(C):
-                        G[b, c] = g0[c]
-                    if ipf_solve(&ipf_cat[0, 0], C, K, &ipf_first[0], D, &tfull[0], q,
-                                 &G[b, 0], tol, ipf_sweeps, work, errors, &sweeps) == 0:
-                        it_v[b] = sweeps
-                        err_v[b] = errors[sweeps]
-                        st_v[b] = 0
-                        continue
-                    # Newton goes on from IPF's iterate
-                    ipf_lambda(&lam0[0], &ipf_to_lambda[0, 0], work + 2 * q, p, q, lam)
-                st_v[b] = _solve(&S, sparse, &X[0, 0], D, &t[0], C, p, &Xfull[0, 0],
-                                 &tfull[0], q, distance, lower, upper, lam, &G[b, 0],
-                                 tol, max_iter, work, errors, &it_v[b])
-                err_v[b] = errors[it_v[b]]
-                it_v[b] += sweeps
+                st_v[b] = recalibrate_cells(D, &X[0, 0], S, &t[0], C, p, &Xfull[0, 0],
+                                            &tfull[0], q, distance, lower, upper, &lam0[0],
+                                            &ipf, tol, max_iter, lam, &G[b, 0], work, errors,
+                                            &it_v[b], &err_v[b])
         free(counts)
         free(sums)
         free(D)
         free(lam)
         free(work)
         free(errors)
-        free(colsum)
     return g_out, iters, errs, status
 
 

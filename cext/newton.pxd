@@ -18,14 +18,14 @@ Signatures (m units, p constraints, q criterion columns; arrays row-major)::
         # distance: NEWTON_LINEAR (also truncated), NEWTON_RAKING, NEWTON_LOGIT;
         # lower/upper: bounds on g (-inf / 0 / +inf when absent).
 
-    double newton_criterion(const double* Xfull, const double* d,
-                            const double* g, const double* tfull,
+    double newton_criterion(const double* Xfull, const NewtonSparse* S,
+                            const double* d, const double* g, const double* tfull,
                             Py_ssize_t m, Py_ssize_t q, double* achieved)
         # max_j |sum_k Xfull[k,j] d_k g_k - tfull_j| / (1 + |tfull_j|);
         # +inf if not finite; ``achieved`` (q) receives the totals.
 
-    int newton_solve(const double* X, const double* d, const double* t,
-                     Py_ssize_t m, Py_ssize_t p,
+    int newton_solve(const double* X, const NewtonSparse* S, const double* d,
+                     const double* t, Py_ssize_t m, Py_ssize_t p,
                      const double* Xfull, const double* tfull, Py_ssize_t q,
                      int distance, double lower, double upper,
                      double* lam, double* g, double tol, int max_iter,
@@ -34,8 +34,14 @@ Signatures (m units, p constraints, q criterion columns; arrays row-major)::
         # errors: NULL or room for max_iter + 1 criteria (start + each step);
         # iterations: steps taken. Returns NEWTON_CONVERGED (0),
         # NEWTON_MAX_ITER (1) or NEWTON_LINE_SEARCH_FAILED (2).
+
+``S`` is NULL, or X and Xfull of zeros and ones (categorical margins) given
+as per-unit lists of the columns holding a 1 (CSR without values): the
+products with X and Xfull then skip the zeros. Adding a product with 0 leaves
+a float sum unchanged, so both forms take the same steps to the last bit.
 """
 from libc.math cimport exp, fabs, isfinite, log, sqrt, INFINITY, NAN
+from libc.stdint cimport int64_t
 
 cdef enum:
     NEWTON_LINEAR = 0
@@ -62,6 +68,13 @@ cdef extern from *:
     const double NEWTON_ROUNDING_SLACK
     const double NEWTON_PIVOT_RTOL
     const double NEWTON_RIDGE
+
+
+cdef struct NewtonSparse:
+    const int64_t* x_ptr  # unit k's columns of X: x_idx[x_ptr[k] .. x_ptr[k + 1]]
+    const int64_t* x_idx
+    const int64_t* f_ptr  # the same for Xfull
+    const int64_t* f_idx
 
 
 cdef inline Py_ssize_t newton_work_size(Py_ssize_t m, Py_ssize_t p, Py_ssize_t q) noexcept nogil:
@@ -113,34 +126,49 @@ cdef inline void distance_eval(int distance, double lower, double upper, double 
         rho[0] += upper * (u - b)
 
 
-cdef inline double newton_criterion(const double* Xfull, const double* d, const double* g,
-                                    const double* tfull, Py_ssize_t m, Py_ssize_t q,
+cdef inline double newton_criterion(const double* Xfull, const NewtonSparse* S,
+                                    const double* d, const double* g, const double* tfull,
+                                    Py_ssize_t m, Py_ssize_t q,
                                     double* achieved) noexcept nogil:
-    cdef Py_ssize_t k, j
-    cdef double w, err = 0.0, e
+    cdef Py_ssize_t k, j, e
+    cdef double w, err = 0.0, dev
     for j in range(q):
         achieved[j] = 0.0
-    for k in range(m):
-        w = d[k] * g[k]
-        for j in range(q):
-            achieved[j] += Xfull[k * q + j] * w
+    if S != NULL:
+        for k in range(m):
+            w = d[k] * g[k]
+            for e in range(S.f_ptr[k], S.f_ptr[k + 1]):
+                achieved[S.f_idx[e]] += w
+    else:
+        for k in range(m):
+            w = d[k] * g[k]
+            for j in range(q):
+                achieved[j] += Xfull[k * q + j] * w
     for j in range(q):
-        e = fabs(achieved[j] - tfull[j]) / (1.0 + fabs(tfull[j]))
-        if not (e <= err):  # NaN propagates
-            err = e
+        dev = fabs(achieved[j] - tfull[j]) / (1.0 + fabs(tfull[j]))
+        if not (dev <= err):  # NaN propagates
+            err = dev
     return err if isfinite(err) else INFINITY
 
 
-cdef inline void _newton_units(const double* X, const double* lam, Py_ssize_t m, Py_ssize_t p,
-                               int distance, double lower, double upper,
-                               double* g, double* dg, double* rho) noexcept nogil:
-    cdef Py_ssize_t k, j
+cdef inline void _newton_units(const double* X, const NewtonSparse* S, const double* lam,
+                               Py_ssize_t m, Py_ssize_t p, int distance, double lower,
+                               double upper, double* g, double* dg,
+                               double* rho) noexcept nogil:
+    cdef Py_ssize_t k, j, e
     cdef double u
-    for k in range(m):
-        u = 0.0
-        for j in range(p):
-            u += X[k * p + j] * lam[j]
-        distance_eval(distance, lower, upper, u, &g[k], &dg[k], &rho[k])
+    if S != NULL:
+        for k in range(m):
+            u = 0.0
+            for e in range(S.x_ptr[k], S.x_ptr[k + 1]):
+                u += lam[S.x_idx[e]]
+            distance_eval(distance, lower, upper, u, &g[k], &dg[k], &rho[k])
+    else:
+        for k in range(m):
+            u = 0.0
+            for j in range(p):
+                u += X[k * p + j] * lam[j]
+            distance_eval(distance, lower, upper, u, &g[k], &dg[k], &rho[k])
 
 
 cdef inline double _newton_dual(const double* d, const double* rho, const double* lam,
@@ -210,8 +238,47 @@ cdef inline void _newton_direction(const double* H, const double* r, Py_ssize_t 
         delta[i] = -delta[i]
 
 
-cdef inline int newton_solve(const double* X, const double* d, const double* t,
-                             Py_ssize_t m, Py_ssize_t p,
+cdef inline void _newton_system(const double* X, const NewtonSparse* S, const double* d,
+                                 const double* g, const double* dg, const double* t,
+                                 Py_ssize_t m, Py_ssize_t p, double* H,
+                                 double* r) noexcept nogil:
+    """r = X'(d g) - t and H = X' diag(d g') X (both triangles)."""
+    cdef Py_ssize_t k, i, j, e, f
+    cdef double w, xi
+    for i in range(p):
+        r[i] = -t[i]
+    for i in range(p * p):
+        H[i] = 0.0
+    if S != NULL:
+        for k in range(m):
+            w = d[k] * g[k]
+            for e in range(S.x_ptr[k], S.x_ptr[k + 1]):
+                r[S.x_idx[e]] += w
+            w = d[k] * dg[k]
+            if w != 0.0:
+                for e in range(S.x_ptr[k], S.x_ptr[k + 1]):
+                    i = S.x_idx[e]
+                    for f in range(S.x_ptr[k], e + 1):
+                        H[i * p + S.x_idx[f]] += w
+    else:
+        for k in range(m):
+            w = d[k] * g[k]
+            for i in range(p):
+                r[i] += X[k * p + i] * w
+            w = d[k] * dg[k]
+            if w != 0.0:
+                for i in range(p):
+                    xi = X[k * p + i] * w
+                    if xi != 0.0:
+                        for j in range(i + 1):
+                            H[i * p + j] += xi * X[k * p + j]
+    for i in range(p):
+        for j in range(i + 1, p):
+            H[i * p + j] = H[j * p + i]
+
+
+cdef inline int newton_solve(const double* X, const NewtonSparse* S, const double* d,
+                             const double* t, Py_ssize_t m, Py_ssize_t p,
                              const double* Xfull, const double* tfull, Py_ssize_t q,
                              int distance, double lower, double upper,
                              double* lam, double* g, double tol, int max_iter,
@@ -230,42 +297,33 @@ cdef inline int newton_solve(const double* X, const double* d, const double* t,
     cdef double* trial = y + p
     cdef double* achieved = trial + p
     cdef double* swap
-    cdef Py_ssize_t k, i, j, it = 0, halvings
-    cdef double err, w, xi, curvature_scale = 0.0, phi, phi_t, magnitude, slope, alpha
+    cdef Py_ssize_t k, i, j, e, it = 0, halvings
+    cdef double err, w, curvature_scale = 0.0, phi, phi_t, magnitude, slope, alpha
     cdef int status = NEWTON_CONVERGED
 
+    # the largest diagonal of X' diag(d) X (the ridge's scale when H vanishes)
     for j in range(p):
-        w = 0.0
+        y[j] = 0.0
+    if S != NULL:
         for k in range(m):
-            w += d[k] * X[k * p + j] * X[k * p + j]
-        if w > curvature_scale:
-            curvature_scale = w
-    _newton_units(X, lam, m, p, distance, lower, upper, cur_g, cur_dg, cur_rho)
-    err = newton_criterion(Xfull, d, cur_g, tfull, m, q, achieved)
+            for e in range(S.x_ptr[k], S.x_ptr[k + 1]):
+                y[S.x_idx[e]] += d[k]
+    else:
+        for k in range(m):
+            for j in range(p):
+                y[j] += d[k] * X[k * p + j] * X[k * p + j]
+    for j in range(p):
+        if y[j] > curvature_scale:
+            curvature_scale = y[j]
+    _newton_units(X, S, lam, m, p, distance, lower, upper, cur_g, cur_dg, cur_rho)
+    err = newton_criterion(Xfull, S, d, cur_g, tfull, m, q, achieved)
     if errors != NULL:
         errors[0] = err
     while not (err <= tol):
         if it >= max_iter:
             status = NEWTON_MAX_ITER
             break
-        for i in range(p):
-            r[i] = -t[i]
-        for i in range(p * p):
-            H[i] = 0.0
-        for k in range(m):
-            w = d[k] * cur_g[k]
-            for i in range(p):
-                r[i] += X[k * p + i] * w
-            w = d[k] * cur_dg[k]
-            if w != 0.0:
-                for i in range(p):
-                    xi = X[k * p + i] * w
-                    if xi != 0.0:
-                        for j in range(i + 1):
-                            H[i * p + j] += xi * X[k * p + j]
-        for i in range(p):
-            for j in range(i + 1, p):
-                H[i * p + j] = H[j * p + i]
+        _newton_system(X, S, d, cur_g, cur_dg, t, m, p, H, r)
         _newton_direction(H, r, p, curvature_scale, C, y, delta)
         phi = _newton_dual(d, cur_rho, lam, t, m, p, &magnitude)
         slope = 0.0
@@ -278,7 +336,7 @@ cdef inline int newton_solve(const double* X, const double* d, const double* t,
                 break
             for i in range(p):
                 trial[i] = lam[i] + alpha * delta[i]
-            _newton_units(X, trial, m, p, distance, lower, upper, new_g, new_dg, new_rho)
+            _newton_units(X, S, trial, m, p, distance, lower, upper, new_g, new_dg, new_rho)
             phi_t = _newton_dual(d, new_rho, trial, t, m, p, &w)
             if isfinite(phi_t) and phi_t <= phi + NEWTON_ARMIJO * alpha * slope + \
                     NEWTON_ROUNDING_SLACK * magnitude:
@@ -292,7 +350,7 @@ cdef inline int newton_solve(const double* X, const double* d, const double* t,
         swap = cur_dg; cur_dg = new_dg; new_dg = swap
         swap = cur_rho; cur_rho = new_rho; new_rho = swap
         it += 1
-        err = newton_criterion(Xfull, d, cur_g, tfull, m, q, achieved)
+        err = newton_criterion(Xfull, S, d, cur_g, tfull, m, q, achieved)
         if errors != NULL:
             errors[it] = err
     for k in range(m):
