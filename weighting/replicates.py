@@ -353,7 +353,7 @@ class Replicates:
     """
 
     def __init__(self, method, plan, scale, rscales, mse, degf, accept_failures,
-                 convergence, g):
+                 convergence, g, rows=None):
         self.method = method
         self.plan = plan
         self.B = plan.B
@@ -366,6 +366,14 @@ class Replicates:
         self.accept_failures = bool(accept_failures)
         self.convergence = convergence
         self.g = g
+        self._psu_rows = rows
+
+    def rows(self, design) -> "PsuRows":
+        """The design's rows in PSU order (sorted once, then kept: every
+        ``totals`` call reads them)."""
+        if self._psu_rows is None:
+            self._psu_rows = PsuRows(design.psu, len(self.plan.psu_stratum))
+        return self._psu_rows
 
     def _cells(self, design):
         """Calibration cell of each row, number of cells, g table (B, cells)."""
@@ -376,7 +384,7 @@ class Replicates:
 
     def totals(self, design, values, groups, n_groups) -> np.ndarray:
         cell, n_cells, g = self._cells(design)
-        rows = PsuRows(design.psu, len(self.plan.psu_stratum))
+        rows = self.rows(design)
         combo, combo_cell, combo_group = _combinations(cell, n_cells, groups, n_groups)
         combo = rows.sort(combo)
         dv = rows.sort(design.base_weights[:, None] * values)
@@ -485,22 +493,23 @@ def make_replicates(design, method, B, seed, mse, accept_failures) -> Replicates
         plan, scale, rscales, degf = bootstrap_plan(design, int(B), seed)
     else:
         plan, scale, rscales, degf = jackknife_plan(design, stratified=method == "jkn")
+    rows = PsuRows(design.psu, len(plan.psu_stratum))
     if design.calibration is None:
         ones = np.ones(plan.B)
         convergence = Convergence(np.zeros(plan.B, np.int64), np.zeros(plan.B),
                                   ones.astype(bool), np.zeros(plan.B, np.int64))
         return Replicates(method, plan, scale, rscales, mse, degf, accept_failures,
-                          convergence, None)
-    g, convergence = recalibrate(design, plan)
+                          convergence, None, rows)
+    g, convergence = recalibrate(design, plan, rows)
     failed = convergence.failed
     if failed.size and not accept_failures:
         b = int(failed[0])
         raise ReplicateError(
             f"{failed.size} of {plan.B} replicates failed to re-calibrate; replicate "
-            f"{b + 1} (index {b}): {_cause(design, plan, convergence, b)} "
+            f"{b + 1} (index {b}): {_cause(design, plan, rows, convergence, b)} "
             f"(pass accept_failures=True to keep failed replicates, flagged)")
     return Replicates(method, plan, scale, rscales, mse, degf, accept_failures,
-                      convergence, g)
+                      convergence, g, rows)
 
 
 def _solver_spec(design):
@@ -525,13 +534,13 @@ def _solver_spec(design):
     return distance, (low, high), tol, max_iter, None
 
 
-def recalibrate(design, plan):
-    """Re-calibrate every replicate; returns (g (B, cells), Convergence)."""
+def recalibrate(design, plan, rows):
+    """Re-calibrate every replicate (``rows``: the design's :class:`PsuRows`);
+    returns (g (B, cells), Convergence)."""
     problem = design.calibration.problem
     distance, bounds, tol, max_iter, trim = _solver_spec(design)
     code, lower, upper = parse(distance, bounds)
     lam0 = np.ascontiguousarray(design.calibration.lam, dtype=np.float64)
-    rows = PsuRows(design.psu, len(plan.psu_stratum))
     cell = rows.sort(problem.cell.astype(np.int32))
     d = rows.sort(design.base_weights.astype(np.float64))
     ipf = ipf_start(design, code, lower, upper, trim)
@@ -656,11 +665,10 @@ def _trim_replicate(problem, D, fit, trim, distance, bounds, tol, max_iter):
     return g
 
 
-def _cause(design, plan, convergence, b) -> str:
+def _cause(design, plan, rows, convergence, b) -> str:
     """Why replicate b failed, naming the margin category when one is to blame."""
     status = int(convergence.status[b])
     problem = design.calibration.problem
-    rows = PsuRows(design.psu, len(plan.psu_stratum))
     D = replicate_cell_totals(problem, plan, rows, rows.sort(problem.cell),
                               rows.sort(design.base_weights), b)
     totals = problem.Xfull.T @ D
