@@ -227,8 +227,8 @@ class PsuRows:
     """Rows sorted by PSU, as the kernels and :meth:`Plan.sums` read them.
 
     ``sort(array)`` puts row arrays in PSU order (stable: row order within a
-    PSU); PSU p then owns sorted rows ``ptr[p] .. ptr[p + 1]``. The kernels
-    get ``ptr`` empty when every PSU is one row (sorted row i is PSU i).
+    PSU); PSU p then owns sorted rows ``kernel_ptr[p] .. kernel_ptr[p + 1]``,
+    or, with ``kernel_ptr`` empty, every PSU is one row (sorted row i is PSU i).
     """
 
     def __init__(self, psu, P: int):
@@ -236,10 +236,10 @@ class PsuRows:
         self.order = None if psu.size < 2 or np.all(psu[1:] >= psu[:-1]) \
             else np.argsort(psu, kind="stable")
         self.psu = self.sort(psu)
-        self.sizes = np.bincount(psu, minlength=P)
-        self.ptr = np.zeros(P + 1, np.int64)
-        np.cumsum(self.sizes, out=self.ptr[1:])
-        self.kernel_ptr = (np.zeros(0, np.int64) if np.all(self.sizes == 1) else self.ptr)
+        sizes = np.bincount(psu, minlength=P)
+        self.kernel_ptr = np.zeros(0 if np.all(sizes == 1) else P + 1, np.int64)
+        if self.kernel_ptr.size:
+            np.cumsum(sizes, out=self.kernel_ptr[1:])
 
     def sort(self, array) -> np.ndarray:
         """``array`` (rows first) in PSU order, C-contiguous."""
