@@ -39,7 +39,7 @@ setup(
     packages=find_packages(include=["weighting*", "cext*", "estimators*"]),
     package_data={
         "cext": ["*.pyx", "*.pxd"],
-        "estimators.datasets": ["data/*"],
+        "estimators.surveys.employers": ["data/*"],
         "estimators.report": ["templates/*"],
     },
     ext_modules=cythonize(

@@ -3,7 +3,7 @@
 On the raked design, with linearization (residuals of the calibration
 regression, Deville & Särndal 1992) and with B = 500 re-raked bootstrap
 replicates made beforehand (their totals are regenerated, fused, inside
-the estimate). The timed call is ``estimators.estimate.svymean`` with the
+the estimate). The timed call is ``estimators.inference.estimate.svymean`` with the
 three domain specifications: 5 x (1 + 2 + 4) = 35 estimates with SEs, CIs
 and design effects.
 """

@@ -50,7 +50,7 @@ def bootstrap_domain_means(columns, margin_list, replicates=B, seed=20170602):
     combine = np.vstack([np.ones(8), np.kron(np.eye(2), np.ones(4)), np.tile(np.eye(4), 2)])
     reps, full = np.einsum("dc,bck->bdk", combine, cells), combine @ full
     theta, theta_reps = full[:, :-1] / full[:, -1:], reps[:, :, :-1] / reps[:, :, -1:]
-    # estimators.variance.replicate_covariance's rule, diagonal only, all domains at once
+    # estimators.inference.variance.replicate_covariance's rule, diagonal only, all domains at once
     centre = theta if design.mse else theta_reps.mean(axis=0)
     variance = design.scale * np.einsum("b,bdk->dk", design.rscales, (theta_reps - centre) ** 2)
     return theta, np.sqrt(variance)

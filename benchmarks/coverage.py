@@ -1,7 +1,7 @@
 """Coverage study of kalib's confidence intervals on the CATI design.
 
 A synthetic finite population is built on the SSB register margins: the
-sector x size strata counts of ``estimators.datasets.design_strata()``, split
+sector x size strata counts of ``estimators.surveys.employers.design_strata()``, split
 over the collapsed NACE groups by raking the bundled sample's stratum x group
 table to the register's group margin (integer cells by largest remainder).
 Five binary key-rate outcomes are drawn once for every population unit from
@@ -45,9 +45,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from estimators import ci as cimod  # noqa: E402
-from estimators.estimate import Item, domain_covariance  # noqa: E402
-from estimators.variance import replicate_covariance  # noqa: E402
+from estimators.inference import ci as cimod  # noqa: E402
+from estimators.inference.estimate import Item, domain_covariance  # noqa: E402
+from estimators.inference.variance import replicate_covariance  # noqa: E402
 from weighting.design import Design  # noqa: E402
 from weighting.margins import Margin  # noqa: E402
 
@@ -71,7 +71,7 @@ def build_population(seed: int = SEED) -> pd.DataFrame:
     """The synthetic population (one row per establishment)."""
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
-    from estimators.datasets import design_strata, load_cati, load_register_margins
+    from estimators.surveys.employers import design_strata, load_cati, load_register_margins
 
     survey = load_cati()
     strata = design_strata().set_index("stratum")["register_count"]
@@ -324,7 +324,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     start = time.time()
     pop = build_population()
-    from estimators.datasets import design_strata
+    from estimators.surveys.employers import design_strata
     allocation = design_strata().set_index("stratum")["sample_n"].to_dict()
     margins = population_margins(pop)
     targets = truth(pop)

@@ -9,7 +9,7 @@ count from ``len(data)``) and margin tables:
 * :func:`bootstrap_domain_means` -- B Rao-Wu-Yue rescaling bootstrap
   replicates within strata (Rao, Wu & Yue 1992), each re-raked to the same
   margins, then the means of the 5 outcomes overall, by sector and by size
-  class with replicate standard errors: through ``estimators.estimate`` (the
+  class with replicate standard errors: through ``estimators.inference.estimate`` (the
   analyst's API, with CIs and design effects), or with ``engine=True``
   straight from the fused replicate totals of ``weighting.Design`` (the
   engine alone: ratio means and R's ``svrVar`` variance, nothing else).
@@ -50,9 +50,9 @@ def replicate_design(columns, margin_list, method="bootstrap", replicates=500,
 
 def domain_means(design):
     """Means of the 5 outcomes overall, by sector and by size class, with
-    standard errors from the design's replicates (``estimators.estimate``:
+    standard errors from the design's replicates (``estimators.inference.estimate``:
     ratio of domain totals, R's ``svrVar`` rule), CIs and design effects."""
-    from estimators.estimate import svymean
+    from estimators.inference.estimate import svymean
 
     return svymean(design, list(OUTCOMES), by=DOMAINS)
 
@@ -65,7 +65,7 @@ def engine_domain_means(design, columns) -> dict:
     weighted totals of y and of 1; its variance ``scale * sum_b rscales_b
     (theta_b - centre)^2`` (R's ``svrVar``).
     """
-    from estimators.variance import replicate_covariance
+    from estimators.inference.variance import replicate_covariance
 
     k = len(OUTCOMES)
     values = np.column_stack([np.asarray(columns[y], dtype=np.float64) for y in OUTCOMES]

@@ -75,7 +75,7 @@ class Tool:
 
 # Peer versions are pinned so that nightly numbers stay comparable; raise a pin
 # deliberately (and note it in the README) to measure a newer release.
-# "kalib" is the analyst's API (estimators.estimate for the domain means);
+# "kalib" is the analyst's API (estimators.inference.estimate for the domain means);
 # "kalib engine" takes the means straight from the design's fused replicate
 # totals, to show what the estimation layer costs on top of the engine.
 TOOLS = [

@@ -1,7 +1,7 @@
 """kalib on the benchmark workload: the same tasks and JSON line as the peers.
 
 With ``--engine`` the bootstrap task's estimates come straight from the
-design's fused replicate totals instead of ``estimators.estimate.svymean``
+design's fused replicate totals instead of ``estimators.inference.estimate.svymean``
 (see ``kalib_tasks.bootstrap_domain_means``).
 
 Runs in the project's virtualenv. The stratum code of the workload files is
@@ -17,7 +17,7 @@ import kalib_tasks  # noqa: E402
 from common import main  # noqa: E402
 # Import what the tasks use up front, as the peers import their packages:
 # the timed region then holds no import (estimators pulls in scipy).
-import estimators.estimate  # noqa: E402,F401
+import estimators.inference.estimate  # noqa: E402,F401
 import weighting.calibrate  # noqa: E402,F401
 import weighting.design  # noqa: E402,F401
 

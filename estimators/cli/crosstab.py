@@ -9,7 +9,7 @@ ci_high`` (``rows``/``cols`` hold the categories; the proportion is the cell's
 share of the domain's table, with a logit CI). Prints, per domain, R
 ``svychisq``'s "F" (Rao–Scott second order, df and p) and "Chisq" (Pearson X^2
 of the weighted table scaled to n with the first-order corrected p), and the
-unweighted Pearson X^2 (see ``estimators.chisq``).
+unweighted Pearson X^2 (see ``estimators.inference.chisq``).
 """
 from __future__ import annotations
 
@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from estimators import estimate as E
-from estimators.chisq import rao_scott
+from estimators.inference import estimate as E
+from estimators.inference.chisq import rao_scott
 from estimators.cli.estimate import add_domain_arguments, build_design
 from estimators.cli.options import scheduler_context
-from estimators.domains import ALL, domain_codes, parse_where, text_column
-from estimators.io import check_writable, write_atomic
+from estimators.inference.domains import ALL, domain_codes, parse_where, text_column
+from estimators.io.files import check_writable, write_atomic
 from weighting.errors import KalibError
 
 COLUMNS = ["domain_var", "domain", "rows", "cols", "n", "weighted_count",

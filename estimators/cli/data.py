@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from estimators.cati_io import read_cati_csv, read_cati_sav
-from estimators.datasets import DEFAULT_MARGINS, codebook, register_margin_table
-from estimators.datasets.registry import VARIANTS, margins_from_sections
-from estimators.io import check_writable, write_table
-from estimators.validate import validate
+from estimators.io.cati import read_cati_csv, read_cati_sav
+from estimators.surveys.employers import DEFAULT_MARGINS, codebook, register_margin_table
+from estimators.surveys.employers.registry import VARIANTS, margins_from_sections
+from estimators.io.files import check_writable, write_table
+from estimators.io.validate import validate
 
 
 def add_parser(subparsers) -> None:
@@ -62,7 +62,7 @@ def run_validate(args) -> int:
 
 def run_margins(args) -> int:
     if args.from_07091 is not None:
-        from estimators.jsonstat import read_07091
+        from estimators.io.jsonstat import read_07091
         cells = margins_from_sections(read_07091(args.from_07091, year=args.year),
                                       VARIANTS[args.variant])
     else:

@@ -27,16 +27,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from estimators import estimate as E
-from estimators.catalog import KEY_RATES
+from estimators.inference import estimate as E
+from estimators.surveys.employers.catalog import KEY_RATES
 from estimators.cli.options import (add_ci_argument, add_design_arguments,
                                     add_level_argument, add_scheduler_argument,
                                     add_variance_arguments, make_replicates,
                                     scheduler_context)
 from estimators.cli.rake import add_calibration_arguments, calibration_options
-from estimators.domains import ALL, parse_where
-from estimators.export import read_replicate_weights
-from estimators.io import check_writable, read_margins, read_table
+from estimators.inference.domains import ALL, parse_where
+from estimators.io.replicate_file import read_replicate_weights
+from estimators.io.files import check_writable, read_margins, read_table
 from weighting.design import Design
 from weighting.errors import KalibError
 
@@ -89,8 +89,8 @@ def build_design(args, text_columns=()) -> Design:
     if getattr(args, "rates", None):
         # Key rates are defined on the codebook: read the sample as a CATI
         # export, so that don't-know/no-answer codes are missing, not answers.
-        from estimators.cati_io import read_cati
-        from estimators.datasets import codebook
+        from estimators.io.cati import read_cati
+        from estimators.surveys.employers import codebook
 
         frame = read_cati(args.sample, codebook(), id_column=args.id)
     else:
@@ -122,7 +122,7 @@ def build_design(args, text_columns=()) -> Design:
 
 def read_replicate_file(frame, path: Path, id_column: str, mse: bool = False) -> Design:
     """The sample's design from a replicate file written by ``kalib replicate``
-    (``estimators.export``: ``id, weight, rep_1 ... rep_B`` plus the JSON
+    (``estimators.io.replicate_file``: ``id, weight, rep_1 ... rep_B`` plus the JSON
     sidecar with method, scale, rscales, mse and degf). The file's ``id``
     column (or, in a file written elsewhere, the ``--id`` column) is matched
     to the sample's ``--id`` column, compared as text."""

@@ -34,8 +34,8 @@ import pandas as pd
 
 from estimators.cli.estimate import add_domain_arguments, build_design
 from estimators.cli.options import scheduler_context
-from estimators.domains import parse_where
-from estimators.io import check_writable, write_table
+from estimators.inference.domains import parse_where
+from estimators.io.files import check_writable, write_table
 from estimators.model import svyglm
 from estimators.model.families import FAMILIES
 from weighting.errors import KalibError

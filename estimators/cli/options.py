@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from contextlib import contextmanager, nullcontext
 
-from estimators.ci import ALIASES, PROPORTION_METHODS
+from estimators.inference.ci import ALIASES, PROPORTION_METHODS
 
 VARIANCES = ("bootstrap", "jkn", "jk1", "linearization")
 

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from estimators.diagnose import calibrate_explained
-from estimators.io import check_writable, read_margins, read_table, write_table
+from estimators.io.files import check_writable, read_margins, read_table, write_table
 from weighting.errors import KalibError, WeightError
 
 CALIBRATIONS = ("raking", "linear", "logit", "truncated")

@@ -8,7 +8,7 @@
 
 Writes ``id, weight, rep_1 … rep_B`` and the sidecar ``REPS.json`` (method,
 seed, scale, rscales, mse, calibration spec, convergence record per
-replicate); see :mod:`estimators.export`. Without ``--margins`` the
+replicate); see :mod:`estimators.io.replicate_file`. Without ``--margins`` the
 replicates are not calibrated. ``--lonely-psu`` extends the contract: strata
 with one PSU are an error unless declared certainty strata or merged into a
 named neighbour (``A=B`` merges stratum A into B).
@@ -24,8 +24,8 @@ from estimators.cli.options import (add_design_arguments, add_replicate_argument
                                     add_scheduler_argument, make_replicates,
                                     scheduler_context)
 from estimators.cli.rake import add_calibration_arguments, calibration_options
-from estimators.export import sidecar_path, write_replicate_weights
-from estimators.io import check_writable, read_margins, read_table
+from estimators.io.replicate_file import sidecar_path, write_replicate_weights
+from estimators.io.files import check_writable, read_margins, read_table
 from weighting.design import Design
 from weighting.errors import KalibError
 from weighting.replicates import METHODS

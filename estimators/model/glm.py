@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from estimators.variance import linearization_covariance, replicate_covariance
+from estimators.inference.variance import linearization_covariance, replicate_covariance
 
 from .errors import FormulaError, ModelError
 from .families import Family, get_family
@@ -112,7 +112,7 @@ def influence_functions(X, y, w, mu, family: Family) -> np.ndarray:
 
     ``z_i = (y_i - mu_i) x_i' A^{-1}`` with ``A = X' diag(w V(mu)) X``, so that
     ``beta_hat - beta ~ sum_i w_i z_i``: the convention of
-    :func:`estimators.variance.linearization_covariance` (R's ``svy.varcoef``
+    :func:`estimators.inference.variance.linearization_covariance` (R's ``svy.varcoef``
     passes the weighted ``w_i z_i`` to ``svyrecvar``).
     """
     info = X.T @ (X * (w * family.variance(mu))[:, None])

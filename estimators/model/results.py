@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from estimators.ci import proportion_ci, wald_ci
+from estimators.inference.ci import proportion_ci, wald_ci
 
 from .errors import ModelError, SingularCovarianceError
 from .families import Family
@@ -217,7 +217,7 @@ class SvyGLMResults:
         -------
         DataFrame with ``variable, level, estimate, se, ci_low, ci_high,
         contrast, contrast_se, contrast_ci_low, contrast_ci_high, df``.
-        Intervals: the logit interval of :func:`estimators.ci.proportion_ci`
+        Intervals: the logit interval of :func:`estimators.inference.ci.proportion_ci`
         for a logistic model's margins (``ci`` chooses another), Wald with
         the design's degrees of freedom otherwise and for contrasts.
         """

@@ -16,7 +16,7 @@ from string import Template
 
 import pandas as pd
 
-from estimators.catalog import report_round
+from estimators.surveys.employers.catalog import report_round
 from estimators.report.labels import domain_label, text
 
 
@@ -89,7 +89,7 @@ def render(page: Page) -> str:
 def published_matches(published: float, unweighted: float, decimals: int | None = None) -> bool:
     """Whether ``unweighted`` prints as ``published`` (both fractions).
 
-    The report rounds twice, half up (``estimators.catalog.report_round``).
+    The report rounds twice, half up (``estimators.surveys.employers.catalog.report_round``).
     ``decimals`` are the printed decimals of the percentage; by default those
     of the shortest form of ``published``.
     """

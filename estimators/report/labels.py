@@ -108,7 +108,7 @@ TEXT = {
         "generated": "Generated {when} by kalib {version}.",
         "files": "Files",
         "m_sample": "Sample",
-        "m_bundled": "bundled CATI employer survey 2017 (estimators.datasets)",
+        "m_bundled": "bundled CATI employer survey 2017 (estimators.surveys.employers)",
         "m_design": "Design",
         "m_unstratified": "unstratified",
         "m_base_given": "base weights from column {0}",
@@ -232,7 +232,7 @@ TEXT = {
         "generated": "Laget {when} av kalib {version}.",
         "files": "Filer",
         "m_sample": "Utvalg",
-        "m_bundled": "medfølgende CATI-undersøkelse blant virksomheter 2017 (estimators.datasets)",
+        "m_bundled": "medfølgende CATI-undersøkelse blant virksomheter 2017 (estimators.surveys.employers)",
         "m_design": "Design",
         "m_unstratified": "ustratifisert",
         "m_base_given": "startvekter fra kolonnen {0}",
@@ -277,7 +277,7 @@ RATE_GROUPS = (
 
 
 # The estimators' reliability flags (NCHS Data Presentation Standards for
-# Proportions, Parker et al. 2017; estimators.results.reliability_flags).
+# Proportions, Parker et al. 2017; estimators.inference.results.reliability_flags).
 FLAG_RULES = {
     "en": {
         "review": "design degrees of freedom below 8: review before publishing",

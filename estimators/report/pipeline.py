@@ -30,10 +30,10 @@ from tqdm.auto import tqdm
 
 from estimators.report import figures as figs
 from estimators.report.html import Figure, Page, render
-from estimators.io import OutputExistsError, current_umask
+from estimators.io.files import OutputExistsError, current_umask
 from estimators.report.labels import flag_rules, rate_group, rate_label, text
 from estimators.report.notes import explain
-from estimators.results import KEYRATE_COLUMNS
+from estimators.inference.results import KEYRATE_COLUMNS
 from weighting.errors import KalibError
 
 DOMAINS = ("all", "sector", "size_class", "sector*size_class", "nace_group")
@@ -121,10 +121,10 @@ class ReportRun:
 
     def step_load(self):
         """Read the margins and the sample (bundled data by default)."""
-        from estimators import datasets
+        from estimators.surveys import employers as datasets
         s = self.settings
         if s.margins:
-            from estimators.io import read_margins
+            from estimators.io.files import read_margins
             self.margins = [read_margins(p) for p in s.margins]
             self.inputs += [_file_input("margins", p) for p in s.margins]
             self.margin_sources = [(m.name, str(p)) for m, p in zip(self.margins, s.margins)]
@@ -137,7 +137,7 @@ class ReportRun:
             self.data = datasets.load_cati()          # validated on load
             self.inputs += _bundled_inputs()
         else:
-            from estimators.cati_io import read_cati_csv, read_cati_sav
+            from estimators.io.cati import read_cati_csv, read_cati_sav
             reader = read_cati_sav if s.sample.suffix.lower() == ".sav" else read_cati_csv
             self.data = reader(s.sample, datasets.codebook(), check=False)
             self.inputs.append(_file_input("sample", s.sample))
@@ -145,11 +145,11 @@ class ReportRun:
     def step_validate(self):
         """A given sample against the codebook (one line naming column and id);
         design columns numeric; ids unique; margin variables present."""
-        from estimators import datasets
+        from estimators.surveys import employers as datasets
         s = self.settings
         if not s.bundled:
-            from estimators.cati_io import to_analysis_frame
-            from estimators.validate import ValidationError, validate
+            from estimators.io.cati import to_analysis_frame
+            from estimators.io.validate import ValidationError, validate
             report = validate(self.data, datasets.codebook(), id_column=s.id)
             if not report.ok:
                 raise ValidationError(report, str(s.sample))
@@ -193,7 +193,7 @@ class ReportRun:
 
     def step_estimate(self):
         """Every key rate of the catalog for every domain, with SE, CI and flag."""
-        from estimators.catalog import estimate_catalog
+        from estimators.surveys.employers.catalog import estimate_catalog
         s = self.settings
         self.results = estimate_catalog(self.design, domains=DOMAINS, ci=s.ci, level=s.level)
         self.keyrates = keyrate_frame(self.results)
@@ -204,9 +204,9 @@ class ReportRun:
         s = self.settings
         if s.margins:
             return
-        from estimators import datasets
-        from estimators.catalog import KEY_RATES
-        from estimators.estimate import rate_items
+        from estimators.surveys import employers as datasets
+        from estimators.surveys.employers.catalog import KEY_RATES
+        from estimators.inference.estimate import rate_items
         items = rate_items(self.design, KEY_RATES)
         columns = {}
         for column, variant in SENSITIVITY_VARIANTS:
@@ -318,7 +318,7 @@ class ReportRun:
         pd.DataFrame({"id": self.data[s.id].to_numpy(), "base_weight": d.base_weights,
                       "weight": d.weights}).to_csv(tmp / "weights.csv", index=False)
         if d.replicates is not None:
-            from estimators.export import write_replicate_weights
+            from estimators.io.replicate_file import write_replicate_weights
             write_replicate_weights(d, tmp / "replicate_weights.parquet",
                                     ids=self.data[s.id].to_numpy())
         self.timings["write"] = time.perf_counter() - start
@@ -404,12 +404,12 @@ def point_estimates(design, domains, items=None) -> pd.Series:
     sum_i w_i 1[base & domain]``, indexed by (rate, domain_var, domain).
 
     The point estimates of ``estimate_catalog`` without its variance, for
-    the sensitivity columns. ``items`` (``estimators.estimate.rate_items`` of
+    the sensitivity columns. ``items`` (``estimators.inference.estimate.rate_items`` of
     the catalog) depend on the data only and may be passed in to be reused.
     """
-    from estimators.catalog import KEY_RATES
-    from estimators.domains import domain_codes
-    from estimators.estimate import rate_items
+    from estimators.surveys.employers.catalog import KEY_RATES
+    from estimators.inference.domains import domain_codes
+    from estimators.inference.estimate import rate_items
     items = rate_items(design, KEY_RATES) if items is None else items
     w = np.asarray(design.weights, float)[:, None]
     base = np.stack([it.base for it in items], axis=1).astype(float) * w
@@ -526,7 +526,7 @@ def replicate_record(design) -> dict | None:
 
 
 def _published_decimals(rate: str, domain_var: str, domain: str) -> float:
-    from estimators.catalog import get_rate
+    from estimators.surveys.employers.catalog import get_rate
     try:
         published = get_rate(rate).published_for(domain_var, domain)
     except KeyError:
@@ -537,7 +537,7 @@ def _published_decimals(rate: str, domain_var: str, domain: str) -> float:
 def rate_labels(rates, lang: str) -> dict[str, str]:
     """Rate id -> its page label in ``lang`` (the catalog's meaning, or the
     id, for a rate the page has no label for)."""
-    from estimators.catalog import KEY_RATES
+    from estimators.surveys.employers.catalog import KEY_RATES
     meaning = {r.id: r.meaning for r in KEY_RATES}
     return {r: rate_label(r, lang, meaning.get(r)) for r in rates}
 
@@ -619,7 +619,7 @@ def _file_input(role: str, path) -> dict:
 
 def _bundled_inputs() -> list[dict]:
     from importlib import resources
-    data = resources.files("estimators.datasets").joinpath("data")
+    data = resources.files("estimators.surveys.employers").joinpath("data")
     return [_file_input("bundled", Path(str(p))) for p in sorted(data.iterdir(),
                                                                   key=lambda p: p.name)
             if p.is_file()]
@@ -627,7 +627,7 @@ def _bundled_inputs() -> list[dict]:
 
 def bundled_margin_sources(margins, variant: str) -> list[tuple[str, str]]:
     """Margin name -> its provenance (source, reference date, basis of the cells)."""
-    from estimators.datasets import register_margin_table
+    from estimators.surveys.employers import register_margin_table
     table = register_margin_table(variant)
     out = []
     for m in margins:

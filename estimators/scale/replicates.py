@@ -3,7 +3,7 @@
 
 :func:`replicate_totals_chunked` is the drop-in for
 ``design.replicate_totals(values, groups, n_groups)``; :func:`chunked` wraps a
-design so that code written against ``Design`` (``estimators.estimate``)
+design so that code written against ``Design`` (``estimators.inference.estimate``)
 takes the chunked path unchanged.
 """
 from __future__ import annotations

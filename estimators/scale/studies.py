@@ -101,8 +101,8 @@ def run_study(function, items, *, shared=None, scheduler=None, progress=None, di
 
 def _variant_keyrates(variant, settings):
     """Key-rate catalog of the bundled survey raked to one margin variant."""
-    from estimators import datasets
-    from estimators.catalog import estimate_catalog, get_rate
+    from estimators.surveys import employers as datasets
+    from estimators.surveys.employers.catalog import estimate_catalog, get_rate
     from weighting.design import Design
 
     design = Design(datasets.load_cati(), weights="base_weight", strata="stratum")

@@ -81,7 +81,7 @@ run <- function(name) {
         }
       }
     }
-    # Korn-Graubard on a domain as kalib documents it (estimators/estimate.py):
+    # Korn-Graubard on a domain as kalib documents it (estimators/inference/estimate.py):
     # the domain's row count in t_{n-1} (R's subset() of a calibrated
     # linearization design keeps every row, so R uses the whole sample) and,
     # for a replicate design, the design's degf (R's subset() takes the rank
@@ -101,7 +101,7 @@ run <- function(name) {
     }
     # na.rm subsets the design; for a replicate design R's subset() then takes
     # the rank of the remaining replicate weights minus one as degf, kalib the
-    # design's degf (documented in estimators/estimate.py): given explicitly
+    # design's degf (documented in estimators/inference/estimate.py): given explicitly
     q <- svyquantile(~y, d, quantiles = c(0.1, 0.5, 0.9), qrule = "math", ci = TRUE,
                      na.rm = TRUE, df = if (linearization) NULL else degf(d))[[1]]
     put(paste0(key, "/quantile_y"), t(q))   # per p: estimate, low, high, se

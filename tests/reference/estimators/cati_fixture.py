@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-DATA_CSV = Path(__file__).resolve().parents[3] / "estimators/datasets/data/cati_employers_2017.csv"
+DATA_CSV = Path(__file__).resolve().parents[3] / "estimators/surveys/employers/data/cati_employers_2017.csv"
 MISSING_CODES = ("not_asked", "dont_know", "no_answer")
 SIZE = {"1-4": 98331, "5-19": 71419, "20-49": 20654, "50+": 9612}
 SECTOR = {"public": 10001, "private": 190015}

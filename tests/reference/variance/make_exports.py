@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from estimators.export import write_replicate_weights
+from estimators.io.replicate_file import write_replicate_weights
 from weighting.design import Design
 
 HERE = Path(__file__).parent

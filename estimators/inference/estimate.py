@@ -1,0 +1,632 @@
+"""Point estimates, standard errors and confidence intervals on a design.
+
+Every estimator here is a smooth function of weighted domain totals: a
+*total* ``T_g(y) = sum_i w_i 1[i in g] y_i`` or a *ratio* ``T_g(y) / T_g(x)``
+(a mean has ``x = 1``, a proportion has a 0/1 ``y``). A domain ``g`` is the
+intersection of a ``--by`` domain, the item's base (answered, routed, a
+conditional base such as "among firms with a trainee now") and ``--where``;
+rows outside it stay in the design with a zero indicator, never dropped.
+
+Variance
+    *Replicates* apply the same function to each replicate's totals (computed
+    fused by ``Design.replicate_totals``, in one pass over the rows for all
+    domain specifications: on their joint groups, then summed into each
+    specification's domains) and combine them with R's ``svrVar`` rule
+    (``estimators.inference.variance.replicate_covariance``).
+    *Linearization* uses the influence values of the delta method,
+    ``z_i = 1[i in g] (y_i - theta x_i) / T_g(x)`` for a ratio and
+    ``z_i = 1[i in g] y_i`` for a total (Woodruff 1971), in
+    ``estimators.inference.variance.linearization_covariance`` (which accounts for
+    strata, PSUs, fpc and calibration). The two share one code path, so
+    domains, ratios and differences are treated alike. Every row enters
+    every replicate estimate, rows of take-all and certainty strata too: R
+    leaves those out by default (``options(survey.drop.replicates = TRUE)``),
+    which is exact only while their replicate weights equal the full-sample
+    weights, no longer after re-calibration; kalib equals R with the option
+    set to ``FALSE``.
+
+Degrees of freedom
+    Linearization: R's ``degf(subset(design, ...))``, the PSUs minus the
+    strata that hold at least one unit of the domain. Replicates: the
+    design's ``degf`` (its stored rule) in every domain. R's ``subset`` of a
+    replicate design instead takes the rank of the domain's replicate weights
+    minus one, which after re-calibration is about the number of replicates
+    minus one, more than the design's (31 against 27 for a re-raked JKn with
+    32 PSUs in 5 strata); kalib keeps the design's. The Korn–Graubard and
+    Wilson intervals use the domain's unweighted size in their ``t_{n-1}``
+    factor, as ``svyciprop`` on a subset of an uncalibrated design (R keeps
+    every row in a subset of a calibrated design and so uses the whole sample
+    size there).
+
+Design effects
+    ``deff = Var / Var_srs`` with ``Var_srs`` the without-replacement simple
+    random sampling variance of the same estimator in the domain, as R's
+    ``svymean(..., deff = TRUE)``: ``s^2 (N - n) / (N n)`` with ``s^2`` the
+    weighted variance (divisor ``n - 1``) of the residual ``y - theta x``
+    divided by the mean of x squared; ``deft = sqrt(deff)``; Kish's weighting
+    effect ``n sum w^2 / (sum w)^2`` (Kish 1965).
+
+References
+----------
+Woodruff, R. S. (1971). A simple method for approximating the variance of a
+complicated estimate. JASA 66, 411-414.
+Kish, L. (1965). Survey Sampling. Wiley.
+Lumley, T. (2010). Complex Surveys. Wiley (R package ``survey``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from estimators.inference import ci as cimod
+from estimators.inference.domains import (ALL, Chosen, Condition, NotMissing, combinations,
+                                domain_codes, text_column)
+from estimators.inference.results import Results, reliability_flags
+from estimators.inference.variance import linearization_covariance, replicate_covariance
+from weighting.columns import canonical
+from weighting.errors import KalibError
+
+
+@dataclass
+class Item:
+    """One estimand: ``sum w num / sum w den`` over ``base`` (den None: total).
+
+    ``kind`` is ``proportion``, ``mean``, ``ratio`` or ``total``; ``rate``
+    the catalog id (if any); ``published`` maps ``(domain_var, domain)`` to a
+    published fraction for reconciliation.
+    """
+
+    variable: str
+    num: np.ndarray
+    den: np.ndarray | None
+    base: np.ndarray
+    kind: str
+    rate: str | None = None
+    published: dict = field(default_factory=dict)
+
+
+def _numeric(design, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric column ``name`` with missing as 0 and its non-missing mask."""
+    if name not in design.data:
+        raise KalibError(f"column {name!r} is not in the data")
+    column = design.data[name]
+    dtype = getattr(column, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind in "biu":     # numbers, none missing
+        return np.asarray(column, dtype=np.float64), np.ones(len(column), dtype=bool)
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":       # NaN is missing
+        values = np.asarray(column, dtype=np.float64)
+        present = ~np.isnan(values)
+        return np.where(present, values, 0.0), present
+    raw = pd.Series(column).reset_index(drop=True)
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = values.isna() & raw.notna() & (raw.astype(object) != "")
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise KalibError(f"variable {name!r} is not numeric: {raw.iloc[row]!r} at row {row}")
+    present = values.notna().to_numpy()
+    return values.fillna(0).to_numpy(np.float64), present
+
+
+def mean_items(design, variables) -> list[Item]:
+    items, ones = [], np.ones(design.n)
+    for name in variables:
+        y, present = _numeric(design, name)
+        items.append(Item(name, y, ones, present, "mean"))
+    return items
+
+
+def total_items(design, variables) -> list[Item]:
+    items = []
+    for name in variables:
+        y, present = _numeric(design, name)
+        items.append(Item(name, y, None, present, "total"))
+    return items
+
+
+def ratio_item(design, numerator: str, denominator: str) -> Item:
+    y, py = _numeric(design, numerator)
+    x, px = _numeric(design, denominator)
+    return Item(f"{numerator}/{denominator}", y, x, py & px, "ratio")
+
+
+def proportion_item(design, variable: str, value) -> Item:
+    """Share of units answering ``variable`` whose value equals ``value``
+    (compared as canonical text); the base is the units that answered."""
+    text = text_column(design.data, variable)
+    hit = (text == canonical(value)).to_numpy(np.float64)
+    return Item(f"{variable}={canonical(value)}", hit, np.ones(design.n),
+                text.notna().to_numpy(), "proportion")
+
+
+def distribution_items(design, variable: str) -> list[Item]:
+    """The whole distribution of a single-choice question (one share per
+    category, in sorted order), on the units that answered."""
+    text = text_column(design.data, variable)
+    categories = sorted(set(text.dropna()))
+    return [proportion_item(design, variable, c) for c in categories]
+
+
+def multi_response_items(design, question: str, options=None) -> list[Item]:
+    """Share choosing each option of a multiple-response question (columns
+    ``question.option``); the base is the units asked (any option answered)."""
+    prefix = f"{question}."
+    columns = [c for c in design.data.columns if c.startswith(prefix)] \
+        if options is None else [prefix + o for o in options]
+    if not columns:
+        raise KalibError(f"no option columns '{prefix}*' in the data")
+    asked = np.zeros(design.n, dtype=bool)
+    for c in columns:
+        asked |= NotMissing(c).mask(design.data)
+    return [Item(c, Chosen(question, c[len(prefix):]).mask(design.data).astype(float),
+                 np.ones(design.n), asked, "proportion") for c in columns]
+
+
+def rate_items(design, rates) -> list[Item]:
+    """Items of catalog key rates (``estimators.surveys.employers.catalog.KeyRate``)."""
+    items = []
+    for rate in rates:
+        base = rate.base.mask(design.data)
+        num = rate.numerator.mask(design.data).astype(np.float64)
+        published = {key: p.fraction for key, p in rate.published_by.items()}
+        if rate.published is not None:
+            published[(ALL, ALL)] = rate.published.fraction
+        items.append(Item(str(rate.numerator), num, np.ones(design.n), base,
+                          "proportion", rate=rate.id, published=published))
+    return items
+
+
+# -- the engine ---------------------------------------------------------------------
+
+# The replicate totals of every domain specification come from one pass over the
+# rows, on the joint groups (the combinations present of all specifications'
+# domains), while their (B, J, k) array holds at most this many doubles (128 MiB)
+# or is no larger than the finest specification's; beyond that, one pass per
+# specification.
+JOINT_TOTALS_LIMIT = 2**24
+
+
+def estimate_items(design, items, domains=(ALL,), where: Condition | None = None,
+                   ci="logit", level=0.95) -> Results:
+    """Estimate every item in every domain of every domain specification.
+
+    Parameters
+    ----------
+    design : weighting.design.Design
+        With replicates, replicate variance; otherwise linearization.
+    items : list of Item
+    domains : sequence of str
+        ``"all"``, a column, or a cross ``"A*B"``.
+    where : Condition, optional
+        Subpopulation (still on the full design).
+    ci : str
+        Proportion CI method (``estimators.inference.ci``); means, totals and ratios get
+        ``estimate +- t_df se``.
+    level : float
+    """
+    method = cimod.canonical_method(ci)
+    if method == "percentile" and (design.replicates is None or design.method != "bootstrap"):
+        raise KalibError("--ci percentile needs bootstrap replicates "
+                         "(--variance bootstrap or a bootstrap replicate file)")
+    restrict = np.ones(design.n, dtype=bool) if where is None else where.mask(design.data)
+    coded = [domain_codes(design.data, spec) for spec in domains]
+    columns = _Columns(design, items, restrict)
+    sums = _DomainSums(design, [codes for codes, _ in coded],
+                       [len(labels) for _, labels in coded], columns)
+    reps = sums.replicate_totals() if design.replicates is not None else [None] * len(coded)
+    parts = [_estimate_spec(design, items, spec, codes, labels, columns, sums.full[s],
+                            reps[s], method, level)
+             for s, (spec, (codes, labels)) in enumerate(zip(domains, coded))]
+    # one frame in one go: inserting columns or concatenating frames costs more
+    # than the estimates
+    frame = pd.DataFrame({name: ([v for p in parts for v in p[name]]
+                                 if isinstance(parts[0][name], list)
+                                 else np.concatenate([p[name] for p in parts]))
+                          for name in parts[0]})
+    frame["flag"] = reliability_flags(frame)
+    attrs = {"variance": "linearization" if design.replicates is None else design.method,
+             "replicates": int(design.B), "ci": method, "level": level,
+             "mse": bool(design.mse) if design.replicates is not None else False,
+             "calibrated": design.calibration is not None,
+             "where": "" if where is None else str(where),
+             "flag_rule": reliability_flags.__doc__.strip().splitlines()[0]}
+    return Results(frame, attrs)
+
+
+class _Columns:
+    """The items' columns on the rows of their domain-free base.
+
+    For item j: ``mask`` (1 in its base and ``--where``), ``num = y mask`` and
+    ``den = x mask`` (``mask`` for a total), each stored once in ``distinct``:
+    ``mask[j]``, ``num[j]`` and ``den[j]`` index it, so that items sharing a
+    base, and a mean's denominator (its base), are summed once.
+    """
+
+    def __init__(self, design, items, restrict):
+        masks, mask_index = _distinct([it.base & restrict for it in items])
+        everyone = [bool(mask.all()) for mask in masks]
+        masks = [mask.astype(np.float64) for mask in masks]
+        # a denominator of ones (means, proportions) is the mask itself
+        ones = {}
+        for it in items:
+            if it.den is not None and id(it.den) not in ones:
+                ones[id(it.den)] = bool(np.all(it.den == 1))
+        # a mask of ones leaves y as it is: no product (each new array of n
+        # numbers costs more in page faults than in arithmetic)
+        nums = [np.asarray(it.num, dtype=np.float64) if everyone[k] else it.num * masks[k]
+                for it, k in zip(items, mask_index)]
+        dens = [masks[k] if it.den is None or ones[id(it.den)] else it.den * masks[k]
+                for it, k in zip(items, mask_index)]
+        self.distinct, index = _distinct([masks[k] for k in mask_index] + nums + dens)
+        m = len(items)
+        self.mask, self.num, self.den = index[:m], index[m:2 * m], index[2 * m:]
+        self.is_total = np.array([it.den is None for it in items], dtype=bool)
+
+    def x(self, j):
+        """The column a residual ``num - theta x`` of item j centres on."""
+        return self.distinct[self.mask[j] if self.is_total[j] else self.den[j]]
+
+
+def _distinct(columns):
+    """The distinct arrays of ``columns`` and, per column, its index among them.
+
+    The same object is the same column; otherwise only columns with equal
+    sums are compared element by element, so the cost is about O(n k)."""
+    distinct, index, by_id, by_sum = [], [], {}, {}
+    for column in columns:
+        match = by_id.get(id(column))
+        if match is None:
+            bucket = by_sum.setdefault(float(np.sum(column)), [])
+            match = next((k for k in bucket if np.array_equal(distinct[k], column)), None)
+            if match is None:
+                match = len(distinct)
+                distinct.append(column)
+                bucket.append(match)
+            by_id[id(column)] = match
+        index.append(match)
+    return distinct, np.array(index, dtype=np.int64)
+
+
+class _DomainSums:
+    """Domain sums of several domain specifications, from one pass over the rows.
+
+    The rows' codes of every specification are crossed into joint groups (the
+    combinations present); a sum over a specification's domain is the sum of
+    its joint groups' sums. ``full[s]`` holds specification s's domain sums
+    ``(3, G_s, u)`` of the distinct columns ``c``, of ``w c`` and of ``w^2 c``
+    (the last for the masks only, zero elsewhere).
+    """
+
+    def __init__(self, design, codes, sizes, columns):
+        self.design, self.codes, self.sizes, self.columns = design, codes, sizes, columns
+        self.joint, combos = combinations(codes, sizes)
+        self.J = len(combos)
+        self._segments = []
+        for s, size in enumerate(sizes):
+            order = np.argsort(combos[:, s], kind="stable")
+            starts = np.searchsorted(combos[order, s], np.arange(size))
+            self._segments.append((order, starts))
+        w = design.weights
+        joint = np.zeros((3, self.J, len(columns.distinct)))
+        weighted = np.empty(design.n)
+        for k, column in enumerate(columns.distinct):
+            joint[0, :, k] = np.bincount(self.joint, column, minlength=self.J)
+            joint[1, :, k] = np.bincount(self.joint, np.multiply(w, column, out=weighted),
+                                         minlength=self.J)
+            if k in columns.mask:
+                joint[2, :, k] = np.bincount(self.joint, np.multiply(w, weighted, out=weighted),
+                                             minlength=self.J)
+        self.full = [self._reduce(s, joint, axis=1) for s in range(len(codes))]
+
+    def _reduce(self, s, joint_sums, axis):
+        """Sum the joint groups (along ``axis``) into specification s's domains."""
+        order, starts = self._segments[s]
+        return np.add.reduceat(np.take(joint_sums, order, axis=axis), starts, axis=axis)
+
+    def replicate_totals(self):
+        """Per specification, the replicate totals ``(B, G_s, m)`` of the items'
+        numerators and denominators, from one ``Design.replicate_totals`` call
+        on the distinct columns (one per specification beyond
+        ``JOINT_TOTALS_LIMIT``)."""
+        cols = self.columns
+        used = np.unique(np.concatenate([cols.num, cols.den]))
+        position = np.zeros(len(cols.distinct), dtype=np.int64)
+        position[used] = np.arange(used.size)
+        values = np.column_stack([cols.distinct[k] for k in used])
+        if (self.design.B * self.J * used.size <= JOINT_TOTALS_LIMIT
+                or self.J <= max(self.sizes)):
+            joint = self.design.replicate_totals(values, self.joint, self.J)
+            totals = [self._reduce(s, joint, axis=1) for s in range(len(self.codes))]
+        else:
+            totals = [self.design.replicate_totals(values, codes, size)
+                      for codes, size in zip(self.codes, self.sizes)]
+        return [(R[:, :, position[cols.num]], R[:, :, position[cols.den]]) for R in totals]
+
+
+def _ratios(is_total, num, den):
+    """A total's ``num``, a ratio's ``num / den``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(is_total, num, num / den)
+
+
+def _estimate_spec(design, items, spec, codes, labels, columns, sums, reps, method, level):
+    """The result columns of one domain specification."""
+    G, m = len(labels), len(items)
+    is_total = columns.is_total
+    n_obs, wbase = sums[0][:, columns.mask], sums[1][:, columns.mask]
+    t_num, t_den = sums[1][:, columns.num], sums[1][:, columns.den]
+    theta = _ratios(is_total, t_num, t_den)
+    empty = n_obs == 0
+
+    theta_reps = None
+    if reps is None:
+        var = _linearized(design, columns, codes, G, theta, t_den, empty)
+        df = _domain_df(design, columns, codes, G)
+    else:
+        theta_reps = _ratios(is_total, *reps)
+        var = _replicate_variance(design, theta, theta_reps, empty)
+        df = np.full((G, m), float(design.degf))
+    se = np.sqrt(var)
+
+    proportion = np.array([it.kind == "proportion" for it in items])
+    low, high = cimod.wald_ci(theta, se, df, level)
+    if proportion.any():
+        se_logit = None
+        if theta_reps is not None:
+            var_logit = _replicate_variance(design, _logit(theta), _logit(theta_reps), empty)
+            # a replicate with p_b = 0 or 1 has no logit: delta method there
+            with np.errstate(divide="ignore", invalid="ignore"):
+                se_logit = np.where(np.isfinite(var_logit), np.sqrt(var_logit),
+                                    se / (theta * (1 - theta)))
+        p_low, p_high = cimod.proportion_ci(
+            theta, se, method=method, df=df, level=level, n=n_obs,
+            se_logit=se_logit, replicates=theta_reps)
+        low = np.where(proportion, p_low, low)
+        high = np.where(proportion, p_high, high)
+
+    # an empty domain has no estimate and no interval (flagged "empty")
+    low, high = np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+    deff = _deff(design, columns, codes, theta, t_num, t_den, wbase, n_obs, var)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kish = n_obs * sums[2][:, columns.mask] / wbase**2    # Kish's n sum w^2 / (sum w)^2
+    unweighted = _ratios(is_total, sums[0][:, columns.num], sums[0][:, columns.den])
+    columns_out = {
+        "rate": [it.rate for _ in labels for it in items],
+        "variable": [it.variable for _ in labels for it in items],
+        "kind": [it.kind for _ in labels for it in items],
+        "domain_var": [spec] * (G * m),
+        "domain": [label for label in labels for _ in items]}
+    for name, values in (("n", n_obs), ("weighted_base", wbase), ("estimate", theta),
+                         ("se", se), ("ci_low", low), ("ci_high", high), ("deff", deff),
+                         ("deff_kish", kish), ("df", df), ("unweighted", unweighted)):
+        columns_out[name] = np.asarray(values, dtype=np.float64).reshape(-1)
+    columns_out["n"] = columns_out["n"].astype(np.int64)
+    columns_out["deft"] = np.sqrt(columns_out["deff"])
+    columns_out["published"] = [it.published.get((spec, label), np.nan)
+                                for label in labels for it in items]
+    return columns_out
+
+
+def _logit(p):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(p / (1 - p))
+
+
+def _influence(columns, codes, G, theta, t_den):
+    """Influence values (n, G*m) of the domain totals/ratios: a row's values
+    sit in its own domain's columns, zero in every other domain's."""
+    n, m = codes.size, theta.shape[1]
+    safe = np.where(t_den == 0, 1.0, t_den)
+    th = np.where(np.isfinite(theta), theta, 0.0)
+    z = np.zeros((n, G, m))
+    rows = np.arange(n)
+    for j in range(m):
+        y = columns.distinct[columns.num[j]]
+        if columns.is_total[j]:
+            z[rows, codes, j] = y
+        else:
+            x = columns.distinct[columns.den[j]]
+            z[rows, codes, j] = (y - th[codes, j] * x) / safe[codes, j]
+    return z.reshape(n, G * m)
+
+
+def _linearized(design, columns, codes, G, theta, t_den, empty):
+    """Delta-method variances of theta (G, m)."""
+    m = theta.shape[1]
+    cov = linearization_covariance(design, _influence(columns, codes, G, theta, t_den))
+    var = np.diag(cov).reshape(G, m).copy()
+    var[empty] = np.nan
+    return var
+
+
+def domain_covariance(design, items, spec, restrict=None):
+    """Estimates and their full covariance across domains and items, for
+    comparisons: returns ``theta (G, m)``, ``cov (G m, G m)``, the domain
+    labels and the replicate estimates ``(B, G, m)`` (None for linearization).
+    """
+    codes, labels = domain_codes(design.data, spec)
+    restrict = np.ones(design.n, bool) if restrict is None else restrict
+    columns = _Columns(design, items, restrict)
+    sums = _DomainSums(design, [codes], [len(labels)], columns)
+    t_num, t_den = sums.full[0][1][:, columns.num], sums.full[0][1][:, columns.den]
+    theta = _ratios(columns.is_total, t_num, t_den)
+    if design.replicates is not None:
+        reps = _ratios(columns.is_total, *sums.replicate_totals()[0])
+        _require_finite(reps, labels, items)
+        cov = replicate_covariance(theta.reshape(-1), reps.reshape(reps.shape[0], -1),
+                                   design.scale, design.rscales, design.mse)
+        return theta, cov, labels, reps
+    z = _influence(columns, codes, len(labels), theta, t_den)
+    return theta, linearization_covariance(design, z), labels, None
+
+
+def _require_finite(reps, labels, items):
+    bad = ~np.isfinite(reps).all(axis=0)
+    if bad.any():
+        g, j = np.argwhere(bad)[0]
+        raise KalibError(f"domain {labels[g]!r} of {items[j].variable!r} is empty in "
+                         f"{int((~np.isfinite(reps[:, g, j])).sum())} replicate(s)")
+
+
+def _replicate_variance(design, theta, reps, empty):
+    """Replicate variance per (g, j); NaN (flagged) where a replicate estimate
+    is undefined (the domain is empty in that replicate)."""
+    G, m = theta.shape
+    flat_t = theta.reshape(-1)
+    flat_r = reps.reshape(reps.shape[0], -1)
+    ok = np.isfinite(flat_r).all(axis=0) & np.isfinite(flat_t) & ~empty.reshape(-1)
+    var = np.full(G * m, np.nan)
+    if ok.any():
+        # diagonal of R's svrVar, column by column
+        for start in range(0, int(ok.sum()), 256):
+            idx = np.flatnonzero(ok)[start:start + 256]
+            cov = replicate_covariance(flat_t[idx], flat_r[:, idx], design.scale,
+                                       design.rscales, design.mse)
+            var[idx] = np.diag(cov)
+    return var.reshape(G, m)
+
+
+def _domain_df(design, columns, codes, G):
+    """R's degf of each domain's subset: PSUs minus strata holding a unit."""
+    df = {}
+    for k in np.unique(columns.mask):   # items sharing a base share their df
+        rows = columns.distinct[k] > 0
+        df[k] = (_distinct_per_domain(codes[rows], design.psu[rows], G)
+                 - _distinct_per_domain(codes[rows], design.strata[rows], G))
+    return np.column_stack([df[k] for k in columns.mask]).astype(np.float64)
+
+
+def _distinct_per_domain(codes, values, G):
+    """Number of distinct ``values`` (non-negative int codes) in each domain."""
+    size = int(values.max()) + 1 if values.size else 1
+    pairs = codes * size + values
+    if G * size <= 4 * pairs.size + 1024:   # presence by counting: O(n + G size)
+        seen = np.bincount(pairs, minlength=G * size) > 0
+        return seen.reshape(G, size).sum(axis=1)
+    return np.bincount(np.unique(pairs) // size, minlength=G)
+
+
+def _deff(design, columns, codes, theta, t_num, t_den, wbase, n_obs, var):
+    """R's design effect against SRS without replacement in the domain."""
+    w, is_total = design.weights, columns.is_total
+    G, m = theta.shape
+    th = np.where(np.isfinite(theta), theta, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ybar = t_num / wbase                                # domain mean of y
+        centre = np.where(is_total, ybar, th)
+        # weighted sum of squares of the residual e = y - centre * x (x = 1 for
+        # totals and means), each row about its own domain's centre
+        ss = np.empty((G, m))
+        e = np.empty(codes.size)    # one buffer: fresh large arrays cost page faults
+        for j in range(m):
+            if G == 1:              # one domain: no gather, no grouping
+                np.multiply(columns.x(j), centre[0, j], out=e)
+            else:
+                np.take(centre[:, j], codes, out=e, mode="clip")  # codes are valid
+                e *= columns.x(j)
+            np.subtract(columns.distinct[columns.num[j]], e, out=e)
+            e *= e
+            e *= w
+            ss[:, j] = e.sum() if G == 1 else np.bincount(codes, e, minlength=G)
+        s2 = ss / wbase * n_obs / (n_obs - 1)
+        xbar = t_den / wbase
+        fpc = np.where(wbase > n_obs, (wbase - n_obs) / (wbase * n_obs), 1 / n_obs)
+        vsrs = np.where(is_total, s2 * wbase**2 * fpc, s2 * fpc / xbar**2)
+        return var / vsrs
+
+
+# -- convenience front ends ---------------------------------------------------------
+
+def estimate_rates(design, rates, domains=(ALL,), ci="logit", level=0.95,
+                   where=None) -> Results:
+    """Catalog key rates by domain (see ``estimators.surveys.employers.catalog``)."""
+    return estimate_items(design, rate_items(design, rates), domains, where, ci, level)
+
+
+def svymean(design, variables, by=(ALL,), where=None, level=0.95) -> Results:
+    """Means of numeric variables (R ``svymean`` / ``svyby``)."""
+    return estimate_items(design, mean_items(design, _listify(variables)), by, where,
+                          "logit", level)
+
+
+def svytotal(design, variables, by=(ALL,), where=None, level=0.95) -> Results:
+    """Totals of numeric variables (R ``svytotal``)."""
+    return estimate_items(design, total_items(design, _listify(variables)), by, where,
+                          "logit", level)
+
+
+def svyratio(design, numerator, denominator, by=(ALL,), where=None, level=0.95):
+    """Ratio of totals ``T(y) / T(x)`` (R ``svyratio``)."""
+    return estimate_items(design, [ratio_item(design, numerator, denominator)], by,
+                          where, "logit", level)
+
+
+def svyprop(design, variable, value, by=(ALL,), where=None, ci="logit", level=0.95):
+    """Proportion ``variable == value`` with a proportion CI (``svyciprop``)."""
+    return estimate_items(design, [proportion_item(design, variable, value)], by,
+                          where, ci, level)
+
+
+def _listify(variables):
+    return [variables] if isinstance(variables, str) else list(variables)
+
+
+# -- quantiles ------------------------------------------------------------------------
+
+def weighted_quantile(x, w, p) -> float:
+    """R ``survey``'s ``qrule = "math"``: the smallest x whose weighted CDF is at
+    least p (the lower value only where the CDF hits p exactly). Zero weights
+    are ignored; cumulative sums are accumulated in extended precision as R's
+    ``cumsum`` does, so ties at p resolve the same way."""
+    keep = w != 0
+    x, w = x[keep], w[keep]
+    order = np.argsort(x, kind="stable")
+    x = x[order]
+    cum = np.cumsum(w[order].astype(np.longdouble))
+    total = float(cum[-1])
+    cumw = cum.astype(np.float64)
+    below = np.flatnonzero(cumw <= p * total)
+    pos = below[-1] if below.size else 0
+    if p - cumw[pos] / total == 0:
+        return float(x[pos])
+    return float(x[min(pos + 1, x.size - 1)])
+
+
+def svyquantile(design, variable, probs, by=(ALL,), where=None, level=0.95):
+    """Quantiles with Woodruff intervals (R ``svyquantile(qrule = "math")``).
+
+    The interval inverts a Wald interval (t on the domain's df) for the
+    estimated CDF at the quantile, ``F(q_p) = p``, through the same quantile
+    rule; ``se = (high - low) / (2 t_df)`` (Woodruff 1952). With replicates
+    the df is the design's (module docstring), as R's ``svyquantile(...,
+    df = degf(design))``; R's default takes the df of the design after
+    ``na.rm`` drops rows, the rank rule of its ``subset``.
+
+    Returns a DataFrame with ``variable, domain_var, domain, p, n, estimate,
+    se, ci_low, ci_high, df``.
+    """
+    y, present = _numeric(design, variable)
+    restrict = present if where is None else present & where.mask(design.data)
+    rows = []
+    for spec in by:
+        codes, labels = domain_codes(design.data, spec)
+        for g, label in enumerate(labels):
+            in_g = restrict & (codes == g)
+            if not in_g.any():
+                raise KalibError(f"domain {label!r} of {spec!r} has no {variable!r} values")
+            w = np.where(in_g, design.weights, 0.0)
+            for p in np.atleast_1d(probs):
+                q = weighted_quantile(y, w, float(p))
+                below = Item(f"{variable}<=q", (y <= q).astype(float), np.ones(design.n),
+                             in_g, "proportion")
+                f = estimate_items(design, [below], (ALL,), ci="wald", level=level).frame
+                low_p, high_p = f.loc[0, "ci_low"], f.loc[0, "ci_high"]
+                df = f.loc[0, "df"]
+                low = weighted_quantile(y, w, low_p) if low_p >= 0 else np.nan
+                high = weighted_quantile(y, w, high_p) if high_p <= 1 else np.nan
+                se = (high - low) / (2 * cimod.t_quantile(level, df))
+                rows.append((variable, spec, label, float(p), int(in_g.sum()), q, se,
+                             low, high, df))
+    return pd.DataFrame(rows, columns=["variable", "domain_var", "domain", "p", "n",
+                                       "estimate", "se", "ci_low", "ci_high", "df"])
