@@ -9,7 +9,7 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.kalib-installed
 OUT    ?= report
 
-.PHONY: setup browser test report bench bench-peers clean
+.PHONY: setup browser test report bench bench-history bench-peers clean
 
 setup: $(STAMP)
 
@@ -30,8 +30,13 @@ test: setup browser
 report: setup
 	$(VENV)/bin/kalib report --out $(OUT) --force
 
+# Judges each median against its history, appends to benchmarks/results/history.csv
+# and renders benchmarks/history.html; bench-history renders the page alone.
 bench: setup
 	$(PY) benchmarks/run_bench.py
+
+bench-history: setup
+	$(PY) benchmarks/history_page.py
 
 bench-peers: setup
 	$(PY) benchmarks/peers.py

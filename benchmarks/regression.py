@@ -1,76 +1,180 @@
-"""Benchmark history: saved pytest-benchmark runs, median comparison, the alarm.
+"""The benchmark alarm: each median against the noise the history has seen.
 
-``run_bench.py`` (``make bench``) saves every run as
-``benchmarks/results/bench-<UTC date-time>-<commit>.json`` (pytest-benchmark's
-JSON) and compares its medians with the latest earlier run. A benchmark whose
-median grew by more than the threshold (20%) is a suspect; suspects are run
-once more and keep the faster of the two medians, so that one noisy round on
-a shared machine does not raise the alarm, while a real slowdown shows in both
-runs and does.
+``run_bench.py`` (``make bench``) judges every benchmark of a new run against
+the earlier runs of the same *series* — the same benchmark, machine
+fingerprint and workload sizes (``history.Record.series``); a run in which a
+benchmark failed is judged but is never a baseline.
+
+The rule (:class:`Rule`, defaults in brackets). With the last ``window`` [5]
+runs of the series as the baseline runs:
+
+* ``baseline`` = the median of their medians;
+* ``spread`` = the largest of: the new run's IQR, the median IQR of the
+  baseline runs, and 2 x the MAD of their medians (for normal noise the IQR
+  is 2 MAD, so all three are IQRs: of the rounds within a run, or of the run
+  to run scatter);
+* ``margin(level)`` = max(``threshold`` [20%] x level, ``spread_factor`` [2]
+  x spread, ``floor`` [50 µs]);
+* **SLOWER** when median > baseline + margin(baseline); **faster** when
+  baseline > median + margin(median) (the same rule read backwards);
+* **DRIFT** (a slow creep the moving baseline follows) when median >
+  reference + margin(reference), ``reference`` being the median of the first
+  ``window`` runs of the last ``drift_window`` [20] — but none before the
+  last run flagged SLOWER, DRIFT or faster: a reported step is then the new
+  level, so the alarm is not raised for weeks about one accepted change.
+
+SLOWER and DRIFT raise the alarm; ``run_bench.py`` first runs the suspects
+once more and keeps the faster median (one noisy round on a shared machine
+does not raise it, a real slowdown present in both runs does). A step
+slowdown stays SLOWER until most of the baseline runs are at the new level
+(3 runs with a window of 5), then the new level is the baseline.
 """
 from __future__ import annotations
 
-import json
 import os
 import platform
 import re
+import statistics
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
-THRESHOLD = 0.20
-PREFIX = "bench-"
+from history import HISTORY, Record, read, short_name
+
+# A flagged run restarts the drift reference (see the module docstring).
+FLAGGED = ("SLOWER", "DRIFT", "faster")
+ALARM = ("SLOWER", "DRIFT")
 
 
 @dataclass(frozen=True)
-class Row:
-    """One benchmark's median now and in the previous run (seconds)."""
+class Rule:
+    """The alarm's parameters (the module docstring gives the rule).
+
+    ``floor``: 50 µs. The microsecond benchmarks (collapse and expand at
+    n = 1e3 take 2 µs) time kernels that are timed at n = 1e5 and 1e6 too,
+    where a per-row slowdown is 100-1000 times larger and passes the floor;
+    the floor mutes only the sizes where a change is invisible to a user
+    (the smallest whole task, raking 1e3 rows, takes about 1 ms) and where a
+    shared machine's scheduler and clock moves the median by as much.
+    ``spread_factor``: 2 IQRs (about 2.7 standard deviations of normal
+    noise); the rounds' IQR, not the median's standard error, because on a
+    shared machine whole runs move, and a run whose rounds scatter widely is
+    one that other work disturbed.
+    """
+
+    threshold: float = 0.20
+    spread_factor: float = 2.0
+    floor: float = 50e-6
+    window: int = 5
+    drift_window: int = 20
+
+    def margin(self, level: float, spread: float) -> float:
+        """How far above ``level`` a median may be before it is a change."""
+        return max(self.threshold * level, self.spread_factor * spread, self.floor)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One benchmark of a run judged against the earlier runs of its series.
+
+    ``record`` is None for a benchmark that is gone (in the latest earlier
+    run, not in this one); ``baseline`` and ``reference`` (the drift level,
+    when it was checked) are medians in seconds; ``runs`` counts the
+    baseline runs.
+    """
 
     name: str
-    now: float | None
-    before: float | None
-    threshold: float = THRESHOLD
+    record: Record | None
+    status: str
+    baseline: float | None = None
+    spread: float | None = None
+    reference: float | None = None
+    runs: int = 0
 
     @property
     def ratio(self) -> float | None:
-        if self.now is None or self.before is None or self.before <= 0:
+        if self.record is None or not self.baseline:
             return None
-        return self.now / self.before
+        return self.record.median / self.baseline
 
     @property
-    def slower(self) -> bool:
-        """More than ``threshold`` slower than before (the alarm condition)."""
-        return self.ratio is not None and self.ratio > 1.0 + self.threshold
-
-    @property
-    def status(self) -> str:
-        if self.before is None:
-            return "new"
-        if self.now is None:
-            return "gone"
-        if self.slower:
-            return "SLOWER"
-        return "faster" if self.ratio < 1.0 / (1.0 + self.threshold) else "ok"
+    def alarm(self) -> bool:
+        return self.status in ALARM
 
 
-def medians(run: dict) -> dict[str, float]:
-    """``{fullname: median seconds}`` of a pytest-benchmark JSON document."""
-    return {b["fullname"]: float(b["stats"]["median"]) for b in run.get("benchmarks", [])}
+def _level(runs: list[Record], new: Record) -> tuple[float, float]:
+    """(median of the runs' medians, spread) — see the module docstring."""
+    medians = [r.median for r in runs]
+    centre = statistics.median(medians)
+    mad = statistics.median(abs(m - centre) for m in medians)
+    return centre, max(new.iqr, statistics.median(r.iqr for r in runs), 2.0 * mad)
 
 
-def compare(now: dict[str, float], before: dict[str, float],
-            threshold: float = THRESHOLD) -> list[Row]:
-    """Rows for every benchmark in either run, sorted by name."""
-    return [Row(name, now.get(name), before.get(name), threshold)
-            for name in sorted(set(now) | set(before))]
+def _judge(new: Record, earlier: list[Record], since: int, rule: Rule) -> Verdict:
+    """``new`` against the complete ``earlier`` runs of its series (oldest
+    first); the drift reference starts no earlier than ``earlier[since]``."""
+    if not earlier:
+        return Verdict(new.benchmark, new, "new")
+    recent = earlier[-rule.window:]
+    baseline, spread = _level(recent, new)
+    verdict = Verdict(new.benchmark, new, "ok", baseline, spread, runs=len(recent))
+    if new.median > baseline + rule.margin(baseline, spread):
+        return replace(verdict, status="SLOWER")
+    if baseline > new.median + rule.margin(new.median, spread):
+        return replace(verdict, status="faster")
+    start = max(since, len(earlier) - rule.drift_window)
+    if start >= len(earlier) - len(recent):
+        return verdict  # the reference would be the baseline runs themselves
+    reference, spread = _level(earlier[start:start + rule.window], new)
+    verdict = replace(verdict, reference=reference)
+    if new.median > reference + rule.margin(reference, spread):
+        return replace(verdict, status="DRIFT", spread=spread)
+    return verdict
 
+
+def judge_series(series: list[Record], rule: Rule = Rule()) -> list[Verdict]:
+    """Every run of one series (oldest first) judged against the runs before it."""
+    verdicts, complete, since = [], [], 0
+    for record in series:
+        verdict = _judge(record, complete, since, rule)
+        verdicts.append(verdict)
+        if record.complete:
+            if verdict.status in FLAGGED:
+                since = len(complete)  # this run starts the new reference
+            complete.append(record)
+    return verdicts
+
+
+def by_series(records: Iterable[Record]) -> dict[tuple, list[Record]]:
+    """``{series: its records oldest first}``."""
+    groups: dict[tuple, list[Record]] = {}
+    for record in sorted(records, key=lambda r: r.date):
+        groups.setdefault(record.series, []).append(record)
+    return groups
+
+
+def judge(history: list[Record], run: list[Record], rule: Rule = Rule()) -> list[Verdict]:
+    """The new ``run``'s rows judged against ``history``, sorted by name, with
+    the benchmarks of the latest earlier complete run of the same machine and
+    sizes that this run lacks (status ``gone``)."""
+    earlier = by_series(history)
+    verdicts = [judge_series(earlier.get(r.series, []) + [r], rule)[-1] for r in run]
+    if run:
+        same = [r for r in history if r.complete and r.machine == run[0].machine
+                and r.sizes == run[0].sizes]
+        latest = max((r.date for r in same), default=None)
+        names = {r.benchmark for r in run}
+        verdicts += [Verdict(r.benchmark, None, "gone", r.median)
+                     for r in same if r.date == latest and r.benchmark not in names]
+    return sorted(verdicts, key=lambda v: v.name)
+
+
+# -- the re-run of the suspects ----------------------------------------------
 
 def merge_rerun(run: dict, rerun: dict) -> dict:
-    """``run`` with each benchmark of ``rerun`` replaced when its median is lower.
-
-    The names re-run are listed under ``"kalib_rerun"`` in the result.
-    """
+    """``run`` (pytest-benchmark JSON) with each benchmark of ``rerun``
+    replaced when its median is lower; the names re-run under ``"kalib_rerun"``."""
     again = {b["fullname"]: b for b in rerun.get("benchmarks", [])}
     merged = dict(run)
     merged["benchmarks"] = [
@@ -81,36 +185,44 @@ def merge_rerun(run: dict, rerun: dict) -> dict:
     return merged
 
 
-def check(run: dict, previous: dict | None, rerun: Callable[[list[str]], dict],
-          threshold: float = THRESHOLD) -> tuple[dict, list[Row]]:
-    """Compare ``run`` with ``previous``; re-run the suspects once.
+def check(run: dict, rows: Callable[[dict], list[Record]], history: list[Record],
+          rerun: Callable[[list[str]], dict], rule: Rule = Rule()
+          ) -> tuple[dict, list[Verdict]]:
+    """Judge ``run``; run the suspects (SLOWER, DRIFT) once more and judge again.
 
-    ``rerun(names)`` runs the named benchmarks again and returns their
-    pytest-benchmark JSON. Returns the run to save (suspects' faster medians
-    merged in) and the comparison rows; the alarm is ``any(r.slower ...)``.
+    ``rows(run)`` turns a pytest-benchmark JSON document into history rows;
+    ``rerun(fullnames)`` runs the named benchmarks again and returns their
+    JSON. Returns the run to keep (the suspects' faster medians merged in)
+    and the verdicts.
     """
-    if previous is None:
-        return run, compare(medians(run), {}, threshold)
-    before = medians(previous)
-    suspects = [row.name for row in compare(medians(run), before, threshold) if row.slower]
+    verdicts = judge(history, rows(run), rule)
+    suspects = {v.name for v in verdicts if v.alarm}
     if suspects:
-        run = merge_rerun(run, rerun(suspects))
-    return run, compare(medians(run), before, threshold)
+        names = [b["fullname"] for b in run["benchmarks"]
+                 if short_name(b["fullname"]) in suspects]
+        run = merge_rerun(run, rerun(names))
+        verdicts = judge(history, rows(run), rule)
+    return run, verdicts
 
 
-def format_table(rows: list[Row]) -> str:
-    """benchmark | median now | median before | ratio | status."""
-    def fmt(seconds):
-        if seconds is None:
-            return "-"
-        for unit, factor in (("s", 1.0), ("ms", 1e3), ("µs", 1e6)):
-            if seconds * factor >= 1.0 or unit == "µs":
-                return f"{seconds * factor:.4g} {unit}"
+# -- the printed table --------------------------------------------------------
 
-    header = ("benchmark", "median now", "median before", "ratio", "")
-    body = [(r.name, fmt(r.now), fmt(r.before),
-             "-" if r.ratio is None else f"{r.ratio:.2f}", r.status) for r in rows]
-    widths = [max(len(line[i]) for line in [header] + body) for i in range(5)]
+def format_seconds(seconds: float | None) -> str:
+    """``3.1 ms``, ``48 µs``, ``2.64 s`` (4 significant digits)."""
+    if seconds is None:
+        return "-"
+    for unit, factor in (("s", 1.0), ("ms", 1e3), ("µs", 1e6)):
+        if abs(seconds) * factor >= 1.0 or unit == "µs":
+            return f"{seconds * factor:.4g} {unit}"
+
+
+def format_table(verdicts: list[Verdict]) -> str:
+    """benchmark | median now | baseline | ratio | allowed | status."""
+    header = ("benchmark", "median now", "baseline", "ratio", "spread", "status")
+    body = [(v.name, format_seconds(v.record.median if v.record else None),
+             format_seconds(v.baseline), "-" if v.ratio is None else f"{v.ratio:.2f}",
+             format_seconds(v.spread), v.status) for v in verdicts]
+    widths = [max(len(line[i]) for line in [header] + body) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
                        for i, (cell, w) in enumerate(zip(line, widths))).rstrip()
              for line in [header] + body]
@@ -118,32 +230,7 @@ def format_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def saved_runs(directory: Path, complete_only: bool = False,
-               sizes: str | None = None) -> list[Path]:
-    """Saved ``make bench`` runs, oldest first (names start with a UTC stamp).
-
-    ``complete_only`` leaves out runs in which a benchmark failed; ``sizes``
-    keeps the runs made with the same workload sizes (a quick run is not the
-    baseline of a nightly one: some suites time "the largest size selected").
-    """
-    runs = sorted(Path(directory).glob(f"{PREFIX}*.json"))
-    if complete_only:
-        runs = [path for path in runs if not load(path).get("kalib_failed")]
-    if sizes is not None:
-        runs = [path for path in runs if load(path).get("kalib_sizes", sizes) == sizes]
-    return runs
-
-
-def load(path: Path) -> dict:
-    return json.loads(Path(path).read_text())
-
-
-def save(run: dict, path: Path) -> None:
-    """Write atomically (temp + rename)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(run, indent=1))
-    tmp.replace(path)
-
+# -- what the run and the peers' runs record ---------------------------------
 
 def git_commit() -> str:
     """Short commit id of the working tree, ``+dirty`` with uncommitted changes."""
@@ -177,37 +264,32 @@ def machine_summary() -> dict:
             "shared": load is not None and load > 0.5, "description": description}
 
 
-def same_machine(run: dict, previous: dict) -> bool:
-    """Whether two runs report the same CPU (else the comparison means little)."""
-    def brand(r):
-        return r.get("machine_info", {}).get("cpu", {}).get("brand_raw")
-    return brand(run) == brand(previous)
-
-
 _PARAM = re.compile(r"^(?P<base>.*)\[(?P<param>[^\]]*)\]$")
 
 
 def kernel_scaling(directory: Path) -> dict[str, dict[int, float]]:
-    """``{benchmark: {n: median}}`` from the latest saved run, for the figure.
+    """``{benchmark: {n: median}}`` from the latest run in the history of
+    ``directory`` (``results/``), for ``peers.py``'s figure.
 
-    The size comes from ``extra_info["n"]`` or a ``1e3``/``1e5``/``1e6`` part of
-    the test's parameter id; benchmarks with fewer than two sizes are left out.
+    The size is the ``1e3``/``1e5``/``1e6`` part of the test's parameter id;
+    benchmarks with fewer than two sizes are left out.
     """
     from workloads import SIZES
 
-    runs = saved_runs(directory)
-    if not runs:
+    records = read(Path(directory) / HISTORY)
+    if not records:
         return {}
+    latest = max(r.run for r in records)
     lines: dict[str, dict[int, float]] = {}
-    for bench in load(runs[-1]).get("benchmarks", []):
-        found = _PARAM.match(bench["name"])
-        base, param = (found["base"], found["param"]) if found else (bench["name"], "")
+    for record in (r for r in records if r.run == latest):
+        test = record.benchmark.partition("::")[2]
+        found = _PARAM.match(test)
+        base, param = (found["base"], found["param"]) if found else (test, "")
         parts = param.split("-")
-        n = bench.get("extra_info", {}).get("n") or next(
-            (SIZES[p] for p in parts if p in SIZES), None)
+        n = next((SIZES[p] for p in parts if p in SIZES), None)
         if n is None:
             continue
         rest = "-".join(p for p in parts if p not in SIZES)
         label = base.removeprefix("test_") + (f"[{rest}]" if rest else "")
-        lines.setdefault(label, {})[int(n)] = float(bench["stats"]["median"])
+        lines.setdefault(label, {})[int(n)] = record.median
     return {name: points for name, points in lines.items() if len(points) >= 2}
