@@ -25,10 +25,6 @@ SUBCOMMANDS = {
 }
 
 
-class InputError(KalibError):
-    """Bad command-line input (missing file, output exists without --force...)."""
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kalib",

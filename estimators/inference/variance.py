@@ -86,6 +86,16 @@ def stratified_psu_covariance(design, u) -> np.ndarray:
 def replicate_covariance(theta_full, theta_reps, scale, rscales, mse=False) -> np.ndarray:
     """Replicate covariance with R's conventions (``svrVar``).
 
+    .. math:: V = s \\sum_b r_b (\\theta_b - c)(\\theta_b - c)'
+
+    with ``s = scale``, ``r_b = rscales[b]`` and ``c`` the mean of the
+    replicates with ``r_b > 0`` (R's ``mse = FALSE``) or the full-sample
+    estimate (``mse = TRUE``). The one home of this rule: the estimators
+    (:mod:`estimators.inference.estimate`), the models
+    (:mod:`estimators.model.variance`) and, on labelled arrays, the Dask path
+    (:func:`replicate_variance`) all call it. As R, except that a replicate
+    estimate that is not finite raises instead of giving NaN.
+
     Parameters
     ----------
     theta_full : array-like (m,)
@@ -101,6 +111,10 @@ def replicate_covariance(theta_full, theta_reps, scale, rscales, mse=False) -> n
     Returns
     -------
     ndarray (m, m)
+
+    References
+    ----------
+    Lumley, T. (2010). Complex Surveys, ch. 2.3 (R ``survey:::svrVar``).
     """
     full = np.atleast_1d(np.asarray(theta_full, dtype=np.float64))
     reps = np.asarray(theta_reps, dtype=np.float64).reshape(-1, full.size)
@@ -110,15 +124,35 @@ def replicate_covariance(theta_full, theta_reps, scale, rscales, mse=False) -> n
         idx = np.flatnonzero(bad)
         raise KalibError(f"{idx.size} replicate estimate(s) are not finite "
                          f"(first: replicate {idx[0] + 1})")
-    centre = full if mse else reps[rscales > 0].mean(axis=0)
+    centre = full if bool(mse) else reps[rscales > 0].mean(axis=0)
     dev = reps - centre
     return float(scale) * (dev * rscales[:, None]).T @ dev
 
 
-def degrees_of_freedom(design) -> int:
-    """Design degrees of freedom: PSUs minus strata, or the replicate rule.
+def replicate_variance(theta_full, theta_reps, scale, rscales, mse=False, dim="replicate"):
+    """The diagonal of :func:`replicate_covariance` on labelled arrays.
 
-    For replicate designs this is R's ``degf``: the rank of the replicate
-    weights minus one (see ``weighting.replicates``).
+    ``V_j = scale * sum_b rscales_b (theta_bj - c_j)^2`` along ``dim`` of
+    xarray objects (lazy when they are dask-backed, so that the Dask path
+    never gathers the replicate estimates into one process). The centre is
+    as in :func:`replicate_covariance`; unlike it, a replicate estimate that
+    is not finite gives NaN (R's behaviour), since a lazy array cannot be
+    checked without computing it.
+
+    Parameters
+    ----------
+    theta_full : xarray.DataArray
+        Full-sample estimates (the centre when ``mse``).
+    theta_reps : xarray.DataArray
+        Replicate estimates, with dimension ``dim``.
+    scale : float
+    rscales : xarray.DataArray along ``dim``
+    mse : bool
+    dim : str
+
+    Returns
+    -------
+    xarray.DataArray, ``theta_reps`` without ``dim``.
     """
-    return int(design.degf)
+    centre = theta_full if bool(mse) else theta_reps.where(rscales > 0).mean(dim)
+    return scale * (rscales * (theta_reps - centre) ** 2).sum(dim)

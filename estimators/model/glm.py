@@ -35,13 +35,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from estimators.inference.variance import linearization_covariance, replicate_covariance
-
 from .errors import FormulaError, ModelError
 from .families import Family, get_family
 from .fitting import (check_identifiable, check_separation, fit_full_sample,
                       refit_replicates, single_threaded_blas)
-from .formula import ModelFrame, build_model_frame
+from .formula import build_model_frame
+from .results import SvyGLMResults
+from .variance import (design_df, has_replicates, linearized_cov, replicate_cov,
+                       replicate_matrix)
 
 VARIANCES = ("linearization", "replicate")
 
@@ -81,24 +82,6 @@ class ReplicateWeights:
         return self.repweights
 
 
-def replicate_matrix(design) -> np.ndarray:
-    """The (n, B) replicate analysis weights of ``design``.
-
-    Designs that do not materialise them (a replicate file read by the CLI)
-    give them through their replicate totals of one group per row.
-    """
-    if hasattr(design, "replicate_weights"):
-        return np.asarray(design.replicate_weights(), dtype=float)
-    n = len(design.weights)
-    totals = design.replicate_totals(np.ones(n), np.arange(n), n)  # (B, n, 1)
-    return np.ascontiguousarray(totals[:, :, 0].T)
-
-
-def has_replicates(design) -> bool:
-    """Whether ``design`` carries replicate weights."""
-    return getattr(design, "replicates", None) is not None
-
-
 def design_frame(design) -> pd.DataFrame:
     """The design's data as a pandas DataFrame (rows in design order)."""
     data = design.data
@@ -117,40 +100,6 @@ def influence_functions(X, y, w, mu, family: Family) -> np.ndarray:
     """
     info = X.T @ (X * (w * family.variance(mu))[:, None])
     return np.linalg.solve(info, (X * (y - mu)[:, None]).T).T
-
-
-def replicate_cov(design, theta, theta_reps) -> np.ndarray:
-    """Replicate covariance of ``theta`` (k,) from replicates (B, k)."""
-    return np.atleast_2d(replicate_covariance(
-        theta, theta_reps, design.scale, np.asarray(design.rscales), bool(design.mse)))
-
-
-def linearized_cov(design, influence) -> np.ndarray:
-    """Linearization covariance of the design total of ``influence`` (n, k)."""
-    return np.atleast_2d(linearization_covariance(design, influence))
-
-
-def design_df(design, used, subset, replicate: bool) -> int:
-    """Design degrees of freedom of a fit on the rows ``used`` (R's ``degf``
-    of the design ``svyglm`` ends up with).
-
-    Linearization: PSUs minus strata among the rows in the fit (R drops rows
-    with missing values and outside ``subset`` by giving them zero weight,
-    and ``degf`` counts only PSUs with weight). Replicates: the design's
-    ``degf`` for rows with missing values, but a ``subset`` is cut out of the
-    replicate weights, whose rank minus one is then the df (R recomputes
-    ``degf`` with ``qr(..., tol = 1e-5)``).
-    """
-    if replicate:
-        if subset is None:
-            return int(design.degf)
-        W = replicate_matrix(design)[np.asarray(subset, bool)]
-        s = np.linalg.svd(W / np.linalg.norm(W, axis=0).clip(min=1e-300),
-                          compute_uv=False)
-        return int(np.sum(s > 1e-5 * s[0])) - 1
-    psu = np.asarray(design.psu)[used]
-    strata = np.asarray(design.strata)[used]
-    return len(np.unique(psu)) - len(np.unique(strata))
 
 
 def svyglm(formula: str, design, family="gaussian", *, variance: str | None = None,
@@ -184,8 +133,6 @@ def svyglm(formula: str, design, family="gaussian", *, variance: str | None = No
     -------
     SvyGLMResults
     """
-    from .results import SvyGLMResults
-
     fam = get_family(family)
     variance = variance or ("replicate" if has_replicates(design) else "linearization")
     if variance not in VARIANCES:

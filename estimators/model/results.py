@@ -21,7 +21,7 @@ from .errors import ModelError, SingularCovarianceError
 from .families import Family
 from .fitting import single_threaded_blas
 from .formula import ModelFrame, formula_variables
-from .glm import linearized_cov, replicate_cov, replicate_matrix
+from .variance import linearized_cov, replicate_cov, replicate_matrix
 
 COLUMNS = ["term", "estimate", "se", "t", "df", "p", "ci_low", "ci_high"]
 ODDS_COLUMNS = ["odds_ratio", "or_ci_low", "or_ci_high"]

@@ -22,6 +22,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
+from estimators.inference.variance import replicate_variance as _svrvar
 from estimators.scale import chunks as _chunks
 from estimators.scale.draws import (ReplicateSpec, accumulate_block, blocks, draw_block,
                                     multipliers)
@@ -151,14 +152,10 @@ def replicate_dataset(chunk_list, calibration, plan, n_groups, *, scale, rscales
 
 def replicate_variance(ds: xr.Dataset, estimate: xr.DataArray,
                        replicates: xr.DataArray) -> xr.DataArray:
-    """R's ``svrVar`` on Dataset variables: ``scale * sum_b rscales_b (theta_b - c)^2``,
-    c the mean of the replicates with positive rscales, or the full-sample
-    estimate when the Dataset's ``mse`` is set (lazy if the inputs are)."""
-    if ds.attrs["mse"]:
-        centre = estimate
-    else:
-        centre = replicates.where(ds.rscales > 0).mean("replicate")
-    return ds.attrs["scale"] * (ds.rscales * (replicates - centre) ** 2).sum("replicate")
+    """R's ``svrVar`` with the Dataset's ``scale``, ``rscales`` and ``mse``
+    (:func:`estimators.inference.variance.replicate_variance`; lazy if the
+    inputs are)."""
+    return _svrvar(estimate, replicates, ds.attrs["scale"], ds.rscales, ds.attrs["mse"])
 
 
 def domain_means(ds: xr.Dataset, domains: dict) -> xr.Dataset:

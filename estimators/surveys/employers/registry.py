@@ -62,7 +62,6 @@ def collapse_adjacent(counts: dict[str, int], min_n: int = MIN_RESPONDENTS) -> d
 
 
 NACE_GROUPS = collapse_adjacent(SAMPLE_NACE_COUNTS)
-SECTION_TO_GROUP = {s: g for g, secs in NACE_GROUPS.items() for s in secs}
 
 
 # =========================================================================== register
