@@ -63,7 +63,7 @@ import pandas as pd
 from estimators.inference import ci as cimod
 from estimators.inference.domains import (ALL, Chosen, Condition, NotMissing, combinations,
                                 domain_codes, text_column)
-from estimators.inference.results import Results, reliability_flags
+from estimators.inference.results import FLAG_RULE, Results, reliability_flags
 from estimators.inference.variance import linearization_covariance, replicate_covariance
 from weighting.columns import canonical
 from weighting.errors import KalibError
@@ -164,7 +164,7 @@ def multi_response_items(design, question: str, options=None) -> list[Item]:
 
 
 def rate_items(design, rates) -> list[Item]:
-    """Items of catalog key rates (``estimators.surveys.employers.catalog.KeyRate``)."""
+    """Items of catalog key rates (:class:`estimators.inference.catalog.KeyRate`)."""
     items = []
     for rate in rates:
         base = rate.base.mask(design.data)
@@ -230,7 +230,7 @@ def estimate_items(design, items, domains=(ALL,), where: Condition | None = None
              "mse": bool(design.mse) if design.replicates is not None else False,
              "calibrated": design.calibration is not None,
              "where": "" if where is None else str(where),
-             "flag_rule": reliability_flags.__doc__.strip().splitlines()[0]}
+             "flag_rule": FLAG_RULE}
     return Results(frame, attrs)
 
 
@@ -537,12 +537,6 @@ def _deff(design, columns, codes, theta, t_num, t_den, wbase, n_obs, var):
 
 
 # -- convenience front ends ---------------------------------------------------------
-
-def estimate_rates(design, rates, domains=(ALL,), ci="logit", level=0.95,
-                   where=None) -> Results:
-    """Catalog key rates by domain (see ``estimators.surveys.employers.catalog``)."""
-    return estimate_items(design, rate_items(design, rates), domains, where, ci, level)
-
 
 def svymean(design, variables, by=(ALL,), where=None, level=0.95) -> Results:
     """Means of numeric variables (R ``svymean`` / ``svyby``)."""

@@ -29,6 +29,8 @@ MAX_ABS_WIDTH = 0.30
 REL_WIDTH_RANGE = (0.05, 0.30)
 MAX_REL_WIDTH = 1.30
 MAX_RSE = 0.30
+#: The rule :func:`reliability_flags` applies, recorded in the results' settings.
+FLAG_RULE = "NCHS presentation standard: ``ok``, ``review``, ``suppress`` or ``empty``."
 
 
 def reliability_flags(frame: pd.DataFrame) -> np.ndarray:

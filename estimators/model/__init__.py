@@ -7,7 +7,7 @@
 >>> fit.predicted_margins("sector")
 
 What corresponds to what in R's ``survey`` package (all checked against it in
-``tests/test_model_reference.py``):
+``tests/estimators/model/test_glm_reference.py``):
 
 ==========================================  =====================================
 kalib                                       R survey
@@ -24,16 +24,17 @@ kalib                                       R survey
 
 Modules: :mod:`.formula` (patsy model frames), :mod:`.families`,
 :mod:`.fitting` (full-sample and batched replicate fits, identifiability and
-separation checks), :mod:`.glm` (:func:`svyglm`, variance), :mod:`.results`,
-:mod:`.bundled` (the report's analysis), :mod:`.errors`.
+separation checks), :mod:`.glm` (:func:`svyglm`), :mod:`.variance` (the
+coefficients' replicate or linearized covariance), :mod:`.results`,
+:mod:`.errors`. The employer survey's regression section of the report is
+``estimators.surveys.employers.analysis``.
 """
-from .bundled import BundledAnalysis, bundled_analysis
 from .errors import (CollinearityError, ConvergenceError, FormulaError, ModelError,
                      SeparationError, SingularCovarianceError)
 from .glm import ReplicateWeights, svyglm
 from .results import SvyGLMResults, TermTest
 
-__all__ = ["svyglm", "bundled_analysis", "BundledAnalysis", "ReplicateWeights",
+__all__ = ["svyglm", "ReplicateWeights",
            "SvyGLMResults", "TermTest", "ModelError", "FormulaError",
            "CollinearityError", "SeparationError", "ConvergenceError",
            "SingularCovarianceError"]

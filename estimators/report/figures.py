@@ -22,9 +22,6 @@ import numpy as np  # noqa: E402
 
 from estimators.report.labels import domain_label  # noqa: E402
 
-# Domains shown in the forest plots, top to bottom: all firms, then by sector,
-# then by size (the published breakdowns of the report).
-FOREST_DOMAIN_VARS = ("all", "sector", "size_class")
 WEIGHTED_COLOUR = "#1f5a96"
 UNWEIGHTED_COLOUR = "#b24a1e"
 REGISTER_COLOUR = "#6a6a6a"
@@ -135,7 +132,8 @@ def sample_vs_population(rows, t: dict[str, str]):
     return fig
 
 
-def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float):
+def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float,
+           domain_vars=("all",)):
     """One panel per rate: unweighted point beside weighted estimate and CI.
 
     Parameters
@@ -146,10 +144,13 @@ def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float
         The rate ids of the group, one panel each.
     labels : dict
         Rate id -> panel title.
+    domain_vars : sequence of str
+        The domain variables shown, blocks top to bottom (a survey's
+        ``forest_domains``).
     """
     ncols = 2 if len(rates) == 4 else min(3, len(rates))
     nrows = math.ceil(len(rates) / ncols)
-    n_rows_panel = len(_forest_rows(frame, rates[0]))
+    n_rows_panel = len(_forest_rows(frame, rates[0], domain_vars))
     # Fixed margins in inches (no tight_layout: it draws the figure twice).
     left, right, panel_w, gap_w = 1.35, 0.15, 3.1, 0.2
     top, panel_h, title_h, gap_h, axis_h = 0.35, 0.24 * n_rows_panel + 0.1, 0.6, 0.12, 0.5
@@ -158,13 +159,13 @@ def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float
     # Common limits set by hand: sharex/sharey make every tick a child of one
     # shared transform, which costs quadratic time in the number of panels.
     fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
-    shown = frame[frame["rate"].isin(rates) & frame["domain_var"].isin(FOREST_DOMAIN_VARS)]
+    shown = frame[frame["rate"].isin(rates) & frame["domain_var"].isin(domain_vars)]
     xlim = _padded_limits(100 * shown[["ci_low", "ci_high", "unweighted"]].to_numpy(float))
     fig.subplots_adjust(left=left / width, right=1 - right / width,
                         top=1 - (top + title_h) / height, bottom=axis_h / height,
                         wspace=gap_w / panel_w, hspace=(title_h + gap_h) / panel_h)
     for k, (ax, rate) in enumerate(zip(axes.flat, rates)):
-        part = _forest_rows(frame, rate)
+        part = _forest_rows(frame, rate, domain_vars)
         y = -np.arange(len(part), dtype=float)
         est, lo, hi = (100 * part[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
         # hlines + plot rather than errorbar: far fewer artists to draw.
@@ -203,9 +204,9 @@ def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float
     return fig
 
 
-def _forest_rows(frame, rate):
-    part = frame[(frame["rate"] == rate) & frame["domain_var"].isin(FOREST_DOMAIN_VARS)]
-    order = {v: i for i, v in enumerate(FOREST_DOMAIN_VARS)}
+def _forest_rows(frame, rate, domain_vars):
+    part = frame[(frame["rate"] == rate) & frame["domain_var"].isin(domain_vars)]
+    order = {v: i for i, v in enumerate(domain_vars)}
     return part.assign(_o=part["domain_var"].map(order)).sort_values(
         "_o", kind="stable").drop(columns="_o")
 

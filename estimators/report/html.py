@@ -16,7 +16,7 @@ from string import Template
 
 import pandas as pd
 
-from estimators.surveys.employers.catalog import report_round
+from estimators.inference.catalog import report_round
 from estimators.report.labels import domain_label, text
 
 
@@ -49,12 +49,13 @@ class Page:
     generated: str
     model_html: str | None = None
     files: list[str] = field(default_factory=list)
-    public_shares: dict[str, float] | None = None   # margin variant -> public share
+    variant_shares: dict[str, float] | None = None  # margin variant -> the share it moves
+    survey_text: dict = field(default_factory=dict)  # the survey's strings {lang: {key: text}}
 
 
 def render(page: Page) -> str:
     """The whole page as an HTML string."""
-    t = text(page.lang)
+    t = text(page.lang, page.survey_text)
     sections = [
         ("sample", t["sec_sample"], _sample_section(page, t)),
         ("weights", t["sec_weights"], _weights_section(page, t)),
@@ -89,7 +90,7 @@ def render(page: Page) -> str:
 def published_matches(published: float, unweighted: float, decimals: int | None = None) -> bool:
     """Whether ``unweighted`` prints as ``published`` (both fractions).
 
-    The report rounds twice, half up (``estimators.surveys.employers.catalog.report_round``).
+    The report rounds twice, half up (``estimators.inference.catalog.report_round``).
     ``decimals`` are the printed decimals of the percentage; by default those
     of the shortest form of ``published``.
     """
@@ -211,9 +212,9 @@ def _keyrates_section(page: Page, t) -> str:
                    row_css=["rate-first" if f else "" for f in first_of_rate],
                    cell_css=cell_css, row_ids=[f"rate-{r.rate}--{r.domain_var}--{r.domain}"
                                                for r in shown.itertuples()])
-    if page.public_shares:
+    if page.variant_shares:
         shares = t["shares"].format(**{k: pct(v, page.lang, 0)
-                                       for k, v in page.public_shares.items()})
+                                       for k, v in page.variant_shares.items()})
     else:
         shares = t["no_sensitivity"]
     intro = t["keyrates_intro"].format(level=level, shares=shares)
@@ -289,7 +290,7 @@ def _methods_section(page: Page, t) -> str:
 
 
 def _figures(page: Page, section: str) -> list[str]:
-    t = text(page.lang)
+    t = text(page.lang, page.survey_text)
     out = []
     for i, fig in enumerate(page.figures, 1):
         if fig.section != section:

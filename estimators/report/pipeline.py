@@ -1,8 +1,12 @@
 """``kalib report``: load → validate → design → calibrate → replicate →
 estimate → sensitivity → analysis → figures → page → write.
 
-Each step is a small method of :class:`ReportRun`; :meth:`ReportRun.run`
-calls them in order and records the wall-clock time of each in ``run.json``.
+Each step is a small method of :class:`ReportRun`, listed in order in
+``ReportRun.PIPELINE``; :meth:`ReportRun.run` calls them and records the
+wall-clock time of each in ``run.json``. Whatever belongs to the survey (its
+data, codebook, margins and their variants, key rates, domains, labels) comes
+from a :class:`~estimators.surveys.base.SurveyConfig`, by default the bundled
+employer survey's.
 Everything is written into a temporary sibling of ``--out`` which is renamed
 into place only when the whole report is complete, so an error leaves no
 half-written report behind.
@@ -12,7 +16,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import math
 import os
 import platform
 import re
@@ -31,16 +34,11 @@ from tqdm.auto import tqdm
 from estimators.report import figures as figs
 from estimators.report.html import Figure, Page, render
 from estimators.io.files import OutputExistsError, current_umask
-from estimators.report.labels import flag_rules, rate_group, rate_label, text
-from estimators.report.notes import explain
+from estimators.report.labels import flag_rules, text
+from estimators.inference.catalog import estimate_catalog
 from estimators.inference.results import KEYRATE_COLUMNS
+from estimators.surveys.base import SurveyConfig
 from weighting.errors import KalibError
-
-DOMAINS = ("all", "sector", "size_class", "sector*size_class", "nace_group")
-SENSITIVITY_VARIANTS = (("sens_low", "low_public"), ("sens_high", "high_public"))
-PUBLIC_SHARE_VARIANTS = (("central", "central"), ("low", "low_public"), ("high", "high_public"))
-STEPS = ("load", "validate", "design", "calibrate", "replicate", "estimate",
-         "sensitivity", "analysis", "figures", "page", "write")
 
 
 @dataclass(frozen=True)
@@ -84,8 +82,12 @@ class ReportSettings:
 
 @dataclass
 class ReportRun:
-    """One run of the report; the attributes fill in step by step."""
+    """One run of the report; the attributes fill in step by step.
+
+    ``survey`` is the survey configuration (default: the bundled employer
+    survey, ``estimators.surveys.employers.SURVEY``)."""
     settings: ReportSettings
+    survey: SurveyConfig | None = None
     timings: dict[str, float] = field(default_factory=dict)
     inputs: list[dict] = field(default_factory=list)
     data: pd.DataFrame | None = None
@@ -95,24 +97,29 @@ class ReportRun:
     uncalibrated: object = None
     keyrates: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
-    public_shares: dict | None = None
+    variant_shares: dict | None = None
     analysis_html: str | None = None
     figures: list[Figure] = field(default_factory=list)
     html: str = ""
     results: object = None
 
+    def __post_init__(self):
+        if self.survey is None:
+            from estimators.surveys.employers import SURVEY
+            self.survey = SURVEY
+
     # -- driver ---------------------------------------------------------------
 
     def run(self) -> Path:
-        """Run every step; return the output directory."""
+        """Run every step of ``PIPELINE``; return the output directory."""
         s = self.settings
         out = Path(s.out)
         check_output(out, s.force)
-        with _progress(s, len(STEPS), "kalib report") as bar:
-            for name in STEPS:
+        with _progress(s, len(self.PIPELINE), "kalib report") as bar:
+            for name, step in self.PIPELINE:
                 bar.set_postfix_str(name)
                 start = time.perf_counter()
-                getattr(self, f"step_{name}")()
+                step(self)
                 self.timings[name] = time.perf_counter() - start
                 bar.update()
         return out
@@ -120,40 +127,39 @@ class ReportRun:
     # -- steps ------------------------------------------------------------------
 
     def step_load(self):
-        """Read the margins and the sample (bundled data by default)."""
-        from estimators.surveys import employers as datasets
-        s = self.settings
+        """Read the margins and the sample (the survey's bundled data by default)."""
+        s, survey = self.settings, self.survey
         if s.margins:
             from estimators.io.files import read_margins
             self.margins = [read_margins(p) for p in s.margins]
             self.inputs += [_file_input("margins", p) for p in s.margins]
             self.margin_sources = [(m.name, str(p)) for m, p in zip(self.margins, s.margins)]
         else:
-            self.margins = datasets.default_margins()
-            self.margin_sources = bundled_margin_sources(self.margins, "central")
+            self.margins = survey.margins(survey.central)
+            self.margin_sources = survey.margin_sources(self.margins, survey.central)
             if not s.bundled:
-                self.inputs.append(_file_input("margins", datasets.DATA / "register_margins.csv"))
+                self.inputs.append(_file_input("margins", survey.margins_file))
         if s.bundled:
-            self.data = datasets.load_cati()          # validated on load
-            self.inputs += _bundled_inputs()
+            self.data = survey.load()          # validated on load
+            self.inputs += _bundled_inputs(survey.data_dir)
         else:
             from estimators.io.cati import read_cati_csv, read_cati_sav
             reader = read_cati_sav if s.sample.suffix.lower() == ".sav" else read_cati_csv
-            self.data = reader(s.sample, datasets.codebook(), check=False)
+            self.data = reader(s.sample, survey.codebook(), check=False)
             self.inputs.append(_file_input("sample", s.sample))
 
     def step_validate(self):
         """A given sample against the codebook (one line naming column and id);
         design columns numeric; ids unique; margin variables present."""
-        from estimators.surveys import employers as datasets
         s = self.settings
         if not s.bundled:
             from estimators.io.cati import to_analysis_frame
             from estimators.io.validate import ValidationError, validate
-            report = validate(self.data, datasets.codebook(), id_column=s.id)
+            codebook = self.survey.codebook()
+            report = validate(self.data, codebook, id_column=s.id)
             if not report.ok:
                 raise ValidationError(report, str(s.sample))
-            self.data = to_analysis_frame(self.data, datasets.codebook())
+            self.data = to_analysis_frame(self.data, codebook)
             for column in (s.weight, s.fpc):
                 if column is not None:
                     self.data[column] = _numeric_column(self.data, column)
@@ -169,13 +175,14 @@ class ReportRun:
                                      "of the sample")
 
     def step_design(self):
-        """The sampling design: the bundled survey is stratified by sector x
-        size with base weights register count / sample count per stratum."""
+        """The sampling design: the bundled data carry their base weights and
+        strata (the employer survey: strata sector x size, base weights
+        register count / sample count per stratum)."""
         from weighting.design import Design
         s = self.settings
         weight, strata = s.weight, s.strata
         if s.bundled:
-            weight, strata = weight or "base_weight", strata or "stratum"
+            weight, strata = weight or self.survey.weights, strata or self.survey.strata
         self.design = self.uncalibrated = Design(self.data, weights=weight, strata=strata,
                                                  psu=s.psu, fpc=s.fpc)
 
@@ -193,44 +200,42 @@ class ReportRun:
 
     def step_estimate(self):
         """Every key rate of the catalog for every domain, with SE, CI and flag."""
-        from estimators.surveys.employers.catalog import estimate_catalog
         s = self.settings
-        self.results = estimate_catalog(self.design, domains=DOMAINS, ci=s.ci, level=s.level)
+        self.results = estimate_catalog(self.design, self.survey.catalog,
+                                        self.survey.domains, ci=s.ci, level=s.level)
         self.keyrates = keyrate_frame(self.results)
 
     def step_sensitivity(self):
-        """Point estimates under the low and high public/private margin variants
-        (bundled margins only: a user's margins have no such variants)."""
-        s = self.settings
-        if s.margins:
+        """Point estimates under the survey's other margin variants (the
+        employer survey: low and high public share; bundled margins only, a
+        user's margins have no such variants)."""
+        s, survey = self.settings, self.survey
+        sensitivity = survey.sensitivity
+        if s.margins or sensitivity is None:
             return
-        from estimators.surveys import employers as datasets
-        from estimators.surveys.employers.catalog import KEY_RATES
         from estimators.inference.estimate import rate_items
-        items = rate_items(self.design, KEY_RATES)
+        items = rate_items(self.design, survey.catalog)
         columns = {}
-        for column, variant in SENSITIVITY_VARIANTS:
-            margins = datasets.load_register_margins(variant)
+        for column, variant in sensitivity.columns:
+            margins = survey.margins(variant)
             design = self.uncalibrated.calibrate(margins, **_calibration_kwargs(s))
-            columns[column] = point_estimates(design, DOMAINS, items)
+            columns[column] = point_estimates(design, survey.domains, items)
         self.sensitivity = pd.DataFrame(columns)
-        self.public_shares = {key: public_share(datasets.load_register_margins(variant))
-                              for key, variant in PUBLIC_SHARE_VARIANTS}
+        self.variant_shares = {key: sensitivity.share(survey.margins(variant))
+                               for key, variant in sensitivity.share_variants}
 
     def step_analysis(self):
-        """The bundled regression analysis, when the model layer provides it
-        (the sample has the codebook's columns, bundled or validated)."""
-        import estimators.model
-        bundled_analysis = getattr(estimators.model, "bundled_analysis", None)
-        if bundled_analysis is None:  # the model layer does not provide one
+        """The survey's regression analysis, when it has one (the sample has
+        the codebook's columns, bundled or validated)."""
+        if self.survey.analysis is None:
             return
-        analysis = bundled_analysis(self.design)
+        analysis = self.survey.analysis(self.design)
         self.analysis_html = analysis.to_html(lang=self.settings.lang)
 
     def step_figures(self):
         """Draw every figure (in parallel worker processes, see figures.render)."""
-        s = self.settings
-        t = text(s.lang)
+        s, survey = self.settings, self.survey
+        t = text(s.lang, survey.text)
         d = self.design
         frame = self.page_frame()
         jobs = [("sample_vs_register", t["fig_sample"], "sample", "sample_vs_population",
@@ -241,16 +246,16 @@ class ReportRun:
         if conv is not None:
             jobs.append(("replicate_convergence", t["fig_convergence"], "weights",
                          "replicate_convergence", (conv["iterations"], conv["error"], t)))
-        labels = rate_labels(frame["rate"].unique(), s.lang)
+        labels = self.rate_labels()
         groups = {}
         for rate in dict.fromkeys(frame["rate"]):
-            groups.setdefault(rate_group(rate), []).append(rate)
-        for (key, en, no), rates in groups.items():
+            groups.setdefault(survey.rate_group(rate), []).append(rate)
+        for key, rates in groups.items():
             columns = frame[frame["rate"].isin(rates)]
-            caption = t["forest_caption"].format(group=no if s.lang == "no" else en,
-                                                 level=100 * s.level)
+            group = survey.group_label(key, s.lang) or t["other_rates"]
+            caption = t["forest_caption"].format(group=group, level=100 * s.level)
             jobs.append((f"forest_{key}", caption, "forest", "forest",
-                         (columns, rates, labels, t, s.level)))
+                         (columns, rates, labels, t, s.level, survey.forest_domains)))
         with _progress(s, len(jobs), "figures") as bar:
             pngs = figs.render([(kind, args) for *_, kind, args in jobs], progress=bar)
         self.figures = [Figure(name, caption, png, section)
@@ -258,20 +263,21 @@ class ReportRun:
 
     def step_page(self):
         """Render index.html."""
-        s = self.settings
+        s, survey = self.settings, self.survey
         d = self.design
         self.html = render(Page(
             lang=s.lang, level=s.level, keyrates=self.page_frame(),
-            rate_labels=rate_labels(self.keyrates["rate"].unique(), s.lang),
+            rate_labels=self.rate_labels(),
             margin_shares=margin_shares(self.data, d, self.margins),
-            strata=strata_shares(self.data, d) if "stratum" in self.data else None,
+            strata=(strata_shares(self.data, d, survey.strata) if survey.strata in self.data
+                    else None),
             weight_stats=weight_stats(d, s.lang),
             figures=self.figures, flag_rules=flag_rules(s.lang),
-            settings=methods_settings(s, d), margin_sources=self.margin_sources,
+            settings=methods_settings(s, d, survey), margin_sources=self.margin_sources,
             versions=versions(), version=versions()["kalib"],
             generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             model_html=self.analysis_html, files=output_files(d),
-            public_shares=self.public_shares))
+            variant_shares=self.variant_shares, survey_text=survey.text))
 
     def step_write(self):
         """Write every file into a temporary sibling of --out, then rename it
@@ -287,6 +293,13 @@ class ReportRun:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
 
+    #: The steps in order: (name in run.json, method).
+    PIPELINE = (("load", step_load), ("validate", step_validate), ("design", step_design),
+                ("calibrate", step_calibrate), ("replicate", step_replicate),
+                ("estimate", step_estimate), ("sensitivity", step_sensitivity),
+                ("analysis", step_analysis), ("figures", step_figures), ("page", step_page),
+                ("write", step_write))
+
     # -- helpers ----------------------------------------------------------------
 
     def page_frame(self) -> pd.DataFrame:
@@ -298,12 +311,17 @@ class ReportRun:
             frame = frame.join(self.sensitivity, on=["rate", "domain_var", "domain"])
         else:
             frame = frame.assign(sens_low=np.nan, sens_high=np.nan)
-        lang = self.settings.lang
+        lang, survey = self.settings.lang, self.survey
         keys = list(zip(frame["rate"], frame["domain_var"], frame["domain"]))
         return frame.assign(
-            published_decimals=[_published_decimals(*k) for k in keys],
-            note=[explain(*k, lang) if self.settings.bundled else "" for k in keys]
+            published_decimals=[survey.published_decimals(*k) for k in keys],
+            note=[survey.explain(*k, lang) if self.settings.bundled else "" for k in keys]
         ).reset_index(drop=True)
+
+    def rate_labels(self) -> dict[str, str]:
+        """Rate id -> its page label in the page's language."""
+        return {r: self.survey.rate_label(r, self.settings.lang)
+                for r in self.keyrates["rate"].unique()}
 
     def _write_files(self, tmp: Path):
         start = time.perf_counter()
@@ -324,6 +342,7 @@ class ReportRun:
         self.timings["write"] = time.perf_counter() - start
         record = {
             "kalib_report": 1,
+            "survey": self.survey.id,
             "inputs": self.inputs,
             "settings": s.as_json(),
             "versions": versions(),
@@ -345,9 +364,13 @@ def output_files(design) -> list[str]:
             "figures/*.png", "run.json"]
 
 
-def build_report(settings: ReportSettings) -> ReportRun:
-    """Run the report with ``settings``; return the finished run."""
-    run = ReportRun(settings)
+STEPS = tuple(name for name, _ in ReportRun.PIPELINE)
+
+
+def build_report(settings: ReportSettings, survey: SurveyConfig | None = None) -> ReportRun:
+    """Run the report with ``settings`` on ``survey`` (default: the bundled
+    employer survey); return the finished run."""
+    run = ReportRun(settings, survey)
     run.run()
     return run
 
@@ -399,18 +422,15 @@ def keyrate_frame(results) -> pd.DataFrame:
 
 
 
-def point_estimates(design, domains, items=None) -> pd.Series:
+def point_estimates(design, domains, items) -> pd.Series:
     """Weighted key-rate shares, ``sum_i w_i 1[num & base & domain] /
     sum_i w_i 1[base & domain]``, indexed by (rate, domain_var, domain).
 
     The point estimates of ``estimate_catalog`` without its variance, for
-    the sensitivity columns. ``items`` (``estimators.inference.estimate.rate_items`` of
-    the catalog) depend on the data only and may be passed in to be reused.
+    the sensitivity columns. ``items`` (``estimators.inference.estimate.rate_items``
+    of the catalog) depend on the data only, so one list serves every variant.
     """
-    from estimators.surveys.employers.catalog import KEY_RATES
     from estimators.inference.domains import domain_codes
-    from estimators.inference.estimate import rate_items
-    items = rate_items(design, KEY_RATES) if items is None else items
     w = np.asarray(design.weights, float)[:, None]
     base = np.stack([it.base for it in items], axis=1).astype(float) * w
     num = np.stack([it.num for it in items], axis=1) * base
@@ -426,12 +446,6 @@ def point_estimates(design, domains, items=None) -> pd.Series:
             names=["rate", "domain_var", "domain"])
         parts.append(pd.Series(share.reshape(-1), index=index))
     return pd.concat(parts)
-
-
-def public_share(margins) -> float:
-    """Public share of the population in the sector margin."""
-    sector = next(m for m in margins if m.variables == ("sector",))
-    return sector.table[("public",)] / sector.grand_total
 
 
 def margin_shares(data, design, margins) -> pd.DataFrame:
@@ -455,10 +469,11 @@ def margin_shares(data, design, margins) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def strata_shares(data, design) -> pd.DataFrame:
-    """Respondents per design stratum and the population the base weights stand for."""
+def strata_shares(data, design, column: str) -> pd.DataFrame:
+    """Respondents per design stratum (``column`` of ``data``) and the
+    population the base weights stand for."""
     base = pd.Series(np.asarray(design.base_weights, float), index=data.index)
-    by = pd.DataFrame({"stratum": data["stratum"].astype(str), "w": base}).groupby(
+    by = pd.DataFrame({"stratum": data[column].astype(str), "w": base}).groupby(
         "stratum")["w"].agg(["size", "sum"])
     by = by.loc[sorted(by.index, key=_natural)]
     return pd.DataFrame({"stratum": by.index, "sample_n": by["size"].to_numpy(),
@@ -525,32 +540,13 @@ def replicate_record(design) -> dict | None:
             "max_error": float(np.max(conv["error"]))}
 
 
-def _published_decimals(rate: str, domain_var: str, domain: str) -> float:
-    from estimators.surveys.employers.catalog import get_rate
-    try:
-        published = get_rate(rate).published_for(domain_var, domain)
-    except KeyError:
-        return math.nan
-    return math.nan if published is None else published.decimals
-
-
-def rate_labels(rates, lang: str) -> dict[str, str]:
-    """Rate id -> its page label in ``lang`` (the catalog's meaning, or the
-    id, for a rate the page has no label for)."""
-    from estimators.surveys.employers.catalog import KEY_RATES
-    meaning = {r.id: r.meaning for r in KEY_RATES}
-    return {r: rate_label(r, lang, meaning.get(r)) for r in rates}
-
-
-
-
-def methods_settings(s: ReportSettings, design) -> list[tuple[str, str]]:
+def methods_settings(s: ReportSettings, design, survey: SurveyConfig) -> list[tuple[str, str]]:
     """The methods section's settings, written out from this run's values."""
-    t = text(s.lang)
+    t = text(s.lang, survey.text)
     sample = t["m_bundled"] if s.bundled else str(s.sample)
-    strata = f"{design.n_strata} strata ({s.strata or 'stratum'})" if design.n_strata > 1 \
+    strata = f"{design.n_strata} strata ({s.strata or survey.strata})" if design.n_strata > 1 \
         else t["m_unstratified"]
-    base = t["m_base_given"].format(s.weight or "base_weight") if (s.weight or s.bundled) \
+    base = t["m_base_given"].format(s.weight or survey.weights) if (s.weight or s.bundled) \
         else t["m_base_nn"]
     calibration = s.calibration + (f", bounds {s.bounds[0]:g}–{s.bounds[1]:g}" if s.bounds
                                    else "") + (f", trim {s.trim}" if s.trim else "")
@@ -569,7 +565,7 @@ def methods_settings(s: ReportSettings, design) -> list[tuple[str, str]]:
             (t["m_variance"], variance),
             (t["m_seed"], str(s.seed)),
             (t["m_ci"], t["m_ci_text"].format(ci=s.ci, level=100 * s.level)),
-            (t["m_domains"], ", ".join(DOMAINS))]
+            (t["m_domains"], ", ".join(survey.domains))]
     return rows
 
 
@@ -617,28 +613,10 @@ def _file_input(role: str, path) -> dict:
             "bytes": path.stat().st_size}
 
 
-def _bundled_inputs() -> list[dict]:
-    from importlib import resources
-    data = resources.files("estimators.surveys.employers").joinpath("data")
-    return [_file_input("bundled", Path(str(p))) for p in sorted(data.iterdir(),
-                                                                  key=lambda p: p.name)
+def _bundled_inputs(data_dir: Path) -> list[dict]:
+    return [_file_input("bundled", p) for p in sorted(Path(data_dir).iterdir(),
+                                                      key=lambda p: p.name)
             if p.is_file()]
-
-
-def bundled_margin_sources(margins, variant: str) -> list[tuple[str, str]]:
-    """Margin name -> its provenance (source, reference date, basis of the cells)."""
-    from estimators.surveys.employers import register_margin_table
-    table = register_margin_table(variant)
-    out = []
-    for m in margins:
-        cells = table[table["margin"] == m.name]
-        basis = ", ".join(f"{count} {kind}" for kind, count in
-                          cells["basis"].value_counts().sort_index().items())
-        sources = "; ".join(dict.fromkeys(cells["source"]))
-        dates = ", ".join(dict.fromkeys(cells["reference_date"].astype(str)))
-        out.append((m.name, f"{sources}, reference date {dates} ({variant} variant; "
-                            f"{len(cells)} cells: {basis})"))
-    return out
 
 
 def _numeric_column(data, column: str) -> pd.Series:

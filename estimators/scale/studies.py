@@ -8,8 +8,9 @@ broadcast once to every worker), with dask's progress bar, and gathers the
 results into one ``xarray.Dataset`` along a new dimension.
 
 :func:`margin_variant_keyrates` is the sensitivity study of the report: the
-key-rate catalog of the bundled survey raked to each register-margin variant
-(``low_public``, ``central``, ``high_public``).
+key-rate catalog of a bundled survey raked to each of its register-margin
+variants (the employer survey's ``low_public``, ``central``, ``high_public``),
+the survey given as its :class:`~estimators.surveys.base.SurveyConfig`.
 """
 from __future__ import annotations
 
@@ -19,9 +20,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from estimators.inference.catalog import estimate_catalog
 from estimators.scale.schedulers import dask_scheduler
-
-VARIANTS = ("low_public", "central", "high_public")
 
 
 def _active_client():
@@ -100,31 +100,47 @@ def run_study(function, items, *, shared=None, scheduler=None, progress=None, di
 
 
 def _variant_keyrates(variant, settings):
-    """Key-rate catalog of the bundled survey raked to one margin variant."""
-    from estimators.surveys import employers as datasets
-    from estimators.surveys.employers.catalog import estimate_catalog, get_rate
+    """Key-rate catalog of a bundled survey raked to one margin variant."""
     from weighting.design import Design
 
-    design = Design(datasets.load_cati(), weights="base_weight", strata="stratum")
-    design = design.calibrate(datasets.load_register_margins(variant), tol=settings["tol"])
+    survey = settings["survey"]
+    design = Design(survey.load(), weights=survey.weights, strata=survey.strata)
+    design = design.calibrate(survey.margins(variant), tol=settings["tol"])
     if settings["variance"] != "linearization":
         design = design.with_replicates(settings["variance"], replicates=settings["replicates"],
                                         seed=settings["seed"])
-    rates = None if settings["rates"] is None else [get_rate(r) for r in settings["rates"]]
-    return estimate_catalog(design, domains=settings["domains"], rates=rates).to_dataset()
+    rates = survey.catalog if settings["rates"] is None else [
+        survey.get_rate(r) for r in settings["rates"]]
+    return estimate_catalog(design, rates, settings["domains"]).to_dataset()
 
 
-def margin_variant_keyrates(variants=VARIANTS, *, variance="linearization", replicates=1000,
-                            seed=20170602, domains=("all", "sector", "size_class"),
-                            rates=None, tol=1e-10, scheduler=None,
-                            progress=None) -> xr.Dataset:
-    """The key-rate catalog (or the ``rates`` ids) under each register-margin
-    variant, one task each, gathered along ``variant`` (the report's
-    sensitivity study at scale)."""
-    settings = {"variance": variance, "replicates": replicates, "seed": seed,
-                "domains": list(domains), "rates": rates, "tol": tol}
-    return run_study(_variant_keyrates, variants, shared=settings, scheduler=scheduler,
-                     progress=progress, dim="variant")
+def margin_variant_keyrates(survey, variants=None, *, variance="linearization",
+                            replicates=1000, seed=20170602, domains=None, rates=None,
+                            tol=1e-10, scheduler=None, progress=None) -> xr.Dataset:
+    """The key-rate catalog (or the ``rates`` ids) of ``survey`` under each of
+    its register-margin variants, one task each, gathered along ``variant``
+    (the report's sensitivity study at scale).
+
+    Parameters
+    ----------
+    survey : estimators.surveys.base.SurveyConfig
+        E.g. ``estimators.surveys.employers.SURVEY``.
+    variants : sequence of str, optional
+        Default: every variant of the survey (``survey.variants``).
+    domains : sequence of str, optional
+        Default: the survey's forest-plot domains (``survey.forest_domains``).
+    variance, replicates, seed, tol
+        The design of each task (raking to the variant's margins).
+    rates : sequence of str, optional
+        Rate ids (default: the whole catalog).
+    scheduler, progress
+        As :func:`run_study`.
+    """
+    settings = {"survey": survey, "variance": variance, "replicates": replicates,
+                "seed": seed, "domains": list(domains or survey.forest_domains),
+                "rates": rates, "tol": tol}
+    return run_study(_variant_keyrates, list(variants or survey.variants), shared=settings,
+                     scheduler=scheduler, progress=progress, dim="variant")
 
 
-__all__ = ["VARIANTS", "margin_variant_keyrates", "run_study"]
+__all__ = ["margin_variant_keyrates", "run_study"]

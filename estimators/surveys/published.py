@@ -7,9 +7,12 @@ Each survey package bundles its part of ``shared/survey/published_tables.json``
 from __future__ import annotations
 
 import json
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+
+from estimators.inference.catalog import report_round
+
 
 @lru_cache(maxsize=None)
 def load_published(path: Path) -> dict:
@@ -28,9 +31,7 @@ def report_percent(n: int, base: int, decimals: int) -> Decimal:
     """
     if base <= 0:
         raise ValueError(f"percentage base must be positive, got {base}")
-    exact = Decimal(100 * int(n)) / Decimal(int(base))
-    once = exact.quantize(Decimal(1).scaleb(-(decimals + 1)), ROUND_HALF_UP)
-    return once.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    return report_round(Decimal(100 * int(n)) / Decimal(int(base)), decimals)
 
 
 def count_range(percent: float, base: int, decimals: int = 0) -> list[int]:

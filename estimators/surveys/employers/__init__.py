@@ -6,7 +6,10 @@
   NACE group, sector) for establishments with >= 1 employee, 1 January 2018,
   in three variants of the uncertain public share;
 * :func:`register_margin_table` — the same with provenance per cell;
-* :func:`design_strata` — strata (sector x size), register counts, base weights.
+* :func:`design_strata` — strata (sector x size), register counts, base weights;
+* :data:`SURVEY` — all of it, with the key-rate catalog, the report's domains,
+  the public-share sensitivity and the page's labels, as the
+  :class:`~estimators.surveys.base.SurveyConfig` the report and the studies take.
 
 See ``docs/data.md`` for columns, missing codes, margins and decisions.
 """
@@ -19,8 +22,11 @@ import pandas as pd
 
 from estimators.io.cati import read_cati_csv, to_analysis_frame
 from estimators.io.codebook import Codebook
-from estimators.surveys.published import load_published
+from estimators.surveys.base import Sensitivity, SurveyConfig
+from estimators.surveys.employers.catalog import DEFAULT_CONTRASTS, DEFAULT_DOMAINS, KEY_RATES
+from estimators.surveys.employers.labels import NOTES, RATE_GROUPS, RATE_LABELS, TEXT
 from estimators.surveys.employers.registry import NACE_GROUPS, VARIANTS
+from estimators.surveys.published import load_published
 from weighting.errors import KalibError
 
 DATA = Path(__file__).parent / "data"
@@ -29,7 +35,8 @@ CATI_FILE = DATA / "cati_employers_2017.csv"
 DEFAULT_MARGINS = ("size_class", "nace_group", "sector")
 
 __all__ = ["load_cati", "load_register_margins", "default_margins", "codebook",
-           "register_margin_table", "design_strata", "published", "NACE_GROUPS", "DEFAULT_MARGINS"]
+           "register_margin_table", "design_strata", "published", "margin_sources",
+           "public_share", "NACE_GROUPS", "DEFAULT_MARGINS", "SURVEY"]
 
 
 def published() -> dict:
@@ -121,3 +128,52 @@ def load_register_margins(variant: str = "central", margins=DEFAULT_MARGINS) -> 
 def default_margins() -> list:
     """The default calibration: size class, collapsed NACE group, sector (central)."""
     return load_register_margins("central")
+
+
+def margin_sources(margins, variant: str) -> list[tuple[str, str]]:
+    """Margin name -> its provenance (source, reference date, basis of the cells)."""
+    table = register_margin_table(variant)
+    out = []
+    for m in margins:
+        cells = table[table["margin"] == m.name]
+        basis = ", ".join(f"{count} {kind}" for kind, count in
+                          cells["basis"].value_counts().sort_index().items())
+        sources = "; ".join(dict.fromkeys(cells["source"]))
+        dates = ", ".join(dict.fromkeys(cells["reference_date"].astype(str)))
+        out.append((m.name, f"{sources}, reference date {dates} ({variant} variant; "
+                            f"{len(cells)} cells: {basis})"))
+    return out
+
+
+def public_share(margins) -> float:
+    """Public share of the population in the sector margin (the quantity the
+    margin variants move: SSB publishes no sector count for establishments)."""
+    sector = next(m for m in margins if m.variables == ("sector",))
+    return sector.table[("public",)] / sector.grand_total
+
+
+def regression_analysis(design):
+    """The report's regression section (:mod:`.analysis`, imported on first use:
+    it needs statsmodels)."""
+    from estimators.surveys.employers.analysis import bundled_analysis
+    return bundled_analysis(design)
+
+
+SURVEY = SurveyConfig(
+    id="employers_2017",
+    name="CATI employer survey 2017 (SINTEF 2019:0060)",
+    load=load_cati, codebook=codebook, margins=load_register_margins,
+    margin_sources=margin_sources, data_dir=DATA, margins_file=DATA / "register_margins.csv",
+    weights="base_weight", strata="stratum",
+    central="central", variants=("low_public", "central", "high_public"),
+    catalog=KEY_RATES, domains=DEFAULT_DOMAINS, contrasts=DEFAULT_CONTRASTS,
+    # the published breakdowns of the report, top to bottom
+    forest_domains=("all", "sector", "size_class"),
+    sensitivity=Sensitivity(
+        columns=(("sens_low", "low_public"), ("sens_high", "high_public")),
+        share=public_share,
+        share_variants=(("central", "central"), ("low", "low_public"),
+                        ("high", "high_public"))),
+    rate_labels=RATE_LABELS, rate_groups=RATE_GROUPS, notes=NOTES, text=TEXT,
+    analysis=regression_analysis)
+"""The employer survey as the report and the studies see it."""

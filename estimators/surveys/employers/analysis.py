@@ -28,9 +28,10 @@ import pandas as pd
 
 from weighting.errors import ReplicateError
 
-from .errors import CollinearityError, SeparationError, SingularCovarianceError
-from .glm import design_frame, svyglm
-from .results import SvyGLMResults
+from estimators.model.errors import (CollinearityError, SeparationError,
+                                     SingularCovarianceError)
+from estimators.model.glm import design_frame, svyglm
+from estimators.model.results import SvyGLMResults
 
 PREDICTORS = ("sector", "size_class", "nace_group", "accommodation_experience")
 FORMULA = ("I({outcome} == 'yes') ~ sector + size_class + nace_group"

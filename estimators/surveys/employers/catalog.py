@@ -1,81 +1,24 @@
 """The key-rate catalog of the employer survey (published_tables.md, 3.1).
 
 Every headline rate of SINTEF report 2019:0060 is written here as a
-declarative definition: a *numerator* and a *base* condition on codebook ids
-(``estimators.inference.domains``), the published value(s) with the number of printed
-decimals, and the counts printed beside them. A rate with several items or
-categories expands to one definition per item, named ``id.item`` (for example
-``disability_difficult_rates.stability``).
+declarative :class:`~estimators.inference.catalog.KeyRate`: a numerator and a
+base condition on codebook ids, the published value(s) with the number of
+printed decimals, and the counts printed beside them. A rate with several
+items or categories expands to one definition per item, named ``id.item``
+(for example ``disability_difficult_rates.stability``).
 
-The rate is the domain ratio ``sum w 1[num & base] / sum w 1[base]``: a
-conditional base ("among firms with a trainee now") is a domain, estimated on
-the full design like any other (never by dropping rows).
-
-Published values are kept as fractions (0.297, not 29.7) with ``decimals``
-= printed decimals of the percentage. They are reconciled with the
-unweighted estimate by the report's double rounding (``report_round``).
+The engine (estimation by domain, contrasts, the report's rounding) is
+:mod:`estimators.inference.catalog`; this module is the employer survey's
+data for it: ``KEY_RATES``, the report's domains (``DEFAULT_DOMAINS``) and
+contrasts (``DEFAULT_CONTRASTS``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
-
-from estimators.inference.domains import (ALL, Chosen, Condition, Equals, Everyone,
-                                NotMissing, OneOf)
+from estimators.inference.catalog import KeyRate, Published
+from estimators.inference.domains import Chosen, Equals, Everyone, NotMissing, OneOf
 
 DEFAULT_DOMAINS = ("all", "sector", "size_class", "sector*size_class", "nace_group")
 DEFAULT_CONTRASTS = (("sector", "public", "private"), ("size_class", "1-4", "50+"))
-
-
-@dataclass(frozen=True)
-class Published:
-    """A printed percentage: value in percent, its decimals and source line."""
-
-    percent: float
-    decimals: int
-    line: int | None = None
-
-    @property
-    def fraction(self) -> float:
-        return self.percent / 100.0
-
-
-@dataclass(frozen=True)
-class KeyRate:
-    """One key rate: ``share of base satisfying numerator``.
-
-    Attributes
-    ----------
-    id : catalog id (``section 3.1`` id, or ``id.item``).
-    meaning : English description.
-    numerator, base : conditions on codebook ids.
-    published : the primary published value (whole sample), or None.
-    published_by : ``{(domain_var, domain): Published}`` values printed for
-        domains (for example Tabell 5.7 by sector).
-    printed_counts : ``(numerator, base)`` counts printed in the report (or
-        derived there), when any.
-    """
-
-    id: str
-    meaning: str
-    numerator: Condition
-    base: Condition
-    published: Published | None = None
-    published_by: dict = field(default_factory=dict)
-    printed_counts: tuple | None = None
-
-    def published_for(self, domain_var: str, domain: str) -> Published | None:
-        if domain_var == ALL:
-            return self.published
-        return self.published_by.get((domain_var, domain))
-
-
-def report_round(percent: float, decimals: int) -> Decimal:
-    """The report's rounding: half up to ``decimals + 1``, then to ``decimals``
-    (published_tables.md: reproduces 179 of 184 count-backed percentages)."""
-    first = Decimal(repr(float(percent))).quantize(Decimal(1).scaleb(-(decimals + 1)),
-                                                   rounding=ROUND_HALF_UP)
-    return first.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
 def _p(percent, decimals, line=None):
@@ -242,66 +185,3 @@ def get_rate(rate_id: str) -> KeyRate:
         if rate.id == rate_id:
             return rate
     raise KeyError(rate_id)
-
-
-def estimate_catalog(design, domains=DEFAULT_DOMAINS, ci="logit", level=0.95,
-                     rates=None):
-    """Estimate every key rate for every domain.
-
-    Parameters
-    ----------
-    design : weighting.design.Design
-        The (calibrated) survey design; its data carry the codebook columns
-        (``estimators.surveys.employers.load_cati()``).
-    domains : sequence of str
-        Domain specifications: ``"all"``, a column, or a cross ``"A*B"``.
-    ci : str
-        Proportion CI method (``estimators.inference.ci.proportion_ci``).
-    level : float
-        Confidence level.
-    rates : sequence of KeyRate, optional
-        Subset of ``KEY_RATES`` (default: all).
-
-    Returns
-    -------
-    estimators.inference.results.Results
-        ``results.tidy()`` has exactly the keyrates.csv columns of CLI.md:
-        ``rate, variable, domain_var, domain, n, weighted_base, estimate, se,
-        ci_low, ci_high, deff, flag, published, unweighted``; ``variable`` is
-        the numerator condition as text, ``published`` the published fraction
-        for that domain (NaN where none was printed) and ``unweighted`` the
-        unweighted share in the sample.
-    """
-    from estimators.inference.estimate import estimate_rates
-    return estimate_rates(design, KEY_RATES if rates is None else rates,
-                          domains=domains, ci=ci, level=level)
-
-
-def catalog_differences(design, contrasts=DEFAULT_CONTRASTS, level=0.95, rates=None):
-    """Domain differences of every key rate (public − private, smallest −
-    largest size class by default), with SE and CI from the same replicates or
-    linearization (``estimators.inference.compare.domain_difference``).
-
-    Returns a DataFrame with ``estimators.inference.compare.DIFFERENCE_COLUMNS``; rates
-    whose base is empty in one of the two domains are left out.
-    """
-    import pandas as pd
-
-    from estimators.inference.compare import domain_difference
-    from estimators.inference.estimate import rate_items
-
-    chosen = KEY_RATES if rates is None else rates
-    frames = []
-    for spec, first, second in contrasts:
-        present = [r for r in chosen if _present_in(design, r, spec, (first, second))]
-        if present:
-            frames.append(domain_difference(design, rate_items(design, present), spec,
-                                            first, second, level))
-    return pd.concat(frames, ignore_index=True)
-
-
-def _present_in(design, rate, spec, labels) -> bool:
-    from estimators.inference.domains import text_column
-    base = rate.base.mask(design.data)
-    values = text_column(design.data, spec)
-    return all(bool((base & (values == lab).to_numpy()).any()) for lab in labels)

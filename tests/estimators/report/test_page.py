@@ -9,8 +9,9 @@ import pytest
 
 from estimators.report import figures as figs
 from estimators.report.html import Figure, Page, num, pct, published_matches, render
-from estimators.report.labels import domain_label, rate_group, text
+from estimators.report.labels import domain_label, text
 from estimators.report.pipeline import KEYRATE_COLUMNS
+from estimators.surveys.employers import SURVEY
 
 DOMAINS = ([("all", "all")] + [("sector", s) for s in ("private", "public")]
            + [("size_class", s) for s in ("1-4", "5-19", "20-49", "50+")]
@@ -41,14 +42,14 @@ def fake_keyrates(rates=("trainee_now_rate", "hired_after_trainee_rate", "csr_re
 
 def fake_page(lang="en", frame=None):
     frame = fake_keyrates() if frame is None else frame
-    t = text(lang)
+    t = text(lang, SURVEY.text)
     shares = pd.DataFrame({"margin": ["sector", "sector"], "category": ["public", "private"],
                            "sample_n": [200, 800], "sample_share": [0.2, 0.8],
                            "register_total": [10000.0, 190000.0],
                            "register_share": [0.05, 0.95], "calibrated_share": [0.05, 0.95]})
     labels = {"trainee_now_rate": "Share of firms with trainee(s) now"}
     png = figs.to_png(figs.forest(frame, ["trainee_now_rate", "csr_reason_important"],
-                                  labels, t, 0.95))
+                                  labels, t, 0.95, SURVEY.forest_domains))
     return Page(lang=lang, level=0.95,
                 keyrates=frame.assign(sens_low=frame.estimate - 0.01,
                                       sens_high=frame.estimate + 0.01),
@@ -57,7 +58,8 @@ def fake_page(lang="en", frame=None):
                 figures=[Figure("forest_trainees", "Work placements", png, "forest")],
                 flag_rules={"suppress": "fewer than 30 respondents in the base"},
                 settings=[("seed", "20170602")], margin_sources=[("sector", "SSB")],
-                versions={"numpy": "2"}, version="0.1.0", generated="2026-01-01 00:00 UTC")
+                versions={"numpy": "2"}, version="0.1.0", generated="2026-01-01 00:00 UTC",
+                survey_text=SURVEY.text)
 
 
 def test_published_matches_uses_the_reports_double_rounding():
@@ -105,19 +107,33 @@ def test_norwegian_page_uses_norwegian_labels_and_decimal_comma():
 
 
 def test_domain_labels_and_groups():
-    t = text("en")
+    t = text("en", SURVEY.text)
     assert domain_label("sector*size_class", "public*1-4", t) == "Public · 1-4 employees"
-    assert domain_label("all", "all", text("no")) == "Alle virksomheter"
-    assert rate_group("csr_reason_important")[0] == "reasons"
-    assert rate_group("disability_difficult_rates.stability")[0] == "disability"
+    assert domain_label("all", "all", text("no", SURVEY.text)) == "Alle virksomheter"
+    # without the survey's strings: generic wording, values as they are
+    assert domain_label("sector*size_class", "public*1-4", text("en")) == "public · 1-4"
+    assert domain_label("all", "all", text("en")) == "All units"
+    assert SURVEY.rate_group("csr_reason_important") == "reasons"
+    assert SURVEY.rate_group("disability_difficult_rates.stability") == "disability"
+    assert SURVEY.rate_group("not_a_rate") == "other"
+    assert SURVEY.group_label("nav", "no") == "Hva NAV kan gjøre"
     with pytest.raises(ValueError, match="language 'de'"):
         text("de")
+
+
+def test_rate_labels_fall_back_to_the_catalog_meaning_then_the_id():
+    assert SURVEY.rate_label("trainee_now_rate", "no") == "Har praksiskandidat nå"
+    assert SURVEY.rate_label("trainee_now_rate", "en") == "Has a trainee now"
+    unlabelled = SURVEY.get_rate("trainee_now_rate")
+    bare = type(SURVEY)(**{**SURVEY.__dict__, "rate_labels": {}})
+    assert bare.rate_label("trainee_now_rate", "en") == unlabelled.meaning
+    assert bare.rate_label("no_such_rate", "en") == "no_such_rate"
 
 
 def test_forest_has_one_panel_per_rate_with_all_sector_and_size_rows():
     frame = fake_keyrates()
     rates = ["trainee_now_rate", "hired_after_trainee_rate", "csr_reason_important"]
-    fig = figs.forest(frame, rates, {}, text("en"), 0.95)
+    fig = figs.forest(frame, rates, {}, text("en", SURVEY.text), 0.95, SURVEY.forest_domains)
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert len(axes) == 3
     ticks = [tick.get_text() for tick in axes[0].get_yticklabels()]
@@ -142,7 +158,7 @@ def test_published_domains_sit_under_their_rate_and_sensitivity_is_shown():
 
 def test_sensitivity_intro_names_the_public_shares_or_says_why_not():
     page = fake_page()
-    page.public_shares = {"central": 0.13, "low": 0.11, "high": 0.16}
+    page.variant_shares = {"central": 0.13, "low": 0.11, "high": 0.16}
     assert "public share of establishments 11 % and 16 % instead of 13 %" in render(page)
-    page.public_shares = None
+    page.variant_shares = None
     assert "not computed: the margins were given with --margins" in render(page)

@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from estimators.surveys.employers.catalog import KEY_RATES
 from estimators.cli import main
+from estimators.inference.results import KEYRATE_COLUMNS
 from estimators.report import ReportSettings, build_report
 from estimators.report.html import published_matches
-from estimators.report.notes import explain
 from estimators.report.pipeline import STEPS
-from estimators.inference.results import KEYRATE_COLUMNS
+from estimators.surveys.employers import SURVEY
+from estimators.surveys.employers.catalog import KEY_RATES
 
 B = 40  # replicates in these tests; the default 1000 is exercised by `make report`
 
@@ -57,13 +57,13 @@ def test_no_progress_bars_when_stderr_is_not_a_terminal(runs):
 
 
 def test_sensitivity_columns_are_the_catalog_estimates_under_each_variant(runs):
-    from estimators.surveys.employers.catalog import estimate_catalog
+    from estimators.inference.catalog import estimate_catalog
     from estimators.surveys.employers import load_register_margins
     run = runs["run"]
     frame = run.page_frame().set_index(["rate", "domain_var", "domain"])
     for column, variant in (("sens_low", "low_public"), ("sens_high", "high_public")):
         design = run.uncalibrated.calibrate(load_register_margins(variant))
-        expected = estimate_catalog(design, domains=("all", "sector")).keyrates()
+        expected = estimate_catalog(design, KEY_RATES, ("all", "sector")).keyrates()
         expected = expected.set_index(["rate", "domain_var", "domain"])["estimate"]
         np.testing.assert_allclose(frame.loc[expected.index, column], expected, rtol=1e-12)
     # the public share moves the whole-sample estimates, not just relabels them
@@ -114,6 +114,9 @@ def test_netcdf_weights_and_replicates_agree_with_the_csv(report_dir):
 def test_run_json_records_inputs_settings_versions_and_step_timings(report_dir):
     record = json.loads((report_dir / "run.json").read_text())
     assert list(record["timings_seconds"]) == list(STEPS)
+    assert STEPS == ("load", "validate", "design", "calibrate", "replicate", "estimate",
+                     "sensitivity", "analysis", "figures", "page", "write")
+    assert record["survey"] == "employers_2017"
     assert all(v >= 0 for v in record["timings_seconds"].values())
     assert record["settings"]["replicates"] == B and record["settings"]["seed"] == 7
     assert {"numpy", "pandas", "kalib", "python"} <= set(record["versions"])
@@ -130,8 +133,8 @@ def test_every_difference_from_a_published_value_is_explained(report_dir):
     pub = frame[frame["published"].notna()]
     differing = pub[[not published_matches(p, u) for p, u in zip(pub.published, pub.unweighted)]]
     for row in differing.itertuples():
-        assert explain(row.rate, row.domain_var, row.domain, "en"), (row.rate, row.domain)
-        assert explain(row.rate, row.domain_var, row.domain, "no"), (row.rate, row.domain)
+        assert SURVEY.explain(row.rate, row.domain_var, row.domain, "en"), (row.rate, row.domain)
+        assert SURVEY.explain(row.rate, row.domain_var, row.domain, "no"), (row.rate, row.domain)
 
 
 def test_existing_output_is_refused_without_force(tmp_path, capsys):

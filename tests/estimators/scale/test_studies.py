@@ -45,17 +45,19 @@ def test_study_function_must_return_a_dataset_or_dict():
 
 
 def test_margin_variants_gathered_along_variant():
+    from estimators.inference.catalog import estimate_catalog
     from estimators.surveys import employers as datasets
-    from estimators.surveys.employers.catalog import KEY_RATES, estimate_catalog
+    from estimators.surveys.employers.catalog import KEY_RATES
     from weighting.design import Design
 
     rates = KEY_RATES[:3]
-    ds = margin_variant_keyrates(domains=("all", "sector"), rates=[r.id for r in rates],
-                                 scheduler="threads", progress=False)
+    ds = margin_variant_keyrates(datasets.SURVEY, domains=("all", "sector"),
+                                 rates=[r.id for r in rates], scheduler="threads",
+                                 progress=False)
     assert list(ds.variant.values) == ["low_public", "central", "high_public"]
     design = Design(datasets.load_cati(), weights="base_weight", strata="stratum").calibrate(
         datasets.load_register_margins("central"), tol=1e-10)
-    direct = estimate_catalog(design, domains=["all", "sector"], rates=rates).to_dataset()
+    direct = estimate_catalog(design, rates, ["all", "sector"]).to_dataset()
     xr.testing.assert_allclose(ds.sel(variant="central", drop=True)["values"],
                                direct["values"], rtol=1e-12)
     low, high = (ds["values"].sel(variant=v) for v in ("low_public", "high_public"))

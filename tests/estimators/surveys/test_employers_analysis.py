@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from estimators.surveys.employers import default_margins, load_cati
-from estimators.model import bundled_analysis
-from estimators.model.bundled import CLAIMS, OTHER, merge_small_groups
+from estimators.surveys.employers.analysis import (CLAIMS, OTHER, bundled_analysis,
+                                                   merge_small_groups)
 from weighting.design import Design
 
 

@@ -2,8 +2,10 @@
 import numpy as np
 import pytest
 
-from estimators.surveys.employers.catalog import KEY_RATES, SOURCE_IDS, estimate_catalog, get_rate, report_round
+from estimators.inference.catalog import catalog_differences, estimate_catalog, report_round
 from estimators.inference.results import KEYRATE_COLUMNS
+from estimators.surveys.employers.catalog import (DEFAULT_CONTRASTS, DEFAULT_DOMAINS, KEY_RATES,
+                                                  SOURCE_IDS, get_rate)
 from reference.estimators import cati_fixture
 
 # Every employer key-rate id of published_tables.md section 3.1.
@@ -20,7 +22,7 @@ SECTION_3_1 = [
     "disability_difficult_rates", "no_recruitment_need_main_reason_not_hired"]
 
 DESIGN = cati_fixture.design(frozen=False)  # the bundled data as it is now
-RESULTS = estimate_catalog(DESIGN)
+RESULTS = estimate_catalog(DESIGN, KEY_RATES, DEFAULT_DOMAINS)
 FRAME = RESULTS.keyrates()
 
 
@@ -55,6 +57,12 @@ def test_report_rounding_is_double_half_up():
     assert str(report_round(100 * 52 / 55, 1)) == "94.6"      # 94.545 -> 94.55 -> 94.6
     assert str(report_round(100 * 50 / 113, 1)) == "44.3"
     assert str(report_round(100 * 3 / 402, 1)) == "0.8"
+    # exact counts give the same rule (the builder's report_percent)
+    from decimal import Decimal
+    from estimators.surveys.published import report_percent
+    assert report_round(Decimal(5200) / Decimal(55), 1) == report_percent(52, 55, 1)
+    assert report_percent(52, 55, 1) == Decimal("94.6")
+    assert report_percent(1, 8, 1) == Decimal("12.5") and report_percent(1, 16, 0) == 6
 
 
 def test_keyrates_columns_and_domains():
@@ -111,8 +119,7 @@ def test_dataset_shape_and_attrs(tmp_path):
 
 
 def test_catalog_differences_public_minus_private():
-    from estimators.surveys.employers.catalog import catalog_differences
-    diffs = catalog_differences(DESIGN)
+    diffs = catalog_differences(DESIGN, KEY_RATES, DEFAULT_CONTRASTS)
     row = diffs[(diffs["variable"] == "trainee_now_rate") & (diffs["domain_var"] == "sector")]
     est = FRAME[(FRAME["rate"] == "trainee_now_rate") & (FRAME["domain_var"] == "sector")]
     expected = (est.loc[est["domain"] == "public", "estimate"].iloc[0]
