@@ -1,7 +1,73 @@
-"""kalib estimators: file I/O, point estimation, variance, confidence
-intervals, tests, models, the key-rate catalog, results, datasets, the Dask
-scale-out, the ``kalib`` command line and the report.
+"""kalib estimators: design-based estimation on a (calibrated) ``weighting.Design``.
 
-This layer may use pandas, scipy, statsmodels, xarray and dask; the
-vendorable ``weighting`` package underneath may not.
+The analyst's entry points, importable from here::
+
+    from estimators import svymean, svyprop, svyglm, estimate_catalog, load_cati
+
+=====================  ==================================================================
+estimates              ``svymean``, ``svytotal``, ``svyratio``, ``svyprop``,
+                       ``svyquantile`` (R ``survey``'s names; by domain, with
+                       replicate or linearization variance), ``estimate_items``
+domains and subsets    ``Equals``, ``OneOf``, ``NotMissing``, ``Chosen``, ``Everyone``,
+                       ``parse_where``
+intervals, tests       ``proportion_ci``, ``wald_ci``, ``domain_difference``, ``rao_scott``
+key-rate catalogs      ``estimate_catalog``, ``catalog_differences``, ``KeyRate``,
+                       ``Published``
+models                 ``svyglm``
+results                ``Results``
+bundled data           ``load_cati``, ``load_register_margins`` (the 2017 employer survey)
+=====================  ==================================================================
+
+Every name is imported on first use (PEP 562), so ``import estimators`` itself
+loads neither pandas, scipy, statsmodels nor matplotlib.
+
+Sub-packages, in the direction of their imports: ``cli`` and ``report`` (on top,
+imported by nothing else) → ``surveys`` (per-survey configuration and data) →
+``inference``, ``model``, ``scale``, ``io`` and ``diagnose`` → ``weighting``
+(numpy only, vendorable) → ``cext`` (kernels).
 """
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "svymean": "estimators.inference.estimate",
+    "svytotal": "estimators.inference.estimate",
+    "svyratio": "estimators.inference.estimate",
+    "svyprop": "estimators.inference.estimate",
+    "svyquantile": "estimators.inference.estimate",
+    "estimate_items": "estimators.inference.estimate",
+    "Equals": "estimators.inference.domains",
+    "OneOf": "estimators.inference.domains",
+    "NotMissing": "estimators.inference.domains",
+    "Chosen": "estimators.inference.domains",
+    "Everyone": "estimators.inference.domains",
+    "parse_where": "estimators.inference.domains",
+    "proportion_ci": "estimators.inference.ci",
+    "wald_ci": "estimators.inference.ci",
+    "domain_difference": "estimators.inference.compare",
+    "rao_scott": "estimators.inference.chisq",
+    "estimate_catalog": "estimators.inference.catalog",
+    "catalog_differences": "estimators.inference.catalog",
+    "KeyRate": "estimators.inference.catalog",
+    "Published": "estimators.inference.catalog",
+    "Results": "estimators.inference.results",
+    "svyglm": "estimators.model",
+    "load_cati": "estimators.surveys.employers",
+    "load_register_margins": "estimators.surveys.employers",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'estimators' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value          # later look-ups skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

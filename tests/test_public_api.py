@@ -1,0 +1,44 @@
+"""The short public API: ``from estimators import svymean, svyglm, ...``.
+
+Every exported name resolves to the object of its home module, and ``import
+estimators`` alone loads none of the heavy dependencies (checked in a fresh
+interpreter, where nothing else has imported them yet).
+"""
+import subprocess
+import sys
+
+import pytest
+
+import estimators
+from repo_paths import REPO
+
+HEAVY = ("pandas", "scipy", "statsmodels", "matplotlib", "xarray", "dask")
+
+
+def test_import_estimators_loads_no_heavy_dependency():
+    code = ("import sys, estimators; "
+            f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == ""
+
+
+def test_every_export_resolves_to_its_home():
+    from estimators.inference import catalog, estimate
+    from estimators.model import glm
+    from estimators.surveys import employers
+
+    assert estimators.svymean is estimate.svymean
+    assert estimators.estimate_catalog is catalog.estimate_catalog
+    assert estimators.svyglm is glm.svyglm
+    assert estimators.load_cati is employers.load_cati
+    for name in estimators.__all__:
+        assert getattr(estimators, name) is not None, name
+    assert set(estimators.__all__) <= set(dir(estimators))
+
+
+def test_unknown_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'svy_mean'"):
+        estimators.svy_mean
+    with pytest.raises(ImportError):
+        exec("from estimators import svy_mean", {})
