@@ -1,6 +1,7 @@
 # kalib — the two commands a user needs are `make report` and `make test`.
 # Both do the whole set-up first: a virtualenv in .venv, the package with its
-# compiled kernels (pip install -e . builds cext/), and the test tools.
+# compiled kernels (pip install -e . builds cext/) and every extra (report,
+# scale, docs, test: `.[all]`). `make docs` builds the site into docs/_build/html.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,7 +10,7 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.kalib-installed
 OUT    ?= report
 
-.PHONY: setup browser test report bench bench-history bench-peers clean
+.PHONY: setup browser test report docs bench bench-history bench-peers clean
 
 setup: $(STAMP)
 
@@ -18,10 +19,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; }
 
 # Re-install when the build description or a kernel changes.
+# setuptools >= 77 reads pyproject.toml's SPDX licence when setup.py is run
+# directly (`setup.py build_ext --inplace` after editing a kernel).
 $(STAMP): setup.py pyproject.toml $(wildcard cext/*.pyx)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[test]'
+	$(PIP) install --quiet --upgrade pip 'setuptools>=77'
+	$(PIP) install --quiet -e '.[all]'
 	touch $(STAMP)
 
 test: setup browser
@@ -29,6 +32,10 @@ test: setup browser
 
 report: setup
 	$(VENV)/bin/kalib report --out $(OUT) --force
+
+# Warnings are errors; the guides in docs/guides/ are executed during the build.
+docs: setup
+	$(PY) -m sphinx -W --keep-going -b html -q docs docs/_build/html
 
 # Judges each median against its history, appends to benchmarks/results/history.csv
 # and renders benchmarks/history.html; bench-history renders the page alone.
@@ -42,4 +49,4 @@ bench-peers: setup
 	$(PY) benchmarks/peers.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info cext/*.c cext/*.so report .pytest_cache
+	rm -rf $(VENV) build *.egg-info cext/*.c cext/*.so report .pytest_cache docs/_build docs/api/generated

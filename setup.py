@@ -1,12 +1,16 @@
-"""Build kalib: the vendorable ``weighting`` package, the ``cext`` Cython
-kernels and the ``estimators`` layer with the ``kalib`` command line."""
+"""Build kalib's compiled kernels (``cext``, Cython + OpenMP).
+
+Everything else — name, version, dependencies, extras, the ``kalib`` script,
+packages and package data — is declared in ``pyproject.toml``; setuptools
+merges the two. This file exists because extension modules with per-platform
+compiler flags cannot be declared there."""
 import glob
 import sys
 from pathlib import Path
 
 import numpy
 from Cython.Build import cythonize
-from setuptools import Extension, find_packages, setup
+from setuptools import Extension, setup
 
 # OpenMP lets the replicate kernels use both cores (prange); MSVC spells it differently.
 # -ffp-contract=off: no fused multiply-adds (GCC contracts a * b + c by default on
@@ -32,39 +36,9 @@ extensions = [
 ]
 
 setup(
-    name="kalib",
-    version="0.1.0",
-    description="Survey calibration (raking, GREG, logit, truncated) and design-based "
-    "inference with replicate re-calibration, for the SINTEF/NAV employer survey.",
-    packages=find_packages(include=["weighting*", "cext*", "estimators*"]),
-    package_data={
-        "cext": ["*.pyx", "*.pxd"],
-        "estimators.surveys.employers": ["data/*"],
-        "estimators.report": ["templates/*"],
-    },
     ext_modules=cythonize(
         extensions,
         compiler_directives={"language_level": "3", "boundscheck": False,
                              "wraparound": False, "cdivision": True},
     ),
-    python_requires=">=3.10",
-    install_requires=[
-        "numpy>=1.26",
-        "scipy>=1.11",
-        "pandas>=2.1",
-        "statsmodels>=0.14",
-        "xarray>=2023.10",
-        "netCDF4>=1.6",
-        "pyarrow>=14",
-        "pyreadstat>=1.2",
-        "matplotlib>=3.8",
-        "tqdm>=4.66",
-        "dask[distributed,dataframe]>=2024.1",
-        "patsy>=0.5.6",
-        "threadpoolctl>=3.1",
-    ],
-    extras_require={
-        "test": ["pytest>=8", "pytest-benchmark>=4", "hypothesis>=6"],
-    },
-    entry_points={"console_scripts": ["kalib=estimators.cli:main"]},
 )

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 
+from estimators._version import __version__
 from weighting.errors import KalibError
 
 # Subcommand name -> module under estimators.cli (imported lazily so that
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kalib",
         description="Survey calibration and design-based inference.",
     )
+    parser.add_argument("--version", action="version", version=f"kalib {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in SUBCOMMANDS.items():
         try:
