@@ -36,7 +36,8 @@ from estimators.cli.options import (add_ci_argument, add_design_arguments,
 from estimators.cli.rake import add_calibration_arguments, calibration_options
 from estimators.inference.domains import ALL, parse_where
 from estimators.io.replicate_file import read_replicate_weights
-from estimators.io.files import check_writable, read_margins, read_table
+from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
+from estimators.io.files import check_writable
 from weighting.design import Design
 from weighting.errors import KalibError
 
@@ -66,6 +67,7 @@ def add_domain_arguments(p: argparse.ArgumentParser) -> None:
     add_calibration_arguments(p, margins_required=False)  # no margins: no calibration
     add_variance_arguments(p, default="linearization")
     add_scheduler_argument(p)
+    add_encoding_argument(p)
     p.add_argument("--mse", action="store_true",
                    help="centre replicate variance on the full-sample estimate")
     p.add_argument("--replicate-weights", type=Path, metavar="FILE",
@@ -84,7 +86,7 @@ def build_design(args, text_columns=()) -> Design:
     (+ calibration, + replicates made in this process, or on Dask with
     ``--scheduler``: then call it inside ``scheduler_context``)."""
     design_columns = [c for c in (args.strata, args.psu) if c]
-    margins = [read_margins(m) for m in (args.margins or [])]
+    margins = read_margin_files(args)
     margin_vars = [v for m in margins for v in m.variables]
     if getattr(args, "rates", None):
         # Key rates are defined on the codebook: read the sample as a CATI
@@ -92,9 +94,9 @@ def build_design(args, text_columns=()) -> Design:
         from estimators.io.cati import read_cati
         from estimators.surveys.employers import codebook
 
-        frame = read_cati(args.sample, codebook(), id_column=args.id)
+        frame = read_cati(args.sample, codebook(), id_column=args.id, encoding=args.encoding)
     else:
-        frame = read_table(args.sample, text_columns=list(dict.fromkeys(
+        frame = read_sample(args, text_columns=list(dict.fromkeys(
             list(text_columns) + design_columns + margin_vars)))
     for name in [args.weight, args.strata, args.psu, args.fpc] + margin_vars:
         if name and name not in frame.columns:

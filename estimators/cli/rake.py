@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 
 from estimators.diagnose import calibrate_explained
-from estimators.io.files import check_writable, read_margins, read_table, write_table
+from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
+from estimators.io.files import check_writable, write_table
 from weighting.errors import KalibError, WeightError
 
 CALIBRATIONS = ("raking", "linear", "logit", "truncated")
@@ -36,6 +37,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--weight", metavar="COL",
                    help="base weight column (default: N/n for every row)")
     add_calibration_arguments(p)
+    add_encoding_argument(p)
     p.add_argument("--out", type=Path, required=True, metavar="PATH",
                    help="output CSV (or .parquet)")
     p.add_argument("--force", action="store_true", help="replace an existing output")
@@ -80,9 +82,9 @@ def calibration_options(args) -> dict:
 
 def run(args) -> int:
     check_writable(args.out, args.force)
-    margins = [read_margins(path) for path in args.margins]
+    margins = read_margin_files(args)
     variables = list(dict.fromkeys(v for m in margins for v in m.variables))
-    frame = read_table(args.sample, text_columns=variables)
+    frame = read_sample(args, text_columns=variables)
     missing = [v for v in variables + ([args.weight] if args.weight else [])
                if v not in frame.columns]
     if missing:

@@ -25,7 +25,8 @@ from estimators.cli.options import (add_design_arguments, add_replicate_argument
                                     scheduler_context)
 from estimators.cli.rake import add_calibration_arguments, calibration_options
 from estimators.io.replicate_file import sidecar_path, write_replicate_weights
-from estimators.io.files import check_writable, read_margins, read_table
+from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
+from estimators.io.files import check_writable
 from weighting.design import Design
 from weighting.errors import KalibError
 from weighting.replicates import METHODS
@@ -50,6 +51,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "sidecar) instead of an error")
     add_scheduler_argument(p)
     add_calibration_arguments(p, margins_required=False)  # no margins: no calibration
+    add_encoding_argument(p)
     p.add_argument("--out", type=Path, required=True, metavar="PATH",
                    help="output CSV (or .parquet); the sidecar is PATH with .json")
     p.add_argument("--force", action="store_true", help="replace existing outputs")
@@ -95,10 +97,10 @@ def design_from_args(frame, args) -> Design:
 def run(args) -> int:
     check_writable(args.out, args.force)
     check_writable(sidecar_path(args.out), args.force)
-    margins = [read_margins(path) for path in args.margins or []]
+    margins = read_margin_files(args)
     variables = list(dict.fromkeys(v for m in margins for v in m.variables))
     text = variables + [c for c in (args.strata, args.psu) if c]
-    frame = read_table(args.sample, text_columns=text)
+    frame = read_sample(args, text_columns=text)
     design = design_from_args(frame, args)
     if margins:
         design = design.calibrate(margins, **calibration_options(args))

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from estimators.io.codebook import MISSING_CODES, Codebook, derive_column
+from estimators.io.text import InputFileError, check_input, read_bytes, read_csv_table
 from estimators.io.files import write_atomic
 from estimators.io.validate import ValidationError, validate
 from weighting.errors import KalibError
@@ -32,7 +33,7 @@ MISSING_LABELS = {  # label text (lower case) -> missing code
 MISSING_VALUE_LABELS = {-1: "Ikke spurt", 98: "Vet ikke", 99: "Ubesvart"}
 
 
-class CatiFileError(KalibError):
+class CatiFileError(InputFileError):
     """A CATI export cannot be read (names the file and the cause)."""
 
 
@@ -105,12 +106,15 @@ def _checked(coded: pd.DataFrame, codebook: Codebook, source: str) -> pd.DataFra
     return coded
 
 
-def read_cati_csv(path: str | Path, codebook: Codebook, check: bool = True) -> pd.DataFrame:
-    """Read a CSV export (codes or labels) into a coded frame, validated."""
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise CatiFileError(f"cannot read CSV file {path}: {exc}".splitlines()[0]) from None
+def read_cati_csv(path: str | Path, codebook: Codebook, check: bool = True,
+                  encoding: str | None = None) -> pd.DataFrame:
+    """Read a CSV export (codes or labels) into a coded frame, validated.
+
+    Any dialect of :mod:`estimators.io.text` (``;``-separated, Windows-1252,
+    a byte-order mark...), every cell as text; ``encoding`` overrides the
+    detected one. A file without data rows is an error.
+    """
+    raw, _ = read_csv_table(path, read_bytes(path), all_text=True, encoding=encoding)
     coded = add_derived(map_to_codes(raw, codebook), codebook)
     return _checked(coded, codebook, str(path)) if check else coded
 
@@ -119,10 +123,14 @@ def read_cati_sav(path: str | Path, codebook: Codebook, check: bool = True) -> p
     """Read an SPSS export: numeric values -> value labels -> codebook codes."""
     import pyreadstat
 
+    path = check_input(path)
     try:
         raw, meta = pyreadstat.read_sav(str(path), apply_value_formats=False)
     except Exception as exc:  # pyreadstat raises its own ReadstatError/PyreadstatError
-        raise CatiFileError(f"cannot read SPSS file {path}: {exc}".splitlines()[0]) from None
+        reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        raise CatiFileError(f"cannot read SPSS file {str(path)!r}: {reason}") from None
+    if raw.empty:
+        raise CatiFileError(f"SPSS file {str(path)!r} has no data rows")
     labelled = raw.astype(object)
     for col, labels in meta.variable_value_labels.items():
         if col in codebook.columns():
@@ -134,12 +142,16 @@ def read_cati_sav(path: str | Path, codebook: Codebook, check: bool = True) -> p
     return _checked(coded, codebook, str(path)) if check else coded
 
 
-def read_cati(path: str | Path, codebook: Codebook, id_column: str = "id") -> pd.DataFrame:
+def read_cati(path: str | Path, codebook: Codebook, id_column: str = "id",
+              encoding: str | None = None) -> pd.DataFrame:
     """A CATI export (CSV, or SPSS ``.sav``) as an analysis frame: values mapped
     through the codebook, validated (``ValidationError`` naming the row and the
-    question), derived variables added, missing codes as NA."""
-    reader = read_cati_sav if Path(path).suffix.lower() == ".sav" else read_cati_csv
-    coded = reader(path, codebook, check=False)
+    question), derived variables added, missing codes as NA. ``encoding``:
+    of a CSV export, instead of detecting it."""
+    if Path(path).suffix.lower() == ".sav":
+        coded = read_cati_sav(path, codebook, check=False)
+    else:
+        coded = read_cati_csv(path, codebook, check=False, encoding=encoding)
     report = validate(coded, codebook, id_column=id_column)
     if not report.ok:
         raise ValidationError(report, str(path))

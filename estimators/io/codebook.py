@@ -99,9 +99,19 @@ class Codebook:
 
     @classmethod
     def from_json(cls, path: str | Path) -> "Codebook":
-        with open(path, encoding="utf-8") as fh:
-            raw = json.load(fh)
-        return cls.from_dict(raw)
+        """Read a codebook file; anything malformed is a CodebookError naming it."""
+        try:
+            with open(path, encoding="utf-8") as fh:
+                return cls.from_dict(json.load(fh))
+        except CodebookError as exc:
+            raise CodebookError(f"codebook {str(path)!r}: {exc}") from None
+        except json.JSONDecodeError as exc:
+            raise CodebookError(f"cannot read codebook {str(path)!r}: line {exc.lineno}, "
+                                f"column {exc.colno}: {exc.msg}") from None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError,
+                RecursionError) as exc:
+            raise CodebookError(f"codebook {str(path)!r} is malformed ({type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
 
     @classmethod
     def from_dict(cls, raw: dict) -> "Codebook":
@@ -112,6 +122,9 @@ class Codebook:
 
         questions = {}
         for q in raw["questions"]:
+            if q["id"] in questions or not isinstance(q.get("routing", "ALL"), str):
+                raise CodebookError(f"question {q['id']!r}: given twice, or its routing "
+                                    "is not a condition")
             questions[q["id"]] = Question(
                 id=q["id"], type=q["type"], text_no=q.get("text_no", ""),
                 text_en=q.get("text_en", ""), categories=cats(q.get("categories", [])),

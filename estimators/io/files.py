@@ -1,115 +1,341 @@
-"""File input and output: sample tables, margin files, atomic writes.
+"""File input and output: sample tables, margin files, unit ids, atomic writes.
 
-* :func:`read_table` reads a sample (CSV, or parquet through pyarrow) into a
-  pandas DataFrame; columns named in ``text_columns`` are read as text so that
-  codes such as ``01`` keep their leading zeros.
-* :func:`read_margins` reads a margin CSV — one column per crossed sample
+* :func:`read_table` / :func:`read_table_info` read a sample — CSV in any of
+  the dialects of :mod:`estimators.io.text` (``,``/``;``/tab, decimal
+  comma, UTF-8/UTF-16/Windows-1252/Latin-1), parquet (``.parquet``/``.pq``)
+  through pyarrow, or SPSS ``.sav`` through pyreadstat — and say what was
+  detected (:class:`~estimators.io.text.ReadInfo`); columns named in
+  ``text_columns`` are read as text so that codes such as ``01`` keep their
+  leading zeros.
+* :func:`read_margins` reads a margin file — one column per crossed sample
   variable plus ``total`` — into a :class:`weighting.Margin`; category values
   are kept as text (the contract compares categories as strings).
+* :func:`check_ids` checks a unit-id column: present, no missing value, no
+  repeat (naming the first offending lines).
 * :func:`write_atomic` writes through a temporary file in the target's
-  directory and ``os.replace``, so a reader never sees a half-written file,
-  and refuses to replace an existing file unless ``force``.
+  directory and ``os.replace``, so a reader never sees a half-written file;
+  :func:`write_files` does the same for files that belong together (a
+  replicate table and its sidecar). Both hold an exclusive claim on their
+  targets while they check and rename (:func:`claim_outputs`), so two runs
+  never write the same target, and refuse to replace an existing file unless
+  ``force``. :func:`staged_directory` does it for a directory (the report).
+
+Every error is a :class:`~weighting.errors.KalibError` with a one-line message
+naming the file, and the line (text files: line 1 is the header) or the row
+(parquet, ``.sav``: 1-based) where it applies.
 """
 from __future__ import annotations
 
+import fcntl
 import math
 import os
+import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from estimators.io.text import (InputFileError, ReadInfo, check_input, read_bytes,
+                                   read_csv_table)
 from weighting import Margin
+from weighting.columns import canonical
 from weighting.errors import KalibError, MarginError
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
+SAV_SUFFIXES = (".sav", ".zsav")
 
 
-class InputFileError(KalibError):
-    """An input file is missing, unreadable or malformed (names the file)."""
+class IdError(InputFileError):
+    """A unit-id column is absent, has missing values or repeats a value."""
 
 
 class OutputExistsError(KalibError):
     """The output exists and ``force`` was not given."""
 
 
-def read_table(path, text_columns=()) -> pd.DataFrame:
-    """Read a sample table: CSV, or parquet (``.parquet``/``.pq``) via pyarrow.
+class OutputBusyError(OutputExistsError):
+    """Another run is writing the same output right now."""
+
+
+class OutputWriteError(KalibError):
+    """An output cannot be written (read-only place, a directory, a full disk)."""
+
+
+def shown(value) -> str:
+    """A value as a message shows it: numbers plain (``nan``, ``2``, ``1.5``,
+    never ``np.float64(nan)``), text quoted."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if value is None or value is pd.NA:
+        return "missing"
+    return repr(str(value))
+
+
+# ------------------------------------------------------------------ reading
+def read_table(path, text_columns=(), *, encoding: str | None = None) -> pd.DataFrame:
+    """Read a sample table (CSV, parquet or SPSS ``.sav``); see :func:`read_table_info`."""
+    return read_table_info(path, text_columns, encoding=encoding)[0]
+
+
+def read_table_info(path, text_columns=(), *, encoding: str | None = None
+                    ) -> tuple[pd.DataFrame, ReadInfo]:
+    """Read a sample table and say what was found in it.
 
     Parameters
     ----------
     path : str or Path
+        CSV (any name), parquet (``.parquet``, ``.pq``) or SPSS (``.sav``).
     text_columns : iterable of str
-        Columns to read as text (CSV only; parquet keeps its stored types).
+        Columns to read as text (CSV only; parquet and ``.sav`` keep their
+        stored types).
+    encoding : str, optional
+        Codec of a CSV file (``--encoding``); detected when absent.
+
+    Returns
+    -------
+    (DataFrame, ReadInfo)
+        A file without data rows, a column name used twice, a row with the
+        wrong number of fields are :class:`InputFileError` naming the file
+        (and line); so is a directory or a missing file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"input file {str(path)!r} does not exist")
+    path = check_input(path)
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        return _read_parquet(path)
+    if suffix in SAV_SUFFIXES:
+        return _read_sav(path)
+    return read_csv_table(path, read_bytes(path), text_columns=text_columns,
+                          encoding=encoding)
+
+
+def _read_parquet(path: Path) -> tuple[pd.DataFrame, ReadInfo]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    name = str(path)
     try:
-        if path.suffix.lower() in PARQUET_SUFFIXES:
-            return pd.read_parquet(path, engine="pyarrow")
-        return pd.read_csv(path, dtype={c: str for c in text_columns})
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise InputFileError(f"cannot read {str(path)!r}: {exc}") from None
+        names = pq.read_schema(path).names
+        _refuse_repeated(names, name)
+        frame = pd.read_parquet(path, engine="pyarrow")
+    except InputFileError:
+        raise
+    # A damaged parquet file makes pyarrow raise any of its exception types
+    # (ArrowInvalid, ArrowIOError, ArrowNotImplementedError...), all ArrowException.
+    except (pa.ArrowException, OSError, ValueError, TypeError, IndexError, KeyError,
+            NotImplementedError, MemoryError) as exc:
+        raise InputFileError(f"cannot read parquet file {name!r}: {_first(exc)}") from None
+    return _non_empty(frame, ReadInfo(path=name, format="parquet", rows=len(frame),
+                                      columns=frame.shape[1]))
 
 
-def read_margins(path) -> Margin:
-    """Read a margin CSV (variables..., ``total``) into a Margin.
+def _read_sav(path: Path) -> tuple[pd.DataFrame, ReadInfo]:
+    import pyreadstat
+
+    name = str(path)
+    try:
+        frame, _ = pyreadstat.read_sav(name, apply_value_formats=False)
+    except Exception as exc:  # pyreadstat raises its own ReadstatError/PyreadstatError
+        raise InputFileError(f"cannot read SPSS file {name!r}: {_first(exc)}") from None
+    return _non_empty(frame, ReadInfo(path=name, format="sav", rows=len(frame),
+                                      columns=frame.shape[1]))
+
+
+def _non_empty(frame: pd.DataFrame, info: ReadInfo) -> tuple[pd.DataFrame, ReadInfo]:
+    if frame.shape[1] == 0:
+        raise InputFileError(f"{info.path!r} has no columns")
+    if len(frame) == 0:
+        raise InputFileError(f"{info.path!r} has columns but no data rows")
+    return frame, info
+
+
+def _refuse_repeated(names, source: str) -> None:
+    seen = {}
+    for k, name in enumerate(names, start=1):
+        if name in seen:
+            raise InputFileError(f"{source!r}: column {name!r} appears twice "
+                                 f"(columns {seen[name]} and {k})")
+        seen[name] = k
+
+
+def _first(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def read_margins(path, *, encoding: str | None = None) -> Margin:
+    """Read a margin file into a Margin; see :func:`read_margins_info`."""
+    return read_margins_info(path, encoding=encoding)[0]
+
+
+def read_margins_info(path, *, encoding: str | None = None) -> tuple[Margin, ReadInfo]:
+    """Read a margin file (variables..., ``total``) into a Margin.
 
     The margin's variables are the header's columns other than ``total``, in
-    file order; each row is one category (a cross of the variables' values)
-    with its population count.
+    file order; each row is one category (a cross of the variables' values,
+    read as text) with its population count, a finite number (with the
+    file's decimal mark). An empty category, a total that is not a number and
+    a category given twice are :class:`~weighting.errors.MarginError` naming
+    the file and line.
     """
-    path = Path(path)
-    frame = read_table(path, text_columns=_header(path))
+    path = check_input(path)
+    name = str(path)
+    if path.suffix.lower() in PARQUET_SUFFIXES + SAV_SUFFIXES:
+        frame, info = read_table_info(path)
+        frame = frame.astype(object).where(frame.notna(), "").map(
+            lambda v: v if isinstance(v, str) else canonical(v))
+    else:
+        frame, info = read_csv_table(path, read_bytes(path), all_text=True, encoding=encoding)
     if "total" not in frame.columns:
-        raise MarginError(f"margin file {str(path)!r} has no 'total' column "
-                          f"(columns: {', '.join(frame.columns)})")
+        raise MarginError(f"margin file {name!r} has no 'total' column "
+                          f"(columns: {', '.join(map(str, frame.columns))})")
     variables = [c for c in frame.columns if c != "total"]
-    if not variables or frame.empty:
-        raise MarginError(f"margin file {str(path)!r} needs at least one variable column "
-                          "and one row")
+    if not variables:
+        raise MarginError(f"margin file {name!r} needs at least one variable column "
+                          "beside 'total'")
     table = {}
-    for row, values in enumerate(frame.itertuples(index=False), start=2):
+    for row, values in enumerate(frame.itertuples(index=False)):
         record = dict(zip(frame.columns, values))
         key = tuple(record[v] for v in variables)
-        if any(pd.isna(k) for k in key):
-            raise MarginError(f"margin file {str(path)!r}, line {row}: empty category")
-        total = _number(record["total"])
+        where = info.where(row)
+        empty = [v for v, k in zip(variables, key) if not k.strip()]
+        if empty:
+            raise MarginError(f"margin file {name!r}, {where}: empty category "
+                              f"(column {empty[0]!r})")
+        total = _number(record["total"], info.decimal or ".")
         if total is None:
-            raise MarginError(f"margin file {str(path)!r}, line {row}: total "
-                              f"{record['total']!r} is not a number")
+            raise MarginError(f"margin file {name!r}, {where}: total "
+                              f"{shown(record['total'])} is not a finite number")
         if key in table:
-            raise MarginError(f"margin file {str(path)!r}, line {row}: category "
-                              f"{key if len(key) > 1 else key[0]!r} appears twice")
+            raise MarginError(f"margin file {name!r}, {where}: category "
+                              f"{shown(key[0]) if len(key) == 1 else key} appears twice")
         table[key] = total
-    return Margin(tuple(variables), table)
+    return Margin(tuple(variables), table), info
 
 
-def _header(path: Path) -> list[str]:
+def _number(text: str, decimal: str) -> float | None:
+    text = text.strip()
+    if decimal == ",":
+        text = text.replace(",", ".")
     try:
-        return list(pd.read_csv(path, nrows=0).columns)
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise InputFileError(f"cannot read {str(path)!r}: {exc}") from None
-
-
-def _number(value) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
+        number = float(text)
+    except ValueError:
         return None
     return number if math.isfinite(number) else None
 
 
-def check_writable(path, force: bool = False) -> Path:
-    """Fail early (before any work) if ``path`` exists without ``force`` or
-    its directory does not exist."""
+def check_ids(frame: pd.DataFrame, column: str, info: ReadInfo, *,
+              default: str = "id") -> None:
+    """Check the unit-id column of a sample read from a file.
+
+    The column must exist (unless it is the ``default`` name, which a sample
+    may lack when nothing needs ids), have no missing value and no repeated
+    value. :class:`IdError` names the file, the count and the first lines.
+    Ids are compared as read (``7`` and ``007`` are the same number in a
+    numeric column, different codes in a text column).
+    """
+    if column not in frame.columns:
+        if column == default:
+            return
+        raise IdError(f"{info.path!r} has no id column {column!r} "
+                      f"(columns: {', '.join(map(str, frame.columns))})")
+    values = frame[column]
+    missing = values.isna().to_numpy()
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        missing = missing | values.astype(str).str.strip().eq("").to_numpy()
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise IdError(f"{info.path!r}: id column {column!r} has {rows.size} missing "
+                      f"value(s) ({info.where_rows(rows)})")
+    repeated = values.duplicated(keep=False).to_numpy()
+    if repeated.any():
+        first = values.iloc[int(np.flatnonzero(repeated)[0])]
+        rows = np.flatnonzero((values == first).to_numpy())
+        n_ids = values[repeated].nunique()
+        raise IdError(f"{info.path!r}: id column {column!r} is not unique: id "
+                      f"{shown(first)} appears {rows.size} times ({info.where_rows(rows)})"
+                      + (f"; {n_ids - 1} more id(s) repeat" if n_ids > 1 else ""))
+
+
+# ------------------------------------------------------------------ writing
+def check_writable(path, force: bool = False, *, directory: bool = False) -> Path:
+    """Fail early (before any work) if ``path`` exists without ``force``, is
+    a directory (a file, when the output is a ``directory``), or its parent
+    directory does not exist."""
     path = Path(path)
+    if path.exists() and path.is_dir() != directory:
+        raise OutputWriteError(f"output {str(path)!r} is a directory; give a file name"
+                               if not directory else
+                               f"output {str(path)!r} exists and is not a directory")
     if path.exists() and not force:
         raise OutputExistsError(f"output {str(path)!r} exists; use --force to replace it")
     if not path.parent.resolve().is_dir():
-        raise InputFileError(f"output directory {str(path.parent)!r} does not exist")
+        raise OutputWriteError(f"output directory {str(path.parent)!r} does not exist")
     return path
+
+
+@contextmanager
+def claim_outputs(paths):
+    """Hold an exclusive claim on every path for the ``with`` block.
+
+    The claim is a lock file ``.NAME.lock`` beside each target, locked with
+    ``flock``: the kernel drops the lock when its process dies, so a run that
+    was killed leaves no stale claim (its empty lock file is reused). Another
+    run holding a claim makes this one raise :class:`OutputBusyError` naming
+    the target (the loser of two runs started together exits 2). Lock files
+    are removed on the way out.
+    """
+    held = []
+    try:
+        for path in sorted({Path(p).absolute() for p in paths}):
+            held.append(_claim(path))
+        yield
+    finally:
+        for lock, fd in reversed(held):
+            # Removed while still locked, so that a run waiting on this inode
+            # sees it gone (and retries) rather than locking a dead file.
+            try:
+                os.unlink(lock)
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+
+
+def _claim(path: Path) -> tuple[Path, int]:
+    lock = path.with_name(f".{path.name}.lock")
+    for _ in range(10):
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise OutputWriteError(f"cannot write {str(path)!r}: {_reason(exc)}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            os.close(fd)
+            raise OutputBusyError(
+                f"output {str(path)!r} is being written by another kalib run"
+                + (f" (process {owner})" if owner else "")
+                + "; wait for it to finish or choose another --out") from None
+        try:
+            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            return lock, fd
+        os.close(fd)  # its holder removed it between our open and lock: again
+    raise OutputBusyError(f"output {str(path)!r} is being claimed by other kalib runs")
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
 
 
 def write_atomic(path, write, force: bool = False) -> Path:
@@ -123,23 +349,57 @@ def write_atomic(path, write, force: bool = False) -> Path:
         (e.g. ``frame.to_csv``); text or bytes are written as they are.
     force : bool
         Replace an existing ``path``; otherwise raise OutputExistsError.
+
+    Any ``OSError`` (read-only place, ``/proc``, a full disk) is an
+    :class:`OutputWriteError` naming the file; nothing is left behind.
     """
-    path = check_writable(path, force)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        if isinstance(write, (str, bytes)):
-            Path(tmp).write_bytes(write.encode() if isinstance(write, str) else write)
-        else:
-            write(tmp)
-        # mkstemp makes owner-only files; give the output the mode of any
-        # file the user writes.
-        os.chmod(tmp, 0o666 & ~current_umask())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_files([(path, write)], force)[0]
+
+
+def write_files(items, force: bool = False) -> list[Path]:
+    """Write files that belong together as one unit.
+
+    ``items`` is a list of ``(path, write)`` pairs (``write`` as in
+    :func:`write_atomic`). Every target is claimed (:func:`claim_outputs`)
+    and checked again under the claim, every file is written to a temporary
+    file beside its target in the order given, and only then are they renamed
+    into place, in reverse order: a file written later may describe the
+    earlier ones (a sidecar with their checksum), and being in place first it
+    makes a reader that comes between two renames see a checksum mismatch,
+    never an unchecked mix. An error leaves no temporary file and touches no
+    existing target.
+    """
+    paths = [check_writable(path, force) for path, _ in items]
+    umask = current_umask()
+    with claim_outputs(paths):
+        for path in paths:
+            check_writable(path, force)  # again: another run may have finished meanwhile
+        temps: list[str] = []
+        current = paths[0]
+        try:
+            for path, (_, write) in zip(paths, items):
+                current = path
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                           suffix=".tmp")
+                os.close(fd)
+                temps.append(tmp)
+                if isinstance(write, (str, bytes)):
+                    Path(tmp).write_bytes(write.encode() if isinstance(write, str) else write)
+                else:
+                    write(tmp)
+                # mkstemp makes owner-only files; give the output the mode of
+                # any file the user writes.
+                os.chmod(tmp, 0o666 & ~umask)
+            for path, tmp in reversed(list(zip(paths, temps))):
+                current = path
+                os.replace(tmp, path)
+        except OSError as exc:
+            raise OutputWriteError(f"cannot write {str(current)!r}: {_reason(exc)}") from None
+        finally:
+            for tmp in temps:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+    return paths
 
 
 def current_umask() -> int:
@@ -155,3 +415,55 @@ def write_table(frame: pd.DataFrame, path, force: bool = False) -> Path:
     if Path(path).suffix.lower() in PARQUET_SUFFIXES:
         return write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False), force)
     return write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False), force)
+
+
+# ------------------------------------------------------------- directories
+@contextmanager
+def staged_directory(out, force: bool = False):
+    """Build an output directory in a temporary sibling, then publish it whole.
+
+    ``with staged_directory(out, force) as tmp:`` yields the temporary
+    directory to write into. When the block ends without error, under a claim
+    on ``out`` (:func:`claim_outputs`: the loser of two runs exits 2 naming
+    it) ``out`` is checked again, an existing ``out`` (only with ``force``) is
+    renamed aside and removed once the new one is in place, so ``out`` is
+    never a mix of two runs; entries get the usual permissions (0666/0777
+    less the umask; ``mkdtemp`` makes owner-only ones). On any error (or
+    Ctrl-C) the temporary directory is removed and ``out`` is untouched; an
+    ``OSError`` becomes an :class:`OutputWriteError` naming ``out``.
+    """
+    out = check_writable(out, force, directory=True)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    except OSError as exc:
+        raise OutputWriteError(f"cannot write {str(out)!r}: {_reason(exc)}") from None
+    try:
+        try:
+            yield tmp
+        except OSError as exc:
+            raise OutputWriteError(f"cannot write {str(out)!r}: {_reason(exc)}") from None
+        _publish(tmp, out, force)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _publish(tmp: Path, out: Path, force: bool) -> None:
+    with claim_outputs([out]):
+        check_writable(out, force, directory=True)
+        umask = current_umask()
+        old = None
+        try:
+            tmp.chmod(0o777 & ~umask)
+            for entry in tmp.rglob("*"):
+                entry.chmod((0o777 if entry.is_dir() else 0o666) & ~umask)
+            if out.exists():
+                old = out.with_name(f".{out.name}.old-{os.getpid()}")
+                os.replace(out, old)
+            os.replace(tmp, out)
+        except OSError as exc:
+            if old is not None and not out.exists():
+                os.replace(old, out)   # put the previous output back
+                old = None
+            raise OutputWriteError(f"cannot write {str(out)!r}: {_reason(exc)}") from None
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

@@ -15,11 +15,14 @@ convergence record. In R::
                      combined.weights = TRUE)
 
 gives the same standard errors (``V = scale * sum_b rscales_b (theta_b - c)^2``).
-Files are written atomically and never replace an existing file without
-``force``.
+The pair is written as one unit under an exclusive claim and never replaces
+existing files without ``force``; the sidecar carries the table's SHA-256
+(``weights_sha256``, from format version 2), checked on every read, so a
+table and a sidecar of different runs are an error, never a silent mix.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -28,11 +31,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from estimators.io.files import PARQUET_SUFFIXES, InputFileError, check_writable, write_atomic
+from estimators.io.files import (PARQUET_SUFFIXES, InputFileError, check_ids, check_input,
+                                 check_writable, read_table_info, shown, write_files)
+from estimators.io.text import read_json
 from weighting.margins import Margin, NumericTotal
+from weighting.replicates import METHODS
 
 FORMAT = "kalib-replicate-weights"
-VERSION = 1
+#: Methods a sidecar may name: kalib's, and R's ``svrepdesign`` types (a
+#: sidecar written beside R's replicate weights).
+SIDECAR_METHODS = tuple(dict.fromkeys(
+    METHODS + ("JK1", "JKn", "JK2", "BRR", "Fay", "bootstrap", "subbootstrap",
+               "mrbbootstrap", "ACS", "successive-difference", "other")))
+#: Version 2 adds ``weights_sha256``; version-1 sidecars (no checksum) are
+#: still read, unverified.
+VERSION = 2
 
 
 def sidecar_path(path) -> Path:
@@ -46,6 +59,7 @@ def replicate_metadata(design) -> dict:
     return {
         "format": FORMAT,
         "version": VERSION,
+        "weights_sha256": None,    # the table's, filled in when it is written
         "method": reps.method,
         "replicates": int(reps.B),
         "seed": reps.seed,
@@ -68,9 +82,8 @@ def calibration_spec(design) -> dict | None:
     result = design.calibration
     if result is None:
         return None
-    spec = dict(design.calibration_spec)
     margins = []
-    for m in spec.pop("margins"):
+    for m in result.margins:
         if isinstance(m, NumericTotal):
             margins.append({"numeric": m.variable, "total": m.total})
         else:
@@ -81,8 +94,7 @@ def calibration_spec(design) -> dict | None:
            "trim": None if result.trim is None else list(result.trim),
            "tol": result.tol, "converged": bool(result.converged),
            "iterations": int(result.iterations), "error": float(result.error)}
-    out.update({k: v for k, v in spec.items()
-                if k not in out and isinstance(v, (bool, int, float, str, type(None)))})
+    out.update({k: v for k, v in result.spec.as_dict().items() if k not in out})
     return _finite(out)
 
 
@@ -113,7 +125,11 @@ def replicate_frame(design, ids=None) -> pd.DataFrame:
 def write_replicate_weights(design, path, *, ids=None, force=False) -> Path:
     """Write ``id, weight, rep_1 … rep_B`` (CSV or parquet by suffix) and the sidecar.
 
-    Both files are checked before anything is written, then written atomically.
+    The pair is written as one unit (:func:`estimators.io.files.write_files`):
+    both targets are claimed, so a second run writing the same ``path`` fails
+    (exit 2) instead of mixing its files with this run's; the sidecar records
+    the SHA-256 of the table it describes (``weights_sha256``), which
+    :func:`read_replicate_weights` verifies.
     """
     path = Path(path)
     side = sidecar_path(path)
@@ -123,14 +139,35 @@ def write_replicate_weights(design, path, *, ids=None, force=False) -> Path:
     check_writable(path, force)
     check_writable(side, force)
     frame = replicate_frame(design, ids)
-    meta = json.dumps(replicate_metadata(design), indent=1, allow_nan=False)
-    if path.suffix.lower() in PARQUET_SUFFIXES:
-        write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False, engine="pyarrow"),
-                     force)
-    else:
-        write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False), force)
-    write_atomic(side, meta + "\n", force)
+    meta = replicate_metadata(design)
+    parquet = path.suffix.lower() in PARQUET_SUFFIXES
+
+    def write_table(tmp):
+        if parquet:
+            frame.to_parquet(tmp, index=False, engine="pyarrow")
+        else:
+            frame.to_csv(tmp, index=False)
+        meta["weights_sha256"] = file_sha256(tmp)
+
+    def write_sidecar(tmp):
+        Path(tmp).write_text(json.dumps(meta, indent=1, allow_nan=False) + "\n")
+
+    write_files([(path, write_table), (side, write_sidecar)], force)
     return path
+
+
+def file_sha256(path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class ReplicateFileError(InputFileError):
+    """A replicate-weight file or its sidecar is malformed, or they do not
+    belong together (names the file, and the column or line)."""
 
 
 @dataclass(frozen=True)
@@ -159,43 +196,126 @@ def read_replicate_weights(path, id_columns=("id",)) -> ReplicateFile:
 
     The unit identifier is the first of ``id_columns`` in the file (``id`` in
     kalib's files; a file written elsewhere, e.g. by R, may use the sample's).
+    Everything is checked before use, each failure a
+    :class:`ReplicateFileError` naming the file and the field, column or line:
+    the sidecar (``method`` kalib's or an R type, ``scale`` positive, one finite
+    non-negative ``rscales`` per replicate column, ``replicates`` equal to
+    the number of ``rep_*`` columns, ``mse`` true or false, ``degf`` a
+    positive integer or null, and from version 2 on ``weights_sha256`` equal
+    to the table's SHA-256: a table replaced or edited after it was written
+    does not pass), the table (columns ``rep_1 … rep_B`` in order, finite
+    numbers, ids present and unique).
     """
     path = Path(path)
     side = sidecar_path(path)
-    if not path.is_file():
-        raise InputFileError(f"replicate-weight file {str(path)!r} does not exist")
+    check_input(path)
     if not side.is_file():
-        raise InputFileError(f"replicate-weight file {str(path)!r} has no sidecar "
-                             f"{str(side)!r} (method, scale, rscales, mse)")
-    try:
-        meta = json.loads(side.read_text())
-    except (OSError, ValueError) as exc:
-        raise InputFileError(f"cannot read {str(side)!r}: {exc}") from None
-    for key in ("scale", "rscales", "mse", "method"):
-        if key not in meta:
-            raise InputFileError(f"{str(side)!r} has no {key!r}")
-    frame = (pd.read_parquet(path) if path.suffix.lower() in PARQUET_SUFFIXES
-             else pd.read_csv(path))
-    rep_cols = [c for c in frame.columns if str(c).startswith("rep_")]
-    rep_cols.sort(key=lambda c: int(str(c)[4:]) if str(c)[4:].isdigit() else -1)
+        raise ReplicateFileError(f"replicate-weight file {str(path)!r} has no sidecar "
+                                 f"{str(side)!r} (method, scale, rscales, mse)")
+    meta = _read_sidecar(side)
+    if meta.get("version", 1) >= 2 and meta.get("weights_sha256") != file_sha256(path):
+        raise ReplicateFileError(
+            f"{str(path)!r} does not match its sidecar {str(side)!r} (SHA-256 differs): "
+            "the table was replaced or edited after it was written; write both again "
+            "with kalib replicate")
+    frame, info = read_table_info(path)
+    rep_cols = _replicate_columns(frame, path)
     id_column = next((c for c in id_columns if c in frame.columns), id_columns[0])
     missing = [c for c in (id_column, "weight") if c not in frame.columns]
-    if missing or not rep_cols:
-        raise InputFileError(f"{str(path)!r} needs columns {id_column}, weight and rep_1 … "
-                             f"rep_B (missing: {missing or 'rep_*'})")
+    if missing:
+        raise ReplicateFileError(f"{str(path)!r} needs columns {id_column}, weight and "
+                                 f"rep_1 … rep_B (missing: {', '.join(missing)})")
+    check_ids(frame, id_column, info)
+    if "replicates" in meta and meta["replicates"] != len(rep_cols):
+        raise ReplicateFileError(f"{str(side)!r} says {shown(meta['replicates'])} replicates, "
+                                 f"{str(path)!r} has {len(rep_cols)} rep_* columns")
     rscales = np.asarray(meta["rscales"], dtype=np.float64)
     if rscales.shape != (len(rep_cols),):
-        raise InputFileError(f"{str(side)!r} has {rscales.size} rscales for "
-                             f"{len(rep_cols)} replicate columns")
-    W = frame[rep_cols].to_numpy(np.float64)
-    if not np.isfinite(W).all():
-        rows = np.flatnonzero(~np.isfinite(W).all(axis=1))
-        raise InputFileError(f"{str(path)!r}: replicate weights missing or not finite in "
-                             f"{rows.size} row(s) (first: row {rows[0] + 1})")
-    return ReplicateFile(ids=frame[id_column].to_numpy(), weights=frame["weight"].to_numpy(float),
+        raise ReplicateFileError(f"{str(side)!r} has {rscales.size} rscales for "
+                                 f"{len(rep_cols)} replicate columns")
+    weights = _finite_column(frame, "weight", info)
+    W = np.column_stack([_finite_column(frame, c, info) for c in rep_cols])
+    return ReplicateFile(ids=frame[id_column].to_numpy(), weights=weights,
                          repweights=W, scale=float(meta["scale"]), rscales=rscales,
-                         mse=bool(meta["mse"]), degf=meta.get("degf"),
-                         method=str(meta["method"]), metadata=meta)
+                         mse=meta["mse"], degf=meta.get("degf"),
+                         method=meta["method"], metadata=meta)
+
+
+def _read_sidecar(side: Path) -> dict:
+    """The sidecar's JSON, every field the reader uses checked."""
+    name = str(side)
+    meta = read_json(side, "sidecar", ReplicateFileError)
+
+    def bad(key, why):
+        value = meta.get(key) if isinstance(meta, dict) else None
+        return ReplicateFileError(f"sidecar {name!r}: {key!r} {why} (it is "
+                                  f"{json.dumps(value)[:60]})")
+
+    if not isinstance(meta, dict):
+        raise ReplicateFileError(f"sidecar {name!r} is not a JSON object")
+    for key in ("scale", "rscales", "mse", "method"):
+        if key not in meta:
+            raise ReplicateFileError(f"sidecar {name!r} has no {key!r}")
+    if meta.get("format", FORMAT) != FORMAT:
+        raise bad("format", f"must be {FORMAT!r}")
+    version = meta.get("version", 1)
+    if not _is_int(version) or not 1 <= version <= VERSION:
+        raise bad("version", f"must be 1 to {VERSION} (a newer kalib wrote it?)")
+    if not isinstance(meta["method"], str) or meta["method"] not in SIDECAR_METHODS:
+        raise bad("method", f"must be one of {', '.join(SIDECAR_METHODS)}")
+    if not _is_number(meta["scale"]) or not meta["scale"] > 0:
+        raise bad("scale", "must be a positive number")
+    if not isinstance(meta["rscales"], list) or not all(
+            _is_number(r) and r >= 0 for r in meta["rscales"]):
+        raise bad("rscales", "must be a list of non-negative numbers")
+    if not isinstance(meta["mse"], bool):
+        raise bad("mse", "must be true or false")
+    if "replicates" in meta and not (_is_int(meta["replicates"]) and meta["replicates"] >= 2):
+        raise bad("replicates", "must be a whole number of at least 2")
+    if meta.get("degf") is not None and not (_is_int(meta["degf"]) and meta["degf"] >= 1):
+        raise bad("degf", "must be a positive whole number or null")
+    if version >= 2 and not (isinstance(meta.get("weights_sha256"), str)
+                             and len(meta["weights_sha256"]) == 64):
+        raise bad("weights_sha256", "must be the table's SHA-256 (64 hex digits)")
+    return meta
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
+def _replicate_columns(frame: pd.DataFrame, path: Path) -> list[str]:
+    """``rep_1 … rep_B`` in order; anything else named ``rep_*`` is an error."""
+    reps = [str(c) for c in frame.columns if str(c).startswith("rep_")]
+    expected = [f"rep_{b}" for b in range(1, len(reps) + 1)]
+    if not reps:
+        raise ReplicateFileError(f"{str(path)!r} has no replicate columns rep_1 … rep_B")
+    if reps != expected:
+        wrong = next(r for r, e in zip(reps, expected) if r != e)
+        raise ReplicateFileError(f"{str(path)!r}: replicate columns must be rep_1 … "
+                                 f"rep_{len(reps)} in order; found {wrong!r} where "
+                                 f"{expected[reps.index(wrong)]!r} belongs")
+    return reps
+
+
+def _finite_column(frame: pd.DataFrame, column: str, info) -> np.ndarray:
+    """A weight column as float64; the first non-number or non-finite cell is
+    an error naming the column and line."""
+    raw = frame[column]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        cell = raw.iloc[row]
+        what = "missing" if pd.isna(cell) else f"{shown(cell)} is not a finite number"
+        raise ReplicateFileError(f"{info.path!r}, {info.where(row)}, column {column!r}: "
+                                 f"{what} ({int(bad.sum())} such cell(s) in the column)")
+    return values
 
 
 def margins_from_metadata(meta: dict) -> list:

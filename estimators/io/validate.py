@@ -117,7 +117,7 @@ def validate(coded: pd.DataFrame, codebook: Codebook, id_column: str = "id") -> 
             v = cells[col]
             bad = ~np.isin(v, missing_codes)
             if q.type == "count":
-                bad &= ~np.array([x.isdigit() for x in v])
+                bad &= ~np.array([x.isdigit() for x in v], dtype=bool)
             else:
                 bad &= ~np.isin(v, np.array(sorted(valid), dtype=object))
             if bad.any():

@@ -16,12 +16,9 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import os
 import platform
 import re
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
@@ -33,7 +30,7 @@ from tqdm.auto import tqdm
 
 from estimators.report import figures as figs
 from estimators.report.html import Figure, Page, render
-from estimators.io.files import OutputExistsError, current_umask
+from estimators.io.files import check_writable, staged_directory
 from estimators.report.labels import flag_rules, text
 from estimators.inference.catalog import estimate_catalog
 from estimators.inference.results import KEYRATE_COLUMNS
@@ -114,7 +111,7 @@ class ReportRun:
         """Run every step of ``PIPELINE``; return the output directory."""
         s = self.settings
         out = Path(s.out)
-        check_output(out, s.force)
+        check_writable(out, s.force, directory=True)
         with _progress(s, len(self.PIPELINE), "kalib report") as bar:
             for name, step in self.PIPELINE:
                 bar.set_postfix_str(name)
@@ -282,16 +279,8 @@ class ReportRun:
     def step_write(self):
         """Write every file into a temporary sibling of --out, then rename it
         into place (an existing --out only with --force)."""
-        s = self.settings
-        out = Path(s.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-        try:
+        with staged_directory(Path(self.settings.out), self.settings.force) as tmp:
             self._write_files(tmp)
-            publish(tmp, out, s.force)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
     #: The steps in order: (name in run.json, method).
     PIPELINE = (("load", step_load), ("validate", step_validate), ("design", step_design),
@@ -373,43 +362,6 @@ def build_report(settings: ReportSettings, survey: SurveyConfig | None = None) -
     run = ReportRun(settings, survey)
     run.run()
     return run
-
-
-# -- output directory -------------------------------------------------------------
-
-def check_output(out: Path, force: bool) -> None:
-    """Refuse an existing ``out`` unless ``force`` (checked before any work)."""
-    if out.exists() and not force:
-        raise OutputExistsError(f"output {str(out)!r} exists; use --force to replace it")
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"output {str(out)!r} exists and is not a directory")
-
-
-def publish(tmp: Path, out: Path, force: bool) -> None:
-    """Move the finished ``tmp`` directory to ``out``.
-
-    An existing ``out`` (only with ``force``) is first renamed aside and
-    removed after the new report is in place, so ``out`` is never a mix of
-    the old and the new report.
-    """
-    check_output(out, force)
-    _usual_permissions(tmp)
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _usual_permissions(root: Path) -> None:
-    # mkdtemp/mkstemp create owner-only entries; give the report the
-    # permissions of any file the user writes (0666/0777 less the umask).
-    umask = current_umask()
-    root.chmod(0o777 & ~umask)
-    for path in root.rglob("*"):
-        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 # -- tables computed from the design -------------------------------------------------

@@ -16,7 +16,7 @@ from estimators.surveys.employers import (NACE_GROUPS, design_strata, load_cati,
 from estimators.surveys.employers.registry import (MIN_RESPONDENTS, collapse_adjacent,
                                           margins_from_sections, read_register,
                                           section_size_counts)
-from estimators.io.jsonstat import JsonStatError, read_07091, read_jsonstat
+from estimators.io.jsonstat import DIVISIONS, JsonStatError, read_07091, read_jsonstat
 from weighting.margins import Margin
 
 # SSB JSON-stat samples copied from shared/register (real StatBank responses)
@@ -139,9 +139,11 @@ def test_sample_03024_row_major_order():
     assert long.iloc[43]["VareGrupper2"] == "01" and long.iloc[43]["ContentsCode"] == "Kilopris"
 
 
-def _synthetic_07091(path, with_gap=False):
-    """A 07091-shaped file: 2-digit NACE, AntAnsatte codes in a shuffled order."""
-    nace = ["01", "02", "10", "47", "84", "85", "00"]
+def _synthetic_07091(path, with_gap=False, full=False):
+    """A 07091-shaped file: 2-digit NACE, AntAnsatte codes in a shuffled order;
+    a few divisions (a partial download), or with ``full`` every one."""
+    nace = ([f"{d:02d}" for d in DIVISIONS] if full else ["01", "02", "10", "47", "84", "85"]) \
+        + ["00"]
     sizes = {"05": "50-99 ansatte", "00": "Ingen ansatte", "01": "1-4 ansatte",
              "02": "5-9 ansatte", "03": "10-19 ansatte", "04": "20-49 ansatte",
              "15": "100-249 ansatte", "16": "250 ansatte og over"}
@@ -169,7 +171,7 @@ def _synthetic_07091(path, with_gap=False):
 def test_synthetic_07091_aggregates_sections_and_sizes_by_label(tmp_path):
     path = tmp_path / "07091.json"
     nace, labels, values = _synthetic_07091(path)
-    table = read_07091(path, year="2018")
+    table = read_07091(path, year="2018", complete=False)  # a partial download, knowingly
     cube = values.reshape(len(nace), len(labels), 2)[:, :, 1].astype(int)
     col = {lab: k for k, lab in enumerate(labels)}
     a_1_4 = cube[0, col["1-4 ansatte"]] + cube[1, col["1-4 ansatte"]]   # 01 + 02 -> A
@@ -191,7 +193,7 @@ def test_07091_status_gap_is_an_error_naming_the_cell(tmp_path):
     path = tmp_path / "gap.json"
     _synthetic_07091(path, with_gap=True)
     with pytest.raises(JsonStatError, match=r"NACE 01 \(A\).*'1-4 ansatte'.*'\.\.'"):
-        read_07091(path, year="2017")
+        read_07091(path, year="2017", complete=False)
 
 
 @pytest.mark.parametrize("content", ['{"version": "2.0", "class": "dataset", "id": ["a"]}',
@@ -254,7 +256,7 @@ def test_cli_writes_margins_the_rake_command_reads(tmp_path, capsys):
 def test_cli_margins_from_a_07091_download(tmp_path, capsys):
     from estimators.cli import main
     download = tmp_path / "07091.json"
-    _synthetic_07091(download)
+    _synthetic_07091(download, full=True)
     out = tmp_path / "m"
     out.mkdir()
     assert main(["data", "margins", "--out", str(out), "--from-07091", str(download),

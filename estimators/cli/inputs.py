@@ -1,0 +1,52 @@
+"""Reading a subcommand's input files: the sample and the margin files.
+
+One place for what every subcommand does with them: read (any CSV dialect,
+parquet, ``.sav``: :mod:`estimators.io.files`), check the ``--id`` column
+(present, no missing value, no repeat: :func:`estimators.io.files.check_ids`),
+and say what was detected when it is worth saying (a ``;``-separated file
+with decimal commas in Windows-1252, say) unless ``--quiet``.
+"""
+from __future__ import annotations
+
+import argparse
+
+from estimators.io.files import check_ids, read_margins_info, read_table_info
+
+
+def add_encoding_argument(p: argparse.ArgumentParser) -> None:
+    """``--encoding``: the codec of the CSV inputs instead of detecting it."""
+    p.add_argument("--encoding", metavar="CODEC",
+                   help="encoding of the CSV inputs (sample and margins), e.g. cp1252; "
+                        "default: detected (UTF-8, UTF-16 with a byte-order mark, "
+                        "else Windows-1252)")
+
+
+def read_sample(args, text_columns=()):
+    """The sample of ``args.sample`` as a DataFrame, its ``--id`` checked.
+
+    Without an ``--id`` option (``kalib rake``) the ``id`` column is checked
+    when the sample has one.
+    """
+    frame, info = read_table_info(args.sample, text_columns,
+                                  encoding=getattr(args, "encoding", None))
+    check_ids(frame, getattr(args, "id", "id"), info)
+    _announce(info, args)
+    return frame
+
+
+def read_margin_files(args) -> list:
+    """The ``--margins`` files of ``args`` as Margins (none without the option)."""
+    margins = []
+    for path in args.margins or []:
+        margin, info = read_margins_info(path, encoding=getattr(args, "encoding", None))
+        _announce(info, args)
+        margins.append(margin)
+    return margins
+
+
+def _announce(info, args) -> None:
+    # Only what differs from a plain UTF-8, comma-separated file is worth a
+    # line; it goes to stdout with the run's summary (stderr is kept to the
+    # one-line error of a failed run).
+    if not info.plain and not getattr(args, "quiet", False):
+        print(info.describe())

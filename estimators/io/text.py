@@ -1,0 +1,371 @@
+"""Text files as analysts have them: CSV dialects and encodings; JSON.
+
+A CSV file from Norwegian Excel is ``;``-separated with a decimal comma
+(``1,5``) and often Windows-1252; one from R or pandas is ``,``-separated,
+UTF-8, decimal point; Excel's "Unicode text" is UTF-16 and tab-separated.
+:func:`read_csv_table` reads all of them and returns, beside the frame, a
+:class:`ReadInfo` saying what it found, so that a run can state it.
+
+The rules (``docs/cli.md``, "Input files"):
+
+* **Encoding**: a byte-order mark decides (UTF-8, UTF-16); otherwise UTF-8
+  when the bytes are valid UTF-8, else Windows-1252, else Latin-1 (every byte
+  is a Latin-1 character). Bytes that are *partly* valid multi-byte UTF-8 are
+  refused instead of being read as Windows-1252 mojibake: such a file is a
+  damaged UTF-8 file or mixes encodings. ``encoding=`` (``--encoding``)
+  overrides the detection.
+* **Delimiter**: ``,``, ``;`` or tab, whichever splits the header and the
+  next rows into the same number (at least two) of fields, the most fields
+  winning (ties in that order). A file with one column has none.
+* **Decimal mark**: a comma when the delimiter is ``;`` or tab and some field
+  is a number written with a decimal comma (``1,5``, ``-0,25``); a point
+  otherwise. A ``,``-separated file always has a decimal point (a field
+  ``"1,5"`` there is text).
+* **Structure**: every data row has exactly as many fields as the header;
+  blank lines are skipped; a column name may not appear twice; quoting is
+  RFC 4180's (a quote inside a quoted field is doubled). Anything else is an
+  :class:`InputFileError` naming the file and the line.
+* **Missing**: only an empty cell is missing. ``NA``, ``NaN``, ``null``,
+  ``N/A`` are text like any other (pandas' default missing markers are off).
+
+Lines are numbered as in an editor: line 1 is the header, line 2 the first
+data row (when no field spans lines and no line is blank); a field that spans
+lines is reported at the line where its row starts.
+
+Unlike R's ``read.csv`` (which pads short rows with ``NA`` under its default
+``fill = TRUE``) and pandas (which does the same, and takes a first column
+without a header as the index), a row with a missing or an extra field is an
+error: it is what a truncated or hand-edited file looks like.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from weighting.errors import KalibError
+
+DELIMITERS = (",", ";", "\t")
+#: Rows read to choose the delimiter (the header and the next ones).
+SNIFF_ROWS = 20
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+# A well-formed multi-byte UTF-8 sequence (2, 3 or 4 bytes).
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}"
+                             rb"|[\xf0-\xf4][\x80-\xbf]{3}")
+_NAMES = {"utf-8": "UTF-8", "utf-16": "UTF-16", "cp1252": "Windows-1252",
+          "iso8859-1": "Latin-1", "latin-1": "Latin-1"}
+
+
+class InputFileError(KalibError):
+    """An input file is missing, unreadable or malformed (names the file, and
+    the line or column where it applies)."""
+
+
+@dataclass(frozen=True)
+class ReadInfo:
+    """What a reader found in a file: format, encoding, delimiter, decimal mark.
+
+    ``lines[i]`` is the file line where data row ``i`` starts (text files);
+    :meth:`where` turns a row position into the words a message uses.
+    """
+
+    path: str
+    format: str                       # "csv", "parquet" or "sav"
+    rows: int
+    columns: int
+    encoding: str | None = None       # codec of a text file ("utf-8", "cp1252", ...)
+    bom: bool = False
+    encoding_given: bool = False      # --encoding, not detected
+    delimiter: str | None = None
+    decimal: str | None = None
+    lines: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def plain(self) -> bool:
+        """Nothing worth saying: not a text file, or UTF-8 without a BOM,
+        comma-separated with a decimal point, as detected."""
+        return (self.format != "csv" or
+                (self.encoding == "utf-8" and not self.bom and not self.encoding_given
+                 and self.delimiter == "," and self.decimal == "."))
+
+    def describe(self) -> str:
+        """One line for the run summary, e.g. ``read 'a.csv': 3 rows, 4 columns
+        (';'-separated, decimal comma, Windows-1252)``."""
+        size = f"{self.rows} rows, {self.columns} columns"
+        if self.format != "csv":
+            return f"read {self.path!r}: {size} ({self.format})"
+        parts = [{"\t": "tab-separated", None: "one column"}.get(
+                     self.delimiter, f"{self.delimiter!r}-separated"),
+                 "decimal comma" if self.decimal == "," else "decimal point",
+                 encoding_name(self.encoding) + (" with byte-order mark" if self.bom else "")
+                 + (" (--encoding)" if self.encoding_given else "")]
+        return f"read {self.path!r}: {size} ({', '.join(parts)})"
+
+    def where(self, row: int) -> str:
+        """``line N`` (text files) or ``row N`` (1-based) for data row ``row``."""
+        return self.where_rows([row])
+
+    def where_rows(self, rows, limit: int = 3) -> str:
+        """``lines 3, 9`` (text files) or ``rows 2, 8`` (1-based) for data
+        rows at positions ``rows``, the first ``limit`` of them."""
+        rows = [int(r) for r in rows]
+        if self.lines is not None and all(0 <= r < len(self.lines) for r in rows):
+            word, numbers = "line", [int(self.lines[r]) for r in rows]
+        else:
+            word, numbers = "row", [r + 1 for r in rows]
+        text = ", ".join(str(n) for n in numbers[:limit]) + (", ..." if len(rows) > limit else "")
+        return f"{word}{'s' if len(rows) > 1 else ''} {text}"
+
+
+def encoding_name(codec: str | None) -> str:
+    """The usual name of a codec (``cp1252`` is Windows-1252)."""
+    return _NAMES.get(codec or "", codec or "unknown encoding")
+
+
+# ---------------------------------------------------------------- encoding
+def decode(raw: bytes, path: str, encoding: str | None = None) -> tuple[str, str, bool]:
+    """The text of a file's bytes: ``(text, codec, had_bom)`` (rules above)."""
+    if encoding is not None:
+        try:
+            codec = codecs.lookup(encoding).name
+        except LookupError:
+            raise InputFileError(f"unknown encoding {encoding!r} (--encoding)") from None
+        bom = codec == "utf-8" and raw.startswith(codecs.BOM_UTF8)
+        return _decode_as(raw[3:] if bom else raw, codec, path, explicit=True), codec, bom
+    for mark, codec in _BOMS:
+        if raw.startswith(mark):
+            body = raw[len(mark):] if codec == "utf-8" else raw
+            return _decode_as(body, codec, path), codec, True
+    if b"\x00" in raw:
+        line = raw[:raw.index(b"\x00")].count(b"\n") + 1
+        raise InputFileError(f"{path!r} is not a text file (a NUL byte at line {line}: "
+                             "binary data, or UTF-16 without a byte-order mark)")
+    try:
+        return raw.decode("utf-8"), "utf-8", False
+    except UnicodeDecodeError as exc:
+        if _UTF8_MULTIBYTE.search(raw):
+            raise InputFileError(
+                f"{path!r} is not valid UTF-8 at line {_line_at(raw, exc.start)} (byte "
+                f"0x{raw[exc.start]:02x}) although other lines are UTF-8: a damaged file, "
+                "or mixed encodings; give --encoding to read it anyway") from None
+    try:
+        return raw.decode("cp1252"), "cp1252", False
+    except UnicodeDecodeError:
+        # Windows-1252 leaves five bytes undefined; Latin-1 defines every byte.
+        return raw.decode("latin-1"), "iso8859-1", False
+
+
+def _decode_as(raw: bytes, codec: str, path: str, explicit: bool = False) -> str:
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        hint = "" if explicit else "; give --encoding if the file is in another encoding"
+        raise InputFileError(f"{path!r} is not valid {encoding_name(codec)} at line "
+                             f"{_line_at(raw, exc.start)} (byte 0x{raw[exc.start]:02x})"
+                             f"{hint}") from None
+    if "\x00" in text:
+        raise InputFileError(f"{path!r} is not a text file in {encoding_name(codec)} "
+                             f"(a NUL character at line {text[:text.index(chr(0))].count(chr(10)) + 1})")
+    return text
+
+
+def _line_at(raw: bytes, offset: int) -> int:
+    return raw[:offset].count(b"\n") + 1
+
+
+# ------------------------------------------------------- delimiter, decimal
+def sniff_delimiter(text: str) -> str | None:
+    """``,``, ``;`` or tab (rules above); None for a one-column file."""
+    best, best_fields = None, 1
+    for delimiter in DELIMITERS:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+        try:
+            rows = [r for r in itertools.islice(reader, SNIFF_ROWS) if not _blank(r)]
+        except csv.Error:
+            continue
+        if rows and len(rows[0]) > best_fields and all(len(r) == len(rows[0]) for r in rows):
+            best, best_fields = delimiter, len(rows[0])
+    if best is None:
+        # No delimiter splits the rows evenly: the one that splits the header
+        # most, so that the structure check names the first uneven line.
+        header = _first_line(text)
+        counts = [(header.count(d), -k) for k, d in enumerate(DELIMITERS)]
+        count, k = max(counts)
+        best = DELIMITERS[-k] if count else None
+    return best
+
+
+def sniff_decimal(text: str, delimiter: str | None) -> str:
+    """``,`` when ``;``/tab-separated text holds a decimal-comma number, else ``.``."""
+    if delimiter in (None, ","):
+        return "."
+    d = re.escape(delimiter)
+    number = r'"?[ ]*[-+]?(?:\d+,\d*|,\d+)(?:[eE][-+]?\d+)?[ ]*"?'
+    pattern = re.compile(rf"(?:^|{d}){number}(?={d}|\r|\n|$)", re.M)
+    return "," if pattern.search(text) else "."
+
+
+def _first_line(text: str) -> str:
+    for line in io.StringIO(text, newline=""):
+        if line.strip():
+            return line
+    return ""
+
+
+def _blank(record: list[str]) -> bool:
+    # An empty or whitespace-only line (pandas skips both); a quoted empty
+    # field ('""') is a row with a missing value.
+    return not record or (len(record) == 1 and record[0] != "" and not record[0].strip())
+
+
+# ------------------------------------------------------------------ structure
+def scan(text: str, delimiter: str | None, path: str) -> tuple[list[str], np.ndarray]:
+    """The header and the start line of every data row; InputFileError on a
+    row with the wrong number of fields, a duplicated column name or bad
+    quoting (naming the line)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or ",",
+                        strict=True)
+    header, lines, previous = None, [], 0
+    try:
+        for record in reader:
+            start, previous = previous + 1, reader.line_num
+            if _blank(record):
+                continue
+            if header is None:
+                header = record
+                _check_header(header, path)
+                continue
+            if len(record) != len(header):
+                raise InputFileError(
+                    f"{path!r}, line {start}: {len(record)} field(s), the header has "
+                    f"{len(header)} (a missing or extra {_delimiter_name(delimiter)}, or a "
+                    "truncated file)")
+            lines.append(start)
+    except csv.Error as exc:
+        raise InputFileError(f"{path!r}, line {previous + 1}: bad quoting ({exc})") from None
+    if header is None:
+        raise InputFileError(f"{path!r} is empty")
+    return header, np.asarray(lines, dtype=np.int64)
+
+
+def _delimiter_name(delimiter: str | None) -> str:
+    return {"\t": "tab", None: "','"}.get(delimiter, repr(delimiter))
+
+
+def _check_header(header: list[str], path: str) -> None:
+    seen = {}
+    for k, name in enumerate(header, start=1):
+        if name in seen and name.strip():
+            raise InputFileError(f"{path!r}: column {name!r} appears twice in the header "
+                                 f"(columns {seen[name]} and {k})")
+        seen.setdefault(name, k)
+
+
+# ----------------------------------------------------------------- the table
+def read_csv_table(path, raw: bytes, *, text_columns=(), all_text: bool = False,
+                   encoding: str | None = None) -> tuple[pd.DataFrame, ReadInfo]:
+    """A CSV file's bytes as a DataFrame, with what was detected.
+
+    Parameters
+    ----------
+    path : str or Path
+        For messages only.
+    raw : bytes
+        The file's content.
+    text_columns : iterable of str
+        Columns read as text (codes such as ``01`` keep their zeros; a column
+        written with decimal commas keeps them).
+    all_text : bool
+        Every column as text, an empty cell as ``""`` (the CATI reader maps
+        blanks to its own missing code).
+    encoding : str, optional
+        The codec to decode with (``--encoding``) instead of detecting it.
+
+    Returns
+    -------
+    (DataFrame, ReadInfo)
+        Other columns are typed as pandas infers them (integers, floats with
+        the detected decimal mark, booleans for ``True``/``False``, else text),
+        an empty cell is missing (NaN).
+    """
+    name = str(path)
+    text, codec, bom = decode(raw, name, encoding)
+    delimiter = sniff_delimiter(text)
+    decimal = sniff_decimal(text, delimiter)
+    header, lines = scan(text, delimiter, name)
+    if not len(lines):
+        raise InputFileError(f"{name!r} has a header but no data rows")
+    options = dict(sep=delimiter or ",", decimal=decimal, index_col=False,
+                   keep_default_na=False, skip_blank_lines=True)
+    if all_text:
+        options.update(dtype=str, na_filter=False)
+    else:
+        options.update(dtype={c: str for c in text_columns if c in header}, na_values=[""])
+    try:
+        frame = pd.read_csv(io.StringIO(text), **options)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise InputFileError(f"cannot read {name!r}: {_first(exc)}") from None
+    if len(frame) != len(lines) or list(frame.columns) != _pandas_names(header):
+        # The structure check and pandas' tokenizer read the file differently
+        # (unusual quoting or whitespace): refuse rather than guess.
+        raise InputFileError(f"cannot read {name!r} unambiguously: {len(lines)} data rows "
+                             f"by line but {len(frame)} as parsed (check the quoting)")
+    info = ReadInfo(path=name, format="csv", rows=len(frame), columns=frame.shape[1],
+                    encoding=codec, bom=bom, encoding_given=encoding is not None,
+                    delimiter=delimiter, decimal=decimal, lines=lines)
+    return frame, info
+
+
+def _pandas_names(header: list[str]) -> list[str]:
+    # pandas names an empty header cell by its position ("Unnamed: 2").
+    return [name if name else f"Unnamed: {k}" for k, name in enumerate(header)]
+
+
+def _first(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def read_json(path, what: str, error=InputFileError):
+    """The JSON document in a file; ``error`` (naming ``what`` and the file,
+    with the line and column of a syntax error) when it cannot be read."""
+    raw = read_bytes(path)
+    name = str(path)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise error(f"cannot read {what} {name!r}: not UTF-8 (byte 0x{raw[exc.start]:02x} "
+                    f"at line {_line_at(raw, exc.start)})") from None
+    except json.JSONDecodeError as exc:
+        raise error(f"cannot read {what} {name!r}: line {exc.lineno}, column {exc.colno}: "
+                    f"{exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # e.g. nesting too deep
+        raise error(f"cannot read {what} {name!r}: {_first(exc)}") from None
+
+
+def check_input(path) -> Path:
+    """``path`` as a Path; InputFileError when it is absent or a directory."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputFileError(f"input {str(path)!r} is a directory, not a file")
+    if not path.exists():
+        raise InputFileError(f"input file {str(path)!r} does not exist")
+    return path
+
+
+def read_bytes(path) -> bytes:
+    """A file's bytes; InputFileError when it is absent, a directory or unreadable."""
+    path = check_input(path)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
