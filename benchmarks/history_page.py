@@ -44,7 +44,7 @@ ALARM_COLOUR, FASTER_COLOUR = "#D00000", "#008000"
 PEER_TASKS = {"bench_calibrate.py::test_rake": ("rake", "kalib"),
               "bench_replicate.py::test_bootstrap_domain_means": ("bootstrap", "kalib engine")}
 # Plot geometry (px).
-WIDTH, HEIGHT = 380, 200
+WIDTH, HEIGHT = 370, 200
 LEFT, RIGHT, TOP, BOTTOM = 50, 10, 8, 44
 _PARAM = re.compile(r"^(?P<test>[^\[]*)(?:\[(?P<param>.*)\])?$")
 
@@ -58,18 +58,18 @@ def _unit(seconds: float) -> tuple[str, float]:
 
 def log_ticks(lo: float, hi: float) -> list[float]:
     """Tick values in [lo, hi]: 1, 2, 5 (or 1, 1.5, 2, 3, 5, 7) times powers of
-    ten, the first set that gives at least three; in a narrower range, evenly
-    spaced ticks at the smallest 1, 2, 2.5 or 5 step of at least a quarter of
-    the range (2 to 5 ticks: consecutive steps differ by at most 2x)."""
+    ten, the first set that gives at least three; else evenly spaced ticks at
+    the smallest 1, 2, 2.5 or 5 step of at least a fifth of the range (2 to 6
+    ticks: consecutive steps differ by at most 2x)."""
     exponents = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
     for mantissas in ((1,), (1, 2, 5), (1, 1.5, 2, 3, 5, 7)):
         ticks = [m * 10.0 ** e for e in exponents for m in mantissas
                  if lo <= m * 10.0 ** e <= hi]
         if len(ticks) >= 3:
             return ticks
-    quarter = (hi - lo) / 4
-    power = 10.0 ** math.floor(math.log10(quarter))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= quarter)
+    fifth = (hi - lo) / 5
+    power = 10.0 ** math.floor(math.log10(fifth))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= fifth)
     return [k * step for k in range(math.ceil(lo / step), math.floor(hi / step) + 1)]
 
 
@@ -281,9 +281,9 @@ Open marker: the machine was shared (load average above its cores).
 <span class="alarm">▲</span> the alarm (SLOWER or DRIFT),
 <span class="faster">▼</span> faster. Hover over a point for its numbers.</p>
 <p>The alarm: a median is SLOWER when it exceeds the median of the last {rule.window} runs
-of its series by more than the largest of {rule.threshold:.0%}, {rule.spread_factor:g} ×
-the spread (the IQR of its rounds, of the baseline runs' rounds, or of the baseline
-medians) and {fmt(rule.floor)}; DRIFT the same against the level of up to {rule.drift_window}
+of its series by more than the largest of {rule.threshold:.0%} and {rule.spread_factor:g} ×
+the relative spread (IQR / median of its rounds, of the baseline runs' rounds, or of the
+baseline medians), and by {fmt(rule.floor)} at least; DRIFT the same against the level of up to {rule.drift_window}
 runs back (restarted after each flagged run); a suspect is re-run once and keeps the faster
 median. See <code>benchmarks/README.md</code>.</p>
 <ul class="legend">{legend}</ul>"""
@@ -297,7 +297,7 @@ body {{ font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; max-wi
 h2 {{ margin-top: 1.6em; border-bottom: 1px solid #ccc; }}
 h3 {{ margin: 0.8em 0 0.2em; font-size: 15px; font-family: monospace; }}
 .row {{ display: flex; flex-wrap: wrap; gap: 10px; }}
-figure {{ margin: 0; width: 380px; }}
+figure {{ margin: 0; width: 370px; }}
 figcaption {{ font-size: 12px; }}
 .peers {{ font-size: 11px; margin: 0; color: #444; }}
 .alarm {{ color: #D00000; font-weight: bold; }}

@@ -136,11 +136,12 @@ def main(argv=None) -> int:
     if not baselines:
         print("no earlier complete run on this machine with these sizes: this run starts "
               "the baseline")
+    flagged = [v for v in verdicts if v.alarm]
     cores = os.cpu_count()
     if load is not None and cores and load > cores:
         print(f"warning: load average up to {load:g} on {cores} cores: the machine was "
-              "shared during the run")
-    flagged = [v for v in verdicts if v.alarm]
+              "shared during the run" + ("; run make bench again on a quiet machine before "
+                                         "believing the alarm" if flagged else ""))
     if flagged:
         print(f"REGRESSION: {len(flagged)} benchmark(s) slower than their history allows "
               "(after one re-run): " + ", ".join(f"{v.name} ({v.status})" for v in flagged))
