@@ -102,6 +102,31 @@ def influence_functions(X, y, w, mu, family: Family) -> np.ndarray:
     return np.linalg.solve(info, (X * (y - mu)[:, None]).T).T
 
 
+def fit_inputs(design, variance: str | None, subset, data: pd.DataFrame | None) -> tuple:
+    """The variance method, data frame and subset mask of a model fit on
+    ``design`` (shared by :func:`svyglm` and the ordinal model).
+
+    ``variance`` defaults to replicate when the design has replicates;
+    ``data`` (default ``design.data``) must have the design's rows;
+    ``subset`` (booleans or a condition with ``mask(data)``) becomes a mask.
+    """
+    variance = variance or ("replicate" if has_replicates(design) else "linearization")
+    if variance not in VARIANCES:
+        raise ModelError(f"variance must be one of {VARIANCES}, not {variance!r}")
+    if variance == "replicate" and not has_replicates(design):
+        raise ModelError("replicate variance asked for a design without replicate weights")
+    if data is None:
+        data = design_frame(design)
+    elif len(data) != len(design.weights):
+        raise ModelError(f"data has {len(data)} rows, the design {len(design.weights)}")
+    else:
+        data = data.reset_index(drop=True)
+    if subset is not None:
+        subset = np.asarray(subset.mask(data) if hasattr(subset, "mask") else subset,
+                            dtype=bool)
+    return variance, data, subset
+
+
 def svyglm(formula: str, design, family="gaussian", *, variance: str | None = None,
            subset=None, data: pd.DataFrame | None = None, level: float = 0.95):
     """Fit a design-based GLM (R's ``svyglm``).
@@ -134,20 +159,7 @@ def svyglm(formula: str, design, family="gaussian", *, variance: str | None = No
     SvyGLMResults
     """
     fam = get_family(family)
-    variance = variance or ("replicate" if has_replicates(design) else "linearization")
-    if variance not in VARIANCES:
-        raise ModelError(f"variance must be one of {VARIANCES}, not {variance!r}")
-    if variance == "replicate" and not has_replicates(design):
-        raise ModelError("replicate variance asked for a design without replicate weights")
-    if data is None:
-        data = design_frame(design)
-    elif len(data) != len(design.weights):
-        raise ModelError(f"data has {len(data)} rows, the design {len(design.weights)}")
-    else:
-        data = data.reset_index(drop=True)
-    if subset is not None:
-        subset = np.asarray(subset.mask(data) if hasattr(subset, "mask") else subset,
-                            dtype=bool)
+    variance, data, subset = fit_inputs(design, variance, subset, data)
     frame = build_model_frame(formula, data, subset)
     problem = fam.check_response(frame.y)
     if problem:
