@@ -3,12 +3,30 @@
 the Newton solver of ``newton.pxd`` on a (units x constraints) table.
 
 Arguments are validated, C-contiguous arrays (``weighting`` checks them).
+
+``CONTRACT`` publishes the constants the kernels share with ``weighting``
+(``weighting.contract``: status and distance codes, the Newton solver's
+constants); ``weighting._backend`` uses the kernels only if they all agree.
 """
 from libc.stdint cimport int64_t
 
 import numpy as np
 
-from cext.newton cimport newton_solve, newton_work_size
+from cext._args cimport CellSystem
+from cext.newton cimport (NEWTON_ARMIJO, NEWTON_CONVERGED, NEWTON_LINE_SEARCH_FAILED,
+                          NEWTON_LINEAR, NEWTON_LOGIT, NEWTON_MAX_HALVINGS, NEWTON_MAX_ITER,
+                          NEWTON_PIVOT_RTOL, NEWTON_RAKING, NEWTON_RIDGE,
+                          NEWTON_ROUNDING_SLACK, newton_solve, newton_work_size)
+from cext.recalibrate cimport RECALIBRATE_EMPTY, CellProblem
+
+CONTRACT = {
+    "CONVERGED": NEWTON_CONVERGED, "MAX_ITER": NEWTON_MAX_ITER,
+    "LINE_SEARCH_FAILED": NEWTON_LINE_SEARCH_FAILED, "EMPTY_CATEGORY": RECALIBRATE_EMPTY,
+    "LINEAR": NEWTON_LINEAR, "RAKING": NEWTON_RAKING, "LOGIT": NEWTON_LOGIT,
+    "ARMIJO": NEWTON_ARMIJO, "MAX_HALVINGS": NEWTON_MAX_HALVINGS,
+    "ROUNDING_SLACK": NEWTON_ROUNDING_SLACK, "PIVOT_RTOL": NEWTON_PIVOT_RTOL,
+    "RIDGE": NEWTON_RIDGE,
+}
 
 
 def collapse(const int64_t[::1] cell, const double[::1] w, Py_ssize_t n_cells):
@@ -33,25 +51,25 @@ def expand(const int64_t[::1] cell, const double[::1] values):
     return out
 
 
-def solve(const double[:, ::1] X, const double[::1] d, const double[::1] t,
-          const double[:, ::1] Xfull, const double[::1] tfull,
-          int distance, double lower, double upper, double[::1] lam,
-          double tol, int max_iter):
-    """Run ``newton_solve``; returns (lam, g, iterations, errors, status).
-
-    ``lam`` is the start and is overwritten with the solution.
-    """
-    cdef Py_ssize_t m = X.shape[0], p = X.shape[1], q = Xfull.shape[1]
-    g = np.empty(m)
-    work = np.empty(newton_work_size(m, p, q))
-    errors = np.empty(max_iter + 1)
-    cdef double[::1] g_v = g, work_v = work, errors_v = errors
+def solve(CellSystem system, const double[::1] d):
+    """Run ``newton_solve`` on ``system`` with unit weights ``d`` (C,), from
+    ``system``'s start; returns (lam, g, iterations, errors, status)."""
+    cdef const CellProblem* P = &system.c
+    if d.shape[0] != P.C:
+        raise ValueError(f"cext: d has {d.shape[0]} entries for {P.C} units")
+    lam = np.empty(P.p)
+    g = np.empty(P.C)
+    work = np.empty(newton_work_size(P.C, P.p, P.q))
+    errors = np.empty(P.max_iter + 1)
+    cdef double[::1] lam_v = lam, g_v = g, work_v = work, errors_v = errors
+    cdef Py_ssize_t j
     cdef int iterations = 0, status
     with nogil:
-        status = newton_solve(&X[0, 0] if m and p else NULL, NULL, &d[0] if m else NULL,
-                              &t[0] if p else NULL, m, p,
-                              &Xfull[0, 0] if m and q else NULL, &tfull[0] if q else NULL,
-                              q, distance, lower, upper, &lam[0] if p else NULL,
-                              &g_v[0] if m else NULL, tol, max_iter, &work_v[0],
+        for j in range(P.p):
+            lam_v[j] = P.lam0[j]
+        status = newton_solve(P.X, &P.lists if P.sparse else NULL,
+                              &d[0] if P.C else NULL, P.t, P.C, P.p, P.Xfull, P.tfull, P.q,
+                              P.distance, P.lower, P.upper, &lam_v[0] if P.p else NULL,
+                              &g_v[0] if P.C else NULL, P.tol, P.max_iter, &work_v[0],
                               &errors_v[0], &iterations)
-    return np.asarray(lam), g, iterations, errors[:iterations + 1].copy(), status
+    return lam, g, iterations, errors[:iterations + 1].copy(), status

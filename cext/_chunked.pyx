@@ -18,11 +18,12 @@ three steps that can run on different machines:
   forming the multipliers on the fly (no b x P_k doubles).
 * ``solve_cell_tables`` — re-calibrate a block of replicates from their
   reduced cell base totals ``D`` (B, cells), warm-started at the full-sample
-  solution, by IPF (``cext/ipf.pxd``) for raking on categorical margins and
+  solution (a ``CellSystem``), by IPF (``cext/ipf.pxd``) for raking on categorical margins and
   the Newton solver of ``cext/newton.pxd`` otherwise or if IPF has not
   converged (the same as the fused kernel).
 
-Arguments are validated, C-contiguous arrays; codes are int64.
+Arguments are validated, C-contiguous arrays (codes int64) and, to
+re-calibrate, a ``cext._args.CellSystem``.
 """
 import numpy as np
 
@@ -32,8 +33,9 @@ from libc.stdint cimport int32_t, int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from numpy.random cimport bitgen_t
 
-from cext.newton cimport newton_work_size
-from cext.recalibrate cimport IpfArgs, ipf_args, recalibrate_cells
+from cext._args cimport CellSystem
+from cext.recalibrate cimport (CellProblem, cell_errors_size, cell_work_size,
+                               recalibrate_cells)
 
 
 def draw_counts(list bit_generators, const int64_t[::1] n_psu, const int64_t[::1] offset,
@@ -116,20 +118,18 @@ def accumulate_counts(const uint8_t[:, ::1] counts, const double[::1] base,
     return out
 
 
-def solve_cell_tables(const double[:, ::1] D, const double[:, ::1] X, const double[::1] t,
-                      const double[:, ::1] Xfull, const double[::1] tfull,
-                      int distance, double lower, double upper,
-                      const double[::1] lam0, const double[::1] g0,
-                      const int32_t[:, ::1] ipf_cat, const int64_t[::1] ipf_first,
-                      const double[:, ::1] ipf_to_lambda, int ipf_sweeps, double tol,
-                      int max_iter, int num_threads):
-    """Calibrate every row of ``D`` (B, cells) to the targets, warm-started at ``lam0``.
+def solve_cell_tables(const double[:, ::1] D, CellSystem system, int num_threads):
+    """Calibrate every row of ``D`` (B, cells) to the targets of ``system``,
+    from its warm start.
 
     Returns ``g`` (B, cells), ``iterations``, ``error`` (final criterion) and
     ``status`` (B,), each replicate by ``recalibrate_cells``
     (``cext/recalibrate.pxd``), as in ``cext._replicate.solve_replicates``.
     """
-    cdef Py_ssize_t B = D.shape[0], C = X.shape[0], p = X.shape[1], q = Xfull.shape[1]
+    cdef const CellProblem* P = &system.c
+    cdef Py_ssize_t B = D.shape[0], C = P.C
+    if D.shape[1] != C:
+        raise ValueError(f"cext: D has {D.shape[1]} cells, the system {C}")
     g_out = np.empty((B, C))
     iters = np.zeros(B, dtype=np.intc)
     errs = np.empty(B)
@@ -137,20 +137,18 @@ def solve_cell_tables(const double[:, ::1] D, const double[:, ::1] X, const doub
     cdef double[:, ::1] G = g_out
     cdef int[::1] it_v = iters, st_v = status
     cdef double[::1] err_v = errs
-    cdef Py_ssize_t b, wsize = newton_work_size(C, p, q)
-    cdef int most = max_iter if max_iter > ipf_sweeps else ipf_sweeps
-    cdef IpfArgs ipf = ipf_args(ipf_sweeps, ipf_cat, ipf_first, g0, ipf_to_lambda)
+    cdef Py_ssize_t b
     cdef double* lam
     cdef double* work
     cdef double* errors
+    if B == 0 or C == 0:
+        return g_out, iters, errs, status
     with nogil, parallel(num_threads=num_threads):
-        lam = <double*>malloc((p + 1) * sizeof(double))
-        work = <double*>malloc((wsize + 3 * q + 1) * sizeof(double))
-        errors = <double*>malloc((most + 2) * sizeof(double))
+        lam = <double*>malloc((P.p + 1) * sizeof(double))
+        work = <double*>malloc((cell_work_size(P) + 1) * sizeof(double))
+        errors = <double*>malloc((cell_errors_size(P) + 1) * sizeof(double))
         for b in prange(B, schedule="dynamic"):
-            st_v[b] = recalibrate_cells(&D[b, 0], &X[0, 0], NULL, &t[0], C, p, &Xfull[0, 0],
-                                        &tfull[0], q, distance, lower, upper, &lam0[0], &ipf,
-                                        tol, max_iter, lam, &G[b, 0], work, errors, &it_v[b],
+            st_v[b] = recalibrate_cells(P, &D[b, 0], lam, &G[b, 0], work, errors, &it_v[b],
                                         &err_v[b])
         free(lam)
         free(work)

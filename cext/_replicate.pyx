@@ -17,10 +17,12 @@ exactly as ``Generator.random``. The generator is inlined here rather than
 called through ``bitgen_t`` because building B numpy bit generators costs
 ~15 us each in Python, more than a whole replicate at n = 1000.
 
-Arguments are validated, C-contiguous arrays; PSU codes and pointers are int64,
-per-row cell and combination codes int32 (read for every row of every
-replicate: half the bytes). Multiplier
-specification (``weighting.replicates``):
+Every kernel takes a ``cext._args.ReplicatePlan`` (the multiplier
+specification and the rows' PSU layout, checked when it was made) and, to
+re-calibrate, a ``cext._args.CellSystem``; the other arguments are validated,
+C-contiguous arrays: PSU codes and pointers int64, per-row cell and
+combination codes int32 (read for every row of every replicate: half the
+bytes). Multiplier specification (``weighting.replicates``):
 
 * method 0 (bootstrap): stratum h (PSUs ``offset[h] .. offset[h] + n_psu[h]``)
   gets ``n_draws[h]`` uniform draws, PSU ``offset[h] + floor(u * n_psu[h])``
@@ -34,8 +36,9 @@ from cython.parallel cimport parallel, prange
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 
-from cext.newton cimport NewtonSparse, newton_work_size
-from cext.recalibrate cimport IpfArgs, ipf_args, recalibrate_cells
+from cext._args cimport CellSystem, Multipliers, ReplicatePlan
+from cext.recalibrate cimport (CellProblem, cell_errors_size, cell_work_size,
+                               recalibrate_cells)
 
 cdef extern from *:
     """
@@ -91,57 +94,13 @@ cdef extern from *:
     void kalib_axpy8(double* dest, const double* m, double v) noexcept nogil
 
 
-cdef struct Spec:
-    int method
-    Py_ssize_t P, H
-    const uint64_t* seeds
-    const int64_t* n_psu
-    const int64_t* offset
-    const int64_t* n_draws
-    const double* base
-    const double* step
-    const int64_t* jk_psu
-    const double* jk_factor
-    const int64_t* psu_stratum
-    int count_bytes  # width of a bootstrap count that cannot overflow: 1, 2 or 4
-
-
-cdef Spec _spec(int method, const uint64_t[:, ::1] seeds, const int64_t[::1] n_psu,
-                const int64_t[::1] offset, const int64_t[::1] n_draws,
-                const double[::1] base, const double[::1] step,
-                const int64_t[::1] jk_psu, const double[::1] jk_factor,
-                const int64_t[::1] psu_stratum):
-    cdef Spec s
-    s.method = method
-    s.P = psu_stratum.shape[0]
-    s.H = n_psu.shape[0]
-    s.seeds = &seeds[0, 0] if seeds.shape[0] else NULL
-    s.n_psu = &n_psu[0]
-    s.offset = &offset[0]
-    s.n_draws = &n_draws[0]
-    s.base = &base[0]
-    s.step = &step[0]
-    s.jk_psu = &jk_psu[0] if jk_psu.shape[0] else NULL
-    s.jk_factor = &jk_factor[0] if jk_factor.shape[0] else NULL
-    s.psu_stratum = &psu_stratum[0]
-    # A PSU is drawn at most n_draws[h] times: the narrowest count type that
-    # holds that never wraps (narrow counts: less memory under the scatter).
-    cdef Py_ssize_t h
-    cdef int64_t most = 0
-    for h in range(s.H):
-        if method == 0 and n_draws[h] > most:
-            most = n_draws[h]
-    s.count_bytes = 1 if most < 256 else (2 if most < 65536 else 4)
-    return s
-
-
 ctypedef fused count_t:
     unsigned char
     unsigned short
     int
 
 
-cdef void _multipliers(const Spec* s, Py_ssize_t b, int* counts, double* mult) noexcept nogil:
+cdef void _multipliers(const Multipliers* s, Py_ssize_t b, int* counts, double* mult) noexcept nogil:
     """PSU multipliers of replicate b into ``mult`` (P); ``counts`` is scratch (P ints)."""
     cdef Py_ssize_t p, h
     cdef double factor
@@ -174,7 +133,7 @@ cdef enum:
     BLOCK = 8  # replicates per pass over the rows (kalib_axpy8's width)
 
 
-cdef bint _block_counts(const Spec* s, Py_ssize_t b0, Py_ssize_t R,
+cdef bint _block_counts(const Multipliers* s, Py_ssize_t b0, Py_ssize_t R,
                         count_t* counts) noexcept nogil:
     """Times PSU p is drawn in bootstrap replicate b0 + r, at ``counts[r * P + p]``;
     True if a count wrapped to 0 (the caller then redoes the block wider).
@@ -204,7 +163,7 @@ cdef bint _block_counts(const Spec* s, Py_ssize_t b0, Py_ssize_t R,
     return wrapped
 
 
-cdef void _block_sums_with(const Spec* s, Py_ssize_t b0, Py_ssize_t R, const count_t* counts,
+cdef void _block_sums_with(const Multipliers* s, Py_ssize_t b0, Py_ssize_t R, const count_t* counts,
                            const int64_t* psu_ptr, const int32_t* combo,
                            const double* values, Py_ssize_t k, Py_ssize_t K,
                            double* S) noexcept nogil:
@@ -234,7 +193,7 @@ cdef void _block_sums_with(const Spec* s, Py_ssize_t b0, Py_ssize_t R, const cou
                 kalib_axpy8(dest + j * BLOCK, m, v[j])
 
 
-cdef void _block_sums(const Spec* s, Py_ssize_t b0, Py_ssize_t R, void* counts,
+cdef void _block_sums(const Multipliers* s, Py_ssize_t b0, Py_ssize_t R, void* counts,
                       const int64_t* psu_ptr, const int32_t* combo, const double* values,
                       Py_ssize_t k, Py_ssize_t K, double* S) noexcept nogil:
     """Sums by combination of replicates b0 .. b0 + R - 1 (R <= BLOCK), in one
@@ -263,60 +222,39 @@ cdef void _block_sums(const Spec* s, Py_ssize_t b0, Py_ssize_t R, void* counts,
         _block_sums_with(s, b0, R, <const int*>counts, psu_ptr, combo, values, k, K, S)
 
 
-def draw_multipliers(int method, const uint64_t[:, ::1] seeds, const int64_t[::1] n_psu,
-                     const int64_t[::1] offset, const int64_t[::1] n_draws,
-                     const double[::1] base, const double[::1] step,
-                     const int64_t[::1] jk_psu, const double[::1] jk_factor,
-                     const int64_t[::1] psu_stratum, Py_ssize_t B):
+def draw_multipliers(ReplicatePlan plan):
     """(B, P) PSU multipliers (for tests and exports of small designs)."""
-    cdef Spec s = _spec(method, seeds, n_psu, offset, n_draws, base, step, jk_psu,
-                        jk_factor, psu_stratum)
-    out = np.empty((B, s.P))
+    cdef const Multipliers* s = &plan.m
+    out = np.empty((plan.B, s.P))
     counts = np.empty(s.P, dtype=np.intc)
     cdef double[:, ::1] o = out
     cdef int[::1] c = counts
     cdef Py_ssize_t b
     with nogil:
-        for b in range(B):
-            _multipliers(&s, b, &c[0] if s.P else NULL, &o[b, 0] if s.P else NULL)
+        for b in range(plan.B):
+            _multipliers(s, b, &c[0], &o[b, 0])
     return out
 
 
-def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1] n_psu,
-                     const int64_t[::1] offset, const int64_t[::1] n_draws,
-                     const double[::1] base, const double[::1] step,
-                     const int64_t[::1] jk_psu, const double[::1] jk_factor,
-                     const int64_t[::1] psu_stratum,
-                     const int64_t[::1] psu_ptr, const int32_t[::1] row_cell,
-                     const double[::1] d,
-                     const double[:, ::1] X, const double[::1] t,
-                     const double[:, ::1] Xfull, const double[::1] tfull,
-                     const int64_t[::1] x_ptr, const int64_t[::1] x_idx,
-                     const int64_t[::1] f_ptr, const int64_t[::1] f_idx,
-                     int distance, double lower, double upper,
-                     const double[::1] lam0, const double[::1] g0,
-                     const int32_t[:, ::1] ipf_cat, const int64_t[::1] ipf_first,
-                     const double[:, ::1] ipf_to_lambda, int ipf_sweeps, double tol,
-                     int max_iter, Py_ssize_t B, int num_threads):
-    """Re-calibrate B replicates on the cell table, warm-started at ``lam0``.
+def solve_replicates(ReplicatePlan plan, const int32_t[::1] row_cell, const double[::1] d,
+                     CellSystem system, int num_threads):
+    """Re-calibrate the plan's B replicates on the cell table of ``system``.
 
     Returns ``g`` (B, cells), ``iterations`` (B,), ``error`` (B,) the final
     criterion and ``status`` (B,) of ``recalibrate_cells``
-    (``cext/recalibrate.pxd``): IPF from the full-sample g-factors ``g0``
-    when ``ipf_sweeps`` > 0 (the ``ipf_*`` arguments of
-    ``weighting.replicates.ipf_kernel_args``), Newton from ``lam0`` or from
-    IPF's iterate; status 3 when a margin category with a positive target
-    has no weight in the replicate. With ``x_ptr`` non-empty, X and Xfull are
-    0/1 and given as column lists (``x_ptr, x_idx``, ``f_ptr, f_idx``), which
-    ``newton_solve`` reads instead of the zeros (the same steps). Rows are
-    sorted by PSU, PSU p owning rows ``psu_ptr[p] .. psu_ptr[p + 1]``;
-    ``psu_ptr`` empty means row i is PSU i. A replicate's cell totals
-    ``D_c = sum_{i in c} m_p(i) d_i`` come from ``_block_sums``, BLOCK
-    replicates per pass over the rows.
+    (``cext/recalibrate.pxd``): IPF from the full-sample g-factors when the
+    system has an IPF layout, Newton from its warm start or from IPF's
+    iterate; status 3 when a margin category with a positive target has no
+    weight in the replicate. ``row_cell`` and ``d`` (base weights) are in the
+    plan's PSU order. A replicate's cell totals ``D_c = sum_{i in c} m_p(i)
+    d_i`` come from ``_block_sums``, BLOCK replicates per pass over the rows.
     """
-    cdef Spec s = _spec(method, seeds, n_psu, offset, n_draws, base, step, jk_psu,
-                        jk_factor, psu_stratum)
-    cdef Py_ssize_t n = row_cell.shape[0], C = X.shape[0], p = X.shape[1], q = Xfull.shape[1]
+    cdef const Multipliers* s = &plan.m
+    cdef const int64_t* ptr = plan.psu_ptr
+    cdef const CellProblem* P = &system.c
+    cdef Py_ssize_t B = plan.B, n = row_cell.shape[0], C = P.C
+    if d.shape[0] != n:
+        raise ValueError(f"cext: d has {d.shape[0]} rows, row_cell {n}")
     g_out = np.empty((B, C))
     iters = np.zeros(B, dtype=np.intc)
     errs = np.empty(B)
@@ -324,45 +262,33 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
     cdef double[:, ::1] G = g_out
     cdef int[::1] it_v = iters, st_v = status
     cdef double[::1] err_v = errs
-    cdef const int64_t* ptr = &psu_ptr[0] if psu_ptr.shape[0] else NULL
-    cdef Py_ssize_t blk, b, b0, r, R, c, wsize = newton_work_size(C, p, q)
+    cdef Py_ssize_t blk, b, b0, r, R, c
     cdef Py_ssize_t n_blocks = (B + BLOCK - 1) // BLOCK
-    cdef int most = max_iter if max_iter > ipf_sweeps else ipf_sweeps
-    cdef IpfArgs ipf = ipf_args(ipf_sweeps, ipf_cat, ipf_first, g0, ipf_to_lambda)
     cdef void* counts
     cdef double* sums
     cdef double* D
     cdef double* lam
     cdef double* work
     cdef double* errors
-    cdef NewtonSparse lists
-    cdef const NewtonSparse* S = &lists if x_ptr.shape[0] > 0 else NULL
-    if S != NULL:
-        lists.x_ptr = &x_ptr[0]
-        lists.x_idx = &x_idx[0] if x_idx.shape[0] else NULL
-        lists.f_ptr = &f_ptr[0]
-        lists.f_idx = &f_idx[0] if f_idx.shape[0] else NULL
     if B == 0 or n == 0:
         return g_out, iters, errs, status
     with nogil, parallel(num_threads=num_threads):
         counts = malloc(s.P * BLOCK * s.count_bytes + 1)
         sums = <double*>malloc((C * BLOCK + 1) * sizeof(double))
         D = <double*>malloc((C + 1) * sizeof(double))
-        lam = <double*>malloc((p + 1) * sizeof(double))
-        work = <double*>malloc((wsize + 3 * q + 1) * sizeof(double))
-        errors = <double*>malloc((most + 2) * sizeof(double))
+        lam = <double*>malloc((P.p + 1) * sizeof(double))
+        work = <double*>malloc((cell_work_size(P) + 1) * sizeof(double))
+        errors = <double*>malloc((cell_errors_size(P) + 1) * sizeof(double))
         for blk in prange(n_blocks, schedule="dynamic"):
             b0 = blk * BLOCK
             R = B - b0 if B - b0 < BLOCK else BLOCK
-            _block_sums(&s, b0, R, counts, ptr, &row_cell[0], &d[0], 1, C, sums)
+            _block_sums(s, b0, R, counts, ptr, &row_cell[0], &d[0], 1, C, sums)
             for r in range(R):
                 b = b0 + r
                 for c in range(C):
                     D[c] = sums[c * BLOCK + r]
-                st_v[b] = recalibrate_cells(D, &X[0, 0], S, &t[0], C, p, &Xfull[0, 0],
-                                            &tfull[0], q, distance, lower, upper, &lam0[0],
-                                            &ipf, tol, max_iter, lam, &G[b, 0], work, errors,
-                                            &it_v[b], &err_v[b])
+                st_v[b] = recalibrate_cells(P, D, lam, &G[b, 0], work, errors, &it_v[b],
+                                            &err_v[b])
         free(counts)
         free(sums)
         free(D)
@@ -372,30 +298,26 @@ def solve_replicates(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
     return g_out, iters, errs, status
 
 
-def replicate_totals(int method, const uint64_t[:, ::1] seeds, const int64_t[::1] n_psu,
-                     const int64_t[::1] offset, const int64_t[::1] n_draws,
-                     const double[::1] base, const double[::1] step,
-                     const int64_t[::1] jk_psu, const double[::1] jk_factor,
-                     const int64_t[::1] psu_stratum,
-                     const int64_t[::1] psu_ptr, const int32_t[::1] combo,
+def replicate_totals(ReplicatePlan plan, const int32_t[::1] combo,
                      const int32_t[::1] combo_cell, const int32_t[::1] combo_group,
-                     const double[:, ::1] g, const double[:, ::1] dv,
-                     Py_ssize_t n_groups, Py_ssize_t B, int num_threads):
+                     const double[:, ::1] g, const double[:, ::1] dv, Py_ssize_t n_groups,
+                     int num_threads):
     """``out[b, group, j] = sum_i m_b,p(i) g[b, cell_i] dv[i, j]`` over the group's rows.
 
-    ``dv`` holds base weight times value, rows sorted by PSU (``psu_ptr`` as
-    in ``solve_replicates``). ``combo[i]`` indexes the (cell, group)
-    combinations present, ``combo_cell``/``combo_group`` name them: a
-    replicate's sums by combination (``_block_sums``) are then weighted by
-    its g-factors and added into the groups. ``g`` is (B, cells), or (B, 1)
-    with every combination in cell 0 for an uncalibrated design.
+    ``dv`` holds base weight times value, rows in the plan's PSU order.
+    ``combo[i]`` indexes the (cell, group) combinations present,
+    ``combo_cell``/``combo_group`` name them: a replicate's sums by
+    combination (``_block_sums``) are then weighted by its g-factors and added
+    into the groups. ``g`` is (B, cells), or (B, 1) with every combination in
+    cell 0 for an uncalibrated design.
     """
-    cdef Spec s = _spec(method, seeds, n_psu, offset, n_draws, base, step, jk_psu,
-                        jk_factor, psu_stratum)
-    cdef Py_ssize_t n = dv.shape[0], k = dv.shape[1], K = combo_cell.shape[0]
+    cdef const Multipliers* s = &plan.m
+    cdef const int64_t* ptr = plan.psu_ptr
+    cdef Py_ssize_t B = plan.B, n = dv.shape[0], k = dv.shape[1], K = combo_cell.shape[0]
+    if combo.shape[0] != n or combo_group.shape[0] != K or g.shape[0] != B:
+        raise ValueError("cext: combo, combo_group or g do not match dv and the plan")
     out = np.zeros((B, n_groups, k))
     cdef double[:, :, ::1] o = out
-    cdef const int64_t* ptr = &psu_ptr[0] if psu_ptr.shape[0] else NULL
     cdef Py_ssize_t blk, b0, r, R, c, j, n_blocks = (B + BLOCK - 1) // BLOCK
     cdef void* counts
     cdef double* sums
@@ -410,7 +332,7 @@ def replicate_totals(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
         for blk in prange(n_blocks, schedule="dynamic"):
             b0 = blk * BLOCK
             R = B - b0 if B - b0 < BLOCK else BLOCK
-            _block_sums(&s, b0, R, counts, ptr, &combo[0], &dv[0, 0], k, K, sums)
+            _block_sums(s, b0, R, counts, ptr, &combo[0], &dv[0, 0], k, K, sums)
             for r in range(R):
                 for c in range(K):
                     coef = g[b0 + r, combo_cell[c]]
@@ -423,18 +345,15 @@ def replicate_totals(int method, const uint64_t[:, ::1] seeds, const int64_t[::1
     return out
 
 
-def replicate_weights(int method, const uint64_t[:, ::1] seeds, const int64_t[::1] n_psu,
-                      const int64_t[::1] offset, const int64_t[::1] n_draws,
-                      const double[::1] base, const double[::1] step,
-                      const int64_t[::1] jk_psu, const double[::1] jk_factor,
-                      const int64_t[::1] psu_stratum,
-                      const int64_t[::1] row_psu, const int64_t[::1] row_cell,
-                      const double[:, ::1] g, const double[::1] d,
-                      Py_ssize_t B, int num_threads):
-    """(B, n) replicate weights ``d[i] * mult_b[row_psu[i]] * g[b, row_cell[i]]``."""
-    cdef Spec s = _spec(method, seeds, n_psu, offset, n_draws, base, step, jk_psu,
-                        jk_factor, psu_stratum)
-    cdef Py_ssize_t n = row_psu.shape[0]
+def replicate_weights(ReplicatePlan plan, const int64_t[::1] row_psu,
+                      const int64_t[::1] row_cell, const double[:, ::1] g,
+                      const double[::1] d, int num_threads):
+    """(B, n) replicate weights ``d[i] * mult_b[row_psu[i]] * g[b, row_cell[i]]``
+    (rows in their own order)."""
+    cdef const Multipliers* s = &plan.m
+    cdef Py_ssize_t B = plan.B, n = row_psu.shape[0]
+    if row_cell.shape[0] != n or d.shape[0] != n or g.shape[0] != B:
+        raise ValueError("cext: row_cell, d or g do not match row_psu and the plan")
     out = np.empty((B, n))
     cdef double[:, ::1] o = out
     cdef Py_ssize_t b, i
@@ -444,7 +363,7 @@ def replicate_weights(int method, const uint64_t[:, ::1] seeds, const int64_t[::
         counts = <int*>malloc((s.P + 1) * sizeof(int))
         mult = <double*>malloc((s.P + 1) * sizeof(double))
         for b in prange(B, schedule="dynamic"):
-            _multipliers(&s, b, counts, mult)
+            _multipliers(s, b, counts, mult)
             for i in range(n):
                 o[b, i] = d[i] * mult[row_psu[i]] * g[b, row_cell[i]]
         free(counts)

@@ -41,17 +41,18 @@ Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R, ch. 7.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from weighting.contract import Status
 from weighting.diagnostics import WeightDiagnostics, weight_diagnostics
-from weighting.distances import LINEAR, LOGIT, RAKING, parse
-from weighting.errors import CalibrationError, InfeasibleBoundsError, KalibError, MarginError
+from weighting.distances import LINEAR, LOGIT, RAKING
+from weighting.errors import CalibrationError, InfeasibleBoundsError, MarginError
 from weighting.margins import Margin
-from weighting.problem import CalibrationProblem, independent_columns
+from weighting.problem import CalibrationProblem, CellTable, independent_columns
 from weighting.solver import SolveResult, criterion, solve
+from weighting.spec import CalibrationSpec
 
 
 @dataclass
@@ -69,9 +70,10 @@ class CalibrationResult:
         rounds concatenated).
     converged : bool
         False only with ``allow_unconverged=True``; then ``summary()`` says so.
-    distance : str
-    bounds : (L, U) or None
-    trim : (lo, hi) or None
+    spec : CalibrationSpec
+        The settings (``distance``, ``bounds``, ``trim``, ``tol`` read through).
+    margins : tuple
+        The margins as given (before any ``normalize_margins`` rescaling).
     problem : CalibrationProblem
     lam : ndarray (p,)
         Lagrange multipliers of the (untrimmed) calibration on ``problem.X``;
@@ -86,13 +88,27 @@ class CalibrationResult:
     iterations: int
     errors: np.ndarray
     converged: bool
-    distance: str
-    bounds: tuple | None
+    spec: CalibrationSpec
+    margins: tuple
     problem: CalibrationProblem
     lam: np.ndarray
-    tol: float
-    trim: tuple | None = None
     trimmed: np.ndarray = field(default=None, repr=False)
+
+    @property
+    def distance(self) -> str:
+        return self.spec.distance
+
+    @property
+    def bounds(self) -> tuple | None:
+        return self.spec.bounds
+
+    @property
+    def trim(self) -> tuple | None:
+        return self.spec.trim
+
+    @property
+    def tol(self) -> float:
+        return self.spec.tol
 
     @property
     def error(self) -> float:
@@ -124,9 +140,8 @@ class CalibrationResult:
         return "\n".join(lines)
 
 
-def calibrate(data, margins, *, base_weights=None, distance="raking", bounds=None,
-              trim=None, tol=1e-10, max_iter=1000, allow_unconverged=False,
-              normalize_margins=False) -> CalibrationResult:
+def calibrate(data, margins, *, base_weights=None, spec: CalibrationSpec | None = None,
+              **settings) -> CalibrationResult:
     """Calibrate base weights to population margins.
 
     Parameters
@@ -139,6 +154,8 @@ def calibrate(data, margins, *, base_weights=None, distance="raking", bounds=Non
         (any distance; the rows are then the solver's units).
     base_weights : array-like (n,), optional
         Design weights; default N/n with N the first margin's grand total.
+    spec : CalibrationSpec, optional
+        The settings; or give them as keyword arguments instead:
     distance : {"raking", "linear", "logit", "truncated"}
         Deville–Särndal distance; "truncated" is linear with bounds.
     bounds : (L, U), optional
@@ -148,8 +165,9 @@ def calibrate(data, margins, *, base_weights=None, distance="raking", bounds=Non
         either may be None.
     tol : float
         Stop when max over margin categories of
-        ``|achieved - target| / (1 + |target|)`` is at most ``tol``.
+        ``|achieved - target| / (1 + |target|)`` is at most ``tol`` (1e-10).
     max_iter : int
+        1000 by default.
     allow_unconverged : bool
         Return an unconverged result (``converged=False``) instead of raising.
     normalize_margins : bool
@@ -162,6 +180,8 @@ def calibrate(data, margins, *, base_weights=None, distance="raking", bounds=Non
 
     Raises
     ------
+    KalibError
+        Settings out of range (see :class:`~weighting.spec.CalibrationSpec`).
     MarginError, EmptyCellError, MissingValueError, WeightError
         Margins and sample do not match (the message names the category).
     InfeasibleBoundsError
@@ -171,35 +191,34 @@ def calibrate(data, margins, *, base_weights=None, distance="raking", bounds=Non
         No convergence (names the worst margin category); the exception's
         ``result`` attribute holds the unconverged result.
     """
-    margins = [margins] if not isinstance(margins, (list, tuple)) else list(margins)
-    code, lower, upper = parse(distance, bounds)
-    if not (tol > 0 and max_iter >= 1):
-        raise KalibError(f"tol must be > 0 and max_iter >= 1 (got {tol!r}, {max_iter!r})")
+    spec = CalibrationSpec.of(spec, **settings)
+    margins = tuple(margins) if isinstance(margins, (list, tuple)) else (margins,)
+    code, lower, upper = spec.code, *spec.limits
     categorical = [m for m in margins if isinstance(m, Margin)]
-    trim = None if trim is None else _parse_trim(trim)
-    margins = _reconcile_grand_totals(margins, categorical, tol, normalize_margins)
-    problem = CalibrationProblem(data, margins, base_weights)
-    _check_implied_totals(problem, tol)
+    reconciled = _reconcile_grand_totals(margins, categorical, spec.tol,
+                                         spec.normalize_margins)
+    problem = CalibrationProblem(data, reconciled, base_weights)
+    _check_implied_totals(problem, spec.tol)
     _check_category_bounds(problem, code, lower, upper)
 
-    bounds = None if bounds is None else (lower, upper)
-    fit = solve(problem.X, problem.d, problem.t, distance, bounds, tol=tol,
-                max_iter=max_iter, Xfull=problem.Xfull, tfull=problem.tfull)
+    fit = solve(problem.X, problem.d, problem.t, spec.distance, spec.bounds, tol=spec.tol,
+                max_iter=spec.max_iter, Xfull=problem.Xfull, tfull=problem.tfull)
     g_units, trimmed = fit.g, np.zeros(problem.n_cells, bool)
     iterations, errors, converged = fit.iterations, [fit.errors], fit.converged
-    if trim is not None and converged:
-        trimmer = _trim_fixing if code == LOGIT else _trim_clipping
-        g_units, trimmed, rounds = trimmer(problem, fit, trim, distance, bounds, tol, max_iter)
+    if spec.trim is not None and converged:
+        if code == LOGIT:
+            g_units, trimmed, rounds = _trim_fixing(problem.table, fit, spec)
+        else:
+            g_units, trimmed, rounds = _trim_clipping(problem, fit, spec)
         iterations += sum(r.iterations for r in rounds)
         errors += [r.errors for r in rounds]
     g = problem.expand(g_units)
     result = CalibrationResult(
         weights=problem.base_weights * g, g=g, base_weights=problem.base_weights,
         iterations=iterations, errors=np.concatenate(errors), converged=converged,
-        distance=distance, bounds=bounds, problem=problem, lam=fit.lam, tol=tol,
-        trim=trim, trimmed=trimmed)
-    if not converged and not allow_unconverged:
-        exc = CalibrationError(_nonconvergence_message(problem, fit, distance, bounds, tol))
+        spec=spec, margins=margins, problem=problem, lam=fit.lam, trimmed=trimmed)
+    if not converged and not spec.allow_unconverged:
+        exc = CalibrationError(_nonconvergence_message(problem, fit, spec))
         exc.result = result
         raise exc
     return result
@@ -207,7 +226,7 @@ def calibrate(data, margins, *, base_weights=None, distance="raking", bounds=Non
 
 def _reconcile_grand_totals(margins, categorical, tol, normalize):
     if len(categorical) < 2:
-        return margins
+        return list(margins)
     first = categorical[0]
     reference = first.grand_total
     rescaled = {}
@@ -217,8 +236,9 @@ def _reconcile_grand_totals(margins, categorical, tol, normalize):
             if not normalize:
                 raise MarginError(
                     f"grand totals disagree: margin {m.name!r} sums to {total:.10g}, "
-                    f"margin {first.name!r} to {reference:.10g} (use normalize_margins / "
-                    f"--normalize-margins to rescale to the first)")
+                    f"margin {first.name!r} to {reference:.10g}", option="normalize_margins",
+                    remedy="pass normalize_margins=True to rescale every margin to the "
+                           "first")
             rescaled[id(m)] = m.scaled(reference / total)
     return [rescaled.get(id(m), m) for m in margins]
 
@@ -258,28 +278,19 @@ def _check_category_bounds(problem, code, lower, upper, what="bounds"):
                 f"[{lower:g}, {upper:g}])")
 
 
-def _parse_trim(trim):
-    lo, hi = trim
-    lo = -math.inf if lo is None else float(lo)
-    hi = math.inf if hi is None else float(hi)
-    if not lo < hi:
-        raise KalibError(f"trimming caps must satisfy lower < upper, got ({lo:g}, {hi:g})")
-    return lo, hi
-
-
-def _trim_clipping(problem, fit, caps, distance, bounds, tol, max_iter):
+def _trim_clipping(problem, fit, spec):
     """Re-calibrate with g clipped to caps ∩ bounds (raking, linear)."""
-    lo, hi = caps
+    lo, hi = spec.trim
     outside = (fit.g < lo) | (fit.g > hi)
     if not outside.any():
         return fit.g, outside, []
     # Without bounds the floor is the distance's own: raking keeps g positive.
-    _, floor, ceiling = parse(distance, bounds)
-    low, high = max(lo, floor), min(hi, ceiling)
-    _check_category_bounds(problem, RAKING if distance == "raking" else LINEAR, low, high,
-                           what="bounds and trimming caps")
-    refit = solve(problem.X, problem.d, problem.t, distance, (low, high), lam0=fit.lam,
-                  tol=tol, max_iter=max_iter, Xfull=problem.Xfull, tfull=problem.tfull)
+    low, high = spec.clipping_bounds
+    _check_category_bounds(problem, RAKING if spec.distance == "raking" else LINEAR, low,
+                           high, what="bounds and trimming caps")
+    refit = solve(problem.X, problem.d, problem.t, spec.distance, (low, high), lam0=fit.lam,
+                  tol=spec.tol, max_iter=spec.max_iter, Xfull=problem.Xfull,
+                  tfull=problem.tfull)
     if not refit.converged:
         worst = _worst(problem.Xfull, problem.d * refit.g, problem.tfull)
         raise InfeasibleBoundsError(
@@ -289,12 +300,14 @@ def _trim_clipping(problem, fit, caps, distance, bounds, tol, max_iter):
     return refit.g, capped, [refit]
 
 
-def _trim_fixing(problem, fit, caps, distance, bounds, tol, max_iter):
+def _trim_fixing(table: CellTable, fit, spec):
     """Fix units outside the caps at the cap and re-calibrate the rest, until
-    every free unit is within the caps (logit; see the module docstring)."""
-    lo, hi = caps
+    every free unit is within the caps (logit; see the module docstring).
+    ``table`` is the problem's (or a replicate's) cell table."""
+    lo, hi = spec.trim
+    tol = spec.tol
     g = fit.g.copy()
-    free = np.ones(problem.n_cells, bool)
+    free = np.ones(table.n_cells, bool)
     rounds: list[SolveResult] = []
     while True:
         outside = free & ((g < lo) | (g > hi))
@@ -306,24 +319,24 @@ def _trim_fixing(problem, fit, caps, distance, bounds, tol, max_iter):
             raise InfeasibleBoundsError(
                 f"trimming to [{lo:g}, {hi:g}] caps every unit and the margins no "
                 "longer hold")
-        fixed_share = problem.Xfull[~free].T @ (problem.d[~free] * g[~free])
-        Xf, df, tf = problem.Xfull[free], problem.d[free], problem.tfull - fixed_share
+        fixed_share = table.Xfull[~free].T @ (table.d[~free] * g[~free])
+        Xf, df, tf = table.Xfull[free], table.d[free], table.tfull - fixed_share
         kept, dependent = independent_columns(Xf)
         for j, coef in dependent:
-            if abs(tf[j] - tf[kept] @ coef) > tol * (1.0 + abs(problem.tfull[j])):
+            if abs(tf[j] - tf[kept] @ coef) > tol * (1.0 + abs(table.tfull[j])):
                 raise InfeasibleBoundsError(
                     f"trimming to [{lo:g}, {hi:g}] and the margins cannot hold together: "
-                    f"{problem.labels[j][1]} would need {tf[j]:.10g} more weight from "
+                    f"{table.labels[j][1]} would need {tf[j]:.10g} more weight from "
                     f"units that are all capped")
-        refit = solve(Xf[:, kept], df, tf[kept], distance, bounds, tol=tol,
-                      max_iter=max_iter, Xfull=Xf, tfull=tf)
+        refit = solve(Xf[:, kept], df, tf[kept], spec.distance, spec.bounds, tol=tol,
+                      max_iter=spec.max_iter, Xfull=Xf, tfull=tf)
         rounds.append(refit)
         if not refit.converged:
             worst = _worst(Xf, df * refit.g, tf)
             raise InfeasibleBoundsError(
                 f"trimming to [{lo:g}, {hi:g}] and the margins cannot hold together: "
                 f"re-calibrating the {int(free.sum())} uncapped units fails, worst at "
-                f"{problem.labels[worst][1]}")
+                f"{table.labels[worst][1]}")
         g[free] = refit.g
 
 
@@ -331,16 +344,17 @@ def _worst(Xfull, w, tfull) -> int:
     return int(np.argmax(np.abs(Xfull.T @ w - tfull) / (1.0 + np.abs(tfull))))
 
 
-def _nonconvergence_message(problem, fit, distance, bounds, tol):
+def _nonconvergence_message(problem, fit, spec):
     w = problem.d * fit.g
     j = _worst(problem.Xfull, w, problem.tfull)
     achieved = float(problem.Xfull[:, j] @ w)
     margin, category = problem.labels[j]
-    reason = ("the step search stalled" if fit.status == 2 else
+    bounds, tol = spec.bounds, spec.tol
+    reason = ("the step search stalled" if fit.status == Status.LINE_SEARCH_FAILED else
               f"not converged in {fit.iterations} iterations")
     hint = (f"; the bounds [{bounds[0]:g}, {bounds[1]:g}] may be jointly infeasible"
             if bounds else "")
-    return (f"{distance} calibration failed ({reason}): worst margin {margin!r}, "
+    return (f"{spec.distance} calibration failed ({reason}): worst margin {margin!r}, "
             f"category {category}: achieved {achieved:.10g}, target "
             f"{problem.tfull[j]:.10g} (relative error "
             f"{criterion(problem.Xfull[:, [j]], w, problem.tfull[[j]]):.3g} > tol {tol:g})"

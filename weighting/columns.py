@@ -12,9 +12,16 @@ import numpy as np
 
 from weighting.errors import KalibError, MissingValueError, WeightError
 
-# Integer columns are encoded through a lookup table indexed by value when the
-# value range is at most this many times the number of rows (else by sorting).
-_LUT_RANGE_FACTOR = 4
+
+def dense_range(span: int, n: int) -> bool:
+    """The size rule for codes or values spanning ``span`` consecutive integers
+    over ``n`` rows: True when a table indexed by value (a ``bincount`` and a
+    ``cumsum``, O(n + span)) is the cheaper way to find which occur and to
+    number them, False when sorting (``np.unique``, O(n log n)) is. The table
+    costs a few passes over ``span`` entries against one sort of n entries:
+    up to about four entries per row it is the faster (measured at n = 1e3
+    to 1e7), and below a thousand entries it costs nothing either way."""
+    return span <= 4 * n + 1024
 
 
 def column(data, name: str) -> np.ndarray:
@@ -29,12 +36,25 @@ def column(data, name: str) -> np.ndarray:
     return values
 
 
-def n_rows(data, names) -> int:
-    """Number of rows shared by the named columns (error if they differ)."""
-    lengths = {name: len(column(data, name)) for name in names}
-    if len(set(lengths.values())) > 1:
-        raise KalibError(f"columns have different lengths: {lengths}")
-    return next(iter(lengths.values()))
+def n_rows(data, names=None) -> int:
+    """Rows of a table.
+
+    With ``names``, the number of rows the named columns share (KalibError if
+    their lengths differ). Without, the table's: a DataFrame's (its
+    ``shape``), or a mapping's first column's length (``len`` of a mapping
+    counts columns, not rows); 0 for an empty mapping.
+    """
+    if names is not None:
+        lengths = {name: len(column(data, name)) for name in names}
+        if len(set(lengths.values())) > 1:
+            raise KalibError(f"columns have different lengths: {lengths}")
+        return next(iter(lengths.values()))
+    shape = getattr(data, "shape", None)
+    if shape is not None:
+        return int(shape[0])
+    for name in data:
+        return len(column(data, name))
+    return 0
 
 
 def is_missing(value) -> bool:
@@ -63,38 +83,77 @@ def canonical(value) -> str:
     return str(value)
 
 
-def encode(values: np.ndarray, name: str) -> tuple[np.ndarray, list[str]]:
+def encode(values, name: str, *, role: str = "calibration variable",
+           missing: str = "raise") -> tuple[np.ndarray, list[str]]:
     """Integer codes and canonical category strings of one column.
 
-    Returns ``codes`` (int64, one per row, in ``0..K-1``) and ``categories``
-    (K distinct canonical strings; codes follow their order). Raises
-    ``MissingValueError`` naming the column, the count and the first row if
-    any value is missing.
+    The one encoder of categories (calibration variables, strata, PSUs,
+    domains): values are the same category when their canonical text is
+    (``1``, ``1.0`` and ``"1"``; ``True`` is not ``1``).
+
+    Parameters
+    ----------
+    values : array-like (n,)
+    name : str
+        The column's name, for messages.
+    role : str
+        What the column is, for messages (``"design variable (strata)"``).
+    missing : {"raise", "code"}
+        Missing values (None, NaN, NaT, pandas NA, "") raise
+        ``MissingValueError`` naming the column, the count and the first row,
+        or get code -1.
+
+    Returns
+    -------
+    codes : ndarray (n,) int64
+        In ``0..K-1`` (-1 for a missing value).
+    categories : list of K str
+        Distinct canonical texts in sorted order: numeric for integer and
+        float columns, textual otherwise; codes follow it.
     """
+    if missing not in ("raise", "code"):
+        raise ValueError(f"missing must be 'raise' or 'code', not {missing!r}")
     values = np.asarray(values)
+    absent = _missing(values)
+    if absent is not None and absent.any():
+        if missing == "raise":
+            count = int(np.count_nonzero(absent))
+            first = int(np.flatnonzero(absent)[0])
+            raise MissingValueError(f"{role} {name!r} has {count} missing value(s) "
+                                    f"(first at row {first})")
+        codes = np.full(values.shape[0], -1, np.int64)
+        codes[~absent], categories = _encode_present(values[~absent], missing)
+        return codes, categories
+    return _encode_present(values, missing)
+
+
+def _missing(values: np.ndarray):
+    """Missing rows (bool array), or None for a dtype that cannot hold any."""
     kind = values.dtype.kind
     if kind == "f":
-        missing = np.isnan(values)
-        _refuse_missing(missing, name)
+        return np.isnan(values)
+    if kind in "US":
+        return values == values.dtype.type("")
+    if kind == "O":
+        return np.fromiter(map(is_missing, values), bool, len(values))
+    return None
+
+
+def _encode_present(values: np.ndarray, missing: str) -> tuple[np.ndarray, list[str]]:
+    kind = values.dtype.kind
+    if kind == "f":
         if np.all(values == np.floor(values)) and np.all(np.abs(values) < 2**53):
             return _encode_integers(values.astype(np.int64))
         uniques, codes = np.unique(values, return_inverse=True)
-        return codes.astype(np.int64), [canonical(u) for u in uniques]
-    if kind in "iub":
+        return codes.astype(np.int64).reshape(-1), [canonical(u) for u in uniques]
+    if kind == "b":
+        codes, present = _encode_integers(values.astype(np.int64))
+        return codes, [str(bool(int(v))) for v in present]  # "False", "True"
+    if kind in "iu":
         return _encode_integers(values.astype(np.int64, copy=False))
     if kind in "US":
-        _refuse_missing(values == values.dtype.type(""), name)
         return _encode_text(values)
-    return _encode_objects(values, name)
-
-
-def _refuse_missing(missing: np.ndarray, name: str) -> None:
-    count = int(np.count_nonzero(missing))
-    if count:
-        first = int(np.flatnonzero(missing)[0])
-        raise MissingValueError(
-            f"calibration variable {name!r} has {count} missing value(s) "
-            f"(first at row {first})")
+    return _encode_objects(values, missing)
 
 
 def _encode_integers(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -102,7 +161,7 @@ def _encode_integers(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
         return values.astype(np.int64), []
     low, high = int(values.min()), int(values.max())
     span = high - low + 1
-    if span <= _LUT_RANGE_FACTOR * values.size + 1024:
+    if dense_range(span, values.size):
         # One pass to find which values occur, one to map them: no sort.
         shifted = values - low if low else values
         present = np.bincount(shifted, minlength=span) > 0
@@ -111,7 +170,7 @@ def _encode_integers(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
         categories = [str(v) for v in (np.flatnonzero(present) + low).tolist()]
         return codes.astype(np.int64, copy=False), categories
     uniques, codes = np.unique(values, return_inverse=True)
-    return codes.astype(np.int64), [str(u) for u in uniques.tolist()]
+    return codes.astype(np.int64).reshape(-1), [str(u) for u in uniques.tolist()]
 
 
 def _encode_text(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -137,41 +196,108 @@ def _encode_text(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return _merge_equal_text(codes.reshape(-1), [canonical(r) for r in representatives])
 
 
-def _encode_objects(values: np.ndarray, name: str) -> tuple[np.ndarray, list[str]]:
-    missing = np.fromiter((is_missing(v) for v in values), bool, len(values))
-    _refuse_missing(missing, name)
+def _encode_objects(values: np.ndarray, missing: str) -> tuple[np.ndarray, list[str]]:
+    """Encode Python objects by hashing (a dict of the distinct values: O(n),
+    where sorting objects costs a Python comparison per step), then merge the
+    values whose canonical text is equal.
+
+    Hashing merges ``True`` with ``1`` and ``False`` with ``0`` (they are
+    equal in Python) although their texts differ: when both kinds occur the
+    rows are hashed again with the kind in the key.
+    """
     try:
-        uniques, codes = np.unique(values, return_inverse=True)
-    except TypeError:  # mixed types that do not sort (e.g. 1 and "a")
-        text = np.array([canonical(v) for v in values])
-        uniques, codes = np.unique(text, return_inverse=True)
-        return codes.astype(np.int64), [str(u) for u in uniques]
-    return _merge_equal_text(codes, [canonical(u) for u in uniques])
+        codes, uniques = _hash_codes(values, key=None)
+        if any(map(_is_bool, uniques)) and any(
+                not _is_bool(u) and isinstance(u, (int, float, np.number)) and u in (0, 1)
+                for u in uniques):
+            codes, uniques = _hash_codes(values, key=lambda v: (_is_bool(v), v))
+            uniques = [u for _, u in uniques]
+    except TypeError:  # unhashable values: their text stands for them
+        codes, uniques = _hash_codes(np.array([canonical(v) for v in values], dtype=object),
+                                     key=None)
+    texts = [_text(u, missing) for u in uniques]
+    return _merge_equal_text(codes, texts)
 
 
-def _merge_equal_text(codes: np.ndarray, text: list[str]) -> tuple[np.ndarray, list[str]]:
+def _hash_codes(values, key):
+    index: dict = {}
+    find = index.setdefault
+    keys = values if key is None else map(key, values)
+    codes = np.fromiter((find(v, len(index)) for v in keys), np.int64, len(values))
+    return codes, list(index)
+
+
+def _is_bool(value) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def _text(value, missing: str):
+    """Canonical text; None for a value without one (undecodable bytes) when
+    missing values get a code, rather than an error."""
+    if missing == "raise":
+        return canonical(value)
+    try:
+        return canonical(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _merge_equal_text(codes: np.ndarray, text: list) -> tuple[np.ndarray, list[str]]:
     """Sort categories by text, merging those whose canonical text is equal
-    (1, 1.0 and "1"); remap the codes accordingly."""
-    categories = sorted(set(text))
+    (1, 1.0 and "1"); remap the codes accordingly (a text of None: -1)."""
+    categories = sorted(set(t for t in text if t is not None))
     if len(categories) == len(text) and categories == text:
         return codes.astype(np.int64, copy=False), categories
     position = {c: i for i, c in enumerate(categories)}
-    remap = np.array([position[c] for c in text], dtype=np.int64)
+    remap = np.array([position.get(c, -1) for c in text] + [-1], dtype=np.int64)
     return remap[codes], categories
+
+
+def numeric(values, what: str, *, error=KalibError) -> np.ndarray:
+    """The one numeric coercer: a column as float64, a missing value (None,
+    NaN, NaT, pandas NA, "") as NaN.
+
+    Numbers and booleans are taken as they are; text is read as Python's
+    ``float`` reads it, but without digit-grouping underscores (as pandas'
+    ``to_numeric``). Anything else raises ``error``: "``what`` is not
+    numeric", with the count and the first row (and its value) of the values
+    that are not numbers.
+    """
+    values = np.asarray(values)
+    kind = values.dtype.kind
+    if kind in "biuf":
+        return values.astype(np.float64)
+    if kind not in "USO":
+        raise error(f"{what} is not numeric (values of type {values.dtype})")
+    out = np.empty(values.shape[0])
+    bad = []
+    items = values.tolist()
+    for i, value in enumerate(items):
+        if is_missing(value):
+            out[i] = np.nan
+            continue
+        try:
+            if isinstance(value, (str, bytes)) and "_" in canonical(value):
+                raise ValueError(value)
+            out[i] = float(value)
+        except (TypeError, ValueError):
+            bad.append(i)
+    if bad:
+        raise error(f"{what} is not numeric: {len(bad)} value(s) are not numbers (first at "
+                    f"row {bad[0]}: {items[bad[0]]!r})")
+    return out
 
 
 def positive_weights(values, label: str, n: int) -> np.ndarray:
     """``values`` as float64 (n,), or WeightError naming the count and first row
-    of values that are not positive and finite."""
-    try:
-        w = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise WeightError(f"{label} are not numeric") from None
-    if w.shape != (n,):
-        raise WeightError(f"{label} have shape {w.shape}, the sample has {n} rows")
+    of values that are not numbers, or not positive and finite."""
+    shape = np.shape(values)
+    if shape != (n,):
+        raise WeightError(f"{label} have shape {shape}, the sample has {n} rows")
+    w = numeric(values, label, error=WeightError)
     bad = ~(np.isfinite(w) & (w > 0))
     if bad.any():
         rows = np.flatnonzero(bad)
         raise WeightError(f"{label}: {rows.size} value(s) not positive and finite "
-                          f"(first at row {rows[0]}: {w[rows[0]]!r})")
+                          f"(first at row {rows[0]}: {float(w[rows[0]])!r})")
     return w

@@ -41,8 +41,9 @@ weights)`` attaches replicate weights given as an (n, B) matrix (a file from
 ``kalib replicate``, or R's); ``Design.sampling_fraction``, ``n_psu``,
 ``psu_stratum``, ``strata_labels``, ``certainty`` and
 ``calibration_residuals`` expose what linearization needs;
-``calibration_spec`` is the dict of the arguments of :meth:`Design.calibrate`
-(margins and keyword arguments) that replicates are re-calibrated with.
+``calibration_spec`` is the :class:`~weighting.spec.CalibrationSpec` of
+:meth:`Design.calibrate` (``calibration.margins`` its margins) that replicates
+are re-calibrated with.
 """
 from __future__ import annotations
 
@@ -50,8 +51,9 @@ from types import MappingProxyType
 
 import numpy as np
 
-from weighting.columns import column, encode, positive_weights
-from weighting.errors import DesignError, KalibError, MissingValueError
+from weighting.columns import column, encode, n_rows, numeric, positive_weights
+from weighting.errors import DesignError, KalibError
+from weighting.spec import CalibrationSpec
 
 _NO_DATA = MappingProxyType({})
 
@@ -100,7 +102,7 @@ class Design:
     certainty : ndarray (H,) bool
         Strata treated as certainty strata (lonely PSU policy).
     calibration : CalibrationResult or None
-    calibration_spec : dict or None
+    calibration_spec : CalibrationSpec or None
     replicates : weighting.replicates.Replicates or None
     degf : int
         Design degrees of freedom: PSUs minus strata, or R's rule for the
@@ -110,7 +112,7 @@ class Design:
     __slots__ = ("data", "n", "base_weights", "weights", "strata", "strata_labels",
                  "psu", "psu_stratum", "n_psu", "fpc", "sampling_fraction",
                  "certainty", "lonely_psu", "weights_given", "calibration",
-                 "calibration_spec", "replicates", "_frozen")
+                 "replicates", "_frozen")
 
     def __init__(self, data=None, *, weights=None, strata=None, psu=None, fpc=None,
                  lonely_psu="error"):
@@ -139,8 +141,9 @@ class Design:
         if lonely.any() and not (isinstance(lonely_psu, str) and lonely_psu == "certainty"):
             names = [strata_labels[h] for h in np.flatnonzero(lonely)[:5]]
             raise DesignError(
-                f"{int(lonely.sum())} stratum/strata with a single PSU: {names}; choose "
-                f"lonely_psu='certainty' or a mapping {{lonely: neighbour}} to merge")
+                f"{int(lonely.sum())} stratum/strata with a single PSU: {names}",
+                option="lonely_psu", remedy="choose lonely_psu='certainty' or a mapping "
+                                            "{lonely: neighbour} to merge")
 
         if weights is None:
             base = (np.ones(n) if population is None
@@ -166,7 +169,6 @@ class Design:
         self.lonely_psu = (dict(lonely_psu) if not isinstance(lonely_psu, str)
                            else lonely_psu)
         self.calibration = None
-        self.calibration_spec = None
         self.replicates = None
         self._frozen = True
 
@@ -224,16 +226,22 @@ class Design:
         return None if self.replicates is None else self.replicates.mse
 
     @property
+    def calibration_spec(self) -> CalibrationSpec | None:
+        return None if self.calibration is None else self.calibration.spec
+
+    @property
     def convergence(self):
         return None if self.replicates is None else self.replicates.convergence
 
     # -- steps returning new designs -----------------------------------------
 
-    def calibrate(self, margins, **calibrate_kwargs) -> "Design":
+    def calibrate(self, margins, spec: CalibrationSpec | None = None, **settings) -> "Design":
         """Calibrate the base weights to ``margins``; a new design.
 
-        ``calibrate_kwargs`` are those of ``weighting.calibrate.calibrate``
-        except ``base_weights`` (the design's). If the design has replicates,
+        The settings are a :class:`~weighting.spec.CalibrationSpec` or the
+        keyword arguments of ``weighting.calibrate.calibrate`` that build one
+        (``distance``, ``bounds``, ``trim``, ``tol``, ``max_iter``, ...;
+        ``base_weights`` are the design's). If the design has replicates,
         every replicate is re-calibrated with the same spec, and ``degf``
         stays the replicate design's for every distance (R's ``calibrate``
         resets it to the rank of the replicate weights minus one after an
@@ -241,15 +249,14 @@ class Design:
         """
         from weighting.calibrate import calibrate
 
-        if "base_weights" in calibrate_kwargs:
+        if "base_weights" in settings:
             raise KalibError("Design.calibrate uses the design's base weights; "
                              "give weights to Design(...) instead")
         base = self.base_weights if self.weights_given else None
-        result = calibrate(self.data, margins, base_weights=base, **calibrate_kwargs)
-        spec = {"margins": list(margins), **calibrate_kwargs}
+        result = calibrate(self.data, margins, base_weights=base,
+                           spec=CalibrationSpec.of(spec, **settings))
         new = self._replace(base_weights=_frozen(result.base_weights),
-                            weights=_frozen(result.weights), calibration=result,
-                            calibration_spec=spec)
+                            weights=_frozen(result.weights), calibration=result)
         if self.replicates is not None:
             from weighting.replicates import GivenReplicates, make_replicates
             r = self.replicates
@@ -384,11 +391,9 @@ def _row_count(data, specs) -> int:
     for spec in specs:
         if isinstance(spec, str):
             return len(column(data, spec))
-    if hasattr(data, "shape"):
-        return int(data.shape[0])
-    for name in data:
-        return len(column(data, name))
-    raise KalibError("cannot tell the number of rows: give data or design arrays")
+    if getattr(data, "shape", None) is None and not len(data):
+        raise KalibError("cannot tell the number of rows: give data or design arrays")
+    return n_rows(data)
 
 
 def _values(data, spec, name, n) -> tuple[np.ndarray, str]:
@@ -406,12 +411,7 @@ def _codes(data, spec, name, n, default=None):
             return default.astype(np.int64), None
         return np.zeros(n, np.int64), ["all"]
     values, label = _values(data, spec, name, n)
-    try:
-        codes, labels = encode(values, label)
-    except MissingValueError as exc:
-        raise MissingValueError(str(exc).replace("calibration variable",
-                                                 f"design variable ({name})")) from None
-    return codes, labels
+    return encode(values, label, role=f"design variable ({name})")
 
 
 def _weights(data, spec, n) -> np.ndarray:
@@ -455,10 +455,7 @@ def _population(data, spec, strata, labels, n_psu, n):
     if spec is None:
         return None
     values, label = _values(data, spec, "fpc", n)
-    try:
-        values = values.astype(np.float64)
-    except (TypeError, ValueError):
-        raise DesignError(f"fpc {label!r} is not numeric") from None
+    values = numeric(values, f"fpc {label!r}", error=DesignError)
     bad = ~(np.isfinite(values) & (values > 0))
     if bad.any():
         rows = np.flatnonzero(bad)

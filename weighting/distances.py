@@ -32,9 +32,10 @@ import math
 
 import numpy as np
 
+from weighting.contract import Distance
 from weighting.errors import KalibError
 
-LINEAR, RAKING, LOGIT = 0, 1, 2
+LINEAR, RAKING, LOGIT = Distance.LINEAR, Distance.RAKING, Distance.LOGIT
 # Public names -> kernel code; "truncated" is the linear distance with bounds.
 CODES = {"linear": LINEAR, "truncated": LINEAR, "raking": RAKING, "logit": LOGIT}
 

@@ -8,7 +8,27 @@ of them into a one-line message with exit code 2.
 
 
 class KalibError(ValueError):
-    """Base class: bad input or a result that cannot be had."""
+    """Base class: bad input or a result that cannot be had.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, naming the offender.
+    option : str, optional
+        The keyword argument that would accept the input (e.g.
+        ``normalize_margins``), when there is one; ``remedy`` says how, in the
+        words of the Python API, and is appended to the message in
+        parentheses. An interface that spells the option differently (the
+        command line's ``--normalize-margins``) reads ``message`` and
+        ``option`` and writes its own remedy.
+    remedy : str, optional
+    """
+
+    def __init__(self, message: str = "", *, option: str | None = None, remedy: str = ""):
+        super().__init__(f"{message} ({remedy})" if remedy else message)
+        self.message = message
+        self.option = option
+        self.remedy = remedy
 
 
 class MarginError(KalibError):

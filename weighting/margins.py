@@ -3,9 +3,9 @@
 A :class:`Margin` gives the population count of every category of one sample
 variable, or of every combination of several crossed variables (e.g.
 ``sector × size_class``). A :class:`NumericTotal` gives the population total
-of a numeric variable (e.g. employees); it is usable with the linear and logit
-distances only, since it rules out collapsing rows into cells of identical
-units.
+of a numeric variable (e.g. employees), with any distance; it rules out
+collapsing rows into cells of identical units (the rows are then the
+solver's units).
 """
 from __future__ import annotations
 

@@ -10,17 +10,56 @@ themselves (nothing collapses), through the same interface.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 
 from weighting import _backend
-from weighting.columns import column, encode, n_rows, positive_weights
-from weighting.errors import (EmptyCellError, KalibError, MarginError,
-                              MissingValueError)
+from weighting.columns import column, dense_range, encode, n_rows, numeric, positive_weights
+from weighting.errors import EmptyCellError, KalibError, MarginError, MissingValueError
 from weighting.margins import Margin, NumericTotal
 
 # A column is linearly dependent on the earlier ones when its residual norm
 # after projection is below this fraction of its own norm.
 _DEPENDENCE_RTOL = 1e-9
+
+
+@dataclass(frozen=True)
+class CellTable:
+    """A calibration problem collapsed to its units (joint cells): everything a
+    solver reads, without the O(n) row arrays (replicates are re-calibrated,
+    and Dask tasks shipped, on this alone).
+
+    Attributes
+    ----------
+    X, t : ndarray (units, p), (p,)
+        The solver's design matrix (independent columns) and targets.
+    Xfull, tfull : ndarray (units, q), (q,)
+        Every margin category's column and target (the criterion's).
+    labels : list of (str, str)
+        (margin name, category label) of every column of ``Xfull``.
+    d : ndarray (units,)
+        Base-weight total of every unit (a replicate's: :meth:`with_totals`).
+    kept, dependent
+        As in :class:`CalibrationProblem`.
+    """
+
+    X: np.ndarray
+    t: np.ndarray
+    Xfull: np.ndarray
+    tfull: np.ndarray
+    labels: list
+    d: np.ndarray
+    kept: np.ndarray
+    dependent: list
+
+    @property
+    def n_cells(self) -> int:
+        return self.X.shape[0]
+
+    def with_totals(self, d) -> "CellTable":
+        """The same table with unit base-weight totals ``d``."""
+        return replace(self, d=np.asarray(d, dtype=np.float64))
 
 
 class CalibrationProblem:
@@ -122,6 +161,12 @@ class CalibrationProblem:
             return np.full(self.n, total / self.n)
         return positive_weights(base_weights, "base weights", self.n)
 
+    @property
+    def table(self) -> CellTable:
+        """The problem on its units, without the row arrays (no copies)."""
+        return CellTable(self.X, self.t, self.Xfull, self.tfull, self.labels, self.d,
+                         self.kept, self.dependent)
+
     def collapse(self, w) -> np.ndarray:
         """Unit totals of row values ``w``: ``out[c] = sum_{i: cell_i = c} w_i``."""
         w = np.ascontiguousarray(w, dtype=np.float64)
@@ -208,7 +253,7 @@ def _joint_cells(data, variables, n):
             if low:
                 joint -= low
         space = int(np.prod(spans, dtype=np.int64))
-        if space <= 4 * n + 1024:
+        if dense_range(space, n):
             present = np.bincount(joint, minlength=space) > 0
             observed = np.flatnonzero(present)
             lut = np.cumsum(present) - 1
@@ -233,7 +278,7 @@ def _small_integer_range(values, n):
     if values.dtype.kind not in "iu" or values.size == 0:  # bools are "True"/"False"
         return None
     low, high = int(values.min()), int(values.max())
-    return low if high - low < 4 * n + 1024 else None
+    return low if dense_range(high - low + 1, n) else None
 
 
 def _margin_columns(margin, variables, categories, cell_codes, cell_counts):
@@ -268,11 +313,7 @@ def _margin_columns(margin, variables, categories, cell_codes, cell_counts):
 
 
 def _numeric_column(data, name):
-    values = column(data, name)
-    try:
-        values = values.astype(np.float64)
-    except (TypeError, ValueError):
-        raise KalibError(f"numeric total variable {name!r} is not numeric") from None
+    values = numeric(column(data, name), f"numeric total variable {name!r}")
     bad = ~np.isfinite(values)
     if bad.any():
         rows = np.flatnonzero(bad)

@@ -57,38 +57,28 @@ Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed., ch. 4.
 """
 from __future__ import annotations
 
-import math
-import types
 from dataclasses import dataclass
 
 import numpy as np
 
 from weighting import _backend
-from weighting.distances import LOGIT, RAKING, parse
+from weighting.columns import dense_range
+from weighting.contract import Status
 from weighting.errors import DesignError, InfeasibleBoundsError, KalibError, ReplicateError
 from weighting.ipf import (IPF_SWEEPS, IpfStart, ipf_lambda, ipf_layout, ipf_solve,
                            lambda_map)
+from weighting.problem import CellTable
+from weighting.protocols import PsuStructure
+from weighting.spec import CalibrationSpec
 
 METHODS = ("bootstrap", "jkn", "jk1")
 BOOTSTRAP, JACKKNIFE = 0, 1
-CONVERGED, MAX_ITER, LINE_SEARCH_FAILED, EMPTY_CATEGORY, TRIM_INFEASIBLE = 0, 1, 2, 3, 4
 
 # numpy SeedSequence constants (O'Neill's seed_seq_fe hash, as numpy implements it).
 _INIT_A, _MULT_A = 0x43B0D7E5, 0x931E8875
 _INIT_B, _MULT_B = 0x8B51F9DD, 0x58F38DED
 _MIX_L, _MIX_R = 0xCA01F9DD, 0x4973F715
 _POOL = 4
-
-
-def _kernel():
-    """The compiled replicate kernels, or None (numpy) — follows ``_backend``."""
-    if _backend.KERNELS is None:
-        return None
-    try:
-        from cext import _replicate
-    except ImportError:
-        return None
-    return _replicate
 
 
 def _words32(value: int) -> list[int]:
@@ -198,9 +188,14 @@ class Plan:
     jk_factor: np.ndarray   # (B,) jackknife: n_h / (n_h - 1)
     psu_stratum: np.ndarray  # (P,)
 
-    def kernel_args(self):
-        return (self.method, self.seeds, self.n_psu, self.offset, self.n_draws, self.base,
-                self.step, self.jk_psu, self.jk_factor, self.psu_stratum)
+    def for_kernels(self, kernels, rows: "PsuRows | None" = None):
+        """The plan as the kernels' ``ReplicatePlan`` (``kernels``:
+        ``weighting._backend.KERNELS``), over ``rows`` in PSU order (default:
+        one row per PSU, or rows not read in PSU order)."""
+        psu_ptr = np.zeros(0, np.int64) if rows is None else rows.kernel_ptr
+        return kernels.args.ReplicatePlan(
+            self.method, self.seeds, self.n_psu, self.offset, self.n_draws, self.base,
+            self.step, self.jk_psu, self.jk_factor, self.psu_stratum, self.B, psu_ptr)
 
     def multipliers(self, b: int) -> np.ndarray:
         """(P,) multipliers of replicate b, in numpy (the reference)."""
@@ -258,8 +253,9 @@ def _offsets(n_psu):
     return np.concatenate([[0], np.cumsum(n_psu)[:-1]]).astype(np.int64)
 
 
-def bootstrap_plan(design, B: int, seed: int):
-    """Rao–Wu–Yue rescaling bootstrap: (plan, scale, rscales, degf)."""
+def bootstrap_plan(design: PsuStructure, B: int, seed: int):
+    """Rao–Wu–Yue rescaling bootstrap of ``design``'s strata and PSUs: (plan,
+    scale, rscales, degf)."""
     if B < 2:
         raise KalibError(f"the bootstrap needs at least 2 replicates, got {B}")
     n_h = design.n_psu.astype(np.int64)
@@ -280,8 +276,9 @@ def bootstrap_plan(design, B: int, seed: int):
     return plan, 1.0 / (B - 1), np.ones(B), rank - 1
 
 
-def jackknife_plan(design, stratified: bool):
-    """JKn (stratified) or JK1: (plan, scale, rscales, degf)."""
+def jackknife_plan(design: PsuStructure, stratified: bool):
+    """JKn (stratified) or JK1 of ``design``'s strata and PSUs: (plan, scale,
+    rscales, degf)."""
     n_h = design.n_psu.astype(np.int64)
     f = design.sampling_fraction
     if not stratified:
@@ -320,8 +317,7 @@ class Convergence:
     iterations: np.ndarray  # (B,) IPF sweeps, then Newton steps if IPF did not converge
     error: np.ndarray       # (B,) final criterion (max relative margin error)
     converged: np.ndarray   # (B,) bool
-    status: np.ndarray      # (B,) 0 converged, 1 max_iter, 2 line search, 3 empty
-    #                         category, 4 trimming caps infeasible
+    status: np.ndarray      # (B,) weighting.contract.Status codes
 
     def rows(self) -> list[dict]:
         """One dict per replicate (``replicate`` is 1-based, as in ``rep_1``)."""
@@ -336,7 +332,8 @@ class Convergence:
 
 
 class Replicates:
-    """Replicate structure of a design: plan, R's scale/rscales/mse, g-factors.
+    """Replicate structure of a design: plan, R's scale/rscales/mse, g-factors
+    (a ``weighting.protocols.ReplicateStructure``).
 
     Attributes
     ----------
@@ -388,11 +385,11 @@ class Replicates:
         combo, combo_cell, combo_group = _combinations(cell, n_cells, groups, n_groups)
         combo = rows.sort(combo)
         dv = rows.sort(design.base_weights[:, None] * values)
-        kernel = _kernel()
-        if kernel is not None:
-            return kernel.replicate_totals(*self.plan.kernel_args(), rows.kernel_ptr, combo,
-                                           combo_cell, combo_group, g, dv, n_groups,
-                                           self.B, 0)
+        kernels = _backend.KERNELS
+        if kernels is not None:
+            return kernels.replicate.replicate_totals(self.plan.for_kernels(kernels, rows),
+                                                      combo, combo_cell, combo_group, g, dv,
+                                                      n_groups, 0)
         out = np.empty((self.B, n_groups, values.shape[1]))
         for b in range(self.B):
             S = self.plan.sums(b, rows, combo, dv, len(combo_cell))
@@ -403,11 +400,11 @@ class Replicates:
         cell, _, g = self._cells(design)
         psu = np.ascontiguousarray(design.psu, dtype=np.int64)
         cell = np.ascontiguousarray(cell, dtype=np.int64)
-        kernel = _kernel()
+        kernels = _backend.KERNELS
         d = np.ascontiguousarray(design.base_weights)
-        if kernel is not None:
-            return kernel.replicate_weights(*self.plan.kernel_args(), psu, cell, g, d,
-                                            self.B, 0).T
+        if kernels is not None:
+            return kernels.replicate.replicate_weights(self.plan.for_kernels(kernels), psu,
+                                                       cell, g, d, 0).T
         out = np.empty((design.n, self.B))
         for b in range(self.B):
             out[:, b] = d * self.plan.multipliers(b)[psu] * g[b][cell]
@@ -417,8 +414,9 @@ class Replicates:
 class GivenReplicates:
     """Replicate weights given as an (n, B) matrix (read from a file, or R's).
 
-    Same interface as :class:`Replicates`; nothing is re-calibrated (the
-    weights are taken as final), ``seed`` and ``convergence`` are None.
+    A ``weighting.protocols.ReplicateStructure``, as :class:`Replicates`;
+    nothing is re-calibrated (the weights are taken as final), ``seed`` and
+    ``convergence`` are None.
     """
 
     accept_failures = False
@@ -470,7 +468,7 @@ def _combinations(cell, n_cells, groups, n_groups):
     g-factors, so only combinations that occur are kept (in cell-major order).
     """
     key = np.asarray(cell, dtype=np.int64) * n_groups + groups
-    if n_cells * n_groups <= 4 * key.size + 65536:  # a dense presence table: no sort
+    if dense_range(n_cells * n_groups, key.size):  # a presence table: no sort
         present = np.zeros(n_cells * n_groups, dtype=bool)
         present[key] = True
         keys = np.flatnonzero(present)
@@ -506,91 +504,73 @@ def make_replicates(design, method, B, seed, mse, accept_failures) -> Replicates
         b = int(failed[0])
         raise ReplicateError(
             f"{failed.size} of {plan.B} replicates failed to re-calibrate; replicate "
-            f"{b + 1} (index {b}): {_cause(design, plan, rows, convergence, b)} "
-            f"(pass accept_failures=True to keep failed replicates, flagged)")
+            f"{b + 1} (index {b}): {_cause(design, plan, rows, convergence, b)}",
+            option="accept_failures",
+            remedy="pass accept_failures=True to keep failed replicates, flagged")
     return Replicates(method, plan, scale, rscales, mse, degf, accept_failures,
                       convergence, g, rows)
 
 
-def _solver_spec(design):
-    """(distance, bounds, tol, max_iter, trim_by_fixing) of the full-sample calibration.
-
-    Trimming with raking or linear is the bounded calibration with bounds =
-    caps ∩ bounds (``weighting.calibrate``), which the kernel solves directly;
-    with logit the fixing rounds run per replicate in numpy.
-    """
-    result = design.calibration
-    spec = design.calibration_spec
-    distance, bounds, tol = result.distance, result.bounds, result.tol
-    max_iter = int(spec.get("max_iter", 1000))
-    trim = result.trim
-    if trim is None or parse(distance, bounds)[0] == LOGIT:
-        return distance, bounds, tol, max_iter, trim
-    lo, hi = (-math.inf if trim[0] is None else float(trim[0]),
-              math.inf if trim[1] is None else float(trim[1]))
-    low, high = (max(lo, bounds[0]), min(hi, bounds[1])) if bounds else (lo, hi)
-    if parse(distance, None)[0] == RAKING:
-        low = max(low, 0.0)
-    return distance, (low, high), tol, max_iter, None
-
-
 def recalibrate(design, plan, rows):
-    """Re-calibrate every replicate (``rows``: the design's :class:`PsuRows`);
-    returns (g (B, cells), Convergence)."""
-    problem = design.calibration.problem
-    distance, bounds, tol, max_iter, trim = _solver_spec(design)
-    code, lower, upper = parse(distance, bounds)
-    lam0 = np.ascontiguousarray(design.calibration.lam, dtype=np.float64)
-    cell = rows.sort(problem.cell.astype(np.int32))
+    """Re-calibrate every replicate (``rows``: the design's :class:`PsuRows`)
+    with the full-sample spec (``CalibrationSpec.for_replicates``); returns
+    (g (B, cells), Convergence)."""
+    result = design.calibration
+    spec = result.spec.for_replicates()
+    table = result.problem.table
+    lam0 = np.ascontiguousarray(result.lam, dtype=np.float64)
+    cell = rows.sort(result.problem.cell.astype(np.int32))
     d = rows.sort(design.base_weights.astype(np.float64))
-    ipf = ipf_start(design, code, lower, upper, trim)
-    kernel = _kernel()
-    if kernel is not None and trim is None:
-        g, iterations, error, status = kernel.solve_replicates(
-            *plan.kernel_args(), rows.kernel_ptr, cell, d, problem.X, problem.t,
-            problem.Xfull, problem.tfull, *_column_lists(problem), code, lower, upper, lam0,
-            *ipf_kernel_args(ipf), float(tol), max_iter, plan.B, 0)
+    ipf = ipf_start(result, spec)
+    kernels = _backend.KERNELS
+    if kernels is not None and spec.trim is None:
+        g, iterations, error, status = kernels.replicate.solve_replicates(
+            plan.for_kernels(kernels, rows), cell, d, kernel_system(kernels, table, spec, lam0,
+                                                                    ipf), 0)
     else:
         g, iterations, error, status = recalibrate_cells(
-            problem, lambda b: replicate_cell_totals(problem, plan, rows, cell, d, b), plan.B,
-            distance, bounds, tol, max_iter, trim, lam0, ipf)
+            table, lambda b: replicate_cell_totals(table.n_cells, plan, rows, cell, d, b),
+            plan.B, spec, lam0, ipf)
     convergence = Convergence(np.asarray(iterations, np.int64), np.asarray(error),
-                              np.asarray(status) == CONVERGED,
+                              np.asarray(status) == Status.CONVERGED,
                               np.asarray(status, np.int64))
     return g, convergence
 
 
-def ipf_start(design, code, lower, upper, trim):
+def ipf_start(result, spec: CalibrationSpec) -> IpfStart | None:
     """An :class:`~weighting.ipf.IpfStart` from the full-sample cell g-factors
-    when replicates are raked by IPF (``weighting.ipf``), else None."""
-    problem = design.calibration.problem
-    if trim is not None or problem.rows_are_units:
+    of the calibration ``result`` when replicates solving ``spec`` are raked
+    by IPF (``weighting.ipf``), else None."""
+    problem = result.problem
+    if spec.trim is not None or problem.rows_are_units:
         return None
-    layout = ipf_layout(problem.Xfull, problem.labels, code, lower, upper)
+    layout = ipf_layout(problem.Xfull, problem.labels, spec.code, *spec.limits)
     if layout is None:
         return None
     g0 = np.empty(problem.n_cells)
-    g0[problem.cell] = design.calibration.g
+    g0[problem.cell] = result.g
     return IpfStart(*layout, g0, lambda_map(problem.kept, problem.dependent,
                                             len(problem.tfull)))
 
 
-def ipf_kernel_args(ipf):
-    """``g0, cat, first, to_lambda, sweeps`` for the kernels (sweeps 0: no IPF)."""
-    if ipf is None:
-        return (np.zeros(0), np.zeros((0, 0), np.int32), np.zeros(0, np.int64),
-                np.zeros((0, 0)), 0)
-    return ipf.g0, ipf.cat, ipf.first, ipf.to_lambda, IPF_SWEEPS
+def kernel_system(kernels, table: CellTable, spec: CalibrationSpec, lam0, ipf=None):
+    """The re-calibration of replicates of ``table`` with ``spec`` from ``lam0``
+    (and by IPF from ``ipf``) as the kernels' ``CellSystem`` (``kernels``:
+    ``weighting._backend.KERNELS``; ``spec`` without trimming)."""
+    lower, upper = spec.limits
+    return kernels.args.CellSystem(
+        table.X, table.t, table.Xfull, table.tfull, spec.code, lower, upper, lam0, spec.tol,
+        spec.max_iter, sparse=_column_lists(table),
+        ipf=None if ipf is None else (ipf.g0, ipf.cat, ipf.first, ipf.to_lambda, IPF_SWEEPS))
 
 
-def _column_lists(problem):
+def _column_lists(table):
     """(x_ptr, x_idx, f_ptr, f_idx): X and Xfull as per-cell lists of their
-    columns with a 1 when both are 0/1 (categorical margins), else empty
-    arrays (the kernel then runs the dense solver)."""
-    X, Xfull = problem.X, problem.Xfull
+    columns with a 1 when both are 0/1 (categorical margins), else None (the
+    kernel then runs the dense solver)."""
+    X, Xfull = table.X, table.Xfull
     if not (np.all((X == 0) | (X == 1)) and np.all((Xfull == 0) | (Xfull == 1))):
-        empty = np.zeros(0, np.int64)
-        return empty, empty, empty, empty
+        return None
     lists = []
     for M in (X, Xfull):
         rows, cols = np.nonzero(M)  # row-major: columns ascending within a row
@@ -600,15 +580,17 @@ def _column_lists(problem):
     return tuple(lists)
 
 
-def replicate_cell_totals(problem, plan, rows, cell, d, b) -> np.ndarray:
+def replicate_cell_totals(n_cells, plan, rows, cell, d, b) -> np.ndarray:
     """``D_bc = sum_{i in c} d_i m_{p(i)b}`` in numpy (``cell``, ``d`` in PSU order)."""
-    return plan.sums(b, rows, cell, d[:, None], problem.n_cells)[:, 0]
+    return plan.sums(b, rows, cell, d[:, None], n_cells)[:, 0]
 
 
-def recalibrate_cells(problem, cell_totals, B, distance, bounds, tol, max_iter, trim, lam0,
+def recalibrate_cells(table: CellTable, cell_totals, B, spec: CalibrationSpec, lam0,
                       ipf=None):
     """Re-calibrate B replicates in numpy from their cell base totals
-    ``cell_totals(b)`` (C,): returns (g (B, C), iterations, error, status).
+    ``cell_totals(b)`` (C,) on the cell ``table`` with ``spec`` (as
+    ``CalibrationSpec.for_replicates`` makes it): returns (g (B, C),
+    iterations, error, status).
 
     With ``ipf`` (an :class:`~weighting.ipf.IpfStart`) a replicate is first
     raked by IPF from ``ipf.g0``; when IPF gives up (``weighting.ipf``), the
@@ -616,50 +598,50 @@ def recalibrate_cells(problem, cell_totals, B, distance, bounds, tol, max_iter, 
     """
     from weighting.solver import solve
 
-    C = problem.n_cells
+    C = table.n_cells
     g = np.empty((B, C))
     iterations = np.zeros(B, np.int64)
     error = np.empty(B)
     status = np.zeros(B, np.int64)
-    positive = problem.tfull > 0
+    positive = table.tfull > 0
     for b in range(B):
         D = cell_totals(b)
-        if np.any(problem.Xfull[:, positive].T @ D <= 0):
-            fit = solve(problem.X, D, problem.t, distance, bounds, lam0=lam0, tol=tol,
-                        max_iter=0, Xfull=problem.Xfull, tfull=problem.tfull)
-            g[b], iterations[b], error[b], status[b] = fit.g, 0, np.inf, EMPTY_CATEGORY
+        if np.any(table.Xfull[:, positive].T @ D <= 0):
+            fit = solve(table.X, D, table.t, spec.distance, spec.bounds, lam0=lam0,
+                        tol=spec.tol, max_iter=0, Xfull=table.Xfull, tfull=table.tfull)
+            g[b], iterations[b], error[b], status[b] = fit.g, 0, np.inf, \
+                Status.EMPTY_CATEGORY
             continue
         sweeps, start = 0, lam0
         if ipf is not None:
             g_b, sweeps, errors, converged, scaled = ipf_solve(
-                ipf.cat, ipf.first, D, problem.tfull, ipf.g0, tol, IPF_SWEEPS)
+                ipf.cat, ipf.first, D, table.tfull, ipf.g0, spec.tol, IPF_SWEEPS)
             if converged:
-                g[b], iterations[b], error[b], status[b] = g_b, sweeps, errors[-1], CONVERGED
+                g[b], iterations[b], error[b], status[b] = g_b, sweeps, errors[-1], \
+                    Status.CONVERGED
                 continue
             start = ipf_lambda(lam0, ipf.to_lambda, scaled)
-        fit = solve(problem.X, D, problem.t, distance, bounds, lam0=start, tol=tol,
-                    max_iter=max_iter, Xfull=problem.Xfull, tfull=problem.tfull)
+        fit = solve(table.X, D, table.t, spec.distance, spec.bounds, lam0=start, tol=spec.tol,
+                    max_iter=spec.max_iter, Xfull=table.Xfull, tfull=table.tfull)
         g[b], iterations[b], error[b], status[b] = fit.g, fit.iterations + sweeps, \
             fit.errors[-1], fit.status
-        if trim is not None and fit.converged:
-            trimmed = _trim_replicate(problem, D, fit, trim, distance, bounds, tol, max_iter)
+        if spec.trim is not None and fit.converged:
+            trimmed = _trim_replicate(table.with_totals(D), fit, spec)
             if trimmed is None:
-                status[b] = TRIM_INFEASIBLE
+                status[b] = Status.TRIM_INFEASIBLE
             else:
                 g[b] = trimmed
     return g, iterations, error, status
 
 
-def _trim_replicate(problem, D, fit, trim, distance, bounds, tol, max_iter):
-    """Logit trimming of one replicate (the fixing rounds of ``weighting.calibrate``);
-    None when caps and margins cannot hold together in this replicate."""
-    from weighting.calibrate import _parse_trim, _trim_fixing
+def _trim_replicate(table: CellTable, fit, spec):
+    """Logit trimming of one replicate (the fixing rounds of ``weighting.calibrate``)
+    on its cell ``table``; None when caps and margins cannot hold together in
+    this replicate."""
+    from weighting.calibrate import _trim_fixing
 
-    table = types.SimpleNamespace(Xfull=problem.Xfull, tfull=problem.tfull, d=D,
-                                  labels=problem.labels, n_cells=problem.n_cells)
     try:
-        g, _, _ = _trim_fixing(table, fit, _parse_trim(trim), distance, bounds, tol,
-                               max_iter)
+        g, _, _ = _trim_fixing(table, fit, spec)
     except InfeasibleBoundsError:
         return None
     return g
@@ -669,20 +651,21 @@ def _cause(design, plan, rows, convergence, b) -> str:
     """Why replicate b failed, naming the margin category when one is to blame."""
     status = int(convergence.status[b])
     problem = design.calibration.problem
-    D = replicate_cell_totals(problem, plan, rows, rows.sort(problem.cell),
+    D = replicate_cell_totals(problem.n_cells, plan, rows, rows.sort(problem.cell),
                               rows.sort(design.base_weights), b)
     totals = problem.Xfull.T @ D
-    if status == EMPTY_CATEGORY:
+    if status == Status.EMPTY_CATEGORY:
         j = int(np.flatnonzero((totals <= 0) & (problem.tfull > 0))[0])
         margin, category = problem.labels[j]
         return (f"margin {margin!r} category {category} has no sample weight in this "
                 f"replicate (all its PSUs were left out)")
-    if status == TRIM_INFEASIBLE:
+    if status == Status.TRIM_INFEASIBLE:
         return (f"the trimming caps {design.calibration.trim} and the margins cannot hold "
                 f"together in this replicate")
-    distance, bounds, tol, _, _ = _solver_spec(design)
-    reason = {MAX_ITER: f"not converged in {int(convergence.iterations[b])} iterations",
-              LINE_SEARCH_FAILED: "the Newton step search stalled"}.get(status, "failed")
+    spec = design.calibration.spec.for_replicates()
+    bounds, tol = spec.bounds, spec.tol
+    reason = {Status.MAX_ITER: f"not converged in {int(convergence.iterations[b])} iterations",
+              Status.LINE_SEARCH_FAILED: "the Newton step search stalled"}.get(status, "failed")
     message = (f"{reason}: max relative margin error {convergence.error[b]:.3g} > tol "
                f"{tol:g}")
     if bounds is not None:

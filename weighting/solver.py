@@ -20,7 +20,9 @@ Solves :math:`\sum_k d_k\, g(x_k^\top\lambda)\, x_k = t` on a table of units
    category (``Xfull``, ``tfull``), or after ``max_iter`` steps.
 
 The Cython kernel (``cext/newton.pxd``) runs the same steps; both agree to
-1e-12 at the same iteration count.
+1e-12 at the same iteration count. The constants above (1e-4, 60, 1e-12,
+1e-14, 1e-10) are ``weighting.contract``'s, which the kernels' must equal
+(checked when they are loaded).
 
 References
 ----------
@@ -35,16 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from weighting import _backend
+from weighting.contract import ARMIJO, MAX_HALVINGS, PIVOT_RTOL, RIDGE, ROUNDING_SLACK, Status
 from weighting.distances import evaluate, parse
 from weighting.errors import KalibError
-
-CONVERGED, MAX_ITER, LINE_SEARCH_FAILED = 0, 1, 2
-# Constants shared with cext/newton.pxd: change both together.
-ARMIJO = 1e-4
-MAX_HALVINGS = 60
-ROUNDING_SLACK = 1e-12
-PIVOT_RTOL = 1e-14
-RIDGE = 1e-10
 
 
 @dataclass
@@ -62,8 +57,9 @@ class SolveResult:
     errors : ndarray (iterations + 1,)
         The criterion at the start and after every step.
     converged : bool
-    status : int
-        0 converged, 1 ``max_iter`` reached, 2 no step decreased the dual.
+    status : Status
+        CONVERGED, MAX_ITER (``max_iter`` reached) or LINE_SEARCH_FAILED (no
+        step decreased the dual).
     """
 
     lam: np.ndarray
@@ -71,7 +67,7 @@ class SolveResult:
     iterations: int
     errors: np.ndarray
     converged: bool
-    status: int
+    status: Status
 
 
 def solve(X, d, t, distance="raking", bounds=None, lam0=None, tol=1e-10, max_iter=1000,
@@ -108,12 +104,15 @@ def solve(X, d, t, distance="raking", bounds=None, lam0=None, tol=1e-10, max_ite
     _check_shapes(X, d, t, Xfull, tfull, lam)
     kernels = _backend.KERNELS
     if kernels is not None:
-        lam, g, iterations, errors, status = kernels.solve(
-            X, d, t, Xfull, tfull, code, lower, upper, lam, float(tol), int(max_iter))
+        system = kernels.args.CellSystem(X, t, Xfull, tfull, code, lower, upper, lam,
+                                         float(tol), int(max_iter))
+        lam, g, iterations, errors, status = kernels.calibrate.solve(system, d)
     else:
         lam, g, iterations, errors, status = _solve_numpy(
             X, d, t, Xfull, tfull, code, lower, upper, lam, float(tol), int(max_iter))
-    return SolveResult(lam, g, iterations, np.asarray(errors), status == CONVERGED, status)
+    status = Status(status)
+    return SolveResult(lam, g, iterations, np.asarray(errors), status == Status.CONVERGED,
+                       status)
 
 
 def _check_shapes(X, d, t, Xfull, tfull, lam):
@@ -141,10 +140,10 @@ def _solve_numpy(X, d, t, Xfull, tfull, code, lower, upper, lam, tol, max_iter):
     u = X @ lam
     g, dg, rho = evaluate(code, u, lower, upper)
     errors = [criterion(Xfull, d * g, tfull)]
-    status = CONVERGED
+    status = Status.CONVERGED
     while not errors[-1] <= tol:
         if len(errors) > max_iter:
-            status = MAX_ITER
+            status = Status.MAX_ITER
             break
         r = X.T @ (d * g) - t
         H = (X * (d * dg)[:, None]).T @ X
@@ -161,7 +160,7 @@ def _solve_numpy(X, d, t, Xfull, tfull, code, lower, upper, lam, tol, max_iter):
                 break
             alpha *= 0.5
         else:
-            status = LINE_SEARCH_FAILED
+            status = Status.LINE_SEARCH_FAILED
             break
         lam, g, dg, rho = trial, g_t, dg_t, rho_t
         errors.append(criterion(Xfull, d * g, tfull))

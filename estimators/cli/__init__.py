@@ -50,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except KalibError as exc:
-        print(f"kalib {args.command}: error: {exc}", file=sys.stderr)
+        from estimators.cli.options import error_message
+
+        print(f"kalib {args.command}: error: {error_message(exc, args)}", file=sys.stderr)
         return 2
 
 

@@ -29,11 +29,11 @@ import pandas as pd
 
 from estimators.inference import estimate as E
 from estimators.surveys.employers.catalog import KEY_RATES
-from estimators.cli.options import (add_ci_argument, add_design_arguments,
+from estimators.cli.options import (add_calibration_arguments, add_ci_argument,
+                                    add_design_arguments,
                                     add_level_argument, add_scheduler_argument,
-                                    add_variance_arguments, make_replicates,
-                                    scheduler_context)
-from estimators.cli.rake import add_calibration_arguments, calibration_options
+                                    add_variance_arguments, calibration_spec,
+                                    make_replicates, scheduler_context)
 from estimators.inference.domains import ALL, parse_where
 from estimators.io.replicate_file import read_replicate_weights
 from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
@@ -109,7 +109,7 @@ def build_design(args, text_columns=()) -> Design:
     design = Design(frame, weights=args.weight, strata=args.strata, psu=args.psu,
                     fpc=args.fpc)
     if margins:
-        design = design.calibrate(margins, **calibration_options(args))
+        design = design.calibrate(margins, spec=calibration_spec(args))
     if args.variance == "linearization":
         return design
     # Replicates of a calibrated design are each re-calibrated with its spec.

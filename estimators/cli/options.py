@@ -1,13 +1,77 @@
 """Option groups shared by several subcommands (same name, same meaning:
-``../shared/CLI.md``)."""
+``../shared/CLI.md``), and the command line's spelling of library options in
+error messages."""
 from __future__ import annotations
 
 import argparse
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 
 from estimators.inference.ci import ALIASES, PROPORTION_METHODS
+from weighting.errors import KalibError
+from weighting.spec import CalibrationSpec
 
 VARIANCES = ("bootstrap", "jkn", "jk1", "linearization")
+CALIBRATIONS = ("raking", "linear", "logit", "truncated")
+
+# How the command line offers a library option that an error names
+# (KalibError.option): said instead of the library's remedy, in subcommands
+# that have the option.
+REMEDIES = {
+    "normalize_margins": "use --normalize-margins to rescale every margin to the first",
+    "accept_failures": "use --accept-failures to keep failed replicates, flagged",
+    "lonely_psu": "use --lonely-psu certainty, or --lonely-psu LONELY=NEIGHBOUR to merge",
+}
+
+
+def error_message(exc: KalibError, args: argparse.Namespace) -> str:
+    """The one-line message of ``exc`` for the command line: the library's
+    remedy (Python keywords) replaced by the option of the subcommand that
+    ``args`` were parsed for, or left out when it has none (every option's
+    ``dest`` is the library keyword it sets)."""
+    if exc.option is None:
+        return str(exc)
+    if exc.option in REMEDIES and exc.option in vars(args):
+        return f"{exc.message} ({REMEDIES[exc.option]})"
+    return exc.message
+
+
+def add_calibration_arguments(p: argparse.ArgumentParser, margins_required=True) -> None:
+    """The calibration options of ``../shared/CLI.md`` (read back by
+    :func:`calibration_spec`)."""
+    p.add_argument("--margins", action="append", type=Path, required=margins_required,
+                   metavar="FILE",
+                   help="population margin CSV (variables..., total); repeatable")
+    p.add_argument("--calibration", choices=CALIBRATIONS, default="raking",
+                   help="calibration distance (default raking); truncated = linear "
+                        "with bounds")
+    p.add_argument("--bounds", type=_pair, metavar="L,U",
+                   help="bounds on g = calibrated / base weight")
+    p.add_argument("--trim-lower", type=float, metavar="X", help="lower cap on g")
+    p.add_argument("--trim-upper", type=float, metavar="X", help="upper cap on g")
+    p.add_argument("--tol", type=float, default=1e-10, metavar="T",
+                   help="max relative margin error |achieved-target|/(1+|target|) "
+                        "(default 1e-10)")
+    p.add_argument("--max-iter", type=int, default=1000, metavar="N",
+                   help="iteration cap (default 1000)")
+    p.add_argument("--allow-unconverged", action="store_true",
+                   help="keep an unconverged result (flagged) instead of an error")
+    p.add_argument("--normalize-margins", action="store_true",
+                   help="rescale margins to the first margin's grand total")
+
+
+def calibration_spec(args) -> CalibrationSpec:
+    """The one ``CalibrationSpec`` of the parsed calibration options (checked
+    here: a bad value is an error before any file is read)."""
+    return CalibrationSpec(args.calibration, args.bounds, trim_caps(args), args.tol,
+                           args.max_iter, args.allow_unconverged, args.normalize_margins)
+
+
+def trim_caps(args):
+    """``(--trim-lower, --trim-upper)`` as given (either may be None), or None."""
+    if args.trim_lower is None and args.trim_upper is None:
+        return None
+    return args.trim_lower, args.trim_upper
 
 
 def add_design_arguments(p: argparse.ArgumentParser) -> None:
@@ -92,3 +156,11 @@ def confidence_level(text: str) -> float:
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"level must be between 0 and 1 (got {text})")
     return value
+
+
+def _pair(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected L,U (two numbers), got {text!r}") from None
+    return low, high

@@ -9,10 +9,11 @@
 Writes the input rows plus a ``weight`` column (replacing one of that name),
 atomically; prints the calibration summary unless ``--quiet``.
 
-The calibration options are added by :func:`add_calibration_arguments` and
-read back by :func:`calibration_options`, so that every subcommand that
-calibrates spells and interprets them the same way; calibrate through
-:func:`estimators.diagnose.calibrate_explained` to have infeasible bounds named.
+The calibration options are those of every subcommand that calibrates
+(:func:`estimators.cli.options.add_calibration_arguments`, read back into one
+``CalibrationSpec`` by :func:`estimators.cli.options.calibration_spec`);
+calibrate through :func:`estimators.diagnose.calibrate_explained` to have
+infeasible bounds named.
 """
 from __future__ import annotations
 
@@ -20,12 +21,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from estimators.cli.options import add_calibration_arguments, calibration_spec
 from estimators.diagnose import calibrate_explained
 from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
 from estimators.io.files import check_writable, write_table
+from weighting.columns import numeric
 from weighting.errors import KalibError, WeightError
-
-CALIBRATIONS = ("raking", "linear", "logit", "truncated")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -46,40 +47,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def add_calibration_arguments(p: argparse.ArgumentParser, margins_required=True) -> None:
-    """The calibration options of ``../shared/CLI.md``."""
-    p.add_argument("--margins", action="append", type=Path, required=margins_required,
-                   metavar="FILE",
-                   help="population margin CSV (variables..., total); repeatable")
-    p.add_argument("--calibration", choices=CALIBRATIONS, default="raking",
-                   help="calibration distance (default raking); truncated = linear "
-                        "with bounds")
-    p.add_argument("--bounds", type=_pair, metavar="L,U",
-                   help="bounds on g = calibrated / base weight")
-    p.add_argument("--trim-lower", type=float, metavar="X", help="lower cap on g")
-    p.add_argument("--trim-upper", type=float, metavar="X", help="upper cap on g")
-    p.add_argument("--tol", type=float, default=1e-10, metavar="T",
-                   help="max relative margin error |achieved-target|/(1+|target|) "
-                        "(default 1e-10)")
-    p.add_argument("--max-iter", type=int, default=1000, metavar="N",
-                   help="iteration cap (default 1000)")
-    p.add_argument("--allow-unconverged", action="store_true",
-                   help="keep an unconverged result (flagged) instead of an error")
-    p.add_argument("--normalize-margins", action="store_true",
-                   help="rescale margins to the first margin's grand total")
-
-
-def calibration_options(args) -> dict:
-    """Keyword arguments for :func:`weighting.calibrate` from parsed options
-    (everything except data, margins and base weights)."""
-    trim = None
-    if args.trim_lower is not None or args.trim_upper is not None:
-        trim = (args.trim_lower, args.trim_upper)
-    return dict(distance=args.calibration, bounds=args.bounds, trim=trim, tol=args.tol,
-                max_iter=args.max_iter, allow_unconverged=args.allow_unconverged,
-                normalize_margins=args.normalize_margins)
-
-
 def run(args) -> int:
     check_writable(args.out, args.force)
     margins = read_margin_files(args)
@@ -92,7 +59,7 @@ def run(args) -> int:
                          f"(columns: {', '.join(map(str, frame.columns))})")
     base = None if args.weight is None else numeric_column(frame, args.weight)
     result = calibrate_explained(frame, margins, base_weights=base,
-                                 **calibration_options(args))
+                                 spec=calibration_spec(args))
     out = frame.copy()
     out["weight"] = result.weights
     write_table(out, args.out, force=args.force)
@@ -106,21 +73,6 @@ def run(args) -> int:
 
 
 def numeric_column(frame, name: str):
-    """Column ``name`` as float64; WeightError naming the first non-number."""
-    import pandas as pd
-
-    values = pd.to_numeric(frame[name], errors="coerce")
-    bad = values.isna() & frame[name].notna()
-    if bad.any():
-        row = int(bad.to_numpy().nonzero()[0][0])
-        raise WeightError(f"base weight column {name!r}: {int(bad.sum())} value(s) are "
-                          f"not numbers (first at row {row}: {frame[name].iloc[row]!r})")
-    return values.to_numpy(dtype=float)
-
-
-def _pair(text: str) -> tuple[float, float]:
-    try:
-        low, high = (float(x) for x in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected L,U (two numbers), got {text!r}") from None
-    return low, high
+    """Column ``name`` as float64 (missing: NaN); WeightError naming the count
+    and first row of the values that are not numbers."""
+    return numeric(frame[name].to_numpy(), f"base weight column {name!r}", error=WeightError)

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from estimators.cli.options import (add_design_arguments, add_replicate_arguments,
-                                    add_scheduler_argument, make_replicates,
+from estimators.cli.options import (add_calibration_arguments, add_design_arguments,
+                                    add_replicate_arguments, add_scheduler_argument,
+                                    calibration_spec, make_replicates,
                                     scheduler_context)
-from estimators.cli.rake import add_calibration_arguments, calibration_options
 from estimators.io.replicate_file import sidecar_path, write_replicate_weights
 from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
 from estimators.io.files import check_writable
@@ -103,7 +103,7 @@ def run(args) -> int:
     frame = read_sample(args, text_columns=text)
     design = design_from_args(frame, args)
     if margins:
-        design = design.calibrate(margins, **calibration_options(args))
+        design = design.calibrate(margins, spec=calibration_spec(args))
     with scheduler_context(args.scheduler):
         design = make_replicates(design, args.scheduler, args.method,
                                  replicates=args.replicates, seed=args.seed,

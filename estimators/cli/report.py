@@ -8,9 +8,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from estimators.cli.options import (add_ci_argument, add_design_arguments,
-                                    add_level_argument, add_variance_arguments)
-from estimators.cli.rake import add_calibration_arguments, calibration_options
+from estimators.cli.options import (add_calibration_arguments, add_ci_argument,
+                                    add_design_arguments, add_level_argument,
+                                    add_variance_arguments, calibration_spec,
+                                    trim_caps)
 from estimators.report.labels import LANGUAGES
 from weighting.errors import KalibError
 
@@ -41,11 +42,13 @@ def run(args) -> int:
 
     if args.sample is not None and not args.sample.is_file():
         raise KalibError(f"sample file {str(args.sample)!r} not found")
-    options = calibration_options(args)
+    spec = calibration_spec(args)
     settings = ReportSettings(
         sample=args.sample, margins=tuple(args.margins or ()), id=args.id,
         weight=args.weight, strata=args.strata, psu=args.psu, fpc=args.fpc,
-        calibration=options.pop("distance"), **options, variance=args.variance,
+        calibration=spec.distance, bounds=spec.bounds, trim=trim_caps(args), tol=spec.tol,
+        max_iter=spec.max_iter, allow_unconverged=spec.allow_unconverged,
+        normalize_margins=spec.normalize_margins, variance=args.variance,
         replicates=args.replicates, seed=args.seed, ci=args.ci, level=args.level,
         lang=args.lang, out=args.out, force=args.force, quiet=args.quiet)
     report = build_report(settings)

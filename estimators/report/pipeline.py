@@ -186,7 +186,7 @@ class ReportRun:
     def step_calibrate(self):
         """Calibrate the base weights to the margins (``--calibration``)."""
         s = self.settings
-        self.design = self.design.calibrate(self.margins, **_calibration_kwargs(s))
+        self.design = self.design.calibrate(self.margins, spec=_calibration_spec(s))
 
     def step_replicate(self):
         """Replicate weights, each replicate re-calibrated to the same margins."""
@@ -215,7 +215,7 @@ class ReportRun:
         columns = {}
         for column, variant in sensitivity.columns:
             margins = survey.margins(variant)
-            design = self.uncalibrated.calibrate(margins, **_calibration_kwargs(s))
+            design = self.uncalibrated.calibrate(margins, spec=_calibration_spec(s))
             columns[column] = point_estimates(design, survey.domains, items)
         self.sensitivity = pd.DataFrame(columns)
         self.variant_shares = {key: sensitivity.share(survey.margins(variant))
@@ -545,10 +545,12 @@ def _progress(s: ReportSettings, total: int, desc: str):
     return tqdm(total=total, desc=desc, disable=not show, file=sys.stderr, leave=False)
 
 
-def _calibration_kwargs(s: ReportSettings) -> dict:
-    return dict(distance=s.calibration, bounds=s.bounds, trim=s.trim, tol=s.tol,
-                max_iter=s.max_iter, allow_unconverged=s.allow_unconverged,
-                normalize_margins=s.normalize_margins)
+def _calibration_spec(s: ReportSettings):
+    """The run's calibration settings as one ``CalibrationSpec``."""
+    from weighting.spec import CalibrationSpec
+
+    return CalibrationSpec(s.calibration, s.bounds, s.trim, s.tol, s.max_iter,
+                           s.allow_unconverged, s.normalize_margins)
 
 
 def _sha256(path: Path) -> str:

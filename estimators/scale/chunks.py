@@ -26,14 +26,11 @@ from weighting import _backend
 
 
 def chunk_kernel():
-    """``cext._chunked`` when the compiled kernels are in use, else None (numpy)."""
-    if _backend.KERNELS is None:
-        return None
-    try:
-        from cext import _chunked
-    except ImportError:
-        return None
-    return _chunked
+    """The chunk kernels (``cext._chunked``, reached through
+    ``weighting._backend`` with its version and constants checks) when the
+    compiled kernels are in use, else None (numpy)."""
+    kernels = _backend.KERNELS
+    return None if kernels is None else kernels.chunked
 
 
 @dataclass(frozen=True)

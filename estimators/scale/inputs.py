@@ -25,7 +25,6 @@ stratum counts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import dask
 import numpy as np
@@ -38,9 +37,29 @@ from weighting.calibrate import calibrate
 from weighting.columns import encode, positive_weights
 from weighting.errors import DesignError, KalibError, MarginError, MissingValueError
 from weighting.replicates import bootstrap_plan, jackknife_plan
+from weighting.spec import CalibrationSpec
 
 # Largest joint space of the margin variables' categories the chunks encode into.
 MAX_CELL_SPACE = 1_000_000
+
+
+@dataclass(frozen=True)
+class StrataLayout:
+    """The strata and PSUs of a sample held in chunks, as replicate plans read
+    them (a ``weighting.protocols.PsuStructure``, like a ``Design``)."""
+
+    n_psu: np.ndarray              # (H,) PSUs per stratum
+    sampling_fraction: np.ndarray  # (H,)
+    certainty: np.ndarray          # (H,) bool
+
+    @property
+    def n_strata(self) -> int:
+        return len(self.n_psu)
+
+    @property
+    def psu_stratum(self) -> np.ndarray:
+        """(P,) stratum of every PSU (PSUs numbered stratum by stratum)."""
+        return np.repeat(np.arange(self.n_strata), self.n_psu)
 
 
 @dataclass(frozen=True)
@@ -177,26 +196,26 @@ class LazySample:
     groups : list of tuple
         Domain group labels (the by-variables' categories, crossed).
     stat_names : list of str
-    skeleton : namespace
-        Strata/PSU structure for ``weighting.replicates`` plans.
+    strata : StrataLayout
+        Strata and PSUs, for ``weighting.replicates`` plans.
     """
 
-    def __init__(self, n, chunks, calibration, groups, stat_names, skeleton):
+    def __init__(self, n, chunks, calibration, groups, stat_names, strata):
         self.n = n
         self.chunks = chunks
         self.calibration = calibration
         self.groups = groups
         self.stat_names = stat_names
-        self.skeleton = skeleton
+        self.strata = strata
 
     def replicates(self, method="bootstrap", replicates=1000, seed=20170602, mse=False,
                    block_size=None, split_every=4):
         """Lazy Dataset of replicate totals (``estimators.scale.engine``)."""
         if method == "bootstrap":
-            plan, scale, rscales, degf = bootstrap_plan(self.skeleton, int(replicates),
+            plan, scale, rscales, degf = bootstrap_plan(self.strata, int(replicates),
                                                         int(seed))
         elif method in ("jkn", "jk1"):
-            plan, scale, rscales, degf = jackknife_plan(self.skeleton, method == "jkn")
+            plan, scale, rscales, degf = jackknife_plan(self.strata, method == "jkn")
         else:
             raise KalibError(f"unknown replicate method {method!r}")
         return replicate_dataset(self.chunks, self.calibration, plan, len(self.groups),
@@ -207,7 +226,8 @@ class LazySample:
 
 
 def read_parquet_sample(path, margins, *, values=(), by=(), strata=None, psu=None,
-                        weight=None, lonely_psu="error", **calibrate_kwargs) -> LazySample:
+                        weight=None, lonely_psu="error", spec: CalibrationSpec | None = None,
+                        **settings) -> LazySample:
     """Read, encode and calibrate a parquet sample chunk by chunk.
 
     Parameters
@@ -225,11 +245,13 @@ def read_parquet_sample(path, margins, *, values=(), by=(), strata=None, psu=Non
         Design columns (``--strata``, ``--psu``, ``--weight``); without
         weights the base weight is N/n (N the first margin's total).
     lonely_psu : "error" or "certainty"
-    **calibrate_kwargs
-        Those of ``weighting.calibrate.calibrate`` (distance, bounds, trim, tol,
-        max_iter, ...).
+    spec : CalibrationSpec, optional
+        The calibration settings; or as keyword arguments (``settings``: those
+        of ``weighting.calibrate.calibrate``, distance, bounds, trim, tol, ...).
     """
     import dask.dataframe as dd
+
+    spec = CalibrationSpec.of(spec, **settings)
 
     cell_vars = list(dict.fromkeys(v for m in margins for v in m.variables))
     group_vars = list(by)
@@ -289,15 +311,14 @@ def read_parquet_sample(path, margins, *, values=(), by=(), strata=None, psu=Non
     R = space * enc.n_groups
     F = sum(dask.compute(*[dask.delayed(full_sample)(c, R) for c in chunks]))
     D = F[:, 0].reshape(space, enc.n_groups).sum(axis=1)
-    calibration = _calibrate_cells(D, enc, margins, calibrate_kwargs)
+    calibration = _calibrate_cells(D, enc, margins, spec)
 
-    skeleton = SimpleNamespace(
-        n_psu=enc.n_psu, n_strata=n_strata, psu_stratum=np.repeat(np.arange(n_strata), n_psu),
-        sampling_fraction=np.zeros(n_strata), certainty=lonely & (lonely_psu == "certainty"))
+    layout = StrataLayout(enc.n_psu, np.zeros(n_strata),
+                          lonely & (lonely_psu == "certainty"))
     groups = [tuple(d.categories[c] for d, c in
                     zip(enc.group_dicts, np.unravel_index(g, enc.group_sizes)))
               for g in range(enc.n_groups)] if group_vars else [("all",)]
-    return LazySample(n, list(chunks), calibration, groups, ["weight", *values], skeleton)
+    return LazySample(n, list(chunks), calibration, groups, ["weight", *values], layout)
 
 
 def _stratum_counts(summary, strata, dictionary, n_strata):
@@ -307,16 +328,14 @@ def _stratum_counts(summary, strata, dictionary, n_strata):
     return np.bincount(dictionary.encode(counts.index), counts.to_numpy(), minlength=n_strata)
 
 
-def _calibrate_cells(D, enc, margins, calibrate_kwargs):
+def _calibrate_cells(D, enc, margins, spec):
     """Full-sample calibration on one row per observed cell, weighted by its base total."""
     observed = np.flatnonzero(D > 0)
     codes = np.unravel_index(observed, enc.cell_sizes)
     frame = {name: np.array([d.categories[c] for c in code], dtype=object)
              for name, d, code in zip(enc.cell_vars, enc.cell_dicts, codes)}
-    result = calibrate(frame, margins, base_weights=D[observed], **calibrate_kwargs)
+    result = calibrate(frame, margins, base_weights=D[observed], spec=spec)
     order = np.full(len(D), -1, np.int64)
     order[observed] = result.problem.cell
-    fitted = SimpleNamespace(calibration=result,
-                             calibration_spec={"margins": margins, **calibrate_kwargs})
-    return CellCalibration.from_design(fitted, order=order)
+    return CellCalibration.from_result(result, order=order)
 

@@ -59,7 +59,7 @@ def design_replicate_dataset(design, values, groups=None, n_groups=None, *, meth
         design, method, replicates, seed)
     mse = plan_mse if mse is None else mse
     accept = plan_accept if accept_failures is None else accept_failures
-    calibration = CellCalibration.from_design(design, accept_failures=accept)
+    calibration = CellCalibration.from_result(design.calibration, accept_failures=accept)
     cell = (np.zeros(design.n, np.int64) if design.calibration is None
             else design.calibration.problem.cell)
     if not 1 <= n_chunks <= max(design.n, 1):

@@ -21,7 +21,7 @@ from weighting.replicates import (PsuRows, _bincount_columns, _combinations,
 REF = REFERENCE / "variance"
 sys.path.insert(0, str(REF))
 from samples import API_MARGINS, business_margins  # noqa: E402
-kernel = pytest.importorskip("cext._replicate")
+needs_kernels = pytest.mark.skipif(_backend.KERNELS is None, reason=str(_backend.REASON))
 
 
 @settings(max_examples=25, deadline=None)
@@ -139,17 +139,20 @@ def test_infeasible_replicate_names_the_category(business, margins):
         design.with_replicates("bootstrap", replicates=5, seed=11)
 
 
+@needs_kernels
 def test_draws_do_not_depend_on_thread_count(business):
     design = Design(business, weights="w", strata="stratum")
     plan = design.with_replicates("bootstrap", replicates=64, seed=3).replicates.plan
-    one = kernel.draw_multipliers(*plan.kernel_args(), plan.B)
+    kernels = _backend.KERNELS
+    one = kernels.replicate.draw_multipliers(plan.for_kernels(kernels))
     rows = PsuRows(design.psu, len(plan.psu_stratum))
     groups = (business["stratum"].str.startswith("public")).to_numpy(np.int64)
     combo, combo_cell, combo_group = _combinations(np.zeros(design.n, np.int64), 1, groups, 2)
     dv = rows.sort(business[["y1"]].to_numpy(float))
-    T1, T2 = (kernel.replicate_totals(*plan.kernel_args(), rows.kernel_ptr, rows.sort(combo),
-                                      combo_cell, combo_group, np.ones((64, 1)), dv, 2, 64,
-                                      threads) for threads in (1, 2))
+    T1, T2 = (kernels.replicate.replicate_totals(plan.for_kernels(kernels, rows),
+                                                 rows.sort(combo), combo_cell, combo_group,
+                                                 np.ones((64, 1)), dv, 2, threads)
+              for threads in (1, 2))
     np.testing.assert_array_equal(T1, T2)
     np.testing.assert_array_equal(one, [plan.multipliers(b) for b in range(64)])
     # and the kernel's sums are numpy's reference sums bit for bit
@@ -261,6 +264,7 @@ def test_steps_return_new_designs(business, margins):
     np.testing.assert_array_equal(raked.replicate_weights(), direct.replicate_weights())
 
 
+@needs_kernels
 def test_counts_past_255_are_redone_wider():
     """A PSU drawn more than 255 times (forced here by 600 draws among 2 PSUs)
     wraps the kernels' one-byte counts: the block is redone in two bytes and
@@ -274,8 +278,9 @@ def test_counts_past_255_are_redone_wider():
     rows = PsuRows(np.arange(5), 5)
     values = np.arange(1.0, 11.0).reshape(5, 2)
     combo, cells, groups = _combinations(np.zeros(5, np.int64), 1, stratum, 2)
-    T = kernel.replicate_totals(*plan.kernel_args(), rows.kernel_ptr, combo, cells, groups,
-                                np.ones((B, 1)), values, 2, B, 2)
+    kernels = _backend.KERNELS
+    T = kernels.replicate.replicate_totals(plan.for_kernels(kernels, rows), combo, cells,
+                                           groups, np.ones((B, 1)), values, 2, 2)
     reference = [_bincount_columns(groups, plan.sums(b, rows, combo, values, 2), 2)
                  for b in range(B)]
     assert bootstrap_counts(4, B, n_psu, n_draws)[:, :2].max() > 255
