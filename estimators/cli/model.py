@@ -1,7 +1,9 @@
-"""``kalib model``: design-based GLM (R's ``svyglm``).
+"""``kalib model``: design-based GLM (R's ``svyglm``) or proportional-odds
+model (R's ``svyolr``).
 
     kalib model SAMPLE.csv [design or replicate options] [--where EXPR]
-                --formula "Y ~ A + B" --family gaussian|binomial|poisson
+                --formula "Y ~ A + B" --family gaussian|binomial|poisson|ordinal
+                [--link logit|probit]
                 [--predict VAR ... --predict-out MARGINS.csv] [--level 0.95]
                 --out COEF.csv [--force] [--quiet]
 
@@ -14,14 +16,18 @@ the full design, as rows with a missing model variable are.
 Output (CLI.md): ``term, estimate, se, t, df, p, ci_low, ci_high``, plus
 ``odds_ratio, or_ci_low, or_ci_high`` for ``binomial``; term names as patsy
 writes them (``Intercept``, ``sector[T.public]``), the reference level of a
-factor the first in sorted order. Categorical variables stored as numbers
+factor the first in sorted order. ``--family ordinal`` (link ``logit`` or
+``probit``): the coefficients, then the thresholds as rows named ``1|2``,
+``2|3``, ... (R's names); the odds-ratio columns (logit) are empty on them. Categorical variables stored as numbers
 (``1``, ``2``) enter as numbers unless written ``C(VAR)``. A binomial response
 is 0/1 or ``I(VAR == 'code')``.
 
 ``--predict VAR`` (repeatable, needs ``--predict-out``) writes predictive
 margins of the factor VAR and their differences from its first level
 (average marginal effects) with ``variable, level, estimate, se, ci_low,
-ci_high, contrast, contrast_se, contrast_ci_low, contrast_ci_high, df``.
+ci_high, contrast, contrast_se, contrast_ci_low, contrast_ci_high, df``;
+for ``ordinal``, one row per level and category (column ``category`` after
+``level``), the margin being the predicted probability of the category.
 The summary (unless ``--quiet``) shows the table and a design-based Wald F
 test of every term (R's ``regTermTest``).
 """
@@ -36,21 +42,25 @@ from estimators.cli.estimate import add_domain_arguments, build_design
 from estimators.cli.options import scheduler_context
 from estimators.inference.domains import parse_where
 from estimators.io.files import check_writable, write_table
-from estimators.model import svyglm
+from estimators.model import svyglm, svyolr
 from estimators.model.families import FAMILIES
+from estimators.model.ordinal import LINKS
 from weighting.errors import KalibError
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "model", help="design-based regression (svyglm)",
+        "model", help="design-based regression (svyglm, svyolr)",
         description="Design-based GLM: coefficients with design-based SEs, t on the "
                     "design df, CIs, odds ratios (binomial) and Wald tests of terms.")
     p.add_argument("sample", type=Path, metavar="SAMPLE", help="sample CSV or parquet file")
     p.add_argument("--formula", required=True, metavar="'Y ~ A + B'",
                    help="patsy formula, e.g. \"I(trainee_now == 'yes') ~ sector + size_class\"")
-    p.add_argument("--family", choices=tuple(FAMILIES), default="gaussian",
-                   help="gaussian (linear), binomial (logistic) or poisson (log-linear)")
+    p.add_argument("--family", choices=tuple(FAMILIES) + ("ordinal",), default="gaussian",
+                   help="gaussian (linear), binomial (logistic), poisson (log-linear) or "
+                        "ordinal (proportional odds, R's svyolr)")
+    p.add_argument("--link", choices=tuple(LINKS), default=None,
+                   help="link of --family ordinal: logit (default) or probit")
     p.add_argument("--predict", action="append", default=[], metavar="VAR",
                    help="predictive margins of factor VAR; repeatable (needs --predict-out)")
     p.add_argument("--predict-out", type=Path, metavar="PATH",
@@ -67,6 +77,9 @@ def run(args) -> int:
     if args.by:
         raise KalibError("kalib model takes no --by: put the variable in the formula "
                          "(or fit a domain with --where)")
+    if args.link is not None and args.family != "ordinal":
+        raise KalibError(f"--link is for --family ordinal; --family {args.family} has "
+                         f"its canonical link")
     if bool(args.predict) != (args.predict_out is not None):
         raise KalibError("--predict VAR and --predict-out PATH go together")
     if args.predict_out is not None:
@@ -74,7 +87,11 @@ def run(args) -> int:
     where = parse_where(args.where) if args.where else None
     with scheduler_context(args.scheduler):
         design = build_design(args)
-        fit = svyglm(args.formula, design, args.family, subset=where, level=args.level)
+        if args.family == "ordinal":
+            fit = svyolr(args.formula, design, args.link or "logit", subset=where,
+                         level=args.level)
+        else:
+            fit = svyglm(args.formula, design, args.family, subset=where, level=args.level)
     margins = [fit.predicted_margins(var) for var in args.predict]
     write_table(fit.tidy(), args.out, force=args.force)
     if margins:

@@ -20,21 +20,28 @@ kalib                                       R survey
                                             variance keeps the covariance of
                                             its two parts
 ``svyglm(..., subset=mask)``                ``svyglm(..., subset = ...)``
+``svyolr(f, design, link)``                 ``svyolr(f, design, method = ...)``;
+                                            the thresholds follow the
+                                            coefficients, named ``1|2``, ...
+``fit.predict_proba(newdata)``              ``MASS:::predict.polr(type = "probs")``
 ==========================================  =====================================
 
 Modules: :mod:`.formula` (patsy model frames), :mod:`.families`,
 :mod:`.fitting` (full-sample and batched replicate fits, identifiability and
 separation checks), :mod:`.glm` (:func:`svyglm`), :mod:`.variance` (the
 coefficients' replicate or linearized covariance), :mod:`.results`,
-:mod:`.errors`. The employer survey's regression section of the report is
+:mod:`.errors`; :mod:`.ordinal` (:func:`svyolr`, proportional odds) and
+:mod:`.ordinal_results`. The employer survey's regression section of the report is
 ``estimators.surveys.employers.analysis``.
 """
 from .errors import (CollinearityError, ConvergenceError, FormulaError, ModelError,
                      SeparationError, SingularCovarianceError)
 from .glm import ReplicateWeights, svyglm
+from .ordinal import svyolr
+from .ordinal_results import OrdinalResults
 from .results import SvyGLMResults, TermTest
 
-__all__ = ["svyglm", "ReplicateWeights",
-           "SvyGLMResults", "TermTest", "ModelError", "FormulaError",
+__all__ = ["svyglm", "svyolr", "ReplicateWeights",
+           "SvyGLMResults", "OrdinalResults", "TermTest", "ModelError", "FormulaError",
            "CollinearityError", "SeparationError", "ConvergenceError",
            "SingularCovarianceError"]
