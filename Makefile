@@ -27,8 +27,10 @@ $(STAMP): setup.py pyproject.toml $(wildcard cext/*.pyx)
 	$(PIP) install --quiet -e '.[all]'
 	touch $(STAMP)
 
+# KALIB_REQUIRE_BROWSER=1: a missing Chromium fails the browser tests instead of
+# skipping them (the `browser` target has just installed it).
 test: setup browser
-	$(PY) -m pytest -q -p no:cacheprovider
+	KALIB_REQUIRE_BROWSER=1 $(PY) -m pytest -q -p no:cacheprovider
 
 report: setup
 	$(VENV)/bin/kalib report --out $(OUT) --force

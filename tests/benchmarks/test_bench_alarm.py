@@ -223,6 +223,7 @@ def doctor(results: Path, factor: float, copies: int = 5) -> None:
                    r.median * factor, r.iqr * factor, r.rounds) for r in latest])
 
 
+@pytest.mark.slow
 def test_make_bench_end_to_end(tiny_bench, capsys):
     """run_bench.main on a tiny suite: history, last raw run, page, exit codes."""
     bench_dir, results = tiny_bench

@@ -22,6 +22,7 @@ def _run(tmp_path, name, args, scheduler):
     return pd.read_csv(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["bootstrap", "jkn"])
 def test_replicate_on_threads_equals_in_process(tmp_path, method):
     args = ["replicate", SAMPLE, "--method", method, "--replicates", "20", "--seed", "3"]

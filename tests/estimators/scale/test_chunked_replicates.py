@@ -69,6 +69,7 @@ def test_threads_equal_in_process(designs, values, groups, method):
     _assert_same(totals, designs[method], values, groups)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["bootstrap", "jkn"])
 def test_local_cluster_equal_in_process(cluster, designs, values, groups, method):
     assert len(cluster.scheduler_info()["workers"]) == 2
@@ -81,6 +82,7 @@ def _tasks_in_memory(dask_scheduler=None):
     return sum(ts.state == "memory" for ts in dask_scheduler.tasks.values())
 
 
+@pytest.mark.slow
 def test_killed_worker_is_retried_and_result_unchanged(cluster, designs, values, groups):
     design = designs["bootstrap"]
     ds = design_replicate_dataset(design, values, groups, 4, method="bootstrap",
