@@ -488,14 +488,14 @@ def refit_replicates(rows: _Rows, W: np.ndarray, link: OrdinalLink, theta0: np.n
         whose fit does not converge; names the replicate (1-based).
     """
     positive = (W > 0).T.astype(float)
-    for counts, what in ((positive @ (rows.X != 0), names),
+    for counts, what in ((positive @ (rows.X != 0), [f"term {t!r}" for t in names]),
                          (positive @ (rows.y[:, None] == np.arange(rows.q + 1)),
                           [f"category {c!r}" for c in levels])):
         empty = np.argwhere(counts == 0)
         if len(empty):
             b, j = empty[0]
             raise ReplicateError(
-                f"replicate {b + 1}: {what[j]!r} has no respondent with positive "
+                f"replicate {b + 1}: {what[j]} has no respondent with positive "
                 f"weight ({len(empty)} such cases); its parameter is not identified "
                 f"there — merge the level or use another replicate method")
     B = W.shape[1]
