@@ -199,9 +199,8 @@ def test_weighting_is_vendorable():
 
 
 def test_kernels_only_through_the_backend():
-    # Issue 13's other half (the cext gate) makes this true; until it lands the
-    # two direct importers (weighting/replicates.py, estimators/scale/chunks.py)
-    # are listed here.
+    # the Dask chunk kernel too: _backend checks the kernels' API version and
+    # contract once for every caller
     assert layer_violations(GRAPH, MODULES, rules=("kernels",)) == []
 
 

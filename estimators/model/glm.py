@@ -52,7 +52,8 @@ class ReplicateWeights:
     """Replicate weights given as arrays (read from a file or exported by R).
 
     A stand-in for a :class:`weighting.design.Design` with replicates when the
-    replicate weights come from outside (``kalib model --replicate-weights``).
+    replicate weights come from outside (``kalib model --replicate-weights``):
+    a :class:`weighting.protocols.ReplicateDesign`.
 
     Attributes
     ----------
@@ -78,8 +79,29 @@ class ReplicateWeights:
     def replicates(self) -> str:
         return self.method
 
+    @property
+    def n(self) -> int:
+        return len(self.weights)
+
+    @property
+    def B(self) -> int:
+        return self.repweights.shape[1]
+
     def replicate_weights(self) -> np.ndarray:
         return self.repweights
+
+    def replicate_totals(self, values, groups=None, n_groups=None) -> np.ndarray:
+        """``R[b, g, j] = sum_{i in g} w_ib values[i, j]`` (B, G, k) from the
+        given replicate weights (one group of every row by default)."""
+        values = np.asarray(values, dtype=np.float64).reshape(self.n, -1)
+        if groups is None:
+            groups, n_groups = np.zeros(self.n, dtype=np.int64), 1
+        groups = np.asarray(groups, dtype=np.int64)
+        n_groups = int(groups.max()) + 1 if n_groups is None else int(n_groups)
+        out = np.zeros((n_groups, self.B, values.shape[1]))
+        for j in range(values.shape[1]):
+            np.add.at(out[:, :, j], groups, self.repweights * values[:, j, None])
+        return out.transpose(1, 0, 2)
 
 
 def design_frame(design) -> pd.DataFrame:

@@ -14,20 +14,15 @@ from estimators.inference.variance import linearization_covariance, replicate_co
 
 
 def replicate_matrix(design) -> np.ndarray:
-    """The (n, B) replicate analysis weights of ``design``.
-
-    Designs that do not materialise them (a replicate file read by the CLI)
-    give them through their replicate totals of one group per row.
-    """
-    if hasattr(design, "replicate_weights"):
-        return np.asarray(design.replicate_weights(), dtype=float)
-    n = len(design.weights)
-    totals = design.replicate_totals(np.ones(n), np.arange(n), n)  # (B, n, 1)
-    return np.ascontiguousarray(totals[:, :, 0].T)
+    """The (n, B) replicate analysis weights of ``design`` (a
+    :class:`weighting.protocols.ReplicateDesign`: a replicated ``Design``,
+    its chunked wrapper or :class:`~estimators.model.glm.ReplicateWeights`)."""
+    return np.asarray(design.replicate_weights(), dtype=float)
 
 
 def has_replicates(design) -> bool:
-    """Whether ``design`` carries replicate weights."""
+    """Whether ``design`` carries replicate weights (the protocol's members
+    exist on a design without replicates too, with ``replicates`` None)."""
     return getattr(design, "replicates", None) is not None
 
 

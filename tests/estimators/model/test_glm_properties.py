@@ -139,3 +139,25 @@ def test_logistic_average_marginal_effect_is_the_mean_slope():
     slope = fit.params[fit.terms.index("x")] * np.average(mu * (1 - mu), weights=data["w"])
     ame = fit.average_marginal_effects().set_index("contrast")
     np.testing.assert_allclose(ame.loc["d/dx", "estimate"], slope, rtol=1e-7)
+
+
+@SETTINGS
+@given(st.integers(0, 2**31 - 1), st.integers(1, 6))
+def test_given_replicate_weights_are_a_replicate_design(seed, n_groups):
+    """``ReplicateWeights`` is a ``weighting.protocols.ReplicateDesign`` whose
+    replicate totals equal those of a ``Design`` given the same weights."""
+    from weighting.protocols import ReplicateDesign
+
+    rng = np.random.default_rng(seed)
+    data = _sample(seed, n=24)
+    W = data["w"].to_numpy()[:, None] * rng.uniform(0.0, 2.0, (24, 5))
+    given_weights = ReplicateWeights(data, data["w"].to_numpy(), W, 0.25, np.ones(5), False, 4)
+    assert isinstance(given_weights, ReplicateDesign)
+    assert (given_weights.n, given_weights.B) == (24, 5)
+    design = Design(data, weights="w").with_replicate_weights(W, 0.25, np.ones(5))
+    values = rng.normal(size=(24, 2))
+    groups = rng.integers(0, n_groups, 24)
+    np.testing.assert_allclose(given_weights.replicate_totals(values, groups, n_groups),
+                               design.replicate_totals(values, groups, n_groups), rtol=1e-12)
+    np.testing.assert_allclose(given_weights.replicate_totals(values[:, 0]),
+                               (W * values[:, :1]).sum(axis=0)[:, None, None], rtol=1e-12)
