@@ -90,7 +90,7 @@ class SurveyConfig:
         (``estimators.report.labels.TEXT``): title, variable and value labels
         (``"sector"``, ``"sector=public"``, ``"size_class=*"``) and the
         wording of survey-specific sections.
-    analysis : callable(design, level) -> object with ``to_html(lang)``, optional
+    analysis : callable(design) -> object with ``to_html(lang)``, optional
         The survey's regression section of the report.
     """
 
