@@ -214,11 +214,15 @@ def _response_name(formula: str) -> str:
     return names[0]
 
 
-def _response_codes(data: pd.DataFrame, name: str) -> tuple:
+def _response_codes(data: pd.DataFrame, name: str, subset=None) -> tuple:
     """Category codes (float, NaN where missing) and category texts of the
     response: an ordered Categorical's categories, or the sorted distinct
-    values of a numeric column."""
+    values of a numeric column (numbers written as text count as numbers).
+    Rows outside ``subset`` are not looked at (they may hold codes such as
+    ``dont_know`` that the subset leaves out)."""
     values = data[name]
+    if subset is not None:
+        values = values.where(subset)
     if isinstance(values.dtype, pd.CategoricalDtype):
         if not values.cat.ordered:
             raise FormulaError(
@@ -231,9 +235,10 @@ def _response_codes(data: pd.DataFrame, name: str) -> tuple:
     text = numbers.isna() & values.notna()
     if text.any():
         raise FormulaError(
-            f"response {name!r} has the text value {values[text].iloc[0]!r}: an ordinal "
-            f"response needs ordered categories, numeric codes (1-5) or an ordered "
-            f"Categorical")
+            f"response {name!r} has the text value {values[text].iloc[0]!r} "
+            f"({int((values == values[text].iloc[0]).sum())} rows): an ordinal response "
+            f"needs numeric codes (1-5) or an ordered Categorical; leave such rows out "
+            f"of the fit (subset, --where) or make them missing")
     numbers = numbers.to_numpy(dtype=float)
     distinct = np.unique(numbers[~np.isnan(numbers)])
     codes = np.where(np.isnan(numbers), np.nan,
@@ -263,7 +268,7 @@ def build_ordinal_frame(formula: str, data: pd.DataFrame, weights: np.ndarray,
     if name not in data.columns:
         raise FormulaError(f"formula {formula!r} names unknown variable {name!r} "
                            f"(not a column of the data)")
-    codes, labels = _response_codes(data, name)
+    codes, labels = _response_codes(data, name, subset)
     frame = build_model_frame(formula, data.assign(**{name: codes}), subset)
     if "Intercept" not in frame.terms:
         raise FormulaError(

@@ -55,6 +55,21 @@ def test_text_response_has_no_order():
     assert "response 'rating' has the text value" in _message(e)
 
 
+def test_text_codes_outside_the_subset_are_not_looked_at():
+    # a raw export's 'dont_know' among numeric codes: fitted once left out
+    data = _data()
+    data["rating"] = data["rating"].astype(object)
+    data.loc[:9, "rating"] = "dont_know"
+    with pytest.raises(FormulaError) as e:
+        _fit(data)
+    assert "text value 'dont_know' (10 rows)" in _message(e)
+    kept = (data["rating"] != "dont_know").to_numpy()
+    fit = _fit(data, subset=kept)
+    expected = _fit(_data().assign(rating=lambda d: d["rating"].where(kept)))
+    np.testing.assert_allclose(fit.params, expected.params, rtol=1e-12)
+    np.testing.assert_allclose(fit.bse, expected.bse, rtol=1e-12)
+
+
 def test_unordered_categorical_response():
     data = _data()
     data["rating"] = pd.Categorical(data["rating"])
