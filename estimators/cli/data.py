@@ -1,11 +1,14 @@
 """``kalib data``: check CATI exports and write the register margins.
 
-``kalib data validate FILE`` reads a CSV (codes or value labels) or SPSS
-``.sav`` export, maps it through the employer-survey codebook and prints the
-validation report: unknown codes, answers where the routing says not asked,
-missing answers where it says asked, duplicate ids, bad multi-response
-choices, derived variables that disagree with their definition. Exit code 0
-when the file conforms, 2 when it does not (or cannot be read).
+``kalib data validate FILE [--survey S]`` reads a CSV (codes or value labels)
+or SPSS ``.sav`` export, maps it through the codebook of its survey (the
+employer survey ``employers_2017`` or the staff survey ``ai_staff_2017``;
+``auto``, the default, picks the codebook whose columns the file's header
+holds most of) and prints the validation report: unknown codes, answers
+where the routing says not asked, missing answers where it says asked,
+duplicate ids, bad multi-response choices, derived variables that disagree
+with their definition, answers after a break-off. Exit code 0 when the file
+conforms, 2 when it does not (or cannot be read).
 
 ``kalib data margins --out DIR [--variant V] [--from-07091 FILE --year Y
 [--contents CODE]]`` writes the default calibration margins (size_class,
@@ -23,12 +26,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from estimators.io.cati import read_cati_csv, read_cati_sav
-from estimators.surveys.employers import DEFAULT_MARGINS, codebook, register_margin_table
+from estimators.io.cati import CatiFileError, read_cati_csv, read_cati_sav
+from estimators.surveys import ai_staff, employers
+from estimators.surveys.employers import DEFAULT_MARGINS, register_margin_table
 from estimators.surveys.employers.registry import VARIANTS, margins_from_sections
 from estimators.cli.inputs import add_encoding_argument
 from estimators.io.files import check_writable, write_files
 from estimators.io.validate import validate
+from weighting.errors import KalibError
+
+#: The bundled surveys whose codebook ``validate`` can check a file against.
+CODEBOOKS = {"employers_2017": employers.codebook, "ai_staff_2017": ai_staff.codebook}
 
 
 def add_parser(subparsers) -> None:
@@ -38,6 +46,9 @@ def add_parser(subparsers) -> None:
                                             "against the codebook")
     check.add_argument("file", type=Path, help="CSV or SPSS .sav file")
     check.add_argument("--id", default="id", help="unit identifier column (default id)")
+    check.add_argument("--survey", default="auto", choices=["auto", *CODEBOOKS],
+                       help="codebook to check against (default auto: the survey whose "
+                            "columns the file holds most of)")
     add_encoding_argument(check)
     check.set_defaults(run=run_validate)
     margins = sub.add_parser("margins", help="write the register margins as --margins CSVs")
@@ -53,8 +64,35 @@ def add_parser(subparsers) -> None:
     margins.set_defaults(run=run_margins)
 
 
+def header(path: Path, encoding: str | None = None) -> list[str]:
+    """Column names of a CSV or SPSS file (the file is not read further;
+    codebook column names are ASCII, so undecodable bytes are replaced)."""
+    try:
+        if path.suffix.lower() == ".sav":
+            import pyreadstat
+            return list(pyreadstat.read_sav(str(path), metadataonly=True)[1].column_names)
+        return list(pd.read_csv(path, nrows=0, dtype=str, encoding=encoding or "utf-8",
+                                encoding_errors="replace").columns)
+    except Exception as exc:  # pandas, pyreadstat and OS errors alike: one line
+        raise CatiFileError(f"cannot read {path}: {exc}".splitlines()[0]) from None
+
+
+def survey_of(path: Path, encoding: str | None = None) -> str:
+    """The bundled survey whose codebook columns the file's header holds most of."""
+    columns = set(header(path, encoding))
+    held = {name: len(columns & set(cb().columns())) for name, cb in CODEBOOKS.items()}
+    best = max(held.values())
+    found = [name for name, n in held.items() if n == best]
+    if best == 0 or len(found) > 1:
+        raise KalibError(f"{path}: cannot tell the survey from its columns "
+                         f"({', '.join(f'{k}: {v}' for k, v in held.items())} codebook "
+                         "columns); give --survey")
+    return found[0]
+
+
 def run_validate(args) -> int:
-    cb = codebook()
+    survey = survey_of(args.file, args.encoding) if args.survey == "auto" else args.survey
+    cb = CODEBOOKS[survey]()
     if args.file.suffix.lower() == ".sav":
         coded = read_cati_sav(args.file, cb, check=False)
     else:

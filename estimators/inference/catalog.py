@@ -31,15 +31,30 @@ from estimators.inference.estimate import estimate_items, rate_items
 
 @dataclass(frozen=True)
 class Published:
-    """A printed percentage: value in percent, its decimals and source line."""
+    """A printed percentage: value in percent, its decimals and source line.
+
+    A number stated in words ("drøyt 80", "nær 60", "seks av ti") keeps its
+    nominal value in ``percent``, its wording in ``text`` and the exact shares
+    it allows in ``low`` .. ``high`` (percent; how a survey reads its words,
+    e.g. :mod:`estimators.surveys.ai_staff.printed`). For a mean rate
+    (:attr:`KeyRate.mean_of`) ``percent`` holds the printed mean itself.
+    """
 
     percent: float
     decimals: int
     line: int | None = None
+    low: float | None = None
+    high: float | None = None
+    text: str = ""
 
     @property
     def fraction(self) -> float:
         return self.percent / 100.0
+
+    @property
+    def is_interval(self) -> bool:
+        """Whether the number was stated in words, as an interval."""
+        return self.low is not None
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,10 @@ class KeyRate:
         domains (for example Tabell 5.7 by sector).
     printed_counts : ``(numerator, base)`` counts printed in the report (or
         derived there), when any.
+    mean_of : a numeric column, or None. When given, the rate is the mean
+        of that column over the base (rows where it is present), estimated as
+        a ratio with a t interval, and ``numerator`` is not used (pass
+        ``Everyone()``).
     """
 
     id: str
@@ -65,6 +84,7 @@ class KeyRate:
     published: Published | None = None
     published_by: dict = field(default_factory=dict)
     printed_counts: tuple | None = None
+    mean_of: str | None = None
 
     def published_for(self, domain_var: str, domain: str) -> Published | None:
         if domain_var == ALL:

@@ -168,10 +168,17 @@ def rate_items(design, rates) -> list[Item]:
     items = []
     for rate in rates:
         base = rate.base.mask(design.data)
-        num = rate.numerator.mask(design.data).astype(np.float64)
-        published = {key: p.fraction for key, p in rate.published_by.items()}
+        # a mean rate's published value is the mean itself, not a percentage
+        value = (lambda p: p.fraction) if rate.mean_of is None else (lambda p: p.percent)
+        published = {key: value(p) for key, p in rate.published_by.items()}
         if rate.published is not None:
-            published[(ALL, ALL)] = rate.published.fraction
+            published[(ALL, ALL)] = value(rate.published)
+        if rate.mean_of is not None:
+            y, present = _numeric(design, rate.mean_of)
+            items.append(Item(rate.mean_of, y, np.ones(design.n), base & present, "mean",
+                              rate=rate.id, published=published))
+            continue
+        num = rate.numerator.mask(design.data).astype(np.float64)
         items.append(Item(str(rate.numerator), num, np.ones(design.n), base,
                           "proportion", rate=rate.id, published=published))
     return items

@@ -1,11 +1,17 @@
 """The codebook of the 2017 CATI employer survey.
 
 A codebook lists every question of the questionnaire: its id, wording (no/en),
-type (``single``, ``multi``, ``likert5``, ``count``), categories with codes and
-labels, grid items or multi-response options, and its routing as a condition
-that can be evaluated on a data frame. Derived variables (``trainee_ever``,
-``nace_group``) are defined there too, so that the validator and the loaders
-compute them the same way.
+type (``single``, ``multi``, ``likert5``, ``count``, ``open``), categories with
+codes and labels, grid items or multi-response options, and its routing as a
+condition that can be evaluated on a data frame. Derived variables
+(``trainee_ever``, ``nace_group``) are defined there too, so that the
+validator and the loaders compute them the same way. An ``open`` question
+keeps only whether it was answered (category ``answered``), not the text.
+
+A web survey's break-offs are described by a paradata question flagged
+``break_off``: its value names, for a respondent who left the questionnaire
+early, the first question left unanswered; the validator checks that no
+answer follows it (``estimators.io.validate``).
 
 Column naming (see ``docs/data.md``): a single or count question is one column
 named by its id; a multi-response or grid question is one column per option or
@@ -69,6 +75,7 @@ class Question:
     exclusive: tuple[str, ...] = ()
     derived: dict | None = None
     notes: str = ""
+    break_off: bool = False
 
     @property
     def is_grid(self) -> bool:
@@ -132,7 +139,7 @@ class Codebook:
                 routing_description=q.get("routing_description", ""),
                 max_choices=q.get("max_choices"), min_choices=q.get("min_choices"),
                 exclusive=tuple(q.get("exclusive", ())), derived=q.get("derived"),
-                notes=q.get("notes", ""))
+                notes=q.get("notes", ""), break_off=bool(q.get("break_off", False)))
         return cls(raw["survey"], questions, list(raw.get("notes", [])))
 
     # ------------------------------------------------------------------ lookup

@@ -13,7 +13,11 @@ counts as ``not_asked``. It reports, with row ids and column names:
 * ``missing_routed`` — ``not_asked`` (or blank) where the routing says asked;
 * ``choices`` — a multi-response question with fewer or more mentions than
   allowed, or an exclusive option mentioned together with another;
-* ``derived_mismatch`` — a derived variable that disagrees with its definition.
+* ``derived_mismatch`` — a derived variable that disagrees with its definition;
+* ``break_off`` — for a respondent who broke off (a paradata question flagged
+  ``break_off`` names the first question left unanswered), an answer or
+  don't know at or after that question, or a break-off at a question the
+  routing does not ask.
 """
 from __future__ import annotations
 
@@ -142,12 +146,17 @@ def validate(coded: pd.DataFrame, codebook: Codebook, id_column: str = "id") -> 
         if q.type == "multi" and len(cols) == len(q.columns):
             _check_choices(q, cells, ids, add)
         if q.derived is not None and all(c in view for c in _inputs(q)):
-            expected = derive_column(q, view)
-            wrong = cells[q.id] != expected.astype(str).to_numpy()
+            try:
+                expected = derive_column(q, view).astype(str).to_numpy()
+            except KalibError:  # an input code it cannot map: an unknown_code above
+                expected = cells[q.id]
+            wrong = cells[q.id] != expected
             if wrong.any():
                 add(Issue("derived_mismatch", q.id, _rows(ids, wrong),
                           f"derived variable disagrees with its definition: "
                           f"{_describe(q.id, _rows(ids, wrong), wrong.sum())}"))
+        if q.break_off and q.id in cells:
+            _check_break_off(q, codebook, cells, view, ids, add)
     return report
 
 
@@ -185,3 +194,37 @@ def _check_choices(q, cells, ids, add) -> None:
                   f"{q.id}: between {lo} and {hi} mentions allowed"
                   + (f", {', '.join(q.exclusive)} exclusive" if q.exclusive else "")
                   + f"; violated at id {', '.join(str(i) for i in _rows(ids, bad))}"))
+
+
+def _check_break_off(q, codebook, cells, view, ids, add) -> None:
+    """Nothing is answered from a row's break-off question on (questionnaire
+    order), and the break-off question is one the routing asks that row."""
+    order = [x.id for x in codebook.asked]
+    stop = cells[q.id]
+    position = np.full(len(stop), len(order))
+    for k, qid in enumerate(order):
+        position[stop == qid] = k
+    silent = np.array(["not_asked", "no_answer"], dtype=object)
+    for k, question in enumerate(codebook.asked):
+        if question.id == q.id:
+            continue
+        bad, first = np.zeros(len(stop), dtype=bool), None
+        for col in (c for c in question.columns if c in cells):
+            wrong = (position <= k) & ~np.isin(cells[col], silent)
+            first = col if first is None and wrong.any() else first
+            bad |= wrong
+        if bad.any():   # one issue per question, naming its first offending column
+            add(Issue("break_off", first, _rows(ids, bad),
+                      f"answer at or after the break-off ({q.id}): "
+                      f"{_describe(first, _rows(ids, bad), bad.sum())}"))
+        at = stop == question.id
+        if at.any():
+            try:
+                unasked = at & ~codebook.routed(view, question.id)
+            except KalibError:
+                continue  # routing inputs missing: reported as missing columns
+            if unasked.any():
+                add(Issue("break_off", q.id, _rows(ids, unasked),
+                          f"break-off at {question.id!r}, which the routing "
+                          f"({question.routing}) does not ask: "
+                          f"{_describe(q.id, _rows(ids, unasked), unasked.sum())}"))
