@@ -356,8 +356,8 @@ class _Rows:
 def cell_probability(u, l, link: OrdinalLink):
     """``F(u) - F(l)``, from the upper tails when both bounds are high (no
     cancellation for the top categories; ``F(-x) = 1 - F(x)`` for both links)."""
-    high = u + l > 0
-    return np.where(high, link.cdf(-l) - link.cdf(-u), link.cdf(u) - link.cdf(l))
+    flip = np.where(u + l > 0, -1.0, 1.0)
+    return flip * (link.cdf(flip * u) - link.cdf(flip * l))
 
 
 def _loglik(rows: _Rows, theta, W, link) -> np.ndarray:
@@ -556,11 +556,11 @@ def svyolr(formula: str, design, link: str = "logit", *, variance: str | None = 
     fam = get_link(link)
     variance, data, subset = fit_inputs(design, variance, subset, data)
     weights = np.asarray(design.weights, dtype=float)
-    frame = build_ordinal_frame(formula, data, weights, subset)
-    w = weights[frame.used]
-    rows = _Rows(frame.X, frame.y, len(frame.levels))
-    names = frame.terms + frame.threshold_names
     with single_threaded_blas():
+        frame = build_ordinal_frame(formula, data, weights, subset)
+        w = weights[frame.used]
+        rows = _Rows(frame.X, frame.y, len(frame.levels))
+        names = frame.terms + frame.threshold_names
         theta, H = fit_full_sample(rows, w, fam, names, frame.response)
         reps = influence = None
         if variance == "replicate":
