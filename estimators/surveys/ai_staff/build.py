@@ -98,7 +98,7 @@ CASELOAD = {1: 2, 2: 3, 3: 5, 4: 9, 5: 22, 6: 24, 7: 20, 8: 35, 9: 29, 10: 59,
             22: 3, 23: 1, 24: 2, 25: 7, 30: 1, 35: 1}
 
 # ----------------------------------------------------------------- assumptions
-# Shares (percent of the item's base) the report does not print (decisions S6-S9).
+# Shares (percent of the item's base) the report does not print (decisions S8, S9).
 # Each grid item: {codes: percent} pinned to the nearest count, plus a scale
 # mean for the unpinned points; ``no_experience`` shares are of all who answered.
 ASSUMED = {
@@ -208,7 +208,8 @@ def build_codebook(staff: dict) -> dict:
                                     "value": 0}]
             entry["min_choices"] = 1
         elif q["type"] == "open":
-            entry["categories"] = [{"code": "answered", "label_no": "Besvart (tekst ikke gjengitt)",
+            entry["categories"] = [{"code": "answered",
+                                    "label_no": "Besvart (tekst ikke gjengitt)",
                                     "label_en": "Answered (text not reconstructed)", "value": 1}]
         else:
             entry["categories"] = _categories(q)
@@ -374,15 +375,16 @@ def fill_grid(sv: Staff, staff: dict, qid: str, extra_groups=None, skip=()) -> N
 # =========================================================================== questions
 def fill_background(sv: Staff, staff: dict) -> None:
     every = everyone
-    # measures_offered (Figur 7.1, N = 726): option shares of the text, 132 "annet"
+    # measures_offered (Figur 7.1, N = 726): option shares of the text, 132 "annet" (S6)
     options = [i.code for i in sv.cb["measures_offered"].items]
     stated = {c["category"]: cell_interval(c) for c in stated_cells(staff, "measures_offered")}
 
     def groups(s, combos):
-        g = [stated_count(every(s), combos_with(combos, o), iv, len(s)) for o, iv in stated.items()]
+        g = [stated_count(every(s), combos_with(combos, o), iv, len(s))
+             for o, iv in stated.items()]
         return g + [eq(every(s), combos_with(combos, "other"), 132)]
 
-    # about 2.5 measures per company (610 + 428 + 320 + 290 + 132 mentions / 726)
+    # about 2.5 measures per company (610 + 428 + 319 + 290 + 132 mentions / 726)
     combos = ["+".join(c) for r in range(1, len(options) + 1)
               for c in itertools.combinations(options, r)]
     size = np.array([len(c.split("+")) for c in combos], float)
