@@ -9,7 +9,8 @@ R solved every fit to 2e-11 of the root of the weighted score; the standard
 errors compared are R's sandwich with the exact Hessian (``se_exact_hessian``;
 R's default ``vcov`` uses optim's finite-difference Hessian, see
 ``estimators.model.ordinal``) and, on replicate designs, those of fully
-converged replicate fits.
+converged replicate fits. Wald tests of terms: ordinal_wald_reference.json,
+written by ordinal_wald.R (R's regTermTest on the same fits).
 """
 import json
 
@@ -202,3 +203,24 @@ def test_raked_weights_are_r_calibrate_weights():
                                rtol=1e-12)
     np.testing.assert_allclose(_raked("sector", "size", "trainee").weights,
                                weights["w_raked3"], rtol=1e-12)
+
+
+WALD = json.loads((REF / "ordinal_wald_reference.json").read_text())
+
+
+@pytest.mark.parametrize("name, terms", [
+    (name, terms) for name in ("a_strat_logistic", "b_raked_logistic", "e_apistrat_probit")
+    for terms in WALD[name]])
+def test_wald_tests_match_regtermtest(name, terms):
+    # written by ordinal_wald.R: regTermTest(fit, ~terms) uses R's vcov (a
+    # finite-difference Hessian, 2e-7 from the exact one; 1e-4 on apistrat),
+    # F_exact_hessian the same F with the exact-Hessian sandwich.
+    case = WALD[name][terms]
+    parts = [case["terms"]] if isinstance(case["terms"], str) else case["terms"]
+    test = fitted(name).wald_test(parts)
+    assert (test.df, test.ddf) == (case["df"], case["ddf"])
+    # (R's root is 2e-11 from the exact one: F agrees to ~6e-9)
+    assert test.F == pytest.approx(case["F_exact_hessian"], rel=2e-8)
+    assert test.p == pytest.approx(case["p_exact_hessian"], rel=2e-7)
+    assert test.F == pytest.approx(case["F_regTermTest"], rel=5e-4 if "apistrat" in name
+                                   else 1e-6)
