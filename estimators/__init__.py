@@ -7,10 +7,14 @@ The analyst's entry points, importable from here::
 =====================  ==================================================================
 estimates              ``svymean``, ``svytotal``, ``svyratio``, ``svyprop``,
                        ``svyquantile`` (R ``survey``'s names; by domain, with
-                       replicate or linearization variance), ``estimate_items``
+                       replicate or linearization variance), ``estimate_items``,
+                       ``svyvar``, ``svytable``, ``cell_table``
+contrasts              ``estimates`` and ``cell_estimates`` (with their full
+                       covariance), ``svycontrast``, ``Estimates``
 domains and subsets    ``Equals``, ``OneOf``, ``NotMissing``, ``Chosen``, ``Everyone``,
                        ``parse_where``
-intervals, tests       ``proportion_ci``, ``wald_ci``, ``domain_difference``, ``rao_scott``
+intervals, tests       ``proportion_ci``, ``wald_ci``, ``domain_difference``, ``rao_scott``,
+                       ``svyttest``
 key-rate catalogs      ``estimate_catalog``, ``catalog_differences``, ``KeyRate``,
                        ``Published``
 models                 ``svyglm``
@@ -45,7 +49,15 @@ _EXPORTS = {
     "parse_where": "estimators.inference.domains",
     "proportion_ci": "estimators.inference.ci",
     "wald_ci": "estimators.inference.ci",
-    "domain_difference": "estimators.inference.compare",
+    "domain_difference": "estimators.inference.contrast",
+    "estimates": "estimators.inference.contrast",
+    "svycontrast": "estimators.inference.contrast",
+    "Estimates": "estimators.inference.contrast",
+    "svyttest": "estimators.inference.ttest",
+    "svyvar": "estimators.inference.moments",
+    "svytable": "estimators.inference.tables",
+    "cell_table": "estimators.inference.tables",
+    "cell_estimates": "estimators.inference.tables",
     "rao_scott": "estimators.inference.chisq",
     "estimate_catalog": "estimators.inference.catalog",
     "catalog_differences": "estimators.inference.catalog",

@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-from estimators.inference.compare import domain_difference
+from estimators.inference.contrast import domain_difference
 from estimators.inference.domains import ALL, Condition, text_column
 from estimators.inference.estimate import estimate_items, rate_items
 
@@ -137,7 +137,7 @@ def estimate_catalog(design, rates, domains=(ALL,), ci="logit", level=0.95):
 
 def catalog_differences(design, rates, contrasts, level=0.95):
     """Domain differences of every key rate, with SE and CI from the same
-    replicates or linearization (``estimators.inference.compare.domain_difference``).
+    replicates or linearization (``estimators.inference.contrast.domain_difference``).
 
     Parameters
     ----------
@@ -149,7 +149,7 @@ def catalog_differences(design, rates, contrasts, level=0.95):
 
     Returns
     -------
-    DataFrame with ``estimators.inference.compare.DIFFERENCE_COLUMNS``; rates
+    DataFrame with ``estimators.inference.contrast.DIFFERENCE_COLUMNS``; rates
     whose base is empty in one of the two domains are left out.
     """
     frames = []

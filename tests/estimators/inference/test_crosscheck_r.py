@@ -29,7 +29,7 @@ import pytest
 
 from repo_paths import REFERENCE
 from estimators.inference.chisq import rao_scott
-from estimators.inference.compare import domain_difference
+from estimators.inference.contrast import domain_difference
 from estimators.inference.estimate import (distribution_items, estimate_items, mean_items, svymean,
                                  svyprop, svyquantile, svyratio, svytotal)
 from estimators.model import svyglm
