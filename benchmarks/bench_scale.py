@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from estimators.scale import dask_scheduler, domain_means, synthetic  # noqa: E402
-from estimators.scale.chunks import make_chunk  # noqa: E402
+from estimators.scale.chunks import chunk_kernel, make_chunk  # noqa: E402
 from estimators.scale.inputs import read_parquet_sample  # noqa: E402
 
 ROWS_PER_FILE = 1_000_000
@@ -70,7 +70,7 @@ def throughput(path: Path, n: int, rows: int = 1_000_000, B: int = 4) -> dict:
     n-row sample (the counts of a replicate span n bytes, so cache misses
     grow with n), accumulation of a chunk of ``rows`` rows (row-replicates),
     and reading + encoding + calibrating one parquet file of the sample (rows)."""
-    from cext import _chunked
+    _chunked = chunk_kernel()  # cext._chunked, through weighting._backend's checks
 
     first = path / "part-00000.parquet"
     t = time.perf_counter()

@@ -83,8 +83,8 @@ def canonical(value) -> str:
     return str(value)
 
 
-def encode(values, name: str, *, role: str = "calibration variable",
-           missing: str = "raise") -> tuple[np.ndarray, list[str]]:
+def encode(values, name: str, *, role: str = "calibration variable", missing: str = "raise",
+           factorize=None) -> tuple[np.ndarray, list[str]]:
     """Integer codes and canonical category strings of one column.
 
     The one encoder of categories (calibration variables, strata, PSUs,
@@ -102,6 +102,13 @@ def encode(values, name: str, *, role: str = "calibration variable",
         Missing values (None, NaN, NaT, pandas NA, "") raise
         ``MissingValueError`` naming the column, the count and the first row,
         or get code -1.
+    factorize : callable, optional
+        A faster hashing of object columns, ``values -> (codes, uniques)``
+        with code -1 for the values it takes as missing (``pandas.factorize``:
+        its hash table in C is ten times faster than the dict this module,
+        which imports no pandas, hashes with). Only the grouping of equal
+        values is taken from it; texts, merging, missing values and order are
+        decided here.
 
     Returns
     -------
@@ -109,43 +116,53 @@ def encode(values, name: str, *, role: str = "calibration variable",
         In ``0..K-1`` (-1 for a missing value).
     categories : list of K str
         Distinct canonical texts in sorted order: numeric for integer and
-        float columns, textual otherwise; codes follow it.
+        float columns, chronological for dates, textual otherwise; codes
+        follow it.
     """
     if missing not in ("raise", "code"):
         raise ValueError(f"missing must be 'raise' or 'code', not {missing!r}")
-    values = np.asarray(values)
-    absent = _missing(values)
-    if absent is not None and absent.any():
-        if missing == "raise":
-            count = int(np.count_nonzero(absent))
-            first = int(np.flatnonzero(absent)[0])
-            raise MissingValueError(f"{role} {name!r} has {count} missing value(s) "
-                                    f"(first at row {first})")
+    dtype = getattr(values, "dtype", None)
+    if factorize is not None and dtype is not None and not isinstance(dtype, np.dtype):
+        # an extension array (pandas' strings, categoricals): hashed as it is,
+        # not made a numpy array of objects first (which costs more than that)
+        codes, categories = _encode_objects(values, missing, factorize)
+        absent = codes < 0
+    elif (values := np.asarray(values)).dtype.kind == "O":
+        # missing values are found among the distinct values, not row by row
+        codes, categories = _encode_objects(values, missing, factorize)
+        absent = codes < 0
+    else:
+        absent = _missing(values)
+        if absent is None or not absent.any():
+            return _encode_present(values)
         codes = np.full(values.shape[0], -1, np.int64)
-        codes[~absent], categories = _encode_present(values[~absent], missing)
-        return codes, categories
-    return _encode_present(values, missing)
+        codes[~absent], categories = _encode_present(values[~absent])
+    if missing == "raise" and absent.any():
+        count = int(np.count_nonzero(absent))
+        first = int(np.flatnonzero(absent)[0])
+        raise MissingValueError(f"{role} {name!r} has {count} missing value(s) "
+                                f"(first at row {first})")
+    return codes, categories
 
 
 def _missing(values: np.ndarray):
-    """Missing rows (bool array), or None for a dtype that cannot hold any."""
+    """Missing rows of a numpy-typed column, or None for a dtype that cannot
+    hold any."""
     kind = values.dtype.kind
     if kind == "f":
         return np.isnan(values)
     if kind in "US":
         return values == values.dtype.type("")
-    if kind == "O":
-        return np.fromiter(map(is_missing, values), bool, len(values))
+    if kind in "mM":
+        return np.isnat(values)
     return None
 
 
-def _encode_present(values: np.ndarray, missing: str) -> tuple[np.ndarray, list[str]]:
+def _encode_present(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     kind = values.dtype.kind
     if kind == "f":
         if np.all(values == np.floor(values)) and np.all(np.abs(values) < 2**53):
             return _encode_integers(values.astype(np.int64))
-        uniques, codes = np.unique(values, return_inverse=True)
-        return codes.astype(np.int64).reshape(-1), [canonical(u) for u in uniques]
     if kind == "b":
         codes, present = _encode_integers(values.astype(np.int64))
         return codes, [str(bool(int(v))) for v in present]  # "False", "True"
@@ -153,7 +170,8 @@ def _encode_present(values: np.ndarray, missing: str) -> tuple[np.ndarray, list[
         return _encode_integers(values.astype(np.int64, copy=False))
     if kind in "US":
         return _encode_text(values)
-    return _encode_objects(values, missing)
+    uniques, codes = np.unique(values, return_inverse=True)  # floats, dates: sorted
+    return codes.astype(np.int64).reshape(-1), [canonical(u) for u in uniques]
 
 
 def _encode_integers(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -196,30 +214,34 @@ def _encode_text(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return _merge_equal_text(codes.reshape(-1), [canonical(r) for r in representatives])
 
 
-def _encode_objects(values: np.ndarray, missing: str) -> tuple[np.ndarray, list[str]]:
+def _encode_objects(values: np.ndarray, missing: str,
+                    factorize=None) -> tuple[np.ndarray, list[str]]:
     """Encode Python objects by hashing (a dict of the distinct values: O(n),
     where sorting objects costs a Python comparison per step), then merge the
-    values whose canonical text is equal.
+    values whose canonical text is equal; missing values (among the distinct
+    ones) get code -1.
 
     Hashing merges ``True`` with ``1`` and ``False`` with ``0`` (they are
     equal in Python) although their texts differ: when both kinds occur the
     rows are hashed again with the kind in the key.
     """
     try:
-        codes, uniques = _hash_codes(values, key=None)
-        if any(map(_is_bool, uniques)) and any(
-                not _is_bool(u) and isinstance(u, (int, float, np.number)) and u in (0, 1)
-                for u in uniques):
-            codes, uniques = _hash_codes(values, key=lambda v: (_is_bool(v), v))
-            uniques = [u for _, u in uniques]
+        codes, uniques = _hash_codes(values) if factorize is None else factorize(values)
+        if any(_is_bool(u) or (isinstance(u, (int, float, np.number)) and u in (0, 1))
+               for u in uniques):
+            is_bool = np.fromiter(map(_is_bool, values), bool, len(values))
+            if is_bool.any() and not is_bool.all():
+                codes, uniques = _hash_codes(values, key=lambda v: (_is_bool(v), v))
+                uniques = [u for _, u in uniques]
     except TypeError:  # unhashable values: their text stands for them
-        codes, uniques = _hash_codes(np.array([canonical(v) for v in values], dtype=object),
-                                     key=None)
-    texts = [_text(u, missing) for u in uniques]
+        codes, uniques = _hash_codes(np.array([canonical(v) for v in values], dtype=object))
+    texts = [None if is_missing(u) else _text(u, missing) for u in uniques]
     return _merge_equal_text(codes, texts)
 
 
-def _hash_codes(values, key):
+def _hash_codes(values, key=None):
+    """Codes of ``values`` by a dict of their distinct ``key(value)`` (values
+    themselves by default), and the distinct ones in order of appearance."""
     index: dict = {}
     find = index.setdefault
     keys = values if key is None else map(key, values)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from weighting.columns import canonical
+from weighting.columns import canonical, dense_range, encode, n_rows
 from weighting.errors import KalibError, MissingValueError
 
 ALL = "all"
@@ -32,79 +32,17 @@ def text_column(data, name: str) -> pd.Series:
 
 
 def factor(data, name: str) -> tuple[np.ndarray, list[str]]:
-    """Column ``name`` as codes into its distinct canonical texts.
+    """Column ``name`` as codes into its distinct canonical texts
+    (``weighting.columns.encode``, the encoder of calibration variables and
+    strata too, with pandas' hashing of object columns).
 
     Returns ``codes`` (int64, one per row, ``-1`` where the value is missing:
     NaN, None, NA or "") and ``categories`` (the distinct canonical texts
-    present, in no particular order). Each distinct value is made canonical
-    once, and values with the same text (``1``, ``1.0``, ``"1"``) share a code.
+    present); values with the same text (``1``, ``1.0``, ``"1"``) share a code.
     """
     if name not in data:
         raise KalibError(f"column {name!r} is not in the data")
-    values = pd.Series(data[name]).reset_index(drop=True)
-    found = _small_integers(values)
-    if found is None:
-        codes, uniques = pd.factorize(values)
-        uniques = np.asarray(uniques, dtype=object)
-        if values.dtype == object:
-            codes, uniques = _split_bools(values.to_numpy(), codes, uniques)
-    else:
-        codes, uniques = found
-    # one code per canonical text; "" and uncanonicalisable values are missing
-    remap = np.empty(len(uniques) + 1, dtype=np.int64)
-    remap[-1] = -1
-    position: dict[str, int] = {}
-    for i, value in enumerate(uniques):
-        text = None if isinstance(value, str) and value == "" else _canon_or_none(value)
-        remap[i] = -1 if text is None else position.setdefault(text, len(position))
-    return remap[codes], list(position)
-
-
-def _small_integers(values: pd.Series):
-    """Codes and values of an integer column through a lookup table indexed by
-    value, O(n + range) (faster than hashing); None unless the range is small."""
-    dtype = values.dtype
-    if not (isinstance(dtype, np.dtype) and dtype.kind in "iu" and np.can_cast(dtype, np.intp)
-            and len(values)):
-        return None
-    array = values.to_numpy()
-    low, high = int(array.min()), int(array.max())
-    if high - low > 4 * len(array) + 1024:
-        return None
-    offset = np.subtract(array, low, dtype=np.intp)
-    seen = np.bincount(offset, minlength=high - low + 1) > 0
-    return (np.cumsum(seen) - 1)[offset], (np.flatnonzero(seen) + low).tolist()
-
-
-def _split_bools(values, codes, uniques):
-    """Separate ``True`` from ``1`` and ``False`` from ``0``: they are equal in
-    Python, so factorize merges them, but their canonical texts differ."""
-    if not any(_is_bool(u) or (isinstance(u, (int, float, np.number)) and u in (0, 1))
-               for u in uniques):
-        return codes, uniques
-    is_bool = np.fromiter(map(_is_bool, values), bool, len(values))
-    key = np.where(codes >= 0, 2 * codes + is_bool, -1)
-    split, codes = np.unique(key, return_inverse=True)
-    if split[0] == -1:  # missing stays -1
-        codes, split = codes - 1, split[1:]
-    # a merged value stands for its bool or its number, whichever it was first
-    parts = [bool(uniques[k // 2]) if k % 2 else
-             int(uniques[k // 2]) if _is_bool(uniques[k // 2]) else uniques[k // 2]
-             for k in split]
-    out = np.empty(len(parts), dtype=object)
-    out[:] = parts
-    return codes, out
-
-
-def _is_bool(value) -> bool:
-    return isinstance(value, (bool, np.bool_))
-
-
-def _canon_or_none(value):
-    try:
-        return canonical(value)
-    except (TypeError, ValueError):
-        return None
+    return encode(data[name], name, missing="code", factorize=pd.factorize)
 
 
 class Condition:
@@ -260,14 +198,6 @@ class Not(Condition):
         return f"not {self.inner}"
 
 
-def n_rows(data) -> int:
-    """Rows of a table: a DataFrame, or a mapping of equal-length columns
-    (whose ``len`` counts columns, not rows)."""
-    if hasattr(data, "index"):
-        return len(data.index)
-    return len(next(iter(data.values()))) if len(data) else 0
-
-
 def _in_categories(data, name: str, texts) -> np.ndarray:
     """Rows whose canonical text is one of ``texts`` (missing: False)."""
     codes, categories = factor(data, name)
@@ -336,7 +266,7 @@ def combinations(codes, sizes) -> tuple[np.ndarray, np.ndarray]:
         else:
             key = joint * size
             key += part
-        if len(combos) * size <= 4 * n + 1024:  # presence by counting: O(n + range)
+        if dense_range(len(combos) * size, n):  # presence by counting: O(n + range)
             seen = np.bincount(key, minlength=len(combos) * size) > 0
             present = np.flatnonzero(seen)
             joint = key if seen.all() else (np.cumsum(seen) - 1)[key]

@@ -65,7 +65,7 @@ from estimators.inference.domains import (ALL, Chosen, Condition, NotMissing, co
                                 domain_codes, text_column)
 from estimators.inference.results import FLAG_RULE, Results, reliability_flags
 from estimators.inference.variance import linearization_covariance, replicate_covariance
-from weighting.columns import canonical
+from weighting.columns import canonical, dense_range, numeric
 from weighting.errors import KalibError
 
 
@@ -88,25 +88,13 @@ class Item:
 
 
 def _numeric(design, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Numeric column ``name`` with missing as 0 and its non-missing mask."""
+    """Numeric column ``name`` with missing as 0 and its non-missing mask
+    (``weighting.columns.numeric``: None, NaN, NA and "" are missing)."""
     if name not in design.data:
         raise KalibError(f"column {name!r} is not in the data")
-    column = design.data[name]
-    dtype = getattr(column, "dtype", None)
-    if isinstance(dtype, np.dtype) and dtype.kind in "biu":     # numbers, none missing
-        return np.asarray(column, dtype=np.float64), np.ones(len(column), dtype=bool)
-    if isinstance(dtype, np.dtype) and dtype.kind == "f":       # NaN is missing
-        values = np.asarray(column, dtype=np.float64)
-        present = ~np.isnan(values)
-        return np.where(present, values, 0.0), present
-    raw = pd.Series(column).reset_index(drop=True)
-    values = pd.to_numeric(raw, errors="coerce")
-    bad = values.isna() & raw.notna() & (raw.astype(object) != "")
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise KalibError(f"variable {name!r} is not numeric: {raw.iloc[row]!r} at row {row}")
-    present = values.notna().to_numpy()
-    return values.fillna(0).to_numpy(np.float64), present
+    values = numeric(design.data[name], f"variable {name!r}")
+    present = ~np.isnan(values)
+    return np.where(present, values, 0.0), present
 
 
 def mean_items(design, variables) -> list[Item]:
@@ -508,7 +496,7 @@ def _distinct_per_domain(codes, values, G):
     """Number of distinct ``values`` (non-negative int codes) in each domain."""
     size = int(values.max()) + 1 if values.size else 1
     pairs = codes * size + values
-    if G * size <= 4 * pairs.size + 1024:   # presence by counting: O(n + G size)
+    if dense_range(G * size, pairs.size):   # presence by counting: O(n + G size)
         seen = np.bincount(pairs, minlength=G * size) > 0
         return seen.reshape(G, size).sum(axis=1)
     return np.bincount(np.unique(pairs) // size, minlength=G)

@@ -35,6 +35,7 @@ from estimators.report.labels import flag_rules, text
 from estimators.inference.catalog import estimate_catalog
 from estimators.inference.results import KEYRATE_COLUMNS
 from estimators.surveys.base import SurveyConfig
+from weighting.columns import numeric
 from weighting.errors import KalibError
 
 
@@ -573,15 +574,10 @@ def _bundled_inputs(data_dir: Path) -> list[dict]:
             if p.is_file()]
 
 
-def _numeric_column(data, column: str) -> pd.Series:
+def _numeric_column(data, column: str) -> np.ndarray:
     if column not in data:
         raise KalibError(f"column {column!r} not found in the sample")
-    values = pd.to_numeric(data[column], errors="coerce")
-    bad = values.isna() & data[column].notna()
-    if bad.any():
-        raise KalibError(f"column {column!r}: value {data[column][bad].iloc[0]!r} "
-                         "is not a number")
-    return values
+    return numeric(data[column], f"column {column!r}")
 
 
 def _json_default(obj):

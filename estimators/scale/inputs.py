@@ -34,7 +34,7 @@ from estimators.scale.cells import CellCalibration
 from estimators.scale.chunks import full_sample, make_chunk
 from estimators.scale.engine import replicate_dataset
 from weighting.calibrate import calibrate
-from weighting.columns import encode, positive_weights
+from weighting.columns import encode, numeric, positive_weights
 from weighting.errors import DesignError, KalibError, MarginError, MissingValueError
 from weighting.replicates import bootstrap_plan, jackknife_plan
 from weighting.spec import CalibrationSpec
@@ -175,7 +175,8 @@ def _encode_partition(part: pd.DataFrame, enc: _Encoding, strata_before: np.ndar
         d = positive_weights(part[enc.weight].to_numpy(), f"weights {enc.weight!r}", n)
     else:
         d = np.full(n, enc.base_weight)
-    values = part[enc.values].to_numpy(np.float64) if enc.values else np.zeros((n, 0))
+    values = np.column_stack([numeric(part[name], f"variable {name!r}")
+                              for name in enc.values]) if enc.values else np.zeros((n, 0))
     bad = ~np.isfinite(values)
     if bad.any():
         j = int(np.flatnonzero(bad.any(axis=0))[0])
