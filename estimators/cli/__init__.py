@@ -3,12 +3,23 @@
 One module per subcommand; each exposes ``add_parser(subparsers)`` and a
 ``run(args) -> int``. Exit codes (``../shared/CLI.md``): 0 success, 2 bad input
 (one line on stderr naming the offender, no traceback), 1 internal error.
+
+Ctrl-C (SIGINT) and SIGTERM at any moment end the run with one line on stderr
+(``kalib report: interrupted``) and exit 130 or 143 (128 + the signal, as a
+shell reports a process its signal ended): the signal raises
+:class:`Interrupted` (a ``KeyboardInterrupt``) in the main thread, so every
+``finally`` block runs and the atomic writers remove their temporary files,
+leaving an existing output as it was.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 
 from estimators._version import __version__
 from weighting.errors import KalibError
@@ -24,6 +35,57 @@ SUBCOMMANDS = {
     "data": "data",
     "report": "report",
 }
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was interrupted by signal ``signum`` (SIGINT or SIGTERM)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+#: The signals that end a run cleanly. SIGTERM's default action kills the
+#: process on the spot (no ``finally``, temporary files left behind), so it
+#: gets the handler Ctrl-C has.
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _interrupt(signum, frame):
+    # Later signals (a second Ctrl-C) must not cut the clean-up short: the
+    # first one is acted on, the rest ignored until the process exits.
+    for sig in SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+def _default_signals_in_child() -> None:
+    # A forked worker (the report's figures) inherits the handler; it holds no
+    # output of its own, and a KeyboardInterrupt there would print the
+    # worker's traceback: it ends as the signal's default action ends it,
+    # and the parent, interrupted too, reports.
+    for sig in SIGNALS:
+        if signal.getsignal(sig) is _interrupt:
+            signal.signal(sig, signal.SIG_DFL)
+
+
+os.register_at_fork(after_in_child=_default_signals_in_child)
+
+
+@contextmanager
+def interrupts_raise():
+    """Within the block, SIGINT and SIGTERM raise :class:`Interrupted` (in
+    the main thread; elsewhere signals cannot be handled and nothing
+    changes); the previous handlers are put back after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _interrupt) for sig in SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,15 +107,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.run(args) or 0)
-    except KalibError as exc:
-        from estimators.cli.options import error_message
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    with interrupts_raise():
+        try:
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            try:
+                return int(args.run(args) or 0)
+            except KalibError as exc:
+                from estimators.cli.options import error_message
 
-        print(f"kalib {args.command}: error: {error_message(exc, args)}", file=sys.stderr)
-        return 2
+                print(f"kalib {args.command}: error: {error_message(exc, args)}",
+                      file=sys.stderr)
+                return 2
+        except KeyboardInterrupt as exc:
+            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+            print(f"kalib{' ' + command if command else ''}: interrupted", file=sys.stderr)
+            return 128 + signum
 
 
 if __name__ == "__main__":  # pragma: no cover

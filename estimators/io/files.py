@@ -30,7 +30,9 @@ import fcntl
 import math
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -390,9 +392,10 @@ def write_files(items, force: bool = False) -> list[Path]:
                 # mkstemp makes owner-only files; give the output the mode of
                 # any file the user writes.
                 os.chmod(tmp, 0o666 & ~umask)
-            for path, tmp in reversed(list(zip(paths, temps))):
-                current = path
-                os.replace(tmp, path)
+            with signals_held():
+                for path, tmp in reversed(list(zip(paths, temps))):
+                    current = path
+                    os.replace(tmp, path)
         except OSError as exc:
             raise OutputWriteError(f"cannot write {str(current)!r}: {_reason(exc)}") from None
         finally:
@@ -400,6 +403,38 @@ def write_files(items, force: bool = False) -> list[Path]:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
     return paths
+
+
+@contextmanager
+def signals_held():
+    """Hold Ctrl-C and SIGTERM while the block runs; a signal that came
+    meanwhile is acted on when it ends.
+
+    It guards a few renames that publish an output: an interrupt lands before
+    them (the old output untouched) or after them (the new one complete),
+    never between (the old output moved aside and the new one not in place,
+    or a sidecar without its table). Signals are only handled in the main
+    thread; elsewhere the block runs as it is.
+    """
+    caught = []
+    held = [sig for sig in (signal.SIGINT, signal.SIGTERM)
+            if signal.getsignal(sig) not in (None, signal.SIG_IGN)]
+    if threading.current_thread() is not threading.main_thread() or not held:
+        yield
+        return
+    previous = {sig: signal.signal(sig, lambda signum, frame: caught.append((signum, frame)))
+                for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if caught:
+            signum, frame = caught[0]
+            if callable(previous[signum]):
+                previous[signum](signum, frame)
+            else:  # SIG_DFL: the signal's default action, now that it can
+                os.kill(os.getpid(), signum)
 
 
 def current_umask() -> int:
@@ -448,7 +483,9 @@ def staged_directory(out, force: bool = False):
 
 
 def _publish(tmp: Path, out: Path, force: bool) -> None:
-    with claim_outputs([out]):
+    # held from the swap to the removal of the old output: an interrupt
+    # between them would leave out missing, or the old one beside it
+    with claim_outputs([out]), signals_held():
         check_writable(out, force, directory=True)
         umask = current_umask()
         old = None

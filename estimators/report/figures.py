@@ -64,7 +64,13 @@ def render(jobs, progress=None) -> list[bytes]:
         if progress is not None:
             for future in futures:
                 future.add_done_callback(lambda _: progress.update())
-        return [f.result() for f in futures]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            # Interrupted (or a figure failed): leaving the block waits for
+            # the workers, so drop the figures not yet started.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def draw_png(kind: str, args: tuple) -> bytes:
