@@ -85,6 +85,7 @@ def build_design(args, text_columns=()) -> Design:
     """The design described by the options: replicate file, or design options
     (+ calibration, + replicates made in this process, or on Dask with
     ``--scheduler``: then call it inside ``scheduler_context``)."""
+    spec = calibration_spec(args)
     design_columns = [c for c in (args.strata, args.psu) if c]
     margins = read_margin_files(args)
     margin_vars = [v for m in margins for v in m.variables]
@@ -109,7 +110,7 @@ def build_design(args, text_columns=()) -> Design:
     design = Design(frame, weights=args.weight, strata=args.strata, psu=args.psu,
                     fpc=args.fpc)
     if margins:
-        design = design.calibrate(margins, spec=calibration_spec(args))
+        design = design.calibrate(margins, spec=spec)
     if args.variance == "linearization":
         return design
     # Replicates of a calibrated design are each re-calibrated with its spec.

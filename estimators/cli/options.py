@@ -62,7 +62,7 @@ def add_calibration_arguments(p: argparse.ArgumentParser, margins_required=True)
 
 def calibration_spec(args) -> CalibrationSpec:
     """The one ``CalibrationSpec`` of the parsed calibration options (checked
-    here: a bad value is an error before any file is read)."""
+    when made: subcommands make it before they read any file)."""
     return CalibrationSpec(args.calibration, args.bounds, trim_caps(args), args.tol,
                            args.max_iter, args.allow_unconverged, args.normalize_margins)
 

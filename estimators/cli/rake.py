@@ -48,6 +48,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    spec = calibration_spec(args)
     check_writable(args.out, args.force)
     margins = read_margin_files(args)
     variables = list(dict.fromkeys(v for m in margins for v in m.variables))
@@ -59,7 +60,7 @@ def run(args) -> int:
                          f"(columns: {', '.join(map(str, frame.columns))})")
     base = None if args.weight is None else numeric_column(frame, args.weight)
     result = calibrate_explained(frame, margins, base_weights=base,
-                                 spec=calibration_spec(args))
+                                 spec=spec)
     out = frame.copy()
     out["weight"] = result.weights
     write_table(out, args.out, force=args.force)

@@ -95,6 +95,7 @@ def design_from_args(frame, args) -> Design:
 
 
 def run(args) -> int:
+    spec = calibration_spec(args)
     check_writable(args.out, args.force)
     check_writable(sidecar_path(args.out), args.force)
     margins = read_margin_files(args)
@@ -103,7 +104,7 @@ def run(args) -> int:
     frame = read_sample(args, text_columns=text)
     design = design_from_args(frame, args)
     if margins:
-        design = design.calibrate(margins, spec=calibration_spec(args))
+        design = design.calibrate(margins, spec=spec)
     with scheduler_context(args.scheduler):
         design = make_replicates(design, args.scheduler, args.method,
                                  replicates=args.replicates, seed=args.seed,

@@ -290,12 +290,17 @@ def test_vendored_copy_without_cext_or_pandas(tmp_path):
         import numpy as np
         import weighting
         from weighting import _backend, calibrate, Margin
+        from weighting.design import Design
         assert _backend.KERNELS is None
+        assert _backend.REASON.startswith("cext is not importable"), _backend.REASON
         assert weighting.__file__.startswith(sys.argv[1])
         data = {"a": np.array(["x", "x", "y", "z"]), "b": np.array([1, 2, 1, 2])}
-        r = calibrate(data, [Margin("a", {"x": 5, "y": 3, "z": 2}),
-                             Margin("b", {1: 4, 2: 6})])
+        margins = [Margin("a", {"x": 5, "y": 3, "z": 2}), Margin("b", {1: 4, 2: 6})]
+        r = calibrate(data, margins)
         assert r.converged and abs(r.weights.sum() - 10) < 1e-9
+        rows = {"a": np.repeat(data["a"], 3), "b": np.repeat(data["b"], 3)}
+        design = Design(rows).calibrate(margins).with_replicates("jk1")
+        assert design.replicate_weights().shape == (12, 12)
         assert not any(m.split(".")[0] in ("pandas", "cext", "scipy") for m in sys.modules)
         print("ok", r.iterations)
     """)

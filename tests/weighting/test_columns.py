@@ -1,9 +1,12 @@
 """weighting.columns: canonical category text and encoding of any column."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from weighting.columns import canonical, encode
-from weighting.errors import MissingValueError
+from weighting.columns import (canonical, dense_range, encode, is_missing, n_rows, numeric,
+                               positive_weights)
+from weighting.errors import KalibError, MissingValueError, WeightError
 
 
 @pytest.mark.parametrize("value,text", [(1, "1"), (1.0, "1"), (np.int8(3), "3"),
@@ -67,3 +70,90 @@ def test_margin_construction_and_its_errors():
         Margin(("a", "b"), {"x": 1})
     with pytest.raises(MarginError, match=r"category size=1 appears twice"):
         Margin("size", {1: 2.0, "1": 3.0})
+
+
+# --- the one encoder, the size rule, the numeric coercer, n_rows -------------
+
+OBJECTS = st.one_of(st.integers(-3, 3), st.sampled_from([0.0, 1.0, 2.5, -0.5]),
+                    st.sampled_from(["a", "b", "1", "2.5", ""]), st.booleans(),
+                    st.sampled_from([None, float("nan"), np.int64(1), np.bool_(False)]))
+
+
+def _objects(values):
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(OBJECTS, min_size=1, max_size=40), st.booleans())
+def test_encoding_objects_row_by_row(values, use_pandas_hashing):
+    """Codes point at each value's own canonical text (True is not 1), missing
+    values get -1, categories are the distinct texts sorted; pandas' hashing
+    (factorize=) groups the same way as the dict."""
+    import pandas as pd
+
+    codes, categories = encode(_objects(values), "v", missing="code",
+                               factorize=pd.factorize if use_pandas_hashing else None)
+    expected = [None if is_missing(v) else canonical(v) for v in values]
+    assert [None if c < 0 else categories[c] for c in codes] == expected
+    assert categories == sorted(set(t for t in expected if t is not None))
+
+
+def test_booleans_are_true_and_false_in_every_column_type():
+    for values in (np.array([True, False, True]), _objects([True, False, True])):
+        codes, categories = encode(values, "flag")
+        assert categories == ["False", "True"] and codes.tolist() == [1, 0, 1]
+    codes, categories = encode(_objects([1, True, 0, False, 1.0]), "v")
+    assert categories == ["0", "1", "False", "True"] and codes.tolist() == [1, 3, 0, 2, 1]
+
+
+def test_missing_values_get_code_minus_one_or_are_named_with_the_role():
+    values = np.array([2.0, np.nan, 1.0, np.nan])
+    codes, categories = encode(values, "v", missing="code")
+    assert codes.tolist() == [1, -1, 0, -1] and categories == ["1", "2"]
+    with pytest.raises(MissingValueError, match=r"^design variable \(strata\) 'v' has 2 "):
+        encode(values, "v", role="design variable (strata)")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 50), st.integers(-1, 1), st.integers(-10**6, 10**6))
+def test_lookup_table_and_sort_number_integers_alike(n, side, low):
+    """Around the size rule's threshold both ways give sorted codes."""
+    span = 4 * n + 1024 + side  # just inside, at, or just outside dense_range
+    assert dense_range(span, n) == (side <= 0)
+    values = low + np.r_[0, span - 1, np.arange(n) % span]
+    codes, categories = encode(values, "v")
+    uniques, reference = np.unique(values, return_inverse=True)
+    assert codes.tolist() == reference.tolist()
+    assert categories == [str(u) for u in uniques.tolist()]
+
+
+def test_numeric_reads_numbers_and_text_and_names_what_is_not():
+    assert numeric(np.array([1, 2]), "x").dtype == np.float64
+    np.testing.assert_array_equal(numeric(_objects(["1.5", None, "", 2, True, " 3 "]), "x"),
+                                  [1.5, np.nan, np.nan, 2.0, 1.0, 3.0])
+    np.testing.assert_array_equal(numeric(np.array(["4", "", "1e3"]), "x"), [4, np.nan, 1000])
+    with pytest.raises(WeightError, match=r"^weights 'w' is not numeric: 2 value\(s\) are not "
+                                          r"numbers \(first at row 1: 'x'\)$"):
+        numeric(_objects([1.0, "x", "1_000"]), "weights 'w'", error=WeightError)
+    with pytest.raises(KalibError, match="is not numeric"):
+        numeric(np.array(["2020-01-01"], dtype="datetime64[D]"), "d")
+
+
+def test_positive_weights_name_the_first_bad_row_in_plain_numbers():
+    with pytest.raises(WeightError, match=r"w: 1 value\(s\) not positive and finite "
+                                          r"\(first at row 2: nan\)"):
+        positive_weights(np.array([1.0, 2.0, np.nan]), "w", 3)
+    with pytest.raises(WeightError, match=r"w have shape \(2,\), the sample has 3 rows"):
+        positive_weights([1.0, 2.0], "w", 3)
+
+
+def test_n_rows_of_a_frame_a_mapping_or_named_columns():
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": [1, 2, 3], "b": [4, 5, 6]})
+    assert n_rows(frame) == 3 and n_rows({"a": np.arange(4)}) == 4 and n_rows({}) == 0
+    assert n_rows(frame, ["a", "b"]) == 3
+    with pytest.raises(KalibError, match="columns have different lengths"):
+        n_rows({"a": np.arange(3), "b": np.arange(4)}, ["a", "b"])
