@@ -86,6 +86,9 @@ def staff_response(n_staff: int, variant: str = "central") -> Fraction:
     """The assumed response propensity of staff (equal across staff roles)."""
     _check_variant(variant)
     rate = VARIANTS[variant]
+    if rate is None and n_staff > NET_SENT - MEMBER_COMPANIES:
+        raise KalibError(f"{n_staff} staff respondents, more than the "
+                         f"{NET_SENT - MEMBER_COMPANIES} staff questionnaires sent")
     return Fraction(n_staff, NET_SENT - MEMBER_COMPANIES) if rate is None else rate
 
 
@@ -100,11 +103,12 @@ def role_sizes(respondents: pd.Series, variant: str = "central") -> pd.DataFrame
 
     Returns
     -------
-    DataFrame indexed by role with ``n`` (respondents), ``N`` (population
-    size: 95 for general managers, ``n / r`` for staff), ``weight`` (``N /
-    n``), ``response`` (``n / N``) and ``basis`` (``census`` or
-    ``estimated``). Sizes are exact fractions as floats, not rounded: an
-    expected count under the response model.
+    DataFrame
+        Indexed by role, with ``n`` (respondents), ``N`` (population
+        size: 95 for general managers, ``n / r`` for staff), ``weight`` (``N /
+        n``), ``response`` (``n / N``) and ``basis`` (``census`` or
+        ``estimated``). Sizes are exact fractions as floats, not rounded: an
+        expected count under the response model.
     """
     counts = respondents.value_counts()
     missing = [r for r in ROLES if r not in counts.index]
@@ -115,11 +119,11 @@ def role_sizes(respondents: pd.Series, variant: str = "central") -> pd.DataFrame
     if unknown:
         raise KalibError(f"unknown role {unknown[0]!r} ({int(counts[unknown[0]])} rows)")
     n = {r: int(counts[r]) for r in ROLES}
-    rate = staff_response(sum(v for r, v in n.items() if r != MANAGER), variant)
-    sizes = {r: (Fraction(MEMBER_COMPANIES) if r == MANAGER else n[r] / rate) for r in ROLES}
     if n[MANAGER] > MEMBER_COMPANIES:
         raise KalibError(f"{n[MANAGER]} general managers answered, more than the "
                          f"{MEMBER_COMPANIES} member companies")
+    rate = staff_response(sum(v for r, v in n.items() if r != MANAGER), variant)
+    sizes = {r: (Fraction(MEMBER_COMPANIES) if r == MANAGER else n[r] / rate) for r in ROLES}
     table = pd.DataFrame({
         "n": [n[r] for r in ROLES],
         "N": [float(sizes[r]) for r in ROLES],

@@ -148,6 +148,8 @@ def test_bad_input_is_named(df):
         role_sizes(pd.concat([df["role"], pd.Series(["janitor"])]))
     with pytest.raises(KalibError, match="96 general managers"):
         role_sizes(pd.Series(np.repeat(ROLES, [10, 10, 10, 96])))
+    with pytest.raises(KalibError, match="2018 staff respondents, more than the 2017"):
+        role_sizes(pd.Series(np.repeat(ROLES, [2000, 9, 9, 10])))
     with pytest.raises(KalibError, match="outside"):
         clustering_inflation(10, rhos=(0.5, 1.5))
 
