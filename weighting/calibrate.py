@@ -139,6 +139,11 @@ class CalibrationResult:
         ]
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """``summary()`` as an HTML table, for Jupyter."""
+        from weighting._html import calibration_html
+        return calibration_html(self)
+
 
 def calibrate(data, margins, *, base_weights=None, spec: CalibrationSpec | None = None,
               **settings) -> CalibrationResult:

@@ -74,6 +74,11 @@ class ChisqResult:
             f"df = {self.unweighted_df}, p = {self.unweighted_p:.4g}",
         ]
 
+    def _repr_html_(self) -> str:
+        """The weighted table and the three tests in HTML, for Jupyter."""
+        from estimators.inference.html import chisq_html
+        return chisq_html(self)
+
 
 def pearson(counts) -> tuple[float, int, float]:
     """Pearson's X^2 (no continuity correction), df and p of a table."""

@@ -134,6 +134,11 @@ class Results:
     def __repr__(self):
         return self.summary()
 
+    def _repr_html_(self) -> str:
+        """The table of ``summary()`` in HTML, for Jupyter (digits by SE)."""
+        from estimators.inference.html import results_html
+        return results_html(self)
+
     def to_csv(self, path, columns=ESTIMATE_COLUMNS, force=False) -> None:
         """Write the tidy frame (default: the ``kalib estimate`` columns),
         numbers unrounded in shortest round-trip form, atomically."""

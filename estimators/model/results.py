@@ -47,6 +47,11 @@ class TermTest:
         return (f"Wald test for {' + '.join(self.terms)}: F = {self.F:.4f} on "
                 f"{self.df} and {self.ddf} df, p = {self.p:.4g}")
 
+    def _repr_html_(self) -> str:
+        """The test as a one-row HTML table, for Jupyter."""
+        from estimators.inference.html import term_test_html
+        return term_test_html(self)
+
 
 @dataclass
 class SvyGLMResults:
@@ -215,11 +220,12 @@ class SvyGLMResults:
 
         Returns
         -------
-        DataFrame with ``variable, level, estimate, se, ci_low, ci_high,
-        contrast, contrast_se, contrast_ci_low, contrast_ci_high, df``.
-        Intervals: the logit interval of :func:`estimators.inference.ci.proportion_ci`
-        for a logistic model's margins (``ci`` chooses another), Wald with
-        the design's degrees of freedom otherwise and for contrasts.
+        DataFrame
+            Columns ``variable, level, estimate, se, ci_low, ci_high,
+            contrast, contrast_se, contrast_ci_low, contrast_ci_high, df``.
+            Intervals: the logit interval of :func:`estimators.inference.ci.proportion_ci`
+            for a logistic model's margins (``ci`` chooses another), Wald with
+            the design's degrees of freedom otherwise and for contrasts.
         """
         with single_threaded_blas():
             return self._predicted_margins(variable, level, ci)
@@ -257,8 +263,9 @@ class SvyGLMResults:
 
         Returns
         -------
-        DataFrame with ``variable, contrast, estimate, se, t, p, ci_low,
-        ci_high, df``; ``contrast`` is ``level - reference`` or ``d/dx``.
+        DataFrame
+            Columns ``variable, contrast, estimate, se, t, p, ci_low,
+            ci_high, df``; ``contrast`` is ``level - reference`` or ``d/dx``.
         """
         level = self.level if level is None else level
         rows = []
@@ -370,3 +377,8 @@ class SvyGLMResults:
     def __repr__(self) -> str:
         return (f"<SvyGLMResults {self.family.name}: {self.formula!r}, "
                 f"{self.variance} variance, df={self.df}>")
+
+    def _repr_html_(self) -> str:
+        """Coefficients (and odds ratios) and term tests in HTML, for Jupyter."""
+        from estimators.inference.html import glm_html
+        return glm_html(self)
