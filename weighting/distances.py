@@ -12,14 +12,14 @@ whose gradient is the calibration misfit and whose Hessian is
 :math:`X^\top \mathrm{diag}(d\,g') X`. The distances, with bounds
 :math:`L \le g \le U` defined as R ``survey``'s ``calibrate`` defines them:
 
-========== ====================================== ==================================
-distance   g(u)                                   bounds
-========== ====================================== ==================================
-linear     ``clip(1 + u, L, U)``                  optional; "truncated" = with bounds
-raking     ``clip(exp(u), L, U)``                 optional
-logit      :math:`\frac{L(U-1) + U(1-L)e^{Au}}     required, :math:`L < 1 < U`,
-           {U-1 + (1-L)e^{Au}}`                   :math:`A = \frac{U-L}{(U-1)(1-L)}`
-========== ====================================== ==================================
+========== ============================================================= ==================================
+distance   g(u)                                                          bounds
+========== ============================================================= ==================================
+linear     ``clip(1 + u, L, U)``                                         optional; "truncated" = with bounds
+raking     ``clip(exp(u), L, U)``                                        optional
+logit      :math:`\frac{L(U-1) + U(1-L)e^{Au}}{U-1 + (1-L)e^{Au}}`        required, :math:`L < 1 < U`,
+                                                                         :math:`A = \frac{U-L}{(U-1)(1-L)}`
+========== ============================================================= ==================================
 
 References
 ----------

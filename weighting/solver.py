@@ -130,7 +130,7 @@ def _check_shapes(X, d, t, Xfull, tfull, lam):
 
 
 def criterion(Xfull, w, tfull) -> float:
-    """max_j |Xfull[:, j] @ w - tfull_j| / (1 + |tfull_j|) (inf if not finite)."""
+    """``max_j |Xfull[:, j] @ w - tfull_j| / (1 + |tfull_j|)`` (inf if not finite)."""
     err = np.max(np.abs(Xfull.T @ w - tfull) / (1.0 + np.abs(tfull)), initial=0.0)
     return float(err) if np.isfinite(err) else np.inf
 

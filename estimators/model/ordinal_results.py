@@ -49,7 +49,9 @@ def category_probabilities(X: np.ndarray, theta: np.ndarray, link, p: int,
 class OrdinalResults(SvyGLMResults):
     """A fitted design-based proportional-odds model.
 
-    Attributes (besides :class:`~estimators.model.results.SvyGLMResults`'s)
+    Besides the attributes of :class:`~estimators.model.results.SvyGLMResults`:
+
+    Attributes
     ----------
     params : (p + K - 1,) coefficients, then thresholds.
     family : :class:`~estimators.model.ordinal.OrdinalLink` (``name``
@@ -133,8 +135,9 @@ class OrdinalResults(SvyGLMResults):
 
         Returns
         -------
-        DataFrame with the columns of :meth:`predicted_margins` (the
-        contrasts are differences from the first domain).
+        DataFrame
+            The columns of :meth:`predicted_margins` (the
+            contrasts are differences from the first domain).
         """
         base = self.data.loc[self.frame.used]
         if by is None:
@@ -164,10 +167,11 @@ class OrdinalResults(SvyGLMResults):
 
         Returns
         -------
-        DataFrame with ``variable, level, category, estimate, se, ci_low,
-        ci_high, contrast, contrast_se, contrast_ci_low, contrast_ci_high,
-        df``, one row per level and category (``ci`` as in
-        :func:`estimators.inference.ci.proportion_ci`, default xlogit).
+        DataFrame
+            Columns ``variable, level, category, estimate, se, ci_low,
+            ci_high, contrast, contrast_se, contrast_ci_low, contrast_ci_high,
+            df``, one row per level and category (``ci`` as in
+            :func:`estimators.inference.ci.proportion_ci`, default xlogit).
         """
         levels = self._factor_levels(variable)
         base = self.data.loc[self.frame.used]
@@ -187,8 +191,9 @@ class OrdinalResults(SvyGLMResults):
 
         Returns
         -------
-        DataFrame with ``variable, contrast, category, estimate, se, t, p,
-        ci_low, ci_high, df``.
+        DataFrame
+            Columns ``variable, contrast, category, estimate, se, t, p,
+            ci_low, ci_high, df``.
         """
         level = self.level if level is None else level
         parts = []

@@ -3,7 +3,7 @@
 The design's variance engines (:mod:`estimators.inference.variance`: R's
 ``svrVar`` rule for replicates, ``svyrecvar`` for linearization) applied to
 model quantities: a fit's replicate coefficients or its influence functions.
-:mod:`.glm` fits, :mod:`.results` derives margins and tests; both take their
+:mod:`~estimators.model.glm` fits, :mod:`~estimators.model.results` derives margins and tests; both take their
 covariances from here, so neither imports the other's internals.
 """
 from __future__ import annotations

@@ -37,7 +37,7 @@ def dask_scheduler(scheduler, *, n_workers=None, memory_limit="auto", progress=F
         Per-worker memory limit of the LocalCluster (dask's format, e.g. "2GB").
     progress : bool
         Show dask's progress bar for local schedulers (distributed ones show
-        theirs through :func:`estimators.scale.studies.progress`).
+        theirs through :func:`estimators.scale.studies.run_study`).
     """
     if scheduler is None:
         yield None

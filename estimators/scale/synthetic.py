@@ -26,7 +26,7 @@ POPULATION_PER_RESPONDENT = 3.0
 
 def sample_part(n: int, seed: int, part: int, clusters: int | None = None,
                 first_id: int = 0) -> dict:
-    """Rows ``first_id .. first_id + n - 1`` of a sample, as a dict of arrays.
+    """Rows ``first_id`` to ``first_id + n - 1`` of a sample, as a dict of arrays.
 
     Stratum, NACE section and outcomes are drawn from part ``part``'s own
     stream; ``psu`` is ``id mod clusters`` (so at most ``clusters`` PSUs per

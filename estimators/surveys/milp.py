@@ -1,6 +1,6 @@
 """Integer assignment of one categorical answer to many respondents.
 
-The reconstruction (``build_cati.py``) fills every question by solving
+The reconstruction (``build_cati.py``) fills every question by solving::
 
     maximise   sum_i sum_k x_ik * (s_ik + g_ik)
     subject to sum_k x_ik = 1                      (one answer per respondent)
