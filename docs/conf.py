@@ -1,0 +1,107 @@
+"""Sphinx configuration of kalib's documentation (``make docs``).
+
+The API reference is written from the packages at build time
+(``docs/api/reference.py``); the guides in ``guides/`` are MyST Markdown
+notebooks that myst-nb executes during the build (cached in
+``_build/.jupyter_cache`` between builds; any cell error fails the build).
+``make docs`` runs Sphinx with ``-W --keep-going``: every warning is an error.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "api"))
+
+from reference import resolve_alias, write_reference  # noqa: E402
+
+from estimators._version import __version__  # noqa: E402
+
+project = "kalib"
+author = "the kalib developers"
+copyright = "2026, the kalib developers"
+release = __version__
+version = ".".join(__version__.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "myst_nb",
+]
+
+# -- sources -----------------------------------------------------------------
+# myst-nb reads plain .md (docs/*.md) as MyST pages and .md files with a
+# jupytext header (guides/) as notebooks.
+source_suffix = {".rst": "restructuredtext", ".md": "myst-nb"}
+root_doc = "index"
+exclude_patterns = ["_build", "**/.ipynb_checkpoints", "Thumbs.db", ".DS_Store"]
+templates_path = ["api/_templates"]
+
+# -- API reference -------------------------------------------------------------
+_pages = write_reference(HERE / "api" / "generated")
+# The pages just written, named explicitly: with `True`, autosummary would scan
+# only the documents an incremental build already knew, and miss new modules.
+autosummary_generate = ["api/index.rst"] + [f"api/generated/{p.name}.rst" for p in _pages]
+autosummary_imported_members = False
+autosummary_ignore_module_all = False
+autodoc_default_options = {"member-order": "bysource"}
+autodoc_typehints = "none"          # signatures stay readable; types are in the docstrings
+autoclass_content = "class"
+# numpydoc renders the sections; member tables come from the class template.
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+numpydoc_xref_param_type = False
+
+# References between project objects are checked (a renamed function fails
+# the build); names outside the project (numpy, pandas, builtins) are not,
+# since the build has no network for intersphinx inventories.
+nitpicky = True
+nitpick_ignore_regex = [
+    (r"py:.*", r"(?!(weighting|estimators|cext)\.).*"),
+]
+
+# -- MyST and notebooks --------------------------------------------------------
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
+myst_heading_anchors = 3
+nb_execution_mode = "cache"
+nb_execution_cache_path = str(HERE / "_build" / ".jupyter_cache")
+nb_execution_timeout = 600
+nb_execution_raise_on_error = True
+nb_execution_show_tb = True
+nb_merge_streams = True
+
+# -- HTML ------------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"kalib {release}"
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+}
+html_show_sourcelink = False
+
+
+def _plain_text_docstrings(app, what, name, obj, options, lines):
+    """Docstrings that are not reStructuredText, shown as they are written."""
+    if what == "module" and name.startswith("estimators.cli.") and len(lines) > 1:
+        # A subcommand's module docstring is its `--help` description (argparse
+        # prints it verbatim), usage lines included: keep the first line as
+        # the summary and the rest as a literal block.
+        lines[:] = lines[:1] + ["", "::", ""] + [f"    {line}" for line in lines[1:]]
+    elif what == "data" and lines and type(obj).__doc__ and \
+            lines[0].strip() == type(obj).__doc__.strip().splitlines()[0].strip():
+        # A constant without a `#:` comment: autodoc falls back to the
+        # docstring of its type (numpy.ndarray's, dict's), which says nothing
+        # about the constant.
+        lines.clear()
+
+
+def setup(app):
+    # `estimators.svymean` and `estimators.inference.estimate.svymean` are one
+    # function, documented once; a reference by any import path finds it.
+    app.connect("missing-reference", resolve_alias)
+    app.connect("autodoc-process-docstring", _plain_text_docstrings)
