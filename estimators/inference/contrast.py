@@ -286,7 +286,7 @@ def svycontrast(estimates, contrasts, *, use_replicates: bool = True) -> Estimat
     Parameters
     ----------
     estimates : Estimates or a fitted model
-        From :func:`estimates`, another contrast, ``svyvar(...).estimates``
+        From :func:`estimates`, another contrast, ``svyvar(...)``
         (:mod:`estimators.inference.moments`), a table's
         :func:`~estimators.inference.tables.cell_estimates`, or a model with
         ``params``, ``cov`` and ``terms`` (``svyglm``; see
@@ -311,17 +311,21 @@ def svycontrast(estimates, contrasts, *, use_replicates: bool = True) -> Estimat
     ------
     UnknownEstimateError, ContrastShapeError, ExpressionError, ContrastError
     """
-    if not isinstance(estimates, Estimates):
-        estimates = Estimates.from_model(estimates)
+    estimates = _as_estimates(estimates)
     compiled = [_compile(name, spec, estimates.names)
                 for name, spec in _named(contrasts).items()]
+    if not compiled:
+        raise ContrastError("no contrasts given")
     names = tuple(c.name for c in compiled)
     coef, jac = np.empty(len(compiled)), np.empty((len(compiled), len(estimates)))
     for k, c in enumerate(compiled):
         coef[k], jac[k] = c.evaluate(estimates.coef, gradient=True)
         _require_finite(c, estimates.names, estimates.coef, coef[k], jac[k])
     if estimates.replicates is not None and use_replicates:
-        reps = np.column_stack([c.evaluate(estimates.replicates.T, gradient=False)
+        B = estimates.replicates.shape[0]
+        # (a constant expression evaluates to one number)
+        reps = np.column_stack([np.broadcast_to(c.evaluate(estimates.replicates.T,
+                                                           gradient=False), (B,))
                                 for c in compiled])
         vcov = replicate_covariance(coef, reps, estimates.scale, estimates.rscales,
                                     estimates.mse)
@@ -330,6 +334,18 @@ def svycontrast(estimates, contrasts, *, use_replicates: bool = True) -> Estimat
     keep = (jac != 0).any(axis=0)   # an estimate no contrast uses adds nothing
     vcov = jac[:, keep] @ estimates.vcov[np.ix_(keep, keep)] @ jac[:, keep].T
     return Estimates(names, coef, vcov, estimates.df)
+
+
+def _as_estimates(obj) -> Estimates:
+    """``obj`` itself, the ``estimates`` it holds (``svyvar``), or a model's."""
+    if isinstance(obj, Estimates):
+        return obj
+    if isinstance(getattr(obj, "estimates", None), Estimates):
+        return obj.estimates
+    if all(hasattr(obj, a) for a in ("params", "cov", "terms", "df", "design")):
+        return Estimates.from_model(obj)
+    raise ContrastError(f"svycontrast needs Estimates (estimates(), svyvar(), "
+                        f"cell_estimates()) or a fitted model, not {type(obj).__name__}")
 
 
 def _named(contrasts) -> dict:
@@ -366,7 +382,6 @@ class _Linear:
 @dataclass(frozen=True)
 class _Expression:
     name: str
-    text: str
     tree: ast.AST
     index: dict               # identifier in the tree -> estimate position
 
@@ -437,7 +452,7 @@ def _parse(name, text, names):
     for node in ast.walk(tree):
         if id(node) not in called:
             _check_node(node, name, text, names, position, index)
-    return _Expression(name, text, tree, index)
+    return _Expression(name, tree, index)
 
 
 _OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)

@@ -3,6 +3,7 @@ properties, its errors, and domain differences."""
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -279,6 +280,27 @@ def test_backticks_and_r_power():
     out = svycontrast(EST, {"a": "`E:sch_wide=Yes` ^ 2", "b": "`E:sch_wide=Yes` ** 2"})
     np.testing.assert_allclose(out.coef, [0.25, 0.25])
     np.testing.assert_allclose(out.se, [1.0, 1.0])     # d(x^2) = 2x = 1
+
+
+def test_contrasts_as_a_data_frame_and_constants_on_replicates():
+    m = estimates(DESIGNS["apistrat_jkn"], ["api00", "api99"])
+    frame = pd.DataFrame({"api00": [1.0, 0.5]}, index=["first", "half"])
+    out = svycontrast(m, frame)
+    assert out.names == ("first", "half")
+    np.testing.assert_allclose(out.coef, np.array([1, 0.5]) * m.coef[0], rtol=1e-15)
+    np.testing.assert_allclose(out.se, np.array([1, 0.5]) * m.se[0], rtol=1e-12)
+    const = svycontrast(m, {"c": "2", "d": "api00 - api00"})
+    np.testing.assert_array_equal(const.coef, [2.0, 0.0])
+    np.testing.assert_array_equal(const.vcov, np.zeros((2, 2)))
+    with pytest.raises(UnknownEstimateError, match="'api01'"):
+        svycontrast(m, pd.DataFrame({"api01": [1.0]}))
+    with pytest.raises(ContrastError, match="no contrasts"):
+        svycontrast(m, {})
+
+
+def test_only_estimates_or_models_are_contrasted():
+    with pytest.raises(ContrastError, match="needs Estimates .* not dict"):
+        svycontrast({"api00": 1.0}, [1.0])
 
 
 def test_duplicate_names_are_refused():

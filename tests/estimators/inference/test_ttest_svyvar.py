@@ -113,6 +113,8 @@ def test_sd_is_the_square_root_by_the_delta_method(design):
     sd = v.sd()
     var = v.matrix.to_numpy().diagonal()
     np.testing.assert_allclose(sd.coef, np.sqrt(var), rtol=1e-14)
+    same = svycontrast(v, {"sd(api00)": "sqrt(`var(api00)`)"})
+    np.testing.assert_allclose([same.coef[0], same.se[0]], [sd.coef[0], sd.se[0]], rtol=1e-14)
     if design != "apistrat_jkn":      # replicates: sqrt recomputed in every replicate
         np.testing.assert_allclose(sd.se, v.se.to_numpy().diagonal() / (2 * np.sqrt(var)),
                                    rtol=1e-12)
