@@ -1,7 +1,11 @@
 """Compiled kernels for kalib (Cython).
 
-Kernels take validated, C-contiguous arrays and do no checking of their own;
-all validation happens in the Python layer that calls them (``weighting``).
+Kernels take validated, C-contiguous arrays and structured arguments
+(``cext._args``: a replicate plan, a calibration on a cell table) whose
+constructors check dtypes and shapes once; the kernels themselves check
+nothing. All validation of the input happens in the Python layer that calls
+them (``weighting``), which alone imports this package (``weighting._backend``,
+with the version and ``_calibrate.CONTRACT`` constants checks).
 
 ``API_VERSION`` is bumped whenever a kernel's signature or semantics change
 (3: kernels take ``cext._args.ReplicatePlan`` and ``CellSystem`` objects).

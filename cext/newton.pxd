@@ -2,10 +2,13 @@
 """Damped Newton calibration solver as nogil inline C functions.
 
 The same algorithm as ``weighting/solver.py`` (read its docstring for the
-maths; constants below must equal the ones there). Everything works on raw
-pointers to C-contiguous float64 data with caller-provided work buffers: no
-Python objects, no allocation, no GIL, so that a kernel can ``cimport`` it and
-solve many replicates in a ``prange`` loop (one work buffer per thread).
+maths). Its status and distance codes and constants below are
+``weighting.contract``'s: ``cext._calibrate.CONTRACT`` publishes them, and
+``weighting._backend`` uses the kernels only if they are equal. Everything
+works on raw pointers to C-contiguous float64 data with caller-provided work
+buffers: no Python objects, no allocation, no GIL, so that a kernel can
+``cimport`` it and solve many replicates in a ``prange`` loop (one work
+buffer per thread).
 
 Signatures (m units, p constraints, q criterion columns; arrays row-major)::
 

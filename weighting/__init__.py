@@ -21,3 +21,4 @@ from weighting.diagnostics import WeightDiagnostics, weight_diagnostics  # noqa:
 from weighting.margins import Margin, NumericTotal  # noqa: F401,E402
 from weighting.problem import CalibrationProblem  # noqa: F401,E402
 from weighting.solver import SolveResult, solve  # noqa: F401,E402
+from weighting.spec import CalibrationSpec  # noqa: F401,E402

@@ -38,7 +38,8 @@ Additions to the architecture signature
 ``with_replicates(..., mse=False)`` stores R's ``mse`` flag with the
 replicates; ``with_replicate_weights(W, scale, rscales, mse, method, degf,
 weights)`` attaches replicate weights given as an (n, B) matrix (a file from
-``kalib replicate``, or R's); ``Design.sampling_fraction``, ``n_psu``,
+``kalib replicate``, or R's), ``with_replicate_structure(r)`` replicates made
+elsewhere (on Dask); ``Design.sampling_fraction``, ``n_psu``,
 ``psu_stratum``, ``strata_labels``, ``certainty`` and
 ``calibration_residuals`` expose what linearization needs;
 ``calibration_spec`` is the :class:`~weighting.spec.CalibrationSpec` of
@@ -313,6 +314,17 @@ class Design:
         if weights is not None:
             changes["weights"] = _frozen(_weights(None, np.asarray(weights), self.n))
         return self._replace(**changes)
+
+    def with_replicate_structure(self, replicates) -> "Design":
+        """A new design holding a replicate structure made elsewhere (a
+        ``weighting.protocols.ReplicateStructure``: replicates drawn and
+        re-calibrated on Dask by ``estimators.scale``), taken as it is."""
+        from weighting.protocols import ReplicateStructure
+
+        if not isinstance(replicates, ReplicateStructure):
+            raise KalibError(f"{type(replicates).__name__} is not a replicate structure "
+                             "(weighting.protocols.ReplicateStructure)")
+        return self._replace(replicates=replicates)
 
     # -- replicate estimates --------------------------------------------------
 

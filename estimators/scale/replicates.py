@@ -110,8 +110,7 @@ def with_replicates_chunked(design, method="bootstrap", replicates=1000, seed=20
     convergence = Convergence(iterations, error, status == 0, status)
     structure = Replicates(method, plan, scale, rscales, mse, degf, accept_failures,
                            convergence, None if design.calibration is None else g)
-    # Design has no public way to attach a replicate structure made elsewhere.
-    return design._replace(replicates=structure)
+    return design.with_replicate_structure(structure)
 
 
 class ChunkedDesign:

@@ -54,3 +54,12 @@ def test_an_object_lacking_a_member_is_not_conforming():
     Half.replicate_weights = lambda self: np.ones((1, 2))
     assert isinstance(Half(), ReplicateDesign)
     assert not isinstance(Half(), PsuStructure) and not isinstance(Half(), ReplicateStructure)
+
+
+def test_a_structure_made_elsewhere_is_attached_only_if_it_is_one(designs):
+    structure = designs["bootstrap"].replicates
+    moved = designs["plain"].with_replicate_structure(structure)
+    assert moved.replicates is structure and designs["plain"].replicates is None
+    from weighting.errors import KalibError
+    with pytest.raises(KalibError, match="dict is not a replicate structure"):
+        designs["plain"].with_replicate_structure({"B": 3})
