@@ -190,7 +190,7 @@ def fit_full_sample(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: Family,
     return beta + step
 
 
-def _cross_products(X: np.ndarray) -> np.ndarray:
+def cross_products(X: np.ndarray) -> np.ndarray:
     """Row-wise products x_ij x_ik for j <= k: (n, p(p+1)/2), the upper
     triangle of x_i x_i' (the information matrix is symmetric)."""
     upper, lower = np.triu_indices(X.shape[1])
@@ -203,14 +203,14 @@ def newton_step(X, y, W, family: Family, beta, XX=None):
     Parameters
     ----------
     X : (n, p); y : (n,); W : (n, B) weights; beta : (p, B) current estimates.
-    XX : optional precomputed :func:`_cross_products` of X.
+    XX : optional precomputed :func:`cross_products` of X.
 
     Returns
     -------
     step : (p, B), the solution of ``X' diag(W_b V(mu_b)) X step_b = X' W_b (y - mu_b)``.
     """
     p = X.shape[1]
-    XX = _cross_products(X) if XX is None else XX
+    XX = cross_products(X) if XX is None else XX
     mu = family.inverse_link(X @ beta)
     packed = (W * family.variance(mu)).T @ XX          # (B, p(p+1)/2)
     upper, lower = np.triu_indices(p)
@@ -256,7 +256,7 @@ def refit_replicates(X: np.ndarray, y: np.ndarray, W: np.ndarray, family: Family
             f"replicate {b + 1}: term {terms[j]!r} has no respondent with positive weight "
             f"({len(empty)} such replicate/term pairs); its coefficient is not identified "
             f"there — merge the level or use another replicate method")
-    XX = _cross_products(X)
+    XX = cross_products(X)
     beta = np.repeat(beta0[:, None], B, axis=1)
     # The replicates still iterating: their indices, weights and estimates
     # (compacted as replicates converge, so late iterations are cheap).

@@ -52,9 +52,11 @@ Variance
   residuals into account (R: ``svyrecvar`` of the same influence, with the
   calibration's ``postStrata``).
 * Replicates: every replicate is re-fitted with its weights, warm-started
-  from the full-sample estimate, all replicates iterated together (their
-  Hessians formed in one matrix product of the weights with the row-wise
-  cross-products, the small systems solved in one batched call), and the
+  from the full-sample estimate, all replicates iterated together (the
+  coefficient block of their Hessians formed in one matrix product of the
+  weights with the row-wise cross-products of X, the threshold blocks from
+  sums over each category's rows, the small systems solved in one batched
+  call; memory ``n p(p+1)/2`` as for ``svyglm``), and the
   replicate estimates go through R's ``svrVar`` rule with the design's
   ``scale``, ``rscales`` and ``mse``.
 
@@ -102,7 +104,7 @@ from weighting.columns import canonical
 from weighting.errors import ReplicateError
 
 from .errors import CollinearityError, FormulaError, ModelError, SeparationError
-from .fitting import check_identifiable, single_threaded_blas
+from .fitting import check_identifiable, cross_products, single_threaded_blas
 from .formula import ModelFrame, build_model_frame, formula_variables
 from .glm import fit_inputs
 from .ordinal_results import OrdinalResults
@@ -124,9 +126,9 @@ class OrdinalLink:
     ----------
     name : ``ordinal`` (the family, as ``kalib model --family ordinal``).
     link : ``logit`` or ``probit``.
-    cdf, pdf : ``F`` and ``f = F'``; ``dpdf`` is ``f'``. All are finite at
-        ``+-inf`` (0 for ``f`` and ``f'``), so the open ends of the first and
-        last category need no special case.
+    cdf, pdf : ``F`` and ``f = F'``; ``pdf_slope`` gives ``(f, f')`` in one
+        pass. All are finite at ``+-inf`` (0 for ``f`` and ``f'``), so the
+        open ends of the first and last category need no special case.
     quantile : ``F^{-1}`` (starting thresholds).
     """
 
@@ -134,7 +136,7 @@ class OrdinalLink:
     link: str
     cdf: Callable[[np.ndarray], np.ndarray]
     pdf: Callable[[np.ndarray], np.ndarray]
-    dpdf: Callable[[np.ndarray], np.ndarray]
+    pdf_slope: Callable[[np.ndarray], tuple]
     quantile: Callable[[np.ndarray], np.ndarray]
 
 
@@ -143,23 +145,27 @@ def _logistic_pdf(x):
     return F * (1.0 - F)
 
 
-def _logistic_dpdf(x):
+def _logistic_pdf_slope(x):
     F = expit(x)
-    return F * (1.0 - F) * (1.0 - 2.0 * F)
+    f = F * (1.0 - F)
+    return f, f * (1.0 - 2.0 * F)
 
 
 def _normal_pdf(x):
     return np.exp(-0.5 * np.square(x)) / np.sqrt(2.0 * np.pi)
 
 
-def _normal_dpdf(x):
-    # -x f(x), written so that x = +-inf gives 0 rather than inf * 0.
-    return -np.where(np.isfinite(x), x, 0.0) * _normal_pdf(x)
+def _normal_pdf_slope(x):
+    # f' = -x f(x), written so that x = +-inf gives 0 rather than inf * 0.
+    f = _normal_pdf(x)
+    return f, -np.where(np.isfinite(x), x, 0.0) * f
 
 
 LINKS = {
-    "logit": OrdinalLink("ordinal", "logit", expit, _logistic_pdf, _logistic_dpdf, logit),
-    "probit": OrdinalLink("ordinal", "probit", ndtr, _normal_pdf, _normal_dpdf, ndtri),
+    "logit": OrdinalLink("ordinal", "logit", expit, _logistic_pdf, _logistic_pdf_slope,
+                         logit),
+    "probit": OrdinalLink("ordinal", "probit", ndtr, _normal_pdf, _normal_pdf_slope,
+                          ndtri),
 }
 # R's svyolr calls the logit link method = "logistic".
 LINK_ALIASES = {"logistic": "logit"}
@@ -317,9 +323,12 @@ class _Rows:
     """The fixed per-row quantities of a fit on ``X`` (n, p) and codes ``y``.
 
     ``Au``, ``Al`` (n, P) are the derivatives of ``u_i`` and ``l_i`` with
-    respect to ``theta = (beta, zeta)``; their row-wise cross-products (upper
-    triangles, P(P+1)/2 columns each) are formed on first use and turn the
-    Hessians of B weightings into one matrix product.
+    respect to ``theta = (beta, zeta)`` (the scores are ``Au' (W alpha) -
+    Al' (W gamma)``); ``groups`` are the rows and their ``X`` per category.
+    The Hessian is assembled by blocks (:func:`_derivatives`): the
+    ``beta beta`` block from the row-wise cross-products of X (formed on
+    first use), so that B weightings take one matrix product of
+    p(p+1)/2 columns, the others from sums over each category's rows.
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray, n_levels: int):
@@ -334,16 +343,15 @@ class _Rows:
         lower[np.flatnonzero(bottom), y[bottom] - 1] = 1.0
         self.Au = np.hstack([-X, upper])
         self.Al = np.hstack([-X, lower])
-        self._products = None
+        self.groups = [(rows, X[rows]) for rows in (np.flatnonzero(y == k)
+                                                    for k in range(n_levels))]
+        self._XX = None
 
-    def products(self) -> np.ndarray:
-        """(3, n, P(P+1)/2): ``a_u a_u'``, ``a_l a_l'``, ``a_u a_l' + a_l a_u'``."""
-        if self._products is None:
-            i, j = np.triu_indices(self.P)
-            Au, Al = self.Au, self.Al
-            self._products = np.stack([Au[:, i] * Au[:, j], Al[:, i] * Al[:, j],
-                                       Au[:, i] * Al[:, j] + Al[:, i] * Au[:, j]])
-        return self._products
+    def cross_products(self) -> np.ndarray:
+        """(n, p(p+1)/2): the upper triangle of ``x_i x_i'`` row by row."""
+        if self._XX is None:
+            self._XX = cross_products(self.X)
+        return self._XX
 
     def bounds(self, theta: np.ndarray) -> tuple:
         """``u``, ``l`` (n, B) for parameters ``theta`` (P, B)."""
@@ -370,19 +378,50 @@ def _loglik(rows: _Rows, theta, W, link) -> np.ndarray:
 
 
 def _derivatives(rows: _Rows, theta, W, link) -> tuple:
-    """Score (P, B) and Hessian (B, P, P) of the weighted log-likelihood."""
+    """Score (P, B) and Hessian (B, P, P) of the weighted log-likelihood.
+
+    With ``h_uu = f'(u)/p - alpha^2``, ``h_ll = -f'(l)/p - gamma^2``,
+    ``h_ul = alpha gamma`` (``alpha = f(u)/p``, ``gamma = f(l)/p``), the
+    Hessian ``sum_i w_i [h_uu a_u a_u' + h_ll a_l a_l' + h_ul (a_u a_l' +
+    a_l a_u')]`` has the blocks: ``beta beta``, ``sum w (h_uu + h_ll +
+    2 h_ul) x x'``; ``beta zeta_j``, ``-sum w x (h_uu + h_ul)`` over category
+    j plus ``-sum w x (h_ll + h_ul)`` over category j + 1; ``zeta zeta``,
+    tridiagonal, ``sum w h_uu`` over category j plus ``sum w h_ll`` over
+    j + 1 on the diagonal and ``sum w h_ul`` over j + 1 beside it (categories
+    and thresholds counted from 0; category j lies between thresholds j - 1
+    and j).
+    """
     u, l = rows.bounds(theta)
     p = cell_probability(u, l, link)
-    alpha, gamma = link.pdf(u) / p, link.pdf(l) / p
+    (fu, dfu), (fl, dfl) = link.pdf_slope(u), link.pdf_slope(l)
+    alpha, gamma = fu / p, fl / p
     score = rows.Au.T @ (W * alpha) - rows.Al.T @ (W * gamma)
-    huu = link.dpdf(u) / p - alpha ** 2
-    hll = -link.dpdf(l) / p - gamma ** 2
-    UU, LL, UL = rows.products()
-    packed = (W * huu).T @ UU + (W * hll).T @ LL + (W * (alpha * gamma)).T @ UL
-    i, j = np.triu_indices(rows.P)
-    H = np.empty((packed.shape[0], rows.P, rows.P))
+    cu = W * (dfu / p - alpha ** 2)
+    cl = W * (-dfl / p - gamma ** 2)
+    cx = W * (alpha * gamma)
+    B, k, q = W.shape[1], rows.p, rows.q
+    H = np.zeros((B, rows.P, rows.P))
+    packed = (cu + cl + 2.0 * cx).T @ rows.cross_products()
+    i, j = np.triu_indices(k)
     H[:, i, j] = packed
     H[:, j, i] = packed
+    cross = np.zeros((B, k, q))
+    diagonal = np.zeros((B, q))
+    beside = np.zeros((B, q))
+    for c, (members, Xc) in enumerate(rows.groups):
+        if c < q:   # threshold c is the category's upper bound
+            cross[:, :, c] -= ((cu[members] + cx[members]).T @ Xc)
+            diagonal[:, c] += cu[members].sum(axis=0)
+        if c > 0:   # threshold c - 1 is its lower bound
+            cross[:, :, c - 1] -= ((cl[members] + cx[members]).T @ Xc)
+            diagonal[:, c - 1] += cl[members].sum(axis=0)
+            beside[:, c - 1] = cx[members].sum(axis=0)
+    H[:, :k, k:] = cross
+    H[:, k:, :k] = cross.transpose(0, 2, 1)
+    t = np.arange(q)
+    H[:, k + t, k + t] = diagonal
+    H[:, k + t[:-1], k + t[:-1] + 1] = beside[:, :-1]
+    H[:, k + t[:-1] + 1, k + t[:-1]] = beside[:, :-1]
     return score, H
 
 
