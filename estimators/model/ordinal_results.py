@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import patsy
 from scipy import stats
 
 from estimators.inference.ci import proportion_ci, wald_ci
@@ -118,8 +119,13 @@ class OrdinalResults(SvyGLMResults):
         """Category probabilities ``P(Y = k | x)`` of the rows of ``newdata``
         (their predictors coded as in the fit), one column per category
         (MASS's ``predict(polr, type = "probs")``; R survey has no
-        ``predict`` for ``svyolr``)."""
-        X = self.frame.design_matrix(pd.DataFrame(newdata))
+        ``predict`` for ``svyolr``). A level the fit has not seen, or a
+        missing predictor, raises :class:`ModelError`."""
+        try:
+            X = self.frame.design_matrix(pd.DataFrame(newdata))
+        except patsy.PatsyError as exc:
+            raise ModelError(f"cannot code newdata for the model {self.formula!r}: "
+                             f"{str(exc).splitlines()[0]}") from None
         probs = self._probabilities(X, self.params[:, None])[:, :, 0]
         return pd.DataFrame(probs, columns=self.levels, index=pd.DataFrame(newdata).index)
 

@@ -6,11 +6,12 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings, strategies as st
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 
 from estimators.inference.variance import linearization_covariance
-from estimators.model import ReplicateWeights, svyglm, svyolr
+from estimators.model import ModelError, ReplicateWeights, svyglm, svyolr
 from estimators.model.ordinal import _Rows, get_link, newton, start_values
 from weighting.design import Design
 
@@ -178,3 +179,26 @@ def test_domain_probabilities_average_the_fitted_probabilities():
     centre = reps.mean(axis=0)
     se = np.sqrt(design.scale * (design.rscales[:, None] * (reps - centre) ** 2).sum(axis=0))
     np.testing.assert_allclose(table.loc[table["level"] == "b", "se"], se, rtol=1e-10)
+
+
+def test_average_marginal_effect_of_a_numeric_predictor():
+    # d P_k / d x = beta_x (f(zeta_{k-1} - eta) - f(zeta_k - eta)), averaged with the weights
+    data = _sample(13)
+    fit = svyolr("rating ~ x + group", _design(data), "probit")
+    ame = fit.average_marginal_effects()
+    slope = ame[ame["contrast"] == "d/dx"]
+    eta = fit.frame.X @ fit.params[:3]
+    zeta = np.r_[-np.inf, fit.params[3:], np.inf]
+    f = fit.family.pdf(zeta[None, :] - eta[:, None])
+    w = data["w"].to_numpy()
+    expected = fit.coefficients["x"] * (w @ (f[:, :-1] - f[:, 1:])) / w.sum()
+    np.testing.assert_allclose(slope["estimate"], expected, rtol=1e-7)
+    assert abs(slope["estimate"].sum()) < 1e-10
+    assert list(ame["contrast"].unique()) == ["d/dx", "b - a", "c - a"]
+
+
+def test_predict_for_an_unseen_level_is_a_model_error():
+    data = _sample(1)
+    fit = svyolr("rating ~ x + group", _design(data))
+    with pytest.raises(ModelError, match="cannot code newdata .* 'zz' does not match"):
+        fit.predict_proba(data.assign(group="zz"))
