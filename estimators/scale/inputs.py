@@ -291,8 +291,8 @@ def read_parquet_sample(path, margins, *, values=(), by=(), strata=None, psu=Non
     if lonely.any() and lonely_psu != "certainty":
         names = [dicts[strata].categories[h] for h in np.flatnonzero(lonely)[:5]] \
             if strata else ["all"]
-        raise DesignError(f"{int(lonely.sum())} stratum/strata with a single PSU: {names}; "
-                          "choose lonely_psu='certainty'")
+        raise DesignError(f"{int(lonely.sum())} stratum/strata with a single PSU: {names}",
+                          option="lonely_psu", remedy="choose lonely_psu='certainty'")
 
     grand_total = margins[0].grand_total
     enc = _Encoding(cell_vars, [dicts[v] for v in cell_vars],

@@ -15,6 +15,7 @@ from estimators.scale.cells import CellCalibration
 from estimators.scale.chunks import make_chunk
 from estimators.scale.engine import replicate_dataset
 from estimators.scale.schedulers import dask_scheduler
+from weighting.contract import Status
 from weighting.design import _check_totals_input
 from weighting.errors import KalibError
 from weighting.replicates import Convergence, Replicates, bootstrap_plan, jackknife_plan
@@ -107,7 +108,7 @@ def with_replicates_chunked(design, method="bootstrap", replicates=1000, seed=20
     g, iterations, error, status = dask.compute(ds.g.data, ds.iterations.data,
                                                 ds.error.data, ds.status.data)
     plan, scale, rscales, degf, _, _, method = _plan(design, method, replicates, seed)
-    convergence = Convergence(iterations, error, status == 0, status)
+    convergence = Convergence(iterations, error, status == Status.CONVERGED, status)
     structure = Replicates(method, plan, scale, rscales, mse, degf, accept_failures,
                            convergence, None if design.calibration is None else g)
     return design.with_replicate_structure(structure)
