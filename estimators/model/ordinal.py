@@ -443,13 +443,11 @@ def newton(rows: _Rows, theta0: np.ndarray, W: np.ndarray, link: OrdinalLink,
 
     Returns
     -------
-    theta : (P, B); converged : (B,) bool; H : (B, P, P) Hessians at theta
-    (meaningful where converged).
+    theta : (P, B); converged : (B,) bool.
     """
     theta = theta0.astype(float, copy=True)
     B = theta.shape[1]
     converged = np.zeros(B, dtype=bool)
-    hessian = np.empty((B, rows.P, rows.P))
     # The weightings still iterating (compacted as they converge, so that the
     # late iterations only touch the few that are left).
     active, Wa, ta = np.arange(B), W, theta.copy()
@@ -477,14 +475,13 @@ def newton(rows: _Rows, theta0: np.ndarray, W: np.ndarray, link: OrdinalLink,
         if done.any():
             theta[:, active[done]] = ta[:, done]
             converged[active[done]] = True
-            hessian[active[done]] = _derivatives(rows, ta[:, done], Wa[:, done], link)[1]
         theta[:, active[bad]] = ta[:, bad]
         going = ~(done | bad)
         if not going.any():
-            return theta, converged, hessian
+            return theta, converged
         active, Wa, ta, ll = active[going], Wa[:, going], ta[:, going], ll[going]
     theta[:, active] = ta
-    return theta, converged, hessian
+    return theta, converged
 
 
 def start_values(rows: _Rows, w: np.ndarray, link: OrdinalLink) -> np.ndarray:
@@ -507,7 +504,7 @@ def fit_full_sample(rows: _Rows, w: np.ndarray, link: OrdinalLink, names: list,
         respondent of a factor level gives the top rating).
     """
     scaled = (w / w.mean())[:, None]  # the fit does not depend on the scale of w
-    theta, converged, _ = newton(rows, start_values(rows, w, link)[:, None], scaled, link)
+    theta, converged = newton(rows, start_values(rows, w, link)[:, None], scaled, link)
     theta = theta[:, 0]
     if not converged[0]:
         k = int(np.argmax(np.abs(theta[: rows.p]))) if rows.p else 0
@@ -543,7 +540,7 @@ def refit_replicates(rows: _Rows, W: np.ndarray, link: OrdinalLink, theta0: np.n
                 f"weight ({len(empty)} such cases); its parameter is not identified "
                 f"there — merge the level or use another replicate method")
     B = W.shape[1]
-    theta, converged, _ = newton(rows, np.repeat(theta0[:, None], B, axis=1), W, link)
+    theta, converged = newton(rows, np.repeat(theta0[:, None], B, axis=1), W, link)
     if not converged.all():
         failed = np.flatnonzero(~converged)
         runaway = names[int(np.argmax(np.abs(theta[:, failed[0]] - theta0)))]

@@ -120,7 +120,7 @@ def test_batched_replicate_fits_equal_separate_fits(seed):
     rows = _Rows(fit.frame.X, fit.frame.y, len(fit.levels))
     link = get_link("logit")
     for b in range(W.shape[1]):
-        theta, converged, _ = newton(rows, start_values(rows, W[:, b], link)[:, None],
+        theta, converged = newton(rows, start_values(rows, W[:, b], link)[:, None],
                                      W[:, [b]], link)
         assert converged[0]
         np.testing.assert_allclose(fit.replicate_params[b], theta[:, 0], rtol=1e-9,
