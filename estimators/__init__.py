@@ -19,7 +19,8 @@ key-rate catalogs      ``estimate_catalog``, ``catalog_differences``, ``KeyRate`
                        ``Published``
 models                 ``svyglm``
 results                ``Results``
-bundled data           ``load_cati``, ``load_register_margins`` (the 2017 employer survey)
+bundled data           ``load_cati``, ``load_register_margins`` (the 2017 employer survey),
+                       ``load_ai_staff`` (the 2017 staff survey)
 =====================  ==================================================================
 
 Every name is imported on first use (PEP 562), so ``import estimators`` itself
@@ -67,6 +68,7 @@ _EXPORTS = {
     "svyglm": "estimators.model",
     "load_cati": "estimators.surveys.employers",
     "load_register_margins": "estimators.surveys.employers",
+    "load_ai_staff": "estimators.surveys.ai_staff",
 }
 
 __all__ = list(_EXPORTS)

@@ -26,12 +26,13 @@ def test_import_estimators_loads_no_heavy_dependency():
 def test_every_export_resolves_to_its_home():
     from estimators.inference import catalog, estimate
     from estimators.model import glm
-    from estimators.surveys import employers
+    from estimators.surveys import ai_staff, employers
 
     assert estimators.svymean is estimate.svymean
     assert estimators.estimate_catalog is catalog.estimate_catalog
     assert estimators.svyglm is glm.svyglm
     assert estimators.load_cati is employers.load_cati
+    assert estimators.load_ai_staff is ai_staff.load_ai_staff
     for name in estimators.__all__:
         assert getattr(estimators, name) is not None, name
     assert set(estimators.__all__) <= set(dir(estimators))
