@@ -3,7 +3,7 @@ model (R's ``svyolr``).
 
     kalib model SAMPLE.csv [design or replicate options] [--where EXPR]
                 --formula "Y ~ A + B" --family gaussian|binomial|poisson|ordinal
-                [--link logit|probit]
+                [--link logit|probit] [--levels A,B,C]
                 [--predict VAR ... --predict-out MARGINS.csv] [--level 0.95]
                 --out COEF.csv [--force] [--quiet]
 
@@ -18,7 +18,9 @@ Output (CLI.md): ``term, estimate, se, t, df, p, ci_low, ci_high``, plus
 writes them (``Intercept``, ``sector[T.public]``), the reference level of a
 factor the first in sorted order. ``--family ordinal`` (link ``logit`` or
 ``probit``): the coefficients, then the thresholds as rows named ``1|2``,
-``2|3``, ... (R's names); the odds-ratio columns (logit) are empty on them. Categorical variables stored as numbers
+``2|3``, ... (R's names); the odds-ratio columns (logit) are empty on them.
+The response's categories are its sorted numeric codes, or ``--levels``
+(lowest first; needed for text codes). Categorical variables stored as numbers
 (``1``, ``2``) enter as numbers unless written ``C(VAR)``. A binomial response
 is 0/1 or ``I(VAR == 'code')``.
 
@@ -61,6 +63,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "ordinal (proportional odds, R's svyolr)")
     p.add_argument("--link", choices=tuple(LINKS), default=None,
                    help="link of --family ordinal: logit (default) or probit")
+    p.add_argument("--levels", metavar="A,B,C",
+                   help="categories of an ordinal response, lowest first (needed when "
+                        "they are text; else the sorted numeric codes)")
     p.add_argument("--predict", action="append", default=[], metavar="VAR",
                    help="predictive margins of factor VAR; repeatable (needs --predict-out)")
     p.add_argument("--predict-out", type=Path, metavar="PATH",
@@ -77,9 +82,9 @@ def run(args) -> int:
     if args.by:
         raise KalibError("kalib model takes no --by: put the variable in the formula "
                          "(or fit a domain with --where)")
-    if args.link is not None and args.family != "ordinal":
-        raise KalibError(f"--link is for --family ordinal; --family {args.family} has "
-                         f"its canonical link")
+    for option, value in (("--link", args.link), ("--levels", args.levels)):
+        if value is not None and args.family != "ordinal":
+            raise KalibError(f"{option} is for --family ordinal, not --family {args.family}")
     if bool(args.predict) != (args.predict_out is not None):
         raise KalibError("--predict VAR and --predict-out PATH go together")
     if args.predict_out is not None:
@@ -88,8 +93,10 @@ def run(args) -> int:
     with scheduler_context(args.scheduler):
         design = build_design(args)
         if args.family == "ordinal":
-            fit = svyolr(args.formula, design, args.link or "logit", subset=where,
-                         level=args.level)
+            levels = None if args.levels is None else [
+                v.strip() for v in args.levels.split(",")]
+            fit = svyolr(args.formula, design, args.link or "logit", levels=levels,
+                         subset=where, level=args.level)
         else:
             fit = svyglm(args.formula, design, args.family, subset=where, level=args.level)
     margins = [fit.predicted_margins(var) for var in args.predict]

@@ -80,8 +80,9 @@ Differences from R
   logit or probit model of ``Y > 1``); R requires three. Only the logit and
   probit links are offered (R also has cloglog and cauchit).
 * A response must be numeric codes (their sorted distinct values among the
-  fitted rows are the categories) or an ordered pandas Categorical (whose
-  categories must all occur); text has no order and is refused.
+  fitted rows are the categories), an ordered pandas Categorical or come
+  with its ``levels`` in order (then every category must occur); text
+  without levels has no order and is refused.
 
 References
 ----------
@@ -220,46 +221,64 @@ def _response_name(formula: str) -> str:
     return names[0]
 
 
-def _response_codes(data: pd.DataFrame, name: str, subset=None) -> tuple:
-    """Category codes (float, NaN where missing) and category texts of the
-    response: an ordered Categorical's categories, or the sorted distinct
-    values of a numeric column (numbers written as text count as numbers).
-    Rows outside ``subset`` are not looked at (they may hold codes such as
-    ``dont_know`` that the subset leaves out)."""
+def _response_codes(data: pd.DataFrame, name: str, subset=None, levels=None) -> tuple:
+    """Category codes (float, NaN where missing), category texts and whether
+    the categories are declared (each must then occur) of the response:
+    ``levels`` if given (matched as canonical text, ``1`` = ``1.0``), an
+    ordered Categorical's categories, or the sorted distinct values of a
+    numeric column (numbers written as text count as numbers). Rows outside
+    ``subset`` are not looked at (they may hold codes such as ``dont_know``
+    that the subset leaves out)."""
     values = data[name]
     if subset is not None:
         values = values.where(subset)
+    if levels is not None:
+        levels = [canonical(v) for v in levels]
+        repeated = [v for v in levels if levels.count(v) > 1]
+        if repeated:
+            raise FormulaError(f"the levels of response {name!r} repeat {repeated[0]!r}")
+        texts = values.map(canonical, na_action="ignore")
+        codes = texts.map({v: k for k, v in enumerate(levels)})
+        unknown = texts.notna() & codes.isna()
+        if unknown.any():
+            value = texts[unknown].iloc[0]
+            raise FormulaError(
+                f"response {name!r} has the value {value!r} ({int((texts == value).sum())} "
+                f"rows), not one of its levels {', '.join(levels)}; add it or leave such "
+                f"rows out of the fit (subset, --where)")
+        return codes.to_numpy(dtype=float), levels, True
     if isinstance(values.dtype, pd.CategoricalDtype):
         if not values.cat.ordered:
             raise FormulaError(
                 f"response {name!r} is an unordered categorical: give its order "
-                f"(an ordered Categorical) or numeric codes")
+                f"(an ordered Categorical, or levels) or numeric codes")
         codes = values.cat.codes.to_numpy().astype(float)
         codes[codes < 0] = np.nan
-        return codes, [canonical(c) for c in values.cat.categories]
+        return codes, [canonical(c) for c in values.cat.categories], True
     numbers = pd.to_numeric(values, errors="coerce")
     text = numbers.isna() & values.notna()
     if text.any():
         raise FormulaError(
             f"response {name!r} has the text value {values[text].iloc[0]!r} "
             f"({int((values == values[text].iloc[0]).sum())} rows): an ordinal response "
-            f"needs numeric codes (1-5) or an ordered Categorical; leave such rows out "
-            f"of the fit (subset, --where) or make them missing")
+            f"needs numeric codes (1-5), an ordered Categorical or its levels in order "
+            f"(levels, --levels); or leave such rows out of the fit (subset, --where)")
     numbers = numbers.to_numpy(dtype=float)
     distinct = np.unique(numbers[~np.isnan(numbers)])
     codes = np.where(np.isnan(numbers), np.nan,
                      np.searchsorted(distinct, np.nan_to_num(numbers)))
-    return codes.astype(float), [canonical(v) for v in distinct]
+    return codes.astype(float), [canonical(v) for v in distinct], False
 
 
 def build_ordinal_frame(formula: str, data: pd.DataFrame, weights: np.ndarray,
-                        subset=None) -> OrdinalFrame:
+                        subset=None, levels=None) -> OrdinalFrame:
     """The model frame of an ordinal formula on the rows of ``data``.
 
     Rows with a missing model variable or outside ``subset`` are left out of
     the fit (:func:`~estimators.model.formula.build_model_frame`). The
-    categories are those of the response among the fitted rows; each needs
-    positive weight.
+    categories are ``levels``, an ordered Categorical's categories (each
+    must occur) or a numeric response's values among the fitted rows; each
+    needs positive weight.
 
     Raises
     ------
@@ -274,7 +293,7 @@ def build_ordinal_frame(formula: str, data: pd.DataFrame, weights: np.ndarray,
     if name not in data.columns:
         raise FormulaError(f"formula {formula!r} names unknown variable {name!r} "
                            f"(not a column of the data)")
-    codes, labels = _response_codes(data, name, subset)
+    codes, labels, declared = _response_codes(data, name, subset, levels)
     frame = build_model_frame(formula, data.assign(**{name: codes}), subset)
     if "Intercept" not in frame.terms:
         raise FormulaError(
@@ -285,7 +304,7 @@ def build_ordinal_frame(formula: str, data: pd.DataFrame, weights: np.ndarray,
     y = frame.y.astype(np.int64)
     counts = np.bincount(y, minlength=len(labels))
     weighted = np.bincount(y, w, minlength=len(labels))
-    if isinstance(data[name].dtype, pd.CategoricalDtype):
+    if declared:
         empty = np.flatnonzero(weighted <= 0)
         if len(empty):
             k = empty[0]
@@ -553,8 +572,8 @@ def refit_replicates(rows: _Rows, W: np.ndarray, link: OrdinalLink, theta0: np.n
 
 # -- the estimator ---------------------------------------------------------------------
 
-def svyolr(formula: str, design, link: str = "logit", *, variance: str | None = None,
-           subset=None, data: pd.DataFrame | None = None,
+def svyolr(formula: str, design, link: str = "logit", *, levels=None,
+           variance: str | None = None, subset=None, data: pd.DataFrame | None = None,
            level: float = 0.95) -> OrdinalResults:
     """Fit a design-based proportional-odds model (R's ``svyolr``).
 
@@ -573,6 +592,11 @@ def svyolr(formula: str, design, link: str = "logit", *, variance: str | None = 
         design (domain estimation, as R).
     link : {"logit", "probit"}
         ``logistic`` (R's name) is an alias of ``logit``.
+    levels : sequence, optional
+        The response's categories, lowest first (R's ``factor(y, levels,
+        ordered = TRUE)``): for a text response, or to declare a category
+        that must occur. Values are matched as text (``1`` = ``1.0``); a
+        value of a fitted row that is not among them is an error.
     variance : {"replicate", "linearization"}, optional
         Default: replicate when the design has replicates, else linearization.
     subset : array-like of bool, or a condition with ``mask(data)``, optional
@@ -593,7 +617,7 @@ def svyolr(formula: str, design, link: str = "logit", *, variance: str | None = 
     variance, data, subset = fit_inputs(design, variance, subset, data)
     weights = np.asarray(design.weights, dtype=float)
     with single_threaded_blas():
-        frame = build_ordinal_frame(formula, data, weights, subset)
+        frame = build_ordinal_frame(formula, data, weights, subset, levels)
         w = weights[frame.used]
         rows = _Rows(frame.X, frame.y, len(frame.levels))
         names = frame.terms + frame.threshold_names

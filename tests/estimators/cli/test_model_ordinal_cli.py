@@ -102,6 +102,27 @@ def test_replicate_file_from_kalib_replicate_jkn(tmp_path):
     _check(table, R["c3_jkn_reraked3_logistic"], se="se")
 
 
+def test_text_response_with_levels(tmp_path):
+    # a labelled rating scale: --levels gives the order (R: factor(z, levels, ordered))
+    labels = ["never", "rarely", "sometimes", "often", "always"]
+    sample = pd.read_csv(SAMPLE)
+    sample["z"] = sample["z"].map(dict(enumerate(labels, start=1)))
+    path = tmp_path / "labelled.csv"
+    sample.to_csv(path, index=False)
+    code = main(["model", str(path), *DESIGN, "--formula", FORMULA, "--family", "ordinal",
+                 "--levels", ",".join(labels), "--out", str(tmp_path / "c.csv"), "--quiet"])
+    assert code == 0
+    table = pd.read_csv(tmp_path / "c.csv")
+    assert list(table["term"])[-4:] == ["never|rarely", "rarely|sometimes",
+                                        "sometimes|often", "often|always"]
+    case = R["a_strat_logistic"]
+    names = [NAMES[n] for n in list(case["coef_all"])[:4]] + list(table["term"])[-4:]
+    table = table.set_index("term").loc[names]
+    np.testing.assert_allclose(table["estimate"], list(case["coef_all"].values()), rtol=1e-9)
+    np.testing.assert_allclose(table["se"], list(case["se_exact_hessian"].values()),
+                               rtol=1e-9)
+
+
 def test_predicted_margins_per_category(tmp_path):
     code, _ = _model(tmp_path, *DESIGN, "--formula", FORMULA, "--family", "ordinal",
                      "--predict", "sector", "--predict-out", str(tmp_path / "m.csv"))
@@ -118,6 +139,8 @@ def test_predicted_margins_per_category(tmp_path):
     (["--formula", "sector ~ trainee", "--family", "ordinal"], "text value 'private'"),
     (["--formula", FORMULA, "--family", "binomial", "--link", "probit"],
      "--link is for --family ordinal"),
+    (["--formula", "sector ~ trainee", "--family", "ordinal", "--levels", "private"],
+     "the value 'public' (170 rows), not one of its levels private"),
     (["--formula", "z ~ sector + trainee", "--family", "ordinal", "--where", "z == 3"],
      "one category ('3')"),
 ])

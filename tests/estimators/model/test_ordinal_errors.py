@@ -70,6 +70,24 @@ def test_text_codes_outside_the_subset_are_not_looked_at():
     np.testing.assert_allclose(fit.bse, expected.bse, rtol=1e-12)
 
 
+def test_levels_order_a_text_response():
+    labels = {1: "low", 2: "mid", 3: "high", 4: "top"}
+    data = _data()
+    text = data.assign(rating=data["rating"].map(labels))
+    fit = _fit(text, levels=list(labels.values()))
+    assert fit.terms[-3:] == ["low|mid", "mid|high", "high|top"]
+    np.testing.assert_allclose(fit.params, _fit(data).params, rtol=1e-12)
+    with pytest.raises(FormulaError) as e:
+        _fit(text, levels=["low", "mid", "high"])
+    assert "has the value 'top'" in _message(e) and "not one of its levels" in _message(e)
+    with pytest.raises(FormulaError) as e:
+        _fit(data, levels=[1, 2, 3, 4, 5])
+    assert "category '5' of response 'rating' has no respondents" in _message(e)
+    with pytest.raises(FormulaError) as e:
+        _fit(data, levels=[1, 2, 2.0, 3, 4])
+    assert "repeat '2'" in _message(e)
+
+
 def test_unordered_categorical_response():
     data = _data()
     data["rating"] = pd.Categorical(data["rating"])
