@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import patsy
-from scipy import stats
 
 from estimators.inference.ci import proportion_ci, wald_ci
 
@@ -214,14 +213,7 @@ class OrdinalResults(SvyGLMResults):
                     "se": rest["contrast_se"]}))
             else:
                 parts.append(self._derivative(variable))
-        table = pd.concat(parts, ignore_index=True)
-        df = self.design_df
-        table["t"] = table["estimate"] / table["se"]
-        table["p"] = 2 * stats.t.sf(np.abs(table["t"]), df) if df > 0 else np.nan
-        table["ci_low"], table["ci_high"] = wald_ci(table["estimate"].to_numpy(),
-                                                    table["se"].to_numpy(), df, level)
-        table["df"] = df
-        return table
+        return self._t_columns(pd.concat(parts, ignore_index=True), level)
 
     def _derivative(self, variable: str) -> pd.DataFrame:
         """Weighted mean of ``d P_k / d x`` per category, central difference of step h."""

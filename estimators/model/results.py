@@ -280,7 +280,12 @@ class SvyGLMResults:
                 else:
                     estimate, se = self._derivative(variable)
                     rows.append((variable, f"d/d{variable}", estimate, se))
-        table = pd.DataFrame(rows, columns=["variable", "contrast", "estimate", "se"])
+        return self._t_columns(pd.DataFrame(
+            rows, columns=["variable", "contrast", "estimate", "se"]), level)
+
+    def _t_columns(self, table: pd.DataFrame, level: float) -> pd.DataFrame:
+        """``table`` (with ``estimate, se``) plus ``t, p, ci_low, ci_high, df``
+        on the design df."""
         df = self.design_df
         table["t"] = table["estimate"] / table["se"]
         table["p"] = 2 * stats.t.sf(np.abs(table["t"]), df) if df > 0 else np.nan
