@@ -14,7 +14,7 @@ non-linear contrasts ``f(theta)``
     given as an expression over the estimate names, e.g. ``"api00 / api99"``
     or ``"log(E/(1-E)) - log(H/(1-H))"`` (``+ - * / **`` (or R's ``^``),
     ``log``, ``exp``, ``sqrt``, numbers; a name that is not an identifier is
-    written between backticks as in R: ```E:sch_wide=Yes```). The
+    written between backticks as in R: ``"log(`E:sch_wide=Yes`)"``). The
     expression is parsed with :mod:`ast` and only those operations are
     accepted; its gradient ``J`` comes from forward-mode automatic
     differentiation on the parsed tree (the chain rule applied node by node,
