@@ -357,30 +357,47 @@ class Design:
             raise KalibError("the design has no replicates; call with_replicates first")
         return self.replicates.weights(self)
 
+    def calibration_regression(self):
+        """The calibration regression of linearization on calibration cells.
+
+        Returns ``(cell, X, M)``, or None when the design is not calibrated:
+        ``cell`` (n,) the rows' cells, ``X`` (C, p) the calibration design row
+        of each cell (a calibration on units, numeric totals included, has one
+        cell per row) and ``M = X' diag(D) X`` with ``D_c`` the base-weight
+        total of cell c. The coefficients of a regression of z are
+        ``beta = M^{-1} X' Z`` with ``Z_c = sum_{i in c} d_i z_i``, so that
+        they need only cell totals of ``d z`` (Deville & Särndal 1992; the
+        residuals ``z_i - x_i' beta`` are R's ``svyrecvar`` after ``calibrate``).
+        """
+        if self.calibration is None:
+            return None
+        problem = self.calibration.problem
+        d, X = self.base_weights, problem.X
+        D = d if problem.rows_are_units else np.bincount(problem.cell, d,
+                                                          minlength=problem.n_cells)
+        return problem.cell, X, X.T @ (X * D[:, None])
+
     def calibration_residuals(self, z) -> np.ndarray:
         """Residuals of the calibration regression, ``z_i - x_i' beta``.
 
         ``beta = (sum_i d_i x_i x_i')^{-1} sum_i d_i x_i z_i`` with d the base
-        weights and x_i the calibration design row (Deville & Särndal 1992;
-        the residuals R's ``svyrecvar`` uses after ``calibrate``). The
-        identity when the design is not calibrated. ``z`` is (n,) or (n, m).
+        weights and x_i the calibration design row
+        (:meth:`calibration_regression`). The identity when the design is not
+        calibrated. ``z`` is (n,) or (n, m).
         """
         z = np.asarray(z, dtype=np.float64)
-        if self.calibration is None:
+        regression = self.calibration_regression()
+        if regression is None:
             return z
-        problem = self.calibration.problem
+        cell, X, M = regression
         flat = z.reshape(self.n, -1)
         d = self.base_weights
-        if problem.rows_are_units:
-            X = problem.X
-            Xd = X * d[:, None]
-            beta = np.linalg.solve(X.T @ Xd, Xd.T @ flat)
+        if self.calibration.problem.rows_are_units:
+            beta = np.linalg.solve(M, (X * d[:, None]).T @ flat)
             return (flat - X @ beta).reshape(z.shape)
-        cell, C, X = problem.cell, problem.n_cells, problem.X
-        dz = np.column_stack([np.bincount(cell, d * flat[:, j], minlength=C)
+        dz = np.column_stack([np.bincount(cell, d * flat[:, j], minlength=X.shape[0])
                               for j in range(flat.shape[1])])
-        D = np.bincount(cell, d, minlength=C)
-        beta = np.linalg.solve(X.T @ (X * D[:, None]), X.T @ dz)
+        beta = np.linalg.solve(M, X.T @ dz)
         return (flat - (X @ beta)[cell]).reshape(z.shape)
 
     def __repr__(self) -> str:

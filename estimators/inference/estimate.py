@@ -64,7 +64,8 @@ from estimators.inference import ci as cimod
 from estimators.inference.domains import (ALL, Chosen, Condition, NotMissing, combinations,
                                 domain_codes, text_column)
 from estimators.inference.results import FLAG_RULE, Results, reliability_flags
-from estimators.inference.variance import linearization_covariance, replicate_covariance
+from estimators.inference.variance import (domain_variances, linearization_covariance,
+                                          replicate_covariance)
 from weighting.columns import canonical, dense_range, numeric
 from weighting.errors import KalibError
 
@@ -427,10 +428,22 @@ def _influence(columns, codes, G, theta, t_den):
 
 
 def _linearized(design, columns, codes, G, theta, t_den, empty):
-    """Delta-method variances of theta (G, m)."""
-    m = theta.shape[1]
-    cov = linearization_covariance(design, _influence(columns, codes, G, theta, t_den))
-    var = np.diag(cov).reshape(G, m).copy()
+    """Delta-method variances of theta (G, m), without their covariance."""
+    th = np.where(np.isfinite(theta), theta, 0.0)
+    e = np.empty((theta.shape[1], codes.size))     # item-major, as domain_variances works
+    for j, row in enumerate(e):
+        if columns.is_total[j]:
+            row[:] = columns.distinct[columns.num[j]]
+            continue
+        # the residual about the row's own domain's ratio
+        if G == 1:
+            np.multiply(columns.distinct[columns.den[j]], th[0, j], out=row)
+        else:
+            np.take(th[:, j], codes, out=row, mode="clip")   # codes are valid
+            row *= columns.distinct[columns.den[j]]
+        np.subtract(columns.distinct[columns.num[j]], row, out=row)
+    scale = np.where(columns.is_total, 1.0, 1.0 / np.where(t_den == 0, 1.0, t_den))
+    var = domain_variances(design, codes, G, e.T, scale)
     var[empty] = np.nan
     return var
 
@@ -487,8 +500,10 @@ def _domain_df(design, columns, codes, G):
     df = {}
     for k in np.unique(columns.mask):   # items sharing a base share their df
         rows = columns.distinct[k] > 0
-        df[k] = (_distinct_per_domain(codes[rows], design.psu[rows], G)
-                 - _distinct_per_domain(codes[rows], design.strata[rows], G))
+        # every PSU one row: a domain's PSUs are its rows, no search for repeats
+        psus = (np.bincount(codes[rows], minlength=G) if design.n_psus == design.n
+                else _distinct_per_domain(codes[rows], design.psu[rows], G))
+        df[k] = psus - _distinct_per_domain(codes[rows], design.strata[rows], G)
     return np.column_stack([df[k] for k in columns.mask]).astype(np.float64)
 
 

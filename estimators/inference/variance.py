@@ -19,6 +19,33 @@ sampling fraction ``f_h``), the with-replacement stratified estimator
 (Wolter 2007, ch. 6). Certainty strata (lonely-PSU policy) and take-all
 strata contribute zero.
 
+Variances of many domain estimates
+----------------------------------
+The influence of an estimate in domain g of a domain specification is
+``z_i = 1[i in g] e_i s_g`` (``e_i`` the row's residual about its own
+domain's estimate, ``s_g`` a constant per estimate), so a row is non-zero in
+one domain's columns only, while its calibration residual ``-x_i' beta`` is
+not. :func:`domain_variances` gives the k = G m variances (G domains, m
+items) of R's ``svyrecvar`` without the n x k matrix nor the k x k
+covariance, in O(n m) plus O((cells + groups) k):
+
+* ``beta`` from the base-weighted cell totals of ``e`` by domain
+  (:meth:`weighting.design.Design.calibration_regression`);
+* the PSUs that hold one calibration cell and one domain (every PSU of an
+  unclustered sample) are *simple*: in its own domain's columns a simple PSU
+  has the explicit value ``U_p = E_p - r_p x_c' beta`` (r its weight, E its
+  weighted e), in every other domain's columns ``U_p = -r_p x_c' beta``, the
+  same function of r for all PSUs of its (stratum, cell, domain) group q;
+  their squared deviations from the stratum mean sum *exactly* (no
+  expanded sum of squares, no cancellation) to
+  ``(x_c' beta)^2 SS_q + N_q (rbar_q x_c' beta + Ubar_h)^2`` with ``N_q``,
+  ``rbar_q`` and ``SS_q = sum (r_p - rbar_q)^2`` of the group;
+* the other PSUs are summed explicitly, a block of domains at a time
+  (memory bounded by ``BLOCK_DOUBLES``).
+
+A covariance between estimates is formed only on request
+(:func:`linearization_covariance`, for contrasts and tests).
+
 Replicate variance
 ------------------
 ``V = scale * sum_b rscales_b (theta_b - c)(theta_b - c)'`` with c the mean of
@@ -34,7 +61,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from estimators.inference.domains import combinations
 from weighting.errors import KalibError
+
+#: Doubles (8 bytes) in the largest array of a block of domain estimates in
+#: :func:`domain_variances` (2^21: 16 MiB).
+BLOCK_DOUBLES = 2**21
 
 
 def linearization_covariance(design, influence) -> np.ndarray:
@@ -53,12 +85,25 @@ def linearization_covariance(design, influence) -> np.ndarray:
     """
     z = np.asarray(influence, dtype=np.float64)
     z = z.reshape(design.n, -1)
+    _require_finite_influence(z)
+    u = design.weights[:, None] * design.calibration_residuals(z)
+    return stratified_psu_covariance(design, u)
+
+
+def _require_finite_influence(z) -> None:
     if not np.all(np.isfinite(z)):
         rows = np.flatnonzero(~np.isfinite(z).all(axis=1))
         raise KalibError(f"influence values are not finite in {rows.size} row(s) "
                          f"(first at row {rows[0]})")
-    u = design.weights[:, None] * design.calibration_residuals(z)
-    return stratified_psu_covariance(design, u)
+
+
+def stratum_factors(design) -> np.ndarray:
+    """``(1 - f_h) n_h / (n_h - 1)`` per stratum; 0 for a stratum with one PSU
+    and for certainty strata."""
+    n_h = design.n_psu.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(n_h > 1, (1.0 - design.sampling_fraction) * n_h / (n_h - 1), 0.0)
+    return np.where(design.certainty, 0.0, factor)
 
 
 def stratified_psu_covariance(design, u) -> np.ndarray:
@@ -77,10 +122,220 @@ def stratified_psu_covariance(design, u) -> np.ndarray:
     for j in range(m):
         means[:, j] = np.bincount(stratum, totals[:, j], minlength=design.n_strata) / n_h
     centred = totals - means[stratum]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(n_h > 1, (1.0 - design.sampling_fraction) * n_h / (n_h - 1), 0.0)
-    factor = np.where(design.certainty, 0.0, factor)
-    return (centred * factor[stratum][:, None]).T @ centred
+    return (centred * stratum_factors(design)[stratum][:, None]).T @ centred
+
+
+def domain_variances(design, codes, n_domains, residuals, scale) -> np.ndarray:
+    """Linearization variances of G x m domain estimates (R's ``svyrecvar``).
+
+    Estimate ``(g, j)`` has the influence values ``z_i = 1[codes_i = g]
+    residuals_ij scale_gj``: the variances are the diagonal of
+    :func:`linearization_covariance` of the n x G m matrix of those values
+    (calibration residuals, PSU totals, strata, fpc, certainty strata),
+    computed without it (module docstring).
+
+    Parameters
+    ----------
+    design : weighting.design.Design
+    codes : ndarray (n,) of int
+        Each row's domain, ``0..n_domains-1``.
+    n_domains : int
+    residuals : ndarray (n, m)
+        ``e_ij``: for a ratio, ``y_ij - theta_gj x_ij`` about the row's own
+        domain's estimate; for a total, ``y_ij``.
+    scale : ndarray (n_domains, m)
+        ``s_gj``: ``1 / T_gj(x)`` for a ratio, 1 for a total.
+
+    Returns
+    -------
+    ndarray (n_domains, m)
+    """
+    e = np.asarray(residuals, dtype=np.float64).reshape(design.n, -1)
+    _require_finite_influence(e)
+    G, m = int(n_domains), e.shape[1]
+    e = np.ascontiguousarray(e.T)       # item-major: each item's residuals contiguous
+    codes = np.asarray(codes, dtype=np.int64)
+    regression = design.calibration_regression()
+    if regression is None:          # no calibration: the residual is z itself
+        cell, X, beta = np.zeros(design.n, np.int64), None, None
+        C = 1
+    else:
+        cell, X, M = regression
+        C = X.shape[0]
+        beta = np.linalg.solve(M, _cell_rhs(design.base_weights, cell, X, codes, G, e))
+    units = _DomainUnits(design, cell, C, codes, G, e)
+    factor = stratum_factors(design)
+    var = np.empty(G * m)
+    width = max(1, BLOCK_DOUBLES // (m * max(units.rows_per_column, C, 1)))
+    for g0 in range(0, G, width):
+        g1 = min(G, g0 + width)
+        block = slice(g0 * m, g1 * m)
+        fitted = np.zeros((C, (g1 - g0) * m)) if X is None else X @ beta[:, block]
+        var[block] = factor @ units.stratum_sums_of_squares(fitted, g0, g1)
+    return var.reshape(G, m) * np.asarray(scale, dtype=np.float64) ** 2
+
+
+def _cell_rhs(d, cell, X, codes, G, e) -> np.ndarray:
+    """``X' Z`` (p, G m): ``Z[c, (g, j)] = sum_{i in c, codes_i = g} d_i e_ij``,
+    the base-weighted cell totals of every domain's influence values (``e``
+    item-major, (m, n))."""
+    C, p = X.shape
+    m = e.shape[0]
+    pair, combos = combinations([cell, codes], [C, G])
+    K = len(combos)
+    sums = np.empty((K, m))
+    de = np.empty(len(d))
+    for j in range(m):
+        sums[:, j] = np.bincount(pair, np.multiply(d, e[j], out=de), minlength=K)
+    if C * G * m <= BLOCK_DOUBLES:  # Z as a dense (C, G m) table
+        Z = np.zeros((C, G, m))
+        Z[combos[:, 0], combos[:, 1]] = sums
+        return X.T @ Z.reshape(C, G * m)
+    # many cells (a calibration on units): X' Z feature by feature over the pairs
+    rhs = np.empty((p, G, m))
+    x_pair = X[combos[:, 0]]
+    for f in range(p):
+        for j in range(m):
+            rhs[f, :, j] = np.bincount(combos[:, 1], x_pair[:, f] * sums[:, j], minlength=G)
+    return rhs.reshape(p, G * m)
+
+
+class _DomainUnits:
+    """The PSUs of a design seen by one domain specification (module docstring).
+
+    Rows are first summed into *entries*, one per (PSU, cell, domain)
+    present, with their weight ``r`` and weighted residuals ``E`` (when every
+    PSU is one row, the rows are the entries and ``E = r e`` is left
+    unformed). An entry is *simple* when it is its PSU's only entry. Simple
+    entries keep their order: their sums by (stratum, domain) are bincounts
+    in the order of the rows, as the PSU totals of the dense computation
+    are, with no gather of n rows into another order (at n = 1e6 a random
+    gather costs more than the arithmetic). They are also summarised per
+    (stratum, cell, domain) group (``N``, ``R``, ``rbar``, ``SS``, in stratum
+    order). The entries of the other PSUs are kept sorted by PSU (``x_*``).
+    Residuals are item-major, ``(m, entries)``.
+    """
+
+    def __init__(self, design, cell, C, codes, G, e):
+        w, m = design.weights, e.shape[0]
+        P, H = design.n_psus, design.n_strata
+        self.H, self.m, self.G, self.n_psu = H, m, G, design.n_psu.astype(np.float64)
+        self.x_psu = np.zeros(0, dtype=np.int64)
+        if P == design.n:             # every PSU is one row: the rows are the entries
+            stratum, dom, r, E = design.strata, codes, w, None
+            self.e = e
+        else:
+            entry, combos = combinations([design.psu, cell, codes], [P, C, G])
+            psu, cell, dom = combos.T
+            size = len(combos)
+            r = np.bincount(entry, w, minlength=size)
+            E = np.stack([np.bincount(entry, w * e[j], minlength=size) for j in range(m)])
+            several = np.bincount(psu, minlength=P)[psu] > 1
+            if several.any():
+                x = np.flatnonzero(several)
+                codes_x, self.x_psu = np.unique(psu[x], return_inverse=True)
+                self.x_cell, self.x_dom, self.x_r, self.x_E = cell[x], dom[x], r[x], E[:, x]
+                self.x_segments = _Segments(design.psu_stratum[codes_x], H)
+                self.x_starts = np.searchsorted(self.x_psu, np.arange(len(codes_x)))
+                keep = ~several
+                psu, cell, dom, r, E = psu[keep], cell[keep], dom[keep], r[keep], E[:, keep]
+            stratum = design.psu_stratum[psu]
+            self.e = None
+        self.stratum, self.cell, self.dom, self.r, self.E = stratum, cell, dom, r, E
+
+        group, combos = combinations([stratum, cell, dom], [H, C, G])
+        self.q_stratum, self.q_cell, self.q_dom = combos.T
+        self.N = np.bincount(group, minlength=len(combos)).astype(np.float64)
+        self.R = np.bincount(group, r, minlength=len(combos))
+        self.rbar = self.R / self.N
+        self.SS = np.bincount(group, (r - self.rbar[group]) ** 2, minlength=len(combos))
+        self.q_segments = _Segments(self.q_stratum, H)
+        #: rows of the (rows, columns) arrays a block of columns makes
+        self.rows_per_column = max(len(combos), len(self.x_psu))
+
+    def stratum_sums_of_squares(self, fitted, g0, g1) -> np.ndarray:
+        """``sum_{p in h} (U_p - Ubar_h)^2`` (H, (g1 - g0) m) for the estimates
+        of domains g0..g1-1, whose ``x_c' beta`` per cell are ``fitted``."""
+        H, m = self.H, self.m
+        Gb, k = g1 - g0, fitted.shape[1]
+
+        # simple entries in their own domain: one value per item, summed by
+        # (stratum, domain)
+        if Gb == self.G:
+            rows, dom = slice(None), self.dom
+        else:
+            rows = np.flatnonzero((self.dom >= g0) & (self.dom < g1))
+            dom = self.dom[rows] - g0
+        key = self.stratum[rows] * Gb + dom
+        at = self.cell[rows] * Gb + dom
+        r = self.r[rows]
+        # the tables are small and contiguous, the codes valid: clip mode takes
+        # them without the bounds check (4x faster at n = 1e6)
+        table = fitted.reshape(-1, m).T.copy()
+        U = np.empty((m, len(key)))
+        S = np.empty((H * Gb, m))
+        for i in range(m):
+            np.take(table[i], at, out=U[i], mode="clip")
+            if self.E is None:          # rows: U = w (e - x'beta)
+                np.subtract(self.e[i, rows], U[i], out=U[i])
+                U[i] *= r
+            else:                       # entries: U = E - r x'beta
+                U[i] *= r
+                np.subtract(self.E[i, rows], U[i], out=U[i])
+            S[:, i] = np.bincount(key, U[i], minlength=H * Gb)
+        S = S.reshape(H, k)
+
+        # simple entries of other domains, by group
+        fit_q = fitted[self.q_cell]
+        mask = np.ones_like(fit_q, dtype=bool)
+        own = np.flatnonzero((self.q_dom >= g0) & (self.q_dom < g1))    # done above
+        mask[own[:, None], (self.q_dom[own] - g0)[:, None] * m + np.arange(m)] = False
+        S -= self.q_segments.sum(np.where(mask, self.R[:, None] * fit_q, 0.0))
+
+        # PSUs with several entries: their totals in full
+        U_x = None
+        if len(self.x_psu):
+            U_x = -np.add.reduceat(self.x_r[:, None] * fitted[self.x_cell], self.x_starts,
+                                   axis=0)
+            inside = np.flatnonzero((self.x_dom >= g0) & (self.x_dom < g1))
+            idx = (self.x_psu[inside] * k + (self.x_dom[inside] - g0) * m)[:, None] \
+                + np.arange(m)
+            U_x += np.bincount(idx.reshape(-1), self.x_E[:, inside].T.reshape(-1),
+                               minlength=U_x.size).reshape(U_x.shape)
+            S += self.x_segments.sum(U_x)
+
+        Ubar = S / self.n_psu[:, None]
+        V = np.empty((H * Gb, m))
+        means = Ubar.reshape(H * Gb, m).T.copy()
+        dev = np.empty(len(key))
+        for i in range(m):
+            np.take(means[i], key, out=dev, mode="clip")
+            np.subtract(U[i], dev, out=dev)
+            dev *= dev
+            V[:, i] = np.bincount(key, dev, minlength=H * Gb)
+        V = V.reshape(H, k)
+        between = (self.rbar[:, None] * fit_q + Ubar[self.q_stratum]) ** 2
+        V += self.q_segments.sum(np.where(mask, fit_q**2 * self.SS[:, None]
+                                          + self.N[:, None] * between, 0.0))
+        if U_x is not None:
+            V += self.x_segments.sum((U_x - Ubar[self.x_segments.codes]) ** 2)
+        return V
+
+
+class _Segments:
+    """Sums over the runs of equal codes of a sorted code array (strata)."""
+
+    def __init__(self, codes, size):
+        self.codes, self.size = codes, size
+        counts = np.bincount(codes, minlength=size)
+        self.present = np.flatnonzero(counts)
+        self.starts = (np.cumsum(counts) - counts)[self.present]
+
+    def sum(self, values) -> np.ndarray:
+        out = np.zeros((self.size,) + values.shape[1:])
+        if len(values):
+            out[self.present] = np.add.reduceat(values, self.starts, axis=0)
+        return out
 
 
 def replicate_covariance(theta_full, theta_reps, scale, rscales, mse=False) -> np.ndarray:
