@@ -26,12 +26,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from estimators.io.cati import CatiFileError, read_cati_csv, read_cati_sav
+from estimators.io.cati import read_cati_csv, read_cati_sav
 from estimators.surveys import ai_staff, employers
 from estimators.surveys.employers import DEFAULT_MARGINS, register_margin_table
 from estimators.surveys.employers.registry import VARIANTS, margins_from_sections
 from estimators.cli.inputs import add_encoding_argument
 from estimators.io.files import check_writable, write_files
+from estimators.io.sav import read_sav
+from estimators.io.text import read_csv_header
 from estimators.io.validate import validate
 from weighting.errors import KalibError
 
@@ -65,16 +67,11 @@ def add_parser(subparsers) -> None:
 
 
 def header(path: Path, encoding: str | None = None) -> list[str]:
-    """Column names of a CSV or SPSS file (the file is not read further;
-    codebook column names are ASCII, so undecodable bytes are replaced)."""
-    try:
-        if path.suffix.lower() == ".sav":
-            import pyreadstat
-            return list(pyreadstat.read_sav(str(path), metadataonly=True)[1].column_names)
-        return list(pd.read_csv(path, nrows=0, dtype=str, encoding=encoding or "utf-8",
-                                encoding_errors="replace").columns)
-    except Exception as exc:  # pandas, pyreadstat and OS errors alike: one line
-        raise CatiFileError(f"cannot read {path}: {exc}".splitlines()[0]) from None
+    """Column names of a CSV (any dialect the readers take) or SPSS file (its
+    metadata only, read as safely as the data: ``estimators.io.sav``)."""
+    if path.suffix.lower() == ".sav":
+        return list(read_sav(path, metadataonly=True)[1].column_names)
+    return read_csv_header(path, encoding)
 
 
 def survey_of(path: Path, encoding: str | None = None) -> str:

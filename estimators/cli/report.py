@@ -12,8 +12,8 @@ from estimators.cli.options import (add_calibration_arguments, add_ci_argument,
                                     add_design_arguments, add_level_argument,
                                     add_variance_arguments, calibration_spec,
                                     trim_caps)
+from estimators.io.text import check_input
 from estimators.report.labels import LANGUAGES
-from weighting.errors import KalibError
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -40,8 +40,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args) -> int:
     from estimators.report import ReportSettings, build_report
 
-    if args.sample is not None and not args.sample.is_file():
-        raise KalibError(f"sample file {str(args.sample)!r} not found")
+    if args.sample is not None:
+        check_input(args.sample)   # a missing file, or a directory, named before any work
     spec = calibration_spec(args)
     settings = ReportSettings(
         sample=args.sample, margins=tuple(args.margins or ()), id=args.id,

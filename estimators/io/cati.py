@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from estimators.io.codebook import MISSING_CODES, Codebook, derive_column
-from estimators.io.text import InputFileError, check_input, read_bytes, read_csv_table
+from estimators.io.text import InputFileError, read_bytes, read_csv_table
 from estimators.io.files import write_atomic
 from estimators.io.validate import ValidationError, validate
 from weighting.errors import KalibError
@@ -121,14 +121,9 @@ def read_cati_csv(path: str | Path, codebook: Codebook, check: bool = True,
 
 def read_cati_sav(path: str | Path, codebook: Codebook, check: bool = True) -> pd.DataFrame:
     """Read an SPSS export: numeric values -> value labels -> codebook codes."""
-    import pyreadstat
+    from estimators.io.sav import read_sav
 
-    path = check_input(path)
-    try:
-        raw, meta = pyreadstat.read_sav(str(path), apply_value_formats=False)
-    except Exception as exc:  # pyreadstat raises its own ReadstatError/PyreadstatError
-        reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
-        raise CatiFileError(f"cannot read SPSS file {str(path)!r}: {reason}") from None
+    raw, meta = read_sav(path, CatiFileError, apply_value_formats=False)
     if raw.empty:
         raise CatiFileError(f"SPSS file {str(path)!r} has no data rows")
     labelled = raw.astype(object)

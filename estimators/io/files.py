@@ -137,13 +137,10 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, ReadInfo]:
 
 
 def _read_sav(path: Path) -> tuple[pd.DataFrame, ReadInfo]:
-    import pyreadstat
+    from estimators.io.sav import read_sav
 
     name = str(path)
-    try:
-        frame, _ = pyreadstat.read_sav(name, apply_value_formats=False)
-    except Exception as exc:  # pyreadstat raises its own ReadstatError/PyreadstatError
-        raise InputFileError(f"cannot read SPSS file {name!r}: {_first(exc)}") from None
+    frame, _ = read_sav(path, apply_value_formats=False)
     return _non_empty(frame, ReadInfo(path=name, format="sav", rows=len(frame),
                                       columns=frame.shape[1]))
 
@@ -192,7 +189,8 @@ def read_margins_info(path, *, encoding: str | None = None) -> tuple[Margin, Rea
         frame = frame.astype(object).where(frame.notna(), "").map(
             lambda v: v if isinstance(v, str) else canonical(v))
     else:
-        frame, info = read_csv_table(path, read_bytes(path), all_text=True, encoding=encoding)
+        frame, info = read_csv_table(path, read_bytes(path), all_text=True, encoding=encoding,
+                                     named=True)
     if "total" not in frame.columns:
         raise MarginError(f"margin file {name!r} has no 'total' column "
                           f"(columns: {', '.join(map(str, frame.columns))})")

@@ -275,6 +275,15 @@ def read_07091(path: str | Path, year: str | None = None, region: str = "0",
     long = long[long[time].astype(str) == str(year)]
     if long.empty:
         raise JsonStatError(f"{name!r}: no data for year {year} (years: {', '.join(years)})")
+    # Every count of the table, used or not (a negative count of units with
+    # no employees still says the download is damaged).
+    counts = long["value"].to_numpy()
+    wrong = ~np.isnan(counts) & ((counts < 0) | (counts != np.floor(counts)))  # gaps: below
+    if wrong.any():
+        row = long.iloc[int(np.flatnonzero(wrong)[0])]
+        raise JsonStatError(f"{name!r}: NACE {row[nace]}, size {row[f'{size}_label']!r}: "
+                            f"count {row['value']:g} is not a whole number of "
+                            "establishments >= 0")
     try:
         long = long.assign(section=long[nace].map(nace_to_section),
                            size_class=long[f"{size}_label"].map(size_class_of))
@@ -290,13 +299,6 @@ def read_07091(path: str | Path, year: str | None = None, region: str = "0",
             f"{name!r}: no value for NACE {row[nace]} ({row['section']}), size "
             f"{row[f'{size}_label']!r}: status {row['status']!r} "
             f"({STATUS_SYMBOLS.get(row['status'], 'unknown symbol')})")
-    counts = long["value"].to_numpy()
-    wrong = (counts < 0) | (counts != np.floor(counts))
-    if wrong.any():
-        row = long.iloc[int(np.flatnonzero(wrong)[0])]
-        raise JsonStatError(f"{name!r}: NACE {row[nace]}, size {row[f'{size}_label']!r}: "
-                            f"count {row['value']:g} is not a whole number of "
-                            "establishments >= 0")
     table = long.pivot_table(index="section", columns="size_class", values="value",
                              aggfunc="sum").reindex(columns=SIZE_CLASSES).fillna(0)
     return table.astype("int64")

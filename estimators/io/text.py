@@ -270,9 +270,25 @@ def _check_header(header: list[str], path: str) -> None:
         seen.setdefault(name, k)
 
 
+def read_csv_header(path, encoding: str | None = None) -> list[str]:
+    """The column names of a CSV file (its dialect detected as for the table)."""
+    name = str(path)
+    text, _, _ = decode(read_bytes(path), name, encoding)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text) or ",",
+                        strict=True)
+    try:
+        header = next((r for r in reader if not _blank(r)), None)
+    except csv.Error as exc:
+        raise InputFileError(f"{name!r}, line {reader.line_num}: bad quoting ({exc})") from None
+    if header is None:
+        raise InputFileError(f"{name!r} is empty")
+    return header
+
+
 # ----------------------------------------------------------------- the table
 def read_csv_table(path, raw: bytes, *, text_columns=(), all_text: bool = False,
-                   encoding: str | None = None) -> tuple[pd.DataFrame, ReadInfo]:
+                   encoding: str | None = None, named: bool = False
+                   ) -> tuple[pd.DataFrame, ReadInfo]:
     """A CSV file's bytes as a DataFrame, with what was detected.
 
     Parameters
@@ -289,6 +305,10 @@ def read_csv_table(path, raw: bytes, *, text_columns=(), all_text: bool = False,
         blanks to its own missing code).
     encoding : str, optional
         The codec to decode with (``--encoding``) instead of detecting it.
+    named : bool
+        Every column must have a name (a margin file); otherwise an empty
+        header cell names its column ``Unnamed: k`` as pandas does (R's
+        ``write.csv`` leaves the row-name column's header empty).
 
     Returns
     -------
@@ -302,6 +322,9 @@ def read_csv_table(path, raw: bytes, *, text_columns=(), all_text: bool = False,
     delimiter = sniff_delimiter(text)
     decimal = sniff_decimal(text, delimiter)
     header, lines = scan(text, delimiter, name)
+    if named and not all(h.strip() for h in header):
+        k = next(k for k, h in enumerate(header, start=1) if not h.strip())
+        raise InputFileError(f"{name!r}: column {k} has no name in the header")
     if not len(lines):
         raise InputFileError(f"{name!r} has a header but no data rows")
     options = dict(sep=delimiter or ",", decimal=decimal, index_col=False,
