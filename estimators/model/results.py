@@ -21,6 +21,7 @@ from .errors import ModelError, SingularCovarianceError
 from .families import Family
 from .fitting import single_threaded_blas
 from .formula import ModelFrame, formula_variables
+from .lrt import working_test
 from .variance import linearized_cov, replicate_cov, replicate_matrix
 
 COLUMNS = ["term", "estimate", "se", "t", "df", "p", "ci_low", "ci_high"]
@@ -33,14 +34,15 @@ class TermTest:
 
     ``F = b' V^{-1} b / k`` referred to F(k, ddf), ``ddf`` the model's
     residual design df (R ``regTermTest(method = "Wald")``; Korn & Graubard
-    1990 for the F form).
+    1990 for the F form); with ``ddf = inf``, ``k F`` referred to chi-square
+    on k df (R's ``df = Inf``, which reports ``chisq = k F``).
     """
 
     terms: tuple
     columns: tuple
     F: float
     df: int
-    ddf: int
+    ddf: float
     p: float
 
     def __str__(self) -> str:
@@ -170,23 +172,39 @@ class SvyGLMResults:
                                  f"{', '.join(known)}")
         return sorted(set(cols))
 
-    def wald_test(self, terms) -> TermTest:
-        """Design-based Wald F test that all coefficients of ``terms`` are zero
-        (R ``regTermTest(model, ~ terms)``)."""
+    def wald_test(self, terms, method: str = "Wald", lrt_approximation: str = "saddlepoint",
+                  df: float | None = None):
+        """Test that all coefficients of ``terms`` are zero (R ``regTermTest(model,
+        ~ terms, method, lrt.approximation, df)``).
+
+        ``method="Wald"`` (default): the design-based Wald F test, a
+        :class:`TermTest`. ``"LRT"`` (working-likelihood ratio) and
+        ``"WorkingWald"``: Rao–Scott tests referred to a combination of
+        chi-squares by ``lrt_approximation`` (``"saddlepoint"`` or
+        ``"satterthwaite"``), a :class:`~estimators.model.lrt.WorkingTest`.
+        ``df`` replaces the residual design df as the denominator df;
+        ``numpy.inf`` gives chi-square tests (for Wald, ``F * df`` on
+        ``df`` degrees of freedom).
+        """
         cols = self._columns(terms)
-        b = self.params[cols]
-        V = self.cov[np.ix_(cols, cols)]
         names = (terms,) if isinstance(terms, str) else tuple(terms)
+        V = self.cov[np.ix_(cols, cols)]
         rank = int(np.linalg.matrix_rank(V))
         if rank < len(cols):
             raise SingularCovarianceError(
                 f"the covariance of the {len(cols)} coefficient(s) of {', '.join(names)} "
                 f"has rank {rank}: no Wald test (with replicates, B must exceed the "
                 f"number of coefficients; the design has {self.df} degrees of freedom)")
+        if method != "Wald":
+            return working_test(self, cols, names, method, lrt_approximation, df)
+        b = self.params[cols]
+        ddf = self.df if df is None else df
         F = float(b @ np.linalg.solve(V, b)) / len(cols)
-        p = float(stats.f.sf(F, len(cols), self.df)) if self.df > 0 else np.nan
-        return TermTest(names, tuple(self.terms[c] for c in cols), F, len(cols),
-                        self.df, p)
+        if ddf == np.inf:
+            p = float(stats.chi2.sf(F * len(cols), len(cols)))
+        else:
+            p = float(stats.f.sf(F, len(cols), ddf)) if ddf > 0 else np.nan
+        return TermTest(names, tuple(self.terms[c] for c in cols), F, len(cols), ddf, p)
 
     def term_tests(self) -> pd.DataFrame:
         """A Wald test of every formula term but the intercept."""
