@@ -15,6 +15,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "api"))
 
 from reference import resolve_alias, write_reference  # noqa: E402
+from sphinx.ext import autosummary  # noqa: E402
 
 from estimators._version import __version__  # noqa: E402
 
@@ -92,16 +93,37 @@ def _plain_text_docstrings(app, what, name, obj, options, lines):
         # prints it verbatim), usage lines included: keep the first line as
         # the summary and the rest as a literal block.
         lines[:] = lines[:1] + ["", "::", ""] + [f"    {line}" for line in lines[1:]]
-    elif what == "data" and lines and type(obj).__doc__ and \
-            lines[0].strip() == type(obj).__doc__.strip().splitlines()[0].strip():
+    elif what == "data" and lines and getattr(obj, "__doc__", None) and \
+            lines[0].strip() == obj.__doc__.strip().splitlines()[0].strip():
         # A constant without a `#:` comment: autodoc falls back to the
-        # docstring of its type (numpy.ndarray's, dict's), which says nothing
-        # about the constant.
+        # docstring the value carries, its type's (numpy.ndarray's, dict's),
+        # which says nothing about the constant.
         lines.clear()
+
+
+def _whole_literals(extract):
+    """autosummary's one-line summaries end at the first ". ", even inside an
+    inline literal (``rep_1 ... rep_B``), which then never closes: take the
+    whole first paragraph when the sentence cuts a literal."""
+    def summary(doc, document):
+        text = extract(doc, document)
+        if text.count("``") % 2:
+            paragraph = []
+            for line in doc:
+                if not line.strip() and paragraph:
+                    break
+                paragraph.append(line.strip())
+            text = " ".join(p for p in paragraph if p)
+        return text
+    return summary
+
+
+autosummary.extract_summary = _whole_literals(autosummary.extract_summary)
 
 
 def setup(app):
     # `estimators.svymean` and `estimators.inference.estimate.svymean` are one
     # function, documented once; a reference by any import path finds it.
     app.connect("missing-reference", resolve_alias)
-    app.connect("autodoc-process-docstring", _plain_text_docstrings)
+    # Before numpydoc (priority 500) rewrites the lines.
+    app.connect("autodoc-process-docstring", _plain_text_docstrings, priority=400)

@@ -18,7 +18,7 @@ distance   g(u)                                                          bounds
 linear     ``clip(1 + u, L, U)``                                         optional; "truncated" = with bounds
 raking     ``clip(exp(u), L, U)``                                        optional
 logit      :math:`\frac{L(U-1) + U(1-L)e^{Au}}{U-1 + (1-L)e^{Au}}`        required, :math:`L < 1 < U`,
-                                                                         :math:`A = \frac{U-L}{(U-1)(1-L)}`
+                                                                          :math:`A = \frac{U-L}{(U-1)(1-L)}`
 ========== ============================================================= ==================================
 
 References

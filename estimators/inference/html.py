@@ -1,7 +1,7 @@
 """HTML views of results for Jupyter (``_repr_html_``).
 
 Estimates, standard errors and interval limits are printed to two
-significant digits of their standard error (:func:`weighting._html.decimals`),
+significant digits of their standard error (``weighting._html.decimals``),
 so a notebook shows what the data support and no more; ``summary()`` stays
 the plain-text view and ``tidy()`` the unrounded numbers. Rows flagged
 ``suppress`` or ``empty`` by the reliability rule are greyed. Every label is
@@ -57,7 +57,7 @@ def results_html(results) -> str:
         styles.insert(MAX_ROWS - 10, None)
     settings = ", ".join(f"{k} = {results.attrs[k]}" for k in _SETTINGS
                          if results.attrs.get(k) not in (None, ""))
-    html = table(header, rows, numeric=(2, 3, 4, 6), caption=settings, row_styles=styles)
+    html = table(header, rows, numeric=(2, 3, 4, 5, 6), caption=settings, row_styles=styles)
     return html + (f"<p>{note}</p>" if note else "")
 
 
