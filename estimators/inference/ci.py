@@ -25,6 +25,16 @@ Proportions (``proportion_ci``), following R ``survey::svyciprop`` (Lumley):
 ``percentile``
     Percentile bootstrap: the ``a/2`` and ``1 - a/2`` quantiles of the
     bootstrap replicate estimates.
+``asin``
+    ``sin^2(asin(sqrt(p)) +- t_df * se / (2 sqrt(p (1 - p))))``: the Wald
+    interval on the variance-stabilising angular scale (delta method), R's
+    ``method = "asin"``. Where the angle's interval leaves ``[0, pi/2]`` it
+    is cut there (the interval ends at 0 or 1); R squares the sine of the
+    angle outside, which folds the end back into (0, 1).
+``likelihood``
+    The profile-likelihood interval of the intercept of a weighted logistic
+    model, Rao–Scott-scaled by the design effect of ``logit(p)``, as R
+    computes it (``estimators.inference.likelihood_ci``).
 
 References
 ----------
@@ -42,7 +52,8 @@ from scipy import special, stats
 
 from weighting.errors import KalibError
 
-PROPORTION_METHODS = ("logit", "beta", "xlogit", "wilson", "wald", "percentile")
+PROPORTION_METHODS = ("logit", "beta", "xlogit", "wilson", "wald", "percentile", "asin",
+                      "likelihood")
 ALIASES = {"korn-graubard": "beta", "mean": "wald"}
 
 
@@ -92,16 +103,17 @@ def proportion_ci(p, se, *, method="logit", df=np.inf, level=0.95, n=None,
         Estimated proportion and its standard error.
     method : str
         ``logit`` (default), ``beta`` (alias ``korn-graubard``), ``xlogit``,
-        ``wilson``, ``wald`` (alias ``mean``), ``percentile``.
+        ``wilson``, ``wald`` (alias ``mean``), ``percentile``, ``asin``,
+        ``likelihood``.
     df : array_like
         Design degrees of freedom.
     level : float
         Confidence level in (0, 1).
     n : array_like
-        Unweighted sample size (``beta`` and ``wilson``).
+        Unweighted sample size (``beta``, ``wilson`` and ``likelihood``).
     se_logit : array_like, optional
-        Standard error of ``logit(p)`` from replicates (``logit``); the delta
-        method is used where absent.
+        Standard error of ``logit(p)`` from replicates (``logit`` and
+        ``likelihood``); the delta method is used where absent.
     replicates : array_like, shape (B, ...)
         Bootstrap replicate estimates (``percentile``).
     """
@@ -113,6 +125,8 @@ def proportion_ci(p, se, *, method="logit", df=np.inf, level=0.95, n=None,
         return wald_ci(p, se, df, level)
     if method in ("logit", "xlogit"):
         return _logit_ci(p, se, df, level, se_logit if method == "logit" else None)
+    if method == "asin":
+        return asin_ci(p, se, df, level)
     if method == "percentile":
         if replicates is None:
             raise KalibError("--ci percentile needs bootstrap replicates "
@@ -123,6 +137,13 @@ def proportion_ci(p, se, *, method="logit", df=np.inf, level=0.95, n=None,
                 np.quantile(reps, 1 - alpha / 2, axis=0))
     if n is None:
         raise KalibError(f"CI method {method!r} needs the unweighted sample size n")
+    if method == "likelihood":
+        # imported on use: profiling loads scipy.stats, which other methods avoid
+        from estimators.inference.likelihood_ci import likelihood_ci
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se_logit = se / (p * (1 - p)) if se_logit is None else se_logit
+        return likelihood_ci(p, se_logit, n, df, level)
     n_star = effective_n(p, se, n, df, level)
     if method == "beta":
         return _korn_graubard(p, n_star, level)
@@ -137,6 +158,20 @@ def _logit_ci(p, se, df, level, se_logit):
         centre = special.logit(p)
         low, high = special.expit(centre - half), special.expit(centre + half)
     # p = 0 or 1 has no logit: the interval collapses onto p (flagged upstream).
+    edge = (p <= 0) | (p >= 1)
+    return np.where(edge, p, low), np.where(edge, p, high)
+
+
+def asin_ci(p, se, df=np.inf, level=0.95):
+    """The angular interval ``sin^2(asin(sqrt p) +- t_df se / (2 sqrt(p (1 - p))))``
+    with the angle cut to ``[0, pi/2]``; p = 0 or 1 (no delta-method SE)
+    gives ``(p, p)``."""
+    p, se = np.asarray(p, dtype=float), np.asarray(se, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        angle = np.arcsin(np.sqrt(p))
+        half = t_quantile(level, df) * se / (2 * np.sqrt(p * (1 - p)))
+        low = np.sin(np.clip(angle - half, 0.0, np.pi / 2)) ** 2
+        high = np.sin(np.clip(angle + half, 0.0, np.pi / 2)) ** 2
     edge = (p <= 0) | (p >= 1)
     return np.where(edge, p, low), np.where(edge, p, high)
 
