@@ -61,9 +61,11 @@ import numpy as np
 import pandas as pd
 
 from estimators.inference import ci as cimod
+from estimators.inference import quantiles as Q
 from estimators.inference.domains import (ALL, Chosen, Condition, NotMissing, combinations,
                                 domain_codes, text_column)
 from estimators.inference.results import FLAG_RULE, Results, reliability_flags
+from estimators.inference.quantiles import QuantileError, weighted_quantile
 from estimators.inference.variance import (domain_variances, linearization_covariance,
                                           replicate_covariance)
 from weighting.columns import canonical, dense_range, numeric
@@ -578,38 +580,28 @@ def _listify(variables):
 
 # -- quantiles ------------------------------------------------------------------------
 
-def weighted_quantile(x, w, p) -> float:
-    """R ``survey``'s ``qrule = "math"``: the smallest x whose weighted CDF is at
-    least p (the lower value only where the CDF hits p exactly). Zero weights
-    are ignored; cumulative sums are accumulated in extended precision as R's
-    ``cumsum`` does, so ties at p resolve the same way."""
-    keep = w != 0
-    x, w = x[keep], w[keep]
-    order = np.argsort(x, kind="stable")
-    x = x[order]
-    cum = np.cumsum(w[order].astype(np.longdouble))
-    total = float(cum[-1])
-    cumw = cum.astype(np.float64)
-    below = np.flatnonzero(cumw <= p * total)
-    pos = below[-1] if below.size else 0
-    if p - cumw[pos] / total == 0:
-        return float(x[pos])
-    return float(x[min(pos + 1, x.size - 1)])
+def svyquantile(design, variable, probs, by=(ALL,), where=None, level=0.95,
+                interval_type="mean", qrule="math", df=None):
+    """Quantiles with confidence intervals (R ``svyquantile``).
 
-
-def svyquantile(design, variable, probs, by=(ALL,), where=None, level=0.95):
-    """Quantiles with Woodruff intervals (R ``svyquantile(qrule = "math")``).
-
-    The interval inverts a Wald interval (t on the domain's df) for the
-    estimated CDF at the quantile, ``F(q_p) = p``, through the same quantile
-    rule; ``se = (high - low) / (2 t_df)`` (Woodruff 1952). With replicates
-    the df is the design's (module docstring), as R's ``svyquantile(...,
-    df = degf(design))``; R's default takes the df of the design after
-    ``na.rm`` drops rows, the rank rule of its ``subset``.
+    ``qrule`` is any of R's rules (``math``, the default, ``school``,
+    ``shahvaish``, ``hf1`` ... ``hf9``) and ``interval_type`` any of its
+    intervals: Woodruff's (1952) inversion of an interval for the CDF at the
+    quantile (``mean``, the default: Wald, t on the domain's df; ``beta``,
+    ``xlogit``, ``asin``), Francisco & Fuller's score interval (``score``)
+    or, on a replicate design, the replicate variance of the quantile
+    (``quantile``); ``se = (high - low) / (2 t_df)`` (formulas and the
+    differences from R in :mod:`estimators.inference.quantiles`). ``df``
+    replaces the domain's degrees of freedom (``numpy.inf``: normal
+    quantiles). With replicates the df is the design's (module docstring),
+    as R's ``svyquantile(..., df = degf(design))``; R's default takes the df
+    of the design after ``na.rm`` drops rows, the rank rule of its ``subset``.
 
     Returns a DataFrame with ``variable, domain_var, domain, p, n, estimate,
     se, ci_low, ci_high, df``.
     """
+    Q.check_rule(qrule)
+    Q.check_interval(interval_type, design.replicates is not None)
     y, present = _numeric(design, variable)
     restrict = present if where is None else present & where.mask(design.data)
     rows = []
@@ -621,16 +613,34 @@ def svyquantile(design, variable, probs, by=(ALL,), where=None, level=0.95):
                 raise KalibError(f"domain {label!r} of {spec!r} has no {variable!r} values")
             w = np.where(in_g, design.weights, 0.0)
             for p in np.atleast_1d(probs):
-                q = weighted_quantile(y, w, float(p))
-                below = Item(f"{variable}<=q", (y <= q).astype(float), np.ones(design.n),
-                             in_g, "proportion")
-                f = estimate_items(design, [below], (ALL,), ci="wald", level=level).frame
-                low_p, high_p = f.loc[0, "ci_low"], f.loc[0, "ci_high"]
-                df = f.loc[0, "df"]
-                low = weighted_quantile(y, w, low_p) if low_p >= 0 else np.nan
-                high = weighted_quantile(y, w, high_p) if high_p <= 1 else np.nan
-                se = (high - low) / (2 * cimod.t_quantile(level, df))
+                q = weighted_quantile(y, w, float(p), qrule)
+                low, high, used_df = _quantile_interval(design, y, w, in_g, q, float(p), qrule,
+                                                        interval_type, level, df)
+                se = (high - low) / (2 * cimod.t_quantile(level, used_df))
                 rows.append((variable, spec, label, float(p), int(in_g.sum()), q, se,
-                             low, high, df))
+                             low, high, used_df))
     return pd.DataFrame(rows, columns=["variable", "domain_var", "domain", "p", "n",
                                        "estimate", "se", "ci_low", "ci_high", "df"])
+
+
+def _quantile_interval(design, y, w, in_g, q, p, qrule, interval_type, level, df):
+    """``(low, high, df)`` of quantile ``q`` of ``y`` in the domain ``in_g``
+    (``w``: the weights there, zero elsewhere); ``df`` None: the domain's."""
+    def share(hits):
+        item = Item("share", hits.astype(float), np.ones(design.n), in_g, "proportion")
+        return estimate_items(design, [item], (ALL,), ci="wald", level=level).frame.loc[0]
+
+    if interval_type == "quantile":
+        df = float(design.degf) if df is None else df
+        W = np.asarray(design.replicate_weights(), dtype=float) * in_g[:, None]
+        return (*Q.replicate_interval(y, W, q, p, qrule, design, df, level), df)
+    below = share(y <= q)
+    df = below["df"] if df is None else df
+    if interval_type == "score":
+        def exceed(theta):
+            r = share(y > theta)
+            return r["estimate"], r["se"]
+        return (*Q.score_interval(y[in_g], w[in_g], p, qrule, exceed, df, level), df)
+    p_interval = Q.proportion_interval(interval_type, below["estimate"], below["se"], df,
+                                       below["n"], level, below["df"])
+    return (*Q.woodruff_interval(y, w, p_interval, qrule), df)
