@@ -33,7 +33,7 @@ imported by nothing else) â†’ ``surveys`` (per-survey configuration and data) â†
 """
 from __future__ import annotations
 
-import importlib
+from estimators._lazy import lazy_exports
 
 _EXPORTS = {
     "svymean": "estimators.inference.estimate",
@@ -72,16 +72,4 @@ _EXPORTS = {
 }
 
 __all__ = list(_EXPORTS)
-
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'estimators' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value          # later look-ups skip __getattr__
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -21,13 +21,16 @@ ch. 6 (the deletion filter). Springer.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linprog
 
 from weighting import calibrate
 from weighting.errors import CalibrationError, InfeasibleBoundsError
 
 
 def _feasible(A, b, bounds) -> bool:
+    # scipy.optimize only when a calibration has failed: `kalib rake` and every
+    # calibration that succeeds do without it
+    from scipy.optimize import linprog
+
     if len(b) == 0:
         return True
     result = linprog(np.zeros(A.shape[1]), A_eq=A, b_eq=b, bounds=bounds, method="highs")

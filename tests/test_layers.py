@@ -34,6 +34,7 @@ LAYERS = {
     "weighting": 1,
     "estimators.inference": 2, "estimators.model": 2, "estimators.scale": 2,
     "estimators.io": 2, "estimators.diagnose": 2, "estimators._version": 2,
+    "estimators._lazy": 2,
     "estimators.surveys": 3,
     "estimators.cli": 4, "estimators.report": 4,
 }

@@ -154,9 +154,6 @@ print(svyglm("I(trainee_now == 'yes') ~ sector", design, family="binomial").para
     assert 0 < float(run.stdout.split()[0]) < 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: estimators.cli.report imports "
-                   "estimators.report (tqdm, matplotlib) when the parser is built, so "
-                   "every subcommand needs the report extra")
 def test_the_command_line_parses_without_the_report_and_scale_extras():
     run = _without_extras("from estimators.cli import build_parser; build_parser()")
     assert run.returncode == 0, run.stderr[-2000:]

@@ -1,26 +1,12 @@
 """The short public API: ``from estimators import svymean, svyglm, ...``.
 
-Every exported name resolves to the object of its home module, and ``import
-estimators`` alone loads none of the heavy dependencies (checked in a fresh
-interpreter, where nothing else has imported them yet).
+Every exported name resolves to the object of its home module. That ``import
+estimators`` alone loads none of the heavy dependencies is checked, with the
+command line's start-up, in ``test_startup_imports.py``.
 """
-import subprocess
-import sys
-
 import pytest
 
 import estimators
-from repo_paths import REPO
-
-HEAVY = ("pandas", "scipy", "statsmodels", "matplotlib", "xarray", "dask")
-
-
-def test_import_estimators_loads_no_heavy_dependency():
-    code = ("import sys, estimators; "
-            f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                         text=True, check=True).stdout.strip()
-    assert out == ""
 
 
 def test_every_export_resolves_to_its_home():

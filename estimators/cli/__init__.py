@@ -22,18 +22,20 @@ import threading
 from contextlib import contextmanager
 
 from estimators._version import __version__
-from weighting.errors import KalibError
 
-# Subcommand name -> module under estimators.cli (imported lazily so that
-# `kalib rake` does not pay for matplotlib or statsmodels).
+# Subcommand name -> (module under estimators.cli, its line in `kalib --help`).
+# A run imports only its own subcommand's module (and that module imports
+# what its options need; its work's libraries are imported when it runs), so
+# `kalib --help` imports none and `kalib rake` no matplotlib or statsmodels.
 SUBCOMMANDS = {
-    "rake": "rake",
-    "replicate": "replicate",
-    "estimate": "estimate",
-    "crosstab": "crosstab",
-    "model": "model",
-    "data": "data",
-    "report": "report",
+    "rake": ("rake", "calibrate a sample to population margins"),
+    "replicate": ("replicate", "replicate weights, each replicate re-calibrated"),
+    "estimate": ("estimate", "means, proportions or key rates with confidence intervals"),
+    "crosstab": ("crosstab", "weighted two-way table with Rao-Scott tests"),
+    "model": ("model", "design-based regression (svyglm, svyolr)"),
+    "data": ("data", "bundled data and CATI file checks"),
+    "report": ("report", "the reweighted employer survey: key rates with CIs as HTML, "
+                         "CSV, xarray"),
 }
 
 
@@ -88,21 +90,21 @@ def interrupts_raise():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands=None) -> argparse.ArgumentParser:
+    """The ``kalib`` parser: the subcommands named in ``commands`` in full
+    (their modules imported), the others as their line of help; without
+    ``commands``, every subcommand in full."""
     parser = argparse.ArgumentParser(
         prog="kalib",
         description="Survey calibration and design-based inference.",
     )
     parser.add_argument("--version", action="version", version=f"kalib {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, module in SUBCOMMANDS.items():
-        try:
-            mod = importlib.import_module(f"estimators.cli.{module}")
-        except ModuleNotFoundError as exc:  # subcommand not built yet
-            if exc.name != f"estimators.cli.{module}":
-                raise
-            continue
-        mod.add_parser(sub)
+    for name, (module, summary) in SUBCOMMANDS.items():
+        if commands is None or name in commands:
+            importlib.import_module(f"estimators.cli.{module}").add_parser(sub)
+        else:
+            sub.add_parser(name, help=summary)
     return parser
 
 
@@ -111,8 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
     with interrupts_raise():
         try:
-            parser = build_parser()
+            # The first argument naming a subcommand (`kalib rake ...`): only
+            # its parser is built. Anything else (`kalib --help`, a typo)
+            # needs only the list of subcommands.
+            parser = build_parser([command] if command else [])
             args = parser.parse_args(argv)
+            from weighting.errors import KalibError     # the subcommand has loaded it
+
             try:
                 return int(args.run(args) or 0)
             except KalibError as exc:

@@ -17,14 +17,9 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from estimators.inference import estimate as E
-from estimators.inference.chisq import rao_scott
 from estimators.cli.estimate import add_domain_arguments, build_design
 from estimators.cli.options import scheduler_context
-from estimators.inference.domains import ALL, domain_codes, parse_where, text_column
-from estimators.io.files import check_writable, write_atomic
 from weighting.errors import KalibError
 
 COLUMNS = ["domain_var", "domain", "rows", "cols", "n", "weighted_count",
@@ -48,6 +43,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def crosstab(design, rows, cols, by=(), where=None, level=0.95):
     """Cell table (DataFrame with ``COLUMNS``) and ``[(domain_var, domain,
     ChisqResult)]`` for the whole sample and each ``by`` domain."""
+    import pandas as pd
+
+    from estimators.inference import estimate as E
+    from estimators.inference.chisq import rao_scott
+    from estimators.inference.domains import ALL, domain_codes, text_column
+
     restrict = np.ones(design.n, bool) if where is None else where.mask(design.data)
     r_text, c_text = text_column(design.data, rows), text_column(design.data, cols)
     answered = (r_text.notna() & c_text.notna()).to_numpy()
@@ -83,6 +84,9 @@ def crosstab(design, rows, cols, by=(), where=None, level=0.95):
 
 
 def run(args) -> int:
+    from estimators.inference.domains import ALL, parse_where
+    from estimators.io.files import check_writable, write_atomic
+
     check_writable(args.out, args.force)
     where = parse_where(args.where) if args.where else None
     with scheduler_context(args.scheduler):

@@ -25,19 +25,15 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-from estimators.inference import estimate as E
-from estimators.surveys.employers.catalog import KEY_RATES
+# The estimation, the catalog and the readers (pandas, scipy) are imported
+# where they are used: the parser of `kalib estimate`, and that of crosstab and
+# model which share its options, needs none of them.
+from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
 from estimators.cli.options import (add_calibration_arguments, add_ci_argument,
                                     add_design_arguments,
                                     add_level_argument, add_scheduler_argument,
                                     add_variance_arguments, calibration_spec,
                                     make_replicates, scheduler_context)
-from estimators.inference.domains import ALL, parse_where
-from estimators.io.replicate_file import read_replicate_weights
-from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
-from estimators.io.files import check_writable
 from weighting.design import Design
 from weighting.errors import KalibError
 
@@ -129,6 +125,10 @@ def read_replicate_file(frame, path: Path, id_column: str, mse: bool = False) ->
     sidecar with method, scale, rscales, mse and degf). The file's ``id``
     column (or, in a file written elsewhere, the ``--id`` column) is matched
     to the sample's ``--id`` column, compared as text."""
+    import pandas as pd
+
+    from estimators.io.replicate_file import read_replicate_weights
+
     if id_column not in frame.columns:
         raise KalibError(f"the sample has no id column {id_column!r}")
     ids = frame[id_column].astype(str)
@@ -150,10 +150,14 @@ def read_replicate_file(frame, path: Path, id_column: str, mse: bool = False) ->
 
 
 def domain_specs(args) -> list[str]:
+    from estimators.inference.domains import ALL
+
     return [ALL] + [b for b in args.by if b != ALL]
 
 
 def _items(design, args):
+    from estimators.inference import estimate as E
+
     if args.mean:
         return E.mean_items(design, [v.strip() for v in args.mean.split(",") if v.strip()])
     if args.proportion:
@@ -168,6 +172,8 @@ def _items(design, args):
 
 
 def select_rates(text: str):
+    from estimators.surveys.employers.catalog import KEY_RATES
+
     if text.strip() in ("all", "catalog"):
         return list(KEY_RATES)
     chosen = []
@@ -180,6 +186,10 @@ def select_rates(text: str):
 
 
 def run(args) -> int:
+    from estimators.inference import estimate as E
+    from estimators.inference.domains import parse_where
+    from estimators.io.files import check_writable
+
     check_writable(args.out, args.force)
     text = []
     if args.proportion:

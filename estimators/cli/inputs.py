@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 
-from estimators.io.files import check_ids, read_margins_info, read_table_info
-
 
 def add_encoding_argument(p: argparse.ArgumentParser) -> None:
     """``--encoding``: the codec of the CSV inputs instead of detecting it."""
@@ -27,6 +25,8 @@ def read_sample(args, text_columns=()):
     Without an ``--id`` option (``kalib rake``) the ``id`` column is checked
     when the sample has one.
     """
+    from estimators.io.files import check_ids, read_table_info
+
     frame, info = read_table_info(args.sample, text_columns,
                                   encoding=getattr(args, "encoding", None))
     check_ids(frame, getattr(args, "id", "id"), info)
@@ -36,6 +36,8 @@ def read_sample(args, text_columns=()):
 
 def read_margin_files(args) -> list:
     """The ``--margins`` files of ``args`` as Margins (none without the option)."""
+    from estimators.io.files import read_margins_info
+
     margins = []
     for path in args.margins or []:
         margin, info = read_margins_info(path, encoding=getattr(args, "encoding", None))

@@ -38,13 +38,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import pandas as pd
-
 from estimators.cli.estimate import add_domain_arguments, build_design
 from estimators.cli.options import scheduler_context
-from estimators.inference.domains import parse_where
-from estimators.io.files import check_writable, write_table
-from estimators.model import svyglm, svyolr
+# The families and links are the parser's choices (and need statsmodels and
+# scipy, as every model run does); the rest is imported when the model runs.
 from estimators.model.families import FAMILIES
 from estimators.model.ordinal import LINKS
 from weighting.errors import KalibError
@@ -78,6 +75,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    import pandas as pd
+
+    from estimators.inference.domains import parse_where
+    from estimators.io.files import check_writable, write_table
+    from estimators.model import svyglm, svyolr
+
     check_writable(args.out, args.force)
     if args.by:
         raise KalibError("kalib model takes no --by: put the variable in the formula "

@@ -21,10 +21,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from estimators.cli.options import add_calibration_arguments, calibration_spec
-from estimators.diagnose import calibrate_explained
 from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
-from estimators.io.files import check_writable, write_table
+from estimators.cli.options import add_calibration_arguments, calibration_spec
 from weighting.columns import numeric
 from weighting.errors import KalibError, WeightError
 
@@ -48,6 +46,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    from estimators.diagnose import calibrate_explained
+    from estimators.io.files import check_writable, write_table
+
     spec = calibration_spec(args)
     check_writable(args.out, args.force)
     margins = read_margin_files(args)

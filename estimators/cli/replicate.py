@@ -24,9 +24,7 @@ from estimators.cli.options import (add_calibration_arguments, add_design_argume
                                     add_replicate_arguments, add_scheduler_argument,
                                     calibration_spec, make_replicates,
                                     scheduler_context)
-from estimators.io.replicate_file import sidecar_path, write_replicate_weights
 from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
-from estimators.io.files import check_writable
 from weighting.design import Design
 from weighting.errors import KalibError
 from weighting.replicates import METHODS
@@ -95,6 +93,9 @@ def design_from_args(frame, args) -> Design:
 
 
 def run(args) -> int:
+    from estimators.io.files import check_writable
+    from estimators.io.replicate_file import sidecar_path, write_replicate_weights
+
     spec = calibration_spec(args)
     check_writable(args.out, args.force)
     check_writable(sidecar_path(args.out), args.force)
@@ -118,6 +119,8 @@ def run(args) -> int:
 
 def summary(design, out) -> str:
     """Lines describing the replicates written."""
+    from estimators.io.replicate_file import sidecar_path
+
     conv = design.convergence
     lines = [f"{design.method}: {design.B} replicates"
              + (f" (seed {design.seed})" if design.seed is not None else "")

@@ -12,7 +12,6 @@ from estimators.cli.options import (add_calibration_arguments, add_ci_argument,
                                     add_design_arguments, add_level_argument,
                                     add_variance_arguments, calibration_spec,
                                     trim_caps)
-from estimators.io.text import check_input
 from estimators.report.labels import LANGUAGES
 
 
@@ -38,6 +37,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    from estimators.io.text import check_input
     from estimators.report import ReportSettings, build_report
 
     if args.sample is not None:

@@ -79,7 +79,6 @@ from numbers import Real
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from estimators.inference.ci import wald_ci
 from estimators.inference.domains import ALL
@@ -189,6 +188,8 @@ class Estimates:
         """One row per estimate: ``name, estimate, se, ci_low, ci_high, df,
         t, p`` with ``estimate +- t_df se`` and the two-sided p-value of
         ``estimate = 0`` on the same t distribution."""
+        from scipy import stats     # here only: the catalogs import this module
+
         se = self.se
         low, high = wald_ci(self.coef, se, self.df, level)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from estimators.inference.ci import beta_ppf, t_ppf
 from estimators.io.files import write_atomic
 from weighting.errors import KalibError
 
@@ -48,27 +48,34 @@ def reliability_flags(frame: pd.DataFrame) -> np.ndarray:
     domain; a missing standard error (domain empty in a replicate) or design
     df below 1 (no t interval: every unit in its own stratum) suppresses.
     """
-    n = frame["n"].to_numpy(float)
-    p = frame["estimate"].to_numpy(float)
-    se = frame["se"].to_numpy(float)
-    df = frame["df"].to_numpy(float)
-    proportion = (frame["kind"] == "proportion").to_numpy()
+    return flags_of(frame["n"].to_numpy(float), frame["estimate"].to_numpy(float),
+                    frame["se"].to_numpy(float), frame["df"].to_numpy(float),
+                    (frame["kind"] == "proportion").to_numpy())
+
+
+def flags_of(n, p, se, df, proportion) -> np.ndarray:
+    """:func:`reliability_flags` of columns given as arrays (``proportion``:
+    bool, the rows that are proportions), so that the estimators flag their
+    results before the frame is made."""
+    n, p, se, df = (np.asarray(x, dtype=np.float64) for x in (n, p, se, df))
+    proportion = np.asarray(proportion, dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):
-        n_eff = np.minimum(np.where(se > 0, p * (1 - p) / se**2, n), n)
-        factor = (stats.t.ppf(0.025, n - 1) / stats.t.ppf(0.025, df)) ** 2
-        kg_n = n_eff * factor
-        x = kg_n * p
-        low = np.where(x > 0, stats.beta.ppf(0.025, x, kg_n - x + 1), 0.0)
-        high = np.where(kg_n - x > 0, stats.beta.ppf(0.975, x + 1, kg_n - x), 1.0)
-        width = high - low
-        rel = np.where(p > 0, width / p, np.inf)
-        rse = np.abs(se / p)
-    suppress_p = ((n < MIN_N) | (n_eff < MIN_N) | (width >= MAX_ABS_WIDTH)
-                  | ((width > REL_WIDTH_RANGE[0]) & (width < REL_WIDTH_RANGE[1])
-                     & (rel > MAX_REL_WIDTH)))
-    suppress_o = (n < MIN_N) | ~(rse <= MAX_RSE)
-    suppress = (np.where(proportion, suppress_p, suppress_o) | ~np.isfinite(se)
-                | ~(df >= 1))
+        suppress = (n < MIN_N) | ~np.isfinite(se) | ~(df >= 1)
+        suppress |= ~proportion & ~(np.abs(se / p) <= MAX_RSE)
+        if proportion.any():     # the Korn-Graubard interval, for proportions only
+            i = np.flatnonzero(proportion)
+            n_i, p_i, se_i = n[i], p[i], se[i]
+            n_eff = np.minimum(np.where(se_i > 0, p_i * (1 - p_i) / se_i**2, n_i), n_i)
+            factor = (t_ppf(0.025, n_i - 1) / t_ppf(0.025, df[i])) ** 2
+            kg_n = n_eff * factor
+            x = kg_n * p_i
+            low = np.where(x > 0, beta_ppf(0.025, x, kg_n - x + 1), 0.0)
+            high = np.where(kg_n - x > 0, beta_ppf(0.975, x + 1, kg_n - x), 1.0)
+            width = high - low
+            rel = np.where(p_i > 0, width / p_i, np.inf)
+            suppress[i] |= ((n_eff < MIN_N) | (width >= MAX_ABS_WIDTH)
+                            | ((width > REL_WIDTH_RANGE[0]) & (width < REL_WIDTH_RANGE[1])
+                               & (rel > MAX_REL_WIDTH)))
     review = (df < MIN_DF) | (proportion & ((p == 0) | (p == 1)))
     flags = np.where(suppress, "suppress", np.where(review, "review", "ok"))
     return np.where(n == 0, "empty", flags).astype(object)
