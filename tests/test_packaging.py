@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -169,8 +170,18 @@ def _tracked_package_data() -> list[str]:
 
 @pytest.mark.slow
 def test_a_wheel_installs_in_a_fresh_virtualenv_and_runs_kalib_report(tmp_path):
+    # Built from a copy of the files git sees (tracked or not ignored), as a
+    # fresh clone would: pip builds in place, and a stale build/ of the work
+    # tree could add files a clone's wheel would not have.
+    source = tmp_path / "source"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    for name in files:
+        if (REPO / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, source / name)
     wheels = tmp_path / "wheels"
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps",
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps",
                             "-w", str(wheels), "-q"], capture_output=True, text=True)
     assert build.returncode == 0, build.stderr[-3000:]
     (wheel,) = wheels.glob("kalib-*.whl")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from html import escape
 
-#: Right-aligned cells; a thin rule under the header. Jupyter's own table CSS
-#: does the rest.
-_NUMERIC = ' style="text-align:right"'
+#: Numbers right-aligned and unbroken (an interval stays on one line); the
+#: notebook's own table CSS does the rest.
+_NUMERIC = ' style="text-align:right;white-space:nowrap"'
 _CAPTION = ' style="caption-side:top;text-align:left"'
 #: Rows that need the reader's attention (not converged, suppressed).
 WARN = "color:#b00020"
@@ -62,7 +62,7 @@ def table(header, rows, *, numeric=(), caption=None, row_styles=None) -> str:
     ``rows``: lists of cell texts (escaped here); ``numeric``: indices of
     right-aligned columns; ``row_styles``: an optional inline style per row."""
     numeric = set(numeric)
-    out = ['<table class="kalib" style="margin-bottom:1em">']
+    out = ['<table class="kalib" style="width:auto;margin-bottom:1em">']
     if caption:
         out.append(f"<caption{_CAPTION}>{escape(str(caption))}</caption>")
     if header is not None:
