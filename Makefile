@@ -37,7 +37,7 @@ report: setup
 
 # Warnings are errors; the guides in docs/guides/ are executed during the build.
 docs: setup
-	$(PY) -m sphinx -W --keep-going -b html -q docs docs/_build/html
+	$(PY) -m sphinx -W --keep-going -j auto -b html -q docs docs/_build/html
 
 # Judges each median against its history, appends to benchmarks/results/history.csv
 # and renders benchmarks/history.html; bench-history renders the page alone.
