@@ -27,6 +27,16 @@ margins hold together:
 If the caps and margins cannot hold together, ``InfeasibleBoundsError`` names
 the category that fails.
 
+Difference from R: this is not R ``survey``'s trimming. R's
+``calibrate(..., trim = c(lo, hi))`` (like ``trimWeights``) clips g (the
+weights) to the caps and spreads the clipped amount equally over the
+untrimmed units: the total weight is kept, the margins are not (a trimmed
+category's total moves). kalib keeps the margins: its trimmed raking or
+linear calibration is R's ``calibrate(..., bounds = c(lo, hi))`` with the
+caps as bounds (intersected with ``bounds``), and its trimmed logit holds the
+capped units and re-calibrates the others. The two agree only when no g
+leaves the caps.
+
 Bounds and trimming caps are on g relative to the base weights as given. R
 ``survey``'s ``calibrate`` first rescales base weights that are more than 20
 times too small for the margins and applies the bounds after rescaling; kalib

@@ -8,6 +8,9 @@ as strings matches a sample column read as integers or floats.
 """
 from __future__ import annotations
 
+import math
+import re
+
 import numpy as np
 
 from weighting.errors import KalibError, MissingValueError, WeightError
@@ -69,8 +72,22 @@ def is_missing(value) -> bool:
     return type(value).__name__ in ("NAType", "NaTType")
 
 
+# A number as a file writes it in decimal notation (``1``, ``-2.50``, ``1e3``,
+# ``.5``), with no leading zero before another digit: ``01`` and ``007`` are
+# codes, not numbers.
+_NUMERAL = re.compile(r"[+-]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def canonical(value) -> str:
-    """Canonical text of one category value: ``1`` for 1 and 1.0, else str."""
+    """Canonical text of one category value, the text categories are compared by.
+
+    Numbers are written as integers when they are whole (``1`` for 1, 1.0,
+    ``"1"`` and ``"1.0"``) and in Python's shortest round-trip form otherwise
+    (``0.5`` for 0.5 and ``"0.50"``); text that is a number in decimal
+    notation counts as that number, so a column exported as floats
+    (``1.0,2.0,``) matches the codes ``1``, ``2``. Text with a leading zero
+    (``01``), other text and booleans (``True``) are kept as they are.
+    """
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
     if isinstance(value, (int, np.integer)):
@@ -79,8 +96,17 @@ def canonical(value) -> str:
         value = float(value)
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, bytes):
-        return value.decode()
-    return str(value)
+        value = value.decode()
+    if not isinstance(value, str):
+        return str(value)
+    if value.isascii() and value.isdigit() and (value[0] != "0" or len(value) == 1):
+        return value                      # a whole number as it is written
+    if not _NUMERAL.fullmatch(value):
+        return value
+    if not any(c in value for c in ".eE"):
+        return str(int(value))            # exact at any length: no float
+    number = float(value)
+    return canonical(number) if math.isfinite(number) else value
 
 
 def encode(values, name: str, *, role: str = "calibration variable", missing: str = "raise",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from estimators.cli.estimate import add_domain_arguments, build_design
+from estimators.cli.estimate import add_domain_arguments, build_design, compared_columns
 from estimators.cli.options import scheduler_context
 from weighting.errors import KalibError
 
@@ -47,7 +47,7 @@ def crosstab(design, rows, cols, by=(), where=None, level=0.95):
 
     from estimators.inference import estimate as E
     from estimators.inference.chisq import rao_scott
-    from estimators.inference.domains import ALL, domain_codes, text_column
+    from estimators.inference.domains import ALL, EmptyDomainError, domain_codes, text_column
 
     restrict = np.ones(design.n, bool) if where is None else where.mask(design.data)
     r_text, c_text = text_column(design.data, rows), text_column(design.data, cols)
@@ -60,6 +60,16 @@ def crosstab(design, rows, cols, by=(), where=None, level=0.95):
             shares.append(E.Item(f"{r}|{c}", hit, np.ones(design.n), answered, "proportion"))
             totals.append(E.Item(f"{r}|{c}", hit, None, answered, "total"))
     specs = [ALL] + [b for b in by if b != ALL]
+    coded = {spec: domain_codes(design.data, spec) for spec in specs}
+    for spec, (codes, labels) in coded.items():
+        # a table of no rows has no shares and no test: say which, before work
+        counts = np.bincount(codes[restrict & answered], minlength=len(labels))
+        if (counts == 0).any():
+            where_text = "" if where is None else f" within --where {str(where)!r}"
+            head = ("no row" if spec == ALL else
+                    f"domain {spec} = {labels[int(np.argmin(counts))]} has no row")
+            raise EmptyDomainError(f"{head} with both {rows!r} and {cols!r} answered"
+                                   f"{where_text}")
     mask = None if where is None else where
     p = E.estimate_items(design, shares, specs, mask, ci="logit", level=level).frame
     t = E.estimate_items(design, totals, specs, mask, ci="logit", level=level).frame
@@ -72,8 +82,7 @@ def crosstab(design, rows, cols, by=(), where=None, level=0.95):
         "ci_low": p["ci_low"], "ci_high": p["ci_high"]})
     table["n"] = table["n"].round().astype(np.int64)
     tests = []
-    for spec in specs:
-        codes, labels = domain_codes(design.data, spec)
+    for spec, (codes, labels) in coded.items():
         for g, label in enumerate(labels):
             try:
                 res = rao_scott(design, rows, cols, domain=restrict & (codes == g))
@@ -90,7 +99,8 @@ def run(args) -> int:
     check_writable(args.out, args.force)
     where = parse_where(args.where) if args.where else None
     with scheduler_context(args.scheduler):
-        design = build_design(args, text_columns=[args.rows, args.cols])
+        design = build_design(args, text_columns=[args.rows, args.cols]
+                              + compared_columns(args, where))
         table, tests = crosstab(design, args.rows, args.cols, args.by, where, args.level)
     write_atomic(args.out, table.to_csv(index=False), args.force)
     if not args.quiet:

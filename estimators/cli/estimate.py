@@ -37,6 +37,10 @@ from estimators.cli.options import (add_calibration_arguments, add_ci_argument,
 from weighting.design import Design
 from weighting.errors import KalibError
 
+# --deff -> estimate_items(deff=...)
+DEFF = {"wor": True, "replace": "replace"}
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "estimate", help="means, proportions or key rates with confidence intervals",
@@ -52,6 +56,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                            "(an id without '.item' selects all its items)")
     add_domain_arguments(p)
     add_ci_argument(p)
+    p.add_argument("--deff", choices=tuple(DEFF), default="wor",
+                   help="design effect against simple random sampling without "
+                        "replacement (wor, default; R deff = TRUE) or with replacement "
+                        "(replace; R deff = \"replace\")")
     p.add_argument("--out", type=Path, required=True, metavar="PATH", help="output CSV")
     p.set_defaults(run=run)
     return p
@@ -155,6 +163,14 @@ def domain_specs(args) -> list[str]:
     return [ALL] + [b for b in args.by if b != ALL]
 
 
+def compared_columns(args, where) -> list[str]:
+    """The columns whose values ``--where`` and ``--by`` compare as
+    categories: read as text, so that codes keep their leading zeros (``01``
+    is not ``1``) as in calibration variables."""
+    names = [] if where is None else sorted(where.variables())
+    return names + [part.strip() for spec in domain_specs(args)[1:] for part in spec.split("*")]
+
+
 def _items(design, args):
     from estimators.inference import estimate as E
 
@@ -191,16 +207,16 @@ def run(args) -> int:
     from estimators.io.files import check_writable
 
     check_writable(args.out, args.force)
-    text = []
-    if args.proportion:
-        text = [p.split("=", 1)[0].strip() for p in args.proportion]
     where = parse_where(args.where) if args.where else None
+    text = compared_columns(args, where)
+    if args.proportion:
+        text += [p.split("=", 1)[0].strip() for p in args.proportion]
     if args.rates:
         select_rates(args.rates)  # an unknown rate fails before any work
     with scheduler_context(args.scheduler):
         design = build_design(args, text_columns=text)
         results = E.estimate_items(design, _items(design, args), domain_specs(args), where,
-                                   ci=args.ci, level=args.level)
+                                   ci=args.ci, level=args.level, deff=DEFF[args.deff])
     if args.rates:
         results.frame["variable"] = results.frame["rate"]
     results.to_csv(args.out, force=args.force)

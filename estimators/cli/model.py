@@ -38,7 +38,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from estimators.cli.estimate import add_domain_arguments, build_design
+from estimators.cli.estimate import add_domain_arguments, build_design, compared_columns
 from estimators.cli.options import scheduler_context
 # The families and links are the parser's choices (and need statsmodels and
 # scipy, as every model run does); the rest is imported when the model runs.
@@ -80,6 +80,7 @@ def run(args) -> int:
     from estimators.inference.domains import parse_where
     from estimators.io.files import check_writable, write_table
     from estimators.model import svyglm, svyolr
+    from estimators.model.formula import formula_variables
 
     check_writable(args.out, args.force)
     if args.by:
@@ -93,8 +94,11 @@ def run(args) -> int:
     if args.predict_out is not None:
         check_writable(args.predict_out, args.force)
     where = parse_where(args.where) if args.where else None
+    # --where's columns as text (codes keep leading zeros), unless the model uses them
+    model_columns = set(formula_variables(args.formula))
+    text = [c for c in compared_columns(args, where) if c not in model_columns]
     with scheduler_context(args.scheduler):
-        design = build_design(args)
+        design = build_design(args, text_columns=text)
         if args.family == "ordinal":
             levels = None if args.levels is None else [
                 v.strip() for v in args.levels.split(",")]

@@ -233,5 +233,7 @@ def wilson_ci(p, n, level=0.95):
 
 
 def _check_level(level):
-    if not 0 < level < 1:
-        raise KalibError(f"confidence level must be in (0, 1), got {level!r}")
+    if not 0 < level < 1:   # NaN too
+        from estimators.io.files import shown   # (pandas) only for the message
+
+        raise KalibError(f"confidence level must be in (0, 1), got {shown(level)}")

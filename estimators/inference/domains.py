@@ -13,12 +13,16 @@ so that standard errors keep the between-PSU variation of the domain size.
 """
 from __future__ import annotations
 
+import ast
+import io
+import re
+import tokenize
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from weighting.columns import canonical, dense_range, encode, n_rows
+from weighting.columns import canonical, column, dense_range, encode, n_rows, numeric
 from weighting.errors import KalibError, MissingValueError
 
 ALL = "all"
@@ -86,7 +90,7 @@ class Equals(Condition):
     value: object
 
     def mask(self, data):
-        return _in_categories(data, self.variable, {canonical(self.value)})
+        return _in_categories(data, self.variable, (self.value,))
 
     def variables(self):
         return {self.variable}
@@ -103,7 +107,7 @@ class OneOf(Condition):
     values: tuple
 
     def mask(self, data):
-        return _in_categories(data, self.variable, {canonical(v) for v in self.values})
+        return _in_categories(data, self.variable, self.values)
 
     def variables(self):
         return {self.variable}
@@ -198,11 +202,81 @@ class Not(Condition):
         return f"not {self.inner}"
 
 
-def _in_categories(data, name: str, texts) -> np.ndarray:
-    """Rows whose canonical text is one of ``texts`` (missing: False)."""
+def _in_categories(data, name: str, values) -> np.ndarray:
+    """Rows whose value is one of ``values`` (by :func:`denoted`; missing: False)."""
     codes, categories = factor(data, name)
+    texts = {denoted(categories, v) for v in values}
     hit = np.array([c in texts for c in categories] + [False])
     return hit[codes]
+
+
+# -- the one comparison rule -----------------------------------------------------------
+
+class CategoryError(KalibError):
+    """A value asked for (``--proportion VAR=VALUE``, a ``--where``
+    comparison) is not a category of its column: a typo, another case,
+    another coding. The message lists the column's categories."""
+
+
+class EmptyDomainError(KalibError):
+    """A domain (or the ``--where`` subpopulation) has no unit where the
+    result needs some (a table's shares, a model's fit)."""
+
+
+_BOOLEAN = {"False", "True"}
+_BOOLEAN_TEXT = {"1": "True", "true": "True", "0": "False", "false": "False"}
+
+
+def denoted(categories, value) -> str:
+    """The category text that ``value`` stands for in a column whose
+    categories (canonical texts) are ``categories``.
+
+    The one comparison rule of ``--proportion``, ``--where``, ``--by`` and the
+    margins: two values are the same category when their canonical texts
+    (``weighting.columns.canonical``) are equal, so ``1``, ``1.0``, ``"1"``
+    and ``"1.0"`` are one category, while a code with a leading zero
+    (``"01"``) is a code, not the number 1. A boolean column (categories
+    ``False``/``True`` only, stored as booleans or as those texts) is
+    compared as booleans: ``True``, ``1``, ``"1"`` and ``"true"`` (any case)
+    stand for ``True``; ``False``, ``0``, ``"0"`` and ``"false"`` for
+    ``False``.
+    """
+    text = canonical(value)
+    if categories and _BOOLEAN.issuperset(categories):
+        return _BOOLEAN_TEXT.get(text.lower(), text)
+    return text
+
+
+def category_hits(data, name: str, values, *, known=(), what: str = "") -> tuple:
+    """Codes of column ``name`` and which codes are one of ``values``.
+
+    Returns ``codes`` and ``categories`` (``factor``; code -1: missing) and
+    ``hit`` (bool, one per category plus a last False for missing), so that
+    ``hit[codes]`` marks the rows. A value that is no category of the column, nor one of
+    ``known`` (a codebook's categories, which may be absent from a sample),
+    is a :class:`CategoryError` starting with ``what`` and listing the
+    column's categories.
+    """
+    codes, categories = factor(data, name)
+    wanted = [denoted(categories, v) for v in values]
+    absent = [t for t in wanted if t not in categories]
+    if absent:
+        allowed = {denoted(categories, k) for k in known}
+        absent = [t for t in absent if t not in allowed]
+    if absent:
+        listed = (f"its categories: {describe_categories(categories)}" if categories
+                  else "it has no values")
+        raise CategoryError(f"{what}{absent[0]!r} is not a category of {name!r} ({listed})")
+    hit = np.array([c in wanted for c in categories] + [False])
+    return codes, categories, hit
+
+
+def describe_categories(categories, limit: int = 12) -> str:
+    """Categories for a message, in sorted order: ``E, H, M`` (``... and 7
+    more`` beyond ``limit``)."""
+    ordered = sorted(categories, key=_sort_key)
+    text = ", ".join(ordered[:limit])
+    return text + (f" ... and {len(ordered) - limit} more" if len(ordered) > limit else "")
 
 
 def domain_codes(data, spec: str) -> tuple[np.ndarray, list[str]]:
@@ -285,27 +359,376 @@ def _sort_key(text: str):
         return (1, 0.0, text)
 
 
-def parse_where(expr: str) -> Condition:
-    """Parse a ``--where`` expression: ``VAR == VALUE`` / ``VAR != VALUE``
-    joined by ``and`` / ``or`` (``and`` binds tighter); values may be quoted."""
-    result = None
-    for or_part in expr.split(" or "):
-        term = None
-        for atom in or_part.split(" and "):
-            cond = _parse_atom(atom.strip(), expr)
-            term = cond if term is None else term & cond
-        result = term if result is None else result | term
-    return result
+# -- --where expressions ---------------------------------------------------------------
+
+# Python's comparison nodes -> the operator as written
+_OPERATORS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">",
+              ast.GtE: ">=", ast.In: "in", ast.NotIn: "not in"}
+_MIRRORED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+_ORDER = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+_VALUE_OPERATORS = ("==", "!=", "<", "<=", ">", ">=")
+# a backquoted column name stands in the parsed text as this identifier
+_BACKQUOTED = "__kalib_column_{}__"
 
 
-def _parse_atom(atom: str, expr: str) -> Condition:
-    for op in ("!=", "=="):
-        if op in atom:
-            var, value = (s.strip() for s in atom.split(op, 1))
-            value = value.strip("'\"")
-            if not var or not value:
+def parse_where(expr: str) -> Where:
+    """Parse a ``--where`` expression into a :class:`Where` condition.
+
+    The expression is parsed by Python's own parser (:mod:`ast`), and only
+    these forms are accepted (nothing is ever evaluated):
+
+    * a column compared with a value: ``==``, ``!=``, ``<``, ``<=``, ``>``,
+      ``>=``, chains too (``1 <= x < 5``); ``in`` / ``not in`` a list of
+      values in parentheses or brackets (``nace in (C, 'F')``);
+    * ``and``, ``or``, ``not`` and parentheses (``not`` binds tighter than
+      ``and``, ``and`` than ``or``);
+    * a column is a name (``sector``, dotted ``reasons.csr`` too) or any
+      text in backquotes (`` `size class` ``);
+    * a value is quoted text (``'a or b'``), a number, or unquoted text: a
+      word (``public``), or everything from the operator to the next
+      ``and``, ``or``, comma or closing parenthesis (``size_class == 50+``,
+      ``size_class != 1-4``). The right-hand side of a comparison is always
+      a value, never another column; a value with a space, ``and``, ``or``
+      or ``#`` must be quoted.
+
+    ``==``, ``!=`` and ``in`` follow the one comparison rule of categories
+    (:func:`denoted`), and a value that is no category of its column is a
+    :class:`CategoryError` listing the column's categories; ``<`` and the
+    like compare numbers. A missing value makes a comparison unknown, and
+    the expression is read in SQL's three-valued logic: ``not`` of unknown
+    is unknown, a row is selected only when the whole expression is true
+    (a missing value satisfies neither ``x == 1``, ``x != 1`` nor
+    ``not x == 1``). Anything else (a call, an attribute of a value, a
+    subscript, arithmetic on a column, a column alone) is a
+    :class:`~weighting.errors.KalibError` naming the part.
+    """
+    source, names = _backquoted_names(expr)
+    source = _quote_bare_values(source, expr).strip()
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        hint = " (compare with ==)" if re.search(r"(?<![=!<>])=(?!=)", source) else ""
+        raise KalibError(f"--where: cannot parse {expr!r}: {exc.msg}{hint}") from None
+    return Where(_WhereReader(source, names, expr).condition(tree.body))
+
+
+def _backquoted_names(expr: str) -> tuple[str, list[str]]:
+    """``expr`` with each backquoted name (outside quotes) replaced by an
+    identifier, and the names in order."""
+    out, names, quote, i = [], [], None, 0
+    while i < len(expr):
+        ch = expr[i]
+        if quote is None and ch == "`":
+            end = expr.find("`", i + 1)
+            if end < 0:
+                raise KalibError(f"--where: a backquote is not closed in {expr!r}")
+            out.append(_BACKQUOTED.format(len(names)))
+            names.append(expr[i + 1:end])
+            i = end + 1
+            continue
+        if quote is not None and ch == "\\":
+            out.append(expr[i:i + 2])
+            i += 2
+            continue
+        if ch in "'\"" and quote in (None, ch):
+            quote = ch if quote is None else None
+        out.append(ch)
+        i += 1
+    return "".join(out), names
+
+
+def _quote_bare_values(source: str, expr: str) -> str:
+    """Quote the unquoted values that are not a single word or number, so
+    that ``size_class == 50+`` means the category ``50+`` and ``nace in (01,
+    10)`` the codes ``01`` and ``10``: the text from a comparison operator to
+    the next ``and``/``or``/comma/closing parenthesis, and each element of a
+    list after ``in`` (a list of one gets its comma: ``in (1-4)``)."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return source      # the parser says what is wrong
+    if any(t.type == tokenize.ERRORTOKEN and t.string.strip() for t in tokens):
+        return source
+    if any(t.type == tokenize.COMMENT for t in tokens):
+        # Python would read the rest of the line as a comment: silently less
+        raise KalibError(f"--where: '#' outside quotes in {expr!r}: quote the value")
+    line_starts = np.cumsum([0] + [len(line) for line in source.splitlines(keepends=True)])
+
+    def offset(position):
+        row, col = position
+        return int(line_starts[row - 1]) + col
+
+    edits = []     # (start, end, replacement) in the source
+
+    def quote(value):
+        if _bare(value):
+            start, end = offset(value[0].start), offset(value[-1].end)
+            edits.append((start, end, repr(source[start:end])))
+
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if t.type == tokenize.OP and t.string in _VALUE_OPERATORS:
+            end = _value_end(tokens, i + 1)
+            quote(tokens[i + 1:end])
+            i = end
+        elif (t.type == tokenize.NAME and t.string == "in" and i + 1 < len(tokens)
+              and tokens[i + 1].string in ("(", "[")):
+            start, commas = i + 2, 0
+            while True:
+                end = _value_end(tokens, start)
+                quote(tokens[start:end])
+                if end >= len(tokens) or tokens[end].string != ",":
+                    break
+                start, commas = end + 1, commas + 1
+            if (commas == 0 and end > i + 2 and tokens[i + 1].string == "("
+                    and end < len(tokens) and tokens[end].string == ")"):
+                at = offset(tokens[end].start)
+                edits.append((at, at, ","))
+            i = end
+        else:
+            i += 1
+    for start, end, text in sorted(edits, reverse=True):
+        source = source[:start] + text + source[end:]
+    return source
+
+
+def _value_end(tokens, start: int) -> int:
+    """Index of the token that ends a value starting at ``start``: ``and``,
+    ``or``, another comparison, a comma or a closing bracket at its depth,
+    or the end of the line."""
+    j, depth = start, 0
+    while j < len(tokens):
+        t = tokens[j]
+        if t.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
+            break
+        if t.type == tokenize.NAME and t.string in ("and", "or") and depth == 0:
+            break
+        if t.type == tokenize.OP:
+            if t.string in "([{":
+                depth += 1
+            elif t.string in ")]}":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif depth == 0 and (t.string == "," or t.string in _VALUE_OPERATORS):
                 break
-            cond = Equals(var, value)
-            return ~cond & NotMissing(var) if op == "!=" else cond
-    raise KalibError(f"--where: cannot parse {atom!r} in {expr!r} "
-                     "(expected VAR == VALUE or VAR != VALUE joined by and/or)")
+        j += 1
+    return j
+
+
+def _bare(tokens) -> bool:
+    """Whether a value's tokens are unquoted text for :func:`_quote_bare_values`
+    (not one word, number or string, a signed number, nor anything with
+    brackets, which the parser reads as it is)."""
+    if not tokens or any(t.string in "()[]{}" for t in tokens if t.type == tokenize.OP):
+        return False    # a list, or a call the parser will refuse
+    kinds = [t.type for t in tokens]
+    if len(tokens) == 1 or all(k == tokenize.STRING for k in kinds):
+        return False
+    return not (len(tokens) == 2 and tokens[0].string in "+-" and kinds[1] == tokenize.NUMBER)
+
+
+class _WhereReader:
+    """Turns the parsed expression into :class:`Where` nodes, refusing any
+    other kind of node with a message that quotes it as the user wrote it."""
+
+    def __init__(self, source: str, names: list[str], expr: str):
+        self.source, self.names, self.expr = source, names, expr
+
+    def error(self, node, why: str) -> KalibError:
+        part = ast.get_source_segment(self.source, node) or ""
+        for k, name in enumerate(self.names):
+            part = part.replace(_BACKQUOTED.format(k), f"`{name}`")
+        return KalibError(f"--where: cannot parse {part!r} in {self.expr!r}: {why}")
+
+    def condition(self, node):
+        if isinstance(node, ast.BoolOp):
+            kind = "and" if isinstance(node.op, ast.And) else "or"
+            return _Logic(kind, tuple(self.condition(v) for v in node.values))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return _Negation(self.condition(node.operand))
+        if isinstance(node, ast.Compare):
+            parts, left = [], node.left
+            for op, right in zip(node.ops, node.comparators):
+                parts.append(self.comparison(node, left, op, right))
+                left = right
+            return parts[0] if len(parts) == 1 else _Logic("and", tuple(parts))
+        raise self.error(node, "expected a comparison (VAR == VALUE, VAR < NUMBER, "
+                               "VAR in (A, B)) joined by and/or/not")
+
+    def comparison(self, node, left, op, right):
+        operator = _OPERATORS.get(type(op))
+        if operator is None:
+            raise self.error(node, "comparisons are == != < <= > >= in, not in")
+        if operator in ("in", "not in"):
+            if not isinstance(right, (ast.Tuple, ast.List)):
+                raise self.error(right, f"'{operator}' takes a list of values in "
+                                        "parentheses, e.g. (a, b)")
+            if not right.elts:
+                raise self.error(right, "an empty list of values")
+            return _Categories(self.column(left), operator,
+                               tuple(self.value(v) for v in right.elts))
+        if self.literal(left) and not self.literal(right):   # 1 <= x: x >= 1
+            left, right, operator = right, left, _MIRRORED[operator]
+        variable, value = self.column(left), self.value(right)
+        if operator not in _ORDER:
+            return _Categories(variable, operator, (value,))
+        number = _as_number(value)
+        if number is None:
+            raise self.error(right, f"'{operator}' compares numbers")
+        return _Order(variable, operator, number)
+
+    def column(self, node) -> str:
+        if isinstance(node, ast.Name):
+            for k, name in enumerate(self.names):
+                if node.id == _BACKQUOTED.format(k):
+                    return name
+            return node.id
+        if isinstance(node, ast.Attribute) and self.dotted(node):
+            return f"{self.column(node.value)}.{node.attr}"   # a column such as reasons.csr
+        raise self.error(node, "not a column name (write a column, or `any name` in backquotes)")
+
+    def dotted(self, node) -> bool:
+        while isinstance(node, ast.Attribute):
+            node = node.value
+        return isinstance(node, ast.Name)
+
+    @staticmethod
+    def literal(node) -> bool:
+        return isinstance(node, ast.Constant) or (
+            isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd))
+            and isinstance(node.operand, ast.Constant))
+
+    def value(self, node):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float)):
+            return node.value              # bool is an int: True stays True
+        if (isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd))
+                and isinstance(node.operand, ast.Constant)
+                and type(node.operand.value) in (int, float)):
+            return -node.operand.value if isinstance(node.op, ast.USub) else node.operand.value
+        if isinstance(node, ast.Name) or (isinstance(node, ast.Attribute) and self.dotted(node)):
+            return self.column(node)       # an unquoted word is its text
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)) \
+                and all(isinstance(n, (ast.Name, ast.Constant, ast.BinOp, ast.Attribute,
+                                       ast.operator, ast.expr_context))
+                        for n in ast.walk(node)):
+            return ast.get_source_segment(self.source, node)   # a code such as 1-4 in a list
+        raise self.error(node, "not a value (quote text: 'like this')")
+
+
+def _as_number(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Where(Condition):
+    """A ``--where`` expression (:func:`parse_where`), evaluated in SQL's
+    three-valued logic: a row is in when the expression is true."""
+
+    node: object
+
+    def mask(self, data):
+        return self.node.truth(data)[0]
+
+    def variables(self):
+        return self.node.variables()
+
+    def __str__(self):
+        return str(self.node)
+
+
+# The nodes of a Where: ``truth(data)`` is (rows where true, rows where
+# false); a row in neither is unknown (a missing value decides it).
+
+@dataclass(frozen=True)
+class _Leaf:
+    """A comparison of one column."""
+
+    variable: str
+    op: str
+
+    def variables(self):
+        return {self.variable}
+
+
+@dataclass(frozen=True)
+class _Order(_Leaf):
+    """``variable < value`` and the like, on numbers."""
+
+    value: float
+
+    def truth(self, data):
+        x = numeric(column(data, self.variable), f"--where: column {self.variable!r}")
+        with np.errstate(invalid="ignore"):
+            true = _ORDER[self.op](x, self.value)     # False where x is NaN
+        return true, ~np.isnan(x) & ~true
+
+    def __str__(self):
+        return f"{_written(self.variable)} {self.op} {self.value!r}"
+
+
+@dataclass(frozen=True)
+class _Categories(_Leaf):
+    """``==``, ``!=`` (one value), ``in``, ``not in``: by :func:`category_hits`."""
+
+    values: tuple
+
+    def truth(self, data):
+        codes, _, hit = category_hits(data, self.variable, self.values, what="--where: ")
+        inside = hit[codes]
+        outside = (codes >= 0) & ~inside
+        return (outside, inside) if self.op in ("!=", "not in") else (inside, outside)
+
+    def __str__(self):
+        if self.op in ("==", "!="):
+            return f"{_written(self.variable)} {self.op} {self.values[0]!r}"
+        return f"{_written(self.variable)} {self.op} ({', '.join(map(repr, self.values))})"
+
+
+@dataclass(frozen=True)
+class _Logic:
+    op: str          # "and" or "or"
+    parts: tuple
+
+    def truth(self, data):
+        truths = [p.truth(data) for p in self.parts]
+        true, false = truths[0]
+        for t, f in truths[1:]:
+            true, false = (true & t, false | f) if self.op == "and" else (true | t, false & f)
+        return true, false
+
+    def variables(self):
+        return set().union(*(p.variables() for p in self.parts))
+
+    def __str__(self):
+        return f" {self.op} ".join(
+            f"({p})" if isinstance(p, _Logic) and p.op != self.op else str(p)
+            for p in self.parts)
+
+
+@dataclass(frozen=True)
+class _Negation:
+    inner: object
+
+    def truth(self, data):
+        true, false = self.inner.truth(data)
+        return false, true
+
+    def variables(self):
+        return self.inner.variables()
+
+    def __str__(self):
+        return f"not ({self.inner})" if isinstance(self.inner, _Logic) else f"not {self.inner}"
+
+
+def _written(name: str) -> str:
+    """A column as a --where expression writes it (backquoted unless a name)."""
+    return name if all(p.isidentifier() for p in name.split(".")) else f"`{name}`"

@@ -41,10 +41,18 @@ Degrees of freedom
 Design effects
     ``deff = Var / Var_srs`` with ``Var_srs`` the without-replacement simple
     random sampling variance of the same estimator in the domain, as R's
-    ``svymean(..., deff = TRUE)``: ``s^2 (N - n) / (N n)`` with ``s^2`` the
-    weighted variance (divisor ``n - 1``) of the residual ``y - theta x``
-    divided by the mean of x squared; ``deft = sqrt(deff)``; Kish's weighting
-    effect ``n sum w^2 / (sum w)^2`` (Kish 1965).
+    ``svymean(..., deff = TRUE)``: ``s^2 (N - n) / (N n)`` with n the
+    domain's units, N its weight total, ``s^2`` the weighted variance
+    (divisor ``n - 1``) of the residual ``y - theta x`` divided by the mean
+    of x squared (times ``N^2`` for a total). ``deff = "replace"`` takes the
+    with-replacement variance ``s^2 / n`` instead (R's ``deff =
+    "replace"``; it is ``deff`` times ``1 - n/N``). The reference stays the
+    one asked for when the weights sum to n or less (unit or normalised
+    weights): ``N - n`` is then 0 or negative, and so is the reference
+    variance, and deff is Inf (or negative), as R gives it; kalib does not
+    switch to the with-replacement reference. ``deft = sqrt(deff)`` (NaN
+    for a negative deff); Kish's weighting effect ``n sum w^2 / (sum w)^2``
+    (Kish 1965).
 
 References
 ----------
@@ -62,8 +70,8 @@ import pandas as pd
 
 from estimators.inference import ci as cimod
 from estimators.inference import quantiles as Q
-from estimators.inference.domains import (ALL, Chosen, Condition, NotMissing, combinations,
-                                domain_codes, text_column)
+from estimators.inference.domains import (ALL, Chosen, Condition, NotMissing, category_hits,
+                                          combinations, denoted, domain_codes, text_column)
 from estimators.inference.results import FLAG_RULE, Results, reliability_flags
 from estimators.inference.quantiles import QuantileError, weighted_quantile
 from estimators.inference.variance import (domain_variances, linearization_covariance,
@@ -122,13 +130,23 @@ def ratio_item(design, numerator: str, denominator: str) -> Item:
     return Item(f"{numerator}/{denominator}", y, x, py & px, "ratio")
 
 
-def proportion_item(design, variable: str, value) -> Item:
-    """Share of units answering ``variable`` whose value equals ``value``
-    (compared as canonical text); the base is the units that answered."""
-    text = text_column(design.data, variable)
-    hit = (text == canonical(value)).to_numpy(np.float64)
-    return Item(f"{variable}={canonical(value)}", hit, np.ones(design.n),
-                text.notna().to_numpy(), "proportion")
+def proportion_item(design, variable: str, value, categories=()) -> Item:
+    """Share of units answering ``variable`` whose value is ``value``; the
+    base is the units that answered.
+
+    Values are compared by the one rule of categories
+    (:func:`~estimators.inference.domains.denoted`: canonical text, so ``1``
+    and ``1.0`` are one category; a boolean column compared as booleans, so
+    ``1`` and ``True`` both mean True). A ``value`` that occurs nowhere in the
+    column and is not one of ``categories`` (the codebook's, which a sample
+    may lack) is a :class:`~estimators.inference.domains.CategoryError`
+    listing the column's categories: a share of 0 with an interval [0, 0]
+    would answer a misspelt question.
+    """
+    codes, texts, hit = category_hits(design.data, variable, [value], known=categories,
+                                      what=f"proportion {variable}={canonical(value)}: ")
+    return Item(f"{variable}={denoted(texts, value)}", hit[codes].astype(np.float64),
+                np.ones(design.n), codes >= 0, "proportion")
 
 
 def distribution_items(design, variable: str) -> list[Item]:
@@ -186,7 +204,7 @@ JOINT_TOTALS_LIMIT = 2**24
 
 
 def estimate_items(design, items, domains=(ALL,), where: Condition | None = None,
-                   ci="logit", level=0.95) -> Results:
+                   ci="logit", level=0.95, deff=True) -> Results:
     """Estimate every item in every domain of every domain specification.
 
     Parameters
@@ -202,7 +220,18 @@ def estimate_items(design, items, domains=(ALL,), where: Condition | None = None
         Proportion CI method (``estimators.inference.ci``); means, totals and ratios get
         ``estimate +- t_df se``.
     level : float
+    deff : True or "replace"
+        The design effect's reference: simple random sampling without
+        replacement (R's ``deff = TRUE``) or with replacement (R's ``deff =
+        "replace"``); see the module docstring.
+
+    A ratio whose denominator total is 0 in a domain with units (R's
+    ``svyratio`` gives Inf or NaN there) gets its value (inf or NaN), no
+    standard error, interval or deff, and the flag ``undefined``.
     """
+    if deff is not True and deff != "replace":
+        raise KalibError(f"deff must be True (without replacement) or 'replace', "
+                         f"not {deff!r}")
     method = cimod.canonical_method(ci)
     if method == "percentile" and (design.replicates is None or design.method != "bootstrap"):
         raise KalibError("--ci percentile needs bootstrap replicates "
@@ -214,7 +243,7 @@ def estimate_items(design, items, domains=(ALL,), where: Condition | None = None
                        [len(labels) for _, labels in coded], columns)
     reps = sums.replicate_totals() if design.replicates is not None else [None] * len(coded)
     parts = [_estimate_spec(design, items, spec, codes, labels, columns, sums.full[s],
-                            reps[s], method, level)
+                            reps[s], method, level, deff == "replace")
              for s, (spec, (codes, labels)) in enumerate(zip(domains, coded))]
     # one frame in one go: inserting columns or concatenating frames costs more
     # than the estimates
@@ -222,12 +251,15 @@ def estimate_items(design, items, domains=(ALL,), where: Condition | None = None
                                  if isinstance(parts[0][name], list)
                                  else np.concatenate([p[name] for p in parts]))
                           for name in parts[0]})
-    frame["flag"] = reliability_flags(frame)
+    # a ratio over a zero total: nothing to flag as reliable or not
+    undefined = (frame["n"] > 0) & ~np.isfinite(frame["estimate"])
+    frame["flag"] = np.where(undefined, "undefined", reliability_flags(frame)).astype(object)
     attrs = {"variance": "linearization" if design.replicates is None else design.method,
              "replicates": int(design.B), "ci": method, "level": level,
              "mse": bool(design.mse) if design.replicates is not None else False,
              "calibrated": design.calibration is not None,
              "where": "" if where is None else str(where),
+             "deff": "replace" if deff == "replace" else "wor",
              "flag_rule": FLAG_RULE}
     return Results(frame, attrs)
 
@@ -348,7 +380,8 @@ def _ratios(is_total, num, den):
         return np.where(is_total, num, num / den)
 
 
-def _estimate_spec(design, items, spec, codes, labels, columns, sums, reps, method, level):
+def _estimate_spec(design, items, spec, codes, labels, columns, sums, reps, method, level,
+                   replace):
     """The result columns of one domain specification."""
     G, m = len(labels), len(items)
     is_total = columns.is_total
@@ -365,6 +398,9 @@ def _estimate_spec(design, items, spec, codes, labels, columns, sums, reps, meth
         theta_reps = _ratios(is_total, *reps)
         var = _replicate_variance(design, theta, theta_reps, empty)
         df = np.full((G, m), float(design.degf))
+    # a ratio over a zero total (units in the domain, x = 0 in all): R's Inf or
+    # NaN estimate, and no variance (linearization's residuals would give one)
+    var = np.where(~empty & ~is_total & (t_den == 0), np.nan, var)
     se = np.sqrt(var)
 
     proportion = np.array([it.kind == "proportion" for it in items])
@@ -385,7 +421,7 @@ def _estimate_spec(design, items, spec, codes, labels, columns, sums, reps, meth
 
     # an empty domain has no estimate and no interval (flagged "empty")
     low, high = np.where(empty, np.nan, low), np.where(empty, np.nan, high)
-    deff = _deff(design, columns, codes, theta, t_num, t_den, wbase, n_obs, var)
+    deff = _deff(design, columns, codes, theta, t_num, t_den, wbase, n_obs, var, replace)
     with np.errstate(divide="ignore", invalid="ignore"):
         kish = n_obs * sums[2][:, columns.mask] / wbase**2    # Kish's n sum w^2 / (sum w)^2
     unweighted = _ratios(is_total, sums[0][:, columns.num], sums[0][:, columns.den])
@@ -400,7 +436,8 @@ def _estimate_spec(design, items, spec, codes, labels, columns, sums, reps, meth
                          ("deff_kish", kish), ("df", df), ("unweighted", unweighted)):
         columns_out[name] = np.asarray(values, dtype=np.float64).reshape(-1)
     columns_out["n"] = columns_out["n"].astype(np.int64)
-    columns_out["deft"] = np.sqrt(columns_out["deff"])
+    with np.errstate(invalid="ignore"):    # R's deff is negative when sum w < n
+        columns_out["deft"] = np.sqrt(columns_out["deff"])
     columns_out["published"] = [it.published.get((spec, label), np.nan)
                                 for label in labels for it in items]
     return columns_out
@@ -519,8 +556,11 @@ def _distinct_per_domain(codes, values, G):
     return np.bincount(np.unique(pairs) // size, minlength=G)
 
 
-def _deff(design, columns, codes, theta, t_num, t_den, wbase, n_obs, var):
-    """R's design effect against SRS without replacement in the domain."""
+def _deff(design, columns, codes, theta, t_num, t_den, wbase, n_obs, var, replace=False):
+    """R's design effect: against simple random sampling of the domain's n
+    units without replacement from a population of its weight total
+    (``deff = TRUE``), or with replacement (``replace``, ``deff =
+    "replace"``); see the module docstring."""
     w, is_total = design.weights, columns.is_total
     G, m = theta.shape
     th = np.where(np.isfinite(theta), theta, 0.0)
@@ -543,35 +583,42 @@ def _deff(design, columns, codes, theta, t_num, t_den, wbase, n_obs, var):
             ss[:, j] = e.sum() if G == 1 else np.bincount(codes, e, minlength=G)
         s2 = ss / wbase * n_obs / (n_obs - 1)
         xbar = t_den / wbase
-        fpc = np.where(wbase > n_obs, (wbase - n_obs) / (wbase * n_obs), 1 / n_obs)
+        # R's rule even when the weights sum to n or less: the reference
+        # variance is then 0 or negative and deff Inf or negative, as in R
+        fpc = 1 / n_obs if replace else (wbase - n_obs) / (wbase * n_obs)
         vsrs = np.where(is_total, s2 * wbase**2 * fpc, s2 * fpc / xbar**2)
         return var / vsrs
 
 
 # -- convenience front ends ---------------------------------------------------------
 
-def svymean(design, variables, by=(ALL,), where=None, level=0.95) -> Results:
-    """Means of numeric variables (R ``svymean`` / ``svyby``)."""
+def svymean(design, variables, by=(ALL,), where=None, level=0.95, deff=True) -> Results:
+    """Means of numeric variables (R ``svymean`` / ``svyby``); ``deff`` as in
+    :func:`estimate_items`."""
     return estimate_items(design, mean_items(design, _listify(variables)), by, where,
-                          "logit", level)
+                          "logit", level, deff)
 
 
-def svytotal(design, variables, by=(ALL,), where=None, level=0.95) -> Results:
+def svytotal(design, variables, by=(ALL,), where=None, level=0.95, deff=True) -> Results:
     """Totals of numeric variables (R ``svytotal``)."""
     return estimate_items(design, total_items(design, _listify(variables)), by, where,
-                          "logit", level)
+                          "logit", level, deff)
 
 
-def svyratio(design, numerator, denominator, by=(ALL,), where=None, level=0.95):
-    """Ratio of totals ``T(y) / T(x)`` (R ``svyratio``)."""
+def svyratio(design, numerator, denominator, by=(ALL,), where=None, level=0.95,
+             deff=True):
+    """Ratio of totals ``T(y) / T(x)`` (R ``svyratio``); a zero ``T(x)`` in a
+    domain with units gives R's Inf (or NaN for 0/0), flagged ``undefined``."""
     return estimate_items(design, [ratio_item(design, numerator, denominator)], by,
-                          where, "logit", level)
+                          where, "logit", level, deff)
 
 
-def svyprop(design, variable, value, by=(ALL,), where=None, ci="logit", level=0.95):
-    """Proportion ``variable == value`` with a proportion CI (``svyciprop``)."""
-    return estimate_items(design, [proportion_item(design, variable, value)], by,
-                          where, ci, level)
+def svyprop(design, variable, value, by=(ALL,), where=None, ci="logit", level=0.95,
+            categories=(), deff=True):
+    """Proportion ``variable == value`` with a proportion CI (``svyciprop``);
+    ``value`` and ``categories`` as in :func:`proportion_item`."""
+    return estimate_items(design, [proportion_item(design, variable, value, categories)],
+                          by, where, ci, level, deff)
 
 
 def _listify(variables):
@@ -579,6 +626,20 @@ def _listify(variables):
 
 
 # -- quantiles ------------------------------------------------------------------------
+
+def _probabilities(probs) -> np.ndarray:
+    """Quantile probabilities as floats, each in [0, 1]: R's ``svyquantile``
+    answers 1.5 with the maximum and an SE of 0, -0.5 with the minimum, and
+    fails on NaN; kalib names the probability."""
+    try:
+        p = np.atleast_1d(np.asarray(probs, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise QuantileError(f"quantile probabilities must be numbers, not {probs!r}") from None
+    bad = ~((p >= 0) & (p <= 1))
+    if bad.any():
+        raise QuantileError(f"quantile probability {float(p[bad][0])!r} is not in [0, 1]")
+    return p
+
 
 def svyquantile(design, variable, probs, by=(ALL,), where=None, level=0.95,
                 interval_type="mean", qrule="math", df=None):
@@ -602,6 +663,7 @@ def svyquantile(design, variable, probs, by=(ALL,), where=None, level=0.95,
     """
     Q.check_rule(qrule)
     Q.check_interval(interval_type, design.replicates is not None)
+    probs = _probabilities(probs)
     y, present = _numeric(design, variable)
     restrict = present if where is None else present & where.mask(design.data)
     rows = []
@@ -610,9 +672,9 @@ def svyquantile(design, variable, probs, by=(ALL,), where=None, level=0.95,
         for g, label in enumerate(labels):
             in_g = restrict & (codes == g)
             if not in_g.any():
-                raise KalibError(f"domain {label!r} of {spec!r} has no {variable!r} values")
+                raise QuantileError(f"domain {label!r} of {spec!r} has no {variable!r} values")
             w = np.where(in_g, design.weights, 0.0)
-            for p in np.atleast_1d(probs):
+            for p in probs:
                 q = weighted_quantile(y, w, float(p), qrule)
                 low, high, used_df = _quantile_interval(design, y, w, in_g, q, float(p), qrule,
                                                         interval_type, level, df)

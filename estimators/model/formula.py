@@ -5,11 +5,31 @@ contrasts, levels in sorted order so the reference level is the first), and
 rows with a missing model variable are left out of the fit but stay in the
 design: like R's ``svyglm``, the model is then fitted on a domain, and its
 variance still uses every stratum and PSU of the full design.
+
+patsy evaluates each term of a formula with Python's ``eval``, so a formula
+from a shared file could run any code (``I(__import__('os').system(...))``).
+Every term is therefore parsed (:mod:`ast`) and checked against a whitelist
+before patsy sees it (:func:`formula_variables`), and patsy evaluates in a
+namespace holding only the whitelisted functions:
+
+* data columns (``Q('any name')`` for a name that is not an identifier);
+* ``C(x)``, ``C(x, Treatment('b'))`` (and ``Sum``, ``Diff``, ``Helmert``,
+  ``Poly``), ``C(x, levels=[...])``; ``I(...)``;
+* ``log``, ``exp``, ``sqrt`` and ``np.`` (or ``numpy.``) ``log``, ``exp``,
+  ``sqrt``, ``log1p``, ``log2``, ``log10``, ``abs``; ``abs``;
+* patsy's stateful transforms ``center``, ``standardize``, ``scale`` and
+  splines ``bs``, ``cr``, ``cc`` (their means, scales and knots come from
+  the rows of the fit, and are kept for predictions, as in R's ``scale`` in
+  a model frame: deterministic, no code);
+* numbers and quoted text; arithmetic ``+ - * / ** % //``, comparisons
+  ``== != < <= > >=`` and ``& | ~`` (to combine comparisons in ``I()``).
+
+Anything else (another call, an attribute, a subscript, ``lambda``, a
+comprehension) is a :class:`FormulaError` naming the term.
 """
 from __future__ import annotations
 
 import ast
-import builtins
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,11 +38,20 @@ import patsy
 
 from .errors import FormulaError
 
-# Names a patsy formula may use without their being data columns.
-_FORMULA_FUNCTIONS = set(dir(builtins)) | {
-    "C", "I", "Q", "np", "numpy", "Treatment", "Sum", "Diff", "Helmert", "Poly",
-    "center", "standardize", "scale", "bs", "cr", "cc", "te", "log", "exp", "sqrt",
-}
+# The functions a formula may call: patsy's own (in every patsy namespace),
+# and the names bound in _NAMESPACE; numpy's by attribute (np.log).
+_PATSY_FUNCTIONS = {"C", "I", "Q", "center", "standardize", "scale", "bs", "cr", "cc"}
+_CONTRASTS = {"Treatment", "Sum", "Diff", "Helmert", "Poly"}
+_NUMPY = {"log", "exp", "sqrt", "log1p", "log2", "log10", "abs"}
+_NAMESPACE = {"np": np, "numpy": np, "log": np.log, "exp": np.exp, "sqrt": np.sqrt,
+              "abs": np.abs}
+_FUNCTIONS = _PATSY_FUNCTIONS | _CONTRASTS | set(_NAMESPACE) - {"np", "numpy"}
+# Python's syntax a term may use besides names, calls and constants
+_ALLOWED_NODES = (ast.Expression, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare,
+                  ast.List, ast.Tuple, ast.keyword, ast.Load,
+                  ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod, ast.FloorDiv,
+                  ast.BitAnd, ast.BitOr, ast.BitXor, ast.USub, ast.UAdd, ast.Invert,
+                  ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 
 
 @dataclass
@@ -63,28 +92,73 @@ class ModelFrame:
 
 def formula_variables(formula: str, rhs_only: bool = False) -> list:
     """The data column names a formula refers to (in order of appearance);
-    with ``rhs_only``, those of the predictors only."""
+    with ``rhs_only``, those of the predictors only.
+
+    Every term is checked against the whitelist of the module docstring
+    (all of them, whatever ``rhs_only``): patsy parses the formula without
+    evaluating anything, and a term it would evaluate with something else
+    is a :class:`FormulaError` naming the term.
+    """
     try:
         desc = patsy.ModelDesc.from_formula(formula)
     except patsy.PatsyError as exc:
         raise FormulaError(f"cannot parse formula {formula!r}: {str(exc).splitlines()[0]}") from None
-    names = []
-    for term in (desc.rhs_termlist if rhs_only else desc.lhs_termlist + desc.rhs_termlist):
-        for factor in term.factors:
-            code = factor.name()
-            try:
-                tree = ast.parse(code, mode="eval")
-            except SyntaxError:
-                raise FormulaError(f"cannot parse the term {code!r} of formula {formula!r}") from None
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                        and node.func.id == "Q" and node.args \
-                        and isinstance(node.args[0], ast.Constant):
-                    names.append(str(node.args[0].value))
-                elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) \
-                        and node.id not in _FORMULA_FUNCTIONS:
-                    names.append(node.id)
-    return list(dict.fromkeys(names))
+    names, rhs = [], []
+    for side, terms in (("lhs", desc.lhs_termlist), ("rhs", desc.rhs_termlist)):
+        for term in terms:
+            for factor in term.factors:
+                found = _term_variables(factor.name(), formula)
+                names += found
+                if side == "rhs":
+                    rhs += found
+    return list(dict.fromkeys(rhs if rhs_only else names))
+
+
+def _term_variables(code: str, formula: str) -> list:
+    """The columns one term names, after checking it against the whitelist."""
+    def refuse(why: str):
+        return FormulaError(f"formula {formula!r}: the term {code!r} {why}; a formula "
+                            f"may call only {', '.join(sorted(_FUNCTIONS))} and "
+                            f"np.{{{','.join(sorted(_NUMPY))}}}")
+
+    try:
+        tree = ast.parse(code, mode="eval")
+    except SyntaxError:
+        raise FormulaError(f"cannot parse the term {code!r} of formula {formula!r}") from None
+    names, functions = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            function = _function_name(node.func)
+            if function is None:
+                raise refuse(f"calls {ast.unparse(node.func)!r}")
+            functions.update({id(node.func), id(getattr(node.func, "value", None))})
+            if function == "Q":
+                if len(node.args) != 1 or node.keywords or not (
+                        isinstance(node.args[0], ast.Constant)
+                        and isinstance(node.args[0].value, str)):
+                    raise refuse("uses Q() other than as Q('column name')")
+                names.append(node.args[0].value)
+            if any(k.arg is None for k in node.keywords):
+                raise refuse("unpacks arguments (**)")
+        elif isinstance(node, ast.Attribute):
+            if id(node) not in functions:
+                raise refuse(f"reads the attribute {ast.unparse(node)!r}")
+        elif isinstance(node, ast.Name):
+            if id(node) not in functions and node.id not in _CONTRASTS:
+                names.append(node.id)
+        elif not isinstance(node, _ALLOWED_NODES):
+            raise refuse(f"uses {type(node).__name__} syntax ({ast.unparse(node)!r})")
+    return names
+
+
+def _function_name(func):
+    """The whitelisted function a call calls (``log``, ``np.log``), or None."""
+    if isinstance(func, ast.Name) and func.id in _FUNCTIONS:
+        return func.id
+    if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+            and func.value.id in ("np", "numpy") and func.attr in _NUMPY):
+        return f"np.{func.attr}"
+    return None
 
 
 def _response(y: pd.DataFrame, formula: str) -> tuple:
@@ -105,6 +179,25 @@ def _response(y: pd.DataFrame, formula: str) -> tuple:
     return y[cols[0]].to_numpy(dtype=float), cols[0]
 
 
+def _refuse_empty_terms(info: patsy.DesignInfo, formula: str, n_used: int) -> None:
+    """A term without a column (a factor with one level among the rows of the
+    fit, as ``--where`` can leave it) would silently drop out of the model."""
+    for term in info.terms:
+        columns = info.term_name_slices[term.name()]
+        if columns.stop > columns.start:
+            continue
+        single = [(f.name(), info.factor_infos[f].categories) for f in term.factors
+                  if info.factor_infos[f].type == "categorical"
+                  and len(info.factor_infos[f].categories) < 2]
+        why = (f"{single[0][0]!r} has the one level {single[0][1][0]!r}" if single
+               else "it has no column")
+        raise FormulaError(
+            f"formula {formula!r}: the term {term.name()!r} cannot be estimated: {why} in "
+            f"the {n_used} rows of the fit (rows outside the subset or --where, or with "
+            f"a missing model variable, are left out); leave the term out of the formula "
+            f"or widen the subset")
+
+
 def build_model_frame(formula: str, data: pd.DataFrame, subset=None) -> ModelFrame:
     """Evaluate ``formula`` on the complete rows of ``data``.
 
@@ -117,8 +210,9 @@ def build_model_frame(formula: str, data: pd.DataFrame, subset=None) -> ModelFra
     Raises
     ------
     FormulaError
-        Unknown variable, unparsable formula, no response, categorical response,
-        no complete row.
+        Unknown variable, unparsable formula, a term outside the whitelist (module
+        docstring), no response, categorical response, no complete row, a term
+        without a column (a factor with one level in the rows of the fit).
     """
     if "~" not in formula:
         raise FormulaError(f"formula {formula!r} has no response: write 'Y ~ A + B'")
@@ -141,14 +235,17 @@ def build_model_frame(formula: str, data: pd.DataFrame, subset=None) -> ModelFra
         raise FormulaError(f"formula {formula!r}: no row has all its variables "
                            f"(in the subset)")
     try:
+        # only the whitelisted names besides the data (and patsy's own)
         y, X = patsy.dmatrices(formula, data.loc[candidates], NA_action="drop",
-                               return_type="dataframe")
+                               return_type="dataframe",
+                               eval_env=patsy.EvalEnvironment([_NAMESPACE]))
     except patsy.PatsyError as exc:
         raise FormulaError(f"formula {formula!r}: {str(exc).splitlines()[0]}") from None
     used = np.zeros(len(data), dtype=bool)
     used[y.index.to_numpy()] = True
     yv, response = _response(y, formula)
     info = X.design_info
+    _refuse_empty_terms(info, formula, int(used.sum()))
     term_columns = {name: list(range(sl.start, sl.stop))
                     for name, sl in info.term_name_slices.items()}
     return ModelFrame(y=yv, X=X.to_numpy(dtype=float), used=used, response=response,

@@ -22,6 +22,16 @@ def reference_text(value):
     return None if is_missing(value) else canonical(value)
 
 
+def as_boolean(texts, value):
+    """The comparison rule: in a column of only True and False, a value is
+    read as a boolean (1, "1", "true" are True; 0, "0", "false" False)."""
+    text = canonical(value)
+    present = {t for t in texts if t is not None}
+    if present and present <= {"True", "False"}:
+        return {"1": "True", "true": "True", "0": "False", "false": "False"}.get(text.lower(), text)
+    return text
+
+
 def column(values):
     """An object column: numpy would turn a mix into strings."""
     out = np.empty(len(values), dtype=object)
@@ -65,8 +75,8 @@ def test_text_column_and_conditions_row_by_row(frame, value):
     assert len(set(categories)) == len(categories)
     assert [categories[c] if c >= 0 else None for c in codes] == text.tolist()
     np.testing.assert_array_equal(Equals("v0", value).mask(frame),
-                                  [t == canonical(value) for t in text])
-    wanted = {canonical(value), "a"}
+                                  [t == as_boolean(text, value) for t in text])
+    wanted = {as_boolean(text, value), as_boolean(text, "a")}
     np.testing.assert_array_equal(OneOf("v0", (value, "a")).mask(frame),
                                   [t in wanted for t in text])
     np.testing.assert_array_equal(NotMissing("v0").mask(frame), [t is not None for t in text])
