@@ -265,21 +265,25 @@ class Design:
                 raise KalibError("replicate weights given as a matrix cannot be "
                                  "re-calibrated; calibrate before attaching them")
             object.__setattr__(new, "replicates", make_replicates(
-                new, r.method, r.B, r.seed, r.mse, r.accept_failures))
+                new, r.method, r.B, r.seed, r.mse, r.accept_failures, **r.options))
         return new
 
     def with_replicates(self, method="bootstrap", replicates=1000, seed=20170602,
-                        accept_failures=False, mse=False) -> "Design":
+                        accept_failures=False, mse=False, fay_rho=None,
+                        collapse_strata=False) -> "Design":
         """A new design with replicate weights, each re-calibrated if calibrated.
 
         Parameters
         ----------
-        method : {"bootstrap", "jkn", "jk1"}
+        method : {"bootstrap", "jkn", "jk1", "brr", "fay"}
             Rao–Wu–Yue rescaling bootstrap with ``m_h = n_h - 1`` (Rao, Wu &
             Yue 1992; with fpc the Rao–Wu correction), stratified delete-one-PSU
-            jackknife, or unstratified delete-one-PSU jackknife.
+            jackknife, unstratified delete-one-PSU jackknife, balanced repeated
+            replication, or Fay's BRR (two PSUs per stratum; R's
+            ``as.svrepdesign`` types; ``weighting.replicates``).
         replicates : int
-            B for the bootstrap (the jackknives have one replicate per PSU).
+            B for the bootstrap (the jackknives have one replicate per PSU,
+            BRR and Fay one per column of their Hadamard matrix).
         seed : int
             Root of ``SeedSequence(seed).spawn(B)`` (RNG contract).
         accept_failures : bool
@@ -287,11 +291,19 @@ class Design:
             :attr:`convergence`) instead of raising ``ReplicateError``.
         mse : bool
             Centre replicate variances on the full-sample estimate.
+        fay_rho : float in [0, 1), optional
+            Fay's factor (method "fay"; default 0.5): the PSUs of a stratum
+            get 2 - rho and rho instead of BRR's 2 and 0.
+        collapse_strata : bool
+            BRR and Fay: pair one-PSU strata into pseudo-strata of two PSUs
+            (which overstates the variance; ``weighting.replicates``) instead
+            of an error naming them.
         """
         from weighting.replicates import make_replicates
 
         return self._replace(replicates=make_replicates(
-            self, method, replicates, seed, mse, accept_failures))
+            self, method, replicates, seed, mse, accept_failures, fay_rho=fay_rho,
+            collapse_strata=collapse_strata))
 
     def with_replicate_weights(self, repweights, scale, rscales, mse=False,
                                method="other", degf=None, weights=None) -> "Design":

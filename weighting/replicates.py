@@ -1,4 +1,4 @@
-r"""Replicate weights re-calibrated per replicate: bootstrap, JKn, JK1.
+r"""Replicate weights re-calibrated per replicate: bootstrap, JKn, JK1, BRR, Fay.
 
 Replicate b multiplies the base weight of every unit of PSU p by a multiplier
 :math:`m_{pb}`; if the design is calibrated, the replicate base weights
@@ -29,6 +29,27 @@ jk1
     Unstratified delete-one-PSU jackknife, ``scale = (1 - f)(n - 1)/n``,
     ``rscales = 1`` (R's ``jk1weights``); a stratified design is refused as R
     does (use jkn).
+brr, fay
+    Balanced repeated replication for two PSUs per stratum (McCarthy 1969),
+    and Fay's variant (Judkins 1990): with the Hadamard matrix
+    ``weighting.hadamard.hadamard(H)`` of order B > H (R's choice), the
+    stratum whose label is k-th in text order gets row k + 1 (R sorts the
+    labels as character strings: "10" before "2"), and in replicate b the
+    PSU of the stratum that comes first in the data gets
+    :math:`m = 2 - \rho` where the row has a 1 in column b and :math:`\rho`
+    where it has a 0, the other PSU :math:`2 - m`; :math:`\rho = 0` for BRR
+    (half-samples: 2 and 0), ``fay_rho`` in [0, 1) for Fay (0.5: 1.5 and
+    0.5). ``scale = 1/(B (1 - rho)^2)``, ``rscales = 1``, ``degf`` = the
+    number of strata (the rank of the replicate weights minus one), as R's
+    ``as.svrepdesign(type = "BRR" | "Fay")``. A stratum with other than two
+    PSUs is an error naming it; ``collapse_strata=True`` pairs one-PSU
+    strata, adjacent in stratum order, into pseudo-strata of two PSUs (the
+    collapsed-stratum estimator, Wolter 2007 §2.5): its variance includes the
+    difference between the paired strata and so overstates the variance on
+    average. R's own remedies differ (``brrweights(small = "merge")``, and
+    ``large = "split"`` for even strata of more than two PSUs, which kalib
+    leaves to the user's strata). BRR has no finite-population correction:
+    R drops the fpc with a warning, kalib refuses a design with one.
 
 RNG contract
 ------------
@@ -53,7 +74,11 @@ Rao, J. N. K. and Wu, C. F. J. (1988). Resampling inference with complex
 survey data. JASA 83, 231-241.
 Rao, J. N. K., Wu, C. F. J. and Yue, K. (1992). Some recent work on resampling
 methods for complex surveys. Survey Methodology 18, 209-217.
-Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed., ch. 4.
+Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed., ch. 3-4.
+McCarthy, P. J. (1969). Pseudo-replication: half samples. Rev. Int. Stat.
+Inst. 37, 239-264.
+Judkins, D. R. (1990). Fay's method for variance estimation. J. Official
+Statistics 6, 223-239.
 """
 from __future__ import annotations
 
@@ -65,14 +90,15 @@ from weighting import _backend
 from weighting.columns import dense_range
 from weighting.contract import Status
 from weighting.errors import DesignError, InfeasibleBoundsError, KalibError, ReplicateError
+from weighting.hadamard import hadamard
 from weighting.ipf import (IPF_SWEEPS, IpfStart, ipf_lambda, ipf_layout, ipf_solve,
                            lambda_map)
 from weighting.problem import CellTable
 from weighting.protocols import PsuStructure
 from weighting.spec import CalibrationSpec
 
-METHODS = ("bootstrap", "jkn", "jk1")
-BOOTSTRAP, JACKKNIFE = 0, 1
+METHODS = ("bootstrap", "jkn", "jk1", "brr", "fay")
+BOOTSTRAP, JACKKNIFE, BALANCED = 0, 1, 2
 
 # numpy SeedSequence constants (O'Neill's seed_seq_fe hash, as numpy implements it).
 _INIT_A, _MULT_A = 0x43B0D7E5, 0x931E8875
@@ -171,8 +197,21 @@ def bootstrap_counts(seed: int, B: int, n_psu, n_draws, b=None) -> np.ndarray:
     return out if b is None else out[0]
 
 
+class _Sums:
+    """Sums by combination of a plan's multipliers times row values (numpy)."""
+
+    def sums(self, b: int, rows: "PsuRows", combo, values, K: int) -> np.ndarray:
+        """``S[c, j] = sum_{i: combo_i = c} m_{p(i)b} values[i, j]`` (K, k), in numpy.
+
+        ``combo`` and ``values`` are in PSU order (``rows.sort``), as the
+        kernels read them; the sums are theirs bit for bit (same products,
+        added in the same order).
+        """
+        return _bincount_columns(combo, self.multipliers(b)[rows.psu][:, None] * values, K)
+
+
 @dataclass(frozen=True)
-class Plan:
+class Plan(_Sums):
     """How replicate multipliers are made (the kernels' multiplier spec)."""
 
     method: int
@@ -208,14 +247,39 @@ class Plan:
         mult[self.jk_psu[b]] = 0.0
         return mult
 
-    def sums(self, b: int, rows: "PsuRows", combo, values, K: int) -> np.ndarray:
-        """``S[c, j] = sum_{i: combo_i = c} m_{p(i)b} values[i, j]`` (K, k), in numpy.
+    @property
+    def options(self) -> dict:
+        """The ``make_replicates`` keywords that remake this plan (none)."""
+        return {}
 
-        ``combo`` and ``values`` are in PSU order (``rows.sort``), as the
-        kernels read them; the sums are theirs bit for bit (same products,
-        added in the same order).
-        """
-        return _bincount_columns(combo, self.multipliers(b)[rows.psu][:, None] * values, K)
+
+@dataclass(frozen=True)
+class BalancedPlan(_Sums):
+    """BRR or Fay: replicate b's PSU multipliers are row b of a fixed table.
+
+    The fused kernels draw bootstrap counts or delete one PSU; a balanced
+    replicate changes every stratum at once, so its sums are made from the
+    table (:func:`balanced_sums`: a kernel pass over rows grouped by PSU and
+    combination, or numpy), and re-calibration solves the replicates' cell
+    totals with the same kernel (or numpy) solver as the other methods.
+    """
+
+    B: int
+    table: np.ndarray        # (B, P) multipliers
+    psu_stratum: np.ndarray  # (P,)
+    fay_rho: float
+    collapse_strata: bool
+    method = BALANCED
+    seed = None
+
+    def multipliers(self, b: int) -> np.ndarray:
+        """(P,) multipliers of replicate b."""
+        return self.table[b]
+
+    @property
+    def options(self) -> dict:
+        """The ``make_replicates`` keywords that remake this plan."""
+        return {"fay_rho": self.fay_rho, "collapse_strata": self.collapse_strata}
 
 
 class PsuRows:
@@ -310,6 +374,91 @@ def jackknife_plan(design: PsuStructure, stratified: bool):
     return plan, scale, rscales, degf
 
 
+def balanced_plan(design, fay_rho: float, collapse_strata: bool = False):
+    """BRR (``fay_rho`` 0) or Fay replicates of ``design`` (a ``Design``: its
+    strata, PSUs and rows' PSUs): (plan, scale, rscales, degf).
+
+    See the module docstring (the Hadamard row of each stratum, the first
+    PSU of a stratum, ``collapse_strata``).
+    """
+    rho = fay_rho
+    if not (isinstance(rho, (int, float, np.floating)) and not isinstance(rho, bool)
+            and 0.0 <= rho < 1.0):
+        raise KalibError(f"fay_rho must be a number in [0, 1), got {fay_rho!r}")
+    rho = float(rho)
+    if design.fpc is not None:
+        raise DesignError("BRR and Fay's method have no finite-population correction "
+                          "(R's as.svrepdesign drops it with a warning): give the design "
+                          "without fpc")
+    first, second, labels = _psu_pairs(design, collapse_strata)
+    H = hadamard(len(labels))
+    B = H.shape[0]
+    # Hadamard row k + 1 for the k-th stratum in text order of the labels (R's).
+    rank = np.empty(len(labels), np.int64)
+    rank[sorted(range(len(labels)), key=labels.__getitem__)] = np.arange(len(labels))
+    high = np.where(H[1 + rank] == 1, 2.0 - rho, rho)  # (pairs, B): first PSU's
+    table = np.empty((B, design.n_psus))
+    table[:, first] = high.T
+    table[:, second] = 2.0 - high.T
+    table.flags.writeable = False
+    plan = BalancedPlan(B, table, np.ascontiguousarray(design.psu_stratum, np.int64), rho,
+                        bool(collapse_strata))
+    return plan, 1.0 / (B * (1.0 - rho) ** 2), np.ones(B), len(labels)
+
+
+def _psu_pairs(design, collapse_strata):
+    """The two PSUs of every (pseudo-)stratum: first PSU (in data order), second
+    PSU (global codes) and the stratum label, strata in code order; one-PSU
+    strata paired in code order when ``collapse_strata`` (a pair is labelled
+    by its first stratum)."""
+    n_psu, labels = design.n_psu, design.strata_labels
+    offset = _offsets(n_psu)
+    large = np.flatnonzero(n_psu > 2)
+    single = np.flatnonzero(n_psu == 1)
+    if large.size:
+        h = int(large[0])
+        raise DesignError(
+            f"BRR needs two PSUs in every stratum: stratum {labels[h]!r} has {n_psu[h]} "
+            f"PSUs ({large.size} stratum/strata with more than two); group its PSUs into "
+            f"two variance units, or its PSUs into strata of two")
+    if single.size and not collapse_strata:
+        names = [labels[h] for h in single[:5]]
+        raise DesignError(f"BRR needs two PSUs in every stratum: {single.size} stratum/strata "
+                          f"with one PSU: {names}", option="collapse_strata",
+                          remedy="pass collapse_strata=True to pair them, adjacent in stratum "
+                                 "order (the collapsed-stratum variance)")
+    if single.size % 2:
+        raise DesignError(f"collapse_strata pairs one-PSU strata, and there is an odd number "
+                          f"of them ({single.size}): stratum {labels[single[-1]]!r} has no "
+                          f"partner; merge it into a neighbour (lonely_psu)")
+    pairs = np.flatnonzero(n_psu == 2)
+    # (first candidate, second candidate, label stratum), strata in code order
+    a = np.concatenate([offset[pairs], offset[single[0::2]]])
+    b = np.concatenate([offset[pairs] + 1, offset[single[1::2]]])
+    stratum = np.concatenate([pairs, single[0::2]])
+    keep = np.argsort(stratum, kind="stable")
+    a, b, stratum = a[keep], b[keep], stratum[keep]
+    # "first" is the PSU appearing first in the data (R's brrweights)
+    first_row = np.full(design.n_psus, design.n, np.int64)
+    np.minimum.at(first_row, design.psu, np.arange(design.n))
+    a_first = first_row[a] < first_row[b]
+    return (np.where(a_first, a, b), np.where(a_first, b, a),
+            [labels[h] for h in stratum])
+
+
+def balanced_sums(plan: BalancedPlan, kernels, psu, combo, values, K: int) -> np.ndarray:
+    """``S[b, c, j] = sum_{i: combo_i = c} m_{p(i)b} values[i, j]`` (B, K, k) of a
+    balanced plan by the kernels (``kernels``: ``weighting._backend.KERNELS``):
+    rows summed by (PSU, combination) first, then weighted by every
+    replicate's multipliers in one pass (``accumulate_refined``). The numpy
+    reference is :meth:`BalancedPlan.sums`, replicate by replicate."""
+    key = np.asarray(psu, np.int64) * K + np.asarray(combo, np.int64)
+    keys, pair = np.unique(key, return_inverse=True)
+    T = _bincount_columns(pair.reshape(-1), np.asarray(values, np.float64), len(keys))
+    return kernels.chunked.accumulate_refined(np.ascontiguousarray(plan.table), keys // K,
+                                              keys % K, T, K, 0)
+
+
 @dataclass(frozen=True)
 class Convergence:
     """Per-replicate convergence record (one entry per replicate)."""
@@ -365,6 +514,12 @@ class Replicates:
         self.g = g
         self._psu_rows = rows
 
+    @property
+    def options(self) -> dict:
+        """The method's own ``make_replicates`` keywords (``fay_rho``,
+        ``collapse_strata`` for brr and fay), to remake the replicates."""
+        return self.plan.options
+
     def rows(self, design) -> "PsuRows":
         """The design's rows in PSU order (sorted once, then kept: every
         ``totals`` call reads them)."""
@@ -386,14 +541,20 @@ class Replicates:
         combo = rows.sort(combo)
         dv = rows.sort(design.base_weights[:, None] * values)
         kernels = _backend.KERNELS
-        if kernels is not None:
+        if kernels is not None and self.plan.method != BALANCED:
             return kernels.replicate.replicate_totals(self.plan.for_kernels(kernels, rows),
                                                       combo, combo_cell, combo_group, g, dv,
                                                       n_groups, 0)
+        if kernels is not None:
+            sums = balanced_sums(self.plan, kernels, rows.psu, combo, dv,
+                                 len(combo_cell)).__getitem__
+        else:
+            def sums(b):
+                return self.plan.sums(b, rows, combo, dv, len(combo_cell))
         out = np.empty((self.B, n_groups, values.shape[1]))
         for b in range(self.B):
-            S = self.plan.sums(b, rows, combo, dv, len(combo_cell))
-            out[b] = _bincount_columns(combo_group, g[b][combo_cell][:, None] * S, n_groups)
+            out[b] = _bincount_columns(combo_group, g[b][combo_cell][:, None] * sums(b),
+                                       n_groups)
         return out
 
     def weights(self, design) -> np.ndarray:
@@ -402,7 +563,7 @@ class Replicates:
         cell = np.ascontiguousarray(cell, dtype=np.int64)
         kernels = _backend.KERNELS
         d = np.ascontiguousarray(design.base_weights)
-        if kernels is not None:
+        if kernels is not None and self.plan.method != BALANCED:
             return kernels.replicate.replicate_weights(self.plan.for_kernels(kernels), psu,
                                                        cell, g, d, 0).T
         out = np.empty((design.n, self.B))
@@ -479,16 +640,31 @@ def _combinations(cell, n_cells, groups, n_groups):
             (keys % n_groups).astype(np.int32))
 
 
-def make_replicates(design, method, B, seed, mse, accept_failures) -> Replicates:
-    """Build the replicate structure of ``design`` and re-calibrate every replicate."""
+def make_replicates(design, method, B, seed, mse, accept_failures, fay_rho=None,
+                    collapse_strata=False) -> Replicates:
+    """Build the replicate structure of ``design`` and re-calibrate every replicate.
+
+    ``fay_rho`` (default 0.5 for "fay"; 0, or None, for "brr") and
+    ``collapse_strata`` belong to the balanced methods ("brr", "fay").
+    """
     method = str(method).lower()
     if method not in METHODS:
         raise KalibError(f"unknown replicate method {method!r} (expected one of "
                          f"{', '.join(METHODS)})")
+    balanced = method in ("brr", "fay")
+    if not balanced and (fay_rho is not None or collapse_strata):
+        raise KalibError(f"fay_rho and collapse_strata are options of the methods brr and "
+                         f"fay, not of {method!r}")
+    if method == "brr" and fay_rho not in (None, 0):
+        raise KalibError(f"BRR is Fay's method with fay_rho = 0 (got fay_rho={fay_rho!r}): "
+                         f"use method 'fay'")
     if method == "bootstrap":
         if not (isinstance(B, (int, np.integer)) and B >= 2):
             raise KalibError(f"replicates must be an integer >= 2, got {B!r}")
         plan, scale, rscales, degf = bootstrap_plan(design, int(B), seed)
+    elif balanced:
+        rho = 0.0 if method == "brr" else (0.5 if fay_rho is None else fay_rho)
+        plan, scale, rscales, degf = balanced_plan(design, rho, collapse_strata)
     else:
         plan, scale, rscales, degf = jackknife_plan(design, stratified=method == "jkn")
     rows = PsuRows(design.psu, len(plan.psu_stratum))
@@ -524,9 +700,14 @@ def recalibrate(design, plan, rows):
     ipf = ipf_start(result, spec)
     kernels = _backend.KERNELS
     if kernels is not None and spec.trim is None:
-        g, iterations, error, status = kernels.replicate.solve_replicates(
-            plan.for_kernels(kernels, rows), cell, d, kernel_system(kernels, table, spec, lam0,
-                                                                    ipf), 0)
+        system = kernel_system(kernels, table, spec, lam0, ipf)
+        if plan.method == BALANCED:
+            D = balanced_sums(plan, kernels, rows.psu, cell, d[:, None], table.n_cells)
+            g, iterations, error, status = kernels.chunked.solve_cell_tables(
+                np.ascontiguousarray(D[:, :, 0]), system, 0)
+        else:
+            g, iterations, error, status = kernels.replicate.solve_replicates(
+                plan.for_kernels(kernels, rows), cell, d, system, 0)
     else:
         g, iterations, error, status = recalibrate_cells(
             table, lambda b: replicate_cell_totals(table.n_cells, plan, rows, cell, d, b),
