@@ -34,8 +34,7 @@ SUBCOMMANDS = {
     "crosstab": ("crosstab", "weighted two-way table with Rao-Scott tests"),
     "model": ("model", "design-based regression (svyglm, svyolr)"),
     "data": ("data", "bundled data and CATI file checks"),
-    "report": ("report", "the reweighted employer survey: key rates with CIs as HTML, "
-                         "CSV, xarray"),
+    "report": ("report", "the reweighted surveys: key rates with CIs as HTML, CSV, xarray"),
 }
 
 

@@ -1,7 +1,11 @@
 """``kalib report [SAMPLE]``: calibrate, replicate, estimate every key rate and
 write the report directory (index.html, keyrates.csv/.nc, weights, replicate
 weights, figures, run.json). Options as in ``../shared/CLI.md``; without
-SAMPLE and ``--margins``, the bundled employer survey and its SSB margins."""
+SAMPLE, ``--margins`` or design options, both bundled surveys, one part of the
+page each (``--survey`` chooses one): the employer survey raked to its SSB
+margins, and the staff survey with its own design. A SAMPLE belongs to one
+survey, the one ``--survey`` names or, by default, the one whose codebook
+columns it holds (as ``kalib data validate`` tells)."""
 from __future__ import annotations
 
 import argparse
@@ -12,15 +16,18 @@ from estimators.cli.options import (add_calibration_arguments, add_ci_argument,
                                     add_design_arguments, add_level_argument,
                                     add_variance_arguments, calibration_spec,
                                     trim_caps)
-from estimators.report.labels import LANGUAGES
+from estimators.report.labels import LANGUAGES, SURVEYS
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "report", help="the reweighted employer survey: key rates with CIs as HTML, CSV, xarray",
+        "report", help="the reweighted surveys: key rates with CIs as HTML, CSV, xarray",
         description=__doc__)
     p.add_argument("sample", nargs="?", type=Path, metavar="SAMPLE",
-                   help="CATI export, CSV or SPSS .sav (default: the bundled survey)")
+                   help="CATI export, CSV or SPSS .sav (default: the bundled surveys)")
+    p.add_argument("--survey", choices=("all", *SURVEYS), default="all",
+                   help="the survey(s) of the report (default all: both bundled surveys; "
+                        "with SAMPLE, --margins or design options, the one they belong to)")
     add_design_arguments(p)
     # Without --margins: the bundled SSB margins.
     add_calibration_arguments(p, margins_required=False)
@@ -42,6 +49,10 @@ def run(args) -> int:
 
     if args.sample is not None:
         check_input(args.sample)   # a missing file, or a directory, named before any work
+    survey = args.survey
+    if survey == "all" and args.sample is not None:
+        from estimators.cli.data import survey_of
+        survey = survey_of(args.sample)
     spec = calibration_spec(args)
     settings = ReportSettings(
         sample=args.sample, margins=tuple(args.margins or ()), id=args.id,
@@ -50,11 +61,14 @@ def run(args) -> int:
         max_iter=spec.max_iter, allow_unconverged=spec.allow_unconverged,
         normalize_margins=spec.normalize_margins, variance=args.variance,
         replicates=args.replicates, seed=args.seed, ci=args.ci, level=args.level,
-        lang=args.lang, out=args.out, force=args.force, quiet=args.quiet)
+        lang=args.lang, out=args.out, force=args.force, quiet=args.quiet, survey=survey)
     report = build_report(settings)
     if not args.quiet:
-        print(f"kalib report: {report.keyrates['rate'].nunique()} key rates, "
-              f"{len(report.keyrates)} estimates, written to {args.out}/index.html "
+        frame = report.keyrates
+        parts = ", ".join(f"{sid} {part['rate'].nunique()}"
+                          for sid, part in frame.groupby("survey", sort=False))
+        print(f"kalib report: {frame['rate'].nunique()} key rates ({parts}), "
+              f"{len(frame)} estimates, written to {args.out}/index.html "
               f"in {sum(report.timings.values()):.1f} s", file=sys.stderr)
     return 0
 

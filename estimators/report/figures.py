@@ -119,8 +119,10 @@ def sample_vs_population(rows, t: dict[str, str]):
     """
     margins = list(dict.fromkeys(rows["margin"]))
     tallest = max(int((rows["margin"] == m).sum()) for m in margins)
-    fig, axes = plt.subplots(1, len(margins), figsize=(min(3.2 * len(margins) + 1, 11),
-                                                      0.28 * tallest + 1.4), squeeze=False)
+    # one panel (a survey's design strata): wider, its legend beside it
+    width = min(3.2 * len(margins) + 1, 11) if len(margins) > 1 else 7.5
+    fig, axes = plt.subplots(1, len(margins), figsize=(width, 0.28 * tallest + 1.4),
+                             squeeze=False)
     for ax, margin in zip(axes[0], margins):
         part = rows[rows["margin"] == margin]
         # Top-aligned rows of the same height in every panel.
@@ -133,13 +135,17 @@ def sample_vs_population(rows, t: dict[str, str]):
         ax.set_ylim(-0.6, tallest - 0.4)
         ax.set_title(t.get(margin, margin))
         ax.set_xlabel(t["percent"])
-    axes[0][-1].legend(loc="lower right", fontsize=8, frameon=False)
+    if len(margins) > 1:
+        axes[0][-1].legend(loc="lower right", fontsize=8, frameon=False)
+    else:
+        axes[0][0].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
+                          frameon=False)
     fig.tight_layout()
     return fig
 
 
 def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float,
-           domain_vars=("all",)):
+           domain_vars=("all",), scale: float = 100, axis: str | None = None):
     """One panel per rate: unweighted point beside weighted estimate and CI.
 
     Parameters
@@ -152,13 +158,23 @@ def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float
         Rate id -> panel title.
     domain_vars : sequence of str
         The domain variables shown, blocks top to bottom (a survey's
-        ``forest_domains``).
+        ``forest_domains``). A domain no rate of the group has a respondent
+        in (a question not asked of a role) is left out of every panel.
+    scale, axis : float, str
+        100 and "percent" for proportions; 1 and the mean's unit for means.
     """
+    answered = frame.loc[frame["rate"].isin(rates) & (frame["n"] > 0), ["domain_var", "domain"]]
+    keep = set(zip(answered["domain_var"], answered["domain"].astype(str)))
+    frame = frame[[(v, str(d)) in keep for v, d in zip(frame["domain_var"], frame["domain"])]]
     ncols = 2 if len(rates) == 4 else min(3, len(rates))
     nrows = math.ceil(len(rates) / ncols)
     n_rows_panel = len(_forest_rows(frame, rates[0], domain_vars))
-    # Fixed margins in inches (no tight_layout: it draws the figure twice).
-    left, right, panel_w, gap_w = 1.35, 0.15, 3.1, 0.2
+    # Fixed margins in inches (no tight_layout: it draws the figure twice);
+    # the left one wide enough for the longest domain label (9 pt text).
+    first = _forest_rows(frame, rates[0], domain_vars)
+    longest = max((len(domain_label(v, str(d), t)) for v, d in
+                   zip(first["domain_var"], first["domain"])), default=0)
+    left, right, panel_w, gap_w = max(1.35, 0.07 * longest + 0.25), 0.15, 3.1, 0.2
     top, panel_h, title_h, gap_h, axis_h = 0.35, 0.24 * n_rows_panel + 0.1, 0.6, 0.12, 0.5
     width = left + right + ncols * panel_w + (ncols - 1) * gap_w
     height = top + nrows * (title_h + panel_h) + (nrows - 1) * gap_h + axis_h
@@ -166,18 +182,19 @@ def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float
     # shared transform, which costs quadratic time in the number of panels.
     fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
     shown = frame[frame["rate"].isin(rates) & frame["domain_var"].isin(domain_vars)]
-    xlim = _padded_limits(100 * shown[["ci_low", "ci_high", "unweighted"]].to_numpy(float))
+    xlim = _padded_limits(scale * shown[["ci_low", "ci_high", "unweighted"]].to_numpy(float),
+                          upper=100.0 if scale == 100 else None)
     fig.subplots_adjust(left=left / width, right=1 - right / width,
                         top=1 - (top + title_h) / height, bottom=axis_h / height,
                         wspace=gap_w / panel_w, hspace=(title_h + gap_h) / panel_h)
     for k, (ax, rate) in enumerate(zip(axes.flat, rates)):
         part = _forest_rows(frame, rate, domain_vars)
         y = -np.arange(len(part), dtype=float)
-        est, lo, hi = (100 * part[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
+        est, lo, hi = (scale * part[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
         # hlines + plot rather than errorbar: far fewer artists to draw.
         ax.hlines(y - 0.14, lo, hi, color=WEIGHTED_COLOUR, lw=1.6)
         ax.plot(est, y - 0.14, "s", ms=4, color=WEIGHTED_COLOUR)
-        ax.plot(100 * part["unweighted"].to_numpy(float), y + 0.14, "o", **UNWEIGHTED_MARKER)
+        ax.plot(scale * part["unweighted"].to_numpy(float), y + 0.14, "o", **UNWEIGHTED_MARKER)
         # Thin separators between the all / sector / size blocks.
         var = part["domain_var"].to_numpy()
         for i in np.flatnonzero(var[1:] != var[:-1]):
@@ -201,7 +218,7 @@ def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float
     for col in range(ncols):
         last = max(r for r in range(nrows) if r * ncols + col < len(rates))
         axes[last][col].xaxis.set_tick_params(labelbottom=True)
-        axes[last][col].set_xlabel(t["percent"], labelpad=1)
+        axes[last][col].set_xlabel(axis or t["percent"], labelpad=1)
     handles = [Line2D([], [], ls="none", marker="o", **UNWEIGHTED_MARKER),
                Line2D([], [], color=WEIGHTED_COLOUR, marker="s", ms=4, lw=1.6)]
     names = [t["unweighted_point"], t["weighted_point"].format(level=100 * level)]
@@ -225,17 +242,81 @@ def _wrap(label: str, width: int, lines: int) -> str:
     return "\n".join(parts)
 
 
-def _padded_limits(values):
+def _padded_limits(values, upper: float | None = 100.0):
+    """Axis limits around ``values``, within 0 .. ``upper`` (no upper bound
+    for a mean)."""
     values = np.asarray(values, float)
     values = values[np.isfinite(values)]
     if values.size == 0:
         return 0.0, 100.0
     lo, hi = values.min(), values.max()
-    pad = max(2.0, 0.08 * (hi - lo))
-    return max(0.0, lo - pad), min(100.0, hi + pad)
+    pad = max(2.0, 0.08 * (hi - lo)) if upper is not None else max(0.08 * (hi - lo),
+                                                                   0.05 * abs(hi))
+    return max(0.0, lo - pad), hi + pad if upper is None else min(upper, hi + pad)
+
+
+# One colour per category of a rating scale, low to high (ColorBrewer RdBu,
+# light in the middle so that the labels stay readable).
+SCALE_COLOURS = ("#b2182b", "#ef8a62", "#e6e6e6", "#67a9cf", "#2166ac")
+
+
+def category_distribution(frame, t: dict[str, str]):
+    """Predicted distributions of an ordinal outcome: one stacked bar per
+    level of each variable, a panel per variable.
+
+    ``frame`` has ``variable, level, label, estimate`` (the category's
+    predicted probability; a level's estimates sum to 1) in plotting order,
+    categories low to high; the levels are labelled like domains
+    (:func:`~estimators.report.labels.domain_label`), shares of 6 % or more
+    are written in their segment.
+    """
+    variables = list(dict.fromkeys(frame["variable"]))
+    levels = {v: list(dict.fromkeys(frame.loc[frame["variable"] == v, "level"]))
+              for v in variables}
+    labels = list(dict.fromkeys(frame["label"]))
+    colours = _scale_colours(len(labels))
+    heights = [len(levels[v]) for v in variables]
+    fig, axes = plt.subplots(len(variables), 1, figsize=(9.5, 0.42 * sum(heights) + 1.6),
+                             squeeze=False, gridspec_kw={"height_ratios": heights})
+    for ax, variable in zip(axes[:, 0], variables):
+        part = frame[frame["variable"] == variable]
+        names = levels[variable]
+        y = -np.arange(len(names), dtype=float)
+        left = np.zeros(len(names))
+        for label, colour in zip(labels, colours):
+            share = np.array([100 * part.loc[(part["level"] == lv) & (part["label"] == label),
+                                             "estimate"].sum() for lv in names])
+            ax.barh(y, share, left=left, height=0.7, color=colour, label=label,
+                    edgecolor="white", linewidth=0.6)
+            for yi, x0, w in zip(y, left, share):
+                if w >= 6:
+                    dark = colour in (SCALE_COLOURS[0], SCALE_COLOURS[-1])
+                    ax.text(x0 + w / 2, yi, f"{w:.0f}", ha="center", va="center",
+                            fontsize=8, color="white" if dark else "black")
+            left += share
+        ax.set_yticks(y, [domain_label(variable, str(lv), t) for lv in names])
+        ax.set_xlim(0, 100)
+        ax.set_title(t.get(variable, variable), loc="left", fontsize=9)
+        ax.spines["left"].set_visible(False)
+        ax.tick_params(axis="y", length=0)
+    axes[-1, 0].set_xlabel(t["percent"])
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="upper center", ncol=len(labels), frameon=False,
+               bbox_to_anchor=(0.5, 1.0), fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (0.42 * sum(heights) + 1.6)))
+    return fig
+
+
+def _scale_colours(k: int) -> tuple:
+    """``k`` colours from SCALE_COLOURS, spread from low to high."""
+    if k == len(SCALE_COLOURS):
+        return SCALE_COLOURS
+    idx = np.round(np.linspace(0, len(SCALE_COLOURS) - 1, k)).astype(int)
+    return tuple(SCALE_COLOURS[i] for i in idx)
 
 
 FIGURES = {"weight_distribution": weight_distribution,
            "replicate_convergence": replicate_convergence,
            "sample_vs_population": sample_vs_population,
-           "forest": forest}
+           "forest": forest,
+           "category_distribution": category_distribution}

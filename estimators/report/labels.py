@@ -9,6 +9,10 @@ its key rates.
 from __future__ import annotations
 
 LANGUAGES = ("en", "no")
+#: The bundled surveys a report covers, in the order of the page's parts
+#: (here, beside LANGUAGES, so that the command line offers both without
+#: importing the pipeline).
+SURVEYS = ("employers_2017", "ai_staff_2017")
 
 TEXT = {
     "en": {
@@ -124,6 +128,33 @@ TEXT = {
         "all": "All units",
         "other_rates": "Other key rates",
         "m_bundled": "bundled survey",
+        "report_title": "Reweighted surveys: key rates with confidence intervals",
+        "part": "Part {0}.",
+        "sec_software": "Software and files",
+        "sec_assumptions": "Assumptions of the design",
+        "assumptions_intro": ("Every assumption this survey's design makes, with the "
+                              "sections of the page that state it or show what it does."),
+        "stated_in": "stated in",
+        "not_published": "not published",
+        "in_words": "Stated in words: “{text}” ({low}–{high} %).",
+        "register_variants": "Low / high variant",
+        "stratum_weight": "Weight N / n",
+        "stratum_fraction": "n / N",
+        "frame_fig": "Respondents and population by stratum",
+        "mean_axis": "mean",
+        "clustering": "{level:g} % CI if ρ = {rho}",
+        "clustering_intro": (
+            "Respondents are clustered in {clusters} clusters the design cannot "
+            "identify. The last columns show the {level:g} % interval widened by Kish's "
+            "factor 1 + (m − 1) ρ for ρ = {rhos} (overall m = {m}, factors {factors})."),
+        "m_fpc": "finite population correction from column {0}",
+        "m_not_calibrated": "none: the design's weights are the final weights",
+        "m_linearization_design": ("Taylor linearization for the stratified design with its "
+                                   "finite population correction; {df} degrees of freedom"),
+        "m_own_variance": " (the survey's own method; --variance {option} applies to the "
+                          "calibrated surveys)",
+        "m_no_seed": "not used (no replicates)",
+        "m_ci_mean": "; estimate ± t × SE for means",
     },
     "no": {
         "contents": "Innhold",
@@ -237,6 +268,33 @@ TEXT = {
         "all": "Alle enheter",
         "other_rates": "Andre nøkkeltall",
         "m_bundled": "medfølgende undersøkelse",
+        "report_title": "Vektede undersøkelser: nøkkeltall med konfidensintervall",
+        "part": "Del {0}.",
+        "sec_software": "Programvare og filer",
+        "sec_assumptions": "Forutsetninger i designet",
+        "assumptions_intro": ("Alle forutsetninger designet for denne undersøkelsen gjør, "
+                              "med delene av siden som oppgir dem eller viser hva de betyr."),
+        "stated_in": "se",
+        "not_published": "ikke publisert",
+        "in_words": "Oppgitt i ord: «{text}» ({low}–{high} %).",
+        "register_variants": "Lav / høy variant",
+        "stratum_weight": "Vekt N / n",
+        "stratum_fraction": "n / N",
+        "frame_fig": "Respondenter og populasjon etter stratum",
+        "mean_axis": "gjennomsnitt",
+        "clustering": "{level:g} % KI om ρ = {rho}",
+        "clustering_intro": (
+            "Respondentene er gruppert i {clusters} grupper som designet ikke kan "
+            "identifisere. De siste kolonnene viser {level:g} % intervallet utvidet med Kish' "
+            "faktor 1 + (m − 1) ρ for ρ = {rhos} (totalt m = {m}, faktorer {factors})."),
+        "m_fpc": "endelig-populasjonskorreksjon fra kolonnen {0}",
+        "m_not_calibrated": "ingen: designets vekter er de endelige vektene",
+        "m_linearization_design": ("Taylor-linearisering for det stratifiserte designet med "
+                                   "endelig-populasjonskorreksjon; {df} frihetsgrader"),
+        "m_own_variance": " (undersøkelsens egen metode; --variance {option} gjelder de "
+                          "kalibrerte undersøkelsene)",
+        "m_no_seed": "ikke brukt (ingen replikater)",
+        "m_ci_mean": "; estimat ± t × SE for gjennomsnitt",
     },
 }
 

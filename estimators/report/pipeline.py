@@ -1,12 +1,17 @@
 """``kalib report``: load → validate → design → calibrate → replicate →
 estimate → sensitivity → analysis → figures → page → write.
 
-Each step is a small method of :class:`ReportRun`, listed in order in
-``ReportRun.PIPELINE``; :meth:`ReportRun.run` calls them and records the
-wall-clock time of each in ``run.json``. Whatever belongs to the survey (its
-data, codebook, margins and their variants, key rates, domains, labels) comes
-from a :class:`~estimators.surveys.base.SurveyConfig`, by default the bundled
-employer survey's.
+A report has one *part* per survey (by default both bundled surveys: the
+employer survey and the staff survey). Each step is a small method of
+:class:`ReportRun`, listed in order in ``ReportRun.PIPELINE``; the steps up
+to ``analysis`` run on every part in turn (:class:`Part`), ``figures`` draws
+all parts' figures in one pool of workers, ``page`` renders one page with a
+section per part and ``write`` writes the files of all parts. :meth:`ReportRun.run`
+records the wall-clock time of each step, and of each part's share of it,
+in ``run.json``. Whatever belongs to a survey (its data, codebook, design,
+margins and their variants, key rates, domains, labels) comes from its
+:class:`~estimators.surveys.base.SurveyConfig`.
+
 Everything is written into a temporary sibling of ``--out`` which is renamed
 into place only when the whole report is complete, so an error leaves no
 half-written report behind.
@@ -31,17 +36,28 @@ from tqdm.auto import tqdm
 from estimators.report import figures as figs
 from estimators.report.html import Figure, Page, render
 from estimators.io.files import check_writable, staged_directory
-from estimators.report.labels import flag_rules, text
+from estimators.report.labels import SURVEYS, flag_rules, text
 from estimators.inference.catalog import estimate_catalog
-from estimators.inference.results import KEYRATE_COLUMNS
+from estimators.inference.results import KEYRATE_COLUMNS, Results
 from estimators.surveys.base import SurveyConfig
 from weighting.columns import numeric
 from weighting.errors import KalibError
 
+#: keyrates.csv: the catalog columns, then the survey of the row (last, so
+#: that scripts reading the earlier columns by position keep working).
+REPORT_COLUMNS = KEYRATE_COLUMNS + ["survey"]
+
 
 @dataclass(frozen=True)
 class ReportSettings:
-    """The settings of one report run (the ``kalib report`` options)."""
+    """The settings of one report run (the ``kalib report`` options).
+
+    ``survey`` is ``"all"`` (every bundled survey, one part each) or one
+    survey id. A ``sample``, ``margins`` or a design option (``weight``,
+    ``strata``, ``psu``, ``fpc``) describes one survey's sample, so with any
+    of them ``"all"`` means the employer survey (as before there were two):
+    ``kalib report`` names the survey a SAMPLE belongs to from its columns.
+    """
     sample: Path | None = None
     margins: tuple[Path, ...] = ()
     id: str = "id"
@@ -65,10 +81,16 @@ class ReportSettings:
     out: Path = Path("report")
     force: bool = False
     quiet: bool = False
+    survey: str = "all"
 
     @property
     def bundled(self) -> bool:
         return self.sample is None
+
+    @property
+    def design_options(self) -> bool:
+        """Whether the design comes (partly) from the options."""
+        return any(v is not None for v in (self.weight, self.strata, self.psu, self.fpc))
 
     def as_json(self) -> dict:
         d = asdict(self)
@@ -78,14 +100,39 @@ class ReportSettings:
         return d
 
 
-@dataclass
-class ReportRun:
-    """One run of the report; the attributes fill in step by step.
+def bundled_survey(survey_id: str) -> SurveyConfig:
+    """The configuration of a bundled survey by id."""
+    if survey_id == "employers_2017":
+        from estimators.surveys.employers import SURVEY
+    elif survey_id == "ai_staff_2017":
+        from estimators.surveys.ai_staff import SURVEY
+    else:
+        raise KalibError(f"unknown survey {survey_id!r}; choose one of "
+                         f"{', '.join(SURVEYS)} or all")
+    return SURVEY
 
-    ``survey`` is the survey configuration (default: the bundled employer
-    survey, ``estimators.surveys.employers.SURVEY``)."""
-    settings: ReportSettings
-    survey: SurveyConfig | None = None
+
+def report_surveys(settings: ReportSettings, survey=None) -> list[SurveyConfig]:
+    """The surveys of a run: ``survey`` (one configuration or several) when
+    given, else those ``settings.survey`` names (see :class:`ReportSettings`)."""
+    if survey is not None:
+        return [survey] if isinstance(survey, SurveyConfig) else list(survey)
+    if settings.survey != "all":
+        return [bundled_survey(settings.survey)]
+    if settings.sample is not None or settings.margins or settings.design_options:
+        return [bundled_survey(SURVEYS[0])]
+    return [bundled_survey(s) for s in SURVEYS]
+
+
+@dataclass
+class Part:
+    """One survey's part of a report; the attributes fill in step by step.
+
+    ``own_design`` says whether the part uses the survey's own design (its
+    bundled data without design options), which its design variants and
+    assumptions describe."""
+    survey: SurveyConfig
+    own_design: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     inputs: list[dict] = field(default_factory=list)
     data: pd.DataFrame | None = None
@@ -93,18 +140,44 @@ class ReportRun:
     margin_sources: list[tuple[str, str]] = field(default_factory=list)
     design: object = None
     uncalibrated: object = None
+    results: object = None
     keyrates: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
+    variant_designs: dict = field(default_factory=dict)
     variant_shares: dict | None = None
-    analysis_html: str | None = None
+    clustering: pd.DataFrame | None = None
+    analysis: object = None
     figures: list[Figure] = field(default_factory=list)
+
+    @property
+    def variance(self) -> str:
+        """The method this part's variance is estimated by."""
+        return "linearization" if self.design.replicates is None else self.design.method
+
+
+@dataclass
+class ReportRun:
+    """One run of the report.
+
+    ``survey`` is a survey configuration, a list of them, or None for those
+    ``settings.survey`` names (default: both bundled surveys)."""
+    settings: ReportSettings
+    survey: object = None
+    parts: list[Part] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
     html: str = ""
-    results: object = None
 
     def __post_init__(self):
-        if self.survey is None:
-            from estimators.surveys.employers import SURVEY
-            self.survey = SURVEY
+        s = self.settings
+        own = s.bundled and not s.design_options
+        self.parts = [Part(survey, own_design=own) for survey in report_surveys(s, self.survey)]
+        if s.ci == "percentile":
+            for part in self.parts:
+                if (part.survey.variance or s.variance) == "linearization":
+                    raise KalibError(
+                        f"--ci percentile needs bootstrap replicates; the survey "
+                        f"{part.survey.id} is estimated by linearization (choose another "
+                        "--ci" + (" or --survey" if len(self.parts) > 1 else "") + ")")
 
     # -- driver ---------------------------------------------------------------
 
@@ -122,160 +195,188 @@ class ReportRun:
                 bar.update()
         return out
 
+    def _each_part(self, name: str, step) -> None:
+        """Run ``step(part)`` on every part, timing each part's share."""
+        for part in self.parts:
+            start = time.perf_counter()
+            step(part)
+            part.timings[name] = time.perf_counter() - start
+
     # -- steps ------------------------------------------------------------------
 
     def step_load(self):
         """Read the margins and the sample (the survey's bundled data by default)."""
-        s, survey = self.settings, self.survey
-        if s.margins:
-            from estimators.io.files import read_margins
-            self.margins = [read_margins(p) for p in s.margins]
-            self.inputs += [_file_input("margins", p) for p in s.margins]
-            self.margin_sources = [(m.name, str(p)) for m, p in zip(self.margins, s.margins)]
-        else:
-            self.margins = survey.margins(survey.central)
-            self.margin_sources = survey.margin_sources(self.margins, survey.central)
-            if not s.bundled:
-                self.inputs.append(_file_input("margins", survey.margins_file))
-        if s.bundled:
-            self.data = survey.load()          # validated on load
-            self.inputs += _bundled_inputs(survey.data_dir)
-        else:
-            from estimators.io.cati import read_cati_csv, read_cati_sav
-            reader = read_cati_sav if s.sample.suffix.lower() == ".sav" else read_cati_csv
-            self.data = reader(s.sample, survey.codebook(), check=False)
-            self.inputs.append(_file_input("sample", s.sample))
+        s = self.settings
+
+        def load(part):
+            survey = part.survey
+            if s.margins:
+                from estimators.io.files import read_margins
+                part.margins = [read_margins(p) for p in s.margins]
+                part.inputs += [_file_input("margins", p) for p in s.margins]
+                part.margin_sources = [(m.name, str(p)) for m, p in zip(part.margins,
+                                                                        s.margins)]
+            elif survey.calibrated:
+                part.margins = survey.margins(survey.central)
+                part.margin_sources = survey.margin_sources(part.margins, survey.central)
+                if not s.bundled:
+                    part.inputs.append(_file_input("margins", survey.margins_file))
+            if s.bundled:
+                part.data = survey.load()          # validated on load
+                part.inputs += _bundled_inputs(survey.data_dir)
+            else:
+                from estimators.io.cati import read_cati_csv, read_cati_sav
+                reader = read_cati_sav if s.sample.suffix.lower() == ".sav" else read_cati_csv
+                part.data = reader(s.sample, survey.codebook(), check=False)
+                part.inputs.append(_file_input("sample", s.sample))
+        self._each_part("load", load)
 
     def step_validate(self):
         """A given sample against the codebook (one line naming column and id);
         design columns numeric; ids unique; margin variables present."""
         s = self.settings
-        if not s.bundled:
-            from estimators.io.cati import to_analysis_frame
-            from estimators.io.validate import ValidationError, validate
-            codebook = self.survey.codebook()
-            report = validate(self.data, codebook, id_column=s.id)
-            if not report.ok:
-                raise ValidationError(report, str(s.sample))
-            self.data = to_analysis_frame(self.data, codebook)
-            for column in (s.weight, s.fpc):
-                if column is not None:
-                    self.data[column] = _numeric_column(self.data, column)
-        if s.id not in self.data:
-            raise KalibError(f"id column {s.id!r} not found in the sample")
-        dup = self.data[s.id][self.data[s.id].duplicated()]
-        if len(dup):
-            raise KalibError(f"id column {s.id!r}: value {dup.iloc[0]!r} occurs more than once")
-        for m in self.margins:
-            for v in m.variables:
-                if v not in self.data:
-                    raise KalibError(f"margin {m.name!r}: variable {v!r} is not a column "
-                                     "of the sample")
+
+        def validate_part(part):
+            if not s.bundled:
+                from estimators.io.cati import to_analysis_frame
+                from estimators.io.validate import ValidationError, validate
+                codebook = part.survey.codebook()
+                report = validate(part.data, codebook, id_column=s.id)
+                if not report.ok:
+                    raise ValidationError(report, str(s.sample))
+                part.data = to_analysis_frame(part.data, codebook)
+                for column in (s.weight, s.fpc):
+                    if column is not None:
+                        part.data[column] = _numeric_column(part.data, column)
+            data = part.data
+            if s.id not in data:
+                raise KalibError(f"id column {s.id!r} not found in the sample")
+            dup = data[s.id][data[s.id].duplicated()]
+            if len(dup):
+                raise KalibError(f"id column {s.id!r}: value {dup.iloc[0]!r} occurs more "
+                                 "than once")
+            for m in part.margins:
+                for v in m.variables:
+                    if v not in data:
+                        raise KalibError(f"margin {m.name!r}: variable {v!r} is not a "
+                                         "column of the sample")
+        self._each_part("validate", validate_part)
 
     def step_design(self):
-        """The sampling design: the bundled data carry their base weights and
-        strata (the employer survey: strata sector x size, base weights
-        register count / sample count per stratum)."""
+        """The sampling design: the survey's own (``SurveyConfig.design`` of its
+        central variant) for its bundled data; otherwise from the design
+        options, the bundled data's columns filling in those not given."""
         from weighting.design import Design
         s = self.settings
-        weight, strata = s.weight, s.strata
-        if s.bundled:
-            weight, strata = weight or self.survey.weights, strata or self.survey.strata
-        self.design = self.uncalibrated = Design(self.data, weights=weight, strata=strata,
-                                                 psu=s.psu, fpc=s.fpc)
+
+        def design(part):
+            survey = part.survey
+            if part.own_design:
+                part.design = survey.design(part.data, survey.central)
+            else:
+                weight, strata, fpc = s.weight, s.strata, s.fpc
+                if s.bundled:
+                    weight, strata = weight or survey.weights, strata or survey.strata
+                    fpc = fpc or survey.fpc
+                part.design = Design(part.data, weights=weight, strata=strata, psu=s.psu,
+                                     fpc=fpc)
+            part.uncalibrated = part.design
+        self._each_part("design", design)
 
     def step_calibrate(self):
-        """Calibrate the base weights to the margins (``--calibration``)."""
-        s = self.settings
-        self.design = self.design.calibrate(self.margins, spec=_calibration_spec(s))
+        """Calibrate the base weights to the margins (``--calibration``); a
+        survey without margins (the staff survey) is not calibrated."""
+        spec = _calibration_spec(self.settings)
+
+        def calibrate(part):
+            if part.margins:
+                part.design = part.design.calibrate(part.margins, spec=spec)
+        self._each_part("calibrate", calibrate)
 
     def step_replicate(self):
-        """Replicate weights, each replicate re-calibrated to the same margins."""
+        """Replicate weights, each replicate re-calibrated to the same margins
+        (``--variance``, unless the survey has its own method)."""
         s = self.settings
-        if s.variance != "linearization":
-            self.design = self.design.with_replicates(
-                s.variance, replicates=s.replicates, seed=s.seed)
+
+        def replicate(part):
+            variance = part.survey.variance or s.variance
+            if variance != "linearization":
+                part.design = part.design.with_replicates(
+                    variance, replicates=s.replicates, seed=s.seed)
+        self._each_part("replicate", replicate)
 
     def step_estimate(self):
         """Every key rate of the catalog for every domain, with SE, CI and flag."""
         s = self.settings
-        self.results = estimate_catalog(self.design, self.survey.catalog,
-                                        self.survey.domains, ci=s.ci, level=s.level)
-        self.keyrates = keyrate_frame(self.results)
+
+        def estimate(part):
+            part.results = estimate_catalog(part.design, part.survey.catalog,
+                                            part.survey.domains, ci=s.ci, level=s.level)
+            part.keyrates = keyrate_frame(part.results)
+        self._each_part("estimate", estimate)
 
     def step_sensitivity(self):
-        """Point estimates under the survey's other margin variants (the
-        employer survey: low and high public share; bundled margins only, a
-        user's margins have no such variants)."""
-        s, survey = self.settings, self.survey
-        sensitivity = survey.sensitivity
-        if s.margins or sensitivity is None:
-            return
-        from estimators.inference.estimate import rate_items
-        items = rate_items(self.design, survey.catalog)
-        columns = {}
-        for column, variant in sensitivity.columns:
-            margins = survey.margins(variant)
-            design = self.uncalibrated.calibrate(margins, spec=_calibration_spec(s))
-            columns[column] = point_estimates(design, survey.domains, items)
-        self.sensitivity = pd.DataFrame(columns)
-        self.variant_shares = {key: sensitivity.share(survey.margins(variant))
-                               for key, variant in sensitivity.share_variants}
+        """Point estimates under the survey's other variants (the employer
+        survey: low and high public share of the margins; the staff survey:
+        low and high staff response, i.e. other population sizes, weights and
+        fpc), and the intervals widened under assumed clustering (the staff
+        survey's companies). Variants need the survey's own margins, or its
+        own design when it is not calibrated."""
+        s = self.settings
+        spec = _calibration_spec(s)
+
+        def sensitivity(part):
+            survey = part.survey
+            variants = survey.sensitivity
+            if variants is not None and not s.margins and (survey.calibrated
+                                                           or part.own_design):
+                from estimators.inference.estimate import rate_items
+                items = rate_items(part.design, survey.catalog)
+                columns = {}
+                for column, variant in variants.columns:
+                    design = (survey.design(part.data, variant) if part.own_design
+                              else part.uncalibrated)
+                    if survey.calibrated:
+                        design = design.calibrate(survey.margins(variant), spec=spec)
+                    part.variant_designs[variant] = design
+                    columns[column] = point_estimates(design, survey.domains, items)
+                part.sensitivity = pd.DataFrame(columns)
+                part.variant_shares = {key: variants.share(part.data, variant)
+                                       for key, variant in variants.share_variants}
+            if survey.clustering is not None and part.own_design:
+                part.clustering = clustered_intervals(part.design, part.results.frame,
+                                                      survey, s.ci, s.level)
+        self._each_part("sensitivity", sensitivity)
 
     def step_analysis(self):
         """The survey's regression analysis, when it has one (the sample has
         the codebook's columns, bundled or validated)."""
-        if self.survey.analysis is None:
-            return
-        analysis = self.survey.analysis(self.design)
-        self.analysis_html = analysis.to_html(lang=self.settings.lang)
+        def analysis(part):
+            if part.survey.analysis is not None:
+                part.analysis = part.survey.analysis(part.design)
+        self._each_part("analysis", analysis)
 
     def step_figures(self):
-        """Draw every figure (in parallel worker processes, see figures.render)."""
-        s, survey = self.settings, self.survey
-        t = text(s.lang, survey.text)
-        d = self.design
-        frame = self.page_frame()
-        jobs = [("sample_vs_register", t["fig_sample"], "sample", "sample_vs_population",
-                 (margin_shares(self.data, d, self.margins), t)),
-                ("weights", t["fig_weights"], "weights", "weight_distribution",
-                 (d.weights, g_factors(d), t))]
-        conv = replicate_convergence(d)
-        if conv is not None:
-            jobs.append(("replicate_convergence", t["fig_convergence"], "weights",
-                         "replicate_convergence", (conv["iterations"], conv["error"], t)))
-        labels = self.rate_labels()
-        groups = {}
-        for rate in dict.fromkeys(frame["rate"]):
-            groups.setdefault(survey.rate_group(rate), []).append(rate)
-        for key, rates in groups.items():
-            columns = frame[frame["rate"].isin(rates)]
-            group = survey.group_label(key, s.lang) or t["other_rates"]
-            caption = t["forest_caption"].format(group=group, level=100 * s.level)
-            jobs.append((f"forest_{key}", caption, "forest", "forest",
-                         (columns, rates, labels, t, s.level, survey.forest_domains)))
+        """Draw every part's figures (in parallel worker processes, see
+        figures.render)."""
+        s = self.settings
+        jobs = []
+        for part in self.parts:
+            jobs += [(part, *job) for job in figure_jobs(part, s)]
         with _progress(s, len(jobs), "figures") as bar:
             pngs = figs.render([(kind, args) for *_, kind, args in jobs], progress=bar)
-        self.figures = [Figure(name, caption, png, section)
-                        for (name, caption, section, _, _), png in zip(jobs, pngs)]
+        for part in self.parts:
+            part.figures = []
+        for (part, name, caption, section, _, _), png in zip(jobs, pngs):
+            part.figures.append(Figure(part.survey.prefix + name, caption, png, section))
 
     def step_page(self):
-        """Render index.html."""
-        s, survey = self.settings, self.survey
-        d = self.design
-        self.html = render(Page(
-            lang=s.lang, level=s.level, keyrates=self.page_frame(),
-            rate_labels=self.rate_labels(),
-            margin_shares=margin_shares(self.data, d, self.margins),
-            strata=(strata_shares(self.data, d, survey.strata) if survey.strata in self.data
-                    else None),
-            weight_stats=weight_stats(d, s.lang),
-            figures=self.figures, flag_rules=flag_rules(s.lang),
-            settings=methods_settings(s, d, survey), margin_sources=self.margin_sources,
-            versions=versions(), version=versions()["kalib"],
-            generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            model_html=self.analysis_html, files=output_files(d),
-            variant_shares=self.variant_shares, survey_text=survey.text))
+        """Render index.html: one section per part, then the software."""
+        s = self.settings
+        pages = [part_page(part, s) for part in self.parts]
+        self.html = render(pages, versions=versions(), files=output_files(self.parts),
+                           generated=_dt.datetime.now(_dt.timezone.utc).strftime(
+                               "%Y-%m-%d %H:%M UTC"))
 
     def step_write(self):
         """Write every file into a temporary sibling of --out, then rename it
@@ -290,66 +391,90 @@ class ReportRun:
                 ("analysis", step_analysis), ("figures", step_figures), ("page", step_page),
                 ("write", step_write))
 
-    # -- helpers ----------------------------------------------------------------
+    # -- results ------------------------------------------------------------------
 
-    def page_frame(self) -> pd.DataFrame:
-        """Key rates with the page's extra columns: the sensitivity estimates,
-        the printed decimals of the published value and the explanation of
-        any difference from it."""
-        frame = self.keyrates
-        if self.sensitivity is not None:
-            frame = frame.join(self.sensitivity, on=["rate", "domain_var", "domain"])
-        else:
-            frame = frame.assign(sens_low=np.nan, sens_high=np.nan)
-        lang, survey = self.settings.lang, self.survey
-        keys = list(zip(frame["rate"], frame["domain_var"], frame["domain"]))
-        return frame.assign(
-            published_decimals=[survey.published_decimals(*k) for k in keys],
-            note=[survey.explain(*k, lang) if self.settings.bundled else "" for k in keys]
-        ).reset_index(drop=True)
+    @property
+    def keyrates(self) -> pd.DataFrame:
+        """The keyrates.csv frame: every part's key rates, with ``survey`` last."""
+        return pd.concat([part.keyrates.assign(survey=part.survey.id)
+                          for part in self.parts], ignore_index=True)
 
-    def rate_labels(self) -> dict[str, str]:
-        """Rate id -> its page label in the page's language."""
-        return {r: self.survey.rate_label(r, self.settings.lang)
-                for r in self.keyrates["rate"].unique()}
+    def results(self) -> Results:
+        """Every part's estimates as one :class:`Results` (``survey`` column
+        added; the settings common to the parts unprefixed, the others as
+        ``<survey>.<setting>``)."""
+        frame = pd.concat([part.results.frame.assign(survey=part.survey.id)
+                           for part in self.parts], ignore_index=True)
+        attrs = {}
+        for key in dict.fromkeys(k for part in self.parts for k in part.results.attrs):
+            values = [part.results.attrs.get(key) for part in self.parts]
+            if all(v == values[0] for v in values):
+                attrs[key] = values[0]
+            else:
+                attrs.update({f"{part.survey.id}.{key}": v
+                              for part, v in zip(self.parts, values)})
+        attrs["surveys"] = " ".join(part.survey.id for part in self.parts)
+        return Results(frame, attrs)
+
+    def part(self, survey_id: str) -> Part:
+        """The part of survey ``survey_id``."""
+        for part in self.parts:
+            if part.survey.id == survey_id:
+                return part
+        raise KeyError(survey_id)
 
     def _write_files(self, tmp: Path):
         start = time.perf_counter()
         s = self.settings
-        d = self.design
         (tmp / "figures").mkdir()
-        for fig in self.figures:
-            (tmp / "figures" / f"{fig.name}.png").write_bytes(fig.png)
+        for part in self.parts:
+            for fig in part.figures:
+                (tmp / "figures" / f"{fig.name}.png").write_bytes(fig.png)
         (tmp / "index.html").write_text(self.html, encoding="utf-8")
-        self.results.to_csv(tmp / "keyrates.csv", columns=KEYRATE_COLUMNS)
-        self.results.to_netcdf(tmp / "keyrates.nc")
-        pd.DataFrame({"id": self.data[s.id].to_numpy(), "base_weight": d.base_weights,
-                      "weight": d.weights}).to_csv(tmp / "weights.csv", index=False)
-        if d.replicates is not None:
-            from estimators.io.replicate_file import write_replicate_weights
-            write_replicate_weights(d, tmp / "replicate_weights.parquet",
-                                    ids=self.data[s.id].to_numpy())
+        results = self.results()
+        results.to_csv(tmp / "keyrates.csv", columns=REPORT_COLUMNS)
+        dataset = results.to_dataset()
+        surveys = dict(zip(results.frame["rate"], results.frame["survey"]))
+        dataset = dataset.assign_coords(survey=("rate", [surveys[r] for r in
+                                                         dataset["rate"].values]))
+        dataset.to_netcdf(tmp / "keyrates.nc")
+        pd.concat([pd.DataFrame({"id": part.data[s.id].to_numpy(),
+                                 "base_weight": part.design.base_weights,
+                                 "weight": part.design.weights, "survey": part.survey.id})
+                   for part in self.parts]).to_csv(tmp / "weights.csv", index=False)
+        for part in self.parts:
+            if part.design.replicates is not None:
+                from estimators.io.replicate_file import write_replicate_weights
+                write_replicate_weights(
+                    part.design, tmp / f"{part.survey.prefix}replicate_weights.parquet",
+                    ids=part.data[s.id].to_numpy())
         self.timings["write"] = time.perf_counter() - start
         record = {
-            "kalib_report": 1,
-            "survey": self.survey.id,
-            "inputs": self.inputs,
+            "kalib_report": 2,
+            "surveys": [part.survey.id for part in self.parts],
+            "inputs": [{**item, "survey": part.survey.id}
+                       for part in self.parts for item in part.inputs],
             "settings": s.as_json(),
             "versions": versions(),
             "timings_seconds": {k: round(v, 4) for k, v in self.timings.items()},
             "total_seconds": round(sum(self.timings.values()), 4),
-            "calibration": calibration_record(d),
-            "replicates": replicate_record(d),
+            "parts": {part.survey.id: {
+                "n": int(part.design.n),
+                "variance": part.variance,
+                # the steps run part by part (figures, page and write are shared)
+                "timings_seconds": {k: round(v, 4) for k, v in part.timings.items()},
+                "calibration": calibration_record(part.design),
+                "replicates": replicate_record(part.design)} for part in self.parts},
             "outputs": sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()),
         }
         (tmp / "run.json").write_text(json.dumps(record, indent=2, default=_json_default) + "\n",
                                       encoding="utf-8")
 
 
-def output_files(design) -> list[str]:
+def output_files(parts) -> list[str]:
     """The files of the report directory (replicate weights only with replicates)."""
-    reps = ["replicate_weights.parquet", "replicate_weights.json"] \
-        if design.replicates is not None else []
+    reps = [f"{part.survey.prefix}replicate_weights.{ext}" for part in parts
+            if part.design.replicates is not None for ext in ("parquet", "json")]
     return ["index.html", "keyrates.csv", "keyrates.nc", "weights.csv", *reps,
             "figures/*.png", "run.json"]
 
@@ -357,12 +482,121 @@ def output_files(design) -> list[str]:
 STEPS = tuple(name for name, _ in ReportRun.PIPELINE)
 
 
-def build_report(settings: ReportSettings, survey: SurveyConfig | None = None) -> ReportRun:
-    """Run the report with ``settings`` on ``survey`` (default: the bundled
-    employer survey); return the finished run."""
+def build_report(settings: ReportSettings, survey=None) -> ReportRun:
+    """Run the report with ``settings`` on ``survey`` (a survey configuration
+    or a list of them; default: those ``settings.survey`` names, both bundled
+    surveys unless a sample or design options are given); return the
+    finished run."""
     run = ReportRun(settings, survey)
     run.run()
     return run
+
+
+# -- one part's page and figures ------------------------------------------------------
+
+def page_frame(part: Part, settings: ReportSettings) -> pd.DataFrame:
+    """A part's key rates with the page's extra columns: the sensitivity
+    estimates, the widened intervals, the kind of estimate (``proportion``
+    or ``mean``), the published value's printed decimals and the interval
+    of one stated in words, and the explanation of any difference."""
+    frame = part.keyrates.assign(kind=part.results.frame["kind"].to_numpy())
+    keys = ["rate", "domain_var", "domain"]
+    if part.sensitivity is not None:
+        frame = frame.join(part.sensitivity, on=keys)
+    else:
+        frame = frame.assign(sens_low=np.nan, sens_high=np.nan)
+    if part.clustering is not None:
+        frame = frame.join(part.clustering, on=keys)
+    lang, survey = settings.lang, part.survey
+    published = [survey.published(*k) for k in zip(frame["rate"], frame["domain_var"],
+                                                   frame["domain"])]
+
+    def attr(name, default):
+        return [default if p is None or getattr(p, name) is None else getattr(p, name)
+                for p in published]
+    return frame.assign(
+        published_decimals=[np.nan if p is None else p.decimals for p in published],
+        published_low=attr("low", np.nan), published_high=attr("high", np.nan),
+        published_text=attr("text", ""),
+        note=[survey.explain(*k, lang) if settings.bundled else ""
+              for k in zip(frame["rate"], frame["domain_var"], frame["domain"])]
+    ).reset_index(drop=True)
+
+
+def rate_labels(part: Part, lang: str) -> dict[str, str]:
+    """Rate id -> its page label in the page's language."""
+    return {r: part.survey.rate_label(r, lang) for r in part.keyrates["rate"].unique()}
+
+
+def figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
+    """The figures of one part: ``(name, caption, section, kind, args)``,
+    ``kind`` a function of :mod:`estimators.report.figures`."""
+    survey = part.survey
+    t = text(s.lang, survey.text)
+    d = part.design
+    frame = page_frame(part, s)
+    jobs = []
+    if part.margins:
+        jobs.append(("sample_vs_register", t["fig_sample"], "sample", "sample_vs_population",
+                     (margin_shares(part.data, d, part.margins), t)))
+    elif survey.strata in part.data:
+        rows = strata_shares(part.data, d, survey.strata, t)
+        jobs.append(("sample_vs_frame", t["frame_fig"], "sample", "sample_vs_population",
+                     (rows.assign(margin=survey.strata, category=rows["label"]), t)))
+    if d.calibration is not None:
+        jobs.append(("weights", t["fig_weights"], "weights", "weight_distribution",
+                     (d.weights, g_factors(d), t)))
+    conv = replicate_convergence(d)
+    if conv is not None:
+        jobs.append(("replicate_convergence", t["fig_convergence"], "weights",
+                     "replicate_convergence", (conv["iterations"], conv["error"], t)))
+    labels = rate_labels(part, s.lang)
+    groups = {}
+    for rate in dict.fromkeys(frame["rate"]):
+        groups.setdefault(survey.rate_group(rate), []).append(rate)
+    for key, rates in groups.items():
+        columns = frame[frame["rate"].isin(rates)]
+        group = survey.group_label(key, s.lang) or t["other_rates"]
+        caption = t["forest_caption"].format(group=group, level=100 * s.level)
+        means = set(columns.loc[columns["kind"] == "mean", "rate"])
+        scale, axis = (1, t["mean_axis"]) if means == set(rates) else (100, t["percent"])
+        jobs.append((f"forest_{key}", caption, "forest", "forest",
+                     (columns, rates, labels, t, s.level, survey.forest_domains, scale, axis)))
+    if part.analysis is not None:
+        for name, caption, table in part.analysis.figures(s.lang):
+            jobs.append((name, caption, "model", "category_distribution", (table, t)))
+    return jobs
+
+
+def part_page(part: Part, s: ReportSettings) -> Page:
+    """The page of one part, from its plain frames."""
+    survey, d = part.survey, part.design
+    frame = page_frame(part, s)
+    clustering = clustering_summary(part) if part.clustering is not None else None
+    strata = None
+    if survey.strata in part.data:
+        t = text(s.lang, survey.text)
+        strata = strata_shares(part.data, d, survey.strata, t)
+        # the population of design variants (not of margin variants: those
+        # re-weight after calibration, the base weights stay)
+        for key, variant in (survey.sensitivity.share_variants
+                             if survey.sensitivity is not None else ()):
+            design = part.variant_designs.get(variant)
+            if design is not None and design.calibration is None:
+                strata[f"register_total_{key}"] = strata_shares(
+                    part.data, design, survey.strata, t)["register_total"].to_numpy()
+    return Page(
+        lang=s.lang, level=s.level, keyrates=frame, rate_labels=rate_labels(part, s.lang),
+        margin_shares=(margin_shares(part.data, d, part.margins) if part.margins else None),
+        strata=strata, weight_stats=weight_stats(d, s.lang), figures=part.figures,
+        flag_rules=flag_rules(s.lang), settings=methods_settings(s, part),
+        margin_sources=part.margin_sources,
+        model_html=(part.analysis.to_html(lang=s.lang) if part.analysis is not None
+                    else None),
+        variant_shares=part.variant_shares, survey_text=survey.text, prefix=survey.prefix,
+        clustering=clustering, table_domains=survey.table_domains,
+        assumptions=(survey.assumptions(part.data, s.lang)
+                     if survey.assumptions is not None and part.own_design else []))
 
 
 # -- tables computed from the design -------------------------------------------------
@@ -374,6 +608,22 @@ def keyrate_frame(results) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def _domain_sums(design, domains, items, values):
+    """``sum_i values[i, j] 1[domain d]`` for every item j and domain d of
+    every domain specification: ``(spec, labels, (D, k) sums)`` per spec."""
+    from estimators.inference.domains import domain_codes
+    for spec in domains:
+        codes, labels = domain_codes(design.data, spec)
+        onehot = np.zeros((design.n, len(labels)))
+        onehot[np.arange(design.n), codes] = 1.0
+        yield spec, labels, onehot.T @ values
+
+
+def _index(spec, labels, items) -> pd.MultiIndex:
+    return pd.MultiIndex.from_tuples([(it.rate, spec, label) for label in labels
+                                      for it in items],
+                                     names=["rate", "domain_var", "domain"])
+
 
 def point_estimates(design, domains, items) -> pd.Series:
     """Weighted key-rate shares, ``sum_i w_i 1[num & base & domain] /
@@ -383,22 +633,73 @@ def point_estimates(design, domains, items) -> pd.Series:
     the sensitivity columns. ``items`` (``estimators.inference.estimate.rate_items``
     of the catalog) depend on the data only, so one list serves every variant.
     """
-    from estimators.inference.domains import domain_codes
     w = np.asarray(design.weights, float)[:, None]
     base = np.stack([it.base for it in items], axis=1).astype(float) * w
     num = np.stack([it.num for it in items], axis=1) * base
+    k = len(items)
     parts = []
-    for spec in domains:
-        codes, labels = domain_codes(design.data, spec)
-        onehot = np.zeros((design.n, len(labels)))
-        onehot[np.arange(design.n), codes] = 1.0
+    for spec, labels, sums in _domain_sums(design, domains, items, np.hstack([num, base])):
         with np.errstate(divide="ignore", invalid="ignore"):
-            share = (onehot.T @ num) / (onehot.T @ base)
-        index = pd.MultiIndex.from_tuples(
-            [(it.rate, spec, label) for label in labels for it in items],
-            names=["rate", "domain_var", "domain"])
-        parts.append(pd.Series(share.reshape(-1), index=index))
+            share = sums[:, :k] / sums[:, k:]
+        parts.append(pd.Series(share.reshape(-1), index=_index(spec, labels, items)))
     return pd.concat(parts)
+
+
+def clustered_intervals(design, frame, survey: SurveyConfig, ci: str,
+                        level: float) -> pd.DataFrame:
+    """The confidence intervals of every key-rate estimate widened by an
+    assumed clustering (:class:`~estimators.surveys.base.Clustering`).
+
+    For an estimate whose base in its domain holds ``n_c`` clustered rows,
+    ``m = take(n_c)`` and ``f = 1 + (m - 1) rho`` (Kish 1965, 5.4); the
+    standard error becomes ``se sqrt(f)`` and the interval is recomputed
+    with the run's method (a proportion's ``--ci``, ``estimate +- t se`` for
+    a mean) on the same design degrees of freedom. R has no counterpart (R's
+    ``survey`` would need the cluster ids); with ``rho = 0`` the intervals are
+    ``estimate_catalog``'s.
+
+    Returns
+    -------
+    DataFrame indexed by (rate, domain_var, domain) with ``m`` and, for the
+    k-th ``rho``, ``clus{k}_factor``, ``clus{k}_low``, ``clus{k}_high``.
+    """
+    from estimators.inference.ci import proportion_ci, wald_ci
+    from estimators.inference.estimate import rate_items
+
+    clustering = survey.clustering
+    items = rate_items(design, survey.catalog)
+    clustered = np.asarray(clustering.clustered.mask(design.data), float)[:, None]
+    base = np.stack([it.base for it in items], axis=1).astype(float)
+    counts = pd.concat([pd.Series(sums.reshape(-1), index=_index(spec, labels, items))
+                        for spec, labels, sums in _domain_sums(design, survey.domains, items,
+                                                               base * clustered)])
+    keys = pd.MultiIndex.from_frame(frame[["rate", "domain_var", "domain"]].astype(
+        {"domain": str}))
+    n_clustered = counts.reindex(keys).to_numpy()
+    m = np.array([clustering.take(int(round(n))) for n in n_clustered])
+    factors = np.stack([clustering.inflation(mi, clustering.rhos).to_numpy() for mi in m])
+    est, se = frame["estimate"].to_numpy(float), frame["se"].to_numpy(float)
+    df, n = frame["df"].to_numpy(float), frame["n"].to_numpy(float)
+    p = (frame["kind"] == "proportion").to_numpy()
+    out = {"m": m}
+    for k in range(len(clustering.rhos)):
+        se_k = se * np.sqrt(factors[:, k])
+        low, high = wald_ci(est, se_k, df, level)
+        low[p], high[p] = proportion_ci(est[p], se_k[p], method=ci, df=df[p], level=level,
+                                        n=n[p])
+        out[f"clus{k}_factor"] = factors[:, k]
+        out[f"clus{k}_low"], out[f"clus{k}_high"] = low, high
+    return pd.DataFrame(out, index=keys)
+
+
+def clustering_summary(part: Part) -> dict:
+    """What the page says of the clustering: the number of clusters, the
+    correlations, the mean respondents per cluster of the whole sample and
+    its factors."""
+    clustering = part.survey.clustering
+    m = clustering.take(int(np.asarray(clustering.clustered.mask(part.data)).sum()))
+    return {"clusters": clustering.clusters, "rhos": tuple(clustering.rhos), "m": m,
+            "factors": tuple(clustering.inflation(m, clustering.rhos).to_numpy())}
 
 
 def margin_shares(data, design, margins) -> pd.DataFrame:
@@ -422,31 +723,36 @@ def margin_shares(data, design, margins) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def strata_shares(data, design, column: str) -> pd.DataFrame:
+def strata_shares(data, design, column: str, t: dict | None = None) -> pd.DataFrame:
     """Respondents per design stratum (``column`` of ``data``) and the
-    population the base weights stand for."""
+    population the base weights stand for; ``label`` is the stratum's page
+    label (``column=value`` of the strings ``t``, else the value)."""
     base = pd.Series(np.asarray(design.base_weights, float), index=data.index)
     by = pd.DataFrame({"stratum": data[column].astype(str), "w": base}).groupby(
         "stratum")["w"].agg(["size", "sum"])
     by = by.loc[sorted(by.index, key=_natural)]
-    return pd.DataFrame({"stratum": by.index, "sample_n": by["size"].to_numpy(),
+    return pd.DataFrame({"stratum": by.index,
+                         "label": [(t or {}).get(f"{column}={v}", v) for v in by.index],
+                         "sample_n": by["size"].to_numpy(),
                          "sample_share": (by["size"] / by["size"].sum()).to_numpy(),
                          "register_total": by["sum"].to_numpy(),
                          "register_share": (by["sum"] / by["sum"].sum()).to_numpy()})
 
 
 def weight_stats(design, lang: str) -> list[tuple[str, str]]:
-    """The weight diagnostics table: (label key, formatted value)."""
+    """The weight diagnostics table: (label key, formatted value); the
+    g-factors and convergence only for a calibrated design."""
     from estimators.report.html import num
     from weighting.diagnostics import weight_diagnostics
     t = text(lang)
     diag = weight_diagnostics(design.weights)
-    g = g_factors(design)
-    full = calibration_record(design)
     rows = [("w_min", num(diag.min, lang, 2)), ("w_max", num(diag.max, lang, 2)),
-            ("w_mean", num(diag.total / diag.n, lang, 2)), ("w_cv", num(diag.cv, lang, 3)),
-            ("g_range", f"{num(g.min(), lang, 3)} – {num(g.max(), lang, 3)}"),
-            ("n_eff", num(diag.n_eff, lang, 1)), ("deff_w", num(diag.deff, lang, 3))]
+            ("w_mean", num(diag.total / diag.n, lang, 2)), ("w_cv", num(diag.cv, lang, 3))]
+    full = calibration_record(design)
+    if full:
+        g = g_factors(design)
+        rows.append(("g_range", f"{num(g.min(), lang, 3)} – {num(g.max(), lang, 3)}"))
+    rows += [("n_eff", num(diag.n_eff, lang, 1)), ("deff_w", num(diag.deff, lang, 3))]
     if full:
         rows.append(("conv_full", f"{full['iterations']}, {full['max_error']:.2e}, "
                                   f"{t['yes'] if full['converged'] else t['no']}"))
@@ -493,32 +799,46 @@ def replicate_record(design) -> dict | None:
             "max_error": float(np.max(conv["error"]))}
 
 
-def methods_settings(s: ReportSettings, design, survey: SurveyConfig) -> list[tuple[str, str]]:
-    """The methods section's settings, written out from this run's values."""
+def methods_settings(s: ReportSettings, part: Part) -> list[tuple[str, str]]:
+    """The methods section's settings of one part, written out from this
+    run's values."""
+    survey, design = part.survey, part.design
     t = text(s.lang, survey.text)
     sample = t["m_bundled"] if s.bundled else str(s.sample)
     strata = f"{design.n_strata} strata ({s.strata or survey.strata})" if design.n_strata > 1 \
         else t["m_unstratified"]
     base = t["m_base_given"].format(s.weight or survey.weights) if (s.weight or s.bundled) \
         else t["m_base_nn"]
-    calibration = s.calibration + (f", bounds {s.bounds[0]:g}–{s.bounds[1]:g}" if s.bounds
-                                   else "") + (f", trim {s.trim}" if s.trim else "")
-    cal = calibration_record(design)
-    convergence = t["m_convergence"].format(tol=s.tol, max_iter=s.max_iter,
-                                            it=cal["iterations"], err=cal["max_error"])
-    if design.replicates is None:
-        variance = t["m_linearization"].format(df=design.degf)
-    else:
-        variance = t["m_" + s.variance].format(B=design.B, distance=s.calibration,
-                                               df=design.degf)
+    if design.fpc is not None:
+        base += "; " + t["m_fpc"].format(s.fpc or survey.fpc)
     rows = [(t["m_sample"], f"{sample}; n = {design.n}"),
-            (t["m_design"], f"{strata}; {base}"),
-            (t["m_calibration"], calibration),
-            (t["m_converged"], convergence),
-            (t["m_variance"], variance),
-            (t["m_seed"], str(s.seed)),
-            (t["m_ci"], t["m_ci_text"].format(ci=s.ci, level=100 * s.level)),
-            (t["m_domains"], ", ".join(survey.domains))]
+            (t["m_design"], f"{strata}; {base}")]
+    cal = calibration_record(design)
+    if cal is None:
+        rows.append((t["m_calibration"], t["m_not_calibrated"]))
+    else:
+        calibration = s.calibration + (f", bounds {s.bounds[0]:g}–{s.bounds[1]:g}"
+                                       if s.bounds else "") + (f", trim {s.trim}"
+                                                               if s.trim else "")
+        rows += [(t["m_calibration"], calibration),
+                 (t["m_converged"], t["m_convergence"].format(
+                     tol=s.tol, max_iter=s.max_iter, it=cal["iterations"],
+                     err=cal["max_error"]))]
+    if design.replicates is None:
+        variance = (t["m_linearization"] if cal is not None
+                    else t["m_linearization_design"]).format(df=design.degf)
+    else:
+        variance = t["m_" + part.variance].format(B=design.B, distance=s.calibration,
+                                                  df=design.degf)
+    if survey.variance is not None and survey.variance != s.variance:
+        variance += t["m_own_variance"].format(option=s.variance)
+    rows += [(t["m_variance"], variance),
+             (t["m_seed"], str(s.seed) if design.replicates is not None
+              else t["m_no_seed"])]
+    ci = t["m_ci_text"].format(ci=s.ci, level=100 * s.level)
+    if (part.results.frame["kind"] == "mean").any():
+        ci += t["m_ci_mean"]
+    rows += [(t["m_ci"], ci), (t["m_domains"], ", ".join(survey.domains))]
     return rows
 
 
@@ -590,4 +910,5 @@ def _json_default(obj):
     return str(obj)
 
 
-__all__ = ["ReportSettings", "ReportRun", "build_report"]
+__all__ = ["ReportSettings", "ReportRun", "Part", "build_report", "report_surveys",
+           "SURVEYS", "REPORT_COLUMNS"]

@@ -100,14 +100,15 @@ def run_study(function, items, *, shared=None, scheduler=None, progress=None, di
 
 
 def _variant_keyrates(variant, settings):
-    """Key-rate catalog of a bundled survey raked to one margin variant."""
-    from weighting.design import Design
-
+    """Key-rate catalog of a bundled survey under one variant: its design of
+    the variant, raked to the variant's margins when it is calibrated."""
     survey = settings["survey"]
-    design = Design(survey.load(), weights=survey.weights, strata=survey.strata)
-    design = design.calibrate(survey.margins(variant), tol=settings["tol"])
-    if settings["variance"] != "linearization":
-        design = design.with_replicates(settings["variance"], replicates=settings["replicates"],
+    design = survey.design(survey.load(), variant)
+    if survey.calibrated:
+        design = design.calibrate(survey.margins(variant), tol=settings["tol"])
+    variance = survey.variance or settings["variance"]     # a survey's own method first
+    if variance != "linearization":
+        design = design.with_replicates(variance, replicates=settings["replicates"],
                                         seed=settings["seed"])
     rates = survey.catalog if settings["rates"] is None else [
         survey.get_rate(r) for r in settings["rates"]]
@@ -118,7 +119,8 @@ def margin_variant_keyrates(survey, variants=None, *, variance="linearization",
                             replicates=1000, seed=20170602, domains=None, rates=None,
                             tol=1e-10, scheduler=None, progress=None) -> xr.Dataset:
     """The key-rate catalog (or the ``rates`` ids) of ``survey`` under each of
-    its register-margin variants, one task each, gathered along ``variant``
+    its variants (register-margin variants of a calibrated survey, design
+    variants of one that is not), one task each, gathered along ``variant``
     (the report's sensitivity study at scale).
 
     Parameters
@@ -130,7 +132,8 @@ def margin_variant_keyrates(survey, variants=None, *, variance="linearization",
     domains : sequence of str, optional
         Default: the survey's forest-plot domains (``survey.forest_domains``).
     variance, replicates, seed, tol
-        The design of each task (raking to the variant's margins).
+        The design of each task (raking to the variant's margins, if any;
+        a survey with its own ``variance`` method keeps it).
     rates : sequence of str, optional
         Rate ids (default: the whole catalog).
     scheduler, progress

@@ -27,11 +27,15 @@ import pandas as pd
 
 from estimators.io.cati import read_cati_csv, to_analysis_frame
 from estimators.io.codebook import Codebook
+from estimators.inference.domains import Equals
 from estimators.surveys.ai_staff import design as _design
 from estimators.surveys.ai_staff.catalog import DEFAULT_CONTRASTS, DEFAULT_DOMAINS, KEY_RATES
-from estimators.surveys.ai_staff.design import (RHOS, VARIANTS, cluster_take,
-                                                clustering_inflation, role_sizes)
-from estimators.surveys.base import SurveyConfig
+from estimators.surveys.ai_staff.design import (LIST_COMPANIES, MANAGER, RHOS, VARIANTS,
+                                                cluster_take,
+                                                clustering_inflation, role_sizes,
+                                                staff_response)
+from estimators.surveys.ai_staff.labels import RATE_GROUPS, RATE_LABELS, TEXT, assumptions
+from estimators.surveys.base import Clustering, Sensitivity, SurveyConfig
 from estimators.surveys.published import load_published
 
 DATA = Path(__file__).parent / "data"
@@ -85,27 +89,36 @@ def design(variant: str = "central", data: pd.DataFrame | None = None):
     return _design.design(load_ai_staff() if data is None else data, variant)
 
 
-def no_margins(variant: str) -> list:
-    """The staff survey is not calibrated: no population margin is known
-    beyond the role sizes, which the design's weights already meet."""
-    return []
-
-
-def no_margin_sources(margins, variant: str) -> list:
-    return []
+def staff_response_rate(data: pd.DataFrame, variant: str) -> float:
+    """The staff response rate a variant assumes (the quantity its
+    population sizes follow from): 694 / 2,017 centrally, 30 % or 45 %."""
+    return float(staff_response(int((data["role"] != MANAGER).sum()), variant))
 
 
 SURVEY = SurveyConfig(
     id="ai_staff_2017",
     name="Web survey of staff in the work-inclusion companies 2017 (SINTEF 2019:0060, ch. 7)",
-    load=load_ai_staff, codebook=codebook, margins=no_margins,
-    margin_sources=no_margin_sources, data_dir=DATA,
-    # no margin table exists; the data file is what a user's sample stands beside
-    margins_file=DATA_FILE,
-    weights="base_weight", strata="role",
-    # design variants (the staff response rate), not margin variants: the
-    # report builds each with design(variant), which also sets the fpc
+    load=load_ai_staff, codebook=codebook, design=_design.design, data_dir=DATA,
+    weights="base_weight", strata="role", fpc="N_role",
+    # no calibration: no population margin is known beyond the role sizes,
+    # which the design's weights meet already; the stratified design with fpc
+    # has an exact linearization variance (R: svydesign(strata = ~role,
+    # fpc = ~N_role, weights = ~base_weight))
+    variance="linearization",
+    # design variants (the staff response rate sets the population sizes,
+    # weights and fpc), built with design.design(data, variant)
     central="central", variants=("low_response", "central", "high_response"),
     catalog=KEY_RATES, domains=DEFAULT_DOMAINS, contrasts=DEFAULT_CONTRASTS,
-    forest_domains=("all", "role"))
+    forest_domains=("all", "role"), table_domains=("role",),
+    sensitivity=Sensitivity(
+        columns=(("sens_low", "low_response"), ("sens_high", "high_response")),
+        share=staff_response_rate,
+        share_variants=(("central", "central"), ("low", "low_response"),
+                        ("high", "high_response"))),
+    # staff sit in the 55 list companies; general managers are one per company
+    clustering=Clustering(clusters=LIST_COMPANIES, rhos=RHOS,
+                          clustered=~Equals("role", MANAGER),
+                          take=cluster_take, inflation=clustering_inflation),
+    rate_labels=RATE_LABELS, rate_groups=RATE_GROUPS, text=TEXT,
+    assumptions=assumptions, prefix="staff_")
 """The staff survey as the report sees it (its second part; issue 15)."""

@@ -7,6 +7,7 @@
   in three variants of the uncertain public share;
 * :func:`register_margin_table` — the same with provenance per cell;
 * :func:`design_strata` — strata (sector x size), register counts, base weights;
+* :func:`base_design` — the design before calibration;
 * :data:`SURVEY` — all of it, with the key-rate catalog, the report's domains,
   the public-share sensitivity and the page's labels, as the
   :class:`~estimators.surveys.base.SurveyConfig` the report and the studies take.
@@ -36,7 +37,7 @@ DEFAULT_MARGINS = ("size_class", "nace_group", "sector")
 
 __all__ = ["load_cati", "load_register_margins", "default_margins", "codebook",
            "register_margin_table", "design_strata", "published", "margin_sources",
-           "public_share", "NACE_GROUPS", "DEFAULT_MARGINS", "SURVEY"]
+           "public_share", "base_design", "NACE_GROUPS", "DEFAULT_MARGINS", "SURVEY"]
 
 
 def published() -> dict:
@@ -152,6 +153,27 @@ def public_share(margins) -> float:
     return sector.table[("public",)] / sector.grand_total
 
 
+def variant_public_share(data, variant: str) -> float:
+    """The public share of a margin variant (``data`` plays no part: the
+    variants differ in the register margins only)."""
+    return public_share(load_register_margins(variant))
+
+
+def base_design(data, variant: str = "central"):
+    """The design of the survey before calibration: strata ``stratum``
+    (sector x size class), base weights ``base_weight`` (central register
+    count / sample count per stratum).
+
+    The same for every variant: a variant moves only the sector margin the
+    base weights are then raked to (the report's sensitivity has always
+    re-raked these base weights). Equivalent to R's ``svydesign(ids = ~1,
+    strata = ~stratum, weights = ~base_weight)``.
+    """
+    from weighting.design import Design
+
+    return Design(data, weights="base_weight", strata="stratum")
+
+
 def regression_analysis(design):
     """The report's regression section (:mod:`.analysis`, imported on first use:
     it needs statsmodels)."""
@@ -162,8 +184,9 @@ def regression_analysis(design):
 SURVEY = SurveyConfig(
     id="employers_2017",
     name="CATI employer survey 2017 (SINTEF 2019:0060)",
-    load=load_cati, codebook=codebook, margins=load_register_margins,
-    margin_sources=margin_sources, data_dir=DATA, margins_file=DATA / "register_margins.csv",
+    load=load_cati, codebook=codebook, design=base_design,
+    margins=load_register_margins, margin_sources=margin_sources, data_dir=DATA,
+    margins_file=DATA / "register_margins.csv",
     weights="base_weight", strata="stratum",
     central="central", variants=("low_public", "central", "high_public"),
     catalog=KEY_RATES, domains=DEFAULT_DOMAINS, contrasts=DEFAULT_CONTRASTS,
@@ -171,7 +194,7 @@ SURVEY = SurveyConfig(
     forest_domains=("all", "sector", "size_class"),
     sensitivity=Sensitivity(
         columns=(("sens_low", "low_public"), ("sens_high", "high_public")),
-        share=public_share,
+        share=variant_public_share,
         share_variants=(("central", "central"), ("low", "low_public"),
                         ("high", "high_public"))),
     rate_labels=RATE_LABELS, rate_groups=RATE_GROUPS, notes=NOTES, text=TEXT,

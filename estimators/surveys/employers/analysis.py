@@ -32,6 +32,8 @@ from estimators.model.errors import (CollinearityError, SeparationError,
                                      SingularCovarianceError)
 from estimators.model.glm import design_frame, svyglm
 from estimators.model.results import SvyGLMResults
+from estimators.surveys.employers.rating_model import TITLE as RATING_TITLE
+from estimators.surveys.employers.rating_model import RatingModel, rating_model
 
 PREDICTORS = ("sector", "size_class", "nace_group", "accommodation_experience")
 FORMULA = ("I({outcome} == 'yes') ~ sector + size_class + nace_group"
@@ -253,28 +255,45 @@ class BundledModel:
 
 @dataclass
 class BundledAnalysis:
-    """The three models; ``results`` are their fits, ``to_text`` and
-    ``to_html`` the report's section (``lang`` ``en`` or ``no``)."""
+    """The three logistic models and the ordinal model of a rating scale;
+    ``results`` are their fits, ``to_text`` and ``to_html`` the report's
+    section (``lang`` ``en`` or ``no``), ``figures`` what it plots."""
 
     models: list
+    rating: RatingModel | None = None
 
     @property
     def results(self) -> list:
-        return [m.fit for m in self.models]
+        return [m.fit for m in self.models] + ([self.rating.fit] if self.rating else [])
 
     @property
     def text(self) -> str:
         return self.to_text("en")
 
     def to_text(self, lang: str = "en") -> str:
-        return "\n\n".join(m.to_text(lang) for m in self.models)
+        parts = [m.to_text(lang) for m in self.models]
+        if self.rating is not None:
+            parts.append(self.rating.to_text(lang))
+        return "\n\n".join(parts)
 
     def to_html(self, lang: str = "en") -> str:
-        return "\n".join(_model_html(m, lang) for m in self.models)
+        parts = [_model_html(m, lang) for m in self.models]
+        if self.rating is not None:
+            parts.append(_rating_html(self.rating, lang))
+        return "\n".join(parts)
+
+    def figures(self, lang: str = "en") -> list:
+        """``(name, caption, frame)`` of each figure of the section: the
+        rating model's predicted distributions by sector and size class
+        (``RatingModel.figure_data``), when it could be fitted."""
+        if self.rating is None or self.rating.fit is None:
+            return []
+        return [("model_rating", self.rating.caption(lang), self.rating.figure_data(lang))]
 
 
 def bundled_analysis(design, level: float = 0.95) -> BundledAnalysis:
-    """Fit the report's three logistic models on ``design``.
+    """Fit the report's three logistic models and the ordinal model of the
+    recruitment-need rating (:func:`~.rating_model.rating_model`) on ``design``.
 
     Parameters
     ----------
@@ -286,7 +305,7 @@ def bundled_analysis(design, level: float = 0.95) -> BundledAnalysis:
     """
     data = design_frame(design)
     return BundledAnalysis([_fit_outcome(design, data, outcome, level)
-                            for outcome in OUTCOMES])
+                            for outcome in OUTCOMES], rating_model(design, level))
 
 
 def _fit_outcome(design, data, outcome, level) -> BundledModel:
@@ -418,3 +437,43 @@ def _model_html(model: BundledModel, lang: str) -> str:
         f'<table class="margins"><caption>{caption_margins}</caption><tbody>{margins}'
         f"</tbody></table>"
         f'<ul class="claims">{verdicts}</ul><ul class="readings">{readings}</ul></section>')
+
+
+def _rating_html(model: RatingModel, lang: str) -> str:
+    """The ordinal model's part of the section: method, odds ratios of a
+    higher rating, Wald tests of terms and the readings (the predicted
+    distributions are the section's figure)."""
+    esc = html.escape
+    title = RATING_TITLE[lang]
+    if model.fit is None:
+        return (f'<section class="model"><h3>{esc(title)}</h3>'
+                f'<p class="flag">{esc(model.to_text(lang))}</p></section>')
+    fit, fmt, en = model.fit, _formatter(lang), lang == "en"
+    variance = {"replicate": "replicate-weight" if en else "replikatvekter",
+                "linearization": "linearization" if en else "linearisering"}[fit.variance]
+    method = (f"Design-based proportional-odds model (logit link, R's svyolr): "
+              f"P(rating ≤ k) = logit⁻¹(ζ_k − xβ), so an odds ratio above 1 means higher "
+              f"ratings; n = {fit.n_used} businesses that answered, {variance} variance, "
+              f"{fit.df} residual design df." if en else
+              f"Designbasert ordinal logistisk regresjon (proporsjonale odds, R: svyolr): "
+              f"P(vurdering ≤ k) = logit⁻¹(ζ_k − xβ), så en oddsratio over 1 betyr høyere "
+              f"vurderinger; n = {fit.n_used} virksomheter som svarte, varians: {variance}, "
+              f"{fit.df} frihetsgrader.")
+    head = (("term", "odds ratio (higher rating)", "95% CI", "p") if en
+            else ("ledd", "oddsratio (høyere vurdering)", "95 % KI", "p"))
+    rows = "".join(
+        f"<tr><td>{esc(r.term)}</td><td>{fmt(r.odds_ratio)}</td>"
+        f"<td>{fmt(r.or_ci_low)}–{fmt(r.or_ci_high)}</td><td>{_pvalue(r.p, lang)}</td></tr>"
+        for r in model.coefficients().itertuples(index=False))
+    tests = "".join(
+        f"<tr><td>{esc(r.term)}</td><td>{fmt(r.F)}</td><td>{r.df}, {r.ddf}</td>"
+        f"<td>{_pvalue(r.p, lang)}</td></tr>"
+        for r in model.tests.itertuples(index=False))
+    caption_tests = "Wald tests of terms (F, df)" if en else "Wald-tester av ledd (F, fg)"
+    readings = "".join(f"<li>{esc(r)}</li>" for r in model.readings(lang))
+    return (
+        f'<section class="model"><h3>{esc(title)}</h3><p>{esc(method)}</p>'
+        f'<table class="coef"><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}'
+        f"</tr></thead><tbody>{rows}</tbody></table>"
+        f'<table class="tests"><caption>{caption_tests}</caption><tbody>{tests}</tbody>'
+        f'</table><ul class="readings">{readings}</ul></section>')

@@ -17,7 +17,8 @@ TEXT = {
         "title": "Reweighted employer survey: key rates with confidence intervals",
         "subtitle": "SINTEF 2019:0060 employer survey (CATI, 2017), calibrated to register margins",
         "sec_forest": "Key rates by sector and size",
-        "sec_model": "What predicts placements and hiring (design-based regression)",
+        "sec_model": ("What predicts placements, hiring and the recruitment motive "
+                      "(design-based regression)"),
         "strata_intro": "Sample strata (sector × size class): respondents and the register count behind them.",
         "keyrates_intro": (
             "One row per key rate and published domain. <em>Published</em> is the "
@@ -33,7 +34,8 @@ TEXT = {
             "Each panel is one key rate: the unweighted share (open circle) beside "
             "the weighted estimate (filled) with its {level:g} % confidence interval, "
             "for all firms, by sector and by size class."),
-        "model_intro": "Logistic models on the calibrated design; coefficients as odds ratios.",
+        "model_intro": ("Three logistic models and a proportional-odds model of a 1–5 rating "
+                        "on the calibrated design; coefficients as odds ratios."),
         "forest_caption": ("{group}: unweighted share and weighted estimate with its "
                            "{level:g} % confidence interval, all firms, by sector and by size"),
         "all": "All firms",
@@ -51,7 +53,8 @@ TEXT = {
         "title": "Vektet arbeidsgiverundersøkelse: nøkkeltall med konfidensintervall",
         "subtitle": "SINTEF 2019:0060, virksomhetsundersøkelsen (CATI, 2017), kalibrert til registermarginer",
         "sec_forest": "Nøkkeltall etter sektor og størrelse",
-        "sec_model": "Hva forklarer arbeidstrening og ansettelse (designbasert regresjon)",
+        "sec_model": ("Hva forklarer arbeidstrening, ansettelse og rekrutteringsmotivet "
+                      "(designbasert regresjon)"),
         "strata_intro": "Utvalgsstrata (sektor × størrelse): respondenter og registertallet bak dem.",
         "keyrates_intro": (
             "Én rad per nøkkeltall og publisert domene. <em>Publisert</em> er "
@@ -67,7 +70,9 @@ TEXT = {
             "Hvert panel er ett nøkkeltall: uvektet andel (åpen sirkel) ved siden av "
             "vektet estimat (fylt) med {level:g} % konfidensintervall, for alle "
             "virksomheter, etter sektor og etter størrelse."),
-        "model_intro": "Logistiske modeller på det kalibrerte designet; koeffisienter som oddsforhold.",
+        "model_intro": ("Tre logistiske modeller og en ordinal modell av en vurdering på "
+                        "skalaen 1–5, på det kalibrerte designet; koeffisienter som "
+                        "oddsforhold."),
         "forest_caption": ("{group}: uvektet andel og vektet estimat med "
                            "{level:g} % konfidensintervall, alle virksomheter, etter sektor "
                            "og etter størrelse"),

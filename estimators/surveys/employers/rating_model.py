@@ -88,14 +88,33 @@ class RatingModel:
         return table[["variable", "level", "category", "label", "estimate", "ci_low",
                       "ci_high"]].reset_index(drop=True)
 
+    def coefficients(self) -> pd.DataFrame:
+        """The coefficient rows of the fit (thresholds left out), size
+        classes from small to large."""
+        table = self.fit.tidy()
+        table = table[~table["term"].str.contains("|", regex=False)]
+
+        def order(term):
+            variable, _, level = term.partition("[T.")
+            level = level[:-1]
+            return (PREDICTORS.index(variable),
+                    SIZE_ORDER.index(level) if level in SIZE_ORDER else 0)
+        return table.iloc[sorted(range(len(table)), key=lambda i: order(table["term"].iloc[i]))]
+
+    def caption(self, lang: str = "en") -> str:
+        """The caption of :meth:`figure_data`'s figure."""
+        if lang == "en":
+            return (f"{TITLE['en']}: predicted distribution of the ratings by sector and by "
+                    "size class, the other factors as observed (proportional-odds model)")
+        return (f"{TITLE['no']}: predikert fordeling av vurderingene etter sektor og "
+                "størrelse, de andre forholdene som observert (ordinal modell)")
+
     def readings(self, lang: str = "en") -> list:
         """One sentence per coefficient: the odds ratio of a higher rating."""
         if self.fit is None:
             return []
         out = []
-        for row in self.fit.tidy().itertuples(index=False):
-            if "|" in row.term:        # thresholds: no reading
-                continue
+        for row in self.coefficients().itertuples(index=False):
             variable, _, level = row.term.partition("[T.")
             level = level[:-1]
             group = GROUPS[lang].get((variable, level)) or (

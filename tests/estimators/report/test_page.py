@@ -41,7 +41,7 @@ def fake_keyrates(rates=("trainee_now_rate", "hired_after_trainee_rate", "csr_re
 
 
 def fake_page(lang="en", frame=None):
-    frame = fake_keyrates() if frame is None else frame
+    frame = (fake_keyrates() if frame is None else frame).assign(kind="proportion")
     t = text(lang, SURVEY.text)
     shares = pd.DataFrame({"margin": ["sector", "sector"], "category": ["public", "private"],
                            "sample_n": [200, 800], "sample_share": [0.2, 0.8],
@@ -58,8 +58,12 @@ def fake_page(lang="en", frame=None):
                 figures=[Figure("forest_trainees", "Work placements", png, "forest")],
                 flag_rules={"suppress": "fewer than 30 respondents in the base"},
                 settings=[("seed", "20170602")], margin_sources=[("sector", "SSB")],
-                versions={"numpy": "2"}, version="0.1.0", generated="2026-01-01 00:00 UTC",
                 survey_text=SURVEY.text)
+
+
+def page_html(pages):
+    return render(pages, versions={"kalib": "0.1.0", "numpy": "2"},
+                  generated="2026-01-01 00:00 UTC", files=["index.html"])
 
 
 def test_published_matches_uses_the_reports_double_rounding():
@@ -73,7 +77,7 @@ def test_published_matches_uses_the_reports_double_rounding():
 
 def test_every_key_rate_has_a_row_and_every_published_domain_too():
     frame = fake_keyrates()
-    html = render(fake_page(frame=frame))
+    html = page_html(fake_page(frame=frame))
     for rate in frame.rate.unique():
         assert f"id='rate-{rate}--all--all'" in html
     assert "id='rate-hired_after_trainee_rate--sector--public'" in html
@@ -82,7 +86,7 @@ def test_every_key_rate_has_a_row_and_every_published_domain_too():
 
 
 def test_differences_from_the_published_value_are_marked_and_explained():
-    html = render(fake_page())
+    html = page_html(fake_page())
     row = re.search(r"<tr[^>]*id='rate-hired_after_trainee_rate--all--all'>(.*?)</tr>", html).group(1)
     assert "class='num diff'>69.29<" in row
     assert "Published 66 % is not what the printed counts give (69.29 %)" in row
@@ -91,7 +95,7 @@ def test_differences_from_the_published_value_are_marked_and_explained():
 
 
 def test_page_is_self_contained():
-    html = render(fake_page())
+    html = page_html(fake_page())
     assert not re.search(r"""(src|href)=['"](?!data:|#)""", html)
     assert "<link" not in html and "<script" not in html
     images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", html)
@@ -100,7 +104,7 @@ def test_page_is_self_contained():
 
 
 def test_norwegian_page_uses_norwegian_labels_and_decimal_comma():
-    html = render(fake_page("no"))
+    html = page_html(fake_page("no"))
     assert '<html lang="nb">' in html and "Nøkkeltall" in html
     assert ">29,7<" in html and ">29,71<" in html
     assert pct(0.1234, "no") == "12,3" and num(12345.5, "no", 1) == "12\u202f345,5"
@@ -147,7 +151,7 @@ def test_forest_has_one_panel_per_rate_with_all_sector_and_size_rows():
 
 
 def test_published_domains_sit_under_their_rate_and_sensitivity_is_shown():
-    html = render(fake_page())
+    html = page_html(fake_page())
     ids = re.findall(r"<tr[^>]*id='rate-([^']+)'", html)
     assert ids == ["trainee_now_rate--all--all", "hired_after_trainee_rate--all--all",
                    "hired_after_trainee_rate--sector--public", "csr_reason_important--all--all"]
@@ -159,6 +163,109 @@ def test_published_domains_sit_under_their_rate_and_sensitivity_is_shown():
 def test_sensitivity_intro_names_the_public_shares_or_says_why_not():
     page = fake_page()
     page.variant_shares = {"central": 0.13, "low": 0.11, "high": 0.16}
-    assert "public share of establishments 11 % and 16 % instead of 13 %" in render(page)
+    assert "public share of establishments 11 % and 16 % instead of 13 %" in page_html(page)
     page.variant_shares = None
-    assert "not computed: the margins were given with --margins" in render(page)
+    assert "not computed: the margins were given with --margins" in page_html(page)
+
+
+def test_published_matches_reads_words_as_intervals_and_means_as_they_are():
+    # "drøyt 80 prosent": 80 < p <= 83; 490/601 = 81.53 % is in it, 79.9 % is not
+    assert published_matches(0.80, 490 / 601, 0, low=80, high=83)
+    assert not published_matches(0.80, 0.799, 0, low=80, high=83)
+    assert not published_matches(0.80, 0.831, 0, low=80, high=83)
+    # without the interval the nominal 80 is compared at its decimals
+    assert not published_matches(0.80, 490 / 601, 0)
+    # a mean is printed as it is: 11.6 for 11.622, not 1162.2
+    assert published_matches(11.6, 11.62212, 1, scale=1)
+    assert not published_matches(11.6, 11.66, 1, scale=1)
+    assert not published_matches(11.6, 11.62212, 1)
+
+
+def staff_like_keyrates():
+    """Two rates by role: one asked of everybody, one of job consultants only,
+    nothing published by role; and a mean."""
+    rows = []
+    for rate, kind, roles in (("asked_all", "proportion", ("jc", "gm")),
+                              ("asked_jc", "proportion", ("jc",)),
+                              ("mean_rate", "mean", ("jc",))):
+        est = 11.6 if kind == "mean" else 0.8
+        for var, dom in [("all", "all"), ("role", "jc"), ("role", "gm")]:
+            n = 100 if dom in roles or var == "all" else 0
+            rows.append({"rate": rate, "variable": "x", "domain_var": var, "domain": dom,
+                         "n": n, "weighted_base": 300.0 * (n > 0),
+                         "estimate": est if n else np.nan, "se": 0.02 if n else np.nan,
+                         "ci_low": est - 0.04 if n else np.nan,
+                         "ci_high": est + 0.04 if n else np.nan, "deff": 1.0 if n else np.nan,
+                         "flag": "ok" if n else "empty",
+                         "published": (est if var == "all" else np.nan),
+                         "unweighted": est if n else np.nan, "kind": kind})
+    return pd.DataFrame(rows)
+
+
+def test_table_domains_get_every_answered_row_marked_not_published():
+    page = fake_page()
+    frame = staff_like_keyrates()
+    page.keyrates = frame.assign(sens_low=np.nan, sens_high=np.nan)
+    page.table_domains = ("role",)
+    html = page_html(page)
+    ids = re.findall(r"<tr[^>]*id='rate-([^']+)'", html)
+    assert ids == ["asked_all--all--all", "asked_all--role--jc", "asked_all--role--gm",
+                   "asked_jc--all--all", "asked_jc--role--jc",
+                   "mean_rate--all--all", "mean_rate--role--jc"]
+    row = re.search(r"id='rate-asked_all--role--gm'>(.*?)</tr>", html).group(1)
+    assert "<span class='np'>not published</span>" in row
+    mean = re.search(r"id='rate-mean_rate--all--all'>(.*?)</tr>", html).group(1)
+    assert ">11.6<" in mean and ">11.60<" in mean and "11.6 – 11.6" in mean
+    assert "class='num ok'>11.60<" in mean
+    page.table_domains = ()                            # the employer survey's rule
+    assert "rate-asked_all--role--gm" not in page_html(page)
+
+
+def test_parts_are_numbered_with_their_own_anchors_and_figures_numbered_through():
+    first, second = fake_page(), fake_page()
+    second.prefix = "staff_"
+    second.keyrates = staff_like_keyrates().assign(sens_low=np.nan, sens_high=np.nan)
+    second.figures = [Figure("staff_forest_x", "Staff rates", first.figures[0].png, "forest")]
+    html = page_html([first, second])
+    assert html.count("<h2 class='part'>") == 2 and "Part 2." in html
+    assert "<title>Reweighted surveys: key rates with confidence intervals</title>" in html
+    ids = set(re.findall(r"id='([^']+)'", html))
+    assert {"keyrates", "staff_keyrates", "staff_part", "software"} <= ids
+    assert set(re.findall(r"href='#([^']+)'", html)) <= ids
+    assert "Figure 1. Work placements" in html and "Figure 2. Staff rates" in html
+    single = page_html(first)                           # one survey: its own title
+    assert "<h2 class='part'>" not in single and "Reweighted employer survey" in single
+
+
+def test_category_distribution_stacks_each_level_to_100_percent():
+    rows = []
+    for variable, levels in (("sector", ("private", "public")), ("size_class", ("1-4", "50+"))):
+        for k, level in enumerate(levels):
+            shares = np.array([1, 2, 3, 3, 1], float) + k
+            for category, share in zip("12345", shares / shares.sum()):
+                rows.append({"variable": variable, "level": level, "category": category,
+                             "label": category, "estimate": share})
+    fig = figs.category_distribution(pd.DataFrame(rows), text("en", SURVEY.text))
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == 2
+    assert [t.get_text() for t in axes[0].get_yticklabels()] == ["Private", "Public"]
+    for ax in axes:
+        ends = {}
+        for bar in ax.patches:
+            y = round(bar.get_y(), 6)
+            ends[y] = max(ends.get(y, 0), bar.get_x() + bar.get_width())
+        assert np.allclose(list(ends.values()), 100)
+    figs.plt.close(fig)
+
+
+def test_forest_of_a_mean_uses_its_own_scale_and_leaves_out_unasked_domains():
+    frame = staff_like_keyrates()
+    t = {**text("en"), "role=jc": "Job consultants", "role=gm": "General managers"}
+    fig = figs.forest(frame, ["mean_rate"], {}, t, 0.95, ("all", "role"), scale=1,
+                      axis="participants")
+    ax = [a for a in fig.axes if a.get_visible()][0]
+    assert [tick.get_text() for tick in ax.get_yticklabels()] == ["All units", "Job consultants"]
+    segments = ax.collections[0].get_segments()
+    assert np.allclose(segments[0][:, 0], [11.56, 11.64])          # not x 100
+    assert ax.get_xlabel() == "participants"
+    figs.plt.close(fig)

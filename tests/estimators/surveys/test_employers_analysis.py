@@ -51,7 +51,9 @@ def test_text_and_html_in_both_languages(analysis):
     for claim in CLAIMS:
         assert f"line {claim.line}" in en and f"linje {claim.line}" in no
     html = analysis.to_html("no")
-    assert html.count('<section class="model">') == 3 and "oddsratio" in html
+    # three logistic models and the ordinal model of the recruitment-need rating
+    assert html.count('<section class="model">') == 4 and "oddsratio" in html
+    assert "proporsjonale odds" in html
     # One reading per coefficient but the intercept.
     model = analysis.models[0]
     assert len(model.readings("en")) == len(model.fit.params) - 1
@@ -93,3 +95,20 @@ def test_a_model_that_cannot_be_fitted_is_flagged_not_raised():
     assert flagged.fit is None and "separation" in flagged.error
     assert "not estimable" in result.to_text("en")
     assert all(m.fit is not None for m in result.models[1:])
+
+
+def test_the_rating_model_gives_the_section_its_figure(analysis):
+    """The ordinal model's predicted distributions, by sector and size class
+    (small to large), each level's categories summing to one."""
+    (name, caption, frame), = analysis.figures("en")
+    assert name == "model_rating" and "predicted distribution" in caption
+    assert list(dict.fromkeys(frame["variable"])) == ["sector", "size_class"]
+    sizes = frame.loc[frame["variable"] == "size_class", "level"]
+    assert list(dict.fromkeys(sizes)) == ["1-4", "5-19", "20-49", "50+"]
+    totals = frame.groupby(["variable", "level"])["estimate"].sum()
+    np.testing.assert_allclose(totals, 1, rtol=1e-12)
+    assert analysis.rating.fit is analysis.results[-1]
+    # readings and coefficient rows in the order of the predictors, sizes small to large
+    terms = list(analysis.rating.coefficients()["term"])
+    assert terms == ["sector[T.public]", "size_class[T.5-19]", "size_class[T.20-49]",
+                     "size_class[T.50+]", "trainee_now[T.yes]"]
