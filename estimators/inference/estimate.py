@@ -72,7 +72,7 @@ from estimators.inference import ci as cimod
 from estimators.inference import quantiles as Q
 from estimators.inference.domains import (ALL, Chosen, Condition, NotMissing, category_hits,
                                           combinations, denoted, domain_codes, text_column)
-from estimators.inference.results import FLAG_RULE, Results, reliability_flags
+from estimators.inference.results import FLAG_RULE, Results, flags_of
 from estimators.inference.quantiles import QuantileError, weighted_quantile
 from estimators.inference.variance import (domain_variances, linearization_covariance,
                                           replicate_covariance)
@@ -242,18 +242,16 @@ def estimate_items(design, items, domains=(ALL,), where: Condition | None = None
     sums = _DomainSums(design, [codes for codes, _ in coded],
                        [len(labels) for _, labels in coded], columns)
     reps = sums.replicate_totals() if design.replicates is not None else [None] * len(coded)
-    parts = [_estimate_spec(design, items, spec, codes, labels, columns, sums.full[s],
-                            reps[s], method, level, deff == "replace")
-             for s, (spec, (codes, labels)) in enumerate(zip(domains, coded))]
-    # one frame in one go: inserting columns or concatenating frames costs more
-    # than the estimates
-    frame = pd.DataFrame({name: ([v for p in parts for v in p[name]]
-                                 if isinstance(parts[0][name], list)
-                                 else np.concatenate([p[name] for p in parts]))
-                          for name in parts[0]})
+    out = _estimate(design, items, domains, coded, columns, sums, reps, method, level,
+                    deff == "replace")
+    # flagged on the arrays, before the frame is made (once, at the end):
+    # reading a frame's columns back costs more than the rule
+    proportion = np.array([kind == "proportion" for kind in out["kind"]], dtype=bool)
+    flags = flags_of(out["n"], out["estimate"], out["se"], out["df"], proportion)
     # a ratio over a zero total: nothing to flag as reliable or not
-    undefined = (frame["n"] > 0) & ~np.isfinite(frame["estimate"])
-    frame["flag"] = np.where(undefined, "undefined", reliability_flags(frame)).astype(object)
+    undefined = (out["n"] > 0) & ~np.isfinite(out["estimate"])
+    out["flag"] = np.where(undefined, "undefined", flags).astype(object)
+    frame = pd.DataFrame(out)
     attrs = {"variance": "linearization" if design.replicates is None else design.method,
              "replicates": int(design.B), "ci": method, "level": level,
              "mse": bool(design.mse) if design.replicates is not None else False,
@@ -380,24 +378,41 @@ def _ratios(is_total, num, den):
         return np.where(is_total, num, num / den)
 
 
-def _estimate_spec(design, items, spec, codes, labels, columns, sums, reps, method, level,
-                   replace):
-    """The result columns of one domain specification."""
-    G, m = len(labels), len(items)
+def _estimate(design, items, domains, coded, columns, sums, reps, method, level, replace):
+    """The result columns (arrays and lists of all rows) of every domain
+    specification.
+
+    The domains of all specifications are stacked, (sum of G_s, m), so that
+    everything done row by row (ratios, intervals and their quantiles, Kish's
+    effect) is done once per call, whatever the number of specifications;
+    what needs a specification's domain codes (linearization, df, deff) and
+    the replicate variance (R's ``svrVar`` on each specification's estimates,
+    so that the numbers are those of one specification at a time) run per
+    specification.
+    """
+    m = len(items)
+    sizes = [len(labels) for _, labels in coded]
+    spans = [slice(a, b) for a, b in zip(np.cumsum([0] + sizes[:-1]), np.cumsum(sizes))]
+    full = np.concatenate(sums.full, axis=1)                  # (3, sum G_s, u)
     is_total = columns.is_total
-    n_obs, wbase = sums[0][:, columns.mask], sums[1][:, columns.mask]
-    t_num, t_den = sums[1][:, columns.num], sums[1][:, columns.den]
+    n_obs, wbase = full[0][:, columns.mask], full[1][:, columns.mask]
+    t_num, t_den = full[1][:, columns.num], full[1][:, columns.den]
     theta = _ratios(is_total, t_num, t_den)
     empty = n_obs == 0
 
+    def by_spec(function):
+        return np.concatenate([function(s, span) for s, span in enumerate(spans)])
+
     theta_reps = None
-    if reps is None:
-        var = _linearized(design, columns, codes, G, theta, t_den, empty)
-        df = _domain_df(design, columns, codes, G)
+    if design.replicates is None:
+        var = by_spec(lambda s, span: _linearized(design, columns, coded[s][0], sizes[s],
+                                                  theta[span], t_den[span], empty[span]))
+        df = by_spec(lambda s, span: _domain_df(design, columns, coded[s][0], sizes[s]))
     else:
-        theta_reps = _ratios(is_total, *reps)
-        var = _replicate_variance(design, theta, theta_reps, empty)
-        df = np.full((G, m), float(design.degf))
+        theta_reps = np.concatenate([_ratios(is_total, *r) for r in reps], axis=1)
+        var = by_spec(lambda s, span: _replicate_variance(
+            design, theta[span], theta_reps[:, span], empty[span]))
+        df = np.full(theta.shape, float(design.degf))
     # a ratio over a zero total (units in the domain, x = 0 in all): R's Inf or
     # NaN estimate, and no variance (linearization's residuals would give one)
     var = np.where(~empty & ~is_total & (t_den == 0), np.nan, var)
@@ -408,7 +423,9 @@ def _estimate_spec(design, items, spec, codes, labels, columns, sums, reps, meth
     if proportion.any():
         se_logit = None
         if theta_reps is not None:
-            var_logit = _replicate_variance(design, _logit(theta), _logit(theta_reps), empty)
+            logit_reps = _logit(theta_reps)
+            var_logit = by_spec(lambda s, span: _replicate_variance(
+                design, _logit(theta[span]), logit_reps[:, span], empty[span]))
             # a replicate with p_b = 0 or 1 has no logit: delta method there
             with np.errstate(divide="ignore", invalid="ignore"):
                 se_logit = np.where(np.isfinite(var_logit), np.sqrt(var_logit),
@@ -421,26 +438,29 @@ def _estimate_spec(design, items, spec, codes, labels, columns, sums, reps, meth
 
     # an empty domain has no estimate and no interval (flagged "empty")
     low, high = np.where(empty, np.nan, low), np.where(empty, np.nan, high)
-    deff = _deff(design, columns, codes, theta, t_num, t_den, wbase, n_obs, var, replace)
+    deff = by_spec(lambda s, span: _deff(design, columns, coded[s][0], theta[span],
+                                         t_num[span], t_den[span], wbase[span], n_obs[span],
+                                         var[span], replace))
     with np.errstate(divide="ignore", invalid="ignore"):
-        kish = n_obs * sums[2][:, columns.mask] / wbase**2    # Kish's n sum w^2 / (sum w)^2
-    unweighted = _ratios(is_total, sums[0][:, columns.num], sums[0][:, columns.den])
-    columns_out = {
-        "rate": [it.rate for _ in labels for it in items],
-        "variable": [it.variable for _ in labels for it in items],
-        "kind": [it.kind for _ in labels for it in items],
-        "domain_var": [spec] * (G * m),
-        "domain": [label for label in labels for _ in items]}
+        kish = n_obs * full[2][:, columns.mask] / wbase**2    # Kish's n sum w^2 / (sum w)^2
+    unweighted = _ratios(is_total, full[0][:, columns.num], full[0][:, columns.den])
+    rows = sum(sizes)
+    out = {"rate": [it.rate for it in items] * rows,
+           "variable": [it.variable for it in items] * rows,
+           "kind": [it.kind for it in items] * rows,
+           "domain_var": [spec for spec, G in zip(domains, sizes) for _ in range(G * m)],
+           "domain": [label for _, labels in coded for label in labels for _ in items]}
     for name, values in (("n", n_obs), ("weighted_base", wbase), ("estimate", theta),
                          ("se", se), ("ci_low", low), ("ci_high", high), ("deff", deff),
                          ("deff_kish", kish), ("df", df), ("unweighted", unweighted)):
-        columns_out[name] = np.asarray(values, dtype=np.float64).reshape(-1)
-    columns_out["n"] = columns_out["n"].astype(np.int64)
+        out[name] = np.asarray(values, dtype=np.float64).reshape(-1)
+    out["n"] = out["n"].astype(np.int64)
     with np.errstate(invalid="ignore"):    # R's deff is negative when sum w < n
-        columns_out["deft"] = np.sqrt(columns_out["deff"])
-    columns_out["published"] = [it.published.get((spec, label), np.nan)
-                                for label in labels for it in items]
-    return columns_out
+        out["deft"] = np.sqrt(out["deff"])
+    out["published"] = [it.published.get((spec, label), np.nan)
+                        for spec, (_, labels) in zip(domains, coded)
+                        for label in labels for it in items]
+    return out
 
 
 def _logit(p):
