@@ -305,8 +305,9 @@ class Design:
             self, method, replicates, seed, mse, accept_failures, fay_rho=fay_rho,
             collapse_strata=collapse_strata))
 
-    def with_replicate_weights(self, repweights, scale, rscales, mse=False,
-                               method="other", degf=None, weights=None) -> "Design":
+    def with_replicate_weights(self, repweights, scale=None, rscales=None, mse=False,
+                               method="other", degf=None, weights=None,
+                               replicate_type=None, fay_rho=None) -> "Design":
         """A new design with replicate weights given as an (n, B) matrix.
 
         For files written by ``kalib replicate`` or replicate weights made
@@ -314,13 +315,26 @@ class Design:
         combined weights, ``V = scale * sum_b rscales_b (theta_b - c)^2``).
         ``degf`` defaults to R's rule, the rank of the weights minus one;
         ``weights`` replaces the full-sample analysis weights if given.
+        With ``replicate_type`` (an R ``svrepdesign`` type: bootstrap, jk1,
+        jkn, brr, fay, successive-difference, other) ``scale`` and
+        ``rscales`` follow R's rules for that type
+        (``weighting.replicates.svrep_constants``; ``fay_rho`` for fay) and
+        the type is the method; without it both must be given.
         """
-        from weighting.replicates import GivenReplicates
+        from weighting.replicates import GivenReplicates, svrep_constants
 
         repweights = np.asarray(repweights, dtype=np.float64)
         if repweights.ndim != 2 or repweights.shape[0] != self.n:
             raise KalibError(f"replicate weights have shape {repweights.shape}, the "
                              f"design has {self.n} rows")
+        if replicate_type is not None:
+            if method != "other":
+                raise KalibError("give replicate_type or method, not both")
+            method, scale, rscales = svrep_constants(replicate_type, repweights.shape[1],
+                                                     scale, rscales, fay_rho)
+        elif scale is None or rscales is None or fay_rho is not None:
+            raise KalibError("give scale and rscales, or replicate_type= (and fay_rho= for "
+                             "fay) for R's svrepdesign rules")
         changes = {"replicates": GivenReplicates(repweights, scale, rscales, mse, method,
                                                  degf)}
         if weights is not None:

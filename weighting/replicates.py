@@ -381,11 +381,7 @@ def balanced_plan(design, fay_rho: float, collapse_strata: bool = False):
     See the module docstring (the Hadamard row of each stratum, the first
     PSU of a stratum, ``collapse_strata``).
     """
-    rho = fay_rho
-    if not (isinstance(rho, (int, float, np.floating)) and not isinstance(rho, bool)
-            and 0.0 <= rho < 1.0):
-        raise KalibError(f"fay_rho must be a number in [0, 1), got {fay_rho!r}")
-    rho = float(rho)
+    rho = fay_rho_value(fay_rho)
     if design.fpc is not None:
         raise DesignError("BRR and Fay's method have no finite-population correction "
                           "(R's as.svrepdesign drops it with a warning): give the design "
@@ -404,6 +400,15 @@ def balanced_plan(design, fay_rho: float, collapse_strata: bool = False):
     plan = BalancedPlan(B, table, np.ascontiguousarray(design.psu_stratum, np.int64), rho,
                         bool(collapse_strata))
     return plan, 1.0 / (B * (1.0 - rho) ** 2), np.ones(B), len(labels)
+
+
+def fay_rho_value(fay_rho) -> float:
+    """``fay_rho`` as a float, checked to lie in [0, 1) (1 would leave a PSU
+    out of every replicate's half and its partner in twice: no variance)."""
+    if not (isinstance(fay_rho, (int, float, np.floating)) and not isinstance(fay_rho, bool)
+            and 0.0 <= fay_rho < 1.0):
+        raise KalibError(f"fay_rho must be a number in [0, 1), got {fay_rho!r}")
+    return float(fay_rho)
 
 
 def _psu_pairs(design, collapse_strata):
@@ -572,6 +577,84 @@ class Replicates:
         return out
 
 
+#: R's ``svrepdesign`` types of given replicate weights (lower case; R's "ACS"
+#: is "successive-difference").
+REPLICATE_TYPES = ("bootstrap", "jk1", "jkn", "brr", "fay", "successive-difference", "other")
+_TYPE_ALIASES = {"acs": "successive-difference", "sdr": "successive-difference"}
+
+
+def svrep_constants(replicate_type, B: int, scale=None, rscales=None, fay_rho=None):
+    r"""R's variance constants of B given (combined) replicate weights of a type.
+
+    ``svrepdesign(type = ..., combined.weights = TRUE)``'s rules for
+    :math:`V = \text{scale} \sum_b \text{rscales}_b (\theta_b - c)^2`:
+
+    ========================= ================================ ==============
+    type                      scale                            rscales
+    ========================= ================================ ==============
+    bootstrap                 given, else 1/(B - 1)            given, else 1
+    jk1                       given, else (B - 1)/B            given, else 1
+    jkn                       given, else 1                    required
+    brr                       1/B                              1
+    fay                       1/(B (1 - fay_rho)^2)            1
+    successive-difference     4/B (ACS: 80 columns, 0.05)      1
+    other                     given, else 1                    given, else 1
+    ========================= ================================ ==============
+
+    Differences from R: where R ignores a given scale or rscales (brr, fay,
+    successive-difference) with a warning, or guesses one (jk1, other) with a
+    warning, kalib raises on a given value that differs from the type's and
+    guesses silently (the docstring is the warning); ``fay_rho`` defaults to
+    0.5 (R has no default). R's "ACS" is accepted as "successive-difference".
+
+    Returns
+    -------
+    (type, scale, rscales (B,))
+    """
+    if B < 2:
+        raise KalibError(f"replicate weights need at least 2 replicates, got {B}")
+    kind = _TYPE_ALIASES.get(str(replicate_type).lower(), str(replicate_type).lower())
+    if kind not in REPLICATE_TYPES:
+        raise KalibError(f"unknown replicate type {replicate_type!r} (expected one of "
+                         f"{', '.join(REPLICATE_TYPES)})")
+    if kind != "fay" and fay_rho is not None:
+        raise KalibError(f"fay_rho belongs to the replicate type 'fay', not {kind!r}")
+    rho = fay_rho_value(0.5 if fay_rho is None else fay_rho)
+    fixed = {"brr": 1.0 / B, "fay": 1.0 / (B * (1.0 - rho) ** 2),
+             "successive-difference": 4.0 / B}
+    defaults = {"bootstrap": 1.0 / (B - 1), "jk1": (B - 1.0) / B, "jkn": 1.0, "other": 1.0}
+    if kind in fixed:
+        for name, given, own in (("scale", scale, fixed[kind]), ("rscales", rscales, 1.0)):
+            if given is not None and not np.allclose(given, own, rtol=1e-12, atol=0):
+                raise KalibError(f"replicate type {kind!r} has {name} {own:.10g} for {B} "
+                                 f"replicates; the {name} given differs (R ignores it); "
+                                 f"leave it out, or use type 'other'")
+        return kind, fixed[kind], np.ones(B)
+    if kind == "jkn" and rscales is None:
+        raise KalibError("JKn replicate weights need their rscales, (1 - f_h)(n_h - 1)/n_h "
+                         "for a replicate of stratum h (R: 'Must provide rscales for "
+                         "combined JKn weights')", option="rscales",
+                         remedy="give rscales=")
+    if scale is not None and not (np.ndim(scale) == 0 and np.isfinite(scale) and scale > 0):
+        raise KalibError(f"scale must be one positive number, got {scale!r}")
+    return kind, float(defaults[kind] if scale is None else scale), \
+        replicate_rscales(rscales, B)
+
+
+def replicate_rscales(rscales, B: int) -> np.ndarray:
+    """``rscales`` (one number or one per replicate; None: 1) as (B,),
+    checked finite and non-negative."""
+    if rscales is None:
+        return np.ones(B)
+    values = np.asarray(rscales, dtype=np.float64)
+    if values.ndim > 1 or (values.ndim == 1 and values.size not in (1, B)):
+        raise KalibError(f"rscales has {values.size} values for {B} replicates (give one "
+                         f"per replicate, or one for all)")
+    if not (np.isfinite(values).all() and (values >= 0).all()):
+        raise KalibError("rscales must be finite and non-negative")
+    return np.array(np.broadcast_to(values.reshape(-1), (B,)))
+
+
 class GivenReplicates:
     """Replicate weights given as an (n, B) matrix (read from a file, or R's).
 
@@ -598,8 +681,7 @@ class GivenReplicates:
         self.B = W.shape[1]
         self.method = str(method)
         self.scale = float(scale)
-        self.rscales = np.array(np.broadcast_to(np.asarray(rscales, dtype=np.float64),
-                                                (self.B,)))
+        self.rscales = replicate_rscales(rscales, self.B)
         self.rscales.flags.writeable = False
         self.mse = bool(mse)
         # R's degf: rank of the replicate weights minus one (qr tolerance 1e-5).

@@ -35,14 +35,15 @@ from estimators.io.files import (PARQUET_SUFFIXES, InputFileError, check_ids, ch
                                  check_writable, read_table_info, shown, write_files)
 from estimators.io.text import read_json
 from weighting.margins import Margin, NumericTotal
-from weighting.replicates import METHODS
+from weighting.replicates import METHODS, REPLICATE_TYPES, svrep_constants
 
 FORMAT = "kalib-replicate-weights"
 #: Methods a sidecar may name: kalib's, and R's ``svrepdesign`` types (a
 #: sidecar written beside R's replicate weights).
 SIDECAR_METHODS = tuple(dict.fromkeys(
-    METHODS + ("JK1", "JKn", "JK2", "BRR", "Fay", "bootstrap", "subbootstrap",
-               "mrbbootstrap", "ACS", "successive-difference", "other")))
+    METHODS + REPLICATE_TYPES + ("JK1", "JKn", "JK2", "BRR", "Fay", "bootstrap",
+                                 "subbootstrap", "mrbbootstrap", "ACS",
+                                 "successive-difference", "other")))
 #: Version 2 adds ``weights_sha256``; version-1 sidecars (no checksum) are
 #: still read, unverified.
 VERSION = 2
@@ -191,11 +192,20 @@ class ReplicateFile:
                                              degf=self.degf, weights=self.weights)
 
 
-def read_replicate_weights(path, id_columns=("id",)) -> ReplicateFile:
-    """Read a file written by :func:`write_replicate_weights` (or ``kalib replicate``).
+def read_replicate_weights(path, id_columns=("id",), *, replicate_type=None, scale=None,
+                           rscales=None, fay_rho=None) -> ReplicateFile:
+    """Read a file written by :func:`write_replicate_weights` (or ``kalib replicate``),
+    or replicate weights from elsewhere without a sidecar.
 
     The unit identifier is the first of ``id_columns`` in the file (``id`` in
     kalib's files; a file written elsewhere, e.g. by R, may use the sample's).
+    A file without a sidecar (``id, weight, rep_1 … rep_B`` from another
+    producer: ACS-style successive-difference weights, a public-use file's
+    BRR or Fay weights) needs ``replicate_type``, an R ``svrepdesign`` type,
+    whose rules give ``scale`` and ``rscales`` unless given (and ``fay_rho``
+    for fay): ``weighting.replicates.svrep_constants``; its ``mse`` is false
+    (the caller's choice) and ``degf`` R's rank rule. With a sidecar those
+    four are its own, and giving any of them is an error.
     Everything is checked before use, each failure a
     :class:`ReplicateFileError` naming the file and the field, column or line:
     the sidecar (``method`` kalib's or an R type, ``scale`` positive, one finite
@@ -209,15 +219,47 @@ def read_replicate_weights(path, id_columns=("id",)) -> ReplicateFile:
     path = Path(path)
     side = sidecar_path(path)
     check_input(path)
+    given = [name for name, value in (("replicate_type", replicate_type), ("scale", scale),
+                                      ("rscales", rscales), ("fay_rho", fay_rho))
+             if value is not None]
     if not side.is_file():
-        raise ReplicateFileError(f"replicate-weight file {str(path)!r} has no sidecar "
-                                 f"{str(side)!r} (method, scale, rscales, mse)")
+        if replicate_type is None:
+            raise ReplicateFileError(
+                f"replicate-weight file {str(path)!r} has no sidecar {str(side)!r} (method, "
+                f"scale, rscales, mse)", option="replicate_type",
+                remedy="for a file written elsewhere give replicate_type= (R's svrepdesign "
+                       "type) and, as it needs, scale=, rscales=, fay_rho=")
+        return _read_without_sidecar(path, id_columns, replicate_type, scale, rscales,
+                                     fay_rho)
+    if given:
+        raise ReplicateFileError(f"{str(path)!r} has a sidecar {str(side)!r} that gives its "
+                                 f"method, scale and rscales: {', '.join(given)} are for a "
+                                 f"file without one", option="replicate_type",
+                                 remedy="leave them out")
     meta = _read_sidecar(side)
     if meta.get("version", 1) >= 2 and meta.get("weights_sha256") != file_sha256(path):
         raise ReplicateFileError(
             f"{str(path)!r} does not match its sidecar {str(side)!r} (SHA-256 differs): "
             "the table was replaced or edited after it was written; write both again "
             "with kalib replicate")
+    frame, info, id_column, rep_cols = _read_table(path, id_columns)
+    if "replicates" in meta and meta["replicates"] != len(rep_cols):
+        raise ReplicateFileError(f"{str(side)!r} says {shown(meta['replicates'])} replicates, "
+                                 f"{str(path)!r} has {len(rep_cols)} rep_* columns")
+    rscales = np.asarray(meta["rscales"], dtype=np.float64)
+    if rscales.shape != (len(rep_cols),):
+        raise ReplicateFileError(f"{str(side)!r} has {rscales.size} rscales for "
+                                 f"{len(rep_cols)} replicate columns")
+    weights, W = _weight_columns(frame, info, rep_cols)
+    return ReplicateFile(ids=frame[id_column].to_numpy(), weights=weights,
+                         repweights=W, scale=float(meta["scale"]), rscales=rscales,
+                         mse=meta["mse"], degf=meta.get("degf"),
+                         method=meta["method"], metadata=meta)
+
+
+def _read_table(path: Path, id_columns):
+    """The table of a replicate file: (frame, info, id column, rep columns),
+    its columns and ids checked."""
     frame, info = read_table_info(path)
     rep_cols = _replicate_columns(frame, path)
     id_column = next((c for c in id_columns if c in frame.columns), id_columns[0])
@@ -226,19 +268,29 @@ def read_replicate_weights(path, id_columns=("id",)) -> ReplicateFile:
         raise ReplicateFileError(f"{str(path)!r} needs columns {id_column}, weight and "
                                  f"rep_1 … rep_B (missing: {', '.join(missing)})")
     check_ids(frame, id_column, info)
-    if "replicates" in meta and meta["replicates"] != len(rep_cols):
-        raise ReplicateFileError(f"{str(side)!r} says {shown(meta['replicates'])} replicates, "
-                                 f"{str(path)!r} has {len(rep_cols)} rep_* columns")
-    rscales = np.asarray(meta["rscales"], dtype=np.float64)
-    if rscales.shape != (len(rep_cols),):
-        raise ReplicateFileError(f"{str(side)!r} has {rscales.size} rscales for "
-                                 f"{len(rep_cols)} replicate columns")
-    weights = _finite_column(frame, "weight", info)
-    W = np.column_stack([_finite_column(frame, c, info) for c in rep_cols])
-    return ReplicateFile(ids=frame[id_column].to_numpy(), weights=weights,
-                         repweights=W, scale=float(meta["scale"]), rscales=rscales,
-                         mse=meta["mse"], degf=meta.get("degf"),
-                         method=meta["method"], metadata=meta)
+    return frame, info, id_column, rep_cols
+
+
+def _weight_columns(frame: pd.DataFrame, info, rep_cols):
+    """The full-sample weights (n,) and the replicate weights (n, B)."""
+    return (_finite_column(frame, "weight", info),
+            np.column_stack([_finite_column(frame, c, info) for c in rep_cols]))
+
+
+def _read_without_sidecar(path: Path, id_columns, replicate_type, scale, rscales,
+                          fay_rho) -> ReplicateFile:
+    """A replicate file from elsewhere: its constants from R's rules for
+    ``replicate_type`` (``weighting.replicates.svrep_constants``)."""
+    frame, info, id_column, rep_cols = _read_table(path, id_columns)
+    weights, W = _weight_columns(frame, info, rep_cols)
+    method, scale, rscales = svrep_constants(replicate_type, W.shape[1], scale, rscales,
+                                             fay_rho)
+    meta = {"method": method, "replicates": W.shape[1], "scale": scale,
+            "rscales": rscales.tolist(), "mse": False, "degf": None, "sidecar": None,
+            "fay_rho": (0.5 if fay_rho is None else fay_rho) if method == "fay" else None}
+    return ReplicateFile(ids=frame[id_column].to_numpy(), weights=weights, repweights=W,
+                         scale=scale, rscales=rscales, mse=False, degf=None, method=method,
+                         metadata=meta)
 
 
 def _read_sidecar(side: Path) -> dict:
