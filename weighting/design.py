@@ -341,6 +341,87 @@ class Design:
             changes["weights"] = _frozen(_weights(None, np.asarray(weights), self.n))
         return self._replace(**changes)
 
+    def poststratify(self, table, variables=None, partial=False, tol=1e-10,
+                     max_iter=1000) -> "Design":
+        r"""Post-stratify to the population counts of one (crossed) table; a new design.
+
+        R's ``postStratify``: in every cell c of the table,
+        :math:`w_i = d_i N_c / \sum_{j \in c} d_j` — the calibration to the
+        single crossed margin, which every distance solves with the same
+        weights; it is done as the linear one (GREG), so the design's
+        ``calibration`` is that calibration, and linearization is R's after
+        ``postStratify``: the estimating functions become
+        :math:`w_i (z_i - \bar z_c)` with :math:`\bar z_c` the cell mean
+        under the design weights (totals of the cells have SE 0).
+        Replicates are post-stratified one by one to the same table
+        (:math:`w_{ib} N_c / \sum_{j \in c} w_{jb}`): replicates made by
+        :meth:`with_replicates` are re-calibrated (which is that), given
+        replicate weights are scaled column by column. ``degf`` becomes R's
+        rule after ``postStratify``, the rank of the replicate weights minus
+        one (:meth:`calibrate` keeps the replicate method's).
+
+        Parameters
+        ----------
+        table : Margin or mapping
+            The population count of every cell: a
+            :class:`~weighting.margins.Margin`, or ``{category: N}`` /
+            ``{(cat_1, ..., cat_r): N}`` with ``variables``.
+        variables : str or tuple of str, optional
+            The sample columns of a mapping ``table``.
+        partial : bool
+            R's ``partial = TRUE``: population cells with no sample unit
+            (and a positive count) are dropped, so that the weights sum to
+            the population total *minus* those cells' counts. Without it they
+            are an error naming them. A sample cell missing from the table is
+            an error either way (``MarginError``).
+        tol, max_iter
+            The calibration's stopping rule (``CalibrationSpec``).
+
+        Raises
+        ------
+        EmptyCellError
+            Population cells without sample units (``partial=False``).
+        MarginError
+            A sample cell the table lacks.
+        ReplicateError
+            Given replicate weights with no weight in a cell (R gives
+            infinite or NaN weights).
+        KalibError
+            The design is already calibrated (post-stratify the base weights
+            instead, or calibrate to the crossed margin among the others).
+        """
+        from weighting.margins import Margin
+
+        if self.calibration is not None:
+            raise KalibError("the design is already calibrated: post-stratify the design "
+                             "before any calibration (it is one calibration of the base "
+                             "weights), or calibrate with the crossed margin among the others")
+        margin = table if isinstance(table, Margin) else Margin(variables, table)
+        if variables is not None and isinstance(table, Margin) \
+                and tuple([variables] if isinstance(variables, str) else variables) \
+                != margin.variables:
+            raise KalibError(f"variables {variables!r} differ from the margin's "
+                             f"{margin.variables}")
+        margin = _sampled_cells(self.data, margin, self.n, partial)
+        spec = CalibrationSpec("linear", tol=tol, max_iter=max_iter)
+        from weighting.replicates import GivenReplicates, poststratified_weights
+
+        if not isinstance(self.replicates, GivenReplicates):
+            new = self.calibrate([margin], spec=spec)
+            if new.replicates is not None:
+                # R recomputes degf after postStratify; this structure is new's own.
+                new.replicates.degf = new.replicates.rank_degf(new)
+            return new
+        from weighting.calibrate import calibrate
+
+        r = self.replicates
+        result = calibrate(self.data, [margin], base_weights=self.weights, spec=spec)
+        W = poststratified_weights(r.repweights, result.problem)
+        return self._replace(
+            base_weights=_frozen(result.base_weights), weights=_frozen(result.weights),
+            calibration=result,
+            replicates=GivenReplicates(W, r.scale, r.rscales, r.mse, r.method, None))
+
     def with_replicate_structure(self, replicates) -> "Design":
         """A new design holding a replicate structure made elsewhere (a
         ``weighting.protocols.ReplicateStructure``: replicates drawn and
@@ -438,6 +519,30 @@ class Design:
 
 
 # -- helpers ----------------------------------------------------------------------
+
+def _sampled_cells(data, margin, n, partial):
+    """``margin`` without its population cells that have no sample unit
+    (``partial``), or an error naming them (R's ``postStratify`` rule)."""
+    from weighting.errors import EmptyCellError
+    from weighting.margins import Margin
+
+    codes, names = zip(*(encode(column(data, v), v, role="post-stratification variable")
+                         for v in margin.variables))
+    joint = np.unique(np.column_stack(codes).reshape(n, len(codes)), axis=0)
+    present = {tuple(names[k][c] for k, c in enumerate(row)) for row in joint.tolist()}
+    empty = [key for key, total in margin.table.items() if key not in present and total > 0]
+    if not empty:
+        return margin
+    if not partial:
+        shown = ", ".join(f"{margin.label(k)} (N = {margin.table[k]:g})" for k in empty[:5])
+        raise EmptyCellError(
+            f"{len(empty)} population cell(s) of {margin.name!r} have no sample unit: "
+            f"{shown}", option="partial",
+            remedy="pass partial=True to drop them; the weights then sum to the population "
+                   "total minus theirs")
+    return Margin(margin.variables, {k: t for k, t in margin.table.items() if k in present},
+                  name=margin.name)
+
 
 def _row_count(data, specs) -> int:
     for spec in specs:

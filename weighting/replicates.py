@@ -525,6 +525,18 @@ class Replicates:
         ``collapse_strata`` for brr and fay), to remake the replicates."""
         return self.plan.options
 
+    def rank_degf(self, design) -> int:
+        """R's degf of these replicates of ``design``: :func:`rank_degf` of the
+        replicate weights, from one row per (PSU, calibration cell) — every
+        other row is a multiple of its combination's, so the rank is the same
+        without forming the n x B matrix."""
+        cell, n_cells, g = self._cells(design)
+        psu = np.asarray(design.psu, np.int64)
+        _, rows = np.unique(psu * n_cells + cell, return_index=True)
+        M = np.stack([self.plan.multipliers(b) for b in range(self.B)])  # (B, P)
+        W = design.base_weights[rows, None] * M[:, psu[rows]].T * g[:, cell[rows]].T
+        return rank_degf(W)
+
     def rows(self, design) -> "PsuRows":
         """The design's rows in PSU order (sorted once, then kept: every
         ``totals`` call reads them)."""
@@ -575,6 +587,32 @@ class Replicates:
         for b in range(self.B):
             out[:, b] = d * self.plan.multipliers(b)[psu] * g[b][cell]
         return out
+
+
+def rank_degf(W) -> int:
+    """R's degf of replicate weights W (n, B): their rank minus one, the rank
+    at R's tolerance 1e-5 (singular values above 1e-5 of the largest)."""
+    sv = np.linalg.svd(np.asarray(W, dtype=np.float64), compute_uv=False)
+    return int(np.sum(sv > 1e-5 * sv[0])) - 1
+
+
+def poststratified_weights(W, problem) -> np.ndarray:
+    """Every column of the replicate weights W (n, B) post-stratified to the
+    one margin of a calibration ``problem``: ``W[i, b] N_c / sum_{j in c} W[j, b]``
+    with c the cell of row i (R's ``postStratify`` of a replicate design)."""
+    N = problem.Xfull @ problem.tfull  # each cell lies in one category of the margin
+    S = np.column_stack([np.bincount(problem.cell, W[:, b], minlength=problem.n_cells)
+                         for b in range(W.shape[1])])
+    empty = np.argwhere((S <= 0) & (N[:, None] > 0))
+    if empty.size:
+        c, b = (int(v) for v in empty[0])
+        j = int(np.flatnonzero(problem.Xfull[c])[0])
+        raise ReplicateError(f"replicate {b + 1} has no weight in post-stratum "
+                             f"{problem.labels[j][1]} ({len(empty)} such replicate cell(s)); "
+                             f"R gives infinite or NaN weights")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(S > 0, N[:, None] / S, 0.0)
+    return W * factor[problem.cell]
 
 
 #: R's ``svrepdesign`` types of given replicate weights (lower case; R's "ACS"
@@ -684,11 +722,7 @@ class GivenReplicates:
         self.rscales = replicate_rscales(rscales, self.B)
         self.rscales.flags.writeable = False
         self.mse = bool(mse)
-        # R's degf: rank of the replicate weights minus one (qr tolerance 1e-5).
-        if degf is None:
-            sv = np.linalg.svd(W, compute_uv=False)
-            degf = int(np.sum(sv > 1e-5 * sv[0])) - 1
-        self.degf = int(degf)
+        self.degf = int(rank_degf(W) if degf is None else degf)
 
     def totals(self, design, values, groups, n_groups) -> np.ndarray:
         out = np.zeros((self.B, n_groups, values.shape[1]))
