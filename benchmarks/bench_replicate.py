@@ -19,14 +19,10 @@ peers on this machine (issue 4): R survey 2.4 s + 1.2 s at n = 1e3, 239 s +
 89 s at 1e5; svy 0.10 s + 0.26 s at 1e3, 20.9 s + 2.6 s at 1e5; neither
 finishes 1e6 in 300 s.
 """
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 
 import kalib_tasks
-from conftest import SIZES, measure
+from conftest import measure, peak_memory
 from workloads import OUTCOMES
 
 B = 500
@@ -77,34 +73,8 @@ def test_bootstrap_domain_means(benchmark, workload):
     assert np.all((se > 0) & (se < 0.5)) and np.all((theta > 0) & (theta < 1))
 
 
-# The child reports its own high-water mark (VmHWM): getrusage's ru_maxrss
-# carries the parent's over on Linux across fork and exec, which after the
-# 1e6 suites of the same pytest run reported the parent's 1.3 GB.
-_CHILD = """
-import sys
-from pathlib import Path
-sys.path[:0] = [{here!r}, {root!r}]
-import kalib_tasks, bench_replicate
-from workloads import make_workload
-w = make_workload({n})
-bench_replicate.bootstrap_domain_means(w.columns(), kalib_tasks.margins(w.margin_tables()))
-status = Path("/proc/self/status").read_text().splitlines()
-print(next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")))
-"""
-
-
 def test_bootstrap_peak_memory(benchmark):
-    n = max(SIZES.values())
-    here = Path(__file__).resolve().parent
-    code = _CHILD.format(here=str(here), root=str(here.parent), n=n)
-
-    def child():
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True)
-        return int(out.stdout.split()[-1]) / 1024  # VmHWM is in KiB
-
-    peak_mib = benchmark.pedantic(child, rounds=1, iterations=1)
-    benchmark.extra_info.update(n=n, peak_mib=peak_mib)
-    print(f"\npeak resident memory, n = {n:.0e}, B = {B} (whole process, incl. Python and "
-          f"workload): {peak_mib:.0f} MiB (target < 1024 MiB at n = 1e6)")
-    assert peak_mib > 0
+    task = ("import kalib_tasks, bench_replicate\n"
+            "bench_replicate.bootstrap_domain_means(w.columns(), "
+            "kalib_tasks.margins(w.margin_tables()))")
+    assert peak_memory(benchmark, task, f"B = {B} re-raked bootstrap + domain means") > 0

@@ -7,6 +7,7 @@ them, so test ids end in ``[1e3]``, ``[1e5]``, ``[1e6]``.
 """
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -48,3 +49,38 @@ def measure(benchmark, workload, function, *args, **kwargs):
         return benchmark.pedantic(function, args=args, kwargs=kwargs, rounds=3,
                                   iterations=1, warmup_rounds=0)
     return benchmark(function, *args, **kwargs)
+
+
+# The child reports its own high-water mark (VmHWM): getrusage's ru_maxrss
+# carries the parent's over on Linux across fork and exec, which after the
+# 1e6 suites of the same pytest run reported the parent's 1.3 GB.
+_CHILD = """
+import sys
+from pathlib import Path
+sys.path[:0] = [{here!r}, {root!r}]
+from workloads import make_workload
+w = make_workload({n})
+{task}
+status = Path("/proc/self/status").read_text().splitlines()
+print(next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")))
+"""
+
+
+def peak_memory(benchmark, task: str, what: str) -> float:
+    """Run ``task`` (Python source using the workload ``w``) at the largest
+    selected size in a fresh process, once; record and print its peak
+    resident memory in MiB (the whole process: interpreter and workload
+    included; target under 1024 MiB at n = 1e6)."""
+    n = max(SIZES.values())
+    code = _CHILD.format(here=str(HERE), root=str(HERE.parent), n=n, task=task)
+
+    def child():
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True)
+        return int(out.stdout.split()[-1]) / 1024  # VmHWM is in KiB
+
+    peak_mib = benchmark.pedantic(child, rounds=1, iterations=1)
+    benchmark.extra_info.update(n=n, peak_mib=peak_mib)
+    print(f"\npeak resident memory, {what}, n = {n:.0e} (whole process, incl. Python and "
+          f"workload): {peak_mib:.0f} MiB (target < 1024 MiB at n = 1e6)")
+    return peak_mib

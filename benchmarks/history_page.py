@@ -40,9 +40,15 @@ COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#0
 ALARM_COLOUR, FASTER_COLOUR = "#D00000", "#008000"
 # The make-bench benchmarks that time a peer task: (task, kalib variant) in
 # peers.py's results. test_rake is kalib's "rake"; test_bootstrap_domain_means
-# times the engine path (replicate totals and svrVar), the "kalib engine" variant.
+# times the engine path (replicate totals and svrVar), the "kalib engine" variant;
+# test_linearization_many_domains is the linearization task after the raking; the
+# two whole-process kalib estimate runs are peers.py's "*_process" tasks.
 PEER_TASKS = {"bench_calibrate.py::test_rake": ("rake", "kalib"),
-              "bench_replicate.py::test_bootstrap_domain_means": ("bootstrap", "kalib engine")}
+              "bench_replicate.py::test_bootstrap_domain_means": ("bootstrap", "kalib engine"),
+              "bench_domains.py::test_linearization_many_domains": ("linearization", "kalib"),
+              "bench_startup.py::test_kalib_estimate_bootstrap": ("bootstrap_process", "kalib"),
+              "bench_startup.py::test_kalib_estimate_linearization":
+                  ("linearization_process", "kalib")}
 # Plot geometry (px).
 WIDTH, HEIGHT = 370, 200
 LEFT, RIGHT, TOP, BOTTOM = 50, 10, 8, 44

@@ -12,7 +12,16 @@ count from ``len(data)``) and margin tables:
   class with replicate standard errors: through ``estimators.inference.estimate`` (the
   analyst's API, with CIs and design effects), or with ``engine=True``
   straight from the fused replicate totals of ``weighting.Design`` (the
-  engine alone: ratio means and R's ``svrVar`` variance, nothing else).
+  engine alone: ratio means and R's ``svrVar`` variance, nothing else);
+* :func:`linearized_domain_means` -- on the raked design, the means of the 5
+  outcomes in the 115 domains of ``MANY_DOMAINS`` (overall, 2 sectors, 4 size
+  classes, 12 NACE groups, 96 sector x size x NACE cells) with
+  linearization standard errors through the raking (Deville & Särndal 1992;
+  R's ``svyby(..., svymean)`` on a ``calibrate``d design), CIs, design
+  effects and flags;
+* :func:`analyst_domain_means` -- the analyst's call at survey size: 5 means
+  x 15 domains (overall, sector, size class, sector x size class) with
+  CIs and flags from the design's bootstrap replicates.
 """
 from __future__ import annotations
 
@@ -22,6 +31,8 @@ from weighting.margins import Margin
 from workloads import OUTCOMES
 
 DOMAINS = ("all", "sector", "size_class")
+MANY_DOMAINS = ("all", "sector", "size_class", "nace", "sector*size_class*nace")
+ANALYST_DOMAINS = ("all", "sector", "size_class", "sector*size_class")
 
 
 def margins(tables: dict[str, dict]) -> list[Margin]:
@@ -38,13 +49,18 @@ def rake(columns, margin_list, tol=1e-10, distance="raking", bounds=None):
                      distance=distance, bounds=bounds, tol=tol)
 
 
-def replicate_design(columns, margin_list, method="bootstrap", replicates=500,
-                     seed=20170602, tol=1e-10, psu=None):
-    """A raked design with re-raked replicates (bootstrap, or JKn with ``psu``)."""
+def raked_design(columns, margin_list, tol=1e-10, psu=None):
+    """The design (strata, base weights, PSUs if given) raked to the margins."""
     from weighting.design import Design
 
     design = Design(columns, weights="weight", strata="stratum", psu=psu)
-    design = design.calibrate(margin_list, tol=tol)
+    return design.calibrate(margin_list, tol=tol)
+
+
+def replicate_design(columns, margin_list, method="bootstrap", replicates=500,
+                     seed=20170602, tol=1e-10, psu=None):
+    """A raked design with re-raked replicates (bootstrap, or JKn with ``psu``)."""
+    design = raked_design(columns, margin_list, tol, psu)
     return design.with_replicates(method, replicates=replicates, seed=seed)
 
 
@@ -55,6 +71,21 @@ def domain_means(design):
     from estimators.inference.estimate import svymean
 
     return svymean(design, list(OUTCOMES), by=DOMAINS)
+
+
+def linearized_domain_means(design):
+    """Means of the 5 outcomes in the 115 domains of ``MANY_DOMAINS`` with
+    linearization SEs (the design without replicates), CIs, deff and flags."""
+    from estimators.inference.estimate import svymean
+
+    return svymean(design, list(OUTCOMES), by=MANY_DOMAINS)
+
+
+def analyst_domain_means(design):
+    """Means of the 5 outcomes in the 15 domains of ``ANALYST_DOMAINS``."""
+    from estimators.inference.estimate import svymean
+
+    return svymean(design, list(OUTCOMES), by=ANALYST_DOMAINS)
 
 
 def engine_domain_means(design, columns) -> dict:

@@ -7,6 +7,10 @@ Tasks (the workloads of ``workloads.py``, inputs as integer codes):
 * ``bootstrap``: B = 500 Rao-Wu-Yue bootstrap replicates within the 8 strata,
   each re-raked to the same margins, then the means of 5 binary outcomes
   overall, by sector and by size class with replicate standard errors;
+* ``linearization``: raking, then the means of the 5 outcomes in 115 domains
+  (overall, sector, size class, NACE group, sector x size x NACE) with
+  linearization standard errors through the raking (R: ``svyby(...,
+  svymean)`` on the ``calibrate``d design);
 
 at n = 1e3, 1e5 and 1e6, through kalib, R ``survey``, ``svy``, ``samplics``,
 ``balance`` and ``weightipy``. Every tool/task/n runs in a fresh process (its
@@ -15,6 +19,12 @@ task's wall time is the median over up to 5 repeats within 1 s (loading the
 data is not timed), the peak memory is the process's maximum resident set
 (data and interpreter included). A run that passes the cap is stopped and
 shown as "> cap"; larger n of the same tool and task is then not tried.
+
+The same run also times the *whole process* of the bootstrap and
+linearization tasks (``PROCESS_TASKS``), what a user waits for: start-up,
+reading the CSV, the task, writing the estimates (kalib: the ``kalib
+estimate`` command line; the peers: their runner with ``--once``); the
+median of up to 5 processes within ``PROCESS_BUDGET`` seconds.
 
 Writes ``benchmarks/results/peers-<date>-<commit>.json``, the scaling figure
 ``benchmarks/scaling.png`` and the table in ``benchmarks/README.md``.
@@ -28,8 +38,10 @@ import platform
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,11 +53,26 @@ PEERS_DIR = HERE / ".peers"
 RESULTS = HERE / "results"
 README = HERE / "README.md"
 FIGURE = HERE / "scaling.png"
-TASKS = ("rake", "bootstrap")
+TASKS = ("rake", "bootstrap", "linearization")
+# Tasks also timed as a whole process; their results are under "<task>_process".
+PROCESS_TASKS = ("bootstrap", "linearization")
+PROCESS_BUDGET = 3.0  # seconds of whole-process repeats (up to 5)
 LOAD_ALLOWANCE = 300.0  # seconds to start a runner and load the data
 START = '{"event": "start"}'  # printed by every runner once the data are loaded
 TASK_TITLES = {"rake": "Raking, 8 + 12 cells, tol 1e-10",
-               "bootstrap": "B = 500 re-raked bootstrap + 5 means x (total, sector, size)"}
+               "bootstrap": "B = 500 re-raked bootstrap + 5 means x (total, sector, size)",
+               "linearization": "Raking + linearized means, 5 outcomes x 115 domains "
+                                "(total, sector, size, NACE, sector x size x NACE)",
+               "bootstrap_process": "Whole process (start, read CSV, task, write): "
+                                    "B = 500 re-raked bootstrap + 5 means x "
+                                    "(total, sector, size)",
+               "linearization_process": "Whole process (start, read CSV, task, write): "
+                                        "raking + linearized means, 5 x 115 domains"}
+# kalib's command line for the whole-process tasks (the workload's files)
+KALIB_ESTIMATE = {
+    "bootstrap": ["--variance", "bootstrap", "--by", "sector", "--by", "size_class"],
+    "linearization": ["--variance", "linearization", "--by", "sector", "--by", "size_class",
+                      "--by", "nace", "--by", "sector*size_class*nace"]}
 
 sys.path.insert(0, str(HERE))
 from workloads import SIZES, make_workload  # noqa: E402
@@ -60,7 +87,8 @@ class Tool:
     runner: str
     packages: list[str] = field(default_factory=list)  # empty: no own virtualenv
     args: list[str] = field(default_factory=list)
-    tasks: tuple[str, ...] = TASKS
+    tasks: tuple[str, ...] = ("rake", "bootstrap")
+    process_tasks: tuple[str, ...] = ()   # timed as a whole process too
 
     @property
     def venv(self) -> Path:
@@ -72,6 +100,28 @@ class Tool:
         python = sys.executable if not self.packages else str(self.venv / "bin" / "python")
         return [python, str(RUNNERS / self.runner), *self.args]
 
+    def process_command(self, task: str, data_dir: Path, out: Path, replicates: int,
+                        seed: int) -> list[str]:
+        """The whole-process run of ``task``: kalib's command line, or the
+        peer's runner run once."""
+        if self.name == "kalib":
+            return [*kalib_command(), "estimate", str(data_dir / "data.csv"),
+                    "--strata", "stratum", "--weight", "weight",
+                    "--margins", str(data_dir / "margin_stratum.csv"),
+                    "--margins", str(data_dir / "margin_nace.csv"),
+                    "--replicates", str(replicates), "--seed", str(seed),
+                    "--mean", ",".join(f"y{j}" for j in range(1, 6)),
+                    *KALIB_ESTIMATE[task], "--out", str(out), "--force", "--quiet"]
+        once = ["--once", "true"] if self.runner.endswith(".R") else ["--once"]
+        return self.command() + ["--task", task, "--data", str(data_dir),
+                                 "--replicates", str(replicates), "--seed", str(seed), *once]
+
+
+def kalib_command() -> list[str]:
+    """The ``kalib`` script beside this interpreter (as a user runs it)."""
+    script = Path(sys.executable).with_name("kalib")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "estimators.cli"]
+
 
 # Peer versions are pinned so that nightly numbers stay comparable; raise a pin
 # deliberately (and note it in the README) to measure a newer release.
@@ -79,10 +129,10 @@ class Tool:
 # "kalib engine" takes the means straight from the design's fused replicate
 # totals, to show what the estimation layer costs on top of the engine.
 TOOLS = [
-    Tool("kalib", "run_kalib.py"),
+    Tool("kalib", "run_kalib.py", tasks=TASKS, process_tasks=PROCESS_TASKS),
     Tool("kalib engine", "run_kalib.py", args=["--engine"], tasks=("bootstrap",)),
-    Tool("R survey", "run_survey.R"),
-    Tool("svy", "run_svy.py", ["svy==0.35.0"]),
+    Tool("R survey", "run_survey.R", tasks=TASKS, process_tasks=PROCESS_TASKS),
+    Tool("svy", "run_svy.py", ["svy==0.35.0"], process_tasks=("bootstrap",)),
     Tool("samplics", "run_samplics.py", ["samplics==0.6.1"]),
     Tool("balance", "run_balance.py", ["balance==0.23.0"]),
     Tool("weightipy", "run_weightipy.py", ["weightipy==0.4.2"]),
@@ -136,7 +186,61 @@ def run_one(tool: Tool, task: str, data_dir: Path, cap: float, replicates: int,
     cmd = tool.command() + ["--task", task, "--data", str(data_dir),
                             "--replicates", str(replicates), "--seed", str(seed),
                             "--tol", repr(tol)]
+    run = _spawn(cmd, cap, LOAD_ALLOWANCE)
+    if run["capped"]:
+        return {"capped": True, "peak_mb": run["peak_mb"]}
+    result = next((json.loads(line) for line in reversed(run["stdout"])
+                   if line.startswith("{") and line.strip() != START), None)
+    if run["returncode"] != 0 or result is None:
+        return {"error": run["error"], "peak_mb": run["peak_mb"]}
+    if result.get("seconds", 0.0) > cap:  # finished, but past the cap
+        result["capped"] = True
+    result["peak_mb"] = result.get("peak_mb") or run["peak_mb"]
+    return result
+
+
+def run_process(tool: Tool, task: str, data_dir: Path, cap: float, replicates: int,
+                seed: int) -> dict:
+    """Time ``task`` as a whole process (``Tool.process_command``): the median
+    wall time of up to 5 processes within ``PROCESS_BUDGET`` seconds, the
+    largest peak memory, and the y1 check (from the runner's JSON line, or
+    kalib's estimates file)."""
+    out = PEERS_DIR / "out" / f"{tool.name.replace(' ', '_')}-{task}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = tool.process_command(task, data_dir, out, replicates, seed)
+    times, peaks = [], []
+    while len(times) < 5 and sum(times) < PROCESS_BUDGET:
+        run = _spawn(cmd, cap, None)
+        peaks.append(run["peak_mb"] or 0.0)
+        if run["capped"]:
+            return {"capped": True, "peak_mb": max(peaks)}
+        if run["returncode"] != 0:
+            return {"error": run["error"], "peak_mb": max(peaks)}
+        times.append(run["seconds"])
+    result = {"seconds": statistics.median(times), "repeats": len(times),
+              "peak_mb": max(peaks)}
+    if tool.name == "kalib":
+        import pandas as pd
+
+        frame = pd.read_csv(out)
+        y1 = frame[(frame["variable"] == "y1") & (frame["domain_var"] == "all")].iloc[0]
+        result["check"] = {"mean_y1": float(y1["estimate"]), "se_y1": float(y1["se"])}
+    else:
+        line = next((line for line in reversed(run["stdout"])
+                     if line.startswith("{") and line.strip() != START), "{}")
+        result["check"] = json.loads(line).get("check", {})
+    return result
+
+
+def _spawn(cmd: list[str], cap: float, allowance: float | None) -> dict:
+    """Run ``cmd`` in a fresh process group. The cap counts from the
+    runner's START line, with ``allowance`` seconds to reach it (loading the
+    data is not timed), or from the start when ``allowance`` is None (a
+    whole-process run). Returns its wall time, stdout lines, return code,
+    last stderr line, whether it was stopped at the cap, and its peak
+    memory (VmHWM, sampled from outside: a stopped run cannot report it)."""
     env = dict(os.environ, PYTHONPATH=str(RUNNERS), OMP_NUM_THREADS="2")
+    started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, cwd=RUNNERS, start_new_session=True)
     capped = threading.Event()
@@ -148,15 +252,13 @@ def run_one(tool: Tool, task: str, data_dir: Path, cap: float, replicates: int,
         except ProcessLookupError:  # it ended just now
             pass
 
-    # Loading the data (not timed) gets a generous allowance; the cap on the
-    # task starts when the runner says it has loaded.
-    timers = [threading.Timer(cap + LOAD_ALLOWANCE, stop)]
+    timers = [threading.Timer(cap + (allowance or 0.0), stop)]
     stdout_lines: list[str] = []
     stderr_chunks: list[str] = []
 
     def read_stdout():
         for line in proc.stdout:
-            if line.strip() == START and not capped.is_set():
+            if allowance is not None and line.strip() == START and not capped.is_set():
                 timers[0].cancel()
                 timers[0] = threading.Timer(cap, stop)
                 timers[0].start()
@@ -167,8 +269,6 @@ def run_one(tool: Tool, task: str, data_dir: Path, cap: float, replicates: int,
                threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read()))]
     for reader in readers:
         reader.start()
-    # The runner reports its own peak memory; a run stopped at the cap cannot,
-    # so its VmHWM is also sampled from outside while it runs.
     polled = [0.0]
 
     def poll_memory():
@@ -184,21 +284,13 @@ def run_one(tool: Tool, task: str, data_dir: Path, cap: float, replicates: int,
         timers[0].cancel()
         stop()
         raise
+    seconds = time.perf_counter() - started
     for reader in readers:
         reader.join()
     timers[0].cancel()
-    peak_mb = polled[0] or None
-    if capped.is_set():
-        return {"capped": True, "peak_mb": peak_mb}
-    result = next((json.loads(line) for line in reversed(stdout_lines)
-                   if line.startswith("{") and line.strip() != START), None)
-    if proc.returncode != 0 or result is None:
-        tail = "".join(stderr_chunks).strip().splitlines() or [f"exit code {proc.returncode}"]
-        return {"error": tail[-1][:200], "peak_mb": peak_mb}
-    if result.get("seconds", 0.0) > cap:  # finished, but past the cap
-        result["capped"] = True
-    result["peak_mb"] = result.get("peak_mb") or peak_mb
-    return result
+    tail = "".join(stderr_chunks).strip().splitlines() or [f"exit code {proc.returncode}"]
+    return {"seconds": seconds, "stdout": stdout_lines, "returncode": proc.returncode,
+            "error": tail[-1][:200], "capped": capped.is_set(), "peak_mb": polled[0] or None}
 
 
 def _vmhwm_mb(pid: int) -> float:
@@ -249,12 +341,16 @@ def kalib_variants(rows: dict) -> list[str]:
     return [t.name for t in TOOLS if t.name.startswith("kalib") and t.name in present]
 
 
+def task_keys(results: dict) -> list[str]:
+    """The tasks of a run's results in table order: in-process, then whole-process."""
+    order = list(TASKS) + [f"{task}_process" for task in PROCESS_TASKS]
+    return [key for key in order if key in results]
+
+
 def markdown_table(results: dict, tools: list[str], sizes: list[str], cap: float) -> str:
     """One table per task: rows n x tool; time, peak memory, kalib's speed-up."""
     parts = []
-    for task in TASKS:
-        if task not in results:
-            continue
+    for task in task_keys(results):
         variants = kalib_variants(results[task])
         heads = [f"{v}'s speed-up" for v in variants]
         parts.append(f"**{TASK_TITLES[task]}**\n")
@@ -301,7 +397,8 @@ def targets_text(results: dict, cap: float) -> str:
 
     lines = []
     for task, peer, factor in (("rake", "R survey", 100), ("rake", "svy", 10),
-                               ("bootstrap", "R survey", 300), ("bootstrap", "svy", 20)):
+                               ("bootstrap", "R survey", 300), ("bootstrap", "svy", 20),
+                               ("bootstrap_process", "svy", 20)):
         for variant in kalib_variants(results.get(task, {})):
             k, p = seconds(task, "1e5", variant), seconds(task, "1e5", peer)
             what = f"- {task} at n = 1e5, {variant} >= {factor}x {peer}"
@@ -315,16 +412,22 @@ def targets_text(results: dict, cap: float) -> str:
                 continue
             ratio = p / k
             lines.append(f"{what}: {ratio:.3g}x — {'met' if ratio >= factor else 'NOT met'}")
-    for task, limit in (("rake", 0.1), ("bootstrap", 10.0)):
+    # (task, n, seconds, peak MB or None): issues 2 and 4, then issue 14
+    for task, size, limit, memory in (("rake", "1e6", 0.1, 1024), ("bootstrap", "1e6", 10.0, 1024),
+                                      ("bootstrap_process", "1e5", 0.7, None),
+                                      ("linearization", "1e5", 0.3, None),
+                                      ("linearization_process", "1e5", 1.0, None),
+                                      ("linearization", "1e6", 3.0, 1024)):
         for variant in kalib_variants(results.get(task, {})):
-            r = results.get(task, {}).get("1e6", {}).get(variant)
-            what = f"- {task} at n = 1e6, {variant} under {limit:g} s and 1 GB"
+            r = results.get(task, {}).get(size, {}).get(variant)
+            what = (f"- {task} at n = {size}, {variant} under {limit:g} s"
+                    + (" and 1 GB" if memory else ""))
             if not r or "seconds" not in r:
                 lines.append(f"{what}: not measured")
                 continue
-            ok = r["seconds"] < limit and r["peak_mb"] < 1024
-            lines.append(f"{what}: {format_seconds(r['seconds'])}, {r['peak_mb']:.0f} MB — "
-                         f"{'met' if ok else 'NOT met'}")
+            ok = r["seconds"] < limit and (memory is None or r["peak_mb"] < memory)
+            found = format_seconds(r["seconds"]) + (f", {r['peak_mb']:.0f} MB" if memory else "")
+            lines.append(f"{what}: {found} — {'met' if ok else 'NOT met'}")
     return "\n".join(lines)
 
 
@@ -338,10 +441,14 @@ def plot_scaling(results: dict, sizes: list[str], path: Path, cap: float) -> Non
     from regression import kernel_scaling
 
     kernels = kernel_scaling(RESULTS)
-    panels = [task for task in TASKS if task in results] + (["kernels"] if kernels else [])
-    width = 5.2 * len(panels) + (2.6 if kernels else 0.0)
-    fig, axes = plt.subplots(1, len(panels), figsize=(width, 4.2), squeeze=False)
-    for ax, panel in zip(axes[0], panels):
+    panels = task_keys(results) + (["kernels"] if kernels else [])
+    columns = min(3, len(panels))   # rows of three panels
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.6 * columns + (2.6 if kernels else 0.0),
+                                                     4.4 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, panel in zip(axes.flat, panels):
         if panel == "kernels":
             colours = plt.get_cmap("tab20").colors
             for i, (name, points) in enumerate(sorted(kernels.items())):
@@ -370,7 +477,7 @@ def plot_scaling(results: dict, sizes: list[str], path: Path, cap: float) -> Non
                     ax.plot(cx, cy, marker="^", linestyle="none", markerfacecolor="none",
                             color=color, markersize=9)
             ax.axhline(cap, color="grey", linestyle=":", linewidth=0.8)
-            ax.set_title(TASK_TITLES[panel], fontsize=10)
+            ax.set_title(textwrap.fill(TASK_TITLES[panel], 60), fontsize=9)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("n (rows)")
@@ -444,27 +551,32 @@ def measure(args, tools: list[Tool], sizes: list[str], tasks: list[str], log) ->
 
     results: dict = {}
     loads = [machine["load"]]
-    for task in tasks:
-        results[task] = {}
+    # the in-process tasks, then the same tasks as whole processes
+    runs = [(task, task, False) for task in tasks]
+    runs += [(f"{task}_process", task, True) for task in PROCESS_TASKS if task in tasks]
+    for key, task, process in runs:
+        results[key] = {}
         for size in sizes:
             data_dir = make_workload(SIZES[size]).write(PEERS_DIR / "data" / f"n{size}")
-            row = results[task][size] = {}
+            row = results[key][size] = {}
             for tool in tools:
-                if task not in tool.tasks:
+                if task not in (tool.process_tasks if process else tool.tasks):
                     continue
                 if tool.name in unavailable:
                     row[tool.name] = {"unsupported": unavailable[tool.name]}
                     continue
-                smaller = [results[task][s].get(tool.name) for s in sizes[:sizes.index(size)]]
+                smaller = [results[key][s].get(tool.name) for s in sizes[:sizes.index(size)]]
                 if any(r and r.get("capped") for r in smaller):
                     row[tool.name] = {"capped": True, "skipped": "capped at a smaller n"}
-                    log(f"{task:9s} n={size:4s} {tool.name:12s} > cap (capped at a smaller n)")
+                    log(f"{key:21s} n={size:4s} {tool.name:12s} > cap (capped at a smaller n)")
                     continue
                 start = time.perf_counter()
-                row[tool.name] = run_one(tool, task, data_dir, args.cap, args.replicates,
-                                         args.seed, args.tol)
+                row[tool.name] = (
+                    run_process(tool, task, data_dir, args.cap, args.replicates, args.seed)
+                    if process else run_one(tool, task, data_dir, args.cap, args.replicates,
+                                            args.seed, args.tol))
                 loads.append(machine_summary()["load"])
-                log(f"{task:9s} n={size:4s} {tool.name:12s} "
+                log(f"{key:21s} n={size:4s} {tool.name:12s} "
                     f"{cell_text(row[tool.name], args.cap):>10s}"
                     f"  (process {time.perf_counter() - start:.1f} s, load {loads[-1]})")
     machine["load_max"] = max(x for x in loads if x is not None) if any(loads) else None
@@ -500,7 +612,7 @@ def publish(record: dict, write_readme: bool, log) -> None:
         f"{machine['description']}.{shared} Versions: {version_text}. Cap: {cap:g} s per "
         f"tool, task and n; B = {record['replicates']}; tol = {record['tol']:g}. Raw "
         f"numbers: `results/peers-{stamp}-{record['commit']}.json`."
-        f"\n\n{table}\nTargets (issues 2 and 4):\n\n{targets}\n\n"
+        f"\n\n{table}\nTargets (issues 2, 4 and 14):\n\n{targets}\n\n"
         f"![time vs n](scaling.png)\n")
 
 

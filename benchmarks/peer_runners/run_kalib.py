@@ -40,7 +40,17 @@ def bootstrap(frame, margins, args):
     if ENGINE:
         means, se = result["all"]
         return {"mean_y1": means[0, 0], "se_y1": se[0, 0]}
-    frame = result.frame
+    return _y1(result)
+
+
+def linearization(frame, margins, args):
+    columns, margin_list = _inputs(frame, margins)
+    design = kalib_tasks.raked_design(columns, margin_list, tol=args.tol)
+    return _y1(kalib_tasks.linearized_domain_means(design))
+
+
+def _y1(results) -> dict:
+    frame = results.frame
     y1 = frame[(frame["variable"] == "y1") & (frame["domain_var"] == "all")].iloc[0]
     return {"mean_y1": y1["estimate"], "se_y1": y1["se"]}
 
@@ -48,5 +58,7 @@ def bootstrap(frame, margins, args):
 ENGINE = "--engine" in sys.argv
 
 if __name__ == "__main__":
-    raise SystemExit(main({"rake": rake, "bootstrap": bootstrap},
+    raise SystemExit(main({"rake": rake, "bootstrap": bootstrap,
+                           "linearization": "the engine has no linearization task"
+                           if ENGINE else linearization},
                           [a for a in sys.argv[1:] if a != "--engine"]))

@@ -1,0 +1,98 @@
+"""What a user of the command line waits for: whole processes, start to exit.
+
+* ``test_python_startup``: the bare interpreter (``python -c pass``), the
+  floor of every other figure here;
+* ``test_import_weighting``: ``python -c "import weighting"`` (target: the
+  import under 50 ms, i.e. this minus the bare interpreter);
+* ``test_kalib_help``: ``kalib --help`` (target < 0.25 s; it imports no
+  subcommand, ``estimators.cli.SUBCOMMANDS``);
+* ``test_kalib_rake``: ``kalib rake`` of the workload's CSV to its two margin
+  files, CSV out (pandas reads and writes it: its import is most of the
+  time at n = 1e3);
+* ``test_kalib_estimate_bootstrap``: ``kalib estimate`` with B = 500 re-raked
+  bootstrap replicates and the means of the 5 outcomes overall, by sector
+  and by size class (issue 14: at n = 1e5 under 0.7 s and at least 20 times
+  faster than ``svy`` in the same run of ``make bench-peers``);
+* ``test_kalib_estimate_linearization``: ``kalib estimate`` with
+  linearization after raking, 5 outcomes x 115 domains (total, sector, size
+  class, NACE group, sector x size x NACE; target at n = 1e5: under 1 s).
+
+The workload's files (``Workload.write``: ``data.csv``, ``margin_stratum.csv``,
+``margin_nace.csv``) are written once per size, outside the timing. Each
+process is timed in full (``subprocess.run``), 5 rounds (3 beyond 0.2 s).
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SLOW
+
+KALIB = Path(sys.executable).with_name("kalib")
+OUTCOMES = "y1,y2,y3,y4,y5"
+
+
+def _kalib() -> list[str]:
+    return [str(KALIB)] if KALIB.exists() else [sys.executable, "-m", "estimators.cli"]
+
+
+def _timed(benchmark, argv, **extra):
+    """Benchmark the process ``argv`` (checked to succeed)."""
+    def run():
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+
+    start = time.perf_counter()
+    run()
+    rounds = 3 if time.perf_counter() - start > SLOW else 5
+    benchmark.extra_info.update(extra)
+    return benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=0)
+
+
+@pytest.fixture(scope="module")
+def files(workload, tmp_path_factory):
+    """The workload's CSV files, written once per size."""
+    return workload.write(tmp_path_factory.mktemp(f"n{workload.n}"))
+
+
+def test_python_startup(benchmark):
+    _timed(benchmark, [sys.executable, "-c", "pass"])
+
+
+def test_import_weighting(benchmark):
+    _timed(benchmark, [sys.executable, "-c", "import weighting"])
+
+
+def test_kalib_help(benchmark):
+    _timed(benchmark, _kalib() + ["--help"], target_seconds=0.25)
+
+
+def test_kalib_rake(benchmark, workload, files, tmp_path):
+    _timed(benchmark, _kalib() + ["rake", str(files / "data.csv"), "--weight", "weight",
+                                  "--margins", str(files / "margin_stratum.csv"),
+                                  "--margins", str(files / "margin_nace.csv"),
+                                  "--out", str(tmp_path / "raked.csv"), "--force", "--quiet"],
+           n=workload.n)
+
+
+def _estimate(files, out, *options) -> list[str]:
+    return _kalib() + ["estimate", str(files / "data.csv"), "--strata", "stratum",
+                       "--weight", "weight", "--margins", str(files / "margin_stratum.csv"),
+                       "--margins", str(files / "margin_nace.csv"), "--mean", OUTCOMES,
+                       *options, "--out", str(out), "--force", "--quiet"]
+
+
+def test_kalib_estimate_bootstrap(benchmark, workload, files, tmp_path):
+    _timed(benchmark, _estimate(files, tmp_path / "est.csv", "--variance", "bootstrap",
+                                "--replicates", "500", "--by", "sector", "--by", "size_class"),
+           n=workload.n, replicates=500)
+
+
+def test_kalib_estimate_linearization(benchmark, workload, files, tmp_path):
+    _timed(benchmark, _estimate(files, tmp_path / "est.csv", "--variance", "linearization",
+                                "--by", "sector", "--by", "size_class", "--by", "nace",
+                                "--by", "sector*size_class*nace"),
+           n=workload.n, domains=115)
