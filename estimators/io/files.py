@@ -198,7 +198,7 @@ def read_margins_info(path, *, encoding: str | None = None) -> tuple[Margin, Rea
     if not variables:
         raise MarginError(f"margin file {name!r} needs at least one variable column "
                           "beside 'total'")
-    table = {}
+    table, seen = {}, {}
     for row, values in enumerate(frame.itertuples(index=False)):
         record = dict(zip(frame.columns, values))
         key = tuple(record[v] for v in variables)
@@ -211,11 +211,21 @@ def read_margins_info(path, *, encoding: str | None = None) -> tuple[Margin, Rea
         if total is None:
             raise MarginError(f"margin file {name!r}, {where}: total "
                               f"{shown(record['total'])} is not a finite number")
-        if key in table:
-            raise MarginError(f"margin file {name!r}, {where}: category "
-                              f"{shown(key[0]) if len(key) == 1 else key} appears twice")
+        # categories are compared canonically (weighting.columns.canonical):
+        # '-0' is '0', '1.0' is '1' — one category written twice
+        same = tuple(canonical(k) for k in key)
+        if same in seen:
+            first, at = seen[same]
+            spelt = "" if first == key else f"as {_category(first)}, "
+            raise MarginError(f"margin file {name!r}, {where}: category {_category(key)} "
+                              f"appears twice ({spelt}{info.where(at)})")
+        seen[same] = (key, row)
         table[key] = total
     return Margin(tuple(variables), table), info
+
+
+def _category(key: tuple) -> str:
+    return shown(key[0]) if len(key) == 1 else "(" + ", ".join(map(shown, key)) + ")"
 
 
 def _number(text: str, decimal: str) -> float | None:

@@ -173,8 +173,9 @@ def _decode_as(raw: bytes, codec: str, path: str, explicit: bool = False) -> str
                              f"{_line_at(raw, exc.start)} (byte 0x{raw[exc.start]:02x})"
                              f"{hint}") from None
     if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
         raise InputFileError(f"{path!r} is not a text file in {encoding_name(codec)} "
-                             f"(a NUL character at line {text[:text.index(chr(0))].count(chr(10)) + 1})")
+                             f"(a NUL character at line {line})")
     return text
 
 
@@ -198,9 +199,8 @@ def sniff_delimiter(text: str) -> str | None:
         # No delimiter splits the rows evenly: the one that splits the header
         # most, so that the structure check names the first uneven line.
         header = _first_line(text)
-        counts = [(header.count(d), -k) for k, d in enumerate(DELIMITERS)]
-        count, k = max(counts)
-        best = DELIMITERS[-k] if count else None
+        most = max(DELIMITERS, key=lambda d: (header.count(d), -DELIMITERS.index(d)))
+        best = most if header.count(most) else None
     return best
 
 

@@ -68,7 +68,8 @@ def test_negative_or_fractional_counts(tmp_path, bad, shown):
         out[9] = bad          # NACE 02 (the second), AntAnsatte 01 (the second)
         return out
 
-    with pytest.raises(JsonStatError, match=rf"NACE 02, size '1-4 ansatte': {shown} is not a whole number"):
+    with pytest.raises(JsonStatError,
+                       match=rf"NACE 02, size '1-4 ansatte': {shown} is not a whole number"):
         read_07091(_download(tmp_path / "d.json", value=values))
 
 

@@ -28,9 +28,9 @@ def test_readers_name_the_damaged_file():
     from estimators.surveys.employers import codebook
 
     for read in (lambda: read_cati_sav(DAMAGED, codebook()), lambda: read_table_info(DAMAGED)):
-        with pytest.raises(InputFileError, match=r"cannot read SPSS file '.*damaged_segfault.sav': "
-                                                 r"the SPSS reader crashed \(SIGSEGV; a damaged "
-                                                 r"file\)"):
+        with pytest.raises(InputFileError,
+                           match=r"cannot read SPSS file '.*damaged_segfault.sav': the SPSS "
+                                 r"reader crashed \(SIGSEGV; a damaged file\)"):
             read()
 
 

@@ -189,7 +189,9 @@ def test_margin_file_from_excel(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("a,total\nx,1\nx,2\n", "line 3: category 'x' appears twice"),
+    ("a,total\nx,1\nx,2\n", "line 3: category 'x' appears twice (line 2)"),
+    ("a,total\n0,1\n-0,2\n", "line 3: category '-0' appears twice (as '0', line 2)"),
+    ("a,b,total\nx,1,1\nx,1.0,2\n", "category ('x', '1.0') appears twice (as ('x', '1')"),
     ("a,total\nx,1\n,2\n", "line 3: empty category (column 'a')"),
     ("a,total\nx,1\ny,abc\n", "line 3: total 'abc' is not a finite number"),
     ("a,total\nx,inf\n", "line 2: total 'inf' is not a finite number"),
