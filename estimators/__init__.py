@@ -14,7 +14,7 @@ contrasts              ``estimates`` and ``cell_estimates`` (with their full
 domains and subsets    ``Equals``, ``OneOf``, ``NotMissing``, ``Chosen``, ``Everyone``,
                        ``parse_where``
 intervals, tests       ``proportion_ci``, ``wald_ci``, ``domain_difference``, ``rao_scott``,
-                       ``svyttest``
+                       ``svychisq``, ``svyttest``
 key-rate catalogs      ``estimate_catalog``, ``catalog_differences``, ``KeyRate``,
                        ``Published``
 models                 ``svyglm``
@@ -60,6 +60,7 @@ _EXPORTS = {
     "cell_table": "estimators.inference.tables",
     "cell_estimates": "estimators.inference.tables",
     "rao_scott": "estimators.inference.chisq",
+    "svychisq": "estimators.inference.chisq",
     "estimate_catalog": "estimators.inference.catalog",
     "catalog_differences": "estimators.inference.catalog",
     "KeyRate": "estimators.inference.catalog",

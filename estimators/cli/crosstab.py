@@ -1,7 +1,8 @@
 """``kalib crosstab``: a weighted two-way table with SEs and its tests.
 
     kalib crosstab SAMPLE.csv [design or replicate options] --rows VAR --cols VAR
-                   [--by VAR] [--where EXPR] --out TAB.csv [--force] [--quiet]
+                   [--by VAR] [--where EXPR] [--statistic Wald|adjWald|saddlepoint ...]
+                   --out TAB.csv [--force] [--quiet]
 
 Writes one row per cell (and domain): ``domain_var, domain, rows, cols, n,
 weighted_count, weighted_count_se, proportion, proportion_se, ci_low,
@@ -9,7 +10,9 @@ ci_high`` (``rows``/``cols`` hold the categories; the proportion is the cell's
 share of the domain's table, with a logit CI). Prints, per domain, R
 ``svychisq``'s "F" (Rao–Scott second order, df and p) and "Chisq" (Pearson X^2
 of the weighted table scaled to n with the first-order corrected p), and the
-unweighted Pearson X^2 (see ``estimators.inference.chisq``).
+unweighted Pearson X^2 (see ``estimators.inference.chisq``); each
+``--statistic`` adds a line with that statistic of R ``svychisq`` (the
+design-based Wald test, its adjusted form, or X^2 by saddlepoint).
 """
 from __future__ import annotations
 
@@ -34,19 +37,23 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("sample", type=Path, metavar="SAMPLE", help="sample CSV or parquet file")
     p.add_argument("--rows", required=True, metavar="VAR", help="row variable")
     p.add_argument("--cols", required=True, metavar="VAR", help="column variable")
+    p.add_argument("--statistic", action="append", default=[],
+                   choices=("Wald", "adjWald", "saddlepoint"),
+                   help="also print this svychisq statistic; repeatable")
     add_domain_arguments(p)
     p.add_argument("--out", type=Path, required=True, metavar="PATH", help="output CSV")
     p.set_defaults(run=run)
     return p
 
 
-def crosstab(design, rows, cols, by=(), where=None, level=0.95):
+def crosstab(design, rows, cols, by=(), where=None, level=0.95, statistics=()):
     """Cell table (DataFrame with ``COLUMNS``) and ``[(domain_var, domain,
-    ChisqResult)]`` for the whole sample and each ``by`` domain."""
+    ChisqResult, [ChisqTest of each of statistics])]`` for the whole sample
+    and each ``by`` domain."""
     import pandas as pd
 
     from estimators.inference import estimate as E
-    from estimators.inference.chisq import rao_scott
+    from estimators.inference.chisq import rao_scott, svychisq
     from estimators.inference.domains import ALL, EmptyDomainError, domain_codes, text_column
 
     restrict = np.ones(design.n, bool) if where is None else where.mask(design.data)
@@ -84,11 +91,13 @@ def crosstab(design, rows, cols, by=(), where=None, level=0.95):
     tests = []
     for spec, (codes, labels) in coded.items():
         for g, label in enumerate(labels):
+            mask = restrict & (codes == g)
             try:
-                res = rao_scott(design, rows, cols, domain=restrict & (codes == g))
+                res = rao_scott(design, rows, cols, domain=mask)
+                extra = [svychisq(design, rows, cols, s, domain=mask) for s in statistics]
             except KalibError as exc:  # e.g. one category only in this domain
-                res = exc
-            tests.append((spec, label, res))
+                res, extra = exc, []
+            tests.append((spec, label, res, extra))
     return table[COLUMNS], tests
 
 
@@ -101,15 +110,16 @@ def run(args) -> int:
     with scheduler_context(args.scheduler):
         design = build_design(args, text_columns=[args.rows, args.cols]
                               + compared_columns(args, where))
-        table, tests = crosstab(design, args.rows, args.cols, args.by, where, args.level)
+        table, tests = crosstab(design, args.rows, args.cols, args.by, where, args.level,
+                                args.statistic)
     write_atomic(args.out, table.to_csv(index=False), args.force)
     if not args.quiet:
-        for spec, label, res in tests:
+        for spec, label, res, extra in tests:
             head = "all" if spec == ALL else f"{spec} = {label}"
             if isinstance(res, KalibError):
                 print(f"{args.rows} x {args.cols} [{head}]: not testable: {res}")
                 continue
             print(f"{args.rows} x {args.cols} [{head}] (N = {res.n})")
-            for line in res.lines():
+            for line in res.lines() + [t.line() for t in extra]:
                 print(f"  {line}")
     return 0

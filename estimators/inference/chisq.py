@@ -147,7 +147,7 @@ def svychisq(design, rows: str, cols: str, statistic: str = "F", domain=None) ->
         d0 = trace**2 / np.trace(t.delta @ t.delta)
         return ChisqTest("saddlepoint", "X-squared", t.x2, None, None,
                          pfsum(t.x2, lambdas, d0 * t.nu, "saddlepoint"),
-                         "Rao-Scott (saddlepoint)")
+                         "Rao-Scott")
     k = t.df
     wald = t.wald(design)
     ddf = t.nu if statistic == "Wald" else t.nu - k + 1

@@ -16,6 +16,9 @@ kalib                                       R survey
 ``fit.tidy()`` / ``fit.conf_int()``         ``summary(fit)$coefficients``, ``confint(fit)``
 ``fit.df``                                  ``fit$df.residual`` (``degf + 1 - p``)
 ``fit.wald_test(terms)``                    ``regTermTest(fit, ~terms)``
+``fit.wald_test(terms, method="LRT")``      ``regTermTest(fit, ~terms, method =
+                                            "LRT")`` (also ``"WorkingWald"``;
+                                            :mod:`.lrt`)
 ``fit.predicted_margins(var)``              ``svypredmeans(...)`` estimates; the
                                             variance keeps the covariance of
                                             its two parts
@@ -30,7 +33,7 @@ Modules: :mod:`.formula` (patsy model frames), :mod:`.families`,
 :mod:`.fitting` (full-sample and batched replicate fits, identifiability and
 separation checks), :mod:`.glm` (:func:`svyglm`), :mod:`.variance` (the
 coefficients' replicate or linearized covariance), :mod:`.results`,
-:mod:`.errors`; :mod:`.ordinal` (:func:`svyolr`, proportional odds) and
+:mod:`.errors`, :mod:`.lrt` (working-likelihood tests); :mod:`.ordinal` (:func:`svyolr`, proportional odds) and
 :mod:`.ordinal_results`. The employer survey's regression section of the report is
 ``estimators.surveys.employers.analysis``.
 """

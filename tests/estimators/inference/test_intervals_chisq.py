@@ -72,3 +72,18 @@ def test_unknown_statistic_is_named():
 def test_line_names_the_statistic():
     line = svychisq(DESIGNS["dstrat"], "sch_wide", "stype", "adjWald").line()
     assert line.startswith('Design-based Wald "adjWald": F = 16.0501, ndf = 2, ddf = 196')
+
+
+def test_crosstab_cli_prints_the_statistics_asked_for(tmp_path, capsys):
+    from estimators.cli import main
+    from reference.tests_intervals.designs import HERE
+
+    out = tmp_path / "tab.csv"
+    code = main(["crosstab", str(HERE / "apistrat.csv"), "--weight", "pw", "--strata", "stype",
+                 "--fpc", "fpc", "--rows", "sch_wide", "--cols", "stype",
+                 "--statistic", "adjWald", "--statistic", "saddlepoint", "--out", str(out)])
+    printed = capsys.readouterr().out.splitlines()
+    assert code == 0 and out.exists()
+    assert '  Design-based Wald "adjWald": F = 16.0501, ndf = 2, ddf = 196, p = 3.506e-07' in printed
+    assert '  Rao-Scott "saddlepoint": X-squared = 26.7535, p = 7.473e-07' in printed
+    assert '  Rao-Scott "F": F = 17.2474, ndf = 1.8287, ddf = 360.2483, p = 2.035e-07' in printed
