@@ -1,7 +1,7 @@
 """Sphinx configuration of kalib's documentation (``make docs``).
 
 The API reference is written from the packages at build time
-(``docs/api/reference.py``); the guides in ``guides/`` are MyST Markdown
+(``docs/api/api_reference.py``); the guides in ``guides/`` are MyST Markdown
 notebooks that myst-nb executes during every build (any cell error fails
 the build).
 ``make docs`` runs Sphinx with ``-W --keep-going``: every warning is an error.
@@ -14,7 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "api"))
 
-from reference import resolve_alias, write_reference  # noqa: E402
+from api_reference import resolve_alias, write_reference  # noqa: E402
 from sphinx.ext import autosummary  # noqa: E402
 
 from estimators._version import __version__  # noqa: E402

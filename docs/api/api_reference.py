@@ -141,7 +141,7 @@ def _title(text: str, char: str = "=") -> str:
 
 def render(page: Page) -> str:
     kind = "package" if page.is_package else "module"
-    lines = [f".. This page is written by docs/api/reference.py at build time.\n",
+    lines = [f".. This page is written by docs/api/api_reference.py at build time.\n",
              _title(f"``{page.name}``"),
              f".. automodule:: {page.name}\n   :no-members:\n",
              f".. currentmodule:: {page.name}\n"]
