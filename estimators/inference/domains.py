@@ -383,7 +383,7 @@ def parse_where(expr: str) -> Where:
     * ``and``, ``or``, ``not`` and parentheses (``not`` binds tighter than
       ``and``, ``and`` than ``or``);
     * a column is a name (``sector``, dotted ``reasons.csr`` too) or any
-      text in backquotes (`` `size class` ``);
+      text in backquotes (```size class```);
     * a value is quoted text (``'a or b'``), a number, or unquoted text: a
       word (``public``), or everything from the operator to the next
       ``and``, ``or``, comma or closing parenthesis (``size_class == 50+``,
