@@ -433,9 +433,11 @@ def _psu_pairs(design, collapse_strata):
                           remedy="pass collapse_strata=True to pair them, adjacent in stratum "
                                  "order (the collapsed-stratum variance)")
     if single.size % 2:
+        last = labels[single[-1]]
         raise DesignError(f"collapse_strata pairs one-PSU strata, and there is an odd number "
-                          f"of them ({single.size}): stratum {labels[single[-1]]!r} has no "
-                          f"partner; merge it into a neighbour (lonely_psu)")
+                          f"of them ({single.size}): stratum {last!r} has no partner",
+                          option="lonely_psu",
+                          remedy=f"merge it into a neighbour: lonely_psu={{{last!r}: ...}}")
     pairs = np.flatnonzero(n_psu == 2)
     # (first candidate, second candidate, label stratum), strata in code order
     a = np.concatenate([offset[pairs], offset[single[0::2]]])

@@ -31,9 +31,10 @@ from pathlib import Path
 from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
 from estimators.cli.options import (add_calibration_arguments, add_ci_argument,
                                     add_design_arguments,
-                                    add_level_argument, add_scheduler_argument,
-                                    add_variance_arguments, calibration_spec,
-                                    make_replicates, scheduler_context)
+                                    add_level_argument, add_replicate_file_arguments,
+                                    add_scheduler_argument, add_variance_arguments,
+                                    calibrate_design, calibration_spec, make_replicates,
+                                    replicate_file_options, scheduler_context)
 from weighting.design import Design
 from weighting.errors import KalibError
 
@@ -76,6 +77,7 @@ def add_domain_arguments(p: argparse.ArgumentParser) -> None:
                    help="centre replicate variance on the full-sample estimate")
     p.add_argument("--replicate-weights", type=Path, metavar="FILE",
                    help="replicate file from `kalib replicate` (with its .json sidecar)")
+    add_replicate_file_arguments(p)
     p.add_argument("--by", action="append", default=[], metavar="VAR",
                    help="domains: a variable or a cross A*B; repeatable")
     p.add_argument("--where", metavar="EXPR",
@@ -90,6 +92,7 @@ def build_design(args, text_columns=()) -> Design:
     (+ calibration, + replicates made in this process, or on Dask with
     ``--scheduler``: then call it inside ``scheduler_context``)."""
     spec = calibration_spec(args)
+    file_options = replicate_file_options(args)
     design_columns = [c for c in (args.strata, args.psu) if c]
     margins = read_margin_files(args)
     margin_vars = [v for m in margins for v in m.variables]
@@ -107,14 +110,20 @@ def build_design(args, text_columns=()) -> Design:
         if name and name not in frame.columns:
             raise KalibError(f"{str(args.sample)!r} has no column {name!r}")
     if args.replicate_weights is not None:
-        if margins or args.variance != "linearization":
+        # R's postStratify of a replicate design: the only calibration of a file's
+        # weights, every replicate post-stratified too
+        poststratify = args.calibration == "poststratify"
+        if (margins and not poststratify) or args.variance != "linearization":
             raise KalibError("--replicate-weights carries the weights and the variance: "
-                             "do not combine it with --margins or --variance")
-        return read_replicate_file(frame, args.replicate_weights, args.id, args.mse)
+                             "do not combine it with --margins (but for --calibration "
+                             "poststratify) or --variance")
+        design = read_replicate_file(frame, args.replicate_weights, args.id, args.mse,
+                                     **file_options)
+        return calibrate_design(design, margins, spec, args) if margins else design
     design = Design(frame, weights=args.weight, strata=args.strata, psu=args.psu,
                     fpc=args.fpc)
     if margins:
-        design = design.calibrate(margins, spec=spec)
+        design = calibrate_design(design, margins, spec, args)
     if args.variance == "linearization":
         return design
     # Replicates of a calibrated design are each re-calibrated with its spec.
@@ -127,12 +136,15 @@ def build_design(args, text_columns=()) -> Design:
     return chunked(design)
 
 
-def read_replicate_file(frame, path: Path, id_column: str, mse: bool = False) -> Design:
+def read_replicate_file(frame, path: Path, id_column: str, mse: bool = False,
+                        **file_options) -> Design:
     """The sample's design from a replicate file written by ``kalib replicate``
     (``estimators.io.replicate_file``: ``id, weight, rep_1 ... rep_B`` plus the JSON
-    sidecar with method, scale, rscales, mse and degf). The file's ``id``
-    column (or, in a file written elsewhere, the ``--id`` column) is matched
-    to the sample's ``--id`` column, compared as text."""
+    sidecar with method, scale, rscales, mse and degf), or from elsewhere
+    without sidecar (``file_options``: ``replicate_type``, ``scale``,
+    ``rscales``, ``fay_rho``). The file's ``id`` column (or, in a file
+    written elsewhere, the ``--id`` column) is matched to the sample's
+    ``--id`` column, compared as text."""
     import pandas as pd
 
     from estimators.io.replicate_file import read_replicate_weights
@@ -143,7 +155,7 @@ def read_replicate_file(frame, path: Path, id_column: str, mse: bool = False) ->
     if ids.duplicated().any():
         raise KalibError(f"id column {id_column!r} is not unique in the sample "
                          f"(first repeat: {ids[ids.duplicated()].iloc[0]!r})")
-    reps = read_replicate_weights(path, id_columns=("id", id_column))
+    reps = read_replicate_weights(path, id_columns=("id", id_column), **file_options)
     file_ids = pd.Index(pd.Series(reps.ids).astype(str))
     if file_ids.has_duplicates:
         raise KalibError(f"{str(path)!r}: column id is not unique")

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from estimators.inference.ci import ALIASES, PROPORTION_METHODS
 from weighting.errors import KalibError
+from weighting.replicates import REPLICATE_TYPES
 from weighting.spec import CalibrationSpec
 
 VARIANCES = ("bootstrap", "jkn", "jk1", "linearization")
-CALIBRATIONS = ("raking", "linear", "logit", "truncated")
+CALIBRATIONS = ("raking", "linear", "logit", "truncated", "poststratify")
 
 # How the command line offers a library option that an error names
 # (KalibError.option): said instead of the library's remedy, in subcommands
@@ -21,6 +22,13 @@ REMEDIES = {
     "normalize_margins": "use --normalize-margins to rescale every margin to the first",
     "accept_failures": "use --accept-failures to keep failed replicates, flagged",
     "lonely_psu": "use --lonely-psu certainty, or --lonely-psu LONELY=NEIGHBOUR to merge",
+    "collapse_strata": "use --collapse-strata to pair one-PSU strata (which overstates the "
+                       "variance)",
+    "partial": "use --partial to drop them; the weights then sum to less than the "
+               "population total",
+    "replicate_type": "for a file written elsewhere give --replicate-type TYPE and, as it "
+                      "needs, --scale, --rscales, --fay-rho",
+    "rscales": "give --rscales (one number, or one per replicate column)",
 }
 
 
@@ -36,15 +44,25 @@ def error_message(exc: KalibError, args: argparse.Namespace) -> str:
     return exc.message
 
 
-def add_calibration_arguments(p: argparse.ArgumentParser, margins_required=True) -> None:
+def add_calibration_arguments(p: argparse.ArgumentParser, margins_required=True,
+                              poststratify=True) -> None:
     """The calibration options of ``../shared/CLI.md`` (read back by
-    :func:`calibration_spec`)."""
+    :func:`calibration_spec`); ``poststratify`` offers ``--calibration
+    poststratify`` and ``--partial`` (subcommands that calibrate through
+    :func:`calibrate_design`)."""
     p.add_argument("--margins", action="append", type=Path, required=margins_required,
                    metavar="FILE",
                    help="population margin CSV (variables..., total); repeatable")
-    p.add_argument("--calibration", choices=CALIBRATIONS, default="raking",
+    p.add_argument("--calibration", default="raking",
+                   choices=CALIBRATIONS if poststratify else CALIBRATIONS[:-1],
                    help="calibration distance (default raking); truncated = linear "
-                        "with bounds")
+                        "with bounds" + ("; poststratify = one (crossed) margin, R's "
+                                         "postStratify" if poststratify else ""))
+    if poststratify:
+        p.add_argument("--partial", action="store_true",
+                       help="with --calibration poststratify: drop population cells that "
+                            "have no sample unit (R's partial = TRUE; the weights then sum "
+                            "to less than the population total)")
     p.add_argument("--bounds", type=_pair, metavar="L,U",
                    help="bounds on g = calibrated / base weight")
     p.add_argument("--trim-lower", type=float, metavar="X", help="lower cap on g")
@@ -62,9 +80,33 @@ def add_calibration_arguments(p: argparse.ArgumentParser, margins_required=True)
 
 def calibration_spec(args) -> CalibrationSpec:
     """The one ``CalibrationSpec`` of the parsed calibration options (checked
-    when made: subcommands make it before they read any file)."""
-    return CalibrationSpec(args.calibration, args.bounds, trim_caps(args), args.tol,
-                           args.max_iter, args.allow_unconverged, args.normalize_margins)
+    when made: subcommands make it before they read any file).
+    ``--calibration poststratify`` is the linear calibration to its one
+    margin (:func:`calibrate_design`), without bounds or trimming."""
+    if args.calibration != "poststratify":
+        if getattr(args, "partial", False):
+            raise KalibError("--partial belongs to --calibration poststratify")
+        return CalibrationSpec(args.calibration, args.bounds, trim_caps(args), args.tol,
+                               args.max_iter, args.allow_unconverged, args.normalize_margins)
+    if args.bounds is not None or trim_caps(args) is not None:
+        raise KalibError("--calibration poststratify takes no --bounds or --trim-lower/"
+                         "--trim-upper: g is N_c / (base-weight total of cell c) in every "
+                         "cell")
+    return CalibrationSpec("linear", None, None, args.tol, args.max_iter,
+                           args.allow_unconverged, args.normalize_margins)
+
+
+def calibrate_design(design, margins, spec: CalibrationSpec, args):
+    """``design`` calibrated as the options say: ``design.calibrate(margins,
+    spec)``, or with ``--calibration poststratify`` R's ``postStratify`` to the
+    one (crossed) margin (``Design.poststratify``, ``--partial``)."""
+    if args.calibration != "poststratify":
+        return design.calibrate(margins, spec=spec)
+    if len(margins) != 1:
+        raise KalibError(f"--calibration poststratify takes one (crossed) margin, got "
+                         f"{len(margins)} --margins files (cross the variables in one file)")
+    return design.poststratify(margins[0], partial=args.partial, tol=spec.tol,
+                               max_iter=spec.max_iter)
 
 
 def trim_caps(args):
@@ -97,6 +139,38 @@ def add_replicate_arguments(p: argparse.ArgumentParser) -> None:
                    help="number of bootstrap replicates (default 1000)")
     p.add_argument("--seed", type=int, default=20170602, metavar="S",
                    help="random seed (default 20170602)")
+
+
+def add_replicate_file_arguments(p: argparse.ArgumentParser) -> None:
+    """``--replicate-type --scale --rscales --fay-rho``: the variance constants
+    of a ``--replicate-weights`` file without sidecar (R's ``svrepdesign``
+    rules, ``weighting.replicates.svrep_constants``; read back by
+    :func:`replicate_file_options`)."""
+    p.add_argument("--replicate-type", choices=REPLICATE_TYPES + ("acs",), type=str.lower,
+                   metavar="TYPE",
+                   help="type of a --replicate-weights file without sidecar (R's "
+                        "svrepdesign type: " + ", ".join(REPLICATE_TYPES) + "); sets its "
+                        "scale and rscales by R's rules")
+    p.add_argument("--scale", type=float, metavar="S",
+                   help="replicate-variance scale of a file without sidecar (bootstrap, "
+                        "jk1, jkn, other; the type's default otherwise)")
+    p.add_argument("--rscales", type=number_list, metavar="R|R1,R2,...",
+                   help="rscales of a file without sidecar: one number, or one per "
+                        "replicate column (required for jkn)")
+    p.add_argument("--fay-rho", type=fay_rho, metavar="RHO",
+                   help="Fay's rho of a --replicate-type fay file (default 0.5)")
+
+
+def replicate_file_options(args) -> dict:
+    """The given ``--replicate-type --scale --rscales --fay-rho`` as
+    ``read_replicate_weights`` keywords (they need ``--replicate-weights``)."""
+    given = {name: getattr(args, name) for name in ("replicate_type", "scale", "rscales",
+                                                    "fay_rho")
+             if getattr(args, name, None) is not None}
+    if given and args.replicate_weights is None:
+        raise KalibError("--replicate-type, --scale, --rscales and --fay-rho describe a "
+                         "--replicate-weights file without sidecar")
+    return given
 
 
 def add_scheduler_argument(p: argparse.ArgumentParser) -> None:
@@ -156,6 +230,23 @@ def confidence_level(text: str) -> float:
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"level must be between 0 and 1 (got {text})")
     return value
+
+
+def fay_rho(text: str) -> float:
+    """``--fay-rho``: a number in [0, 1)."""
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"Fay's rho must be in [0, 1) (got {text})")
+    return value
+
+
+def number_list(text: str) -> list[float]:
+    """``R`` or ``R1,R2,...`` as floats."""
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or comma-separated numbers, "
+                                         f"got {text!r}") from None
 
 
 def _pair(text: str) -> tuple[float, float]:

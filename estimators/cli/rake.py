@@ -1,7 +1,8 @@
 """``kalib rake``: calibrate a sample to population margins.
 
     kalib rake SAMPLE.csv --margins M1.csv [--margins M2.csv ...] [--weight COL]
-               [--calibration raking|linear|logit|truncated] [--bounds L,U]
+               [--calibration raking|linear|logit|truncated|poststratify [--partial]]
+               [--bounds L,U]
                [--trim-lower X] [--trim-upper X] [--tol T] [--max-iter N]
                [--allow-unconverged] [--normalize-margins]
                --out OUT.csv [--force] [--quiet]
@@ -22,7 +23,9 @@ import sys
 from pathlib import Path
 
 from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
-from estimators.cli.options import add_calibration_arguments, calibration_spec
+from estimators.cli.options import (add_calibration_arguments, calibrate_design,
+                                    calibration_spec)
+from weighting.design import Design
 from weighting.columns import numeric
 from weighting.errors import KalibError, WeightError
 
@@ -60,8 +63,11 @@ def run(args) -> int:
         raise KalibError(f"{str(args.sample)!r} has no column {missing[0]!r} "
                          f"(columns: {', '.join(map(str, frame.columns))})")
     base = None if args.weight is None else numeric_column(frame, args.weight)
-    result = calibrate_explained(frame, margins, base_weights=base,
-                                 spec=spec)
+    if args.calibration == "poststratify":  # one margin, no bounds: nothing to explain
+        result = calibrate_design(Design(frame, weights=base), margins, spec,
+                                  args).calibration
+    else:
+        result = calibrate_explained(frame, margins, base_weights=base, spec=spec)
     out = frame.copy()
     out["weight"] = result.weights
     write_table(out, args.out, force=args.force)

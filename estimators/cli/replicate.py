@@ -2,7 +2,8 @@
 
     kalib replicate SAMPLE.csv [--id COL] [--weight COL] [--strata COL] [--psu COL]
                     [--fpc COL] [--lonely-psu error|certainty|A=B,...]
-                    --method bootstrap|jkn|jk1 [--replicates B] [--seed S] [--mse]
+                    --method bootstrap|jkn|jk1|brr|fay [--replicates B] [--seed S]
+                    [--fay-rho RHO] [--collapse-strata] [--mse]
                     [--accept-failures] [--margins FILE ... calibration options]
                     --out REPS.csv|REPS.parquet [--force] [--quiet]
 
@@ -11,7 +12,13 @@ seed, scale, rscales, mse, calibration spec, convergence record per
 replicate); see :mod:`estimators.io.replicate_file`. Without ``--margins`` the
 replicates are not calibrated. ``--lonely-psu`` extends the contract: strata
 with one PSU are an error unless declared certainty strata or merged into a
-named neighbour (``A=B`` merges stratum A into B).
+named neighbour (``A=B`` merges stratum A into B). ``--method brr`` and
+``fay`` (two PSUs per stratum; ``weighting.replicates``) make one replicate
+per column of the Hadamard matrix R would use; ``--fay-rho`` (default 0.5)
+is Fay's factor, ``--collapse-strata`` pairs one-PSU strata (declared with
+``--lonely-psu certainty``) into pseudo-strata. ``--calibration
+poststratify`` post-stratifies the sample and every replicate to one
+(crossed) margin (R's ``postStratify``; ``--partial``).
 """
 from __future__ import annotations
 
@@ -22,8 +29,8 @@ import numpy as np
 
 from estimators.cli.options import (add_calibration_arguments, add_design_arguments,
                                     add_replicate_arguments, add_scheduler_argument,
-                                    calibration_spec, make_replicates,
-                                    scheduler_context)
+                                    calibrate_design, calibration_spec, fay_rho,
+                                    make_replicates, scheduler_context)
 from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
 from weighting.design import Design
 from weighting.errors import KalibError
@@ -33,8 +40,8 @@ from weighting.replicates import METHODS
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "replicate", help="replicate weights, each replicate re-calibrated",
-        description="Make bootstrap or jackknife replicate weights (each replicate "
-                    "re-calibrated with the full-sample calibration) and write "
+        description="Make bootstrap, jackknife, BRR or Fay replicate weights (each "
+                    "replicate re-calibrated with the full-sample calibration) and write "
                     "id, weight, rep_1 ... rep_B plus a JSON sidecar.")
     p.add_argument("sample", type=Path, metavar="SAMPLE", help="sample CSV or parquet file")
     add_design_arguments(p)
@@ -42,6 +49,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--method", choices=METHODS, default="bootstrap",
                    help="replicate method (default bootstrap)")
     add_replicate_arguments(p)
+    p.add_argument("--fay-rho", type=fay_rho, metavar="RHO",
+                   help="Fay's rho for --method fay (default 0.5): a stratum's PSUs get "
+                        "2 - rho and rho instead of BRR's 2 and 0")
+    p.add_argument("--collapse-strata", action="store_true",
+                   help="--method brr or fay: pair one-PSU strata, adjacent in stratum "
+                        "order, into pseudo-strata of two PSUs (overstates the variance)")
     p.add_argument("--mse", action="store_true",
                    help="centre replicate variance on the full-sample estimate")
     p.add_argument("--accept-failures", action="store_true",
@@ -97,6 +110,7 @@ def run(args) -> int:
     from estimators.io.replicate_file import sidecar_path, write_replicate_weights
 
     spec = calibration_spec(args)
+    balanced = balanced_options(args)
     check_writable(args.out, args.force)
     check_writable(sidecar_path(args.out), args.force)
     margins = read_margin_files(args)
@@ -105,16 +119,33 @@ def run(args) -> int:
     frame = read_sample(args, text_columns=text)
     design = design_from_args(frame, args)
     if margins:
-        design = design.calibrate(margins, spec=spec)
+        design = calibrate_design(design, margins, spec, args)
     with scheduler_context(args.scheduler):
         design = make_replicates(design, args.scheduler, args.method,
                                  replicates=args.replicates, seed=args.seed,
-                                 accept_failures=args.accept_failures, mse=args.mse)
+                                 accept_failures=args.accept_failures, mse=args.mse,
+                                 **balanced)
     write_replicate_weights(design, args.out, ids=frame[args.id].to_numpy(),
                             force=args.force)
     if not args.quiet:
         print(summary(design, args.out))
     return 0
+
+
+def balanced_options(args) -> dict:
+    """``--fay-rho`` and ``--collapse-strata`` as ``with_replicates`` keywords
+    (checked against ``--method`` and ``--scheduler`` before any file is read)."""
+    if args.fay_rho is not None and args.method != "fay":
+        raise KalibError(f"--fay-rho is Fay's factor: it needs --method fay, not "
+                         f"{args.method}")
+    if args.collapse_strata and args.method not in ("brr", "fay"):
+        raise KalibError(f"--collapse-strata is for --method brr or fay, not {args.method}")
+    if args.method in ("brr", "fay") and args.scheduler is not None:
+        raise KalibError("--scheduler runs the bootstrap and the jackknives on Dask; BRR "
+                         "and Fay replicates (one per Hadamard column) are made in process: "
+                         "leave --scheduler out")
+    options = {"fay_rho": args.fay_rho} if args.fay_rho is not None else {}
+    return options | ({"collapse_strata": True} if args.collapse_strata else {})
 
 
 def summary(design, out) -> str:

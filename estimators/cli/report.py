@@ -30,7 +30,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "with SAMPLE, --margins or design options, the one they belong to)")
     add_design_arguments(p)
     # Without --margins: the bundled SSB margins.
-    add_calibration_arguments(p, margins_required=False)
+    # one calibration of several margins: no --calibration poststratify
+    add_calibration_arguments(p, margins_required=False, poststratify=False)
     add_variance_arguments(p, default="bootstrap")
     add_ci_argument(p)
     add_level_argument(p)

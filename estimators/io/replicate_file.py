@@ -68,6 +68,10 @@ def replicate_metadata(design) -> dict:
         "rscales": [float(r) for r in reps.rscales],
         "mse": bool(reps.mse),
         "degf": int(reps.degf),
+        # BRR and Fay: rho and whether one-PSU strata were paired (null otherwise)
+        "fay_rho": reps.options.get("fay_rho") if hasattr(reps, "options") else None,
+        "collapse_strata": (reps.options.get("collapse_strata")
+                            if hasattr(reps, "options") else None),
         "r_type": "other",
         "combined_weights": True,
         "design": {"n": int(design.n), "strata": int(design.n_strata),
@@ -234,8 +238,7 @@ def read_replicate_weights(path, id_columns=("id",), *, replicate_type=None, sca
     if given:
         raise ReplicateFileError(f"{str(path)!r} has a sidecar {str(side)!r} that gives its "
                                  f"method, scale and rscales: {', '.join(given)} are for a "
-                                 f"file without one", option="replicate_type",
-                                 remedy="leave them out")
+                                 f"file without one")
     meta = _read_sidecar(side)
     if meta.get("version", 1) >= 2 and meta.get("weights_sha256") != file_sha256(path):
         raise ReplicateFileError(
