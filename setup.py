@@ -4,6 +4,7 @@ Everything else — name, version, dependencies, extras, the ``kalib`` script,
 packages and package data — is declared in ``pyproject.toml``; setuptools
 merges the two. This file exists because extension modules with per-platform
 compiler flags cannot be declared there."""
+
 import glob
 import sys
 from pathlib import Path
@@ -38,7 +39,11 @@ extensions = [
 setup(
     ext_modules=cythonize(
         extensions,
-        compiler_directives={"language_level": "3", "boundscheck": False,
-                             "wraparound": False, "cdivision": True},
+        compiler_directives={
+            "language_level": "3",
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+        },
     ),
 )

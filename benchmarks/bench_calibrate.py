@@ -11,6 +11,7 @@ numpy fallback (no compiled kernels) for comparison.
     pytest benchmarks/bench_calibrate.py            # sizes from KALIB_BENCH_SIZES
     KALIB_BENCH_SIZES=1e6 pytest benchmarks/bench_calibrate.py
 """
+
 from __future__ import annotations
 
 import sys
@@ -20,11 +21,11 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kalib_tasks import margins  # noqa: E402
-from workloads import make_workload, selected_sizes  # noqa: E402
+from kalib_tasks import margins
+from workloads import make_workload, selected_sizes
 
-from weighting import _backend, calibrate  # noqa: E402
-from weighting.columns import encode  # noqa: E402
+from weighting import _backend, calibrate
+from weighting.columns import encode
 
 SIZES = selected_sizes("1e3,1e5,1e6")
 TOL = 1e-10
@@ -47,19 +48,23 @@ def test_rake(benchmark, workload):
     benchmark.group = "rake (int codes)"
     result = benchmark(calibrate, columns, margin_list, base_weights=w.base_weight, tol=TOL)
     _check(result, w.n)
-    benchmark.extra_info.update(n=w.n, iterations=result.iterations,
-                                cells=result.problem.n_cells,
-                                kernels=_backend.KERNELS is not None)
-    print(f"\nrake n={w.n}: median {benchmark.stats.stats.median * 1e3:.2f} ms, "
-          f"{result.iterations} Newton steps on {result.problem.n_cells} cells")
+    benchmark.extra_info.update(
+        n=w.n,
+        iterations=result.iterations,
+        cells=result.problem.n_cells,
+        kernels=_backend.KERNELS is not None,
+    )
+    print(
+        f"\nrake n={w.n}: median {benchmark.stats.stats.median * 1e3:.2f} ms, "
+        f"{result.iterations} Newton steps on {result.problem.n_cells} cells"
+    )
 
 
 def test_rake_numpy(benchmark, workload):
     w, columns, margin_list = workload
     benchmark.group = "rake (int codes, numpy fallback)"
     with _backend.use_kernels(False):
-        result = benchmark(calibrate, columns, margin_list, base_weights=w.base_weight,
-                           tol=TOL)
+        result = benchmark(calibrate, columns, margin_list, base_weights=w.base_weight, tol=TOL)
     _check(result, w.n)
     print(f"\nrake numpy n={w.n}: median {benchmark.stats.stats.median * 1e3:.2f} ms")
 

@@ -20,16 +20,16 @@ the estimate). The timed calls are ``estimators.inference.estimate.svymean``:
   sector, size class, sector x size class) with CIs and flags (target: under
   10 ms, of which the fused replicate totals are about 2).
 """
+
+import kalib_tasks
 import numpy as np
 import pandas as pd
 import pytest
-
-import kalib_tasks
 from conftest import measure, peak_memory
 from workloads import OUTCOMES
 
 ESTIMATES = len(OUTCOMES) * (1 + 2 + 4)
-MANY = len(OUTCOMES) * (1 + 2 + 4 + 12 + 96)   # fewer at n = 1e3: cells of the cross absent
+MANY = len(OUTCOMES) * (1 + 2 + 4 + 12 + 96)  # fewer at n = 1e3: cells of the cross absent
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +61,12 @@ def test_linearization_many_domains(benchmark, workload, raked):
 
 
 def test_linearization_many_domains_peak_memory(benchmark):
-    task = ("import pandas as pd, kalib_tasks\n"
-            "design = kalib_tasks.raked_design(pd.DataFrame(w.columns()), "
-            "kalib_tasks.margins(w.margin_tables()))\n"
-            "kalib_tasks.linearized_domain_means(design)")
+    task = (
+        "import pandas as pd, kalib_tasks\n"
+        "design = kalib_tasks.raked_design(pd.DataFrame(w.columns()), "
+        "kalib_tasks.margins(w.margin_tables()))\n"
+        "kalib_tasks.linearized_domain_means(design)"
+    )
     assert peak_memory(benchmark, task, "linearized means 5 x 115 domains") > 0
 
 

@@ -6,10 +6,10 @@ stratum by n_h / (n_h - 1) and is re-raked to the 8 + 12 cell margins, warm
 started from the full-sample solution. Timed: making the replicates plus the
 replicate totals of the 5 outcomes (fused, no n x B weight matrix).
 """
-import numpy as np
-import pandas as pd
 
 import kalib_tasks
+import numpy as np
+import pandas as pd
 from conftest import measure
 from workloads import OUTCOMES
 

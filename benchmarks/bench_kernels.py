@@ -6,11 +6,12 @@ collapsed to cell totals, and the cell factors are expanded back. These are
 the only O(n) steps; the solver works on the cell table (8 x 12 cells here).
 Encoding text labels is timed on its own, apart from integer codes.
 """
-import numpy as np
-import pytest
 
 import kalib_tasks
+import numpy as np
+import pytest
 from conftest import measure
+
 from weighting.columns import encode
 from weighting.problem import CalibrationProblem
 
@@ -20,16 +21,25 @@ def _observed_cells(workload):
 
 
 def _problem(workload):
-    return CalibrationProblem(workload.columns(), kalib_tasks.margins(workload.margin_tables()),
-                              base_weights=workload.base_weight)
+    return CalibrationProblem(
+        workload.columns(),
+        kalib_tasks.margins(workload.margin_tables()),
+        base_weights=workload.base_weight,
+    )
 
 
 def test_encode_codes(benchmark, workload):
     """Integer codes of sector x size x NACE into joint cells (CalibrationProblem)."""
     columns = workload.columns()
     margins = kalib_tasks.margins(workload.margin_tables())
-    problem = measure(benchmark, workload, CalibrationProblem, columns, margins,
-                      base_weights=workload.base_weight)
+    problem = measure(
+        benchmark,
+        workload,
+        CalibrationProblem,
+        columns,
+        margins,
+        base_weights=workload.base_weight,
+    )
     assert problem.n_cells == _observed_cells(workload)
 
 
@@ -37,8 +47,14 @@ def test_encode_text(benchmark, workload):
     """The same from text labels ('private', '5-19', 'G', ...)."""
     columns = {**workload.columns(), **workload.strings()}
     margins = kalib_tasks.margins(workload.margin_tables(labels=True))
-    problem = measure(benchmark, workload, CalibrationProblem, columns, margins,
-                      base_weights=workload.base_weight)
+    problem = measure(
+        benchmark,
+        workload,
+        CalibrationProblem,
+        columns,
+        margins,
+        base_weights=workload.base_weight,
+    )
     assert problem.n_cells == _observed_cells(workload)
 
 

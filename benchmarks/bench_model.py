@@ -12,6 +12,7 @@ same replicate weights is timed in the same run (median of up to 3 runs,
 ``extra_info["r_seconds"]``), and its coefficients and standard errors are
 checked against kalib's.
 """
+
 from __future__ import annotations
 
 import json
@@ -70,20 +71,33 @@ def problem():
     workload = make_workload(N)
     data = pd.DataFrame(workload.columns())
     W = bootstrap_weights(workload, B)
-    design = ReplicateWeights(data, workload.base_weight, W, scale=1.0 / (B - 1),
-                              rscales=np.ones(B), mse=False, degf=B - 1,
-                              method="bootstrap")
+    design = ReplicateWeights(
+        data,
+        workload.base_weight,
+        W,
+        scale=1.0 / (B - 1),
+        rscales=np.ones(B),
+        mse=False,
+        degf=B - 1,
+        method="bootstrap",
+    )
     return data, W, design
 
 
 def _r_svyglm(tmp_path, data, W):
     data.to_csv(tmp_path / "data.csv", index=False)
     pd.DataFrame(W, columns=[f"rep_{b + 1}" for b in range(W.shape[1])]).to_csv(
-        tmp_path / "repweights.csv", index=False, float_format="%.17g")
+        tmp_path / "repweights.csv", index=False, float_format="%.17g"
+    )
     script = tmp_path / "svyglm.R"
     script.write_text(R_SCRIPT)
-    out = subprocess.run(["Rscript", str(script), str(tmp_path)], check=True,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        ["Rscript", str(script), str(tmp_path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -110,8 +124,9 @@ def test_bench_refit_replicates_only(benchmark, problem):
 
     def refit():
         with single_threaded_blas():
-            return refit_replicates(fit.frame.X, fit.frame.y, W, get_family("binomial"),
-                                    fit.params, fit.terms)
+            return refit_replicates(
+                fit.frame.X, fit.frame.y, W, get_family("binomial"), fit.params, fit.terms
+            )
 
     reps = benchmark(refit)
     np.testing.assert_array_equal(reps, fit.replicate_params)

@@ -19,16 +19,19 @@ peers on this machine (issue 4): R survey 2.4 s + 1.2 s at n = 1e3, 239 s +
 89 s at 1e5; svy 0.10 s + 0.26 s at 1e3, 20.9 s + 2.6 s at 1e5; neither
 finishes 1e6 in 300 s.
 """
-import numpy as np
 
 import kalib_tasks
+import numpy as np
 from conftest import measure, peak_memory
 from workloads import OUTCOMES
 
 B = 500
 TARGET_SECONDS = {1_000: 0.010, 100_000: 1.0, 1_000_000: 10.0}
-PEERS = {1_000: "R 3.6 s, svy 0.36 s", 100_000: "R 328 s, svy 23.5 s",
-         1_000_000: "R > 300 s, svy > 300 s"}
+PEERS = {
+    1_000: "R 3.6 s, svy 0.36 s",
+    100_000: "R 328 s, svy 23.5 s",
+    1_000_000: "R > 300 s, svy > 300 s",
+}
 
 
 def bootstrap_domain_means(columns, margin_list, replicates=B, seed=20170602):
@@ -40,7 +43,7 @@ def bootstrap_domain_means(columns, margin_list, replicates=B, seed=20170602):
     design = design.with_replicates("bootstrap", replicates=replicates, seed=seed)
     stratum = np.asarray(columns["stratum"], dtype=np.int64)  # sector * 4 + size class
     values = np.column_stack([columns[name] for name in OUTCOMES] + [np.ones(design.n)])
-    cells = design.replicate_totals(values, stratum, 8)                 # (B, 8, 6)
+    cells = design.replicate_totals(values, stratum, 8)  # (B, 8, 6)
     full = np.stack([np.bincount(stratum, design.weights * v, minlength=8) for v in values.T], 1)
     # domains as sums of the 8 cells: all, sector (2), size class (4)
     combine = np.vstack([np.ones(8), np.kron(np.eye(2), np.ones(4)), np.tile(np.eye(4), 2)])
@@ -57,10 +60,15 @@ def _report(benchmark, workload, what):
     if stats is None:
         return
     target = TARGET_SECONDS.get(workload.n)
-    verdict = "" if target is None else (
-        f" (target {target:g} s: {'met' if stats.median < target else 'MISSED'})")
-    print(f"\n{what}, n = {workload.n:.0e}, B = {B}: median {stats.median:.4g} s{verdict}; "
-          f"peers: {PEERS.get(workload.n, '-')}")
+    verdict = (
+        ""
+        if target is None
+        else (f" (target {target:g} s: {'met' if stats.median < target else 'MISSED'})")
+    )
+    print(
+        f"\n{what}, n = {workload.n:.0e}, B = {B}: median {stats.median:.4g} s{verdict}; "
+        f"peers: {PEERS.get(workload.n, '-')}"
+    )
 
 
 def test_bootstrap_domain_means(benchmark, workload):
@@ -74,7 +82,9 @@ def test_bootstrap_domain_means(benchmark, workload):
 
 
 def test_bootstrap_peak_memory(benchmark):
-    task = ("import kalib_tasks, bench_replicate\n"
-            "bench_replicate.bootstrap_domain_means(w.columns(), "
-            "kalib_tasks.margins(w.margin_tables()))")
+    task = (
+        "import kalib_tasks, bench_replicate\n"
+        "bench_replicate.bootstrap_domain_means(w.columns(), "
+        "kalib_tasks.margins(w.margin_tables()))"
+    )
     assert peak_memory(benchmark, task, f"B = {B} re-raked bootstrap + domain means") > 0

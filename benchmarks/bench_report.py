@@ -10,6 +10,7 @@ directory. One size only: the report is of the surveys as they are.
 employers_2017``, issue 14's target: under 3 s), with the pipeline's step
 timings of its last round (``run.json``) in ``extra_info``.
 """
+
 import json
 
 from estimators.cli import main

@@ -16,6 +16,7 @@ encoded) measured in the same run, with the projected time for this run.
 The parquet sample is written once to ``KALIB_SCALE_DATA`` (default
 ``/tmp/kalib-scale-<n>``) by ``estimators.scale.synthetic``, part by part.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,15 +30,18 @@ import dask
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from estimators.scale import dask_scheduler, domain_means, synthetic  # noqa: E402
-from estimators.scale.chunks import chunk_kernel, make_chunk  # noqa: E402
-from estimators.scale.inputs import read_parquet_sample  # noqa: E402
+from estimators.scale import dask_scheduler, domain_means, synthetic
+from estimators.scale.chunks import chunk_kernel, make_chunk
+from estimators.scale.inputs import read_parquet_sample
 
 ROWS_PER_FILE = 1_000_000
 WORKERS = 2
 MEMORY_LIMIT = "2GB"
-SPILL = {"distributed.worker.memory.target": False, "distributed.worker.memory.spill": 0.9,
-         "distributed.worker.memory.pause": 0.95}
+SPILL = {
+    "distributed.worker.memory.target": False,
+    "distributed.worker.memory.spill": 0.9,
+    "distributed.worker.memory.pause": 0.95,
+}
 
 
 def peak_rss() -> int:
@@ -75,9 +79,14 @@ def throughput(path: Path, n: int, rows: int = 1_000_000, B: int = 4) -> dict:
     first = path / "part-00000.parquet"
     t = time.perf_counter()
     with dask.config.set(scheduler="synchronous"):
-        lazy = read_parquet_sample(first, synthetic.margins(rows), strata="stratum",
-                                   values=list(synthetic.OUTCOMES),
-                                   by=["sector", "size_class"], tol=1e-10)
+        lazy = read_parquet_sample(
+            first,
+            synthetic.margins(rows),
+            strata="stratum",
+            values=list(synthetic.OUTCOMES),
+            by=["sector", "size_class"],
+            tol=1e-10,
+        )
     encode = lazy.n / (time.perf_counter() - t)
 
     n_psu = np.maximum(2, np.round(synthetic.SAMPLE_SHARE * n)).astype(np.int64)
@@ -89,32 +98,41 @@ def throughput(path: Path, n: int, rows: int = 1_000_000, B: int = 4) -> dict:
 
     rng = np.random.default_rng(0)
     part = synthetic.sample_part(rows, 1, 0)
-    chunk = make_chunk(np.arange(rows), np.zeros(rows, np.int64),
-                       rng.integers(0, 96, rows), rng.integers(0, 8, rows), 8,
-                       np.ones(rows), np.column_stack([part[y] for y in synthetic.OUTCOMES]))
+    chunk = make_chunk(
+        np.arange(rows),
+        np.zeros(rows, np.int64),
+        rng.integers(0, 96, rows),
+        rng.integers(0, 8, rows),
+        8,
+        np.ones(rows),
+        np.column_stack([part[y] for y in synthetic.OUTCOMES]),
+    )
     counts = rng.integers(0, 3, (B, rows), dtype=np.uint8)
     t = time.perf_counter()
-    _chunked.accumulate_counts(counts, np.zeros(rows), np.ones(rows), chunk.row_psu,
-                               chunk.refined, chunk.dv, 96 * 8, 1)
+    _chunked.accumulate_counts(
+        counts, np.zeros(rows), np.ones(rows), chunk.row_psu, chunk.refined, chunk.dv, 96 * 8, 1
+    )
     accumulate = B * rows / (time.perf_counter() - t)
-    return {"draws_per_s": draws, "row_replicates_per_s": accumulate,
-            "encode_rows_per_s": encode}
+    return {"draws_per_s": draws, "row_replicates_per_s": accumulate, "encode_rows_per_s": encode}
 
 
 def projected_seconds(n, B, cores, rates) -> float:
     """Wall time: reading and encoding n rows, n B draws and n B accumulations,
     spread over the cores (the model of SCALE.md; reductions and
     re-calibration are O(B x cells) and negligible here)."""
-    work = n / rates["encode_rows_per_s"] + n * B / rates["draws_per_s"] \
+    work = (
+        n / rates["encode_rows_per_s"]
+        + n * B / rates["draws_per_s"]
         + n * B / rates["row_replicates_per_s"]
+    )
     return work / cores
 
 
 # Scale-plan assumptions (SCALE.md): a distributed scheduler dispatches about
 # this many tasks per second; the sample is read in partitions of ROWS_PER_FILE.
 TASKS_PER_S = 5000
-STATS = 6            # weight + 5 values
-REFINED = 96 * 8     # NACE x sector x size cells x sector x size groups
+STATS = 6  # weight + 5 values
+REFINED = 96 * 8  # NACE x sector x size cells x sector x size groups
 
 
 def plan_row(n: int, B: int, cores: int, rates: dict) -> dict:
@@ -128,23 +146,41 @@ def plan_row(n: int, B: int, cores: int, rates: dict) -> dict:
     # a block's draws are one task: with fewer blocks than cores they bound the time
     critical = b * n / rates["draws_per_s"] + ROWS_PER_FILE * b / rates["row_replicates_per_s"]
     seconds = max(work, critical) + tasks / TASKS_PER_S
-    memory = 8 * (4 + STATS - 1) * n / cores + 2 * b * n + 200 * ROWS_PER_FILE \
-        + 3 * 8 * b * REFINED * STATS + 0.3e9
-    return {"n": n, "B": B, "cores": cores, "block": b, "tasks": tasks, "seconds": seconds,
-            "worker_bytes": memory, "counts_bytes": B * n,
-            "statistics_bytes": chunks * B * REFINED * STATS * 8}
+    memory = (
+        8 * (4 + STATS - 1) * n / cores
+        + 2 * b * n
+        + 200 * ROWS_PER_FILE
+        + 3 * 8 * b * REFINED * STATS
+        + 0.3e9
+    )
+    return {
+        "n": n,
+        "B": B,
+        "cores": cores,
+        "block": b,
+        "tasks": tasks,
+        "seconds": seconds,
+        "worker_bytes": memory,
+        "counts_bytes": B * n,
+        "statistics_bytes": chunks * B * REFINED * STATS * 8,
+    }
 
 
 def plan_table(rates: dict) -> str:
-    lines = ["| n | cores | block b | tasks | wall time | memory/worker | counts shipped "
-             "| statistics reduced |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| n | cores | block b | tasks | wall time | memory/worker | counts shipped "
+        "| statistics reduced |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for n in (10**7, 10**8):
         for cores in (8, 64, 512):
             r = plan_row(n, 1000, cores, rates)
-            lines.append(f"| {n:.0e} | {cores} | {r['block']} | {r['tasks']} | "
-                         f"{r['seconds']:.0f} s | {r['worker_bytes'] / 1e9:.2f} GB | "
-                         f"{r['counts_bytes'] / 1e9:.0f} GB | "
-                         f"{r['statistics_bytes'] / 1e9:.2f} GB |")
+            lines.append(
+                f"| {n:.0e} | {cores} | {r['block']} | {r['tasks']} | "
+                f"{r['seconds']:.0f} s | {r['worker_bytes'] / 1e9:.2f} GB | "
+                f"{r['counts_bytes'] / 1e9:.0f} GB | "
+                f"{r['statistics_bytes'] / 1e9:.2f} GB |"
+            )
     return "\n".join(lines)
 
 
@@ -152,16 +188,30 @@ def run(n: int, B: int, seed: int = 20170602) -> dict:
     path = data_dir(n)
     margins = synthetic.margins(n)
     rates = throughput(path, n, rows=min(n, ROWS_PER_FILE))
-    figures = {"n": n, "B": B, "workers": WORKERS, "memory_limit": MEMORY_LIMIT, **rates,
-               "projected_s": projected_seconds(n, B, WORKERS, rates)}
+    figures = {
+        "n": n,
+        "B": B,
+        "workers": WORKERS,
+        "memory_limit": MEMORY_LIMIT,
+        **rates,
+        "projected_s": projected_seconds(n, B, WORKERS, rates),
+    }
     # The encoded chunks are read by every block: spill only near the limit.
-    with dask.config.set(SPILL), \
-            dask_scheduler("processes", n_workers=WORKERS, memory_limit=MEMORY_LIMIT) as client:
+    with (
+        dask.config.set(SPILL),
+        dask_scheduler("processes", n_workers=WORKERS, memory_limit=MEMORY_LIMIT) as client,
+    ):
         cpu0 = sum(client.run(cpu_seconds).values())  # workers are up before timing
         load0 = os.getloadavg()[0]
         t0 = time.perf_counter()
-        lazy = read_parquet_sample(path, margins, values=list(synthetic.OUTCOMES),
-                                   by=["sector", "size_class"], strata="stratum", tol=1e-10)
+        lazy = read_parquet_sample(
+            path,
+            margins,
+            values=list(synthetic.OUTCOMES),
+            by=["sector", "size_class"],
+            strata="stratum",
+            tol=1e-10,
+        )
         t1 = time.perf_counter()
         ds = lazy.replicates("bootstrap", replicates=B, seed=seed)
         groups = list(ds.group.values)
@@ -174,10 +224,16 @@ def run(n: int, B: int, seed: int = 20170602) -> dict:
         figures["peak_worker_bytes"] = max(client.run(peak_rss).values())
         figures["worker_cpu_s"] = sum(client.run(cpu_seconds).values()) - cpu0
         figures["load_average"] = (load0 + os.getloadavg()[0]) / 2
-    figures.update(read_encode_calibrate_s=t1 - t0, replicates_estimates_s=t2 - t1,
-                   total_s=t2 - t0, peak_client_bytes=peak_rss(),
-                   converged=int((status.values == 0).sum()), block_size=ds.attrs["block_size"],
-                   chunks=ds.attrs["chunks"], means=means)
+    figures.update(
+        read_encode_calibrate_s=t1 - t0,
+        replicates_estimates_s=t2 - t1,
+        total_s=t2 - t0,
+        peak_client_bytes=peak_rss(),
+        converged=int((status.values == 0).sum()),
+        block_size=ds.attrs["block_size"],
+        chunks=ds.attrs["chunks"],
+        means=means,
+    )
     return figures
 
 
@@ -202,8 +258,10 @@ def report(f: dict) -> str:
     lines.append("domain means (y1..y5) and SEs:")
     for domain in means.domain.values:
         m = means.sel(domain=domain)
-        lines.append(f"  {domain:8s} " + " ".join(
-            f"{a:.4f}({s:.4f})" for a, s in zip(m["mean"].values, m["se"].values)))
+        lines.append(
+            f"  {domain:8s} "
+            + " ".join(f"{a:.4f}({s:.4f})" for a, s in zip(m["mean"].values, m["se"].values))
+        )
     return "\n".join(lines)
 
 
@@ -221,8 +279,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=float, default=1e7)
     parser.add_argument("--B", type=int, default=200)
-    parser.add_argument("--plan", action="store_true",
-                        help="only measure the per-core rates and print the scale plan")
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="only measure the per-core rates and print the scale plan",
+    )
     args = parser.parse_args(argv)
     if args.plan:
         rates = throughput(data_dir(10**7), 10**7)

@@ -21,6 +21,7 @@ The workload's files (``Workload.write``: ``data.csv``, ``margin_stratum.csv``,
 ``margin_nace.csv``) are written once per size, outside the timing. Each
 process is timed in full (``subprocess.run``), 5 rounds (3 beyond 0.2 s).
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -29,7 +30,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import SLOW
 
 KALIB = Path(sys.executable).with_name("kalib")
@@ -42,6 +42,7 @@ def _kalib() -> list[str]:
 
 def _timed(benchmark, argv, **extra):
     """Benchmark the process ``argv`` (checked to succeed)."""
+
     def run():
         subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
 
@@ -71,28 +72,86 @@ def test_kalib_help(benchmark):
 
 
 def test_kalib_rake(benchmark, workload, files, tmp_path):
-    _timed(benchmark, _kalib() + ["rake", str(files / "data.csv"), "--weight", "weight",
-                                  "--margins", str(files / "margin_stratum.csv"),
-                                  "--margins", str(files / "margin_nace.csv"),
-                                  "--out", str(tmp_path / "raked.csv"), "--force", "--quiet"],
-           n=workload.n)
+    _timed(
+        benchmark,
+        _kalib()
+        + [
+            "rake",
+            str(files / "data.csv"),
+            "--weight",
+            "weight",
+            "--margins",
+            str(files / "margin_stratum.csv"),
+            "--margins",
+            str(files / "margin_nace.csv"),
+            "--out",
+            str(tmp_path / "raked.csv"),
+            "--force",
+            "--quiet",
+        ],
+        n=workload.n,
+    )
 
 
 def _estimate(files, out, *options) -> list[str]:
-    return _kalib() + ["estimate", str(files / "data.csv"), "--strata", "stratum",
-                       "--weight", "weight", "--margins", str(files / "margin_stratum.csv"),
-                       "--margins", str(files / "margin_nace.csv"), "--mean", OUTCOMES,
-                       *options, "--out", str(out), "--force", "--quiet"]
+    return _kalib() + [
+        "estimate",
+        str(files / "data.csv"),
+        "--strata",
+        "stratum",
+        "--weight",
+        "weight",
+        "--margins",
+        str(files / "margin_stratum.csv"),
+        "--margins",
+        str(files / "margin_nace.csv"),
+        "--mean",
+        OUTCOMES,
+        *options,
+        "--out",
+        str(out),
+        "--force",
+        "--quiet",
+    ]
 
 
 def test_kalib_estimate_bootstrap(benchmark, workload, files, tmp_path):
-    _timed(benchmark, _estimate(files, tmp_path / "est.csv", "--variance", "bootstrap",
-                                "--replicates", "500", "--by", "sector", "--by", "size_class"),
-           n=workload.n, replicates=500)
+    _timed(
+        benchmark,
+        _estimate(
+            files,
+            tmp_path / "est.csv",
+            "--variance",
+            "bootstrap",
+            "--replicates",
+            "500",
+            "--by",
+            "sector",
+            "--by",
+            "size_class",
+        ),
+        n=workload.n,
+        replicates=500,
+    )
 
 
 def test_kalib_estimate_linearization(benchmark, workload, files, tmp_path):
-    _timed(benchmark, _estimate(files, tmp_path / "est.csv", "--variance", "linearization",
-                                "--by", "sector", "--by", "size_class", "--by", "nace",
-                                "--by", "sector*size_class*nace"),
-           n=workload.n, domains=115)
+    _timed(
+        benchmark,
+        _estimate(
+            files,
+            tmp_path / "est.csv",
+            "--variance",
+            "linearization",
+            "--by",
+            "sector",
+            "--by",
+            "size_class",
+            "--by",
+            "nace",
+            "--by",
+            "sector*size_class*nace",
+        ),
+        n=workload.n,
+        domains=115,
+    )

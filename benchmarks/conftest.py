@@ -5,6 +5,7 @@ Sizes: ``KALIB_BENCH_SIZES`` (default ``1e3,1e5``, so that a direct
 nightly set ``1e3,1e5,1e6``. The ``workload`` fixture is parametrized over
 them, so test ids end in ``[1e3]``, ``[1e5]``, ``[1e6]``.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -46,8 +47,9 @@ def measure(benchmark, workload, function, *args, **kwargs):
     start = time.perf_counter()
     function(*args, **kwargs)
     if time.perf_counter() - start > SLOW:
-        return benchmark.pedantic(function, args=args, kwargs=kwargs, rounds=3,
-                                  iterations=1, warmup_rounds=0)
+        return benchmark.pedantic(
+            function, args=args, kwargs=kwargs, rounds=3, iterations=1, warmup_rounds=0
+        )
     return benchmark(function, *args, **kwargs)
 
 
@@ -75,12 +77,15 @@ def peak_memory(benchmark, task: str, what: str) -> float:
     code = _CHILD.format(here=str(HERE), root=str(HERE.parent), n=n, task=task)
 
     def child():
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
         return int(out.stdout.split()[-1]) / 1024  # VmHWM is in KiB
 
     peak_mib = benchmark.pedantic(child, rounds=1, iterations=1)
     benchmark.extra_info.update(n=n, peak_mib=peak_mib)
-    print(f"\npeak resident memory, {what}, n = {n:.0e} (whole process, incl. Python and "
-          f"workload): {peak_mib:.0f} MiB (target < 1024 MiB at n = 1e6)")
+    print(
+        f"\npeak resident memory, {what}, n = {n:.0e} (whole process, incl. Python and "
+        f"workload): {peak_mib:.0f} MiB (target < 1024 MiB at n = 1e6)"
+    )
     return peak_mib

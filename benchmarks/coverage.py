@@ -31,6 +31,7 @@ xarray Dataset along ``sample``).
 
 and it writes ``benchmarks/COVERAGE.md``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,11 +46,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from estimators.inference import ci as cimod  # noqa: E402
-from estimators.inference.estimate import Item, domain_covariance  # noqa: E402
-from estimators.inference.variance import replicate_covariance  # noqa: E402
-from weighting.design import Design  # noqa: E402
-from weighting.margins import Margin  # noqa: E402
+from estimators.inference import ci as cimod
+from estimators.inference.estimate import Item, domain_covariance
+from estimators.inference.variance import replicate_covariance
+from weighting.design import Design
+from weighting.margins import Margin
 
 OUTCOMES = {  # key rate -> (column, value) in the bundled survey
     "trainee_now_rate": ("trainee_now", "yes"),
@@ -67,34 +68,46 @@ SEED = 20170602
 
 # -- population -------------------------------------------------------------------
 
+
 def build_population(seed: int = SEED) -> pd.DataFrame:
     """The synthetic population (one row per establishment)."""
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
+
     from estimators.surveys.employers import design_strata, load_cati, load_register_margins
 
     survey = load_cati()
     strata = design_strata().set_index("stratum")["register_count"]
     groups = next(m for m in load_register_margins() if m.variables == ("nace_group",))
     group_total = pd.Series({k[0]: v for k, v in groups.table.items()})
-    seed_table = (pd.crosstab(survey["stratum"], survey["nace_group"])
-                  .reindex(index=strata.index, columns=group_total.index, fill_value=0) + 0.5)
+    seed_table = (
+        pd.crosstab(survey["stratum"], survey["nace_group"]).reindex(
+            index=strata.index, columns=group_total.index, fill_value=0
+        )
+        + 0.5
+    )
     cells = seed_table.to_numpy(float).copy()
     for _ in range(200):  # raking the seed table to both margins
         cells *= (strata.to_numpy() / cells.sum(axis=1))[:, None]
         cells *= group_total.to_numpy() / cells.sum(axis=0)
     counts = np.vstack([_round_row(row, total) for row, total in zip(cells, strata.to_numpy())])
     h, g = np.nonzero(counts)
-    pop = pd.DataFrame({
-        "stratum": np.repeat(strata.index.to_numpy()[h], counts[h, g]),
-        "nace_group": np.repeat(group_total.index.to_numpy()[g], counts[h, g])})
+    pop = pd.DataFrame(
+        {
+            "stratum": np.repeat(strata.index.to_numpy()[h], counts[h, g]),
+            "nace_group": np.repeat(group_total.index.to_numpy()[g], counts[h, g]),
+        }
+    )
     pop[["sector", "size_class"]] = pop["stratum"].str.split(":", expand=True)
     rng = np.random.default_rng(seed)
     for rate, (column, value) in OUTCOMES.items():
         frame = survey[["sector", "size_class", "nace_group"]].copy()
         frame["y"] = (survey[column] == value).astype(float)
-        fit = smf.glm("y ~ sector + size_class + nace_group", frame[survey[column].notna()],
-                      family=sm.families.Binomial()).fit()
+        fit = smf.glm(
+            "y ~ sector + size_class + nace_group",
+            frame[survey[column].notna()],
+            family=sm.families.Binomial(),
+        ).fit()
         p = fit.predict(pop[["sector", "size_class", "nace_group"]]).to_numpy()
         pop[rate] = (rng.random(len(pop)) < p).astype(float)
     return pop
@@ -109,8 +122,9 @@ def _round_row(row, total):
 
 
 def population_margins(pop):
-    return [Margin(v, pop[v].value_counts().to_dict()) for v in ("size_class", "nace_group",
-                                                                 "sector")]
+    return [
+        Margin(v, pop[v].value_counts().to_dict()) for v in ("size_class", "nace_group", "sector")
+    ]
 
 
 def truth(pop) -> dict:
@@ -131,27 +145,44 @@ _STATE = {}
 
 def _init(pop, allocation, margins, targets, B):
     """Worker set-up: the population and settings are sent once per process."""
-    _STATE.update(pop=pop, allocation=allocation, margins=margins, targets=targets, B=B,
-                  stratum_rows={h: np.flatnonzero(pop["stratum"].to_numpy() == h)
-                                for h in allocation},
-                  N_h=pop["stratum"].value_counts())
+    _STATE.update(
+        pop=pop,
+        allocation=allocation,
+        margins=margins,
+        targets=targets,
+        B=B,
+        stratum_rows={h: np.flatnonzero(pop["stratum"].to_numpy() == h) for h in allocation},
+        N_h=pop["stratum"].value_counts(),
+    )
 
 
 def one_sample(s):
     """Coverage indicators (variance, method, estimand) and interval widths."""
-    pop, allocation, margins, targets, B = (_STATE[k] for k in
-                                            ("pop", "allocation", "margins", "targets", "B"))
+    pop, allocation, margins, targets, B = (
+        _STATE[k] for k in ("pop", "allocation", "margins", "targets", "B")
+    )
     rng = np.random.default_rng([SEED, s])
-    rows = np.concatenate([rng.choice(_STATE["stratum_rows"][h], n, replace=False)
-                           for h, n in allocation.items()])
+    rows = np.concatenate(
+        [rng.choice(_STATE["stratum_rows"][h], n, replace=False) for h, n in allocation.items()]
+    )
     sample = pop.iloc[rows].reset_index(drop=True)
     sample["N_h"] = sample["stratum"].map(_STATE["N_h"])
     base = Design(sample, strata="stratum", fpc="N_h")
-    designs = {"linearization": base,
-               "bootstrap": base.with_replicates("bootstrap", replicates=B, seed=s),
-               "jkn": base.with_replicates("jkn")}
-    items = [Item(rate, sample[rate].to_numpy(), np.ones(len(sample)),
-                  np.ones(len(sample), bool), "proportion") for rate in OUTCOMES]
+    designs = {
+        "linearization": base,
+        "bootstrap": base.with_replicates("bootstrap", replicates=B, seed=s),
+        "jkn": base.with_replicates("jkn"),
+    }
+    items = [
+        Item(
+            rate,
+            sample[rate].to_numpy(),
+            np.ones(len(sample)),
+            np.ones(len(sample), bool),
+            "proportion",
+        )
+        for rate in OUTCOMES
+    ]
     covered = {}
     width = {}
     for variance, design in designs.items():
@@ -165,24 +196,38 @@ def one_sample(s):
             n = np.array([[np.sum(labels_col == lab)] * m for lab in labels], float)
             if reps is None:
                 strata = sample["stratum"]
-                df = np.array([[len(labels_col[labels_col == lab]) -
-                                strata[labels_col == lab].nunique()] * m for lab in labels],
-                              float)
+                df = np.array(
+                    [
+                        [len(labels_col[labels_col == lab]) - strata[labels_col == lab].nunique()]
+                        * m
+                        for lab in labels
+                    ],
+                    float,
+                )
                 se_logit = None
             else:
                 df = np.full((G, m), float(design.degf))
                 logit = np.log(reps / (1 - reps)).reshape(reps.shape[0], -1)
                 full = np.log(theta / (1 - theta)).reshape(-1)
-                se_logit = np.sqrt(np.diag(replicate_covariance(
-                    full, logit, design.scale, design.rscales, design.mse))).reshape(G, m)
-            true = np.array([[targets[(rate, spec, lab)] for rate in OUTCOMES]
-                             for lab in labels])
+                se_logit = np.sqrt(
+                    np.diag(
+                        replicate_covariance(full, logit, design.scale, design.rscales, design.mse)
+                    )
+                ).reshape(G, m)
+            true = np.array([[targets[(rate, spec, lab)] for rate in OUTCOMES] for lab in labels])
             for method in METHODS:
                 if method == "percentile" and variance != "bootstrap":
                     continue
-                low, high = cimod.proportion_ci(theta, se, method=method, df=df, n=n,
-                                                level=LEVEL, se_logit=se_logit,
-                                                replicates=reps)
+                low, high = cimod.proportion_ci(
+                    theta,
+                    se,
+                    method=method,
+                    df=df,
+                    n=n,
+                    level=LEVEL,
+                    se_logit=se_logit,
+                    replicates=reps,
+                )
                 for g, lab in enumerate(labels):
                     for j, rate in enumerate(OUTCOMES):
                         key = (variance, method, rate, spec, lab)
@@ -193,6 +238,7 @@ def one_sample(s):
 
 # -- summary ----------------------------------------------------------------------
 
+
 def mc_interval(hits: int, total: int, level=0.95):
     """Wilson interval for a coverage proportion estimated from ``total``
     independent replications (Monte Carlo uncertainty)."""
@@ -201,10 +247,13 @@ def mc_interval(hits: int, total: int, level=0.95):
 
 
 def summarise(records, samples, n_by_domain, elapsed, B) -> str:
-    cov = pd.DataFrame([(k[0], k[1], k[2], k[3], k[4], v) for k, v in records["covered"]],
-                       columns=["variance", "method", "rate", "spec", "domain", "covered"])
-    wid = pd.DataFrame([(k[0], k[1], v) for k, v in records["width"]],
-                       columns=["variance", "method", "width"])
+    cov = pd.DataFrame(
+        [(k[0], k[1], k[2], k[3], k[4], v) for k, v in records["covered"]],
+        columns=["variance", "method", "rate", "spec", "domain", "covered"],
+    )
+    wid = pd.DataFrame(
+        [(k[0], k[1], v) for k, v in records["width"]], columns=["variance", "method", "width"]
+    )
     lines = [
         "# Coverage of kalib's 95% confidence intervals (CATI design)",
         "",
@@ -234,11 +283,17 @@ def summarise(records, samples, n_by_domain, elapsed, B) -> str:
         low, high = mc_interval(rate * samples, samples)
         meets = "yes" if low <= 0.96 and high >= 0.94 else "no"
         w = wid[(wid.variance == variance) & (wid.method == method)]["width"].mean()
-        lines.append(f"| {variance} | {method} | {100 * rate:.2f} | "
-                     f"{100 * low:.2f}-{100 * high:.2f} | {meets} | {w:.4f} |")
-    lines += ["", "## By domain (coverage %, MC interval)", "",
-              "| variance | CI | " + " | ".join(f"{s}={d}" for s, d in n_by_domain) + " |",
-              "|---|---|" + "---|" * len(n_by_domain)]
+        lines.append(
+            f"| {variance} | {method} | {100 * rate:.2f} | "
+            f"{100 * low:.2f}-{100 * high:.2f} | {meets} | {w:.4f} |"
+        )
+    lines += [
+        "",
+        "## By domain (coverage %, MC interval)",
+        "",
+        "| variance | CI | " + " | ".join(f"{s}={d}" for s, d in n_by_domain) + " |",
+        "|---|---|" + "---|" * len(n_by_domain),
+    ]
     for (variance, method), grp in cov.groupby(["variance", "method"], sort=False):
         cells = []
         for spec, dom in n_by_domain:
@@ -247,8 +302,12 @@ def summarise(records, samples, n_by_domain, elapsed, B) -> str:
             cells.append(f"{100 * c:.1f} ({100 * low:.1f}-{100 * high:.1f})")
         lines.append(f"| {variance} | {method} | " + " | ".join(cells) + " |")
     lines += ["", "## Reading", ""] + findings(cov, wid, samples)
-    lines += ["", "Domain base sizes (n): " + ", ".join(
-        f"{s}={d}: {n}" for (s, d), n in n_by_domain.items()), ""]
+    lines += [
+        "",
+        "Domain base sizes (n): "
+        + ", ".join(f"{s}={d}: {n}" for (s, d), n in n_by_domain.items()),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -263,25 +322,35 @@ def findings(cov, wid, samples) -> list[str]:
         for method in ("logit", "wilson"):
             low, high = mc_interval(rate[variance, method] * samples, samples)
             ok = "meets" if low <= 0.96 and high >= 0.94 else "misses"
-            parts.append(f"{method} {100 * rate[variance, method]:.2f}% "
-                         f"(MC {100 * low:.2f}-{100 * high:.2f}, {ok} the 94-96% band)")
+            parts.append(
+                f"{method} {100 * rate[variance, method]:.2f}% "
+                f"(MC {100 * low:.2f}-{100 * high:.2f}, {ok} the 94-96% band)"
+            )
         out.append(f"- Target, {variance} replicate variance: " + "; ".join(parts) + ".")
     for variance in VARIANCES:
         beta = rate[variance, "beta"] - rate[variance, "logit"]
         wald = rate[variance, "wald"] - rate[variance, "logit"]
         wider = 100 * (width[variance, "beta"] / width[variance, "logit"] - 1)
-        beta_note = ("over-coverage, as expected of Korn-Graubard" if beta > 0
-                     else "no over-coverage here")
+        beta_note = (
+            "over-coverage, as expected of Korn-Graubard" if beta > 0 else "no over-coverage here"
+        )
         wald_note = "under-coverage, as expected" if wald < 0 else "no under-coverage here"
         out.append(
             f"- {variance}: beta {100 * beta:+.2f} points against logit with {wider:+.1f}% "
             f"wider intervals ({beta_note}); Wald {100 * wald:+.2f} points ({wald_note}; "
             "every domain has n >= 200 and no rate is near 0 or 1, so the "
-            "differences are small).")
+            "differences are small)."
+        )
     pct = rate["bootstrap", "percentile"]
-    out.append(f"- Bootstrap percentile: {100 * pct:.2f}%"
-               + (" (below nominal: with B replicates the tail quantiles are noisy and "
-                  "the interval ignores the t correction)." if pct < 0.95 else "."))
+    out.append(
+        f"- Bootstrap percentile: {100 * pct:.2f}%"
+        + (
+            " (below nominal: with B replicates the tail quantiles are noisy and "
+            "the interval ignores the t correction)."
+            if pct < 0.95
+            else "."
+        )
+    )
     return out
 
 
@@ -294,8 +363,10 @@ def study_sample(s, shared):
     if not _STATE:
         _init(*shared)
     covered, width = one_sample(s)
-    return {**{SEP.join(("covered",) + k): v for k, v in covered.items()},
-            **{SEP.join(("width",) + k): v for k, v in width.items()}}
+    return {
+        **{SEP.join(("covered",) + k): v for k, v in covered.items()},
+        **{SEP.join(("width",) + k): v for k, v in width.items()},
+    }
 
 
 def run_on_dask(args, shared):
@@ -303,8 +374,9 @@ def run_on_dask(args, shared):
     the process pool."""
     from estimators.scale.studies import run_study
 
-    ds = run_study(study_sample, range(args.samples), shared=shared,
-                   scheduler=args.scheduler, dim="sample")
+    ds = run_study(
+        study_sample, range(args.samples), shared=shared, scheduler=args.scheduler, dim="sample"
+    )
     out = {"covered": [], "width": []}
     for name in ds.data_vars:
         kind, *key = name.split(SEP)
@@ -317,14 +389,17 @@ def main(argv=None) -> int:
     ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--replicates", type=int, default=200)
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--scheduler", metavar="threads|processes|ADDRESS",
-                    help="run the replications on Dask instead of a process pool")
-    ap.add_argument("--out", type=Path,
-                    default=Path(__file__).resolve().parent / "COVERAGE.md")
+    ap.add_argument(
+        "--scheduler",
+        metavar="threads|processes|ADDRESS",
+        help="run the replications on Dask instead of a process pool",
+    )
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "COVERAGE.md")
     args = ap.parse_args(argv)
     start = time.time()
     pop = build_population()
     from estimators.surveys.employers import design_strata
+
     allocation = design_strata().set_index("stratum")["sample_n"].to_dict()
     margins = population_margins(pop)
     targets = truth(pop)
@@ -339,16 +414,23 @@ def main(argv=None) -> int:
                 covered += c.items()
                 width += w.items()
                 if (i + 1) % 100 == 0:
-                    print(f"{i + 1}/{args.samples} samples, {time.time() - start:.0f} s",
-                          file=sys.stderr)
+                    print(
+                        f"{i + 1}/{args.samples} samples, {time.time() - start:.0f} s",
+                        file=sys.stderr,
+                    )
     sample_n = {("all", "all"): 1000}
     for spec in ("sector", "size_class"):
-        for (stratum, n) in allocation.items():
+        for stratum, n in allocation.items():
             sector, size = stratum.split(":")
             key = (spec, sector if spec == "sector" else size)
             sample_n[key] = sample_n.get(key, 0) + n
-    text = summarise({"covered": covered, "width": width, "N": len(pop)}, args.samples,
-                     sample_n, time.time() - start, args.replicates)
+    text = summarise(
+        {"covered": covered, "width": width, "N": len(pop)},
+        args.samples,
+        sample_n,
+        time.time() - start,
+        args.replicates,
+    )
     args.out.write_text(text)
     print(text)
     return 0

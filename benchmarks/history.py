@@ -27,6 +27,7 @@ Run as a script, it migrates raw runs saved before the history existed::
 
     python benchmarks/history.py migrate benchmarks/results/bench-*.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 HISTORY = "history.csv"  # inside the results directory
-COLUMNS = ("date", "commit", "machine", "sizes", "complete", "load", "benchmark",
-           "median_s", "iqr_s", "rounds")
+COLUMNS = (
+    "date",
+    "commit",
+    "machine",
+    "sizes",
+    "complete",
+    "load",
+    "benchmark",
+    "median_s",
+    "iqr_s",
+    "rounds",
+)
 UNKNOWN = "?"
 
 
@@ -87,8 +98,12 @@ def run_fingerprint(run: dict, numpy: str = UNKNOWN) -> str:
     """
     info = run.get("machine_info", {})
     cpu = info.get("cpu", {})
-    return fingerprint(cpu.get("brand_raw") or info.get("processor") or UNKNOWN,
-                       cpu.get("count"), info.get("python_version", UNKNOWN), numpy)
+    return fingerprint(
+        cpu.get("brand_raw") or info.get("processor") or UNKNOWN,
+        cpu.get("count"),
+        info.get("python_version", UNKNOWN),
+        numpy,
+    )
 
 
 def numpy_version() -> str:
@@ -102,13 +117,25 @@ def short_name(fullname: str) -> str:
     return f"{Path(path).name}::{test}"
 
 
-def records_from_run(run: dict, date: str, commit: str, machine: str, sizes: str,
-                     complete: bool, load: float | None) -> list[Record]:
+def records_from_run(
+    run: dict, date: str, commit: str, machine: str, sizes: str, complete: bool, load: float | None
+) -> list[Record]:
     """The history rows of one pytest-benchmark JSON document, sorted by name."""
-    rows = [Record(date, commit, machine, sizes, complete, load, short_name(b["fullname"]),
-                   float(b["stats"]["median"]), float(b["stats"]["iqr"]),
-                   int(b["stats"]["rounds"]))
-            for b in run.get("benchmarks", [])]
+    rows = [
+        Record(
+            date,
+            commit,
+            machine,
+            sizes,
+            complete,
+            load,
+            short_name(b["fullname"]),
+            float(b["stats"]["median"]),
+            float(b["stats"]["iqr"]),
+            int(b["stats"]["rounds"]),
+        )
+        for b in run.get("benchmarks", [])
+    ]
     return sorted(rows, key=lambda r: r.benchmark)
 
 
@@ -117,11 +144,21 @@ def read(path: Path) -> list[Record]:
     if not Path(path).exists():
         return []
     with open(path, newline="") as handle:
-        return [Record(row["date"], row["commit"], row["machine"], row["sizes"],
-                       row["complete"] == "1", float(row["load"]) if row["load"] else None,
-                       row["benchmark"], float(row["median_s"]), float(row["iqr_s"]),
-                       int(row["rounds"]))
-                for row in csv.DictReader(handle)]
+        return [
+            Record(
+                row["date"],
+                row["commit"],
+                row["machine"],
+                row["sizes"],
+                row["complete"] == "1",
+                float(row["load"]) if row["load"] else None,
+                row["benchmark"],
+                float(row["median_s"]),
+                float(row["iqr_s"]),
+                int(row["rounds"]),
+            )
+            for row in csv.DictReader(handle)
+        ]
 
 
 def _csv(records: list[Record], header: bool) -> str:
@@ -131,9 +168,20 @@ def _csv(records: list[Record], header: bool) -> str:
         writer.writerow(COLUMNS)
     for r in records:
         # 6 significant digits: run-to-run noise is in the 2nd or 3rd.
-        writer.writerow([r.date, r.commit, r.machine, r.sizes, int(r.complete),
-                         "" if r.load is None else f"{r.load:g}", r.benchmark,
-                         f"{r.median:.6g}", f"{r.iqr:.6g}", r.rounds])
+        writer.writerow(
+            [
+                r.date,
+                r.commit,
+                r.machine,
+                r.sizes,
+                int(r.complete),
+                "" if r.load is None else f"{r.load:g}",
+                r.benchmark,
+                f"{r.median:.6g}",
+                f"{r.iqr:.6g}",
+                r.rounds,
+            ]
+        )
     return out.getvalue()
 
 
@@ -158,8 +206,7 @@ _SAVED = re.compile(r"bench-(?P<stamp>\d{8}T\d{6})-(?P<commit>[^/]+)\.json$")
 
 def stamp_date(stamp: str) -> str:
     """``20261127T213429`` -> ``2026-11-27T21:34:29Z``."""
-    return (f"{stamp[0:4]}-{stamp[4:6]}-{stamp[6:8]}T"
-            f"{stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]}Z")
+    return f"{stamp[0:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]}Z"
 
 
 def migrate(path: Path) -> list[Record]:
@@ -174,9 +221,15 @@ def migrate(path: Path) -> list[Record]:
     if found is None:
         raise ValueError(f"{path}: not a saved run (bench-<stamp>-<commit>.json)")
     run = json.loads(Path(path).read_text())
-    return records_from_run(run, stamp_date(found["stamp"]), found["commit"],
-                            run_fingerprint(run), run.get("kalib_sizes", UNKNOWN),
-                            not run.get("kalib_failed", False), None)
+    return records_from_run(
+        run,
+        stamp_date(found["stamp"]),
+        found["commit"],
+        run_fingerprint(run),
+        run.get("kalib_sizes", UNKNOWN),
+        not run.get("kalib_failed", False),
+        None,
+    )
 
 
 def main(argv=None) -> int:

@@ -16,6 +16,7 @@ its cores). Hovering a point shows its commit and numbers. Beside the
 raking and bootstrap benchmarks: the peers' times relative to kalib from the
 latest peer run that measured that task and n.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,20 +36,20 @@ from history import Record  # noqa: E402
 PAGE = HERE / "history.html"
 RUNS = 100  # the page shows the latest runs; history.csv keeps them all
 # Colour-blind-safe (Okabe & Ito 2008), one per series.
-COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
-           "#F0E442")
+COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
 ALARM_COLOUR, FASTER_COLOUR = "#D00000", "#008000"
 # The make-bench benchmarks that time a peer task: (task, kalib variant) in
 # peers.py's results. test_rake is kalib's "rake"; test_bootstrap_domain_means
 # times the engine path (replicate totals and svrVar), the "kalib engine" variant;
 # test_linearization_many_domains is the linearization task after the raking; the
 # two whole-process kalib estimate runs are peers.py's "*_process" tasks.
-PEER_TASKS = {"bench_calibrate.py::test_rake": ("rake", "kalib"),
-              "bench_replicate.py::test_bootstrap_domain_means": ("bootstrap", "kalib engine"),
-              "bench_domains.py::test_linearization_many_domains": ("linearization", "kalib"),
-              "bench_startup.py::test_kalib_estimate_bootstrap": ("bootstrap_process", "kalib"),
-              "bench_startup.py::test_kalib_estimate_linearization":
-                  ("linearization_process", "kalib")}
+PEER_TASKS = {
+    "bench_calibrate.py::test_rake": ("rake", "kalib"),
+    "bench_replicate.py::test_bootstrap_domain_means": ("bootstrap", "kalib engine"),
+    "bench_domains.py::test_linearization_many_domains": ("linearization", "kalib"),
+    "bench_startup.py::test_kalib_estimate_bootstrap": ("bootstrap_process", "kalib"),
+    "bench_startup.py::test_kalib_estimate_linearization": ("linearization_process", "kalib"),
+}
 # Plot geometry (px).
 WIDTH, HEIGHT = 370, 200
 LEFT, RIGHT, TOP, BOTTOM = 50, 10, 8, 44
@@ -69,8 +70,7 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     ticks: consecutive steps differ by at most 2x)."""
     exponents = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
     for mantissas in ((1,), (1, 2, 5), (1, 1.5, 2, 3, 5, 7)):
-        ticks = [m * 10.0 ** e for e in exponents for m in mantissas
-                 if lo <= m * 10.0 ** e <= hi]
+        ticks = [m * 10.0**e for e in exponents for m in mantissas if lo <= m * 10.0**e <= hi]
         if len(ticks) >= 3:
             return ticks
     fifth = (hi - lo) / 5
@@ -91,8 +91,10 @@ def _shared(record: Record) -> bool:
 
 def _tooltip(record: Record, verdict: regression.Verdict) -> str:
     fmt = regression.format_seconds
-    text = (f"{record.commit} {record.date[:16].replace('T', ' ')} — median {fmt(record.median)}, "
-            f"IQR {fmt(record.iqr)}, {record.rounds} rounds")
+    text = (
+        f"{record.commit} {record.date[:16].replace('T', ' ')} — median {fmt(record.median)}, "
+        f"IQR {fmt(record.iqr)}, {record.rounds} rounds"
+    )
     if record.load is not None:
         text += f", load {record.load:g}"
     if verdict.baseline is not None:
@@ -104,8 +106,12 @@ def _tooltip(record: Record, verdict: regression.Verdict) -> str:
     return text
 
 
-def plot(points: dict[tuple, list[Record]], verdicts: dict[Record, regression.Verdict],
-         runs: list[tuple[str, str]], colours: dict[tuple, str]) -> str:
+def plot(
+    points: dict[tuple, list[Record]],
+    verdicts: dict[Record, regression.Verdict],
+    runs: list[tuple[str, str]],
+    colours: dict[tuple, str],
+) -> str:
     """One benchmark's SVG: ``points`` maps a series colour key to its records."""
     index = {run: i for i, run in enumerate(runs)}
     shown = [r for records in points.values() for r in records if r.run in index]
@@ -123,25 +129,35 @@ def plot(points: dict[tuple, list[Record]], verdicts: dict[Record, regression.Ve
     def y(seconds: float) -> float:
         return TOP + plot_h * (1 - math.log(seconds / lo) / math.log(hi / lo))
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-           f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img">',
-           f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" class="frame"/>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img">',
+        f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" class="frame"/>',
+    ]
     for tick in log_ticks(lo, hi):
         ty = y(tick)
-        out.append(f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{ty:.1f}" y2="{ty:.1f}" '
-                   f'class="grid"/><text x="{LEFT - 4}" y="{ty + 3:.1f}" class="yt">'
-                   f'{tick * factor:.3g}</text>')
-    out.append(f'<text transform="translate(11 {TOP + plot_h / 2:.0f}) rotate(-90)" '
-               f'class="axis">median ({unit}, log)</text>')
+        out.append(
+            f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{ty:.1f}" y2="{ty:.1f}" '
+            f'class="grid"/><text x="{LEFT - 4}" y="{ty + 3:.1f}" class="yt">'
+            f"{tick * factor:.3g}</text>"
+        )
+    out.append(
+        f'<text transform="translate(11 {TOP + plot_h / 2:.0f}) rotate(-90)" '
+        f'class="axis">median ({unit}, log)</text>'
+    )
     step = max(1, math.ceil(len(runs) / 6))
     for i in list(range(0, len(runs), step))[:6]:
         date, commit = runs[i]
         tx = x(runs[i])
-        out.append(f'<text x="{tx:.1f}" y="{TOP + plot_h + 12}" class="xt">'
-                   f'{escape(commit[:7])}{"*" if "dirty" in commit else ""}</text>'
-                   f'<text x="{tx:.1f}" y="{TOP + plot_h + 22}" class="xt">{date[5:10]}</text>')
-    out.append(f'<text x="{LEFT + plot_w / 2:.0f}" y="{HEIGHT - 6}" class="axis">'
-               f'run: commit, date (oldest left)</text>')
+        out.append(
+            f'<text x="{tx:.1f}" y="{TOP + plot_h + 12}" class="xt">'
+            f"{escape(commit[:7])}{'*' if 'dirty' in commit else ''}</text>"
+            f'<text x="{tx:.1f}" y="{TOP + plot_h + 22}" class="xt">{date[5:10]}</text>'
+        )
+    out.append(
+        f'<text x="{LEFT + plot_w / 2:.0f}" y="{HEIGHT - 6}" class="axis">'
+        f"run: commit, date (oldest left)</text>"
+    )
     for key, records in points.items():
         records = [r for r in records if r.run in index]
         colour = colours[key]
@@ -151,22 +167,22 @@ def plot(points: dict[tuple, list[Record]], verdicts: dict[Record, regression.Ve
             px, verdict = x(r.run), verdicts[r]
             top, bottom = y(r.median + r.iqr / 2), y(max(r.median - r.iqr / 2, lo))
             fill = "#fff" if _shared(r) else colour
-            out.append(f'<g><title>{escape(_tooltip(r, verdict))}</title>'
-                       f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top:.1f}" y2="{bottom:.1f}" '
-                       f'stroke="{colour}" class="iqr"/>'
-                       f'<circle cx="{px:.1f}" cy="{y(r.median):.1f}" r="3" fill="{fill}" '
-                       f'stroke="{colour}"/>{_flag(verdict, px, y(r.median))}</g>')
+            out.append(
+                f"<g><title>{escape(_tooltip(r, verdict))}</title>"
+                f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top:.1f}" y2="{bottom:.1f}" '
+                f'stroke="{colour}" class="iqr"/>'
+                f'<circle cx="{px:.1f}" cy="{y(r.median):.1f}" r="3" fill="{fill}" '
+                f'stroke="{colour}"/>{_flag(verdict, px, y(r.median))}</g>'
+            )
     out.append("</svg>")
     return "".join(out)
 
 
 def _flag(verdict: regression.Verdict, px: float, py: float) -> str:
     if verdict.alarm:  # a red triangle above the point
-        return (f'<path d="M{px - 5:.1f},{py - 6:.1f} h10 l-5,-8 z" '
-                f'fill="{ALARM_COLOUR}"/>')
+        return f'<path d="M{px - 5:.1f},{py - 6:.1f} h10 l-5,-8 z" fill="{ALARM_COLOUR}"/>'
     if verdict.status == "faster":  # a green triangle below it
-        return (f'<path d="M{px - 5:.1f},{py + 6:.1f} h10 l-5,8 z" '
-                f'fill="{FASTER_COLOUR}"/>')
+        return f'<path d="M{px - 5:.1f},{py + 6:.1f} h10 l-5,8 z" fill="{FASTER_COLOUR}"/>'
     return ""
 
 
@@ -206,10 +222,12 @@ def peer_text(benchmark: str, peers: dict[tuple[str, str], dict]) -> str:
         if not ratio:
             ratio = "cannot" if "unsupported" in result else "failed"
         others.append(escape(f"{tool} {ratio}"))
-    return (f"Peers at n = {param}, their time ÷ {variant}'s "
-            f"{format_seconds(kalib['seconds'])} (peer run of "
-            f"{history.stamp_date(run['datetime'])[:10]} at {escape(run['commit'])}): "
-            + ", ".join(others))
+    return (
+        f"Peers at n = {param}, their time ÷ {variant}'s "
+        f"{format_seconds(kalib['seconds'])} (peer run of "
+        f"{history.stamp_date(run['datetime'])[:10]} at {escape(run['commit'])}): "
+        + ", ".join(others)
+    )
 
 
 def _param_label(benchmark: str) -> str:
@@ -223,8 +241,12 @@ def _split(benchmark: str) -> tuple[str, str]:
     return found["test"], found["param"] or ""
 
 
-def render(records: list[Record], peers: dict[tuple[str, str], dict],
-           rule: regression.Rule = regression.Rule(), last: int = RUNS) -> str:
+def render(
+    records: list[Record],
+    peers: dict[tuple[str, str], dict],
+    rule: regression.Rule = regression.Rule(),
+    last: int = RUNS,
+) -> str:
     """The whole page (HTML) for a history and the latest peer runs."""
     runs = history.runs(records)[-last:]
     verdicts = {}
@@ -235,8 +257,9 @@ def render(records: list[Record], peers: dict[tuple[str, str], dict],
     shown = [r for r in records if r.run in set(runs)]
     groups: dict[str, dict[str, dict[tuple, list[Record]]]] = {}
     for r in sorted(shown, key=lambda r: (r.benchmark, r.date)):
-        groups.setdefault(_split(r.benchmark)[0], {}).setdefault(r.benchmark, {}) \
-            .setdefault((r.machine, r.sizes), []).append(r)
+        groups.setdefault(_split(r.benchmark)[0], {}).setdefault(r.benchmark, {}).setdefault(
+            (r.machine, r.sizes), []
+        ).append(r)
 
     body = [_header(records, runs, verdicts, colours, rule)]
     suite = None
@@ -249,17 +272,19 @@ def render(records: list[Record], peers: dict[tuple[str, str], dict],
         for benchmark, points in benchmarks.items():
             latest = max((r for rs in points.values() for r in rs), key=lambda r: r.date)
             verdict = verdicts[latest]
-            status = verdict.status + (f" ({verdict.ratio:.2f}x baseline)"
-                                       if verdict.ratio is not None else "")
+            status = verdict.status + (
+                f" ({verdict.ratio:.2f}x baseline)" if verdict.ratio is not None else ""
+            )
             css = "alarm" if verdict.alarm else "ok"
             peers_line = peer_text(benchmark, peers)
             body.append(
-                f'<figure><figcaption>{_param_label(benchmark)}latest '
-                f'{regression.format_seconds(latest.median)} at {escape(latest.commit)}: '
+                f"<figure><figcaption>{_param_label(benchmark)}latest "
+                f"{regression.format_seconds(latest.median)} at {escape(latest.commit)}: "
                 f'<span class="{css}">{escape(status)}</span></figcaption>'
-                f'{plot(points, verdicts, runs, colours)}'
+                f"{plot(points, verdicts, runs, colours)}"
                 + (f'<p class="peers">{peers_line}</p>' if peers_line else "")
-                + "</figure>")
+                + "</figure>"
+            )
         body.append("</div>")
     return PAGE_TEMPLATE.format(body="\n".join(body))
 
@@ -270,14 +295,19 @@ def _header(records, runs, verdicts, colours, rule) -> str:
     alarms = [verdicts[r] for r in latest if verdicts[r].alarm]
     legend = "".join(
         f'<li><span class="swatch" style="background:{colour}"></span>'
-        f'{escape(machine)} — sizes {escape(sizes)}</li>'
-        for (machine, sizes), colour in colours.items())
-    alarm_text = ("none" if not alarms else ", ".join(
-        f"{escape(v.name)} ({v.status}, {v.ratio:.2f}x)" for v in alarms))
+        f"{escape(machine)} — sizes {escape(sizes)}</li>"
+        for (machine, sizes), colour in colours.items()
+    )
+    alarm_text = (
+        "none"
+        if not alarms
+        else ", ".join(f"{escape(v.name)} ({v.status}, {v.ratio:.2f}x)" for v in alarms)
+    )
     return f"""<h1>kalib benchmark history</h1>
 <p>{len(history.runs(records))} runs of <code>make bench</code> from
-{history.runs(records)[0][0][:10]} to {runs[-1][0][:10]} ({len(runs)} shown), {len({r.benchmark for r in
-records})} benchmarks; the data: <code>benchmarks/results/history.csv</code>. Latest run:
+{history.runs(records)[0][0][:10]} to {runs[-1][0][:10]} ({len(runs)} shown), {
+        len({r.benchmark for r in records})
+    } benchmarks; the data: <code>benchmarks/results/history.csv</code>. Latest run:
 <code>{escape(runs[-1][1])}</code> on {runs[-1][0].replace("T", " ")[:16]} UTC — alarms:
 {alarm_text}.</p>
 <p>Each plot is one benchmark: its median time per call in each run (log scale: a 20%
@@ -289,7 +319,9 @@ Open marker: the machine was shared (load average above its cores).
 <p>The alarm: a median is SLOWER when it exceeds the median of the last {rule.window} runs
 of its series by more than the largest of {rule.threshold:.0%} and {rule.spread_factor:g} ×
 the relative spread (IQR / median of its rounds, of the baseline runs' rounds, or of the
-baseline medians), and by {fmt(rule.floor)} at least; DRIFT the same against the level of up to {rule.drift_window}
+baseline medians), and by {fmt(rule.floor)} at least; DRIFT the same against the level of up to {
+        rule.drift_window
+    }
 runs back (restarted after each flagged run); a suspect is re-run once and keeps the faster
 median. See <code>benchmarks/README.md</code>.</p>
 <ul class="legend">{legend}</ul>"""
@@ -328,8 +360,12 @@ svg .axis {{ text-anchor: middle; font-size: 10px; }}
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="render benchmarks/history.html")
-    parser.add_argument("--results-dir", type=Path, default=history.RESULTS,
-                        help="history.csv and the peer runs (default: %(default)s)")
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=history.RESULTS,
+        help="history.csv and the peer runs (default: %(default)s)",
+    )
     parser.add_argument("--page", type=Path, default=PAGE)
     parser.add_argument("--runs", type=int, default=RUNS, help="latest runs shown")
     args = parser.parse_args(argv)
@@ -338,8 +374,9 @@ def main(argv=None) -> int:
     return 0
 
 
-def write(results_dir: Path, page: Path, rule: regression.Rule = regression.Rule(),
-          last: int = RUNS) -> None:
+def write(
+    results_dir: Path, page: Path, rule: regression.Rule = regression.Rule(), last: int = RUNS
+) -> None:
     """Render the page from ``results_dir`` (atomically: temp + rename)."""
     records = history.read(Path(results_dir) / history.HISTORY)
     if not records:

@@ -23,12 +23,13 @@ count from ``len(data)``) and margin tables:
   x 15 domains (overall, sector, size class, sector x size class) with
   CIs and flags from the design's bootstrap replicates.
 """
+
 from __future__ import annotations
 
 import numpy as np
+from workloads import OUTCOMES
 
 from weighting.margins import Margin
-from workloads import OUTCOMES
 
 DOMAINS = ("all", "sector", "size_class")
 MANY_DOMAINS = ("all", "sector", "size_class", "nace", "sector*size_class*nace")
@@ -37,16 +38,24 @@ ANALYST_DOMAINS = ("all", "sector", "size_class", "sector*size_class")
 
 def margins(tables: dict[str, dict]) -> list[Margin]:
     """kalib margins from :meth:`workloads.Workload.margin_tables`."""
-    return [Margin(("sector", "size_class"), tables["sector_size"]),
-            Margin("nace", tables["nace"])]
+    return [
+        Margin(("sector", "size_class"), tables["sector_size"]),
+        Margin("nace", tables["nace"]),
+    ]
 
 
 def rake(columns, margin_list, tol=1e-10, distance="raking", bounds=None):
     """Calibrate the base weights ``columns["weight"]``; the CalibrationResult."""
     from weighting.calibrate import calibrate
 
-    return calibrate(columns, margin_list, base_weights=columns["weight"],
-                     distance=distance, bounds=bounds, tol=tol)
+    return calibrate(
+        columns,
+        margin_list,
+        base_weights=columns["weight"],
+        distance=distance,
+        bounds=bounds,
+        tol=tol,
+    )
 
 
 def raked_design(columns, margin_list, tol=1e-10, psu=None):
@@ -57,8 +66,9 @@ def raked_design(columns, margin_list, tol=1e-10, psu=None):
     return design.calibrate(margin_list, tol=tol)
 
 
-def replicate_design(columns, margin_list, method="bootstrap", replicates=500,
-                     seed=20170602, tol=1e-10, psu=None):
+def replicate_design(
+    columns, margin_list, method="bootstrap", replicates=500, seed=20170602, tol=1e-10, psu=None
+):
     """A raked design with re-raked replicates (bootstrap, or JKn with ``psu``)."""
     design = raked_design(columns, margin_list, tol, psu)
     return design.with_replicates(method, replicates=replicates, seed=seed)
@@ -99,28 +109,39 @@ def engine_domain_means(design, columns) -> dict:
     from estimators.inference.variance import replicate_covariance
 
     k = len(OUTCOMES)
-    values = np.column_stack([np.asarray(columns[y], dtype=np.float64) for y in OUTCOMES]
-                             + [np.ones(design.n)])
+    values = np.column_stack(
+        [np.asarray(columns[y], dtype=np.float64) for y in OUTCOMES] + [np.ones(design.n)]
+    )
     sector = np.asarray(columns["sector"], dtype=np.int64)
     size = np.asarray(columns["size_class"], dtype=np.int64)
     cell = sector * 4 + size
-    cells_full = np.stack([np.bincount(cell, design.weights * v, minlength=8)
-                           for v in values.T], axis=1)                    # (8, k + 1)
-    cells_reps = design.replicate_totals(values, cell, 8)                 # (B, 8, k + 1)
-    members = {"all": np.ones((1, 8)), "sector": np.kron(np.eye(2), np.ones(4)),
-               "size_class": np.tile(np.eye(4), 2)}
+    cells_full = np.stack(
+        [np.bincount(cell, design.weights * v, minlength=8) for v in values.T], axis=1
+    )  # (8, k + 1)
+    cells_reps = design.replicate_totals(values, cell, 8)  # (B, 8, k + 1)
+    members = {
+        "all": np.ones((1, 8)),
+        "sector": np.kron(np.eye(2), np.ones(4)),
+        "size_class": np.tile(np.eye(4), 2),
+    }
     out = {}
     for domain in DOMAINS:
         full, reps = members[domain] @ cells_full, members[domain] @ cells_reps
         theta, theta_reps = full[:, :k] / full[:, k:], reps[:, :, :k] / reps[:, :, k:]
-        cov = replicate_covariance(theta.ravel(), theta_reps.reshape(len(reps), -1),
-                                   design.scale, design.rscales, design.mse)
+        cov = replicate_covariance(
+            theta.ravel(),
+            theta_reps.reshape(len(reps), -1),
+            design.scale,
+            design.rscales,
+            design.mse,
+        )
         out[domain] = (theta, np.sqrt(np.diag(cov)).reshape(theta.shape))
     return out
 
 
-def bootstrap_domain_means(columns, margin_list, replicates=500, seed=20170602, tol=1e-10,
-                           engine=False):
+def bootstrap_domain_means(
+    columns, margin_list, replicates=500, seed=20170602, tol=1e-10, engine=False
+):
     """The bootstrap task end to end: replicates, re-raking, domain means + SEs."""
     design = replicate_design(columns, margin_list, "bootstrap", replicates, seed, tol)
     return engine_domain_means(design, columns) if engine else domain_means(design)

@@ -29,12 +29,12 @@ median of up to 5 processes within ``PROCESS_BUDGET`` seconds.
 Writes ``benchmarks/results/peers-<date>-<commit>.json``, the scaling figure
 ``benchmarks/scaling.png`` and the table in ``benchmarks/README.md``.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -59,24 +59,37 @@ PROCESS_TASKS = ("bootstrap", "linearization")
 PROCESS_BUDGET = 3.0  # seconds of whole-process repeats (up to 5)
 LOAD_ALLOWANCE = 300.0  # seconds to start a runner and load the data
 START = '{"event": "start"}'  # printed by every runner once the data are loaded
-TASK_TITLES = {"rake": "Raking, 8 + 12 cells, tol 1e-10",
-               "bootstrap": "B = 500 re-raked bootstrap + 5 means x (total, sector, size)",
-               "linearization": "Raking + linearized means, 5 outcomes x 115 domains "
-                                "(total, sector, size, NACE, sector x size x NACE)",
-               "bootstrap_process": "Whole process (start, read CSV, task, write): "
-                                    "B = 500 re-raked bootstrap + 5 means x "
-                                    "(total, sector, size)",
-               "linearization_process": "Whole process (start, read CSV, task, write): "
-                                        "raking + linearized means, 5 x 115 domains"}
+TASK_TITLES = {
+    "rake": "Raking, 8 + 12 cells, tol 1e-10",
+    "bootstrap": "B = 500 re-raked bootstrap + 5 means x (total, sector, size)",
+    "linearization": "Raking + linearized means, 5 outcomes x 115 domains "
+    "(total, sector, size, NACE, sector x size x NACE)",
+    "bootstrap_process": "Whole process (start, read CSV, task, write): "
+    "B = 500 re-raked bootstrap + 5 means x "
+    "(total, sector, size)",
+    "linearization_process": "Whole process (start, read CSV, task, write): "
+    "raking + linearized means, 5 x 115 domains",
+}
 # kalib's command line for the whole-process tasks (the workload's files)
 KALIB_ESTIMATE = {
     "bootstrap": ["--variance", "bootstrap", "--by", "sector", "--by", "size_class"],
-    "linearization": ["--variance", "linearization", "--by", "sector", "--by", "size_class",
-                      "--by", "nace", "--by", "sector*size_class*nace"]}
+    "linearization": [
+        "--variance",
+        "linearization",
+        "--by",
+        "sector",
+        "--by",
+        "size_class",
+        "--by",
+        "nace",
+        "--by",
+        "sector*size_class*nace",
+    ],
+}
 
 sys.path.insert(0, str(HERE))
-from workloads import SIZES, make_workload  # noqa: E402
 from regression import git_commit, machine_summary  # noqa: E402
+from workloads import SIZES, make_workload  # noqa: E402
 
 
 @dataclass
@@ -88,7 +101,7 @@ class Tool:
     packages: list[str] = field(default_factory=list)  # empty: no own virtualenv
     args: list[str] = field(default_factory=list)
     tasks: tuple[str, ...] = ("rake", "bootstrap")
-    process_tasks: tuple[str, ...] = ()   # timed as a whole process too
+    process_tasks: tuple[str, ...] = ()  # timed as a whole process too
 
     @property
     def venv(self) -> Path:
@@ -100,21 +113,48 @@ class Tool:
         python = sys.executable if not self.packages else str(self.venv / "bin" / "python")
         return [python, str(RUNNERS / self.runner), *self.args]
 
-    def process_command(self, task: str, data_dir: Path, out: Path, replicates: int,
-                        seed: int) -> list[str]:
+    def process_command(
+        self, task: str, data_dir: Path, out: Path, replicates: int, seed: int
+    ) -> list[str]:
         """The whole-process run of ``task``: kalib's command line, or the
         peer's runner run once."""
         if self.name == "kalib":
-            return [*kalib_command(), "estimate", str(data_dir / "data.csv"),
-                    "--strata", "stratum", "--weight", "weight",
-                    "--margins", str(data_dir / "margin_stratum.csv"),
-                    "--margins", str(data_dir / "margin_nace.csv"),
-                    "--replicates", str(replicates), "--seed", str(seed),
-                    "--mean", ",".join(f"y{j}" for j in range(1, 6)),
-                    *KALIB_ESTIMATE[task], "--out", str(out), "--force", "--quiet"]
+            return [
+                *kalib_command(),
+                "estimate",
+                str(data_dir / "data.csv"),
+                "--strata",
+                "stratum",
+                "--weight",
+                "weight",
+                "--margins",
+                str(data_dir / "margin_stratum.csv"),
+                "--margins",
+                str(data_dir / "margin_nace.csv"),
+                "--replicates",
+                str(replicates),
+                "--seed",
+                str(seed),
+                "--mean",
+                ",".join(f"y{j}" for j in range(1, 6)),
+                *KALIB_ESTIMATE[task],
+                "--out",
+                str(out),
+                "--force",
+                "--quiet",
+            ]
         once = ["--once", "true"] if self.runner.endswith(".R") else ["--once"]
-        return self.command() + ["--task", task, "--data", str(data_dir),
-                                 "--replicates", str(replicates), "--seed", str(seed), *once]
+        return self.command() + [
+            "--task",
+            task,
+            "--data",
+            str(data_dir),
+            "--replicates",
+            str(replicates),
+            "--seed",
+            str(seed),
+            *once,
+        ]
 
 
 def kalib_command() -> list[str]:
@@ -146,8 +186,11 @@ def ensure_tool(tool: Tool, log) -> str | None:
         if shutil.which("Rscript") is None:
             return "Rscript not found (apt-get install r-cran-survey)"
         probe = subprocess.run(["Rscript", "-e", "library(survey)"], capture_output=True)
-        return None if probe.returncode == 0 else \
-            "R package survey missing (apt-get install r-cran-survey)"
+        return (
+            None
+            if probe.returncode == 0
+            else "R package survey missing (apt-get install r-cran-survey)"
+        )
     if not tool.packages:
         return None
     python = tool.venv / "bin" / "python"
@@ -156,10 +199,11 @@ def ensure_tool(tool: Tool, log) -> str | None:
     if marker.exists() and marker.read_text() == wanted:
         return None
     log(f"installing {wanted} into {tool.venv} ...")
-    steps = [[sys.executable, "-m", "venv", "--clear", str(tool.venv)],
-             [str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
-             [str(python), "-m", "pip", "install", "--quiet", *tool.packages,
-              *PEER_BASE_PACKAGES]]
+    steps = [
+        [sys.executable, "-m", "venv", "--clear", str(tool.venv)],
+        [str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
+        [str(python), "-m", "pip", "install", "--quiet", *tool.packages, *PEER_BASE_PACKAGES],
+    ]
     for step in steps:
         done = subprocess.run(step, capture_output=True, text=True)
         if done.returncode != 0:
@@ -172,25 +216,47 @@ def tool_version(tool: Tool) -> str:
     if tool.name.startswith("kalib"):
         return git_commit()
     if tool.runner.endswith(".R"):
-        out = subprocess.run(["Rscript", "-e", 'cat(R.version$major, R.version$minor, '
-                              'as.character(packageVersion("survey")))'],
-                             capture_output=True, text=True).stdout.split()
+        out = subprocess.run(
+            [
+                "Rscript",
+                "-e",
+                'cat(R.version$major, R.version$minor, as.character(packageVersion("survey")))',
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
         return f"R {out[0]}.{out[1]}, survey {out[2]}" if len(out) == 3 else "?"
     return tool.packages[0].split("==")[1]
 
 
-def run_one(tool: Tool, task: str, data_dir: Path, cap: float, replicates: int,
-            seed: int, tol: float) -> dict:
+def run_one(
+    tool: Tool, task: str, data_dir: Path, cap: float, replicates: int, seed: int, tol: float
+) -> dict:
     """Run one tool on one task in a fresh process; the runner's JSON plus
     ``peak_mb``, or ``capped`` / ``error``."""
-    cmd = tool.command() + ["--task", task, "--data", str(data_dir),
-                            "--replicates", str(replicates), "--seed", str(seed),
-                            "--tol", repr(tol)]
+    cmd = tool.command() + [
+        "--task",
+        task,
+        "--data",
+        str(data_dir),
+        "--replicates",
+        str(replicates),
+        "--seed",
+        str(seed),
+        "--tol",
+        repr(tol),
+    ]
     run = _spawn(cmd, cap, LOAD_ALLOWANCE)
     if run["capped"]:
         return {"capped": True, "peak_mb": run["peak_mb"]}
-    result = next((json.loads(line) for line in reversed(run["stdout"])
-                   if line.startswith("{") and line.strip() != START), None)
+    result = next(
+        (
+            json.loads(line)
+            for line in reversed(run["stdout"])
+            if line.startswith("{") and line.strip() != START
+        ),
+        None,
+    )
     if run["returncode"] != 0 or result is None:
         return {"error": run["error"], "peak_mb": run["peak_mb"]}
     if result.get("seconds", 0.0) > cap:  # finished, but past the cap
@@ -199,8 +265,9 @@ def run_one(tool: Tool, task: str, data_dir: Path, cap: float, replicates: int,
     return result
 
 
-def run_process(tool: Tool, task: str, data_dir: Path, cap: float, replicates: int,
-                seed: int) -> dict:
+def run_process(
+    tool: Tool, task: str, data_dir: Path, cap: float, replicates: int, seed: int
+) -> dict:
     """Time ``task`` as a whole process (``Tool.process_command``): the median
     wall time of up to 5 processes within ``PROCESS_BUDGET`` seconds, the
     largest peak memory, and the y1 check (from the runner's JSON line, or
@@ -217,8 +284,7 @@ def run_process(tool: Tool, task: str, data_dir: Path, cap: float, replicates: i
         if run["returncode"] != 0:
             return {"error": run["error"], "peak_mb": max(peaks)}
         times.append(run["seconds"])
-    result = {"seconds": statistics.median(times), "repeats": len(times),
-              "peak_mb": max(peaks)}
+    result = {"seconds": statistics.median(times), "repeats": len(times), "peak_mb": max(peaks)}
     if tool.name == "kalib":
         import pandas as pd
 
@@ -226,8 +292,14 @@ def run_process(tool: Tool, task: str, data_dir: Path, cap: float, replicates: i
         y1 = frame[(frame["variable"] == "y1") & (frame["domain_var"] == "all")].iloc[0]
         result["check"] = {"mean_y1": float(y1["estimate"]), "se_y1": float(y1["se"])}
     else:
-        line = next((line for line in reversed(run["stdout"])
-                     if line.startswith("{") and line.strip() != START), "{}")
+        line = next(
+            (
+                line
+                for line in reversed(run["stdout"])
+                if line.startswith("{") and line.strip() != START
+            ),
+            "{}",
+        )
         result["check"] = json.loads(line).get("check", {})
     return result
 
@@ -241,8 +313,15 @@ def _spawn(cmd: list[str], cap: float, allowance: float | None) -> dict:
     memory (VmHWM, sampled from outside: a stopped run cannot report it)."""
     env = dict(os.environ, PYTHONPATH=str(RUNNERS), OMP_NUM_THREADS="2")
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, cwd=RUNNERS, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=RUNNERS,
+        start_new_session=True,
+    )
     capped = threading.Event()
 
     def stop():
@@ -265,8 +344,10 @@ def _spawn(cmd: list[str], cap: float, allowance: float | None) -> dict:
             stdout_lines.append(line)
 
     timers[0].start()
-    readers = [threading.Thread(target=read_stdout),
-               threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read()))]
+    readers = [
+        threading.Thread(target=read_stdout),
+        threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read())),
+    ]
     for reader in readers:
         reader.start()
     polled = [0.0]
@@ -289,8 +370,14 @@ def _spawn(cmd: list[str], cap: float, allowance: float | None) -> dict:
         reader.join()
     timers[0].cancel()
     tail = "".join(stderr_chunks).strip().splitlines() or [f"exit code {proc.returncode}"]
-    return {"seconds": seconds, "stdout": stdout_lines, "returncode": proc.returncode,
-            "error": tail[-1][:200], "capped": capped.is_set(), "peak_mb": polled[0] or None}
+    return {
+        "seconds": seconds,
+        "stdout": stdout_lines,
+        "returncode": proc.returncode,
+        "error": tail[-1][:200],
+        "capped": capped.is_set(),
+        "peak_mb": polled[0] or None,
+    }
 
 
 def _vmhwm_mb(pid: int) -> float:
@@ -362,14 +449,22 @@ def markdown_table(results: dict, tools: list[str], sizes: list[str], cap: float
                 result = row.get(tool)
                 if result is None:
                     continue
-                memory = (f"{result['peak_mb']:.0f} MB"
-                          if result.get("peak_mb") and "unsupported" not in result else "")
+                memory = (
+                    f"{result['peak_mb']:.0f} MB"
+                    if result.get("peak_mb") and "unsupported" not in result
+                    else ""
+                )
                 if memory and result.get("capped"):
                     memory = "≥ " + memory  # sampled until it was stopped
-                speedups = ["" if tool.startswith("kalib")
-                            else speedup_text(result, row.get(v), cap) for v in variants]
-                parts.append(f"| {size} | {tool} | {cell_text(result, cap)} | {memory} | "
-                             + " | ".join(speedups) + f" | {check_text(result)} |")
+                speedups = [
+                    "" if tool.startswith("kalib") else speedup_text(result, row.get(v), cap)
+                    for v in variants
+                ]
+                parts.append(
+                    f"| {size} | {tool} | {cell_text(result, cap)} | {memory} | "
+                    + " | ".join(speedups)
+                    + f" | {check_text(result)} |"
+                )
         parts.append("")
     return "\n".join(parts)
 
@@ -389,6 +484,7 @@ def check_text(result: dict) -> str:
 
 def targets_text(results: dict, cap: float) -> str:
     """The issue's speed targets, met or not, from this run (per kalib variant)."""
+
     def seconds(task, size, tool):
         r = results.get(task, {}).get(size, {}).get(tool)
         if not r or ("seconds" not in r and not r.get("capped")):
@@ -396,9 +492,13 @@ def targets_text(results: dict, cap: float) -> str:
         return float("inf") if r.get("capped") else r["seconds"]
 
     lines = []
-    for task, peer, factor in (("rake", "R survey", 100), ("rake", "svy", 10),
-                               ("bootstrap", "R survey", 300), ("bootstrap", "svy", 20),
-                               ("bootstrap_process", "svy", 20)):
+    for task, peer, factor in (
+        ("rake", "R survey", 100),
+        ("rake", "svy", 10),
+        ("bootstrap", "R survey", 300),
+        ("bootstrap", "svy", 20),
+        ("bootstrap_process", "svy", 20),
+    ):
         for variant in kalib_variants(results.get(task, {})):
             k, p = seconds(task, "1e5", variant), seconds(task, "1e5", peer)
             what = f"- {task} at n = 1e5, {variant} >= {factor}x {peer}"
@@ -413,15 +513,19 @@ def targets_text(results: dict, cap: float) -> str:
             ratio = p / k
             lines.append(f"{what}: {ratio:.3g}x — {'met' if ratio >= factor else 'NOT met'}")
     # (task, n, seconds, peak MB or None): issues 2 and 4, then issue 14
-    for task, size, limit, memory in (("rake", "1e6", 0.1, 1024), ("bootstrap", "1e6", 10.0, 1024),
-                                      ("bootstrap_process", "1e5", 0.7, None),
-                                      ("linearization", "1e5", 0.3, None),
-                                      ("linearization_process", "1e5", 1.0, None),
-                                      ("linearization", "1e6", 3.0, 1024)):
+    for task, size, limit, memory in (
+        ("rake", "1e6", 0.1, 1024),
+        ("bootstrap", "1e6", 10.0, 1024),
+        ("bootstrap_process", "1e5", 0.7, None),
+        ("linearization", "1e5", 0.3, None),
+        ("linearization_process", "1e5", 1.0, None),
+        ("linearization", "1e6", 3.0, 1024),
+    ):
         for variant in kalib_variants(results.get(task, {})):
             r = results.get(task, {}).get(size, {}).get(variant)
-            what = (f"- {task} at n = {size}, {variant} under {limit:g} s"
-                    + (" and 1 GB" if memory else ""))
+            what = f"- {task} at n = {size}, {variant} under {limit:g} s" + (
+                " and 1 GB" if memory else ""
+            )
             if not r or "seconds" not in r:
                 lines.append(f"{what}: not measured")
                 continue
@@ -436,25 +540,36 @@ def plot_scaling(results: dict, sizes: list[str], path: Path, cap: float) -> Non
     runs drawn at the cap with an open marker), and one with kalib's kernel
     suites from the latest ``make bench`` run (a line per kernel)."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from regression import kernel_scaling
 
     kernels = kernel_scaling(RESULTS)
     panels = task_keys(results) + (["kernels"] if kernels else [])
-    columns = min(3, len(panels))   # rows of three panels
+    columns = min(3, len(panels))  # rows of three panels
     rows = -(-len(panels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(5.6 * columns + (2.6 if kernels else 0.0),
-                                                     4.4 * rows), squeeze=False)
-    for ax in axes.flat[len(panels):]:
+    fig, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(5.6 * columns + (2.6 if kernels else 0.0), 4.4 * rows),
+        squeeze=False,
+    )
+    for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     for ax, panel in zip(axes.flat, panels):
         if panel == "kernels":
             colours = plt.get_cmap("tab20").colors
             for i, (name, points) in enumerate(sorted(kernels.items())):
                 ns = sorted(points)
-                ax.plot(ns, [points[n] for n in ns], marker=".", label=name,
-                        color=colours[i % len(colours)], linestyle=("-", "--")[i // 20 % 2])
+                ax.plot(
+                    ns,
+                    [points[n] for n in ns],
+                    marker=".",
+                    label=name,
+                    color=colours[i % len(colours)],
+                    linestyle=("-", "--")[i // 20 % 2],
+                )
             ax.set_title("kalib kernels (make bench medians)", fontsize=10)
         else:
             tools = {tool for row in results[panel].values() for tool in row}
@@ -465,17 +580,32 @@ def plot_scaling(results: dict, sizes: list[str], path: Path, cap: float) -> Non
                     if not r or "unsupported" in r or "error" in r:
                         continue
                     if r.get("capped"):
-                        cx.append(SIZES[size]); cy.append(cap)
+                        cx.append(SIZES[size])
+                        cy.append(cap)
                     else:
-                        xs.append(SIZES[size]); ys.append(r["seconds"])
+                        xs.append(SIZES[size])
+                        ys.append(r["seconds"])
                 if not xs and not cx:
                     continue
                 color = f"C{[t.name for t in TOOLS].index(tool)}"  # same colour in every panel
-                ax.plot(xs, ys, marker="o", label=tool, color=color,
-                        linewidth=2.5 if tool.startswith("kalib") else 1.2)
+                ax.plot(
+                    xs,
+                    ys,
+                    marker="o",
+                    label=tool,
+                    color=color,
+                    linewidth=2.5 if tool.startswith("kalib") else 1.2,
+                )
                 if cx:
-                    ax.plot(cx, cy, marker="^", linestyle="none", markerfacecolor="none",
-                            color=color, markersize=9)
+                    ax.plot(
+                        cx,
+                        cy,
+                        marker="^",
+                        linestyle="none",
+                        markerfacecolor="none",
+                        color=color,
+                        markersize=9,
+                    )
             ax.axhline(cap, color="grey", linestyle=":", linewidth=0.8)
             ax.set_title(textwrap.fill(TASK_TITLES[panel], 60), fontsize=9)
         ax.set_xscale("log")
@@ -512,21 +642,35 @@ def update_readme(section: str) -> None:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1e3,1e5,1e6",
-                        help="comma-separated workload sizes (default: %(default)s)")
+    parser.add_argument(
+        "--sizes",
+        default="1e3,1e5,1e6",
+        help="comma-separated workload sizes (default: %(default)s)",
+    )
     parser.add_argument("--tasks", default=",".join(TASKS))
-    parser.add_argument("--tools", default=",".join(t.name for t in TOOLS),
-                        help="comma-separated tools (default: all)")
-    parser.add_argument("--cap", type=float, default=120.0,
-                        help="seconds per tool, task and n (default: %(default)s)")
+    parser.add_argument(
+        "--tools",
+        default=",".join(t.name for t in TOOLS),
+        help="comma-separated tools (default: all)",
+    )
+    parser.add_argument(
+        "--cap",
+        type=float,
+        default=120.0,
+        help="seconds per tool, task and n (default: %(default)s)",
+    )
     parser.add_argument("--replicates", type=int, default=500)
     parser.add_argument("--seed", type=int, default=20170602)
     parser.add_argument("--tol", type=float, default=1e-10)
-    parser.add_argument("--no-readme", action="store_true",
-                        help="do not rewrite the table in benchmarks/README.md")
-    parser.add_argument("--redraw", action="store_true",
-                        help="measure nothing: table, figure and README from the latest "
-                             "saved run (e.g. after make bench, for the kernel panel)")
+    parser.add_argument(
+        "--no-readme", action="store_true", help="do not rewrite the table in benchmarks/README.md"
+    )
+    parser.add_argument(
+        "--redraw",
+        action="store_true",
+        help="measure nothing: table, figure and README from the latest "
+        "saved run (e.g. after make bench, for the kernel panel)",
+    )
     return parser.parse_args(argv)
 
 
@@ -565,7 +709,7 @@ def measure(args, tools: list[Tool], sizes: list[str], tasks: list[str], log) ->
                 if tool.name in unavailable:
                     row[tool.name] = {"unsupported": unavailable[tool.name]}
                     continue
-                smaller = [results[key][s].get(tool.name) for s in sizes[:sizes.index(size)]]
+                smaller = [results[key][s].get(tool.name) for s in sizes[: sizes.index(size)]]
                 if any(r and r.get("capped") for r in smaller):
                     row[tool.name] = {"capped": True, "skipped": "capped at a smaller n"}
                     log(f"{key:21s} n={size:4s} {tool.name:12s} > cap (capped at a smaller n)")
@@ -573,19 +717,32 @@ def measure(args, tools: list[Tool], sizes: list[str], tasks: list[str], log) ->
                 start = time.perf_counter()
                 row[tool.name] = (
                     run_process(tool, task, data_dir, args.cap, args.replicates, args.seed)
-                    if process else run_one(tool, task, data_dir, args.cap, args.replicates,
-                                            args.seed, args.tol))
+                    if process
+                    else run_one(
+                        tool, task, data_dir, args.cap, args.replicates, args.seed, args.tol
+                    )
+                )
                 loads.append(machine_summary()["load"])
-                log(f"{key:21s} n={size:4s} {tool.name:12s} "
+                log(
+                    f"{key:21s} n={size:4s} {tool.name:12s} "
                     f"{cell_text(row[tool.name], args.cap):>10s}"
-                    f"  (process {time.perf_counter() - start:.1f} s, load {loads[-1]})")
+                    f"  (process {time.perf_counter() - start:.1f} s, load {loads[-1]})"
+                )
     machine["load_max"] = max(x for x in loads if x is not None) if any(loads) else None
     machine["shared"] = _shared(machine)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    return {"datetime": stamp, "commit": git_commit(), "machine": machine,
-            "versions": versions, "cap_seconds": args.cap, "replicates": args.replicates,
-            "tol": args.tol, "sizes": sizes, "tools": [t.name for t in tools],
-            "results": results}
+    return {
+        "datetime": stamp,
+        "commit": git_commit(),
+        "machine": machine,
+        "versions": versions,
+        "cap_seconds": args.cap,
+        "replicates": args.replicates,
+        "tol": args.tol,
+        "sizes": sizes,
+        "tools": [t.name for t in tools],
+        "results": results,
+    }
 
 
 def publish(record: dict, write_readme: bool, log) -> None:
@@ -601,19 +758,23 @@ def publish(record: dict, write_readme: bool, log) -> None:
         return
     machine, stamp = record["machine"], record["datetime"]
     version_text = ", ".join(f"{name} {v}" for name, v in record["versions"].items())
-    shared = (" The machine was shared with other work during the run (load average up to "
-              f"{machine['load_max']} on its {machine['cores']} cores), so absolute times "
-              "are inflated and noisy; tools ran one after another within each task and n, "
-              "so the ratios are the fairer reading." if _shared(machine) else
-              f" Load average at most {machine['load_max']} on its {machine['cores']} cores "
-              "during the run.")
+    shared = (
+        " The machine was shared with other work during the run (load average up to "
+        f"{machine['load_max']} on its {machine['cores']} cores), so absolute times "
+        "are inflated and noisy; tools ran one after another within each task and n, "
+        "so the ratios are the fairer reading."
+        if _shared(machine)
+        else f" Load average at most {machine['load_max']} on its {machine['cores']} cores "
+        "during the run."
+    )
     update_readme(
         f"Measured {stamp[:4]}-{stamp[4:6]}-{stamp[6:8]} at commit `{record['commit']}` on "
         f"{machine['description']}.{shared} Versions: {version_text}. Cap: {cap:g} s per "
         f"tool, task and n; B = {record['replicates']}; tol = {record['tol']:g}. Raw "
         f"numbers: `results/peers-{stamp}-{record['commit']}.json`."
         f"\n\n{table}\nTargets (issues 2, 4 and 14):\n\n{targets}\n\n"
-        f"![time vs n](scaling.png)\n")
+        f"![time vs n](scaling.png)\n"
+    )
 
 
 def main(argv=None) -> int:
@@ -632,8 +793,9 @@ def main(argv=None) -> int:
     sizes = [s for s in args.sizes.split(",") if s]
     tasks = [t for t in args.tasks.split(",") if t]
     wanted = args.tools.split(",")
-    unknown = set(sizes) - set(SIZES) | set(tasks) - set(TASKS) | \
-        set(wanted) - {t.name for t in TOOLS}
+    unknown = (
+        set(sizes) - set(SIZES) | set(tasks) - set(TASKS) | set(wanted) - {t.name for t in TOOLS}
+    )
     if unknown:
         log(f"peers.py: unknown size/task/tool {sorted(unknown)}")
         return 2

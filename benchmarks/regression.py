@@ -31,6 +31,7 @@ does not raise it, a real slowdown present in both runs does). A step
 slowdown stays SLOWER until most of the baseline runs are at the new level
 (3 runs with a window of 5), then the new level is the baseline.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,9 +39,9 @@ import platform
 import re
 import statistics
 import subprocess
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable
 
 from history import HISTORY, Record, read, short_name
 
@@ -113,8 +114,9 @@ def _level(runs: list[Record], new: Record) -> tuple[float, float]:
     medians = [r.median for r in runs]
     centre = statistics.median(medians)
     mad = statistics.median(abs(m - centre) for m in medians)
-    return centre, max(new.iqr / new.median, statistics.median(r.iqr / r.median for r in runs),
-                       2.0 * mad / centre)
+    return centre, max(
+        new.iqr / new.median, statistics.median(r.iqr / r.median for r in runs), 2.0 * mad / centre
+    )
 
 
 def _judge(new: Record, earlier: list[Record], since: int, rule: Rule) -> Verdict:
@@ -122,7 +124,7 @@ def _judge(new: Record, earlier: list[Record], since: int, rule: Rule) -> Verdic
     first); the drift reference starts no earlier than ``earlier[since]``."""
     if not earlier:
         return Verdict(new.benchmark, new, "new")
-    recent = earlier[-rule.window:]
+    recent = earlier[-rule.window :]
     baseline, spread = _level(recent, new)
     verdict = Verdict(new.benchmark, new, "ok", baseline, spread, runs=len(recent))
     if new.median > baseline + rule.margin(baseline, spread):
@@ -132,7 +134,7 @@ def _judge(new: Record, earlier: list[Record], since: int, rule: Rule) -> Verdic
     start = max(since, len(earlier) - rule.drift_window)
     if start >= len(earlier) - len(recent):
         return verdict  # the reference would be the baseline runs themselves
-    reference, spread = _level(earlier[start:start + rule.window], new)
+    reference, spread = _level(earlier[start : start + rule.window], new)
     verdict = replace(verdict, reference=reference)
     if new.median > reference + rule.margin(reference, spread):
         return replace(verdict, status="DRIFT", spread=spread)
@@ -167,16 +169,23 @@ def judge(history: list[Record], run: list[Record], rule: Rule = Rule()) -> list
     earlier = by_series(history)
     verdicts = [judge_series(earlier.get(r.series, []) + [r], rule)[-1] for r in run]
     if run:
-        same = [r for r in history if r.complete and r.machine == run[0].machine
-                and r.sizes == run[0].sizes]
+        same = [
+            r
+            for r in history
+            if r.complete and r.machine == run[0].machine and r.sizes == run[0].sizes
+        ]
         latest = max((r.date for r in same), default=None)
         names = {r.benchmark for r in run}
-        verdicts += [Verdict(r.benchmark, None, "gone", r.median)
-                     for r in same if r.date == latest and r.benchmark not in names]
+        verdicts += [
+            Verdict(r.benchmark, None, "gone", r.median)
+            for r in same
+            if r.date == latest and r.benchmark not in names
+        ]
     return sorted(verdicts, key=lambda v: v.name)
 
 
 # -- the re-run of the suspects ----------------------------------------------
+
 
 def merge_rerun(run: dict, rerun: dict) -> dict:
     """``run`` (pytest-benchmark JSON) with each benchmark of ``rerun``
@@ -184,16 +193,23 @@ def merge_rerun(run: dict, rerun: dict) -> dict:
     again = {b["fullname"]: b for b in rerun.get("benchmarks", [])}
     merged = dict(run)
     merged["benchmarks"] = [
-        again[b["fullname"]] if b["fullname"] in again
-        and again[b["fullname"]]["stats"]["median"] < b["stats"]["median"] else b
-        for b in run.get("benchmarks", [])]
+        again[b["fullname"]]
+        if b["fullname"] in again
+        and again[b["fullname"]]["stats"]["median"] < b["stats"]["median"]
+        else b
+        for b in run.get("benchmarks", [])
+    ]
     merged["kalib_rerun"] = sorted(again)
     return merged
 
 
-def check(run: dict, rows: Callable[[dict], list[Record]], history: list[Record],
-          rerun: Callable[[list[str]], dict], rule: Rule = Rule()
-          ) -> tuple[dict, list[Verdict]]:
+def check(
+    run: dict,
+    rows: Callable[[dict], list[Record]],
+    history: list[Record],
+    rerun: Callable[[list[str]], dict],
+    rule: Rule = Rule(),
+) -> tuple[dict, list[Verdict]]:
     """Judge ``run``; run the suspects (SLOWER, DRIFT) once more and judge again.
 
     ``rows(run)`` turns a pytest-benchmark JSON document into history rows;
@@ -204,14 +220,14 @@ def check(run: dict, rows: Callable[[dict], list[Record]], history: list[Record]
     verdicts = judge(history, rows(run), rule)
     suspects = {v.name for v in verdicts if v.alarm}
     if suspects:
-        names = [b["fullname"] for b in run["benchmarks"]
-                 if short_name(b["fullname"]) in suspects]
+        names = [b["fullname"] for b in run["benchmarks"] if short_name(b["fullname"]) in suspects]
         run = merge_rerun(run, rerun(names))
         verdicts = judge(history, rows(run), rule)
     return run, verdicts
 
 
 # -- the printed table --------------------------------------------------------
+
 
 def format_seconds(seconds: float | None) -> str:
     """``3.1 ms``, ``48 µs``, ``2.64 s`` (4 significant digits)."""
@@ -225,25 +241,43 @@ def format_seconds(seconds: float | None) -> str:
 def format_table(verdicts: list[Verdict]) -> str:
     """benchmark | median now | baseline | ratio | allowed | status."""
     header = ("benchmark", "median now", "baseline", "ratio", "spread", "status")
-    body = [(v.name, format_seconds(v.record.median if v.record else None),
-             format_seconds(v.baseline), "-" if v.ratio is None else f"{v.ratio:.2f}",
-             "-" if v.spread is None else f"{v.spread:.0%}", v.status) for v in verdicts]
+    body = [
+        (
+            v.name,
+            format_seconds(v.record.median if v.record else None),
+            format_seconds(v.baseline),
+            "-" if v.ratio is None else f"{v.ratio:.2f}",
+            "-" if v.spread is None else f"{v.spread:.0%}",
+            v.status,
+        )
+        for v in verdicts
+    ]
     widths = [max(len(line[i]) for line in [header] + body) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                       for i, (cell, w) in enumerate(zip(line, widths))).rstrip()
-             for line in [header] + body]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(line, widths))
+        ).rstrip()
+        for line in [header] + body
+    ]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
 
 
 # -- what the run and the peers' runs record ---------------------------------
 
+
 def git_commit() -> str:
     """Short commit id of the working tree, ``+dirty`` with uncommitted changes."""
     root = Path(__file__).resolve().parents[1]
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
-                                capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--"], cwd=root).returncode
     except (OSError, subprocess.CalledProcessError):
         return "nogit"
@@ -259,15 +293,23 @@ def machine_summary() -> dict:
         found = re.search(r"model name\s*:\s*(.+)", cpuinfo)
         cpu = found.group(1).strip() if found else cpu
         kb = int(re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text()).group(1))
-        memory_gb = round(kb / 1024 ** 2)
+        memory_gb = round(kb / 1024**2)
     except (OSError, AttributeError):
         pass
     load = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     cores = os.cpu_count()
-    description = (f"{cpu}, {cores} cores, {memory_gb} GB RAM, "
-                   f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
-    return {"cpu": cpu, "cores": cores, "memory_gb": memory_gb, "load": load,
-            "shared": load is not None and load > 0.5, "description": description}
+    description = (
+        f"{cpu}, {cores} cores, {memory_gb} GB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+    return {
+        "cpu": cpu,
+        "cores": cores,
+        "memory_gb": memory_gb,
+        "load": load,
+        "shared": load is not None and load > 0.5,
+        "description": description,
+    }
 
 
 _PARAM = re.compile(r"^(?P<base>.*)\[(?P<param>[^\]]*)\]$")

@@ -13,6 +13,7 @@ baseline, ratio, spread, status). Exit code 2 when a benchmark failed (the
 others are still judged and recorded, but such a run is never a baseline),
 1 when a benchmark is still SLOWER or DRIFT after its re-run, else 0.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,14 +38,26 @@ LAST = "last"  # results/last/: the latest raw run, ignored by git
 PREFIX = "bench-"
 
 
-def run_suites(bench_dir: Path, json_path: Path, sizes: str, selection=(),
-               extra_args=()) -> int:
+def run_suites(bench_dir: Path, json_path: Path, sizes: str, selection=(), extra_args=()) -> int:
     """Run the pytest-benchmark suites (or the node ids in ``selection``)."""
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-           "--rootdir", str(ROOT), "-o", "python_files=bench_*.py",
-           "-o", "python_functions=test_* bench_*",
-           "--benchmark-only", "--benchmark-sort=fullname",
-           f"--benchmark-json={json_path}", *extra_args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(ROOT),
+        "-o",
+        "python_files=bench_*.py",
+        "-o",
+        "python_functions=test_* bench_*",
+        "--benchmark-only",
+        "--benchmark-sort=fullname",
+        f"--benchmark-json={json_path}",
+        *extra_args,
+    ]
     cmd += list(selection) or [str(bench_dir)]
     env = dict(os.environ, KALIB_BENCH_SIZES=sizes)
     return subprocess.run(cmd, cwd=ROOT, env=env).returncode
@@ -53,19 +66,30 @@ def run_suites(bench_dir: Path, json_path: Path, sizes: str, selection=(),
 def parse_args(argv=None):
     rule = regression.Rule()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"sizes {QUICK_SIZES} only (default: {FULL_SIZES})")
-    parser.add_argument("--threshold", type=float, default=rule.threshold,
-                        help="relative slowdown that may raise the alarm (default: %(default)s)")
-    parser.add_argument("--floor-us", type=float, default=rule.floor * 1e6,
-                        help="changes smaller than this many µs never raise it "
-                             "(default: %(default)s)")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"sizes {QUICK_SIZES} only (default: {FULL_SIZES})"
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=rule.threshold,
+        help="relative slowdown that may raise the alarm (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--floor-us",
+        type=float,
+        default=rule.floor * 1e6,
+        help="changes smaller than this many µs never raise it (default: %(default)s)",
+    )
     parser.add_argument("--bench-dir", type=Path, default=HERE)
-    parser.add_argument("--results-dir", type=Path, default=HERE / "results",
-                        help="history.csv, last/ and the peer runs (default: %(default)s)")
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=HERE / "results",
+        help="history.csv, last/ and the peer runs (default: %(default)s)",
+    )
     parser.add_argument("--page", type=Path, default=history_page.PAGE)
-    parser.add_argument("pytest_args", nargs="*",
-                        help="extra pytest arguments, after --")
+    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     return parser.parse_args(argv)
 
 
@@ -100,8 +124,10 @@ def main(argv=None) -> int:
         first = Path(tmp) / "run.json"
         code = run_suites(args.bench_dir, first, sizes, extra_args=args.pytest_args)
         if not first.exists():
-            print(f"run_bench: the benchmark suites failed (pytest exit code {code}); "
-                  "nothing saved", file=sys.stderr)
+            print(
+                f"run_bench: the benchmark suites failed (pytest exit code {code}); nothing saved",
+                file=sys.stderr,
+            )
             return 2
         loads.append(load_average())
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
@@ -111,13 +137,16 @@ def main(argv=None) -> int:
         load = max((x for x in loads if x is not None), default=None)
 
         def rows(run):
-            return history.records_from_run(run, history.stamp_date(stamp), commit, machine,
-                                            sizes, code == 0, load)
+            return history.records_from_run(
+                run, history.stamp_date(stamp), commit, machine, sizes, code == 0, load
+            )
 
         def rerun(names):
             again = Path(tmp) / "rerun.json"
-            print(f"run_bench: {len(names)} benchmark(s) flagged; running them once more",
-                  file=sys.stderr)
+            print(
+                f"run_bench: {len(names)} benchmark(s) flagged; running them once more",
+                file=sys.stderr,
+            )
             if run_suites(args.bench_dir, again, sizes, names, args.pytest_args) != 0:
                 return {"benchmarks": []}
             return json.loads(again.read_text())
@@ -134,20 +163,32 @@ def main(argv=None) -> int:
     baselines = max((v.runs for v in verdicts), default=0)
     print(f"recorded in {history_path} ({machine}); raw run {last}; page {args.page}")
     if not baselines:
-        print("no earlier complete run on this machine with these sizes: this run starts "
-              "the baseline")
+        print(
+            "no earlier complete run on this machine with these sizes: this run starts "
+            "the baseline"
+        )
     flagged = [v for v in verdicts if v.alarm]
     cores = os.cpu_count()
     if load is not None and cores and load > cores:
-        print(f"warning: load average up to {load:g} on {cores} cores: the machine was "
-              "shared during the run" + ("; run make bench again on a quiet machine before "
-                                         "believing the alarm" if flagged else ""))
+        print(
+            f"warning: load average up to {load:g} on {cores} cores: the machine was "
+            "shared during the run"
+            + (
+                "; run make bench again on a quiet machine before believing the alarm"
+                if flagged
+                else ""
+            )
+        )
     if flagged:
-        print(f"REGRESSION: {len(flagged)} benchmark(s) slower than their history allows "
-              "(after one re-run): " + ", ".join(f"{v.name} ({v.status})" for v in flagged))
+        print(
+            f"REGRESSION: {len(flagged)} benchmark(s) slower than their history allows "
+            "(after one re-run): " + ", ".join(f"{v.name} ({v.status})" for v in flagged)
+        )
     if code != 0:
-        print(f"FAILED: some benchmarks failed (pytest exit code {code}); this run will not "
-              "be a baseline")
+        print(
+            f"FAILED: some benchmarks failed (pytest exit code {code}); this run will not "
+            "be a baseline"
+        )
         return 2
     return 1 if flagged else 0
 

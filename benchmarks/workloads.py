@@ -18,6 +18,7 @@ Inputs are integer codes (``int8``); :meth:`Workload.strings` gives the same
 columns as text for timing the encoding step on its own. Everything follows
 from ``(SEED, n)``: the same n gives the same bytes on every machine.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -54,30 +55,37 @@ class Workload:
     """One benchmark problem of size n (all arrays have length n)."""
 
     n: int
-    sector: np.ndarray         # int8 code into SECTORS
-    size_class: np.ndarray     # int8 code into SIZE_CLASSES
-    stratum: np.ndarray        # int8, sector * 4 + size_class
-    cluster: np.ndarray        # int64 PSU within stratum, ~CLUSTERS PSUs in all
-    nace: np.ndarray           # int8 code into NACE_GROUPS
-    base_weight: np.ndarray    # float64, N_h / n_h
-    outcomes: np.ndarray       # (n, 5) float64 of 0/1
+    sector: np.ndarray  # int8 code into SECTORS
+    size_class: np.ndarray  # int8 code into SIZE_CLASSES
+    stratum: np.ndarray  # int8, sector * 4 + size_class
+    cluster: np.ndarray  # int64 PSU within stratum, ~CLUSTERS PSUs in all
+    nace: np.ndarray  # int8 code into NACE_GROUPS
+    base_weight: np.ndarray  # float64, N_h / n_h
+    outcomes: np.ndarray  # (n, 5) float64 of 0/1
     sector_size_totals: np.ndarray  # (8,) population, index = stratum code
-    nace_totals: np.ndarray         # (12,) population, index = nace code
+    nace_totals: np.ndarray  # (12,) population, index = nace code
 
     def columns(self) -> dict[str, np.ndarray]:
         """The sample as a mapping of column name to array (integer codes)."""
-        cols = {"id": np.arange(1, self.n + 1, dtype=np.int64),
-                "sector": self.sector, "size_class": self.size_class,
-                "stratum": self.stratum, "cluster": self.cluster, "nace": self.nace,
-                "weight": self.base_weight}
+        cols = {
+            "id": np.arange(1, self.n + 1, dtype=np.int64),
+            "sector": self.sector,
+            "size_class": self.size_class,
+            "stratum": self.stratum,
+            "cluster": self.cluster,
+            "nace": self.nace,
+            "weight": self.base_weight,
+        }
         cols.update({name: self.outcomes[:, j] for j, name in enumerate(OUTCOMES)})
         return cols
 
     def strings(self) -> dict[str, np.ndarray]:
         """The calibration variables as text labels (for timing encoding)."""
-        return {"sector": np.asarray(SECTORS)[self.sector],
-                "size_class": np.asarray(SIZE_CLASSES)[self.size_class],
-                "nace": np.asarray(NACE_GROUPS)[self.nace]}
+        return {
+            "sector": np.asarray(SECTORS)[self.sector],
+            "size_class": np.asarray(SIZE_CLASSES)[self.size_class],
+            "nace": np.asarray(NACE_GROUPS)[self.nace],
+        }
 
     def margin_tables(self, labels: bool = False) -> dict[str, dict]:
         """Population margins as ``{name: {category: total}}``.
@@ -89,8 +97,10 @@ class Workload:
         siz = SIZE_CLASSES if labels else range(len(SIZE_CLASSES))
         nac = NACE_GROUPS if labels else range(len(NACE_GROUPS))
         cross = [(a, b) for a in sec for b in siz]
-        return {"sector_size": {key: float(t) for key, t in zip(cross, self.sector_size_totals)},
-                "nace": {key: float(t) for key, t in zip(nac, self.nace_totals)}}
+        return {
+            "sector_size": {key: float(t) for key, t in zip(cross, self.sector_size_totals)},
+            "nace": {key: float(t) for key, t in zip(nac, self.nace_totals)},
+        }
 
     def fingerprint(self) -> str:
         """SHA-256 of every array: changes whenever the generator does."""
@@ -122,13 +132,18 @@ class Workload:
         frame.to_parquet(out / "data.parquet", index=False)
         frame.to_csv(out / "data.csv", index=False)
         pd.DataFrame({"stratum": np.arange(8), "total": self.sector_size_totals}).to_csv(
-            out / "margin_stratum.csv", index=False, float_format="%.17g")
+            out / "margin_stratum.csv", index=False, float_format="%.17g"
+        )
         pd.DataFrame({"nace": np.arange(len(NACE_GROUPS)), "total": self.nace_totals}).to_csv(
-            out / "margin_nace.csv", index=False, float_format="%.17g")
+            out / "margin_nace.csv", index=False, float_format="%.17g"
+        )
         # meta.json last: its presence marks the directory as complete.
         tmp = meta.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"n": self.n, "seed": SEED, "outcomes": list(OUTCOMES),
-                                   "fingerprint": fingerprint}))
+        tmp.write_text(
+            json.dumps(
+                {"n": self.n, "seed": SEED, "outcomes": list(OUTCOMES), "fingerprint": fingerprint}
+            )
+        )
         tmp.replace(meta)
         return out
 
@@ -176,20 +191,33 @@ def make_workload(n: int, seed: int = SEED) -> Workload:
     effects_size = np.array([-0.8, -0.2, 0.3, 0.8])
     effects_nace = rng.normal(0.0, 0.4, size=len(NACE_GROUPS))
     intercepts = np.array([-1.0, -0.3, 0.0, 0.4, -1.5])
-    eta = (intercepts[None, :] + effects_size[size_class][:, None]
-           + 0.5 * sector[:, None] + effects_nace[nace][:, None])
+    eta = (
+        intercepts[None, :]
+        + effects_size[size_class][:, None]
+        + 0.5 * sector[:, None]
+        + effects_nace[nace][:, None]
+    )
     outcomes = (rng.random((n, len(OUTCOMES))) < 1.0 / (1.0 + np.exp(-eta))).astype(np.float64)
 
     # Margins: the base-weighted totals, perturbed (non-response, register
     # updates), then scaled to one common population total.
     grand = population.sum()
     strat_tot = np.bincount(stratum, base_weight, minlength=8) * np.exp(rng.normal(0, 0.05, 8))
-    nace_tot = (np.bincount(nace, base_weight, minlength=len(NACE_GROUPS))
-                * np.exp(rng.normal(0, 0.15, len(NACE_GROUPS))))
-    return Workload(n=n, sector=sector, size_class=size_class, stratum=stratum,
-                    cluster=cluster, nace=nace, base_weight=base_weight, outcomes=outcomes,
-                    sector_size_totals=strat_tot * grand / strat_tot.sum(),
-                    nace_totals=nace_tot * grand / nace_tot.sum())
+    nace_tot = np.bincount(nace, base_weight, minlength=len(NACE_GROUPS)) * np.exp(
+        rng.normal(0, 0.15, len(NACE_GROUPS))
+    )
+    return Workload(
+        n=n,
+        sector=sector,
+        size_class=size_class,
+        stratum=stratum,
+        cluster=cluster,
+        nace=nace,
+        base_weight=base_weight,
+        outcomes=outcomes,
+        sector_size_totals=strat_tot * grand / strat_tot.sum(),
+        nace_totals=nace_tot * grand / nace_tot.sum(),
+    )
 
 
 def selected_sizes(default: str = "1e3,1e5") -> dict[str, int]:
@@ -201,5 +229,7 @@ def selected_sizes(default: str = "1e3,1e5") -> dict[str, int]:
     names = os.environ.get("KALIB_BENCH_SIZES", default).replace(" ", "").split(",")
     unknown = [name for name in names if name not in SIZES]
     if unknown:
-        raise ValueError(f"KALIB_BENCH_SIZES: unknown size(s) {unknown}; choose from {list(SIZES)}")
+        raise ValueError(
+            f"KALIB_BENCH_SIZES: unknown size(s) {unknown}; choose from {list(SIZES)}"
+        )
     return {name: SIZES[name] for name in names}

@@ -6,6 +6,7 @@ notebooks that myst-nb executes during every build (any cell error fails
 the build).
 ``make docs`` runs Sphinx with ``-W --keep-going``: every warning is an error.
 """
+
 from __future__ import annotations
 
 import sys
@@ -49,7 +50,7 @@ autosummary_generate = ["api/index.rst"] + [f"api/generated/{p.name}.rst" for p 
 autosummary_imported_members = False
 autosummary_ignore_module_all = False
 autodoc_default_options = {"member-order": "bysource"}
-autodoc_typehints = "none"          # signatures stay readable; types are in the docstrings
+autodoc_typehints = "none"  # signatures stay readable; types are in the docstrings
 autoclass_content = "class"
 # numpydoc renders the sections; member tables come from the class template.
 numpydoc_show_class_members = False
@@ -89,8 +90,9 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 # The left sidebar navigates within a section: only the API reference has one.
-html_sidebars = {name: [] for name in ("index", "guides/*", "cli", "architecture", "data",
-                                       "scale", "changelog")}
+html_sidebars = {
+    name: [] for name in ("index", "guides/*", "cli", "architecture", "data", "scale", "changelog")
+}
 html_static_path = ["_static"]
 html_css_files = ["kalib.css"]
 html_show_sourcelink = False
@@ -103,8 +105,12 @@ def _plain_text_docstrings(app, what, name, obj, options, lines):
         # prints it verbatim), usage lines included: keep the first line as
         # the summary and the rest as a literal block.
         lines[:] = lines[:1] + ["", "::", ""] + [f"    {line}" for line in lines[1:]]
-    elif what == "data" and lines and getattr(obj, "__doc__", None) and \
-            lines[0].strip() == obj.__doc__.strip().splitlines()[0].strip():
+    elif (
+        what == "data"
+        and lines
+        and getattr(obj, "__doc__", None)
+        and lines[0].strip() == obj.__doc__.strip().splitlines()[0].strip()
+    ):
         # A constant without a `#:` comment: autodoc falls back to the
         # docstring the value carries, its type's (numpy.ndarray's, dict's),
         # which says nothing about the constant.
@@ -115,6 +121,7 @@ def _whole_literals(extract):
     """autosummary's one-line summaries end at the first ". ", even inside an
     inline literal (``rep_1 ... rep_B``), which then never closes: take the
     whole first paragraph when the sentence cuts a literal."""
+
     def summary(doc, document):
         text = extract(doc, document)
         if text.count("``") % 2:
@@ -125,6 +132,7 @@ def _whole_literals(extract):
                 paragraph.append(line.strip())
             text = " ".join(p for p in paragraph if p)
         return text
+
     return summary
 
 

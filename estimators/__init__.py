@@ -31,6 +31,7 @@ imported by nothing else) → ``surveys`` (per-survey configuration and data) �
 ``inference``, ``model``, ``scale``, ``io`` and ``diagnose`` → ``weighting``
 (numpy only, vendorable) → ``cext`` (kernels).
 """
+
 from __future__ import annotations
 
 from estimators._lazy import lazy_exports

@@ -3,6 +3,7 @@
 ``estimators`` (the analyst's names) and ``estimators.report`` (whose parser
 must not load the pipeline's pandas, matplotlib and tqdm) export this way.
 """
+
 from __future__ import annotations
 
 import importlib

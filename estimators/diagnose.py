@@ -18,6 +18,7 @@ References
 Chinneck, J. W. (2008). Feasibility and Infeasibility in Optimization,
 ch. 6 (the deletion filter). Springer.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,8 +45,9 @@ def conflicting_constraints(problem, bounds) -> list[int]:
     scale = 1.0 + np.abs(problem.tfull)  # rows on the criterion's scale
     A = (problem.Xfull * problem.d[:, None]).T / scale[:, None]
     b = problem.tfull / scale
-    box = [(None if not np.isfinite(lower) else lower,
-            None if not np.isfinite(upper) else upper)] * problem.n_cells
+    box = [
+        (None if not np.isfinite(lower) else lower, None if not np.isfinite(upper) else upper)
+    ] * problem.n_cells
     active = list(range(len(b)))
     if _feasible(A, b, box):
         return []
@@ -63,10 +65,15 @@ def explain_infeasible_bounds(problem, bounds) -> str | None:
     if not conflict:
         return None
     base = problem.Xfull.T @ problem.d
-    parts = [f"{problem.labels[j][1]} (target {problem.tfull[j]:.10g}, base-weight "
-             f"total {base[j]:.10g})" for j in conflict]
-    return (f"bounds [{bounds[0]:g}, {bounds[1]:g}] cannot hold together with these "
-            f"{len(conflict)} margin categories: " + "; ".join(parts))
+    parts = [
+        f"{problem.labels[j][1]} (target {problem.tfull[j]:.10g}, base-weight "
+        f"total {base[j]:.10g})"
+        for j in conflict
+    ]
+    return (
+        f"bounds [{bounds[0]:g}, {bounds[1]:g}] cannot hold together with these "
+        f"{len(conflict)} margin categories: " + "; ".join(parts)
+    )
 
 
 def calibrate_explained(data, margins, **options):

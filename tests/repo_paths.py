@@ -1,4 +1,5 @@
 """Where the tests find the repository and the stored reference values."""
+
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent

@@ -15,6 +15,7 @@ counts, those inside functions too:
 The checker works on a module graph, so it is tested on small fake graphs
 too: each rule must catch its violation.
 """
+
 from __future__ import annotations
 
 import ast
@@ -22,7 +23,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from repo_paths import REPO
 
 PACKAGES = ("estimators", "weighting", "cext")
@@ -32,21 +32,27 @@ PACKAGES = ("estimators", "weighting", "cext")
 LAYERS = {
     "cext": 0,
     "weighting": 1,
-    "estimators.inference": 2, "estimators.model": 2, "estimators.scale": 2,
-    "estimators.io": 2, "estimators.diagnose": 2, "estimators._version": 2,
+    "estimators.inference": 2,
+    "estimators.model": 2,
+    "estimators.scale": 2,
+    "estimators.io": 2,
+    "estimators.diagnose": 2,
+    "estimators._version": 2,
     "estimators._lazy": 2,
     "estimators.surveys": 3,
-    "estimators.cli": 4, "estimators.report": 4,
+    "estimators.cli": 4,
+    "estimators.report": 4,
 }
 # The package itself re-exports lazily (importlib, by name): on top of all.
 PACKAGE_LAYER = {"estimators": 5}
-TOP = ("estimators.cli", "estimators.report")   # imported by nothing else
-KERNEL_GATE = "weighting._backend"               # the one importer of cext
-VENDORABLE = "weighting"                         # numpy + stdlib + itself
+TOP = ("estimators.cli", "estimators.report")  # imported by nothing else
+KERNEL_GATE = "weighting._backend"  # the one importer of cext
+VENDORABLE = "weighting"  # numpy + stdlib + itself
 VENDORABLE_ALLOWED = {"numpy", "weighting", "__future__"}
 
 
 # -- the checker -------------------------------------------------------------------
+
 
 def project_modules(root: Path) -> dict[str, Path]:
     """Dotted module name -> file, for every ``.py`` file of the packages."""
@@ -74,7 +80,7 @@ def imports_of(module: str, path: Path, modules) -> list[tuple[str, int]]:
             found += [(alias.name, node.lineno) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base_parts = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base_parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(base_parts + ([node.module] if node.module else []))
             else:
                 base = node.module
@@ -92,8 +98,9 @@ def import_graph(root: Path) -> tuple[dict[str, list[tuple[str, int]]], dict[str
 def layer(module: str) -> int | None:
     if module in PACKAGE_LAYER:
         return PACKAGE_LAYER[module]
-    best = max((p for p in LAYERS if module == p or module.startswith(p + ".")),
-               key=len, default=None)
+    best = max(
+        (p for p in LAYERS if module == p or module.startswith(p + ".")), key=len, default=None
+    )
     return None if best is None else LAYERS[best]
 
 
@@ -156,12 +163,21 @@ def layer_violations(graph, modules, rules=None) -> list[str]:
             top = target.split(".")[0]
             if top == "cext" and module != KERNEL_GATE and not _within(module, ("cext",)):
                 out.append(("kernels", f"{where}: kernels only through {KERNEL_GATE}"))
-            if _within(module, (VENDORABLE,)) and top not in VENDORABLE_ALLOWED \
-                    and top not in stdlib and top != "cext":
-                out.append(("vendorable", f"{where}: {VENDORABLE} imports only numpy, "
-                                          "the standard library and itself"))
+            if (
+                _within(module, (VENDORABLE,))
+                and top not in VENDORABLE_ALLOWED
+                and top not in stdlib
+                and top != "cext"
+            ):
+                out.append(
+                    (
+                        "vendorable",
+                        f"{where}: {VENDORABLE} imports only numpy, "
+                        "the standard library and itself",
+                    )
+                )
             if target not in modules and top not in PACKAGES:
-                continue    # third party or standard library
+                continue  # third party or standard library
             if _within(target, TOP) and not _within(module, TOP):
                 out.append(("top", f"{where}: nothing below cli/report imports them"))
             theirs = layer(target)
@@ -176,11 +192,17 @@ GRAPH, MODULES = import_graph(REPO)
 
 
 def test_every_package_is_read():
-    assert {"estimators.inference.estimate", "weighting._backend", "estimators.report.pipeline",
-            "estimators.surveys.employers", "cext"} <= set(MODULES)
+    assert {
+        "estimators.inference.estimate",
+        "weighting._backend",
+        "estimators.report.pipeline",
+        "estimators.surveys.employers",
+        "cext",
+    } <= set(MODULES)
     # function-level imports are edges too
     assert "estimators.surveys.employers.analysis" in {
-        t for t, _ in GRAPH["estimators.surveys.employers"]}
+        t for t, _ in GRAPH["estimators.surveys.employers"]
+    }
 
 
 def test_every_module_has_a_layer():
@@ -207,51 +229,63 @@ def test_kernels_only_through_the_backend():
 
 # -- the checker on fake graphs ----------------------------------------------------
 
+
 def _fake(edges: dict[str, list[str]]):
     graph = {m: [(t, 1) for t in targets] for m, targets in edges.items()}
     return graph, dict.fromkeys(graph)
 
 
 def test_checker_finds_cycles_through_any_length():
-    graph, modules = _fake({"estimators.model.glm": ["estimators.model.results"],
-                            "estimators.model.results": ["estimators.model.variance"],
-                            "estimators.model.variance": ["estimators.model.glm", "numpy"],
-                            "estimators.io.files": ["estimators.io.files"],
-                            "estimators.io.cati": ["estimators.io.files"]})
-    assert cycles(graph, modules) == [["estimators.io.files"],
-                                      ["estimators.model.glm", "estimators.model.results",
-                                       "estimators.model.variance"]]
+    graph, modules = _fake(
+        {
+            "estimators.model.glm": ["estimators.model.results"],
+            "estimators.model.results": ["estimators.model.variance"],
+            "estimators.model.variance": ["estimators.model.glm", "numpy"],
+            "estimators.io.files": ["estimators.io.files"],
+            "estimators.io.cati": ["estimators.io.files"],
+        }
+    )
+    assert cycles(graph, modules) == [
+        ["estimators.io.files"],
+        ["estimators.model.glm", "estimators.model.results", "estimators.model.variance"],
+    ]
     graph["estimators.model.variance"] = [("numpy", 1)]
     graph["estimators.io.files"] = []
     assert cycles(graph, modules) == []
 
 
-@pytest.mark.parametrize("module, target, why", [
-    ("estimators.inference.estimate", "estimators.surveys.employers", "layer 3 above"),
-    ("estimators.surveys.employers", "estimators.report.labels", "nothing below cli/report"),
-    ("estimators.model.glm", "estimators.cli", "nothing below cli/report"),
-    ("weighting.design", "estimators.inference.variance", "layer 2 above"),
-    ("weighting.design", "pandas", "imports only numpy"),
-    ("weighting.replicates", "cext._replicate", "kernels only through"),
-    ("estimators.scale.chunks", "cext", "kernels only through"),
-    ("cext", "weighting.errors", "layer 1 above"),
-])
+@pytest.mark.parametrize(
+    "module, target, why",
+    [
+        ("estimators.inference.estimate", "estimators.surveys.employers", "layer 3 above"),
+        ("estimators.surveys.employers", "estimators.report.labels", "nothing below cli/report"),
+        ("estimators.model.glm", "estimators.cli", "nothing below cli/report"),
+        ("weighting.design", "estimators.inference.variance", "layer 2 above"),
+        ("weighting.design", "pandas", "imports only numpy"),
+        ("weighting.replicates", "cext._replicate", "kernels only through"),
+        ("estimators.scale.chunks", "cext", "kernels only through"),
+        ("cext", "weighting.errors", "layer 1 above"),
+    ],
+)
 def test_checker_finds_each_kind_of_violation(module, target, why):
     graph, modules = _fake({module: [target], target: []})
     assert any(why in line for line in layer_violations(graph, modules))
 
 
-@pytest.mark.parametrize("module, target", [
-    ("estimators.cli.report", "estimators.report"),          # the top layer, within itself
-    ("estimators.report.pipeline", "estimators.surveys.base"),
-    ("estimators.surveys.employers", "estimators.inference.catalog"),
-    ("estimators.scale.engine", "estimators.inference.variance"),   # same layer
-    ("estimators.io.files", "weighting.margins"),
-    ("weighting._backend", "cext"),
-    ("weighting.design", "numpy"),
-    ("weighting.design", "dataclasses"),
-    ("estimators.inference.estimate", "pandas"),
-])
+@pytest.mark.parametrize(
+    "module, target",
+    [
+        ("estimators.cli.report", "estimators.report"),  # the top layer, within itself
+        ("estimators.report.pipeline", "estimators.surveys.base"),
+        ("estimators.surveys.employers", "estimators.inference.catalog"),
+        ("estimators.scale.engine", "estimators.inference.variance"),  # same layer
+        ("estimators.io.files", "weighting.margins"),
+        ("weighting._backend", "cext"),
+        ("weighting.design", "numpy"),
+        ("weighting.design", "dataclasses"),
+        ("estimators.inference.estimate", "pandas"),
+    ],
+)
 def test_checker_allows_what_the_layers_allow(module, target):
     graph, modules = _fake({module: [target], target: []})
     assert layer_violations(graph, modules) == []
@@ -262,15 +296,19 @@ def test_relative_and_from_imports_resolve_to_modules(tmp_path):
     pkg.mkdir(parents=True)
     (tmp_path / "estimators" / "__init__.py").write_text("")
     (pkg / "__init__.py").write_text("from .glm import svyglm\n")
-    (pkg / "glm.py").write_text("def f():\n    from . import results\n"
-                                "    from ..model.results import x\n")
+    (pkg / "glm.py").write_text(
+        "def f():\n    from . import results\n    from ..model.results import x\n"
+    )
     (pkg / "results.py").write_text("from estimators import model\n")
     for package in ("weighting", "cext"):
         (tmp_path / package).mkdir()
     graph, modules = import_graph(tmp_path)
     assert [t for t, _ in graph["estimators.model"]] == ["estimators.model.glm"]
-    assert [t for t, _ in graph["estimators.model.glm"]] == ["estimators.model.results",
-                                                             "estimators.model.results"]
+    assert [t for t, _ in graph["estimators.model.glm"]] == [
+        "estimators.model.results",
+        "estimators.model.results",
+    ]
     assert [t for t, _ in graph["estimators.model.results"]] == ["estimators.model"]
-    assert cycles(graph, modules) == [["estimators.model", "estimators.model.glm",
-                                       "estimators.model.results"]]
+    assert cycles(graph, modules) == [
+        ["estimators.model", "estimators.model.glm", "estimators.model.results"]
+    ]

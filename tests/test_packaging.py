@@ -1,5 +1,6 @@
 """Packaging: one version source, extras that keep the engine light, and a
 wheel that installs into a fresh virtualenv and runs ``kalib report``."""
+
 from __future__ import annotations
 
 import ast
@@ -9,20 +10,22 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import tomllib
 import zipfile
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+import tomllib
+from repo_paths import REPO
 
 from estimators._version import __version__
-from repo_paths import REPO
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 # The distributions each extra brings, by the import names the code uses.
-EXTRA_IMPORTS = {"report": {"matplotlib", "xarray", "netCDF4", "tqdm"},
-                 "scale": {"dask", "distributed", "xarray"}}
+EXTRA_IMPORTS = {
+    "report": {"matplotlib", "xarray", "netCDF4", "tqdm"},
+    "scale": {"dask", "distributed", "xarray"},
+}
 OPTIONAL = set().union(*EXTRA_IMPORTS.values())
 
 
@@ -37,6 +40,7 @@ def _requirement_names(requirements) -> set[str]:
 
 
 # -- metadata ------------------------------------------------------------------------
+
 
 def test_the_version_is_written_once_and_the_metadata_reads_it():
     project = PYPROJECT["project"]
@@ -74,8 +78,16 @@ def test_the_engine_does_not_require_the_report_or_dask_stack():
     core = _requirement_names(PYPROJECT["project"]["dependencies"])
     extras = PYPROJECT["project"]["optional-dependencies"]
     assert not core & {"matplotlib", "xarray", "netcdf4", "tqdm", "dask", "distributed"}
-    assert {"numpy", "scipy", "pandas", "statsmodels", "patsy", "pyarrow", "pyreadstat",
-            "threadpoolctl"} <= core
+    assert {
+        "numpy",
+        "scipy",
+        "pandas",
+        "statsmodels",
+        "patsy",
+        "pyarrow",
+        "pyreadstat",
+        "threadpoolctl",
+    } <= core
     for extra, imports in EXTRA_IMPORTS.items():
         names = _requirement_names(extras[extra])
         assert {i.lower() for i in imports} - {"distributed"} <= names, extra
@@ -87,6 +99,7 @@ def test_the_engine_does_not_require_the_report_or_dask_stack():
 
 
 # -- optional extras are imported only where they are used ------------------------------
+
 
 def _module_level_imports(path: Path) -> set[str]:
     """Top-level package names imported when the module is imported (not
@@ -114,7 +127,8 @@ def test_optional_packages_are_imported_at_module_level_only_by_their_extras_mod
     allowed = ("estimators/report/", "estimators/scale/")
     offenders = []
     for path in sorted((REPO / "estimators").rglob("*.py")) + sorted(
-            (REPO / "weighting").rglob("*.py")):
+        (REPO / "weighting").rglob("*.py")
+    ):
         rel = path.relative_to(REPO).as_posix()
         used = _module_level_imports(path) & OPTIONAL
         if used and not rel.startswith(allowed):
@@ -135,8 +149,12 @@ exec(sys.argv[2])
 
 
 def _without_extras(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", BLOCKER, ",".join(sorted(OPTIONAL)), code],
-                          capture_output=True, text=True, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-c", BLOCKER, ",".join(sorted(OPTIONAL)), code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
 
 
 def test_the_engine_runs_without_the_report_and_scale_extras():
@@ -162,9 +180,15 @@ def test_the_command_line_parses_without_the_report_and_scale_extras():
 
 # -- the wheel -------------------------------------------------------------------------
 
+
 def _tracked_package_data() -> list[str]:
-    files = subprocess.run(["git", "ls-files", "estimators", "weighting", "cext"],
-                           capture_output=True, text=True, cwd=REPO, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "estimators", "weighting", "cext"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    ).stdout.split()
     return [f for f in files if not f.endswith((".py", ".c")) and (REPO / f).exists()]
 
 
@@ -174,15 +198,23 @@ def test_a_wheel_installs_in_a_fresh_virtualenv_and_runs_kalib_report(tmp_path):
     # fresh clone would: pip builds in place, and a stale build/ of the work
     # tree could add files a clone's wheel would not have.
     source = tmp_path / "source"
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, text=True, check=True).stdout.splitlines()
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     for name in files:
         if (REPO / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, source / name)
     wheels = tmp_path / "wheels"
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps",
-                            "-w", str(wheels), "-q"], capture_output=True, text=True)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-w", str(wheels), "-q"],
+        capture_output=True,
+        text=True,
+    )
     assert build.returncode == 0, build.stderr[-3000:]
     (wheel,) = wheels.glob("kalib-*.whl")
     assert wheel.name.startswith(f"kalib-{__version__}-")
@@ -200,41 +232,85 @@ def test_a_wheel_installs_in_a_fresh_virtualenv_and_runs_kalib_report(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()"
-                                         "['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (Path(site) / "_kalib_test_deps.pth").write_text("\n".join(sorted(deps)) + "\n")
-    install = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",
-                              "--no-deps", "--no-index", "-q", str(wheel)],
-                             capture_output=True, text=True)
+    install = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "--no-index",
+            "-q",
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert install.returncode == 0, install.stderr[-3000:]
 
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     where = subprocess.run(
-        [python, "-c", "import cext, estimators, weighting; from importlib import metadata; "
-         "print(estimators.__file__, weighting.__file__, cext.__file__, "
-         "metadata.version('kalib'))"],
-        capture_output=True, text=True, cwd=tmp_path, env=env, check=True).stdout.split()
+        [
+            python,
+            "-c",
+            "import cext, estimators, weighting; from importlib import metadata; "
+            "print(estimators.__file__, weighting.__file__, cext.__file__, "
+            "metadata.version('kalib'))",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        check=True,
+    ).stdout.split()
     for path in where[:3]:
         assert Path(path).resolve().is_relative_to(venv.resolve()), path
     assert where[3] == __version__
 
     kalib = venv / "bin" / "kalib"
-    version = subprocess.run([kalib, "--version"], capture_output=True, text=True,
-                             cwd=tmp_path, env=env)
+    version = subprocess.run(
+        [kalib, "--version"], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
     assert version.stdout.strip() == f"kalib {__version__}", version.stderr[-2000:]
     out = tmp_path / "report"
-    report = subprocess.run([kalib, "report", "--out", str(out), "--replicates", "100",
-                             "--quiet"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    report = subprocess.run(
+        [kalib, "report", "--out", str(out), "--replicates", "100", "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
     assert report.returncode == 0, report.stderr[-3000:]
     run = json.loads((out / "run.json").read_text())
     assert run["versions"]["kalib"] == __version__
-    assert run["versions"]["kernels"] == "cext"       # the compiled kernels came with it
+    assert run["versions"]["kernels"] == "cext"  # the compiled kernels came with it
     assert (out / "index.html").stat().st_size > 10_000
 
     # The same numbers as the source tree's own run.
     here = tmp_path / "here"
-    subprocess.run([sys.executable, "-m", "estimators.cli", "report", "--out", str(here),
-                    "--replicates", "100", "--quiet"], check=True, cwd=REPO)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "estimators.cli",
+            "report",
+            "--out",
+            str(here),
+            "--replicates",
+            "100",
+            "--quiet",
+        ],
+        check=True,
+        cwd=REPO,
+    )
     assert (out / "keyrates.csv").read_bytes() == (here / "keyrates.csv").read_bytes()

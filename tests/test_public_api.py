@@ -4,6 +4,7 @@ Every exported name resolves to the object of its home module. That ``import
 estimators`` alone loads none of the heavy dependencies is checked, with the
 command line's start-up, in ``test_startup_imports.py``.
 """
+
 import pytest
 
 import estimators
@@ -26,6 +27,6 @@ def test_every_export_resolves_to_its_home():
 
 def test_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'svy_mean'"):
-        estimators.svy_mean
+        estimators.svy_mean  # noqa: B018  (the attribute access is the test)
     with pytest.raises(ImportError):
         exec("from estimators import svy_mean", {})

@@ -14,6 +14,7 @@ The ``kalib`` subcommands' one-line help is kept in ``estimators.cli`` so that
 ``kalib --help`` imports no subcommand; it must say what each subcommand's
 own parser says.
 """
+
 import argparse
 import json
 import subprocess
@@ -21,23 +22,32 @@ import sys
 import textwrap
 
 import pytest
-
 from repo_paths import REPO
 
-HEAVY = ("matplotlib", "statsmodels", "dask", "distributed", "xarray", "netCDF4", "tqdm",
-         "scipy.stats", "pyarrow")
+HEAVY = (
+    "matplotlib",
+    "statsmodels",
+    "dask",
+    "distributed",
+    "xarray",
+    "netCDF4",
+    "tqdm",
+    "scipy.stats",
+    "pyarrow",
+)
 WATCHED = HEAVY + ("pandas", "scipy", "numpy")
 
 
 def loaded_by(code: str) -> set[str]:
     """The WATCHED modules in ``sys.modules`` after ``code`` ran in a fresh
     interpreter (a SystemExit of 0, as from ``--help``, is a normal end)."""
-    program = ("import json, sys\ntry:\n"
-               + textwrap.indent(textwrap.dedent(code).strip() + "\n", "    ")
-               + "except SystemExit as exc:\n    if exc.code not in (0, None):\n        raise\n"
-               + f"print(json.dumps([m for m in {WATCHED!r} if m in sys.modules]))\n")
-    run = subprocess.run([sys.executable, "-c", program], cwd=REPO, capture_output=True,
-                         text=True)
+    program = (
+        "import json, sys\ntry:\n"
+        + textwrap.indent(textwrap.dedent(code).strip() + "\n", "    ")
+        + "except SystemExit as exc:\n    if exc.code not in (0, None):\n        raise\n"
+        + f"print(json.dumps([m for m in {WATCHED!r} if m in sys.modules]))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", program], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     return set(json.loads(run.stdout.strip().splitlines()[-1]))
 
@@ -65,13 +75,15 @@ def test_a_subcommands_help_loads_no_heavy_module(command):
 
 def test_kalib_rake_csv_in_csv_out_loads_pandas_only(tmp_path, with_pandas):
     sample = tmp_path / "sample.csv"
-    sample.write_text("id,sex,weight\n" + "".join(
-        f"{i},{'mf'[i % 2]},{1 + i % 3}\n" for i in range(20)))
+    sample.write_text(
+        "id,sex,weight\n" + "".join(f"{i},{'mf'[i % 2]},{1 + i % 3}\n" for i in range(20))
+    )
     margin = tmp_path / "sex.csv"
     margin.write_text("sex,total\nm,30\nf,34\n")
     out = tmp_path / "out.csv"
-    loaded = loaded_by(kalib("rake", sample, "--margins", margin, "--weight", "weight",
-                             "--out", out, "--quiet"))
+    loaded = loaded_by(
+        kalib("rake", sample, "--margins", margin, "--weight", "weight", "--out", out, "--quiet")
+    )
     assert out.exists()
     assert "pandas" in loaded
     assert not loaded & (set(HEAVY + ("scipy",)) - with_pandas), loaded

@@ -5,6 +5,9 @@ compiled ``cext`` kernels only when their API version matches (see
 ``weighting._backend``); otherwise it runs the same algorithms in numpy.
 It reads and writes no files.
 """
+
+from weighting.calibrate import CalibrationResult, calibrate  # noqa: F401
+from weighting.diagnostics import WeightDiagnostics, weight_diagnostics  # noqa: F401
 from weighting.errors import (  # noqa: F401
     CalibrationError,
     DesignError,
@@ -16,9 +19,7 @@ from weighting.errors import (  # noqa: F401
     ReplicateError,
     WeightError,
 )
-from weighting.calibrate import CalibrationResult, calibrate  # noqa: F401,E402
-from weighting.diagnostics import WeightDiagnostics, weight_diagnostics  # noqa: F401,E402
-from weighting.margins import Margin, NumericTotal  # noqa: F401,E402
-from weighting.problem import CalibrationProblem  # noqa: F401,E402
-from weighting.solver import SolveResult, solve  # noqa: F401,E402
-from weighting.spec import CalibrationSpec  # noqa: F401,E402
+from weighting.margins import Margin, NumericTotal  # noqa: F401
+from weighting.problem import CalibrationProblem  # noqa: F401
+from weighting.solver import SolveResult, solve  # noqa: F401
+from weighting.spec import CalibrationSpec  # noqa: F401

@@ -12,6 +12,7 @@ No other module imports ``cext``: ``weighting`` and the Dask layer reach the
 kernels as ``_backend.KERNELS.<module>`` and build their structured arguments
 (``cext._args.ReplicatePlan``, ``CellSystem``) through ``KERNELS``.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -53,8 +54,9 @@ def _load() -> tuple[Kernels | None, str | None]:
         return None, f"cext's kernels are not built ({exc})"
     differences = contract.differences(getattr(_calibrate, "CONTRACT", {}))
     if differences:
-        return None, ("cext's constants differ from weighting.contract's: "
-                      + "; ".join(differences))
+        return None, (
+            "cext's constants differ from weighting.contract's: " + "; ".join(differences)
+        )
     return Kernels(_calibrate, _replicate, _chunked, _args), None
 
 

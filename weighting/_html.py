@@ -6,6 +6,7 @@ standard error supports (:func:`decimals`); the plain-text view stays
 ``summary()``. ``estimators`` builds its result tables with the same
 functions, so every kalib table in a notebook looks alike.
 """
+
 from __future__ import annotations
 
 import math
@@ -66,15 +67,25 @@ def table(header, rows, *, numeric=(), caption=None, row_styles=None) -> str:
     if caption:
         out.append(f"<caption{_CAPTION}>{escape(str(caption))}</caption>")
     if header is not None:
-        out.append("<thead><tr>" + "".join(
-            f"<th{_NUMERIC if j in numeric else ''}>{escape(str(h))}</th>"
-            for j, h in enumerate(header)) + "</tr></thead>")
+        out.append(
+            "<thead><tr>"
+            + "".join(
+                f"<th{_NUMERIC if j in numeric else ''}>{escape(str(h))}</th>"
+                for j, h in enumerate(header)
+            )
+            + "</tr></thead>"
+        )
     out.append("<tbody>")
     for i, row in enumerate(rows):
         style = row_styles[i] if row_styles and row_styles[i] else ""
-        out.append((f'<tr style="{style}">' if style else "<tr>") + "".join(
-            f"<td{_NUMERIC if j in numeric else ''}>{escape(str(cell))}</td>"
-            for j, cell in enumerate(row)) + "</tr>")
+        out.append(
+            (f'<tr style="{style}">' if style else "<tr>")
+            + "".join(
+                f"<td{_NUMERIC if j in numeric else ''}>{escape(str(cell))}</td>"
+                for j, cell in enumerate(row)
+            )
+            + "</tr>"
+        )
     out.append("</tbody></table>")
     return "".join(out)
 
@@ -84,8 +95,11 @@ def calibration_html(result) -> str:
     the lines of ``summary()`` as a two-column table."""
     p = result.problem
     diag = result.diagnostics()
-    status = (f"yes, in {result.iterations} iterations" if result.converged
-              else f"NO, stopped after {result.iterations} iterations")
+    status = (
+        f"yes, in {result.iterations} iterations"
+        if result.converged
+        else f"NO, stopped after {result.iterations} iterations"
+    )
     rows = [
         ("distance", result.distance),
         ("converged", status),
@@ -97,8 +111,13 @@ def calibration_html(result) -> str:
     if result.bounds:
         rows.append(("bounds on g", f"[{result.bounds[0]:g}, {result.bounds[1]:g}]"))
     if result.trim:
-        rows.append(("trimming caps on g", f"[{result.trim[0]:g}, {result.trim[1]:g}], "
-                     f"{int(result.trimmed.sum())} units capped"))
+        rows.append(
+            (
+                "trimming caps on g",
+                f"[{result.trim[0]:g}, {result.trim[1]:g}], "
+                f"{int(result.trimmed.sum())} units capped",
+            )
+        )
     rows += [
         ("weights: total", f"{diag.total:.10g}"),
         ("weights: min, max", f"{diag.min:.6g}, {diag.max:.6g}"),

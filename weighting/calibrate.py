@@ -49,6 +49,7 @@ Deville, J.-C. and Särndal, C.-E. (1992). Calibration estimators in survey
 sampling. JASA 87, 376-382.
 Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R, ch. 7.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -134,16 +135,23 @@ class CalibrationResult:
         p = self.problem
         diag = self.diagnostics()
         units = "rows" if p.rows_are_units else f"{p.n_cells} cells"
-        status = (f"converged in {self.iterations} iterations" if self.converged else
-                  f"NOT CONVERGED after {self.iterations} iterations")
+        status = (
+            f"converged in {self.iterations} iterations"
+            if self.converged
+            else f"NOT CONVERGED after {self.iterations} iterations"
+        )
         lines = [
             f"calibration: {self.distance}, n = {p.n} rows ({units}), "
             f"{len(p.t)} constraints from {len(p.tfull)} margin categories",
             f"{status}: max relative margin error {self.error:.3g} (tol {self.tol:g})",
             f"g: min {self.g.min():.6g}, max {self.g.max():.6g}"
             + (f"; bounds [{self.bounds[0]:g}, {self.bounds[1]:g}]" if self.bounds else "")
-            + (f"; trim [{self.trim[0]:g}, {self.trim[1]:g}], "
-               f"{int(self.trimmed.sum())} units capped" if self.trim else ""),
+            + (
+                f"; trim [{self.trim[0]:g}, {self.trim[1]:g}], "
+                f"{int(self.trimmed.sum())} units capped"
+                if self.trim
+                else ""
+            ),
             f"weights: total {diag.total:.10g}, min {diag.min:.6g}, max {diag.max:.6g}, "
             f"CV {diag.cv:.4f}, Kish n_eff {diag.n_eff:.1f}, weighting deff {diag.deff:.4f}",
         ]
@@ -152,11 +160,13 @@ class CalibrationResult:
     def _repr_html_(self) -> str:
         """``summary()`` as an HTML table, for Jupyter."""
         from weighting._html import calibration_html
+
         return calibration_html(self)
 
 
-def calibrate(data, margins, *, base_weights=None, spec: CalibrationSpec | None = None,
-              **settings) -> CalibrationResult:
+def calibrate(
+    data, margins, *, base_weights=None, spec: CalibrationSpec | None = None, **settings
+) -> CalibrationResult:
     """Calibrate base weights to population margins.
 
     Parameters
@@ -210,14 +220,22 @@ def calibrate(data, margins, *, base_weights=None, spec: CalibrationSpec | None 
     margins = tuple(margins) if isinstance(margins, (list, tuple)) else (margins,)
     code, lower, upper = spec.code, *spec.limits
     categorical = [m for m in margins if isinstance(m, Margin)]
-    reconciled = _reconcile_grand_totals(margins, categorical, spec.tol,
-                                         spec.normalize_margins)
+    reconciled = _reconcile_grand_totals(margins, categorical, spec.tol, spec.normalize_margins)
     problem = CalibrationProblem(data, reconciled, base_weights)
     _check_implied_totals(problem, spec.tol)
     _check_category_bounds(problem, code, lower, upper)
 
-    fit = solve(problem.X, problem.d, problem.t, spec.distance, spec.bounds, tol=spec.tol,
-                max_iter=spec.max_iter, Xfull=problem.Xfull, tfull=problem.tfull)
+    fit = solve(
+        problem.X,
+        problem.d,
+        problem.t,
+        spec.distance,
+        spec.bounds,
+        tol=spec.tol,
+        max_iter=spec.max_iter,
+        Xfull=problem.Xfull,
+        tfull=problem.tfull,
+    )
     g_units, trimmed = fit.g, np.zeros(problem.n_cells, bool)
     iterations, errors, converged = fit.iterations, [fit.errors], fit.converged
     if spec.trim is not None and converged:
@@ -229,9 +247,18 @@ def calibrate(data, margins, *, base_weights=None, spec: CalibrationSpec | None 
         errors += [r.errors for r in rounds]
     g = problem.expand(g_units)
     result = CalibrationResult(
-        weights=problem.base_weights * g, g=g, base_weights=problem.base_weights,
-        iterations=iterations, errors=np.concatenate(errors), converged=converged,
-        spec=spec, margins=margins, problem=problem, lam=fit.lam, trimmed=trimmed)
+        weights=problem.base_weights * g,
+        g=g,
+        base_weights=problem.base_weights,
+        iterations=iterations,
+        errors=np.concatenate(errors),
+        converged=converged,
+        spec=spec,
+        margins=margins,
+        problem=problem,
+        lam=fit.lam,
+        trimmed=trimmed,
+    )
     if not converged and not spec.allow_unconverged:
         exc = CalibrationError(_nonconvergence_message(problem, fit, spec))
         exc.result = result
@@ -251,9 +278,10 @@ def _reconcile_grand_totals(margins, categorical, tol, normalize):
             if not normalize:
                 raise MarginError(
                     f"grand totals disagree: margin {m.name!r} sums to {total:.10g}, "
-                    f"margin {first.name!r} to {reference:.10g}", option="normalize_margins",
-                    remedy="pass normalize_margins=True to rescale every margin to the "
-                           "first")
+                    f"margin {first.name!r} to {reference:.10g}",
+                    option="normalize_margins",
+                    remedy="pass normalize_margins=True to rescale every margin to the first",
+                )
             rescaled[id(m)] = m.scaled(reference / total)
     return [rescaled.get(id(m), m) for m in margins]
 
@@ -269,7 +297,8 @@ def _check_implied_totals(problem, tol):
             margin, category = problem.labels[j]
             raise MarginError(
                 f"margins are inconsistent: {category} has total {target:.10g} but the "
-                f"other margins imply {implied:.10g} for the respondents it covers")
+                f"other margins imply {implied:.10g} for the respondents it covers"
+            )
 
 
 def _check_category_bounds(problem, code, lower, upper, what="bounds"):
@@ -290,7 +319,8 @@ def _check_category_bounds(problem, code, lower, upper, what="bounds"):
                 f"{category}: target {target:.10g} is out of reach for its "
                 f"{int(respondents[j])} respondents with base-weight total "
                 f"{base[j]:.10g} (g = {target / base[j]:.6g} needed; {what} "
-                f"[{lower:g}, {upper:g}])")
+                f"[{lower:g}, {upper:g}])"
+            )
 
 
 def _trim_clipping(problem, fit, spec):
@@ -301,16 +331,31 @@ def _trim_clipping(problem, fit, spec):
         return fit.g, outside, []
     # Without bounds the floor is the distance's own: raking keeps g positive.
     low, high = spec.clipping_bounds
-    _check_category_bounds(problem, RAKING if spec.distance == "raking" else LINEAR, low,
-                           high, what="bounds and trimming caps")
-    refit = solve(problem.X, problem.d, problem.t, spec.distance, (low, high), lam0=fit.lam,
-                  tol=spec.tol, max_iter=spec.max_iter, Xfull=problem.Xfull,
-                  tfull=problem.tfull)
+    _check_category_bounds(
+        problem,
+        RAKING if spec.distance == "raking" else LINEAR,
+        low,
+        high,
+        what="bounds and trimming caps",
+    )
+    refit = solve(
+        problem.X,
+        problem.d,
+        problem.t,
+        spec.distance,
+        (low, high),
+        lam0=fit.lam,
+        tol=spec.tol,
+        max_iter=spec.max_iter,
+        Xfull=problem.Xfull,
+        tfull=problem.tfull,
+    )
     if not refit.converged:
         worst = _worst(problem.Xfull, problem.d * refit.g, problem.tfull)
         raise InfeasibleBoundsError(
             f"trimming to [{lo:g}, {hi:g}] and the margins cannot hold together: "
-            f"the re-calibration with g capped fails, worst at {problem.labels[worst][1]}")
+            f"the re-calibration with g capped fails, worst at {problem.labels[worst][1]}"
+        )
     capped = (refit.g <= low * (1 + 1e-12)) | (refit.g >= high * (1 - 1e-12))
     return refit.g, capped, [refit]
 
@@ -332,8 +377,8 @@ def _trim_fixing(table: CellTable, fit, spec):
         free &= ~outside
         if not free.any():
             raise InfeasibleBoundsError(
-                f"trimming to [{lo:g}, {hi:g}] caps every unit and the margins no "
-                "longer hold")
+                f"trimming to [{lo:g}, {hi:g}] caps every unit and the margins no longer hold"
+            )
         fixed_share = table.Xfull[~free].T @ (table.d[~free] * g[~free])
         Xf, df, tf = table.Xfull[free], table.d[free], table.tfull - fixed_share
         kept, dependent = independent_columns(Xf)
@@ -342,16 +387,27 @@ def _trim_fixing(table: CellTable, fit, spec):
                 raise InfeasibleBoundsError(
                     f"trimming to [{lo:g}, {hi:g}] and the margins cannot hold together: "
                     f"{table.labels[j][1]} would need {tf[j]:.10g} more weight from "
-                    f"units that are all capped")
-        refit = solve(Xf[:, kept], df, tf[kept], spec.distance, spec.bounds, tol=tol,
-                      max_iter=spec.max_iter, Xfull=Xf, tfull=tf)
+                    f"units that are all capped"
+                )
+        refit = solve(
+            Xf[:, kept],
+            df,
+            tf[kept],
+            spec.distance,
+            spec.bounds,
+            tol=tol,
+            max_iter=spec.max_iter,
+            Xfull=Xf,
+            tfull=tf,
+        )
         rounds.append(refit)
         if not refit.converged:
             worst = _worst(Xf, df * refit.g, tf)
             raise InfeasibleBoundsError(
                 f"trimming to [{lo:g}, {hi:g}] and the margins cannot hold together: "
                 f"re-calibrating the {int(free.sum())} uncapped units fails, worst at "
-                f"{table.labels[worst][1]}")
+                f"{table.labels[worst][1]}"
+            )
         g[free] = refit.g
 
 
@@ -365,12 +421,18 @@ def _nonconvergence_message(problem, fit, spec):
     achieved = float(problem.Xfull[:, j] @ w)
     margin, category = problem.labels[j]
     bounds, tol = spec.bounds, spec.tol
-    reason = ("the step search stalled" if fit.status == Status.LINE_SEARCH_FAILED else
-              f"not converged in {fit.iterations} iterations")
-    hint = (f"; the bounds [{bounds[0]:g}, {bounds[1]:g}] may be jointly infeasible"
-            if bounds else "")
-    return (f"{spec.distance} calibration failed ({reason}): worst margin {margin!r}, "
-            f"category {category}: achieved {achieved:.10g}, target "
-            f"{problem.tfull[j]:.10g} (relative error "
-            f"{criterion(problem.Xfull[:, [j]], w, problem.tfull[[j]]):.3g} > tol {tol:g})"
-            f"{hint}")
+    reason = (
+        "the step search stalled"
+        if fit.status == Status.LINE_SEARCH_FAILED
+        else f"not converged in {fit.iterations} iterations"
+    )
+    hint = (
+        f"; the bounds [{bounds[0]:g}, {bounds[1]:g}] may be jointly infeasible" if bounds else ""
+    )
+    return (
+        f"{spec.distance} calibration failed ({reason}): worst margin {margin!r}, "
+        f"category {category}: achieved {achieved:.10g}, target "
+        f"{problem.tfull[j]:.10g} (relative error "
+        f"{criterion(problem.Xfull[:, [j]], w, problem.tfull[[j]]):.3g} > tol {tol:g})"
+        f"{hint}"
+    )

@@ -6,6 +6,7 @@ Categories are compared as text: numbers are written canonically (``1``, not
 ``1.0``; ``0.5`` as Python's shortest round-trip repr), so a margin file read
 as strings matches a sample column read as integers or floats.
 """
+
 from __future__ import annotations
 
 import math
@@ -100,17 +101,23 @@ def canonical(value) -> str:
     if not isinstance(value, str):
         return str(value)
     if value.isascii() and value.isdigit() and (value[0] != "0" or len(value) == 1):
-        return value                      # a whole number as it is written
+        return value  # a whole number as it is written
     if not _NUMERAL.fullmatch(value):
         return value
     if not any(c in value for c in ".eE"):
-        return str(int(value))            # exact at any length: no float
+        return str(int(value))  # exact at any length: no float
     number = float(value)
     return canonical(number) if math.isfinite(number) else value
 
 
-def encode(values, name: str, *, role: str = "calibration variable", missing: str = "raise",
-           factorize=None) -> tuple[np.ndarray, list[str]]:
+def encode(
+    values,
+    name: str,
+    *,
+    role: str = "calibration variable",
+    missing: str = "raise",
+    factorize=None,
+) -> tuple[np.ndarray, list[str]]:
     """Integer codes and canonical category strings of one column.
 
     The one encoder of categories (calibration variables, strata, PSUs,
@@ -166,8 +173,9 @@ def encode(values, name: str, *, role: str = "calibration variable", missing: st
     if missing == "raise" and absent.any():
         count = int(np.count_nonzero(absent))
         first = int(np.flatnonzero(absent)[0])
-        raise MissingValueError(f"{role} {name!r} has {count} missing value(s) "
-                                f"(first at row {first})")
+        raise MissingValueError(
+            f"{role} {name!r} has {count} missing value(s) (first at row {first})"
+        )
     return codes, categories
 
 
@@ -225,8 +233,11 @@ def _encode_text(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     on a hash collision the text itself is sorted instead.
     """
     width = values.dtype.itemsize // (4 if values.dtype.kind == "U" else 1)
-    chars = np.ascontiguousarray(values).view(
-        np.uint32 if values.dtype.kind == "U" else np.uint8).reshape(len(values), width)
+    chars = (
+        np.ascontiguousarray(values)
+        .view(np.uint32 if values.dtype.kind == "U" else np.uint8)
+        .reshape(len(values), width)
+    )
     key = np.zeros(len(values), np.uint64)
     for j in range(width):  # wraps modulo 2**64, as intended
         key *= np.uint64(1_000_003)
@@ -240,8 +251,9 @@ def _encode_text(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return _merge_equal_text(codes.reshape(-1), [canonical(r) for r in representatives])
 
 
-def _encode_objects(values: np.ndarray, missing: str,
-                    factorize=None) -> tuple[np.ndarray, list[str]]:
+def _encode_objects(
+    values: np.ndarray, missing: str, factorize=None
+) -> tuple[np.ndarray, list[str]]:
     """Encode Python objects by hashing (a dict of the distinct values: O(n),
     where sorting objects costs a Python comparison per step), then merge the
     values whose canonical text is equal; missing values (among the distinct
@@ -253,8 +265,10 @@ def _encode_objects(values: np.ndarray, missing: str,
     """
     try:
         codes, uniques = _hash_codes(values) if factorize is None else factorize(values)
-        if any(_is_bool(u) or (isinstance(u, (int, float, np.number)) and u in (0, 1))
-               for u in uniques):
+        if any(
+            _is_bool(u) or (isinstance(u, (int, float, np.number)) and u in (0, 1))
+            for u in uniques
+        ):
             is_bool = np.fromiter(map(_is_bool, values), bool, len(values))
             if is_bool.any() and not is_bool.all():
                 codes, uniques = _hash_codes(values, key=lambda v: (_is_bool(v), v))
@@ -331,8 +345,10 @@ def numeric(values, what: str, *, error=KalibError) -> np.ndarray:
         except (TypeError, ValueError):
             bad.append(i)
     if bad:
-        raise error(f"{what} is not numeric: {len(bad)} value(s) are not numbers (first at "
-                    f"row {bad[0]}: {items[bad[0]]!r})")
+        raise error(
+            f"{what} is not numeric: {len(bad)} value(s) are not numbers (first at "
+            f"row {bad[0]}: {items[bad[0]]!r})"
+        )
     return out
 
 
@@ -346,6 +362,8 @@ def positive_weights(values, label: str, n: int) -> np.ndarray:
     bad = ~(np.isfinite(w) & (w > 0))
     if bad.any():
         rows = np.flatnonzero(bad)
-        raise WeightError(f"{label}: {rows.size} value(s) not positive and finite "
-                          f"(first at row {rows[0]}: {float(w[rows[0]])!r})")
+        raise WeightError(
+            f"{label}: {rows.size} value(s) not positive and finite "
+            f"(first at row {rows[0]}: {float(w[rows[0]])!r})"
+        )
     return w

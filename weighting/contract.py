@@ -9,6 +9,7 @@ instead if any differs (its ``REASON`` then names the difference), and a test
 compares them too. A change to one side without the other therefore costs
 speed, never results.
 """
+
 from __future__ import annotations
 
 from enum import IntEnum
@@ -41,19 +42,24 @@ class Distance(IntEnum):
 
 
 # Newton solver (weighting.solver: read its docstring for what they do).
-ARMIJO = 1e-4          # sufficient decrease of the dual in the line search
-MAX_HALVINGS = 60      # step halvings before the line search gives up
+ARMIJO = 1e-4  # sufficient decrease of the dual in the line search
+MAX_HALVINGS = 60  # step halvings before the line search gives up
 ROUNDING_SLACK = 1e-12  # Armijo slack, relative to the magnitude of the dual's terms
-PIVOT_RTOL = 1e-14     # a Cholesky pivot below this times the largest diagonal ...
-RIDGE = 1e-10          # ... refactorises H + RIDGE * that diagonal * I
+PIVOT_RTOL = 1e-14  # a Cholesky pivot below this times the largest diagonal ...
+RIDGE = 1e-10  # ... refactorises H + RIDGE * that diagonal * I
 
 
 def values() -> dict:
     """Every value the kernels must share, by the name ``cext`` publishes it under."""
     out = {s.name: int(s) for s in Status}
     out.update({d.name: int(d) for d in Distance})
-    out.update(ARMIJO=ARMIJO, MAX_HALVINGS=MAX_HALVINGS, ROUNDING_SLACK=ROUNDING_SLACK,
-               PIVOT_RTOL=PIVOT_RTOL, RIDGE=RIDGE)
+    out.update(
+        ARMIJO=ARMIJO,
+        MAX_HALVINGS=MAX_HALVINGS,
+        ROUNDING_SLACK=ROUNDING_SLACK,
+        PIVOT_RTOL=PIVOT_RTOL,
+        RIDGE=RIDGE,
+    )
     return out
 
 
@@ -64,8 +70,13 @@ def differences(kernel_values: dict) -> list[str]:
     (TRIM_INFEASIBLE is numpy's alone), but everything a kernel uses must be
     published, so no name of :func:`values` but TRIM_INFEASIBLE may be absent."""
     ours = values()
-    out = [f"{name}: kernel {value!r}, weighting {ours.get(name, 'undefined')!r}"
-           for name, value in sorted(kernel_values.items()) if ours.get(name) != value]
-    out += [f"{name}: kernel undefined, weighting {ours[name]!r}"
-            for name in sorted(set(ours) - set(kernel_values) - {"TRIM_INFEASIBLE"})]
+    out = [
+        f"{name}: kernel {value!r}, weighting {ours.get(name, 'undefined')!r}"
+        for name, value in sorted(kernel_values.items())
+        if ours.get(name) != value
+    ]
+    out += [
+        f"{name}: kernel undefined, weighting {ours[name]!r}"
+        for name in sorted(set(ours) - set(kernel_values) - {"TRIM_INFEASIBLE"})
+    ]
     return out

@@ -46,6 +46,7 @@ elsewhere (on Dask); ``Design.sampling_fraction``, ``n_psu``,
 :meth:`Design.calibrate` (``calibration.margins`` its margins) that replicates
 are re-calibrated with.
 """
+
 from __future__ import annotations
 
 from types import MappingProxyType
@@ -53,7 +54,7 @@ from types import MappingProxyType
 import numpy as np
 
 from weighting.columns import column, encode, n_rows, numeric, positive_weights
-from weighting.errors import DesignError, KalibError
+from weighting.errors import DesignError, KalibError, MissingValueError
 from weighting.spec import CalibrationSpec
 
 _NO_DATA = MappingProxyType({})
@@ -110,13 +111,29 @@ class Design:
         replicate method (see ``weighting.replicates``).
     """
 
-    __slots__ = ("data", "n", "base_weights", "weights", "strata", "strata_labels",
-                 "psu", "psu_stratum", "n_psu", "fpc", "sampling_fraction",
-                 "certainty", "lonely_psu", "weights_given", "calibration",
-                 "replicates", "_frozen")
+    __slots__ = (
+        "data",
+        "n",
+        "base_weights",
+        "weights",
+        "strata",
+        "strata_labels",
+        "psu",
+        "psu_stratum",
+        "n_psu",
+        "fpc",
+        "sampling_fraction",
+        "certainty",
+        "lonely_psu",
+        "weights_given",
+        "calibration",
+        "replicates",
+        "_frozen",
+    )
 
-    def __init__(self, data=None, *, weights=None, strata=None, psu=None, fpc=None,
-                 lonely_psu="error"):
+    def __init__(
+        self, data=None, *, weights=None, strata=None, psu=None, fpc=None, lonely_psu="error"
+    ):
         data = _NO_DATA if data is None else data
         n = _row_count(data, (weights, strata, psu, fpc))
         strata_codes, strata_labels = _codes(data, strata, "strata", n)
@@ -134,8 +151,10 @@ class Design:
             n_psu = np.bincount(psu_stratum, minlength=len(strata_labels))
 
         if isinstance(lonely_psu, str) and lonely_psu not in ("error", "certainty"):
-            raise DesignError(f"lonely_psu must be 'error', 'certainty' or a mapping "
-                              f"of strata to merge, not {lonely_psu!r}")
+            raise DesignError(
+                f"lonely_psu must be 'error', 'certainty' or a mapping "
+                f"of strata to merge, not {lonely_psu!r}"
+            )
         lonely = n_psu == 1
         if population is not None:  # a take-all stratum has no variance to estimate
             lonely &= population > n_psu
@@ -143,12 +162,12 @@ class Design:
             names = [strata_labels[h] for h in np.flatnonzero(lonely)[:5]]
             raise DesignError(
                 f"{int(lonely.sum())} stratum/strata with a single PSU: {names}",
-                option="lonely_psu", remedy="choose lonely_psu='certainty' or a mapping "
-                                            "{lonely: neighbour} to merge")
+                option="lonely_psu",
+                remedy="choose lonely_psu='certainty' or a mapping {lonely: neighbour} to merge",
+            )
 
         if weights is None:
-            base = (np.ones(n) if population is None
-                    else (population / n_psu)[strata_codes])
+            base = np.ones(n) if population is None else (population / n_psu)[strata_codes]
         else:
             base = _weights(data, weights, n)
 
@@ -165,10 +184,10 @@ class Design:
         self.n_psu = _frozen(n_psu)
         self.fpc = None if population is None else _frozen(population)
         self.sampling_fraction = _frozen(
-            np.zeros(len(n_psu)) if population is None else n_psu / population)
+            np.zeros(len(n_psu)) if population is None else n_psu / population
+        )
         self.certainty = _frozen(lonely)
-        self.lonely_psu = (dict(lonely_psu) if not isinstance(lonely_psu, str)
-                           else lonely_psu)
+        self.lonely_psu = dict(lonely_psu) if not isinstance(lonely_psu, str) else lonely_psu
         self.calibration = None
         self.replicates = None
         self._frozen = True
@@ -178,7 +197,7 @@ class Design:
             raise AttributeError("Design is immutable; its methods return new designs")
         object.__setattr__(self, name, value)
 
-    def _replace(self, **changes) -> "Design":
+    def _replace(self, **changes) -> Design:
         new = object.__new__(Design)
         for name in self.__slots__:
             object.__setattr__(new, name, getattr(self, name))
@@ -236,7 +255,7 @@ class Design:
 
     # -- steps returning new designs -----------------------------------------
 
-    def calibrate(self, margins, spec: CalibrationSpec | None = None, **settings) -> "Design":
+    def calibrate(self, margins, spec: CalibrationSpec | None = None, **settings) -> Design:
         """Calibrate the base weights to ``margins``; a new design.
 
         The settings are a :class:`~weighting.spec.CalibrationSpec` or the
@@ -251,26 +270,45 @@ class Design:
         from weighting.calibrate import calibrate
 
         if "base_weights" in settings:
-            raise KalibError("Design.calibrate uses the design's base weights; "
-                             "give weights to Design(...) instead")
+            raise KalibError(
+                "Design.calibrate uses the design's base weights; "
+                "give weights to Design(...) instead"
+            )
         base = self.base_weights if self.weights_given else None
-        result = calibrate(self.data, margins, base_weights=base,
-                           spec=CalibrationSpec.of(spec, **settings))
-        new = self._replace(base_weights=_frozen(result.base_weights),
-                            weights=_frozen(result.weights), calibration=result)
+        result = calibrate(
+            self.data, margins, base_weights=base, spec=CalibrationSpec.of(spec, **settings)
+        )
+        new = self._replace(
+            base_weights=_frozen(result.base_weights),
+            weights=_frozen(result.weights),
+            calibration=result,
+        )
         if self.replicates is not None:
             from weighting.replicates import GivenReplicates, make_replicates
+
             r = self.replicates
             if isinstance(r, GivenReplicates):
-                raise KalibError("replicate weights given as a matrix cannot be "
-                                 "re-calibrated; calibrate before attaching them")
-            object.__setattr__(new, "replicates", make_replicates(
-                new, r.method, r.B, r.seed, r.mse, r.accept_failures, **r.options))
+                raise KalibError(
+                    "replicate weights given as a matrix cannot be "
+                    "re-calibrated; calibrate before attaching them"
+                )
+            object.__setattr__(
+                new,
+                "replicates",
+                make_replicates(new, r.method, r.B, r.seed, r.mse, r.accept_failures, **r.options),
+            )
         return new
 
-    def with_replicates(self, method="bootstrap", replicates=1000, seed=20170602,
-                        accept_failures=False, mse=False, fay_rho=None,
-                        collapse_strata=False) -> "Design":
+    def with_replicates(
+        self,
+        method="bootstrap",
+        replicates=1000,
+        seed=20170602,
+        accept_failures=False,
+        mse=False,
+        fay_rho=None,
+        collapse_strata=False,
+    ) -> Design:
         """A new design with replicate weights, each re-calibrated if calibrated.
 
         Parameters
@@ -301,13 +339,31 @@ class Design:
         """
         from weighting.replicates import make_replicates
 
-        return self._replace(replicates=make_replicates(
-            self, method, replicates, seed, mse, accept_failures, fay_rho=fay_rho,
-            collapse_strata=collapse_strata))
+        return self._replace(
+            replicates=make_replicates(
+                self,
+                method,
+                replicates,
+                seed,
+                mse,
+                accept_failures,
+                fay_rho=fay_rho,
+                collapse_strata=collapse_strata,
+            )
+        )
 
-    def with_replicate_weights(self, repweights, scale=None, rscales=None, mse=False,
-                               method="other", degf=None, weights=None,
-                               replicate_type=None, fay_rho=None) -> "Design":
+    def with_replicate_weights(
+        self,
+        repweights,
+        scale=None,
+        rscales=None,
+        mse=False,
+        method="other",
+        degf=None,
+        weights=None,
+        replicate_type=None,
+        fay_rho=None,
+    ) -> Design:
         """A new design with replicate weights given as an (n, B) matrix.
 
         For files written by ``kalib replicate`` or replicate weights made
@@ -325,24 +381,28 @@ class Design:
 
         repweights = np.asarray(repweights, dtype=np.float64)
         if repweights.ndim != 2 or repweights.shape[0] != self.n:
-            raise KalibError(f"replicate weights have shape {repweights.shape}, the "
-                             f"design has {self.n} rows")
+            raise KalibError(
+                f"replicate weights have shape {repweights.shape}, the design has {self.n} rows"
+            )
         if replicate_type is not None:
             if method != "other":
                 raise KalibError("give replicate_type or method, not both")
-            method, scale, rscales = svrep_constants(replicate_type, repweights.shape[1],
-                                                     scale, rscales, fay_rho)
+            method, scale, rscales = svrep_constants(
+                replicate_type, repweights.shape[1], scale, rscales, fay_rho
+            )
         elif scale is None or rscales is None or fay_rho is not None:
-            raise KalibError("give scale and rscales, or replicate_type= (and fay_rho= for "
-                             "fay) for R's svrepdesign rules")
-        changes = {"replicates": GivenReplicates(repweights, scale, rscales, mse, method,
-                                                 degf)}
+            raise KalibError(
+                "give scale and rscales, or replicate_type= (and fay_rho= for "
+                "fay) for R's svrepdesign rules"
+            )
+        changes = {"replicates": GivenReplicates(repweights, scale, rscales, mse, method, degf)}
         if weights is not None:
             changes["weights"] = _frozen(_weights(None, np.asarray(weights), self.n))
         return self._replace(**changes)
 
-    def poststratify(self, table, variables=None, partial=False, tol=1e-10,
-                     max_iter=1000) -> "Design":
+    def poststratify(
+        self, table, variables=None, partial=False, tol=1e-10, max_iter=1000
+    ) -> Design:
         r"""Post-stratify to the population counts of one (crossed) table; a new design.
 
         R's ``postStratify``: in every cell c of the table,
@@ -393,15 +453,20 @@ class Design:
         from weighting.margins import Margin
 
         if self.calibration is not None:
-            raise KalibError("the design is already calibrated: post-stratify the design "
-                             "before any calibration (it is one calibration of the base "
-                             "weights), or calibrate with the crossed margin among the others")
+            raise KalibError(
+                "the design is already calibrated: post-stratify the design "
+                "before any calibration (it is one calibration of the base "
+                "weights), or calibrate with the crossed margin among the others"
+            )
         margin = table if isinstance(table, Margin) else Margin(variables, table)
-        if variables is not None and isinstance(table, Margin) \
-                and tuple([variables] if isinstance(variables, str) else variables) \
-                != margin.variables:
-            raise KalibError(f"variables {variables!r} differ from the margin's "
-                             f"{margin.variables}")
+        if (
+            variables is not None
+            and isinstance(table, Margin)
+            and tuple([variables] if isinstance(variables, str) else variables) != margin.variables
+        ):
+            raise KalibError(
+                f"variables {variables!r} differ from the margin's {margin.variables}"
+            )
         margin = _sampled_cells(self.data, margin, self.n, partial)
         spec = CalibrationSpec("linear", tol=tol, max_iter=max_iter)
         from weighting.replicates import GivenReplicates, poststratified_weights
@@ -418,19 +483,23 @@ class Design:
         result = calibrate(self.data, [margin], base_weights=self.weights, spec=spec)
         W = poststratified_weights(r.repweights, result.problem)
         return self._replace(
-            base_weights=_frozen(result.base_weights), weights=_frozen(result.weights),
+            base_weights=_frozen(result.base_weights),
+            weights=_frozen(result.weights),
             calibration=result,
-            replicates=GivenReplicates(W, r.scale, r.rscales, r.mse, r.method, None))
+            replicates=GivenReplicates(W, r.scale, r.rscales, r.mse, r.method, None),
+        )
 
-    def with_replicate_structure(self, replicates) -> "Design":
+    def with_replicate_structure(self, replicates) -> Design:
         """A new design holding a replicate structure made elsewhere (a
         ``weighting.protocols.ReplicateStructure``: replicates drawn and
         re-calibrated on Dask by ``estimators.scale``), taken as it is."""
         from weighting.protocols import ReplicateStructure
 
         if not isinstance(replicates, ReplicateStructure):
-            raise KalibError(f"{type(replicates).__name__} is not a replicate structure "
-                             "(weighting.protocols.ReplicateStructure)")
+            raise KalibError(
+                f"{type(replicates).__name__} is not a replicate structure "
+                "(weighting.protocols.ReplicateStructure)"
+            )
         return self._replace(replicates=replicates)
 
     # -- replicate estimates --------------------------------------------------
@@ -480,8 +549,11 @@ class Design:
             return None
         problem = self.calibration.problem
         d, X = self.base_weights, problem.X
-        D = d if problem.rows_are_units else np.bincount(problem.cell, d,
-                                                          minlength=problem.n_cells)
+        D = (
+            d
+            if problem.rows_are_units
+            else np.bincount(problem.cell, d, minlength=problem.n_cells)
+        )
         return problem.cell, X, X.T @ (X * D[:, None])
 
     def calibration_residuals(self, z) -> np.ndarray:
@@ -502,8 +574,9 @@ class Design:
         if self.calibration.problem.rows_are_units:
             beta = np.linalg.solve(M, (X * d[:, None]).T @ flat)
             return (flat - X @ beta).reshape(z.shape)
-        dz = np.column_stack([np.bincount(cell, d * flat[:, j], minlength=X.shape[0])
-                              for j in range(flat.shape[1])])
+        dz = np.column_stack(
+            [np.bincount(cell, d * flat[:, j], minlength=X.shape[0]) for j in range(flat.shape[1])]
+        )
         beta = np.linalg.solve(M, X.T @ dz)
         return (flat - (X @ beta)[cell]).reshape(z.shape)
 
@@ -520,14 +593,19 @@ class Design:
 
 # -- helpers ----------------------------------------------------------------------
 
+
 def _sampled_cells(data, margin, n, partial):
     """``margin`` without its population cells that have no sample unit
     (``partial``), or an error naming them (R's ``postStratify`` rule)."""
     from weighting.errors import EmptyCellError
     from weighting.margins import Margin
 
-    codes, names = zip(*(encode(column(data, v), v, role="post-stratification variable")
-                         for v in margin.variables))
+    codes, names = zip(
+        *(
+            encode(column(data, v), v, role="post-stratification variable")
+            for v in margin.variables
+        )
+    )
     joint = np.unique(np.column_stack(codes).reshape(n, len(codes)), axis=0)
     present = {tuple(names[k][c] for k, c in enumerate(row)) for row in joint.tolist()}
     empty = [key for key, total in margin.table.items() if key not in present and total > 0]
@@ -536,12 +614,14 @@ def _sampled_cells(data, margin, n, partial):
     if not partial:
         shown = ", ".join(f"{margin.label(k)} (N = {margin.table[k]:g})" for k in empty[:5])
         raise EmptyCellError(
-            f"{len(empty)} population cell(s) of {margin.name!r} have no sample unit: "
-            f"{shown}", option="partial",
+            f"{len(empty)} population cell(s) of {margin.name!r} have no sample unit: {shown}",
+            option="partial",
             remedy="pass partial=True to drop them; the weights then sum to the population "
-                   "total minus theirs")
-    return Margin(margin.variables, {k: t for k, t in margin.table.items() if k in present},
-                  name=margin.name)
+            "total minus theirs",
+        )
+    return Margin(
+        margin.variables, {k: t for k, t in margin.table.items() if k in present}, name=margin.name
+    )
 
 
 def _row_count(data, specs) -> int:
@@ -560,8 +640,9 @@ def _values(data, spec, name, n) -> tuple[np.ndarray, str]:
     label = spec if isinstance(spec, str) else name
     values = column(data, spec) if isinstance(spec, str) else np.asarray(spec)
     if values.shape != (n,):
-        raise DesignError(f"design variable {label!r} has shape {values.shape}, "
-                          f"the sample has {n} rows")
+        raise DesignError(
+            f"design variable {label!r} has shape {values.shape}, the sample has {n} rows"
+        )
     return values, label
 
 
@@ -587,14 +668,16 @@ def _merge_lonely(labels, n_psu, policy):
     for lonely, neighbour in mapping.items():
         for label in (lonely, neighbour):
             if label not in position:
-                raise DesignError(f"lonely_psu merge: stratum {label!r} is not in the "
-                                  f"design (strata: {list(labels)[:10]})")
+                raise DesignError(
+                    f"lonely_psu merge: stratum {label!r} is not in the "
+                    f"design (strata: {list(labels)[:10]})"
+                )
         if n_psu[position[lonely]] != 1:
-            raise DesignError(f"lonely_psu merge: stratum {lonely!r} has "
-                              f"{n_psu[position[lonely]]} PSUs, not one")
+            raise DesignError(
+                f"lonely_psu merge: stratum {lonely!r} has {n_psu[position[lonely]]} PSUs, not one"
+            )
         if neighbour in mapping:
-            raise DesignError(f"lonely_psu merge: neighbour {neighbour!r} is itself "
-                              f"merged away")
+            raise DesignError(f"lonely_psu merge: neighbour {neighbour!r} is itself merged away")
         target[position[lonely]] = position[neighbour]
     kept = np.flatnonzero(target == np.arange(len(labels)))
     renumber = np.full(len(labels), -1)
@@ -619,8 +702,9 @@ def _population(data, spec, strata, labels, n_psu, n):
     bad = ~(np.isfinite(values) & (values > 0))
     if bad.any():
         rows = np.flatnonzero(bad)
-        raise DesignError(f"fpc {label!r}: {rows.size} value(s) not positive and finite "
-                          f"(first at row {rows[0]})")
+        raise DesignError(
+            f"fpc {label!r}: {rows.size} value(s) not positive and finite (first at row {rows[0]})"
+        )
     H = len(labels)
     low = np.full(H, np.inf)
     high = np.full(H, -np.inf)
@@ -629,15 +713,19 @@ def _population(data, spec, strata, labels, n_psu, n):
     varying = np.flatnonzero(low != high)
     if varying.size:
         h = varying[0]
-        raise DesignError(f"fpc {label!r} is not constant within stratum "
-                          f"{labels[h]!r} ({low[h]:g} to {high[h]:g})")
+        raise DesignError(
+            f"fpc {label!r} is not constant within stratum "
+            f"{labels[h]!r} ({low[h]:g} to {high[h]:g})"
+        )
     if np.all(low <= 1):  # sampling fractions (R's svydesign rule)
         return n_psu / low
     small = np.flatnonzero(low < n_psu)
     if small.size:
         h = small[0]
-        raise DesignError(f"fpc {label!r}: population count {low[h]:g} in stratum "
-                          f"{labels[h]!r} is below its {n_psu[h]} sampled PSUs")
+        raise DesignError(
+            f"fpc {label!r}: population count {low[h]:g} in stratum "
+            f"{labels[h]!r} is below its {n_psu[h]} sampled PSUs"
+        )
     return low
 
 
@@ -649,16 +737,19 @@ def _check_totals_input(values, groups, n_groups, n):
         raise KalibError(f"values have shape {values.shape}, expected ({n}, k)")
     if not np.all(np.isfinite(values)):
         rows = np.flatnonzero(~np.isfinite(values).all(axis=1))
-        raise MissingValueError(f"values have {rows.size} row(s) with missing or "
-                                f"non-finite entries (first at row {rows[0]})")
+        raise MissingValueError(
+            f"values have {rows.size} row(s) with missing or "
+            f"non-finite entries (first at row {rows[0]})"
+        )
     if groups is None:
         groups = np.zeros(n, np.int64)
         n_groups = 1
     else:
         groups = np.asarray(groups)
         if groups.shape != (n,) or groups.dtype.kind not in "iu":
-            raise KalibError(f"groups must be ({n},) integer codes, got "
-                             f"{groups.shape} {groups.dtype}")
+            raise KalibError(
+                f"groups must be ({n},) integer codes, got {groups.shape} {groups.dtype}"
+            )
         groups = groups.astype(np.int64)
         if n_groups is None:
             n_groups = int(groups.max()) + 1 if n else 0

@@ -10,6 +10,7 @@ References
 ----------
 Kish, L. (1965). Survey Sampling. Wiley, section 11.7.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,5 +36,12 @@ def weight_diagnostics(weights) -> WeightDiagnostics:
     w = np.asarray(weights, dtype=np.float64)
     total = float(w.sum())
     n_eff = total * total / float(w @ w)
-    return WeightDiagnostics(n=w.size, total=total, min=float(w.min()), max=float(w.max()),
-                             cv=float(w.std() / w.mean()), n_eff=n_eff, deff=w.size / n_eff)
+    return WeightDiagnostics(
+        n=w.size,
+        total=total,
+        min=float(w.min()),
+        max=float(w.max()),
+        cv=float(w.std() / w.mean()),
+        n_eff=n_eff,
+        deff=w.size / n_eff,
+    )

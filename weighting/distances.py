@@ -26,6 +26,7 @@ References
 Deville, J.-C. and Särndal, C.-E. (1992). Calibration estimators in survey
 sampling. JASA 87, 376-382.
 """
+
 from __future__ import annotations
 
 import math
@@ -47,8 +48,9 @@ def parse(distance: str, bounds) -> tuple[int, float, float]:
     bounds with L < 1 < U; raking needs L >= 0.
     """
     if distance not in CODES:
-        raise KalibError(f"unknown calibration distance {distance!r} "
-                         f"(expected one of {', '.join(CODES)})")
+        raise KalibError(
+            f"unknown calibration distance {distance!r} (expected one of {', '.join(CODES)})"
+        )
     code = CODES[distance]
     if bounds is None:
         if distance in ("logit", "truncated"):
@@ -61,8 +63,9 @@ def parse(distance: str, bounds) -> tuple[int, float, float]:
     if not lower < 1.0 < upper or math.isnan(lower) or math.isnan(upper):
         raise KalibError(f"bounds ({lower:g}, {upper:g}) must satisfy L < 1 < U")
     if distance in ("logit", "truncated") and not (math.isfinite(lower) and math.isfinite(upper)):
-        raise KalibError(f"the {distance} distance needs finite bounds, got "
-                         f"({lower:g}, {upper:g})")
+        raise KalibError(
+            f"the {distance} distance needs finite bounds, got ({lower:g}, {upper:g})"
+        )
     if code == RAKING and lower < 0:
         raise KalibError(f"raking keeps g positive: lower bound {lower:g} must be >= 0")
     return code, lower, upper

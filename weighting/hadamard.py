@@ -59,6 +59,7 @@ McCarthy, P. J. (1969). Pseudo-replication: half samples. Rev. Int. Stat.
 Inst. 37, 239-264.
 Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed., ch. 3.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -76,7 +77,7 @@ _PALEY2_28 = 13
 def _is_prime(p: int) -> bool:
     if p < 2:
         return False
-    return all(p % q for q in range(2, int(p ** 0.5) + 1))
+    return all(p % q for q in range(2, int(p**0.5) + 1))
 
 
 def _residues(p: int) -> np.ndarray:
@@ -124,8 +125,7 @@ def paley2(q: int) -> np.ndarray:
     C = np.zeros((q + 1, q + 1), np.int64)
     C[0, 1:] = C[1:, 0] = 1
     C[1:, 1:] = chi[np.subtract.outer(np.arange(q), np.arange(q)) % q].T
-    H = (np.kron(C, [[1, -1], [-1, -1]]) + np.kron(np.eye(q + 1, dtype=np.int64),
-                                                   [[1, 1], [1, -1]]))
+    H = np.kron(C, [[1, -1], [-1, -1]]) + np.kron(np.eye(q + 1, dtype=np.int64), [[1, 1], [1, -1]])
     H = H * H[0]  # columns negated where row 0 is -1: row 0 all +1
     return ((H + 1) // 2).astype(np.int8)
 
@@ -212,6 +212,5 @@ def hadamard(n: int) -> np.ndarray:
 
 def _check_n(n) -> int:
     if not (isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0):
-        raise KalibError(f"a Hadamard matrix needs a non-negative whole number of rows, "
-                         f"got {n!r}")
+        raise KalibError(f"a Hadamard matrix needs a non-negative whole number of rows, got {n!r}")
     return int(n)

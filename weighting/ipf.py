@@ -26,6 +26,7 @@ of Mathematical Statistics 11, 427-444.
 Deville, J.-C. and Särndal, C.-E. (1992). Calibration estimators in survey
 sampling. JASA 87, 376-382.
 """
+
 from __future__ import annotations
 
 import math
@@ -105,7 +106,7 @@ def ipf_layout(Xfull, labels, code: int, lower: float, upper: float):
     first = np.array(first + [len(names)], dtype=np.int64)
     cat = np.empty((Xfull.shape[0], len(first) - 1), dtype=np.int32)
     for k in range(len(first) - 1):
-        block = Xfull[:, first[k]:first[k + 1]]
+        block = Xfull[:, first[k] : first[k + 1]]
         if not np.all(block.sum(axis=1) == 1):
             return None
         cat[:, k] = first[k] + np.argmax(block, axis=1)

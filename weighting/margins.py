@@ -7,6 +7,7 @@ of a numeric variable (e.g. employees), with any distance; it rules out
 collapsing rows into cells of identical units (the rows are then the
 solver's units).
 """
+
 from __future__ import annotations
 
 import math
@@ -43,23 +44,26 @@ class Margin:
             if len(key) != r:
                 raise MarginError(
                     f"margin {self.name!r}: category {key!r} has {len(key)} "
-                    f"value(s) for {r} variable(s)")
+                    f"value(s) for {r} variable(s)"
+                )
             key = tuple(canonical(k) for k in key)
             total = float(total)
             if not math.isfinite(total) or total < 0:
                 raise MarginError(
                     f"margin {self.name!r}: category {self.label(key)} has total "
-                    f"{total!r} (must be finite and non-negative)")
+                    f"{total!r} (must be finite and non-negative)"
+                )
             if key in entries:
-                raise MarginError(f"margin {self.name!r}: category {self.label(key)} "
-                                  "appears twice")
+                raise MarginError(
+                    f"margin {self.name!r}: category {self.label(key)} appears twice"
+                )
             entries[key] = total
         if not entries:
             raise MarginError(f"margin {self.name!r} has no categories")
         self.table = entries
 
     @classmethod
-    def from_arrays(cls, variables, categories, totals, name=None) -> "Margin":
+    def from_arrays(cls, variables, categories, totals, name=None) -> Margin:
         """Build from parallel sequences: ``categories[i]`` (a value, or a
         tuple of values for a cross) has population count ``totals[i]``."""
         categories, totals = list(categories), list(totals)
@@ -72,10 +76,11 @@ class Margin:
     def grand_total(self) -> float:
         return math.fsum(self.table.values())
 
-    def scaled(self, factor: float) -> "Margin":
+    def scaled(self, factor: float) -> Margin:
         """The same margin with every total multiplied by ``factor``."""
-        return Margin(self.variables, {k: v * factor for k, v in self.table.items()},
-                      name=self.name)
+        return Margin(
+            self.variables, {k: v * factor for k, v in self.table.items()}, name=self.name
+        )
 
     def label(self, key: tuple[str, ...]) -> str:
         """Readable label of one category, e.g. ``sector*size=(public, 5-19)``."""

@@ -8,6 +8,7 @@ rows once into integer cell codes; the solver then works on the small
 cell g-factors back to rows. With a numeric total the units are the rows
 themselves (nothing collapses), through the same interface.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -57,7 +58,7 @@ class CellTable:
     def n_cells(self) -> int:
         return self.X.shape[0]
 
-    def with_totals(self, d) -> "CellTable":
+    def with_totals(self, d) -> CellTable:
         """The same table with unit base-weight totals ``d``."""
         return replace(self, d=np.asarray(d, dtype=np.float64))
 
@@ -111,8 +112,9 @@ class CalibrationProblem:
         self.margins = [m for m in margins if isinstance(m, Margin)]
         self.numeric = [m for m in margins if isinstance(m, NumericTotal)]
         if len(self.margins) + len(self.numeric) != len(margins) or not margins:
-            raise MarginError("margins must be a non-empty list of Margin and "
-                              "NumericTotal objects")
+            raise MarginError(
+                "margins must be a non-empty list of Margin and NumericTotal objects"
+            )
         self.variables = list(dict.fromkeys(v for m in self.margins for v in m.variables))
         names = self.variables + [m.variable for m in self.numeric]
         self.n = n_rows(data, names)
@@ -132,8 +134,9 @@ class CalibrationProblem:
 
         columns, self.tfull, self.labels = [], [], []
         for margin in self.margins:
-            for key, indicator in _margin_columns(margin, self.variables, self.categories,
-                                                  cell_codes, cell_counts):
+            for key, indicator in _margin_columns(
+                margin, self.variables, self.categories, cell_codes, cell_counts
+            ):
                 columns.append(indicator)
                 self.tfull.append(margin.table[key])
                 self.labels.append((margin.name, margin.label(key)))
@@ -164,8 +167,9 @@ class CalibrationProblem:
     @property
     def table(self) -> CellTable:
         """The problem on its units, without the row arrays (no copies)."""
-        return CellTable(self.X, self.t, self.Xfull, self.tfull, self.labels, self.d,
-                         self.kept, self.dependent)
+        return CellTable(
+            self.X, self.t, self.Xfull, self.tfull, self.labels, self.d, self.kept, self.dependent
+        )
 
     def collapse(self, w) -> np.ndarray:
         """Unit totals of row values ``w``: ``out[c] = sum_{i: cell_i = c} w_i``."""
@@ -182,8 +186,10 @@ class CalibrationProblem:
         return _backend.expand(self.cell, g_cells)
 
     def __repr__(self) -> str:
-        return (f"CalibrationProblem(n={self.n}, units={self.n_cells}, "
-                f"constraints={len(self.t)} of {len(self.tfull)})")
+        return (
+            f"CalibrationProblem(n={self.n}, units={self.n_cells}, "
+            f"constraints={len(self.t)} of {len(self.tfull)})"
+        )
 
 
 def independent_columns(X: np.ndarray) -> tuple[np.ndarray, list]:
@@ -198,7 +204,7 @@ def independent_columns(X: np.ndarray) -> tuple[np.ndarray, list]:
     for j in range(X.shape[1]):
         v = X[:, j].copy()
         norm = np.linalg.norm(v)
-        Q = basis[:len(kept)]
+        Q = basis[: len(kept)]
         for _ in range(2):  # projecting twice keeps the residual orthogonal in floats
             v -= (Q @ v) @ Q
         residual = np.linalg.norm(v)
@@ -262,8 +268,9 @@ def _joint_cells(data, variables, n):
             observed, cell = np.unique(joint, return_inverse=True)
         cell_digits = np.array(np.unravel_index(observed, spans)).T
     else:  # too many combinations for one int64: unique rows instead
-        stacked = np.column_stack([np.subtract(d, low, dtype=np.int64)
-                                   for d, low in zip(digits, lows)])
+        stacked = np.column_stack(
+            [np.subtract(d, low, dtype=np.int64) for d, low in zip(digits, lows)]
+        )
         cell_digits, cell = np.unique(stacked, axis=0, return_inverse=True)
     cell_digits = np.asarray(cell_digits, np.int64).reshape(-1, len(variables))
     for v, cats in enumerate(categories):
@@ -289,22 +296,27 @@ def _margin_columns(margin, variables, categories, cell_codes, cell_counts):
     respondents; categories with total 0 and no respondents are left out.
     """
     index = [variables.index(v) for v in margin.variables]
-    keys = [tuple(categories[v][c] for v, c in zip(index, row))
-            for row in cell_codes[:, index].tolist()]
+    keys = [
+        tuple(categories[v][c] for v, c in zip(index, row))
+        for row in cell_codes[:, index].tolist()
+    ]
     respondents: dict[tuple, int] = {}
     for key, count in zip(keys, cell_counts.tolist()):
         respondents[key] = respondents.get(key, 0) + count
     unknown = [k for k in respondents if k not in margin.table]
     if unknown:
-        shown = ", ".join(f"{margin.label(k)} ({respondents[k]} respondents)"
-                          for k in unknown[:5])
-        raise MarginError(f"{len(unknown)} sample categor{'y' if len(unknown) == 1 else 'ies'}"
-                          f" missing from margin {margin.name!r}: {shown}")
+        shown = ", ".join(f"{margin.label(k)} ({respondents[k]} respondents)" for k in unknown[:5])
+        raise MarginError(
+            f"{len(unknown)} sample categor{'y' if len(unknown) == 1 else 'ies'}"
+            f" missing from margin {margin.name!r}: {shown}"
+        )
     empty = [k for k, total in margin.table.items() if k not in respondents and total > 0]
     if empty:
         shown = ", ".join(f"{margin.label(k)} (total {margin.table[k]:g})" for k in empty[:5])
-        raise EmptyCellError(f"{len(empty)} categor{'y' if len(empty) == 1 else 'ies'} of "
-                             f"margin {margin.name!r} with no respondents: {shown}")
+        raise EmptyCellError(
+            f"{len(empty)} categor{'y' if len(empty) == 1 else 'ies'} of "
+            f"margin {margin.name!r} with no respondents: {shown}"
+        )
     position = {k: i for i, k in enumerate(respondents)}
     cell_category = np.array([position[k] for k in keys], dtype=np.int64)
     for key in margin.table:
@@ -317,6 +329,8 @@ def _numeric_column(data, name):
     bad = ~np.isfinite(values)
     if bad.any():
         rows = np.flatnonzero(bad)
-        raise MissingValueError(f"numeric variable {name!r} has {rows.size} missing or "
-                                f"non-finite value(s) (first at row {rows[0]})")
+        raise MissingValueError(
+            f"numeric variable {name!r} has {rows.size} missing or "
+            f"non-finite value(s) (first at row {rows[0]})"
+        )
     return values

@@ -11,6 +11,7 @@ replicate plans are made from. The protocols name the members each reader
 uses, so that a stand-in is checked by ``isinstance`` (they are
 ``runtime_checkable``: the members must exist) instead of by ``hasattr``.
 """
+
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
@@ -32,12 +33,12 @@ class ReplicateDesign(Protocol):
 
     n: int
     data: object
-    weights: np.ndarray          # (n,) full-sample analysis weights
-    replicates: object           # the replicate structure (not None)
-    method: str                  # "bootstrap", "jkn", "jk1" or another name
+    weights: np.ndarray  # (n,) full-sample analysis weights
+    replicates: object  # the replicate structure (not None)
+    method: str  # "bootstrap", "jkn", "jk1" or another name
     B: int
     scale: float
-    rscales: np.ndarray          # (B,)
+    rscales: np.ndarray  # (B,)
     mse: bool
     degf: int
 
@@ -61,8 +62,8 @@ class ReplicateStructure(Protocol):
     mse: bool
     degf: int
     accept_failures: bool
-    convergence: object          # weighting.replicates.Convergence, or None
-    g: np.ndarray | None         # (B, cells) re-calibrated g-factors, or None
+    convergence: object  # weighting.replicates.Convergence, or None
+    g: np.ndarray | None  # (B, cells) re-calibrated g-factors, or None
 
     def totals(self, design, values, groups, n_groups) -> np.ndarray:
         """``design.replicate_totals`` on checked input."""
@@ -77,7 +78,7 @@ class PsuStructure(Protocol):
     (``weighting.replicates.bootstrap_plan``, ``jackknife_plan``)."""
 
     n_strata: int
-    n_psu: np.ndarray             # (H,) sampled PSUs per stratum
-    psu_stratum: np.ndarray       # (P,) stratum of every PSU, PSUs stratum by stratum
+    n_psu: np.ndarray  # (H,) sampled PSUs per stratum
+    psu_stratum: np.ndarray  # (P,) stratum of every PSU, PSUs stratum by stratum
     sampling_fraction: np.ndarray  # (H,) n_h / N_h (0 without fpc)
-    certainty: np.ndarray         # (H,) bool: certainty strata (no draws)
+    certainty: np.ndarray  # (H,) bool: certainty strata (no draws)

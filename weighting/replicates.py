@@ -80,6 +80,7 @@ Inst. 37, 239-264.
 Judkins, D. R. (1990). Fay's method for variance estimation. J. Official
 Statistics 6, 223-239.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -91,8 +92,7 @@ from weighting.columns import dense_range
 from weighting.contract import Status
 from weighting.errors import DesignError, InfeasibleBoundsError, KalibError, ReplicateError
 from weighting.hadamard import hadamard
-from weighting.ipf import (IPF_SWEEPS, IpfStart, ipf_lambda, ipf_layout, ipf_solve,
-                           lambda_map)
+from weighting.ipf import IPF_SWEEPS, IpfStart, ipf_lambda, ipf_layout, ipf_solve, lambda_map
 from weighting.problem import CellTable
 from weighting.protocols import PsuStructure
 from weighting.spec import CalibrationSpec
@@ -130,8 +130,9 @@ def child_seed_words(seed: int, B: int) -> np.ndarray:
         raise KalibError(f"the number of replicates must be below 2**32, got {B}")
     run = _words32(seed)
     run += [0] * max(0, _POOL - len(run))  # numpy pads the seed when spawning
-    entropy = ([np.full(B, w, dtype=np.uint32) for w in run]
-               + [np.arange(B, dtype=np.uint32)])  # the spawn key (b,)
+    entropy = [np.full(B, w, dtype=np.uint32) for w in run] + [
+        np.arange(B, dtype=np.uint32)
+    ]  # the spawn key (b,)
     return _generate_state(_mix_entropy(entropy))
 
 
@@ -172,8 +173,9 @@ def _generate_state(pool):
             hash_const = u32(hash_const * u32(_MULT_B))
             value = value * hash_const
             words.append((value ^ (value >> u32(16))).astype(np.uint64))
-    return np.column_stack([words[2 * k] | (words[2 * k + 1] << np.uint64(32))
-                            for k in range(_POOL)])
+    return np.column_stack(
+        [words[2 * k] | (words[2 * k + 1] << np.uint64(32)) for k in range(_POOL)]
+    )
 
 
 def bootstrap_counts(seed: int, B: int, n_psu, n_draws, b=None) -> np.ndarray:
@@ -200,7 +202,7 @@ def bootstrap_counts(seed: int, B: int, n_psu, n_draws, b=None) -> np.ndarray:
 class _Sums:
     """Sums by combination of a plan's multipliers times row values (numpy)."""
 
-    def sums(self, b: int, rows: "PsuRows", combo, values, K: int) -> np.ndarray:
+    def sums(self, b: int, rows: PsuRows, combo, values, K: int) -> np.ndarray:
         """``S[c, j] = sum_{i: combo_i = c} m_{p(i)b} values[i, j]`` (K, k), in numpy.
 
         ``combo`` and ``values`` are in PSU order (``rows.sort``), as the
@@ -217,24 +219,35 @@ class Plan(_Sums):
     method: int
     B: int
     seed: int | None
-    seeds: np.ndarray       # (B, 4) uint64 (bootstrap) or (0, 4)
-    n_psu: np.ndarray       # (H,)
-    offset: np.ndarray      # (H,) first PSU of each stratum
-    n_draws: np.ndarray     # (H,) bootstrap draws per stratum
-    base: np.ndarray        # (P,) bootstrap: 1 - a_h
-    step: np.ndarray        # (P,) bootstrap: a_h n_h / (n_h - 1)
-    jk_psu: np.ndarray      # (B,) jackknife: deleted PSU
-    jk_factor: np.ndarray   # (B,) jackknife: n_h / (n_h - 1)
+    seeds: np.ndarray  # (B, 4) uint64 (bootstrap) or (0, 4)
+    n_psu: np.ndarray  # (H,)
+    offset: np.ndarray  # (H,) first PSU of each stratum
+    n_draws: np.ndarray  # (H,) bootstrap draws per stratum
+    base: np.ndarray  # (P,) bootstrap: 1 - a_h
+    step: np.ndarray  # (P,) bootstrap: a_h n_h / (n_h - 1)
+    jk_psu: np.ndarray  # (B,) jackknife: deleted PSU
+    jk_factor: np.ndarray  # (B,) jackknife: n_h / (n_h - 1)
     psu_stratum: np.ndarray  # (P,)
 
-    def for_kernels(self, kernels, rows: "PsuRows | None" = None):
+    def for_kernels(self, kernels, rows: PsuRows | None = None):
         """The plan as the kernels' ``ReplicatePlan`` (``kernels``:
         ``weighting._backend.KERNELS``), over ``rows`` in PSU order (default:
         one row per PSU, or rows not read in PSU order)."""
         psu_ptr = np.zeros(0, np.int64) if rows is None else rows.kernel_ptr
         return kernels.args.ReplicatePlan(
-            self.method, self.seeds, self.n_psu, self.offset, self.n_draws, self.base,
-            self.step, self.jk_psu, self.jk_factor, self.psu_stratum, self.B, psu_ptr)
+            self.method,
+            self.seeds,
+            self.n_psu,
+            self.offset,
+            self.n_draws,
+            self.base,
+            self.step,
+            self.jk_psu,
+            self.jk_factor,
+            self.psu_stratum,
+            self.B,
+            psu_ptr,
+        )
 
     def multipliers(self, b: int) -> np.ndarray:
         """(P,) multipliers of replicate b, in numpy (the reference)."""
@@ -243,7 +256,7 @@ class Plan(_Sums):
             return self.base + self.step * counts
         mult = np.ones(len(self.psu_stratum))
         h = self.psu_stratum[self.jk_psu[b]]
-        mult[self.offset[h]:self.offset[h] + self.n_psu[h]] = self.jk_factor[b]
+        mult[self.offset[h] : self.offset[h] + self.n_psu[h]] = self.jk_factor[b]
         mult[self.jk_psu[b]] = 0.0
         return mult
 
@@ -265,7 +278,7 @@ class BalancedPlan(_Sums):
     """
 
     B: int
-    table: np.ndarray        # (B, P) multipliers
+    table: np.ndarray  # (B, P) multipliers
     psu_stratum: np.ndarray  # (P,)
     fay_rho: float
     collapse_strata: bool
@@ -292,8 +305,9 @@ class PsuRows:
 
     def __init__(self, psu, P: int):
         psu = np.ascontiguousarray(psu, dtype=np.int64)
-        self.order = None if psu.size < 2 or np.all(psu[1:] >= psu[:-1]) \
-            else np.argsort(psu, kind="stable")
+        self.order = (
+            None if psu.size < 2 or np.all(psu[1:] >= psu[:-1]) else np.argsort(psu, kind="stable")
+        )
         self.psu = self.sort(psu)
         sizes = np.bincount(psu, minlength=P)
         self.kernel_ptr = np.zeros(0 if np.all(sizes == 1) else P + 1, np.int64)
@@ -330,12 +344,25 @@ def bootstrap_plan(design: PsuStructure, B: int, seed: int):
         step_h = np.where(n_h > 1, a * n_h / (n_h - 1), 0.0)
     varying = (n_draws > 0) & (a > 0)
     if not varying.any():
-        raise DesignError("no stratum has sampling variance (every stratum is take-all "
-                          "or a certainty stratum): nothing to replicate")
+        raise DesignError(
+            "no stratum has sampling variance (every stratum is take-all "
+            "or a certainty stratum): nothing to replicate"
+        )
     stratum = design.psu_stratum
-    plan = Plan(BOOTSTRAP, B, int(seed), child_seed_words(seed, B), n_h, _offsets(n_h),
-                n_draws, (1.0 - a)[stratum], step_h[stratum], np.zeros(0, np.int64),
-                np.zeros(0), np.ascontiguousarray(stratum, dtype=np.int64))
+    plan = Plan(
+        BOOTSTRAP,
+        B,
+        int(seed),
+        child_seed_words(seed, B),
+        n_h,
+        _offsets(n_h),
+        n_draws,
+        (1.0 - a)[stratum],
+        step_h[stratum],
+        np.zeros(0, np.int64),
+        np.zeros(0),
+        np.ascontiguousarray(stratum, dtype=np.int64),
+    )
     rank = min(B, int(n_h[varying].sum() - varying.sum() + 1))
     return plan, 1.0 / (B - 1), np.ones(B), rank - 1
 
@@ -347,25 +374,39 @@ def jackknife_plan(design: PsuStructure, stratified: bool):
     f = design.sampling_fraction
     if not stratified:
         if design.n_strata > 1:
-            raise DesignError(f"JK1 is for unstratified designs; this one has "
-                              f"{design.n_strata} strata (use method 'jkn')")
+            raise DesignError(
+                f"JK1 is for unstratified designs; this one has "
+                f"{design.n_strata} strata (use method 'jkn')"
+            )
         if n_h[0] < 2 or f[0] >= 1:
             raise DesignError("JK1 needs at least two PSUs and a sampling fraction below 1")
         keep = np.ones(1, bool)
     else:
         keep = (n_h > 1) & (f < 1) & ~design.certainty
         if not keep.any():
-            raise DesignError("no stratum has two PSUs and a sampling fraction below 1: "
-                              "nothing to replicate")
+            raise DesignError(
+                "no stratum has two PSUs and a sampling fraction below 1: nothing to replicate"
+            )
     stratum = design.psu_stratum
     deleted = np.flatnonzero(keep[stratum]).astype(np.int64)
     h = stratum[deleted]
     factor = n_h[h] / (n_h[h] - 1.0)
     B = len(deleted)
     P = len(stratum)
-    plan = Plan(JACKKNIFE, B, None, np.zeros((0, 4), np.uint64), n_h, _offsets(n_h),
-                np.zeros(len(n_h), np.int64), np.zeros(P), np.zeros(P), deleted, factor,
-                np.ascontiguousarray(stratum, dtype=np.int64))
+    plan = Plan(
+        JACKKNIFE,
+        B,
+        None,
+        np.zeros((0, 4), np.uint64),
+        n_h,
+        _offsets(n_h),
+        np.zeros(len(n_h), np.int64),
+        np.zeros(P),
+        np.zeros(P),
+        deleted,
+        factor,
+        np.ascontiguousarray(stratum, dtype=np.int64),
+    )
     if stratified:
         scale, rscales = 1.0, (1.0 - f[h]) * (n_h[h] - 1.0) / n_h[h]
     else:
@@ -383,9 +424,11 @@ def balanced_plan(design, fay_rho: float, collapse_strata: bool = False):
     """
     rho = fay_rho_value(fay_rho)
     if design.fpc is not None:
-        raise DesignError("BRR and Fay's method have no finite-population correction "
-                          "(R's as.svrepdesign drops it with a warning): give the design "
-                          "without fpc")
+        raise DesignError(
+            "BRR and Fay's method have no finite-population correction "
+            "(R's as.svrepdesign drops it with a warning): give the design "
+            "without fpc"
+        )
     first, second, labels = _psu_pairs(design, collapse_strata)
     H = hadamard(len(labels))
     B = H.shape[0]
@@ -397,16 +440,20 @@ def balanced_plan(design, fay_rho: float, collapse_strata: bool = False):
     table[:, first] = high.T
     table[:, second] = 2.0 - high.T
     table.flags.writeable = False
-    plan = BalancedPlan(B, table, np.ascontiguousarray(design.psu_stratum, np.int64), rho,
-                        bool(collapse_strata))
+    plan = BalancedPlan(
+        B, table, np.ascontiguousarray(design.psu_stratum, np.int64), rho, bool(collapse_strata)
+    )
     return plan, 1.0 / (B * (1.0 - rho) ** 2), np.ones(B), len(labels)
 
 
 def fay_rho_value(fay_rho) -> float:
     """``fay_rho`` as a float, checked to lie in [0, 1) (1 would leave a PSU
     out of every replicate's half and its partner in twice: no variance)."""
-    if not (isinstance(fay_rho, (int, float, np.floating)) and not isinstance(fay_rho, bool)
-            and 0.0 <= fay_rho < 1.0):
+    if not (
+        isinstance(fay_rho, (int, float, np.floating))
+        and not isinstance(fay_rho, bool)
+        and 0.0 <= fay_rho < 1.0
+    ):
         raise KalibError(f"fay_rho must be a number in [0, 1), got {fay_rho!r}")
     return float(fay_rho)
 
@@ -425,19 +472,25 @@ def _psu_pairs(design, collapse_strata):
         raise DesignError(
             f"BRR needs two PSUs in every stratum: stratum {labels[h]!r} has {n_psu[h]} "
             f"PSUs ({large.size} stratum/strata with more than two); group its PSUs into "
-            f"two variance units, or its PSUs into strata of two")
+            f"two variance units, or its PSUs into strata of two"
+        )
     if single.size and not collapse_strata:
         names = [labels[h] for h in single[:5]]
-        raise DesignError(f"BRR needs two PSUs in every stratum: {single.size} stratum/strata "
-                          f"with one PSU: {names}", option="collapse_strata",
-                          remedy="pass collapse_strata=True to pair them, adjacent in stratum "
-                                 "order (the collapsed-stratum variance)")
+        raise DesignError(
+            f"BRR needs two PSUs in every stratum: {single.size} stratum/strata "
+            f"with one PSU: {names}",
+            option="collapse_strata",
+            remedy="pass collapse_strata=True to pair them, adjacent in stratum "
+            "order (the collapsed-stratum variance)",
+        )
     if single.size % 2:
         last = labels[single[-1]]
-        raise DesignError(f"collapse_strata pairs one-PSU strata, and there is an odd number "
-                          f"of them ({single.size}): stratum {last!r} has no partner",
-                          option="lonely_psu",
-                          remedy=f"merge it into a neighbour: lonely_psu={{{last!r}: ...}}")
+        raise DesignError(
+            f"collapse_strata pairs one-PSU strata, and there is an odd number "
+            f"of them ({single.size}): stratum {last!r} has no partner",
+            option="lonely_psu",
+            remedy=f"merge it into a neighbour: lonely_psu={{{last!r}: ...}}",
+        )
     pairs = np.flatnonzero(n_psu == 2)
     # (first candidate, second candidate, label stratum), strata in code order
     a = np.concatenate([offset[pairs], offset[single[0::2]]])
@@ -449,8 +502,7 @@ def _psu_pairs(design, collapse_strata):
     first_row = np.full(design.n_psus, design.n, np.int64)
     np.minimum.at(first_row, design.psu, np.arange(design.n))
     a_first = first_row[a] < first_row[b]
-    return (np.where(a_first, a, b), np.where(a_first, b, a),
-            [labels[h] for h in stratum])
+    return (np.where(a_first, a, b), np.where(a_first, b, a), [labels[h] for h in stratum])
 
 
 def balanced_sums(plan: BalancedPlan, kernels, psu, combo, values, K: int) -> np.ndarray:
@@ -462,8 +514,9 @@ def balanced_sums(plan: BalancedPlan, kernels, psu, combo, values, K: int) -> np
     key = np.asarray(psu, np.int64) * K + np.asarray(combo, np.int64)
     keys, pair = np.unique(key, return_inverse=True)
     T = _bincount_columns(pair.reshape(-1), np.asarray(values, np.float64), len(keys))
-    return kernels.chunked.accumulate_refined(np.ascontiguousarray(plan.table), keys // K,
-                                              keys % K, T, K, 0)
+    return kernels.chunked.accumulate_refined(
+        np.ascontiguousarray(plan.table), keys // K, keys % K, T, K, 0
+    )
 
 
 @dataclass(frozen=True)
@@ -471,16 +524,16 @@ class Convergence:
     """Per-replicate convergence record (one entry per replicate)."""
 
     iterations: np.ndarray  # (B,) IPF sweeps, then Newton steps if IPF did not converge
-    error: np.ndarray       # (B,) final criterion (max relative margin error)
-    converged: np.ndarray   # (B,) bool
-    status: np.ndarray      # (B,) weighting.contract.Status codes
+    error: np.ndarray  # (B,) final criterion (max relative margin error)
+    converged: np.ndarray  # (B,) bool
+    status: np.ndarray  # (B,) weighting.contract.Status codes
 
     def rows(self) -> list[dict]:
         """One dict per replicate (``replicate`` is 1-based, as in ``rep_1``)."""
-        return [{"replicate": b + 1, "iterations": int(i), "error": float(e),
-                 "converged": bool(c)}
-                for b, (i, e, c) in enumerate(zip(self.iterations, self.error,
-                                                  self.converged))]
+        return [
+            {"replicate": b + 1, "iterations": int(i), "error": float(e), "converged": bool(c)}
+            for b, (i, e, c) in enumerate(zip(self.iterations, self.error, self.converged))
+        ]
 
     @property
     def failed(self) -> np.ndarray:
@@ -505,8 +558,9 @@ class Replicates:
         Re-calibrated g-factors per calibration unit (None if uncalibrated).
     """
 
-    def __init__(self, method, plan, scale, rscales, mse, degf, accept_failures,
-                 convergence, g, rows=None):
+    def __init__(
+        self, method, plan, scale, rscales, mse, degf, accept_failures, convergence, g, rows=None
+    ):
         self.method = method
         self.plan = plan
         self.B = plan.B
@@ -539,7 +593,7 @@ class Replicates:
         W = design.base_weights[rows, None] * M[:, psu[rows]].T * g[:, cell[rows]].T
         return rank_degf(W)
 
-    def rows(self, design) -> "PsuRows":
+    def rows(self, design) -> PsuRows:
         """The design's rows in PSU order (sorted once, then kept: every
         ``totals`` call reads them)."""
         if self._psu_rows is None:
@@ -561,19 +615,28 @@ class Replicates:
         dv = rows.sort(design.base_weights[:, None] * values)
         kernels = _backend.KERNELS
         if kernels is not None and self.plan.method != BALANCED:
-            return kernels.replicate.replicate_totals(self.plan.for_kernels(kernels, rows),
-                                                      combo, combo_cell, combo_group, g, dv,
-                                                      n_groups, 0)
+            return kernels.replicate.replicate_totals(
+                self.plan.for_kernels(kernels, rows),
+                combo,
+                combo_cell,
+                combo_group,
+                g,
+                dv,
+                n_groups,
+                0,
+            )
         if kernels is not None:
-            sums = balanced_sums(self.plan, kernels, rows.psu, combo, dv,
-                                 len(combo_cell)).__getitem__
+            sums = balanced_sums(
+                self.plan, kernels, rows.psu, combo, dv, len(combo_cell)
+            ).__getitem__
         else:
+
             def sums(b):
                 return self.plan.sums(b, rows, combo, dv, len(combo_cell))
+
         out = np.empty((self.B, n_groups, values.shape[1]))
         for b in range(self.B):
-            out[b] = _bincount_columns(combo_group, g[b][combo_cell][:, None] * sums(b),
-                                       n_groups)
+            out[b] = _bincount_columns(combo_group, g[b][combo_cell][:, None] * sums(b), n_groups)
         return out
 
     def weights(self, design) -> np.ndarray:
@@ -583,8 +646,9 @@ class Replicates:
         kernels = _backend.KERNELS
         d = np.ascontiguousarray(design.base_weights)
         if kernels is not None and self.plan.method != BALANCED:
-            return kernels.replicate.replicate_weights(self.plan.for_kernels(kernels), psu,
-                                                       cell, g, d, 0).T
+            return kernels.replicate.replicate_weights(
+                self.plan.for_kernels(kernels), psu, cell, g, d, 0
+            ).T
         out = np.empty((design.n, self.B))
         for b in range(self.B):
             out[:, b] = d * self.plan.multipliers(b)[psu] * g[b][cell]
@@ -603,15 +667,18 @@ def poststratified_weights(W, problem) -> np.ndarray:
     one margin of a calibration ``problem``: ``W[i, b] N_c / sum_{j in c} W[j, b]``
     with c the cell of row i (R's ``postStratify`` of a replicate design)."""
     N = problem.Xfull @ problem.tfull  # each cell lies in one category of the margin
-    S = np.column_stack([np.bincount(problem.cell, W[:, b], minlength=problem.n_cells)
-                         for b in range(W.shape[1])])
+    S = np.column_stack(
+        [np.bincount(problem.cell, W[:, b], minlength=problem.n_cells) for b in range(W.shape[1])]
+    )
     empty = np.argwhere((S <= 0) & (N[:, None] > 0))
     if empty.size:
         c, b = (int(v) for v in empty[0])
         j = int(np.flatnonzero(problem.Xfull[c])[0])
-        raise ReplicateError(f"replicate {b + 1} has no weight in post-stratum "
-                             f"{problem.labels[j][1]} ({len(empty)} such replicate cell(s)); "
-                             f"R gives infinite or NaN weights")
+        raise ReplicateError(
+            f"replicate {b + 1} has no weight in post-stratum "
+            f"{problem.labels[j][1]} ({len(empty)} such replicate cell(s)); "
+            f"R gives infinite or NaN weights"
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(S > 0, N[:, None] / S, 0.0)
     return W * factor[problem.cell]
@@ -655,30 +722,35 @@ def svrep_constants(replicate_type, B: int, scale=None, rscales=None, fay_rho=No
         raise KalibError(f"replicate weights need at least 2 replicates, got {B}")
     kind = _TYPE_ALIASES.get(str(replicate_type).lower(), str(replicate_type).lower())
     if kind not in REPLICATE_TYPES:
-        raise KalibError(f"unknown replicate type {replicate_type!r} (expected one of "
-                         f"{', '.join(REPLICATE_TYPES)})")
+        raise KalibError(
+            f"unknown replicate type {replicate_type!r} (expected one of "
+            f"{', '.join(REPLICATE_TYPES)})"
+        )
     if kind != "fay" and fay_rho is not None:
         raise KalibError(f"fay_rho belongs to the replicate type 'fay', not {kind!r}")
     rho = fay_rho_value(0.5 if fay_rho is None else fay_rho)
-    fixed = {"brr": 1.0 / B, "fay": 1.0 / (B * (1.0 - rho) ** 2),
-             "successive-difference": 4.0 / B}
+    fixed = {"brr": 1.0 / B, "fay": 1.0 / (B * (1.0 - rho) ** 2), "successive-difference": 4.0 / B}
     defaults = {"bootstrap": 1.0 / (B - 1), "jk1": (B - 1.0) / B, "jkn": 1.0, "other": 1.0}
     if kind in fixed:
         for name, given, own in (("scale", scale, fixed[kind]), ("rscales", rscales, 1.0)):
             if given is not None and not np.allclose(given, own, rtol=1e-12, atol=0):
-                raise KalibError(f"replicate type {kind!r} has {name} {own:.10g} for {B} "
-                                 f"replicates; the {name} given differs (R ignores it); "
-                                 f"leave it out, or use type 'other'")
+                raise KalibError(
+                    f"replicate type {kind!r} has {name} {own:.10g} for {B} "
+                    f"replicates; the {name} given differs (R ignores it); "
+                    f"leave it out, or use type 'other'"
+                )
         return kind, fixed[kind], np.ones(B)
     if kind == "jkn" and rscales is None:
-        raise KalibError("JKn replicate weights need their rscales, (1 - f_h)(n_h - 1)/n_h "
-                         "for a replicate of stratum h (R: 'Must provide rscales for "
-                         "combined JKn weights')", option="rscales",
-                         remedy="give rscales=")
+        raise KalibError(
+            "JKn replicate weights need their rscales, (1 - f_h)(n_h - 1)/n_h "
+            "for a replicate of stratum h (R: 'Must provide rscales for "
+            "combined JKn weights')",
+            option="rscales",
+            remedy="give rscales=",
+        )
     if scale is not None and not (np.ndim(scale) == 0 and np.isfinite(scale) and scale > 0):
         raise KalibError(f"scale must be one positive number, got {scale!r}")
-    return kind, float(defaults[kind] if scale is None else scale), \
-        replicate_rscales(rscales, B)
+    return kind, float(defaults[kind] if scale is None else scale), replicate_rscales(rscales, B)
 
 
 def replicate_rscales(rscales, B: int) -> np.ndarray:
@@ -688,8 +760,10 @@ def replicate_rscales(rscales, B: int) -> np.ndarray:
         return np.ones(B)
     values = np.asarray(rscales, dtype=np.float64)
     if values.ndim > 1 or (values.ndim == 1 and values.size not in (1, B)):
-        raise KalibError(f"rscales has {values.size} values for {B} replicates (give one "
-                         f"per replicate, or one for all)")
+        raise KalibError(
+            f"rscales has {values.size} values for {B} replicates (give one "
+            f"per replicate, or one for all)"
+        )
     if not (np.isfinite(values).all() and (values >= 0).all()):
         raise KalibError("rscales must be finite and non-negative")
     return np.array(np.broadcast_to(values.reshape(-1), (B,)))
@@ -714,8 +788,10 @@ class GivenReplicates:
             raise KalibError(f"replicate weights must be (n, B) with B >= 2, got {W.shape}")
         if not np.isfinite(W).all():
             rows = np.flatnonzero(~np.isfinite(W).all(axis=1))
-            raise KalibError(f"replicate weights are missing or not finite in {rows.size} "
-                             f"row(s) (first at row {rows[0]})")
+            raise KalibError(
+                f"replicate weights are missing or not finite in {rows.size} "
+                f"row(s) (first at row {rows[0]})"
+            )
         W.flags.writeable = False
         self.repweights = W
         self.B = W.shape[1]
@@ -731,7 +807,7 @@ class GivenReplicates:
         order = np.argsort(groups, kind="stable")
         bounds = np.searchsorted(groups[order], np.arange(n_groups + 1))
         for g in range(n_groups):
-            rows = order[bounds[g]:bounds[g + 1]]
+            rows = order[bounds[g] : bounds[g + 1]]
             out[:, g, :] = self.repweights[rows].T @ values[rows]
         return out
 
@@ -754,12 +830,16 @@ def _combinations(cell, n_cells, groups, n_groups):
         combo = (np.cumsum(present) - 1)[key]
     else:
         keys, combo = np.unique(key, return_inverse=True)
-    return (combo.astype(np.int32), (keys // n_groups).astype(np.int32),
-            (keys % n_groups).astype(np.int32))
+    return (
+        combo.astype(np.int32),
+        (keys // n_groups).astype(np.int32),
+        (keys % n_groups).astype(np.int32),
+    )
 
 
-def make_replicates(design, method, B, seed, mse, accept_failures, fay_rho=None,
-                    collapse_strata=False) -> Replicates:
+def make_replicates(
+    design, method, B, seed, mse, accept_failures, fay_rho=None, collapse_strata=False
+) -> Replicates:
     """Build the replicate structure of ``design`` and re-calibrate every replicate.
 
     ``fay_rho`` (default 0.5 for "fay"; 0, or None, for "brr") and
@@ -767,15 +847,19 @@ def make_replicates(design, method, B, seed, mse, accept_failures, fay_rho=None,
     """
     method = str(method).lower()
     if method not in METHODS:
-        raise KalibError(f"unknown replicate method {method!r} (expected one of "
-                         f"{', '.join(METHODS)})")
+        raise KalibError(
+            f"unknown replicate method {method!r} (expected one of {', '.join(METHODS)})"
+        )
     balanced = method in ("brr", "fay")
     if not balanced and (fay_rho is not None or collapse_strata):
-        raise KalibError(f"fay_rho and collapse_strata are options of the methods brr and "
-                         f"fay, not of {method!r}")
+        raise KalibError(
+            f"fay_rho and collapse_strata are options of the methods brr and "
+            f"fay, not of {method!r}"
+        )
     if method == "brr" and fay_rho not in (None, 0):
-        raise KalibError(f"BRR is Fay's method with fay_rho = 0 (got fay_rho={fay_rho!r}): "
-                         f"use method 'fay'")
+        raise KalibError(
+            f"BRR is Fay's method with fay_rho = 0 (got fay_rho={fay_rho!r}): use method 'fay'"
+        )
     if method == "bootstrap":
         if not (isinstance(B, (int, np.integer)) and B >= 2):
             raise KalibError(f"replicates must be an integer >= 2, got {B!r}")
@@ -788,10 +872,15 @@ def make_replicates(design, method, B, seed, mse, accept_failures, fay_rho=None,
     rows = PsuRows(design.psu, len(plan.psu_stratum))
     if design.calibration is None:
         ones = np.ones(plan.B)
-        convergence = Convergence(np.zeros(plan.B, np.int64), np.zeros(plan.B),
-                                  ones.astype(bool), np.zeros(plan.B, np.int64))
-        return Replicates(method, plan, scale, rscales, mse, degf, accept_failures,
-                          convergence, None, rows)
+        convergence = Convergence(
+            np.zeros(plan.B, np.int64),
+            np.zeros(plan.B),
+            ones.astype(bool),
+            np.zeros(plan.B, np.int64),
+        )
+        return Replicates(
+            method, plan, scale, rscales, mse, degf, accept_failures, convergence, None, rows
+        )
     g, convergence = recalibrate(design, plan, rows)
     failed = convergence.failed
     if failed.size and not accept_failures:
@@ -800,9 +889,11 @@ def make_replicates(design, method, B, seed, mse, accept_failures, fay_rho=None,
             f"{failed.size} of {plan.B} replicates failed to re-calibrate; replicate "
             f"{b + 1} (index {b}): {_cause(design, plan, rows, convergence, b)}",
             option="accept_failures",
-            remedy="pass accept_failures=True to keep failed replicates, flagged")
-    return Replicates(method, plan, scale, rscales, mse, degf, accept_failures,
-                      convergence, g, rows)
+            remedy="pass accept_failures=True to keep failed replicates, flagged",
+        )
+    return Replicates(
+        method, plan, scale, rscales, mse, degf, accept_failures, convergence, g, rows
+    )
 
 
 def recalibrate(design, plan, rows):
@@ -822,17 +913,27 @@ def recalibrate(design, plan, rows):
         if plan.method == BALANCED:
             D = balanced_sums(plan, kernels, rows.psu, cell, d[:, None], table.n_cells)
             g, iterations, error, status = kernels.chunked.solve_cell_tables(
-                np.ascontiguousarray(D[:, :, 0]), system, 0)
+                np.ascontiguousarray(D[:, :, 0]), system, 0
+            )
         else:
             g, iterations, error, status = kernels.replicate.solve_replicates(
-                plan.for_kernels(kernels, rows), cell, d, system, 0)
+                plan.for_kernels(kernels, rows), cell, d, system, 0
+            )
     else:
         g, iterations, error, status = recalibrate_cells(
-            table, lambda b: replicate_cell_totals(table.n_cells, plan, rows, cell, d, b),
-            plan.B, spec, lam0, ipf)
-    convergence = Convergence(np.asarray(iterations, np.int64), np.asarray(error),
-                              np.asarray(status) == Status.CONVERGED,
-                              np.asarray(status, np.int64))
+            table,
+            lambda b: replicate_cell_totals(table.n_cells, plan, rows, cell, d, b),
+            plan.B,
+            spec,
+            lam0,
+            ipf,
+        )
+    convergence = Convergence(
+        np.asarray(iterations, np.int64),
+        np.asarray(error),
+        np.asarray(status) == Status.CONVERGED,
+        np.asarray(status, np.int64),
+    )
     return g, convergence
 
 
@@ -848,8 +949,7 @@ def ipf_start(result, spec: CalibrationSpec) -> IpfStart | None:
         return None
     g0 = np.empty(problem.n_cells)
     g0[problem.cell] = result.g
-    return IpfStart(*layout, g0, lambda_map(problem.kept, problem.dependent,
-                                            len(problem.tfull)))
+    return IpfStart(*layout, g0, lambda_map(problem.kept, problem.dependent, len(problem.tfull)))
 
 
 def kernel_system(kernels, table: CellTable, spec: CalibrationSpec, lam0, ipf=None):
@@ -858,9 +958,19 @@ def kernel_system(kernels, table: CellTable, spec: CalibrationSpec, lam0, ipf=No
     ``weighting._backend.KERNELS``; ``spec`` without trimming)."""
     lower, upper = spec.limits
     return kernels.args.CellSystem(
-        table.X, table.t, table.Xfull, table.tfull, spec.code, lower, upper, lam0, spec.tol,
-        spec.max_iter, sparse=_column_lists(table),
-        ipf=None if ipf is None else (ipf.g0, ipf.cat, ipf.first, ipf.to_lambda, IPF_SWEEPS))
+        table.X,
+        table.t,
+        table.Xfull,
+        table.tfull,
+        spec.code,
+        lower,
+        upper,
+        lam0,
+        spec.tol,
+        spec.max_iter,
+        sparse=_column_lists(table),
+        ipf=None if ipf is None else (ipf.g0, ipf.cat, ipf.first, ipf.to_lambda, IPF_SWEEPS),
+    )
 
 
 def _column_lists(table):
@@ -884,8 +994,7 @@ def replicate_cell_totals(n_cells, plan, rows, cell, d, b) -> np.ndarray:
     return plan.sums(b, rows, cell, d[:, None], n_cells)[:, 0]
 
 
-def recalibrate_cells(table: CellTable, cell_totals, B, spec: CalibrationSpec, lam0,
-                      ipf=None):
+def recalibrate_cells(table: CellTable, cell_totals, B, spec: CalibrationSpec, lam0, ipf=None):
     """Re-calibrate B replicates in numpy from their cell base totals
     ``cell_totals(b)`` (C,) on the cell ``table`` with ``spec`` (as
     ``CalibrationSpec.for_replicates`` makes it): returns (g (B, C),
@@ -906,24 +1015,52 @@ def recalibrate_cells(table: CellTable, cell_totals, B, spec: CalibrationSpec, l
     for b in range(B):
         D = cell_totals(b)
         if np.any(table.Xfull[:, positive].T @ D <= 0):
-            fit = solve(table.X, D, table.t, spec.distance, spec.bounds, lam0=lam0,
-                        tol=spec.tol, max_iter=0, Xfull=table.Xfull, tfull=table.tfull)
-            g[b], iterations[b], error[b], status[b] = fit.g, 0, np.inf, \
-                Status.EMPTY_CATEGORY
+            fit = solve(
+                table.X,
+                D,
+                table.t,
+                spec.distance,
+                spec.bounds,
+                lam0=lam0,
+                tol=spec.tol,
+                max_iter=0,
+                Xfull=table.Xfull,
+                tfull=table.tfull,
+            )
+            g[b], iterations[b], error[b], status[b] = fit.g, 0, np.inf, Status.EMPTY_CATEGORY
             continue
         sweeps, start = 0, lam0
         if ipf is not None:
             g_b, sweeps, errors, converged, scaled = ipf_solve(
-                ipf.cat, ipf.first, D, table.tfull, ipf.g0, spec.tol, IPF_SWEEPS)
+                ipf.cat, ipf.first, D, table.tfull, ipf.g0, spec.tol, IPF_SWEEPS
+            )
             if converged:
-                g[b], iterations[b], error[b], status[b] = g_b, sweeps, errors[-1], \
-                    Status.CONVERGED
+                g[b], iterations[b], error[b], status[b] = (
+                    g_b,
+                    sweeps,
+                    errors[-1],
+                    Status.CONVERGED,
+                )
                 continue
             start = ipf_lambda(lam0, ipf.to_lambda, scaled)
-        fit = solve(table.X, D, table.t, spec.distance, spec.bounds, lam0=start, tol=spec.tol,
-                    max_iter=spec.max_iter, Xfull=table.Xfull, tfull=table.tfull)
-        g[b], iterations[b], error[b], status[b] = fit.g, fit.iterations + sweeps, \
-            fit.errors[-1], fit.status
+        fit = solve(
+            table.X,
+            D,
+            table.t,
+            spec.distance,
+            spec.bounds,
+            lam0=start,
+            tol=spec.tol,
+            max_iter=spec.max_iter,
+            Xfull=table.Xfull,
+            tfull=table.tfull,
+        )
+        g[b], iterations[b], error[b], status[b] = (
+            fit.g,
+            fit.iterations + sweeps,
+            fit.errors[-1],
+            fit.status,
+        )
         if spec.trim is not None and fit.converged:
             trimmed = _trim_replicate(table.with_totals(D), fit, spec)
             if trimmed is None:
@@ -950,32 +1087,42 @@ def _cause(design, plan, rows, convergence, b) -> str:
     """Why replicate b failed, naming the margin category when one is to blame."""
     status = int(convergence.status[b])
     problem = design.calibration.problem
-    D = replicate_cell_totals(problem.n_cells, plan, rows, rows.sort(problem.cell),
-                              rows.sort(design.base_weights), b)
+    D = replicate_cell_totals(
+        problem.n_cells, plan, rows, rows.sort(problem.cell), rows.sort(design.base_weights), b
+    )
     totals = problem.Xfull.T @ D
     if status == Status.EMPTY_CATEGORY:
         j = int(np.flatnonzero((totals <= 0) & (problem.tfull > 0))[0])
         margin, category = problem.labels[j]
-        return (f"margin {margin!r} category {category} has no sample weight in this "
-                f"replicate (all its PSUs were left out)")
+        return (
+            f"margin {margin!r} category {category} has no sample weight in this "
+            f"replicate (all its PSUs were left out)"
+        )
     if status == Status.TRIM_INFEASIBLE:
-        return (f"the trimming caps {design.calibration.trim} and the margins cannot hold "
-                f"together in this replicate")
+        return (
+            f"the trimming caps {design.calibration.trim} and the margins cannot hold "
+            f"together in this replicate"
+        )
     spec = design.calibration.spec.for_replicates()
     bounds, tol = spec.bounds, spec.tol
-    reason = {Status.MAX_ITER: f"not converged in {int(convergence.iterations[b])} iterations",
-              Status.LINE_SEARCH_FAILED: "the Newton step search stalled"}.get(status, "failed")
-    message = (f"{reason}: max relative margin error {convergence.error[b]:.3g} > tol "
-               f"{tol:g}")
+    reason = {
+        Status.MAX_ITER: f"not converged in {int(convergence.iterations[b])} iterations",
+        Status.LINE_SEARCH_FAILED: "the Newton step search stalled",
+    }.get(status, "failed")
+    message = f"{reason}: max relative margin error {convergence.error[b]:.3g} > tol {tol:g}"
     if bounds is not None:
         with np.errstate(divide="ignore"):
             needed = problem.tfull / totals
         outside = np.flatnonzero((needed < bounds[0]) | (needed > bounds[1]))
         if outside.size:
             margin, category = problem.labels[int(outside[0])]
-            return (f"{message}; margin {margin!r} category {category} needs g = "
-                    f"{needed[outside[0]]:.4g} on average, outside the bounds "
-                    f"[{bounds[0]:g}, {bounds[1]:g}]")
-        return f"{message}; the bounds [{bounds[0]:g}, {bounds[1]:g}] may be jointly " \
-               "infeasible for this replicate"
+            return (
+                f"{message}; margin {margin!r} category {category} needs g = "
+                f"{needed[outside[0]]:.4g} on average, outside the bounds "
+                f"[{bounds[0]:g}, {bounds[1]:g}]"
+            )
+        return (
+            f"{message}; the bounds [{bounds[0]:g}, {bounds[1]:g}] may be jointly "
+            "infeasible for this replicate"
+        )
     return message

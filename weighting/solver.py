@@ -30,6 +30,7 @@ Deville, J.-C. and Särndal, C.-E. (1992). Calibration estimators in survey
 sampling. JASA 87, 376-382.
 Nocedal, J. and Wright, S. (2006). Numerical Optimization, ch. 3 (line search).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -70,8 +71,18 @@ class SolveResult:
     status: Status
 
 
-def solve(X, d, t, distance="raking", bounds=None, lam0=None, tol=1e-10, max_iter=1000,
-          Xfull=None, tfull=None) -> SolveResult:
+def solve(
+    X,
+    d,
+    t,
+    distance="raking",
+    bounds=None,
+    lam0=None,
+    tol=1e-10,
+    max_iter=1000,
+    Xfull=None,
+    tfull=None,
+) -> SolveResult:
     """Calibrate unit weights ``d`` on design ``X`` (m, p) to targets ``t``.
 
     Parameters
@@ -104,15 +115,16 @@ def solve(X, d, t, distance="raking", bounds=None, lam0=None, tol=1e-10, max_ite
     _check_shapes(X, d, t, Xfull, tfull, lam)
     kernels = _backend.KERNELS
     if kernels is not None:
-        system = kernels.args.CellSystem(X, t, Xfull, tfull, code, lower, upper, lam,
-                                         float(tol), int(max_iter))
+        system = kernels.args.CellSystem(
+            X, t, Xfull, tfull, code, lower, upper, lam, float(tol), int(max_iter)
+        )
         lam, g, iterations, errors, status = kernels.calibrate.solve(system, d)
     else:
         lam, g, iterations, errors, status = _solve_numpy(
-            X, d, t, Xfull, tfull, code, lower, upper, lam, float(tol), int(max_iter))
+            X, d, t, Xfull, tfull, code, lower, upper, lam, float(tol), int(max_iter)
+        )
     status = Status(status)
-    return SolveResult(lam, g, iterations, np.asarray(errors), status == Status.CONVERGED,
-                       status)
+    return SolveResult(lam, g, iterations, np.asarray(errors), status == Status.CONVERGED, status)
 
 
 def _check_shapes(X, d, t, Xfull, tfull, lam):
@@ -120,13 +132,18 @@ def _check_shapes(X, d, t, Xfull, tfull, lam):
     if X.ndim != 2 or Xfull.ndim != 2:
         raise KalibError(f"X and Xfull must be 2-d, got shapes {X.shape}, {Xfull.shape}")
     m, p = X.shape
-    expected = {"d": (d.shape, (m,)), "t": (t.shape, (p,)), "lam0": (lam.shape, (p,)),
-                "Xfull": (Xfull.shape, (m, Xfull.shape[1])),
-                "tfull": (tfull.shape, (Xfull.shape[1],))}
+    expected = {
+        "d": (d.shape, (m,)),
+        "t": (t.shape, (p,)),
+        "lam0": (lam.shape, (p,)),
+        "Xfull": (Xfull.shape, (m, Xfull.shape[1])),
+        "tfull": (tfull.shape, (Xfull.shape[1],)),
+    }
     for name, (shape, want) in expected.items():
         if shape != want:
-            raise KalibError(f"solve: {name} has shape {shape}, expected {want} for X of "
-                             f"shape {X.shape}")
+            raise KalibError(
+                f"solve: {name} has shape {shape}, expected {want} for X of shape {X.shape}"
+            )
 
 
 def criterion(Xfull, w, tfull) -> float:
@@ -182,7 +199,7 @@ def _cholesky_solve(H, r, curvature_scale):
         y[i] = (r[i] - C[i, :i] @ y[:i]) / C[i, i]
     x = np.empty_like(r)
     for i in reversed(range(len(r))):  # backward: C' x = y
-        x[i] = (y[i] - C[i + 1:, i] @ x[i + 1:]) / C[i, i]
+        x[i] = (y[i] - C[i + 1 :, i] @ x[i + 1 :]) / C[i, i]
     return x
 
 
@@ -195,5 +212,5 @@ def _cholesky(H, min_pivot):
         if not pivot > min_pivot:
             return None
         C[j, j] = np.sqrt(pivot)
-        C[j + 1:, j] = (H[j + 1:, j] - C[j + 1:, :j] @ C[j, :j]) / C[j, j]
+        C[j + 1 :, j] = (H[j + 1 :, j] - C[j + 1 :, :j] @ C[j, :j]) / C[j, j]
     return C

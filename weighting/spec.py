@@ -6,6 +6,7 @@ keeps the spec, replicates are re-calibrated with it
 (:meth:`CalibrationSpec.for_replicates`), and the command line builds one from
 its options.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,10 +57,15 @@ class CalibrationSpec:
 
     def __post_init__(self):
         _, lower, upper = parse(self.distance, self.bounds)
-        if not (isinstance(self.tol, numbers.Real) and self.tol > 0
-                and isinstance(self.max_iter, numbers.Integral) and self.max_iter >= 1):
-            raise KalibError(f"tol must be > 0 and max_iter >= 1 (got {self.tol!r}, "
-                             f"{self.max_iter!r})")
+        if not (
+            isinstance(self.tol, numbers.Real)
+            and self.tol > 0
+            and isinstance(self.max_iter, numbers.Integral)
+            and self.max_iter >= 1
+        ):
+            raise KalibError(
+                f"tol must be > 0 and max_iter >= 1 (got {self.tol!r}, {self.max_iter!r})"
+            )
         object.__setattr__(self, "bounds", None if self.bounds is None else (lower, upper))
         object.__setattr__(self, "trim", None if self.trim is None else _caps(self.trim))
         object.__setattr__(self, "tol", float(self.tol))
@@ -68,15 +74,17 @@ class CalibrationSpec:
         object.__setattr__(self, "normalize_margins", bool(self.normalize_margins))
 
     @classmethod
-    def of(cls, spec: "CalibrationSpec | None" = None, **settings) -> "CalibrationSpec":
+    def of(cls, spec: CalibrationSpec | None = None, **settings) -> CalibrationSpec:
         """``spec`` itself, or a spec built from keyword ``settings`` (not both)."""
         if spec is None:
             return cls(**settings)
         if not isinstance(spec, cls):
             raise KalibError(f"spec must be a CalibrationSpec, got {type(spec).__name__}")
         if settings:
-            raise KalibError(f"give the calibration settings either as spec= or as keyword "
-                             f"arguments, not both (got spec and {', '.join(settings)})")
+            raise KalibError(
+                f"give the calibration settings either as spec= or as keyword "
+                f"arguments, not both (got spec and {', '.join(settings)})"
+            )
         return spec
 
     @property
@@ -99,21 +107,33 @@ class CalibrationSpec:
         (lo, hi), (floor, ceiling) = self.trim, self.limits
         return max(lo, floor), min(hi, ceiling)
 
-    def for_replicates(self) -> "CalibrationSpec":
+    def for_replicates(self) -> CalibrationSpec:
         """The calibration a replicate solves: trimming by clipping (raking,
         linear) folded into the bounds, :attr:`clipping_bounds`, which the
         kernels solve directly. Logit keeps its trimming (fixing rounds, run
         per replicate in numpy)."""
         if self.trim is None or self.code == LOGIT:
             return self
-        return CalibrationSpec(self.distance, self.clipping_bounds, None, self.tol,
-                               self.max_iter, self.allow_unconverged, self.normalize_margins)
+        return CalibrationSpec(
+            self.distance,
+            self.clipping_bounds,
+            None,
+            self.tol,
+            self.max_iter,
+            self.allow_unconverged,
+            self.normalize_margins,
+        )
 
     def as_dict(self) -> dict:
         """The settings as plain values (JSON-ready but for infinite caps)."""
-        return {f.name: (list(getattr(self, f.name)) if f.name in ("bounds", "trim")
-                         and getattr(self, f.name) is not None else getattr(self, f.name))
-                for f in fields(self)}
+        return {
+            f.name: (
+                list(getattr(self, f.name))
+                if f.name in ("bounds", "trim") and getattr(self, f.name) is not None
+                else getattr(self, f.name)
+            )
+            for f in fields(self)
+        }
 
 
 def _caps(trim) -> tuple[float, float]:
@@ -123,8 +143,7 @@ def _caps(trim) -> tuple[float, float]:
         lo = -math.inf if lo is None else float(lo)
         hi = math.inf if hi is None else float(hi)
     except (TypeError, ValueError):
-        raise KalibError(f"trim must be a pair lo,hi (either may be None), got "
-                         f"{trim!r}") from None
+        raise KalibError(f"trim must be a pair lo,hi (either may be None), got {trim!r}") from None
     if not lo < hi:
         raise KalibError(f"trimming caps must satisfy lower < upper, got ({lo:g}, {hi:g})")
     return lo, hi

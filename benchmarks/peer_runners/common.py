@@ -24,6 +24,7 @@ so that the table can show that every tool solved the same problem. With
 ``--once`` the task runs once: ``peers.py`` then times the whole process
 (start-up, reading the CSV, the task), what a user of the tool waits for.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,9 @@ def load(directory: str) -> tuple[pd.DataFrame, dict[str, dict[int, float]]]:
     margins = {}
     for variable in MARGIN_VARIABLES:
         table = pd.read_csv(root / f"margin_{variable}.csv")
-        margins[variable] = {int(code): float(total)
-                             for code, total in zip(table[variable], table["total"])}
+        margins[variable] = {
+            int(code): float(total) for code, total in zip(table[variable], table["total"])
+        }
     return frame, margins
 
 
@@ -93,14 +95,14 @@ def timed(task, *task_args, budget: float = 1.0, max_repeats: int = 5):
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", required=True,
-                        choices=["rake", "bootstrap", "linearization"])
+    parser.add_argument("--task", required=True, choices=["rake", "bootstrap", "linearization"])
     parser.add_argument("--data", required=True, help="workload directory")
     parser.add_argument("--replicates", type=int, default=500)
     parser.add_argument("--seed", type=int, default=20170602)
     parser.add_argument("--tol", type=float, default=1e-10)
-    parser.add_argument("--once", action="store_true",
-                        help="run the task once (peers.py times the whole process)")
+    parser.add_argument(
+        "--once", action="store_true", help="run the task once (peers.py times the whole process)"
+    )
     return parser.parse_args(argv)
 
 
@@ -116,13 +118,14 @@ def main(tasks: dict, argv=None) -> int:
         return 0
     frame, margins = load(args.data)
     print(START, flush=True)  # peers.py starts the time cap here, after loading
-    seconds, repeats, result = timed(task, frame, margins, args,
-                                     max_repeats=1 if args.once else 5)
+    seconds, repeats, result = timed(task, frame, margins, args, max_repeats=1 if args.once else 5)
     report = {"seconds": seconds, "repeats": repeats}
     if args.task == "rake":
         weights = np.asarray(result, dtype=float)
-        report["check"] = {"margin_error": margin_error(weights, frame, margins),
-                           "mean_y1": float(np.dot(weights, frame["y1"]) / weights.sum())}
+        report["check"] = {
+            "margin_error": margin_error(weights, frame, margins),
+            "mean_y1": float(np.dot(weights, frame["y1"]) / weights.sum()),
+        }
     else:
         report["check"] = {key: float(value) for key, value in result.items()}
     report["peak_mb"] = peak_memory_mb()

@@ -20,6 +20,7 @@ at the first name it is listed under; every other table links to that page.
 (``estimators.svymean``) to that page. Private modules (``_name``) and
 ``__main__`` are left out.
 """
+
 from __future__ import annotations
 
 import ast
@@ -31,15 +32,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PACKAGES = ("weighting", "estimators")
-OBJECTS = "objects"          # sub-folder of generated/ for the per-object pages
+OBJECTS = "objects"  # sub-folder of generated/ for the per-object pages
 
 
 @dataclass
 class Page:
     name: str
     is_package: bool
-    own: list = field(default_factory=list)       # names documented on this page's table
-    linked: list = field(default_factory=list)    # canonical names documented elsewhere
+    own: list = field(default_factory=list)  # names documented on this page's table
+    linked: list = field(default_factory=list)  # canonical names documented elsewhere
     children: list = field(default_factory=list)  # sub-module pages (packages)
 
 
@@ -56,8 +57,10 @@ def _public_modules(package: str) -> list:
 
 
 def _is_submodule(module, name: str) -> bool:
-    return hasattr(module, "__path__") and importlib.util.find_spec(
-        f"{module.__name__}.{name}") is not None
+    return (
+        hasattr(module, "__path__")
+        and importlib.util.find_spec(f"{module.__name__}.{name}") is not None
+    )
 
 
 def _constants(module) -> list:
@@ -68,10 +71,18 @@ def _constants(module) -> list:
         return []
     names = []
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else \
-            [node.target] if isinstance(node, ast.AnnAssign) else []
-        names += [t.id for t in targets if isinstance(t, ast.Name)
-                  and t.id.isupper() and not t.id.startswith("_")]
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign)
+            else []
+        )
+        names += [
+            t.id
+            for t in targets
+            if isinstance(t, ast.Name) and t.id.isupper() and not t.id.startswith("_")
+        ]
     return list(dict.fromkeys(names))
 
 
@@ -103,8 +114,9 @@ def _key(modname: str, name: str, obj):
 
 
 def _home(obj, modname: str, name: str) -> bool:
-    return getattr(obj, "__module__", None) == modname and \
-        getattr(obj, "__qualname__", None) == name
+    return (
+        getattr(obj, "__module__", None) == modname and getattr(obj, "__qualname__", None) == name
+    )
 
 
 def collect(packages=PACKAGES) -> list:
@@ -141,10 +153,12 @@ def _title(text: str, char: str = "=") -> str:
 
 def render(page: Page) -> str:
     kind = "package" if page.is_package else "module"
-    lines = [f".. This page is written by docs/api/api_reference.py at build time.\n",
-             _title(f"``{page.name}``"),
-             f".. automodule:: {page.name}\n   :no-members:\n",
-             f".. currentmodule:: {page.name}\n"]
+    lines = [
+        ".. This page is written by docs/api/api_reference.py at build time.\n",
+        _title(f"``{page.name}``"),
+        f".. automodule:: {page.name}\n   :no-members:\n",
+        f".. currentmodule:: {page.name}\n",
+    ]
     if page.linked and not page.own:
         lines.append(_title(f"Importable from ``{page.name}``", "-"))
         lines.append("Each name links to its page in the module that defines it.\n")
@@ -162,8 +176,14 @@ def render(page: Page) -> str:
         lines += [f"   ~{name.removeprefix(page.name + '.')}" for name in page.linked]
         lines.append("")
     if page.children:
-        lines.append(_title("Modules" if not any(c.count(".") > page.name.count(".") + 1
-                                                   for c in page.children) else "Contents", "-"))
+        lines.append(
+            _title(
+                "Modules"
+                if not any(c.count(".") > page.name.count(".") + 1 for c in page.children)
+                else "Contents",
+                "-",
+            )
+        )
         lines.append(".. toctree::\n   :maxdepth: 1\n")
         lines += [f"   {child}" for child in page.children]
         lines.append("")
@@ -223,5 +243,6 @@ def resolve_alias(app, env, node, contnode):
     canonical = f"{obj.__module__}.{name}"
     if canonical == target:
         return None
-    return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, "obj",
-                                             canonical, node, contnode)
+    return env.get_domain("py").resolve_xref(
+        env, node["refdoc"], app.builder, "obj", canonical, node, contnode
+    )

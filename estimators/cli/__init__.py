@@ -11,6 +11,7 @@ shell reports a process its signal ended): the signal raises
 ``finally`` block runs and the atomic writers remove their temporary files,
 leaving an existing output as it was.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -117,15 +118,14 @@ def main(argv: list[str] | None = None) -> int:
             # needs only the list of subcommands.
             parser = build_parser([command] if command else [])
             args = parser.parse_args(argv)
-            from weighting.errors import KalibError     # the subcommand has loaded it
+            from weighting.errors import KalibError  # the subcommand has loaded it
 
             try:
                 return int(args.run(args) or 0)
             except KalibError as exc:
                 from estimators.cli.options import error_message
 
-                print(f"kalib {args.command}: error: {error_message(exc, args)}",
-                      file=sys.stderr)
+                print(f"kalib {args.command}: error: {error_message(exc, args)}", file=sys.stderr)
                 return 2
         except KeyboardInterrupt as exc:
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT

@@ -1,4 +1,5 @@
 """``python -m estimators.cli`` runs the ``kalib`` command line."""
+
 import sys
 
 from estimators.cli import main

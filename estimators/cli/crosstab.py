@@ -14,6 +14,7 @@ unweighted Pearson X^2 (see ``estimators.inference.chisq``); each
 ``--statistic`` adds a line with that statistic of R ``svychisq`` (the
 design-based Wald test, its adjusted form, or X^2 by saddlepoint).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,21 +26,38 @@ from estimators.cli.estimate import add_domain_arguments, build_design, compared
 from estimators.cli.options import scheduler_context
 from weighting.errors import KalibError
 
-COLUMNS = ["domain_var", "domain", "rows", "cols", "n", "weighted_count",
-           "weighted_count_se", "proportion", "proportion_se", "ci_low", "ci_high"]
+COLUMNS = [
+    "domain_var",
+    "domain",
+    "rows",
+    "cols",
+    "n",
+    "weighted_count",
+    "weighted_count_se",
+    "proportion",
+    "proportion_se",
+    "ci_low",
+    "ci_high",
+]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "crosstab", help="weighted two-way table with Rao-Scott tests",
+        "crosstab",
+        help="weighted two-way table with Rao-Scott tests",
         description="Weighted table with SEs; Rao-Scott F and Chisq (as R svychisq) "
-                    "and the unweighted Pearson chi-square.")
+        "and the unweighted Pearson chi-square.",
+    )
     p.add_argument("sample", type=Path, metavar="SAMPLE", help="sample CSV or parquet file")
     p.add_argument("--rows", required=True, metavar="VAR", help="row variable")
     p.add_argument("--cols", required=True, metavar="VAR", help="column variable")
-    p.add_argument("--statistic", action="append", default=[],
-                   choices=("Wald", "adjWald", "saddlepoint"),
-                   help="also print this svychisq statistic; repeatable")
+    p.add_argument(
+        "--statistic",
+        action="append",
+        default=[],
+        choices=("Wald", "adjWald", "saddlepoint"),
+        help="also print this svychisq statistic; repeatable",
+    )
     add_domain_arguments(p)
     p.add_argument("--out", type=Path, required=True, metavar="PATH", help="output CSV")
     p.set_defaults(run=run)
@@ -73,20 +91,31 @@ def crosstab(design, rows, cols, by=(), where=None, level=0.95, statistics=()):
         counts = np.bincount(codes[restrict & answered], minlength=len(labels))
         if (counts == 0).any():
             where_text = "" if where is None else f" within --where {str(where)!r}"
-            head = ("no row" if spec == ALL else
-                    f"domain {spec} = {labels[int(np.argmin(counts))]} has no row")
-            raise EmptyDomainError(f"{head} with both {rows!r} and {cols!r} answered"
-                                   f"{where_text}")
+            head = (
+                "no row"
+                if spec == ALL
+                else f"domain {spec} = {labels[int(np.argmin(counts))]} has no row"
+            )
+            raise EmptyDomainError(f"{head} with both {rows!r} and {cols!r} answered{where_text}")
     mask = None if where is None else where
     p = E.estimate_items(design, shares, specs, mask, ci="logit", level=level).frame
     t = E.estimate_items(design, totals, specs, mask, ci="logit", level=level).frame
     cells = p["variable"].str.split("|", n=1, expand=True)
-    table = pd.DataFrame({
-        "domain_var": p["domain_var"], "domain": p["domain"], "rows": cells[0],
-        "cols": cells[1], "n": p["unweighted"] * p["n"],
-        "weighted_count": t["estimate"], "weighted_count_se": t["se"],
-        "proportion": p["estimate"], "proportion_se": p["se"],
-        "ci_low": p["ci_low"], "ci_high": p["ci_high"]})
+    table = pd.DataFrame(
+        {
+            "domain_var": p["domain_var"],
+            "domain": p["domain"],
+            "rows": cells[0],
+            "cols": cells[1],
+            "n": p["unweighted"] * p["n"],
+            "weighted_count": t["estimate"],
+            "weighted_count_se": t["se"],
+            "proportion": p["estimate"],
+            "proportion_se": p["se"],
+            "ci_low": p["ci_low"],
+            "ci_high": p["ci_high"],
+        }
+    )
     table["n"] = table["n"].round().astype(np.int64)
     tests = []
     for spec, (codes, labels) in coded.items():
@@ -108,10 +137,12 @@ def run(args) -> int:
     check_writable(args.out, args.force)
     where = parse_where(args.where) if args.where else None
     with scheduler_context(args.scheduler):
-        design = build_design(args, text_columns=[args.rows, args.cols]
-                              + compared_columns(args, where))
-        table, tests = crosstab(design, args.rows, args.cols, args.by, where, args.level,
-                                args.statistic)
+        design = build_design(
+            args, text_columns=[args.rows, args.cols] + compared_columns(args, where)
+        )
+        table, tests = crosstab(
+            design, args.rows, args.cols, args.by, where, args.level, args.statistic
+        )
     write_atomic(args.out, table.to_csv(index=False), args.force)
     if not args.quiet:
         for spec, label, res, extra in tests:

@@ -19,6 +19,7 @@ download must be complete (every NACE division and size class, whole
 non-negative counts, one ContentsCode or ``--contents``); the three files are
 written as one unit.
 """
+
 from __future__ import annotations
 
 import sys
@@ -26,15 +27,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from estimators.io.cati import read_cati_csv, read_cati_sav
-from estimators.surveys import ai_staff, employers
-from estimators.surveys.employers import DEFAULT_MARGINS, register_margin_table
-from estimators.surveys.employers.registry import VARIANTS, margins_from_sections
 from estimators.cli.inputs import add_encoding_argument
+from estimators.io.cati import read_cati_csv, read_cati_sav
 from estimators.io.files import check_writable, write_files
 from estimators.io.sav import read_sav
 from estimators.io.text import read_csv_header
 from estimators.io.validate import validate
+from estimators.surveys import ai_staff, employers
+from estimators.surveys.employers import DEFAULT_MARGINS, register_margin_table
+from estimators.surveys.employers.registry import VARIANTS, margins_from_sections
 from weighting.errors import KalibError
 
 #: The bundled surveys whose codebook ``validate`` can check a file against.
@@ -44,24 +45,40 @@ CODEBOOKS = {"employers_2017": employers.codebook, "ai_staff_2017": ai_staff.cod
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("data", help="bundled data and CATI file checks")
     sub = parser.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    check = sub.add_parser("validate", help="validate a CATI export (CSV or .sav) "
-                                            "against the codebook")
+    check = sub.add_parser(
+        "validate", help="validate a CATI export (CSV or .sav) against the codebook"
+    )
     check.add_argument("file", type=Path, help="CSV or SPSS .sav file")
     check.add_argument("--id", default="id", help="unit identifier column (default id)")
-    check.add_argument("--survey", default="auto", choices=["auto", *CODEBOOKS],
-                       help="codebook to check against (default auto: the survey whose "
-                            "columns the file holds most of)")
+    check.add_argument(
+        "--survey",
+        default="auto",
+        choices=["auto", *CODEBOOKS],
+        help="codebook to check against (default auto: the survey whose "
+        "columns the file holds most of)",
+    )
     add_encoding_argument(check)
     check.set_defaults(run=run_validate)
     margins = sub.add_parser("margins", help="write the register margins as --margins CSVs")
     margins.add_argument("--out", type=Path, required=True, help="output directory")
-    margins.add_argument("--variant", default="central", choices=sorted(VARIANTS),
-                         help="public share of establishments (default central, 13 %%)")
-    margins.add_argument("--from-07091", type=Path, dest="from_07091",
-                         help="SSB StatBank 07091 JSON-stat 2.0 download to refresh from")
+    margins.add_argument(
+        "--variant",
+        default="central",
+        choices=sorted(VARIANTS),
+        help="public share of establishments (default central, 13 %%)",
+    )
+    margins.add_argument(
+        "--from-07091",
+        type=Path,
+        dest="from_07091",
+        help="SSB StatBank 07091 JSON-stat 2.0 download to refresh from",
+    )
     margins.add_argument("--year", help="year (Tid) of the download to use")
-    margins.add_argument("--contents", metavar="CODE",
-                         help="ContentsCode of the download to use, when it has several")
+    margins.add_argument(
+        "--contents",
+        metavar="CODE",
+        help="ContentsCode of the download to use, when it has several",
+    )
     margins.add_argument("--force", action="store_true", help="replace existing files")
     margins.set_defaults(run=run_margins)
 
@@ -81,9 +98,11 @@ def survey_of(path: Path, encoding: str | None = None) -> str:
     best = max(held.values())
     found = [name for name, n in held.items() if n == best]
     if best == 0 or len(found) > 1:
-        raise KalibError(f"{path}: cannot tell the survey from its columns "
-                         f"({', '.join(f'{k}: {v}' for k, v in held.items())} codebook "
-                         "columns); give --survey")
+        raise KalibError(
+            f"{path}: cannot tell the survey from its columns "
+            f"({', '.join(f'{k}: {v}' for k, v in held.items())} codebook "
+            "columns); give --survey"
+        )
     return found[0]
 
 
@@ -107,18 +126,29 @@ def run_validate(args) -> int:
 def run_margins(args) -> int:
     if args.from_07091 is not None:
         from estimators.io.jsonstat import read_07091
-        cells = margins_from_sections(read_07091(args.from_07091, year=args.year,
-                                                 contents=args.contents),
-                                      VARIANTS[args.variant])
+
+        cells = margins_from_sections(
+            read_07091(args.from_07091, year=args.year, contents=args.contents),
+            VARIANTS[args.variant],
+        )
     else:
         table = register_margin_table(args.variant)
-        cells = {name: dict(zip(part["category"], part["total"]))
-                 for name, part in table.groupby("margin", sort=False)}
+        cells = {
+            name: dict(zip(part["category"], part["total"]))
+            for name, part in table.groupby("margin", sort=False)
+        }
     paths = [check_writable(args.out / f"{name}.csv", args.force) for name in DEFAULT_MARGINS]
-    frames = [pd.DataFrame({name: list(cells[name]), "total": list(cells[name].values())})
-              for name in DEFAULT_MARGINS]
-    write_files([(path, lambda tmp, f=frame: f.to_csv(tmp, index=False))
-                 for path, frame in zip(paths, frames)], force=args.force)
+    frames = [
+        pd.DataFrame({name: list(cells[name]), "total": list(cells[name].values())})
+        for name in DEFAULT_MARGINS
+    ]
+    write_files(
+        [
+            (path, lambda tmp, f=frame: f.to_csv(tmp, index=False))
+            for path, frame in zip(paths, frames)
+        ],
+        force=args.force,
+    )
     for path in paths:
         print(f"wrote {path}")
     return 0

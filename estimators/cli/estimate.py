@@ -19,6 +19,7 @@ JSON sidecar with ``method, scale, rscales, mse``) is used as it is: its
 variance; the degrees of freedom are R's rule, the rank of the replicate
 weights minus one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,12 +30,20 @@ from pathlib import Path
 # where they are used: the parser of `kalib estimate`, and that of crosstab and
 # model which share its options, needs none of them.
 from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
-from estimators.cli.options import (add_calibration_arguments, add_ci_argument,
-                                    add_design_arguments,
-                                    add_level_argument, add_replicate_file_arguments,
-                                    add_scheduler_argument, add_variance_arguments,
-                                    calibrate_design, calibration_spec, make_replicates,
-                                    replicate_file_options, scheduler_context)
+from estimators.cli.options import (
+    add_calibration_arguments,
+    add_ci_argument,
+    add_design_arguments,
+    add_level_argument,
+    add_replicate_file_arguments,
+    add_scheduler_argument,
+    add_variance_arguments,
+    calibrate_design,
+    calibration_spec,
+    make_replicates,
+    replicate_file_options,
+    scheduler_context,
+)
 from weighting.design import Design
 from weighting.errors import KalibError
 
@@ -44,23 +53,36 @@ DEFF = {"wor": True, "replace": "replace"}
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "estimate", help="means, proportions or key rates with confidence intervals",
+        "estimate",
+        help="means, proportions or key rates with confidence intervals",
         description="Design-based estimates by domain, with SEs, CIs, design effects "
-                    "and a reliability flag.")
+        "and a reliability flag.",
+    )
     p.add_argument("sample", type=Path, metavar="SAMPLE", help="sample CSV or parquet file")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--mean", metavar="VARS", help="comma-separated numeric variables")
-    what.add_argument("--proportion", action="append", metavar="VAR=VALUE",
-                      help="share of units with VAR equal to VALUE; repeatable")
-    what.add_argument("--rates", metavar="CATALOG",
-                      help="key rates of the catalog: 'all' or comma-separated ids "
-                           "(an id without '.item' selects all its items)")
+    what.add_argument(
+        "--proportion",
+        action="append",
+        metavar="VAR=VALUE",
+        help="share of units with VAR equal to VALUE; repeatable",
+    )
+    what.add_argument(
+        "--rates",
+        metavar="CATALOG",
+        help="key rates of the catalog: 'all' or comma-separated ids "
+        "(an id without '.item' selects all its items)",
+    )
     add_domain_arguments(p)
     add_ci_argument(p)
-    p.add_argument("--deff", choices=tuple(DEFF), default="wor",
-                   help="design effect against simple random sampling without "
-                        "replacement (wor, default; R deff = TRUE) or with replacement "
-                        "(replace; R deff = \"replace\")")
+    p.add_argument(
+        "--deff",
+        choices=tuple(DEFF),
+        default="wor",
+        help="design effect against simple random sampling without "
+        "replacement (wor, default; R deff = TRUE) or with replacement "
+        '(replace; R deff = "replace")',
+    )
     p.add_argument("--out", type=Path, required=True, metavar="PATH", help="output CSV")
     p.set_defaults(run=run)
     return p
@@ -73,15 +95,26 @@ def add_domain_arguments(p: argparse.ArgumentParser) -> None:
     add_variance_arguments(p, default="linearization")
     add_scheduler_argument(p)
     add_encoding_argument(p)
-    p.add_argument("--mse", action="store_true",
-                   help="centre replicate variance on the full-sample estimate")
-    p.add_argument("--replicate-weights", type=Path, metavar="FILE",
-                   help="replicate file from `kalib replicate` (with its .json sidecar)")
+    p.add_argument(
+        "--mse", action="store_true", help="centre replicate variance on the full-sample estimate"
+    )
+    p.add_argument(
+        "--replicate-weights",
+        type=Path,
+        metavar="FILE",
+        help="replicate file from `kalib replicate` (with its .json sidecar)",
+    )
     add_replicate_file_arguments(p)
-    p.add_argument("--by", action="append", default=[], metavar="VAR",
-                   help="domains: a variable or a cross A*B; repeatable")
-    p.add_argument("--where", metavar="EXPR",
-                   help="subpopulation, e.g. \"sector == public\" (domain semantics)")
+    p.add_argument(
+        "--by",
+        action="append",
+        default=[],
+        metavar="VAR",
+        help="domains: a variable or a cross A*B; repeatable",
+    )
+    p.add_argument(
+        "--where", metavar="EXPR", help='subpopulation, e.g. "sector == public" (domain semantics)'
+    )
     add_level_argument(p)
     p.add_argument("--force", action="store_true", help="replace an existing output")
     p.add_argument("--quiet", action="store_true", help="print no summary")
@@ -104,8 +137,10 @@ def build_design(args, text_columns=()) -> Design:
 
         frame = read_cati(args.sample, codebook(), id_column=args.id, encoding=args.encoding)
     else:
-        frame = read_sample(args, text_columns=list(dict.fromkeys(
-            list(text_columns) + design_columns + margin_vars)))
+        frame = read_sample(
+            args,
+            text_columns=list(dict.fromkeys(list(text_columns) + design_columns + margin_vars)),
+        )
     for name in [args.weight, args.strata, args.psu, args.fpc] + margin_vars:
         if name and name not in frame.columns:
             raise KalibError(f"{str(args.sample)!r} has no column {name!r}")
@@ -114,21 +149,29 @@ def build_design(args, text_columns=()) -> Design:
         # weights, every replicate post-stratified too
         poststratify = args.calibration == "poststratify"
         if (margins and not poststratify) or args.variance != "linearization":
-            raise KalibError("--replicate-weights carries the weights and the variance: "
-                             "do not combine it with --margins (but for --calibration "
-                             "poststratify) or --variance")
-        design = read_replicate_file(frame, args.replicate_weights, args.id, args.mse,
-                                     **file_options)
+            raise KalibError(
+                "--replicate-weights carries the weights and the variance: "
+                "do not combine it with --margins (but for --calibration "
+                "poststratify) or --variance"
+            )
+        design = read_replicate_file(
+            frame, args.replicate_weights, args.id, args.mse, **file_options
+        )
         return calibrate_design(design, margins, spec, args) if margins else design
-    design = Design(frame, weights=args.weight, strata=args.strata, psu=args.psu,
-                    fpc=args.fpc)
+    design = Design(frame, weights=args.weight, strata=args.strata, psu=args.psu, fpc=args.fpc)
     if margins:
         design = calibrate_design(design, margins, spec, args)
     if args.variance == "linearization":
         return design
     # Replicates of a calibrated design are each re-calibrated with its spec.
-    design = make_replicates(design, args.scheduler, args.variance,
-                             replicates=args.replicates, seed=args.seed, mse=args.mse)
+    design = make_replicates(
+        design,
+        args.scheduler,
+        args.variance,
+        replicates=args.replicates,
+        seed=args.seed,
+        mse=args.mse,
+    )
     if args.scheduler is None:
         return design
     from estimators.scale import chunked
@@ -136,8 +179,9 @@ def build_design(args, text_columns=()) -> Design:
     return chunked(design)
 
 
-def read_replicate_file(frame, path: Path, id_column: str, mse: bool = False,
-                        **file_options) -> Design:
+def read_replicate_file(
+    frame, path: Path, id_column: str, mse: bool = False, **file_options
+) -> Design:
     """The sample's design from a replicate file written by ``kalib replicate``
     (``estimators.io.replicate_file``: ``id, weight, rep_1 ... rep_B`` plus the JSON
     sidecar with method, scale, rscales, mse and degf), or from elsewhere
@@ -153,20 +197,29 @@ def read_replicate_file(frame, path: Path, id_column: str, mse: bool = False,
         raise KalibError(f"the sample has no id column {id_column!r}")
     ids = frame[id_column].astype(str)
     if ids.duplicated().any():
-        raise KalibError(f"id column {id_column!r} is not unique in the sample "
-                         f"(first repeat: {ids[ids.duplicated()].iloc[0]!r})")
+        raise KalibError(
+            f"id column {id_column!r} is not unique in the sample "
+            f"(first repeat: {ids[ids.duplicated()].iloc[0]!r})"
+        )
     reps = read_replicate_weights(path, id_columns=("id", id_column), **file_options)
     file_ids = pd.Index(pd.Series(reps.ids).astype(str))
     if file_ids.has_duplicates:
         raise KalibError(f"{str(path)!r}: column id is not unique")
     rows = file_ids.get_indexer(ids)
     if (rows < 0).any():
-        raise KalibError(f"unit {ids[rows < 0].iloc[0]!r} of the sample is not in "
-                         f"{str(path)!r} ({int((rows < 0).sum())} unit(s) missing)")
+        raise KalibError(
+            f"unit {ids[rows < 0].iloc[0]!r} of the sample is not in "
+            f"{str(path)!r} ({int((rows < 0).sum())} unit(s) missing)"
+        )
     design = Design(frame, weights=reps.weights[rows])
     return design.with_replicate_weights(
-        reps.repweights[rows], reps.scale, reps.rscales, mse=mse or reps.mse,
-        method=reps.method, degf=reps.degf)
+        reps.repweights[rows],
+        reps.scale,
+        reps.rscales,
+        mse=mse or reps.mse,
+        method=reps.method,
+        degf=reps.degf,
+    )
 
 
 def domain_specs(args) -> list[str]:
@@ -227,8 +280,15 @@ def run(args) -> int:
         select_rates(args.rates)  # an unknown rate fails before any work
     with scheduler_context(args.scheduler):
         design = build_design(args, text_columns=text)
-        results = E.estimate_items(design, _items(design, args), domain_specs(args), where,
-                                   ci=args.ci, level=args.level, deff=DEFF[args.deff])
+        results = E.estimate_items(
+            design,
+            _items(design, args),
+            domain_specs(args),
+            where,
+            ci=args.ci,
+            level=args.level,
+            deff=DEFF[args.deff],
+        )
     if args.rates:
         results.frame["variable"] = results.frame["rate"]
     results.to_csv(args.out, force=args.force)

@@ -6,6 +6,7 @@ parquet, ``.sav``: :mod:`estimators.io.files`), check the ``--id`` column
 and say what was detected when it is worth saying (a ``;``-separated file
 with decimal commas in Windows-1252, say) unless ``--quiet``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,10 +14,13 @@ import argparse
 
 def add_encoding_argument(p: argparse.ArgumentParser) -> None:
     """``--encoding``: the codec of the CSV inputs instead of detecting it."""
-    p.add_argument("--encoding", metavar="CODEC",
-                   help="encoding of the CSV inputs (sample and margins), e.g. cp1252; "
-                        "default: detected (UTF-8, UTF-16 with a byte-order mark, "
-                        "else Windows-1252)")
+    p.add_argument(
+        "--encoding",
+        metavar="CODEC",
+        help="encoding of the CSV inputs (sample and margins), e.g. cp1252; "
+        "default: detected (UTF-8, UTF-16 with a byte-order mark, "
+        "else Windows-1252)",
+    )
 
 
 def read_sample(args, text_columns=()):
@@ -27,8 +31,9 @@ def read_sample(args, text_columns=()):
     """
     from estimators.io.files import check_ids, read_table_info
 
-    frame, info = read_table_info(args.sample, text_columns,
-                                  encoding=getattr(args, "encoding", None))
+    frame, info = read_table_info(
+        args.sample, text_columns, encoding=getattr(args, "encoding", None)
+    )
     check_ids(frame, getattr(args, "id", "id"), info)
     _announce(info, args)
     return frame

@@ -33,6 +33,7 @@ for ``ordinal``, one row per level and category (column ``category`` after
 The summary (unless ``--quiet``) shows the table and a design-based Wald F
 test of every term (R's ``regTermTest``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,6 +41,7 @@ from pathlib import Path
 
 from estimators.cli.estimate import add_domain_arguments, build_design, compared_columns
 from estimators.cli.options import scheduler_context
+
 # The families and links are the parser's choices (and need statsmodels and
 # scipy, as every model run does); the rest is imported when the model runs.
 from estimators.model.families import FAMILIES
@@ -49,27 +51,49 @@ from weighting.errors import KalibError
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "model", help="design-based regression (svyglm, svyolr)",
+        "model",
+        help="design-based regression (svyglm, svyolr)",
         description="Design-based GLM: coefficients with design-based SEs, t on the "
-                    "design df, CIs, odds ratios (binomial) and Wald tests of terms.")
+        "design df, CIs, odds ratios (binomial) and Wald tests of terms.",
+    )
     p.add_argument("sample", type=Path, metavar="SAMPLE", help="sample CSV or parquet file")
-    p.add_argument("--formula", required=True, metavar="'Y ~ A + B'",
-                   help="patsy formula, e.g. \"I(trainee_now == 'yes') ~ sector + size_class\"")
-    p.add_argument("--family", choices=tuple(FAMILIES) + ("ordinal",), default="gaussian",
-                   help="gaussian (linear), binomial (logistic), poisson (log-linear) or "
-                        "ordinal (proportional odds, R's svyolr)")
-    p.add_argument("--link", choices=tuple(LINKS), default=None,
-                   help="link of --family ordinal: logit (default) or probit")
-    p.add_argument("--levels", metavar="A,B,C",
-                   help="categories of an ordinal response, lowest first (needed when "
-                        "they are text; else the sorted numeric codes)")
-    p.add_argument("--predict", action="append", default=[], metavar="VAR",
-                   help="predictive margins of factor VAR; repeatable (needs --predict-out)")
-    p.add_argument("--predict-out", type=Path, metavar="PATH",
-                   help="CSV for the --predict margins")
+    p.add_argument(
+        "--formula",
+        required=True,
+        metavar="'Y ~ A + B'",
+        help="patsy formula, e.g. \"I(trainee_now == 'yes') ~ sector + size_class\"",
+    )
+    p.add_argument(
+        "--family",
+        choices=tuple(FAMILIES) + ("ordinal",),
+        default="gaussian",
+        help="gaussian (linear), binomial (logistic), poisson (log-linear) or "
+        "ordinal (proportional odds, R's svyolr)",
+    )
+    p.add_argument(
+        "--link",
+        choices=tuple(LINKS),
+        default=None,
+        help="link of --family ordinal: logit (default) or probit",
+    )
+    p.add_argument(
+        "--levels",
+        metavar="A,B,C",
+        help="categories of an ordinal response, lowest first (needed when "
+        "they are text; else the sorted numeric codes)",
+    )
+    p.add_argument(
+        "--predict",
+        action="append",
+        default=[],
+        metavar="VAR",
+        help="predictive margins of factor VAR; repeatable (needs --predict-out)",
+    )
+    p.add_argument(
+        "--predict-out", type=Path, metavar="PATH", help="CSV for the --predict margins"
+    )
     add_domain_arguments(p)
-    p.add_argument("--out", type=Path, required=True, metavar="PATH",
-                   help="coefficient table CSV")
+    p.add_argument("--out", type=Path, required=True, metavar="PATH", help="coefficient table CSV")
     p.set_defaults(run=run)
     return p
 
@@ -84,8 +108,10 @@ def run(args) -> int:
 
     check_writable(args.out, args.force)
     if args.by:
-        raise KalibError("kalib model takes no --by: put the variable in the formula "
-                         "(or fit a domain with --where)")
+        raise KalibError(
+            "kalib model takes no --by: put the variable in the formula "
+            "(or fit a domain with --where)"
+        )
     for option, value in (("--link", args.link), ("--levels", args.levels)):
         if value is not None and args.family != "ordinal":
             raise KalibError(f"{option} is for --family ordinal, not --family {args.family}")
@@ -100,10 +126,15 @@ def run(args) -> int:
     with scheduler_context(args.scheduler):
         design = build_design(args, text_columns=text)
         if args.family == "ordinal":
-            levels = None if args.levels is None else [
-                v.strip() for v in args.levels.split(",")]
-            fit = svyolr(args.formula, design, args.link or "logit", levels=levels,
-                         subset=where, level=args.level)
+            levels = None if args.levels is None else [v.strip() for v in args.levels.split(",")]
+            fit = svyolr(
+                args.formula,
+                design,
+                args.link or "logit",
+                levels=levels,
+                subset=where,
+                level=args.level,
+            )
         else:
             fit = svyglm(args.formula, design, args.family, subset=where, level=args.level)
     margins = [fit.predicted_margins(var) for var in args.predict]

@@ -1,6 +1,7 @@
 """Option groups shared by several subcommands (same name, same meaning:
 ``../shared/CLI.md``), and the command line's spelling of library options in
 error messages."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,11 +24,11 @@ REMEDIES = {
     "accept_failures": "use --accept-failures to keep failed replicates, flagged",
     "lonely_psu": "use --lonely-psu certainty, or --lonely-psu LONELY=NEIGHBOUR to merge",
     "collapse_strata": "use --collapse-strata to pair one-PSU strata (which overstates the "
-                       "variance)",
+    "variance)",
     "partial": "use --partial to drop them; the weights then sum to less than the "
-               "population total",
+    "population total",
     "replicate_type": "for a file written elsewhere give --replicate-type TYPE and, as it "
-                      "needs, --scale, --rscales, --fay-rho",
+    "needs, --scale, --rscales, --fay-rho",
     "rscales": "give --rscales (one number, or one per replicate column)",
 }
 
@@ -44,38 +45,62 @@ def error_message(exc: KalibError, args: argparse.Namespace) -> str:
     return exc.message
 
 
-def add_calibration_arguments(p: argparse.ArgumentParser, margins_required=True,
-                              poststratify=True) -> None:
+def add_calibration_arguments(
+    p: argparse.ArgumentParser, margins_required=True, poststratify=True
+) -> None:
     """The calibration options of ``../shared/CLI.md`` (read back by
     :func:`calibration_spec`); ``poststratify`` offers ``--calibration
     poststratify`` and ``--partial`` (subcommands that calibrate through
     :func:`calibrate_design`)."""
-    p.add_argument("--margins", action="append", type=Path, required=margins_required,
-                   metavar="FILE",
-                   help="population margin CSV (variables..., total); repeatable")
-    p.add_argument("--calibration", default="raking",
-                   choices=CALIBRATIONS if poststratify else CALIBRATIONS[:-1],
-                   help="calibration distance (default raking); truncated = linear "
-                        "with bounds" + ("; poststratify = one (crossed) margin, R's "
-                                         "postStratify" if poststratify else ""))
+    p.add_argument(
+        "--margins",
+        action="append",
+        type=Path,
+        required=margins_required,
+        metavar="FILE",
+        help="population margin CSV (variables..., total); repeatable",
+    )
+    p.add_argument(
+        "--calibration",
+        default="raking",
+        choices=CALIBRATIONS if poststratify else CALIBRATIONS[:-1],
+        help="calibration distance (default raking); truncated = linear "
+        "with bounds"
+        + ("; poststratify = one (crossed) margin, R's postStratify" if poststratify else ""),
+    )
     if poststratify:
-        p.add_argument("--partial", action="store_true",
-                       help="with --calibration poststratify: drop population cells that "
-                            "have no sample unit (R's partial = TRUE; the weights then sum "
-                            "to less than the population total)")
-    p.add_argument("--bounds", type=_pair, metavar="L,U",
-                   help="bounds on g = calibrated / base weight")
+        p.add_argument(
+            "--partial",
+            action="store_true",
+            help="with --calibration poststratify: drop population cells that "
+            "have no sample unit (R's partial = TRUE; the weights then sum "
+            "to less than the population total)",
+        )
+    p.add_argument(
+        "--bounds", type=_pair, metavar="L,U", help="bounds on g = calibrated / base weight"
+    )
     p.add_argument("--trim-lower", type=float, metavar="X", help="lower cap on g")
     p.add_argument("--trim-upper", type=float, metavar="X", help="upper cap on g")
-    p.add_argument("--tol", type=float, default=1e-10, metavar="T",
-                   help="max relative margin error |achieved-target|/(1+|target|) "
-                        "(default 1e-10)")
-    p.add_argument("--max-iter", type=int, default=1000, metavar="N",
-                   help="iteration cap (default 1000)")
-    p.add_argument("--allow-unconverged", action="store_true",
-                   help="keep an unconverged result (flagged) instead of an error")
-    p.add_argument("--normalize-margins", action="store_true",
-                   help="rescale margins to the first margin's grand total")
+    p.add_argument(
+        "--tol",
+        type=float,
+        default=1e-10,
+        metavar="T",
+        help="max relative margin error |achieved-target|/(1+|target|) (default 1e-10)",
+    )
+    p.add_argument(
+        "--max-iter", type=int, default=1000, metavar="N", help="iteration cap (default 1000)"
+    )
+    p.add_argument(
+        "--allow-unconverged",
+        action="store_true",
+        help="keep an unconverged result (flagged) instead of an error",
+    )
+    p.add_argument(
+        "--normalize-margins",
+        action="store_true",
+        help="rescale margins to the first margin's grand total",
+    )
 
 
 def calibration_spec(args) -> CalibrationSpec:
@@ -86,14 +111,30 @@ def calibration_spec(args) -> CalibrationSpec:
     if args.calibration != "poststratify":
         if getattr(args, "partial", False):
             raise KalibError("--partial belongs to --calibration poststratify")
-        return CalibrationSpec(args.calibration, args.bounds, trim_caps(args), args.tol,
-                               args.max_iter, args.allow_unconverged, args.normalize_margins)
+        return CalibrationSpec(
+            args.calibration,
+            args.bounds,
+            trim_caps(args),
+            args.tol,
+            args.max_iter,
+            args.allow_unconverged,
+            args.normalize_margins,
+        )
     if args.bounds is not None or trim_caps(args) is not None:
-        raise KalibError("--calibration poststratify takes no --bounds or --trim-lower/"
-                         "--trim-upper: g is N_c / (base-weight total of cell c) in every "
-                         "cell")
-    return CalibrationSpec("linear", None, None, args.tol, args.max_iter,
-                           args.allow_unconverged, args.normalize_margins)
+        raise KalibError(
+            "--calibration poststratify takes no --bounds or --trim-lower/"
+            "--trim-upper: g is N_c / (base-weight total of cell c) in every "
+            "cell"
+        )
+    return CalibrationSpec(
+        "linear",
+        None,
+        None,
+        args.tol,
+        args.max_iter,
+        args.allow_unconverged,
+        args.normalize_margins,
+    )
 
 
 def calibrate_design(design, margins, spec: CalibrationSpec, args):
@@ -103,10 +144,13 @@ def calibrate_design(design, margins, spec: CalibrationSpec, args):
     if args.calibration != "poststratify":
         return design.calibrate(margins, spec=spec)
     if len(margins) != 1:
-        raise KalibError(f"--calibration poststratify takes one (crossed) margin, got "
-                         f"{len(margins)} --margins files (cross the variables in one file)")
-    return design.poststratify(margins[0], partial=args.partial, tol=spec.tol,
-                               max_iter=spec.max_iter)
+        raise KalibError(
+            f"--calibration poststratify takes one (crossed) margin, got "
+            f"{len(margins)} --margins files (cross the variables in one file)"
+        )
+    return design.poststratify(
+        margins[0], partial=args.partial, tol=spec.tol, max_iter=spec.max_iter
+    )
 
 
 def trim_caps(args):
@@ -122,23 +166,34 @@ def add_design_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight", metavar="COL", help="base weight column (default N/n)")
     p.add_argument("--strata", metavar="COL", help="stratum column")
     p.add_argument("--psu", metavar="COL", help="primary sampling unit column")
-    p.add_argument("--fpc", metavar="COL",
-                   help="population count per stratum (or sampling fraction if <= 1)")
+    p.add_argument(
+        "--fpc", metavar="COL", help="population count per stratum (or sampling fraction if <= 1)"
+    )
 
 
 def add_variance_arguments(p: argparse.ArgumentParser, default: str) -> None:
     """``--variance --replicates --seed``: replicates made in this process."""
-    p.add_argument("--variance", choices=VARIANCES, default=default,
-                   help=f"variance method when no replicate file is given (default {default})")
+    p.add_argument(
+        "--variance",
+        choices=VARIANCES,
+        default=default,
+        help=f"variance method when no replicate file is given (default {default})",
+    )
     add_replicate_arguments(p)
 
 
 def add_replicate_arguments(p: argparse.ArgumentParser) -> None:
     """``--replicates --seed`` (the RNG contract of ``../shared/CLI.md``)."""
-    p.add_argument("--replicates", type=replicate_count, default=1000, metavar="B",
-                   help="number of bootstrap replicates (default 1000)")
-    p.add_argument("--seed", type=int, default=20170602, metavar="S",
-                   help="random seed (default 20170602)")
+    p.add_argument(
+        "--replicates",
+        type=replicate_count,
+        default=1000,
+        metavar="B",
+        help="number of bootstrap replicates (default 1000)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=20170602, metavar="S", help="random seed (default 20170602)"
+    )
 
 
 def add_replicate_file_arguments(p: argparse.ArgumentParser) -> None:
@@ -146,40 +201,63 @@ def add_replicate_file_arguments(p: argparse.ArgumentParser) -> None:
     of a ``--replicate-weights`` file without sidecar (R's ``svrepdesign``
     rules, ``weighting.replicates.svrep_constants``; read back by
     :func:`replicate_file_options`)."""
-    p.add_argument("--replicate-type", choices=REPLICATE_TYPES + ("acs",), type=str.lower,
-                   metavar="TYPE",
-                   help="type of a --replicate-weights file without sidecar (R's "
-                        "svrepdesign type: " + ", ".join(REPLICATE_TYPES) + "); sets its "
-                        "scale and rscales by R's rules")
-    p.add_argument("--scale", type=float, metavar="S",
-                   help="replicate-variance scale of a file without sidecar (bootstrap, "
-                        "jk1, jkn, other; the type's default otherwise)")
-    p.add_argument("--rscales", type=number_list, metavar="R|R1,R2,...",
-                   help="rscales of a file without sidecar: one number, or one per "
-                        "replicate column (required for jkn)")
-    p.add_argument("--fay-rho", type=fay_rho, metavar="RHO",
-                   help="Fay's rho of a --replicate-type fay file (default 0.5)")
+    p.add_argument(
+        "--replicate-type",
+        choices=REPLICATE_TYPES + ("acs",),
+        type=str.lower,
+        metavar="TYPE",
+        help="type of a --replicate-weights file without sidecar (R's "
+        "svrepdesign type: " + ", ".join(REPLICATE_TYPES) + "); sets its "
+        "scale and rscales by R's rules",
+    )
+    p.add_argument(
+        "--scale",
+        type=float,
+        metavar="S",
+        help="replicate-variance scale of a file without sidecar (bootstrap, "
+        "jk1, jkn, other; the type's default otherwise)",
+    )
+    p.add_argument(
+        "--rscales",
+        type=number_list,
+        metavar="R|R1,R2,...",
+        help="rscales of a file without sidecar: one number, or one per "
+        "replicate column (required for jkn)",
+    )
+    p.add_argument(
+        "--fay-rho",
+        type=fay_rho,
+        metavar="RHO",
+        help="Fay's rho of a --replicate-type fay file (default 0.5)",
+    )
 
 
 def replicate_file_options(args) -> dict:
     """The given ``--replicate-type --scale --rscales --fay-rho`` as
     ``read_replicate_weights`` keywords (they need ``--replicate-weights``)."""
-    given = {name: getattr(args, name) for name in ("replicate_type", "scale", "rscales",
-                                                    "fay_rho")
-             if getattr(args, name, None) is not None}
+    given = {
+        name: getattr(args, name)
+        for name in ("replicate_type", "scale", "rscales", "fay_rho")
+        if getattr(args, name, None) is not None
+    }
     if given and args.replicate_weights is None:
-        raise KalibError("--replicate-type, --scale, --rscales and --fay-rho describe a "
-                         "--replicate-weights file without sidecar")
+        raise KalibError(
+            "--replicate-type, --scale, --rscales and --fay-rho describe a "
+            "--replicate-weights file without sidecar"
+        )
     return given
 
 
 def add_scheduler_argument(p: argparse.ArgumentParser) -> None:
     """``--scheduler``: replicates on Dask (default: in-process, no Dask)."""
-    p.add_argument("--scheduler", metavar="threads|processes|ADDRESS",
-                   help="run replicate draws, re-calibration and replicate totals "
-                        "chunked on Dask: its threaded scheduler, a LocalCluster of "
-                        "processes, or an existing dask-scheduler's address "
-                        "(default: in-process; the numbers are the same)")
+    p.add_argument(
+        "--scheduler",
+        metavar="threads|processes|ADDRESS",
+        help="run replicate draws, re-calibration and replicate totals "
+        "chunked on Dask: its threaded scheduler, a LocalCluster of "
+        "processes, or an existing dask-scheduler's address "
+        "(default: in-process; the numbers are the same)",
+    )
 
 
 @contextmanager
@@ -208,14 +286,19 @@ def make_replicates(design, scheduler, method, **kwargs):
 
 def add_ci_argument(p: argparse.ArgumentParser) -> None:
     """``--ci``: interval method for proportions."""
-    p.add_argument("--ci", default="logit", choices=PROPORTION_METHODS + tuple(ALIASES),
-                   help="CI method for proportions (default logit)")
+    p.add_argument(
+        "--ci",
+        default="logit",
+        choices=PROPORTION_METHODS + tuple(ALIASES),
+        help="CI method for proportions (default logit)",
+    )
 
 
 def add_level_argument(p: argparse.ArgumentParser) -> None:
     """``--level``."""
-    p.add_argument("--level", type=confidence_level, default=0.95,
-                   help="confidence level (default 0.95)")
+    p.add_argument(
+        "--level", type=confidence_level, default=0.95, help="confidence level (default 0.95)"
+    )
 
 
 def replicate_count(text: str) -> int:
@@ -245,8 +328,9 @@ def number_list(text: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or comma-separated numbers, "
-                                         f"got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a number or comma-separated numbers, got {text!r}"
+        ) from None
 
 
 def _pair(text: str) -> tuple[float, float]:

@@ -16,6 +16,7 @@ The calibration options are those of every subcommand that calibrates
 calibrate through :func:`estimators.diagnose.calibrate_explained` to have
 infeasible bounds named.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,25 +24,28 @@ import sys
 from pathlib import Path
 
 from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
-from estimators.cli.options import (add_calibration_arguments, calibrate_design,
-                                    calibration_spec)
-from weighting.design import Design
+from estimators.cli.options import add_calibration_arguments, calibrate_design, calibration_spec
 from weighting.columns import numeric
+from weighting.design import Design
 from weighting.errors import KalibError, WeightError
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "rake", help="calibrate a sample to population margins",
+        "rake",
+        help="calibrate a sample to population margins",
         description="Calibrate base weights to population margins and write the "
-                    "input rows plus a 'weight' column.")
+        "input rows plus a 'weight' column.",
+    )
     p.add_argument("sample", type=Path, metavar="SAMPLE", help="sample CSV or parquet file")
-    p.add_argument("--weight", metavar="COL",
-                   help="base weight column (default: N/n for every row)")
+    p.add_argument(
+        "--weight", metavar="COL", help="base weight column (default: N/n for every row)"
+    )
     add_calibration_arguments(p)
     add_encoding_argument(p)
-    p.add_argument("--out", type=Path, required=True, metavar="PATH",
-                   help="output CSV (or .parquet)")
+    p.add_argument(
+        "--out", type=Path, required=True, metavar="PATH", help="output CSV (or .parquet)"
+    )
     p.add_argument("--force", action="store_true", help="replace an existing output")
     p.add_argument("--quiet", action="store_true", help="print no summary")
     p.set_defaults(run=run)
@@ -57,24 +61,29 @@ def run(args) -> int:
     margins = read_margin_files(args)
     variables = list(dict.fromkeys(v for m in margins for v in m.variables))
     frame = read_sample(args, text_columns=variables)
-    missing = [v for v in variables + ([args.weight] if args.weight else [])
-               if v not in frame.columns]
+    missing = [
+        v for v in variables + ([args.weight] if args.weight else []) if v not in frame.columns
+    ]
     if missing:
-        raise KalibError(f"{str(args.sample)!r} has no column {missing[0]!r} "
-                         f"(columns: {', '.join(map(str, frame.columns))})")
+        raise KalibError(
+            f"{str(args.sample)!r} has no column {missing[0]!r} "
+            f"(columns: {', '.join(map(str, frame.columns))})"
+        )
     base = None if args.weight is None else numeric_column(frame, args.weight)
     if args.calibration == "poststratify":  # one margin, no bounds: nothing to explain
-        result = calibrate_design(Design(frame, weights=base), margins, spec,
-                                  args).calibration
+        result = calibrate_design(Design(frame, weights=base), margins, spec, args).calibration
     else:
         result = calibrate_explained(frame, margins, base_weights=base, spec=spec)
     out = frame.copy()
     out["weight"] = result.weights
     write_table(out, args.out, force=args.force)
     if not result.converged:
-        print(f"kalib rake: warning: calibration NOT converged (max relative margin "
-              f"error {result.error:.3g} > tol {result.tol:g}); weights written to "
-              f"{str(args.out)!r} anyway (--allow-unconverged)", file=sys.stderr)
+        print(
+            f"kalib rake: warning: calibration NOT converged (max relative margin "
+            f"error {result.error:.3g} > tol {result.tol:g}); weights written to "
+            f"{str(args.out)!r} anyway (--allow-unconverged)",
+            file=sys.stderr,
+        )
     if not args.quiet:
         print(result.summary())
     return 0

@@ -20,6 +20,7 @@ is Fay's factor, ``--collapse-strata`` pairs one-PSU strata (declared with
 poststratify`` post-stratifies the sample and every replicate to one
 (crossed) margin (R's ``postStratify``; ``--partial``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,11 +28,18 @@ from pathlib import Path
 
 import numpy as np
 
-from estimators.cli.options import (add_calibration_arguments, add_design_arguments,
-                                    add_replicate_arguments, add_scheduler_argument,
-                                    calibrate_design, calibration_spec, fay_rho,
-                                    make_replicates, scheduler_context)
 from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
+from estimators.cli.options import (
+    add_calibration_arguments,
+    add_design_arguments,
+    add_replicate_arguments,
+    add_scheduler_argument,
+    calibrate_design,
+    calibration_spec,
+    fay_rho,
+    make_replicates,
+    scheduler_context,
+)
 from weighting.design import Design
 from weighting.errors import KalibError
 from weighting.replicates import METHODS
@@ -39,32 +47,54 @@ from weighting.replicates import METHODS
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "replicate", help="replicate weights, each replicate re-calibrated",
+        "replicate",
+        help="replicate weights, each replicate re-calibrated",
         description="Make bootstrap, jackknife, BRR or Fay replicate weights (each "
-                    "replicate re-calibrated with the full-sample calibration) and write "
-                    "id, weight, rep_1 ... rep_B plus a JSON sidecar.")
+        "replicate re-calibrated with the full-sample calibration) and write "
+        "id, weight, rep_1 ... rep_B plus a JSON sidecar.",
+    )
     p.add_argument("sample", type=Path, metavar="SAMPLE", help="sample CSV or parquet file")
     add_design_arguments(p)
     add_lonely_psu_argument(p)
-    p.add_argument("--method", choices=METHODS, default="bootstrap",
-                   help="replicate method (default bootstrap)")
+    p.add_argument(
+        "--method",
+        choices=METHODS,
+        default="bootstrap",
+        help="replicate method (default bootstrap)",
+    )
     add_replicate_arguments(p)
-    p.add_argument("--fay-rho", type=fay_rho, metavar="RHO",
-                   help="Fay's rho for --method fay (default 0.5): a stratum's PSUs get "
-                        "2 - rho and rho instead of BRR's 2 and 0")
-    p.add_argument("--collapse-strata", action="store_true",
-                   help="--method brr or fay: pair one-PSU strata, adjacent in stratum "
-                        "order, into pseudo-strata of two PSUs (overstates the variance)")
-    p.add_argument("--mse", action="store_true",
-                   help="centre replicate variance on the full-sample estimate")
-    p.add_argument("--accept-failures", action="store_true",
-                   help="keep replicates whose re-calibration fails (flagged in the "
-                        "sidecar) instead of an error")
+    p.add_argument(
+        "--fay-rho",
+        type=fay_rho,
+        metavar="RHO",
+        help="Fay's rho for --method fay (default 0.5): a stratum's PSUs get "
+        "2 - rho and rho instead of BRR's 2 and 0",
+    )
+    p.add_argument(
+        "--collapse-strata",
+        action="store_true",
+        help="--method brr or fay: pair one-PSU strata, adjacent in stratum "
+        "order, into pseudo-strata of two PSUs (overstates the variance)",
+    )
+    p.add_argument(
+        "--mse", action="store_true", help="centre replicate variance on the full-sample estimate"
+    )
+    p.add_argument(
+        "--accept-failures",
+        action="store_true",
+        help="keep replicates whose re-calibration fails (flagged in the "
+        "sidecar) instead of an error",
+    )
     add_scheduler_argument(p)
     add_calibration_arguments(p, margins_required=False)  # no margins: no calibration
     add_encoding_argument(p)
-    p.add_argument("--out", type=Path, required=True, metavar="PATH",
-                   help="output CSV (or .parquet); the sidecar is PATH with .json")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="output CSV (or .parquet); the sidecar is PATH with .json",
+    )
     p.add_argument("--force", action="store_true", help="replace existing outputs")
     p.add_argument("--quiet", action="store_true", help="print no summary")
     p.set_defaults(run=run)
@@ -73,10 +103,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def add_lonely_psu_argument(p: argparse.ArgumentParser) -> None:
     """``--lonely-psu`` (an extension of the contract's design options)."""
-    p.add_argument("--lonely-psu", type=_lonely_policy, default="error",
-                   metavar="error|certainty|A=B,...",
-                   help="strata with one PSU: an error (default), certainty strata, or "
-                        "merged into the named neighbour stratum")
+    p.add_argument(
+        "--lonely-psu",
+        type=_lonely_policy,
+        default="error",
+        metavar="error|certainty|A=B,...",
+        help="strata with one PSU: an error (default), certainty strata, or "
+        "merged into the named neighbour stratum",
+    )
 
 
 def _lonely_policy(text: str):
@@ -85,7 +119,8 @@ def _lonely_policy(text: str):
     pairs = [item.split("=", 1) for item in text.split(",") if item]
     if not pairs or any(len(pair) != 2 or not all(pair) for pair in pairs):
         raise argparse.ArgumentTypeError(
-            f"expected error, certainty or LONELY=NEIGHBOUR[,...], got {text!r}")
+            f"expected error, certainty or LONELY=NEIGHBOUR[,...], got {text!r}"
+        )
     return dict(pairs)
 
 
@@ -94,15 +129,25 @@ def design_from_args(frame, args) -> Design:
     names = [args.id, args.weight, args.strata, args.psu, args.fpc]
     missing = [c for c in names if c is not None and c not in frame.columns]
     if missing:
-        raise KalibError(f"{str(args.sample)!r} has no column {missing[0]!r} "
-                         f"(columns: {', '.join(map(str, frame.columns))})")
+        raise KalibError(
+            f"{str(args.sample)!r} has no column {missing[0]!r} "
+            f"(columns: {', '.join(map(str, frame.columns))})"
+        )
     ids = frame[args.id]
     duplicated = ids[ids.duplicated()]
     if len(duplicated):
-        raise KalibError(f"id column {args.id!r} is not unique: {len(duplicated)} "
-                         f"duplicate(s), first {duplicated.iloc[0]!r}")
-    return Design(frame, weights=args.weight, strata=args.strata, psu=args.psu,
-                  fpc=args.fpc, lonely_psu=args.lonely_psu)
+        raise KalibError(
+            f"id column {args.id!r} is not unique: {len(duplicated)} "
+            f"duplicate(s), first {duplicated.iloc[0]!r}"
+        )
+    return Design(
+        frame,
+        weights=args.weight,
+        strata=args.strata,
+        psu=args.psu,
+        fpc=args.fpc,
+        lonely_psu=args.lonely_psu,
+    )
 
 
 def run(args) -> int:
@@ -121,12 +166,17 @@ def run(args) -> int:
     if margins:
         design = calibrate_design(design, margins, spec, args)
     with scheduler_context(args.scheduler):
-        design = make_replicates(design, args.scheduler, args.method,
-                                 replicates=args.replicates, seed=args.seed,
-                                 accept_failures=args.accept_failures, mse=args.mse,
-                                 **balanced)
-    write_replicate_weights(design, args.out, ids=frame[args.id].to_numpy(),
-                            force=args.force)
+        design = make_replicates(
+            design,
+            args.scheduler,
+            args.method,
+            replicates=args.replicates,
+            seed=args.seed,
+            accept_failures=args.accept_failures,
+            mse=args.mse,
+            **balanced,
+        )
+    write_replicate_weights(design, args.out, ids=frame[args.id].to_numpy(), force=args.force)
     if not args.quiet:
         print(summary(design, args.out))
     return 0
@@ -136,14 +186,15 @@ def balanced_options(args) -> dict:
     """``--fay-rho`` and ``--collapse-strata`` as ``with_replicates`` keywords
     (checked against ``--method`` and ``--scheduler`` before any file is read)."""
     if args.fay_rho is not None and args.method != "fay":
-        raise KalibError(f"--fay-rho is Fay's factor: it needs --method fay, not "
-                         f"{args.method}")
+        raise KalibError(f"--fay-rho is Fay's factor: it needs --method fay, not {args.method}")
     if args.collapse_strata and args.method not in ("brr", "fay"):
         raise KalibError(f"--collapse-strata is for --method brr or fay, not {args.method}")
     if args.method in ("brr", "fay") and args.scheduler is not None:
-        raise KalibError("--scheduler runs the bootstrap and the jackknives on Dask; BRR "
-                         "and Fay replicates (one per Hadamard column) are made in process: "
-                         "leave --scheduler out")
+        raise KalibError(
+            "--scheduler runs the bootstrap and the jackknives on Dask; BRR "
+            "and Fay replicates (one per Hadamard column) are made in process: "
+            "leave --scheduler out"
+        )
     options = {"fay_rho": args.fay_rho} if args.fay_rho is not None else {}
     return options | ({"collapse_strata": True} if args.collapse_strata else {})
 
@@ -153,13 +204,17 @@ def summary(design, out) -> str:
     from estimators.io.replicate_file import sidecar_path
 
     conv = design.convergence
-    lines = [f"{design.method}: {design.B} replicates"
-             + (f" (seed {design.seed})" if design.seed is not None else "")
-             + f", scale {design.scale:.6g}, degf {design.degf}, mse {design.mse}"]
+    lines = [
+        f"{design.method}: {design.B} replicates"
+        + (f" (seed {design.seed})" if design.seed is not None else "")
+        + f", scale {design.scale:.6g}, degf {design.degf}, mse {design.mse}"
+    ]
     if design.calibration is not None:
-        line = (f"re-calibrated ({design.calibration.distance}): median "
-                f"{np.median(conv.iterations):g} iterations, max {conv.iterations.max()}, "
-                f"max error {np.max(conv.error):.3g}")
+        line = (
+            f"re-calibrated ({design.calibration.distance}): median "
+            f"{np.median(conv.iterations):g} iterations, max {conv.iterations.max()}, "
+            f"max error {np.max(conv.error):.3g}"
+        )
         if conv.failed.size:
             line += f"; {conv.failed.size} failed (kept, flagged in the sidecar)"
         lines.append(line)

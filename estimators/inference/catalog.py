@@ -17,6 +17,7 @@ Published values are kept as fractions (0.297, not 29.7) with ``decimals`` =
 printed decimals of the percentage; they are reconciled with the unweighted
 estimate by the report's double rounding (:func:`report_round`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -156,8 +157,9 @@ def catalog_differences(design, rates, contrasts, level=0.95):
     for spec, first, second in contrasts:
         present = [r for r in rates if _present_in(design, r, spec, (first, second))]
         if present:
-            frames.append(domain_difference(design, rate_items(design, present), spec,
-                                            first, second, level))
+            frames.append(
+                domain_difference(design, rate_items(design, present), spec, first, second, level)
+            )
     return pd.concat(frames, ignore_index=True)
 
 

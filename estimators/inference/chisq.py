@@ -52,6 +52,7 @@ Rao, J. N. K. and Scott, A. J. (1984). On chi-squared tests for multiway
 contingency tables with cell proportions estimated from survey data. Annals
 of Statistics 12, 46-60.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -71,18 +72,18 @@ class ChisqResult:
 
     rows: list
     cols: list
-    table: np.ndarray          # weighted counts (r, c)
-    counts: np.ndarray         # unweighted counts (r, c)
-    n: int                     # N: rows of the (domain) sample
-    nu: float                  # design degrees of freedom
-    pearson: float             # X^2 of the weighted table scaled to N
+    table: np.ndarray  # weighted counts (r, c)
+    counts: np.ndarray  # unweighted counts (r, c)
+    n: int  # N: rows of the (domain) sample
+    nu: float  # design degrees of freedom
+    pearson: float  # X^2 of the weighted table scaled to N
     f: float
     f_ndf: float
     f_ddf: float
     f_p: float
     chisq_df: int
     chisq_p: float
-    unweighted: float          # Pearson X^2 of the unweighted counts
+    unweighted: float  # Pearson X^2 of the unweighted counts
     unweighted_df: int
     unweighted_p: float
 
@@ -100,6 +101,7 @@ class ChisqResult:
     def _repr_html_(self) -> str:
         """The weighted table and the three tests in HTML, for Jupyter."""
         from estimators.inference.html import chisq_html
+
         return chisq_html(self)
 
 
@@ -122,32 +124,47 @@ class ChisqTest:
 
     def line(self) -> str:
         """The test as ``kalib crosstab --statistic`` prints it."""
-        df = ("" if self.ndf is None else f", df = {self.ndf:.6g}" if self.ddf is None
-              else f", ndf = {self.ndf:.6g}, ddf = {self.ddf:.6g}")
-        return (f'{self.method} "{self.statistic}": {self.name} = {self.value:.4f}{df}, '
-                f"p = {self.p:.4g}")
+        df = (
+            ""
+            if self.ndf is None
+            else f", df = {self.ndf:.6g}"
+            if self.ddf is None
+            else f", ndf = {self.ndf:.6g}, ddf = {self.ddf:.6g}"
+        )
+        return (
+            f'{self.method} "{self.statistic}": {self.name} = {self.value:.4f}{df}, '
+            f"p = {self.p:.4g}"
+        )
 
 
 def svychisq(design, rows: str, cols: str, statistic: str = "F", domain=None) -> ChisqTest:
     """R ``svychisq(~rows + cols, design, statistic)`` (module docstring);
     ``domain`` a boolean mask as for :func:`rao_scott`."""
     if statistic not in STATISTICS:
-        raise KalibError(f"unknown svychisq statistic {statistic!r}; choose one of "
-                         f"{', '.join(STATISTICS)}")
+        raise KalibError(
+            f"unknown svychisq statistic {statistic!r}; choose one of {', '.join(STATISTICS)}"
+        )
     if statistic in ("F", "Chisq"):
         res = rao_scott(design, rows, cols, domain)
         if statistic == "F":
             return ChisqTest("F", "F", res.f, res.f_ndf, res.f_ddf, res.f_p, "Rao-Scott")
-        return ChisqTest("Chisq", "X-squared", res.pearson, res.chisq_df, None, res.chisq_p,
-                         "Rao-Scott")
+        return ChisqTest(
+            "Chisq", "X-squared", res.pearson, res.chisq_df, None, res.chisq_p, "Rao-Scott"
+        )
     t = _Table(design, rows, cols, domain)
     if statistic == "saddlepoint":
         lambdas = linalg.eigh(t.numerator, t.denominator, eigvals_only=True)[::-1]
         trace = np.trace(t.delta)
         d0 = trace**2 / np.trace(t.delta @ t.delta)
-        return ChisqTest("saddlepoint", "X-squared", t.x2, None, None,
-                         pfsum(t.x2, lambdas, d0 * t.nu, "saddlepoint"),
-                         "Rao-Scott")
+        return ChisqTest(
+            "saddlepoint",
+            "X-squared",
+            t.x2,
+            None,
+            None,
+            pfsum(t.x2, lambdas, d0 * t.nu, "saddlepoint"),
+            "Rao-Scott",
+        )
     k = t.df
     wald = t.wald(design)
     ddf = t.nu if statistic == "Wald" else t.nu - k + 1
@@ -171,11 +188,14 @@ def _contrasts(nr: int, nc: int) -> np.ndarray:
     fastest), orthogonalised against the main-effects design."""
     r = np.repeat(np.arange(nr)[None, :], nc, axis=0).reshape(-1)
     c = np.repeat(np.arange(nc), nr)
-    main = np.column_stack([np.ones(nr * nc)]
-                           + [(r == i).astype(float) for i in range(1, nr)]
-                           + [(c == j).astype(float) for j in range(1, nc)])
-    inter = np.column_stack([((r == i) & (c == j)).astype(float)
-                             for j in range(1, nc) for i in range(1, nr)])
+    main = np.column_stack(
+        [np.ones(nr * nc)]
+        + [(r == i).astype(float) for i in range(1, nr)]
+        + [(c == j).astype(float) for j in range(1, nc)]
+    )
+    inter = np.column_stack(
+        [((r == i) & (c == j)).astype(float) for j in range(1, nc) for i in range(1, nr)]
+    )
     coef, *_ = np.linalg.lstsq(main, inter, rcond=None)
     return inter - main @ coef
 
@@ -190,11 +210,23 @@ def rao_scott(design, rows: str, cols: str, domain=None) -> ChisqResult:
     f = t.x2 / trace
     u_x2, u_df, u_p = pearson(t.counts)
     return ChisqResult(
-        rows=t.r_levels, cols=t.c_levels, table=t.table, counts=t.counts, n=t.N, nu=t.nu,
-        pearson=t.x2, f=f, f_ndf=d0, f_ddf=d0 * t.nu,
+        rows=t.r_levels,
+        cols=t.c_levels,
+        table=t.table,
+        counts=t.counts,
+        n=t.N,
+        nu=t.nu,
+        pearson=t.x2,
+        f=f,
+        f_ndf=d0,
+        f_ddf=d0 * t.nu,
         f_p=float(stats.f.sf(f, d0, d0 * t.nu)),
-        chisq_df=t.df, chisq_p=float(stats.chi2.sf(t.x2 / np.mean(np.diag(t.delta)), t.df)),
-        unweighted=u_x2, unweighted_df=u_df, unweighted_p=u_p)
+        chisq_df=t.df,
+        chisq_p=float(stats.chi2.sf(t.x2 / np.mean(np.diag(t.delta)), t.df)),
+        unweighted=u_x2,
+        unweighted_df=u_df,
+        unweighted_p=u_p,
+    )
 
 
 class _Table:
@@ -210,10 +242,12 @@ class _Table:
         self.c_levels = sorted(set(c_text[in_domain & c_text.notna().to_numpy()]))
         nr, nc = len(self.r_levels), len(self.c_levels)
         if nr < 2 or nc < 2:
-            raise KalibError(f"crosstab {rows} x {cols}: need at least two categories each, "
-                             f"got {nr} ({rows}) and {nc} ({cols}) in the domain")
+            raise KalibError(
+                f"crosstab {rows} x {cols}: need at least two categories each, "
+                f"got {nr} ({rows}) and {nc} ({cols}) in the domain"
+            )
         items = []
-        for c in self.c_levels:      # rows vary fastest within each column (R's order)
+        for c in self.c_levels:  # rows vary fastest within each column (R's order)
             for r in self.r_levels:
                 hit = ((r_text == r) & (c_text == c)).to_numpy(np.float64)
                 items.append(Item(f"{r}:{c}", hit, np.ones(n), self.answered, "proportion"))
@@ -239,13 +273,17 @@ class _Table:
         + N_r N_c / N^2`` (R ``svychisq(statistic = "Wald")``)."""
         nr, nc = self.table.shape
         N_r, N_c, N = self.table.sum(axis=1), self.table.sum(axis=0), self.table.sum()
-        in_row = self.cells.reshape(-1, nc, nr).sum(axis=1)       # (n, nr)
-        in_col = self.cells.reshape(-1, nc, nr).sum(axis=2)       # (n, nc)
+        in_row = self.cells.reshape(-1, nc, nr).sum(axis=1)  # (n, nr)
+        in_col = self.cells.reshape(-1, nc, nr).sum(axis=2)  # (n, nc)
         items = []
         for c in range(1, nc):
             for r in range(1, nr):
-                z = (self.cells[:, c * nr + r] - N_c[c] / N * in_row[:, r]
-                     - N_r[r] / N * in_col[:, c] + N_r[r] * N_c[c] / N**2 * self.answered)
+                z = (
+                    self.cells[:, c * nr + r]
+                    - N_c[c] / N * in_row[:, r]
+                    - N_r[r] / N * in_col[:, c]
+                    + N_r[r] * N_c[c] / N**2 * self.answered
+                )
                 items.append(Item(f"{r}:{c}", z, None, self.answered, "total"))
         Y, V, _, _ = domain_covariance(design, items, "all")
         Y = Y.reshape(-1)
@@ -255,5 +293,4 @@ class _Table:
 def _domain_df(design, in_domain) -> float:
     if design.replicates is not None:
         return float(design.degf)
-    return float(np.unique(design.psu[in_domain]).size
-                 - np.unique(design.strata[in_domain]).size)
+    return float(np.unique(design.psu[in_domain]).size - np.unique(design.strata[in_domain]).size)

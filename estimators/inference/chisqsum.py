@@ -42,6 +42,7 @@ forms in normal variables. Biometrika 86, 929-935.
 Lumley, T. and Scott, A. J. (2013). Partial likelihood ratio tests for the Cox
 model under complex sampling. Statistics in Medicine 32, 110-123.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -56,8 +57,10 @@ APPROXIMATIONS = ("saddlepoint", "satterthwaite")
 def check_approximation(method: str) -> str:
     """``method`` if it is one of :data:`APPROXIMATIONS`, else a KalibError."""
     if method not in APPROXIMATIONS:
-        raise KalibError(f"unknown approximation {method!r} for a sum of chi-squares; "
-                         f"choose {' or '.join(APPROXIMATIONS)}")
+        raise KalibError(
+            f"unknown approximation {method!r} for a sum of chi-squares; "
+            f"choose {' or '.join(APPROXIMATIONS)}"
+        )
     return method
 
 

@@ -45,14 +45,23 @@ Wilson, E. B. (1927). Probable inference, the law of succession, and
 statistical inference. JASA 22, 209-212.
 Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from weighting.errors import KalibError
 
-PROPORTION_METHODS = ("logit", "beta", "xlogit", "wilson", "wald", "percentile", "asin",
-                      "likelihood")
+PROPORTION_METHODS = (
+    "logit",
+    "beta",
+    "xlogit",
+    "wilson",
+    "wald",
+    "percentile",
+    "asin",
+    "likelihood",
+)
 ALIASES = {"korn-graubard": "beta", "mean": "wald"}
 
 
@@ -60,8 +69,10 @@ def canonical_method(method: str) -> str:
     """Resolve aliases (``korn-graubard`` = ``beta``, ``mean`` = ``wald``)."""
     method = ALIASES.get(method, method)
     if method not in PROPORTION_METHODS:
-        raise KalibError(f"unknown CI method {method!r}; choose one of "
-                         f"{', '.join(PROPORTION_METHODS)} (or korn-graubard)")
+        raise KalibError(
+            f"unknown CI method {method!r}; choose one of "
+            f"{', '.join(PROPORTION_METHODS)} (or korn-graubard)"
+        )
     return method
 
 
@@ -124,8 +135,9 @@ def effective_n(p, se, n, df=np.inf, level=0.95):
     return raw * factor
 
 
-def proportion_ci(p, se, *, method="logit", df=np.inf, level=0.95, n=None,
-                  se_logit=None, replicates=None):
+def proportion_ci(
+    p, se, *, method="logit", df=np.inf, level=0.95, n=None, se_logit=None, replicates=None
+):
     """Confidence interval ``(low, high)`` for a proportion.
 
     Parameters
@@ -160,12 +172,13 @@ def proportion_ci(p, se, *, method="logit", df=np.inf, level=0.95, n=None,
         return asin_ci(p, se, df, level)
     if method == "percentile":
         if replicates is None:
-            raise KalibError("--ci percentile needs bootstrap replicates "
-                             "(--variance bootstrap or a bootstrap replicate file)")
+            raise KalibError(
+                "--ci percentile needs bootstrap replicates "
+                "(--variance bootstrap or a bootstrap replicate file)"
+            )
         reps = np.asarray(replicates, dtype=float)
         alpha = 1 - level
-        return (np.quantile(reps, alpha / 2, axis=0),
-                np.quantile(reps, 1 - alpha / 2, axis=0))
+        return (np.quantile(reps, alpha / 2, axis=0), np.quantile(reps, 1 - alpha / 2, axis=0))
     if n is None:
         raise KalibError(f"CI method {method!r} needs the unweighted sample size n")
     if method == "likelihood":
@@ -225,7 +238,7 @@ def wilson_ci(p, n, level=0.95):
     n = np.asarray(n, dtype=float)
     from scipy import special
 
-    z = special.ndtri(1 - (1 - level) / 2)      # scipy.stats.norm.ppf
+    z = special.ndtri(1 - (1 - level) / 2)  # scipy.stats.norm.ppf
     denom = 1 + z**2 / n
     centre = (p + z**2 / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
@@ -233,7 +246,7 @@ def wilson_ci(p, n, level=0.95):
 
 
 def _check_level(level):
-    if not 0 < level < 1:   # NaN too
-        from estimators.io.files import shown   # (pandas) only for the message
+    if not 0 < level < 1:  # NaN too
+        from estimators.io.files import shown  # (pandas) only for the message
 
         raise KalibError(f"confidence level must be in (0, 1), got {shown(level)}")

@@ -68,6 +68,7 @@ Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R, ch. 2.3 and
 Griewank, A. and Walther, A. (2008). Evaluating Derivatives, 2nd ed., ch. 3
 (forward mode). SIAM.
 """
+
 from __future__ import annotations
 
 import ast
@@ -87,12 +88,25 @@ from estimators.inference.variance import replicate_covariance
 from weighting.errors import KalibError
 
 CONTRAST_COLUMNS = ["name", "estimate", "se", "ci_low", "ci_high", "df", "t", "p"]
-DIFFERENCE_COLUMNS = ["variable", "domain_var", "first", "second", "estimate", "se",
-                      "ci_low", "ci_high", "df", "t", "p"]
+DIFFERENCE_COLUMNS = [
+    "variable",
+    "domain_var",
+    "first",
+    "second",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "t",
+    "p",
+]
 #: The functions an expression may call, with their derivatives.
-FUNCTIONS = {"log": (np.log, lambda x: 1.0 / x),
-             "exp": (np.exp, np.exp),
-             "sqrt": (np.sqrt, lambda x: 0.5 / np.sqrt(x))}
+FUNCTIONS = {
+    "log": (np.log, lambda x: 1.0 / x),
+    "exp": (np.exp, np.exp),
+    "sqrt": (np.sqrt, lambda x: 0.5 / np.sqrt(x)),
+}
 
 
 class ContrastError(KalibError):
@@ -146,11 +160,14 @@ class Estimates:
         vcov = np.atleast_2d(np.asarray(self.vcov, dtype=np.float64))
         if len(set(names)) != len(names):
             dup = next(n for n in names if names.count(n) > 1)
-            raise ContrastError(f"estimate name {dup!r} appears {names.count(dup)} times; "
-                                f"names must be unique")
+            raise ContrastError(
+                f"estimate name {dup!r} appears {names.count(dup)} times; names must be unique"
+            )
         if coef.shape != (len(names),) or vcov.shape != (len(names), len(names)):
-            raise ContrastShapeError(f"{len(names)} names, {coef.size} estimates and a "
-                                     f"{vcov.shape} covariance do not match")
+            raise ContrastShapeError(
+                f"{len(names)} names, {coef.size} estimates and a "
+                f"{vcov.shape} covariance do not match"
+            )
         object.__setattr__(self, "names", names)
         object.__setattr__(self, "coef", coef)
         object.__setattr__(self, "vcov", vcov)
@@ -159,19 +176,27 @@ class Estimates:
                 raise ContrastError("replicate estimates need their scale and rscales")
             reps = np.asarray(self.replicates, dtype=np.float64).reshape(-1, len(names))
             object.__setattr__(self, "replicates", reps)
-            object.__setattr__(self, "rscales", np.broadcast_to(
-                np.asarray(self.rscales, dtype=np.float64), (reps.shape[0],)))
+            object.__setattr__(
+                self,
+                "rscales",
+                np.broadcast_to(np.asarray(self.rscales, dtype=np.float64), (reps.shape[0],)),
+            )
 
     @classmethod
-    def from_model(cls, fit) -> "Estimates":
+    def from_model(cls, fit) -> Estimates:
         """The coefficients of a fitted design-based model (``svyglm``):
         names are the model's terms, df its residual df (R's
         ``df.residual``), replicates its replicate coefficients if any."""
         reps = getattr(fit, "replicate_params", None)
         design = fit.design
-        return cls(tuple(fit.terms), fit.params, fit.cov, float(fit.df), reps,
-                   *((design.scale, design.rscales, bool(design.mse))
-                     if reps is not None else ()))
+        return cls(
+            tuple(fit.terms),
+            fit.params,
+            fit.cov,
+            float(fit.df),
+            reps,
+            *((design.scale, design.rscales, bool(design.mse)) if reps is not None else ()),
+        )
 
     @property
     def se(self) -> np.ndarray:
@@ -188,16 +213,25 @@ class Estimates:
         """One row per estimate: ``name, estimate, se, ci_low, ci_high, df,
         t, p`` with ``estimate +- t_df se`` and the two-sided p-value of
         ``estimate = 0`` on the same t distribution."""
-        from scipy import stats     # here only: the catalogs import this module
+        from scipy import stats  # here only: the catalogs import this module
 
         se = self.se
         low, high = wald_ci(self.coef, se, self.df, level)
         with np.errstate(divide="ignore", invalid="ignore"):
             t = self.coef / se
-        return pd.DataFrame({"name": list(self.names), "estimate": self.coef, "se": se,
-                             "ci_low": low, "ci_high": high, "df": float(self.df), "t": t,
-                             "p": 2 * stats.t.sf(np.abs(t), self.df)},
-                            columns=CONTRAST_COLUMNS)
+        return pd.DataFrame(
+            {
+                "name": list(self.names),
+                "estimate": self.coef,
+                "se": se,
+                "ci_low": low,
+                "ci_high": high,
+                "df": float(self.df),
+                "t": t,
+                "p": 2 * stats.t.sf(np.abs(t), self.df),
+            },
+            columns=CONTRAST_COLUMNS,
+        )
 
     def summary(self, digits: int = 4) -> str:
         return self.frame().to_string(index=False, float_format=lambda v: f"{v:.{digits}g}")
@@ -208,8 +242,10 @@ class Estimates:
 
 # -- estimates of a design ----------------------------------------------------------
 
-def estimates(design, variables, *, statistic: str = "mean", by: str = ALL,
-              where=None) -> Estimates:
+
+def estimates(
+    design, variables, *, statistic: str = "mean", by: str = ALL, where=None
+) -> Estimates:
     """Estimates with their full covariance, ready for :func:`svycontrast`.
 
     Parameters
@@ -243,10 +279,10 @@ def estimates(design, variables, *, statistic: str = "mean", by: str = ALL,
     if statistic not in makers:
         raise ContrastError(f"statistic must be 'mean' or 'total', not {statistic!r}")
     if not isinstance(by, str):
-        raise ContrastError(f"by is one domain specification ('all', a column or a cross "
-                            f"'A*B'), not {by!r}")
-    items = [v if isinstance(v, Item) else makers[statistic](design, [v])[0]
-             for v in variables]
+        raise ContrastError(
+            f"by is one domain specification ('all', a column or a cross 'A*B'), not {by!r}"
+        )
+    items = [v if isinstance(v, Item) else makers[statistic](design, [v])[0] for v in variables]
     restrict = None if where is None else where.mask(design.data)
     return item_estimates(design, items, by, restrict)
 
@@ -271,15 +307,28 @@ def _by_domain(design, items, by, restrict):
         names = list(labels)
     else:
         names = [f"{label}:{name}" for name in item_names for label in labels]
-    replicate = {} if reps is None else {
-        "replicates": reps.reshape(reps.shape[0], -1)[:, order], "scale": design.scale,
-        "rscales": design.rscales, "mse": bool(design.mse)}
-    est = Estimates(tuple(names), theta.reshape(-1)[order], cov[np.ix_(order, order)],
-                    float(design.degf), **replicate)
+    replicate = (
+        {}
+        if reps is None
+        else {
+            "replicates": reps.reshape(reps.shape[0], -1)[:, order],
+            "scale": design.scale,
+            "rscales": design.rscales,
+            "mse": bool(design.mse),
+        }
+    )
+    est = Estimates(
+        tuple(names),
+        theta.reshape(-1)[order],
+        cov[np.ix_(order, order)],
+        float(design.degf),
+        **replicate,
+    )
     return est, labels
 
 
 # -- contrasts ----------------------------------------------------------------------
+
 
 def svycontrast(estimates, contrasts, *, use_replicates: bool = True) -> Estimates:
     """Linear or non-linear contrasts of estimates (R ``svycontrast``).
@@ -313,8 +362,7 @@ def svycontrast(estimates, contrasts, *, use_replicates: bool = True) -> Estimat
     UnknownEstimateError, ContrastShapeError, ExpressionError, ContrastError
     """
     estimates = _as_estimates(estimates)
-    compiled = [_compile(name, spec, estimates.names)
-                for name, spec in _named(contrasts).items()]
+    compiled = [_compile(name, spec, estimates.names) for name, spec in _named(contrasts).items()]
     if not compiled:
         raise ContrastError("no contrasts given")
     names = tuple(c.name for c in compiled)
@@ -325,14 +373,24 @@ def svycontrast(estimates, contrasts, *, use_replicates: bool = True) -> Estimat
     if estimates.replicates is not None and use_replicates:
         B = estimates.replicates.shape[0]
         # (a constant expression evaluates to one number)
-        reps = np.column_stack([np.broadcast_to(c.evaluate(estimates.replicates.T,
-                                                           gradient=False), (B,))
-                                for c in compiled])
-        vcov = replicate_covariance(coef, reps, estimates.scale, estimates.rscales,
-                                    estimates.mse)
-        return Estimates(names, coef, vcov, estimates.df, reps, estimates.scale,
-                         estimates.rscales, estimates.mse)
-    keep = (jac != 0).any(axis=0)   # an estimate no contrast uses adds nothing
+        reps = np.column_stack(
+            [
+                np.broadcast_to(c.evaluate(estimates.replicates.T, gradient=False), (B,))
+                for c in compiled
+            ]
+        )
+        vcov = replicate_covariance(coef, reps, estimates.scale, estimates.rscales, estimates.mse)
+        return Estimates(
+            names,
+            coef,
+            vcov,
+            estimates.df,
+            reps,
+            estimates.scale,
+            estimates.rscales,
+            estimates.mse,
+        )
+    keep = (jac != 0).any(axis=0)  # an estimate no contrast uses adds nothing
     vcov = jac[:, keep] @ estimates.vcov[np.ix_(keep, keep)] @ jac[:, keep].T
     return Estimates(names, coef, vcov, estimates.df)
 
@@ -345,8 +403,10 @@ def _as_estimates(obj) -> Estimates:
         return obj.estimates
     if all(hasattr(obj, a) for a in ("params", "cov", "terms", "df", "design")):
         return Estimates.from_model(obj)
-    raise ContrastError(f"svycontrast needs Estimates (estimates(), svyvar(), "
-                        f"cell_estimates()) or a fitted model, not {type(obj).__name__}")
+    raise ContrastError(
+        f"svycontrast needs Estimates (estimates(), svyvar(), "
+        f"cell_estimates()) or a fitted model, not {type(obj).__name__}"
+    )
 
 
 def _named(contrasts) -> dict:
@@ -356,10 +416,12 @@ def _named(contrasts) -> dict:
     if isinstance(contrasts, Mapping):
         numbers = [isinstance(v, Real) for v in contrasts.values()]
         if contrasts and all(numbers):
-            return {"contrast": dict(contrasts)}        # coefficients by estimate name
+            return {"contrast": dict(contrasts)}  # coefficients by estimate name
         if any(numbers):
-            raise ContrastError("a dict of contrasts mixes coefficients with contrasts; "
-                                "give {estimate: coefficient} or {name: contrast}")
+            raise ContrastError(
+                "a dict of contrasts mixes coefficients with contrasts; "
+                "give {estimate: coefficient} or {name: contrast}"
+            )
         return {str(k): v for k, v in contrasts.items()}
     if isinstance(contrasts, str):
         return {"contrast": contrasts}
@@ -372,10 +434,10 @@ def _named(contrasts) -> dict:
 @dataclass(frozen=True)
 class _Linear:
     name: str
-    weights: np.ndarray       # (m,)
+    weights: np.ndarray  # (m,)
 
     def evaluate(self, values, gradient):
-        nz = np.flatnonzero(self.weights)   # an unused estimate may be NaN (empty domain)
+        nz = np.flatnonzero(self.weights)  # an unused estimate may be NaN (empty domain)
         value = self.weights[nz] @ np.asarray(values)[nz]
         return (value, self.weights) if gradient else value
 
@@ -384,7 +446,7 @@ class _Linear:
 class _Expression:
     name: str
     tree: ast.AST
-    index: dict               # identifier in the tree -> estimate position
+    index: dict  # identifier in the tree -> estimate position
 
     def evaluate(self, values, gradient):
         """Value (and gradient) at ``values[k]`` for estimate k (numbers, or
@@ -405,18 +467,23 @@ def _compile(name, spec, names):
         if unknown:
             raise UnknownEstimateError(
                 f"contrast {name!r} names {unknown[0]!r}, which is not an estimate "
-                f"(estimates: {_listing(names)})")
+                f"(estimates: {_listing(names)})"
+            )
         weights = np.array([float(spec.get(n, 0.0)) for n in names])
     else:
         try:
             weights = np.asarray(spec, dtype=np.float64).reshape(-1)
         except (TypeError, ValueError):
-            raise ContrastError(f"contrast {name!r} is neither numbers, a dict of "
-                                f"coefficients nor an expression: {spec!r}; give several "
-                                f"contrasts as a dict {{name: contrast}}") from None
+            raise ContrastError(
+                f"contrast {name!r} is neither numbers, a dict of "
+                f"coefficients nor an expression: {spec!r}; give several "
+                f"contrasts as a dict {{name: contrast}}"
+            ) from None
         if weights.size != len(names):
-            raise ContrastShapeError(f"contrast {name!r} has {weights.size} coefficients "
-                                     f"for {len(names)} estimates ({_listing(names)})")
+            raise ContrastShapeError(
+                f"contrast {name!r} has {weights.size} coefficients "
+                f"for {len(names)} estimates ({_listing(names)})"
+            )
     if not np.all(np.isfinite(weights)):
         raise ContrastError(f"contrast {name!r} has a coefficient that is not finite")
     return _Linear(name, weights)
@@ -434,10 +501,13 @@ def _parse(name, text, names):
     def replace(match):
         label = match.group(1)
         if label not in position:
-            raise UnknownEstimateError(f"contrast {name!r} names {label!r}, which is not "
-                                       f"an estimate (estimates: {_listing(names)})")
-        key = quoted.setdefault(label, f"_q{len(quoted)}_" + "_" * max(
-            (len(n) for n in names), default=0))
+            raise UnknownEstimateError(
+                f"contrast {name!r} names {label!r}, which is not "
+                f"an estimate (estimates: {_listing(names)})"
+            )
+        key = quoted.setdefault(
+            label, f"_q{len(quoted)}_" + "_" * max((len(n) for n in names), default=0)
+        )
         index[key] = position[label]
         return key
 
@@ -447,8 +517,9 @@ def _parse(name, text, names):
     try:
         tree = ast.parse(source.strip(), mode="eval").body
     except SyntaxError as exc:
-        raise ExpressionError(f"contrast {name!r}: {text!r} is not an expression "
-                              f"({exc.msg})") from None
+        raise ExpressionError(
+            f"contrast {name!r}: {text!r} is not an expression ({exc.msg})"
+        ) from None
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
         if id(node) not in called:
@@ -465,30 +536,39 @@ def _check_node(node, name, text, names, position, index):
     if isinstance(node, ast.Call):
         func = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
         if func not in FUNCTIONS or len(node.args) != 1 or node.keywords:
-            raise ExpressionError(f"contrast {name!r}: call {ast.unparse(node)!r} is not "
-                                  f"allowed (functions: {', '.join(FUNCTIONS)} of one "
-                                  f"argument)")
+            raise ExpressionError(
+                f"contrast {name!r}: call {ast.unparse(node)!r} is not "
+                f"allowed (functions: {', '.join(FUNCTIONS)} of one "
+                f"argument)"
+            )
     elif isinstance(node, ast.Name):
         if node.id in index:
             return
         if node.id not in position:
-            raise UnknownEstimateError(f"contrast {name!r} names {node.id!r}, which is "
-                                       f"not an estimate (estimates: {_listing(names)})")
+            raise UnknownEstimateError(
+                f"contrast {name!r} names {node.id!r}, which is "
+                f"not an estimate (estimates: {_listing(names)})"
+            )
         index[node.id] = position[node.id]
     elif isinstance(node, ast.Constant):
         if not isinstance(node.value, (int, float)) or isinstance(node.value, bool):
             raise ExpressionError(f"contrast {name!r}: {node.value!r} is not a number")
     elif isinstance(node, ast.BinOp):
         if not isinstance(node.op, _OPERATORS):
-            raise ExpressionError(f"contrast {name!r}: operator {type(node.op).__name__} "
-                                  f"in {text!r} is not allowed (+ - * / ** ^)")
+            raise ExpressionError(
+                f"contrast {name!r}: operator {type(node.op).__name__} "
+                f"in {text!r} is not allowed (+ - * / ** ^)"
+            )
     elif isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, (ast.USub, ast.UAdd)):
-            raise ExpressionError(f"contrast {name!r}: {ast.unparse(node)!r} is not "
-                                  f"allowed (unary + and - only)")
+            raise ExpressionError(
+                f"contrast {name!r}: {ast.unparse(node)!r} is not allowed (unary + and - only)"
+            )
     elif not isinstance(node, (ast.Load, *_OPERATORS, ast.USub, ast.UAdd)):
-        raise ExpressionError(f"contrast {name!r}: {type(node).__name__} "
-                              f"{ast.unparse(node)!r} is not allowed in {text!r}")
+        raise ExpressionError(
+            f"contrast {name!r}: {type(node).__name__} "
+            f"{ast.unparse(node)!r} is not allowed in {text!r}"
+        )
 
 
 def _forward(node, values, index, m):
@@ -524,7 +604,7 @@ def _forward(node, values, index, m):
         return a * b, _combine(ga, b, gb, a)
     if isinstance(op, ast.Div):
         return a / b, _combine(ga, 1.0 / b, gb, -a / (b * b))
-    power = a ** b
+    power = a**b
     # d(a^b) = b a^(b-1) da + a^b log(a) db; the log term only where b varies,
     # so that a negative base with a constant exponent stays differentiable
     return power, _combine(ga, b * a ** (b - 1), gb, None if gb is None else power * np.log(a))
@@ -546,9 +626,12 @@ def _require_finite(contrast, names, coef, value, gradient):
         return
     used = [names[k] for k in _uses(contrast)]
     bad = [n for n in used if not np.isfinite(coef[names.index(n)])]
-    why = (f"estimate(s) {', '.join(map(repr, bad))} are not finite (an empty domain?)"
-           if bad else "it or its derivative is outside the domain of its functions "
-                       "(log or sqrt of a number <= 0, division by zero)")
+    why = (
+        f"estimate(s) {', '.join(map(repr, bad))} are not finite (an empty domain?)"
+        if bad
+        else "it or its derivative is outside the domain of its functions "
+        "(log or sqrt of a number <= 0, division by zero)"
+    )
     raise ContrastError(f"contrast {contrast.name!r} is not finite: {why}")
 
 
@@ -565,8 +648,10 @@ def _listing(names, limit=8) -> str:
 
 # -- domain differences -------------------------------------------------------------
 
-def domain_difference(design, items, spec, first, second, level=0.95,
-                      restrict=None) -> pd.DataFrame:
+
+def domain_difference(
+    design, items, spec, first, second, level=0.95, restrict=None
+) -> pd.DataFrame:
     """``theta(first) - theta(second)`` of each item between two domains.
 
     The linear contrast of :func:`item_estimates` by ``spec``: its variance
@@ -596,8 +681,10 @@ def domain_difference(design, items, spec, first, second, level=0.95,
     G = len(labels)
     missing = [x for x in (first, second) if x not in labels]
     if missing:
-        raise ContrastError(f"domain {missing[0]!r} is not a category of {spec!r} "
-                         f"(categories: {', '.join(labels)})")
+        raise ContrastError(
+            f"domain {missing[0]!r} is not a category of {spec!r} "
+            f"(categories: {', '.join(labels)})"
+        )
     a, b = labels.index(first), labels.index(second)
     L = np.zeros((len(items), len(est)))
     for j in range(len(items)):

@@ -11,6 +11,7 @@ are always estimated on the full design: they only select rows through an
 indicator multiplied into the estimating variables, never by dropping rows,
 so that standard errors keep the between-PSU variation of the domain size.
 """
+
 from __future__ import annotations
 
 import ast
@@ -212,6 +213,7 @@ def _in_categories(data, name: str, values) -> np.ndarray:
 
 # -- the one comparison rule -----------------------------------------------------------
 
+
 class CategoryError(KalibError):
     """A value asked for (``--proportion VAR=VALUE``, a ``--where``
     comparison) is not a category of its column: a typo, another case,
@@ -264,8 +266,11 @@ def category_hits(data, name: str, values, *, known=(), what: str = "") -> tuple
         allowed = {denoted(categories, k) for k in known}
         absent = [t for t in absent if t not in allowed]
     if absent:
-        listed = (f"its categories: {describe_categories(categories)}" if categories
-                  else "it has no values")
+        listed = (
+            f"its categories: {describe_categories(categories)}"
+            if categories
+            else "it has no values"
+        )
         raise CategoryError(f"{what}{absent[0]!r} is not a category of {name!r} ({listed})")
     hit = np.array([c in wanted for c in categories] + [False])
     return codes, categories, hit
@@ -298,9 +303,10 @@ def domain_codes(data, spec: str) -> tuple[np.ndarray, list[str]]:
         if missing.any():
             raise MissingValueError(
                 f"domain variable {part!r} has {int(missing.sum())} missing value(s) "
-                f"(first at row {int(np.flatnonzero(missing)[0])})")
+                f"(first at row {int(np.flatnonzero(missing)[0])})"
+            )
         factors.append((codes, categories))
-    if len(factors) == 1:   # every category is present: no combinations to find
+    if len(factors) == 1:  # every category is present: no combinations to find
         joint, combos = factors[0][0], np.arange(len(factors[0][1]))[:, None]
     else:
         joint, combos = combinations([c for c, _ in factors], [len(k) for _, k in factors])
@@ -362,8 +368,16 @@ def _sort_key(text: str):
 # -- --where expressions ---------------------------------------------------------------
 
 # Python's comparison nodes -> the operator as written
-_OPERATORS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">",
-              ast.GtE: ">=", ast.In: "in", ast.NotIn: "not in"}
+_OPERATORS = {
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.In: "in",
+    ast.NotIn: "not in",
+}
 _MIRRORED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _ORDER = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
 _VALUE_OPERATORS = ("==", "!=", "<", "<=", ">", ">=")
@@ -423,11 +437,11 @@ def _backquoted_names(expr: str) -> tuple[str, list[str]]:
             if end < 0:
                 raise KalibError(f"--where: a backquote is not closed in {expr!r}")
             out.append(_BACKQUOTED.format(len(names)))
-            names.append(expr[i + 1:end])
+            names.append(expr[i + 1 : end])
             i = end + 1
             continue
         if quote is not None and ch == "\\":
-            out.append(expr[i:i + 2])
+            out.append(expr[i : i + 2])
             i += 2
             continue
         if ch in "'\"" and quote in (None, ch):
@@ -446,7 +460,7 @@ def _quote_bare_values(source: str, expr: str) -> str:
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, SyntaxError):
-        return source      # the parser says what is wrong
+        return source  # the parser says what is wrong
     if any(t.type == tokenize.ERRORTOKEN and t.string.strip() for t in tokens):
         return source
     if any(t.type == tokenize.COMMENT for t in tokens):
@@ -458,7 +472,7 @@ def _quote_bare_values(source: str, expr: str) -> str:
         row, col = position
         return int(line_starts[row - 1]) + col
 
-    edits = []     # (start, end, replacement) in the source
+    edits = []  # (start, end, replacement) in the source
 
     def quote(value):
         if _bare(value):
@@ -470,10 +484,14 @@ def _quote_bare_values(source: str, expr: str) -> str:
         t = tokens[i]
         if t.type == tokenize.OP and t.string in _VALUE_OPERATORS:
             end = _value_end(tokens, i + 1)
-            quote(tokens[i + 1:end])
+            quote(tokens[i + 1 : end])
             i = end
-        elif (t.type == tokenize.NAME and t.string == "in" and i + 1 < len(tokens)
-              and tokens[i + 1].string in ("(", "[")):
+        elif (
+            t.type == tokenize.NAME
+            and t.string == "in"
+            and i + 1 < len(tokens)
+            and tokens[i + 1].string in ("(", "[")
+        ):
             start, commas = i + 2, 0
             while True:
                 end = _value_end(tokens, start)
@@ -481,8 +499,13 @@ def _quote_bare_values(source: str, expr: str) -> str:
                 if end >= len(tokens) or tokens[end].string != ",":
                     break
                 start, commas = end + 1, commas + 1
-            if (commas == 0 and end > i + 2 and tokens[i + 1].string == "("
-                    and end < len(tokens) and tokens[end].string == ")"):
+            if (
+                commas == 0
+                and end > i + 2
+                and tokens[i + 1].string == "("
+                and end < len(tokens)
+                and tokens[end].string == ")"
+            ):
                 at = offset(tokens[end].start)
                 edits.append((at, at, ","))
             i = end
@@ -522,7 +545,7 @@ def _bare(tokens) -> bool:
     (not one word, number or string, a signed number, nor anything with
     brackets, which the parser reads as it is)."""
     if not tokens or any(t.string in "()[]{}" for t in tokens if t.type == tokenize.OP):
-        return False    # a list, or a call the parser will refuse
+        return False  # a list, or a call the parser will refuse
     kinds = [t.type for t in tokens]
     if len(tokens) == 1 or all(k == tokenize.STRING for k in kinds):
         return False
@@ -554,8 +577,11 @@ class _WhereReader:
                 parts.append(self.comparison(node, left, op, right))
                 left = right
             return parts[0] if len(parts) == 1 else _Logic("and", tuple(parts))
-        raise self.error(node, "expected a comparison (VAR == VALUE, VAR < NUMBER, "
-                               "VAR in (A, B)) joined by and/or/not")
+        raise self.error(
+            node,
+            "expected a comparison (VAR == VALUE, VAR < NUMBER, "
+            "VAR in (A, B)) joined by and/or/not",
+        )
 
     def comparison(self, node, left, op, right):
         operator = _OPERATORS.get(type(op))
@@ -563,13 +589,15 @@ class _WhereReader:
             raise self.error(node, "comparisons are == != < <= > >= in, not in")
         if operator in ("in", "not in"):
             if not isinstance(right, (ast.Tuple, ast.List)):
-                raise self.error(right, f"'{operator}' takes a list of values in "
-                                        "parentheses, e.g. (a, b)")
+                raise self.error(
+                    right, f"'{operator}' takes a list of values in parentheses, e.g. (a, b)"
+                )
             if not right.elts:
                 raise self.error(right, "an empty list of values")
-            return _Categories(self.column(left), operator,
-                               tuple(self.value(v) for v in right.elts))
-        if self.literal(left) and not self.literal(right):   # 1 <= x: x >= 1
+            return _Categories(
+                self.column(left), operator, tuple(self.value(v) for v in right.elts)
+            )
+        if self.literal(left) and not self.literal(right):  # 1 <= x: x >= 1
             left, right, operator = right, left, _MIRRORED[operator]
         variable, value = self.column(left), self.value(right)
         if operator not in _ORDER:
@@ -586,7 +614,7 @@ class _WhereReader:
                     return name
             return node.id
         if isinstance(node, ast.Attribute) and self.dotted(node):
-            return f"{self.column(node.value)}.{node.attr}"   # a column such as reasons.csr
+            return f"{self.column(node.value)}.{node.attr}"  # a column such as reasons.csr
         raise self.error(node, "not a column name (write a column, or `any name` in backquotes)")
 
     def dotted(self, node) -> bool:
@@ -597,23 +625,42 @@ class _WhereReader:
     @staticmethod
     def literal(node) -> bool:
         return isinstance(node, ast.Constant) or (
-            isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd))
-            and isinstance(node.operand, ast.Constant))
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, (ast.USub, ast.UAdd))
+            and isinstance(node.operand, ast.Constant)
+        )
 
     def value(self, node):
         if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float)):
-            return node.value              # bool is an int: True stays True
-        if (isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd))
-                and isinstance(node.operand, ast.Constant)
-                and type(node.operand.value) in (int, float)):
+            return node.value  # bool is an int: True stays True
+        if (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, (ast.USub, ast.UAdd))
+            and isinstance(node.operand, ast.Constant)
+            and type(node.operand.value) in (int, float)
+        ):
             return -node.operand.value if isinstance(node.op, ast.USub) else node.operand.value
         if isinstance(node, ast.Name) or (isinstance(node, ast.Attribute) and self.dotted(node)):
-            return self.column(node)       # an unquoted word is its text
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)) \
-                and all(isinstance(n, (ast.Name, ast.Constant, ast.BinOp, ast.Attribute,
-                                       ast.operator, ast.expr_context))
-                        for n in ast.walk(node)):
-            return ast.get_source_segment(self.source, node)   # a code such as 1-4 in a list
+            return self.column(node)  # an unquoted word is its text
+        if (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, (ast.Add, ast.Sub))
+            and all(
+                isinstance(
+                    n,
+                    (
+                        ast.Name,
+                        ast.Constant,
+                        ast.BinOp,
+                        ast.Attribute,
+                        ast.operator,
+                        ast.expr_context,
+                    ),
+                )
+                for n in ast.walk(node)
+            )
+        ):
+            return ast.get_source_segment(self.source, node)  # a code such as 1-4 in a list
         raise self.error(node, "not a value (quote text: 'like this')")
 
 
@@ -648,6 +695,7 @@ class Where(Condition):
 # The nodes of a Where: ``truth(data)`` is (rows where true, rows where
 # false); a row in neither is unknown (a missing value decides it).
 
+
 @dataclass(frozen=True)
 class _Leaf:
     """A comparison of one column."""
@@ -668,7 +716,7 @@ class _Order(_Leaf):
     def truth(self, data):
         x = numeric(column(data, self.variable), f"--where: column {self.variable!r}")
         with np.errstate(invalid="ignore"):
-            true = _ORDER[self.op](x, self.value)     # False where x is NaN
+            true = _ORDER[self.op](x, self.value)  # False where x is NaN
         return true, ~np.isnan(x) & ~true
 
     def __str__(self):
@@ -695,7 +743,7 @@ class _Categories(_Leaf):
 
 @dataclass(frozen=True)
 class _Logic:
-    op: str          # "and" or "or"
+    op: str  # "and" or "or"
     parts: tuple
 
     def truth(self, data):
@@ -710,8 +758,8 @@ class _Logic:
 
     def __str__(self):
         return f" {self.op} ".join(
-            f"({p})" if isinstance(p, _Logic) and p.op != self.op else str(p)
-            for p in self.parts)
+            f"({p})" if isinstance(p, _Logic) and p.op != self.op else str(p) for p in self.parts
+        )
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ complicated estimate. JASA 66, 411-414.
 Kish, L. (1965). Survey Sampling. Wiley.
 Lumley, T. (2010). Complex Surveys. Wiley (R package ``survey``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -70,12 +71,24 @@ import pandas as pd
 
 from estimators.inference import ci as cimod
 from estimators.inference import quantiles as Q
-from estimators.inference.domains import (ALL, Chosen, Condition, NotMissing, category_hits,
-                                          combinations, denoted, domain_codes, text_column)
-from estimators.inference.results import FLAG_RULE, Results, flags_of
+from estimators.inference.domains import (
+    ALL,
+    Chosen,
+    Condition,
+    NotMissing,
+    category_hits,
+    combinations,
+    denoted,
+    domain_codes,
+    text_column,
+)
 from estimators.inference.quantiles import QuantileError, weighted_quantile
-from estimators.inference.variance import (domain_variances, linearization_covariance,
-                                          replicate_covariance)
+from estimators.inference.results import FLAG_RULE, Results, flags_of
+from estimators.inference.variance import (
+    domain_variances,
+    linearization_covariance,
+    replicate_covariance,
+)
 from weighting.columns import canonical, dense_range, numeric
 from weighting.errors import KalibError
 
@@ -143,10 +156,20 @@ def proportion_item(design, variable: str, value, categories=()) -> Item:
     listing the column's categories: a share of 0 with an interval [0, 0]
     would answer a misspelt question.
     """
-    codes, texts, hit = category_hits(design.data, variable, [value], known=categories,
-                                      what=f"proportion {variable}={canonical(value)}: ")
-    return Item(f"{variable}={denoted(texts, value)}", hit[codes].astype(np.float64),
-                np.ones(design.n), codes >= 0, "proportion")
+    codes, texts, hit = category_hits(
+        design.data,
+        variable,
+        [value],
+        known=categories,
+        what=f"proportion {variable}={canonical(value)}: ",
+    )
+    return Item(
+        f"{variable}={denoted(texts, value)}",
+        hit[codes].astype(np.float64),
+        np.ones(design.n),
+        codes >= 0,
+        "proportion",
+    )
 
 
 def distribution_items(design, variable: str) -> list[Item]:
@@ -161,15 +184,26 @@ def multi_response_items(design, question: str, options=None) -> list[Item]:
     """Share choosing each option of a multiple-response question (columns
     ``question.option``); the base is the units asked (any option answered)."""
     prefix = f"{question}."
-    columns = [c for c in design.data.columns if c.startswith(prefix)] \
-        if options is None else [prefix + o for o in options]
+    columns = (
+        [c for c in design.data.columns if c.startswith(prefix)]
+        if options is None
+        else [prefix + o for o in options]
+    )
     if not columns:
         raise KalibError(f"no option columns '{prefix}*' in the data")
     asked = np.zeros(design.n, dtype=bool)
     for c in columns:
         asked |= NotMissing(c).mask(design.data)
-    return [Item(c, Chosen(question, c[len(prefix):]).mask(design.data).astype(float),
-                 np.ones(design.n), asked, "proportion") for c in columns]
+    return [
+        Item(
+            c,
+            Chosen(question, c[len(prefix) :]).mask(design.data).astype(float),
+            np.ones(design.n),
+            asked,
+            "proportion",
+        )
+        for c in columns
+    ]
 
 
 def rate_items(design, rates) -> list[Item]:
@@ -184,12 +218,30 @@ def rate_items(design, rates) -> list[Item]:
             published[(ALL, ALL)] = value(rate.published)
         if rate.mean_of is not None:
             y, present = _numeric(design, rate.mean_of)
-            items.append(Item(rate.mean_of, y, np.ones(design.n), base & present, "mean",
-                              rate=rate.id, published=published))
+            items.append(
+                Item(
+                    rate.mean_of,
+                    y,
+                    np.ones(design.n),
+                    base & present,
+                    "mean",
+                    rate=rate.id,
+                    published=published,
+                )
+            )
             continue
         num = rate.numerator.mask(design.data).astype(np.float64)
-        items.append(Item(str(rate.numerator), num, np.ones(design.n), base,
-                          "proportion", rate=rate.id, published=published))
+        items.append(
+            Item(
+                str(rate.numerator),
+                num,
+                np.ones(design.n),
+                base,
+                "proportion",
+                rate=rate.id,
+                published=published,
+            )
+        )
     return items
 
 
@@ -203,8 +255,15 @@ def rate_items(design, rates) -> list[Item]:
 JOINT_TOTALS_LIMIT = 2**24
 
 
-def estimate_items(design, items, domains=(ALL,), where: Condition | None = None,
-                   ci="logit", level=0.95, deff=True) -> Results:
+def estimate_items(
+    design,
+    items,
+    domains=(ALL,),
+    where: Condition | None = None,
+    ci="logit",
+    level=0.95,
+    deff=True,
+) -> Results:
     """Estimate every item in every domain of every domain specification.
 
     Parameters
@@ -230,20 +289,23 @@ def estimate_items(design, items, domains=(ALL,), where: Condition | None = None
     standard error, interval or deff, and the flag ``undefined``.
     """
     if deff is not True and deff != "replace":
-        raise KalibError(f"deff must be True (without replacement) or 'replace', "
-                         f"not {deff!r}")
+        raise KalibError(f"deff must be True (without replacement) or 'replace', not {deff!r}")
     method = cimod.canonical_method(ci)
     if method == "percentile" and (design.replicates is None or design.method != "bootstrap"):
-        raise KalibError("--ci percentile needs bootstrap replicates "
-                         "(--variance bootstrap or a bootstrap replicate file)")
+        raise KalibError(
+            "--ci percentile needs bootstrap replicates "
+            "(--variance bootstrap or a bootstrap replicate file)"
+        )
     restrict = np.ones(design.n, dtype=bool) if where is None else where.mask(design.data)
     coded = [domain_codes(design.data, spec) for spec in domains]
     columns = _Columns(design, items, restrict)
-    sums = _DomainSums(design, [codes for codes, _ in coded],
-                       [len(labels) for _, labels in coded], columns)
+    sums = _DomainSums(
+        design, [codes for codes, _ in coded], [len(labels) for _, labels in coded], columns
+    )
     reps = sums.replicate_totals() if design.replicates is not None else [None] * len(coded)
-    out = _estimate(design, items, domains, coded, columns, sums, reps, method, level,
-                    deff == "replace")
+    out = _estimate(
+        design, items, domains, coded, columns, sums, reps, method, level, deff == "replace"
+    )
     # flagged on the arrays, before the frame is made (once, at the end):
     # reading a frame's columns back costs more than the rule
     proportion = np.array([kind == "proportion" for kind in out["kind"]], dtype=bool)
@@ -252,13 +314,17 @@ def estimate_items(design, items, domains=(ALL,), where: Condition | None = None
     undefined = (out["n"] > 0) & ~np.isfinite(out["estimate"])
     out["flag"] = np.where(undefined, "undefined", flags).astype(object)
     frame = pd.DataFrame(out)
-    attrs = {"variance": "linearization" if design.replicates is None else design.method,
-             "replicates": int(design.B), "ci": method, "level": level,
-             "mse": bool(design.mse) if design.replicates is not None else False,
-             "calibrated": design.calibration is not None,
-             "where": "" if where is None else str(where),
-             "deff": "replace" if deff == "replace" else "wor",
-             "flag_rule": FLAG_RULE}
+    attrs = {
+        "variance": "linearization" if design.replicates is None else design.method,
+        "replicates": int(design.B),
+        "ci": method,
+        "level": level,
+        "mse": bool(design.mse) if design.replicates is not None else False,
+        "calibrated": design.calibration is not None,
+        "where": "" if where is None else str(where),
+        "deff": "replace" if deff == "replace" else "wor",
+        "flag_rule": FLAG_RULE,
+    }
     return Results(frame, attrs)
 
 
@@ -282,13 +348,17 @@ class _Columns:
                 ones[id(it.den)] = bool(np.all(it.den == 1))
         # a mask of ones leaves y as it is: no product (each new array of n
         # numbers costs more in page faults than in arithmetic)
-        nums = [np.asarray(it.num, dtype=np.float64) if everyone[k] else it.num * masks[k]
-                for it, k in zip(items, mask_index)]
-        dens = [masks[k] if it.den is None or ones[id(it.den)] else it.den * masks[k]
-                for it, k in zip(items, mask_index)]
+        nums = [
+            np.asarray(it.num, dtype=np.float64) if everyone[k] else it.num * masks[k]
+            for it, k in zip(items, mask_index)
+        ]
+        dens = [
+            masks[k] if it.den is None or ones[id(it.den)] else it.den * masks[k]
+            for it, k in zip(items, mask_index)
+        ]
         self.distinct, index = _distinct([masks[k] for k in mask_index] + nums + dens)
         m = len(items)
-        self.mask, self.num, self.den = index[:m], index[m:2 * m], index[2 * m:]
+        self.mask, self.num, self.den = index[:m], index[m : 2 * m], index[2 * m :]
         self.is_total = np.array([it.den is None for it in items], dtype=bool)
 
     def x(self, j):
@@ -340,11 +410,13 @@ class _DomainSums:
         weighted = np.empty(design.n)
         for k, column in enumerate(columns.distinct):
             joint[0, :, k] = np.bincount(self.joint, column, minlength=self.J)
-            joint[1, :, k] = np.bincount(self.joint, np.multiply(w, column, out=weighted),
-                                         minlength=self.J)
+            joint[1, :, k] = np.bincount(
+                self.joint, np.multiply(w, column, out=weighted), minlength=self.J
+            )
             if k in columns.mask:
-                joint[2, :, k] = np.bincount(self.joint, np.multiply(w, weighted, out=weighted),
-                                             minlength=self.J)
+                joint[2, :, k] = np.bincount(
+                    self.joint, np.multiply(w, weighted, out=weighted), minlength=self.J
+                )
         self.full = [self._reduce(s, joint, axis=1) for s in range(len(codes))]
 
     def _reduce(self, s, joint_sums, axis):
@@ -362,13 +434,14 @@ class _DomainSums:
         position = np.zeros(len(cols.distinct), dtype=np.int64)
         position[used] = np.arange(used.size)
         values = np.column_stack([cols.distinct[k] for k in used])
-        if (self.design.B * self.J * used.size <= JOINT_TOTALS_LIMIT
-                or self.J <= max(self.sizes)):
+        if self.design.B * self.J * used.size <= JOINT_TOTALS_LIMIT or self.J <= max(self.sizes):
             joint = self.design.replicate_totals(values, self.joint, self.J)
             totals = [self._reduce(s, joint, axis=1) for s in range(len(self.codes))]
         else:
-            totals = [self.design.replicate_totals(values, codes, size)
-                      for codes, size in zip(self.codes, self.sizes)]
+            totals = [
+                self.design.replicate_totals(values, codes, size)
+                for codes, size in zip(self.codes, self.sizes)
+            ]
         return [(R[:, :, position[cols.num]], R[:, :, position[cols.den]]) for R in totals]
 
 
@@ -393,7 +466,7 @@ def _estimate(design, items, domains, coded, columns, sums, reps, method, level,
     m = len(items)
     sizes = [len(labels) for _, labels in coded]
     spans = [slice(a, b) for a, b in zip(np.cumsum([0] + sizes[:-1]), np.cumsum(sizes))]
-    full = np.concatenate(sums.full, axis=1)                  # (3, sum G_s, u)
+    full = np.concatenate(sums.full, axis=1)  # (3, sum G_s, u)
     is_total = columns.is_total
     n_obs, wbase = full[0][:, columns.mask], full[1][:, columns.mask]
     t_num, t_den = full[1][:, columns.num], full[1][:, columns.den]
@@ -405,13 +478,19 @@ def _estimate(design, items, domains, coded, columns, sums, reps, method, level,
 
     theta_reps = None
     if design.replicates is None:
-        var = by_spec(lambda s, span: _linearized(design, columns, coded[s][0], sizes[s],
-                                                  theta[span], t_den[span], empty[span]))
+        var = by_spec(
+            lambda s, span: _linearized(
+                design, columns, coded[s][0], sizes[s], theta[span], t_den[span], empty[span]
+            )
+        )
         df = by_spec(lambda s, span: _domain_df(design, columns, coded[s][0], sizes[s]))
     else:
         theta_reps = np.concatenate([_ratios(is_total, *r) for r in reps], axis=1)
-        var = by_spec(lambda s, span: _replicate_variance(
-            design, theta[span], theta_reps[:, span], empty[span]))
+        var = by_spec(
+            lambda s, span: _replicate_variance(
+                design, theta[span], theta_reps[:, span], empty[span]
+            )
+        )
         df = np.full(theta.shape, float(design.degf))
     # a ratio over a zero total (units in the domain, x = 0 in all): R's Inf or
     # NaN estimate, and no variance (linearization's residuals would give one)
@@ -424,42 +503,78 @@ def _estimate(design, items, domains, coded, columns, sums, reps, method, level,
         se_logit = None
         if theta_reps is not None:
             logit_reps = _logit(theta_reps)
-            var_logit = by_spec(lambda s, span: _replicate_variance(
-                design, _logit(theta[span]), logit_reps[:, span], empty[span]))
+            var_logit = by_spec(
+                lambda s, span: _replicate_variance(
+                    design, _logit(theta[span]), logit_reps[:, span], empty[span]
+                )
+            )
             # a replicate with p_b = 0 or 1 has no logit: delta method there
             with np.errstate(divide="ignore", invalid="ignore"):
-                se_logit = np.where(np.isfinite(var_logit), np.sqrt(var_logit),
-                                    se / (theta * (1 - theta)))
+                se_logit = np.where(
+                    np.isfinite(var_logit), np.sqrt(var_logit), se / (theta * (1 - theta))
+                )
         p_low, p_high = cimod.proportion_ci(
-            theta, se, method=method, df=df, level=level, n=n_obs,
-            se_logit=se_logit, replicates=theta_reps)
+            theta,
+            se,
+            method=method,
+            df=df,
+            level=level,
+            n=n_obs,
+            se_logit=se_logit,
+            replicates=theta_reps,
+        )
         low = np.where(proportion, p_low, low)
         high = np.where(proportion, p_high, high)
 
     # an empty domain has no estimate and no interval (flagged "empty")
     low, high = np.where(empty, np.nan, low), np.where(empty, np.nan, high)
-    deff = by_spec(lambda s, span: _deff(design, columns, coded[s][0], theta[span],
-                                         t_num[span], t_den[span], wbase[span], n_obs[span],
-                                         var[span], replace))
+    deff = by_spec(
+        lambda s, span: _deff(
+            design,
+            columns,
+            coded[s][0],
+            theta[span],
+            t_num[span],
+            t_den[span],
+            wbase[span],
+            n_obs[span],
+            var[span],
+            replace,
+        )
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        kish = n_obs * full[2][:, columns.mask] / wbase**2    # Kish's n sum w^2 / (sum w)^2
+        kish = n_obs * full[2][:, columns.mask] / wbase**2  # Kish's n sum w^2 / (sum w)^2
     unweighted = _ratios(is_total, full[0][:, columns.num], full[0][:, columns.den])
     rows = sum(sizes)
-    out = {"rate": [it.rate for it in items] * rows,
-           "variable": [it.variable for it in items] * rows,
-           "kind": [it.kind for it in items] * rows,
-           "domain_var": [spec for spec, G in zip(domains, sizes) for _ in range(G * m)],
-           "domain": [label for _, labels in coded for label in labels for _ in items]}
-    for name, values in (("n", n_obs), ("weighted_base", wbase), ("estimate", theta),
-                         ("se", se), ("ci_low", low), ("ci_high", high), ("deff", deff),
-                         ("deff_kish", kish), ("df", df), ("unweighted", unweighted)):
+    out = {
+        "rate": [it.rate for it in items] * rows,
+        "variable": [it.variable for it in items] * rows,
+        "kind": [it.kind for it in items] * rows,
+        "domain_var": [spec for spec, G in zip(domains, sizes) for _ in range(G * m)],
+        "domain": [label for _, labels in coded for label in labels for _ in items],
+    }
+    for name, values in (
+        ("n", n_obs),
+        ("weighted_base", wbase),
+        ("estimate", theta),
+        ("se", se),
+        ("ci_low", low),
+        ("ci_high", high),
+        ("deff", deff),
+        ("deff_kish", kish),
+        ("df", df),
+        ("unweighted", unweighted),
+    ):
         out[name] = np.asarray(values, dtype=np.float64).reshape(-1)
     out["n"] = out["n"].astype(np.int64)
-    with np.errstate(invalid="ignore"):    # R's deff is negative when sum w < n
+    with np.errstate(invalid="ignore"):  # R's deff is negative when sum w < n
         out["deft"] = np.sqrt(out["deff"])
-    out["published"] = [it.published.get((spec, label), np.nan)
-                        for spec, (_, labels) in zip(domains, coded)
-                        for label in labels for it in items]
+    out["published"] = [
+        it.published.get((spec, label), np.nan)
+        for spec, (_, labels) in zip(domains, coded)
+        for label in labels
+        for it in items
+    ]
     return out
 
 
@@ -489,7 +604,7 @@ def _influence(columns, codes, G, theta, t_den):
 def _linearized(design, columns, codes, G, theta, t_den, empty):
     """Delta-method variances of theta (G, m), without their covariance."""
     th = np.where(np.isfinite(theta), theta, 0.0)
-    e = np.empty((theta.shape[1], codes.size))     # item-major, as domain_variances works
+    e = np.empty((theta.shape[1], codes.size))  # item-major, as domain_variances works
     for j, row in enumerate(e):
         if columns.is_total[j]:
             row[:] = columns.distinct[columns.num[j]]
@@ -498,7 +613,7 @@ def _linearized(design, columns, codes, G, theta, t_den, empty):
         if G == 1:
             np.multiply(columns.distinct[columns.den[j]], th[0, j], out=row)
         else:
-            np.take(th[:, j], codes, out=row, mode="clip")   # codes are valid
+            np.take(th[:, j], codes, out=row, mode="clip")  # codes are valid
             row *= columns.distinct[columns.den[j]]
         np.subtract(columns.distinct[columns.num[j]], row, out=row)
     scale = np.where(columns.is_total, 1.0, 1.0 / np.where(t_den == 0, 1.0, t_den))
@@ -521,8 +636,13 @@ def domain_covariance(design, items, spec, restrict=None):
     if design.replicates is not None:
         reps = _ratios(columns.is_total, *sums.replicate_totals()[0])
         _require_finite(reps, labels, items)
-        cov = replicate_covariance(theta.reshape(-1), reps.reshape(reps.shape[0], -1),
-                                   design.scale, design.rscales, design.mse)
+        cov = replicate_covariance(
+            theta.reshape(-1),
+            reps.reshape(reps.shape[0], -1),
+            design.scale,
+            design.rscales,
+            design.mse,
+        )
         return theta, cov, labels, reps
     z = _influence(columns, codes, len(labels), theta, t_den)
     return theta, linearization_covariance(design, z), labels, None
@@ -532,8 +652,10 @@ def _require_finite(reps, labels, items):
     bad = ~np.isfinite(reps).all(axis=0)
     if bad.any():
         g, j = np.argwhere(bad)[0]
-        raise KalibError(f"domain {labels[g]!r} of {items[j].variable!r} is empty in "
-                         f"{int((~np.isfinite(reps[:, g, j])).sum())} replicate(s)")
+        raise KalibError(
+            f"domain {labels[g]!r} of {items[j].variable!r} is empty in "
+            f"{int((~np.isfinite(reps[:, g, j])).sum())} replicate(s)"
+        )
 
 
 def _replicate_variance(design, theta, reps, empty):
@@ -547,9 +669,10 @@ def _replicate_variance(design, theta, reps, empty):
     if ok.any():
         # diagonal of R's svrVar, column by column
         for start in range(0, int(ok.sum()), 256):
-            idx = np.flatnonzero(ok)[start:start + 256]
-            cov = replicate_covariance(flat_t[idx], flat_r[:, idx], design.scale,
-                                       design.rscales, design.mse)
+            idx = np.flatnonzero(ok)[start : start + 256]
+            cov = replicate_covariance(
+                flat_t[idx], flat_r[:, idx], design.scale, design.rscales, design.mse
+            )
             var[idx] = np.diag(cov)
     return var.reshape(G, m)
 
@@ -557,11 +680,14 @@ def _replicate_variance(design, theta, reps, empty):
 def _domain_df(design, columns, codes, G):
     """R's degf of each domain's subset: PSUs minus strata holding a unit."""
     df = {}
-    for k in np.unique(columns.mask):   # items sharing a base share their df
+    for k in np.unique(columns.mask):  # items sharing a base share their df
         rows = columns.distinct[k] > 0
         # every PSU one row: a domain's PSUs are its rows, no search for repeats
-        psus = (np.bincount(codes[rows], minlength=G) if design.n_psus == design.n
-                else _distinct_per_domain(codes[rows], design.psu[rows], G))
+        psus = (
+            np.bincount(codes[rows], minlength=G)
+            if design.n_psus == design.n
+            else _distinct_per_domain(codes[rows], design.psu[rows], G)
+        )
         df[k] = psus - _distinct_per_domain(codes[rows], design.strata[rows], G)
     return np.column_stack([df[k] for k in columns.mask]).astype(np.float64)
 
@@ -570,7 +696,7 @@ def _distinct_per_domain(codes, values, G):
     """Number of distinct ``values`` (non-negative int codes) in each domain."""
     size = int(values.max()) + 1 if values.size else 1
     pairs = codes * size + values
-    if dense_range(G * size, pairs.size):   # presence by counting: O(n + G size)
+    if dense_range(G * size, pairs.size):  # presence by counting: O(n + G size)
         seen = np.bincount(pairs, minlength=G * size) > 0
         return seen.reshape(G, size).sum(axis=1)
     return np.bincount(np.unique(pairs) // size, minlength=G)
@@ -585,14 +711,14 @@ def _deff(design, columns, codes, theta, t_num, t_den, wbase, n_obs, var, replac
     G, m = theta.shape
     th = np.where(np.isfinite(theta), theta, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ybar = t_num / wbase                                # domain mean of y
+        ybar = t_num / wbase  # domain mean of y
         centre = np.where(is_total, ybar, th)
         # weighted sum of squares of the residual e = y - centre * x (x = 1 for
         # totals and means), each row about its own domain's centre
         ss = np.empty((G, m))
-        e = np.empty(codes.size)    # one buffer: fresh large arrays cost page faults
+        e = np.empty(codes.size)  # one buffer: fresh large arrays cost page faults
         for j in range(m):
-            if G == 1:              # one domain: no gather, no grouping
+            if G == 1:  # one domain: no gather, no grouping
                 np.multiply(columns.x(j), centre[0, j], out=e)
             else:
                 np.take(centre[:, j], codes, out=e, mode="clip")  # codes are valid
@@ -612,33 +738,46 @@ def _deff(design, columns, codes, theta, t_num, t_den, wbase, n_obs, var, replac
 
 # -- convenience front ends ---------------------------------------------------------
 
+
 def svymean(design, variables, by=(ALL,), where=None, level=0.95, deff=True) -> Results:
     """Means of numeric variables (R ``svymean`` / ``svyby``); ``deff`` as in
     :func:`estimate_items`."""
-    return estimate_items(design, mean_items(design, _listify(variables)), by, where,
-                          "logit", level, deff)
+    return estimate_items(
+        design, mean_items(design, _listify(variables)), by, where, "logit", level, deff
+    )
 
 
 def svytotal(design, variables, by=(ALL,), where=None, level=0.95, deff=True) -> Results:
     """Totals of numeric variables (R ``svytotal``)."""
-    return estimate_items(design, total_items(design, _listify(variables)), by, where,
-                          "logit", level, deff)
+    return estimate_items(
+        design, total_items(design, _listify(variables)), by, where, "logit", level, deff
+    )
 
 
-def svyratio(design, numerator, denominator, by=(ALL,), where=None, level=0.95,
-             deff=True):
+def svyratio(design, numerator, denominator, by=(ALL,), where=None, level=0.95, deff=True):
     """Ratio of totals ``T(y) / T(x)`` (R ``svyratio``); a zero ``T(x)`` in a
     domain with units gives R's Inf (or NaN for 0/0), flagged ``undefined``."""
-    return estimate_items(design, [ratio_item(design, numerator, denominator)], by,
-                          where, "logit", level, deff)
+    return estimate_items(
+        design, [ratio_item(design, numerator, denominator)], by, where, "logit", level, deff
+    )
 
 
-def svyprop(design, variable, value, by=(ALL,), where=None, ci="logit", level=0.95,
-            categories=(), deff=True):
+def svyprop(
+    design,
+    variable,
+    value,
+    by=(ALL,),
+    where=None,
+    ci="logit",
+    level=0.95,
+    categories=(),
+    deff=True,
+):
     """Proportion ``variable == value`` with a proportion CI (``svyciprop``);
     ``value`` and ``categories`` as in :func:`proportion_item`."""
-    return estimate_items(design, [proportion_item(design, variable, value, categories)],
-                          by, where, ci, level, deff)
+    return estimate_items(
+        design, [proportion_item(design, variable, value, categories)], by, where, ci, level, deff
+    )
 
 
 def _listify(variables):
@@ -646,6 +785,7 @@ def _listify(variables):
 
 
 # -- quantiles ------------------------------------------------------------------------
+
 
 def _probabilities(probs) -> np.ndarray:
     """Quantile probabilities as floats, each in [0, 1]: R's ``svyquantile``
@@ -661,8 +801,17 @@ def _probabilities(probs) -> np.ndarray:
     return p
 
 
-def svyquantile(design, variable, probs, by=(ALL,), where=None, level=0.95,
-                interval_type="mean", qrule="math", df=None):
+def svyquantile(
+    design,
+    variable,
+    probs,
+    by=(ALL,),
+    where=None,
+    level=0.95,
+    interval_type="mean",
+    qrule="math",
+    df=None,
+):
     """Quantiles with confidence intervals (R ``svyquantile``).
 
     ``qrule`` is any of R's rules (``math``, the default, ``school``,
@@ -696,18 +845,34 @@ def svyquantile(design, variable, probs, by=(ALL,), where=None, level=0.95,
             w = np.where(in_g, design.weights, 0.0)
             for p in probs:
                 q = weighted_quantile(y, w, float(p), qrule)
-                low, high, used_df = _quantile_interval(design, y, w, in_g, q, float(p), qrule,
-                                                        interval_type, level, df)
+                low, high, used_df = _quantile_interval(
+                    design, y, w, in_g, q, float(p), qrule, interval_type, level, df
+                )
                 se = (high - low) / (2 * cimod.t_quantile(level, used_df))
-                rows.append((variable, spec, label, float(p), int(in_g.sum()), q, se,
-                             low, high, used_df))
-    return pd.DataFrame(rows, columns=["variable", "domain_var", "domain", "p", "n",
-                                       "estimate", "se", "ci_low", "ci_high", "df"])
+                rows.append(
+                    (variable, spec, label, float(p), int(in_g.sum()), q, se, low, high, used_df)
+                )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "variable",
+            "domain_var",
+            "domain",
+            "p",
+            "n",
+            "estimate",
+            "se",
+            "ci_low",
+            "ci_high",
+            "df",
+        ],
+    )
 
 
 def _quantile_interval(design, y, w, in_g, q, p, qrule, interval_type, level, df):
     """``(low, high, df)`` of quantile ``q`` of ``y`` in the domain ``in_g``
     (``w``: the weights there, zero elsewhere); ``df`` None: the domain's."""
+
     def share(hits):
         item = Item("share", hits.astype(float), np.ones(design.n), in_g, "proportion")
         return estimate_items(design, [item], (ALL,), ci="wald", level=level).frame.loc[0]
@@ -719,10 +884,13 @@ def _quantile_interval(design, y, w, in_g, q, p, qrule, interval_type, level, df
     below = share(y <= q)
     df = below["df"] if df is None else df
     if interval_type == "score":
+
         def exceed(theta):
             r = share(y > theta)
             return r["estimate"], r["se"]
+
         return (*Q.score_interval(y[in_g], w[in_g], p, qrule, exceed, df, level), df)
-    p_interval = Q.proportion_interval(interval_type, below["estimate"], below["se"], df,
-                                       below["n"], level, below["df"])
+    p_interval = Q.proportion_interval(
+        interval_type, below["estimate"], below["se"], df, below["n"], level, below["df"]
+    )
     return (*Q.woodruff_interval(y, w, p_interval, qrule), df)

@@ -8,6 +8,7 @@ the plain-text view and ``tidy()`` the unrounded numbers. Rows flagged
 escaped. The table builder is ``weighting._html`` (shared with
 ``CalibrationResult``), so every kalib table looks alike.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,8 +31,10 @@ def _cut(n: int) -> tuple[list, str]:
     if n <= MAX_ROWS:
         return list(range(n)), ""
     head = MAX_ROWS - 10
-    return (list(range(head)) + list(range(n - 10, n)),
-            f"{n - MAX_ROWS} of {n} rows not shown; .tidy() has them all")
+    return (
+        list(range(head)) + list(range(n - 10, n)),
+        f"{n - MAX_ROWS} of {n} rows not shown; .tidy() has them all",
+    )
 
 
 def results_html(results) -> str:
@@ -46,17 +49,25 @@ def results_html(results) -> str:
         r = f.iloc[i]
         places = decimals(float(r["se"]))
         domain = "all" if r["domain_var"] == "all" else f"{r['domain_var']} = {r['domain']}"
-        rows.append([r[label] if isinstance(r[label], str) else r["variable"], domain,
-                     f"{int(r['n'])}", number(r["estimate"], places),
-                     number(r["se"], places),
-                     _interval(r["ci_low"], r["ci_high"], places),
-                     number(r["deff"], 2), r["flag"]])
+        rows.append(
+            [
+                r[label] if isinstance(r[label], str) else r["variable"],
+                domain,
+                f"{int(r['n'])}",
+                number(r["estimate"], places),
+                number(r["se"], places),
+                _interval(r["ci_low"], r["ci_high"], places),
+                number(r["deff"], 2),
+                r["flag"],
+            ]
+        )
         styles.append(MUTED if r["flag"] in ("suppress", "empty") else None)
     if note:
         rows.insert(MAX_ROWS - 10, ["…", "", "", "", "", "", "", ""])
         styles.insert(MAX_ROWS - 10, None)
-    settings = ", ".join(f"{k} = {results.attrs[k]}" for k in _SETTINGS
-                         if results.attrs.get(k) not in (None, ""))
+    settings = ", ".join(
+        f"{k} = {results.attrs[k]}" for k in _SETTINGS if results.attrs.get(k) not in (None, "")
+    )
     html = table(header, rows, numeric=(2, 3, 4, 5, 6), caption=settings, row_styles=styles)
     return html + (f"<p>{note}</p>" if note else "")
 
@@ -68,57 +79,105 @@ def glm_html(fit) -> str:
     tidy = fit.tidy()
     odds = "odds_ratio" in tidy
     level = f"{100 * fit.level:g}% CI"
-    header = ["term", "estimate", "SE", "t", "p", level] + (["odds ratio", f"OR {level}"]
-                                                             if odds else [])
+    header = ["term", "estimate", "SE", "t", "p", level] + (
+        ["odds ratio", f"OR {level}"] if odds else []
+    )
     rows = []
     for r in tidy.itertuples(index=False):
         places = decimals(float(r.se))
-        row = [r.term, number(r.estimate, places), number(r.se, places),
-               number(r.t, 2), p_value(r.p), _interval(r.ci_low, r.ci_high, places)]
+        row = [
+            r.term,
+            number(r.estimate, places),
+            number(r.se, places),
+            number(r.t, 2),
+            p_value(r.p),
+            _interval(r.ci_low, r.ci_high, places),
+        ]
         if odds:
             # Delta method: SE(exp b) ~= exp(b) SE(b), for the digits only.
             or_places = decimals(float(r.odds_ratio * r.se))
-            row += [number(r.odds_ratio, or_places),
-                    _interval(r.or_ci_low, r.or_ci_high, or_places)]
+            row += [
+                number(r.odds_ratio, or_places),
+                _interval(r.or_ci_low, r.or_ci_high, or_places),
+            ]
         rows.append(row)
-    variance = fit.variance + (f", B = {fit.replicate_params.shape[0]}"
-                               if fit.replicate_params is not None else "")
-    caption = (f"{fit.formula}  ({fit.family.name}, {fit.family.link} link; {variance}; "
-               f"{fit.n_used} rows used, {fit.n_missing} missing; residual design df {fit.df})")
+    variance = fit.variance + (
+        f", B = {fit.replicate_params.shape[0]}" if fit.replicate_params is not None else ""
+    )
+    caption = (
+        f"{fit.formula}  ({fit.family.name}, {fit.family.link} link; {variance}; "
+        f"{fit.n_used} rows used, {fit.n_missing} missing; residual design df {fit.df})"
+    )
     html = table(header, rows, numeric=range(1, len(header)), caption=caption)
     tests = fit.term_tests()
     if len(tests):
-        html += table(["term", "F", "df", "ddf", "p"],
-                      [[t.term, significant(t.F), f"{t.df}", f"{t.ddf}", p_value(t.p)]
-                       for t in tests.itertuples(index=False)],
-                      numeric=(1, 2, 3, 4), caption="Wald tests of terms")
+        html += table(
+            ["term", "F", "df", "ddf", "p"],
+            [
+                [t.term, significant(t.F), f"{t.df}", f"{t.ddf}", p_value(t.p)]
+                for t in tests.itertuples(index=False)
+            ],
+            numeric=(1, 2, 3, 4),
+            caption="Wald tests of terms",
+        )
     return html
 
 
 def term_test_html(test) -> str:
     """The ``_repr_html_`` of :class:`estimators.model.results.TermTest`."""
-    return table(["terms", "F", "df", "ddf", "p"],
-                 [[" + ".join(test.terms), significant(test.F), f"{test.df}",
-                   f"{test.ddf}", p_value(test.p)]],
-                 numeric=(1, 2, 3, 4), caption="Design-based Wald test")
+    return table(
+        ["terms", "F", "df", "ddf", "p"],
+        [
+            [
+                " + ".join(test.terms),
+                significant(test.F),
+                f"{test.df}",
+                f"{test.ddf}",
+                p_value(test.p),
+            ]
+        ],
+        numeric=(1, 2, 3, 4),
+        caption="Design-based Wald test",
+    )
 
 
 def chisq_html(result) -> str:
     """The ``_repr_html_`` of :class:`estimators.inference.chisq.ChisqResult`:
     the weighted table and the three tests ``kalib crosstab`` prints."""
-    counts = [[str(row)] + [significant(v, 6) for v in result.table[i]]
-              for i, row in enumerate(result.rows)]
-    weighted = table([""] + [str(c) for c in result.cols], counts,
-                     numeric=range(1, len(result.cols) + 1),
-                     caption=f"Weighted counts (n = {result.n})")
+    counts = [
+        [str(row)] + [significant(v, 6) for v in result.table[i]]
+        for i, row in enumerate(result.rows)
+    ]
+    weighted = table(
+        [""] + [str(c) for c in result.cols],
+        counts,
+        numeric=range(1, len(result.cols) + 1),
+        caption=f"Weighted counts (n = {result.n})",
+    )
     tests = table(
         ["test", "statistic", "df", "p"],
-        [['Rao–Scott "F" (second order)', f"F = {result.f:.4f}",
-          f"{result.f_ndf:.3f}, {result.f_ddf:.3f}", p_value(result.f_p)],
-         ['Rao–Scott "Chisq" (first order)', f"X² = {result.pearson:.4f}",
-          f"{result.chisq_df}", p_value(result.chisq_p)],
-         ["Pearson, unweighted", f"X² = {result.unweighted:.4f}",
-          f"{result.unweighted_df}", p_value(result.unweighted_p)]],
-        numeric=(1, 2, 3), caption="Tests of independence",
-        row_styles=[None, None, MUTED])
+        [
+            [
+                'Rao–Scott "F" (second order)',
+                f"F = {result.f:.4f}",
+                f"{result.f_ndf:.3f}, {result.f_ddf:.3f}",
+                p_value(result.f_p),
+            ],
+            [
+                'Rao–Scott "Chisq" (first order)',
+                f"X² = {result.pearson:.4f}",
+                f"{result.chisq_df}",
+                p_value(result.chisq_p),
+            ],
+            [
+                "Pearson, unweighted",
+                f"X² = {result.unweighted:.4f}",
+                f"{result.unweighted_df}",
+                p_value(result.unweighted_p),
+            ],
+        ],
+        numeric=(1, 2, 3),
+        caption="Tests of independence",
+        row_styles=[None, None, MUTED],
+    )
     return weighted + tests

@@ -42,6 +42,7 @@ of Statistics 12, 46-60.
 Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R, section 2.4
 (svyciprop). Wiley.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -49,18 +50,19 @@ from scipy import special, stats
 
 from estimators.inference.rnumerics import approx, spline
 
-STEPS = 10            # MASS's maxsteps: at most nine grid points each way
+STEPS = 10  # MASS's maxsteps: at most nine grid points each way
 
 
 def likelihood_ci(p, se_logit, n, df, level=0.95):
     """Profile-likelihood interval ``(low, high)`` of proportions ``p`` (arrays
     broadcast together) given the design SE of ``logit(p)``, the number of
     rows ``n`` and the design df."""
-    p, se_logit, n, df = np.broadcast_arrays(*(np.asarray(a, dtype=float)
-                                               for a in (p, se_logit, n, df)))
+    p, se_logit, n, df = np.broadcast_arrays(
+        *(np.asarray(a, dtype=float) for a in (p, se_logit, n, df))
+    )
     low, high = np.full(p.shape, np.nan), np.full(p.shape, np.nan)
     for i in np.ndindex(p.shape):
-        if not (0 < p[i] < 1):      # no logit: collapse onto p (NaN stays NaN)
+        if not (0 < p[i] < 1):  # no logit: collapse onto p (NaN stays NaN)
             low[i] = high[i] = p[i]
         elif se_logit[i] > 0 and n[i] > 1 and df[i] > 0:
             low[i], high[i] = _profile_interval(p[i], se_logit[i], n[i], df[i], level)
@@ -78,8 +80,16 @@ def _profile_interval(p, s, n, df, level):
 
     def z(b):
         mu = special.expit(b)
-        dev = 2 * n * (special.xlogy(p, p) - special.xlogy(p, mu)
-                       + special.xlogy(1 - p, 1 - p) - special.xlogy(1 - p, 1 - mu))
+        dev = (
+            2
+            * n
+            * (
+                special.xlogy(p, p)
+                - special.xlogy(p, mu)
+                + special.xlogy(1 - p, 1 - p)
+                - special.xlogy(1 - p, 1 - mu)
+            )
+        )
         return np.sign(b - b_hat) * np.sqrt(max(dev / phi, 0.0))
 
     bs, zs = [b_hat], [0.0]

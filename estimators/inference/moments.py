@@ -36,6 +36,7 @@ References
 Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley (R
 package ``survey``: ``svyvar``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -73,13 +74,17 @@ class SvyVar:
 
     def sd(self) -> Estimates:
         """Standard deviations ``sd(x) = sqrt(var(x))`` with their SEs."""
-        return svycontrast(self.estimates, {f"sd({v})": f"sqrt(`var({v})`)"
-                                            for v in self.variables})
+        return svycontrast(
+            self.estimates, {f"sd({v})": f"sqrt(`var({v})`)" for v in self.variables}
+        )
 
     def _square(self, values) -> pd.DataFrame:
         p = len(self.variables)
-        return pd.DataFrame(np.reshape(values, (p, p), order="F"),
-                            index=list(self.variables), columns=list(self.variables))
+        return pd.DataFrame(
+            np.reshape(values, (p, p), order="F"),
+            index=list(self.variables),
+            columns=list(self.variables),
+        )
 
     def __repr__(self) -> str:
         return f"{self.matrix}\nSE:\n{self.se}"
@@ -109,20 +114,25 @@ def svyvar(design, variables, where=None) -> SvyVar:
         rows &= where.mask(design.data)
     n = int(np.count_nonzero(rows & (design.weights != 0)))
     if n < 2:
-        raise KalibError(f"svyvar of {', '.join(names)} needs at least 2 rows with "
-                         f"every value and a nonzero weight, found {n}")
+        raise KalibError(
+            f"svyvar of {', '.join(names)} needs at least 2 rows with "
+            f"every value and a nonzero weight, found {n}"
+        )
     w = np.where(rows, design.weights, 0.0)
     x = np.column_stack([np.where(rows, it.num, 0.0) for it in columns])
     centred = np.where(rows[:, None], x - (w @ x) / w.sum(), 0.0)
     p = len(names)
-    pairs = [(r, c) for c in range(p) for r in range(p)]     # column-major vec
-    labels = tuple(f"var({names[r]})" if r == c else f"cov({names[r]},{names[c]})"
-                   for r, c in pairs)
+    pairs = [(r, c) for c in range(p) for r in range(p)]  # column-major vec
+    labels = tuple(
+        f"var({names[r]})" if r == c else f"cov({names[r]},{names[c]})" for r, c in pairs
+    )
     factor = n / (n - 1)
     if design.replicates is None:
         ones = np.ones(design.n)
-        items = [Item(label, factor * centred[:, r] * centred[:, c], ones, rows, "mean")
-                 for label, (r, c) in zip(labels, pairs)]
+        items = [
+            Item(label, factor * centred[:, r] * centred[:, c], ones, rows, "mean")
+            for label, (r, c) in zip(labels, pairs)
+        ]
         return SvyVar(tuple(names), item_estimates(design, items))
     return SvyVar(tuple(names), _replicated(design, labels, pairs, rows, centred, factor))
 
@@ -130,17 +140,26 @@ def svyvar(design, variables, where=None) -> SvyVar:
 def _replicated(design, labels, pairs, rows, centred, factor) -> Estimates:
     """``S`` in the full sample and in every replicate, means recomputed."""
     p = centred.shape[1]
-    values = np.column_stack([rows.astype(np.float64), centred]
-                             + [centred[:, r] * centred[:, c] for r, c in pairs])
+    values = np.column_stack(
+        [rows.astype(np.float64), centred] + [centred[:, r] * centred[:, c] for r, c in pairs]
+    )
     full = design.weights @ values
-    reps = design.replicate_totals(values)[:, 0, :]             # (B, 1 + p + p^2)
+    reps = design.replicate_totals(values)[:, 0, :]  # (B, 1 + p + p^2)
 
     def covariance(totals):
-        size, sums, cross = totals[..., :1], totals[..., 1:1 + p], totals[..., 1 + p:]
+        size, sums, cross = totals[..., :1], totals[..., 1 : 1 + p], totals[..., 1 + p :]
         first = np.stack([sums[..., r] * sums[..., c] for r, c in pairs], axis=-1)
         return factor * (cross / size - first / size**2)
 
     coef, theta = covariance(full), covariance(reps)
     vcov = replicate_covariance(coef, theta, design.scale, design.rscales, design.mse)
-    return Estimates(labels, coef, vcov, float(design.degf), theta, design.scale,
-                     design.rscales, bool(design.mse))
+    return Estimates(
+        labels,
+        coef,
+        vcov,
+        float(design.degf),
+        theta,
+        design.scale,
+        design.rscales,
+        bool(design.mse),
+    )

@@ -63,7 +63,8 @@ kalib follows R, since the lower end of a Woodruff interval in a small
 domain often falls there (``dclus1``, schools of type H: 478, not 443).
 With equal weights the Hyndman–Fan identities hold for ``p >= 1/n``.
 
-Differences from R: ``hf4`` at p = 1 is the maximum (R: NaN, from 0/0); a single unit gives its value under every rule (R stops for the
+Differences from R: ``hf4`` at p = 1 is the maximum (R: NaN, from 0/0); a
+single unit gives its value under every rule (R stops for the
 interpolating rules); a ``score`` end whose bracket has no sign change is NaN
 (R stops); on a replicate design R 4.1 ignores ``beta``, ``xlogit`` and
 ``asin`` and gives the ``mean`` interval (its replicate method never passes
@@ -91,6 +92,7 @@ estimation from complex survey data. Proceedings of the Section on Survey
 Research Methods, American Statistical Association.
 Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -114,8 +116,7 @@ class QuantileError(KalibError):
 def check_rule(qrule: str) -> str:
     """``qrule`` if R survey knows it, else a :class:`QuantileError`."""
     if qrule not in QRULES:
-        raise QuantileError(f"unknown quantile rule {qrule!r}; choose one of "
-                            f"{', '.join(QRULES)}")
+        raise QuantileError(f"unknown quantile rule {qrule!r}; choose one of {', '.join(QRULES)}")
     return qrule
 
 
@@ -123,11 +124,15 @@ def check_interval(interval_type: str, replicates: bool) -> str:
     """``interval_type`` if known and possible on the design, else a
     :class:`QuantileError`."""
     if interval_type not in INTERVAL_TYPES:
-        raise QuantileError(f"unknown quantile interval {interval_type!r}; choose one of "
-                            f"{', '.join(INTERVAL_TYPES)}")
+        raise QuantileError(
+            f"unknown quantile interval {interval_type!r}; choose one of "
+            f"{', '.join(INTERVAL_TYPES)}"
+        )
     if interval_type == "quantile" and not replicates:
-        raise QuantileError("the 'quantile' interval recomputes the quantile in each "
-                            "replicate: it needs a design with replicate weights")
+        raise QuantileError(
+            "the 'quantile' interval recomputes the quantile in each "
+            "replicate: it needs a design with replicate weights"
+        )
     return interval_type
 
 
@@ -170,7 +175,7 @@ def _hf3(xs, ws, p):
 
 def _hf4(xs, ws, p):
     pos, nxt, wlow, wup = _discrete(xs, ws, p)
-    gamma = wlow / (wup + wlow) if wup + wlow != 0 else 0.0     # R: 0/0 at p = 1
+    gamma = wlow / (wup + wlow) if wup + wlow != 0 else 0.0  # R: 0/0 at p = 1
     return xs[pos] * (1 - gamma) + xs[nxt] * gamma
 
 
@@ -189,11 +194,10 @@ def _positions(name, xs, ws):
     if name == "hf9":
         return (before * 3 / 8 + cum * 5 / 8) / (cum[-1] + ws[-1] / 4)
     scaled = _cumsum(ws / np.mean(ws))
-    return (scaled + 0.5 - ws / 2) / (xs.size + 1)       # shahvaish
+    return (scaled + 0.5 - ws / 2) / (xs.size + 1)  # shahvaish
 
 
-RULES = {"math": _math, "hf1": _math, "school": _school, "hf2": _school, "hf3": _hf3,
-         "hf4": _hf4}
+RULES = {"math": _math, "hf1": _math, "school": _school, "hf2": _school, "hf3": _hf3, "hf4": _hf4}
 
 
 def sorted_quantile(xs, ws, p, qrule="math") -> float:
@@ -231,8 +235,9 @@ def proportion_interval(interval_type, p, se, df, n, level, design_df):
     proportion CI of ``p`` with ``se``. R's ``beta`` takes the design's
     df, not the one given to ``svyquantile``; so does kalib."""
     method = WOODRUFF[interval_type]
-    low, high = cimod.proportion_ci(p, se, method=method, level=level, n=n,
-                                    df=design_df if method == "beta" else df)
+    low, high = cimod.proportion_ci(
+        p, se, method=method, level=level, n=n, df=design_df if method == "beta" else df
+    )
     return float(low), float(high)
 
 
@@ -272,7 +277,8 @@ def replicate_interval(x, W, q, p, qrule, design, df, level) -> tuple[float, flo
         wb = W[order, b]
         keep = wb != 0
         reps[b] = sorted_quantile(xs[keep], wb[keep], p, qrule)
-    v = replicate_covariance(np.array([q]), reps[:, None], design.scale,
-                             np.asarray(design.rscales), bool(design.mse))
+    v = replicate_covariance(
+        np.array([q]), reps[:, None], design.scale, np.asarray(design.rscales), bool(design.mse)
+    )
     half = float(cimod.t_quantile(level, df)) * np.sqrt(float(np.squeeze(v)))
     return q - half, q + half

@@ -7,6 +7,7 @@ ci_low, ci_high, deff, deft, deff_kish, df, unweighted, published, flag``.
 (labels as coordinates, the settings in ``attrs``); ``summary()`` prints a
 readable table; ``to_csv`` / ``to_netcdf`` write atomically.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,11 +17,34 @@ from estimators.inference.ci import beta_ppf, t_ppf
 from estimators.io.files import write_atomic
 from weighting.errors import KalibError
 
-ESTIMATE_COLUMNS = ["variable", "domain_var", "domain", "n", "weighted_base", "estimate",
-                    "se", "ci_low", "ci_high", "deff", "flag"]
+ESTIMATE_COLUMNS = [
+    "variable",
+    "domain_var",
+    "domain",
+    "n",
+    "weighted_base",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "deff",
+    "flag",
+]
 KEYRATE_COLUMNS = ["rate"] + ESTIMATE_COLUMNS + ["published", "unweighted"]
-STATISTICS = ["n", "weighted_base", "estimate", "se", "ci_low", "ci_high", "deff",
-              "deft", "deff_kish", "df", "unweighted", "published"]
+STATISTICS = [
+    "n",
+    "weighted_base",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "deff",
+    "deft",
+    "deff_kish",
+    "df",
+    "unweighted",
+    "published",
+]
 
 # NCHS Data Presentation Standards for Proportions (Parker et al. 2017).
 MIN_N = 30
@@ -48,9 +72,13 @@ def reliability_flags(frame: pd.DataFrame) -> np.ndarray:
     domain; a missing standard error (domain empty in a replicate) or design
     df below 1 (no t interval: every unit in its own stratum) suppresses.
     """
-    return flags_of(frame["n"].to_numpy(float), frame["estimate"].to_numpy(float),
-                    frame["se"].to_numpy(float), frame["df"].to_numpy(float),
-                    (frame["kind"] == "proportion").to_numpy())
+    return flags_of(
+        frame["n"].to_numpy(float),
+        frame["estimate"].to_numpy(float),
+        frame["se"].to_numpy(float),
+        frame["df"].to_numpy(float),
+        (frame["kind"] == "proportion").to_numpy(),
+    )
 
 
 def flags_of(n, p, se, df, proportion) -> np.ndarray:
@@ -62,7 +90,7 @@ def flags_of(n, p, se, df, proportion) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         suppress = (n < MIN_N) | ~np.isfinite(se) | ~(df >= 1)
         suppress |= ~proportion & ~(np.abs(se / p) <= MAX_RSE)
-        if proportion.any():     # the Korn-Graubard interval, for proportions only
+        if proportion.any():  # the Korn-Graubard interval, for proportions only
             i = np.flatnonzero(proportion)
             n_i, p_i, se_i = n[i], p[i], se[i]
             n_eff = np.minimum(np.where(se_i > 0, p_i * (1 - p_i) / se_i**2, n_i), n_i)
@@ -73,9 +101,15 @@ def flags_of(n, p, se, df, proportion) -> np.ndarray:
             high = np.where(kg_n - x > 0, beta_ppf(0.975, x + 1, kg_n - x), 1.0)
             width = high - low
             rel = np.where(p_i > 0, width / p_i, np.inf)
-            suppress[i] |= ((n_eff < MIN_N) | (width >= MAX_ABS_WIDTH)
-                            | ((width > REL_WIDTH_RANGE[0]) & (width < REL_WIDTH_RANGE[1])
-                               & (rel > MAX_REL_WIDTH)))
+            suppress[i] |= (
+                (n_eff < MIN_N)
+                | (width >= MAX_ABS_WIDTH)
+                | (
+                    (width > REL_WIDTH_RANGE[0])
+                    & (width < REL_WIDTH_RANGE[1])
+                    & (rel > MAX_REL_WIDTH)
+                )
+            )
     review = (df < MIN_DF) | (proportion & ((p == 0) | (p == 1)))
     flags = np.where(suppress, "suppress", np.where(review, "review", "ok"))
     return np.where(n == 0, "empty", flags).astype(object)
@@ -104,8 +138,9 @@ class Results:
 
         f = self.frame.copy()
         f["rate_key"] = f["rate"].fillna(f["variable"]).astype(str)
-        f["domain_key"] = np.where(f["domain_var"] == "all", "all",
-                                   f["domain_var"] + "=" + f["domain"].astype(str))
+        f["domain_key"] = np.where(
+            f["domain_var"] == "all", "all", f["domain_var"] + "=" + f["domain"].astype(str)
+        )
         rates = list(dict.fromkeys(f["rate_key"]))
         domains = list(dict.fromkeys(f["domain_key"]))
         indexed = f.set_index(["rate_key", "domain_key"])
@@ -116,22 +151,39 @@ class Results:
         flags = full["flag"].fillna("").to_numpy(object).reshape(len(rates), len(domains))
         first = f.drop_duplicates("rate_key").set_index("rate_key")
         dom = f.drop_duplicates("domain_key").set_index("domain_key")
-        attrs = {k: (str(v) if isinstance(v, (bool, type(None))) else v)
-                 for k, v in self.attrs.items()}
+        attrs = {
+            k: (str(v) if isinstance(v, (bool, type(None))) else v) for k, v in self.attrs.items()
+        }
         return xr.Dataset(
-            {"values": (("rate", "domain", "statistic"), values),
-             "flag": (("rate", "domain"), flags.astype(str))},
-            coords={"rate": rates, "domain": domains, "statistic": STATISTICS,
-                    "variable": ("rate", first.loc[rates, "variable"].astype(str).to_numpy()),
-                    "domain_var": ("domain", dom.loc[domains, "domain_var"].astype(str).to_numpy()),
-                    "domain_label": ("domain", dom.loc[domains, "domain"].astype(str).to_numpy())},
-            attrs=attrs)
+            {
+                "values": (("rate", "domain", "statistic"), values),
+                "flag": (("rate", "domain"), flags.astype(str)),
+            },
+            coords={
+                "rate": rates,
+                "domain": domains,
+                "statistic": STATISTICS,
+                "variable": ("rate", first.loc[rates, "variable"].astype(str).to_numpy()),
+                "domain_var": ("domain", dom.loc[domains, "domain_var"].astype(str).to_numpy()),
+                "domain_label": ("domain", dom.loc[domains, "domain"].astype(str).to_numpy()),
+            },
+            attrs=attrs,
+        )
 
     def summary(self, digits=4) -> str:
         """A readable table (rounded for display only)."""
-        cols = ["rate" if self.frame["rate"].notna().any() else "variable",
-                "domain_var", "domain", "n", "estimate", "se", "ci_low", "ci_high",
-                "deff", "flag"]
+        cols = [
+            "rate" if self.frame["rate"].notna().any() else "variable",
+            "domain_var",
+            "domain",
+            "n",
+            "estimate",
+            "se",
+            "ci_low",
+            "ci_high",
+            "deff",
+            "flag",
+        ]
         shown = self.frame[cols].copy()
         for c in ("estimate", "se", "ci_low", "ci_high", "deff"):
             shown[c] = shown[c].map(lambda v: f"{v:.{digits}f}")
@@ -144,6 +196,7 @@ class Results:
     def _repr_html_(self) -> str:
         """The table of ``summary()`` in HTML, for Jupyter (digits by SE)."""
         from estimators.inference.html import results_html
+
         return results_html(self)
 
     def to_csv(self, path, columns=ESTIMATE_COLUMNS, force=False) -> None:

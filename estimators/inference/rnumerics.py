@@ -33,6 +33,7 @@ Prentice-Hall.
 Forsythe, G. E., Malcolm, M. A. and Moler, C. B. (1977). Computer Methods for
 Mathematical Computations, ch. 4 (SPLINE) and 7 (ZEROIN). Prentice-Hall.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,8 +47,16 @@ class RootError(KalibError):
     """A root asked for in a bracket whose ends have the same sign."""
 
 
-def zeroin(f, lower: float, upper: float, tol: float, *, f_lower: float | None = None,
-           f_upper: float | None = None, maxiter: int = 1000) -> float:
+def zeroin(
+    f,
+    lower: float,
+    upper: float,
+    tol: float,
+    *,
+    f_lower: float | None = None,
+    f_upper: float | None = None,
+    maxiter: int = 1000,
+) -> float:
     """A root of ``f`` in ``[lower, upper]`` by Brent's method (R ``uniroot``).
 
     ``f(lower)`` and ``f(upper)`` must differ in sign (or one be zero). The
@@ -71,7 +80,7 @@ def zeroin(f, lower: float, upper: float, tol: float, *, f_lower: float | None =
     c, fc = a, fa
     for _ in range(maxiter + 1):
         prev_step = b - a
-        if abs(fc) < abs(fb):        # b must be the best approximation
+        if abs(fc) < abs(fb):  # b must be the best approximation
             a, b, c = b, c, b
             fa, fb, fc = fb, fc, fb
         tol_act = 2 * EPS * abs(b) + tol / 2
@@ -80,10 +89,10 @@ def zeroin(f, lower: float, upper: float, tol: float, *, f_lower: float | None =
             return b
         if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
             cb = c - b
-            if a == c:               # two distinct points: secant
+            if a == c:  # two distinct points: secant
                 t1 = fb / fa
                 p, q = cb * t1, 1.0 - t1
-            else:                    # inverse quadratic interpolation
+            else:  # inverse quadratic interpolation
                 q, t1, t2 = fa / fc, fb / fc, fb / fa
                 p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
                 q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
@@ -102,7 +111,7 @@ def zeroin(f, lower: float, upper: float, tol: float, *, f_lower: float | None =
         fb = float(f(b))
         if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
             c, fc = a, fa
-    return b      # R returns the last iterate with a warning; no caller gets here
+    return b  # R returns the last iterate with a warning; no caller gets here
 
 
 def fmm_spline(x, y) -> tuple:
@@ -133,8 +142,9 @@ def fmm_spline(x, y) -> tuple:
     if n > 3:
         # third divided differences of the end quadruples, scaled as the end rows
         d3_first = (slope[2] - slope[1]) / (x[3] - x[1]) - (slope[1] - slope[0]) / (x[2] - x[0])
-        d3_last = ((slope[-1] - slope[-2]) / (x[-1] - x[-3])
-                   - (slope[-2] - slope[-3]) / (x[-2] - x[-4]))
+        d3_last = (slope[-1] - slope[-2]) / (x[-1] - x[-3]) - (slope[-2] - slope[-3]) / (
+            x[-2] - x[-4]
+        )
         rhs[0] = d3_first * h[0] ** 2 / (x[3] - x[0])
         rhs[-1] = -d3_last * h[-1] ** 2 / (x[-1] - x[-4])
     # Gaussian elimination without pivoting (the system is diagonally dominant

@@ -24,6 +24,7 @@ sch.wide)E.No``) and ordered with the first variable varying slowest, as
 kalib's crossed domains (R's ``interaction`` varies the first fastest);
 categories are in kalib's domain order (numbers numerically, then text).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -36,8 +37,15 @@ from estimators.inference.domains import ALL, domain_codes, text_column
 from estimators.inference.estimate import Item, estimate_items
 from weighting.errors import KalibError
 
-CELL_COLUMNS = ["n", "weighted_count", "weighted_count_se", "proportion",
-                "proportion_se", "ci_low", "ci_high"]
+CELL_COLUMNS = [
+    "n",
+    "weighted_count",
+    "weighted_count_se",
+    "proportion",
+    "proportion_se",
+    "ci_low",
+    "ci_high",
+]
 
 
 def categories(data, variable: str, rows=None) -> list:
@@ -69,8 +77,9 @@ def svytable(design, variables, where=None) -> pd.Series:
     for several variables; ``.unstack()`` gives R's two-way table).
     """
     cells = _Cells(design, variables, where)
-    counts = np.bincount(cells.code[cells.answered], design.weights[cells.answered],
-                         minlength=len(cells.labels))
+    counts = np.bincount(
+        cells.code[cells.answered], design.weights[cells.answered], minlength=len(cells.labels)
+    )
     return pd.Series(counts, index=cells.index(), name="weighted_count")
 
 
@@ -81,8 +90,7 @@ def cell_estimates(design, variables, statistic: str = "total", where=None) -> E
     if statistic not in ("total", "mean"):
         raise KalibError(f"statistic must be 'total' or 'mean', not {statistic!r}")
     cells = _Cells(design, variables, where)
-    return item_estimates(design, cells.items("total" if statistic == "total"
-                                              else "proportion"))
+    return item_estimates(design, cells.items("total" if statistic == "total" else "proportion"))
 
 
 def cell_table(design, variables, by=(ALL,), where=None, level: float = 0.95) -> pd.DataFrame:
@@ -153,6 +161,13 @@ class _Cells:
         """One item per cell: its indicator's total, or its share of the
         answered rows (``kind="proportion"``)."""
         ones = np.ones(self.n)
-        return [Item(label, (self.answered & (self.code == k)).astype(np.float64),
-                     None if kind == "total" else ones, self.answered, kind)
-                for k, label in enumerate(self.labels)]
+        return [
+            Item(
+                label,
+                (self.answered & (self.code == k)).astype(np.float64),
+                None if kind == "total" else ones,
+                self.answered,
+                kind,
+            )
+            for k, label in enumerate(self.labels)
+        ]

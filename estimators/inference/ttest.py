@@ -31,6 +31,7 @@ References
 Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R, ch. 3. Wiley
 (R package ``survey``: ``svyttest``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -45,8 +46,20 @@ from estimators.inference.estimate import Item, mean_items
 from estimators.inference.tables import categories
 from weighting.errors import KalibError
 
-TTEST_COLUMNS = ["variable", "group", "first", "second", "estimate", "se", "t", "df",
-                 "p", "ci_low", "ci_high", "level"]
+TTEST_COLUMNS = [
+    "variable",
+    "group",
+    "first",
+    "second",
+    "estimate",
+    "se",
+    "t",
+    "df",
+    "p",
+    "ci_low",
+    "ci_high",
+    "level",
+]
 
 
 class TTestError(KalibError):
@@ -77,27 +90,49 @@ class TTest:
 
     @property
     def method(self) -> str:
-        return ("Design-based t-test" if self.group is not None
-                else "Design-based one-sample t-test")
+        return (
+            "Design-based t-test" if self.group is not None else "Design-based one-sample t-test"
+        )
 
     def frame(self) -> pd.DataFrame:
         """One row with ``TTEST_COLUMNS``."""
-        return pd.DataFrame([[self.variable, self.group, self.first, self.second,
-                              self.estimate, self.se, self.statistic, self.df, self.p_value,
-                              self.conf_int[0], self.conf_int[1], self.level]],
-                            columns=TTEST_COLUMNS)
+        return pd.DataFrame(
+            [
+                [
+                    self.variable,
+                    self.group,
+                    self.first,
+                    self.second,
+                    self.estimate,
+                    self.se,
+                    self.statistic,
+                    self.df,
+                    self.p_value,
+                    self.conf_int[0],
+                    self.conf_int[1],
+                    self.level,
+                ]
+            ],
+            columns=TTEST_COLUMNS,
+        )
 
     def __str__(self) -> str:
-        what = (f"{self.variable} by {self.group}: {self.second} - {self.first}"
-                if self.group is not None else f"mean of {self.variable}")
-        return (f"{self.method}, {what}\n"
-                f"t = {self.statistic:.4f}, df = {self.df:g}, p = {self.p_value:.4g}\n"
-                f"estimate {self.estimate:.6g}, {100 * self.level:g}% CI "
-                f"[{self.conf_int[0]:.6g}, {self.conf_int[1]:.6g}]")
+        what = (
+            f"{self.variable} by {self.group}: {self.second} - {self.first}"
+            if self.group is not None
+            else f"mean of {self.variable}"
+        )
+        return (
+            f"{self.method}, {what}\n"
+            f"t = {self.statistic:.4f}, df = {self.df:g}, p = {self.p_value:.4g}\n"
+            f"estimate {self.estimate:.6g}, {100 * self.level:g}% CI "
+            f"[{self.conf_int[0]:.6g}, {self.conf_int[1]:.6g}]"
+        )
 
 
-def svyttest(design, formula: str, group: str | None = None, *, where=None,
-             level: float = 0.95) -> TTest:
+def svyttest(
+    design, formula: str, group: str | None = None, *, where=None, level: float = 0.95
+) -> TTest:
     """Design-based t-test of a mean (R ``svyttest``); see the module docstring.
 
     Parameters
@@ -130,19 +165,41 @@ def svyttest(design, formula: str, group: str | None = None, *, where=None,
         rows &= text.notna().to_numpy()
         levels = categories(design.data, group, rows)
         if len(levels) != 2:
-            raise TTestError(f"group {group!r} has {len(levels)} categories among the rows "
-                             f"with {y!r} ({', '.join(map(repr, levels[:6]))}); a t-test "
-                             f"compares two")
+            raise TTestError(
+                f"group {group!r} has {len(levels)} categories among the rows "
+                f"with {y!r} ({', '.join(map(repr, levels[:6]))}); a t-test "
+                f"compares two"
+            )
         first, second = levels
-        est = item_estimates(design, [
-            Item(f"{y}|{group}={lev}", item.num, item.den,
-                 rows & (text == lev).to_numpy(), "mean") for lev in levels])
+        est = item_estimates(
+            design,
+            [
+                Item(
+                    f"{y}|{group}={lev}",
+                    item.num,
+                    item.den,
+                    rows & (text == lev).to_numpy(),
+                    "mean",
+                )
+                for lev in levels
+            ],
+        )
         contrast = [-1.0, 1.0]
     est = dataclasses.replace(est, df=float(_degf(design, rows) - 1))
     row = svycontrast(est, contrast).frame(level).iloc[0]
-    return TTest(y, group, first, second, float(row["estimate"]), float(row["se"]),
-                 float(row["t"]), float(row["df"]), float(row["p"]),
-                 (float(row["ci_low"]), float(row["ci_high"])), level)
+    return TTest(
+        y,
+        group,
+        first,
+        second,
+        float(row["estimate"]),
+        float(row["se"]),
+        float(row["t"]),
+        float(row["df"]),
+        float(row["p"]),
+        (float(row["ci_low"]), float(row["ci_high"])),
+        level,
+    )
 
 
 def _parse(formula: str, group):
@@ -150,8 +207,7 @@ def _parse(formula: str, group):
     if "~" not in formula:
         return formula.strip(), group
     if group is not None:
-        raise TTestError(f"give the group in the formula {formula!r} or as group=, "
-                         f"not both")
+        raise TTestError(f"give the group in the formula {formula!r} or as group=, not both")
     left, _, right = (part.strip() for part in formula.partition("~"))
     if not left or not right or "~" in right or "+" in right:
         raise TTestError(f"formula {formula!r} is not 'y ~ group', 'y ~ 0' or 'y ~ 1'")
@@ -164,4 +220,3 @@ def _degf(design, rows) -> int:
         return int(design.degf)
     used = rows & (design.weights != 0)
     return len(np.unique(design.psu[used])) - len(np.unique(design.strata[used]))
-

@@ -57,6 +57,7 @@ exact only while their replicate weights equal the full-sample weights, which
 re-calibration changes; kalib equals R with that option ``FALSE``
 (tests/test_crosscheck_r.py, dataset cc_c).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -93,8 +94,9 @@ def linearization_covariance(design, influence) -> np.ndarray:
 def _require_finite_influence(z) -> None:
     if not np.all(np.isfinite(z)):
         rows = np.flatnonzero(~np.isfinite(z).all(axis=1))
-        raise KalibError(f"influence values are not finite in {rows.size} row(s) "
-                         f"(first at row {rows[0]})")
+        raise KalibError(
+            f"influence values are not finite in {rows.size} row(s) (first at row {rows[0]})"
+        )
 
 
 def stratum_factors(design) -> np.ndarray:
@@ -153,10 +155,10 @@ def domain_variances(design, codes, n_domains, residuals, scale) -> np.ndarray:
     e = np.asarray(residuals, dtype=np.float64).reshape(design.n, -1)
     _require_finite_influence(e)
     G, m = int(n_domains), e.shape[1]
-    e = np.ascontiguousarray(e.T)       # item-major: each item's residuals contiguous
+    e = np.ascontiguousarray(e.T)  # item-major: each item's residuals contiguous
     codes = np.asarray(codes, dtype=np.int64)
     regression = design.calibration_regression()
-    if regression is None:          # no calibration: the residual is z itself
+    if regression is None:  # no calibration: the residual is z itself
         cell, X, beta = np.zeros(design.n, np.int64), None, None
         C = 1
     else:
@@ -221,7 +223,7 @@ class _DomainUnits:
         P, H = design.n_psus, design.n_strata
         self.H, self.m, self.G, self.n_psu = H, m, G, design.n_psu.astype(np.float64)
         self.x_psu = np.zeros(0, dtype=np.int64)
-        if P == design.n:             # every PSU is one row: the rows are the entries
+        if P == design.n:  # every PSU is one row: the rows are the entries
             stratum, dom, r, E = design.strata, codes, w, None
             self.e = e
         else:
@@ -276,10 +278,10 @@ class _DomainUnits:
         S = np.empty((H * Gb, m))
         for i in range(m):
             np.take(table[i], at, out=U[i], mode="clip")
-            if self.E is None:          # rows: U = w (e - x'beta)
+            if self.E is None:  # rows: U = w (e - x'beta)
                 np.subtract(self.e[i, rows], U[i], out=U[i])
                 U[i] *= r
-            else:                       # entries: U = E - r x'beta
+            else:  # entries: U = E - r x'beta
                 U[i] *= r
                 np.subtract(self.E[i, rows], U[i], out=U[i])
             S[:, i] = np.bincount(key, U[i], minlength=H * Gb)
@@ -288,20 +290,19 @@ class _DomainUnits:
         # simple entries of other domains, by group
         fit_q = fitted[self.q_cell]
         mask = np.ones_like(fit_q, dtype=bool)
-        own = np.flatnonzero((self.q_dom >= g0) & (self.q_dom < g1))    # done above
+        own = np.flatnonzero((self.q_dom >= g0) & (self.q_dom < g1))  # done above
         mask[own[:, None], (self.q_dom[own] - g0)[:, None] * m + np.arange(m)] = False
         S -= self.q_segments.sum(np.where(mask, self.R[:, None] * fit_q, 0.0))
 
         # PSUs with several entries: their totals in full
         U_x = None
         if len(self.x_psu):
-            U_x = -np.add.reduceat(self.x_r[:, None] * fitted[self.x_cell], self.x_starts,
-                                   axis=0)
+            U_x = -np.add.reduceat(self.x_r[:, None] * fitted[self.x_cell], self.x_starts, axis=0)
             inside = np.flatnonzero((self.x_dom >= g0) & (self.x_dom < g1))
-            idx = (self.x_psu[inside] * k + (self.x_dom[inside] - g0) * m)[:, None] \
-                + np.arange(m)
-            U_x += np.bincount(idx.reshape(-1), self.x_E[:, inside].T.reshape(-1),
-                               minlength=U_x.size).reshape(U_x.shape)
+            idx = (self.x_psu[inside] * k + (self.x_dom[inside] - g0) * m)[:, None] + np.arange(m)
+            U_x += np.bincount(
+                idx.reshape(-1), self.x_E[:, inside].T.reshape(-1), minlength=U_x.size
+            ).reshape(U_x.shape)
             S += self.x_segments.sum(U_x)
 
         Ubar = S / self.n_psu[:, None]
@@ -315,8 +316,9 @@ class _DomainUnits:
             V[:, i] = np.bincount(key, dev, minlength=H * Gb)
         V = V.reshape(H, k)
         between = (self.rbar[:, None] * fit_q + Ubar[self.q_stratum]) ** 2
-        V += self.q_segments.sum(np.where(mask, fit_q**2 * self.SS[:, None]
-                                          + self.N[:, None] * between, 0.0))
+        V += self.q_segments.sum(
+            np.where(mask, fit_q**2 * self.SS[:, None] + self.N[:, None] * between, 0.0)
+        )
         if U_x is not None:
             V += self.x_segments.sum((U_x - Ubar[self.x_segments.codes]) ** 2)
         return V
@@ -377,8 +379,9 @@ def replicate_covariance(theta_full, theta_reps, scale, rscales, mse=False) -> n
     bad = ~np.isfinite(reps).all(axis=1)
     if bad.any():
         idx = np.flatnonzero(bad)
-        raise KalibError(f"{idx.size} replicate estimate(s) are not finite "
-                         f"(first: replicate {idx[0] + 1})")
+        raise KalibError(
+            f"{idx.size} replicate estimate(s) are not finite (first: replicate {idx[0] + 1})"
+        )
     centre = full if bool(mse) else reps[rscales > 0].mean(axis=0)
     dev = reps - centre
     return float(scale) * (dev * rscales[:, None]).T @ dev

@@ -11,6 +11,7 @@ result against the codebook and raise
 when it does not conform. :func:`to_analysis_frame` then turns codes into the
 analysis frame of ``docs/data.md`` (NA for every missing kind).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,15 +20,21 @@ import numpy as np
 import pandas as pd
 
 from estimators.io.codebook import MISSING_CODES, Codebook, derive_column
-from estimators.io.text import InputFileError, read_bytes, read_csv_table
 from estimators.io.files import write_atomic
+from estimators.io.text import InputFileError, read_bytes, read_csv_table
 from estimators.io.validate import ValidationError, validate
 from weighting.errors import KalibError
 
 MISSING_LABELS = {  # label text (lower case) -> missing code
-    "ikke spurt": "not_asked", "not asked": "not_asked", "not_asked": "not_asked",
-    "vet ikke": "dont_know", "don't know": "dont_know", "dont_know": "dont_know",
-    "ubesvart": "no_answer", "no answer": "no_answer", "no_answer": "no_answer",
+    "ikke spurt": "not_asked",
+    "not asked": "not_asked",
+    "not_asked": "not_asked",
+    "vet ikke": "dont_know",
+    "don't know": "dont_know",
+    "dont_know": "dont_know",
+    "ubesvart": "no_answer",
+    "no answer": "no_answer",
+    "no_answer": "no_answer",
     "vil ikke svare": "no_answer",
 }
 MISSING_VALUE_LABELS = {-1: "Ikke spurt", 98: "Vet ikke", 99: "Ubesvart"}
@@ -73,12 +80,16 @@ def map_to_codes(raw: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
             continue
         if codebook.question_of(col).type == "count":
             missing = {**MISSING_LABELS, **{str(v): c for c, (v, _) in MISSING_CODES.items()}}
-            out[col] = out[col].map(
-                lambda v: missing.get(_canonical(v).lower(), _canonical(v))).astype(object)
+            out[col] = (
+                out[col]
+                .map(lambda v: missing.get(_canonical(v).lower(), _canonical(v)))
+                .astype(object)
+            )
             continue
         lookup = _code_lookup(codebook, col)
-        out[col] = out[col].map(
-            lambda v: lookup.get(_canonical(v).lower(), _canonical(v))).astype(object)
+        out[col] = (
+            out[col].map(lambda v: lookup.get(_canonical(v).lower(), _canonical(v))).astype(object)
+        )
     return out
 
 
@@ -106,8 +117,9 @@ def _checked(coded: pd.DataFrame, codebook: Codebook, source: str) -> pd.DataFra
     return coded
 
 
-def read_cati_csv(path: str | Path, codebook: Codebook, check: bool = True,
-                  encoding: str | None = None) -> pd.DataFrame:
+def read_cati_csv(
+    path: str | Path, codebook: Codebook, check: bool = True, encoding: str | None = None
+) -> pd.DataFrame:
     """Read a CSV export (codes or labels) into a coded frame, validated.
 
     Any dialect of :mod:`estimators.io.text` (``;``-separated, Windows-1252,
@@ -129,16 +141,20 @@ def read_cati_sav(path: str | Path, codebook: Codebook, check: bool = True) -> p
     labelled = raw.astype(object)
     for col, labels in meta.variable_value_labels.items():
         if col in codebook.columns():
-            labelled[col] = raw[col].map(lambda v, lab=labels: lab.get(v, v)
-                                         if not pd.isna(v) else None).astype(object)
+            labelled[col] = (
+                raw[col]
+                .map(lambda v, lab=labels: lab.get(v, v) if not pd.isna(v) else None)
+                .astype(object)
+            )
     coded = add_derived(map_to_codes(labelled, codebook), codebook)
     if "id" in coded:
         coded["id"] = coded["id"].map(_canonical)
     return _checked(coded, codebook, str(path)) if check else coded
 
 
-def read_cati(path: str | Path, codebook: Codebook, id_column: str = "id",
-              encoding: str | None = None) -> pd.DataFrame:
+def read_cati(
+    path: str | Path, codebook: Codebook, id_column: str = "id", encoding: str | None = None
+) -> pd.DataFrame:
     """A CATI export (CSV, or SPSS ``.sav``) as an analysis frame: values mapped
     through the codebook, validated (``ValidationError`` naming the row and the
     question), derived variables added, missing codes as NA. ``encoding``:
@@ -153,8 +169,9 @@ def read_cati(path: str | Path, codebook: Codebook, id_column: str = "id",
     return to_analysis_frame(coded, codebook)
 
 
-def write_cati_sav(coded: pd.DataFrame, path: str | Path, codebook: Codebook,
-                   force: bool = False) -> None:
+def write_cati_sav(
+    coded: pd.DataFrame, path: str | Path, codebook: Codebook, force: bool = False
+) -> None:
     """Write a coded frame as an SPSS file with numeric values and value labels.
 
     Values: the codebook's SPSS value per category (likert points are their
@@ -168,8 +185,11 @@ def write_cati_sav(coded: pd.DataFrame, path: str | Path, codebook: Codebook,
     value_labels, var_labels = {}, {}
     for col in coded.columns:
         if col not in codebook.columns():
-            out[col] = pd.to_numeric(coded[col], errors="coerce") \
-                if col == "id" or col.endswith("weight") else coded[col].astype(str)
+            out[col] = (
+                pd.to_numeric(coded[col], errors="coerce")
+                if col == "id" or col.endswith("weight")
+                else coded[col].astype(str)
+            )
             continue
         q = codebook.question_of(col)
         var_labels[col] = (q.text_no or col)[:250]
@@ -182,13 +202,21 @@ def write_cati_sav(coded: pd.DataFrame, path: str | Path, codebook: Codebook,
         values = coded[col].map(lambda v: codes.get(v, v)).astype(object)
         out[col] = pd.to_numeric(values, errors="raise").astype(float)
         value_labels[col] = {float(k): v for k, v in labels.items()}
-    write_atomic(path, lambda tmp: pyreadstat.write_sav(
-        out, tmp, column_labels=[var_labels.get(c) for c in out.columns],
-        variable_value_labels=value_labels), force=force)
+    write_atomic(
+        path,
+        lambda tmp: pyreadstat.write_sav(
+            out,
+            tmp,
+            column_labels=[var_labels.get(c) for c in out.columns],
+            variable_value_labels=value_labels,
+        ),
+        force=force,
+    )
 
 
-def to_analysis_frame(coded: pd.DataFrame, codebook: Codebook,
-                      missing: str = "na") -> pd.DataFrame:
+def to_analysis_frame(
+    coded: pd.DataFrame, codebook: Codebook, missing: str = "na"
+) -> pd.DataFrame:
     """Codes -> analysis frame: NA for missing (``missing="na"``) or the missing
     codes kept as strings (``missing="codes"``); counts become ``Int64``."""
     if missing not in ("na", "codes"):

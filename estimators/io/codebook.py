@@ -21,6 +21,7 @@ strings; multi-response option columns hold ``'yes'`` / ``'no'``.
 Missing answers are stored in files as one of three codes that keep apart why
 the answer is missing (:data:`MISSING_CODES`); in a loaded frame they are NA.
 """
+
 from __future__ import annotations
 
 import ast
@@ -105,7 +106,7 @@ class Codebook:
     notes: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_json(cls, path: str | Path) -> "Codebook":
+    def from_json(cls, path: str | Path) -> Codebook:
         """Read a codebook file; anything malformed is a CodebookError naming it."""
         try:
             with open(path, encoding="utf-8") as fh:
@@ -113,33 +114,48 @@ class Codebook:
         except CodebookError as exc:
             raise CodebookError(f"codebook {str(path)!r}: {exc}") from None
         except json.JSONDecodeError as exc:
-            raise CodebookError(f"cannot read codebook {str(path)!r}: line {exc.lineno}, "
-                                f"column {exc.colno}: {exc.msg}") from None
-        except (OSError, ValueError, KeyError, TypeError, AttributeError,
-                RecursionError) as exc:
-            raise CodebookError(f"codebook {str(path)!r} is malformed ({type(exc).__name__}: "
-                                f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+            raise CodebookError(
+                f"cannot read codebook {str(path)!r}: line {exc.lineno}, "
+                f"column {exc.colno}: {exc.msg}"
+            ) from None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            raise CodebookError(
+                f"codebook {str(path)!r} is malformed ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''})"
+            ) from None
 
     @classmethod
-    def from_dict(cls, raw: dict) -> "Codebook":
+    def from_dict(cls, raw: dict) -> Codebook:
         def cats(entries):
-            return tuple(Category(str(c["code"]), c.get("label_no", ""),
-                                  c.get("label_en", ""), int(c["value"]))
-                         for c in entries)
+            return tuple(
+                Category(
+                    str(c["code"]), c.get("label_no", ""), c.get("label_en", ""), int(c["value"])
+                )
+                for c in entries
+            )
 
         questions = {}
         for q in raw["questions"]:
             if q["id"] in questions or not isinstance(q.get("routing", "ALL"), str):
-                raise CodebookError(f"question {q['id']!r}: given twice, or its routing "
-                                    "is not a condition")
+                raise CodebookError(
+                    f"question {q['id']!r}: given twice, or its routing is not a condition"
+                )
             questions[q["id"]] = Question(
-                id=q["id"], type=q["type"], text_no=q.get("text_no", ""),
-                text_en=q.get("text_en", ""), categories=cats(q.get("categories", [])),
-                items=cats(q.get("items", [])), routing=q.get("routing", "ALL"),
+                id=q["id"],
+                type=q["type"],
+                text_no=q.get("text_no", ""),
+                text_en=q.get("text_en", ""),
+                categories=cats(q.get("categories", [])),
+                items=cats(q.get("items", [])),
+                routing=q.get("routing", "ALL"),
                 routing_description=q.get("routing_description", ""),
-                max_choices=q.get("max_choices"), min_choices=q.get("min_choices"),
-                exclusive=tuple(q.get("exclusive", ())), derived=q.get("derived"),
-                notes=q.get("notes", ""), break_off=bool(q.get("break_off", False)))
+                max_choices=q.get("max_choices"),
+                min_choices=q.get("min_choices"),
+                exclusive=tuple(q.get("exclusive", ())),
+                derived=q.get("derived"),
+                notes=q.get("notes", ""),
+                break_off=bool(q.get("break_off", False)),
+            )
         return cls(raw["survey"], questions, list(raw.get("notes", [])))
 
     # ------------------------------------------------------------------ lookup
@@ -200,8 +216,9 @@ def derive_column(question: Question, frame: pd.DataFrame) -> pd.Series:
     rule = question.derived
     if "condition" in rule:
         mask = evaluate(rule["condition"], frame)
-        return pd.Series(np.where(mask, rule["true"], rule["false"]),
-                         index=frame.index, dtype=object)
+        return pd.Series(
+            np.where(mask, rule["true"], rule["false"]), index=frame.index, dtype=object
+        )
     source = frame[rule["source"]]
     mapped = source.map(rule["map"])
     unmapped = source.notna() & mapped.isna()
@@ -233,8 +250,9 @@ def evaluate(condition: str, frame: pd.DataFrame) -> np.ndarray:
 def _column(node, frame, condition) -> pd.Series:
     name = _dotted(node, condition)
     if name not in frame.columns:
-        raise CodebookError(f"condition {condition!r} uses column {name!r}, "
-                            "which is not in the data")
+        raise CodebookError(
+            f"condition {condition!r} uses column {name!r}, which is not in the data"
+        )
     return frame[name]
 
 
@@ -279,8 +297,12 @@ def _eval(node, frame, condition):
         return result
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         return ~_eval(node.operand, frame, condition)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-            and node.func.id in ("notna", "isna") and len(node.args) == 1:
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("notna", "isna")
+        and len(node.args) == 1
+    ):
         present = _column(node.args[0], frame, condition).notna().to_numpy()
         return present if node.func.id == "notna" else ~present
     if isinstance(node, ast.Compare) and len(node.ops) == 1:

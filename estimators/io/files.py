@@ -24,6 +24,7 @@ Every error is a :class:`~weighting.errors.KalibError` with a one-line message
 naming the file, and the line (text files: line 1 is the header) or the row
 (parquet, ``.sav``: 1-based) where it applies.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -39,8 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from estimators.io.text import (InputFileError, ReadInfo, check_input, read_bytes,
-                                   read_csv_table)
+from estimators.io.text import InputFileError, ReadInfo, check_input, read_bytes, read_csv_table
 from weighting import Margin
 from weighting.columns import canonical
 from weighting.errors import KalibError, MarginError
@@ -85,8 +85,9 @@ def read_table(path, text_columns=(), *, encoding: str | None = None) -> pd.Data
     return read_table_info(path, text_columns, encoding=encoding)[0]
 
 
-def read_table_info(path, text_columns=(), *, encoding: str | None = None
-                    ) -> tuple[pd.DataFrame, ReadInfo]:
+def read_table_info(
+    path, text_columns=(), *, encoding: str | None = None
+) -> tuple[pd.DataFrame, ReadInfo]:
     """Read a sample table and say what was found in it.
 
     Parameters
@@ -112,8 +113,7 @@ def read_table_info(path, text_columns=(), *, encoding: str | None = None
         return _read_parquet(path)
     if suffix in SAV_SUFFIXES:
         return _read_sav(path)
-    return read_csv_table(path, read_bytes(path), text_columns=text_columns,
-                          encoding=encoding)
+    return read_csv_table(path, read_bytes(path), text_columns=text_columns, encoding=encoding)
 
 
 def _read_parquet(path: Path) -> tuple[pd.DataFrame, ReadInfo]:
@@ -129,11 +129,20 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, ReadInfo]:
         raise
     # A damaged parquet file makes pyarrow raise any of its exception types
     # (ArrowInvalid, ArrowIOError, ArrowNotImplementedError...), all ArrowException.
-    except (pa.ArrowException, OSError, ValueError, TypeError, IndexError, KeyError,
-            NotImplementedError, MemoryError) as exc:
+    except (
+        pa.ArrowException,
+        OSError,
+        ValueError,
+        TypeError,
+        IndexError,
+        KeyError,
+        NotImplementedError,
+        MemoryError,
+    ) as exc:
         raise InputFileError(f"cannot read parquet file {name!r}: {_first(exc)}") from None
-    return _non_empty(frame, ReadInfo(path=name, format="parquet", rows=len(frame),
-                                      columns=frame.shape[1]))
+    return _non_empty(
+        frame, ReadInfo(path=name, format="parquet", rows=len(frame), columns=frame.shape[1])
+    )
 
 
 def _read_sav(path: Path) -> tuple[pd.DataFrame, ReadInfo]:
@@ -141,8 +150,9 @@ def _read_sav(path: Path) -> tuple[pd.DataFrame, ReadInfo]:
 
     name = str(path)
     frame, _ = read_sav(path, apply_value_formats=False)
-    return _non_empty(frame, ReadInfo(path=name, format="sav", rows=len(frame),
-                                      columns=frame.shape[1]))
+    return _non_empty(
+        frame, ReadInfo(path=name, format="sav", rows=len(frame), columns=frame.shape[1])
+    )
 
 
 def _non_empty(frame: pd.DataFrame, info: ReadInfo) -> tuple[pd.DataFrame, ReadInfo]:
@@ -157,8 +167,9 @@ def _refuse_repeated(names, source: str) -> None:
     seen = {}
     for k, name in enumerate(names, start=1):
         if name in seen:
-            raise InputFileError(f"{source!r}: column {name!r} appears twice "
-                                 f"(columns {seen[name]} and {k})")
+            raise InputFileError(
+                f"{source!r}: column {name!r} appears twice (columns {seen[name]} and {k})"
+            )
         seen[name] = k
 
 
@@ -186,18 +197,25 @@ def read_margins_info(path, *, encoding: str | None = None) -> tuple[Margin, Rea
     name = str(path)
     if path.suffix.lower() in PARQUET_SUFFIXES + SAV_SUFFIXES:
         frame, info = read_table_info(path)
-        frame = frame.astype(object).where(frame.notna(), "").map(
-            lambda v: v if isinstance(v, str) else canonical(v))
+        frame = (
+            frame.astype(object)
+            .where(frame.notna(), "")
+            .map(lambda v: v if isinstance(v, str) else canonical(v))
+        )
     else:
-        frame, info = read_csv_table(path, read_bytes(path), all_text=True, encoding=encoding,
-                                     named=True)
+        frame, info = read_csv_table(
+            path, read_bytes(path), all_text=True, encoding=encoding, named=True
+        )
     if "total" not in frame.columns:
-        raise MarginError(f"margin file {name!r} has no 'total' column "
-                          f"(columns: {', '.join(map(str, frame.columns))})")
+        raise MarginError(
+            f"margin file {name!r} has no 'total' column "
+            f"(columns: {', '.join(map(str, frame.columns))})"
+        )
     variables = [c for c in frame.columns if c != "total"]
     if not variables:
-        raise MarginError(f"margin file {name!r} needs at least one variable column "
-                          "beside 'total'")
+        raise MarginError(
+            f"margin file {name!r} needs at least one variable column beside 'total'"
+        )
     table, seen = {}, {}
     for row, values in enumerate(frame.itertuples(index=False)):
         record = dict(zip(frame.columns, values))
@@ -205,20 +223,25 @@ def read_margins_info(path, *, encoding: str | None = None) -> tuple[Margin, Rea
         where = info.where(row)
         empty = [v for v, k in zip(variables, key) if not k.strip()]
         if empty:
-            raise MarginError(f"margin file {name!r}, {where}: empty category "
-                              f"(column {empty[0]!r})")
+            raise MarginError(
+                f"margin file {name!r}, {where}: empty category (column {empty[0]!r})"
+            )
         total = _number(record["total"], info.decimal or ".")
         if total is None:
-            raise MarginError(f"margin file {name!r}, {where}: total "
-                              f"{shown(record['total'])} is not a finite number")
+            raise MarginError(
+                f"margin file {name!r}, {where}: total "
+                f"{shown(record['total'])} is not a finite number"
+            )
         # categories are compared canonically (weighting.columns.canonical):
         # '-0' is '0', '1.0' is '1' — one category written twice
         same = tuple(canonical(k) for k in key)
         if same in seen:
             first, at = seen[same]
             spelt = "" if first == key else f"as {_category(first)}, "
-            raise MarginError(f"margin file {name!r}, {where}: category {_category(key)} "
-                              f"appears twice ({spelt}{info.where(at)})")
+            raise MarginError(
+                f"margin file {name!r}, {where}: category {_category(key)} "
+                f"appears twice ({spelt}{info.where(at)})"
+            )
         seen[same] = (key, row)
         table[key] = total
     return Margin(tuple(variables), table), info
@@ -239,8 +262,7 @@ def _number(text: str, decimal: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def check_ids(frame: pd.DataFrame, column: str, info: ReadInfo, *,
-              default: str = "id") -> None:
+def check_ids(frame: pd.DataFrame, column: str, info: ReadInfo, *, default: str = "id") -> None:
     """Check the unit-id column of a sample read from a file.
 
     The column must exist (unless it is the ``default`` name, which a sample
@@ -252,24 +274,30 @@ def check_ids(frame: pd.DataFrame, column: str, info: ReadInfo, *,
     if column not in frame.columns:
         if column == default:
             return
-        raise IdError(f"{info.path!r} has no id column {column!r} "
-                      f"(columns: {', '.join(map(str, frame.columns))})")
+        raise IdError(
+            f"{info.path!r} has no id column {column!r} "
+            f"(columns: {', '.join(map(str, frame.columns))})"
+        )
     values = frame[column]
     missing = values.isna().to_numpy()
     if values.dtype == object or pd.api.types.is_string_dtype(values):
         missing = missing | values.astype(str).str.strip().eq("").to_numpy()
     if missing.any():
         rows = np.flatnonzero(missing)
-        raise IdError(f"{info.path!r}: id column {column!r} has {rows.size} missing "
-                      f"value(s) ({info.where_rows(rows)})")
+        raise IdError(
+            f"{info.path!r}: id column {column!r} has {rows.size} missing "
+            f"value(s) ({info.where_rows(rows)})"
+        )
     repeated = values.duplicated(keep=False).to_numpy()
     if repeated.any():
         first = values.iloc[int(np.flatnonzero(repeated)[0])]
         rows = np.flatnonzero((values == first).to_numpy())
         n_ids = values[repeated].nunique()
-        raise IdError(f"{info.path!r}: id column {column!r} is not unique: id "
-                      f"{shown(first)} appears {rows.size} times ({info.where_rows(rows)})"
-                      + (f"; {n_ids - 1} more id(s) repeat" if n_ids > 1 else ""))
+        raise IdError(
+            f"{info.path!r}: id column {column!r} is not unique: id "
+            f"{shown(first)} appears {rows.size} times ({info.where_rows(rows)})"
+            + (f"; {n_ids - 1} more id(s) repeat" if n_ids > 1 else "")
+        )
 
 
 # ------------------------------------------------------------------ writing
@@ -279,9 +307,11 @@ def check_writable(path, force: bool = False, *, directory: bool = False) -> Pat
     directory does not exist."""
     path = Path(path)
     if path.exists() and path.is_dir() != directory:
-        raise OutputWriteError(f"output {str(path)!r} is a directory; give a file name"
-                               if not directory else
-                               f"output {str(path)!r} exists and is not a directory")
+        raise OutputWriteError(
+            f"output {str(path)!r} is a directory; give a file name"
+            if not directory
+            else f"output {str(path)!r} exists and is not a directory"
+        )
     if path.exists() and not force:
         raise OutputExistsError(f"output {str(path)!r} exists; use --force to replace it")
     if not path.parent.resolve().is_dir():
@@ -331,7 +361,8 @@ def _claim(path: Path) -> tuple[Path, int]:
             raise OutputBusyError(
                 f"output {str(path)!r} is being written by another kalib run"
                 + (f" (process {owner})" if owner else "")
-                + "; wait for it to finish or choose another --out") from None
+                + "; wait for it to finish or choose another --out"
+            ) from None
         try:
             same = os.stat(lock).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:
@@ -389,8 +420,7 @@ def write_files(items, force: bool = False) -> list[Path]:
         try:
             for path, (_, write) in zip(paths, items):
                 current = path
-                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                           suffix=".tmp")
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
                 os.close(fd)
                 temps.append(tmp)
                 if isinstance(write, (str, bytes)):
@@ -425,13 +455,18 @@ def signals_held():
     thread; elsewhere the block runs as it is.
     """
     caught = []
-    held = [sig for sig in (signal.SIGINT, signal.SIGTERM)
-            if signal.getsignal(sig) not in (None, signal.SIG_IGN)]
+    held = [
+        sig
+        for sig in (signal.SIGINT, signal.SIGTERM)
+        if signal.getsignal(sig) not in (None, signal.SIG_IGN)
+    ]
     if threading.current_thread() is not threading.main_thread() or not held:
         yield
         return
-    previous = {sig: signal.signal(sig, lambda signum, frame: caught.append((signum, frame)))
-                for sig in held}
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: caught.append((signum, frame)))
+        for sig in held
+    }
     try:
         yield
     finally:
@@ -507,7 +542,7 @@ def _publish(tmp: Path, out: Path, force: bool) -> None:
             os.replace(tmp, out)
         except OSError as exc:
             if old is not None and not out.exists():
-                os.replace(old, out)   # put the previous output back
+                os.replace(old, out)  # put the previous output back
                 old = None
             raise OutputWriteError(f"cannot write {str(out)!r}: {_reason(exc)}") from None
         if old is not None:

@@ -16,6 +16,7 @@ codes (and ranges such as ``"10-33"``) are aggregated to sections A..U, size
 classes are matched by their label text (the AntAnsatte codes are not
 reliable across table versions) and aggregated to 1-4 / 5-19 / 20-49 / 50+.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,15 +30,38 @@ import pandas as pd
 from estimators.io.text import read_json
 from weighting.errors import KalibError
 
-STATUS_SYMBOLS = {".": "cannot occur", "..": "not available", "...": "not yet published",
-                  ":": "confidential", "-": "nil"}
+STATUS_SYMBOLS = {
+    ".": "cannot occur",
+    "..": "not available",
+    "...": "not yet published",
+    ":": "confidential",
+    "-": "nil",
+}
 
 # 2-digit NACE division -> section (SN2007 = NACE Rev. 2).
-_DIVISIONS = [("A", 1, 3), ("B", 5, 9), ("C", 10, 33), ("D", 35, 35), ("E", 36, 39),
-              ("F", 41, 43), ("G", 45, 47), ("H", 49, 53), ("I", 55, 56), ("J", 58, 63),
-              ("K", 64, 66), ("L", 68, 68), ("M", 69, 75), ("N", 77, 82), ("O", 84, 84),
-              ("P", 85, 85), ("Q", 86, 88), ("R", 90, 93), ("S", 94, 96), ("T", 97, 98),
-              ("U", 99, 99)]
+_DIVISIONS = [
+    ("A", 1, 3),
+    ("B", 5, 9),
+    ("C", 10, 33),
+    ("D", 35, 35),
+    ("E", 36, 39),
+    ("F", 41, 43),
+    ("G", 45, 47),
+    ("H", 49, 53),
+    ("I", 55, 56),
+    ("J", 58, 63),
+    ("K", 64, 66),
+    ("L", 68, 68),
+    ("M", 69, 75),
+    ("N", 77, 82),
+    ("O", 84, 84),
+    ("P", 85, 85),
+    ("Q", 86, 88),
+    ("R", 90, 93),
+    ("S", 94, 96),
+    ("T", 97, 98),
+    ("U", 99, 99),
+]
 SIZE_CLASSES = ["1-4", "5-19", "20-49", "50+"]
 
 
@@ -68,8 +92,10 @@ def read_jsonstat(path: str | Path) -> pd.DataFrame:
     except JsonStatError as exc:
         raise JsonStatError(f"{str(path)!r}: {exc}") from None
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
-        raise JsonStatError(f"{str(path)!r}: not a JSON-stat 2.0 dataset ({type(exc).__name__}: "
-                            f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+        raise JsonStatError(
+            f"{str(path)!r}: not a JSON-stat 2.0 dataset ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''})"
+        ) from None
 
 
 def _categories(dim_id: str, dim: dict, size: int) -> tuple[list[str], list[str]]:
@@ -83,13 +109,16 @@ def _categories(dim_id: str, dim: dict, size: int) -> tuple[list[str], list[str]
         codes = [None] * len(index)
         for code, pos in index.items():
             if not _is_int(pos) or not 0 <= pos < len(index) or codes[pos] is not None:
-                raise JsonStatError(f"dimension {dim_id!r}: category {code!r} has position "
-                                    f"{json.dumps(pos)} (positions are 0 to {len(index) - 1}, "
-                                    "each once)")
+                raise JsonStatError(
+                    f"dimension {dim_id!r}: category {code!r} has position "
+                    f"{json.dumps(pos)} (positions are 0 to {len(index) - 1}, "
+                    "each once)"
+                )
             codes[pos] = code
     if len(codes) != size or len(set(codes)) != len(codes):
-        raise JsonStatError(f"dimension {dim_id!r} has {len(set(codes))} distinct categories "
-                            f"but size {size}")
+        raise JsonStatError(
+            f"dimension {dim_id!r} has {len(set(codes))} distinct categories but size {size}"
+        )
     labels = cat.get("label", {})
     if not isinstance(labels, dict):
         raise JsonStatError(f"dimension {dim_id!r}: category labels are not an object")
@@ -105,15 +134,19 @@ def _is_value(value) -> bool:
 
 
 def _parse(doc: dict) -> pd.DataFrame:
-    if not isinstance(doc, dict) or doc.get("class") != "dataset" \
-            or not str(doc.get("version", "")).startswith("2"):
+    if (
+        not isinstance(doc, dict)
+        or doc.get("class") != "dataset"
+        or not str(doc.get("version", "")).startswith("2")
+    ):
         raise JsonStatError("not a JSON-stat 2.0 dataset (class/version)")
     ids, sizes = list(doc["id"]), list(doc["size"])
     if len(ids) != len(sizes):
         raise JsonStatError(f"{len(ids)} dimension ids but {len(sizes)} sizes")
     if not all(_is_int(s) and s >= 0 for s in sizes) or len(set(ids)) != len(ids):
-        raise JsonStatError(f"dimension ids {ids} and sizes {sizes}: ids must differ and "
-                            "sizes be whole numbers")
+        raise JsonStatError(
+            f"dimension ids {ids} and sizes {sizes}: ids must differ and sizes be whole numbers"
+        )
     total = math.prod(sizes)
     if total > MAX_CELLS:
         raise JsonStatError(f"the dimension sizes give {total} cells (more than {MAX_CELLS})")
@@ -139,7 +172,7 @@ def _parse(doc: dict) -> pd.DataFrame:
     columns = {}
     for k, (dim_id, size) in enumerate(zip(ids, sizes)):
         codes, labels = _categories(dim_id, doc["dimension"][dim_id], size)
-        repeat = math.prod(sizes[k + 1:])
+        repeat = math.prod(sizes[k + 1 :])
         tile = math.prod(sizes[:k])
         pos = np.tile(np.repeat(np.arange(size), repeat), tile)
         columns[dim_id] = np.asarray(codes, dtype=object)[pos]
@@ -195,7 +228,7 @@ def size_class_of(label: str) -> str | None:
     if bounds is None:
         return None
     lo, upper = bounds
-    for name, a, b in (("1-4", 1, 4), ("5-19", 5, 19), ("20-49", 20, 49), ("50+", 50, 10 ** 9)):
+    for name, a, b in (("1-4", 1, 4), ("5-19", 5, 19), ("20-49", 20, 49), ("50+", 50, 10**9)):
         if a <= lo and upper <= b:
             return name
     raise JsonStatError(f"size class {label!r} straddles the survey's classes")
@@ -211,8 +244,8 @@ def employee_bounds(label: str) -> tuple[int, int] | None:
     if not m:
         return None
     lo = int(m.group(1))
-    open_ended = re.search(r"\+|over|ellerfler|ormore", text[m.end():])
-    upper = int(m.group(2)) if m.group(2) else (10 ** 9 if open_ended else lo)
+    open_ended = re.search(r"\+|over|ellerfler|ormore", text[m.end() :])
+    upper = int(m.group(2)) if m.group(2) else (10**9 if open_ended else lo)
     return None if upper == 0 else (lo, upper)
 
 
@@ -220,18 +253,26 @@ def _find_dimension(path, wanted: str, ids: list[str]) -> str:
     for d in ids:
         if d.lower() == wanted.lower():
             return d
-    raise JsonStatError(f"{str(path)!r}: not a 07091 table: no dimension {wanted!r} "
-                        f"(dimensions: {', '.join(ids)})")
+    raise JsonStatError(
+        f"{str(path)!r}: not a 07091 table: no dimension {wanted!r} (dimensions: {', '.join(ids)})"
+    )
 
 
 #: NACE Rev. 2 (SN2007) divisions that exist (04, 34, 40, 44, 48, 54, 57, 67,
 #: 76, 83 and 89 are not used): a complete 07091 download covers each once.
-DIVISIONS = sorted({d for _, lo, hi in _DIVISIONS for d in range(lo, hi + 1)}
-                   - {4, 34, 40, 44, 48, 54, 57, 67, 76, 83, 89})
+DIVISIONS = sorted(
+    {d for _, lo, hi in _DIVISIONS for d in range(lo, hi + 1)}
+    - {4, 34, 40, 44, 48, 54, 57, 67, 76, 83, 89}
+)
 
 
-def read_07091(path: str | Path, year: str | None = None, region: str = "0",
-               contents: str | None = None, complete: bool = True) -> pd.DataFrame:
+def read_07091(
+    path: str | Path,
+    year: str | None = None,
+    region: str = "0",
+    contents: str | None = None,
+    complete: bool = True,
+) -> pd.DataFrame:
     """Establishment counts by NACE section x size class from a 07091 export.
 
     Returns a DataFrame indexed by section (A..U, X for unknown industry),
@@ -263,10 +304,12 @@ def read_07091(path: str | Path, year: str | None = None, region: str = "0",
         regions = sorted(long[region_dim].unique())
         long = long[long[region_dim].astype(str) == region]
         if long.empty:
-            raise JsonStatError(f"{name!r}: no data for region {region!r} "
-                                f"(regions: {', '.join(regions)})")
-    long = _one_category(long, name, [d for d in ids if d not in (nace, size, time, region_dim)],
-                         contents)
+            raise JsonStatError(
+                f"{name!r}: no data for region {region!r} (regions: {', '.join(regions)})"
+            )
+    long = _one_category(
+        long, name, [d for d in ids if d not in (nace, size, time, region_dim)], contents
+    )
     years = sorted(long[time].unique())
     if year is None:
         if len(years) != 1:
@@ -281,12 +324,16 @@ def read_07091(path: str | Path, year: str | None = None, region: str = "0",
     wrong = ~np.isnan(counts) & ((counts < 0) | (counts != np.floor(counts)))  # gaps: below
     if wrong.any():
         row = long.iloc[int(np.flatnonzero(wrong)[0])]
-        raise JsonStatError(f"{name!r}: NACE {row[nace]}, size {row[f'{size}_label']!r}: "
-                            f"count {row['value']:g} is not a whole number of "
-                            "establishments >= 0")
+        raise JsonStatError(
+            f"{name!r}: NACE {row[nace]}, size {row[f'{size}_label']!r}: "
+            f"count {row['value']:g} is not a whole number of "
+            "establishments >= 0"
+        )
     try:
-        long = long.assign(section=long[nace].map(nace_to_section),
-                           size_class=long[f"{size}_label"].map(size_class_of))
+        long = long.assign(
+            section=long[nace].map(nace_to_section),
+            size_class=long[f"{size}_label"].map(size_class_of),
+        )
     except JsonStatError as exc:
         raise JsonStatError(f"{name!r}: {exc}") from None
     if complete:
@@ -298,29 +345,35 @@ def read_07091(path: str | Path, year: str | None = None, region: str = "0",
         raise JsonStatError(
             f"{name!r}: no value for NACE {row[nace]} ({row['section']}), size "
             f"{row[f'{size}_label']!r}: status {row['status']!r} "
-            f"({STATUS_SYMBOLS.get(row['status'], 'unknown symbol')})")
-    table = long.pivot_table(index="section", columns="size_class", values="value",
-                             aggfunc="sum").reindex(columns=SIZE_CLASSES).fillna(0)
+            f"({STATUS_SYMBOLS.get(row['status'], 'unknown symbol')})"
+        )
+    table = (
+        long.pivot_table(index="section", columns="size_class", values="value", aggfunc="sum")
+        .reindex(columns=SIZE_CLASSES)
+        .fillna(0)
+    )
     return table.astype("int64")
 
 
-def _one_category(long: pd.DataFrame, name: str, dims: list[str],
-                  contents: str | None) -> pd.DataFrame:
+def _one_category(
+    long: pd.DataFrame, name: str, dims: list[str], contents: str | None
+) -> pd.DataFrame:
     """Keep one category of every dimension that is not summed over."""
     for dim in dims:
         codes = list(dict.fromkeys(long[dim].astype(str)))
         chosen = contents if dim.lower() == "contentscode" else None
         if chosen is not None:
             if chosen not in codes:
-                raise JsonStatError(f"{name!r}: no {dim} {chosen!r} (values: "
-                                    f"{', '.join(codes)})")
+                raise JsonStatError(f"{name!r}: no {dim} {chosen!r} (values: {', '.join(codes)})")
             long = long[long[dim].astype(str) == chosen]
         elif len(codes) > 1:
             labels = dict(zip(long[dim].astype(str), long[f"{dim}_label"]))
             shown = ", ".join(f"{c} ({labels[c]})" if labels[c] != c else c for c in codes)
             hint = "; choose one with --contents" if dim.lower() == "contentscode" else ""
-            raise JsonStatError(f"{name!r}: {dim} has {len(codes)} values ({shown}), which "
-                                f"cannot be added up{hint}")
+            raise JsonStatError(
+                f"{name!r}: {dim} has {len(codes)} values ({shown}), which "
+                f"cannot be added up{hint}"
+            )
     return long
 
 
@@ -331,29 +384,37 @@ def _check_coverage(name: str, long: pd.DataFrame, nace: str, size: str) -> None
         span = _division_span(code)
         for division in span:
             if division in covered:
-                raise JsonStatError(f"{name!r}: NACE {covered[division]} and {code} both "
-                                    f"cover division {division:02d} (an aggregate beside "
-                                    "its parts would be counted twice)")
+                raise JsonStatError(
+                    f"{name!r}: NACE {covered[division]} and {code} both "
+                    f"cover division {division:02d} (an aggregate beside "
+                    "its parts would be counted twice)"
+                )
             covered[division] = code
     missing = [f"{d:02d}" for d in DIVISIONS if d not in covered]
     if missing:
         sections = sorted({nace_to_section(d) for d in missing})
-        raise JsonStatError(f"{name!r}: a partial download: NACE division(s) "
-                            f"{', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''} "
-                            f"(section(s) {', '.join(sections)}) are missing; download "
-                            "every NACE2007 group")
+        raise JsonStatError(
+            f"{name!r}: a partial download: NACE division(s) "
+            f"{', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''} "
+            f"(section(s) {', '.join(sections)}) are missing; download "
+            "every NACE2007 group"
+        )
     labels = long[f"{size}_label"].astype(str).unique()
     ranges = sorted((*employee_bounds(lab), lab) for lab in labels if employee_bounds(lab))
     reach = 0
     for low, high, label in ranges:
         if low != reach + 1:
             what = "overlap" if low <= reach else "leave out employee counts between"
-            raise JsonStatError(f"{name!r}: the size classes {what} {reach} and {low} "
-                                f"(at {label!r}); download every AntAnsatte group")
+            raise JsonStatError(
+                f"{name!r}: the size classes {what} {reach} and {low} "
+                f"(at {label!r}); download every AntAnsatte group"
+            )
         reach = high
-    if reach < 10 ** 9:
-        raise JsonStatError(f"{name!r}: no size class covers more than {reach} employees; "
-                            "download every AntAnsatte group")
+    if reach < 10**9:
+        raise JsonStatError(
+            f"{name!r}: no size class covers more than {reach} employees; "
+            "download every AntAnsatte group"
+        )
 
 
 def _division_span(code: str) -> range:

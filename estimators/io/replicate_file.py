@@ -20,6 +20,7 @@ existing files without ``force``; the sidecar carries the table's SHA-256
 (``weights_sha256``, from format version 2), checked on every read, so a
 table and a sidecar of different runs are an error, never a silent mix.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,8 +32,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from estimators.io.files import (PARQUET_SUFFIXES, InputFileError, check_ids, check_input,
-                                 check_writable, read_table_info, shown, write_files)
+from estimators.io.files import (
+    PARQUET_SUFFIXES,
+    InputFileError,
+    check_ids,
+    check_input,
+    check_writable,
+    read_table_info,
+    shown,
+    write_files,
+)
 from estimators.io.text import read_json
 from weighting.margins import Margin, NumericTotal
 from weighting.replicates import METHODS, REPLICATE_TYPES, svrep_constants
@@ -40,10 +49,25 @@ from weighting.replicates import METHODS, REPLICATE_TYPES, svrep_constants
 FORMAT = "kalib-replicate-weights"
 #: Methods a sidecar may name: kalib's, and R's ``svrepdesign`` types (a
 #: sidecar written beside R's replicate weights).
-SIDECAR_METHODS = tuple(dict.fromkeys(
-    METHODS + REPLICATE_TYPES + ("JK1", "JKn", "JK2", "BRR", "Fay", "bootstrap",
-                                 "subbootstrap", "mrbbootstrap", "ACS",
-                                 "successive-difference", "other")))
+SIDECAR_METHODS = tuple(
+    dict.fromkeys(
+        METHODS
+        + REPLICATE_TYPES
+        + (
+            "JK1",
+            "JKn",
+            "JK2",
+            "BRR",
+            "Fay",
+            "bootstrap",
+            "subbootstrap",
+            "mrbbootstrap",
+            "ACS",
+            "successive-difference",
+            "other",
+        )
+    )
+)
 #: Version 2 adds ``weights_sha256``; version-1 sidecars (no checksum) are
 #: still read, unverified.
 VERSION = 2
@@ -60,7 +84,7 @@ def replicate_metadata(design) -> dict:
     return {
         "format": FORMAT,
         "version": VERSION,
-        "weights_sha256": None,    # the table's, filled in when it is written
+        "weights_sha256": None,  # the table's, filled in when it is written
         "method": reps.method,
         "replicates": int(reps.B),
         "seed": reps.seed,
@@ -70,13 +94,18 @@ def replicate_metadata(design) -> dict:
         "degf": int(reps.degf),
         # BRR and Fay: rho and whether one-PSU strata were paired (null otherwise)
         "fay_rho": reps.options.get("fay_rho") if hasattr(reps, "options") else None,
-        "collapse_strata": (reps.options.get("collapse_strata")
-                            if hasattr(reps, "options") else None),
+        "collapse_strata": (
+            reps.options.get("collapse_strata") if hasattr(reps, "options") else None
+        ),
         "r_type": "other",
         "combined_weights": True,
-        "design": {"n": int(design.n), "strata": int(design.n_strata),
-                   "psus": int(design.n_psus), "fpc": design.fpc is not None,
-                   "lonely_psu": design.lonely_psu},
+        "design": {
+            "n": int(design.n),
+            "strata": int(design.n_strata),
+            "psus": int(design.n_psus),
+            "fpc": design.fpc is not None,
+            "lonely_psu": design.lonely_psu,
+        },
         "calibration": calibration_spec(design),
         "convergence": _finite(reps.convergence.rows()),
     }
@@ -92,13 +121,22 @@ def calibration_spec(design) -> dict | None:
         if isinstance(m, NumericTotal):
             margins.append({"numeric": m.variable, "total": m.total})
         else:
-            margins.append({"variables": list(m.variables),
-                            "table": [list(key) + [total] for key, total in m.table.items()]})
-    out = {"margins": margins, "distance": result.distance,
-           "bounds": None if result.bounds is None else list(result.bounds),
-           "trim": None if result.trim is None else list(result.trim),
-           "tol": result.tol, "converged": bool(result.converged),
-           "iterations": int(result.iterations), "error": float(result.error)}
+            margins.append(
+                {
+                    "variables": list(m.variables),
+                    "table": [list(key) + [total] for key, total in m.table.items()],
+                }
+            )
+    out = {
+        "margins": margins,
+        "distance": result.distance,
+        "bounds": None if result.bounds is None else list(result.bounds),
+        "trim": None if result.trim is None else list(result.trim),
+        "tol": result.tol,
+        "converged": bool(result.converged),
+        "iterations": int(result.iterations),
+        "error": float(result.error),
+    }
     out.update({k: v for k, v in result.spec.as_dict().items() if k not in out})
     return _finite(out)
 
@@ -139,8 +177,10 @@ def write_replicate_weights(design, path, *, ids=None, force=False) -> Path:
     path = Path(path)
     side = sidecar_path(path)
     if path.suffix.lower() == ".json":
-        raise InputFileError(f"{str(path)!r}: the replicate table cannot be a .json file "
-                             f"(that name is the sidecar's)")
+        raise InputFileError(
+            f"{str(path)!r}: the replicate table cannot be a .json file "
+            f"(that name is the sidecar's)"
+        )
     check_writable(path, force)
     check_writable(side, force)
     frame = replicate_frame(design, ids)
@@ -180,10 +220,10 @@ class ReplicateFile:
     """A replicate-weight file read back: arrays and R's variance constants."""
 
     ids: np.ndarray
-    weights: np.ndarray        # (n,)
-    repweights: np.ndarray     # (n, B)
+    weights: np.ndarray  # (n,)
+    repweights: np.ndarray  # (n, B)
     scale: float
-    rscales: np.ndarray        # (B,)
+    rscales: np.ndarray  # (B,)
     mse: bool
     degf: int | None
     method: str
@@ -191,13 +231,20 @@ class ReplicateFile:
 
     def attach(self, design):
         """``design`` (rows in file order) with these replicate weights."""
-        return design.with_replicate_weights(self.repweights, self.scale, self.rscales,
-                                             mse=self.mse, method=self.method,
-                                             degf=self.degf, weights=self.weights)
+        return design.with_replicate_weights(
+            self.repweights,
+            self.scale,
+            self.rscales,
+            mse=self.mse,
+            method=self.method,
+            degf=self.degf,
+            weights=self.weights,
+        )
 
 
-def read_replicate_weights(path, id_columns=("id",), *, replicate_type=None, scale=None,
-                           rscales=None, fay_rho=None) -> ReplicateFile:
+def read_replicate_weights(
+    path, id_columns=("id",), *, replicate_type=None, scale=None, rscales=None, fay_rho=None
+) -> ReplicateFile:
     """Read a file written by :func:`write_replicate_weights` (or ``kalib replicate``),
     or replicate weights from elsewhere without a sidecar.
 
@@ -223,41 +270,62 @@ def read_replicate_weights(path, id_columns=("id",), *, replicate_type=None, sca
     path = Path(path)
     side = sidecar_path(path)
     check_input(path)
-    given = [name for name, value in (("replicate_type", replicate_type), ("scale", scale),
-                                      ("rscales", rscales), ("fay_rho", fay_rho))
-             if value is not None]
+    given = [
+        name
+        for name, value in (
+            ("replicate_type", replicate_type),
+            ("scale", scale),
+            ("rscales", rscales),
+            ("fay_rho", fay_rho),
+        )
+        if value is not None
+    ]
     if not side.is_file():
         if replicate_type is None:
             raise ReplicateFileError(
                 f"replicate-weight file {str(path)!r} has no sidecar {str(side)!r} (method, "
-                f"scale, rscales, mse)", option="replicate_type",
+                f"scale, rscales, mse)",
+                option="replicate_type",
                 remedy="for a file written elsewhere give replicate_type= (R's svrepdesign "
-                       "type) and, as it needs, scale=, rscales=, fay_rho=")
-        return _read_without_sidecar(path, id_columns, replicate_type, scale, rscales,
-                                     fay_rho)
+                "type) and, as it needs, scale=, rscales=, fay_rho=",
+            )
+        return _read_without_sidecar(path, id_columns, replicate_type, scale, rscales, fay_rho)
     if given:
-        raise ReplicateFileError(f"{str(path)!r} has a sidecar {str(side)!r} that gives its "
-                                 f"method, scale and rscales: {', '.join(given)} are for a "
-                                 f"file without one")
+        raise ReplicateFileError(
+            f"{str(path)!r} has a sidecar {str(side)!r} that gives its "
+            f"method, scale and rscales: {', '.join(given)} are for a "
+            f"file without one"
+        )
     meta = _read_sidecar(side)
     if meta.get("version", 1) >= 2 and meta.get("weights_sha256") != file_sha256(path):
         raise ReplicateFileError(
             f"{str(path)!r} does not match its sidecar {str(side)!r} (SHA-256 differs): "
             "the table was replaced or edited after it was written; write both again "
-            "with kalib replicate")
+            "with kalib replicate"
+        )
     frame, info, id_column, rep_cols = _read_table(path, id_columns)
     if "replicates" in meta and meta["replicates"] != len(rep_cols):
-        raise ReplicateFileError(f"{str(side)!r} says {shown(meta['replicates'])} replicates, "
-                                 f"{str(path)!r} has {len(rep_cols)} rep_* columns")
+        raise ReplicateFileError(
+            f"{str(side)!r} says {shown(meta['replicates'])} replicates, "
+            f"{str(path)!r} has {len(rep_cols)} rep_* columns"
+        )
     rscales = np.asarray(meta["rscales"], dtype=np.float64)
     if rscales.shape != (len(rep_cols),):
-        raise ReplicateFileError(f"{str(side)!r} has {rscales.size} rscales for "
-                                 f"{len(rep_cols)} replicate columns")
+        raise ReplicateFileError(
+            f"{str(side)!r} has {rscales.size} rscales for {len(rep_cols)} replicate columns"
+        )
     weights, W = _weight_columns(frame, info, rep_cols)
-    return ReplicateFile(ids=frame[id_column].to_numpy(), weights=weights,
-                         repweights=W, scale=float(meta["scale"]), rscales=rscales,
-                         mse=meta["mse"], degf=meta.get("degf"),
-                         method=meta["method"], metadata=meta)
+    return ReplicateFile(
+        ids=frame[id_column].to_numpy(),
+        weights=weights,
+        repweights=W,
+        scale=float(meta["scale"]),
+        rscales=rscales,
+        mse=meta["mse"],
+        degf=meta.get("degf"),
+        method=meta["method"],
+        metadata=meta,
+    )
 
 
 def _read_table(path: Path, id_columns):
@@ -268,32 +336,51 @@ def _read_table(path: Path, id_columns):
     id_column = next((c for c in id_columns if c in frame.columns), id_columns[0])
     missing = [c for c in (id_column, "weight") if c not in frame.columns]
     if missing:
-        raise ReplicateFileError(f"{str(path)!r} needs columns {id_column}, weight and "
-                                 f"rep_1 … rep_B (missing: {', '.join(missing)})")
+        raise ReplicateFileError(
+            f"{str(path)!r} needs columns {id_column}, weight and "
+            f"rep_1 … rep_B (missing: {', '.join(missing)})"
+        )
     check_ids(frame, id_column, info)
     return frame, info, id_column, rep_cols
 
 
 def _weight_columns(frame: pd.DataFrame, info, rep_cols):
     """The full-sample weights (n,) and the replicate weights (n, B)."""
-    return (_finite_column(frame, "weight", info),
-            np.column_stack([_finite_column(frame, c, info) for c in rep_cols]))
+    return (
+        _finite_column(frame, "weight", info),
+        np.column_stack([_finite_column(frame, c, info) for c in rep_cols]),
+    )
 
 
-def _read_without_sidecar(path: Path, id_columns, replicate_type, scale, rscales,
-                          fay_rho) -> ReplicateFile:
+def _read_without_sidecar(
+    path: Path, id_columns, replicate_type, scale, rscales, fay_rho
+) -> ReplicateFile:
     """A replicate file from elsewhere: its constants from R's rules for
     ``replicate_type`` (``weighting.replicates.svrep_constants``)."""
     frame, info, id_column, rep_cols = _read_table(path, id_columns)
     weights, W = _weight_columns(frame, info, rep_cols)
-    method, scale, rscales = svrep_constants(replicate_type, W.shape[1], scale, rscales,
-                                             fay_rho)
-    meta = {"method": method, "replicates": W.shape[1], "scale": scale,
-            "rscales": rscales.tolist(), "mse": False, "degf": None, "sidecar": None,
-            "fay_rho": (0.5 if fay_rho is None else fay_rho) if method == "fay" else None}
-    return ReplicateFile(ids=frame[id_column].to_numpy(), weights=weights, repweights=W,
-                         scale=scale, rscales=rscales, mse=False, degf=None, method=method,
-                         metadata=meta)
+    method, scale, rscales = svrep_constants(replicate_type, W.shape[1], scale, rscales, fay_rho)
+    meta = {
+        "method": method,
+        "replicates": W.shape[1],
+        "scale": scale,
+        "rscales": rscales.tolist(),
+        "mse": False,
+        "degf": None,
+        "sidecar": None,
+        "fay_rho": (0.5 if fay_rho is None else fay_rho) if method == "fay" else None,
+    }
+    return ReplicateFile(
+        ids=frame[id_column].to_numpy(),
+        weights=weights,
+        repweights=W,
+        scale=scale,
+        rscales=rscales,
+        mse=False,
+        degf=None,
+        method=method,
+        metadata=meta,
+    )
 
 
 def _read_sidecar(side: Path) -> dict:
@@ -303,8 +390,9 @@ def _read_sidecar(side: Path) -> dict:
 
     def bad(key, why):
         value = meta.get(key) if isinstance(meta, dict) else None
-        return ReplicateFileError(f"sidecar {name!r}: {key!r} {why} (it is "
-                                  f"{json.dumps(value)[:60]})")
+        return ReplicateFileError(
+            f"sidecar {name!r}: {key!r} {why} (it is {json.dumps(value)[:60]})"
+        )
 
     if not isinstance(meta, dict):
         raise ReplicateFileError(f"sidecar {name!r} is not a JSON object")
@@ -321,7 +409,8 @@ def _read_sidecar(side: Path) -> dict:
     if not _is_number(meta["scale"]) or not meta["scale"] > 0:
         raise bad("scale", "must be a positive number")
     if not isinstance(meta["rscales"], list) or not all(
-            _is_number(r) and r >= 0 for r in meta["rscales"]):
+        _is_number(r) and r >= 0 for r in meta["rscales"]
+    ):
         raise bad("rscales", "must be a list of non-negative numbers")
     if not isinstance(meta["mse"], bool):
         raise bad("mse", "must be true or false")
@@ -329,8 +418,9 @@ def _read_sidecar(side: Path) -> dict:
         raise bad("replicates", "must be a whole number of at least 2")
     if meta.get("degf") is not None and not (_is_int(meta["degf"]) and meta["degf"] >= 1):
         raise bad("degf", "must be a positive whole number or null")
-    if version >= 2 and not (isinstance(meta.get("weights_sha256"), str)
-                             and len(meta["weights_sha256"]) == 64):
+    if version >= 2 and not (
+        isinstance(meta.get("weights_sha256"), str) and len(meta["weights_sha256"]) == 64
+    ):
         raise bad("weights_sha256", "must be the table's SHA-256 (64 hex digits)")
     return meta
 
@@ -340,8 +430,7 @@ def _is_int(value) -> bool:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and math.isfinite(value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _replicate_columns(frame: pd.DataFrame, path: Path) -> list[str]:
@@ -352,9 +441,11 @@ def _replicate_columns(frame: pd.DataFrame, path: Path) -> list[str]:
         raise ReplicateFileError(f"{str(path)!r} has no replicate columns rep_1 … rep_B")
     if reps != expected:
         wrong = next(r for r, e in zip(reps, expected) if r != e)
-        raise ReplicateFileError(f"{str(path)!r}: replicate columns must be rep_1 … "
-                                 f"rep_{len(reps)} in order; found {wrong!r} where "
-                                 f"{expected[reps.index(wrong)]!r} belongs")
+        raise ReplicateFileError(
+            f"{str(path)!r}: replicate columns must be rep_1 … "
+            f"rep_{len(reps)} in order; found {wrong!r} where "
+            f"{expected[reps.index(wrong)]!r} belongs"
+        )
     return reps
 
 
@@ -368,8 +459,10 @@ def _finite_column(frame: pd.DataFrame, column: str, info) -> np.ndarray:
         row = int(np.flatnonzero(bad)[0])
         cell = raw.iloc[row]
         what = "missing" if pd.isna(cell) else f"{shown(cell)} is not a finite number"
-        raise ReplicateFileError(f"{info.path!r}, {info.where(row)}, column {column!r}: "
-                                 f"{what} ({int(bad.sum())} such cell(s) in the column)")
+        raise ReplicateFileError(
+            f"{info.path!r}, {info.where(row)}, column {column!r}: "
+            f"{what} ({int(bad.sum())} such cell(s) in the column)"
+        )
     return values
 
 
@@ -380,6 +473,7 @@ def margins_from_metadata(meta: dict) -> list:
         if "numeric" in m:
             out.append(NumericTotal(m["numeric"], m["total"]))
         else:
-            out.append(Margin(tuple(m["variables"]),
-                              {tuple(row[:-1]): row[-1] for row in m["table"]}))
+            out.append(
+                Margin(tuple(m["variables"]), {tuple(row[:-1]): row[-1] for row in m["table"]})
+            )
     return out

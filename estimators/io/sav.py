@@ -11,6 +11,7 @@ deterministic, so the second read does what the first did; it costs a fork
 and a second parse (``.sav`` exports are small), and keeps the frame out of
 any pipe. Where ``os.fork`` does not exist the file is read directly.
 """
+
 from __future__ import annotations
 
 import faulthandler
@@ -68,13 +69,16 @@ def _probe(path: str, options: dict, error) -> None:
         elif waited > PROBE_TIMEOUT:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            raise error(f"cannot read SPSS file {path!r}: the SPSS reader did not "
-                                 f"finish in {PROBE_TIMEOUT:g} s (a damaged file)")
+            raise error(
+                f"cannot read SPSS file {path!r}: the SPSS reader did not "
+                f"finish in {PROBE_TIMEOUT:g} s (a damaged file)"
+            )
         else:
             time.sleep(pause)
             waited += pause
             pause = min(pause * 2, 0.1)
     if os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
-        raise error(f"cannot read SPSS file {path!r}: the SPSS reader crashed "
-                             f"({name}; a damaged file)")
+        raise error(
+            f"cannot read SPSS file {path!r}: the SPSS reader crashed ({name}; a damaged file)"
+        )

@@ -37,6 +37,7 @@ Unlike R's ``read.csv`` (which pads short rows with ``NA`` under its default
 without a header as the index), a row with a missing or an extra field is an
 error: it is what a truncated or hand-edited file looks like.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -56,13 +57,23 @@ from weighting.errors import KalibError
 DELIMITERS = (",", ";", "\t")
 #: Rows read to choose the delimiter (the header and the next ones).
 SNIFF_ROWS = 20
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16"))
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 # A well-formed multi-byte UTF-8 sequence (2, 3 or 4 bytes).
-_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}"
-                             rb"|[\xf0-\xf4][\x80-\xbf]{3}")
-_NAMES = {"utf-8": "UTF-8", "utf-16": "UTF-16", "cp1252": "Windows-1252",
-          "iso8859-1": "Latin-1", "latin-1": "Latin-1"}
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}"
+    rb"|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-16": "UTF-16",
+    "cp1252": "Windows-1252",
+    "iso8859-1": "Latin-1",
+    "latin-1": "Latin-1",
+}
 
 
 class InputFileError(KalibError):
@@ -79,12 +90,12 @@ class ReadInfo:
     """
 
     path: str
-    format: str                       # "csv", "parquet" or "sav"
+    format: str  # "csv", "parquet" or "sav"
     rows: int
     columns: int
-    encoding: str | None = None       # codec of a text file ("utf-8", "cp1252", ...)
+    encoding: str | None = None  # codec of a text file ("utf-8", "cp1252", ...)
     bom: bool = False
-    encoding_given: bool = False      # --encoding, not detected
+    encoding_given: bool = False  # --encoding, not detected
     delimiter: str | None = None
     decimal: str | None = None
     lines: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -93,9 +104,13 @@ class ReadInfo:
     def plain(self) -> bool:
         """Nothing worth saying: not a text file, or UTF-8 without a BOM,
         comma-separated with a decimal point, as detected."""
-        return (self.format != "csv" or
-                (self.encoding == "utf-8" and not self.bom and not self.encoding_given
-                 and self.delimiter == "," and self.decimal == "."))
+        return self.format != "csv" or (
+            self.encoding == "utf-8"
+            and not self.bom
+            and not self.encoding_given
+            and self.delimiter == ","
+            and self.decimal == "."
+        )
 
     def describe(self) -> str:
         """One line for the run summary, e.g. ``read 'a.csv': 3 rows, 4 columns
@@ -103,11 +118,15 @@ class ReadInfo:
         size = f"{self.rows} rows, {self.columns} columns"
         if self.format != "csv":
             return f"read {self.path!r}: {size} ({self.format})"
-        parts = [{"\t": "tab-separated", None: "one column"}.get(
-                     self.delimiter, f"{self.delimiter!r}-separated"),
-                 "decimal comma" if self.decimal == "," else "decimal point",
-                 encoding_name(self.encoding) + (" with byte-order mark" if self.bom else "")
-                 + (" (--encoding)" if self.encoding_given else "")]
+        parts = [
+            {"\t": "tab-separated", None: "one column"}.get(
+                self.delimiter, f"{self.delimiter!r}-separated"
+            ),
+            "decimal comma" if self.decimal == "," else "decimal point",
+            encoding_name(self.encoding)
+            + (" with byte-order mark" if self.bom else "")
+            + (" (--encoding)" if self.encoding_given else ""),
+        ]
         return f"read {self.path!r}: {size} ({', '.join(parts)})"
 
     def where(self, row: int) -> str:
@@ -143,12 +162,14 @@ def decode(raw: bytes, path: str, encoding: str | None = None) -> tuple[str, str
         return _decode_as(raw[3:] if bom else raw, codec, path, explicit=True), codec, bom
     for mark, codec in _BOMS:
         if raw.startswith(mark):
-            body = raw[len(mark):] if codec == "utf-8" else raw
+            body = raw[len(mark) :] if codec == "utf-8" else raw
             return _decode_as(body, codec, path), codec, True
     if b"\x00" in raw:
-        line = raw[:raw.index(b"\x00")].count(b"\n") + 1
-        raise InputFileError(f"{path!r} is not a text file (a NUL byte at line {line}: "
-                             "binary data, or UTF-16 without a byte-order mark)")
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise InputFileError(
+            f"{path!r} is not a text file (a NUL byte at line {line}: "
+            "binary data, or UTF-16 without a byte-order mark)"
+        )
     try:
         return raw.decode("utf-8"), "utf-8", False
     except UnicodeDecodeError as exc:
@@ -156,7 +177,8 @@ def decode(raw: bytes, path: str, encoding: str | None = None) -> tuple[str, str
             raise InputFileError(
                 f"{path!r} is not valid UTF-8 at line {_line_at(raw, exc.start)} (byte "
                 f"0x{raw[exc.start]:02x}) although other lines are UTF-8: a damaged file, "
-                "or mixed encodings; give --encoding to read it anyway") from None
+                "or mixed encodings; give --encoding to read it anyway"
+            ) from None
     try:
         return raw.decode("cp1252"), "cp1252", False
     except UnicodeDecodeError:
@@ -169,13 +191,17 @@ def _decode_as(raw: bytes, codec: str, path: str, explicit: bool = False) -> str
         text = raw.decode(codec)
     except UnicodeDecodeError as exc:
         hint = "" if explicit else "; give --encoding if the file is in another encoding"
-        raise InputFileError(f"{path!r} is not valid {encoding_name(codec)} at line "
-                             f"{_line_at(raw, exc.start)} (byte 0x{raw[exc.start]:02x})"
-                             f"{hint}") from None
+        raise InputFileError(
+            f"{path!r} is not valid {encoding_name(codec)} at line "
+            f"{_line_at(raw, exc.start)} (byte 0x{raw[exc.start]:02x})"
+            f"{hint}"
+        ) from None
     if "\x00" in text:
-        line = text[:text.index("\x00")].count("\n") + 1
-        raise InputFileError(f"{path!r} is not a text file in {encoding_name(codec)} "
-                             f"(a NUL character at line {line})")
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InputFileError(
+            f"{path!r} is not a text file in {encoding_name(codec)} "
+            f"(a NUL character at line {line})"
+        )
     return text
 
 
@@ -232,8 +258,7 @@ def scan(text: str, delimiter: str | None, path: str) -> tuple[list[str], np.nda
     """The header and the start line of every data row; InputFileError on a
     row with the wrong number of fields, a duplicated column name or bad
     quoting (naming the line)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or ",",
-                        strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or ",", strict=True)
     header, lines, previous = None, [], 0
     try:
         for record in reader:
@@ -248,7 +273,8 @@ def scan(text: str, delimiter: str | None, path: str) -> tuple[list[str], np.nda
                 raise InputFileError(
                     f"{path!r}, line {start}: {len(record)} field(s), the header has "
                     f"{len(header)} (a missing or extra {_delimiter_name(delimiter)}, or a "
-                    "truncated file)")
+                    "truncated file)"
+                )
             lines.append(start)
     except csv.Error as exc:
         raise InputFileError(f"{path!r}, line {previous + 1}: bad quoting ({exc})") from None
@@ -265,8 +291,10 @@ def _check_header(header: list[str], path: str) -> None:
     seen = {}
     for k, name in enumerate(header, start=1):
         if name in seen and name.strip():
-            raise InputFileError(f"{path!r}: column {name!r} appears twice in the header "
-                                 f"(columns {seen[name]} and {k})")
+            raise InputFileError(
+                f"{path!r}: column {name!r} appears twice in the header "
+                f"(columns {seen[name]} and {k})"
+            )
         seen.setdefault(name, k)
 
 
@@ -274,8 +302,9 @@ def read_csv_header(path, encoding: str | None = None) -> list[str]:
     """The column names of a CSV file (its dialect detected as for the table)."""
     name = str(path)
     text, _, _ = decode(read_bytes(path), name, encoding)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text) or ",",
-                        strict=True)
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=sniff_delimiter(text) or ",", strict=True
+    )
     try:
         header = next((r for r in reader if not _blank(r)), None)
     except csv.Error as exc:
@@ -286,9 +315,15 @@ def read_csv_header(path, encoding: str | None = None) -> list[str]:
 
 
 # ----------------------------------------------------------------- the table
-def read_csv_table(path, raw: bytes, *, text_columns=(), all_text: bool = False,
-                   encoding: str | None = None, named: bool = False
-                   ) -> tuple[pd.DataFrame, ReadInfo]:
+def read_csv_table(
+    path,
+    raw: bytes,
+    *,
+    text_columns=(),
+    all_text: bool = False,
+    encoding: str | None = None,
+    named: bool = False,
+) -> tuple[pd.DataFrame, ReadInfo]:
     """A CSV file's bytes as a DataFrame, with what was detected.
 
     Parameters
@@ -327,8 +362,13 @@ def read_csv_table(path, raw: bytes, *, text_columns=(), all_text: bool = False,
         raise InputFileError(f"{name!r}: column {k} has no name in the header")
     if not len(lines):
         raise InputFileError(f"{name!r} has a header but no data rows")
-    options = dict(sep=delimiter or ",", decimal=decimal, index_col=False,
-                   keep_default_na=False, skip_blank_lines=True)
+    options = dict(
+        sep=delimiter or ",",
+        decimal=decimal,
+        index_col=False,
+        keep_default_na=False,
+        skip_blank_lines=True,
+    )
     if all_text:
         options.update(dtype=str, na_filter=False)
     else:
@@ -340,11 +380,22 @@ def read_csv_table(path, raw: bytes, *, text_columns=(), all_text: bool = False,
     if len(frame) != len(lines) or list(frame.columns) != _pandas_names(header):
         # The structure check and pandas' tokenizer read the file differently
         # (unusual quoting or whitespace): refuse rather than guess.
-        raise InputFileError(f"cannot read {name!r} unambiguously: {len(lines)} data rows "
-                             f"by line but {len(frame)} as parsed (check the quoting)")
-    info = ReadInfo(path=name, format="csv", rows=len(frame), columns=frame.shape[1],
-                    encoding=codec, bom=bom, encoding_given=encoding is not None,
-                    delimiter=delimiter, decimal=decimal, lines=lines)
+        raise InputFileError(
+            f"cannot read {name!r} unambiguously: {len(lines)} data rows "
+            f"by line but {len(frame)} as parsed (check the quoting)"
+        )
+    info = ReadInfo(
+        path=name,
+        format="csv",
+        rows=len(frame),
+        columns=frame.shape[1],
+        encoding=codec,
+        bom=bom,
+        encoding_given=encoding is not None,
+        delimiter=delimiter,
+        decimal=decimal,
+        lines=lines,
+    )
     return frame, info
 
 
@@ -366,11 +417,14 @@ def read_json(path, what: str, error=InputFileError):
     try:
         return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise error(f"cannot read {what} {name!r}: not UTF-8 (byte 0x{raw[exc.start]:02x} "
-                    f"at line {_line_at(raw, exc.start)})") from None
+        raise error(
+            f"cannot read {what} {name!r}: not UTF-8 (byte 0x{raw[exc.start]:02x} "
+            f"at line {_line_at(raw, exc.start)})"
+        ) from None
     except json.JSONDecodeError as exc:
-        raise error(f"cannot read {what} {name!r}: line {exc.lineno}, column {exc.colno}: "
-                    f"{exc.msg}") from None
+        raise error(
+            f"cannot read {what} {name!r}: line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
     except (ValueError, RecursionError) as exc:  # e.g. nesting too deep
         raise error(f"cannot read {what} {name!r}: {_first(exc)}") from None
 

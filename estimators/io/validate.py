@@ -19,6 +19,7 @@ counts as ``not_asked``. It reports, with row ids and column names:
   don't know at or after that question, or a break-off at a question the
   routing does not ask.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from weighting.errors import KalibError
 class ValidationError(KalibError):
     """A dataset does not conform to its codebook (first problems in the message)."""
 
-    def __init__(self, report: "ValidationReport", source: str = "data"):
+    def __init__(self, report: ValidationReport, source: str = "data"):
         self.report = report
         first = report.issues[0]
         more = f" (and {len(report.issues) - 1} more problems)" if len(report.issues) > 1 else ""
@@ -93,8 +94,14 @@ def validate(coded: pd.DataFrame, codebook: Codebook, id_column: str = "id") -> 
         dup = (id_values.duplicated(keep=False) | id_values.isna()).to_numpy()
         if dup.any():
             shown = _rows(ids, dup)
-            add(Issue("duplicate_id", id_column, shown,
-                      f"duplicate or missing id: {_describe(id_column, shown, dup.sum())}"))
+            add(
+                Issue(
+                    "duplicate_id",
+                    id_column,
+                    shown,
+                    f"duplicate or missing id: {_describe(id_column, shown, dup.sum())}",
+                )
+            )
 
     missing_codes = np.array(list(MISSING_CODES), dtype=object)
     cells = {}
@@ -105,8 +112,10 @@ def validate(coded: pd.DataFrame, codebook: Codebook, id_column: str = "id") -> 
         cells[col] = _canonical_codes(coded[col])
     if not cells:
         return report
-    view = pd.DataFrame({c: np.where(np.isin(v, missing_codes), None, v)
-                         for c, v in cells.items()}, index=coded.index)
+    view = pd.DataFrame(
+        {c: np.where(np.isin(v, missing_codes), None, v) for c, v in cells.items()},
+        index=coded.index,
+    )
 
     for q in codebook:
         cols = [c for c in q.columns if c in cells]
@@ -126,23 +135,41 @@ def validate(coded: pd.DataFrame, codebook: Codebook, id_column: str = "id") -> 
                 bad &= ~np.isin(v, np.array(sorted(valid), dtype=object))
             if bad.any():
                 first = v[bad][0]
-                add(Issue("unknown_code", col, _rows(ids, bad),
-                          f"unknown code {first!r} in {_describe(col, _rows(ids, bad), bad.sum())}"
-                          f" (valid: {', '.join(sorted(valid)) or 'a count'})"))
+                add(
+                    Issue(
+                        "unknown_code",
+                        col,
+                        _rows(ids, bad),
+                        f"unknown code {first!r} in {_describe(col, _rows(ids, bad), bad.sum())}"
+                        f" (valid: {', '.join(sorted(valid)) or 'a count'})",
+                    )
+                )
             if routed is None or q.derived is not None:
                 continue
             not_asked = v == "not_asked"
             extra = ~routed & ~not_asked
             if extra.any():
-                add(Issue("not_routed", col, _rows(ids, extra),
-                          f"answer where routing ({q.routing}) says not asked: "
-                          f"{_describe(col, _rows(ids, extra), extra.sum())}"))
+                add(
+                    Issue(
+                        "not_routed",
+                        col,
+                        _rows(ids, extra),
+                        f"answer where routing ({q.routing}) says not asked: "
+                        f"{_describe(col, _rows(ids, extra), extra.sum())}",
+                    )
+                )
             gap = routed & not_asked
             if gap.any():
-                add(Issue("missing_routed", col, _rows(ids, gap),
-                          f"no answer code where routing ({q.routing}) says asked: "
-                          f"{_describe(col, _rows(ids, gap), gap.sum())} "
-                          "(use dont_know or no_answer)"))
+                add(
+                    Issue(
+                        "missing_routed",
+                        col,
+                        _rows(ids, gap),
+                        f"no answer code where routing ({q.routing}) says asked: "
+                        f"{_describe(col, _rows(ids, gap), gap.sum())} "
+                        "(use dont_know or no_answer)",
+                    )
+                )
         if q.type == "multi" and len(cols) == len(q.columns):
             _check_choices(q, cells, ids, add)
         if q.derived is not None and all(c in view for c in _inputs(q)):
@@ -152,9 +179,15 @@ def validate(coded: pd.DataFrame, codebook: Codebook, id_column: str = "id") -> 
                 expected = cells[q.id]
             wrong = cells[q.id] != expected
             if wrong.any():
-                add(Issue("derived_mismatch", q.id, _rows(ids, wrong),
-                          f"derived variable disagrees with its definition: "
-                          f"{_describe(q.id, _rows(ids, wrong), wrong.sum())}"))
+                add(
+                    Issue(
+                        "derived_mismatch",
+                        q.id,
+                        _rows(ids, wrong),
+                        f"derived variable disagrees with its definition: "
+                        f"{_describe(q.id, _rows(ids, wrong), wrong.sum())}",
+                    )
+                )
         if q.break_off and q.id in cells:
             _check_break_off(q, codebook, cells, view, ids, add)
     return report
@@ -190,10 +223,16 @@ def _check_choices(q, cells, ids, add) -> None:
     for option in q.exclusive:
         bad |= yes[:, q.columns.index(f"{q.id}.{option}")] & (n_yes > 1)
     if bad.any():
-        add(Issue("choices", q.id, _rows(ids, bad),
-                  f"{q.id}: between {lo} and {hi} mentions allowed"
-                  + (f", {', '.join(q.exclusive)} exclusive" if q.exclusive else "")
-                  + f"; violated at id {', '.join(str(i) for i in _rows(ids, bad))}"))
+        add(
+            Issue(
+                "choices",
+                q.id,
+                _rows(ids, bad),
+                f"{q.id}: between {lo} and {hi} mentions allowed"
+                + (f", {', '.join(q.exclusive)} exclusive" if q.exclusive else "")
+                + f"; violated at id {', '.join(str(i) for i in _rows(ids, bad))}",
+            )
+        )
 
 
 def _check_break_off(q, codebook, cells, view, ids, add) -> None:
@@ -213,10 +252,16 @@ def _check_break_off(q, codebook, cells, view, ids, add) -> None:
             wrong = (position <= k) & ~np.isin(cells[col], silent)
             first = col if first is None and wrong.any() else first
             bad |= wrong
-        if bad.any():   # one issue per question, naming its first offending column
-            add(Issue("break_off", first, _rows(ids, bad),
-                      f"answer at or after the break-off ({q.id}): "
-                      f"{_describe(first, _rows(ids, bad), bad.sum())}"))
+        if bad.any():  # one issue per question, naming its first offending column
+            add(
+                Issue(
+                    "break_off",
+                    first,
+                    _rows(ids, bad),
+                    f"answer at or after the break-off ({q.id}): "
+                    f"{_describe(first, _rows(ids, bad), bad.sum())}",
+                )
+            )
         at = stop == question.id
         if at.any():
             try:
@@ -224,7 +269,13 @@ def _check_break_off(q, codebook, cells, view, ids, add) -> None:
             except KalibError:
                 continue  # routing inputs missing: reported as missing columns
             if unasked.any():
-                add(Issue("break_off", q.id, _rows(ids, unasked),
-                          f"break-off at {question.id!r}, which the routing "
-                          f"({question.routing}) does not ask: "
-                          f"{_describe(q.id, _rows(ids, unasked), unasked.sum())}"))
+                add(
+                    Issue(
+                        "break_off",
+                        q.id,
+                        _rows(ids, unasked),
+                        f"break-off at {question.id!r}, which the routing "
+                        f"({question.routing}) does not ask: "
+                        f"{_describe(q.id, _rows(ids, unasked), unasked.sum())}",
+                    )
+                )

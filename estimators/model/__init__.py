@@ -37,14 +37,31 @@ coefficients' replicate or linearized covariance), :mod:`.results`,
 :mod:`.ordinal_results`. The employer survey's regression section of the report is
 ``estimators.surveys.employers.analysis``.
 """
-from .errors import (CollinearityError, ConvergenceError, FormulaError, ModelError,
-                     SeparationError, SingularCovarianceError)
+
+from .errors import (
+    CollinearityError,
+    ConvergenceError,
+    FormulaError,
+    ModelError,
+    SeparationError,
+    SingularCovarianceError,
+)
 from .glm import ReplicateWeights, svyglm
 from .ordinal import svyolr
 from .ordinal_results import OrdinalResults
 from .results import SvyGLMResults, TermTest
 
-__all__ = ["svyglm", "svyolr", "ReplicateWeights",
-           "SvyGLMResults", "OrdinalResults", "TermTest", "ModelError", "FormulaError",
-           "CollinearityError", "SeparationError", "ConvergenceError",
-           "SingularCovarianceError"]
+__all__ = [
+    "svyglm",
+    "svyolr",
+    "ReplicateWeights",
+    "SvyGLMResults",
+    "OrdinalResults",
+    "TermTest",
+    "ModelError",
+    "FormulaError",
+    "CollinearityError",
+    "SeparationError",
+    "ConvergenceError",
+    "SingularCovarianceError",
+]

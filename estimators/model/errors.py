@@ -4,6 +4,7 @@ Each names what is wrong (term, variable, replicate, count) in one line; all
 are :class:`weighting.errors.KalibError`, so ``kalib model`` turns them into
 exit code 2.
 """
+
 from weighting.errors import KalibError
 
 

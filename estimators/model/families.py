@@ -6,10 +6,11 @@ and the information is ``X' diag(w V(mu)) X`` (McCullagh & Nelder 1989,
 ch. 2), which keeps the replicate re-fits and the sandwich simple and exact.
 Every function accepts arrays of any shape (``(n,)`` or ``(n, B)``).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import statsmodels.api as sm
@@ -57,15 +58,18 @@ def _binomial_variance(mu: np.ndarray) -> np.ndarray:
 
 
 FAMILIES = {
-    "gaussian": Family("gaussian", "identity", lambda eta: eta, np.ones_like,
-                       sm.families.Gaussian),
-    "binomial": Family("binomial", "logit", expit, _binomial_variance,
-                       sm.families.Binomial),
-    "poisson": Family("poisson", "log", _log_inverse, lambda mu: mu,
-                      sm.families.Poisson),
+    "gaussian": Family(
+        "gaussian", "identity", lambda eta: eta, np.ones_like, sm.families.Gaussian
+    ),
+    "binomial": Family("binomial", "logit", expit, _binomial_variance, sm.families.Binomial),
+    "poisson": Family("poisson", "log", _log_inverse, lambda mu: mu, sm.families.Poisson),
 }
-ALIASES = {"quasibinomial": "binomial", "quasipoisson": "poisson",
-           "logistic": "binomial", "linear": "gaussian"}
+ALIASES = {
+    "quasibinomial": "binomial",
+    "quasipoisson": "poisson",
+    "logistic": "binomial",
+    "linear": "gaussian",
+}
 
 
 def get_family(name: str | Family) -> Family:
@@ -78,5 +82,8 @@ def get_family(name: str | Family) -> Family:
         return FAMILIES[key]
     except KeyError:
         from .errors import ModelError
-        raise ModelError(f"unknown family {name!r}; use one of "
-                         f"{', '.join(FAMILIES)} (or quasibinomial, quasipoisson)") from None
+
+        raise ModelError(
+            f"unknown family {name!r}; use one of "
+            f"{', '.join(FAMILIES)} (or quasibinomial, quasipoisson)"
+        ) from None

@@ -12,6 +12,7 @@ formed in one matrix product ``W' [x_i x_i']`` and the ``B`` small systems
 solved in one batched call (R's ``svyglm`` on a replicate design instead
 calls ``glm.fit`` once per replicate).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -27,7 +28,6 @@ from weighting.errors import ReplicateError
 
 from .errors import CollinearityError, ConvergenceError, SeparationError
 from .families import Family
-
 
 # A fitted probability this close to 0 or 1 only arises when the estimate is
 # running off to infinity (|eta| > 25): the data are separated.
@@ -63,11 +63,13 @@ def check_identifiable(X: np.ndarray, w: np.ndarray, terms: list) -> None:
         if np.all(col == 0):
             raise CollinearityError(
                 f"term {name!r} has no respondents among the {len(col)} fitted rows "
-                f"(a factor level without data); drop or merge it")
+                f"(a factor level without data); drop or merge it"
+            )
         if has_intercept and name != "Intercept" and np.all(col == col[0]):
             raise CollinearityError(
                 f"term {name!r} is constant (all {len(col)} fitted rows = {col[0]:g}); "
-                f"it is aliased with the intercept: drop it from the formula")
+                f"it is aliased with the intercept: drop it from the formula"
+            )
     # Rank: pivoted QR of the weighted matrix, scaled so that units do not matter.
     Z = Xp * np.sqrt(w[pos])[:, None]
     Z = Z / np.linalg.norm(Z, axis=0)
@@ -78,7 +80,8 @@ def check_identifiable(X: np.ndarray, w: np.ndarray, terms: list) -> None:
         aliased = [terms[k] for k in piv[rank:]]
         raise CollinearityError(
             f"term {aliased[0]!r} is a linear combination of the other model columns "
-            f"(rank {rank} < {X.shape[1]} columns); drop it or merge categories")
+            f"(rank {rank} < {X.shape[1]} columns); drop it or merge categories"
+        )
 
 
 def _extreme_fits(mu: np.ndarray, family: Family) -> np.ndarray:
@@ -111,10 +114,15 @@ def separating_direction(X: np.ndarray, y: np.ndarray, family: Family):
         sign = np.where(y <= 0, -1.0, 0.0)
     free = sign != 0
     S = Z[free] * sign[free, None]
-    res = linprog(-S.sum(axis=0), A_ub=-S, b_ub=np.zeros(len(S)),
-                  A_eq=Z[~free] if (~free).any() else None,
-                  b_eq=np.zeros((~free).sum()) if (~free).any() else None,
-                  bounds=[(-1.0, 1.0)] * X.shape[1], method="highs")
+    res = linprog(
+        -S.sum(axis=0),
+        A_ub=-S,
+        b_ub=np.zeros(len(S)),
+        A_eq=Z[~free] if (~free).any() else None,
+        b_eq=np.zeros((~free).sum()) if (~free).any() else None,
+        bounds=[(-1.0, 1.0)] * X.shape[1],
+        method="highs",
+    )
     if res.status != 0 or -res.fun <= 1e-7 * max(1, len(S)) ** 0.5:
         return None
     return res.x
@@ -148,7 +156,8 @@ def check_separation(frame, w, mu, beta, family: Family) -> None:
     if family.name == "binomial" and (np.all(y == 0) or np.all(y == 1)):
         raise SeparationError(
             f"response {frame.response!r} is {y[0]:g} for all {len(y)} fitted rows; "
-            f"a logistic model needs both outcomes")
+            f"a logistic model needs both outcomes"
+        )
     extreme = _extreme_fits(mu[pos], family)
     if not np.any(extreme):
         return
@@ -159,11 +168,19 @@ def check_separation(frame, w, mu, beta, family: Family) -> None:
         f"perfect separation in the model for {frame.response!r}: "
         f"{_describe_separation(X, y, b, frame.terms, family)}; "
         f"{int(extreme.sum())} fitted values are on the boundary, so the estimate is "
-        f"infinite (merge or drop the level)")
+        f"infinite (merge or drop the level)"
+    )
 
 
-def fit_full_sample(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: Family,
-                    *, tol: float = 1e-12, max_iter: int = 200) -> np.ndarray:
+def fit_full_sample(
+    X: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    family: Family,
+    *,
+    tol: float = 1e-12,
+    max_iter: int = 200,
+) -> np.ndarray:
     """Weighted GLM coefficients from statsmodels (IRLS).
 
     The weights are rescaled to mean 1 (as R's ``svyglm``), which changes
@@ -174,19 +191,20 @@ def fit_full_sample(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: Family,
     wn = w / w.mean()
     model = sm.GLM(y, X, family=family.statsmodels(), var_weights=wn)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", (PerfectSeparationWarning, ConvergenceWarning,
-                                         RuntimeWarning))
+        warnings.simplefilter(
+            "ignore", (PerfectSeparationWarning, ConvergenceWarning, RuntimeWarning)
+        )
         res = model.fit(tol=tol, maxiter=max_iter)
     beta = np.asarray(res.params, dtype=float)
     if not np.all(np.isfinite(beta)):
-        raise ConvergenceError(f"the full-sample {family.name} fit gave non-finite "
-                               f"coefficients")
+        raise ConvergenceError(f"the full-sample {family.name} fit gave non-finite coefficients")
     if np.any(_extreme_fits(family.inverse_link(X @ beta), family)):
         return beta
     step = newton_step(X, y, wn[:, None], family, beta[:, None])[:, 0]
     if np.max(np.abs(step)) > 1e-6 * (1 + np.max(np.abs(beta))):
         raise ConvergenceError(
-            f"the full-sample {family.name} fit did not converge in {max_iter} iterations")
+            f"the full-sample {family.name} fit did not converge in {max_iter} iterations"
+        )
     return beta + step
 
 
@@ -212,7 +230,7 @@ def newton_step(X, y, W, family: Family, beta, XX=None):
     p = X.shape[1]
     XX = cross_products(X) if XX is None else XX
     mu = family.inverse_link(X @ beta)
-    packed = (W * family.variance(mu)).T @ XX          # (B, p(p+1)/2)
+    packed = (W * family.variance(mu)).T @ XX  # (B, p(p+1)/2)
     upper, lower = np.triu_indices(p)
     info = np.empty((packed.shape[0], p, p))
     info[:, upper, lower] = packed
@@ -221,9 +239,17 @@ def newton_step(X, y, W, family: Family, beta, XX=None):
     return np.linalg.solve(info, score[:, :, None])[:, :, 0].T
 
 
-def refit_replicates(X: np.ndarray, y: np.ndarray, W: np.ndarray, family: Family,
-                     beta0: np.ndarray, terms: list, *, tol: float = 1e-8,
-                     max_iter: int = 50) -> np.ndarray:
+def refit_replicates(
+    X: np.ndarray,
+    y: np.ndarray,
+    W: np.ndarray,
+    family: Family,
+    beta0: np.ndarray,
+    terms: list,
+    *,
+    tol: float = 1e-8,
+    max_iter: int = 50,
+) -> np.ndarray:
     """Coefficients of every replicate, fitted together.
 
     Parameters
@@ -255,7 +281,8 @@ def refit_replicates(X: np.ndarray, y: np.ndarray, W: np.ndarray, family: Family
         raise ReplicateError(
             f"replicate {b + 1}: term {terms[j]!r} has no respondent with positive weight "
             f"({len(empty)} such replicate/term pairs); its coefficient is not identified "
-            f"there — merge the level or use another replicate method")
+            f"there — merge the level or use another replicate method"
+        )
     XX = cross_products(X)
     beta = np.repeat(beta0[:, None], B, axis=1)
     # The replicates still iterating: their indices, weights and estimates
@@ -267,7 +294,8 @@ def refit_replicates(X: np.ndarray, y: np.ndarray, W: np.ndarray, family: Family
         except np.linalg.LinAlgError:
             raise ReplicateError(
                 "a replicate's information matrix is singular: some model column is "
-                "aliased within a replicate") from None
+                "aliased within a replicate"
+            ) from None
         ba += step
         done = np.max(np.abs(step), axis=0) <= tol * (1.0 + np.max(np.abs(ba), axis=0))
         beta[:, active[done]] = ba[:, done]
@@ -281,4 +309,5 @@ def refit_replicates(X: np.ndarray, y: np.ndarray, W: np.ndarray, family: Family
     raise ReplicateError(
         f"replicate {worst + 1} (and {active.size - 1} more) did not converge in "
         f"{max_iter} Newton steps: a predictor separates the response within the "
-        f"replicate (coefficient running away: {runaway!r})")
+        f"replicate (coefficient running away: {runaway!r})"
+    )

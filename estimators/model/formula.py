@@ -27,6 +27,7 @@ namespace holding only the whitelisted functions:
 Anything else (another call, an attribute, a subscript, ``lambda``, a
 comprehension) is a :class:`FormulaError` naming the term.
 """
+
 from __future__ import annotations
 
 import ast
@@ -43,15 +44,39 @@ from .errors import FormulaError
 _PATSY_FUNCTIONS = {"C", "I", "Q", "center", "standardize", "scale", "bs", "cr", "cc"}
 _CONTRASTS = {"Treatment", "Sum", "Diff", "Helmert", "Poly"}
 _NUMPY = {"log", "exp", "sqrt", "log1p", "log2", "log10", "abs"}
-_NAMESPACE = {"np": np, "numpy": np, "log": np.log, "exp": np.exp, "sqrt": np.sqrt,
-              "abs": np.abs}
+_NAMESPACE = {"np": np, "numpy": np, "log": np.log, "exp": np.exp, "sqrt": np.sqrt, "abs": np.abs}
 _FUNCTIONS = _PATSY_FUNCTIONS | _CONTRASTS | set(_NAMESPACE) - {"np", "numpy"}
 # Python's syntax a term may use besides names, calls and constants
-_ALLOWED_NODES = (ast.Expression, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare,
-                  ast.List, ast.Tuple, ast.keyword, ast.Load,
-                  ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod, ast.FloorDiv,
-                  ast.BitAnd, ast.BitOr, ast.BitXor, ast.USub, ast.UAdd, ast.Invert,
-                  ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+_ALLOWED_NODES = (
+    ast.Expression,
+    ast.Constant,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Compare,
+    ast.List,
+    ast.Tuple,
+    ast.keyword,
+    ast.Load,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.Pow,
+    ast.Mod,
+    ast.FloorDiv,
+    ast.BitAnd,
+    ast.BitOr,
+    ast.BitXor,
+    ast.USub,
+    ast.UAdd,
+    ast.Invert,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+)
 
 
 @dataclass
@@ -85,8 +110,7 @@ class ModelFrame:
 
     def design_matrix(self, data: pd.DataFrame) -> np.ndarray:
         """The design matrix of ``data`` (all rows) with this frame's coding."""
-        (X,) = patsy.build_design_matrices([self.design_info], data,
-                                           NA_action="raise")
+        (X,) = patsy.build_design_matrices([self.design_info], data, NA_action="raise")
         return np.asarray(X, dtype=float)
 
 
@@ -102,7 +126,9 @@ def formula_variables(formula: str, rhs_only: bool = False) -> list:
     try:
         desc = patsy.ModelDesc.from_formula(formula)
     except patsy.PatsyError as exc:
-        raise FormulaError(f"cannot parse formula {formula!r}: {str(exc).splitlines()[0]}") from None
+        raise FormulaError(
+            f"cannot parse formula {formula!r}: {str(exc).splitlines()[0]}"
+        ) from None
     names, rhs = [], []
     for side, terms in (("lhs", desc.lhs_termlist), ("rhs", desc.rhs_termlist)):
         for term in terms:
@@ -116,10 +142,13 @@ def formula_variables(formula: str, rhs_only: bool = False) -> list:
 
 def _term_variables(code: str, formula: str) -> list:
     """The columns one term names, after checking it against the whitelist."""
+
     def refuse(why: str):
-        return FormulaError(f"formula {formula!r}: the term {code!r} {why}; a formula "
-                            f"may call only {', '.join(sorted(_FUNCTIONS))} and "
-                            f"np.{{{','.join(sorted(_NUMPY))}}}")
+        return FormulaError(
+            f"formula {formula!r}: the term {code!r} {why}; a formula "
+            f"may call only {', '.join(sorted(_FUNCTIONS))} and "
+            f"np.{{{','.join(sorted(_NUMPY))}}}"
+        )
 
     try:
         tree = ast.parse(code, mode="eval")
@@ -133,9 +162,14 @@ def _term_variables(code: str, formula: str) -> list:
                 raise refuse(f"calls {ast.unparse(node.func)!r}")
             functions.update({id(node.func), id(getattr(node.func, "value", None))})
             if function == "Q":
-                if len(node.args) != 1 or node.keywords or not (
+                if (
+                    len(node.args) != 1
+                    or node.keywords
+                    or not (
                         isinstance(node.args[0], ast.Constant)
-                        and isinstance(node.args[0].value, str)):
+                        and isinstance(node.args[0].value, str)
+                    )
+                ):
                     raise refuse("uses Q() other than as Q('column name')")
                 names.append(node.args[0].value)
             if any(k.arg is None for k in node.keywords):
@@ -155,8 +189,12 @@ def _function_name(func):
     """The whitelisted function a call calls (``log``, ``np.log``), or None."""
     if isinstance(func, ast.Name) and func.id in _FUNCTIONS:
         return func.id
-    if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
-            and func.value.id in ("np", "numpy") and func.attr in _NUMPY):
+    if (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id in ("np", "numpy")
+        and func.attr in _NUMPY
+    ):
         return f"np.{func.attr}"
     return None
 
@@ -175,7 +213,8 @@ def _response(y: pd.DataFrame, formula: str) -> tuple:
         levels = ", ".join(cols[:4])
         raise FormulaError(
             f"the response of {formula!r} is categorical ({levels}...); write it as "
-            f"0/1 or as I(VAR == 'code')")
+            f"0/1 or as I(VAR == 'code')"
+        )
     return y[cols[0]].to_numpy(dtype=float), cols[0]
 
 
@@ -186,16 +225,23 @@ def _refuse_empty_terms(info: patsy.DesignInfo, formula: str, n_used: int) -> No
         columns = info.term_name_slices[term.name()]
         if columns.stop > columns.start:
             continue
-        single = [(f.name(), info.factor_infos[f].categories) for f in term.factors
-                  if info.factor_infos[f].type == "categorical"
-                  and len(info.factor_infos[f].categories) < 2]
-        why = (f"{single[0][0]!r} has the one level {single[0][1][0]!r}" if single
-               else "it has no column")
+        single = [
+            (f.name(), info.factor_infos[f].categories)
+            for f in term.factors
+            if info.factor_infos[f].type == "categorical"
+            and len(info.factor_infos[f].categories) < 2
+        ]
+        why = (
+            f"{single[0][0]!r} has the one level {single[0][1][0]!r}"
+            if single
+            else "it has no column"
+        )
         raise FormulaError(
             f"formula {formula!r}: the term {term.name()!r} cannot be estimated: {why} in "
             f"the {n_used} rows of the fit (rows outside the subset or --where, or with "
             f"a missing model variable, are left out); leave the term out of the formula "
-            f"or widen the subset")
+            f"or widen the subset"
+        )
 
 
 def build_model_frame(formula: str, data: pd.DataFrame, subset=None) -> ModelFrame:
@@ -222,23 +268,26 @@ def build_model_frame(formula: str, data: pd.DataFrame, subset=None) -> ModelFra
         raise FormulaError(
             f"formula {formula!r} names unknown variable {unknown[0]!r} "
             f"(not a column of the data; columns include "
-            f"{', '.join(map(str, list(data.columns)[:8]))})")
+            f"{', '.join(map(str, list(data.columns)[:8]))})"
+        )
     data = data.reset_index(drop=True)
     candidates = ~data[variables].isna().any(axis=1).to_numpy()
     if subset is not None:
         subset = np.asarray(subset, dtype=bool)
         if subset.shape != candidates.shape:
-            raise FormulaError(f"subset has {subset.size} values, the data "
-                               f"{candidates.size} rows")
+            raise FormulaError(f"subset has {subset.size} values, the data {candidates.size} rows")
         candidates &= subset
     if not candidates.any():
-        raise FormulaError(f"formula {formula!r}: no row has all its variables "
-                           f"(in the subset)")
+        raise FormulaError(f"formula {formula!r}: no row has all its variables (in the subset)")
     try:
         # only the whitelisted names besides the data (and patsy's own)
-        y, X = patsy.dmatrices(formula, data.loc[candidates], NA_action="drop",
-                               return_type="dataframe",
-                               eval_env=patsy.EvalEnvironment([_NAMESPACE]))
+        y, X = patsy.dmatrices(
+            formula,
+            data.loc[candidates],
+            NA_action="drop",
+            return_type="dataframe",
+            eval_env=patsy.EvalEnvironment([_NAMESPACE]),
+        )
     except patsy.PatsyError as exc:
         raise FormulaError(f"formula {formula!r}: {str(exc).splitlines()[0]}") from None
     used = np.zeros(len(data), dtype=bool)
@@ -246,7 +295,15 @@ def build_model_frame(formula: str, data: pd.DataFrame, subset=None) -> ModelFra
     yv, response = _response(y, formula)
     info = X.design_info
     _refuse_empty_terms(info, formula, int(used.sum()))
-    term_columns = {name: list(range(sl.start, sl.stop))
-                    for name, sl in info.term_name_slices.items()}
-    return ModelFrame(y=yv, X=X.to_numpy(dtype=float), used=used, response=response,
-                      terms=list(X.columns), term_columns=term_columns, design_info=info)
+    term_columns = {
+        name: list(range(sl.start, sl.stop)) for name, sl in info.term_name_slices.items()
+    }
+    return ModelFrame(
+        y=yv,
+        X=X.to_numpy(dtype=float),
+        used=used,
+        response=response,
+        terms=list(X.columns),
+        term_columns=term_columns,
+        design_info=info,
+    )

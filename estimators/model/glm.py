@@ -28,6 +28,7 @@ Binder, D. A. (1983). On the variances of asymptotically normal estimators
 from complex surveys. International Statistical Review 51, 279-292.
 Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R, ch. 5. Wiley.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,12 +38,16 @@ import pandas as pd
 
 from .errors import FormulaError, ModelError
 from .families import Family, get_family
-from .fitting import (check_identifiable, check_separation, fit_full_sample,
-                      refit_replicates, single_threaded_blas)
+from .fitting import (
+    check_identifiable,
+    check_separation,
+    fit_full_sample,
+    refit_replicates,
+    single_threaded_blas,
+)
 from .formula import build_model_frame
 from .results import SvyGLMResults
-from .variance import (design_df, has_replicates, linearized_cov, replicate_cov,
-                       replicate_matrix)
+from .variance import design_df, has_replicates, linearized_cov, replicate_cov, replicate_matrix
 
 VARIANCES = ("linearization", "replicate")
 
@@ -144,13 +149,20 @@ def fit_inputs(design, variance: str | None, subset, data: pd.DataFrame | None) 
     else:
         data = data.reset_index(drop=True)
     if subset is not None:
-        subset = np.asarray(subset.mask(data) if hasattr(subset, "mask") else subset,
-                            dtype=bool)
+        subset = np.asarray(subset.mask(data) if hasattr(subset, "mask") else subset, dtype=bool)
     return variance, data, subset
 
 
-def svyglm(formula: str, design, family="gaussian", *, variance: str | None = None,
-           subset=None, data: pd.DataFrame | None = None, level: float = 0.95):
+def svyglm(
+    formula: str,
+    design,
+    family="gaussian",
+    *,
+    variance: str | None = None,
+    subset=None,
+    data: pd.DataFrame | None = None,
+    level: float = 0.95,
+):
     """Fit a design-based GLM (R's ``svyglm``).
 
     Parameters
@@ -202,7 +214,16 @@ def svyglm(formula: str, design, family="gaussian", *, variance: str | None = No
             influence[frame.used] = influence_functions(frame.X, frame.y, w, mu, fam)
             cov = linearized_cov(design, influence)
     return SvyGLMResults(
-        formula=formula, family=fam, frame=frame, design=design, data=data,
-        params=beta, cov=cov, variance=variance,
+        formula=formula,
+        family=fam,
+        frame=frame,
+        design=design,
+        data=data,
+        params=beta,
+        cov=cov,
+        variance=variance,
         design_df=design_df(design, frame.used, subset, variance == "replicate"),
-        level=level, replicate_params=reps, influence=influence)
+        level=level,
+        replicate_params=reps,
+        influence=influence,
+    )

@@ -43,6 +43,7 @@ Cox model under complex sampling. Statistics in Medicine 32, 110-123.
 Lumley, T. and Scott, A. J. (2014). Tests for regression models fitted to
 survey data. Australian & New Zealand Journal of Statistics 56, 1-14.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -87,10 +88,12 @@ class WorkingTest:
     def __str__(self) -> str:
         what = "LRT" if self.method == "LRT" else "Wald test"
         denominator = f", denominator df {self.ddf:g}" if np.isfinite(self.ddf) else ""
-        return (f"Working (Rao-Scott) {what} for {' + '.join(self.terms)}: "
-                f"{self.adjusted:.4f} on {self.df} df (design effects "
-                f"{', '.join(f'{v:.3g}' for v in self.lambdas)}){denominator}, "
-                f"p = {self.p:.4g} ({self.approximation})")
+        return (
+            f"Working (Rao-Scott) {what} for {' + '.join(self.terms)}: "
+            f"{self.adjusted:.4f} on {self.df} df (design effects "
+            f"{', '.join(f'{v:.3g}' for v in self.lambdas)}){denominator}, "
+            f"p = {self.p:.4g} ({self.approximation})"
+        )
 
 
 def deviance(family: Family, y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:
@@ -99,21 +102,30 @@ def deviance(family: Family, y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> fl
     if family.name == "gaussian":
         unit = (y - mu) ** 2
     elif family.name == "binomial":
-        unit = 2 * (special.xlogy(y, y) - special.xlogy(y, mu)
-                    + special.xlogy(1 - y, 1 - y) - special.xlogy(1 - y, 1 - mu))
+        unit = 2 * (
+            special.xlogy(y, y)
+            - special.xlogy(y, mu)
+            + special.xlogy(1 - y, 1 - y)
+            - special.xlogy(1 - y, 1 - mu)
+        )
     else:
         unit = 2 * (special.xlogy(y, y) - special.xlogy(y, mu) - (y - mu))
     return float(np.sum(w * unit))
 
 
-def working_test(fit, columns, names, method: str = "LRT",
-                 approximation: str = "saddlepoint", df: float | None = None) -> WorkingTest:
+def working_test(
+    fit,
+    columns,
+    names,
+    method: str = "LRT",
+    approximation: str = "saddlepoint",
+    df: float | None = None,
+) -> WorkingTest:
     """The working-likelihood test of the coefficients ``columns`` of ``fit``
     (a :class:`~estimators.model.results.SvyGLMResults`); ``names`` label the
     terms, ``df`` replaces the denominator df (``numpy.inf``: none)."""
     if method not in METHODS:
-        raise ModelError(f"unknown test method {method!r}; choose Wald, "
-                         f"{', '.join(METHODS)}")
+        raise ModelError(f"unknown test method {method!r}; choose Wald, {', '.join(METHODS)}")
     check_approximation(approximation)
     X, y, fam = fit.frame.X, fit.frame.y, fit.family
     w = np.asarray(fit.design.weights, dtype=float)[fit.frame.used]
@@ -134,8 +146,17 @@ def working_test(fit, columns, names, method: str = "LRT",
     lambdas = linalg.eigh(V, V0, eigvals_only=True)[::-1]
     ddf = fit.df if df is None else df
     p = pfsum(chisq, lambdas, ddf, approximation) if ddf > 0 else np.nan
-    return WorkingTest(method, tuple(names), tuple(fit.terms[c] for c in cols), chisq,
-                       len(cols), ddf, p, lambdas, approximation)
+    return WorkingTest(
+        method,
+        tuple(names),
+        tuple(fit.terms[c] for c in cols),
+        chisq,
+        len(cols),
+        ddf,
+        p,
+        lambdas,
+        approximation,
+    )
 
 
 def _reduced_fit(X, y, w, fam) -> np.ndarray:

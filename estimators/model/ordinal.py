@@ -92,10 +92,11 @@ Binder, D. A. (1983). On the variances of asymptotically normal estimators
 from complex surveys. International Statistical Review 51, 279-292.
 Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R, ch. 6. Wiley.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -163,10 +164,8 @@ def _normal_pdf_slope(x):
 
 
 LINKS = {
-    "logit": OrdinalLink("ordinal", "logit", expit, _logistic_pdf, _logistic_pdf_slope,
-                         logit),
-    "probit": OrdinalLink("ordinal", "probit", ndtr, _normal_pdf, _normal_pdf_slope,
-                          ndtri),
+    "logit": OrdinalLink("ordinal", "logit", expit, _logistic_pdf, _logistic_pdf_slope, logit),
+    "probit": OrdinalLink("ordinal", "probit", ndtr, _normal_pdf, _normal_pdf_slope, ndtri),
 }
 # R's svyolr calls the logit link method = "logistic".
 LINK_ALIASES = {"logistic": "logit"}
@@ -180,11 +179,13 @@ def get_link(name) -> OrdinalLink:
     try:
         return LINKS[key]
     except KeyError:
-        raise ModelError(f"unknown link {name!r} for an ordinal model; use "
-                         f"{' or '.join(LINKS)}") from None
+        raise ModelError(
+            f"unknown link {name!r} for an ordinal model; use {' or '.join(LINKS)}"
+        ) from None
 
 
 # -- model frame -----------------------------------------------------------------
+
 
 @dataclass
 class OrdinalFrame(ModelFrame):
@@ -216,8 +217,7 @@ def _response_name(formula: str) -> str:
     lhs = formula.split("~", 1)[0].strip()
     names = formula_variables(f"{lhs} ~ 1") if lhs else []
     if len(names) != 1 or lhs not in (names[0], f"Q('{names[0]}')", f'Q("{names[0]}")'):
-        raise FormulaError(f"the response of an ordinal model must be one variable, "
-                           f"not {lhs!r}")
+        raise FormulaError(f"the response of an ordinal model must be one variable, not {lhs!r}")
     return names[0]
 
 
@@ -245,13 +245,15 @@ def _response_codes(data: pd.DataFrame, name: str, subset=None, levels=None) -> 
             raise FormulaError(
                 f"response {name!r} has the value {value!r} ({int((texts == value).sum())} "
                 f"rows), not one of its levels {', '.join(levels)}; add it or leave such "
-                f"rows out of the fit (subset, --where)")
+                f"rows out of the fit (subset, --where)"
+            )
         return codes.to_numpy(dtype=float), levels, True
     if isinstance(values.dtype, pd.CategoricalDtype):
         if not values.cat.ordered:
             raise FormulaError(
                 f"response {name!r} is an unordered categorical: give its order "
-                f"(an ordered Categorical, or levels) or numeric codes")
+                f"(an ordered Categorical, or levels) or numeric codes"
+            )
         codes = values.cat.codes.to_numpy().astype(float)
         codes[codes < 0] = np.nan
         return codes, [canonical(c) for c in values.cat.categories], True
@@ -262,16 +264,17 @@ def _response_codes(data: pd.DataFrame, name: str, subset=None, levels=None) -> 
             f"response {name!r} has the text value {values[text].iloc[0]!r} "
             f"({int((values == values[text].iloc[0]).sum())} rows): an ordinal response "
             f"needs numeric codes (1-5), an ordered Categorical or its levels in order "
-            f"(levels, --levels); or leave such rows out of the fit (subset, --where)")
+            f"(levels, --levels); or leave such rows out of the fit (subset, --where)"
+        )
     numbers = numbers.to_numpy(dtype=float)
     distinct = np.unique(numbers[~np.isnan(numbers)])
-    codes = np.where(np.isnan(numbers), np.nan,
-                     np.searchsorted(distinct, np.nan_to_num(numbers)))
+    codes = np.where(np.isnan(numbers), np.nan, np.searchsorted(distinct, np.nan_to_num(numbers)))
     return codes.astype(float), [canonical(v) for v in distinct], False
 
 
-def build_ordinal_frame(formula: str, data: pd.DataFrame, weights: np.ndarray,
-                        subset=None, levels=None) -> OrdinalFrame:
+def build_ordinal_frame(
+    formula: str, data: pd.DataFrame, weights: np.ndarray, subset=None, levels=None
+) -> OrdinalFrame:
     """The model frame of an ordinal formula on the rows of ``data``.
 
     Rows with a missing model variable or outside ``subset`` are left out of
@@ -291,14 +294,16 @@ def build_ordinal_frame(formula: str, data: pd.DataFrame, weights: np.ndarray,
     """
     name = _response_name(formula)
     if name not in data.columns:
-        raise FormulaError(f"formula {formula!r} names unknown variable {name!r} "
-                           f"(not a column of the data)")
+        raise FormulaError(
+            f"formula {formula!r} names unknown variable {name!r} (not a column of the data)"
+        )
     codes, labels, declared = _response_codes(data, name, subset, levels)
     frame = build_model_frame(formula, data.assign(**{name: codes}), subset)
     if "Intercept" not in frame.terms:
         raise FormulaError(
             f"formula {formula!r} removes the intercept; an ordinal model's thresholds "
-            f"take its place, so write the formula with it")
+            f"take its place, so write the formula with it"
+        )
     w = np.asarray(weights, dtype=float)[frame.used]
     check_identifiable(frame.X, w, frame.terms)
     y = frame.y.astype(np.int64)
@@ -311,7 +316,8 @@ def build_ordinal_frame(formula: str, data: pd.DataFrame, weights: np.ndarray,
             raise FormulaError(
                 f"category {labels[k]!r} of response {name!r} has no respondents "
                 f"with positive weight among the {len(y)} fitted rows ({counts[k]} "
-                f"rows); drop it from the categories or merge it with a neighbour")
+                f"rows); drop it from the categories or merge it with a neighbour"
+            )
         present = np.arange(len(labels))
     else:
         present = np.flatnonzero(counts > 0)
@@ -319,24 +325,36 @@ def build_ordinal_frame(formula: str, data: pd.DataFrame, weights: np.ndarray,
         if len(zero):
             raise FormulaError(
                 f"category {labels[zero[0]]!r} of response {name!r} has only rows of "
-                f"weight zero ({counts[zero[0]]}); its threshold is not identified")
+                f"weight zero ({counts[zero[0]]}); its threshold is not identified"
+            )
     if len(present) < 2:
         raise FormulaError(
             f"response {name!r} has one category ({labels[present[0]]!r}) among the "
-            f"{len(y)} fitted rows; an ordinal model needs at least two")
+            f"{len(y)} fitted rows; an ordinal model needs at least two"
+        )
     recode = np.full(len(labels), -1)
     recode[present] = np.arange(len(present))
     j = frame.terms.index("Intercept")
-    term_columns = {term: [c - (c > j) for c in cols]
-                    for term, cols in frame.term_columns.items() if term != "Intercept"}
+    term_columns = {
+        term: [c - (c > j) for c in cols]
+        for term, cols in frame.term_columns.items()
+        if term != "Intercept"
+    }
     return OrdinalFrame(
-        y=recode[y], X=np.delete(frame.X, j, axis=1), used=frame.used, response=name,
-        terms=[t for t in frame.terms if t != "Intercept"], term_columns=term_columns,
-        design_info=frame.design_info, levels=tuple(labels[k] for k in present),
-        intercept_column=j)
+        y=recode[y],
+        X=np.delete(frame.X, j, axis=1),
+        used=frame.used,
+        response=name,
+        terms=[t for t in frame.terms if t != "Intercept"],
+        term_columns=term_columns,
+        design_info=frame.design_info,
+        levels=tuple(labels[k] for k in present),
+        intercept_column=j,
+    )
 
 
 # -- likelihood, score and Hessian, batched over weightings --------------------------
+
 
 class _Rows:
     """The fixed per-row quantities of a fit on ``X`` (n, p) and codes ``y``.
@@ -362,8 +380,9 @@ class _Rows:
         lower[np.flatnonzero(bottom), y[bottom] - 1] = 1.0
         self.Au = np.hstack([-X, upper])
         self.Al = np.hstack([-X, lower])
-        self.groups = [(rows, X[rows]) for rows in (np.flatnonzero(y == k)
-                                                    for k in range(n_levels))]
+        self.groups = [
+            (rows, X[rows]) for rows in (np.flatnonzero(y == k) for k in range(n_levels))
+        ]
         self._XX = None
 
     def cross_products(self) -> np.ndarray:
@@ -376,7 +395,7 @@ class _Rows:
         """``u``, ``l`` (n, B) for parameters ``theta`` (P, B)."""
         eta = self.X @ theta[: self.p]
         B = theta.shape[1]
-        zeta = np.vstack([np.full((1, B), -np.inf), theta[self.p:], np.full((1, B), np.inf)])
+        zeta = np.vstack([np.full((1, B), -np.inf), theta[self.p :], np.full((1, B), np.inf)])
         return zeta[self.y + 1] - eta, zeta[self.y] - eta
 
 
@@ -389,7 +408,7 @@ def cell_probability(u, l, link: OrdinalLink):
 
 def _loglik(rows: _Rows, theta, W, link) -> np.ndarray:
     """Weighted log-likelihood (B,); ``-inf`` where the thresholds do not increase."""
-    ok = np.all(np.diff(theta[rows.p:], axis=0) > 0, axis=0)
+    ok = np.all(np.diff(theta[rows.p :], axis=0) > 0, axis=0)
     u, l = rows.bounds(theta)
     with np.errstate(divide="ignore", invalid="ignore"):
         ll = np.sum(W * np.log(cell_probability(u, l, link)), axis=0)
@@ -415,8 +434,8 @@ def _derivatives(rows: _Rows, theta, W, link) -> tuple:
     (fu, dfu), (fl, dfl) = link.pdf_slope(u), link.pdf_slope(l)
     alpha, gamma = fu / p, fl / p
     score = rows.Au.T @ (W * alpha) - rows.Al.T @ (W * gamma)
-    cu = W * (dfu / p - alpha ** 2)
-    cl = W * (-dfl / p - gamma ** 2)
+    cu = W * (dfu / p - alpha**2)
+    cl = W * (-dfl / p - gamma**2)
     cx = W * (alpha * gamma)
     B, k, q = W.shape[1], rows.p, rows.q
     H = np.zeros((B, rows.P, rows.P))
@@ -428,11 +447,11 @@ def _derivatives(rows: _Rows, theta, W, link) -> tuple:
     diagonal = np.zeros((B, q))
     beside = np.zeros((B, q))
     for c, (members, Xc) in enumerate(rows.groups):
-        if c < q:   # threshold c is the category's upper bound
-            cross[:, :, c] -= ((cu[members] + cx[members]).T @ Xc)
+        if c < q:  # threshold c is the category's upper bound
+            cross[:, :, c] -= (cu[members] + cx[members]).T @ Xc
             diagonal[:, c] += cu[members].sum(axis=0)
-        if c > 0:   # threshold c - 1 is its lower bound
-            cross[:, :, c - 1] -= ((cl[members] + cx[members]).T @ Xc)
+        if c > 0:  # threshold c - 1 is its lower bound
+            cross[:, :, c - 1] -= (cl[members] + cx[members]).T @ Xc
             diagonal[:, c - 1] += cl[members].sum(axis=0)
             beside[:, c - 1] = cx[members].sum(axis=0)
     H[:, :k, k:] = cross
@@ -451,8 +470,15 @@ def row_scores(rows: _Rows, theta: np.ndarray, link: OrdinalLink) -> np.ndarray:
     return rows.Au * (link.pdf(u) / p) - rows.Al * (link.pdf(l) / p)
 
 
-def newton(rows: _Rows, theta0: np.ndarray, W: np.ndarray, link: OrdinalLink,
-           *, tol: float = TOL, max_iter: int = MAX_ITER) -> tuple:
+def newton(
+    rows: _Rows,
+    theta0: np.ndarray,
+    W: np.ndarray,
+    link: OrdinalLink,
+    *,
+    tol: float = TOL,
+    max_iter: int = MAX_ITER,
+) -> tuple:
     """Maximise the weighted log-likelihood for B weightings together.
 
     Parameters
@@ -510,8 +536,9 @@ def start_values(rows: _Rows, w: np.ndarray, link: OrdinalLink) -> np.ndarray:
     return np.concatenate([np.zeros(rows.p), link.quantile(shares)])
 
 
-def fit_full_sample(rows: _Rows, w: np.ndarray, link: OrdinalLink, names: list,
-                    response: str) -> tuple:
+def fit_full_sample(
+    rows: _Rows, w: np.ndarray, link: OrdinalLink, names: list, response: str
+) -> tuple:
     """The full-sample estimate (P,) and the Hessian of the weighted
     log-likelihood there (weights as given, not rescaled).
 
@@ -531,13 +558,15 @@ def fit_full_sample(rows: _Rows, w: np.ndarray, link: OrdinalLink, names: list,
             f"the ordinal model for {response!r} did not converge in {MAX_ITER} Newton "
             f"steps: coefficient {names[k]!r} runs away ({theta[k]:.3g}); a predictor "
             f"separates the categories (e.g. all respondents of a level give the same "
-            f"extreme rating): merge or drop the level")
+            f"extreme rating): merge or drop the level"
+        )
     _, H = _derivatives(rows, theta[:, None], w[:, None], link)
     return theta, H[0]
 
 
-def refit_replicates(rows: _Rows, W: np.ndarray, link: OrdinalLink, theta0: np.ndarray,
-                     names: list, levels: tuple) -> np.ndarray:
+def refit_replicates(
+    rows: _Rows, W: np.ndarray, link: OrdinalLink, theta0: np.ndarray, names: list, levels: tuple
+) -> np.ndarray:
     """The estimates of every replicate (B, P), warm-started from ``theta0``.
 
     Raises
@@ -548,16 +577,21 @@ def refit_replicates(rows: _Rows, W: np.ndarray, link: OrdinalLink, theta0: np.n
         whose fit does not converge; names the replicate (1-based).
     """
     positive = (W > 0).T.astype(float)
-    for counts, what in ((positive @ (rows.X != 0), [f"term {t!r}" for t in names]),
-                         (positive @ (rows.y[:, None] == np.arange(rows.q + 1)),
-                          [f"category {c!r}" for c in levels])):
+    for counts, what in (
+        (positive @ (rows.X != 0), [f"term {t!r}" for t in names]),
+        (
+            positive @ (rows.y[:, None] == np.arange(rows.q + 1)),
+            [f"category {c!r}" for c in levels],
+        ),
+    ):
         empty = np.argwhere(counts == 0)
         if len(empty):
             b, j = empty[0]
             raise ReplicateError(
                 f"replicate {b + 1}: {what[j]} has no respondent with positive "
                 f"weight ({len(empty)} such cases); its parameter is not identified "
-                f"there — merge the level or use another replicate method")
+                f"there — merge the level or use another replicate method"
+            )
     B = W.shape[1]
     theta, converged = newton(rows, np.repeat(theta0[:, None], B, axis=1), W, link)
     if not converged.all():
@@ -566,15 +600,25 @@ def refit_replicates(rows: _Rows, W: np.ndarray, link: OrdinalLink, theta0: np.n
         raise ReplicateError(
             f"replicate {failed[0] + 1} (and {len(failed) - 1} more) did not converge "
             f"in {MAX_ITER} Newton steps: a predictor separates the categories within "
-            f"the replicate (estimate running away: {runaway!r})")
+            f"the replicate (estimate running away: {runaway!r})"
+        )
     return theta.T
 
 
 # -- the estimator ---------------------------------------------------------------------
 
-def svyolr(formula: str, design, link: str = "logit", *, levels=None,
-           variance: str | None = None, subset=None, data: pd.DataFrame | None = None,
-           level: float = 0.95) -> OrdinalResults:
+
+def svyolr(
+    formula: str,
+    design,
+    link: str = "logit",
+    *,
+    levels=None,
+    variance: str | None = None,
+    subset=None,
+    data: pd.DataFrame | None = None,
+    level: float = 0.95,
+) -> OrdinalResults:
     """Fit a design-based proportional-odds model (R's ``svyolr``).
 
     ``P(Y <= k | x) = F(zeta_k - x'beta)`` with ``F`` logistic or normal; see
@@ -631,15 +675,26 @@ def svyolr(formula: str, design, link: str = "logit", *, levels=None,
             try:
                 bread = np.linalg.inv(-H)
             except np.linalg.LinAlgError:
-                raise CollinearityError("the information matrix of the ordinal model is "
-                                        "singular") from None
+                raise CollinearityError(
+                    "the information matrix of the ordinal model is singular"
+                ) from None
             influence = np.zeros((len(data), len(theta)))
             influence[frame.used] = row_scores(rows, theta, fam) @ bread
             cov = linearized_cov(design, influence)
         loglik = float(_loglik(rows, theta[:, None], w[:, None], fam)[0])
     return OrdinalResults(
-        formula=formula, family=fam, frame=frame, design=design, data=data,
-        params=theta, cov=cov, variance=variance,
+        formula=formula,
+        family=fam,
+        frame=frame,
+        design=design,
+        data=data,
+        params=theta,
+        cov=cov,
+        variance=variance,
         design_df=design_df(design, frame.used, subset, variance == "replicate"),
-        level=level, replicate_params=reps, influence=influence, loglik=loglik,
-        weight_total=float(w.sum()))
+        level=level,
+        replicate_params=reps,
+        influence=influence,
+        loglik=loglik,
+        weight_total=float(w.sum()),
+    )

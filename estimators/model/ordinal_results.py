@@ -9,6 +9,7 @@ ordinal: the category probabilities ``P(Y = k | x)`` for new rows, their
 design-weighted averages within domains, and predictive margins with their
 contrasts, per category, each with a design-based standard error.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,23 +26,20 @@ from .results import ODDS_COLUMNS, SvyGLMResults
 from .variance import linearized_cov, replicate_cov, replicate_matrix
 
 
-def category_probabilities(X: np.ndarray, theta: np.ndarray, link, p: int,
-                           density: bool = False):
+def category_probabilities(X: np.ndarray, theta: np.ndarray, link, p: int, density: bool = False):
     """``P(Y = k | x_i)`` (n, K, B) for parameters ``theta`` (P, B).
 
     With ``density``, also ``f(zeta_k - x_i'beta)`` at the K + 1 category
     bounds (n, K + 1, B; 0 at the open ends), for derivatives.
     """
-    eta = X @ theta[:p]                                     # (n, B)
-    bounds = theta[p:][None, :, :] - eta[:, None, :]        # (n, q, B)
+    eta = X @ theta[:p]  # (n, B)
+    bounds = theta[p:][None, :, :] - eta[:, None, :]  # (n, q, B)
     n, B = eta.shape
-    cdf = np.concatenate([np.zeros((n, 1, B)), link.cdf(bounds), np.ones((n, 1, B))],
-                         axis=1)
+    cdf = np.concatenate([np.zeros((n, 1, B)), link.cdf(bounds), np.ones((n, 1, B))], axis=1)
     probs = np.diff(cdf, axis=1)
     if not density:
         return probs
-    pdf = np.concatenate([np.zeros((n, 1, B)), link.pdf(bounds), np.zeros((n, 1, B))],
-                         axis=1)
+    pdf = np.concatenate([np.zeros((n, 1, B)), link.pdf(bounds), np.zeros((n, 1, B))], axis=1)
     return probs, pdf
 
 
@@ -111,8 +109,7 @@ class OrdinalResults(SvyGLMResults):
     # -- predictions --------------------------------------------------------------------
 
     def _probabilities(self, X: np.ndarray, theta: np.ndarray, density: bool = False):
-        return category_probabilities(X, theta, self.family, len(self.frame.terms),
-                                      density)
+        return category_probabilities(X, theta, self.family, len(self.frame.terms), density)
 
     def predict_proba(self, newdata: pd.DataFrame) -> pd.DataFrame:
         """Category probabilities ``P(Y = k | x)`` of the rows of ``newdata``
@@ -123,13 +120,15 @@ class OrdinalResults(SvyGLMResults):
         try:
             X = self.frame.design_matrix(pd.DataFrame(newdata))
         except patsy.PatsyError as exc:
-            raise ModelError(f"cannot code newdata for the model {self.formula!r}: "
-                             f"{str(exc).splitlines()[0]}") from None
+            raise ModelError(
+                f"cannot code newdata for the model {self.formula!r}: {str(exc).splitlines()[0]}"
+            ) from None
         probs = self._probabilities(X, self.params[:, None])[:, :, 0]
         return pd.DataFrame(probs, columns=self.levels, index=pd.DataFrame(newdata).index)
 
-    def domain_probabilities(self, by: str | None = None,
-                             level: float | None = None) -> pd.DataFrame:
+    def domain_probabilities(
+        self, by: str | None = None, level: float | None = None
+    ) -> pd.DataFrame:
         """Design-weighted average of the fitted category probabilities by domain.
 
         ``m_dk = sum_{i in d} w_i P(Y = k | x_i) / sum_{i in d} w_i`` over the
@@ -157,8 +156,9 @@ class OrdinalResults(SvyGLMResults):
             m, cov = self._averaged_probabilities([(base, mask) for mask in masks])
         return self._probability_table(by or "all", domains, m, cov, level)
 
-    def predicted_margins(self, variable: str, level: float | None = None,
-                          ci: str | None = None) -> pd.DataFrame:
+    def predicted_margins(
+        self, variable: str, level: float | None = None, ci: str | None = None
+    ) -> pd.DataFrame:
         """Predictive margins of each category for each level of a factor.
 
         For each level ``a`` of ``variable``, every fitted unit is given
@@ -183,7 +183,8 @@ class OrdinalResults(SvyGLMResults):
         everyone = np.ones(len(base), dtype=bool)
         with single_threaded_blas():
             m, cov = self._averaged_probabilities(
-                [(base.assign(**{variable: value}), everyone) for value in levels])
+                [(base.assign(**{variable: value}), everyone) for value in levels]
+            )
         return self._probability_table(variable, levels, m, cov, level, ci)
 
     def average_marginal_effects(self, level: float | None = None) -> pd.DataFrame:
@@ -207,10 +208,17 @@ class OrdinalResults(SvyGLMResults):
                 margins = self.predicted_margins(variable, level)
                 ref = margins["level"].iloc[0]
                 rest = margins[margins["level"] != ref]
-                parts.append(pd.DataFrame({
-                    "variable": variable, "contrast": rest["level"] + f" - {ref}",
-                    "category": rest["category"], "estimate": rest["contrast"],
-                    "se": rest["contrast_se"]}))
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "variable": variable,
+                            "contrast": rest["level"] + f" - {ref}",
+                            "category": rest["category"],
+                            "estimate": rest["contrast"],
+                            "se": rest["contrast_se"],
+                        }
+                    )
+                )
             else:
                 parts.append(self._derivative(variable))
         return self._t_columns(pd.concat(parts, ignore_index=True), level)
@@ -223,13 +231,22 @@ class OrdinalResults(SvyGLMResults):
         everyone = np.ones(len(base), dtype=bool)
         with single_threaded_blas():
             m, cov = self._averaged_probabilities(
-                [(base.assign(**{variable: x + h}), everyone),
-                 (base.assign(**{variable: x - h}), everyone)])
+                [
+                    (base.assign(**{variable: x + h}), everyone),
+                    (base.assign(**{variable: x - h}), everyone),
+                ]
+            )
         K = len(self.levels)
         C = np.hstack([np.eye(K), -np.eye(K)]) / (2 * h)
-        return pd.DataFrame({
-            "variable": variable, "contrast": f"d/d{variable}", "category": self.levels,
-            "estimate": C @ m, "se": np.sqrt(np.maximum(np.diag(C @ cov @ C.T), 0.0))})
+        return pd.DataFrame(
+            {
+                "variable": variable,
+                "contrast": f"d/d{variable}",
+                "category": self.levels,
+                "estimate": C @ m,
+                "se": np.sqrt(np.maximum(np.diag(C @ cov @ C.T), 0.0)),
+            }
+        )
 
     def _averaged_probabilities(self, cases: list) -> tuple:
         """Weighted means of the category probabilities over the fitted rows.
@@ -245,14 +262,23 @@ class OrdinalResults(SvyGLMResults):
         masks = [np.asarray(mask, dtype=float) for _, mask in cases]
         totals = [float(w @ mask) for mask in masks]
         first = [self._probabilities(X, self.params[:, None], density=True) for X in Xs]
-        m = np.concatenate([(w * mask) @ probs[:, :, 0] / total
-                            for (probs, _), mask, total in zip(first, masks, totals)])
+        m = np.concatenate(
+            [
+                (w * mask) @ probs[:, :, 0] / total
+                for (probs, _), mask, total in zip(first, masks, totals)
+            ]
+        )
         if self.variance == "replicate":
             W = replicate_matrix(self.design)[used]
             thetas = self.replicate_params.T
-            reps = np.concatenate([
-                np.einsum("ib,ikb->bk", W * mask[:, None], self._probabilities(X, thetas))
-                / (W.T @ mask)[:, None] for X, mask in zip(Xs, masks)], axis=1)
+            reps = np.concatenate(
+                [
+                    np.einsum("ib,ikb->bk", W * mask[:, None], self._probabilities(X, thetas))
+                    / (W.T @ mask)[:, None]
+                    for X, mask in zip(Xs, masks)
+                ],
+                axis=1,
+            )
             return m, replicate_cov(self.design, m, reps)
         K = len(self.levels)
         infl = self.influence[used]
@@ -262,10 +288,11 @@ class OrdinalResults(SvyGLMResults):
             wm = w * mask / total
             # d P_k / d beta = -x (f_k - f_{k-1}); d P_k / d zeta_k = f_k,
             # d P_k / d zeta_{k-1} = -f_{k-1}  (f_k the density at the k-th bound).
-            grad_beta = -X.T @ (wm[:, None] * np.diff(pdf, axis=1))      # (p, K)
-            f = wm @ pdf[:, 1:-1]                                        # (q,)
-            grad_zeta = np.hstack([np.diag(f), np.zeros((K - 1, 1))]) \
-                - np.hstack([np.zeros((K - 1, 1)), np.diag(f)])          # (q, K)
+            grad_beta = -X.T @ (wm[:, None] * np.diff(pdf, axis=1))  # (p, K)
+            f = wm @ pdf[:, 1:-1]  # (q,)
+            grad_zeta = np.hstack([np.diag(f), np.zeros((K - 1, 1))]) - np.hstack(
+                [np.zeros((K - 1, 1)), np.diag(f)]
+            )  # (q, K)
             grad = np.vstack([grad_beta, grad_zeta])
             cols = slice(j * K, (j + 1) * K)
             z[used, cols] = mask[:, None] * (probs - m[cols]) / total + infl @ grad
@@ -284,11 +311,22 @@ class OrdinalResults(SvyGLMResults):
         c_var = np.diag(cov) + np.diag(cov)[ref] - 2 * cov[np.arange(len(m)), ref]
         c_se = np.sqrt(np.maximum(c_var, 0.0))
         c_low, c_high = wald_ci(contrast, c_se, df, level)
-        return pd.DataFrame({
-            "variable": variable, "level": np.repeat([str(v) for v in levels], K),
-            "category": self.levels * len(levels), "estimate": m, "se": se,
-            "ci_low": low, "ci_high": high, "contrast": contrast, "contrast_se": c_se,
-            "contrast_ci_low": c_low, "contrast_ci_high": c_high, "df": df})
+        return pd.DataFrame(
+            {
+                "variable": variable,
+                "level": np.repeat([str(v) for v in levels], K),
+                "category": self.levels * len(levels),
+                "estimate": m,
+                "se": se,
+                "ci_low": low,
+                "ci_high": high,
+                "contrast": contrast,
+                "contrast_se": c_se,
+                "contrast_ci_low": c_low,
+                "contrast_ci_high": c_high,
+                "df": df,
+            }
+        )
 
     # -- display --------------------------------------------------------------------------
 
@@ -301,5 +339,7 @@ class OrdinalResults(SvyGLMResults):
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return (f"<OrdinalResults {self.family.link}: {self.formula!r}, "
-                f"{self.variance} variance, df={self.df}>")
+        return (
+            f"<OrdinalResults {self.family.link}: {self.formula!r}, "
+            f"{self.variance} variance, df={self.df}>"
+        )

@@ -7,6 +7,7 @@ predictive margins (Graubard & Korn 1999) with their contrasts, and average
 marginal effects (the margins' contrasts for a factor, the mean slope for a
 numeric variable).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,12 +47,15 @@ class TermTest:
     p: float
 
     def __str__(self) -> str:
-        return (f"Wald test for {' + '.join(self.terms)}: F = {self.F:.4f} on "
-                f"{self.df} and {self.ddf} df, p = {self.p:.4g}")
+        return (
+            f"Wald test for {' + '.join(self.terms)}: F = {self.F:.4f} on "
+            f"{self.df} and {self.ddf} df, p = {self.p:.4g}"
+        )
 
     def _repr_html_(self) -> str:
         """The test as a one-row HTML table, for Jupyter."""
         from estimators.inference.html import term_test_html
+
         return term_test_html(self)
 
 
@@ -121,8 +125,9 @@ class SvyGLMResults:
 
     def conf_int(self, level: float | None = None) -> np.ndarray:
         """(p, 2) intervals ``b +- t_{df} se`` (R ``confint.svyglm``)."""
-        low, high = wald_ci(self.params, self.bse, self._df_or_nan,
-                            self.level if level is None else level)
+        low, high = wald_ci(
+            self.params, self.bse, self._df_or_nan, self.level if level is None else level
+        )
         return np.column_stack([low, high])
 
     def tidy(self, level: float | None = None) -> pd.DataFrame:
@@ -130,10 +135,18 @@ class SvyGLMResults:
         ci_high`` and, for a logistic model, ``odds_ratio, or_ci_low,
         or_ci_high`` (exponentiated estimate and interval)."""
         ci = self.conf_int(level)
-        table = pd.DataFrame({
-            "term": self.terms, "estimate": self.params, "se": self.bse,
-            "t": self.tvalues, "df": self.df, "p": self.pvalues,
-            "ci_low": ci[:, 0], "ci_high": ci[:, 1]})
+        table = pd.DataFrame(
+            {
+                "term": self.terms,
+                "estimate": self.params,
+                "se": self.bse,
+                "t": self.tvalues,
+                "df": self.df,
+                "p": self.pvalues,
+                "ci_low": ci[:, 0],
+                "ci_high": ci[:, 1],
+            }
+        )
         if self.family.name == "binomial":
             table["odds_ratio"] = np.exp(self.params)
             table["or_ci_low"] = np.exp(ci[:, 0])
@@ -144,14 +157,20 @@ class SvyGLMResults:
         """The coefficient table as an ``xarray.Dataset`` over ``term``, with
         the covariance as ``cov(term, term2)``."""
         import xarray as xr
+
         table = self.tidy(level).set_index("term")
         ds = xr.Dataset.from_dataframe(table)
         ds["cov"] = (("term", "term2"), self.cov)
         ds = ds.assign_coords(term2=self.terms)
-        ds.attrs.update(formula=self.formula, family=self.family.name,
-                        variance=self.variance, df=self.df, n_used=self.n_used,
-                        n_missing=self.n_missing,
-                        level=self.level if level is None else level)
+        ds.attrs.update(
+            formula=self.formula,
+            family=self.family.name,
+            variance=self.variance,
+            df=self.df,
+            n_used=self.n_used,
+            n_missing=self.n_missing,
+            level=self.level if level is None else level,
+        )
         return ds
 
     # -- Wald tests --------------------------------------------------------------
@@ -168,12 +187,16 @@ class SvyGLMResults:
                 cols.append(self.terms.index(term))
             else:
                 known = [t for t in self.frame.term_columns if t != "Intercept"]
-                raise ModelError(f"no term {term!r} in the model; terms are "
-                                 f"{', '.join(known)}")
+                raise ModelError(f"no term {term!r} in the model; terms are {', '.join(known)}")
         return sorted(set(cols))
 
-    def wald_test(self, terms, method: str = "Wald", lrt_approximation: str = "saddlepoint",
-                  df: float | None = None):
+    def wald_test(
+        self,
+        terms,
+        method: str = "Wald",
+        lrt_approximation: str = "saddlepoint",
+        df: float | None = None,
+    ):
         """Test that all coefficients of ``terms`` are zero (R ``regTermTest(model,
         ~ terms, method, lrt.approximation, df)``).
 
@@ -194,7 +217,8 @@ class SvyGLMResults:
             raise SingularCovarianceError(
                 f"the covariance of the {len(cols)} coefficient(s) of {', '.join(names)} "
                 f"has rank {rank}: no Wald test (with replicates, B must exceed the "
-                f"number of coefficients; the design has {self.df} degrees of freedom)")
+                f"number of coefficients; the design has {self.df} degrees of freedom)"
+            )
         if method != "Wald":
             return working_test(self, cols, names, method, lrt_approximation, df)
         b = self.params[cols]
@@ -218,8 +242,9 @@ class SvyGLMResults:
 
     # -- predictive margins ------------------------------------------------------
 
-    def predicted_margins(self, variable: str, level: float | None = None,
-                          ci: str | None = None) -> pd.DataFrame:
+    def predicted_margins(
+        self, variable: str, level: float | None = None, ci: str | None = None
+    ) -> pd.DataFrame:
         """Predictive margins of a factor and their contrasts with its first level.
 
         For each level ``a`` of ``variable``, every fitted unit is given
@@ -251,8 +276,7 @@ class SvyGLMResults:
     def _predicted_margins(self, variable, level, ci) -> pd.DataFrame:
         levels = self._factor_levels(variable)
         base = self.data.loc[self.frame.used]
-        m, cov = self._averaged_predictions(
-            [base.assign(**{variable: value}) for value in levels])
+        m, cov = self._averaged_predictions([base.assign(**{variable: value}) for value in levels])
         df = self.design_df
         level = self.level if level is None else level
         se = np.sqrt(np.diag(cov))
@@ -264,11 +288,21 @@ class SvyGLMResults:
         c_var = np.diag(cov) + cov[0, 0] - 2 * cov[:, 0]
         c_se = np.sqrt(np.maximum(c_var, 0.0))
         c_low, c_high = wald_ci(contrast, c_se, df, level)
-        return pd.DataFrame({
-            "variable": variable, "level": [str(v) for v in levels], "estimate": m,
-            "se": se, "ci_low": low, "ci_high": high, "contrast": contrast,
-            "contrast_se": c_se, "contrast_ci_low": c_low, "contrast_ci_high": c_high,
-            "df": df})
+        return pd.DataFrame(
+            {
+                "variable": variable,
+                "level": [str(v) for v in levels],
+                "estimate": m,
+                "se": se,
+                "ci_low": low,
+                "ci_high": high,
+                "contrast": contrast,
+                "contrast_se": c_se,
+                "contrast_ci_low": c_low,
+                "contrast_ci_high": c_high,
+                "df": df,
+            }
+        )
 
     def average_marginal_effects(self, level: float | None = None) -> pd.DataFrame:
         """Average marginal effect of every variable of the formula.
@@ -293,13 +327,13 @@ class SvyGLMResults:
                     margins = self._predicted_margins(variable, level, None)
                     ref = margins["level"].iloc[0]
                     for r in margins.iloc[1:].itertuples(index=False):
-                        rows.append((variable, f"{r.level} - {ref}", r.contrast,
-                                     r.contrast_se))
+                        rows.append((variable, f"{r.level} - {ref}", r.contrast, r.contrast_se))
                 else:
                     estimate, se = self._derivative(variable)
                     rows.append((variable, f"d/d{variable}", estimate, se))
-        return self._t_columns(pd.DataFrame(
-            rows, columns=["variable", "contrast", "estimate", "se"]), level)
+        return self._t_columns(
+            pd.DataFrame(rows, columns=["variable", "contrast", "estimate", "se"]), level
+        )
 
     def _t_columns(self, table: pd.DataFrame, level: float) -> pd.DataFrame:
         """``table`` (with ``estimate, se``) plus ``t, p, ci_low, ci_high, df``
@@ -307,8 +341,9 @@ class SvyGLMResults:
         df = self.design_df
         table["t"] = table["estimate"] / table["se"]
         table["p"] = 2 * stats.t.sf(np.abs(table["t"]), df) if df > 0 else np.nan
-        table["ci_low"], table["ci_high"] = wald_ci(table["estimate"].to_numpy(),
-                                                    table["se"].to_numpy(), df, level)
+        table["ci_low"], table["ci_high"] = wald_ci(
+            table["estimate"].to_numpy(), table["se"].to_numpy(), df, level
+        )
         table["df"] = df
         return table
 
@@ -317,8 +352,9 @@ class SvyGLMResults:
         base = self.data.loc[self.frame.used]
         x = base[variable].astype(float)
         h = 1e-4 * max(float(x.std()), 1e-8)
-        m, cov = self._averaged_predictions([base.assign(**{variable: x + h}),
-                                             base.assign(**{variable: x - h})])
+        m, cov = self._averaged_predictions(
+            [base.assign(**{variable: x + h}), base.assign(**{variable: x - h})]
+        )
         C = np.array([1.0, -1.0]) / (2 * h)
         return float(C @ m), float(np.sqrt(max(C @ cov @ C, 0.0)))
 
@@ -367,10 +403,12 @@ class SvyGLMResults:
         for factor, info in self.frame.design_info.factor_infos.items():
             # `sector`, `C(sector)`, `C(sector, Treatment('public'))`...
             if info.type == "categorical" and formula_variables(
-                    f"y ~ {factor.name()}", rhs_only=True) == [variable]:
+                f"y ~ {factor.name()}", rhs_only=True
+            ) == [variable]:
                 return list(info.categories)
-        raise ModelError(f"{variable!r} is not a categorical variable of the model "
-                         f"{self.formula!r}")
+        raise ModelError(
+            f"{variable!r} is not a categorical variable of the model {self.formula!r}"
+        )
 
     # -- display -----------------------------------------------------------------
 
@@ -381,9 +419,12 @@ class SvyGLMResults:
             f"Design-based GLM (svyglm)     family: {self.family.name} ({self.family.link} link)",
             f"Formula: {self.formula}",
             f"Variance: {self.variance}"
-            + (f" ({getattr(design, 'method', 'replicates')}, "
-               f"B = {self.replicate_params.shape[0]})"
-               if self.variance == "replicate" else ""),
+            + (
+                f" ({getattr(design, 'method', 'replicates')}, "
+                f"B = {self.replicate_params.shape[0]})"
+                if self.variance == "replicate"
+                else ""
+            ),
             f"Rows used: {self.n_used} (missing model variable: {self.n_missing})   "
             f"residual design df: {self.df}",
         ]
@@ -393,15 +434,21 @@ class SvyGLMResults:
         tests = self.term_tests()
         lines = head + ["", body]
         if len(tests):
-            lines += ["", "Wald tests of terms (F on df and ddf):",
-                      tests.to_string(index=False, float_format=lambda v: f"{v:.4g}")]
+            lines += [
+                "",
+                "Wald tests of terms (F on df and ddf):",
+                tests.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
+            ]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return (f"<SvyGLMResults {self.family.name}: {self.formula!r}, "
-                f"{self.variance} variance, df={self.df}>")
+        return (
+            f"<SvyGLMResults {self.family.name}: {self.formula!r}, "
+            f"{self.variance} variance, df={self.df}>"
+        )
 
     def _repr_html_(self) -> str:
         """Coefficients (and odds ratios) and term tests in HTML, for Jupyter."""
         from estimators.inference.html import glm_html
+
         return glm_html(self)

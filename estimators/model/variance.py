@@ -6,6 +6,7 @@ model quantities: a fit's replicate coefficients or its influence functions.
 :mod:`~estimators.model.glm` fits, :mod:`~estimators.model.results` derives margins and tests; both take their
 covariances from here, so neither imports the other's internals.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,11 @@ def has_replicates(design) -> bool:
 
 def replicate_cov(design, theta, theta_reps) -> np.ndarray:
     """Replicate covariance of ``theta`` (k,) from replicates (B, k)."""
-    return np.atleast_2d(replicate_covariance(
-        theta, theta_reps, design.scale, np.asarray(design.rscales), bool(design.mse)))
+    return np.atleast_2d(
+        replicate_covariance(
+            theta, theta_reps, design.scale, np.asarray(design.rscales), bool(design.mse)
+        )
+    )
 
 
 def linearized_cov(design, influence) -> np.ndarray:
@@ -52,8 +56,7 @@ def design_df(design, used, subset, replicate: bool) -> int:
         if subset is None:
             return int(design.degf)
         W = replicate_matrix(design)[np.asarray(subset, bool)]
-        s = np.linalg.svd(W / np.linalg.norm(W, axis=0).clip(min=1e-300),
-                          compute_uv=False)
+        s = np.linalg.svd(W / np.linalg.norm(W, axis=0).clip(min=1e-300), compute_uv=False)
         return int(np.sum(s > 1e-5 * s[0])) - 1
     psu = np.asarray(design.psu)[used]
     strata = np.asarray(design.strata)[used]

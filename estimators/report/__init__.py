@@ -9,12 +9,14 @@ The names are imported on first use (PEP 562, :mod:`estimators._lazy`):
 ``kalib report``'s parser reads ``estimators.report.labels`` without loading
 the pipeline's pandas, matplotlib and tqdm.
 """
+
 from __future__ import annotations
 
 from estimators._lazy import lazy_exports
 
-_EXPORTS = {name: "estimators.report.pipeline"
-            for name in ("ReportRun", "ReportSettings", "build_report")}
+_EXPORTS = {
+    name: "estimators.report.pipeline" for name in ("ReportRun", "ReportSettings", "build_report")
+}
 
 __all__ = list(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

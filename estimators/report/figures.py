@@ -3,6 +3,7 @@
 Each function takes plain arrays or a tidy frame of ``keyrates.csv`` columns
 and the page's strings, so it can be drawn and tested without a design.
 """
+
 from __future__ import annotations
 
 import io
@@ -15,25 +16,27 @@ from concurrent.futures import ProcessPoolExecutor
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
-from estimators.report.labels import domain_label  # noqa: E402
+from estimators.report.labels import domain_label
 
 WEIGHTED_COLOUR = "#1f5a96"
 UNWEIGHTED_COLOUR = "#b24a1e"
 REGISTER_COLOUR = "#6a6a6a"
 UNWEIGHTED_MARKER = {"ms": 4.5, "mfc": "white", "mec": UNWEIGHTED_COLOUR, "mew": 1.3}
 
-plt.rcParams.update({
-    "font.size": 9,
-    "axes.titlesize": 9.5,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "svg.hashsalt": "kalib",
-})
+plt.rcParams.update(
+    {
+        "font.size": 9,
+        "axes.titlesize": 9.5,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "svg.hashsalt": "kalib",
+    }
+)
 
 
 def to_png(fig) -> bytes:
@@ -121,16 +124,25 @@ def sample_vs_population(rows, t: dict[str, str]):
     tallest = max(int((rows["margin"] == m).sum()) for m in margins)
     # one panel (a survey's design strata): wider, its legend beside it
     width = min(3.2 * len(margins) + 1, 11) if len(margins) > 1 else 7.5
-    fig, axes = plt.subplots(1, len(margins), figsize=(width, 0.28 * tallest + 1.4),
-                             squeeze=False)
+    fig, axes = plt.subplots(1, len(margins), figsize=(width, 0.28 * tallest + 1.4), squeeze=False)
     for ax, margin in zip(axes[0], margins):
         part = rows[rows["margin"] == margin]
         # Top-aligned rows of the same height in every panel.
         y = tallest - 1 - np.arange(len(part), dtype=float)
-        ax.barh(y + 0.2, 100 * part["sample_share"], height=0.38,
-                color=UNWEIGHTED_COLOUR, label=t["sample_share"])
-        ax.barh(y - 0.2, 100 * part["register_share"], height=0.38,
-                color=REGISTER_COLOUR, label=t["register_share"])
+        ax.barh(
+            y + 0.2,
+            100 * part["sample_share"],
+            height=0.38,
+            color=UNWEIGHTED_COLOUR,
+            label=t["sample_share"],
+        )
+        ax.barh(
+            y - 0.2,
+            100 * part["register_share"],
+            height=0.38,
+            color=REGISTER_COLOUR,
+            label=t["register_share"],
+        )
         ax.set_yticks(y, [str(c) for c in part["category"]])
         ax.set_ylim(-0.6, tallest - 0.4)
         ax.set_title(t.get(margin, margin))
@@ -138,14 +150,21 @@ def sample_vs_population(rows, t: dict[str, str]):
     if len(margins) > 1:
         axes[0][-1].legend(loc="lower right", fontsize=8, frameon=False)
     else:
-        axes[0][0].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
-                          frameon=False)
+        axes[0][0].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
 
 
-def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float,
-           domain_vars=("all",), scale: float = 100, axis: str | None = None):
+def forest(
+    frame,
+    rates,
+    labels: dict[str, str],
+    t: dict[str, str],
+    level: float,
+    domain_vars=("all",),
+    scale: float = 100,
+    axis: str | None = None,
+):
     """One panel per rate: unweighted point beside weighted estimate and CI.
 
     Parameters
@@ -172,8 +191,10 @@ def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float
     # Fixed margins in inches (no tight_layout: it draws the figure twice);
     # the left one wide enough for the longest domain label (9 pt text).
     first = _forest_rows(frame, rates[0], domain_vars)
-    longest = max((len(domain_label(v, str(d), t)) for v, d in
-                   zip(first["domain_var"], first["domain"])), default=0)
+    longest = max(
+        (len(domain_label(v, str(d), t)) for v, d in zip(first["domain_var"], first["domain"])),
+        default=0,
+    )
     left, right, panel_w, gap_w = max(1.35, 0.07 * longest + 0.25), 0.15, 3.1, 0.2
     top, panel_h, title_h, gap_h, axis_h = 0.35, 0.24 * n_rows_panel + 0.1, 0.6, 0.12, 0.5
     width = left + right + ncols * panel_w + (ncols - 1) * gap_w
@@ -182,11 +203,18 @@ def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float
     # shared transform, which costs quadratic time in the number of panels.
     fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
     shown = frame[frame["rate"].isin(rates) & frame["domain_var"].isin(domain_vars)]
-    xlim = _padded_limits(scale * shown[["ci_low", "ci_high", "unweighted"]].to_numpy(float),
-                          upper=100.0 if scale == 100 else None)
-    fig.subplots_adjust(left=left / width, right=1 - right / width,
-                        top=1 - (top + title_h) / height, bottom=axis_h / height,
-                        wspace=gap_w / panel_w, hspace=(title_h + gap_h) / panel_h)
+    xlim = _padded_limits(
+        scale * shown[["ci_low", "ci_high", "unweighted"]].to_numpy(float),
+        upper=100.0 if scale == 100 else None,
+    )
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        top=1 - (top + title_h) / height,
+        bottom=axis_h / height,
+        wspace=gap_w / panel_w,
+        hspace=(title_h + gap_h) / panel_h,
+    )
     for k, (ax, rate) in enumerate(zip(axes.flat, rates)):
         part = _forest_rows(frame, rate, domain_vars)
         y = -np.arange(len(part), dtype=float)
@@ -212,26 +240,32 @@ def forest(frame, rates, labels: dict[str, str], t: dict[str, str], level: float
         ax.grid(axis="x", color="#eeeeee")
         ax.set_axisbelow(True)
         ax.tick_params(axis="x", labelbottom=False)
-    for ax in list(axes.flat)[len(rates):]:
+    for ax in list(axes.flat)[len(rates) :]:
         ax.set_visible(False)
     # x tick labels once per column: under the last panel drawn in it.
     for col in range(ncols):
         last = max(r for r in range(nrows) if r * ncols + col < len(rates))
         axes[last][col].xaxis.set_tick_params(labelbottom=True)
         axes[last][col].set_xlabel(axis or t["percent"], labelpad=1)
-    handles = [Line2D([], [], ls="none", marker="o", **UNWEIGHTED_MARKER),
-               Line2D([], [], color=WEIGHTED_COLOUR, marker="s", ms=4, lw=1.6)]
+    handles = [
+        Line2D([], [], ls="none", marker="o", **UNWEIGHTED_MARKER),
+        Line2D([], [], color=WEIGHTED_COLOUR, marker="s", ms=4, lw=1.6),
+    ]
     names = [t["unweighted_point"], t["weighted_point"].format(level=100 * level)]
-    fig.legend(handles, names, loc="upper center", ncol=2, frameon=False,
-               bbox_to_anchor=(0.5, 1.0))
+    fig.legend(
+        handles, names, loc="upper center", ncol=2, frameon=False, bbox_to_anchor=(0.5, 1.0)
+    )
     return fig
 
 
 def _forest_rows(frame, rate, domain_vars):
     part = frame[(frame["rate"] == rate) & frame["domain_var"].isin(domain_vars)]
     order = {v: i for i, v in enumerate(domain_vars)}
-    return part.assign(_o=part["domain_var"].map(order)).sort_values(
-        "_o", kind="stable").drop(columns="_o")
+    return (
+        part.assign(_o=part["domain_var"].map(order))
+        .sort_values("_o", kind="stable")
+        .drop(columns="_o")
+    )
 
 
 def _wrap(label: str, width: int, lines: int) -> str:
@@ -250,8 +284,9 @@ def _padded_limits(values, upper: float | None = 100.0):
     if values.size == 0:
         return 0.0, 100.0
     lo, hi = values.min(), values.max()
-    pad = max(2.0, 0.08 * (hi - lo)) if upper is not None else max(0.08 * (hi - lo),
-                                                                   0.05 * abs(hi))
+    pad = (
+        max(2.0, 0.08 * (hi - lo)) if upper is not None else max(0.08 * (hi - lo), 0.05 * abs(hi))
+    )
     return max(0.0, lo - pad), hi + pad if upper is None else min(upper, hi + pad)
 
 
@@ -271,28 +306,54 @@ def category_distribution(frame, t: dict[str, str]):
     are written in their segment.
     """
     variables = list(dict.fromkeys(frame["variable"]))
-    levels = {v: list(dict.fromkeys(frame.loc[frame["variable"] == v, "level"]))
-              for v in variables}
+    levels = {
+        v: list(dict.fromkeys(frame.loc[frame["variable"] == v, "level"])) for v in variables
+    }
     labels = list(dict.fromkeys(frame["label"]))
     colours = _scale_colours(len(labels))
     heights = [len(levels[v]) for v in variables]
-    fig, axes = plt.subplots(len(variables), 1, figsize=(9.5, 0.42 * sum(heights) + 1.6),
-                             squeeze=False, gridspec_kw={"height_ratios": heights})
+    fig, axes = plt.subplots(
+        len(variables),
+        1,
+        figsize=(9.5, 0.42 * sum(heights) + 1.6),
+        squeeze=False,
+        gridspec_kw={"height_ratios": heights},
+    )
     for ax, variable in zip(axes[:, 0], variables):
         part = frame[frame["variable"] == variable]
         names = levels[variable]
         y = -np.arange(len(names), dtype=float)
         left = np.zeros(len(names))
         for label, colour in zip(labels, colours):
-            share = np.array([100 * part.loc[(part["level"] == lv) & (part["label"] == label),
-                                             "estimate"].sum() for lv in names])
-            ax.barh(y, share, left=left, height=0.7, color=colour, label=label,
-                    edgecolor="white", linewidth=0.6)
+            share = np.array(
+                [
+                    100
+                    * part.loc[(part["level"] == lv) & (part["label"] == label), "estimate"].sum()
+                    for lv in names
+                ]
+            )
+            ax.barh(
+                y,
+                share,
+                left=left,
+                height=0.7,
+                color=colour,
+                label=label,
+                edgecolor="white",
+                linewidth=0.6,
+            )
             for yi, x0, w in zip(y, left, share):
                 if w >= 6:
                     dark = colour in (SCALE_COLOURS[0], SCALE_COLOURS[-1])
-                    ax.text(x0 + w / 2, yi, f"{w:.0f}", ha="center", va="center",
-                            fontsize=8, color="white" if dark else "black")
+                    ax.text(
+                        x0 + w / 2,
+                        yi,
+                        f"{w:.0f}",
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color="white" if dark else "black",
+                    )
             left += share
         ax.set_yticks(y, [domain_label(variable, str(lv), t) for lv in names])
         ax.set_xlim(0, 100)
@@ -301,8 +362,15 @@ def category_distribution(frame, t: dict[str, str]):
         ax.tick_params(axis="y", length=0)
     axes[-1, 0].set_xlabel(t["percent"])
     handles, names = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="upper center", ncol=len(labels), frameon=False,
-               bbox_to_anchor=(0.5, 1.0), fontsize=8)
+    fig.legend(
+        handles,
+        names,
+        loc="upper center",
+        ncol=len(labels),
+        frameon=False,
+        bbox_to_anchor=(0.5, 1.0),
+        fontsize=8,
+    )
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (0.42 * sum(heights) + 1.6)))
     return fig
 
@@ -315,8 +383,10 @@ def _scale_colours(k: int) -> tuple:
     return tuple(SCALE_COLOURS[i] for i in idx)
 
 
-FIGURES = {"weight_distribution": weight_distribution,
-           "replicate_convergence": replicate_convergence,
-           "sample_vs_population": sample_vs_population,
-           "forest": forest,
-           "category_distribution": category_distribution}
+FIGURES = {
+    "weight_distribution": weight_distribution,
+    "replicate_convergence": replicate_convergence,
+    "sample_vs_population": sample_vs_population,
+    "forest": forest,
+    "category_distribution": category_distribution,
+}

@@ -6,6 +6,7 @@ configuration (``estimators.surveys.base.SurveyConfig.text``) overrides the
 ones that name its variables, values and sections, and gives the labels of
 its key rates.
 """
+
 from __future__ import annotations
 
 LANGUAGES = ("en", "no")
@@ -26,7 +27,8 @@ TEXT = {
         "sample_intro": (
             "Sample share (unweighted) against the register share of every "
             "margin category, and the share after calibration (equal to the "
-            "register share when calibration converged)."),
+            "register share when calibration converged)."
+        ),
         "margin": "Margin",
         "category": "Category",
         "sample_n": "Sample n",
@@ -89,18 +91,28 @@ TEXT = {
         "m_base_nn": "base weights N/n",
         "m_calibration": "Calibration distance",
         "m_converged": "Convergence",
-        "m_convergence": ("max relative margin error ≤ {tol:g} within {max_iter} iterations; "
-                          "full sample: {it} iterations, error {err:.2e}"),
+        "m_convergence": (
+            "max relative margin error ≤ {tol:g} within {max_iter} iterations; "
+            "full sample: {it} iterations, error {err:.2e}"
+        ),
         "m_variance": "Variance",
-        "m_bootstrap": ("Rao–Wu–Yue rescaling bootstrap, B = {B}, m_h = n_h − 1 within strata; "
-                        "every replicate re-calibrated ({distance}) to the same margins; "
-                        "variance centred on the replicate mean; {df} degrees of freedom"),
-        "m_jkn": ("stratified delete-one jackknife (JKn), {B} replicates, each re-calibrated "
-                  "({distance}); {df} degrees of freedom"),
-        "m_jk1": ("delete-one jackknife (JK1), {B} replicates, each re-calibrated "
-                  "({distance}); {df} degrees of freedom"),
-        "m_linearization": ("Taylor linearization with the calibration residuals "
-                            "(Deville & Särndal 1992); {df} degrees of freedom"),
+        "m_bootstrap": (
+            "Rao–Wu–Yue rescaling bootstrap, B = {B}, m_h = n_h − 1 within strata; "
+            "every replicate re-calibrated ({distance}) to the same margins; "
+            "variance centred on the replicate mean; {df} degrees of freedom"
+        ),
+        "m_jkn": (
+            "stratified delete-one jackknife (JKn), {B} replicates, each re-calibrated "
+            "({distance}); {df} degrees of freedom"
+        ),
+        "m_jk1": (
+            "delete-one jackknife (JK1), {B} replicates, each re-calibrated "
+            "({distance}); {df} degrees of freedom"
+        ),
+        "m_linearization": (
+            "Taylor linearization with the calibration residuals "
+            "(Deville & Särndal 1992); {df} degrees of freedom"
+        ),
         "m_seed": "Random seed",
         "m_ci": "Confidence intervals",
         "m_ci_text": "{ci} interval for proportions, {level:g} %",
@@ -115,16 +127,20 @@ TEXT = {
             "printed (unweighted) percentage; <em>ours, unweighted</em> recomputes it "
             "from the records; <em>weighted</em> is the calibrated estimate with its "
             "{level:g} % confidence interval. <em>Low / high</em> repeats the weighted "
-            "estimate under the low and high variants of the margins{shares}."),
+            "estimate under the low and high variants of the margins{shares}."
+        ),
         "shares": " ({low} and {high} instead of {central})",
         "sensitivity": "Low / high margin variant",
         "forest_intro": (
             "Each panel is one key rate: the unweighted share (open circle) beside "
             "the weighted estimate (filled) with its {level:g} % confidence interval, "
-            "by domain."),
+            "by domain."
+        ),
         "model_intro": "Design-based models on the calibrated design.",
-        "forest_caption": ("{group}: unweighted share and weighted estimate with its "
-                           "{level:g} % confidence interval by domain"),
+        "forest_caption": (
+            "{group}: unweighted share and weighted estimate with its "
+            "{level:g} % confidence interval by domain"
+        ),
         "all": "All units",
         "other_rates": "Other key rates",
         "m_bundled": "bundled survey",
@@ -132,8 +148,10 @@ TEXT = {
         "part": "Part {0}.",
         "sec_software": "Software and files",
         "sec_assumptions": "Assumptions of the design",
-        "assumptions_intro": ("Every assumption this survey's design makes, with the "
-                              "sections of the page that state it or show what it does."),
+        "assumptions_intro": (
+            "Every assumption this survey's design makes, with the "
+            "sections of the page that state it or show what it does."
+        ),
         "stated_in": "stated in",
         "not_published": "not published",
         "in_words": "Stated in words: “{text}” ({low}–{high} %).",
@@ -146,13 +164,16 @@ TEXT = {
         "clustering_intro": (
             "Respondents are clustered in {clusters} clusters the design cannot "
             "identify. The last columns show the {level:g} % interval widened by Kish's "
-            "factor 1 + (m − 1) ρ for ρ = {rhos} (overall m = {m}, factors {factors})."),
+            "factor 1 + (m − 1) ρ for ρ = {rhos} (overall m = {m}, factors {factors})."
+        ),
         "m_fpc": "finite population correction from column {0}",
         "m_not_calibrated": "none: the design's weights are the final weights",
-        "m_linearization_design": ("Taylor linearization for the stratified design with its "
-                                   "finite population correction; {df} degrees of freedom"),
+        "m_linearization_design": (
+            "Taylor linearization for the stratified design with its "
+            "finite population correction; {df} degrees of freedom"
+        ),
         "m_own_variance": " (the survey's own method; --variance {option} applies to the "
-                          "calibrated surveys)",
+        "calibrated surveys)",
         "m_no_seed": "not used (no replicates)",
         "m_ci_mean": "; estimate ± t × SE for means",
     },
@@ -167,7 +188,8 @@ TEXT = {
         "sample_intro": (
             "Andel i utvalget (uvektet) mot andelen i registeret for hver "
             "kategori i marginene, og andelen etter kalibrering (lik "
-            "registerandelen når kalibreringen konvergerte)."),
+            "registerandelen når kalibreringen konvergerte)."
+        ),
         "margin": "Margin",
         "category": "Kategori",
         "sample_n": "Utvalg n",
@@ -230,18 +252,27 @@ TEXT = {
         "m_base_nn": "startvekter N/n",
         "m_calibration": "Kalibreringsavstand",
         "m_converged": "Konvergens",
-        "m_convergence": ("største relative marginavvik ≤ {tol:g} innen {max_iter} iterasjoner; "
-                          "hele utvalget: {it} iterasjoner, avvik {err:.2e}"),
+        "m_convergence": (
+            "største relative marginavvik ≤ {tol:g} innen {max_iter} iterasjoner; "
+            "hele utvalget: {it} iterasjoner, avvik {err:.2e}"
+        ),
         "m_variance": "Varians",
-        "m_bootstrap": ("Rao–Wu–Yue rescaling bootstrap, B = {B}, m_h = n_h − 1 innen strata; "
-                        "hvert replikat rekalibrert ({distance}) til de samme marginene; "
-                        "varians sentrert på replikatgjennomsnittet; {df} frihetsgrader"),
-        "m_jkn": ("stratifisert jackknife (JKn), {B} replikater, hvert rekalibrert "
-                  "({distance}); {df} frihetsgrader"),
-        "m_jk1": ("jackknife (JK1), {B} replikater, hvert rekalibrert ({distance}); "
-                  "{df} frihetsgrader"),
-        "m_linearization": ("Taylor-linearisering med kalibreringsresidualene "
-                            "(Deville & Särndal 1992); {df} frihetsgrader"),
+        "m_bootstrap": (
+            "Rao–Wu–Yue rescaling bootstrap, B = {B}, m_h = n_h − 1 innen strata; "
+            "hvert replikat rekalibrert ({distance}) til de samme marginene; "
+            "varians sentrert på replikatgjennomsnittet; {df} frihetsgrader"
+        ),
+        "m_jkn": (
+            "stratifisert jackknife (JKn), {B} replikater, hvert rekalibrert "
+            "({distance}); {df} frihetsgrader"
+        ),
+        "m_jk1": (
+            "jackknife (JK1), {B} replikater, hvert rekalibrert ({distance}); {df} frihetsgrader"
+        ),
+        "m_linearization": (
+            "Taylor-linearisering med kalibreringsresidualene "
+            "(Deville & Särndal 1992); {df} frihetsgrader"
+        ),
         "m_seed": "Startverdi for tilfeldige tall",
         "m_ci": "Konfidensintervall",
         "m_ci_text": "{ci}-intervall for andeler, {level:g} %",
@@ -256,15 +287,19 @@ TEXT = {
             "trykte (uvektede) prosenten; <em>vår, uvektet</em> regner den ut på nytt "
             "fra dataene; <em>vektet</em> er det kalibrerte estimatet med {level:g} % "
             "konfidensintervall. <em>Lav / høy</em> gjentar det vektede estimatet med "
-            "lav og høy variant av marginene{shares}."),
+            "lav og høy variant av marginene{shares}."
+        ),
         "shares": " ({low} og {high} i stedet for {central})",
         "sensitivity": "Lav / høy marginvariant",
         "forest_intro": (
             "Hvert panel er ett nøkkeltall: uvektet andel (åpen sirkel) ved siden av "
-            "vektet estimat (fylt) med {level:g} % konfidensintervall, etter domene."),
+            "vektet estimat (fylt) med {level:g} % konfidensintervall, etter domene."
+        ),
         "model_intro": "Designbaserte modeller på det kalibrerte designet.",
-        "forest_caption": ("{group}: uvektet andel og vektet estimat med "
-                           "{level:g} % konfidensintervall etter domene"),
+        "forest_caption": (
+            "{group}: uvektet andel og vektet estimat med "
+            "{level:g} % konfidensintervall etter domene"
+        ),
         "all": "Alle enheter",
         "other_rates": "Andre nøkkeltall",
         "m_bundled": "medfølgende undersøkelse",
@@ -272,8 +307,10 @@ TEXT = {
         "part": "Del {0}.",
         "sec_software": "Programvare og filer",
         "sec_assumptions": "Forutsetninger i designet",
-        "assumptions_intro": ("Alle forutsetninger designet for denne undersøkelsen gjør, "
-                              "med delene av siden som oppgir dem eller viser hva de betyr."),
+        "assumptions_intro": (
+            "Alle forutsetninger designet for denne undersøkelsen gjør, "
+            "med delene av siden som oppgir dem eller viser hva de betyr."
+        ),
         "stated_in": "se",
         "not_published": "ikke publisert",
         "in_words": "Oppgitt i ord: «{text}» ({low}–{high} %).",
@@ -286,13 +323,16 @@ TEXT = {
         "clustering_intro": (
             "Respondentene er gruppert i {clusters} grupper som designet ikke kan "
             "identifisere. De siste kolonnene viser {level:g} % intervallet utvidet med Kish' "
-            "faktor 1 + (m − 1) ρ for ρ = {rhos} (totalt m = {m}, faktorer {factors})."),
+            "faktor 1 + (m − 1) ρ for ρ = {rhos} (totalt m = {m}, faktorer {factors})."
+        ),
         "m_fpc": "endelig-populasjonskorreksjon fra kolonnen {0}",
         "m_not_calibrated": "ingen: designets vekter er de endelige vektene",
-        "m_linearization_design": ("Taylor-linearisering for det stratifiserte designet med "
-                                   "endelig-populasjonskorreksjon; {df} frihetsgrader"),
+        "m_linearization_design": (
+            "Taylor-linearisering for det stratifiserte designet med "
+            "endelig-populasjonskorreksjon; {df} frihetsgrader"
+        ),
         "m_own_variance": " (undersøkelsens egen metode; --variance {option} gjelder de "
-                          "kalibrerte undersøkelsene)",
+        "kalibrerte undersøkelsene)",
         "m_no_seed": "ikke brukt (ingen replikater)",
         "m_ci_mean": "; estimat ± t × SE for gjennomsnitt",
     },
@@ -304,16 +344,20 @@ TEXT = {
 FLAG_RULES = {
     "en": {
         "review": "design degrees of freedom below 8: review before publishing",
-        "suppress": ("base n or effective n below 30, or the Korn–Graubard 95 % interval "
-                     "30 points wide or more, or 5–30 points wide and wider than 130 % of "
-                     "the estimate: do not publish"),
+        "suppress": (
+            "base n or effective n below 30, or the Korn–Graubard 95 % interval "
+            "30 points wide or more, or 5–30 points wide and wider than 130 % of "
+            "the estimate: do not publish"
+        ),
         "empty": "no respondent in the domain",
     },
     "no": {
         "review": "færre enn 8 frihetsgrader i designet: vurder før publisering",
-        "suppress": ("n eller effektiv n under 30, eller Korn–Graubard-intervallet (95 %) "
-                     "30 prosentpoeng bredt eller mer, eller 5–30 poeng bredt og bredere "
-                     "enn 130 % av estimatet: publiseres ikke"),
+        "suppress": (
+            "n eller effektiv n under 30, eller Korn–Graubard-intervallet (95 %) "
+            "30 prosentpoeng bredt eller mer, eller 5–30 poeng bredt og bredere "
+            "enn 130 % av estimatet: publiseres ikke"
+        ),
         "empty": "ingen respondenter i domenet",
     },
 }

@@ -16,6 +16,7 @@ Everything is written into a temporary sibling of ``--out`` which is renamed
 into place only when the whole report is complete, so an error leaves no
 half-written report behind.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -33,12 +34,12 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from estimators.report import figures as figs
-from estimators.report.html import Figure, Page, render
-from estimators.io.files import check_writable, staged_directory
-from estimators.report.labels import SURVEYS, flag_rules, text
 from estimators.inference.catalog import estimate_catalog
 from estimators.inference.results import KEYRATE_COLUMNS, Results
+from estimators.io.files import check_writable, staged_directory
+from estimators.report import figures as figs
+from estimators.report.html import Figure, Page, render
+from estimators.report.labels import SURVEYS, flag_rules, text
 from estimators.surveys.base import SurveyConfig
 from weighting.columns import numeric
 from weighting.errors import KalibError
@@ -58,6 +59,7 @@ class ReportSettings:
     of them ``"all"`` means the employer survey (as before there were two):
     ``kalib report`` names the survey a SAMPLE belongs to from its columns.
     """
+
     sample: Path | None = None
     margins: tuple[Path, ...] = ()
     id: str = "id"
@@ -107,8 +109,9 @@ def bundled_survey(survey_id: str) -> SurveyConfig:
     elif survey_id == "ai_staff_2017":
         from estimators.surveys.ai_staff import SURVEY
     else:
-        raise KalibError(f"unknown survey {survey_id!r}; choose one of "
-                         f"{', '.join(SURVEYS)} or all")
+        raise KalibError(
+            f"unknown survey {survey_id!r}; choose one of {', '.join(SURVEYS)} or all"
+        )
     return SURVEY
 
 
@@ -131,6 +134,7 @@ class Part:
     ``own_design`` says whether the part uses the survey's own design (its
     bundled data without design options), which its design variants and
     assumptions describe."""
+
     survey: SurveyConfig
     own_design: bool = False
     timings: dict[str, float] = field(default_factory=dict)
@@ -161,6 +165,7 @@ class ReportRun:
 
     ``survey`` is a survey configuration, a list of them, or None for those
     ``settings.survey`` names (default: both bundled surveys)."""
+
     settings: ReportSettings
     survey: object = None
     parts: list[Part] = field(default_factory=list)
@@ -177,7 +182,8 @@ class ReportRun:
                     raise KalibError(
                         f"--ci percentile needs bootstrap replicates; the survey "
                         f"{part.survey.id} is estimated by linearization (choose another "
-                        "--ci" + (" or --survey" if len(self.parts) > 1 else "") + ")")
+                        "--ci" + (" or --survey" if len(self.parts) > 1 else "") + ")"
+                    )
 
     # -- driver ---------------------------------------------------------------
 
@@ -212,23 +218,25 @@ class ReportRun:
             survey = part.survey
             if s.margins:
                 from estimators.io.files import read_margins
+
                 part.margins = [read_margins(p) for p in s.margins]
                 part.inputs += [_file_input("margins", p) for p in s.margins]
-                part.margin_sources = [(m.name, str(p)) for m, p in zip(part.margins,
-                                                                        s.margins)]
+                part.margin_sources = [(m.name, str(p)) for m, p in zip(part.margins, s.margins)]
             elif survey.calibrated:
                 part.margins = survey.margins(survey.central)
                 part.margin_sources = survey.margin_sources(part.margins, survey.central)
                 if not s.bundled:
                     part.inputs.append(_file_input("margins", survey.margins_file))
             if s.bundled:
-                part.data = survey.load()          # validated on load
+                part.data = survey.load()  # validated on load
                 part.inputs += _bundled_inputs(survey.data_dir)
             else:
                 from estimators.io.cati import read_cati_csv, read_cati_sav
+
                 reader = read_cati_sav if s.sample.suffix.lower() == ".sav" else read_cati_csv
                 part.data = reader(s.sample, survey.codebook(), check=False)
                 part.inputs.append(_file_input("sample", s.sample))
+
         self._each_part("load", load)
 
     def step_validate(self):
@@ -240,6 +248,7 @@ class ReportRun:
             if not s.bundled:
                 from estimators.io.cati import to_analysis_frame
                 from estimators.io.validate import ValidationError, validate
+
                 codebook = part.survey.codebook()
                 report = validate(part.data, codebook, id_column=s.id)
                 if not report.ok:
@@ -253,13 +262,16 @@ class ReportRun:
                 raise KalibError(f"id column {s.id!r} not found in the sample")
             dup = data[s.id][data[s.id].duplicated()]
             if len(dup):
-                raise KalibError(f"id column {s.id!r}: value {dup.iloc[0]!r} occurs more "
-                                 "than once")
+                raise KalibError(
+                    f"id column {s.id!r}: value {dup.iloc[0]!r} occurs more than once"
+                )
             for m in part.margins:
                 for v in m.variables:
                     if v not in data:
-                        raise KalibError(f"margin {m.name!r}: variable {v!r} is not a "
-                                         "column of the sample")
+                        raise KalibError(
+                            f"margin {m.name!r}: variable {v!r} is not a column of the sample"
+                        )
+
         self._each_part("validate", validate_part)
 
     def step_design(self):
@@ -267,6 +279,7 @@ class ReportRun:
         central variant) for its bundled data; otherwise from the design
         options, the bundled data's columns filling in those not given."""
         from weighting.design import Design
+
         s = self.settings
 
         def design(part):
@@ -278,9 +291,9 @@ class ReportRun:
                 if s.bundled:
                     weight, strata = weight or survey.weights, strata or survey.strata
                     fpc = fpc or survey.fpc
-                part.design = Design(part.data, weights=weight, strata=strata, psu=s.psu,
-                                     fpc=fpc)
+                part.design = Design(part.data, weights=weight, strata=strata, psu=s.psu, fpc=fpc)
             part.uncalibrated = part.design
+
         self._each_part("design", design)
 
     def step_calibrate(self):
@@ -291,6 +304,7 @@ class ReportRun:
         def calibrate(part):
             if part.margins:
                 part.design = part.design.calibrate(part.margins, spec=spec)
+
         self._each_part("calibrate", calibrate)
 
     def step_replicate(self):
@@ -302,7 +316,9 @@ class ReportRun:
             variance = part.survey.variance or s.variance
             if variance != "linearization":
                 part.design = part.design.with_replicates(
-                    variance, replicates=s.replicates, seed=s.seed)
+                    variance, replicates=s.replicates, seed=s.seed
+                )
+
         self._each_part("replicate", replicate)
 
     def step_estimate(self):
@@ -310,9 +326,11 @@ class ReportRun:
         s = self.settings
 
         def estimate(part):
-            part.results = estimate_catalog(part.design, part.survey.catalog,
-                                            part.survey.domains, ci=s.ci, level=s.level)
+            part.results = estimate_catalog(
+                part.design, part.survey.catalog, part.survey.domains, ci=s.ci, level=s.level
+            )
             part.keyrates = keyrate_frame(part.results)
+
         self._each_part("estimate", estimate)
 
     def step_sensitivity(self):
@@ -328,32 +346,39 @@ class ReportRun:
         def sensitivity(part):
             survey = part.survey
             variants = survey.sensitivity
-            if variants is not None and not s.margins and (survey.calibrated
-                                                           or part.own_design):
+            if variants is not None and not s.margins and (survey.calibrated or part.own_design):
                 from estimators.inference.estimate import rate_items
+
                 items = rate_items(part.design, survey.catalog)
                 columns = {}
                 for column, variant in variants.columns:
-                    design = (survey.design(part.data, variant) if part.own_design
-                              else part.uncalibrated)
+                    design = (
+                        survey.design(part.data, variant) if part.own_design else part.uncalibrated
+                    )
                     if survey.calibrated:
                         design = design.calibrate(survey.margins(variant), spec=spec)
                     part.variant_designs[variant] = design
                     columns[column] = point_estimates(design, survey.domains, items)
                 part.sensitivity = pd.DataFrame(columns)
-                part.variant_shares = {key: variants.share(part.data, variant)
-                                       for key, variant in variants.share_variants}
+                part.variant_shares = {
+                    key: variants.share(part.data, variant)
+                    for key, variant in variants.share_variants
+                }
             if survey.clustering is not None and part.own_design:
-                part.clustering = clustered_intervals(part.design, part.results.frame,
-                                                      survey, s.ci, s.level)
+                part.clustering = clustered_intervals(
+                    part.design, part.results.frame, survey, s.ci, s.level
+                )
+
         self._each_part("sensitivity", sensitivity)
 
     def step_analysis(self):
         """The survey's regression analysis, when it has one (the sample has
         the codebook's columns, bundled or validated)."""
+
         def analysis(part):
             if part.survey.analysis is not None:
                 part.analysis = part.survey.analysis(part.design)
+
         self._each_part("analysis", analysis)
 
     def step_figures(self):
@@ -374,9 +399,12 @@ class ReportRun:
         """Render index.html: one section per part, then the software."""
         s = self.settings
         pages = [part_page(part, s) for part in self.parts]
-        self.html = render(pages, versions=versions(), files=output_files(self.parts),
-                           generated=_dt.datetime.now(_dt.timezone.utc).strftime(
-                               "%Y-%m-%d %H:%M UTC"))
+        self.html = render(
+            pages,
+            versions=versions(),
+            files=output_files(self.parts),
+            generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        )
 
     def step_write(self):
         """Write every file into a temporary sibling of --out, then rename it
@@ -385,34 +413,44 @@ class ReportRun:
             self._write_files(tmp)
 
     #: The steps in order: (name in run.json, method).
-    PIPELINE = (("load", step_load), ("validate", step_validate), ("design", step_design),
-                ("calibrate", step_calibrate), ("replicate", step_replicate),
-                ("estimate", step_estimate), ("sensitivity", step_sensitivity),
-                ("analysis", step_analysis), ("figures", step_figures), ("page", step_page),
-                ("write", step_write))
+    PIPELINE = (
+        ("load", step_load),
+        ("validate", step_validate),
+        ("design", step_design),
+        ("calibrate", step_calibrate),
+        ("replicate", step_replicate),
+        ("estimate", step_estimate),
+        ("sensitivity", step_sensitivity),
+        ("analysis", step_analysis),
+        ("figures", step_figures),
+        ("page", step_page),
+        ("write", step_write),
+    )
 
     # -- results ------------------------------------------------------------------
 
     @property
     def keyrates(self) -> pd.DataFrame:
         """The keyrates.csv frame: every part's key rates, with ``survey`` last."""
-        return pd.concat([part.keyrates.assign(survey=part.survey.id)
-                          for part in self.parts], ignore_index=True)
+        return pd.concat(
+            [part.keyrates.assign(survey=part.survey.id) for part in self.parts], ignore_index=True
+        )
 
     def results(self) -> Results:
         """Every part's estimates as one :class:`Results` (``survey`` column
         added; the settings common to the parts unprefixed, the others as
         ``<survey>.<setting>``)."""
-        frame = pd.concat([part.results.frame.assign(survey=part.survey.id)
-                           for part in self.parts], ignore_index=True)
+        frame = pd.concat(
+            [part.results.frame.assign(survey=part.survey.id) for part in self.parts],
+            ignore_index=True,
+        )
         attrs = {}
         for key in dict.fromkeys(k for part in self.parts for k in part.results.attrs):
             values = [part.results.attrs.get(key) for part in self.parts]
             if all(v == values[0] for v in values):
                 attrs[key] = values[0]
             else:
-                attrs.update({f"{part.survey.id}.{key}": v
-                              for part, v in zip(self.parts, values)})
+                attrs.update({f"{part.survey.id}.{key}": v for part, v in zip(self.parts, values)})
         attrs["surveys"] = " ".join(part.survey.id for part in self.parts)
         return Results(frame, attrs)
 
@@ -435,48 +473,78 @@ class ReportRun:
         results.to_csv(tmp / "keyrates.csv", columns=REPORT_COLUMNS)
         dataset = results.to_dataset()
         surveys = dict(zip(results.frame["rate"], results.frame["survey"]))
-        dataset = dataset.assign_coords(survey=("rate", [surveys[r] for r in
-                                                         dataset["rate"].values]))
+        dataset = dataset.assign_coords(
+            survey=("rate", [surveys[r] for r in dataset["rate"].values])
+        )
         dataset.to_netcdf(tmp / "keyrates.nc")
-        pd.concat([pd.DataFrame({"id": part.data[s.id].to_numpy(),
-                                 "base_weight": part.design.base_weights,
-                                 "weight": part.design.weights, "survey": part.survey.id})
-                   for part in self.parts]).to_csv(tmp / "weights.csv", index=False)
+        pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "id": part.data[s.id].to_numpy(),
+                        "base_weight": part.design.base_weights,
+                        "weight": part.design.weights,
+                        "survey": part.survey.id,
+                    }
+                )
+                for part in self.parts
+            ]
+        ).to_csv(tmp / "weights.csv", index=False)
         for part in self.parts:
             if part.design.replicates is not None:
                 from estimators.io.replicate_file import write_replicate_weights
+
                 write_replicate_weights(
-                    part.design, tmp / f"{part.survey.prefix}replicate_weights.parquet",
-                    ids=part.data[s.id].to_numpy())
+                    part.design,
+                    tmp / f"{part.survey.prefix}replicate_weights.parquet",
+                    ids=part.data[s.id].to_numpy(),
+                )
         self.timings["write"] = time.perf_counter() - start
         record = {
             "kalib_report": 2,
             "surveys": [part.survey.id for part in self.parts],
-            "inputs": [{**item, "survey": part.survey.id}
-                       for part in self.parts for item in part.inputs],
+            "inputs": [
+                {**item, "survey": part.survey.id} for part in self.parts for item in part.inputs
+            ],
             "settings": s.as_json(),
             "versions": versions(),
             "timings_seconds": {k: round(v, 4) for k, v in self.timings.items()},
             "total_seconds": round(sum(self.timings.values()), 4),
-            "parts": {part.survey.id: {
-                "n": int(part.design.n),
-                "variance": part.variance,
-                # the steps run part by part (figures, page and write are shared)
-                "timings_seconds": {k: round(v, 4) for k, v in part.timings.items()},
-                "calibration": calibration_record(part.design),
-                "replicates": replicate_record(part.design)} for part in self.parts},
+            "parts": {
+                part.survey.id: {
+                    "n": int(part.design.n),
+                    "variance": part.variance,
+                    # the steps run part by part (figures, page and write are shared)
+                    "timings_seconds": {k: round(v, 4) for k, v in part.timings.items()},
+                    "calibration": calibration_record(part.design),
+                    "replicates": replicate_record(part.design),
+                }
+                for part in self.parts
+            },
             "outputs": sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()),
         }
-        (tmp / "run.json").write_text(json.dumps(record, indent=2, default=_json_default) + "\n",
-                                      encoding="utf-8")
+        (tmp / "run.json").write_text(
+            json.dumps(record, indent=2, default=_json_default) + "\n", encoding="utf-8"
+        )
 
 
 def output_files(parts) -> list[str]:
     """The files of the report directory (replicate weights only with replicates)."""
-    reps = [f"{part.survey.prefix}replicate_weights.{ext}" for part in parts
-            if part.design.replicates is not None for ext in ("parquet", "json")]
-    return ["index.html", "keyrates.csv", "keyrates.nc", "weights.csv", *reps,
-            "figures/*.png", "run.json"]
+    reps = [
+        f"{part.survey.prefix}replicate_weights.{ext}"
+        for part in parts
+        if part.design.replicates is not None
+        for ext in ("parquet", "json")
+    ]
+    return [
+        "index.html",
+        "keyrates.csv",
+        "keyrates.nc",
+        "weights.csv",
+        *reps,
+        "figures/*.png",
+        "run.json",
+    ]
 
 
 STEPS = tuple(name for name, _ in ReportRun.PIPELINE)
@@ -494,6 +562,7 @@ def build_report(settings: ReportSettings, survey=None) -> ReportRun:
 
 # -- one part's page and figures ------------------------------------------------------
 
+
 def page_frame(part: Part, settings: ReportSettings) -> pd.DataFrame:
     """A part's key rates with the page's extra columns: the sensitivity
     estimates, the widened intervals, the kind of estimate (``proportion``
@@ -508,18 +577,25 @@ def page_frame(part: Part, settings: ReportSettings) -> pd.DataFrame:
     if part.clustering is not None:
         frame = frame.join(part.clustering, on=keys)
     lang, survey = settings.lang, part.survey
-    published = [survey.published(*k) for k in zip(frame["rate"], frame["domain_var"],
-                                                   frame["domain"])]
+    published = [
+        survey.published(*k) for k in zip(frame["rate"], frame["domain_var"], frame["domain"])
+    ]
 
     def attr(name, default):
-        return [default if p is None or getattr(p, name) is None else getattr(p, name)
-                for p in published]
+        return [
+            default if p is None or getattr(p, name) is None else getattr(p, name)
+            for p in published
+        ]
+
     return frame.assign(
         published_decimals=[np.nan if p is None else p.decimals for p in published],
-        published_low=attr("low", np.nan), published_high=attr("high", np.nan),
+        published_low=attr("low", np.nan),
+        published_high=attr("high", np.nan),
         published_text=attr("text", ""),
-        note=[survey.explain(*k, lang) if settings.bundled else ""
-              for k in zip(frame["rate"], frame["domain_var"], frame["domain"])]
+        note=[
+            survey.explain(*k, lang) if settings.bundled else ""
+            for k in zip(frame["rate"], frame["domain_var"], frame["domain"])
+        ],
     ).reset_index(drop=True)
 
 
@@ -537,19 +613,47 @@ def figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
     frame = page_frame(part, s)
     jobs = []
     if part.margins:
-        jobs.append(("sample_vs_register", t["fig_sample"], "sample", "sample_vs_population",
-                     (margin_shares(part.data, d, part.margins), t)))
+        jobs.append(
+            (
+                "sample_vs_register",
+                t["fig_sample"],
+                "sample",
+                "sample_vs_population",
+                (margin_shares(part.data, d, part.margins), t),
+            )
+        )
     elif survey.strata in part.data:
         rows = strata_shares(part.data, d, survey.strata, t)
-        jobs.append(("sample_vs_frame", t["frame_fig"], "sample", "sample_vs_population",
-                     (rows.assign(margin=survey.strata, category=rows["label"]), t)))
+        jobs.append(
+            (
+                "sample_vs_frame",
+                t["frame_fig"],
+                "sample",
+                "sample_vs_population",
+                (rows.assign(margin=survey.strata, category=rows["label"]), t),
+            )
+        )
     if d.calibration is not None:
-        jobs.append(("weights", t["fig_weights"], "weights", "weight_distribution",
-                     (d.weights, g_factors(d), t)))
+        jobs.append(
+            (
+                "weights",
+                t["fig_weights"],
+                "weights",
+                "weight_distribution",
+                (d.weights, g_factors(d), t),
+            )
+        )
     conv = replicate_convergence(d)
     if conv is not None:
-        jobs.append(("replicate_convergence", t["fig_convergence"], "weights",
-                     "replicate_convergence", (conv["iterations"], conv["error"], t)))
+        jobs.append(
+            (
+                "replicate_convergence",
+                t["fig_convergence"],
+                "weights",
+                "replicate_convergence",
+                (conv["iterations"], conv["error"], t),
+            )
+        )
     labels = rate_labels(part, s.lang)
     groups = {}
     for rate in dict.fromkeys(frame["rate"]):
@@ -560,8 +664,15 @@ def figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
         caption = t["forest_caption"].format(group=group, level=100 * s.level)
         means = set(columns.loc[columns["kind"] == "mean", "rate"])
         scale, axis = (1, t["mean_axis"]) if means == set(rates) else (100, t["percent"])
-        jobs.append((f"forest_{key}", caption, "forest", "forest",
-                     (columns, rates, labels, t, s.level, survey.forest_domains, scale, axis)))
+        jobs.append(
+            (
+                f"forest_{key}",
+                caption,
+                "forest",
+                "forest",
+                (columns, rates, labels, t, s.level, survey.forest_domains, scale, axis),
+            )
+        )
     if part.analysis is not None:
         for name, caption, table in part.analysis.figures(s.lang):
             jobs.append((name, caption, "model", "category_distribution", (table, t)))
@@ -579,27 +690,42 @@ def part_page(part: Part, s: ReportSettings) -> Page:
         strata = strata_shares(part.data, d, survey.strata, t)
         # the population of design variants (not of margin variants: those
         # re-weight after calibration, the base weights stay)
-        for key, variant in (survey.sensitivity.share_variants
-                             if survey.sensitivity is not None else ()):
+        for key, variant in (
+            survey.sensitivity.share_variants if survey.sensitivity is not None else ()
+        ):
             design = part.variant_designs.get(variant)
             if design is not None and design.calibration is None:
                 strata[f"register_total_{key}"] = strata_shares(
-                    part.data, design, survey.strata, t)["register_total"].to_numpy()
+                    part.data, design, survey.strata, t
+                )["register_total"].to_numpy()
     return Page(
-        lang=s.lang, level=s.level, keyrates=frame, rate_labels=rate_labels(part, s.lang),
+        lang=s.lang,
+        level=s.level,
+        keyrates=frame,
+        rate_labels=rate_labels(part, s.lang),
         margin_shares=(margin_shares(part.data, d, part.margins) if part.margins else None),
-        strata=strata, weight_stats=weight_stats(d, s.lang), figures=part.figures,
-        flag_rules=flag_rules(s.lang), settings=methods_settings(s, part),
+        strata=strata,
+        weight_stats=weight_stats(d, s.lang),
+        figures=part.figures,
+        flag_rules=flag_rules(s.lang),
+        settings=methods_settings(s, part),
         margin_sources=part.margin_sources,
-        model_html=(part.analysis.to_html(lang=s.lang) if part.analysis is not None
-                    else None),
-        variant_shares=part.variant_shares, survey_text=survey.text, prefix=survey.prefix,
-        clustering=clustering, table_domains=survey.table_domains,
-        assumptions=(survey.assumptions(part.data, s.lang)
-                     if survey.assumptions is not None and part.own_design else []))
+        model_html=(part.analysis.to_html(lang=s.lang) if part.analysis is not None else None),
+        variant_shares=part.variant_shares,
+        survey_text=survey.text,
+        prefix=survey.prefix,
+        clustering=clustering,
+        table_domains=survey.table_domains,
+        assumptions=(
+            survey.assumptions(part.data, s.lang)
+            if survey.assumptions is not None and part.own_design
+            else []
+        ),
+    )
 
 
 # -- tables computed from the design -------------------------------------------------
+
 
 def keyrate_frame(results) -> pd.DataFrame:
     """The tidy key-rate frame (exactly the keyrates.csv columns, in order)."""
@@ -612,6 +738,7 @@ def _domain_sums(design, domains, items, values):
     """``sum_i values[i, j] 1[domain d]`` for every item j and domain d of
     every domain specification: ``(spec, labels, (D, k) sums)`` per spec."""
     from estimators.inference.domains import domain_codes
+
     for spec in domains:
         codes, labels = domain_codes(design.data, spec)
         onehot = np.zeros((design.n, len(labels)))
@@ -620,9 +747,10 @@ def _domain_sums(design, domains, items, values):
 
 
 def _index(spec, labels, items) -> pd.MultiIndex:
-    return pd.MultiIndex.from_tuples([(it.rate, spec, label) for label in labels
-                                      for it in items],
-                                     names=["rate", "domain_var", "domain"])
+    return pd.MultiIndex.from_tuples(
+        [(it.rate, spec, label) for label in labels for it in items],
+        names=["rate", "domain_var", "domain"],
+    )
 
 
 def point_estimates(design, domains, items) -> pd.Series:
@@ -645,8 +773,9 @@ def point_estimates(design, domains, items) -> pd.Series:
     return pd.concat(parts)
 
 
-def clustered_intervals(design, frame, survey: SurveyConfig, ci: str,
-                        level: float) -> pd.DataFrame:
+def clustered_intervals(
+    design, frame, survey: SurveyConfig, ci: str, level: float
+) -> pd.DataFrame:
     """The confidence intervals of every key-rate estimate widened by an
     assumed clustering (:class:`~estimators.surveys.base.Clustering`).
 
@@ -670,11 +799,15 @@ def clustered_intervals(design, frame, survey: SurveyConfig, ci: str,
     items = rate_items(design, survey.catalog)
     clustered = np.asarray(clustering.clustered.mask(design.data), float)[:, None]
     base = np.stack([it.base for it in items], axis=1).astype(float)
-    counts = pd.concat([pd.Series(sums.reshape(-1), index=_index(spec, labels, items))
-                        for spec, labels, sums in _domain_sums(design, survey.domains, items,
-                                                               base * clustered)])
-    keys = pd.MultiIndex.from_frame(frame[["rate", "domain_var", "domain"]].astype(
-        {"domain": str}))
+    counts = pd.concat(
+        [
+            pd.Series(sums.reshape(-1), index=_index(spec, labels, items))
+            for spec, labels, sums in _domain_sums(design, survey.domains, items, base * clustered)
+        ]
+    )
+    keys = pd.MultiIndex.from_frame(
+        frame[["rate", "domain_var", "domain"]].astype({"domain": str})
+    )
     n_clustered = counts.reindex(keys).to_numpy()
     m = np.array([clustering.take(int(round(n))) for n in n_clustered])
     factors = np.stack([clustering.inflation(mi, clustering.rhos).to_numpy() for mi in m])
@@ -685,8 +818,7 @@ def clustered_intervals(design, frame, survey: SurveyConfig, ci: str,
     for k in range(len(clustering.rhos)):
         se_k = se * np.sqrt(factors[:, k])
         low, high = wald_ci(est, se_k, df, level)
-        low[p], high[p] = proportion_ci(est[p], se_k[p], method=ci, df=df[p], level=level,
-                                        n=n[p])
+        low[p], high[p] = proportion_ci(est[p], se_k[p], method=ci, df=df[p], level=level, n=n[p])
         out[f"clus{k}_factor"] = factors[:, k]
         out[f"clus{k}_low"], out[f"clus{k}_high"] = low, high
     return pd.DataFrame(out, index=keys)
@@ -698,13 +830,18 @@ def clustering_summary(part: Part) -> dict:
     its factors."""
     clustering = part.survey.clustering
     m = clustering.take(int(np.asarray(clustering.clustered.mask(part.data)).sum()))
-    return {"clusters": clustering.clusters, "rhos": tuple(clustering.rhos), "m": m,
-            "factors": tuple(clustering.inflation(m, clustering.rhos).to_numpy())}
+    return {
+        "clusters": clustering.clusters,
+        "rhos": tuple(clustering.rhos),
+        "m": m,
+        "factors": tuple(clustering.inflation(m, clustering.rhos).to_numpy()),
+    }
 
 
 def margin_shares(data, design, margins) -> pd.DataFrame:
     """Sample, register and calibrated share of every margin category."""
     from weighting.columns import canonical
+
     rows = []
     w = np.asarray(design.weights, float)
     for m in margins:
@@ -716,10 +853,17 @@ def margin_shares(data, design, margins) -> pd.DataFrame:
             wsum[key] = wsum.get(key, 0.0) + wi
         n, wt = len(keys), float(w.sum())
         for key, target in m.table.items():
-            rows.append({"margin": m.name, "category": "*".join(key),
-                         "sample_n": counts.get(key, 0), "sample_share": counts.get(key, 0) / n,
-                         "register_total": target, "register_share": target / total,
-                         "calibrated_share": wsum.get(key, 0.0) / wt})
+            rows.append(
+                {
+                    "margin": m.name,
+                    "category": "*".join(key),
+                    "sample_n": counts.get(key, 0),
+                    "sample_share": counts.get(key, 0) / n,
+                    "register_total": target,
+                    "register_share": target / total,
+                    "calibrated_share": wsum.get(key, 0.0) / wt,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -728,15 +872,22 @@ def strata_shares(data, design, column: str, t: dict | None = None) -> pd.DataFr
     population the base weights stand for; ``label`` is the stratum's page
     label (``column=value`` of the strings ``t``, else the value)."""
     base = pd.Series(np.asarray(design.base_weights, float), index=data.index)
-    by = pd.DataFrame({"stratum": data[column].astype(str), "w": base}).groupby(
-        "stratum")["w"].agg(["size", "sum"])
+    by = (
+        pd.DataFrame({"stratum": data[column].astype(str), "w": base})
+        .groupby("stratum")["w"]
+        .agg(["size", "sum"])
+    )
     by = by.loc[sorted(by.index, key=_natural)]
-    return pd.DataFrame({"stratum": by.index,
-                         "label": [(t or {}).get(f"{column}={v}", v) for v in by.index],
-                         "sample_n": by["size"].to_numpy(),
-                         "sample_share": (by["size"] / by["size"].sum()).to_numpy(),
-                         "register_total": by["sum"].to_numpy(),
-                         "register_share": (by["sum"] / by["sum"].sum()).to_numpy()})
+    return pd.DataFrame(
+        {
+            "stratum": by.index,
+            "label": [(t or {}).get(f"{column}={v}", v) for v in by.index],
+            "sample_n": by["size"].to_numpy(),
+            "sample_share": (by["size"] / by["size"].sum()).to_numpy(),
+            "register_total": by["sum"].to_numpy(),
+            "register_share": (by["sum"] / by["sum"].sum()).to_numpy(),
+        }
+    )
 
 
 def weight_stats(design, lang: str) -> list[tuple[str, str]]:
@@ -744,23 +895,35 @@ def weight_stats(design, lang: str) -> list[tuple[str, str]]:
     g-factors and convergence only for a calibrated design."""
     from estimators.report.html import num
     from weighting.diagnostics import weight_diagnostics
+
     t = text(lang)
     diag = weight_diagnostics(design.weights)
-    rows = [("w_min", num(diag.min, lang, 2)), ("w_max", num(diag.max, lang, 2)),
-            ("w_mean", num(diag.total / diag.n, lang, 2)), ("w_cv", num(diag.cv, lang, 3))]
+    rows = [
+        ("w_min", num(diag.min, lang, 2)),
+        ("w_max", num(diag.max, lang, 2)),
+        ("w_mean", num(diag.total / diag.n, lang, 2)),
+        ("w_cv", num(diag.cv, lang, 3)),
+    ]
     full = calibration_record(design)
     if full:
         g = g_factors(design)
         rows.append(("g_range", f"{num(g.min(), lang, 3)} – {num(g.max(), lang, 3)}"))
     rows += [("n_eff", num(diag.n_eff, lang, 1)), ("deff_w", num(diag.deff, lang, 3))]
     if full:
-        rows.append(("conv_full", f"{full['iterations']}, {full['max_error']:.2e}, "
-                                  f"{t['yes'] if full['converged'] else t['no']}"))
+        rows.append(
+            (
+                "conv_full",
+                f"{full['iterations']}, {full['max_error']:.2e}, "
+                f"{t['yes'] if full['converged'] else t['no']}",
+            )
+        )
     reps = replicate_record(design)
     if reps:
-        rows += [("conv_reps", f"{reps['converged']} / {reps['B']}"),
-                 ("conv_iter", f"{reps['iterations_median']:g} / {reps['iterations_max']}"),
-                 ("conv_err", f"{reps['max_error']:.2e}")]
+        rows += [
+            ("conv_reps", f"{reps['converged']} / {reps['B']}"),
+            ("conv_iter", f"{reps['iterations_median']:g} / {reps['iterations_max']}"),
+            ("conv_err", f"{reps['max_error']:.2e}"),
+        ]
     return rows
 
 
@@ -775,9 +938,14 @@ def calibration_record(design) -> dict | None:
     cal = design.calibration
     if cal is None:
         return None
-    return {"distance": cal.distance, "bounds": cal.bounds, "tol": cal.tol,
-            "iterations": int(cal.iterations), "max_error": float(cal.error),
-            "converged": bool(cal.converged)}
+    return {
+        "distance": cal.distance,
+        "bounds": cal.bounds,
+        "tol": cal.tol,
+        "iterations": int(cal.iterations),
+        "max_error": float(cal.error),
+        "converged": bool(cal.converged),
+    }
 
 
 def replicate_convergence(design) -> dict | None:
@@ -792,11 +960,15 @@ def replicate_record(design) -> dict | None:
     conv = replicate_convergence(design)
     if conv is None:
         return None
-    return {"method": design.method, "B": int(design.B), "seed": design.seed,
-            "converged": int(np.sum(conv["converged"])),
-            "iterations_median": float(np.median(conv["iterations"])),
-            "iterations_max": int(np.max(conv["iterations"])),
-            "max_error": float(np.max(conv["error"]))}
+    return {
+        "method": design.method,
+        "B": int(design.B),
+        "seed": design.seed,
+        "converged": int(np.sum(conv["converged"])),
+        "iterations_median": float(np.median(conv["iterations"])),
+        "iterations_max": int(np.max(conv["iterations"])),
+        "max_error": float(np.max(conv["error"])),
+    }
 
 
 def methods_settings(s: ReportSettings, part: Part) -> list[tuple[str, str]]:
@@ -805,36 +977,51 @@ def methods_settings(s: ReportSettings, part: Part) -> list[tuple[str, str]]:
     survey, design = part.survey, part.design
     t = text(s.lang, survey.text)
     sample = t["m_bundled"] if s.bundled else str(s.sample)
-    strata = f"{design.n_strata} strata ({s.strata or survey.strata})" if design.n_strata > 1 \
+    strata = (
+        f"{design.n_strata} strata ({s.strata or survey.strata})"
+        if design.n_strata > 1
         else t["m_unstratified"]
-    base = t["m_base_given"].format(s.weight or survey.weights) if (s.weight or s.bundled) \
+    )
+    base = (
+        t["m_base_given"].format(s.weight or survey.weights)
+        if (s.weight or s.bundled)
         else t["m_base_nn"]
+    )
     if design.fpc is not None:
         base += "; " + t["m_fpc"].format(s.fpc or survey.fpc)
-    rows = [(t["m_sample"], f"{sample}; n = {design.n}"),
-            (t["m_design"], f"{strata}; {base}")]
+    rows = [(t["m_sample"], f"{sample}; n = {design.n}"), (t["m_design"], f"{strata}; {base}")]
     cal = calibration_record(design)
     if cal is None:
         rows.append((t["m_calibration"], t["m_not_calibrated"]))
     else:
-        calibration = s.calibration + (f", bounds {s.bounds[0]:g}–{s.bounds[1]:g}"
-                                       if s.bounds else "") + (f", trim {s.trim}"
-                                                               if s.trim else "")
-        rows += [(t["m_calibration"], calibration),
-                 (t["m_converged"], t["m_convergence"].format(
-                     tol=s.tol, max_iter=s.max_iter, it=cal["iterations"],
-                     err=cal["max_error"]))]
+        calibration = (
+            s.calibration
+            + (f", bounds {s.bounds[0]:g}–{s.bounds[1]:g}" if s.bounds else "")
+            + (f", trim {s.trim}" if s.trim else "")
+        )
+        rows += [
+            (t["m_calibration"], calibration),
+            (
+                t["m_converged"],
+                t["m_convergence"].format(
+                    tol=s.tol, max_iter=s.max_iter, it=cal["iterations"], err=cal["max_error"]
+                ),
+            ),
+        ]
     if design.replicates is None:
-        variance = (t["m_linearization"] if cal is not None
-                    else t["m_linearization_design"]).format(df=design.degf)
+        variance = (
+            t["m_linearization"] if cal is not None else t["m_linearization_design"]
+        ).format(df=design.degf)
     else:
-        variance = t["m_" + part.variance].format(B=design.B, distance=s.calibration,
-                                                  df=design.degf)
+        variance = t["m_" + part.variance].format(
+            B=design.B, distance=s.calibration, df=design.degf
+        )
     if survey.variance is not None and survey.variance != s.variance:
         variance += t["m_own_variance"].format(option=s.variance)
-    rows += [(t["m_variance"], variance),
-             (t["m_seed"], str(s.seed) if design.replicates is not None
-              else t["m_no_seed"])]
+    rows += [
+        (t["m_variance"], variance),
+        (t["m_seed"], str(s.seed) if design.replicates is not None else t["m_no_seed"]),
+    ]
     ci = t["m_ci_text"].format(ci=s.ci, level=100 * s.level)
     if (part.results.frame["kind"] == "mean").any():
         ci += t["m_ci_mean"]
@@ -844,13 +1031,23 @@ def methods_settings(s: ReportSettings, part: Part) -> list[tuple[str, str]]:
 
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for dist in ("kalib", "numpy", "scipy", "pandas", "statsmodels", "xarray", "matplotlib",
-                 "pyarrow", "tqdm"):
+    for dist in (
+        "kalib",
+        "numpy",
+        "scipy",
+        "pandas",
+        "statsmodels",
+        "xarray",
+        "matplotlib",
+        "pyarrow",
+        "tqdm",
+    ):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             out[dist] = "source tree (not installed)" if dist == "kalib" else "not installed"
     from weighting import _backend
+
     out["kernels"] = "cext" if getattr(_backend, "KERNELS", None) is not None else "numpy"
     return out
 
@@ -870,8 +1067,15 @@ def _calibration_spec(s: ReportSettings):
     """The run's calibration settings as one ``CalibrationSpec``."""
     from weighting.spec import CalibrationSpec
 
-    return CalibrationSpec(s.calibration, s.bounds, s.trim, s.tol, s.max_iter,
-                           s.allow_unconverged, s.normalize_margins)
+    return CalibrationSpec(
+        s.calibration,
+        s.bounds,
+        s.trim,
+        s.tol,
+        s.max_iter,
+        s.allow_unconverged,
+        s.normalize_margins,
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -884,14 +1088,15 @@ def _sha256(path: Path) -> str:
 
 def _file_input(role: str, path) -> dict:
     path = Path(path)
-    return {"role": role, "path": str(path), "sha256": _sha256(path),
-            "bytes": path.stat().st_size}
+    return {"role": role, "path": str(path), "sha256": _sha256(path), "bytes": path.stat().st_size}
 
 
 def _bundled_inputs(data_dir: Path) -> list[dict]:
-    return [_file_input("bundled", p) for p in sorted(Path(data_dir).iterdir(),
-                                                      key=lambda p: p.name)
-            if p.is_file()]
+    return [
+        _file_input("bundled", p)
+        for p in sorted(Path(data_dir).iterdir(), key=lambda p: p.name)
+        if p.is_file()
+    ]
 
 
 def _numeric_column(data, column: str) -> np.ndarray:
@@ -910,5 +1115,12 @@ def _json_default(obj):
     return str(obj)
 
 
-__all__ = ["ReportSettings", "ReportRun", "Part", "build_report", "report_surveys",
-           "SURVEYS", "REPORT_COLUMNS"]
+__all__ = [
+    "ReportSettings",
+    "ReportRun",
+    "Part",
+    "build_report",
+    "report_surveys",
+    "SURVEYS",
+    "REPORT_COLUMNS",
+]

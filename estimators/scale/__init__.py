@@ -13,11 +13,26 @@ Entry points
 
 See ``docs/scale.md``.
 """
+
 from estimators.scale.engine import domain_means, replicate_dataset, replicate_variance
-from estimators.scale.replicates import (ChunkedDesign, chunked, design_replicate_dataset,
-                                         replicate_totals_chunked, with_replicates_chunked)
+from estimators.scale.replicates import (
+    ChunkedDesign,
+    chunked,
+    design_replicate_dataset,
+    replicate_totals_chunked,
+    with_replicates_chunked,
+)
 from estimators.scale.schedulers import dask_scheduler, run_with_scheduler
 
-__all__ = ["ChunkedDesign", "chunked", "dask_scheduler", "design_replicate_dataset",
-           "domain_means", "replicate_dataset", "replicate_totals_chunked",
-           "replicate_variance", "run_with_scheduler", "with_replicates_chunked"]
+__all__ = [
+    "ChunkedDesign",
+    "chunked",
+    "dask_scheduler",
+    "design_replicate_dataset",
+    "domain_means",
+    "replicate_dataset",
+    "replicate_totals_chunked",
+    "replicate_variance",
+    "run_with_scheduler",
+    "with_replicates_chunked",
+]

@@ -11,6 +11,7 @@ their D, exactly as ``weighting.replicates.recalibrate`` does from rows: the
 compiled Newton solver of ``cext/newton.pxd`` when available, else
 ``weighting``'s numpy path (which also runs logit trimming).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,24 +63,24 @@ class CellCalibration:
     ipf: IpfStart | None = None
 
     @classmethod
-    def from_result(cls, result, order=None, accept_failures=False) -> "CellCalibration":
+    def from_result(cls, result, order=None, accept_failures=False) -> CellCalibration:
         """From a full-sample ``weighting.calibrate.CalibrationResult`` (None:
         an uncalibrated design)."""
         if result is None:
-            return cls(None, np.zeros(1, np.int64), np.zeros(0), np.ones(1), None,
-                       accept_failures)
+            return cls(None, np.zeros(1, np.int64), np.zeros(0), np.ones(1), None, accept_failures)
         problem = result.problem
         if problem.rows_are_units:
-            raise KalibError("the chunked path needs categorical margins only: a numeric "
-                             "total makes every row its own calibration unit")
+            raise KalibError(
+                "the chunked path needs categorical margins only: a numeric "
+                "total makes every row its own calibration unit"
+            )
         order = np.arange(problem.n_cells) if order is None else np.asarray(order, np.int64)
         spec = result.spec.for_replicates()
         g_cells = np.empty(problem.n_cells)
         g_cells[problem.cell] = result.g
         lam = np.ascontiguousarray(result.lam, dtype=np.float64)
         g = np.where(order >= 0, g_cells[order], 1.0)
-        return cls(problem.table, order, lam, g, spec, accept_failures,
-                   ipf_start(result, spec))
+        return cls(problem.table, order, lam, g, spec, accept_failures, ipf_start(result, spec))
 
     @property
     def n_cells(self) -> int:
@@ -91,8 +92,7 @@ class CellCalibration:
         b = D.shape[0]
         if self.table is None:
             zeros = np.zeros(b, np.int64)
-            return np.ones((b, 1)), {"iterations": zeros, "error": np.zeros(b),
-                                     "status": zeros}
+            return np.ones((b, 1)), {"iterations": zeros, "error": np.zeros(b), "status": zeros}
         table = self.table
         present = self.order >= 0
         D_problem = np.empty((b, table.n_cells))
@@ -101,13 +101,17 @@ class CellCalibration:
         if kernel is not None and self.spec.trim is None:
             system = kernel_system(_backend.KERNELS, table, self.spec, self.lam, self.ipf)
             g, iterations, error, status = kernel.solve_cell_tables(
-                np.ascontiguousarray(D_problem), system, 1)
+                np.ascontiguousarray(D_problem), system, 1
+            )
         else:
             g, iterations, error, status = recalibrate_cells(
-                table, D_problem.__getitem__, b, self.spec, self.lam, self.ipf)
-        record = {"iterations": np.asarray(iterations, np.int64),
-                  "error": np.asarray(error, np.float64),
-                  "status": np.asarray(status, np.int64)}
+                table, D_problem.__getitem__, b, self.spec, self.lam, self.ipf
+            )
+        record = {
+            "iterations": np.asarray(iterations, np.int64),
+            "error": np.asarray(error, np.float64),
+            "status": np.asarray(status, np.int64),
+        }
         self._check(D_problem, record, first)
         g_out = np.ones((b, self.n_cells))
         g_out[:, present] = np.asarray(g)[:, self.order[present]]
@@ -123,14 +127,19 @@ class CellCalibration:
             totals = self.table.Xfull.T @ D_problem[b]
             j = int(np.flatnonzero((totals <= 0) & (self.table.tfull > 0))[0])
             margin, category = self.table.labels[j]
-            cause = (f"margin {margin!r} category {category} has no sample weight in this "
-                     "replicate (all its PSUs were left out)")
+            cause = (
+                f"margin {margin!r} category {category} has no sample weight in this "
+                "replicate (all its PSUs were left out)"
+            )
         elif status == Status.TRIM_INFEASIBLE:
             cause = f"the trimming caps {self.spec.trim} and the margins cannot hold together"
         else:
-            cause = (f"not converged in {int(record['iterations'][b])} iterations: max "
-                     f"relative margin error {record['error'][b]:.3g} > tol {self.spec.tol:g}")
+            cause = (
+                f"not converged in {int(record['iterations'][b])} iterations: max "
+                f"relative margin error {record['error'][b]:.3g} > tol {self.spec.tol:g}"
+            )
         raise ReplicateError(
             f"replicate {first + b + 1} (index {first + b}) failed to re-calibrate: {cause}",
             option="accept_failures",
-            remedy="pass accept_failures=True to keep failed replicates, flagged")
+            remedy="pass accept_failures=True to keep failed replicates, flagged",
+        )

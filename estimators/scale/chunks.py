@@ -16,6 +16,7 @@ needs) and the replicate totals are
 S of row chunks add up to the sample's (a tree reduction), and a chunk needs
 only the multipliers of its own PSUs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -85,10 +86,14 @@ def make_chunk(psu, stratum, cell, groups, n_groups, d, values) -> Chunk:
     refined = np.asarray(cell, np.int64)[order] * n_groups + np.asarray(groups, np.int64)[order]
     d = np.asarray(d, np.float64)[order]
     dv = np.column_stack([d, d[:, None] * np.asarray(values, np.float64)[order]])
-    return Chunk(psus=psu[first], psu_stratum=np.asarray(stratum, np.int64)[order][first],
-                 row_psu=np.ascontiguousarray(row_psu, dtype=np.int64),
-                 refined=np.ascontiguousarray(refined), dv=np.ascontiguousarray(dv),
-                 order=order)
+    return Chunk(
+        psus=psu[first],
+        psu_stratum=np.asarray(stratum, np.int64)[order][first],
+        row_psu=np.ascontiguousarray(row_psu, dtype=np.int64),
+        refined=np.ascontiguousarray(refined),
+        dv=np.ascontiguousarray(dv),
+        order=order,
+    )
 
 
 def accumulate(chunk: Chunk, mult: np.ndarray, n_refined: int) -> np.ndarray:
@@ -97,25 +102,34 @@ def accumulate(chunk: Chunk, mult: np.ndarray, n_refined: int) -> np.ndarray:
     mult = np.ascontiguousarray(mult, dtype=np.float64)
     kernel = chunk_kernel()
     if kernel is not None:
-        return kernel.accumulate_refined(mult, chunk.row_psu, chunk.refined, chunk.dv,
-                                         n_refined, 1)
+        return kernel.accumulate_refined(
+            mult, chunk.row_psu, chunk.refined, chunk.dv, n_refined, 1
+        )
     out = np.empty((mult.shape[0], n_refined, chunk.dv.shape[1]))
     for b in range(mult.shape[0]):
         coef = mult[b][chunk.row_psu]
         for j in range(chunk.dv.shape[1]):
-            out[b, :, j] = np.bincount(chunk.refined, coef * chunk.dv[:, j],
-                                       minlength=n_refined)
+            out[b, :, j] = np.bincount(chunk.refined, coef * chunk.dv[:, j], minlength=n_refined)
     return out
 
 
-def accumulate_bootstrap(chunk: Chunk, counts: np.ndarray, base: np.ndarray, step: np.ndarray,
-                         n_refined: int) -> np.ndarray:
+def accumulate_bootstrap(
+    chunk: Chunk, counts: np.ndarray, base: np.ndarray, step: np.ndarray, n_refined: int
+) -> np.ndarray:
     """``accumulate`` for bootstrap multipliers ``base + step * counts`` of the
     chunk's PSUs, without forming them when the counts are one byte each."""
     kernel = chunk_kernel()
     if kernel is not None and counts.dtype == np.uint8:
-        return kernel.accumulate_counts(np.ascontiguousarray(counts), base, step,
-                                        chunk.row_psu, chunk.refined, chunk.dv, n_refined, 1)
+        return kernel.accumulate_counts(
+            np.ascontiguousarray(counts),
+            base,
+            step,
+            chunk.row_psu,
+            chunk.refined,
+            chunk.dv,
+            n_refined,
+            1,
+        )
     return accumulate(chunk, base + step * counts, n_refined)
 
 

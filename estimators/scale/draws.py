@@ -14,6 +14,7 @@ task writes the chunk slices of the delete-one multipliers directly.
 (``weighting.replicates.Plan`` also holds per-PSU arrays, O(n) when units are
 PSUs, which would be shipped to every task).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,21 +32,31 @@ class ReplicateSpec:
     method: int
     B: int
     seed: int | None
-    n_psu: np.ndarray       # (H,)
-    offset: np.ndarray      # (H,) first global PSU code of each stratum
-    n_draws: np.ndarray     # (H,) bootstrap draws per stratum
-    base: np.ndarray        # (H,) bootstrap: 1 - a_h
-    step: np.ndarray        # (H,) bootstrap: a_h n_h / (n_h - 1)
-    jk_psu: np.ndarray      # (B,) jackknife: deleted PSU
-    jk_factor: np.ndarray   # (B,) jackknife: n_h / (n_h - 1) for its stratum
+    n_psu: np.ndarray  # (H,)
+    offset: np.ndarray  # (H,) first global PSU code of each stratum
+    n_draws: np.ndarray  # (H,) bootstrap draws per stratum
+    base: np.ndarray  # (H,) bootstrap: 1 - a_h
+    step: np.ndarray  # (H,) bootstrap: a_h n_h / (n_h - 1)
+    jk_psu: np.ndarray  # (B,) jackknife: deleted PSU
+    jk_factor: np.ndarray  # (B,) jackknife: n_h / (n_h - 1) for its stratum
     jk_stratum: np.ndarray  # (B,) jackknife: stratum of the deleted PSU
 
     @classmethod
-    def from_plan(cls, plan) -> "ReplicateSpec":
+    def from_plan(cls, plan) -> ReplicateSpec:
         """Per-stratum form of a ``weighting.replicates.Plan`` (same doubles)."""
-        return cls(plan.method, plan.B, plan.seed, plan.n_psu, plan.offset, plan.n_draws,
-                   plan.base[plan.offset], plan.step[plan.offset], plan.jk_psu,
-                   plan.jk_factor, plan.psu_stratum[plan.jk_psu])
+        return cls(
+            plan.method,
+            plan.B,
+            plan.seed,
+            plan.n_psu,
+            plan.offset,
+            plan.n_draws,
+            plan.base[plan.offset],
+            plan.step[plan.offset],
+            plan.jk_psu,
+            plan.jk_factor,
+            plan.psu_stratum[plan.jk_psu],
+        )
 
     @property
     def P(self) -> int:
@@ -58,8 +69,9 @@ def blocks(B: int, size: int) -> list[tuple[int, int]]:
 
 
 def _slices(block: np.ndarray, runs_per_chunk) -> list[np.ndarray]:
-    return [np.concatenate([block[:, s:s + n] for s, n in runs], axis=1)
-            for runs in runs_per_chunk]
+    return [
+        np.concatenate([block[:, s : s + n] for s, n in runs], axis=1) for runs in runs_per_chunk
+    ]
 
 
 def bootstrap_count_block(spec: ReplicateSpec, b0: int, b1: int) -> np.ndarray:
@@ -67,14 +79,20 @@ def bootstrap_count_block(spec: ReplicateSpec, b0: int, b1: int) -> np.ndarray:
     kernel = chunk_kernel()
     if kernel is not None:
         children = np.random.SeedSequence(spec.seed).spawn(spec.B)[b0:b1]
-        counts, overflow = kernel.draw_counts([np.random.PCG64(c) for c in children],
-                                              spec.n_psu, spec.offset, spec.n_draws,
-                                              spec.P, 1)
+        counts, overflow = kernel.draw_counts(
+            [np.random.PCG64(c) for c in children],
+            spec.n_psu,
+            spec.offset,
+            spec.n_draws,
+            spec.P,
+            1,
+        )
         if not overflow:
             return counts
     # numpy reference (and the rare block with a count above 255)
-    return np.stack([bootstrap_counts(spec.seed, spec.B, spec.n_psu, spec.n_draws, b)
-                     for b in range(b0, b1)])
+    return np.stack(
+        [bootstrap_counts(spec.seed, spec.B, spec.n_psu, spec.n_draws, b) for b in range(b0, b1)]
+    )
 
 
 def draw_block(spec: ReplicateSpec, b0: int, b1: int, runs_per_chunk) -> list[np.ndarray]:
@@ -87,8 +105,11 @@ def draw_block(spec: ReplicateSpec, b0: int, b1: int, runs_per_chunk) -> list[np
         return _slices(bootstrap_count_block(spec, b0, b1), runs_per_chunk)
     out = []
     for runs in runs_per_chunk:
-        psus = np.concatenate([np.arange(s, s + n) for s, n in runs]) if len(runs) \
+        psus = (
+            np.concatenate([np.arange(s, s + n) for s, n in runs])
+            if len(runs)
             else np.zeros(0, np.int64)
+        )
         mult = np.ones((b1 - b0, len(psus)))
         for row, b in enumerate(range(b0, b1)):
             h = spec.jk_stratum[b]

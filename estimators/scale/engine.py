@@ -15,6 +15,7 @@ counts (b_j bytes per PSU), or (b_j x R) statistics.
 
 The result is an ``xarray.Dataset`` backed by dask arrays until computed.
 """
+
 from __future__ import annotations
 
 import dask
@@ -24,8 +25,7 @@ import xarray as xr
 
 from estimators.inference.variance import replicate_variance as _svrvar
 from estimators.scale import chunks as _chunks
-from estimators.scale.draws import (ReplicateSpec, accumulate_block, blocks, draw_block,
-                                    multipliers)
+from estimators.scale.draws import ReplicateSpec, accumulate_block, blocks, draw_block, multipliers
 
 # Memory a block task may use for its (b_j x P) counts or (b_j x R x stats) table.
 BLOCK_BYTES = 2**26
@@ -62,14 +62,31 @@ def _full_totals(calibration, F, n_groups):
 
 
 def _field(results, name, shapes, dtype):
-    return da.concatenate([
-        da.from_delayed(dask.delayed(lambda r, key=name: r[key])(r), shape=shape, dtype=dtype)
-        for r, shape in zip(results, shapes)])
+    return da.concatenate(
+        [
+            da.from_delayed(dask.delayed(lambda r, key=name: r[key])(r), shape=shape, dtype=dtype)
+            for r, shape in zip(results, shapes)
+        ]
+    )
 
 
-def replicate_dataset(chunk_list, calibration, plan, n_groups, *, scale, rscales, mse,
-                      degf, method, stat_names, group_labels=None, block_size=None,
-                      split_every=4, chunk_rows=None) -> xr.Dataset:
+def replicate_dataset(
+    chunk_list,
+    calibration,
+    plan,
+    n_groups,
+    *,
+    scale,
+    rscales,
+    mse,
+    degf,
+    method,
+    stat_names,
+    group_labels=None,
+    block_size=None,
+    split_every=4,
+    chunk_rows=None,
+) -> xr.Dataset:
     """Lazy Dataset of full-sample and replicate totals from delayed chunks.
 
     Parameters
@@ -105,10 +122,19 @@ def replicate_dataset(chunk_list, calibration, plan, n_groups, *, scale, rscales
     for b0, b1 in blocks(spec.B, size):
         material = dask.delayed(draw_block, nout=len(chunk_list))(spec_key, b0, b1, runs)
         materials.append(material)
-        stacked.append(da.stack([
-            da.from_delayed(dask.delayed(accumulate_block)(spec_key, c, material[k], R),
-                            shape=(b1 - b0, R, k1), dtype=np.float64)
-            for k, c in enumerate(chunk_list)], axis=1))
+        stacked.append(
+            da.stack(
+                [
+                    da.from_delayed(
+                        dask.delayed(accumulate_block)(spec_key, c, material[k], R),
+                        shape=(b1 - b0, R, k1),
+                        dtype=np.float64,
+                    )
+                    for k, c in enumerate(chunk_list)
+                ],
+                axis=1,
+            )
+        )
     S = da.concatenate(stacked, axis=0).sum(axis=1, split_every=split_every)
 
     results, shapes = [], []
@@ -116,42 +142,76 @@ def replicate_dataset(chunk_list, calibration, plan, n_groups, *, scale, rscales
         results.append(dask.delayed(_finish_block)(calibration_key, piece, G, b0))
         shapes.append(b1 - b0)
 
-    F = da.stack([da.from_delayed(dask.delayed(_chunks.full_sample)(c, R), shape=(R, k1),
-                                  dtype=np.float64) for c in chunk_list]
-                 ).sum(axis=0, split_every=split_every)
-    full = da.from_delayed(dask.delayed(_full_totals)(calibration_key, F, G), shape=(G, k1),
-                           dtype=np.float64)
+    F = da.stack(
+        [
+            da.from_delayed(
+                dask.delayed(_chunks.full_sample)(c, R), shape=(R, k1), dtype=np.float64
+            )
+            for c in chunk_list
+        ]
+    ).sum(axis=0, split_every=split_every)
+    full = da.from_delayed(
+        dask.delayed(_full_totals)(calibration_key, F, G), shape=(G, k1), dtype=np.float64
+    )
 
     dims = ("replicate", "group", "stat")
     ds = xr.Dataset(
-        {"total": (dims[1:], full),
-         "replicate_total": (dims, _field(results, "total",
-                                          [(b, G, k1) for b in shapes], np.float64)),
-         "g": (("replicate", "cell"), _field(results, "g", [(b, C) for b in shapes],
-                                             np.float64)),
-         "iterations": ("replicate", _field(results, "iterations", [(b,) for b in shapes],
-                                            np.int64)),
-         "error": ("replicate", _field(results, "error", [(b,) for b in shapes],
-                                       np.float64)),
-         "status": ("replicate", _field(results, "status", [(b,) for b in shapes],
-                                        np.int64)),
-         "rscales": ("replicate", np.asarray(rscales, np.float64))},
-        coords={"replicate": np.arange(1, spec.B + 1), "stat": list(stat_names),
-                "group": (np.arange(G) if group_labels is None else list(group_labels))},
-        attrs={"method": method, "seed": -1 if spec.seed is None else int(spec.seed),
-               "scale": float(scale), "mse": int(bool(mse)), "degf": int(degf),
-               "chunks": len(chunk_list), "block_size": int(size)})
+        {
+            "total": (dims[1:], full),
+            "replicate_total": (
+                dims,
+                _field(results, "total", [(b, G, k1) for b in shapes], np.float64),
+            ),
+            "g": (
+                ("replicate", "cell"),
+                _field(results, "g", [(b, C) for b in shapes], np.float64),
+            ),
+            "iterations": (
+                "replicate",
+                _field(results, "iterations", [(b,) for b in shapes], np.int64),
+            ),
+            "error": ("replicate", _field(results, "error", [(b,) for b in shapes], np.float64)),
+            "status": ("replicate", _field(results, "status", [(b,) for b in shapes], np.int64)),
+            "rscales": ("replicate", np.asarray(rscales, np.float64)),
+        },
+        coords={
+            "replicate": np.arange(1, spec.B + 1),
+            "stat": list(stat_names),
+            "group": (np.arange(G) if group_labels is None else list(group_labels)),
+        },
+        attrs={
+            "method": method,
+            "seed": -1 if spec.seed is None else int(spec.seed),
+            "scale": float(scale),
+            "mse": int(bool(mse)),
+            "degf": int(degf),
+            "chunks": len(chunk_list),
+            "block_size": int(size),
+        },
+    )
     if chunk_rows is not None:
-        ds["replicate_weight"] = (("row", "replicate"), da.block([
-            [da.from_delayed(dask.delayed(_weights_block)(spec_key, c, material[k], r, G),
-                             shape=(rows, b), dtype=np.float64)
-             for material, r, b in zip(materials, results, shapes)]
-            for k, (c, rows) in enumerate(zip(chunk_list, chunk_rows))]))
+        ds["replicate_weight"] = (
+            ("row", "replicate"),
+            da.block(
+                [
+                    [
+                        da.from_delayed(
+                            dask.delayed(_weights_block)(spec_key, c, material[k], r, G),
+                            shape=(rows, b),
+                            dtype=np.float64,
+                        )
+                        for material, r, b in zip(materials, results, shapes)
+                    ]
+                    for k, (c, rows) in enumerate(zip(chunk_list, chunk_rows))
+                ]
+            ),
+        )
     return ds
 
 
-def replicate_variance(ds: xr.Dataset, estimate: xr.DataArray,
-                       replicates: xr.DataArray) -> xr.DataArray:
+def replicate_variance(
+    ds: xr.Dataset, estimate: xr.DataArray, replicates: xr.DataArray
+) -> xr.DataArray:
     """R's ``svrVar`` with the Dataset's ``scale``, ``rscales`` and ``mse``
     (:func:`estimators.inference.variance.replicate_variance`; lazy if the
     inputs are)."""
@@ -176,5 +236,6 @@ def domain_means(ds: xr.Dataset, domains: dict) -> xr.Dataset:
     mean = full.sel(stat=values) / full.sel(stat="weight")
     rep_mean = reps.sel(stat=values) / reps.sel(stat="weight")
     var = replicate_variance(ds, mean, rep_mean)
-    return xr.Dataset({"mean": mean, "se": np.sqrt(var), "weighted_base": full.sel(
-        stat="weight", drop=True)}).rename(stat="variable")
+    return xr.Dataset(
+        {"mean": mean, "se": np.sqrt(var), "weighted_base": full.sel(stat="weight", drop=True)}
+    ).rename(stat="variable")

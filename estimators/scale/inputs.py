@@ -22,6 +22,7 @@ within strata in sorted order; without a PSU column each row is its own PSU,
 numbered in row order within its stratum, which needs only each partition's
 stratum counts.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,9 +49,9 @@ class StrataLayout:
     """The strata and PSUs of a sample held in chunks, as replicate plans read
     them (a ``weighting.protocols.PsuStructure``, like a ``Design``)."""
 
-    n_psu: np.ndarray              # (H,) PSUs per stratum
+    n_psu: np.ndarray  # (H,) PSUs per stratum
     sampling_fraction: np.ndarray  # (H,)
-    certainty: np.ndarray          # (H,) bool
+    certainty: np.ndarray  # (H,) bool
 
     @property
     def n_strata(self) -> int:
@@ -67,12 +68,12 @@ class Dictionary:
     """Shared encoding of one column: distinct raw values -> codes."""
 
     name: str
-    values: np.ndarray      # distinct raw values (any order)
-    codes: np.ndarray       # code of each, in encode's order of the whole column
-    categories: list        # canonical strings, by code
+    values: np.ndarray  # distinct raw values (any order)
+    codes: np.ndarray  # code of each, in encode's order of the whole column
+    categories: list  # canonical strings, by code
 
     @classmethod
-    def from_counts(cls, name: str, counts: pd.Series) -> "Dictionary":
+    def from_counts(cls, name: str, counts: pd.Series) -> Dictionary:
         values = counts.index.to_numpy()
         codes, categories = encode(values, name)
         return cls(name, values, codes, categories)
@@ -103,8 +104,7 @@ def _merge_counts(summaries, column) -> pd.Series:
 def _refuse_missing(counts: pd.Series, name: str) -> None:
     missing = counts[counts.index.isna()]
     if len(missing):
-        raise MissingValueError(f"variable {name!r} has {int(missing.sum())} missing "
-                                f"value(s)")
+        raise MissingValueError(f"variable {name!r} has {int(missing.sum())} missing value(s)")
 
 
 def _check_against_margins(dictionaries, counts, margins):
@@ -117,7 +117,8 @@ def _check_against_margins(dictionaries, counts, margins):
                 if category not in known:
                     raise MarginError(
                         f"sample category {name}={category} ({int(counts[name][value])} "
-                        f"respondents) is missing from margin {margin.name!r}")
+                        f"respondents) is missing from margin {margin.name!r}"
+                    )
 
 
 @dataclass
@@ -134,7 +135,7 @@ class _Encoding:
     strata_dict: Dictionary | None
     psu: str | None
     psu_dict: Dictionary | None
-    psu_keys: np.ndarray | None   # sorted (stratum * K + psu code) of every PSU
+    psu_keys: np.ndarray | None  # sorted (stratum * K + psu code) of every PSU
     n_psu: np.ndarray
     offset: np.ndarray
     weight: str | None
@@ -157,8 +158,7 @@ def _encode_partition(part: pd.DataFrame, enc: _Encoding, strata_before: np.ndar
     """The chunk of one partition (``strata_before``: rows of each stratum in
     earlier partitions, for row-order PSU codes)."""
     n = len(part)
-    stratum = (enc.strata_dict.encode(part[enc.strata]) if enc.strata
-               else np.zeros(n, np.int64))
+    stratum = enc.strata_dict.encode(part[enc.strata]) if enc.strata else np.zeros(n, np.int64)
     if enc.psu is None:
         order = np.argsort(stratum, kind="stable")
         rank = np.empty(n, np.int64)
@@ -175,14 +175,19 @@ def _encode_partition(part: pd.DataFrame, enc: _Encoding, strata_before: np.ndar
         d = positive_weights(part[enc.weight].to_numpy(), f"weights {enc.weight!r}", n)
     else:
         d = np.full(n, enc.base_weight)
-    values = np.column_stack([numeric(part[name], f"variable {name!r}")
-                              for name in enc.values]) if enc.values else np.zeros((n, 0))
+    values = (
+        np.column_stack([numeric(part[name], f"variable {name!r}") for name in enc.values])
+        if enc.values
+        else np.zeros((n, 0))
+    )
     bad = ~np.isfinite(values)
     if bad.any():
         j = int(np.flatnonzero(bad.any(axis=0))[0])
-        raise MissingValueError(f"variable {enc.values[j]!r} has {int(bad[:, j].sum())} "
-                                f"missing or non-finite value(s) in a chunk of "
-                                f"{n} rows")
+        raise MissingValueError(
+            f"variable {enc.values[j]!r} has {int(bad[:, j].sum())} "
+            f"missing or non-finite value(s) in a chunk of "
+            f"{n} rows"
+        )
     return make_chunk(psu, stratum, cell, group, enc.n_groups, d, values)
 
 
@@ -209,26 +214,52 @@ class LazySample:
         self.stat_names = stat_names
         self.strata = strata
 
-    def replicates(self, method="bootstrap", replicates=1000, seed=20170602, mse=False,
-                   block_size=None, split_every=4):
+    def replicates(
+        self,
+        method="bootstrap",
+        replicates=1000,
+        seed=20170602,
+        mse=False,
+        block_size=None,
+        split_every=4,
+    ):
         """Lazy Dataset of replicate totals (``estimators.scale.engine``)."""
         if method == "bootstrap":
-            plan, scale, rscales, degf = bootstrap_plan(self.strata, int(replicates),
-                                                        int(seed))
+            plan, scale, rscales, degf = bootstrap_plan(self.strata, int(replicates), int(seed))
         elif method in ("jkn", "jk1"):
             plan, scale, rscales, degf = jackknife_plan(self.strata, method == "jkn")
         else:
             raise KalibError(f"unknown replicate method {method!r}")
-        return replicate_dataset(self.chunks, self.calibration, plan, len(self.groups),
-                                 scale=scale, rscales=rscales, mse=mse, degf=degf,
-                                 method=method, stat_names=self.stat_names,
-                                 group_labels=["|".join(g) for g in self.groups],
-                                 block_size=block_size, split_every=split_every)
+        return replicate_dataset(
+            self.chunks,
+            self.calibration,
+            plan,
+            len(self.groups),
+            scale=scale,
+            rscales=rscales,
+            mse=mse,
+            degf=degf,
+            method=method,
+            stat_names=self.stat_names,
+            group_labels=["|".join(g) for g in self.groups],
+            block_size=block_size,
+            split_every=split_every,
+        )
 
 
-def read_parquet_sample(path, margins, *, values=(), by=(), strata=None, psu=None,
-                        weight=None, lonely_psu="error", spec: CalibrationSpec | None = None,
-                        **settings) -> LazySample:
+def read_parquet_sample(
+    path,
+    margins,
+    *,
+    values=(),
+    by=(),
+    strata=None,
+    psu=None,
+    weight=None,
+    lonely_psu="error",
+    spec: CalibrationSpec | None = None,
+    **settings,
+) -> LazySample:
     """Read, encode and calibrate a parquet sample chunk by chunk.
 
     Parameters
@@ -260,8 +291,12 @@ def read_parquet_sample(path, margins, *, values=(), by=(), strata=None, psu=Non
     columns = list(dict.fromkeys(categorical + list(values) + [c for c in (psu, weight) if c]))
     parts = dd.read_parquet(path, columns=columns).to_delayed()
     keys = list(dict.fromkeys(categorical + ([psu] if psu else [])))
-    summaries = dask.compute(*[dask.delayed(_partition_summary)(p, categorical, strata, psu)
-                               for p in dd.read_parquet(path, columns=keys).to_delayed()])
+    summaries = dask.compute(
+        *[
+            dask.delayed(_partition_summary)(p, categorical, strata, psu)
+            for p in dd.read_parquet(path, columns=keys).to_delayed()
+        ]
+    )
     n = sum(s["rows"] for s in summaries)
     if n == 0:
         raise KalibError(f"the sample {path} has no rows")
@@ -273,8 +308,10 @@ def read_parquet_sample(path, margins, *, values=(), by=(), strata=None, psu=Non
 
     n_strata = len(dicts[strata].categories) if strata else 1
     if psu is None:
-        per_part = np.array([_stratum_counts(s, strata, dicts.get(strata), n_strata)
-                             for s in summaries], dtype=np.int64)
+        per_part = np.array(
+            [_stratum_counts(s, strata, dicts.get(strata), n_strata) for s in summaries],
+            dtype=np.int64,
+        )
         n_psu = per_part.sum(axis=0)
         psu_dict = psu_keys = None
     else:
@@ -289,36 +326,64 @@ def read_parquet_sample(path, margins, *, values=(), by=(), strata=None, psu=Non
     offset = np.concatenate([[0], np.cumsum(n_psu)[:-1]]).astype(np.int64)
     lonely = n_psu == 1
     if lonely.any() and lonely_psu != "certainty":
-        names = [dicts[strata].categories[h] for h in np.flatnonzero(lonely)[:5]] \
-            if strata else ["all"]
-        raise DesignError(f"{int(lonely.sum())} stratum/strata with a single PSU: {names}",
-                          option="lonely_psu", remedy="choose lonely_psu='certainty'")
+        names = (
+            [dicts[strata].categories[h] for h in np.flatnonzero(lonely)[:5]]
+            if strata
+            else ["all"]
+        )
+        raise DesignError(
+            f"{int(lonely.sum())} stratum/strata with a single PSU: {names}",
+            option="lonely_psu",
+            remedy="choose lonely_psu='certainty'",
+        )
 
     grand_total = margins[0].grand_total
-    enc = _Encoding(cell_vars, [dicts[v] for v in cell_vars],
-                    [len(dicts[v].categories) for v in cell_vars],
-                    group_vars, [dicts[v] for v in group_vars],
-                    [len(dicts[v].categories) for v in group_vars],
-                    strata, dicts.get(strata), psu, psu_dict, psu_keys,
-                    n_psu.astype(np.int64), offset, weight, grand_total / n, list(values))
+    enc = _Encoding(
+        cell_vars,
+        [dicts[v] for v in cell_vars],
+        [len(dicts[v].categories) for v in cell_vars],
+        group_vars,
+        [dicts[v] for v in group_vars],
+        [len(dicts[v].categories) for v in group_vars],
+        strata,
+        dicts.get(strata),
+        psu,
+        psu_dict,
+        psu_keys,
+        n_psu.astype(np.int64),
+        offset,
+        weight,
+        grand_total / n,
+        list(values),
+    )
     space = int(np.prod(enc.cell_sizes, dtype=np.int64))
     if space * enc.n_groups > MAX_CELL_SPACE:
-        raise KalibError(f"{space} margin cells x {enc.n_groups} domain groups exceed "
-                         f"{MAX_CELL_SPACE} refined cells; use fewer or coarser variables")
+        raise KalibError(
+            f"{space} margin cells x {enc.n_groups} domain groups exceed "
+            f"{MAX_CELL_SPACE} refined cells; use fewer or coarser variables"
+        )
     before = np.cumsum(per_part, axis=0) - per_part
     enc_key = dask.delayed(enc, pure=True)
-    chunks = dask.persist(*[dask.delayed(_encode_partition)(p, enc_key, before[k])
-                            for k, p in enumerate(parts)])
+    chunks = dask.persist(
+        *[dask.delayed(_encode_partition)(p, enc_key, before[k]) for k, p in enumerate(parts)]
+    )
     R = space * enc.n_groups
     F = sum(dask.compute(*[dask.delayed(full_sample)(c, R) for c in chunks]))
     D = F[:, 0].reshape(space, enc.n_groups).sum(axis=1)
     calibration = _calibrate_cells(D, enc, margins, spec)
 
-    layout = StrataLayout(enc.n_psu, np.zeros(n_strata),
-                          lonely & (lonely_psu == "certainty"))
-    groups = [tuple(d.categories[c] for d, c in
-                    zip(enc.group_dicts, np.unravel_index(g, enc.group_sizes)))
-              for g in range(enc.n_groups)] if group_vars else [("all",)]
+    layout = StrataLayout(enc.n_psu, np.zeros(n_strata), lonely & (lonely_psu == "certainty"))
+    groups = (
+        [
+            tuple(
+                d.categories[c]
+                for d, c in zip(enc.group_dicts, np.unravel_index(g, enc.group_sizes))
+            )
+            for g in range(enc.n_groups)
+        ]
+        if group_vars
+        else [("all",)]
+    )
     return LazySample(n, list(chunks), calibration, groups, ["weight", *values], layout)
 
 
@@ -333,10 +398,11 @@ def _calibrate_cells(D, enc, margins, spec):
     """Full-sample calibration on one row per observed cell, weighted by its base total."""
     observed = np.flatnonzero(D > 0)
     codes = np.unravel_index(observed, enc.cell_sizes)
-    frame = {name: np.array([d.categories[c] for c in code], dtype=object)
-             for name, d, code in zip(enc.cell_vars, enc.cell_dicts, codes)}
+    frame = {
+        name: np.array([d.categories[c] for c in code], dtype=object)
+        for name, d, code in zip(enc.cell_vars, enc.cell_dicts, codes)
+    }
     result = calibrate(frame, margins, base_weights=D[observed], spec=spec)
     order = np.full(len(D), -1, np.int64)
     order[observed] = result.problem.cell
     return CellCalibration.from_result(result, order=order)
-

@@ -6,6 +6,7 @@
 design so that code written against ``Design`` (``estimators.inference.estimate``)
 takes the chunked path unchanged.
 """
+
 from __future__ import annotations
 
 import dask
@@ -27,8 +28,7 @@ def _plan(design, method, replicates, seed):
     r = design.replicates
     if method is None:
         if r is None:
-            raise KalibError("the design has no replicates: call with_replicates or "
-                             "give method=")
+            raise KalibError("the design has no replicates: call with_replicates or give method=")
         return r.plan, r.scale, r.rscales, r.degf, r.mse, r.accept_failures, r.method
     method = str(method).lower()
     if method == "bootstrap":
@@ -36,15 +36,27 @@ def _plan(design, method, replicates, seed):
     elif method in ("jkn", "jk1"):
         plan, scale, rscales, degf = jackknife_plan(design, stratified=method == "jkn")
     else:
-        raise KalibError(f"unknown replicate method {method!r} (expected bootstrap, jkn "
-                         "or jk1)")
+        raise KalibError(f"unknown replicate method {method!r} (expected bootstrap, jkn or jk1)")
     return plan, scale, rscales, degf, False, False, method
 
 
-def design_replicate_dataset(design, values, groups=None, n_groups=None, *, method=None,
-                             replicates=1000, seed=20170602, mse=None, accept_failures=None,
-                             n_chunks=8, block_size=None, split_every=4, value_names=None,
-                             weights=False):
+def design_replicate_dataset(
+    design,
+    values,
+    groups=None,
+    n_groups=None,
+    *,
+    method=None,
+    replicates=1000,
+    seed=20170602,
+    mse=None,
+    accept_failures=None,
+    n_chunks=8,
+    block_size=None,
+    split_every=4,
+    value_names=None,
+    weights=False,
+):
     """Lazy ``xarray.Dataset`` of full-sample and replicate totals of ``design``.
 
     The rows are cut into ``n_chunks`` contiguous chunks; replicates come from
@@ -57,43 +69,89 @@ def design_replicate_dataset(design, values, groups=None, n_groups=None, *, meth
     """
     values, groups, G = _check_totals_input(values, groups, n_groups, design.n)
     plan, scale, rscales, degf, plan_mse, plan_accept, method = _plan(
-        design, method, replicates, seed)
+        design, method, replicates, seed
+    )
     mse = plan_mse if mse is None else mse
     accept = plan_accept if accept_failures is None else accept_failures
     calibration = CellCalibration.from_result(design.calibration, accept_failures=accept)
-    cell = (np.zeros(design.n, np.int64) if design.calibration is None
-            else design.calibration.problem.cell)
+    cell = (
+        np.zeros(design.n, np.int64)
+        if design.calibration is None
+        else design.calibration.problem.cell
+    )
     if not 1 <= n_chunks <= max(design.n, 1):
         raise KalibError(f"n_chunks must lie in 1..{design.n}, got {n_chunks}")
     parts = np.array_split(np.arange(design.n), n_chunks)
-    chunk_list = [dask.delayed(make_chunk)(design.psu[rows], design.strata[rows], cell[rows],
-                                           groups[rows], G, design.base_weights[rows],
-                                           values[rows])
-                  for rows in parts]
+    chunk_list = [
+        dask.delayed(make_chunk)(
+            design.psu[rows],
+            design.strata[rows],
+            cell[rows],
+            groups[rows],
+            G,
+            design.base_weights[rows],
+            values[rows],
+        )
+        for rows in parts
+    ]
     names = value_names or [f"v{j}" for j in range(values.shape[1])]
-    return replicate_dataset(chunk_list, calibration, plan, G, scale=scale, rscales=rscales,
-                             mse=mse, degf=degf, method=method,
-                             stat_names=["weight", *names], block_size=block_size,
-                             split_every=split_every,
-                             chunk_rows=[len(rows) for rows in parts] if weights else None)
+    return replicate_dataset(
+        chunk_list,
+        calibration,
+        plan,
+        G,
+        scale=scale,
+        rscales=rscales,
+        mse=mse,
+        degf=degf,
+        method=method,
+        stat_names=["weight", *names],
+        block_size=block_size,
+        split_every=split_every,
+        chunk_rows=[len(rows) for rows in parts] if weights else None,
+    )
 
 
-def replicate_totals_chunked(design, values, groups=None, n_groups=None, *, scheduler=None,
-                             n_chunks=8, block_size=None, split_every=4) -> np.ndarray:
+def replicate_totals_chunked(
+    design,
+    values,
+    groups=None,
+    n_groups=None,
+    *,
+    scheduler=None,
+    n_chunks=8,
+    block_size=None,
+    split_every=4,
+) -> np.ndarray:
     """``design.replicate_totals(values, groups, n_groups)`` on Dask: (B, G, k).
 
     ``scheduler`` as ``--scheduler`` (``threads``, ``processes``, an address;
     None: the active one). Equal to the in-process totals to rounding (the
     sums are added in another order).
     """
-    ds = design_replicate_dataset(design, values, groups, n_groups, n_chunks=n_chunks,
-                                  block_size=block_size, split_every=split_every)
+    ds = design_replicate_dataset(
+        design,
+        values,
+        groups,
+        n_groups,
+        n_chunks=n_chunks,
+        block_size=block_size,
+        split_every=split_every,
+    )
     with dask_scheduler(scheduler):
         return ds.replicate_total.values[:, :, 1:]
 
 
-def with_replicates_chunked(design, method="bootstrap", replicates=1000, seed=20170602,
-                            accept_failures=False, mse=False, n_chunks=8, block_size=None):
+def with_replicates_chunked(
+    design,
+    method="bootstrap",
+    replicates=1000,
+    seed=20170602,
+    accept_failures=False,
+    mse=False,
+    n_chunks=8,
+    block_size=None,
+):
     """``design.with_replicates(...)`` with the draws and re-calibrations on Dask.
 
     Runs on the active scheduler (``dask_scheduler``); returns a new design
@@ -101,16 +159,33 @@ def with_replicates_chunked(design, method="bootstrap", replicates=1000, seed=20
     the in-process one to rounding, so ``replicate_weights()``, exports and
     estimators work as usual.
     """
-    ds = design_replicate_dataset(design, np.zeros((design.n, 0)), method=method,
-                                  replicates=replicates, seed=seed, mse=mse,
-                                  accept_failures=accept_failures, n_chunks=n_chunks,
-                                  block_size=block_size)
-    g, iterations, error, status = dask.compute(ds.g.data, ds.iterations.data,
-                                                ds.error.data, ds.status.data)
+    ds = design_replicate_dataset(
+        design,
+        np.zeros((design.n, 0)),
+        method=method,
+        replicates=replicates,
+        seed=seed,
+        mse=mse,
+        accept_failures=accept_failures,
+        n_chunks=n_chunks,
+        block_size=block_size,
+    )
+    g, iterations, error, status = dask.compute(
+        ds.g.data, ds.iterations.data, ds.error.data, ds.status.data
+    )
     plan, scale, rscales, degf, _, _, method = _plan(design, method, replicates, seed)
     convergence = Convergence(iterations, error, status == Status.CONVERGED, status)
-    structure = Replicates(method, plan, scale, rscales, mse, degf, accept_failures,
-                           convergence, None if design.calibration is None else g)
+    structure = Replicates(
+        method,
+        plan,
+        scale,
+        rscales,
+        mse,
+        degf,
+        accept_failures,
+        convergence,
+        None if design.calibration is None else g,
+    )
     return design.with_replicate_structure(structure)
 
 
@@ -123,8 +198,7 @@ class ChunkedDesign:
 
     def __init__(self, design, n_chunks=8, block_size=None):
         object.__setattr__(self, "_design", design)
-        object.__setattr__(self, "_options", {"n_chunks": n_chunks,
-                                              "block_size": block_size})
+        object.__setattr__(self, "_options", {"n_chunks": n_chunks, "block_size": block_size})
 
     def __getattr__(self, name):
         return getattr(self._design, name)
@@ -133,8 +207,7 @@ class ChunkedDesign:
         raise AttributeError("Design is immutable; its methods return new designs")
 
     def replicate_totals(self, values, groups=None, n_groups=None) -> np.ndarray:
-        return replicate_totals_chunked(self._design, values, groups, n_groups,
-                                        **self._options)
+        return replicate_totals_chunked(self._design, values, groups, n_groups, **self._options)
 
     def __repr__(self):
         return f"Chunked{self._design!r}"

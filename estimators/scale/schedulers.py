@@ -12,6 +12,7 @@ an address (``tcp://host:8786`` or ``host:8786``)
 ``None``
     whatever scheduler is active (a registered ``Client``, else threads).
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,9 @@ def dask_scheduler(scheduler, *, n_workers=None, memory_limit="auto", progress=F
         yield None
         return
     if not isinstance(scheduler, str) or not scheduler:
-        raise KalibError(f"--scheduler must be threads, processes or a scheduler "
-                         f"address, got {scheduler!r}")
+        raise KalibError(
+            f"--scheduler must be threads, processes or a scheduler address, got {scheduler!r}"
+        )
     if scheduler in LOCAL:
         with dask.config.set(scheduler=scheduler), _local_progress(progress):
             yield None
@@ -53,9 +55,16 @@ def dask_scheduler(scheduler, *, n_workers=None, memory_limit="auto", progress=F
 
     if scheduler == "processes":
         workers = n_workers or os.cpu_count() or 1
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          memory_limit=memory_limit, dashboard_address=":0") as cluster, \
-                Client(cluster) as client:
+        with (
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=memory_limit,
+                dashboard_address=":0",
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             yield client
         return
     address = scheduler if "://" in scheduler else f"tcp://{scheduler}"

@@ -12,6 +12,7 @@ key-rate catalog of a bundled survey raked to each of its register-margin
 variants (the employer survey's ``low_public``, ``central``, ``high_public``),
 the survey given as its :class:`~estimators.surveys.base.SurveyConfig`.
 """
+
 from __future__ import annotations
 
 import sys
@@ -27,6 +28,7 @@ from estimators.scale.schedulers import dask_scheduler
 def _active_client():
     try:
         from distributed import get_client
+
         return get_client()
     except (ImportError, ValueError):
         return None
@@ -37,16 +39,26 @@ def _as_dataset(result) -> xr.Dataset:
         return result
     if isinstance(result, dict):
         return xr.Dataset({k: ((), v) if np.ndim(v) == 0 else v for k, v in result.items()})
-    raise TypeError(f"a study function must return an xarray Dataset or a dict, not "
-                    f"{type(result).__name__}")
+    raise TypeError(
+        f"a study function must return an xarray Dataset or a dict, not {type(result).__name__}"
+    )
 
 
 def _call(item, function, shared):
     return _as_dataset(function(item, shared))
 
 
-def run_study(function, items, *, shared=None, scheduler=None, progress=None, dim="item",
-              labels=None, partitions=None) -> xr.Dataset:
+def run_study(
+    function,
+    items,
+    *,
+    shared=None,
+    scheduler=None,
+    progress=None,
+    dim="item",
+    labels=None,
+    partitions=None,
+) -> xr.Dataset:
     """``function(item, shared)`` for every item on Dask, gathered along ``dim``.
 
     Parameters
@@ -77,16 +89,15 @@ def run_study(function, items, *, shared=None, scheduler=None, progress=None, di
     """
     items = list(items)
     show = sys.stderr.isatty() if progress is None else bool(progress)
-    with dask_scheduler(scheduler, progress=show and scheduler in (None, "threads",
-                                                                     "synchronous")):
+    with dask_scheduler(
+        scheduler, progress=show and scheduler in (None, "threads", "synchronous")
+    ):
         client = _active_client()
         if client is not None:
             from distributed import progress as distributed_progress
 
-            shared_future = client.scatter(shared, broadcast=True) if shared is not None \
-                else None
-            futures = client.map(_call, items, function=function, shared=shared_future,
-                                 pure=False)
+            shared_future = client.scatter(shared, broadcast=True) if shared is not None else None
+            futures = client.map(_call, items, function=function, shared=shared_future, pure=False)
             if show:
                 distributed_progress(futures)
             results = client.gather(futures)
@@ -106,18 +117,32 @@ def _variant_keyrates(variant, settings):
     design = survey.design(survey.load(), variant)
     if survey.calibrated:
         design = design.calibrate(survey.margins(variant), tol=settings["tol"])
-    variance = survey.variance or settings["variance"]     # a survey's own method first
+    variance = survey.variance or settings["variance"]  # a survey's own method first
     if variance != "linearization":
-        design = design.with_replicates(variance, replicates=settings["replicates"],
-                                        seed=settings["seed"])
-    rates = survey.catalog if settings["rates"] is None else [
-        survey.get_rate(r) for r in settings["rates"]]
+        design = design.with_replicates(
+            variance, replicates=settings["replicates"], seed=settings["seed"]
+        )
+    rates = (
+        survey.catalog
+        if settings["rates"] is None
+        else [survey.get_rate(r) for r in settings["rates"]]
+    )
     return estimate_catalog(design, rates, settings["domains"]).to_dataset()
 
 
-def margin_variant_keyrates(survey, variants=None, *, variance="linearization",
-                            replicates=1000, seed=20170602, domains=None, rates=None,
-                            tol=1e-10, scheduler=None, progress=None) -> xr.Dataset:
+def margin_variant_keyrates(
+    survey,
+    variants=None,
+    *,
+    variance="linearization",
+    replicates=1000,
+    seed=20170602,
+    domains=None,
+    rates=None,
+    tol=1e-10,
+    scheduler=None,
+    progress=None,
+) -> xr.Dataset:
     """The key-rate catalog (or the ``rates`` ids) of ``survey`` under each of
     its variants (register-margin variants of a calibrated survey, design
     variants of one that is not), one task each, gathered along ``variant``
@@ -139,11 +164,23 @@ def margin_variant_keyrates(survey, variants=None, *, variance="linearization",
     scheduler, progress
         As :func:`run_study`.
     """
-    settings = {"survey": survey, "variance": variance, "replicates": replicates,
-                "seed": seed, "domains": list(domains or survey.forest_domains),
-                "rates": rates, "tol": tol}
-    return run_study(_variant_keyrates, list(variants or survey.variants), shared=settings,
-                     scheduler=scheduler, progress=progress, dim="variant")
+    settings = {
+        "survey": survey,
+        "variance": variance,
+        "replicates": replicates,
+        "seed": seed,
+        "domains": list(domains or survey.forest_domains),
+        "rates": rates,
+        "tol": tol,
+    }
+    return run_study(
+        _variant_keyrates,
+        list(variants or survey.variants),
+        shared=settings,
+        scheduler=scheduler,
+        progress=progress,
+        dim="variant",
+    )
 
 
 __all__ = ["margin_variant_keyrates", "run_study"]

@@ -23,11 +23,13 @@ Two surveys show the range the configuration covers:
 Every field is plain data or a module-level function (a configuration is
 pickled to Dask's worker processes).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)

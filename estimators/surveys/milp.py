@@ -13,6 +13,7 @@ seeded Gumbel noise. Maximising a Gumbel-perturbed log-probability draws from
 the model (the Gumbel-max trick), so the constraints pin every printed count
 while the rest of the joint distribution is a reproducible random draw.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,13 @@ class InfeasibleError(RuntimeError):
     """The published counts cannot all hold together (names the question)."""
 
 
-def solve(name: str, scores: np.ndarray, groups: list[tuple], rng: np.random.Generator,
-          time_limit: float = 60.0) -> np.ndarray:
+def solve(
+    name: str,
+    scores: np.ndarray,
+    groups: list[tuple],
+    rng: np.random.Generator,
+    time_limit: float = 60.0,
+) -> np.ndarray:
     """Pick one category per row of ``scores`` subject to group-count bounds.
 
     Parameters
@@ -60,9 +66,13 @@ def solve(name: str, scores: np.ndarray, groups: list[tuple], rng: np.random.Gen
         lo.append([g_lo])
         hi.append([g_hi])
     A = sparse.vstack(rows, format="csr")
-    res = milp(cost, constraints=LinearConstraint(A, np.concatenate(lo), np.concatenate(hi)),
-               integrality=np.ones(n * k), bounds=Bounds(0.0, upper),
-               options={"time_limit": time_limit, "presolve": True})
+    res = milp(
+        cost,
+        constraints=LinearConstraint(A, np.concatenate(lo), np.concatenate(hi)),
+        integrality=np.ones(n * k),
+        bounds=Bounds(0.0, upper),
+        options={"time_limit": time_limit, "presolve": True},
+    )
     if res.x is None:
         raise InfeasibleError(f"{name}: published counts cannot be met ({res.message})")
     return np.asarray(res.x.reshape(n, k).argmax(axis=1))

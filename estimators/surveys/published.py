@@ -4,17 +4,18 @@ Each survey package bundles its part of ``shared/survey/published_tables.json``
 (every question, routing rule and printed number, with line references) as
 ``data/published_<survey>.json`` and reads it with :func:`load_published`.
 """
+
 from __future__ import annotations
 
 import json
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from estimators.inference.catalog import report_round
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_published(path: Path) -> dict:
     """A survey's published tables, as bundled beside its data."""
     with open(path, encoding="utf-8") as fh:

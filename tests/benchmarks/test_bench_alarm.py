@@ -5,21 +5,21 @@ drift, and stay quiet on changes within the noise the history has seen,
 below the absolute floor, across machine fingerprints or workload sizes, and
 when the one re-run shows the slowdown was noise.
 """
+
 import json
 import sys
 from pathlib import Path
 
 import pytest
-
 from repo_paths import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-import history  # noqa: E402
-import history_page  # noqa: E402
-import regression  # noqa: E402
-import run_bench  # noqa: E402
-from history import Record  # noqa: E402
+import history
+import history_page
+import regression
+import run_bench
+from history import Record
 
 MS = 1e-3
 NAME = "bench_a.py::test_rake[1e5]"
@@ -44,6 +44,7 @@ QUIET = series([1.00 * MS, 1.02 * MS, 0.98 * MS, 1.01 * MS, 0.99 * MS], iqr_frac
 
 
 # -- the rule ---------------------------------------------------------------
+
 
 def test_fires_on_a_real_step_and_not_on_a_small_one():
     v = verdict(QUIET, rec(5, 1.5 * MS, 0.05 * MS))
@@ -73,8 +74,8 @@ def test_quiet_on_changes_within_the_noise_seen():
 
 def test_quiet_below_the_absolute_floor():
     tiny = series([2e-6] * 5, iqr_fraction=0.05)
-    assert verdict(tiny, rec(5, 4e-6)).status == "ok"       # 2x, but 2 µs
-    assert verdict(tiny, rec(5, 40e-6)).status == "ok"      # 20x, still 38 µs
+    assert verdict(tiny, rec(5, 4e-6)).status == "ok"  # 2x, but 2 µs
+    assert verdict(tiny, rec(5, 40e-6)).status == "ok"  # 20x, still 38 µs
     small = series([100e-6] * 5, iqr_fraction=0.05)
     assert verdict(small, rec(5, 200e-6)).status == "SLOWER"  # 2x and 100 µs
     assert regression.Rule().floor == 50e-6
@@ -98,14 +99,14 @@ def test_a_run_with_failed_benchmarks_is_never_the_baseline():
 
 def test_fires_on_a_slow_drift_and_restarts_after_reporting_it():
     # +2% a run: each run is only 6% above the median of the 5 before it.
-    verdicts = regression.judge_series(series([MS * 1.02 ** i for i in range(30)]))
+    verdicts = regression.judge_series(series([MS * 1.02**i for i in range(30)]))
     assert "SLOWER" not in [v.status for v in verdicts]
     drift = [i for i, v in enumerate(verdicts) if v.status == "DRIFT"]
     # The first: 1.02^12 > 1.2 x 1.02^2 (the reference: the median of runs 0-4); the
     # reference then restarts at run 12 (median of runs 12-16: 1.02^14).
     assert drift == [12, 24]
-    assert verdicts[12].reference == pytest.approx(MS * 1.02 ** 2)
-    assert verdicts[24].reference == pytest.approx(MS * 1.02 ** 14)
+    assert verdicts[12].reference == pytest.approx(MS * 1.02**2)
+    assert verdicts[24].reference == pytest.approx(MS * 1.02**14)
 
 
 def test_an_accepted_step_stops_the_alarm_once_it_is_the_baseline():
@@ -123,23 +124,31 @@ def test_gone_benchmarks_are_listed():
 
 # -- the re-run of the suspects -----------------------------------------------
 
+
 def bench_json(medians: dict[str, float], iqr=0.0001, cpu="test cpu") -> dict:
     """A pytest-benchmark document with the given medians (seconds)."""
-    return {"machine_info": {"cpu": {"brand_raw": cpu, "count": 2}, "python_version": "3.11"},
-            "benchmarks": [{"name": name.split("::")[-1], "fullname": name,
-                            "stats": {"median": m, "iqr": iqr, "rounds": 10}}
-                           for name, m in medians.items()]}
+    return {
+        "machine_info": {"cpu": {"brand_raw": cpu, "count": 2}, "python_version": "3.11"},
+        "benchmarks": [
+            {
+                "name": name.split("::")[-1],
+                "fullname": name,
+                "stats": {"median": m, "iqr": iqr, "rounds": 10},
+            }
+            for name, m in medians.items()
+        ],
+    }
 
 
 FULL = "benchmarks/" + NAME
 OTHER = "benchmarks/bench_b.py::test_jkn[1e3]"
-HISTORY = ([rec(i, 10 * MS, 0.1 * MS) for i in range(5)]
-           + [rec(i, 2 * MS, 0.1 * MS, name="bench_b.py::test_jkn[1e3]") for i in range(5)])
+HISTORY = [rec(i, 10 * MS, 0.1 * MS) for i in range(5)] + [
+    rec(i, 2 * MS, 0.1 * MS, name="bench_b.py::test_jkn[1e3]") for i in range(5)
+]
 
 
 def rows(run):
-    return history.records_from_run(run, "2026-02-01T00:00:00Z", "new", "M", "1e3,1e5",
-                                    True, None)
+    return history.records_from_run(run, "2026-02-01T00:00:00Z", "new", "M", "1e3,1e5", True, None)
 
 
 def medians(run):
@@ -169,33 +178,42 @@ def test_alarm_quiet_when_the_rerun_shows_noise():
     def rerun(names):
         return bench_json({name: 10.2 * MS for name in names})
 
-    saved, verdicts = regression.check(bench_json({FULL: 15 * MS, OTHER: 2 * MS}), rows,
-                                       HISTORY, rerun)
+    saved, verdicts = regression.check(
+        bench_json({FULL: 15 * MS, OTHER: 2 * MS}), rows, HISTORY, rerun
+    )
     assert {v.status for v in verdicts} == {"ok"}
     assert medians(saved)[FULL] == pytest.approx(10.2 * MS)
 
 
 def test_nothing_rerun_on_a_clean_run():
-    _, verdicts = regression.check(bench_json({FULL: 10 * MS, OTHER: 2 * MS}), rows,
-                                   HISTORY, never_rerun)
+    _, verdicts = regression.check(
+        bench_json({FULL: 10 * MS, OTHER: 2 * MS}), rows, HISTORY, never_rerun
+    )
     assert [v.ratio for v in verdicts] == [1.0, 1.0]
 
 
 def test_table_lists_now_baseline_ratio_and_status():
     verdicts = regression.judge(QUIET, [rec(5, 1.5 * MS, 0.05 * MS)])
     table = regression.format_table(verdicts)
-    assert table.splitlines()[0].split() == ["benchmark", "median", "now", "baseline",
-                                             "ratio", "spread", "status"]
+    assert table.splitlines()[0].split() == [
+        "benchmark",
+        "median",
+        "now",
+        "baseline",
+        "ratio",
+        "spread",
+        "status",
+    ]
     assert NAME in table and "1.5 ms" in table and "1 ms" in table
     assert "1.50" in table and "SLOWER" in table
 
 
 # -- make bench end to end ------------------------------------------------------
 
-TINY_SUITE = '''
+TINY_SUITE = """
 def test_tiny(benchmark):
     benchmark(sum, range(200_000))
-'''
+"""
 
 
 @pytest.fixture
@@ -207,9 +225,20 @@ def tiny_bench(tmp_path):
 
 
 def run_cli(bench_dir, results):
-    return run_bench.main(["--quick", "--bench-dir", str(bench_dir), "--results-dir",
-                           str(results), "--page", str(results / "page.html"), "--",
-                           "--benchmark-min-rounds=3", "--benchmark-max-time=0.02"])
+    return run_bench.main(
+        [
+            "--quick",
+            "--bench-dir",
+            str(bench_dir),
+            "--results-dir",
+            str(results),
+            "--page",
+            str(results / "page.html"),
+            "--",
+            "--benchmark-min-rounds=3",
+            "--benchmark-max-time=0.02",
+        ]
+    )
 
 
 def doctor(results: Path, factor: float, copies: int = 5) -> None:
@@ -218,21 +247,36 @@ def doctor(results: Path, factor: float, copies: int = 5) -> None:
     latest = [r for r in rows_ if r.run == max(r.run for r in rows_)]
     for i in range(copies):
         date = f"{latest[0].date[:-1]}.{i}Z"  # after the latest, before the next run
-        history.append(results / history.HISTORY, [
-            Record(date, "doctored", r.machine, r.sizes, True, None, r.benchmark,
-                   r.median * factor, r.iqr * factor, r.rounds) for r in latest])
+        history.append(
+            results / history.HISTORY,
+            [
+                Record(
+                    date,
+                    "doctored",
+                    r.machine,
+                    r.sizes,
+                    True,
+                    None,
+                    r.benchmark,
+                    r.median * factor,
+                    r.iqr * factor,
+                    r.rounds,
+                )
+                for r in latest
+            ],
+        )
 
 
 @pytest.mark.slow
 def test_make_bench_end_to_end(tiny_bench, capsys):
     """run_bench.main on a tiny suite: history, last raw run, page, exit codes."""
     bench_dir, results = tiny_bench
-    assert run_cli(bench_dir, results) == 0          # first run: the baseline starts
+    assert run_cli(bench_dir, results) == 0  # first run: the baseline starts
     recorded = history.read(results / history.HISTORY)
     assert [r.benchmark for r in recorded] == ["bench_tiny.py::test_tiny"]
     assert recorded[0].machine.endswith(f"numpy {history.numpy_version()}")
     assert "this run starts the baseline" in capsys.readouterr().out
-    doctor(results, 1 / 20)                          # the history claims 20x faster
+    doctor(results, 1 / 20)  # the history claims 20x faster
     assert run_cli(bench_dir, results) == 1
     out = capsys.readouterr().out
     assert "REGRESSION" in out and "test_tiny (SLOWER)" in out
@@ -240,12 +284,13 @@ def test_make_bench_end_to_end(tiny_bench, capsys):
     assert len(list((results / "last").glob("bench-*.json"))) == 1  # only the last raw run
     page = (results / "page.html").read_text()
     assert page.count("<svg") == 1 and history_page.ALARM_COLOUR in page
-    doctor(results, 20)                              # the history claims 20x slower
+    doctor(results, 20)  # the history claims 20x slower
     assert run_cli(bench_dir, results) == 0
     assert "REGRESSION" not in capsys.readouterr().out
 
 
 # -- the history file ------------------------------------------------------------
+
 
 def test_migrate_a_saved_raw_run_and_refuse_it_twice(tmp_path, capsys):
     run = bench_json({FULL: 0.0123456789, OTHER: 2 * MS}, cpu="AMD EPYC")
@@ -255,10 +300,22 @@ def test_migrate_a_saved_raw_run_and_refuse_it_twice(tmp_path, capsys):
     target = tmp_path / "history.csv"
     assert history.main(["migrate", str(raw), "--history", str(target)]) == 0
     first = history.read(target)
-    assert [r.benchmark for r in first] == ["bench_a.py::test_rake[1e5]", "bench_b.py::test_jkn[1e3]"]
-    assert first[0] == Record("2026-11-27T21:34:29Z", "2794413+dirty",
-                              "AMD EPYC; 2 cores; Python 3.11; numpy ?", "1e3,1e5,1e6", False,
-                              None, NAME, 0.0123457, 0.0001, 10)  # 6 significant digits
+    assert [r.benchmark for r in first] == [
+        "bench_a.py::test_rake[1e5]",
+        "bench_b.py::test_jkn[1e3]",
+    ]
+    assert first[0] == Record(
+        "2026-11-27T21:34:29Z",
+        "2794413+dirty",
+        "AMD EPYC; 2 cores; Python 3.11; numpy ?",
+        "1e3,1e5,1e6",
+        False,
+        None,
+        NAME,
+        0.0123457,
+        0.0001,
+        10,
+    )  # 6 significant digits
     history.main(["migrate", str(raw), "--history", str(target)])
     assert "already in history.csv" in capsys.readouterr().err
     assert history.read(target) == first
@@ -268,30 +325,42 @@ def test_kernel_scaling_reads_the_latest_run_of_the_history(tmp_path):
     def row(i, name, median):
         return Record(f"2026-01-0{i}T00:00:00Z", "c", "M", "s", True, None, name, median, 0, 1)
 
-    history.append(tmp_path / "history.csv", [
-        row(1, "bench_calibrate.py::test_rake[1e3]", 9.0),
-        row(2, "bench_calibrate.py::test_rake[1e3]", 1.0),
-        row(2, "bench_calibrate.py::test_rake[1e5]", 2.0),
-        row(2, "bench_distances.py::test_calibrate[1e3-logit]", 3.0),
-        row(2, "bench_distances.py::test_calibrate[1e5-logit]", 4.0),
-        row(2, "bench_scale.py::test_scale", 5.0)])
+    history.append(
+        tmp_path / "history.csv",
+        [
+            row(1, "bench_calibrate.py::test_rake[1e3]", 9.0),
+            row(2, "bench_calibrate.py::test_rake[1e3]", 1.0),
+            row(2, "bench_calibrate.py::test_rake[1e5]", 2.0),
+            row(2, "bench_distances.py::test_calibrate[1e3-logit]", 3.0),
+            row(2, "bench_distances.py::test_calibrate[1e5-logit]", 4.0),
+            row(2, "bench_scale.py::test_scale", 5.0),
+        ],
+    )
     assert regression.kernel_scaling(tmp_path) == {
-        "rake": {1_000: 1.0, 100_000: 2.0}, "calibrate[logit]": {1_000: 3.0, 100_000: 4.0}}
+        "rake": {1_000: 1.0, 100_000: 2.0},
+        "calibrate[logit]": {1_000: 3.0, 100_000: 4.0},
+    }
 
 
 def test_no_raw_run_is_tracked_and_the_last_one_is_ignored():
     import subprocess
 
     try:
-        tracked = subprocess.run(["git", "ls-files", "benchmarks/results"], cwd=REPO,
-                                 capture_output=True, text=True, check=True).stdout.split()
+        tracked = subprocess.run(
+            ["git", "ls-files", "benchmarks/results"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("not a git checkout")
     assert "benchmarks/results/history.csv" in tracked
     assert not [path for path in tracked if Path(path).name.startswith("bench-")]
     generated = ["benchmarks/results/last/bench-x.json", "benchmarks/history.html"]
-    ignored = subprocess.run(["git", "check-ignore", *generated], cwd=REPO,
-                             capture_output=True, text=True).stdout.split()
+    ignored = subprocess.run(
+        ["git", "check-ignore", *generated], cwd=REPO, capture_output=True, text=True
+    ).stdout.split()
     assert ignored == generated
     # The committed history parses, and each run's rows share one machine and sizes.
     rows_ = history.read(REPO / "benchmarks" / "results" / history.HISTORY)
@@ -299,6 +368,7 @@ def test_no_raw_run_is_tracked_and_the_last_one_is_ignored():
 
 
 # -- what the alarm compares must be comparable: the workloads are fixed ------
+
 
 def test_workloads_are_deterministic_and_consistent():
     from workloads import NACE_GROUPS, make_workload
@@ -310,7 +380,7 @@ def test_workloads_are_deterministic_and_consistent():
     assert first.fingerprint() != make_workload(1_001).fingerprint()
     # Both margins describe the same population, and every category has respondents.
     assert first.sector_size_totals.sum() == pytest.approx(first.nace_totals.sum(), rel=1e-12)
-    assert (first.base_weight.sum() == pytest.approx(first.nace_totals.sum(), rel=1e-12))
+    assert first.base_weight.sum() == pytest.approx(first.nace_totals.sum(), rel=1e-12)
     assert set(first.nace.tolist()) == set(range(len(NACE_GROUPS)))
     assert set(first.stratum.tolist()) == set(range(8))
     # Strata follow the quota: 20% public.
@@ -320,8 +390,11 @@ def test_workloads_are_deterministic_and_consistent():
 def test_peer_targets_treat_a_capped_peer_as_a_lower_bound():
     import peers
 
-    row = {"kalib": {"seconds": 1.0, "peak_mb": 100.0},
-           "R survey": {"capped": True}, "svy": {"seconds": 30.0, "peak_mb": 900.0}}
+    row = {
+        "kalib": {"seconds": 1.0, "peak_mb": 100.0},
+        "R survey": {"capped": True},
+        "svy": {"seconds": 30.0, "peak_mb": 900.0},
+    }
     text = peers.targets_text({"bootstrap": {"1e5": row}}, cap=120.0)
     assert "kalib >= 300x R survey: > 120x (peer capped) — undecided" in text
     assert "kalib >= 20x svy: 30x — met" in text

@@ -1,39 +1,62 @@
 """The trend page (benchmarks/history_page.py): one plot per benchmark, the
 alarm marked where the rule fired, the peers' latest ratios beside."""
+
 import json
 import re
 import sys
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from repo_paths import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-import history_page  # noqa: E402
-from history import Record  # noqa: E402
+import history_page
+from history import Record
 
 RAKE, JKN = "bench_calibrate.py::test_rake[1e3]", "bench_jkn.py::test_jkn_reraked[1e5]"
 
 
 def rows(name, medians, machine="AMD EPYC; 2 cores; Python 3.11.7; numpy 2.4.6", load=None):
-    return [Record(f"2026-01-01T{i:02d}:00:00Z", f"c{i:06d}", machine, "1e3,1e5", True, load,
-                   name, m, m / 50, 100) for i, m in enumerate(medians)]
+    return [
+        Record(
+            f"2026-01-01T{i:02d}:00:00Z",
+            f"c{i:06d}",
+            machine,
+            "1e3,1e5",
+            True,
+            load,
+            name,
+            m,
+            m / 50,
+            100,
+        )
+        for i, m in enumerate(medians)
+    ]
 
 
 def figures(page: str) -> dict[str, str]:
     """``{param label: its figure's HTML}`` (the figures of different tests
     share labels, so the tests here use one benchmark per label)."""
-    return {m[1]: m[0] for m in re.finditer(r"<figure><figcaption><b>\[([^\]]*)\]</b>.*?</figure>",
-                                            page)}
+    return {
+        m[1]: m[0]
+        for m in re.finditer(r"<figure><figcaption><b>\[([^\]]*)\]</b>.*?</figure>", page)
+    }
 
 
 def peer_run(stamp, commit, sizes):
-    row = {"kalib": {"seconds": 0.002}, "R survey": {"seconds": 0.0107},
-           "svy": {"capped": True}, "balance": {"unsupported": "no replicate weights"}}
-    return {"datetime": stamp, "commit": commit, "cap_seconds": 120.0,
-            "results": {"rake": {size: row for size in sizes}}}
+    row = {
+        "kalib": {"seconds": 0.002},
+        "R survey": {"seconds": 0.0107},
+        "svy": {"capped": True},
+        "balance": {"unsupported": "no replicate weights"},
+    }
+    return {
+        "datetime": stamp,
+        "commit": commit,
+        "cap_seconds": 120.0,
+        "results": {"rake": {size: row for size in sizes}},
+    }
 
 
 def test_one_plot_per_benchmark_and_the_alarm_only_where_it_fired(tmp_path):
@@ -59,9 +82,11 @@ def test_the_page_shows_the_latest_runs_only(tmp_path):
 
 def test_peers_ratios_from_the_latest_peer_run_of_each_size(tmp_path):
     (tmp_path / "peers-20261127T190000-aaaaaaa.json").write_text(
-        json.dumps(peer_run("20261127T190000", "aaaaaaa", ["1e3", "1e5"])))
+        json.dumps(peer_run("20261127T190000", "aaaaaaa", ["1e3", "1e5"]))
+    )
     (tmp_path / "peers-20261128T190000-bbbbbbb.json").write_text(
-        json.dumps(peer_run("20261128T190000", "bbbbbbb", ["1e5"])))
+        json.dumps(peer_run("20261128T190000", "bbbbbbb", ["1e5"]))
+    )
     peers = history_page.latest_peers(tmp_path)
     assert peers["rake", "1e3"]["commit"] == "aaaaaaa"
     assert peers["rake", "1e5"]["commit"] == "bbbbbbb"

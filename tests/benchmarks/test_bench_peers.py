@@ -1,13 +1,14 @@
 """peers.py's whole-process and linearization tasks (issue 14): kalib's
 command line for them parses, the tables come in order, and the targets are
 judged from a run's numbers (met and not met)."""
+
 import sys
 
 from repo_paths import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-import peers  # noqa: E402
+import peers
 
 
 def test_kalibs_whole_process_commands_are_valid_kalib_estimate_command_lines(tmp_path):
@@ -20,25 +21,35 @@ def test_kalibs_whole_process_commands_are_valid_kalib_estimate_command_lines(tm
         args = build_parser(["estimate"]).parse_args(argv[start:])
         assert args.variance == task and args.replicates == 500 and args.seed == 7
         assert args.mean == "y1,y2,y3,y4,y5" and args.strata == "stratum"
-        expected = (["sector", "size_class"] if task == "bootstrap" else
-                    ["sector", "size_class", "nace", "sector*size_class*nace"])
+        expected = (
+            ["sector", "size_class"]
+            if task == "bootstrap"
+            else ["sector", "size_class", "nace", "sector*size_class*nace"]
+        )
         assert args.by == expected
 
 
 def test_a_peers_whole_process_runs_its_runner_once():
     r_survey = next(t for t in peers.TOOLS if t.name == "R survey")
     svy = next(t for t in peers.TOOLS if t.name == "svy")
-    assert r_survey.process_command("linearization", REPO, REPO, 500, 1)[-2:] == ["--once",
-                                                                                  "true"]
+    assert r_survey.process_command("linearization", REPO, REPO, 500, 1)[-2:] == ["--once", "true"]
     assert svy.process_command("bootstrap", REPO, REPO, 500, 1)[-1] == "--once"
     assert "linearization" not in svy.tasks + svy.process_tasks
 
 
 def test_tables_list_in_process_tasks_then_whole_processes():
-    results = {"linearization_process": {}, "rake": {}, "bootstrap_process": {},
-               "linearization": {}}
-    assert peers.task_keys(results) == ["rake", "linearization", "bootstrap_process",
-                                        "linearization_process"]
+    results = {
+        "linearization_process": {},
+        "rake": {},
+        "bootstrap_process": {},
+        "linearization": {},
+    }
+    assert peers.task_keys(results) == [
+        "rake",
+        "linearization",
+        "bootstrap_process",
+        "linearization_process",
+    ]
 
 
 def test_issue_14_targets_from_a_run():
@@ -46,11 +57,17 @@ def test_issue_14_targets_from_a_run():
         return {"kalib": kalib, **others}
 
     results = {
-        "bootstrap_process": {"1e5": row({"seconds": 0.6, "peak_mb": 300.0},
-                                         svy={"seconds": 13.0, "peak_mb": 1400.0})},
-        "linearization": {"1e5": row({"seconds": 0.2, "peak_mb": 250.0}),
-                          "1e6": row({"seconds": 2.5, "peak_mb": 1100.0})},
-        "linearization_process": {"1e5": row({"seconds": 1.2, "peak_mb": 300.0})}}
+        "bootstrap_process": {
+            "1e5": row(
+                {"seconds": 0.6, "peak_mb": 300.0}, svy={"seconds": 13.0, "peak_mb": 1400.0}
+            )
+        },
+        "linearization": {
+            "1e5": row({"seconds": 0.2, "peak_mb": 250.0}),
+            "1e6": row({"seconds": 2.5, "peak_mb": 1100.0}),
+        },
+        "linearization_process": {"1e5": row({"seconds": 1.2, "peak_mb": 300.0})},
+    }
     text = peers.targets_text(results, cap=120.0)
     assert "bootstrap_process at n = 1e5, kalib >= 20x svy: 21.7x — met" in text
     assert "bootstrap_process at n = 1e5, kalib under 0.7 s: 600 ms — met" in text

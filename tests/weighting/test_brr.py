@@ -6,6 +6,7 @@ shares, a ratio; mse FALSE and TRUE), and the same after ``calibrate`` of
 every replicate (linear and raking); the kernel and numpy paths; collapsed
 strata; bad input.
 """
+
 import json
 from pathlib import Path
 
@@ -37,8 +38,7 @@ def design():
 
 
 def replicated(kind, mse=False, calibration=None):
-    d = design().with_replicates(kind.lower(), fay_rho=0.5 if kind == "Fay" else None,
-                                 mse=mse)
+    d = design().with_replicates(kind.lower(), fay_rho=0.5 if kind == "Fay" else None, mse=mse)
     if calibration is not None:
         d = d.calibrate([MARGIN], distance=calibration, tol=1e-13)
     return d
@@ -46,13 +46,21 @@ def replicated(kind, mse=False, calibration=None):
 
 def blocks(d):
     """R's five calls of brr.R's ``estimates(D)``, as kalib Estimates."""
-    return {"svymean_y_z": estimates(d, ["y", "z"]),
-            "svytotal_y_z": estimates(d, ["y", "z"], statistic="total"),
-            "svymean_x": estimates(d, E.distribution_items(d, "x")),
-            "svytotal_x": estimates(d, [E.Item(f"x{c}", (DATA["x"] == c).to_numpy(float),
-                                                None, np.ones(d.n, bool), "total")
-                                        for c in "abc"]),
-            "svyratio_y_z": estimates(d, [E.ratio_item(d, "y", "z")])}
+    return {
+        "svymean_y_z": estimates(d, ["y", "z"]),
+        "svytotal_y_z": estimates(d, ["y", "z"], statistic="total"),
+        "svymean_x": estimates(d, E.distribution_items(d, "x")),
+        "svytotal_x": estimates(
+            d,
+            [
+                E.Item(
+                    f"x{c}", (DATA["x"] == c).to_numpy(float), None, np.ones(d.n, bool), "total"
+                )
+                for c in "abc"
+            ],
+        ),
+        "svyratio_y_z": estimates(d, [E.ratio_item(d, "y", "z")]),
+    }
 
 
 def assert_block(est, ref):
@@ -65,8 +73,7 @@ def assert_block(est, ref):
     np.testing.assert_allclose(est.se, list(ref["se"].values()), rtol=RTOL, atol=noise)
     V = np.atleast_2d(np.array(ref["vcov"]["matrix"], dtype=float))
     assert V.shape == (len(names), len(names))
-    np.testing.assert_allclose(est.vcov, V, rtol=RTOL,
-                               atol=max(RTOL * np.abs(V).max(), noise ** 2))
+    np.testing.assert_allclose(est.vcov, V, rtol=RTOL, atol=max(RTOL * np.abs(V).max(), noise**2))
 
 
 def assert_weights(d, file):
@@ -99,8 +106,9 @@ def test_every_replicate_recalibrated_as_rs_calibrate(kind, distance):
     assert_weights(d, ref["weights_file"])
     X = np.column_stack([np.ones(d.n)] + [(DATA["x"] == c).to_numpy(float) for c in "bc"])
     achieved = d.replicate_weights().T @ X
-    target = np.array(list(json.loads((REF_DIR / "brr_calibration_totals.json").read_text())
-                           ["totals"].values()))
+    target = np.array(
+        list(json.loads((REF_DIR / "brr_calibration_totals.json").read_text())["totals"].values())
+    )
     assert np.abs(achieved - target).max() < 1e-8
     for name, est in blocks(d).items():
         assert_block(est, ref[name])
@@ -127,8 +135,11 @@ def test_kernel_and_numpy_paths_agree(kind, distance):
     for kernels in (True, False):
         with use_kernels(kernels):
             d = replicated(kind, calibration=distance)
-            out[kernels] = (d.replicate_totals(values, groups, 3), d.replicate_weights(),
-                            None if d.replicates.g is None else d.replicates.g)
+            out[kernels] = (
+                d.replicate_totals(values, groups, 3),
+                d.replicate_weights(),
+                None if d.replicates.g is None else d.replicates.g,
+            )
     for a, b in zip(out[True], out[False]):
         if a is not None:
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=0)
@@ -146,8 +157,9 @@ def test_hadamard_rows_follow_the_text_order_of_stratum_labels():
     psu_label = {}
     for i, p in enumerate(d.psu):
         psu_label.setdefault(int(p), int(DATA["psu"][i]))
-    for stratum, psu, row, first in zip(ref["stratum"], ref["psu"], ref["hadamard_row"],
-                                        ref["first_in_stratum"]):
+    for stratum, psu, row, first in zip(
+        ref["stratum"], ref["psu"], ref["hadamard_row"], ref["first_in_stratum"]
+    ):
         p = next(q for q, lab in psu_label.items() if lab == psu)
         assert labels[p] == str(stratum)
         high = np.where(H[row - 1] == 1, 1.5, 0.5)
@@ -158,8 +170,9 @@ def test_first_psu_is_the_one_first_in_the_data():
     """Reversing the rows swaps which PSU of each stratum is first: every
     replicate's multipliers of the two PSUs swap."""
     d = replicated("BRR")
-    r = Design(DATA.iloc[::-1].reset_index(drop=True), weights="w", strata="stratum",
-               psu="psu").with_replicates("brr")
+    r = Design(
+        DATA.iloc[::-1].reset_index(drop=True), weights="w", strata="stratum", psu="psu"
+    ).with_replicates("brr")
     np.testing.assert_array_equal(r.replicates.plan.table, 2 - d.replicates.plan.table)
 
 
@@ -174,8 +187,9 @@ def test_balance_for_any_number_of_strata(H, rho, seed):
     psu = np.repeat(np.arange(2 * H), n_units)
     perm = rng.permutation(len(psu))
     w = rng.uniform(1, 5, len(psu))
-    d = Design({"s": stratum[perm], "p": psu[perm], "w": w},
-               weights="w", strata="s", psu="p").with_replicates("fay", fay_rho=rho)
+    d = Design(
+        {"s": stratum[perm], "p": psu[perm], "w": w}, weights="w", strata="s", psu="p"
+    ).with_replicates("fay", fay_rho=rho)
     table = d.replicates.plan.table
     assert d.B == hadamard(H).shape[0] and d.degf == H
     np.testing.assert_allclose(table.mean(axis=0), 1.0, rtol=1e-13)
@@ -184,8 +198,13 @@ def test_balance_for_any_number_of_strata(H, rho, seed):
 
 
 def test_collapse_strata_pairs_adjacent_one_psu_strata():
-    data = pd.DataFrame({"s": ["a", "a", "b", "c", "d", "d", "e"],
-                         "p": [1, 2, 3, 4, 5, 6, 7], "w": [1.0, 2, 3, 4, 5, 6, 7]})
+    data = pd.DataFrame(
+        {
+            "s": ["a", "a", "b", "c", "d", "d", "e"],
+            "p": [1, 2, 3, 4, 5, 6, 7],
+            "w": [1.0, 2, 3, 4, 5, 6, 7],
+        }
+    )
     d = Design(data, weights="w", strata="s", psu="p", lonely_psu="certainty")
     with pytest.raises(DesignError, match=r"3 stratum/strata with one PSU: \['b', 'c', 'e'\]"):
         d.with_replicates("brr")
@@ -236,4 +255,4 @@ def test_fpc_is_refused():
 def test_calibrate_remakes_fay_with_its_rho():
     d = design().with_replicates("fay", fay_rho=0.3).calibrate([MARGIN], distance="linear")
     assert d.replicates.plan.fay_rho == 0.3
-    np.testing.assert_allclose(d.scale, 1 / (12 * 0.7 ** 2))
+    np.testing.assert_allclose(d.scale, 1 / (12 * 0.7**2))

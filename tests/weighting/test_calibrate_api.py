@@ -1,37 +1,56 @@
 """calibrate(): every bad input raises its exception naming the offender;
 hypothesis properties; trimming; the vendored copy without cext or pandas."""
+
 import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from repo_paths import REPO
+
 from estimators.diagnose import conflicting_constraints, explain_infeasible_bounds
 from weighting import Margin, NumericTotal, _backend, calibrate
-from weighting.errors import (CalibrationError, EmptyCellError, InfeasibleBoundsError,
-                              KalibError, MarginError, MissingValueError, WeightError)
-
+from weighting.errors import (
+    CalibrationError,
+    EmptyCellError,
+    InfeasibleBoundsError,
+    KalibError,
+    MarginError,
+    MissingValueError,
+    WeightError,
+)
 
 
 def sample(n=400, seed=5):
     rng = np.random.default_rng(seed)
-    data = {"sector": rng.choice(["private", "public"], n, p=[0.75, 0.25]),
-            "size": rng.choice([1, 2, 3], n, p=[0.5, 0.3, 0.2]),
-            "nace": rng.choice(list("ABCD"), n)}
-    margins = [Margin(("sector", "size"), {("private", 1): 5000, ("private", 2): 2500,
-                                           ("private", 3): 900, ("public", 1): 600,
-                                           ("public", 2): 600, ("public", 3): 400}),
-               Margin("nace", {"A": 3000, "B": 2500, "C": 2500, "D": 2000})]
+    data = {
+        "sector": rng.choice(["private", "public"], n, p=[0.75, 0.25]),
+        "size": rng.choice([1, 2, 3], n, p=[0.5, 0.3, 0.2]),
+        "nace": rng.choice(list("ABCD"), n),
+    }
+    margins = [
+        Margin(
+            ("sector", "size"),
+            {
+                ("private", 1): 5000,
+                ("private", 2): 2500,
+                ("private", 3): 900,
+                ("public", 1): 600,
+                ("public", 2): 600,
+                ("public", 3): 400,
+            },
+        ),
+        Margin("nace", {"A": 3000, "B": 2500, "C": 2500, "D": 2000}),
+    ]
     return data, margins
 
 
 # --- bad input: type and the offender named ---------------------------------
+
 
 def test_sample_category_without_margin():
     data, margins = sample()
@@ -58,12 +77,23 @@ def test_grand_totals_disagree_unless_normalized():
 
 def test_implied_totals_disagree():
     data, _ = sample()
-    cross = Margin(("sector", "size"), {("private", 1): 5000, ("private", 2): 2500,
-                                        ("private", 3): 900, ("public", 1): 600,
-                                        ("public", 2): 600, ("public", 3): 400})
+    cross = Margin(
+        ("sector", "size"),
+        {
+            ("private", 1): 5000,
+            ("private", 2): 2500,
+            ("private", 3): 900,
+            ("public", 1): 600,
+            ("public", 2): 600,
+            ("public", 3): 400,
+        },
+    )
     sizes = Margin("size", {1: 5600, 2: 3000, 3: 1400})  # size 2 should be 3100
-    with pytest.raises(MarginError, match=r"size=2 has total 3000 but the other margins "
-                                          r"imply 3100"):
+    with pytest.raises(
+        MarginError,
+        match=r"size=2 has total 3000 but the other margins "
+        r"imply 3100",
+    ):
         calibrate(data, [cross, sizes])
 
 
@@ -86,8 +116,11 @@ def test_non_positive_or_non_finite_base_weight(bad):
 
 def test_category_out_of_reach_within_bounds():
     data, margins = sample()
-    with pytest.raises(InfeasibleBoundsError, match=r"sector\*size=\(private, 1\): target 5000.*"
-                                                    r"\d+ respondents.*bounds \[0.9, 1.1\]"):
+    with pytest.raises(
+        InfeasibleBoundsError,
+        match=r"sector\*size=\(private, 1\): target 5000.*"
+        r"\d+ respondents.*bounds \[0.9, 1.1\]",
+    ):
         calibrate(data, margins, distance="truncated", bounds=(0.9, 1.1))
 
 
@@ -127,8 +160,14 @@ def test_jointly_infeasible_bounds_are_named_by_the_lp():
     data = {"a": np.array(["x", "x", "y", "y"]), "b": np.array(["u", "v", "u", "v"])}
     margins = [Margin("a", {"x": 2.6, "y": 1.4}), Margin("b", {"u": 2.6, "v": 1.4})]
     with pytest.raises(CalibrationError, match="may be jointly infeasible") as exc:
-        calibrate(data, margins, base_weights=np.ones(4), distance="truncated",
-                  bounds=(0.5, 1.5), max_iter=50)
+        calibrate(
+            data,
+            margins,
+            base_weights=np.ones(4),
+            distance="truncated",
+            bounds=(0.5, 1.5),
+            max_iter=50,
+        )
     problem = exc.value.result.problem
     base = problem.Xfull.T @ problem.d
     assert np.all(0.5 * base <= problem.tfull) and np.all(problem.tfull <= 1.5 * base)
@@ -143,8 +182,10 @@ def test_jointly_infeasible_bounds_are_named_by_the_lp():
 
 # --- trimming ---------------------------------------------------------------
 
-@pytest.mark.parametrize("distance,bounds", [("raking", None), ("linear", None),
-                                             ("logit", (0.2, 3.0))])
+
+@pytest.mark.parametrize(
+    "distance,bounds", [("raking", None), ("linear", None), ("logit", (0.2, 3.0))]
+)
 def test_trimming_meets_caps_and_margins(distance, bounds):
     data, margins = sample()
     plain = calibrate(data, margins, distance=distance, bounds=bounds)
@@ -180,6 +221,7 @@ def test_trimming_that_cannot_hold_is_reported():
 
 # --- properties -------------------------------------------------------------
 
+
 @st.composite
 def problems(draw):
     n = draw(st.integers(30, 200))
@@ -193,12 +235,21 @@ def problems(draw):
     # Targets near the base-weight distribution so that calibration exists.
     ta = np.bincount(a, d, ka) * rng.uniform(0.8, 1.25, ka)
     tb = np.bincount(b, d, kb) * rng.uniform(0.8, 1.25, kb)
-    margins = [Margin("a", dict(enumerate(ta / ta.sum() * total))),
-               Margin("b", dict(enumerate(tb / tb.sum() * total)))]
-    distance, bounds = draw(st.sampled_from([("raking", None), ("linear", None),
-                                             ("logit", (0.05, 20.0)),
-                                             ("truncated", (0.05, 20.0)),
-                                             ("raking", (0.05, 20.0))]))
+    margins = [
+        Margin("a", dict(enumerate(ta / ta.sum() * total))),
+        Margin("b", dict(enumerate(tb / tb.sum() * total))),
+    ]
+    distance, bounds = draw(
+        st.sampled_from(
+            [
+                ("raking", None),
+                ("linear", None),
+                ("logit", (0.05, 20.0)),
+                ("truncated", (0.05, 20.0)),
+                ("raking", (0.05, 20.0)),
+            ]
+        )
+    )
     return {"a": a, "b": b}, margins, d, distance, bounds
 
 
@@ -212,8 +263,13 @@ def test_margins_met_and_invariant_under_row_permutation(case):
             achieved = result.weights[data[m.variables[0]] == int(key)].sum()
             assert abs(achieved - target) / (1 + target) <= 1e-10
     perm = np.random.default_rng(0).permutation(len(d))
-    shuffled = calibrate({k: v[perm] for k, v in data.items()}, margins,
-                         base_weights=d[perm], distance=distance, bounds=bounds)
+    shuffled = calibrate(
+        {k: v[perm] for k, v in data.items()},
+        margins,
+        base_weights=d[perm],
+        distance=distance,
+        bounds=bounds,
+    )
     np.testing.assert_allclose(shuffled.weights, result.weights[perm], rtol=1e-10)
 
 
@@ -262,8 +318,9 @@ def test_numeric_total_with_linear_and_logit():
     data["employees"] = np.arange(400) % 23 + 1.0
     target = 1.05 * 25 * data["employees"].sum()
     for distance, bounds in [("linear", None), ("logit", (0.3, 3.0))]:
-        result = calibrate(data, margins + [NumericTotal("employees", target)],
-                           distance=distance, bounds=bounds)
+        result = calibrate(
+            data, margins + [NumericTotal("employees", target)], distance=distance, bounds=bounds
+        )
         assert result.weights @ data["employees"] == pytest.approx(target, rel=1e-10)
 
 
@@ -272,14 +329,19 @@ def test_pandas_dataframe_input():
     data, margins = sample()
     frame = pd.DataFrame(data)
     frame["nace"] = frame["nace"].astype("category")
-    np.testing.assert_allclose(calibrate(frame, margins).weights,
-                               calibrate(data, margins).weights, rtol=1e-14)
+    np.testing.assert_allclose(
+        calibrate(frame, margins).weights, calibrate(data, margins).weights, rtol=1e-14
+    )
 
 
 def test_vendored_copy_without_cext_or_pandas(tmp_path):
     import shutil
-    shutil.copytree(REPO / "weighting", tmp_path / "vendored" / "weighting",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+
+    shutil.copytree(
+        REPO / "weighting",
+        tmp_path / "vendored" / "weighting",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     script = textwrap.dedent("""
         import sys
         class Block:
@@ -305,23 +367,39 @@ def test_vendored_copy_without_cext_or_pandas(tmp_path):
         print("ok", r.iterations)
     """)
     env = dict(os.environ, PYTHONPATH=str(tmp_path / "vendored"))
-    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "vendored")],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "vendored")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ok")
 
 
 @settings(max_examples=40, deadline=None)
-@given(problems(), st.floats(0.5, 0.95), st.floats(1.05, 2.0),
-       st.sampled_from(["raking", "truncated", "logit"]))
+@given(
+    problems(),
+    st.floats(0.5, 0.95),
+    st.floats(1.05, 2.0),
+    st.sampled_from(["raking", "truncated", "logit"]),
+)
 def test_binding_bounds_hold_or_are_reported_alike_on_both_paths(case, low, high, distance):
     data, margins, d, _, _ = case
     outcomes = []
     for enabled in (True, False):
         with _backend.use_kernels(enabled):
             try:
-                result = calibrate(data, margins, base_weights=d, distance=distance,
-                                   bounds=(low, high), max_iter=200)
+                result = calibrate(
+                    data,
+                    margins,
+                    base_weights=d,
+                    distance=distance,
+                    bounds=(low, high),
+                    max_iter=200,
+                )
             except (InfeasibleBoundsError, CalibrationError) as exc:
                 outcomes.append(type(exc))
                 continue
@@ -338,6 +416,7 @@ def test_binding_bounds_hold_or_are_reported_alike_on_both_paths(case, low, high
 
 def test_calibrate_explained_turns_a_failure_into_the_named_conflict():
     from estimators.diagnose import calibrate_explained
+
     data = {"a": np.array(["x", "x", "y", "y"]), "b": np.array(["u", "v", "u", "v"])}
     margins = [Margin("a", {"x": 2.6, "y": 1.4}), Margin("b", {"u": 2.6, "v": 1.4})]
     options = dict(base_weights=np.ones(4), distance="truncated", max_iter=50)

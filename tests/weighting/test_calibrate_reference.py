@@ -1,12 +1,12 @@
 """Calibrated weights equal R survey's calibrate(..., epsilon = 1e-12) to
 1e-8 relative (tests/reference/calibrate/calibrate_reference.R)."""
+
 import csv
-from pathlib import Path
 
 import numpy as np
 import pytest
-
 from repo_paths import REFERENCE
+
 from weighting import Margin, NumericTotal, calibrate
 
 REF = REFERENCE / "calibrate"
@@ -21,8 +21,10 @@ def read(name):
 
 def apiclus1():
     data = read("apiclus1.csv")
-    margins = [Margin("stype", {"E": 4421, "H": 755, "M": 1018}),
-               Margin("sch.wide", {"No": 1072, "Yes": 5122})]
+    margins = [
+        Margin("stype", {"E": 4421, "H": 755, "M": 1018}),
+        Margin("sch.wide", {"No": 1072, "Yes": 5122}),
+    ]
     return data, margins, data["pw"].astype(float), (0.5, 1.8), read("apiclus1_weights.csv")
 
 
@@ -30,18 +32,24 @@ def business():
     data = read("business_sample.csv")
     cross = read("business_sector_size.csv")
     nace = read("business_nace.csv")
-    margins = [Margin(("sector", "size_class"),
-                      dict(zip(zip(cross["sector"], cross["size_class"]),
-                               cross["total"].astype(float)))),
-               Margin("nace", dict(zip(nace["nace"], nace["total"].astype(float))))]
+    margins = [
+        Margin(
+            ("sector", "size_class"),
+            dict(zip(zip(cross["sector"], cross["size_class"]), cross["total"].astype(float))),
+        ),
+        Margin("nace", dict(zip(nace["nace"], nace["total"].astype(float)))),
+    ]
     return data, margins, data["w"].astype(float), (0.8, 1.2), read("business_weights.csv")
 
 
 def options(name, bounds):
-    return {"raking": dict(distance="raking"), "linear": dict(distance="linear"),
-            "logit": dict(distance="logit", bounds=bounds),
-            "truncated": dict(distance="truncated", bounds=bounds),
-            "raking_bounded": dict(distance="raking", bounds=bounds)}[name]
+    return {
+        "raking": dict(distance="raking"),
+        "linear": dict(distance="linear"),
+        "logit": dict(distance="logit", bounds=bounds),
+        "truncated": dict(distance="truncated", bounds=bounds),
+        "raking_bounded": dict(distance="raking", bounds=bounds),
+    }[name]
 
 
 @pytest.mark.parametrize("dataset", [apiclus1, business])
@@ -67,7 +75,12 @@ def test_numeric_total_beside_categorical_margins_equals_r(name):
     data, margins, base, bounds, _ = apiclus1()
     data["enroll"] = data["enroll"].astype(float)
     reference = read("apiclus1_numeric_weights.csv")[name].astype(float)
-    result = calibrate(data, margins + [NumericTotal("enroll", 3575000)], base_weights=base,
-                       tol=1e-12, **options(name, bounds))
+    result = calibrate(
+        data,
+        margins + [NumericTotal("enroll", 3575000)],
+        base_weights=base,
+        tol=1e-12,
+        **options(name, bounds),
+    )
     assert result.problem.rows_are_units
     np.testing.assert_allclose(result.weights, reference, rtol=1e-8, atol=0)

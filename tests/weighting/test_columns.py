@@ -1,26 +1,51 @@
 """weighting.columns: canonical category text and encoding of any column."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from weighting.columns import (canonical, dense_range, encode, is_missing, n_rows, numeric,
-                               positive_weights)
+from weighting.columns import (
+    canonical,
+    dense_range,
+    encode,
+    is_missing,
+    n_rows,
+    numeric,
+    positive_weights,
+)
 from weighting.errors import KalibError, MissingValueError, WeightError
 
 
-@pytest.mark.parametrize("value,text", [(1, "1"), (1.0, "1"), (np.int8(3), "3"),
-                                        (np.float32(2.0), "2"), (0.5, "0.5"),
-                                        (0.1, "0.1"), ("01", "01"), (b"x", "x"),
-                                        (True, "True")])
+@pytest.mark.parametrize(
+    "value,text",
+    [
+        (1, "1"),
+        (1.0, "1"),
+        (np.int8(3), "3"),
+        (np.float32(2.0), "2"),
+        (0.5, "0.5"),
+        (0.1, "0.1"),
+        ("01", "01"),
+        (b"x", "x"),
+        (True, "True"),
+    ],
+)
 def test_canonical_text(value, text):
     assert canonical(value) == text
 
 
-@pytest.mark.parametrize("values", [
-    np.array([3, 1, 3, 2]), np.array([3.0, 1.0, 3.0, 2.0]),
-    np.array(["3", "1", "3", "2"]), np.array([3, "1", 3.0, "2"], dtype=object),
-    np.array([b"3", b"1", b"3", b"2"]), np.array([10**12 + 3, 1, 10**12 + 3, 2])])
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([3, 1, 3, 2]),
+        np.array([3.0, 1.0, 3.0, 2.0]),
+        np.array(["3", "1", "3", "2"]),
+        np.array([3, "1", 3.0, "2"], dtype=object),
+        np.array([b"3", b"1", b"3", b"2"]),
+        np.array([10**12 + 3, 1, 10**12 + 3, 2]),
+    ],
+)
 def test_encoding_is_the_same_whatever_the_column_type(values):
     codes, categories = encode(values, "v")
     assert [categories[c] for c in codes] == [canonical(v) for v in values]
@@ -34,9 +59,14 @@ def test_text_hash_collision_falls_back_to_sorting():
     assert categories == sorted([a, b]) and codes.tolist() == [0, 1, 0]
 
 
-@pytest.mark.parametrize("values", [np.array([1.0, np.nan, 2.0, np.nan]),
-                                    np.array(["a", "", "b", ""]),
-                                    np.array(["a", None, "b", float("nan")], dtype=object)])
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([1.0, np.nan, 2.0, np.nan]),
+        np.array(["a", "", "b", ""]),
+        np.array(["a", None, "b", float("nan")], dtype=object),
+    ],
+)
 def test_missing_values_are_named_with_count_and_first_row(values):
     expected = r"'v' has 2 missing value\(s\) \(first at row 1\)"
     with pytest.raises(MissingValueError, match=expected):
@@ -45,11 +75,14 @@ def test_missing_values_are_named_with_count_and_first_row(values):
 
 def test_problem_cells_agree_for_raw_integer_and_text_columns():
     from weighting import CalibrationProblem, Margin
+
     rng = np.random.default_rng(2)
-    small = rng.integers(-3, 3, 300)             # raw mixed-radix path
+    small = rng.integers(-3, 3, 300)  # raw mixed-radix path
     huge = rng.choice([-(10**15), 7, 10**15], 300)  # range too wide: encoded path
-    margins = [Margin("small", {k: 1.0 for k in range(-3, 3)}),
-               Margin("huge", {k: 2.0 for k in (-(10**15), 7, 10**15)})]
+    margins = [
+        Margin("small", {k: 1.0 for k in range(-3, 3)}),
+        Margin("huge", {k: 2.0 for k in (-(10**15), 7, 10**15)}),
+    ]
     ints = CalibrationProblem({"small": small, "huge": huge}, margins)
     text = CalibrationProblem({"small": small.astype(str), "huge": huge.astype(str)}, margins)
     assert sorted(ints.categories[0], key=int) == ints.categories[0]
@@ -61,6 +94,7 @@ def test_problem_cells_agree_for_raw_integer_and_text_columns():
 def test_margin_construction_and_its_errors():
     from weighting import Margin
     from weighting.errors import MarginError
+
     m = Margin.from_arrays(("sector", "size"), [("public", 1), ("public", 2.0)], [3, 4])
     assert m.table == {("public", "1"): 3.0, ("public", "2"): 4.0}
     assert m.name == "sector*size" and m.grand_total == 7.0
@@ -74,9 +108,13 @@ def test_margin_construction_and_its_errors():
 
 # --- the one encoder, the size rule, the numeric coercer, n_rows -------------
 
-OBJECTS = st.one_of(st.integers(-3, 3), st.sampled_from([0.0, 1.0, 2.5, -0.5]),
-                    st.sampled_from(["a", "b", "1", "2.5", ""]), st.booleans(),
-                    st.sampled_from([None, float("nan"), np.int64(1), np.bool_(False)]))
+OBJECTS = st.one_of(
+    st.integers(-3, 3),
+    st.sampled_from([0.0, 1.0, 2.5, -0.5]),
+    st.sampled_from(["a", "b", "1", "2.5", ""]),
+    st.booleans(),
+    st.sampled_from([None, float("nan"), np.int64(1), np.bool_(False)]),
+)
 
 
 def _objects(values):
@@ -93,8 +131,12 @@ def test_encoding_objects_row_by_row(values, use_pandas_hashing):
     (factorize=) groups the same way as the dict."""
     import pandas as pd
 
-    codes, categories = encode(_objects(values), "v", missing="code",
-                               factorize=pd.factorize if use_pandas_hashing else None)
+    codes, categories = encode(
+        _objects(values),
+        "v",
+        missing="code",
+        factorize=pd.factorize if use_pandas_hashing else None,
+    )
     expected = [None if is_missing(v) else canonical(v) for v in values]
     assert [None if c < 0 else categories[c] for c in codes] == expected
     assert categories == sorted(set(t for t in expected if t is not None))
@@ -117,7 +159,7 @@ def test_missing_values_get_code_minus_one_or_are_named_with_the_role():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 50), st.integers(-1, 1), st.integers(-10**6, 10**6))
+@given(st.integers(1, 50), st.integers(-1, 1), st.integers(-(10**6), 10**6))
 def test_lookup_table_and_sort_number_integers_alike(n, side, low):
     """Around the size rule's threshold both ways give sorted codes."""
     span = 4 * n + 1024 + side  # just inside, at, or just outside dense_range
@@ -131,19 +173,27 @@ def test_lookup_table_and_sort_number_integers_alike(n, side, low):
 
 def test_numeric_reads_numbers_and_text_and_names_what_is_not():
     assert numeric(np.array([1, 2]), "x").dtype == np.float64
-    np.testing.assert_array_equal(numeric(_objects(["1.5", None, "", 2, True, " 3 "]), "x"),
-                                  [1.5, np.nan, np.nan, 2.0, 1.0, 3.0])
+    np.testing.assert_array_equal(
+        numeric(_objects(["1.5", None, "", 2, True, " 3 "]), "x"),
+        [1.5, np.nan, np.nan, 2.0, 1.0, 3.0],
+    )
     np.testing.assert_array_equal(numeric(np.array(["4", "", "1e3"]), "x"), [4, np.nan, 1000])
-    with pytest.raises(WeightError, match=r"^weights 'w' is not numeric: 2 value\(s\) are not "
-                                          r"numbers \(first at row 1: 'x'\)$"):
+    with pytest.raises(
+        WeightError,
+        match=r"^weights 'w' is not numeric: 2 value\(s\) are not "
+        r"numbers \(first at row 1: 'x'\)$",
+    ):
         numeric(_objects([1.0, "x", "1_000"]), "weights 'w'", error=WeightError)
     with pytest.raises(KalibError, match="is not numeric"):
         numeric(np.array(["2020-01-01"], dtype="datetime64[D]"), "d")
 
 
 def test_positive_weights_name_the_first_bad_row_in_plain_numbers():
-    with pytest.raises(WeightError, match=r"w: 1 value\(s\) not positive and finite "
-                                          r"\(first at row 2: nan\)"):
+    with pytest.raises(
+        WeightError,
+        match=r"w: 1 value\(s\) not positive and finite "
+        r"\(first at row 2: nan\)",
+    ):
         positive_weights(np.array([1.0, 2.0, np.nan]), "w", 3)
     with pytest.raises(WeightError, match=r"w have shape \(2,\), the sample has 3 rows"):
         positive_weights([1.0, 2.0], "w", 3)

@@ -1,4 +1,5 @@
 """Design object: structure, validation, immutability."""
+
 import numpy as np
 import pytest
 
@@ -28,8 +29,7 @@ def test_take_all_single_psu_stratum_is_not_lonely():
 
 
 def test_psus_nested_in_strata_and_ordered():
-    d = Design(weights=np.ones(6), strata=["b", "b", "a", "a", "a", "b"],
-               psu=[1, 2, 1, 3, 3, 1])
+    d = Design(weights=np.ones(6), strata=["b", "b", "a", "a", "a", "b"], psu=[1, 2, 1, 3, 3, 1])
     # PSU "1" of stratum a and of stratum b are different PSUs; codes run a then b.
     assert d.psu.tolist() == [2, 3, 0, 1, 1, 2]
     assert d.psu_stratum.tolist() == [0, 0, 1, 1]
@@ -37,8 +37,12 @@ def test_psus_nested_in_strata_and_ordered():
 
 
 def test_merge_keeps_psus_of_merged_strata_apart():
-    d = Design(weights=np.ones(5), strata=["a", "a", "b", "c", "c"], psu=[1, 2, 1, 1, 2],
-               lonely_psu={"b": "a"})
+    d = Design(
+        weights=np.ones(5),
+        strata=["a", "a", "b", "c", "c"],
+        psu=[1, 2, 1, 1, 2],
+        lonely_psu={"b": "a"},
+    )
     assert d.n_psu.tolist() == [3, 2]
 
 

@@ -4,6 +4,7 @@ Reference values: tests/reference/brr/hadamard.R (survey::hadamard(n) for
 n = 1..1100: order and two checksums; full matrices of the orders up to 64)
 and brr.R (the 12 x 12 matrix of hadamard(10)).
 """
+
 import json
 from pathlib import Path
 
@@ -11,14 +12,21 @@ import numpy as np
 import pytest
 
 from weighting.errors import KalibError
-from weighting.hadamard import (doubled, hadamard, hadamard_order, paley, paley2,
-                                plackett_burman_36, sylvester)
+from weighting.hadamard import (
+    doubled,
+    hadamard,
+    hadamard_order,
+    paley,
+    paley2,
+    plackett_burman_36,
+    sylvester,
+)
 
 REF = Path(__file__).parents[1] / "reference" / "brr"
 
 
 def _is_prime(p):
-    return p > 1 and all(p % q for q in range(2, int(p ** 0.5) + 1))
+    return p > 1 and all(p % q for q in range(2, int(p**0.5) + 1))
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +38,19 @@ def _checks(H):
     """The reference script's checksums (1-based i, j; exact in int64)."""
     H = H.astype(np.int64)
     i = np.arange(1, H.shape[0] + 1, dtype=np.int64)
-    return (int(((H @ (i * i % 1009)) * i).sum()),
-            int(((H @ i) * (i * 131 % 997 + 1)).sum()))
+    return (int(((H @ (i * i % 1009)) * i).sum()), int(((H @ i) * (i * 131 % 997 + 1)).sum()))
 
 
 # n whose R matrix is R's stored 28 x 28 (Sloane's library) doubled: kalib
 # builds Paley II (q = 13) there (weighting.hadamard's docstring).
-SLOANE_28 = [*range(24, 28), *range(48, 56), *range(108, 112), *range(220, 224),
-             *range(444, 448), *range(888, 896)]
+SLOANE_28 = [
+    *range(24, 28),
+    *range(48, 56),
+    *range(108, 112),
+    *range(220, 224),
+    *range(444, 448),
+    *range(888, 896),
+]
 
 
 def test_brr_reference_matrix_is_rs_hadamard_10():
@@ -95,7 +108,7 @@ def test_every_order_built_up_to_256_is_hadamard_with_a_row_of_ones():
             _assert_hadamard(H)
             assert H[0].all()
     for k in range(0, 9):
-        _assert_hadamard(sylvester(2 ** k))
+        _assert_hadamard(sylvester(2**k))
     _assert_hadamard(plackett_burman_36())
     _assert_hadamard(doubled(plackett_burman_36()))
 

@@ -1,6 +1,7 @@
 """Design.poststratify against R survey 4.1.1's postStratify (tests/reference/
 poststratify, poststratify.R): weights, linearization and replicate SEs,
 per-replicate post-stratification, R's degf rule, partial tables, and errors."""
+
 import json
 from pathlib import Path
 
@@ -22,16 +23,22 @@ REF = json.loads((REF_DIR / "poststratify_reference.json").read_text())
 CLUS = pd.read_csv(REF_DIR / "apiclus1.csv")
 STRAT = pd.read_csv(REF_DIR / "apistrat.csv")
 RTOL = 1e-8
-TABLES = {"stype": "pop_stype.csv", "stype_schwide": "pop_stype_schwide.csv",
-          "3way": "pop_stype_schwide_compimp.csv", "schwide": "pop_schwide.csv"}
+TABLES = {
+    "stype": "pop_stype.csv",
+    "stype_schwide": "pop_stype_schwide.csv",
+    "3way": "pop_stype_schwide_compimp.csv",
+    "schwide": "pop_schwide.csv",
+}
 
 
 def table(name) -> Margin:
     """A population table as R's data frame (variables, Freq) -> Margin."""
     frame = pd.read_csv(REF_DIR / TABLES[name])
     columns = [c for c in frame.columns if c != "Freq"]
-    return Margin(tuple(c.replace(".", "_") for c in columns),
-                  {tuple(row[columns]): row["Freq"] for _, row in frame.iterrows()})
+    return Margin(
+        tuple(c.replace(".", "_") for c in columns),
+        {tuple(row[columns]): row["Freq"] for _, row in frame.iterrows()},
+    )
 
 
 def given_replicates(data, file, design_ref):
@@ -39,8 +46,12 @@ def given_replicates(data, file, design_ref):
     reps = pd.read_csv(REF_DIR / file)
     info = design_ref["design"]
     return Design(data, weights=reps["weight"].to_numpy()).with_replicate_weights(
-        reps.filter(like="rep_").to_numpy(), info["scale"], info["rscales"], info["mse"],
-        method=info["type"].lower())
+        reps.filter(like="rep_").to_numpy(),
+        info["scale"],
+        info["rscales"],
+        info["mse"],
+        method=info["type"].lower(),
+    )
 
 
 DESIGNS = {
@@ -72,8 +83,10 @@ CASES = [  # (reference block, design, table, partial)
 
 def indicator_totals(d, variable):
     values = d.data[variable].to_numpy()
-    return [E.Item(f"{variable}{c}", (values == c).astype(float), None, np.ones(d.n, bool),
-                   "total") for c in sorted(set(values))]
+    return [
+        E.Item(f"{variable}{c}", (values == c).astype(float), None, np.ones(d.n, bool), "total")
+        for c in sorted(set(values))
+    ]
 
 
 def blocks(d):
@@ -98,8 +111,7 @@ def assert_block(est, ref):
     noise = RTOL * np.abs(coef).max()
     np.testing.assert_allclose(est.se, list(ref["se"].values()), rtol=RTOL, atol=noise)
     V = np.atleast_2d(np.array(ref["vcov"]["matrix"], dtype=float))
-    np.testing.assert_allclose(est.vcov, V, rtol=RTOL,
-                               atol=max(RTOL * np.abs(V).max(), noise ** 2))
+    np.testing.assert_allclose(est.vcov, V, rtol=RTOL, atol=max(RTOL * np.abs(V).max(), noise**2))
 
 
 @pytest.mark.parametrize("key, design, name, partial", CASES)
@@ -110,8 +122,7 @@ def test_poststratified_design_equals_rs(key, design, name, partial):
     if design.startswith("d"):
         np.testing.assert_allclose(d.weights, frame["weight"], rtol=1e-12)
     elif not design.startswith("kalib"):  # R's replicate columns, in R's order
-        np.testing.assert_allclose(d.replicate_weights(), frame.filter(like="rep_"),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(d.replicate_weights(), frame.filter(like="rep_"), rtol=1e-12)
     np.testing.assert_allclose(d.weights.sum(), ref["weight_summary"]["sum"], rtol=1e-12)
     if "design" in ref:
         info = ref["design"]
@@ -148,8 +159,11 @@ def test_a_mapping_and_its_variables_are_a_table():
 
 def test_population_cells_without_sample_units_need_partial():
     assert REF["dclus1_ps_3way_partial_FALSE"]["error"].startswith("Some strata absent")
-    with pytest.raises(EmptyCellError, match=r"3 population cell\(s\) .* no sample unit: "
-                       r"stype\*sch_wide\*comp_imp=\(E, No, Yes\) \(N = 50\)") as info:
+    with pytest.raises(
+        EmptyCellError,
+        match=r"3 population cell\(s\) .* no sample unit: "
+        r"stype\*sch_wide\*comp_imp=\(E, No, Yes\) \(N = 50\)",
+    ) as info:
         DESIGNS["dclus1"]().poststratify(table("3way"))
     assert info.value.option == "partial"
     d = DESIGNS["dclus1"]().poststratify(table("3way"), partial=True)
@@ -176,8 +190,7 @@ def test_a_replicate_without_weight_in_a_cell_is_named():
     W = d.replicate_weights().copy()
     W[(CLUS["stype"] == "H").to_numpy(), 4] = 0.0
     d = Design(CLUS, weights=d.weights).with_replicate_weights(W, d.scale, d.rscales)
-    with pytest.raises(ReplicateError, match="replicate 5 has no weight in post-stratum "
-                                             "stype=H"):
+    with pytest.raises(ReplicateError, match="replicate 5 has no weight in post-stratum stype=H"):
         d.poststratify(table("stype"))
 
 
@@ -185,8 +198,9 @@ def test_kernel_and_numpy_paths_agree():
     out = []
     for kernels in (True, False):
         with use_kernels(kernels):
-            out.append(DESIGNS["kalib_rstrat"]().poststratify(table("stype_schwide"))
-                       .replicate_weights())
+            out.append(
+                DESIGNS["kalib_rstrat"]().poststratify(table("stype_schwide")).replicate_weights()
+            )
     np.testing.assert_allclose(out[0], out[1], rtol=1e-12)
 
 
@@ -197,9 +211,13 @@ def test_every_cell_and_replicate_reaches_its_count(seed, psus, levels):
     sample and in every replicate, whatever the design."""
     rng = np.random.default_rng(seed)
     n = 60
-    data = {"s": rng.integers(0, 2, n), "p": rng.integers(0, psus, n),
-            "a": rng.integers(0, levels, n), "b": rng.integers(0, 2, n),
-            "w": rng.uniform(1, 10, n)}
+    data = {
+        "s": rng.integers(0, 2, n),
+        "p": rng.integers(0, psus, n),
+        "a": rng.integers(0, levels, n),
+        "b": rng.integers(0, 2, n),
+        "w": rng.uniform(1, 10, n),
+    }
     data["p"] = data["p"] + 10 * data["s"]
     cells = sorted({(int(x), int(y)) for x, y in zip(data["a"], data["b"])})
     N = {c: float(rng.integers(50, 500)) for c in cells}
@@ -213,7 +231,7 @@ def test_every_cell_and_replicate_reaches_its_count(seed, psus, levels):
     for c in range(len(cells)):
         assert np.ptp(g[cell == c]) <= 1e-12 * g[cell == c].max()
     W = np.column_stack([ps.weights, ps.replicate_weights()])
-    sums = np.stack([np.bincount(cell, W[:, b], minlength=len(cells))
-                     for b in range(W.shape[1])])
-    np.testing.assert_allclose(sums, np.broadcast_to([N[c] for c in cells], sums.shape),
-                               rtol=1e-10)
+    sums = np.stack([np.bincount(cell, W[:, b], minlength=len(cells)) for b in range(W.shape[1])])
+    np.testing.assert_allclose(
+        sums, np.broadcast_to([N[c] for c in cells], sums.shape), rtol=1e-10
+    )

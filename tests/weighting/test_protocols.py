@@ -1,5 +1,6 @@
 """The design protocols (weighting.protocols) hold for weighting's own designs
 and replicate structures, and fail for objects that lack a member."""
+
 import numpy as np
 import pytest
 
@@ -14,10 +15,13 @@ def designs():
     n = 40
     data = {"stratum": np.repeat(["a", "b"], n // 2), "w": rng.uniform(1, 3, n)}
     design = Design(data, weights="w", strata="stratum")
-    return {"plain": design,
-            "bootstrap": design.with_replicates("bootstrap", replicates=5, seed=1),
-            "given": design.with_replicate_weights(rng.uniform(0.5, 2, (n, 4)), scale=0.25,
-                                                   rscales=1.0)}
+    return {
+        "plain": design,
+        "bootstrap": design.with_replicates("bootstrap", replicates=5, seed=1),
+        "given": design.with_replicate_weights(
+            rng.uniform(0.5, 2, (n, 4)), scale=0.25, rscales=1.0
+        ),
+    }
 
 
 def test_replicated_designs_are_replicate_designs(designs):
@@ -26,8 +30,7 @@ def test_replicated_designs_are_replicate_designs(designs):
         assert isinstance(design, ReplicateDesign) and design.replicates is not None
         assert isinstance(design.replicates, ReplicateStructure)
         R = design.replicate_totals(np.ones(design.n))
-        np.testing.assert_allclose(R[:, 0, 0], design.replicate_weights().sum(axis=0),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(R[:, 0, 0], design.replicate_weights().sum(axis=0), rtol=1e-12)
     assert isinstance(designs["bootstrap"].replicates, Replicates)
     assert isinstance(designs["given"].replicates, GivenReplicates)
     # the members are there without replicates too: what tells them apart is
@@ -61,5 +64,6 @@ def test_a_structure_made_elsewhere_is_attached_only_if_it_is_one(designs):
     moved = designs["plain"].with_replicate_structure(structure)
     assert moved.replicates is structure and designs["plain"].replicates is None
     from weighting.errors import KalibError
+
     with pytest.raises(KalibError, match="dict is not a replicate structure"):
         designs["plain"].with_replicate_structure({"B": 3})

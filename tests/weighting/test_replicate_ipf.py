@@ -1,5 +1,6 @@
 """Replicate raking by IPF (weighting/ipf.py, cext/ipf.pxd): the raking solution,
 the compiled sweeps equal numpy's, and the Newton fallback."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -38,10 +39,18 @@ def test_ipf_reaches_the_newton_raking_solution(seed, levels):
     data = _sample(seed, 400, levels)
     problem = CalibrationProblem(data, _margins(data, levels, seed), data["w"])
     cat, first = ipf.ipf_layout(problem.Xfull, problem.labels, *parse("raking", None))
-    g, sweeps, errors, converged, _ = ipf.ipf_solve(cat, first, problem.d, problem.tfull,
-                                                    np.ones(problem.n_cells), 1e-12, 10_000)
-    newton = solve(problem.X, problem.d, problem.t, "raking", tol=1e-12,
-                   Xfull=problem.Xfull, tfull=problem.tfull)
+    g, sweeps, errors, converged, _ = ipf.ipf_solve(
+        cat, first, problem.d, problem.tfull, np.ones(problem.n_cells), 1e-12, 10_000
+    )
+    newton = solve(
+        problem.X,
+        problem.d,
+        problem.t,
+        "raking",
+        tol=1e-12,
+        Xfull=problem.Xfull,
+        tfull=problem.tfull,
+    )
     assert converged and errors[-1] <= 1e-12 and len(errors) == sweeps + 1
     np.testing.assert_allclose(g, newton.g, rtol=1e-9)
 
@@ -56,12 +65,12 @@ def test_newton_goes_on_from_the_ipf_iterate(seed, sweeps):
     problem = CalibrationProblem(data, _margins(data, levels, seed), data["w"])
     cat, first = ipf.ipf_layout(problem.Xfull, problem.labels, *parse("raking", None))
     lam0 = np.random.default_rng(seed).normal(0, 0.1, problem.X.shape[1])
-    g, done, _, _, scaled = ipf.ipf_solve(cat, first, problem.d, problem.tfull,
-                                          np.exp(problem.X @ lam0), 0.0, sweeps)
+    g, done, _, _, scaled = ipf.ipf_solve(
+        cat, first, problem.d, problem.tfull, np.exp(problem.X @ lam0), 0.0, sweeps
+    )
     A = ipf.lambda_map(problem.kept, problem.dependent, len(problem.tfull))
     assert done == min(sweeps, 2)  # tol 0 is never foreseen: IPF gives up at sweep 2
-    np.testing.assert_allclose(np.exp(problem.X @ ipf.ipf_lambda(lam0, A, scaled)), g,
-                               rtol=1e-12)
+    np.testing.assert_allclose(np.exp(problem.X @ ipf.ipf_lambda(lam0, A, scaled)), g, rtol=1e-12)
 
 
 def test_ipf_applies_to_unbounded_raking_on_categories_only():
@@ -71,18 +80,17 @@ def test_ipf_applies_to_unbounded_raking_on_categories_only():
     problem = CalibrationProblem(data, margins, data["w"])
     assert ipf.ipf_layout(problem.Xfull, problem.labels, *parse("raking", None)) is not None
     for distance, bounds in [("raking", (0.5, 2.0)), ("linear", None), ("logit", (0.5, 2))]:
-        assert ipf.ipf_layout(problem.Xfull, problem.labels,
-                              *parse(distance, bounds)) is None
-    numeric = CalibrationProblem(data, margins + [NumericTotal("x", data["x"].sum())],
-                                 data["w"])
+        assert ipf.ipf_layout(problem.Xfull, problem.labels, *parse(distance, bounds)) is None
+    numeric = CalibrationProblem(data, margins + [NumericTotal("x", data["x"].sum())], data["w"])
     assert ipf.ipf_layout(numeric.Xfull, numeric.labels, *parse("raking", None)) is None
 
 
 @pytest.fixture
 def raked():
     data = _sample(7, 600, [4, 5])
-    return Design(data, weights="w", strata="stratum").calibrate(_margins(data, [4, 5], 7),
-                                                                 tol=1e-11)
+    return Design(data, weights="w", strata="stratum").calibrate(
+        _margins(data, [4, 5], 7), tol=1e-11
+    )
 
 
 @pytest.mark.parametrize("kernels", [True, False])

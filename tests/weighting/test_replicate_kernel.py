@@ -1,26 +1,32 @@
 """Replicate generation and fused re-calibration: RNG contract, kernel = numpy,
 thread-count independence, failure reporting, the fpc bootstrap."""
+
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from repo_paths import REFERENCE
+
 from estimators.inference.variance import linearization_covariance, replicate_covariance
 from weighting import _backend
 from weighting.design import Design
 from weighting.errors import DesignError, ReplicateError
 from weighting.margins import Margin
-from weighting.replicates import (PsuRows, _bincount_columns, _combinations,
-                                  bootstrap_counts, child_seed_words)
+from weighting.replicates import (
+    PsuRows,
+    _bincount_columns,
+    _combinations,
+    bootstrap_counts,
+    child_seed_words,
+)
 
 REF = REFERENCE / "variance"
 sys.path.insert(0, str(REF))
 from samples import API_MARGINS, business_margins  # noqa: E402
+
 needs_kernels = pytest.mark.skipif(_backend.KERNELS is None, reason=str(_backend.REASON))
 
 
@@ -52,11 +58,16 @@ def margins():
 
 def _design(business, margins, which):
     fpc = np.where(business.stratum == "public:50+", 60, business.N_h)  # one take-all stratum
-    design = Design(business, weights="w", strata="stratum",
-                    fpc=fpc if which.endswith("fpc") else None)
-    spec = {"plain": None, "fpc": None, "raked_fpc": {},
-            "logit": {"distance": "logit", "bounds": (0.2, 4.0)},
-            "trimmed": {}}
+    design = Design(
+        business, weights="w", strata="stratum", fpc=fpc if which.endswith("fpc") else None
+    )
+    spec = {
+        "plain": None,
+        "fpc": None,
+        "raked_fpc": {},
+        "logit": {"distance": "logit", "bounds": (0.2, 4.0)},
+        "trimmed": {},
+    }
     if spec[which] is None:
         return design
     if which == "trimmed":  # caps just inside the untrimmed g range, so that they bind
@@ -65,9 +76,17 @@ def _design(business, margins, which):
     return design.calibrate(margins, tol=1e-12, max_iter=60, **spec[which])
 
 
-@pytest.mark.parametrize("which, method", [
-    ("plain", "bootstrap"), ("fpc", "jkn"), ("raked_fpc", "bootstrap"), ("raked_fpc", "jkn"),
-    ("logit", "bootstrap"), ("trimmed", "jkn")])
+@pytest.mark.parametrize(
+    "which, method",
+    [
+        ("plain", "bootstrap"),
+        ("fpc", "jkn"),
+        ("raked_fpc", "bootstrap"),
+        ("raked_fpc", "jkn"),
+        ("logit", "bootstrap"),
+        ("trimmed", "jkn"),
+    ],
+)
 def test_kernel_equals_numpy(business, margins, which, method):
     if method == "jkn":  # a smaller sample: one numpy solve per PSU
         business = business.groupby("stratum").head(25).reset_index(drop=True)
@@ -90,8 +109,9 @@ def test_kernel_equals_numpy(business, margins, which, method):
     W = fast.replicate_weights()
     np.testing.assert_allclose(W[:, ok], W_slow[:, ok], rtol=1e-12, atol=1e-300)
     for g in range(4):  # the fused totals are the materialised weights' totals
-        np.testing.assert_allclose(T_fast[:, g, :], W[groups == g].T @ values[groups == g],
-                                   rtol=1e-11)
+        np.testing.assert_allclose(
+            T_fast[:, g, :], W[groups == g].T @ values[groups == g], rtol=1e-11
+        )
 
 
 def _sample_margins(sample, margins):
@@ -104,7 +124,8 @@ def _sample_margins(sample, margins):
 
 def test_replicates_respect_trimming_caps(business, margins):
     design = Design(business, weights="w", strata="stratum").calibrate(
-        margins, trim=(0.57, 1.75), tol=1e-12)
+        margins, trim=(0.57, 1.75), tol=1e-12
+    )
     assert design.calibration.trimmed.any()
     jkn = design.with_replicates("jkn")
     assert jkn.replicates.g.min() >= 0.57 * (1 - 1e-12)
@@ -115,7 +136,8 @@ def test_replicates_respect_trimming_caps(business, margins):
 def test_logit_trimming_is_redone_in_every_replicate():
     api = pd.read_csv(REF / "apiclus1.csv")
     design = Design(api, weights="pw", psu="dnum", fpc="fpc").calibrate(
-        API_MARGINS, distance="logit", bounds=(0.3, 4.0), trim=(0.5, 1.9), tol=1e-12)
+        API_MARGINS, distance="logit", bounds=(0.3, 4.0), trim=(0.5, 1.9), tol=1e-12
+    )
     assert design.calibration.trimmed.any()
     with pytest.raises(ReplicateError, match=r"replicate 11 \(index 10\): the trimming caps"):
         design.with_replicates("jk1")
@@ -132,10 +154,14 @@ def test_logit_trimming_is_redone_in_every_replicate():
 
 def test_infeasible_replicate_names_the_category(business, margins):
     design = Design(business, weights="w", strata="stratum").calibrate(
-        margins, trim=(0.57, 1.75), tol=1e-12)
-    with pytest.raises(ReplicateError, match=r"replicate \d+ \(index \d+\): not converged.*"
-                                             r"category .* needs g = .* outside the bounds "
-                                             r"\[0.57, 1.75\]|may be jointly infeasible"):
+        margins, trim=(0.57, 1.75), tol=1e-12
+    )
+    with pytest.raises(
+        ReplicateError,
+        match=r"replicate \d+ \(index \d+\): not converged.*"
+        r"category .* needs g = .* outside the bounds "
+        r"\[0.57, 1.75\]|may be jointly infeasible",
+    ):
         design.with_replicates("bootstrap", replicates=5, seed=11)
 
 
@@ -149,15 +175,26 @@ def test_draws_do_not_depend_on_thread_count(business):
     groups = (business["stratum"].str.startswith("public")).to_numpy(np.int64)
     combo, combo_cell, combo_group = _combinations(np.zeros(design.n, np.int64), 1, groups, 2)
     dv = rows.sort(business[["y1"]].to_numpy(float))
-    T1, T2 = (kernels.replicate.replicate_totals(plan.for_kernels(kernels, rows),
-                                                 rows.sort(combo), combo_cell, combo_group,
-                                                 np.ones((64, 1)), dv, 2, threads)
-              for threads in (1, 2))
+    T1, T2 = (
+        kernels.replicate.replicate_totals(
+            plan.for_kernels(kernels, rows),
+            rows.sort(combo),
+            combo_cell,
+            combo_group,
+            np.ones((64, 1)),
+            dv,
+            2,
+            threads,
+        )
+        for threads in (1, 2)
+    )
     np.testing.assert_array_equal(T1, T2)
     np.testing.assert_array_equal(one, [plan.multipliers(b) for b in range(64)])
     # and the kernel's sums are numpy's reference sums bit for bit
-    reference = [_bincount_columns(combo_group, plan.sums(b, rows, rows.sort(combo), dv, 2), 2)
-                 for b in range(64)]
+    reference = [
+        _bincount_columns(combo_group, plan.sums(b, rows, rows.sort(combo), dv, 2), 2)
+        for b in range(64)
+    ]
     np.testing.assert_array_equal(T1, reference)
 
 
@@ -198,8 +235,12 @@ def test_take_all_stratum_contributes_zero_variance(business):
     boot = design.with_replicates("bootstrap", replicates=200, seed=5)
     y = business.x.to_numpy(float)
     noisy = y + np.where(business.stratum == "public:50+", 1e3 * business.y1, 0.0)
-    v = [replicate_covariance(design.weights @ z, boot.replicate_totals(z)[:, 0, :],
-                              boot.scale, boot.rscales)[0, 0] for z in (y, noisy)]
+    v = [
+        replicate_covariance(
+            design.weights @ z, boot.replicate_totals(z)[:, 0, :], boot.scale, boot.rscales
+        )[0, 0]
+        for z in (y, noisy)
+    ]
     assert v[1] == pytest.approx(v[0], rel=1e-9)
     assert v[0] > 0
 
@@ -219,7 +260,8 @@ def test_fpc_bootstrap_approaches_analytic_variance():
     assert v == pytest.approx(analytic, rel=0.03)
     # without the correction the same draws overstate it by the fpc factor
     nofpc = Design(strata=strata, weights=design.weights).with_replicates(
-        "bootstrap", replicates=40000, seed=1)
+        "bootstrap", replicates=40000, seed=1
+    )
     R0 = nofpc.replicate_totals(np.column_stack([y, np.ones_like(y)]))[:, 0, :]
     v0 = replicate_covariance(full, R0[:, 0] / R0[:, 1], 1 / 39999, 1.0)[0, 0]
     assert v0 > 1.5 * v
@@ -227,16 +269,22 @@ def test_fpc_bootstrap_approaches_analytic_variance():
 
 def _fragile():
     """A raked design whose NACE category 'Z' lives in one unit of a 2-unit stratum."""
-    data = {"s": np.array(["a"] * 6 + ["b"] * 2), "nace": np.array(list("XYXYXY") + ["Z", "X"]),
-            "w": np.full(8, 10.0)}
+    data = {
+        "s": np.array(["a"] * 6 + ["b"] * 2),
+        "nace": np.array(list("XYXYXY") + ["Z", "X"]),
+        "w": np.full(8, 10.0),
+    }
     margin = Margin("nace", {"X": 40, "Y": 30, "Z": 10})
     return Design(data, weights="w", strata="s").calibrate([margin])
 
 
 def test_failed_replicate_raises_with_index_and_cause():
     design = _fragile()
-    with pytest.raises(ReplicateError, match=r"replicate \d+ \(index \d+\): margin 'nace' "
-                                             r"category .*Z.* has no sample weight"):
+    with pytest.raises(
+        ReplicateError,
+        match=r"replicate \d+ \(index \d+\): margin 'nace' "
+        r"category .*Z.* has no sample weight",
+    ):
         design.with_replicates("bootstrap", replicates=20, seed=1)
     with pytest.raises(ReplicateError, match=r"replicate 7 \(index 6\)"):
         design.with_replicates("jkn")  # deleting unit 7 (the only Z) empties Z
@@ -273,15 +321,29 @@ def test_counts_past_255_are_redone_wider():
 
     B, n_psu, n_draws = 9, np.array([2, 3]), np.array([600, 2])
     stratum = np.array([0, 0, 1, 1, 1])
-    plan = Plan(BOOTSTRAP, B, 4, child_seed_words(4, B), n_psu, np.array([0, 2]), n_draws,
-                np.full(5, 0.5), np.full(5, 0.25), np.zeros(0, np.int64), np.zeros(0), stratum)
+    plan = Plan(
+        BOOTSTRAP,
+        B,
+        4,
+        child_seed_words(4, B),
+        n_psu,
+        np.array([0, 2]),
+        n_draws,
+        np.full(5, 0.5),
+        np.full(5, 0.25),
+        np.zeros(0, np.int64),
+        np.zeros(0),
+        stratum,
+    )
     rows = PsuRows(np.arange(5), 5)
     values = np.arange(1.0, 11.0).reshape(5, 2)
     combo, cells, groups = _combinations(np.zeros(5, np.int64), 1, stratum, 2)
     kernels = _backend.KERNELS
-    T = kernels.replicate.replicate_totals(plan.for_kernels(kernels, rows), combo, cells,
-                                           groups, np.ones((B, 1)), values, 2, 2)
-    reference = [_bincount_columns(groups, plan.sums(b, rows, combo, values, 2), 2)
-                 for b in range(B)]
+    T = kernels.replicate.replicate_totals(
+        plan.for_kernels(kernels, rows), combo, cells, groups, np.ones((B, 1)), values, 2, 2
+    )
+    reference = [
+        _bincount_columns(groups, plan.sums(b, rows, combo, values, 2), 2) for b in range(B)
+    ]
     assert bootstrap_counts(4, B, n_psu, n_draws)[:, :2].max() > 255
     np.testing.assert_array_equal(T, reference)

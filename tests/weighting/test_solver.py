@@ -1,5 +1,6 @@
 """The Newton solver, the distances and the cell problem (weighting.solver,
 weighting.distances, weighting.problem), on both kernel paths."""
+
 import numpy as np
 import pytest
 
@@ -12,15 +13,22 @@ from weighting.solver import solve
 
 needs_kernels = pytest.mark.skipif(_backend.KERNELS is None, reason="cext not built")
 
-CASES = [("raking", None), ("linear", None), ("logit", (0.5, 1.8)),
-         ("truncated", (0.6, 1.6)), ("raking", (0.6, 1.6))]
+CASES = [
+    ("raking", None),
+    ("linear", None),
+    ("logit", (0.5, 1.8)),
+    ("truncated", (0.6, 1.6)),
+    ("raking", (0.6, 1.6)),
+]
 
 
 def business(n=600, seed=3):
     rng = np.random.default_rng(seed)
-    data = {"sector": rng.choice(["private", "public"], n, p=[0.8, 0.2]),
-            "size": rng.choice([1, 2, 3, 4], n, p=[0.4, 0.27, 0.18, 0.15]),
-            "nace": rng.choice(list("ABCDEF"), n)}
+    data = {
+        "sector": rng.choice(["private", "public"], n, p=[0.8, 0.2]),
+        "size": rng.choice([1, 2, 3, 4], n, p=[0.4, 0.27, 0.18, 0.15]),
+        "nace": rng.choice(list("ABCDEF"), n),
+    }
     counts = [8000, 5000, 3000, 2000, 2000, 1200, 800, 500]
     cross = dict(zip([(s, z) for s in ("private", "public") for z in range(1, 5)], counts))
     total = sum(cross.values())
@@ -30,9 +38,17 @@ def business(n=600, seed=3):
     return data, margins
 
 
-@pytest.mark.parametrize("code,bounds", [(LINEAR, (-np.inf, np.inf)), (LINEAR, (0.5, 1.5)),
-                                         (RAKING, (0.0, np.inf)), (RAKING, (0.5, 1.5)),
-                                         (LOGIT, (0.5, 1.5)), (LOGIT, (0.2, 3.0))])
+@pytest.mark.parametrize(
+    "code,bounds",
+    [
+        (LINEAR, (-np.inf, np.inf)),
+        (LINEAR, (0.5, 1.5)),
+        (RAKING, (0.0, np.inf)),
+        (RAKING, (0.5, 1.5)),
+        (LOGIT, (0.5, 1.5)),
+        (LOGIT, (0.2, 3.0)),
+    ],
+)
 def test_distance_derivatives_match_finite_differences(code, bounds):
     u = np.linspace(-1.3, 1.3, 41) + 0.0123  # avoid the kinks exactly
     g, dg, rho = evaluate(code, u, *bounds)
@@ -40,8 +56,14 @@ def test_distance_derivatives_match_finite_differences(code, bounds):
     g_plus, _, rho_plus = evaluate(code, u + h, *bounds)
     g_minus, _, rho_minus = evaluate(code, u - h, *bounds)
     assert np.allclose((rho_plus - rho_minus) / (2 * h), g, rtol=1e-7, atol=1e-7)
-    away = np.abs(np.subtract.outer(u, [np.log(b) if code == RAKING and b > 0 else b - 1
-                                        for b in bounds])).min(axis=1) > 2 * h
+    away = (
+        np.abs(
+            np.subtract.outer(
+                u, [np.log(b) if code == RAKING and b > 0 else b - 1 for b in bounds]
+            )
+        ).min(axis=1)
+        > 2 * h
+    )
     assert np.allclose(((g_plus - g_minus) / (2 * h))[away], dg[away], rtol=1e-6, atol=1e-7)
     assert np.all((g >= bounds[0]) & (g <= bounds[1]))
     assert evaluate(code, np.zeros(1), *bounds)[0][0] == pytest.approx(1.0, abs=1e-15)
@@ -71,8 +93,16 @@ def test_problem_drops_implied_columns_and_keeps_their_targets():
 def test_solution_meets_every_margin(distance, bounds):
     data, margins = business()
     problem = CalibrationProblem(data, margins)
-    result = solve(problem.X, problem.d, problem.t, distance, bounds, tol=1e-12,
-                   Xfull=problem.Xfull, tfull=problem.tfull)
+    result = solve(
+        problem.X,
+        problem.d,
+        problem.t,
+        distance,
+        bounds,
+        tol=1e-12,
+        Xfull=problem.Xfull,
+        tfull=problem.tfull,
+    )
     assert result.converged and result.status == 0
     achieved = problem.Xfull.T @ (problem.d * result.g)
     assert np.allclose(achieved, problem.tfull, rtol=1e-11)
@@ -137,6 +167,7 @@ def test_problem_errors_name_the_offender():
 
 def test_solve_refuses_mismatched_shapes_before_the_kernel_reads_them():
     from weighting.errors import KalibError
+
     X = np.ones((4, 2))
     with pytest.raises(KalibError, match=r"lam0 has shape \(3,\), expected \(2,\)"):
         solve(X, np.ones(4), np.ones(2), lam0=np.zeros(3))

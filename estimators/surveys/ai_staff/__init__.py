@@ -18,6 +18,7 @@ partial), 11-31 October 2017.
 
 See ``docs/data.md`` (The staff survey) and ``data/ai_staff_decisions.md``.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -25,15 +26,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from estimators.inference.domains import Equals
 from estimators.io.cati import read_cati_csv, to_analysis_frame
 from estimators.io.codebook import Codebook
-from estimators.inference.domains import Equals
 from estimators.surveys.ai_staff import design as _design
 from estimators.surveys.ai_staff.catalog import DEFAULT_CONTRASTS, DEFAULT_DOMAINS, KEY_RATES
-from estimators.surveys.ai_staff.design import (LIST_COMPANIES, MANAGER, RHOS, VARIANTS,
-                                                cluster_take,
-                                                clustering_inflation, role_sizes,
-                                                staff_response)
+from estimators.surveys.ai_staff.design import (
+    LIST_COMPANIES,
+    MANAGER,
+    RHOS,
+    VARIANTS,
+    cluster_take,
+    clustering_inflation,
+    role_sizes,
+    staff_response,
+)
 from estimators.surveys.ai_staff.labels import RATE_GROUPS, RATE_LABELS, TEXT, assumptions
 from estimators.surveys.base import Clustering, Sensitivity, SurveyConfig
 from estimators.surveys.published import load_published
@@ -41,8 +48,18 @@ from estimators.surveys.published import load_published
 DATA = Path(__file__).parent / "data"
 DATA_FILE = DATA / "ai_staff_2017.csv"
 
-__all__ = ["load_ai_staff", "codebook", "design", "published", "role_sizes",
-           "cluster_take", "clustering_inflation", "VARIANTS", "RHOS", "SURVEY"]
+__all__ = [
+    "load_ai_staff",
+    "codebook",
+    "design",
+    "published",
+    "role_sizes",
+    "cluster_take",
+    "clustering_inflation",
+    "VARIANTS",
+    "RHOS",
+    "SURVEY",
+]
 
 
 def published() -> dict:
@@ -98,8 +115,13 @@ def staff_response_rate(data: pd.DataFrame, variant: str) -> float:
 SURVEY = SurveyConfig(
     id="ai_staff_2017",
     name="Web survey of staff in the work-inclusion companies 2017 (SINTEF 2019:0060, ch. 7)",
-    load=load_ai_staff, codebook=codebook, design=_design.design, data_dir=DATA,
-    weights="base_weight", strata="role", fpc="N_role",
+    load=load_ai_staff,
+    codebook=codebook,
+    design=_design.design,
+    data_dir=DATA,
+    weights="base_weight",
+    strata="role",
+    fpc="N_role",
     # no calibration: no population margin is known beyond the role sizes,
     # which the design's weights meet already; the stratified design with fpc
     # has an exact linearization variance (R: svydesign(strata = ~role,
@@ -107,18 +129,34 @@ SURVEY = SurveyConfig(
     variance="linearization",
     # design variants (the staff response rate sets the population sizes,
     # weights and fpc), built with design.design(data, variant)
-    central="central", variants=("low_response", "central", "high_response"),
-    catalog=KEY_RATES, domains=DEFAULT_DOMAINS, contrasts=DEFAULT_CONTRASTS,
-    forest_domains=("all", "role"), table_domains=("role",),
+    central="central",
+    variants=("low_response", "central", "high_response"),
+    catalog=KEY_RATES,
+    domains=DEFAULT_DOMAINS,
+    contrasts=DEFAULT_CONTRASTS,
+    forest_domains=("all", "role"),
+    table_domains=("role",),
     sensitivity=Sensitivity(
         columns=(("sens_low", "low_response"), ("sens_high", "high_response")),
         share=staff_response_rate,
-        share_variants=(("central", "central"), ("low", "low_response"),
-                        ("high", "high_response"))),
+        share_variants=(
+            ("central", "central"),
+            ("low", "low_response"),
+            ("high", "high_response"),
+        ),
+    ),
     # staff sit in the 55 list companies; general managers are one per company
-    clustering=Clustering(clusters=LIST_COMPANIES, rhos=RHOS,
-                          clustered=~Equals("role", MANAGER),
-                          take=cluster_take, inflation=clustering_inflation),
-    rate_labels=RATE_LABELS, rate_groups=RATE_GROUPS, text=TEXT,
-    assumptions=assumptions, prefix="staff_")
+    clustering=Clustering(
+        clusters=LIST_COMPANIES,
+        rhos=RHOS,
+        clustered=~Equals("role", MANAGER),
+        take=cluster_take,
+        inflation=clustering_inflation,
+    ),
+    rate_labels=RATE_LABELS,
+    rate_groups=RATE_GROUPS,
+    text=TEXT,
+    assumptions=assumptions,
+    prefix="staff_",
+)
 """The staff survey as the report sees it (its second part; issue 15)."""

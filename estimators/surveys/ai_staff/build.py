@@ -24,6 +24,7 @@ whose constraints are the stated numbers read as intervals
 number, the decisions file's assumed shares; the objective is a seeded
 Gumbel-perturbed plausibility score (a scale mean per item, shifted by role).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,7 @@ import pandas as pd
 
 from estimators.io.codebook import Codebook
 from estimators.surveys.ai_staff.printed import Interval, cell_interval
-from estimators.surveys.employers.build import (Survey, _write_json, ask_multi, combos_with,
-                                                eq)
+from estimators.surveys.employers.build import Survey, _write_json, ask_multi, combos_with, eq
 
 SEED = 20171011
 DATA = Path(__file__).parent / "data"
@@ -52,9 +52,18 @@ ROLE_N = dict(zip(ROLES, (445, 144, 105, 58)))
 LIKERT = ["1", "2", "3", "4", "5"]
 TOP2 = ("1", "2")
 #: Grid categories of the report's level names (code 1 is the scale's top).
-LEVELS = {None: TOP2, "top2": TOP2, "very_good": ("1",), "very_common": ("1",),
-          "fully_agree": ("1",), "very_important": ("1",), "fairly_good": ("2",),
-          "fairly_common": ("2",), "partly_agree": ("2",), "fairly_important": ("2",)}
+LEVELS = {
+    None: TOP2,
+    "top2": TOP2,
+    "very_good": ("1",),
+    "very_common": ("1",),
+    "fully_agree": ("1",),
+    "very_important": ("1",),
+    "fairly_good": ("2",),
+    "fairly_common": ("2",),
+    "partly_agree": ("2",),
+    "fairly_important": ("2",),
+}
 
 # ----------------------------------------------------------------- response plan
 #: Partial completes (160): the first question each leaves unanswered, by role
@@ -93,9 +102,34 @@ OPEN_ANSWERED = {"employer_support_needs_other": 150, "what_needed_open": 441}
 
 #: Caseload of the 434 job consultants who answered (decisions S5): 208 <= 10
 #: (47.9 % -> 48), 419 <= 20 (96.5 %), 59 at the mode 10 (13.6 %), mean 11.62.
-CASELOAD = {1: 2, 2: 3, 3: 5, 4: 9, 5: 22, 6: 24, 7: 20, 8: 35, 9: 29, 10: 59,
-            11: 15, 12: 48, 13: 21, 14: 22, 15: 44, 16: 14, 17: 9, 18: 16, 19: 4, 20: 18,
-            22: 3, 23: 1, 24: 2, 25: 7, 30: 1, 35: 1}
+CASELOAD = {
+    1: 2,
+    2: 3,
+    3: 5,
+    4: 9,
+    5: 22,
+    6: 24,
+    7: 20,
+    8: 35,
+    9: 29,
+    10: 59,
+    11: 15,
+    12: 48,
+    13: 21,
+    14: 22,
+    15: 44,
+    16: 14,
+    17: 9,
+    18: 16,
+    19: 4,
+    20: 18,
+    22: 3,
+    23: 1,
+    24: 2,
+    25: 7,
+    30: 1,
+    35: 1,
+}
 
 # ----------------------------------------------------------------- assumptions
 # Shares (percent of the item's base) the report does not print (decisions S8, S9).
@@ -103,13 +137,20 @@ CASELOAD = {1: 2, 2: 3, 3: 5, 4: 9, 5: 22, 6: 24, 7: 20, 8: 35, 9: 29, 10: 59,
 # mean for the unpinned points; ``no_experience`` shares are of all who answered.
 ASSUMED = {
     "own_competence": {
-        "labour_market": {"1": 45}, "employer_interaction": {"1": 42},
-        "basic_skills_mapping": {}, "pedagogical": {"1": 29, TOP2: 75},
-        "health_services": {TOP2: 45}, "mental_health": {TOP2: 55}},
+        "labour_market": {"1": 45},
+        "employer_interaction": {"1": 42},
+        "basic_skills_mapping": {},
+        "pedagogical": {"1": 29, TOP2: 75},
+        "health_services": {TOP2: 45},
+        "mental_health": {TOP2: 55},
+    },
     "work_methods": {"sheltered_assessment": {TOP2: 65}},
-    "assistance_frequency": {"job_search": {"1": 55}, "cv": {"1": 45},
-                             "job_placement": {"1": 44},
-                             "interview_training": {"1": 20, TOP2: 55}},
+    "assistance_frequency": {
+        "job_search": {"1": 55},
+        "cv": {"1": 45},
+        "job_placement": {"1": 44},
+        "interview_training": {"1": 20, TOP2: 55},
+    },
     "success_by_disability": {  # 'svært godt' is rare for every group (line 2017)
         "cognitive": {"no_experience": 3, "1": 12, TOP2: 70},
         "slow_pace": {"no_experience": 3, "1": 11, TOP2: 68},
@@ -120,43 +161,66 @@ ASSUMED = {
         "motivation": {"no_experience": 2, "1": 6, TOP2: 48},
         "substance_crime": {"no_experience": 8, "1": 4, TOP2: 35},
         "sensory": {"no_experience": 30, "1": 5, TOP2: 30},
-        "stability": {"no_experience": 2, "1": 3, TOP2: 28}},
+        "stability": {"no_experience": 2, "1": 3, TOP2: 28},
+    },
     "measure_usefulness": {  # no_experience of all; the rest of the experienced
-        "oppfolging": {"no_experience": 8, "1": 55}, "AFT": {"no_experience": 5, "1": 57},
+        "oppfolging": {"no_experience": 8, "1": 55},
+        "AFT": {"no_experience": 5, "1": 57},
         "wage_subsidy_temp": {"no_experience": 10, "1": 45},
         "wage_subsidy_perm": {"no_experience": 12, "1": 47},
         "AMO": {"no_experience": 15, "1": 18, TOP2: 55},
         "function_assistance": {"no_experience": 40, "1": 22, TOP2: 60},
         "mentor": {"no_experience": 35, "1": 24, TOP2: 62},
         "inclusion_grant": {"no_experience": 35, "1": 26, TOP2: 65},
-        "KVP": {"no_experience": 45, "1": 16, TOP2: 50}},
-    "competition_by_actor": {"NAV": {"1": 25}, "other_ai_companies": {"1": 16},
-                             "commercial": {"1": 13},
-                             "non_profit": {"1": 3, TOP2: 15},
-                             "staffing": {"1": 3, TOP2: 12},
-                             "vekstbedrifter": {"1": 2, TOP2: 10}},
+        "KVP": {"no_experience": 45, "1": 16, TOP2: 50},
+    },
+    "competition_by_actor": {
+        "NAV": {"1": 25},
+        "other_ai_companies": {"1": 16},
+        "commercial": {"1": 13},
+        "non_profit": {"1": 3, TOP2: 15},
+        "staffing": {"1": 3, TOP2: 12},
+        "vekstbedrifter": {"1": 2, TOP2: 10},
+    },
     "factors_offer_trainee": {
-        "candidate_suitability": {"1": 70, TOP2: 96}, "csr": {"1": 45, TOP2: 85},
-        "recruitment_need": {"1": 40, TOP2: 80}, "company_culture": {"1": 35, TOP2: 76},
-        "nav_economic_measures": {"1": 33, TOP2: 74}, "competence_need": {"1": 25, TOP2: 62},
-        "industry": {"1": 8, TOP2: 36}, "firm_size": {"1": 8, TOP2: 35},
-        "ia_agreement": {"1": 5, TOP2: 25}},
+        "candidate_suitability": {"1": 70, TOP2: 96},
+        "csr": {"1": 45, TOP2: 85},
+        "recruitment_need": {"1": 40, TOP2: 80},
+        "company_culture": {"1": 35, TOP2: 76},
+        "nav_economic_measures": {"1": 33, TOP2: 74},
+        "competence_need": {"1": 25, TOP2: 62},
+        "industry": {"1": 8, TOP2: 36},
+        "firm_size": {"1": 8, TOP2: 35},
+        "ia_agreement": {"1": 5, TOP2: 25},
+    },
     "factors_hire": {
         "prior_placement_experience": {"1": 78, TOP2: 97},
-        "candidate_suitability": {"1": 70, TOP2: 96}, "recruitment_need": {"1": 55, TOP2: 90},
-        "competence_need": {"1": 45, TOP2: 82}, "nav_economic_measures": {"1": 35, TOP2: 76},
-        "csr": {"1": 35, TOP2: 76}, "company_culture": {"1": 33, TOP2: 75},
-        "industry": {"1": 10, TOP2: 38}, "firm_size": {"1": 10, TOP2: 38},
-        "ia_agreement": {"1": 5, TOP2: 22}},
-    "statements_inclusion": {"goodwill_hiring": {TOP2: 50},
-                             "unskilled_harder": {"1": 22}, "employers_exploit": {"1": 20},
-                             "disability_view_varies": {"1": 35}},
-    "employer_support_needs": {"accommodate_followup": {"1": 40, TOP2: 80},
-                               "nav_measures_info": {"1": 25},
-                               "other_services_info": {"1": 8, TOP2: 35}},
-    "collaboration_importance": {"nav_worklife_centre": {"1": 35, TOP2: 70},
-                                 "gps": {"1": 45, TOP2: 80},
-                                 "mental_health_substance": {"1": 50, TOP2: 84}},
+        "candidate_suitability": {"1": 70, TOP2: 96},
+        "recruitment_need": {"1": 55, TOP2: 90},
+        "competence_need": {"1": 45, TOP2: 82},
+        "nav_economic_measures": {"1": 35, TOP2: 76},
+        "csr": {"1": 35, TOP2: 76},
+        "company_culture": {"1": 33, TOP2: 75},
+        "industry": {"1": 10, TOP2: 38},
+        "firm_size": {"1": 10, TOP2: 38},
+        "ia_agreement": {"1": 5, TOP2: 22},
+    },
+    "statements_inclusion": {
+        "goodwill_hiring": {TOP2: 50},
+        "unskilled_harder": {"1": 22},
+        "employers_exploit": {"1": 20},
+        "disability_view_varies": {"1": 35},
+    },
+    "employer_support_needs": {
+        "accommodate_followup": {"1": 40, TOP2: 80},
+        "nav_measures_info": {"1": 25},
+        "other_services_info": {"1": 8, TOP2: 35},
+    },
+    "collaboration_importance": {
+        "nav_worklife_centre": {"1": 35, TOP2: 70},
+        "gps": {"1": 45, TOP2: 80},
+        "mental_health_substance": {"1": 50, TOP2: 84},
+    },
 }
 #: Role shifts of the scale mean (positive: towards the bottom of the scale).
 ROLE_SHIFT = {
@@ -174,43 +238,76 @@ def _categories(q: dict) -> list[dict]:
     for k, c in enumerate(q["categories"]):
         code = str(c["code"])
         value = int(code) if code.isdigit() else k + 1
-        out.append({"code": code, "label_no": c.get("label_no", ""),
-                    "label_en": c.get("label_en", ""), "value": value})
+        out.append(
+            {
+                "code": code,
+                "label_no": c.get("label_no", ""),
+                "label_en": c.get("label_en", ""),
+                "value": value,
+            }
+        )
     return out
 
 
 def build_codebook(staff: dict) -> dict:
     """Codebook JSON from the published question list plus the paradata."""
-    questions = [{
-        "id": "completion", "type": "single",
-        "text_no": "Status i SurveyXact (paradata)", "text_en": "Completion status (paradata)",
-        "routing": "ALL", "routing_description": "All respondents",
-        "categories": [{"code": "complete", "label_no": "Fullført", "label_en": "Complete",
-                        "value": 1},
-                       {"code": "partial", "label_no": "Delvis besvart",
-                        "label_en": "Partial (broke off)", "value": 2}],
-        "notes": "592 complete, 160 partial (line 1978)."}]
+    questions = [
+        {
+            "id": "completion",
+            "type": "single",
+            "text_no": "Status i SurveyXact (paradata)",
+            "text_en": "Completion status (paradata)",
+            "routing": "ALL",
+            "routing_description": "All respondents",
+            "categories": [
+                {"code": "complete", "label_no": "Fullført", "label_en": "Complete", "value": 1},
+                {
+                    "code": "partial",
+                    "label_no": "Delvis besvart",
+                    "label_en": "Partial (broke off)",
+                    "value": 2,
+                },
+            ],
+            "notes": "592 complete, 160 partial (line 1978).",
+        }
+    ]
     asked = []
     for q in staff["questions"]:
-        entry = {"id": q["id"], "type": q["type"], "text_no": q["text_no"],
-                 "text_en": q["text_en"], "routing": q["routing"]["condition"],
-                 "routing_description": q["routing"]["description"]}
+        entry = {
+            "id": q["id"],
+            "type": q["type"],
+            "text_no": q["text_no"],
+            "text_en": q["text_en"],
+            "routing": q["routing"]["condition"],
+            "routing_description": q["routing"]["description"],
+        }
         if q["type"] == "likert5":
             entry["categories"] = _categories(q)
-            entry["items"] = [dict(i, value=k + 1) for k, i in enumerate(q["items"])
-                              if i["code"] != "other_items_unknown"]
+            entry["items"] = [
+                dict(i, value=k + 1)
+                for k, i in enumerate(q["items"])
+                if i["code"] != "other_items_unknown"
+            ]
         elif q["type"] == "multi":
-            entry["items"] = [dict(c, value=k + 1) for k, c in enumerate(q["categories"])
-                              if c["code"] != "unnamed"]
-            entry["categories"] = [{"code": "yes", "label_no": "Ja", "label_en": "Mentioned",
-                                    "value": 1},
-                                   {"code": "no", "label_no": "Nei", "label_en": "Not mentioned",
-                                    "value": 0}]
+            entry["items"] = [
+                dict(c, value=k + 1)
+                for k, c in enumerate(q["categories"])
+                if c["code"] != "unnamed"
+            ]
+            entry["categories"] = [
+                {"code": "yes", "label_no": "Ja", "label_en": "Mentioned", "value": 1},
+                {"code": "no", "label_no": "Nei", "label_en": "Not mentioned", "value": 0},
+            ]
             entry["min_choices"] = 1
         elif q["type"] == "open":
-            entry["categories"] = [{"code": "answered",
-                                    "label_no": "Besvart (tekst ikke gjengitt)",
-                                    "label_en": "Answered (text not reconstructed)", "value": 1}]
+            entry["categories"] = [
+                {
+                    "code": "answered",
+                    "label_no": "Besvart (tekst ikke gjengitt)",
+                    "label_en": "Answered (text not reconstructed)",
+                    "value": 1,
+                }
+            ]
         else:
             entry["categories"] = _categories(q)
         asked.append(entry)
@@ -219,21 +316,38 @@ def build_codebook(staff: dict) -> dict:
     # went to everybody who reached it (decisions A-7.7-base).
     by_id["competition_by_actor"]["routing"] = "ALL"
     by_id["competition_by_actor"]["routing_description"] = (
-        "All respondents (the printed N = 591 exceeds the active recruiters; A-7.7-base)")
-    questions.append({
-        "id": "break_off", "type": "single", "break_off": True,
-        "text_no": "Første ubesvarte spørsmål for delvis besvarte skjemaer (paradata)",
-        "text_en": "First question left unanswered by a partial respondent (paradata)",
-        "routing": "completion == 'partial'",
-        "routing_description": "Partial respondents; nothing is answered from this question on",
-        "categories": [{"code": q["id"], "label_no": q["text_no"], "label_en": q["text_en"],
-                        "value": k + 1} for k, q in enumerate(asked[1:])]})
-    return {"survey": SURVEY_KEY,
-            "notes": ["Generated by estimators/surveys/ai_staff/build.py from "
-                      "shared/survey/published_tables.json.",
-                      "Questionnaire order = the chapter's order (7.1 opens the "
-                      "questionnaire, 7.11 closes it; lines 2069, 2279)."],
-            "questions": questions + asked}
+        "All respondents (the printed N = 591 exceeds the active recruiters; A-7.7-base)"
+    )
+    questions.append(
+        {
+            "id": "break_off",
+            "type": "single",
+            "break_off": True,
+            "text_no": "Første ubesvarte spørsmål for delvis besvarte skjemaer (paradata)",
+            "text_en": "First question left unanswered by a partial respondent (paradata)",
+            "routing": "completion == 'partial'",
+            "routing_description": "Partial respondents; nothing is answered from this question on",
+            "categories": [
+                {
+                    "code": q["id"],
+                    "label_no": q["text_no"],
+                    "label_en": q["text_en"],
+                    "value": k + 1,
+                }
+                for k, q in enumerate(asked[1:])
+            ],
+        }
+    )
+    return {
+        "survey": SURVEY_KEY,
+        "notes": [
+            "Generated by estimators/surveys/ai_staff/build.py from "
+            "shared/survey/published_tables.json.",
+            "Questionnaire order = the chapter's order (7.1 opens the "
+            "questionnaire, 7.11 closes it; lines 2069, 2279).",
+        ],
+        "questions": questions + asked,
+    }
 
 
 # =========================================================================== response plan
@@ -248,20 +362,20 @@ def response_plan(cb: Codebook, rng: np.random.Generator):
     roles = np.repeat(np.array(ROLES, dtype=object), [ROLE_N[r] for r in ROLES])
     n = len(roles)
     order = [q.id for q in cb.asked if q.id not in ("completion", "break_off", "role")]
-    position = np.full(n, len(order))          # index of the first unanswered question
+    position = np.full(n, len(order))  # index of the first unanswered question
     skipped = {qid: np.zeros(n, bool) for qid in SKIPS}
     for role in ROLES:
         rows = rng.permutation(np.flatnonzero(roles == role))
         taken = 0
         for qid, counts in BREAK_OFFS.items():
             k = counts.get(role, 0)
-            position[rows[taken:taken + k]] = order.index(qid)
+            position[rows[taken : taken + k]] = order.index(qid)
             taken += k
         completes = rows[taken:]
-        dont_know = completes[:SKIPS["active_employer_recruitment"][0].get(role, 0)]
+        dont_know = completes[: SKIPS["active_employer_recruitment"][0].get(role, 0)]
         skipped["active_employer_recruitment"][dont_know] = True
         skipped["competition_by_actor"][dont_know] = True
-        rest = completes[len(dont_know):]
+        rest = completes[len(dont_know) :]
         for qid, (counts, _) in SKIPS.items():
             if qid == "active_employer_recruitment":
                 continue
@@ -269,13 +383,18 @@ def response_plan(cb: Codebook, rng: np.random.Generator):
             skipped[qid][rest[:k]] = True
             rest = rest[k:]
     partial = position < len(order)
-    frame = pd.DataFrame({
-        "role": roles,
-        "completion": np.where(partial, "partial", "complete").astype(object),
-        "break_off": np.array([order[p] if p < len(order) else "not_asked" for p in position],
-                              dtype=object)})
-    answering = {qid: (position > k) & ~skipped.get(qid, np.zeros(n, bool))
-                 for k, qid in enumerate(order)}
+    frame = pd.DataFrame(
+        {
+            "role": roles,
+            "completion": np.where(partial, "partial", "complete").astype(object),
+            "break_off": np.array(
+                [order[p] if p < len(order) else "not_asked" for p in position], dtype=object
+            ),
+        }
+    )
+    answering = {
+        qid: (position > k) & ~skipped.get(qid, np.zeros(n, bool)) for k, qid in enumerate(order)
+    }
     return frame, answering, skipped
 
 
@@ -309,16 +428,21 @@ def _question(staff: dict, qid: str) -> dict:
 
 def stated_cells(staff: dict, qid: str) -> list[dict]:
     """The published cells of a question that state a number."""
-    return [c for t in _question(staff, qid)["published"] for c in t["cells"]
-            if cell_interval(c) is not None]
+    return [
+        c
+        for t in _question(staff, qid)["published"]
+        for c in t["cells"]
+        if cell_interval(c) is not None
+    ]
 
 
-def scale_scores(sub: pd.DataFrame, mean: float, qid: str, spread: float = 1.0,
-                 extra: int = 0) -> np.ndarray:
+def scale_scores(
+    sub: pd.DataFrame, mean: float, qid: str, spread: float = 1.0, extra: int = 0
+) -> np.ndarray:
     """Scores of the five scale points around ``mean`` shifted by role (plus
     ``extra`` flat columns for categories off the scale)."""
     mu = mean + sub["role"].map(ROLE_SHIFT.get(qid, {})).fillna(0.0).to_numpy(float)
-    s = -((np.arange(1, 6)[None, :] - mu[:, None]) ** 2) / (2 * spread ** 2)
+    s = -((np.arange(1, 6)[None, :] - mu[:, None]) ** 2) / (2 * spread**2)
     return np.hstack([s] + [np.zeros((len(sub), 1))] * extra)
 
 
@@ -342,7 +466,8 @@ def fill_grid(sv: Staff, staff: dict, qid: str, extra_groups=None, skip=()) -> N
     stated = {}
     for cell in stated_cells(staff, qid):
         stated.setdefault(cell["category"], []).append(
-            (LEVELS[cell.get("level")], cell_interval(cell)))
+            (LEVELS[cell.get("level")], cell_interval(cell))
+        )
     for item in (i.code for i in question.items if i.code not in skip):
         assumed = ASSUMED.get(qid, {}).get(item, {})
 
@@ -368,8 +493,13 @@ def fill_grid(sv: Staff, staff: dict, qid: str, extra_groups=None, skip=()) -> N
         for codes, interval in stated.get(item, []):
             targets.setdefault(codes, float(interval.aim))
         mean = _scale_mean(targets)
-        sv.ask(qid, cats, lambda sub, m=mean: scale_scores(sub, m, qid, extra=len(off_scale)),
-               groups, column=f"{qid}.{item}")
+        sv.ask(
+            qid,
+            cats,
+            lambda sub, m=mean: scale_scores(sub, m, qid, extra=len(off_scale)),
+            groups,
+            column=f"{qid}.{item}",
+        )
 
 
 # =========================================================================== questions
@@ -380,32 +510,58 @@ def fill_background(sv: Staff, staff: dict) -> None:
     stated = {c["category"]: cell_interval(c) for c in stated_cells(staff, "measures_offered")}
 
     def groups(s, combos):
-        g = [stated_count(every(s), combos_with(combos, o), iv, len(s))
-             for o, iv in stated.items()]
+        g = [
+            stated_count(every(s), combos_with(combos, o), iv, len(s)) for o, iv in stated.items()
+        ]
         return g + [eq(every(s), combos_with(combos, "other"), 132)]
 
     # about 2.5 measures per company (610 + 428 + 319 + 290 + 132 mentions / 726)
-    combos = ["+".join(c) for r in range(1, len(options) + 1)
-              for c in itertools.combinations(options, r)]
+    combos = [
+        "+".join(c) for r in range(1, len(options) + 1) for c in itertools.combinations(options, r)
+    ]
     size = np.array([len(c.split("+")) for c in combos], float)
-    ask_multi(sv, "measures_offered", options, groups, combos=combos,
-              scores=lambda s: np.tile(-0.6 * (size - 2.5) ** 2, (len(s), 1)))
+    ask_multi(
+        sv,
+        "measures_offered",
+        options,
+        groups,
+        combos=combos,
+        scores=lambda s: np.tile(-0.6 * (size - 2.5) ** 2, (len(s), 1)),
+    )
 
     # caseload (job consultants, 434): the distribution of decisions S5
     values = [str(v) for v in CASELOAD]
-    sv.ask("caseload", values, lambda s: np.zeros((len(s), len(values))),
-           lambda s: [eq(every(s), [str(v)], k) for v, k in CASELOAD.items()])
+    sv.ask(
+        "caseload",
+        values,
+        lambda s: np.zeros((len(s), len(values))),
+        lambda s: [eq(every(s), [str(v)], k) for v, k in CASELOAD.items()],
+    )
 
     # general managers (54, 23 yes; 52: 26 varies, 8 several, 18 one; S7)
-    sv.ask("has_market_consultants", ["yes", "no"], lambda s: np.zeros((len(s), 2)),
-           lambda s: [eq(every(s), ["yes"], 23), eq(every(s), ["no"], 31)])
-    sv.ask("market_consultants_fulltime", list(MARKET_FULLTIME),
-           lambda s: np.zeros((len(s), 2)),
-           lambda s: [eq(every(s), [c], k) for c, k in MARKET_FULLTIME.items()])
+    sv.ask(
+        "has_market_consultants",
+        ["yes", "no"],
+        lambda s: np.zeros((len(s), 2)),
+        lambda s: [eq(every(s), ["yes"], 23), eq(every(s), ["no"], 31)],
+    )
+    sv.ask(
+        "market_consultants_fulltime",
+        list(MARKET_FULLTIME),
+        lambda s: np.zeros((len(s), 2)),
+        lambda s: [eq(every(s), [c], k) for c, k in MARKET_FULLTIME.items()],
+    )
     cats = ["varies", "one_consultant", "several_consultants"]
-    sv.ask("employer_followup_organisation", cats, lambda s: np.zeros((len(s), 3)),
-           lambda s: [eq(every(s), ["varies"], 26), eq(every(s), ["several_consultants"], 8),
-                      eq(every(s), ["one_consultant"], 18)])
+    sv.ask(
+        "employer_followup_organisation",
+        cats,
+        lambda s: np.zeros((len(s), 3)),
+        lambda s: [
+            eq(every(s), ["varies"], 26),
+            eq(every(s), ["several_consultants"], 8),
+            eq(every(s), ["one_consultant"], 18),
+        ],
+    )
 
 
 def fill_methods(sv: Staff, staff: dict) -> None:
@@ -416,9 +572,13 @@ def fill_methods(sv: Staff, staff: dict) -> None:
     cross = next(t for t in question["published"] if t["dimensions"])
     pinned = {b["work_methods.ordinary_work_training"]: b["n"] for b in cross["bases"]}
     level = {"very_large": "1", "fairly_large": "2"}
-    sv.ask("work_methods", LIKERT, lambda s: scale_scores(s, 1.9, "work_methods"),
-           lambda s: [eq(everyone(s), [level[k]], n) for k, n in pinned.items()],
-           column="work_methods.ordinary_work_training")
+    sv.ask(
+        "work_methods",
+        LIKERT,
+        lambda s: scale_scores(s, 1.9, "work_methods"),
+        lambda s: [eq(everyone(s), [level[k]], n) for k, n in pinned.items()],
+        column="work_methods.ordinary_work_training",
+    )
 
     def crosstab(item, s):
         g = []
@@ -426,7 +586,8 @@ def fill_methods(sv: Staff, staff: dict) -> None:
             other, answer = cell["category"].split("=")
             if other == item:
                 rows = s["work_methods.ordinary_work_training"].eq(
-                    level[cell["work_methods.ordinary_work_training"]])
+                    level[cell["work_methods.ordinary_work_training"]]
+                )
                 g.append(eq(rows, [level[answer]], cell["n"]))
         return g
 
@@ -438,9 +599,12 @@ def fill_employers(sv: Staff, staff: dict) -> None:
     fill_grid(sv, staff, "success_by_disability")
     fill_grid(sv, staff, "measure_usefulness")
     (yes,) = [cell_interval(c) for c in stated_cells(staff, "active_employer_recruitment")]
-    sv.ask("active_employer_recruitment", ["yes", "no"],
-           lambda s: np.tile([1.5, 0.0], (len(s), 1)),
-           lambda s: [stated_count(everyone(s), ["yes"], yes, len(s))])
+    sv.ask(
+        "active_employer_recruitment",
+        ["yes", "no"],
+        lambda s: np.tile([1.5, 0.0], (len(s), 1)),
+        lambda s: [stated_count(everyone(s), ["yes"], yes, len(s))],
+    )
     fill_grid(sv, staff, "competition_by_actor")
     fill_grid(sv, staff, "factors_offer_trainee")
     fill_grid(sv, staff, "factors_hire")
@@ -454,7 +618,7 @@ def fill_employers(sv: Staff, staff: dict) -> None:
 def fill_open(sv: Staff, qid: str) -> None:
     """An open question: who wrote something (the text is not reconstructed)."""
     answering = sv.answering[qid]
-    chosen = sv.rng().permutation(np.flatnonzero(answering))[:OPEN_ANSWERED[qid]]
+    chosen = sv.rng().permutation(np.flatnonzero(answering))[: OPEN_ANSWERED[qid]]
     wrote = np.zeros(len(answering), bool)
     wrote[chosen] = True
     sv.answering = dict(sv.answering, **{qid: wrote})
@@ -491,9 +655,15 @@ def build(shared: Path = SHARED, out: Path = DATA, seed: int = SEED) -> pd.DataF
     tables = json.loads((shared / "survey" / "published_tables.json").read_text("utf-8"))
     staff = tables["surveys"][SURVEY_KEY]
     out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / "published_ai_staff_2017.json",
-                dict(staff, inconsistencies=[i for i in tables["inconsistencies_and_gaps"]
-                                             if i.get("survey") == "ai_employees"]))
+    _write_json(
+        out / "published_ai_staff_2017.json",
+        dict(
+            staff,
+            inconsistencies=[
+                i for i in tables["inconsistencies_and_gaps"] if i.get("survey") == "ai_employees"
+            ],
+        ),
+    )
     cb_raw = build_codebook(staff)
     _write_json(out / "codebook.json", cb_raw)
     cb = Codebook.from_dict(cb_raw)
@@ -511,8 +681,9 @@ def build(shared: Path = SHARED, out: Path = DATA, seed: int = SEED) -> pd.DataF
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=SHARED,
-                        help="folder holding survey/ (default ../shared)")
+    parser.add_argument(
+        "--shared", type=Path, default=SHARED, help="folder holding survey/ (default ../shared)"
+    )
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
     coded = build(args.shared, DATA, args.seed)

@@ -20,6 +20,7 @@ number in words keeps its nominal value and wording, and the interval of
 exact shares it allows (:mod:`estimators.surveys.ai_staff.printed`).
 Nothing is printed by role.
 """
+
 from __future__ import annotations
 
 from estimators.inference.catalog import KeyRate, Published
@@ -30,8 +31,10 @@ DEFAULT_DOMAINS = ("all", "role")
 #: Role differences: job consultants (the largest group) against the
 #: supervisors and against the general managers; the rates asked of job
 #: consultants only have no contrast and drop out.
-DEFAULT_CONTRASTS = (("role", "job_consultant", "work_production_leader"),
-                     ("role", "job_consultant", "general_manager"))
+DEFAULT_CONTRASTS = (
+    ("role", "job_consultant", "work_production_leader"),
+    ("role", "job_consultant", "general_manager"),
+)
 TOP2 = ("1", "2")
 JOB_CONSULTANT = Equals("role", "job_consultant")
 
@@ -42,8 +45,14 @@ def _p(percent, line: int, qualifier: str | None = None, text: str = "") -> Publ
     decimals = 1 if float(percent) % 1 else 0
     if qualifier is None:
         return Published(float(percent), decimals, line)
-    return Published(float(percent), decimals, line, low=float(interval.low),
-                     high=float(interval.high), text=text)
+    return Published(
+        float(percent),
+        decimals,
+        line,
+        low=float(interval.low),
+        high=float(interval.high),
+        text=text,
+    )
 
 
 def _grid(question: str, item: str, codes=TOP2, base=None, rated_only=False):
@@ -56,83 +65,173 @@ def _grid(question: str, item: str, codes=TOP2, base=None, rated_only=False):
 
 
 def _build() -> list[KeyRate]:
-    rates = [KeyRate(
-        "active_recruitment_rate", "Company actively recruits new employers",
-        Equals("active_employer_recruitment", "yes"), NotMissing("active_employer_recruitment"),
-        _p(95, 2186))]
+    rates = [
+        KeyRate(
+            "active_recruitment_rate",
+            "Company actively recruits new employers",
+            Equals("active_employer_recruitment", "yes"),
+            NotMissing("active_employer_recruitment"),
+            _p(95, 2186),
+        )
+    ]
     num, base = _grid("competition_by_actor", "NAV")
-    rates.append(KeyRate("competition_from_nav", "Very/fairly large competition from NAV",
-                         num, base, _p(62, 2193, "approximately", "Om lag 62 prosent")))
-    for item, meaning in (("labour_market", "the labour market"),
-                          ("employer_interaction", "interaction with employers")):
+    rates.append(
+        KeyRate(
+            "competition_from_nav",
+            "Very/fairly large competition from NAV",
+            num,
+            base,
+            _p(62, 2193, "approximately", "Om lag 62 prosent"),
+        )
+    )
+    for item, meaning in (
+        ("labour_market", "the labour market"),
+        ("employer_interaction", "interaction with employers"),
+    ):
         num, base = _grid("own_competence", item)
-        rates.append(KeyRate(
-            f"competence_labour_market_employers.{item}",
-            f"Own company's competence on {meaning} very or fairly good", num, base,
-            _p(90, 2110, "more_than", "Over 90 prosent")))
+        rates.append(
+            KeyRate(
+                f"competence_labour_market_employers.{item}",
+                f"Own company's competence on {meaning} very or fairly good",
+                num,
+                base,
+                _p(90, 2110, "more_than", "Over 90 prosent"),
+            )
+        )
     for level, code, published in (
-            ("very_good", "1", _p(30, 2110, "verbal", "tre av ti")),
-            ("fairly_good", "2", _p(44, 2110))):
+        ("very_good", "1", _p(30, 2110, "verbal", "tre av ti")),
+        ("fairly_good", "2", _p(44, 2110)),
+    ):
         num, base = _grid("own_competence", "basic_skills_mapping", (code,))
-        rates.append(KeyRate(
-            f"competence_basic_skills.{level}",
-            f"Competence in basic-skills mapping: {level.replace('_', ' ')}", num, base,
-            published))
+        rates.append(
+            KeyRate(
+                f"competence_basic_skills.{level}",
+                f"Competence in basic-skills mapping: {level.replace('_', ' ')}",
+                num,
+                base,
+                published,
+            )
+        )
     for rid, item, meaning, published, counts in (
-            ("method_ordinary_work_training", "ordinary_work_training",
-             "Uses ordinary work training (SE/IPS) to a very/fairly large extent",
-             _p(85, 2002), (350, 412)),
-            ("method_combine", "combine_methods",
-             "Combines methods to a very/fairly large extent", _p(90, 2124), None),
-            ("method_riv", "ringer_i_vannet",
-             "Uses Ringer i vannet to a very/fairly large extent", _p(49, 2003), None)):
+        (
+            "method_ordinary_work_training",
+            "ordinary_work_training",
+            "Uses ordinary work training (SE/IPS) to a very/fairly large extent",
+            _p(85, 2002),
+            (350, 412),
+        ),
+        (
+            "method_combine",
+            "combine_methods",
+            "Combines methods to a very/fairly large extent",
+            _p(90, 2124),
+            None,
+        ),
+        (
+            "method_riv",
+            "ringer_i_vannet",
+            "Uses Ringer i vannet to a very/fairly large extent",
+            _p(49, 2003),
+            None,
+        ),
+    ):
         num, base = _grid("work_methods", item, base=JOB_CONSULTANT)
         rates.append(KeyRate(rid, meaning, num, base, published, printed_counts=counts))
     for rid, item, meaning, percent in (
-            ("assist_career_guidance", "career_guidance",
-             "Career guidance very/fairly common", 94),
-            ("assist_job_search", "job_search", "Job-search guidance very/fairly common", 88),
-            ("assist_cv_placement.cv", "cv", "Help writing a CV very/fairly common", 80),
-            ("assist_cv_placement.job_placement", "job_placement",
-             "Job-placement/recruitment assistance very/fairly common", 80)):
+        ("assist_career_guidance", "career_guidance", "Career guidance very/fairly common", 94),
+        ("assist_job_search", "job_search", "Job-search guidance very/fairly common", 88),
+        ("assist_cv_placement.cv", "cv", "Help writing a CV very/fairly common", 80),
+        (
+            "assist_cv_placement.job_placement",
+            "job_placement",
+            "Job-placement/recruitment assistance very/fairly common",
+            80,
+        ),
+    ):
         num, base = _grid("assistance_frequency", item, base=JOB_CONSULTANT)
         rates.append(KeyRate(rid, meaning, num, base, _p(percent, 2146)))
-    rates.append(KeyRate(
-        "caseload_mean", "Mean number of participants per job consultant",
-        Everyone(), JOB_CONSULTANT, Published(11.6, 1, 2074), mean_of="caseload"))
+    rates.append(
+        KeyRate(
+            "caseload_mean",
+            "Mean number of participants per job consultant",
+            Everyone(),
+            JOB_CONSULTANT,
+            Published(11.6, 1, 2074),
+            mean_of="caseload",
+        )
+    )
     for rid, item, meaning, published in (
-            ("goodwill_placements_agree", "goodwill_placements",
-             "Experience employer goodwill for placements (fully/partly agree)",
-             _p(80, 2054, "more_than", "Drøyt 80 prosent")),
-            ("unskilled_harder_agree", "unskilled_harder",
-             "Harder to place unskilled candidates now (fully/partly agree)",
-             _p(60, 2056, "slightly_less_than_or_about", "Nær 60 prosent")),
-            ("employers_exploit_agree", "employers_exploit",
-             "Some employers exploit placements for free labour (fully/partly agree)",
-             _p(60, 2396, "verbal", "Seks av ti")),
-            ("disability_view_varies_agree", "disability_view_varies",
-             "Employers' view of disability varies across industries (fully/partly agree)",
-             _p(77, 2058)),
-            ("need_more_employer_work_agree", "need_more_employer_work",
-             "Need to work more with employers (fully/partly agree)", _p(86, 2400))):
+        (
+            "goodwill_placements_agree",
+            "goodwill_placements",
+            "Experience employer goodwill for placements (fully/partly agree)",
+            _p(80, 2054, "more_than", "Drøyt 80 prosent"),
+        ),
+        (
+            "unskilled_harder_agree",
+            "unskilled_harder",
+            "Harder to place unskilled candidates now (fully/partly agree)",
+            _p(60, 2056, "slightly_less_than_or_about", "Nær 60 prosent"),
+        ),
+        (
+            "employers_exploit_agree",
+            "employers_exploit",
+            "Some employers exploit placements for free labour (fully/partly agree)",
+            _p(60, 2396, "verbal", "Seks av ti"),
+        ),
+        (
+            "disability_view_varies_agree",
+            "disability_view_varies",
+            "Employers' view of disability varies across industries (fully/partly agree)",
+            _p(77, 2058),
+        ),
+        (
+            "need_more_employer_work_agree",
+            "need_more_employer_work",
+            "Need to work more with employers (fully/partly agree)",
+            _p(86, 2400),
+        ),
+    ):
         num, base = _grid("statements_inclusion", item)
         rates.append(KeyRate(rid, meaning, num, base, published))
     for rid, item, meaning, percent, line in (
-            ("collab_local_employers_very_important", "local_employers",
-             "Cooperation with local employers very important", 79, 2063),
-            ("collab_nav_offices_very_important", "nav_offices",
-             "Cooperation with NAV offices very important", 68, 2064)):
+        (
+            "collab_local_employers_very_important",
+            "local_employers",
+            "Cooperation with local employers very important",
+            79,
+            2063,
+        ),
+        (
+            "collab_nav_offices_very_important",
+            "nav_offices",
+            "Cooperation with NAV offices very important",
+            68,
+            2064,
+        ),
+    ):
         num, base = _grid("collaboration_importance", item, ("1",))
         rates.append(KeyRate(rid, meaning, num, base, _p(percent, line)))
-    rates.append(KeyRate(
-        "aft_offered", "Works in a company offering AFT",
-        Chosen("measures_offered", "AFT"), NotMissing("measures_offered.AFT"), _p(84, 1989)))
+    rates.append(
+        KeyRate(
+            "aft_offered",
+            "Works in a company offering AFT",
+            Chosen("measures_offered", "AFT"),
+            NotMissing("measures_offered.AFT"),
+            _p(84, 1989),
+        )
+    )
     for item, meaning in (("oppfolging", "Oppfølging"), ("AFT", "AFT")):
         num, base = _grid("measure_usefulness", item, rated_only=True)
-        rates.append(KeyRate(
-            f"useful_oppfolging_aft.{item}",
-            f"{meaning} very/fairly useful (among those with experience of it)", num, base,
-            _p(90, 2023, "approximately", "cirka 90 prosent")))
+        rates.append(
+            KeyRate(
+                f"useful_oppfolging_aft.{item}",
+                f"{meaning} very/fairly useful (among those with experience of it)",
+                num,
+                base,
+                _p(90, 2023, "approximately", "cirka 90 prosent"),
+            )
+        )
     return rates
 
 

@@ -52,6 +52,7 @@ Särndal, C.-E., Swensson, B. and Wretman, J. (1992). Model Assisted Survey
 Sampling. Springer.
 Kish, L. (1965). Survey Sampling. Wiley.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -70,16 +71,16 @@ LIST_COMPANIES = 55
 ROLES = ("job_consultant", "work_production_leader", "programme_leader", "general_manager")
 MANAGER = "general_manager"
 #: Staff response propensity of each variant (None: 694 / (NET_SENT - 95)).
-VARIANTS = {"central": None, "low_response": Fraction(30, 100),
-            "high_response": Fraction(45, 100)}
+VARIANTS = {"central": None, "low_response": Fraction(30, 100), "high_response": Fraction(45, 100)}
 #: Intra-company correlations of the clustering sensitivity.
 RHOS = (0.02, 0.05, 0.10)
 
 
 def _check_variant(variant: str) -> None:
     if variant not in VARIANTS:
-        raise KalibError(f"unknown design variant {variant!r}; "
-                         f"choose one of {', '.join(VARIANTS)}")
+        raise KalibError(
+            f"unknown design variant {variant!r}; choose one of {', '.join(VARIANTS)}"
+        )
 
 
 def staff_response(n_staff: int, variant: str = "central") -> Fraction:
@@ -87,8 +88,10 @@ def staff_response(n_staff: int, variant: str = "central") -> Fraction:
     _check_variant(variant)
     rate = VARIANTS[variant]
     if rate is None and n_staff > NET_SENT - MEMBER_COMPANIES:
-        raise KalibError(f"{n_staff} staff respondents, more than the "
-                         f"{NET_SENT - MEMBER_COMPANIES} staff questionnaires sent")
+        raise KalibError(
+            f"{n_staff} staff respondents, more than the "
+            f"{NET_SENT - MEMBER_COMPANIES} staff questionnaires sent"
+        )
     return Fraction(n_staff, NET_SENT - MEMBER_COMPANIES) if rate is None else rate
 
 
@@ -113,24 +116,31 @@ def role_sizes(respondents: pd.Series, variant: str = "central") -> pd.DataFrame
     counts = respondents.value_counts()
     missing = [r for r in ROLES if r not in counts.index]
     if missing:
-        raise KalibError(f"role {missing[0]!r} has no respondents; the design needs "
-                         f"every role of {', '.join(ROLES)}")
+        raise KalibError(
+            f"role {missing[0]!r} has no respondents; the design needs "
+            f"every role of {', '.join(ROLES)}"
+        )
     unknown = sorted(set(counts.index) - set(ROLES))
     if unknown:
         raise KalibError(f"unknown role {unknown[0]!r} ({int(counts[unknown[0]])} rows)")
     n = {r: int(counts[r]) for r in ROLES}
     if n[MANAGER] > MEMBER_COMPANIES:
-        raise KalibError(f"{n[MANAGER]} general managers answered, more than the "
-                         f"{MEMBER_COMPANIES} member companies")
+        raise KalibError(
+            f"{n[MANAGER]} general managers answered, more than the "
+            f"{MEMBER_COMPANIES} member companies"
+        )
     rate = staff_response(sum(v for r, v in n.items() if r != MANAGER), variant)
     sizes = {r: (Fraction(MEMBER_COMPANIES) if r == MANAGER else n[r] / rate) for r in ROLES}
-    table = pd.DataFrame({
-        "n": [n[r] for r in ROLES],
-        "N": [float(sizes[r]) for r in ROLES],
-        "weight": [float(sizes[r] / n[r]) for r in ROLES],
-        "response": [float(n[r] / sizes[r]) for r in ROLES],
-        "basis": ["census" if r == MANAGER else "estimated" for r in ROLES]},
-        index=pd.Index(ROLES, name="role"))
+    table = pd.DataFrame(
+        {
+            "n": [n[r] for r in ROLES],
+            "N": [float(sizes[r]) for r in ROLES],
+            "weight": [float(sizes[r] / n[r]) for r in ROLES],
+            "response": [float(n[r] / sizes[r]) for r in ROLES],
+            "basis": ["census" if r == MANAGER else "estimated" for r in ROLES],
+        },
+        index=pd.Index(ROLES, name="role"),
+    )
     return table
 
 
@@ -177,8 +187,9 @@ def clustering_inflation(m: float, rhos=RHOS) -> pd.Series:
     bad = [r for r in rhos if not 0 <= r <= 1]
     if bad:
         raise KalibError(f"intra-company correlation {bad[0]} is outside [0, 1]")
-    return pd.Series([1 + (m - 1) * r for r in rhos], index=pd.Index(rhos, name="rho"),
-                     name="deff_clustering")
+    return pd.Series(
+        [1 + (m - 1) * r for r in rhos], index=pd.Index(rhos, name="rho"), name="deff_clustering"
+    )
 
 
 def design(data: pd.DataFrame, variant: str = "central"):

@@ -34,6 +34,7 @@ printed number itself, or the middle of a qualifier's band ("drøyt 80" ->
 81.5 %, "nær 60" -> 59.25 %); :meth:`Interval.nearest` is the count of a
 base closest to it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,8 +43,11 @@ from fractions import Fraction
 from estimators.surveys.published import parse_printed
 
 #: Half-widths (below, above) of the qualifier bands, in percentage points.
-BANDS = {"approximately": (2, 2), "slightly_less_than_or_about": (2, Fraction(1, 2)),
-         "verbal": (2, 2)}
+BANDS = {
+    "approximately": (2, 2),
+    "slightly_less_than_or_about": (2, Fraction(1, 2)),
+    "verbal": (2, 2),
+}
 #: "drøyt X" / "over X": above X, by at most this many points.
 MORE_THAN = 3
 
@@ -85,8 +89,7 @@ class Interval:
         """The count of ``base`` in the interval whose share is closest to
         the target (the smaller count on a tie)."""
         lo, hi = self.counts(base)
-        return min(range(lo, hi + 1),
-                   key=lambda n: (abs(Fraction(100 * n, base) - self.aim), n))
+        return min(range(lo, hi + 1), key=lambda n: (abs(Fraction(100 * n, base) - self.aim), n))
 
     def __str__(self) -> str:
         left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
@@ -97,10 +100,11 @@ def exact(percent, decimals: int) -> Interval:
     """Shares the report prints as ``percent`` with ``decimals`` decimals:
     half up to ``decimals + 1`` places, then to ``decimals``
     (:func:`estimators.surveys.published.report_percent`)."""
-    unit = Fraction(1, 10 ** decimals)
+    unit = Fraction(1, 10**decimals)
     x = Fraction(str(percent))
-    return Interval(x - Fraction(55, 100) * unit, x + Fraction(45, 100) * unit,
-                    high_open=True, target=x)
+    return Interval(
+        x - Fraction(55, 100) * unit, x + Fraction(45, 100) * unit, high_open=True, target=x
+    )
 
 
 def stated(percent, qualifier: str | None, printed: str = "") -> Interval | None:

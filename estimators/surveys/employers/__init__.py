@@ -14,6 +14,7 @@
 
 See ``docs/data.md`` for columns, missing codes, margins and decisions.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -35,9 +36,21 @@ CATI_FILE = DATA / "cati_employers_2017.csv"
 #: The default calibration of the employer survey (in this order).
 DEFAULT_MARGINS = ("size_class", "nace_group", "sector")
 
-__all__ = ["load_cati", "load_register_margins", "default_margins", "codebook",
-           "register_margin_table", "design_strata", "published", "margin_sources",
-           "public_share", "base_design", "NACE_GROUPS", "DEFAULT_MARGINS", "SURVEY"]
+__all__ = [
+    "load_cati",
+    "load_register_margins",
+    "default_margins",
+    "codebook",
+    "register_margin_table",
+    "design_strata",
+    "published",
+    "margin_sources",
+    "public_share",
+    "base_design",
+    "NACE_GROUPS",
+    "DEFAULT_MARGINS",
+    "SURVEY",
+]
 
 
 def published() -> dict:
@@ -79,8 +92,9 @@ def load_cati(missing: str = "na") -> pd.DataFrame:
 
 def _check_variant(variant: str) -> None:
     if variant not in VARIANTS:
-        raise KalibError(f"unknown margin variant {variant!r}; "
-                         f"choose one of {', '.join(VARIANTS)}")
+        raise KalibError(
+            f"unknown margin variant {variant!r}; choose one of {', '.join(VARIANTS)}"
+        )
 
 
 def register_margin_table(variant: str = "central") -> pd.DataFrame:
@@ -137,12 +151,18 @@ def margin_sources(margins, variant: str) -> list[tuple[str, str]]:
     out = []
     for m in margins:
         cells = table[table["margin"] == m.name]
-        basis = ", ".join(f"{count} {kind}" for kind, count in
-                          cells["basis"].value_counts().sort_index().items())
+        basis = ", ".join(
+            f"{count} {kind}" for kind, count in cells["basis"].value_counts().sort_index().items()
+        )
         sources = "; ".join(dict.fromkeys(cells["source"]))
         dates = ", ".join(dict.fromkeys(cells["reference_date"].astype(str)))
-        out.append((m.name, f"{sources}, reference date {dates} ({variant} variant; "
-                            f"{len(cells)} cells: {basis})"))
+        out.append(
+            (
+                m.name,
+                f"{sources}, reference date {dates} ({variant} variant; "
+                f"{len(cells)} cells: {basis})",
+            )
+        )
     return out
 
 
@@ -178,25 +198,38 @@ def regression_analysis(design):
     """The report's regression section (:mod:`.analysis`, imported on first use:
     it needs statsmodels)."""
     from estimators.surveys.employers.analysis import bundled_analysis
+
     return bundled_analysis(design)
 
 
 SURVEY = SurveyConfig(
     id="employers_2017",
     name="CATI employer survey 2017 (SINTEF 2019:0060)",
-    load=load_cati, codebook=codebook, design=base_design,
-    margins=load_register_margins, margin_sources=margin_sources, data_dir=DATA,
+    load=load_cati,
+    codebook=codebook,
+    design=base_design,
+    margins=load_register_margins,
+    margin_sources=margin_sources,
+    data_dir=DATA,
     margins_file=DATA / "register_margins.csv",
-    weights="base_weight", strata="stratum",
-    central="central", variants=("low_public", "central", "high_public"),
-    catalog=KEY_RATES, domains=DEFAULT_DOMAINS, contrasts=DEFAULT_CONTRASTS,
+    weights="base_weight",
+    strata="stratum",
+    central="central",
+    variants=("low_public", "central", "high_public"),
+    catalog=KEY_RATES,
+    domains=DEFAULT_DOMAINS,
+    contrasts=DEFAULT_CONTRASTS,
     # the published breakdowns of the report, top to bottom
     forest_domains=("all", "sector", "size_class"),
     sensitivity=Sensitivity(
         columns=(("sens_low", "low_public"), ("sens_high", "high_public")),
         share=variant_public_share,
-        share_variants=(("central", "central"), ("low", "low_public"),
-                        ("high", "high_public"))),
-    rate_labels=RATE_LABELS, rate_groups=RATE_GROUPS, notes=NOTES, text=TEXT,
-    analysis=regression_analysis)
+        share_variants=(("central", "central"), ("low", "low_public"), ("high", "high_public")),
+    ),
+    rate_labels=RATE_LABELS,
+    rate_groups=RATE_GROUPS,
+    notes=NOTES,
+    text=TEXT,
+    analysis=regression_analysis,
+)
 """The employer survey as the report and the studies see it."""

@@ -18,6 +18,7 @@ replicate. ``k`` starts at 10 and grows (15, 20, 30) until the model and all
 its replicates can be fitted; if none can, the model is reported as not
 estimable, with the reason, instead of stopping the report.
 """
+
 from __future__ import annotations
 
 import html
@@ -26,18 +27,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from weighting.errors import ReplicateError
-
-from estimators.model.errors import (CollinearityError, SeparationError,
-                                     SingularCovarianceError)
+from estimators.model.errors import CollinearityError, SeparationError, SingularCovarianceError
 from estimators.model.glm import design_frame, svyglm
 from estimators.model.results import SvyGLMResults
 from estimators.surveys.employers.rating_model import TITLE as RATING_TITLE
 from estimators.surveys.employers.rating_model import RatingModel, rating_model
+from weighting.errors import ReplicateError
 
 PREDICTORS = ("sector", "size_class", "nace_group", "accommodation_experience")
-FORMULA = ("I({outcome} == 'yes') ~ sector + size_class + nace_group"
-           " + accommodation_experience")
+FORMULA = "I({outcome} == 'yes') ~ sector + size_class + nace_group + accommodation_experience"
 MIN_PER_OUTCOME = (10, 15, 20, 30)
 OTHER = "other"
 MARGIN_VARIABLES = ("sector", "size_class")
@@ -45,24 +43,43 @@ MARGIN_VARIABLES = ("sector", "size_class")
 OUTCOMES = {
     "trainee_now": {
         "en": ("Having a trainee now", "having a trainee (work placement) now"),
-        "no": ("Har praksiskandidat inne nå", "å ha praksiskandidat inne nå")},
+        "no": ("Har praksiskandidat inne nå", "å ha praksiskandidat inne nå"),
+    },
     "trainee_ever": {
-        "en": ("Has had trainees (now or in the last three years)",
-               "having or having had trainees"),
-        "no": ("Har eller har hatt praksiskandidater (siste tre år)",
-               "å ha eller ha hatt praksiskandidater")},
+        "en": (
+            "Has had trainees (now or in the last three years)",
+            "having or having had trainees",
+        ),
+        "no": (
+            "Har eller har hatt praksiskandidater (siste tre år)",
+            "å ha eller ha hatt praksiskandidater",
+        ),
+    },
     "hired_after_trainee": {
-        "en": ("Hired after a placement (businesses with earlier trainees)",
-               "having hired someone after a placement"),
-        "no": ("Har ansatt etter arbeidstrening (virksomheter med tidligere kandidater)",
-               "å ha ansatt noen etter arbeidstrening")},
+        "en": (
+            "Hired after a placement (businesses with earlier trainees)",
+            "having hired someone after a placement",
+        ),
+        "no": (
+            "Har ansatt etter arbeidstrening (virksomheter med tidligere kandidater)",
+            "å ha ansatt noen etter arbeidstrening",
+        ),
+    },
 }
 
 VARIABLE_NAMES = {
-    "en": {"sector": "sector", "size_class": "size", "nace_group": "industry",
-           "accommodation_experience": "accommodation experience"},
-    "no": {"sector": "sektor", "size_class": "størrelse", "nace_group": "næring",
-           "accommodation_experience": "tilretteleggingserfaring"},
+    "en": {
+        "sector": "sector",
+        "size_class": "size",
+        "nace_group": "industry",
+        "accommodation_experience": "accommodation experience",
+    },
+    "no": {
+        "sector": "sektor",
+        "size_class": "størrelse",
+        "nace_group": "næring",
+        "accommodation_experience": "tilretteleggingserfaring",
+    },
 }
 
 
@@ -70,24 +87,33 @@ def _group(variable: str, level: str, lang: str) -> str:
     """The businesses at one level of a predictor, in words."""
     en = lang == "en"
     if variable == "sector":
-        return {"public": "public-sector businesses" if en else "offentlige virksomheter",
-                "private": "private businesses" if en else "private virksomheter"}.get(
-                    level, level)
+        return {
+            "public": "public-sector businesses" if en else "offentlige virksomheter",
+            "private": "private businesses" if en else "private virksomheter",
+        }.get(level, level)
     if variable == "size_class":
-        return (f"businesses with {level} employees" if en
-                else f"virksomheter med {level} ansatte")
+        return f"businesses with {level} employees" if en else f"virksomheter med {level} ansatte"
     if variable == "nace_group":
         if level == OTHER:
-            return ("businesses in the merged small industry groups" if en
-                    else "virksomheter i de sammenslåtte små næringsgruppene")
+            return (
+                "businesses in the merged small industry groups"
+                if en
+                else "virksomheter i de sammenslåtte små næringsgruppene"
+            )
         return f"businesses in NACE {level}" if en else f"virksomheter i næring {level}"
     if variable == "accommodation_experience":
         has = level == "yes"
         if en:
-            return ("businesses with experience of accommodating employees" if has
-                    else "businesses without such experience")
-        return ("virksomheter med erfaring med tilrettelegging" if has
-                else "virksomheter uten slik erfaring")
+            return (
+                "businesses with experience of accommodating employees"
+                if has
+                else "businesses without such experience"
+            )
+        return (
+            "virksomheter med erfaring med tilrettelegging"
+            if has
+            else "virksomheter uten slik erfaring"
+        )
     return f"{variable} = {level}"
 
 
@@ -111,26 +137,48 @@ class Claim:
 
 
 CLAIMS = (
-    Claim("public_offers_more", ("trainee_now", "trainee_ever"), "sector[T.public]",
-          "sector", +1, 1206,
-          "Virksomheter i offentlig sektor tilbyr i større grad arbeidstrening enn "
-          "privat sektor",
-          "Public-sector businesses offer work placements more often than private ones"),
-    Claim("rises_with_size", ("trainee_now", "trainee_ever"), "size_class[T.50+]",
-          "size_class", +1, 1201,
-          "Andelen virksomheter som har personer inne på arbeidsutprøving i privat "
-          "sektor synes å øke med størrelsen på virksomheten",
-          "The share of (private) businesses with trainees seems to rise with size"),
-    Claim("accommodation_experience", ("trainee_now",), "accommodation_experience[T.yes]",
-          "accommodation_experience", +1, 1651,
-          "erfaring med oppfølging og tilrettelegging fra tidligere er positivt "
-          "assosiert med å tilby arbeidstrening",
-          "Earlier experience of accommodation is positively associated with offering "
-          "placements"),
-    Claim("public_hires_less", ("hired_after_trainee",), "sector[T.public]", "sector", -1,
-          1207,
-          "offentlige virksomheter sjeldnere tilbyr ansettelse etter arbeidstrening",
-          "Public-sector businesses less often hire after a placement"),
+    Claim(
+        "public_offers_more",
+        ("trainee_now", "trainee_ever"),
+        "sector[T.public]",
+        "sector",
+        +1,
+        1206,
+        "Virksomheter i offentlig sektor tilbyr i større grad arbeidstrening enn privat sektor",
+        "Public-sector businesses offer work placements more often than private ones",
+    ),
+    Claim(
+        "rises_with_size",
+        ("trainee_now", "trainee_ever"),
+        "size_class[T.50+]",
+        "size_class",
+        +1,
+        1201,
+        "Andelen virksomheter som har personer inne på arbeidsutprøving i privat "
+        "sektor synes å øke med størrelsen på virksomheten",
+        "The share of (private) businesses with trainees seems to rise with size",
+    ),
+    Claim(
+        "accommodation_experience",
+        ("trainee_now",),
+        "accommodation_experience[T.yes]",
+        "accommodation_experience",
+        +1,
+        1651,
+        "erfaring med oppfølging og tilrettelegging fra tidligere er positivt "
+        "assosiert med å tilby arbeidstrening",
+        "Earlier experience of accommodation is positively associated with offering placements",
+    ),
+    Claim(
+        "public_hires_less",
+        ("hired_after_trainee",),
+        "sector[T.public]",
+        "sector",
+        -1,
+        1207,
+        "offentlige virksomheter sjeldnere tilbyr ansettelse etter arbeidstrening",
+        "Public-sector businesses less often hire after a placement",
+    ),
 )
 
 
@@ -149,26 +197,34 @@ class Verdict:
         fmt = _formatter(lang)
         lo, hi = (fmt(v) for v in self.ci)
         if lang == "en":
-            words = {"confirms": "confirmed: the difference holds, and is statistically "
-                                 "clear, with the other factors held fixed",
-                     "qualifies": "qualified: with the other factors held fixed the "
-                                  "difference is no longer statistically clear",
-                     "contradicts": "contradicted: with the other factors held fixed the "
-                                    "difference goes the other way"}[self.verdict]
-            return (f"Report (line {self.claim.line}): “{self.claim.claim_en}” — {words} "
-                    f"(odds ratio {fmt(self.odds_ratio)}, 95% CI {lo} to {hi}; Wald test "
-                    f"of {VARIABLE_NAMES['en'].get(self.claim.test, self.claim.test)}: "
-                    f"{_p(self.p, lang)}).")
-        words = {"confirms": "bekreftet: forskjellen består og er statistisk tydelig når "
-                             "de andre forholdene holdes like",
-                 "qualifies": "nyansert: når de andre forholdene holdes like, er forskjellen "
-                              "ikke lenger statistisk tydelig",
-                 "contradicts": "motsagt: når de andre forholdene holdes like, går "
-                                "forskjellen motsatt vei"}[self.verdict]
-        return (f"Rapporten (linje {self.claim.line}): «{self.claim.quote_no}» — {words} "
-                f"(oddsratio {fmt(self.odds_ratio)}, 95 % KI {lo}–{hi}; Wald-test av "
-                f"{VARIABLE_NAMES['no'].get(self.claim.test, self.claim.test)}: "
-                f"{_p(self.p, lang)}).")
+            words = {
+                "confirms": "confirmed: the difference holds, and is statistically "
+                "clear, with the other factors held fixed",
+                "qualifies": "qualified: with the other factors held fixed the "
+                "difference is no longer statistically clear",
+                "contradicts": "contradicted: with the other factors held fixed the "
+                "difference goes the other way",
+            }[self.verdict]
+            return (
+                f"Report (line {self.claim.line}): “{self.claim.claim_en}” — {words} "
+                f"(odds ratio {fmt(self.odds_ratio)}, 95% CI {lo} to {hi}; Wald test "
+                f"of {VARIABLE_NAMES['en'].get(self.claim.test, self.claim.test)}: "
+                f"{_p(self.p, lang)})."
+            )
+        words = {
+            "confirms": "bekreftet: forskjellen består og er statistisk tydelig når "
+            "de andre forholdene holdes like",
+            "qualifies": "nyansert: når de andre forholdene holdes like, er forskjellen "
+            "ikke lenger statistisk tydelig",
+            "contradicts": "motsagt: når de andre forholdene holdes like, går "
+            "forskjellen motsatt vei",
+        }[self.verdict]
+        return (
+            f"Rapporten (linje {self.claim.line}): «{self.claim.quote_no}» — {words} "
+            f"(oddsratio {fmt(self.odds_ratio)}, 95 % KI {lo}–{hi}; Wald-test av "
+            f"{VARIABLE_NAMES['no'].get(self.claim.test, self.claim.test)}: "
+            f"{_p(self.p, lang)})."
+        )
 
 
 @dataclass
@@ -205,26 +261,35 @@ class BundledModel:
             others = [VARIABLE_NAMES[lang][v] for v in PREDICTORS if v != variable]
             clear = row.ci_low > 0 or row.ci_high < 0
             group, ref = _group(variable, level, lang), _group(variable, reference, lang)
-            ci = (f"95% CI {fmt(row.or_ci_low)} to {fmt(row.or_ci_high)}" if lang == "en"
-                  else f"95 % KI {fmt(row.or_ci_low)}–{fmt(row.or_ci_high)}")
+            ci = (
+                f"95% CI {fmt(row.or_ci_low)} to {fmt(row.or_ci_high)}"
+                if lang == "en"
+                else f"95 % KI {fmt(row.or_ci_low)}–{fmt(row.or_ci_high)}"
+            )
             if lang == "en":
-                verdict = ("the interval excludes 1: a statistically clear difference"
-                           if clear else
-                           "the interval includes 1: the data cannot tell them apart")
+                verdict = (
+                    "the interval excludes 1: a statistically clear difference"
+                    if clear
+                    else "the interval includes 1: the data cannot tell them apart"
+                )
                 out.append(
                     f"{group[0].upper() + group[1:]}: odds ratio {fmt(row.odds_ratio)} "
                     f"({ci}). With {', '.join(others[:-1])} and {others[-1]} held fixed, "
                     f"their odds of {outcome} are {fmt(row.odds_ratio)} times those of "
-                    f"{ref}; {verdict}.")
+                    f"{ref}; {verdict}."
+                )
             else:
-                verdict = ("intervallet utelukker 1: en statistisk tydelig forskjell"
-                           if clear else
-                           "intervallet inneholder 1: dataene kan ikke skille dem")
+                verdict = (
+                    "intervallet utelukker 1: en statistisk tydelig forskjell"
+                    if clear
+                    else "intervallet inneholder 1: dataene kan ikke skille dem"
+                )
                 out.append(
                     f"{group[0].upper() + group[1:]}: oddsratio {fmt(row.odds_ratio)} "
                     f"({ci}). Når {', '.join(others[:-1])} og {others[-1]} holdes like, "
                     f"er oddsen for {outcome} {fmt(row.odds_ratio)} ganger oddsen for "
-                    f"{ref}; {verdict}.")
+                    f"{ref}; {verdict}."
+                )
         return out
 
     def to_text(self, lang: str = "en") -> str:
@@ -241,16 +306,20 @@ class BundledModel:
         fit = self.fit
         merged = ", ".join(self.merged) or ("none" if lang == "en" else "ingen")
         if lang == "en":
-            return (f"Design-based logistic regression, n = {fit.n_used} businesses, "
-                    f"{fit.variance} variance, {fit.df} residual design df; NACE groups "
-                    f"with fewer than {self.min_per_outcome} businesses with either answer "
-                    f"merged into '{OTHER}': {merged}.")
+            return (
+                f"Design-based logistic regression, n = {fit.n_used} businesses, "
+                f"{fit.variance} variance, {fit.df} residual design df; NACE groups "
+                f"with fewer than {self.min_per_outcome} businesses with either answer "
+                f"merged into '{OTHER}': {merged}."
+            )
         variance = {"replicate": "replikatvekter", "linearization": "linearisering"}
-        return (f"Designbasert logistisk regresjon, n = {fit.n_used} virksomheter, "
-                f"varians: {variance[fit.variance]}, {fit.df} frihetsgrader; "
-                f"næringsgrupper med "
-                f"færre enn {self.min_per_outcome} virksomheter med hvert svar slått "
-                f"sammen til '{OTHER}': {merged}.")
+        return (
+            f"Designbasert logistisk regresjon, n = {fit.n_used} virksomheter, "
+            f"varians: {variance[fit.variance]}, {fit.df} frihetsgrader; "
+            f"næringsgrupper med "
+            f"færre enn {self.min_per_outcome} virksomheter med hvert svar slått "
+            f"sammen til '{OTHER}': {merged}."
+        )
 
 
 @dataclass
@@ -304,8 +373,10 @@ def bundled_analysis(design, level: float = 0.95) -> BundledAnalysis:
         Confidence level of intervals; claims are judged at ``1 - level``.
     """
     data = design_frame(design)
-    return BundledAnalysis([_fit_outcome(design, data, outcome, level)
-                            for outcome in OUTCOMES], rating_model(design, level))
+    return BundledAnalysis(
+        [_fit_outcome(design, data, outcome, level) for outcome in OUTCOMES],
+        rating_model(design, level),
+    )
 
 
 def _fit_outcome(design, data, outcome, level) -> BundledModel:
@@ -316,22 +387,29 @@ def _fit_outcome(design, data, outcome, level) -> BundledModel:
     for k in MIN_PER_OUTCOME:
         nace, merged = merge_small_groups(data["nace_group"], answer, complete, k)
         try:
-            fit = svyglm(formula, design, "binomial", data=data.assign(nace_group=nace),
-                         level=level)
+            fit = svyglm(
+                formula, design, "binomial", data=data.assign(nace_group=nace), level=level
+            )
             model = BundledModel(outcome, formula, fit, k, merged, tests=fit.term_tests())
             model.margins = {v: fit.predicted_margins(v) for v in MARGIN_VARIABLES}
-            model.verdicts = [_verdict(fit, claim, 1 - level) for claim in CLAIMS
-                              if outcome in claim.outcomes]
-        except (SeparationError, ReplicateError, CollinearityError,
-                SingularCovarianceError) as exc:
+            model.verdicts = [
+                _verdict(fit, claim, 1 - level) for claim in CLAIMS if outcome in claim.outcomes
+            ]
+        except (
+            SeparationError,
+            ReplicateError,
+            CollinearityError,
+            SingularCovarianceError,
+        ) as exc:
             error = str(exc)
             continue
         return model
     return BundledModel(outcome, formula, None, error=error)
 
 
-def merge_small_groups(groups: pd.Series, answer: np.ndarray, complete: np.ndarray,
-                       k: int) -> tuple:
+def merge_small_groups(
+    groups: pd.Series, answer: np.ndarray, complete: np.ndarray, k: int
+) -> tuple:
     """Pool the groups with fewer than ``k`` complete rows of either answer.
 
     Returns the new group per row and the pooled group labels (sorted). If
@@ -360,9 +438,14 @@ def _verdict(fit: SvyGLMResults, claim: Claim, alpha: float) -> Verdict:
     test = fit.wald_test(claim.test)
     same = np.sign(row["estimate"]) == claim.direction
     clear = test.p < alpha
-    verdict = ("confirms" if same and clear else "contradicts" if clear else "qualifies")
-    return Verdict(claim, verdict, float(row["odds_ratio"]),
-                   (float(row["or_ci_low"]), float(row["or_ci_high"])), float(test.p))
+    verdict = "confirms" if same and clear else "contradicts" if clear else "qualifies"
+    return Verdict(
+        claim,
+        verdict,
+        float(row["odds_ratio"]),
+        (float(row["or_ci_low"]), float(row["or_ci_high"])),
+        float(test.p),
+    )
 
 
 def _split_term(term: str) -> tuple:
@@ -400,33 +483,39 @@ def _model_html(model: BundledModel, lang: str) -> str:
     esc = html.escape
     title = OUTCOMES[model.outcome][lang][0]
     if model.fit is None:
-        return (f'<section class="model"><h3>{esc(title)}</h3>'
-                f'<p class="flag">{esc(model.to_text(lang))}</p></section>')
+        return (
+            f'<section class="model"><h3>{esc(title)}</h3>'
+            f'<p class="flag">{esc(model.to_text(lang))}</p></section>'
+        )
     fmt = _formatter(lang)
     en = lang == "en"
-    head = (("term", "odds ratio", "95% CI", "p") if en
-            else ("ledd", "oddsratio", "95 % KI", "p"))
+    head = ("term", "odds ratio", "95% CI", "p") if en else ("ledd", "oddsratio", "95 % KI", "p")
     rows = "".join(
         f"<tr><td>{esc(r.term)}</td><td>{fmt(r.odds_ratio)}</td>"
         f"<td>{fmt(r.or_ci_low)}–{fmt(r.or_ci_high)}</td><td>{_pvalue(r.p, lang)}</td></tr>"
-        for r in model.fit.tidy().itertuples(index=False) if r.term != "Intercept")
+        for r in model.fit.tidy().itertuples(index=False)
+        if r.term != "Intercept"
+    )
     tests = "".join(
         f"<tr><td>{esc(r.term)}</td><td>{fmt(r.F)}</td><td>{r.df}, {r.ddf}</td>"
         f"<td>{_pvalue(r.p, lang)}</td></tr>"
-        for r in model.tests.itertuples(index=False))
+        for r in model.tests.itertuples(index=False)
+    )
     margins = "".join(
         f"<tr><td>{esc(m.variable)}</td><td>{esc(m.level)}</td>"
         f"<td>{fmt(100 * m.estimate)}</td>"
         f"<td>{fmt(100 * m.ci_low)}–{fmt(100 * m.ci_high)}</td></tr>"
-        for table in model.margins.values() for m in table.itertuples(index=False))
+        for table in model.margins.values()
+        for m in table.itertuples(index=False)
+    )
     caption_tests = "Wald tests of terms (F, df)" if en else "Wald-tester av ledd (F, fg)"
-    caption_margins = ("Predicted proportion (%) if every business were in the group, "
-                       "other factors as observed" if en else
-                       "Predikert andel (%) om alle virksomheter var i gruppen, andre "
-                       "forhold som observert")
+    caption_margins = (
+        "Predicted proportion (%) if every business were in the group, other factors as observed"
+        if en
+        else "Predikert andel (%) om alle virksomheter var i gruppen, andre forhold som observert"
+    )
     readings = "".join(f"<li>{esc(r)}</li>" for r in model.readings(lang))
-    verdicts = "".join(f'<li class="{v.verdict}">{esc(v.text(lang))}</li>'
-                       for v in model.verdicts)
+    verdicts = "".join(f'<li class="{v.verdict}">{esc(v.text(lang))}</li>' for v in model.verdicts)
     return (
         f'<section class="model"><h3>{esc(title)}</h3>'
         f"<p>{esc(model._method(lang))}</p>"
@@ -436,7 +525,8 @@ def _model_html(model: BundledModel, lang: str) -> str:
         f"</table>"
         f'<table class="margins"><caption>{caption_margins}</caption><tbody>{margins}'
         f"</tbody></table>"
-        f'<ul class="claims">{verdicts}</ul><ul class="readings">{readings}</ul></section>')
+        f'<ul class="claims">{verdicts}</ul><ul class="readings">{readings}</ul></section>'
+    )
 
 
 def _rating_html(model: RatingModel, lang: str) -> str:
@@ -446,29 +536,41 @@ def _rating_html(model: RatingModel, lang: str) -> str:
     esc = html.escape
     title = RATING_TITLE[lang]
     if model.fit is None:
-        return (f'<section class="model"><h3>{esc(title)}</h3>'
-                f'<p class="flag">{esc(model.to_text(lang))}</p></section>')
+        return (
+            f'<section class="model"><h3>{esc(title)}</h3>'
+            f'<p class="flag">{esc(model.to_text(lang))}</p></section>'
+        )
     fit, fmt, en = model.fit, _formatter(lang), lang == "en"
-    variance = {"replicate": "replicate-weight" if en else "replikatvekter",
-                "linearization": "linearization" if en else "linearisering"}[fit.variance]
-    method = (f"Design-based proportional-odds model (logit link, R's svyolr): "
-              f"P(rating ≤ k) = logit⁻¹(ζ_k − xβ), so an odds ratio above 1 means higher "
-              f"ratings; n = {fit.n_used} businesses that answered, {variance} variance, "
-              f"{fit.df} residual design df." if en else
-              f"Designbasert ordinal logistisk regresjon (proporsjonale odds, R: svyolr): "
-              f"P(vurdering ≤ k) = logit⁻¹(ζ_k − xβ), så en oddsratio over 1 betyr høyere "
-              f"vurderinger; n = {fit.n_used} virksomheter som svarte, varians: {variance}, "
-              f"{fit.df} frihetsgrader.")
-    head = (("term", "odds ratio (higher rating)", "95% CI", "p") if en
-            else ("ledd", "oddsratio (høyere vurdering)", "95 % KI", "p"))
+    variance = {
+        "replicate": "replicate-weight" if en else "replikatvekter",
+        "linearization": "linearization" if en else "linearisering",
+    }[fit.variance]
+    method = (
+        f"Design-based proportional-odds model (logit link, R's svyolr): "
+        f"P(rating ≤ k) = logit⁻¹(ζ_k − xβ), so an odds ratio above 1 means higher "
+        f"ratings; n = {fit.n_used} businesses that answered, {variance} variance, "
+        f"{fit.df} residual design df."
+        if en
+        else f"Designbasert ordinal logistisk regresjon (proporsjonale odds, R: svyolr): "
+        f"P(vurdering ≤ k) = logit⁻¹(ζ_k − xβ), så en oddsratio over 1 betyr høyere "
+        f"vurderinger; n = {fit.n_used} virksomheter som svarte, varians: {variance}, "
+        f"{fit.df} frihetsgrader."
+    )
+    head = (
+        ("term", "odds ratio (higher rating)", "95% CI", "p")
+        if en
+        else ("ledd", "oddsratio (høyere vurdering)", "95 % KI", "p")
+    )
     rows = "".join(
         f"<tr><td>{esc(r.term)}</td><td>{fmt(r.odds_ratio)}</td>"
         f"<td>{fmt(r.or_ci_low)}–{fmt(r.or_ci_high)}</td><td>{_pvalue(r.p, lang)}</td></tr>"
-        for r in model.coefficients().itertuples(index=False))
+        for r in model.coefficients().itertuples(index=False)
+    )
     tests = "".join(
         f"<tr><td>{esc(r.term)}</td><td>{fmt(r.F)}</td><td>{r.df}, {r.ddf}</td>"
         f"<td>{_pvalue(r.p, lang)}</td></tr>"
-        for r in model.tests.itertuples(index=False))
+        for r in model.tests.itertuples(index=False)
+    )
     caption_tests = "Wald tests of terms (F, df)" if en else "Wald-tester av ledd (F, fg)"
     readings = "".join(f"<li>{esc(r)}</li>" for r in model.readings(lang))
     return (
@@ -476,4 +578,5 @@ def _rating_html(model: RatingModel, lang: str) -> str:
         f'<table class="coef"><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}'
         f"</tr></thead><tbody>{rows}</tbody></table>"
         f'<table class="tests"><caption>{caption_tests}</caption><tbody>{tests}</tbody>'
-        f'</table><ul class="readings">{readings}</ul></section>')
+        f'</table><ul class="readings">{readings}</ul></section>'
+    )

@@ -22,6 +22,7 @@ seeded Gumbel-perturbed plausibility score. Questions are filled in
 questionnaire order, each conditional on the answers before it, so routing is
 obeyed by construction and joint tables (Figur 5.5) can be pinned.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,21 @@ LIKERT = ["1", "2", "3", "4", "5"]
 
 # Public units per NACE section (decisions D3): O/P/Q hold 158 of 200 (79 %,
 # line 1571); the other 42 are municipal utilities, culture, transport etc.
-PUBLIC_NACE = {"O": 29, "P": 60, "Q": 69, "E": 6, "R": 8, "H": 4, "N": 3, "M": 4,
-               "S": 6, "L": 3, "J": 3, "D": 3, "F": 2}
+PUBLIC_NACE = {
+    "O": 29,
+    "P": 60,
+    "Q": 69,
+    "E": 6,
+    "R": 8,
+    "H": 4,
+    "N": 3,
+    "M": 4,
+    "S": 6,
+    "L": 3,
+    "J": 3,
+    "D": 3,
+    "F": 2,
+}
 
 
 # =========================================================================== codebook
@@ -57,24 +71,32 @@ def build_codebook(employers: dict) -> dict:
     questions = []
     for q in employers["questions"]:
         entry = {
-            "id": q["id"], "type": q["type"], "text_no": q["text_no"], "text_en": q["text_en"],
+            "id": q["id"],
+            "type": q["type"],
+            "text_no": q["text_no"],
+            "text_en": q["text_en"],
             "routing": q["routing"]["condition"],
             "routing_description": q["routing"]["description"],
         }
         if q["type"] == "likert5":
-            entry["categories"] = [dict(c, code=str(c["code"]), value=int(c["code"]))
-                                   for c in q["categories"]]
-            entry["items"] = [dict(i, value=k + 1) for k, i in enumerate(q["items"])
-                              if i["code"] != "other_items_unknown"]
+            entry["categories"] = [
+                dict(c, code=str(c["code"]), value=int(c["code"])) for c in q["categories"]
+            ]
+            entry["items"] = [
+                dict(i, value=k + 1)
+                for k, i in enumerate(q["items"])
+                if i["code"] != "other_items_unknown"
+            ]
         elif q["type"] == "multi":
             entry["items"] = [dict(c, value=k + 1) for k, c in enumerate(q["categories"])]
-            entry["categories"] = [{"code": "yes", "label_no": "Ja", "label_en": "Mentioned",
-                                    "value": 1},
-                                   {"code": "no", "label_no": "Nei", "label_en": "Not mentioned",
-                                    "value": 0}]
+            entry["categories"] = [
+                {"code": "yes", "label_no": "Ja", "label_en": "Mentioned", "value": 1},
+                {"code": "no", "label_no": "Nei", "label_en": "Not mentioned", "value": 0},
+            ]
             entry["min_choices"] = 1
-            entry["max_choices"] = q.get("max_choices") or (3 if q["id"] == "reasons_not_hired"
-                                                            else None)
+            entry["max_choices"] = q.get("max_choices") or (
+                3 if q["id"] == "reasons_not_hired" else None
+            )
         else:
             entry["categories"] = [dict(c, value=k + 1) for k, c in enumerate(q["categories"])]
         questions.append(entry)
@@ -85,30 +107,45 @@ def build_codebook(employers: dict) -> dict:
     # must be "hired people who needed accommodation" (decisions D14).
     by_id["reasons_hire_accommodation"]["routing"] = (
         "accommodation_situations.hire_transitional == 'yes' or "
-        "accommodation_situations.hire_permanent_need == 'yes'")
+        "accommodation_situations.hire_permanent_need == 'yes'"
+    )
     by_id["trainee_ever"]["derived"] = {
         "condition": "trainee_now == 'yes' or trainee_before == 'yes'",
-        "true": "yes", "false": "no"}
-    by_id["trainee_ever"]["notes"] = ("Missing trainee_now / trainee_before count as 'no', "
-                                      "as the report's base of 1000 implies (304+10+7 = 321).")
+        "true": "yes",
+        "false": "no",
+    }
+    by_id["trainee_ever"]["notes"] = (
+        "Missing trainee_now / trainee_before count as 'no', "
+        "as the report's base of 1000 implies (304+10+7 = 321)."
+    )
     groups = registry.NACE_GROUPS
     nace_group = {
-        "id": "nace_group", "type": "single",
+        "id": "nace_group",
+        "type": "single",
         "text_no": "Næringsgruppe (NACE-hovednæringer slått sammen, minst 20 respondenter)",
         "text_en": "NACE section group (sections collapsed to >= 20 respondents per group)",
-        "routing": "ALL", "routing_description": "All firms; derived",
-        "categories": [{"code": g, "label_no": "+".join(secs), "label_en": "+".join(secs),
-                        "value": k + 1} for k, (g, secs) in enumerate(groups.items())],
-        "derived": {"source": "nace_section",
-                    "map": {s: g for g, secs in groups.items() for s in secs}},
+        "routing": "ALL",
+        "routing_description": "All firms; derived",
+        "categories": [
+            {"code": g, "label_no": "+".join(secs), "label_en": "+".join(secs), "value": k + 1}
+            for k, (g, secs) in enumerate(groups.items())
+        ],
+        "derived": {
+            "source": "nace_section",
+            "map": {s: g for g, secs in groups.items() for s in secs},
+        },
         "notes": "Calibration variable; see docs/data.md, 'Collapsing rule'.",
     }
     pos = [q["id"] for q in questions].index("nace_section")
     questions.insert(pos + 1, nace_group)
-    return {"survey": "employers_cati_2017",
-            "notes": ["Generated by estimators/surveys/employers/build.py from "
-                      "shared/survey/published_tables.json."],
-            "questions": questions}
+    return {
+        "survey": "employers_cati_2017",
+        "notes": [
+            "Generated by estimators/surveys/employers/build.py from "
+            "shared/survey/published_tables.json."
+        ],
+        "questions": questions,
+    }
 
 
 # =========================================================================== helpers
@@ -170,8 +207,13 @@ def pct(mask, cats, percent, base, decimals=0):
     return (np.asarray(mask, bool), list(cats), ok[0], ok[-1])
 
 
-def effects(sub: pd.DataFrame, cats: list[str], base: dict, by: dict | None = None,
-            size_slope: dict | None = None) -> np.ndarray:
+def effects(
+    sub: pd.DataFrame,
+    cats: list[str],
+    base: dict,
+    by: dict | None = None,
+    size_slope: dict | None = None,
+) -> np.ndarray:
     """Log-odds scores: ``base[c]`` + per-column effects + slope in size rank."""
     n = len(sub)
     out = np.zeros((n, len(cats)))
@@ -189,12 +231,16 @@ def likert_scores(sub: pd.DataFrame, mean: dict, spread: float, extra_cats=()) -
     """Scores of the 5 scale points around a sector-specific mean."""
     mu = sub["sector"].map(mean).to_numpy(float)[:, None]
     points = np.arange(1, 6)[None, :]
-    s = -((points - mu) ** 2) / (2 * spread ** 2)
+    s = -((points - mu) ** 2) / (2 * spread**2)
     return np.hstack([s] + [np.zeros((len(sub), 1))] * len(extra_cats))
 
 
-SECTION_N = dict(zip("ABCDEFGHIJKLMNOPQRST", [19, 6, 106, 8, 12, 71, 237, 39, 45, 31, 14, 27,
-                                               81, 32, 29, 75, 99, 24, 44, 1]))
+SECTION_N = dict(
+    zip(
+        "ABCDEFGHIJKLMNOPQRST",
+        [19, 6, 106, 8, 12, 71, 237, 39, 45, 31, 14, 27, 81, 32, 29, 75, 99, 24, 44, 1],
+    )
+)
 
 
 def _table(qid: str, ref: str) -> dict:
@@ -219,8 +265,9 @@ def figure_cells(qid: str, ref: str, bases: dict, base_key: str = "nace_section"
 
 
 def figure_counts(qid: str, ref: str, bases: dict, exclude=()) -> dict:
-    return {sec: rng for (sec, _), rng in figure_cells(qid, ref, bases).items()
-            if sec not in exclude}
+    return {
+        sec: rng for (sec, _), rng in figure_cells(qid, ref, bases).items() if sec not in exclude
+    }
 
 
 def _decimals(printed: str) -> int:
@@ -235,10 +282,13 @@ def build_frame(survey_counts: dict, register: pd.DataFrame, rng) -> pd.DataFram
     rows = [(sec, size) for (sec, size), n in strata.items() for _ in range(n)]
     frame = pd.DataFrame(rows, columns=["sector", "size_class"])
     sections = list(nace_total)
-    shares = registry.section_size_counts(register)          # >=1 employee, 2018
-    prob = shares.div(shares.sum(axis=0), axis=1)             # P(section | size)
-    score = np.log(prob.reindex(sections).fillna(1e-6).clip(lower=1e-6)
-                   ).T.reindex(frame["size_class"]).to_numpy()
+    shares = registry.section_size_counts(register)  # >=1 employee, 2018
+    prob = shares.div(shares.sum(axis=0), axis=1)  # P(section | size)
+    score = (
+        np.log(prob.reindex(sections).fillna(1e-6).clip(lower=1e-6))
+        .T.reindex(frame["size_class"])
+        .to_numpy()
+    )
     public = frame["sector"].eq("public").to_numpy()
     groups = []
     for k, s in enumerate(sections):
@@ -252,7 +302,7 @@ def build_frame(survey_counts: dict, register: pd.DataFrame, rng) -> pd.DataFram
 
 # =========================================================================== questions
 def fill_trainee_block(sv: Survey, ever_cells: dict) -> None:
-    pub = lambda s: s["sector"].eq("public")        # noqa: E731 (short local predicates)
+    pub = lambda s: s["sector"].eq("public")  # noqa: E731 (short local predicates)
     nace = lambda s, *codes: s["nace_section"].isin(codes)  # noqa: E731
 
     # trainee_now: yes/no/no_answer (Tabell 5.4, 5.6 bases, Figur 5.1, decisions D4-D5).
@@ -263,10 +313,15 @@ def fill_trainee_block(sv: Survey, ever_cells: dict) -> None:
     fig51.update({"O": (17, 17), "R": (9, 9)})
 
     def groups(s):
-        g = [eq(pub(s), ["yes"], 102), eq(~pub(s), ["yes"], 193),
-             eq(pub(s), ["no_answer"], 2), eq(~pub(s), ["no_answer"], 5),
-             eq(pub(s) & nace(s, "R"), ["no_answer"], 2), eq(nace(s, "R"), ["no_answer"], 4),
-             eq(~pub(s) & ~nace(s, "F", "H", "J", "K", "L", "M", "R"), ["no_answer"], 0)]
+        g = [
+            eq(pub(s), ["yes"], 102),
+            eq(~pub(s), ["yes"], 193),
+            eq(pub(s), ["no_answer"], 2),
+            eq(~pub(s), ["no_answer"], 5),
+            eq(pub(s) & nace(s, "R"), ["no_answer"], 2),
+            eq(nace(s, "R"), ["no_answer"], 4),
+            eq(~pub(s) & ~nace(s, "F", "H", "J", "K", "L", "M", "R"), ["no_answer"], 0),
+        ]
         g += [between(nace(s, sec), ["yes"], lo, hi) for sec, (lo, hi) in fig51.items()]
         g += [eq(nace(s, *(set(fig51) - {"R"})), ["no_answer"], 0)]
         # every sector x size cell keeps at least one firm whose experience is
@@ -276,24 +331,38 @@ def fill_trainee_block(sv: Survey, ever_cells: dict) -> None:
             g.append(between(cell, ["yes"], 0, n_ever - 1))
         return g
 
-    sv.ask("trainee_now", cats, lambda s: effects(
-        s, cats, {"yes": -0.9, "no_answer": -2},
-        by={"sector": {"public": {"yes": 0.9}},
-            "nace_section": {k: {"yes": 0.8} for k in "OPQ"}},
-        size_slope={"yes": 0.35}), groups)
+    sv.ask(
+        "trainee_now",
+        cats,
+        lambda s: effects(
+            s,
+            cats,
+            {"yes": -0.9, "no_answer": -2},
+            by={
+                "sector": {"public": {"yes": 0.9}},
+                "nace_section": {k: {"yes": 0.8} for k in "OPQ"},
+            },
+            size_slope={"yes": 0.35},
+        ),
+        groups,
+    )
 
     # trainee_before: asked if trainee_now == 'no' (Tabell 5.4, 5.5, Figur 5.2)
     view = sv.view()
     now_yes = view["trainee_now"].eq("yes")
     cats = ["yes", "no", "no_answer"]
     fig52 = figure_counts("trainee_ever", "Figur 5.2", {s: 679 for s in SECTION_N})
-    fig52["S"] = (max(fig52["S"][0], 28), fig52["S"][1])   # the 8 named sections lead
+    fig52["S"] = (max(fig52["S"][0], 28), fig52["S"][1])  # the 8 named sections lead
     now_by_cell = view[now_yes].groupby(["sector", "size_class"]).size()
     now_by_nace = view[now_yes].groupby("nace_section").size()
 
     def groups(s):
-        g = [eq(pub(s), ["yes"], 69), eq(~pub(s), ["yes"], 315),
-             eq(pub(s), ["no_answer"], 1), eq(~pub(s), ["no_answer"], 9)]
+        g = [
+            eq(pub(s), ["yes"], 69),
+            eq(~pub(s), ["yes"], 315),
+            eq(pub(s), ["no_answer"], 1),
+            eq(~pub(s), ["no_answer"], 9),
+        ]
         for (sec, size), n_ever in ever_cells.items():
             cell = s["sector"].eq(sec) & s["size_class"].eq(size)
             g.append(eq(cell, ["yes"], n_ever - int(now_by_cell.get((sec, size), 0))))
@@ -303,10 +372,18 @@ def fill_trainee_block(sv: Survey, ever_cells: dict) -> None:
             g.append(between(nace(s, sec), ["yes"], max(lo - k, 0), hi - k))
         return g
 
-    sv.ask("trainee_before", cats, lambda s: effects(
-        s, cats, {"yes": 0.2, "no_answer": -3},
-        by={"nace_section": {k: {"yes": 0.7} for k in "FCISG"}}, size_slope={"yes": 0.4}),
-        groups)
+    sv.ask(
+        "trainee_before",
+        cats,
+        lambda s: effects(
+            s,
+            cats,
+            {"yes": 0.2, "no_answer": -3},
+            by={"nace_section": {k: {"yes": 0.7} for k in "FCISG"}},
+            size_slope={"yes": 0.4},
+        ),
+        groups,
+    )
 
     # trainee_plans_next_year: asked if trainee_now == 'no' (text 5.2, decisions D6-D7)
     cats = ["yes", "no"]
@@ -314,16 +391,29 @@ def fill_trainee_block(sv: Survey, ever_cells: dict) -> None:
     def groups(s):
         before = s["trainee_before"].eq("yes")
         never = ~before
-        g = [eq(pub(s) & before, ["yes"], 38), eq(~pub(s) & before, ["yes"], 118),
-             eq(pub(s) & never, ["yes"], 3), eq(~pub(s) & never, ["yes"], 18),
-             eq(never & s["size_class"].isin(["1-4", "5-19"]), ["no"], 222),
-             eq(never & nace(s, "G"), ["no"], 84), eq(never & nace(s, "M"), ["no"], 35)]
+        g = [
+            eq(pub(s) & before, ["yes"], 38),
+            eq(~pub(s) & before, ["yes"], 118),
+            eq(pub(s) & never, ["yes"], 3),
+            eq(~pub(s) & never, ["yes"], 18),
+            eq(never & s["size_class"].isin(["1-4", "5-19"]), ["no"], 222),
+            eq(never & nace(s, "G"), ["no"], 84),
+            eq(never & nace(s, "M"), ["no"], 35),
+        ]
         return g
 
-    sv.ask("trainee_plans_next_year", cats, lambda s: effects(
-        s, cats, {"yes": -1.2},
-        by={"trainee_before": {"yes": {"yes": 1.4}},
-            "sector": {"public": {"yes": 0.6}}}, size_slope={"yes": 0.35}), groups)
+    sv.ask(
+        "trainee_plans_next_year",
+        cats,
+        lambda s: effects(
+            s,
+            cats,
+            {"yes": -1.2},
+            by={"trainee_before": {"yes": {"yes": 1.4}}, "sector": {"public": {"yes": 0.6}}},
+            size_slope={"yes": 0.35},
+        ),
+        groups,
+    )
 
 
 def fill_trainee_followups(sv: Survey) -> None:
@@ -331,35 +421,68 @@ def fill_trainee_followups(sv: Survey) -> None:
 
     # reasons_offer_trainee (Figur 5.3/5.4, n = 700; item counts from decisions D8)
     targets = {  # item: (public top2, private top2, public dk, private dk)
-        "csr": (158, 395, 0, 0), "make_difference": (158, 379, 0, 0),
-        "prior_experience": (112, 260, 3, 1), "training_for_hiring": (62, 280, 5, 0),
-        "recruitment_need": (45, 260, 1, 1), "ia_agreement": (130, 126, 0, 0),
-        "work_environment": (92, 231, 0, 0), "internal_policy": (104, 150, 0, 0)}
+        "csr": (158, 395, 0, 0),
+        "make_difference": (158, 379, 0, 0),
+        "prior_experience": (112, 260, 3, 1),
+        "training_for_hiring": (62, 280, 5, 0),
+        "recruitment_need": (45, 260, 1, 1),
+        "ia_agreement": (130, 126, 0, 0),
+        "work_environment": (92, 231, 0, 0),
+        "internal_policy": (104, 150, 0, 0),
+    }
     for item, (tp, tq, dp, dq) in targets.items():
         cats = LIKERT + ["dont_know"]
         mean = {"public": 1 + 4 * tp / 174, "private": 1 + 4 * tq / 526}
-        sv.ask("reasons_offer_trainee", cats,
-               lambda s, m=mean: likert_scores(s, m, 1.2, ["dk"]) - np.r_[0, 0, 0, 0, 0, 3],
-               lambda s, tp=tp, tq=tq, dp=dp, dq=dq: [
-                   eq(pub(s), ["4", "5"], tp), eq(~pub(s), ["4", "5"], tq),
-                   eq(pub(s), ["dont_know"], dp), eq(~pub(s), ["dont_know"], dq)],
-               column=f"reasons_offer_trainee.{item}")
-    _tune_correlation(sv, "reasons_offer_trainee.csr", "reasons_offer_trainee.make_difference",
-                      target=0.46)
+        sv.ask(
+            "reasons_offer_trainee",
+            cats,
+            lambda s, m=mean: likert_scores(s, m, 1.2, ["dk"]) - np.r_[0, 0, 0, 0, 0, 3],
+            lambda s, tp=tp, tq=tq, dp=dp, dq=dq: [
+                eq(pub(s), ["4", "5"], tp),
+                eq(~pub(s), ["4", "5"], tq),
+                eq(pub(s), ["dont_know"], dp),
+                eq(~pub(s), ["dont_know"], dq),
+            ],
+            column=f"reasons_offer_trainee.{item}",
+        )
+    _tune_correlation(
+        sv, "reasons_offer_trainee.csr", "reasons_offer_trainee.make_difference", target=0.46
+    )
 
     # trainee_task_type (Tabell 5.6): exact by sector
     cats = ["ordinary", "adapted", "training", "extra", "other"]
     pub_n = dict(zip(cats, [49, 22, 15, 6, 10]))
     pri_n = dict(zip(cats, [118, 28, 21, 18, 8]))
-    sv.ask("trainee_task_type", cats, lambda s: effects(s, cats, {"ordinary": 1.0}),
-           lambda s: [eq(pub(s), [c], pub_n[c]) for c in cats]
-           + [eq(~pub(s), [c], pri_n[c]) for c in cats])
+    sv.ask(
+        "trainee_task_type",
+        cats,
+        lambda s: effects(s, cats, {"ordinary": 1.0}),
+        lambda s: (
+            [eq(pub(s), [c], pub_n[c]) for c in cats] + [eq(~pub(s), [c], pri_n[c]) for c in cats]
+        ),
+    )
 
     # trainee_count (text 5.2): 152 x 1, 65 x 2, 22 x 3, 56 with 4+ incl. 17/20/25/27/50;
     # larger firms take more (the positive regression), and no firm has more
     # trainees than the top of its size class has employees.
-    counts = {1: 152, 2: 65, 3: 22, 4: 16, 5: 11, 6: 7, 7: 3, 8: 4, 10: 5, 12: 3, 15: 2,
-              17: 1, 20: 1, 25: 1, 27: 1, 50: 1}
+    counts = {
+        1: 152,
+        2: 65,
+        3: 22,
+        4: 16,
+        5: 11,
+        6: 7,
+        7: 3,
+        8: 4,
+        10: 5,
+        12: 3,
+        15: 2,
+        17: 1,
+        20: 1,
+        25: 1,
+        27: 1,
+        50: 1,
+    }
     cats = [str(v) for v in counts]
     ceiling = {"1-4": 4, "5-19": 19, "20-49": 49, "50+": np.inf}
 
@@ -369,53 +492,107 @@ def fill_trainee_followups(sv: Survey) -> None:
         cap = s["size_class"].map(ceiling).to_numpy(float)[:, None]
         return np.where(values <= cap, np.log(values) * (rank - 1.2) * 0.9, -np.inf)
 
-    sv.ask("trainee_count", cats, scores,
-           lambda s: [eq(np.ones(len(s), bool), [str(v)], n) for v, n in counts.items()])
+    sv.ask(
+        "trainee_count",
+        cats,
+        scores,
+        lambda s: [eq(np.ones(len(s), bool), [str(v)], n) for v, n in counts.items()],
+    )
 
     # reason_no_trainee (text 5.4; base 521 = not now and no plans; decisions D9)
-    cats = ["no_need", "too_costly", "cannot_accommodate", "no_requests",
-            "prior_nav_experience", "sickness_or_environment", "colleagues_negative",
-            "lack_knowledge", "other"]
+    cats = [
+        "no_need",
+        "too_costly",
+        "cannot_accommodate",
+        "no_requests",
+        "prior_nav_experience",
+        "sickness_or_environment",
+        "colleagues_negative",
+        "lack_knowledge",
+        "other",
+    ]
     totals = dict(zip(cats, [156, 78, 42, 30, 14, 10, 6, 25, 160]))
-    sv.ask("reason_no_trainee", cats, lambda s: effects(
-        s, cats, {"no_need": 0.5},
-        by={"sector": {"public": {"cannot_accommodate": 1.0, "no_requests": 1.2,
-                                  "too_costly": -0.8}}}),
-        lambda s: [eq(np.ones(len(s), bool), [c], n) for c, n in totals.items()])
+    sv.ask(
+        "reason_no_trainee",
+        cats,
+        lambda s: effects(
+            s,
+            cats,
+            {"no_need": 0.5},
+            by={
+                "sector": {
+                    "public": {"cannot_accommodate": 1.0, "no_requests": 1.2, "too_costly": -0.8}
+                }
+            },
+        ),
+        lambda s: [eq(np.ones(len(s), bool), [c], n) for c, n in totals.items()],
+    )
 
     # hired_after_trainee (Tabell 5.7): exact by sector, 16 missing
     cats = ["yes", "no", "no_answer"]
-    sv.ask("hired_after_trainee", cats, lambda s: effects(s, cats, {}, size_slope={"yes": 0.3}),
-           lambda s: [eq(pub(s), ["yes"], 28), eq(pub(s), ["no"], 32), eq(pub(s), ["no_answer"], 9),
-                      eq(~pub(s), ["yes"], 227), eq(~pub(s), ["no"], 81),
-                      eq(~pub(s), ["no_answer"], 7)])
+    sv.ask(
+        "hired_after_trainee",
+        cats,
+        lambda s: effects(s, cats, {}, size_slope={"yes": 0.3}),
+        lambda s: [
+            eq(pub(s), ["yes"], 28),
+            eq(pub(s), ["no"], 32),
+            eq(pub(s), ["no_answer"], 9),
+            eq(~pub(s), ["yes"], 227),
+            eq(~pub(s), ["no"], 81),
+            eq(~pub(s), ["no_answer"], 7),
+        ],
+    )
 
     # hired_position_type (Tabell 5.8): multi, per option counts by sector
     options = ["permanent", "temporary", "on_call", "wage_subsidy", "adapted_part_time"]
     pub_n = dict(zip(options, [17, 17, 5, 3, 2]))
     pri_n = dict(zip(options, [184, 36, 32, 24, 21]))
-    ask_multi(sv, "hired_position_type", options, max_size=3,
-              groups=lambda s, combos: [eq(pub(s), combos_with(combos, o), pub_n[o])
-                                        for o in options]
-              + [eq(~pub(s), combos_with(combos, o), pri_n[o]) for o in options],
-              size_penalty=1.3)
+    ask_multi(
+        sv,
+        "hired_position_type",
+        options,
+        max_size=3,
+        groups=lambda s, combos: (
+            [eq(pub(s), combos_with(combos, o), pub_n[o]) for o in options]
+            + [eq(~pub(s), combos_with(combos, o), pri_n[o]) for o in options]
+        ),
+        size_penalty=1.3,
+    )
 
     # reasons_not_hired (Tabell 5.9): up to three mentions, 155 in total
-    options = ["no_recruitment_need", "lacks_formal_competence", "wrong_candidate",
-               "misc_grouped", "other"]
+    options = [
+        "no_recruitment_need",
+        "lacks_formal_competence",
+        "wrong_candidate",
+        "misc_grouped",
+        "other",
+    ]
     totals = dict(zip(options, [50, 24, 12, 15, 54]))
-    ask_multi(sv, "reasons_not_hired", options, max_size=3,
-              groups=lambda s, combos: [eq(np.ones(len(s), bool), combos_with(combos, o), n)
-                                        for o, n in totals.items()],
-              size_penalty=1.0)
+    ask_multi(
+        sv,
+        "reasons_not_hired",
+        options,
+        max_size=3,
+        groups=lambda s, combos: [
+            eq(np.ones(len(s), bool), combos_with(combos, o), n) for o, n in totals.items()
+        ],
+        size_penalty=1.0,
+    )
 
 
 def fill_competence(sv: Survey) -> None:
     pub = lambda s: s["sector"].eq("public")  # noqa: E731
-    cats = ["craft_certificate", "higher_education", "unskilled", "courses_certification",
-            "specialist_education", "other"]
+    cats = [
+        "craft_certificate",
+        "higher_education",
+        "unskilled",
+        "courses_certification",
+        "specialist_education",
+        "other",
+    ]
     pub_n = dict(zip(cats, [38, 120, 13, 5, 7, 17]))
-    pri_n = dict(zip(cats, [274, 187, 177, 53, 42, 67]))      # 187, not the printed 274
+    pri_n = dict(zip(cats, [274, 187, 177, 53, 42, 67]))  # 187, not the printed 274
     # Tabell 5.11 (decisions D10): counts per industry that print as the table's
     # percentages; F 'unskilled' and 'higher_education', N 'unskilled' and S's
     # two 20 % cells have no integer solution and take the nearest count.
@@ -429,75 +606,124 @@ def fill_competence(sv: Survey) -> None:
             in_sec = s["nace_section"].eq(sec)
             g += [eq(in_sec, [c], n) for c, n in printed.items()]
             # the printed categories are the industry's top three
-            g += [between(in_sec, [c], 0, min(printed.values()))
-                  for c in cats if c not in printed]
+            g += [between(in_sec, [c], 0, min(printed.values())) for c in cats if c not in printed]
         g.append(eq(~pub(s) & s["size_class"].eq("50+"), ["craft_certificate"], 77))
         return g
 
-    sv.ask("competence_need", cats, lambda s: effects(
-        s, cats, {"craft_certificate": 0.5, "higher_education": 0.3, "unskilled": 0.2},
-        by={"sector": {"public": {"higher_education": 1.0}}},
-        size_slope={"unskilled": -0.3, "craft_certificate": 0.2}), groups)
+    sv.ask(
+        "competence_need",
+        cats,
+        lambda s: effects(
+            s,
+            cats,
+            {"craft_certificate": 0.5, "higher_education": 0.3, "unskilled": 0.2},
+            by={"sector": {"public": {"higher_education": 1.0}}},
+            size_slope={"unskilled": -0.3, "craft_certificate": 0.2},
+        ),
+        groups,
+    )
 
 
 def fill_accommodation(sv: Survey) -> None:
     pub = lambda s: s["sector"].eq("public")  # noqa: E731
     # accommodation_experience (Tabell 5.12) jointly with trainee_now (Figur 5.5, D12)
     cats = ["yes", "no", "no_answer"]
-    joint = {("yes", "yes"): 224, ("yes", "no"): 67, ("yes", "no_answer"): 4,
-             ("no", "yes"): 330, ("no", "no"): 366, ("no", "no_answer"): 2,
-             (None, "yes"): 2, (None, "no"): 2, (None, "no_answer"): 3}
+    joint = {
+        ("yes", "yes"): 224,
+        ("yes", "no"): 67,
+        ("yes", "no_answer"): 4,
+        ("no", "yes"): 330,
+        ("no", "no"): 366,
+        ("no", "no_answer"): 2,
+        (None, "yes"): 2,
+        (None, "no"): 2,
+        (None, "no_answer"): 3,
+    }
 
     def groups(s):
-        g = [eq(pub(s), ["yes"], 165), eq(pub(s), ["no"], 33), eq(pub(s), ["no_answer"], 2),
-             eq(~pub(s), ["yes"], 391), eq(~pub(s), ["no"], 402), eq(~pub(s), ["no_answer"], 7)]
+        g = [
+            eq(pub(s), ["yes"], 165),
+            eq(pub(s), ["no"], 33),
+            eq(pub(s), ["no_answer"], 2),
+            eq(~pub(s), ["yes"], 391),
+            eq(~pub(s), ["no"], 402),
+            eq(~pub(s), ["no_answer"], 7),
+        ]
         for (now, acc), n in joint.items():
             rows = s["trainee_now"].isna() if now is None else s["trainee_now"].eq(now)
             g.append(eq(rows, [acc], n))
         return g
 
-    sv.ask("accommodation_experience", cats, lambda s: effects(
-        s, cats, {"yes": -0.3, "no_answer": -3}, by={"sector": {"public": {"yes": 1.5}}},
-        size_slope={"yes": 0.5}), groups)
+    sv.ask(
+        "accommodation_experience",
+        cats,
+        lambda s: effects(
+            s,
+            cats,
+            {"yes": -0.3, "no_answer": -3},
+            by={"sector": {"public": {"yes": 1.5}}},
+            size_slope={"yes": 0.5},
+        ),
+        groups,
+    )
 
     # accommodation_situations (Tabell 5.13 with 491; text 5.6; D13-D14)
-    options = ["sickness_absence", "hire_transitional", "hire_permanent_need",
-               "adapted_part_time"]
+    options = ["sickness_absence", "hire_transitional", "hire_permanent_need", "adapted_part_time"]
 
     def groups(s, combos):
         every = np.ones(len(s), bool)
         either = [c for c in combos if "hire_transitional" in c or "hire_permanent_need" in c]
-        return [eq(pub(s), combos_with(combos, "sickness_absence"), 136),
-                eq(~pub(s), combos_with(combos, "sickness_absence"), 267),
-                eq(every, combos_with(combos, "hire_transitional"), 205),
-                eq(pub(s), combos_with(combos, "hire_permanent_need"), 69),
-                eq(~pub(s), combos_with(combos, "hire_permanent_need"), 94),
-                eq(pub(s), combos_with(combos, "adapted_part_time"), 30),
-                eq(~pub(s), combos_with(combos, "adapted_part_time"), 35),
-                (every, either, 281, 281)]
+        return [
+            eq(pub(s), combos_with(combos, "sickness_absence"), 136),
+            eq(~pub(s), combos_with(combos, "sickness_absence"), 267),
+            eq(every, combos_with(combos, "hire_transitional"), 205),
+            eq(pub(s), combos_with(combos, "hire_permanent_need"), 69),
+            eq(~pub(s), combos_with(combos, "hire_permanent_need"), 94),
+            eq(pub(s), combos_with(combos, "adapted_part_time"), 30),
+            eq(~pub(s), combos_with(combos, "adapted_part_time"), 35),
+            (every, either, 281, 281),
+        ]
 
-    ask_multi(sv, "accommodation_situations", options, max_size=4, groups=groups,
-              size_penalty=0.8)
+    ask_multi(sv, "accommodation_situations", options, max_size=4, groups=groups, size_penalty=0.8)
 
     # reasons_hire_accommodation (Figur 5.6, n = 281)
-    targets = {"csr": 205, "competence_need": 84, "recruitment_need": 104,
-               "nav_followup_measures": 126, "prior_experience_candidate": 115}
+    targets = {
+        "csr": 205,
+        "competence_need": 84,
+        "recruitment_need": 104,
+        "nav_followup_measures": 126,
+        "prior_experience_candidate": 115,
+    }
     for item, top2 in targets.items():
         mean = {"public": 1 + 4 * top2 / 281, "private": 1 + 4 * top2 / 281}
-        sv.ask("reasons_hire_accommodation", LIKERT,
-               lambda s, m=mean: likert_scores(s, m, 1.2),
-               lambda s, t=top2: [eq(np.ones(len(s), bool), ["4", "5"], t)],
-               column=f"reasons_hire_accommodation.{item}")
+        sv.ask(
+            "reasons_hire_accommodation",
+            LIKERT,
+            lambda s, m=mean: likert_scores(s, m, 1.2),
+            lambda s, t=top2: [eq(np.ones(len(s), bool), ["4", "5"], t)],
+            column=f"reasons_hire_accommodation.{item}",
+        )
 
     # reason_not_hire_accommodation (Tabell 5.14): exact by sector
-    cats = ["no_recruitment_need", "no_time_followup", "too_costly",
-            "insufficient_public_support", "burden_on_colleagues", "already_accommodate_sick",
-            "other"]
+    cats = [
+        "no_recruitment_need",
+        "no_time_followup",
+        "too_costly",
+        "insufficient_public_support",
+        "burden_on_colleagues",
+        "already_accommodate_sick",
+        "other",
+    ]
     pub_n = dict(zip(cats, [6, 2, 1, 2, 0, 0, 22]))
     pri_n = dict(zip(cats, [96, 54, 26, 3, 3, 0, 220]))
-    sv.ask("reason_not_hire_accommodation", cats, lambda s: effects(s, cats, {}),
-           lambda s: [eq(pub(s), [c], pub_n[c]) for c in cats]
-           + [eq(~pub(s), [c], pri_n[c]) for c in cats])
+    sv.ask(
+        "reason_not_hire_accommodation",
+        cats,
+        lambda s: effects(s, cats, {}),
+        lambda s: (
+            [eq(pub(s), [c], pub_n[c]) for c in cats] + [eq(~pub(s), [c], pri_n[c]) for c in cats]
+        ),
+    )
 
 
 def fill_disability_and_tasks(sv: Survey) -> None:
@@ -505,12 +731,19 @@ def fill_disability_and_tasks(sv: Survey) -> None:
     every = lambda s: np.ones(len(s), bool)  # noqa: E731
     # disability_compatibility (Figur 5.7/5.8): value-1 and 1+2 shares, by sector
     spec = {  # item: (total 1+2 %, value-1 %, value-2 %, public 1+2 %, private 1+2 %)
-        "cognitive": (56, None, None, None, None), "social": (51, 30, 21, 61, 48),
-        "stability": (75, None, None, None, None), "motivation": (72, None, None, None, None),
-        "sensory": (None, 49, 18, None, None), "substance_crime": (None, 42, 15, 66, 55),
-        "physical_mobility": (49, 35, None, 35, 53), "musculoskeletal": (None, None, None, 21, 43),
-        "language": (49, None, None, None, None), "slow_pace": (30, None, None, None, None)}
+        "cognitive": (56, None, None, None, None),
+        "social": (51, 30, 21, 61, 48),
+        "stability": (75, None, None, None, None),
+        "motivation": (72, None, None, None, None),
+        "sensory": (None, 49, 18, None, None),
+        "substance_crime": (None, 42, 15, 66, 55),
+        "physical_mobility": (49, 35, None, 35, 53),
+        "musculoskeletal": (None, None, None, 21, 43),
+        "language": (49, None, None, None, None),
+        "slow_pace": (30, None, None, None, None),
+    }
     for item, (t12, t1, t2, p12, q12) in spec.items():
+
         def groups(s, t12=t12, t1=t1, t2=t2, p12=p12, q12=q12):
             g = []
             n_pub = int(pub(s).sum())
@@ -524,24 +757,40 @@ def fill_disability_and_tasks(sv: Survey) -> None:
                 g.append(pct(pub(s), ["1", "2"], p12, n_pub))
                 g.append(pct(~pub(s), ["1", "2"], q12, len(s) - n_pub))
             return g
+
         share = (t12 or ((t1 or 0) + (t2 or 0)) or 40) / 100
         mean = {"public": 1.5 + 3.5 * (1 - share), "private": 1.5 + 3.5 * (1 - share)}
-        sv.ask("disability_compatibility", LIKERT, lambda s, m=mean: likert_scores(s, m, 1.3),
-               groups, column=f"disability_compatibility.{item}")
+        sv.ask(
+            "disability_compatibility",
+            LIKERT,
+            lambda s, m=mean: likert_scores(s, m, 1.3),
+            groups,
+            column=f"disability_compatibility.{item}",
+        )
 
     # alternative_tasks (Tabell 5.15; 'no' exclusive; line 1744 industry shares)
     combos = ["full_time", "part_time", "full_time+part_time", "no"]
-    shares = figure_cells("alternative_tasks", "text line 1744",
-                          {"full_time": 168, "part_time": 432}, base_key="category")
+    shares = figure_cells(
+        "alternative_tasks",
+        "text line 1744",
+        {"full_time": 168, "part_time": 432},
+        base_key="category",
+    )
 
     def groups(s, combos):
         sec = lambda *c: s["nace_section"].isin(c)  # noqa: E731
         full, part = combos_with(combos, "full_time"), combos_with(combos, "part_time")
-        g = [eq(pub(s), ["full_time"], 6), eq(pub(s), ["part_time"], 63),
-             eq(pub(s), ["full_time+part_time"], 36), eq(pub(s), ["no"], 95),
-             eq(~pub(s), ["full_time"], 29), eq(~pub(s), ["part_time"], 236),
-             eq(~pub(s), ["full_time+part_time"], 97), eq(~pub(s), ["no"], 438),
-             between(sec("S"), full, 12, 17)]
+        g = [
+            eq(pub(s), ["full_time"], 6),
+            eq(pub(s), ["part_time"], 63),
+            eq(pub(s), ["full_time+part_time"], 36),
+            eq(pub(s), ["no"], 95),
+            eq(~pub(s), ["full_time"], 29),
+            eq(~pub(s), ["part_time"], 236),
+            eq(~pub(s), ["full_time+part_time"], 97),
+            eq(~pub(s), ["no"], 438),
+            between(sec("S"), full, 12, 17),
+        ]
         for (nace_sec, option), (lo, hi) in shares.items():
             g.append(between(sec(nace_sec), full if option == "full_time" else part, lo, hi))
         for other in sorted(set(s["nace_section"]) - set("GCQS")):
@@ -550,17 +799,26 @@ def fill_disability_and_tasks(sv: Survey) -> None:
             g.append(between(sec(other), part, 0, 30))
         return g
 
-    ask_multi(sv, "alternative_tasks", ["full_time", "part_time", "no"], groups, combos=combos,
-              scores=lambda s: effects(s, combos, {"no": 0.3}, size_slope={"no": -0.3}))
+    ask_multi(
+        sv,
+        "alternative_tasks",
+        ["full_time", "part_time", "no"],
+        groups,
+        combos=combos,
+        scores=lambda s: effects(s, combos, {"no": 0.3}, size_slope={"no": -0.3}),
+    )
 
     # inclusion_measures_importance (Figur 5.9): top-2 shares
     targets = {"nav_communication": 850, "free_trial": 832, "nav_economic_measures": 750}
     for item, top2 in targets.items():
         mean = {"public": 1 + 4 * top2 / 1000, "private": 1 + 4 * top2 / 1000}
-        sv.ask("inclusion_measures_importance", LIKERT,
-               lambda s, m=mean: likert_scores(s, m, 1.0),
-               lambda s, t=top2: [eq(every(s), ["4", "5"], t)],
-               column=f"inclusion_measures_importance.{item}")
+        sv.ask(
+            "inclusion_measures_importance",
+            LIKERT,
+            lambda s, m=mean: likert_scores(s, m, 1.0),
+            lambda s, t=top2: [eq(every(s), ["4", "5"], t)],
+            column=f"inclusion_measures_importance.{item}",
+        )
 
 
 # =========================================================================== multi / grids
@@ -568,8 +826,16 @@ def combos_with(combos, option):
     return [c for c in combos if option in c.split("+")]
 
 
-def ask_multi(sv: Survey, qid: str, options: list[str], groups, max_size: int | None = None,
-              size_penalty: float = 1.0, combos: list[str] | None = None, scores=None) -> None:
+def ask_multi(
+    sv: Survey,
+    qid: str,
+    options: list[str],
+    groups,
+    max_size: int | None = None,
+    size_penalty: float = 1.0,
+    combos: list[str] | None = None,
+    scores=None,
+) -> None:
     """A multi-response question as one categorical over option combinations.
 
     ``combos`` lists the allowed combinations (``"a+b"``); by default every
@@ -577,10 +843,12 @@ def ask_multi(sv: Survey, qid: str, options: list[str], groups, max_size: int | 
     mention costs ``size_penalty``. ``groups(sub, combos)`` gives the bounds.
     """
     if combos is None:
-        combos = ["+".join(c) for r in range(1, max_size + 1)
-                  for c in itertools.combinations(options, r)]
+        combos = [
+            "+".join(c) for r in range(1, max_size + 1) for c in itertools.combinations(options, r)
+        ]
 
     if scores is None:
+
         def scores(s):
             size = np.array([len(c.split("+")) for c in combos], float)
             return np.tile(-size_penalty * (size - 1), (len(s), 1))
@@ -590,7 +858,8 @@ def ask_multi(sv: Survey, qid: str, options: list[str], groups, max_size: int | 
     combo = sv.coded.pop(column)
     for option in options:
         sv.coded[f"{qid}.{option}"] = combo.map(
-            lambda v, o=option: v if v == "not_asked" else ("yes" if o in v.split("+") else "no"))
+            lambda v, o=option: v if v == "not_asked" else ("yes" if o in v.split("+") else "no")
+        )
 
 
 def _tune_correlation(sv: Survey, a: str, b: str, target: float) -> None:
@@ -632,9 +901,15 @@ def build(shared: Path = SHARED, out: Path = DATA, seed: int = SEED) -> pd.DataF
     employers = tables["surveys"]["employers_cati_2017"]
     register_src = shared / "register" / "establishments_2018-01-01_by_section_size.csv"
     out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / "published_employers_2017.json",
-                dict(employers, inconsistencies=[i for i in tables["inconsistencies_and_gaps"]
-                                                 if i.get("survey") == "employers"]))
+    _write_json(
+        out / "published_employers_2017.json",
+        dict(
+            employers,
+            inconsistencies=[
+                i for i in tables["inconsistencies_and_gaps"] if i.get("survey") == "employers"
+            ],
+        ),
+    )
     shutil.copyfile(register_src, out / registry.REGISTER_FILE)
     register = registry.read_register(out / registry.REGISTER_FILE)
 
@@ -646,8 +921,9 @@ def build(shared: Path = SHARED, out: Path = DATA, seed: int = SEED) -> pd.DataF
     strata = {("public", s): n for s, n in zip(SIZES, [25, 55, 65, 55])}
     strata.update({("private", s): n for s, n in zip(SIZES, [240, 240, 160, 160])})
     nace = {s["code"]: s["n"] for s in bg["nace_section"]["sections"]}
-    frame = build_frame({"strata": strata, "nace": nace}, register,
-                        np.random.default_rng([seed, 0]))
+    frame = build_frame(
+        {"strata": strata, "nace": nace}, register, np.random.default_rng([seed, 0])
+    )
     sv = Survey(cb, frame.astype(object), seed)
 
     ever_cells = {("public", s): n for s, n in zip(SIZES, [21, 43, 55, 52])}
@@ -683,8 +959,12 @@ def _write_json(path: Path, obj) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=SHARED,
-                        help="folder holding survey/ and register/ (default ../shared)")
+    parser.add_argument(
+        "--shared",
+        type=Path,
+        default=SHARED,
+        help="folder holding survey/ and register/ (default ../shared)",
+    )
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
     coded = build(args.shared, DATA, args.seed)

@@ -16,17 +16,17 @@ coefficient (English or Norwegian) and :meth:`RatingModel.figure_data`, the
 predicted distribution of the ratings by sector and by size class
 (predictive margins with 95 % intervals) for a stacked-bar or dot plot.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from weighting.errors import ReplicateError
-
 from estimators.model import svyolr
 from estimators.model.errors import CollinearityError, FormulaError, SeparationError
 from estimators.model.ordinal_results import OrdinalResults
+from weighting.errors import ReplicateError
 
 RATING = "reasons_offer_trainee.recruitment_need"
 PREDICTORS = ("sector", "size_class", "trainee_now")
@@ -40,22 +40,42 @@ TITLE = {
     "no": "Hvor viktig rekrutteringsbehov er som grunn til å tilby praksisplass (1-5)",
 }
 CATEGORY_LABELS = {
-    "en": {"1": "1 Not important", "2": "2", "3": "3", "4": "4 Fairly important",
-           "5": "5 Very important"},
-    "no": {"1": "1 Ikke viktig", "2": "2", "3": "3", "4": "4 Ganske viktig",
-           "5": "5 Svært viktig"},
+    "en": {
+        "1": "1 Not important",
+        "2": "2",
+        "3": "3",
+        "4": "4 Fairly important",
+        "5": "5 Very important",
+    },
+    "no": {
+        "1": "1 Ikke viktig",
+        "2": "2",
+        "3": "3",
+        "4": "4 Ganske viktig",
+        "5": "5 Svært viktig",
+    },
 }
 GROUPS = {
-    "en": {("sector", "public"): "public-sector businesses",
-           ("trainee_now", "yes"): "businesses with a trainee now"},
-    "no": {("sector", "public"): "offentlige virksomheter",
-           ("trainee_now", "yes"): "virksomheter med praksiskandidat inne nå"},
+    "en": {
+        ("sector", "public"): "public-sector businesses",
+        ("trainee_now", "yes"): "businesses with a trainee now",
+    },
+    "no": {
+        ("sector", "public"): "offentlige virksomheter",
+        ("trainee_now", "yes"): "virksomheter med praksiskandidat inne nå",
+    },
 }
 REFERENCES = {
-    "en": {"sector": "private ones", "size_class": "businesses with 1-4 employees",
-           "trainee_now": "those without one now"},
-    "no": {"sector": "private", "size_class": "virksomheter med 1-4 ansatte",
-           "trainee_now": "de uten nå"},
+    "en": {
+        "sector": "private ones",
+        "size_class": "businesses with 1-4 employees",
+        "trainee_now": "those without one now",
+    },
+    "no": {
+        "sector": "private",
+        "size_class": "virksomheter med 1-4 ansatte",
+        "trainee_now": "de uten nå",
+    },
 }
 
 
@@ -77,16 +97,19 @@ class RatingModel:
         classes from small to large, the category labels in ``lang``. Empty
         when the model is not estimable."""
         if not self.margins:
-            return pd.DataFrame(columns=["variable", "level", "category", "label",
-                                         "estimate", "ci_low", "ci_high"])
+            return pd.DataFrame(
+                columns=["variable", "level", "category", "label", "estimate", "ci_low", "ci_high"]
+            )
         table = pd.concat(self.margins.values(), ignore_index=True)
         table["label"] = table["category"].map(CATEGORY_LABELS[lang])
         rank = {level: k for k, level in enumerate(SIZE_ORDER)}
         table["_order"] = [rank.get(level, 0) for level in table["level"]]
         table = table.sort_values(["_order"], kind="stable").sort_values(
-            ["variable"], kind="stable", key=lambda v: v.map(MARGIN_VARIABLES.index))
-        return table[["variable", "level", "category", "label", "estimate", "ci_low",
-                      "ci_high"]].reset_index(drop=True)
+            ["variable"], kind="stable", key=lambda v: v.map(MARGIN_VARIABLES.index)
+        )
+        return table[
+            ["variable", "level", "category", "label", "estimate", "ci_low", "ci_high"]
+        ].reset_index(drop=True)
 
     def coefficients(self) -> pd.DataFrame:
         """The coefficient rows of the fit (thresholds left out), size
@@ -97,17 +120,24 @@ class RatingModel:
         def order(term):
             variable, _, level = term.partition("[T.")
             level = level[:-1]
-            return (PREDICTORS.index(variable),
-                    SIZE_ORDER.index(level) if level in SIZE_ORDER else 0)
+            return (
+                PREDICTORS.index(variable),
+                SIZE_ORDER.index(level) if level in SIZE_ORDER else 0,
+            )
+
         return table.iloc[sorted(range(len(table)), key=lambda i: order(table["term"].iloc[i]))]
 
     def caption(self, lang: str = "en") -> str:
         """The caption of :meth:`figure_data`'s figure."""
         if lang == "en":
-            return (f"{TITLE['en']}: predicted distribution of the ratings by sector and by "
-                    "size class, the other factors as observed (proportional-odds model)")
-        return (f"{TITLE['no']}: predikert fordeling av vurderingene etter sektor og "
-                "størrelse, de andre forholdene som observert (ordinal modell)")
+            return (
+                f"{TITLE['en']}: predicted distribution of the ratings by sector and by "
+                "size class, the other factors as observed (proportional-odds model)"
+            )
+        return (
+            f"{TITLE['no']}: predikert fordeling av vurderingene etter sektor og "
+            "størrelse, de andre forholdene som observert (ordinal modell)"
+        )
 
     def readings(self, lang: str = "en") -> list:
         """One sentence per coefficient: the odds ratio of a higher rating."""
@@ -118,27 +148,36 @@ class RatingModel:
             variable, _, level = row.term.partition("[T.")
             level = level[:-1]
             group = GROUPS[lang].get((variable, level)) or (
-                f"businesses with {level} employees" if lang == "en"
-                else f"virksomheter med {level} ansatte")
+                f"businesses with {level} employees"
+                if lang == "en"
+                else f"virksomheter med {level} ansatte"
+            )
             reference = REFERENCES[lang][variable]
             clear = row.ci_low > 0 or row.ci_high < 0
-            odds, low, high = (f"{v:.2f}" for v in (row.odds_ratio, row.or_ci_low,
-                                                     row.or_ci_high))
+            odds, low, high = (f"{v:.2f}" for v in (row.odds_ratio, row.or_ci_low, row.or_ci_high))
             if lang == "en":
                 out.append(
                     f"{group[0].upper() + group[1:]}: odds ratio of a higher rating {odds} "
                     f"(95% CI {low} to {high}) compared with {reference}, the other "
                     f"factors held fixed; "
-                    + ("a statistically clear difference." if clear
-                       else "the data cannot tell them apart."))
+                    + (
+                        "a statistically clear difference."
+                        if clear
+                        else "the data cannot tell them apart."
+                    )
+                )
             else:
                 odds, low, high = (v.replace(".", ",") for v in (odds, low, high))
                 out.append(
                     f"{group[0].upper() + group[1:]}: oddsratio for høyere vurdering "
                     f"{odds} (95 % KI {low}–{high}) sammenlignet med {reference}, når de "
                     f"andre forholdene holdes like; "
-                    + ("en statistisk tydelig forskjell." if clear
-                       else "dataene kan ikke skille dem."))
+                    + (
+                        "en statistisk tydelig forskjell."
+                        if clear
+                        else "dataene kan ikke skille dem."
+                    )
+                )
         return out
 
     def to_text(self, lang: str = "en") -> str:
@@ -146,11 +185,13 @@ class RatingModel:
             head = "not estimable" if lang == "en" else "kan ikke estimeres"
             return f"{TITLE[lang]}: {head} ({self.error})"
         fit = self.fit
-        method = (f"Design-based proportional-odds model (logit), n = {fit.n_used} "
-                  f"businesses, {fit.variance} variance, {fit.df} residual design df."
-                  if lang == "en" else
-                  f"Designbasert ordinal logistisk regresjon (proporsjonale odds), "
-                  f"n = {fit.n_used} virksomheter, {fit.df} frihetsgrader.")
+        method = (
+            f"Design-based proportional-odds model (logit), n = {fit.n_used} "
+            f"businesses, {fit.variance} variance, {fit.df} residual design df."
+            if lang == "en"
+            else f"Designbasert ordinal logistisk regresjon (proporsjonale odds), "
+            f"n = {fit.n_used} virksomheter, {fit.df} frihetsgrader."
+        )
         return "\n".join([TITLE[lang], method] + ["  " + r for r in self.readings(lang)])
 
 

@@ -6,6 +6,7 @@ Central Register of Establishments and Enterprises, 1 January 2018 (SSB table
 07091; the register state closest after the June-August 2017 fieldwork).
 See ``docs/data.md`` (Register margins) for the provenance of every cell.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,16 +25,26 @@ MIN_RESPONDENTS = 20
 VARIANTS = {"central": 0.13, "low_public": 0.11, "high_public": 0.16}
 
 #: Respondents per NACE section (Tabell 5.2).
-SAMPLE_NACE_COUNTS = dict(zip(SECTIONS, [19, 6, 106, 8, 12, 71, 237, 39, 45, 31, 14, 27, 81,
-                                         32, 29, 75, 99, 24, 44, 1]))
+SAMPLE_NACE_COUNTS = dict(
+    zip(SECTIONS, [19, 6, 106, 8, 12, 71, 237, 39, 45, 31, 14, 27, 81, 32, 29, 75, 99, 24, 44, 1])
+)
 
 # Register size classes -> the survey's four classes.
-_SIZE_MAP = {"1-4": "1-4", "5-9": "5-19", "10-19": "5-19", "20-49": "20-49",
-             "50-99": "50+", "100-249": "50+", "250+": "50+"}
+_SIZE_MAP = {
+    "1-4": "1-4",
+    "5-9": "5-19",
+    "10-19": "5-19",
+    "20-49": "20-49",
+    "50-99": "50+",
+    "100-249": "50+",
+    "250+": "50+",
+}
 
 
 # =========================================================================== collapsing
-def collapse_adjacent(counts: dict[str, int], min_n: int = MIN_RESPONDENTS) -> dict[str, list[str]]:
+def collapse_adjacent(
+    counts: dict[str, int], min_n: int = MIN_RESPONDENTS
+) -> dict[str, list[str]]:
     """Merge categories in their listed order until every group holds ``min_n``.
 
     Rule: while some group has fewer than ``min_n`` respondents, take the
@@ -56,8 +67,8 @@ def collapse_adjacent(counts: dict[str, int], min_n: int = MIN_RESPONDENTS) -> d
         right = size[i + 1] if i + 1 < len(size) else None
         j = i - 1 if right is None or (left is not None and left <= right) else i + 1
         lo, hi = sorted((i, j))
-        groups[lo:hi + 1] = [groups[lo] + groups[hi]]
-        size[lo:hi + 1] = [size[lo] + size[hi]]
+        groups[lo : hi + 1] = [groups[lo] + groups[hi]]
+        size[lo : hi + 1] = [size[lo] + size[hi]]
     return {(g[0] if len(g) == 1 else f"{g[0]}-{g[-1]}"): g for g in groups}
 
 
@@ -67,8 +78,11 @@ NACE_GROUPS = collapse_adjacent(SAMPLE_NACE_COUNTS)
 # =========================================================================== register
 def read_register(path: str | Path) -> pd.DataFrame:
     """The section x size-class table (columns section, size_class, sector, count, basis)."""
-    return pd.read_csv(path, dtype={"section": str, "size_class": str, "sector": str,
-                                    "count": "int64", "basis": str}, keep_default_na=False)
+    return pd.read_csv(
+        path,
+        dtype={"section": str, "size_class": str, "sector": str, "count": "int64", "basis": str},
+        keep_default_na=False,
+    )
 
 
 def section_size_counts(register: pd.DataFrame) -> pd.DataFrame:
@@ -138,10 +152,12 @@ def sector_by_size(register: pd.DataFrame, public_share: float) -> pd.DataFrame:
     assumed public size profile; private = size total - public."""
     size_total = section_size_counts(register).reindex(SECTIONS + ["U", "X"]).fillna(0).sum()
     total = int(size_total.sum())
-    public = _largest_remainder(public_size_profile(register).to_numpy(),
-                                int(round(public_share * total)))
-    out = pd.DataFrame({"public": public, "private": size_total.to_numpy() - public},
-                       index=SIZES).T
+    public = _largest_remainder(
+        public_size_profile(register).to_numpy(), int(round(public_share * total))
+    )
+    out = pd.DataFrame(
+        {"public": public, "private": size_total.to_numpy() - public}, index=SIZES
+    ).T
     return out
 
 
@@ -154,10 +170,13 @@ def margins_from_sections(table: pd.DataFrame, public_share: float) -> dict:
     counts, _ = population_by_section(table)
     total = int(counts.to_numpy().sum())
     public = int(round(public_share * total))
-    return {"size_class": {s: int(counts[s].sum()) for s in SIZES},
-            "nace_group": {g: int(counts.loc[secs].to_numpy().sum())
-                           for g, secs in NACE_GROUPS.items()},
-            "sector": {"public": public, "private": total - public}}
+    return {
+        "size_class": {s: int(counts[s].sum()) for s in SIZES},
+        "nace_group": {
+            g: int(counts.loc[secs].to_numpy().sum()) for g, secs in NACE_GROUPS.items()
+        },
+        "sector": {"public": public, "private": total - public},
+    }
 
 
 def margin_rows(register: pd.DataFrame) -> list[dict]:
@@ -168,33 +187,65 @@ def margin_rows(register: pd.DataFrame) -> list[dict]:
     rows = []
     for variant, share in VARIANTS.items():
         for size in SIZES:
-            rows.append(dict(variant=variant, margin="size_class", category=size,
-                             total=int(size_total[size]), basis="verbatim",
-                             method="sum of verbatim register cells (5-9 + 10-19; 50-99 + "
-                                    "100-249 + 250+)"))
+            rows.append(
+                dict(
+                    variant=variant,
+                    margin="size_class",
+                    category=size,
+                    total=int(size_total[size]),
+                    basis="verbatim",
+                    method="sum of verbatim register cells (5-9 + 10-19; 50-99 + 100-249 + 250+)",
+                )
+            )
         for group, secs in NACE_GROUPS.items():
             est = any(basis[s] == "estimated" for s in secs)
             n_added = int(added.loc[secs].to_numpy().sum())
-            method = "sum of register cells" + (
-                " (P-T cells estimated by the register note: 2018 residual split by 2022 shares)"
-                if est else "") + f"; {n_added} unknown-industry (X/U) units allocated"
-            rows.append(dict(variant=variant, margin="nace_group", category=group,
-                             total=int(counts.loc[secs].to_numpy().sum()),
-                             basis="estimated" if est else "verbatim+allocated", method=method))
+            method = (
+                "sum of register cells"
+                + (
+                    " (P-T cells estimated by the register note: 2018 residual split by 2022 shares)"
+                    if est
+                    else ""
+                )
+                + f"; {n_added} unknown-industry (X/U) units allocated"
+            )
+            rows.append(
+                dict(
+                    variant=variant,
+                    margin="nace_group",
+                    category=group,
+                    total=int(counts.loc[secs].to_numpy().sum()),
+                    basis="estimated" if est else "verbatim+allocated",
+                    method=method,
+                )
+            )
         sectors = sector_by_size(register, share)
         for sector in ("public", "private"):
-            rows.append(dict(variant=variant, margin="sector", category=sector,
-                             total=int(sectors.loc[sector].sum()), basis="estimated",
-                             method=f"public share {share:.0%} of establishments with >= 1 "
-                                    "employee (about 5 % of all units are general government, "
-                                    "7.5 % of those without employees; plausible range 11-16 %)"))
+            rows.append(
+                dict(
+                    variant=variant,
+                    margin="sector",
+                    category=sector,
+                    total=int(sectors.loc[sector].sum()),
+                    basis="estimated",
+                    method=f"public share {share:.0%} of establishments with >= 1 "
+                    "employee (about 5 % of all units are general government, "
+                    "7.5 % of those without employees; plausible range 11-16 %)",
+                )
+            )
             for size in SIZES:
-                rows.append(dict(variant=variant, margin="sector*size_class",
-                                 category=f"{sector}:{size}", total=int(sectors.at[sector, size]),
-                                 basis="estimated",
-                                 method="public total spread by the mean size profile of "
-                                        "section O and sections P+Q; "
-                                        "private = size total - public"))
+                rows.append(
+                    dict(
+                        variant=variant,
+                        margin="sector*size_class",
+                        category=f"{sector}:{size}",
+                        total=int(sectors.at[sector, size]),
+                        basis="estimated",
+                        method="public total spread by the mean size profile of "
+                        "section O and sections P+Q; "
+                        "private = size total - public",
+                    )
+                )
     for r in rows:
         r.update(source=SOURCE, reference_date=REFERENCE_DATE)
     return rows
@@ -203,17 +254,27 @@ def margin_rows(register: pd.DataFrame) -> list[dict]:
 def write_margins(register: pd.DataFrame, coded: pd.DataFrame, out: Path) -> None:
     """Write ``register_margins.csv`` (with provenance) and ``design_strata.csv``."""
     rows = pd.DataFrame(margin_rows(register))
-    cols = ["variant", "margin", "category", "total", "basis", "method", "source",
-            "reference_date"]
+    cols = [
+        "variant",
+        "margin",
+        "category",
+        "total",
+        "basis",
+        "method",
+        "source",
+        "reference_date",
+    ]
     write_csv_atomic(rows[cols], out / "register_margins.csv")
     strata = rows[(rows["margin"] == "sector*size_class")]
     n = coded.groupby("stratum").size()
-    design = pd.DataFrame({
-        "variant": strata["variant"].to_numpy(),
-        "stratum": strata["category"].to_numpy(),
-        "register_count": strata["total"].to_numpy(),
-        "sample_n": n.reindex(strata["category"]).to_numpy(),
-    })
+    design = pd.DataFrame(
+        {
+            "variant": strata["variant"].to_numpy(),
+            "stratum": strata["category"].to_numpy(),
+            "register_count": strata["total"].to_numpy(),
+            "sample_n": n.reindex(strata["category"]).to_numpy(),
+        }
+    )
     design["base_weight"] = design["register_count"] / design["sample_n"]
     write_csv_atomic(design, out / "design_strata.csv")
 

@@ -1,6 +1,7 @@
 """Two real ``kalib replicate`` processes writing the same ``--out`` (issue 17):
 one wins, the other exits 2 naming the output, and the pair on disk is one
 run's table with that run's sidecar — never a mix."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ import sys
 import time
 
 import pytest
-
 from repo_paths import REFERENCE, REPO
+
 from estimators.io.replicate_file import file_sha256, read_replicate_weights
 
 REF = REFERENCE / "variance"
@@ -18,12 +19,34 @@ REF = REFERENCE / "variance"
 
 def _replicate(out, seed, *extra):
     return subprocess.Popen(
-        [sys.executable, "-m", "estimators.cli", "replicate", str(REF / "business.csv"),
-         "--weight", "w", "--strata", "stratum",
-         "--margins", str(REF / "business_margin_sector_size.csv"),
-         "--margins", str(REF / "business_margin_nace.csv"),
-         "--replicates", "100", "--seed", str(seed), "--out", str(out), "--quiet", *extra],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "estimators.cli",
+            "replicate",
+            str(REF / "business.csv"),
+            "--weight",
+            "w",
+            "--strata",
+            "stratum",
+            "--margins",
+            str(REF / "business_margin_sector_size.csv"),
+            "--margins",
+            str(REF / "business_margin_nace.csv"),
+            "--replicates",
+            "100",
+            "--seed",
+            str(seed),
+            "--out",
+            str(out),
+            "--quiet",
+            *extra,
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _finish(runs):
@@ -52,10 +75,10 @@ def test_the_second_run_exits_2_naming_the_output(tmp_path, gap):
 def test_two_forced_runs_leave_one_runs_pair(tmp_path):
     out = tmp_path / "reps.csv"
     results = _finish([_replicate(out, 1, "--force"), _replicate(out, 2, "--force")])
-    for code, err in results:   # both may finish in turn; a loser names the output
+    for code, err in results:  # both may finish in turn; a loser names the output
         assert code == 0 or (code == 2 and "being written by another kalib run" in err), err
     meta = json.loads(out.with_suffix(".json").read_text())
-    assert meta["weights_sha256"] == file_sha256(out)     # table and sidecar of one run
+    assert meta["weights_sha256"] == file_sha256(out)  # table and sidecar of one run
     assert meta["seed"] in (1, 2)
     read_replicate_weights(out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reps.csv", "reps.json"]

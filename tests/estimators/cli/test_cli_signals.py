@@ -8,6 +8,7 @@ made certain rather than timed: the process is signalled once it has
 installed its handler (``SigCgt`` in ``/proc``), or frozen (SIGSTOP) the
 moment its temporary output directory exists and signalled there.
 """
+
 import os
 import signal
 import subprocess
@@ -19,8 +20,9 @@ import pytest
 
 from estimators.io.files import signals_held
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(),
-                                reason="reads /proc to see the handler installed")
+pytestmark = pytest.mark.skipif(
+    not Path("/proc/self/status").exists(), reason="reads /proc to see the handler installed"
+)
 
 KALIB = [sys.executable, "-m", "estimators.cli"]
 REPORT = ["report", "--replicates", "20", "--quiet", "--force"]
@@ -36,8 +38,14 @@ def _catches(pid: int, signum: int) -> bool:
 
 def _start(args, cwd):
     # a session of its own: os.killpg reaches it and its workers, as Ctrl-C does
-    return subprocess.Popen(KALIB + args, cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        KALIB + args,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _wait_for(condition, proc, timeout=120.0):
@@ -58,8 +66,11 @@ def _existing_output(root: Path) -> tuple[Path, dict]:
 
 
 def _contents(directory: Path) -> dict:
-    return {str(p.relative_to(directory)): p.read_bytes()
-            for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(directory)): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _assert_clean_interrupt(proc, code, root, out, before, command="report"):
@@ -76,7 +87,7 @@ def test_ctrl_c_while_the_report_is_computing(tmp_path):
     out, before = _existing_output(tmp_path)
     proc = _start(REPORT + ["--out", str(out)], tmp_path)
     _wait_for(lambda: _catches(proc.pid, signal.SIGTERM), proc)
-    time.sleep(1.0)   # into the work (loading, calibrating, estimating)
+    time.sleep(1.0)  # into the work (loading, calibrating, estimating)
     os.killpg(proc.pid, signal.SIGINT)
     _assert_clean_interrupt(proc, 130, tmp_path, out, before)
 
@@ -89,8 +100,11 @@ def test_sigterm_while_the_report_is_being_written(tmp_path):
         staged = []
 
         def writing():
-            staged[:] = [p for p in tmp_path.iterdir()
-                         if p.name.startswith(".out.") and p.name.endswith(".tmp")]
+            staged[:] = [
+                p
+                for p in tmp_path.iterdir()
+                if p.name.startswith(".out.") and p.name.endswith(".tmp")
+            ]
             return bool(staged)
 
         _wait_for(writing, proc)
@@ -98,7 +112,7 @@ def test_sigterm_while_the_report_is_being_written(tmp_path):
         # run.json is the last file written before the directory is published
         if staged[0].is_dir() and not (staged[0] / "run.json").exists():
             break
-        os.kill(proc.pid, signal.SIGCONT)   # too late to land inside: again
+        os.kill(proc.pid, signal.SIGCONT)  # too late to land inside: again
         assert proc.wait(timeout=120) == 0
         out, before = _existing_output(_fresh(tmp_path))
     else:
@@ -124,9 +138,27 @@ def test_sigterm_in_another_subcommand(tmp_path):
     sidecar.write_text("{}\n")
     before = _contents(out)
     sample = Path(__file__).parents[2] / "reference" / "tests_intervals" / "apistrat.csv"
-    proc = _start(["replicate", str(sample), "--id", "snum", "--weight", "pw",
-                   "--strata", "stype", "--method", "bootstrap", "--replicates", "100000",
-                   "--out", str(reps), "--force", "--quiet"], tmp_path)
+    proc = _start(
+        [
+            "replicate",
+            str(sample),
+            "--id",
+            "snum",
+            "--weight",
+            "pw",
+            "--strata",
+            "stype",
+            "--method",
+            "bootstrap",
+            "--replicates",
+            "100000",
+            "--out",
+            str(reps),
+            "--force",
+            "--quiet",
+        ],
+        tmp_path,
+    )
     _wait_for(lambda: _catches(proc.pid, signal.SIGTERM), proc)
     time.sleep(0.5)
     os.kill(proc.pid, signal.SIGTERM)
@@ -147,7 +179,7 @@ def test_a_signal_inside_held_renames_is_acted_on_after_them(tmp_path):
         with pytest.raises(KeyboardInterrupt):
             with signals_held():
                 os.kill(os.getpid(), signal.SIGTERM)
-                time.sleep(0.05)          # Python would run a handler here
+                time.sleep(0.05)  # Python would run a handler here
                 (tmp_path / "a").write_text("renamed")
                 assert seen == []
         assert seen == [signal.SIGTERM]

@@ -1,20 +1,25 @@
 """``kalib rake`` and estimators.io.files: output, refusal to overwrite, one-line
 errors with exit code 2, margin files read as text."""
+
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from repo_paths import REFERENCE
+
 from estimators.cli import main
 from estimators.io.files import OutputExistsError, current_umask, read_margins, write_atomic
 from weighting.errors import MarginError
 
 REF = REFERENCE / "calibrate"
 SAMPLE = str(REF / "business_sample.csv")
-MARGINS = ["--margins", str(REF / "business_sector_size.csv"),
-           "--margins", str(REF / "business_nace.csv")]
+MARGINS = [
+    "--margins",
+    str(REF / "business_sector_size.csv"),
+    "--margins",
+    str(REF / "business_nace.csv"),
+]
 
 
 def rake(*args):
@@ -23,8 +28,10 @@ def rake(*args):
 
 def test_rake_writes_rows_plus_weight_equal_to_r(tmp_path, capsys):
     out = tmp_path / "out.csv"
-    assert rake("--calibration", "logit", "--bounds", "0.8,1.2", "--tol", "1e-12",
-                "--out", str(out)) == 0
+    assert (
+        rake("--calibration", "logit", "--bounds", "0.8,1.2", "--tol", "1e-12", "--out", str(out))
+        == 0
+    )
     written = pd.read_csv(out)
     sample = pd.read_csv(SAMPLE)
     assert list(written.columns) == list(sample.columns) + ["weight"]
@@ -61,9 +68,24 @@ def test_rake_names_jointly_infeasible_bounds(tmp_path, capsys):
     sample.write_text("a,b\nx,u\nx,v\ny,u\ny,v\n")
     (tmp_path / "a.csv").write_text("a,total\nx,2.6\ny,1.4\n")
     (tmp_path / "b.csv").write_text("b,total\nu,2.6\nv,1.4\n")
-    code = main(["rake", str(sample), "--margins", str(tmp_path / "a.csv"),
-                 "--margins", str(tmp_path / "b.csv"), "--calibration", "truncated",
-                 "--bounds", "0.5,1.5", "--max-iter", "50", "--out", str(tmp_path / "o.csv")])
+    code = main(
+        [
+            "rake",
+            str(sample),
+            "--margins",
+            str(tmp_path / "a.csv"),
+            "--margins",
+            str(tmp_path / "b.csv"),
+            "--calibration",
+            "truncated",
+            "--bounds",
+            "0.5,1.5",
+            "--max-iter",
+            "50",
+            "--out",
+            str(tmp_path / "o.csv"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "cannot hold together" in err and "a=y" in err and "b=u" in err
 
@@ -102,8 +124,18 @@ def test_rake_names_a_non_numeric_base_weight(tmp_path, capsys):
     sample = tmp_path / "s.csv"
     sample.write_text("a,w\nx,1\ny,two\nx,1.5\n")
     (tmp_path / "a.csv").write_text("a,total\nx,2\ny,1\n")
-    code = main(["rake", str(sample), "--margins", str(tmp_path / "a.csv"), "--weight", "w",
-                 "--out", str(tmp_path / "o.csv")])
+    code = main(
+        [
+            "rake",
+            str(sample),
+            "--margins",
+            str(tmp_path / "a.csv"),
+            "--weight",
+            "w",
+            "--out",
+            str(tmp_path / "o.csv"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "'w'" in err and "row 1: 'two'" in err
 
@@ -112,7 +144,20 @@ def test_rake_reads_and_writes_parquet(tmp_path):
     pytest.importorskip("pyarrow")
     pd.read_csv(SAMPLE).to_parquet(tmp_path / "s.parquet")
     out = tmp_path / "o.parquet"
-    assert main(["rake", str(tmp_path / "s.parquet"), *MARGINS, "--weight", "w",
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "rake",
+                str(tmp_path / "s.parquet"),
+                *MARGINS,
+                "--weight",
+                "w",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     reference = pd.read_csv(REF / "business_weights.csv")
     np.testing.assert_allclose(pd.read_parquet(out)["weight"], reference["raking"], rtol=1e-8)

@@ -1,18 +1,26 @@
 """``--scheduler`` on the command line: the same numbers as in-process."""
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from repo_paths import REFERENCE
+
 from estimators.cli import main
 
 REF = REFERENCE / "variance"
 SAMPLE = str(REF / "business.csv")
-DESIGN = ["--weight", "w", "--strata", "stratum",
-          "--margins", str(REF / "business_margin_sector_size.csv"),
-          "--margins", str(REF / "business_margin_nace.csv"), "--tol", "1e-12"]
+DESIGN = [
+    "--weight",
+    "w",
+    "--strata",
+    "stratum",
+    "--margins",
+    str(REF / "business_margin_sector_size.csv"),
+    "--margins",
+    str(REF / "business_margin_nace.csv"),
+    "--tol",
+    "1e-12",
+]
 
 
 def _run(tmp_path, name, args, scheduler):
@@ -33,8 +41,20 @@ def test_replicate_on_threads_equals_in_process(tmp_path, method):
 
 
 def test_estimate_on_threads_equals_in_process(tmp_path):
-    args = ["estimate", SAMPLE, "--mean", "y1,x", "--by", "sector", "--variance",
-            "bootstrap", "--replicates", "20", "--seed", "3"]
+    args = [
+        "estimate",
+        SAMPLE,
+        "--mean",
+        "y1,x",
+        "--by",
+        "sector",
+        "--variance",
+        "bootstrap",
+        "--replicates",
+        "20",
+        "--seed",
+        "3",
+    ]
     here = _run(tmp_path, "here", args, None)
     dask = _run(tmp_path, "dask", args, "threads")
     assert len(here) == 6 and (here["se"] > 0).all()  # 2 variables x (all, 2 sectors)

@@ -1,18 +1,20 @@
 """Rao-Scott tests against R svychisq; Pearson on counts."""
+
 import numpy as np
 import pytest
+from reference.estimators.apistrat_designs import DESIGNS, R
 from scipy.stats import chi2_contingency
 
 from estimators.inference.chisq import pearson, rao_scott
-from reference.estimators.apistrat_designs import DESIGNS, R
 from weighting.errors import KalibError
 
 RTOL = 1e-8
 
 
 @pytest.mark.parametrize("kind", ["lin", "jkn"])
-@pytest.mark.parametrize("table,rows,cols", [("chisq", "sch_wide", "comp_imp"),
-                                             ("chisq3", "awards", "stype")])
+@pytest.mark.parametrize(
+    "table,rows,cols", [("chisq", "sch_wide", "comp_imp"), ("chisq3", "awards", "stype")]
+)
 def test_svychisq_F_and_Chisq(kind, table, rows, cols):
     res = rao_scott(DESIGNS[kind], rows, cols)
     f_ref, c_ref = R[f"{kind}.{table}_F"], R[f"{kind}.{table}_Chisq"]
@@ -24,10 +26,12 @@ def test_svychisq_within_a_domain():
     design = DESIGNS["lin"]
     domain = (design.data["comp_imp"] == "Yes").to_numpy()
     res = rao_scott(design, "awards", "stype", domain=domain)
-    np.testing.assert_allclose([res.f, res.f_ndf, res.f_ddf, res.f_p],
-                               R["lin.chisq_comp_imp_yes_F"], rtol=RTOL)
-    np.testing.assert_allclose([res.pearson, res.chisq_df, res.chisq_p],
-                               R["lin.chisq_comp_imp_yes_Chisq"], rtol=RTOL)
+    np.testing.assert_allclose(
+        [res.f, res.f_ndf, res.f_ddf, res.f_p], R["lin.chisq_comp_imp_yes_F"], rtol=RTOL
+    )
+    np.testing.assert_allclose(
+        [res.pearson, res.chisq_df, res.chisq_p], R["lin.chisq_comp_imp_yes_Chisq"], rtol=RTOL
+    )
     assert res.counts.sum() == domain.sum()
 
 

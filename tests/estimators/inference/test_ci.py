@@ -1,11 +1,13 @@
 """Confidence intervals against R survey's svyciprop and statsmodels' Wilson."""
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reference.estimators.refvalues import load
 from statsmodels.stats.proportion import proportion_confint
 
 from estimators.inference import ci
-from reference.estimators.refvalues import load
 from weighting.errors import KalibError
 
 R = load("apistrat")
@@ -48,8 +50,13 @@ def test_domain_intervals_match_svyby_svyciprop(method):
 
 
 @settings(max_examples=60, deadline=None)
-@given(p=st.floats(0.01, 0.99), n=st.integers(5, 5000), deff=st.floats(0.3, 4.0),
-       df=st.integers(2, 400), level=st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+@given(
+    p=st.floats(0.01, 0.99),
+    n=st.integers(5, 5000),
+    deff=st.floats(0.3, 4.0),
+    df=st.integers(2, 400),
+    level=st.sampled_from([0.8, 0.9, 0.95, 0.99]),
+)
 def test_wilson_is_statsmodels_at_effective_n(p, n, deff, df, level):
     se = np.sqrt(p * (1 - p) / n * deff)
     low, high = ci.proportion_ci(p, se, method="wilson", df=df, n=n, level=level)

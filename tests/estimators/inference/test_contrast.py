@@ -1,5 +1,6 @@
 """svycontrast against R survey 4.1.1 (tests/reference/contrasts), its
 properties, its errors, and domain differences."""
+
 import re
 
 import numpy as np
@@ -7,16 +8,23 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from estimators.inference import estimate as E
-from estimators.inference.contrast import (DIFFERENCE_COLUMNS, ContrastError,
-                                           ContrastShapeError, Estimates, ExpressionError,
-                                           UnknownEstimateError, domain_difference, estimates,
-                                           svycontrast)
-from estimators.model import svyglm
 from reference.contrasts.designs import DESIGNS, REF, REPLICATE, STRAT
 from reference.estimators.apistrat_designs import DESIGNS as AWARDS_DESIGNS
 from reference.estimators.apistrat_designs import R as AWARDS_R
+
+from estimators.inference import estimate as E
+from estimators.inference.contrast import (
+    DIFFERENCE_COLUMNS,
+    ContrastError,
+    ContrastShapeError,
+    Estimates,
+    ExpressionError,
+    UnknownEstimateError,
+    domain_difference,
+    estimates,
+    svycontrast,
+)
+from estimators.model import svyglm
 
 RTOL = 1e-8
 NAMES = list(DESIGNS)
@@ -39,11 +47,13 @@ def log_odds_ratio(a, b, name):
 
 
 def lor_contrasts(name):
-    return {f"{a}v{b}": log_odds_ratio(a, b, name) for a, b in (("E", "H"), ("E", "M"),
-                                                                 ("H", "M"))}
+    return {
+        f"{a}v{b}": log_odds_ratio(a, b, name) for a, b in (("E", "H"), ("E", "M"), ("H", "M"))
+    }
 
 
 # -- svymean(~api00 + api99) and its contrasts ------------------------------------------
+
 
 @pytest.mark.parametrize("design", NAMES)
 def test_means_and_their_contrasts(design):
@@ -55,17 +65,23 @@ def test_means_and_their_contrasts(design):
     # on JKn R's ratio is replicate-based (return.replicates = TRUE), as kalib's default
     assert_matches(svycontrast(m, "api00/api99"), R["mean_ratio"])
     assert_matches(svycontrast(m, "log(api00) - log(api99)"), R["mean_log_ratio"])
-    assert_matches(svycontrast(m, {"diff": {"api00": 1, "api99": -1}, "avg": [0.5, 0.5]}),
-                   R["mean_two_contrasts"])
+    assert_matches(
+        svycontrast(m, {"diff": {"api00": 1, "api99": -1}, "avg": [0.5, 0.5]}),
+        R["mean_two_contrasts"],
+    )
 
 
 def test_replicate_and_delta_method_ratios_differ_as_in_r():
     m = estimates(DESIGNS["apistrat_jkn"], ["api00", "api99"])
     R = REF["apistrat_jkn"]
-    assert_matches(svycontrast(m, "api00 / api99", use_replicates=False),
-                   R["mean_ratio_delta_method"])
-    assert not np.isclose(R["mean_ratio"]["se"]["contrast"],
-                          R["mean_ratio_delta_method"]["se"]["contrast"], rtol=1e-6)
+    assert_matches(
+        svycontrast(m, "api00 / api99", use_replicates=False), R["mean_ratio_delta_method"]
+    )
+    assert not np.isclose(
+        R["mean_ratio"]["se"]["contrast"],
+        R["mean_ratio_delta_method"]["se"]["contrast"],
+        rtol=1e-6,
+    )
 
 
 def test_linear_contrasts_with_replicates_equal_l_v_lt():
@@ -76,12 +92,14 @@ def test_linear_contrasts_with_replicates_equal_l_v_lt():
     L = np.array([[1.0, -1.0], [0.5, 0.5]])
     by_replicates = svycontrast(m, L)
     np.testing.assert_allclose(by_replicates.vcov, L @ m.vcov @ L.T, rtol=1e-12)
-    np.testing.assert_allclose(svycontrast(m, L, use_replicates=False).vcov,
-                               by_replicates.vcov, rtol=1e-12)
+    np.testing.assert_allclose(
+        svycontrast(m, L, use_replicates=False).vcov, by_replicates.vcov, rtol=1e-12
+    )
     assert by_replicates.names == ("contrast1", "contrast2")
 
 
 # -- domain means (svyby) ----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("design", NAMES)
 def test_domain_means_and_their_contrasts(design):
@@ -99,8 +117,11 @@ def test_domain_means_and_their_contrasts(design):
         assert_matches(b, ref["svyby"])
         # strata = domains: R's default diagonal covariance is exact here
         for key in ("svyby", "differences", "weighted_average", "ratio_E_H"):
-            np.testing.assert_allclose(list(R["by_stype_api00_covmat_FALSE"][key]["se"].values()),
-                                       list(ref[key]["se"].values()), rtol=1e-12)
+            np.testing.assert_allclose(
+                list(R["by_stype_api00_covmat_FALSE"][key]["se"].values()),
+                list(ref[key]["se"].values()),
+                rtol=1e-12,
+            )
     assert_matches(svycontrast(b, DIFFERENCES), ref["differences"])
     assert_matches(svycontrast(b, [0.5, 0.3, 0.2]), ref["weighted_average"])
     assert_matches(svycontrast(b, "E/H"), ref["ratio_E_H"])
@@ -119,12 +140,22 @@ def test_contrasts_of_a_cell_means_model(design):
     assert_matches(est, ref["svyglm"], ["stypeE", "stypeH", "stypeM"])
     delta = {"use_replicates": False}
     term = "`stype[{}]`".format
-    assert_matches(svycontrast(fit, {"EvH": f"{term('E')} - {term('H')}",
-                                     "EvM": f"{term('E')} - {term('M')}",
-                                     "HvM": f"{term('H')} - {term('M')}"}, **delta),
-                   ref["differences"])
-    assert_matches(svycontrast(fit, f"0.5*{term('E')} + 0.3*{term('H')} + 0.2*{term('M')}",
-                               **delta), ref["weighted_average"])
+    assert_matches(
+        svycontrast(
+            fit,
+            {
+                "EvH": f"{term('E')} - {term('H')}",
+                "EvM": f"{term('E')} - {term('M')}",
+                "HvM": f"{term('H')} - {term('M')}",
+            },
+            **delta,
+        ),
+        ref["differences"],
+    )
+    assert_matches(
+        svycontrast(fit, f"0.5*{term('E')} + 0.3*{term('H')} + 0.2*{term('M')}", **delta),
+        ref["weighted_average"],
+    )
     assert_matches(svycontrast(fit, f"{term('E')}/{term('H')}", **delta), ref["ratio_E_H"])
 
 
@@ -138,14 +169,13 @@ def test_log_odds_ratios_of_shares_by_domain(design):
     lor = lor_contrasts(lambda g, v: f"`{g}:sch_wide={v}`")
     rep = design in REPLICATE
     if design == "apiclus1_calibrated":
-        assert "error" in R["by_stype_schwide_logical_covmat_TRUE"]     # bug 1
+        assert "error" in R["by_stype_schwide_logical_covmat_TRUE"]  # bug 1
         expected = R["by_stype_schwide_svyglm"]["log_odds_ratios"]
     else:
         ref = R["by_stype_schwide_logical_covmat_TRUE"]
-        r_names = [f'{g}:I(sch.wide == "Yes"){v}' for v in ("FALSE", "TRUE")
-                   for g in "EHM"]
+        r_names = [f'{g}:I(sch.wide == "Yes"){v}' for v in ("FALSE", "TRUE") for g in "EHM"]
         assert_matches(p, ref["svyby"], r_names)
-        expected = ref["log_odds_ratios"]       # delta method (no replicates) in R
+        expected = ref["log_odds_ratios"]  # delta method (no replicates) in R
         assert_matches(svycontrast(p, lor, use_replicates=not rep), expected)
         # R's default covmat = FALSE treats a domain's two shares as independent
         wrong = R["by_stype_schwide_logical_covmat_FALSE"]["log_odds_ratios"]["se"]["EvH"]
@@ -164,8 +194,11 @@ def test_log_odds_ratios_of_one_share_by_domain(design):
     d, R = DESIGNS[design], REF[design]
     pn = estimates(d, [E.proportion_item(d, "sch_wide", "Yes")], by="stype")
     lor = lor_contrasts(lambda g, v: g if v == "Yes" else f"(1 - {g})")
-    block = ("by_stype_schwide_svyglm" if design == "apiclus1_calibrated"
-             else "by_stype_schwide_numeric_covmat_TRUE")
+    block = (
+        "by_stype_schwide_svyglm"
+        if design == "apiclus1_calibrated"
+        else "by_stype_schwide_numeric_covmat_TRUE"
+    )
     assert_matches(svycontrast(pn, lor), R[block]["log_odds_ratios"])
     if block.endswith("TRUE"):
         assert_matches(pn, R[block]["svyby"])
@@ -184,6 +217,7 @@ def test_share_model_log_odds_ratios(design):
 
 # -- properties ------------------------------------------------------------------------
 
+
 @st.composite
 def random_estimates(draw, positive=False):
     m = draw(st.integers(2, 5))
@@ -194,8 +228,16 @@ def random_estimates(draw, positive=False):
         B = 30
         reps = coef + rng.normal(0, 0.05, (B, m)) @ rng.normal(0, 1, (m, m))
         rscales = rng.uniform(0.5, 1.5, B)
-        est = Estimates([f"x{k}" for k in range(m)], coef, np.eye(m), 12, reps, 0.9,
-                        rscales, draw(st.booleans()))
+        est = Estimates(
+            [f"x{k}" for k in range(m)],
+            coef,
+            np.eye(m),
+            12,
+            reps,
+            0.9,
+            rscales,
+            draw(st.booleans()),
+        )
         return svycontrast(est, {n: n for n in est.names})  # covariance from the replicates
     A = rng.normal(0, 1, (m, m))
     return Estimates([f"x{k}" for k in range(m)], coef, A @ A.T + 0.1 * np.eye(m), 12)
@@ -221,8 +263,15 @@ def test_scaled_estimate_has_scaled_se(est, a):
 @settings(max_examples=40, deadline=None)
 @given(random_estimates(positive=True))
 def test_log_ratio_equals_difference_of_logs(est):
-    one = svycontrast(est, {"a": "log(x0 / x1)", "b": "log(x0) - log(x1)",
-                            "c": "log(x0 * x1 ^ -1)", "d": "-log(x1 / x0)"})
+    one = svycontrast(
+        est,
+        {
+            "a": "log(x0 / x1)",
+            "b": "log(x0) - log(x1)",
+            "c": "log(x0 * x1 ^ -1)",
+            "d": "-log(x1 / x0)",
+        },
+    )
     np.testing.assert_allclose(one.coef, one.coef[0], rtol=1e-12)
     np.testing.assert_allclose(one.vcov, one.vcov[0, 0], rtol=1e-10)
 
@@ -240,9 +289,9 @@ def test_gradient_equals_central_differences(est):
 
     def f(theta):
         return svycontrast(Estimates(est.names, theta, np.eye(len(est)), 1), expr).coef[0]
+
     h = 1e-6
-    numeric = [(f(est.coef + h * e) - f(est.coef - h * e)) / (2 * h)
-               for e in np.eye(len(est))]
+    numeric = [(f(est.coef + h * e) - f(est.coef - h * e)) / (2 * h) for e in np.eye(len(est))]
     np.testing.assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-8)
 
 
@@ -251,26 +300,33 @@ def test_gradient_equals_central_differences(est):
 EST = Estimates(["api00", "api99", "E:sch_wide=Yes"], [2.0, 1.0, 0.5], np.eye(3), 10)
 
 
-@pytest.mark.parametrize("contrast, error, message", [
-    ({"api00": 1, "api01": -1}, UnknownEstimateError, "names 'api01', which is not an estimate"),
-    ("api00 - api01", UnknownEstimateError, "'api01'"),
-    ("`E:sch_wide=No` - api00", UnknownEstimateError, "'E:sch_wide=No'"),
-    ([1, -1], ContrastShapeError, "has 2 coefficients for 3 estimates"),
-    (np.ones((2, 4)), ContrastShapeError, "has 4 coefficients for 3 estimates"),
-    ("__import__('os').system('true')", ExpressionError, "is not allowed"),
-    ("api00.real", ExpressionError, "Attribute"),
-    ("log(api00, 2)", ExpressionError, "'log\\(api00, 2\\)' is not allowed"),
-    ("abs(api00)", ExpressionError, "abs"),
-    ("api00 > api99", ExpressionError, "Compare"),
-    ("api00 // api99", ExpressionError, "FloorDiv"),
-    ("api00 | api99", ExpressionError, "BitOr"),
-    ("api00 + 'x'", ExpressionError, "is not a number"),
-    ("api00 +", ExpressionError, "is not an expression"),
-    ("log(api00 - 3)", ContrastError, "not finite"),
-    ("api99 / (api00 - 2)", ContrastError, "not finite"),
-    ({"a": "api00", "api99": 1}, ContrastError, "mixes"),
-    (["api00", "api99"], ContrastError, "neither numbers"),
-])
+@pytest.mark.parametrize(
+    "contrast, error, message",
+    [
+        (
+            {"api00": 1, "api01": -1},
+            UnknownEstimateError,
+            "names 'api01', which is not an estimate",
+        ),
+        ("api00 - api01", UnknownEstimateError, "'api01'"),
+        ("`E:sch_wide=No` - api00", UnknownEstimateError, "'E:sch_wide=No'"),
+        ([1, -1], ContrastShapeError, "has 2 coefficients for 3 estimates"),
+        (np.ones((2, 4)), ContrastShapeError, "has 4 coefficients for 3 estimates"),
+        ("__import__('os').system('true')", ExpressionError, "is not allowed"),
+        ("api00.real", ExpressionError, "Attribute"),
+        ("log(api00, 2)", ExpressionError, "'log\\(api00, 2\\)' is not allowed"),
+        ("abs(api00)", ExpressionError, "abs"),
+        ("api00 > api99", ExpressionError, "Compare"),
+        ("api00 // api99", ExpressionError, "FloorDiv"),
+        ("api00 | api99", ExpressionError, "BitOr"),
+        ("api00 + 'x'", ExpressionError, "is not a number"),
+        ("api00 +", ExpressionError, "is not an expression"),
+        ("log(api00 - 3)", ContrastError, "not finite"),
+        ("api99 / (api00 - 2)", ContrastError, "not finite"),
+        ({"a": "api00", "api99": 1}, ContrastError, "mixes"),
+        (["api00", "api99"], ContrastError, "neither numbers"),
+    ],
+)
 def test_bad_contrasts_are_named(contrast, error, message):
     with pytest.raises(error, match=message):
         svycontrast(EST, contrast)
@@ -279,7 +335,7 @@ def test_bad_contrasts_are_named(contrast, error, message):
 def test_backticks_and_r_power():
     out = svycontrast(EST, {"a": "`E:sch_wide=Yes` ^ 2", "b": "`E:sch_wide=Yes` ** 2"})
     np.testing.assert_allclose(out.coef, [0.25, 0.25])
-    np.testing.assert_allclose(out.se, [1.0, 1.0])     # d(x^2) = 2x = 1
+    np.testing.assert_allclose(out.se, [1.0, 1.0])  # d(x^2) = 2x = 1
 
 
 def test_contrasts_as_a_data_frame_and_constants_on_replicates():
@@ -309,13 +365,18 @@ def test_duplicate_names_are_refused():
 
 
 def test_frame_has_t_intervals_on_the_df():
-    out = svycontrast(estimates(DESIGNS["apistrat"], ["api00", "api99"]),
-                      {"api00": 1, "api99": -1}).frame(level=0.9)
+    out = svycontrast(
+        estimates(DESIGNS["apistrat"], ["api00", "api99"]), {"api00": 1, "api99": -1}
+    ).frame(level=0.9)
     row = out.iloc[0]
     from scipy import stats
+
     half = stats.t.ppf(0.95, 197) * row["se"]
-    np.testing.assert_allclose([row["ci_low"], row["ci_high"]],
-                               [row["estimate"] - half, row["estimate"] + half], rtol=1e-14)
+    np.testing.assert_allclose(
+        [row["ci_low"], row["ci_high"]],
+        [row["estimate"] - half, row["estimate"] + half],
+        rtol=1e-14,
+    )
     np.testing.assert_allclose(row["p"], 2 * stats.t.sf(abs(row["t"]), 197), rtol=1e-12)
 
 
@@ -329,6 +390,7 @@ def test_estimates_need_a_known_statistic_and_one_domain_specification():
 
 
 # -- domain differences (R svycontrast(svyby(..., covmat = TRUE), c(1, -1))) --------------
+
 
 @pytest.mark.parametrize("kind", ["lin", "jkn"])
 def test_difference_keeps_the_covariance(kind):
@@ -354,8 +416,9 @@ def test_differences_of_several_items_pair_each_item():
     for j, var in enumerate(["api00", "api99"]):
         one = svycontrast(b, {f"E:{var}": 1, f"H:{var}": -1})
         assert out["variable"][j] == var
-        np.testing.assert_allclose([out["estimate"][j], out["se"][j]],
-                                   [one.coef[0], one.se[0]], rtol=1e-14)
+        np.testing.assert_allclose(
+            [out["estimate"][j], out["se"][j]], [one.coef[0], one.se[0]], rtol=1e-14
+        )
 
 
 def test_unknown_domain_is_named():

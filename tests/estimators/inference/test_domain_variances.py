@@ -4,6 +4,7 @@ that matrix: clustered or not (PSUs spanning calibration cells and domains),
 with fpc and certainty strata, uncalibrated, raked on cells or calibrated on
 units (a numeric total), one block of domains or many; and it stays exact
 (no cancellation) where calibration explains the estimate."""
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -30,31 +31,40 @@ def designs(draw):
     rng = np.random.default_rng(seed)
     H = draw(st.integers(1, 4))
     psus = rng.integers(3, 7, H)
-    if H > 1 and draw(st.booleans()):             # a lonely PSU, a certainty stratum
+    if H > 1 and draw(st.booleans()):  # a lonely PSU, a certainty stratum
         psus[0] = 1
     rows_per_psu = draw(st.sampled_from([1, 1, 3]))
     strata = np.repeat(np.arange(H), psus * rows_per_psu)
     psu = np.concatenate([np.repeat(np.arange(k), rows_per_psu) for k in psus])
     n = strata.size
-    data = {"a": rng.integers(0, 3, n), "b": rng.integers(0, 2, n),
-            "x": rng.uniform(1.0, 5.0, n)}
-    data["a"][:3], data["b"][:2] = [0, 1, 2], [0, 1]   # every category present
+    data = {"a": rng.integers(0, 3, n), "b": rng.integers(0, 2, n), "x": rng.uniform(1.0, 5.0, n)}
+    data["a"][:3], data["b"][:2] = [0, 1, 2], [0, 1]  # every category present
     fpc = (psus + rng.integers(0, 20, H) * draw(st.integers(0, 1)))[strata]
-    design = Design(data, weights=rng.uniform(1.0, 9.0, n), strata=strata, psu=psu,
-                    fpc=fpc, lonely_psu="certainty")
+    design = Design(
+        data,
+        weights=rng.uniform(1.0, 9.0, n),
+        strata=strata,
+        psu=psu,
+        fpc=fpc,
+        lonely_psu="certainty",
+    )
     calibration = draw(st.sampled_from(["none", "cells", "units"]))
     if calibration != "none":
         d = design.base_weights
-        margins = [Margin("a", {k: float(d[data["a"] == k].sum()) * rng.uniform(0.9, 1.1)
-                                for k in range(3)})]
+        margins = [
+            Margin(
+                "a", {k: float(d[data["a"] == k].sum()) * rng.uniform(0.9, 1.1) for k in range(3)}
+            )
+        ]
         total = sum(margins[0].table.values())
-        margins.append(Margin("b", {k: total * float(d[data["b"] == k].sum()) / d.sum()
-                                    for k in range(2)}))
+        margins.append(
+            Margin("b", {k: total * float(d[data["b"] == k].sum()) / d.sum() for k in range(2)})
+        )
         if calibration == "units":
             margins.append(NumericTotal("x", float(d @ data["x"]) * total / d.sum()))
         try:
             design = design.calibrate(margins, distance="linear")
-        except MarginError:     # a category of b is a set of a's: implied totals clash
+        except MarginError:  # a category of b is a set of a's: implied totals clash
             assume(False)
     G = draw(st.integers(1, 5))
     codes = rng.integers(0, G, n)
@@ -70,9 +80,9 @@ def test_domain_variances_are_the_diagonal_of_the_covariance(case, block):
     design, codes, G, e, scale = case
     z = _dense(codes, G, e, scale)
     expected = np.diag(linearization_covariance(design, z))
-    size = ((design.weights[:, None] * z) ** 2).sum(axis=0).max()   # rounding's scale
+    size = ((design.weights[:, None] * z) ** 2).sum(axis=0).max()  # rounding's scale
     saved = variance.BLOCK_DOUBLES
-    if block is not None:       # a block of one domain, or a few
+    if block is not None:  # a block of one domain, or a few
         variance.BLOCK_DOUBLES = block
     try:
         got = domain_variances(design, codes, G, e, scale).reshape(-1)
@@ -93,7 +103,7 @@ def test_share_of_a_calibration_category_has_no_variance():
     d = design.base_weights
     margin = Margin("a", {k: 1.05 * float(d[data["a"] == k].sum()) for k in range(4)})
     design = design.calibrate([margin])
-    codes = data["b"]                                      # domains: the strata
+    codes = data["b"]  # domains: the strata
     y = (data["a"] == 1).astype(float)
     T = np.bincount(codes, design.weights, minlength=3)
     theta = np.bincount(codes, design.weights * y, minlength=3) / T

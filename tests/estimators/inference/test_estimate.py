@@ -1,13 +1,14 @@
 """Point estimates, SEs, deff and domain estimates against R survey (apistrat)."""
+
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reference.estimators.apistrat_designs import DATA, DESIGNS, LIN, R, RepDesign
 
 from estimators.inference import estimate as E
 from estimators.inference.domains import Equals
-from reference.estimators.apistrat_designs import DATA, DESIGNS, LIN, R, RepDesign
-from reference.estimators.refvalues import HERE
 from weighting.design import Design
 from weighting.errors import KalibError
 
@@ -90,14 +91,23 @@ def test_where_is_a_domain_not_a_subset():
     for col in ("estimate", "se", "deff", "n"):
         assert where[col] == pytest.approx(by[col], rel=1e-12)
     # subsetting rows (the error the issue warns about) gives a different SE
-    sub = Design(DATA[DATA.comp_imp == "Yes"].reset_index(drop=True), weights="pw",
-                 strata="stype", fpc="fpc")
+    sub = Design(
+        DATA[DATA.comp_imp == "Yes"].reset_index(drop=True),
+        weights="pw",
+        strata="stype",
+        fpc="fpc",
+    )
     assert E.svymean(sub, "api00").frame["se"][0] != pytest.approx(by["se"], rel=1e-3)
 
 
 def test_multi_response_shares():
-    d = pd.DataFrame({"q.a": ["yes", "no", "yes", None], "q.b": ["no", "no", "yes", None],
-                      "w": [1.0, 2.0, 3.0, 4.0]})
+    d = pd.DataFrame(
+        {
+            "q.a": ["yes", "no", "yes", None],
+            "q.b": ["no", "no", "yes", None],
+            "w": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
     des = Design(d, weights="w")
     f = E.estimate_items(des, E.multi_response_items(des, "q")).frame
     assert list(f["n"]) == [3, 3]
@@ -121,13 +131,18 @@ def test_bad_input_errors():
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.floats(0.5, 20), min_size=12, max_size=40),
-       st.integers(0, 2**31 - 1))
+@given(st.lists(st.floats(0.5, 20), min_size=12, max_size=40), st.integers(0, 2**31 - 1))
 def test_domain_totals_add_up_and_ratio_is_mean(weights, seed):
     rng = np.random.default_rng(seed)
     n = len(weights)
-    d = pd.DataFrame({"w": weights, "g": rng.integers(0, 3, n).astype(str),
-                      "y": rng.normal(size=n), "one": np.ones(n)})
+    d = pd.DataFrame(
+        {
+            "w": weights,
+            "g": rng.integers(0, 3, n).astype(str),
+            "y": rng.normal(size=n),
+            "one": np.ones(n),
+        }
+    )
     des = Design(d, weights="w")
     by = E.svytotal(des, "y", by=["g"]).frame
     whole = E.svytotal(des, "y").frame
@@ -149,13 +164,14 @@ def test_svyquantile_math_rule_with_woodruff_interval(kind):
 def test_weighted_quantile_exact_cdf_hit_takes_lower_value():
     x = np.array([3.0, 1.0, 2.0, 4.0])
     w = np.ones(4)
-    assert E.weighted_quantile(x, w, 0.5) == 2.0     # CDF(2) = 0.5 exactly
+    assert E.weighted_quantile(x, w, 0.5) == 2.0  # CDF(2) = 0.5 exactly
     assert E.weighted_quantile(x, w, 0.51) == 3.0
     assert E.weighted_quantile(x, np.array([0, 1, 1, 1.0]), 0.5) == 2.0  # 3 dropped
 
 
 def test_where_expressions():
     from estimators.inference.domains import parse_where
+
     cond = parse_where("stype == E and awards == 'Yes' or stype != H")
     mask = cond.mask(DATA)
     expected = ((DATA.stype == "E") & (DATA.awards == "Yes")) | (DATA.stype != "H")
@@ -166,37 +182,45 @@ def test_where_expressions():
 
 def test_flags_follow_the_nchs_rule():
     import pandas as pd
+
     from estimators.inference.results import reliability_flags
-    frame = pd.DataFrame({
-        "kind": ["proportion"] * 5 + ["mean", "mean"],
-        "n":        [0,    20,   400,  400,  400,  400, 400],
-        "estimate": [np.nan, 0.5, 0.5, 0.02, 0.0, 10.0, 10.0],
-        "se":       [np.nan, 0.1, 0.025, 0.012, 0.0, 1.0, 4.0],
-        "df":       [np.nan, 19, 390, 390, 390, 390, 390]})
+
+    frame = pd.DataFrame(
+        {
+            "kind": ["proportion"] * 5 + ["mean", "mean"],
+            "n": [0, 20, 400, 400, 400, 400, 400],
+            "estimate": [np.nan, 0.5, 0.5, 0.02, 0.0, 10.0, 10.0],
+            "se": [np.nan, 0.1, 0.025, 0.012, 0.0, 1.0, 4.0],
+            "df": [np.nan, 19, 390, 390, 390, 390, 390],
+        }
+    )
     assert list(reliability_flags(frame)) == [
-        "empty",      # no unit
-        "suppress",   # n < 30
+        "empty",  # no unit
+        "suppress",  # n < 30
         "ok",
-        "suppress",   # KG width between 5 and 30 points, > 130% of p
-        "review",     # p = 0: degenerate intervals
-        "ok",         # RSE 10%
-        "suppress"]   # RSE 40%
+        "suppress",  # KG width between 5 and 30 points, > 130% of p
+        "review",  # p = 0: degenerate intervals
+        "ok",  # RSE 10%
+        "suppress",
+    ]  # RSE 40%
 
 
 def test_bootstrap_percentile_and_replicate_se_from_replicate_weights():
     from estimators.inference.variance import replicate_covariance
+
     design = LIN.with_replicates("bootstrap", replicates=200, seed=7)
     f = E.svyprop(design, "sch_wide", "Yes", by=["comp_imp"], ci="percentile").frame
     W = design.replicate_weights()
     y = (DATA["sch_wide"] == "Yes").to_numpy(float)
-    for g, label in enumerate(["No", "Yes"]):
+    for label in ["No", "Yes"]:
         d = (DATA["comp_imp"] == label).to_numpy(float)
         reps = (W * (y * d)[:, None]).sum(0) / (W * d[:, None]).sum(0)
         row = f[f["domain"] == label].iloc[0]
         assert row["ci_low"] == pytest.approx(np.quantile(reps, 0.025), rel=1e-10)
         assert row["ci_high"] == pytest.approx(np.quantile(reps, 0.975), rel=1e-10)
-        var = replicate_covariance([row["estimate"]], reps[:, None], design.scale,
-                                   design.rscales, design.mse)[0, 0]
+        var = replicate_covariance(
+            [row["estimate"]], reps[:, None], design.scale, design.rscales, design.mse
+        )[0, 0]
         assert row["se"] == pytest.approx(np.sqrt(var), rel=1e-10)
 
 
@@ -204,15 +228,15 @@ def test_kish_weighting_effect_and_deft():
     f = E.svymean(LIN, "api00", by=["awards"]).frame
     for _, row in f.iterrows():
         w = DATA.loc[DATA["awards"] == row["domain"], "pw"].to_numpy()
-        assert row["deff_kish"] == pytest.approx(len(w) * (w**2).sum() / w.sum() ** 2,
-                                                 rel=1e-12)
+        assert row["deff_kish"] == pytest.approx(len(w) * (w**2).sum() / w.sum() ** 2, rel=1e-12)
         assert row["deft"] == pytest.approx(np.sqrt(row["deff"]), rel=1e-12)
 
 
 def test_a_mapping_of_columns_works_like_a_frame():
     # len() of a dict counts its columns: rows must come from the columns
-    frame = pd.DataFrame({"y": [1.0, 2.0, 4.0, 8.0], "g": ["a", "a", "b", "b"],
-                          "w": [1.0, 2.0, 1.0, 3.0]})
+    frame = pd.DataFrame(
+        {"y": [1.0, 2.0, 4.0, 8.0], "g": ["a", "a", "b", "b"], "w": [1.0, 2.0, 1.0, 3.0]}
+    )
     columns = {name: frame[name].to_numpy() for name in frame}
     from_frame = E.svymean(Design(frame, weights="w"), "y", by=("all", "g")).frame
     from_dict = E.svymean(Design(columns, weights="w"), "y", by=("all", "g")).frame
@@ -221,6 +245,7 @@ def test_a_mapping_of_columns_works_like_a_frame():
 
 
 # -- several domain specifications in one call -------------------------------------
+
 
 def _with_gaps(data):
     """apistrat plus an outcome missing in every high school (so the H domains
@@ -255,31 +280,36 @@ def _assert_same_frames(together, alone):
     for column in together.columns:
         a, b = together[column].to_numpy(), alone[column].to_numpy()
         if a.dtype.kind in "fi":
-            np.testing.assert_allclose(a, b, rtol=1e-12, atol=0, equal_nan=True,
-                                       err_msg=column)
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=0, equal_nan=True, err_msg=column)
         else:
             assert list(a) == list(b), column
 
 
 @pytest.mark.parametrize("variance", ["lin", "bootstrap", "jkn_r"])
 def test_specs_together_equal_each_spec_alone(variance):
-    design = {"lin": GAPS, "bootstrap": GAPS.with_replicates("bootstrap", replicates=40,
-                                                                seed=2),
-              "jkn_r": RepDesign(GAPS)}[variance]
-    where = Equals("comp_imp", "Yes")      # the comp_imp == No domain is empty
-    items = (E.mean_items(design, ["api00", "y_noH", "y_gap"])
-             + E.total_items(design, ["enroll"])
-             + [E.ratio_item(design, "api00", "api99"),
-                E.proportion_item(design, "sch_wide", "Yes")])
+    design = {
+        "lin": GAPS,
+        "bootstrap": GAPS.with_replicates("bootstrap", replicates=40, seed=2),
+        "jkn_r": RepDesign(GAPS),
+    }[variance]
+    where = Equals("comp_imp", "Yes")  # the comp_imp == No domain is empty
+    items = (
+        E.mean_items(design, ["api00", "y_noH", "y_gap"])
+        + E.total_items(design, ["enroll"])
+        + [E.ratio_item(design, "api00", "api99"), E.proportion_item(design, "sch_wide", "Yes")]
+    )
     together = E.estimate_items(design, items, SPECS, where).frame
-    alone = pd.concat([E.estimate_items(design, items, (spec,), where).frame
-                       for spec in SPECS], ignore_index=True)
+    alone = pd.concat(
+        [E.estimate_items(design, items, (spec,), where).frame for spec in SPECS],
+        ignore_index=True,
+    )
     _assert_same_frames(together, alone)
     empty = together["variable"].eq("y_noH") & together["domain"].str.startswith("H")
     assert empty.any() and (together.loc[empty, "n"] == 0).all()
     assert together.loc[empty, "estimate"].isna().all()
-    assert (together.loc[together["domain"].eq("No") & together["domain_var"].eq("comp_imp"),
-                         "n"] == 0).all()
+    assert (
+        together.loc[together["domain"].eq("No") & together["domain_var"].eq("comp_imp"), "n"] == 0
+    ).all()
     assert together.loc[~empty & (together["n"] > 1), "se"].notna().all()
 
 
@@ -319,18 +349,36 @@ def test_domain_covariance_matches_estimates_and_replicates():
 def test_items_with_nearly_equal_columns_are_not_merged():
     # y2 is y with two rows swapped, x2 is x moved between two rows (same sums):
     # a wrong deduplication of the summed columns would merge them
-    d = pd.DataFrame({"w": [1.0, 2.0, 3.0, 4.0, 5.0], "g": list("aabbb"),
-                      "y": [1.0, 2.0, 3.0, 4.0, 5.0], "y2": [1.0, 2.0, 3.0, 5.0, 4.0],
-                      "x": [1.0, 1.0, 1.0, 1.0, 1.0], "x2": [1.0, 1.0, 1.0, 0.5, 1.5]})
+    d = pd.DataFrame(
+        {
+            "w": [1.0, 2.0, 3.0, 4.0, 5.0],
+            "g": list("aabbb"),
+            "y": [1.0, 2.0, 3.0, 4.0, 5.0],
+            "y2": [1.0, 2.0, 3.0, 5.0, 4.0],
+            "x": [1.0, 1.0, 1.0, 1.0, 1.0],
+            "x2": [1.0, 1.0, 1.0, 0.5, 1.5],
+        }
+    )
     des = Design(d, weights="w")
-    items = [E.ratio_item(des, "y", "x"), E.ratio_item(des, "y2", "x"),
-             E.ratio_item(des, "y", "x2"), E.ratio_item(des, "y2", "x2")]
+    items = [
+        E.ratio_item(des, "y", "x"),
+        E.ratio_item(des, "y2", "x"),
+        E.ratio_item(des, "y", "x2"),
+        E.ratio_item(des, "y2", "x2"),
+    ]
     f = E.estimate_items(des, items, ("g",)).frame
     b = f[f["domain"] == "b"]["estimate"].to_numpy()
     w, y, y2, x2 = d["w"][2:], d["y"][2:], d["y2"][2:], d["x2"][2:]
-    np.testing.assert_allclose(b, [(w * y).sum() / w.sum(), (w * y2).sum() / w.sum(),
-                                   (w * y).sum() / (w * x2).sum(),
-                                   (w * y2).sum() / (w * x2).sum()], rtol=1e-14)
+    np.testing.assert_allclose(
+        b,
+        [
+            (w * y).sum() / w.sum(),
+            (w * y2).sum() / w.sum(),
+            (w * y).sum() / (w * x2).sum(),
+            (w * y2).sum() / (w * x2).sum(),
+        ],
+        rtol=1e-14,
+    )
 
 
 @settings(max_examples=30, deadline=None)
@@ -357,8 +405,10 @@ class FakeDesign:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 6)), min_size=1, max_size=40),
-       st.sampled_from([1, 10**6]))
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 6)), min_size=1, max_size=40),
+    st.sampled_from([1, 10**6]),
+)
 def test_distinct_values_per_domain(rows, spread):
     # spread 10**6 makes the value range too wide to count: the sorting path
     codes = np.array([g for g, _ in rows])

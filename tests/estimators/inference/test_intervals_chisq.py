@@ -5,11 +5,12 @@ Reference: ``tests/reference/tests_intervals`` (survey 4.1.1),
 to the saddlepoint there (CompQuadForm is not installed): same p-value, and
 kalib does not offer it. ``dclus2`` waits for multistage designs.
 """
+
 import numpy as np
 import pytest
+from reference.tests_intervals.designs import DESIGNS, LINEARIZED, R
 
 from estimators.inference.chisq import STATISTICS, ChisqTest, rao_scott, svychisq
-from reference.tests_intervals.designs import DESIGNS, LINEARIZED, R
 from weighting.errors import KalibError
 
 RTOL = 1e-10
@@ -20,12 +21,11 @@ RTOL = 1e-10
 def test_statistic_equals_r(design, statistic):
     ref = R["svychisq"][design][statistic]
     t = svychisq(DESIGNS[design], "sch_wide", "stype", statistic)
-    (name, value), = ref["statistic"].items()
+    ((name, value),) = ref["statistic"].items()
     assert t.name == name
     np.testing.assert_allclose([t.value, t.p], [value, ref["p_value"]], rtol=RTOL)
     parameter = list((ref["parameter"] or {}).values())
-    np.testing.assert_allclose([v for v in (t.ndf, t.ddf) if v is not None], parameter,
-                               rtol=RTOL)
+    np.testing.assert_allclose([v for v in (t.ndf, t.ddf) if v is not None], parameter, rtol=RTOL)
 
 
 @pytest.mark.parametrize("design", LINEARIZED)
@@ -60,8 +60,10 @@ def test_within_a_domain_the_wald_test_uses_the_domain():
     whole = svychisq(design, "sch_wide", "stype", "Wald")
     part = svychisq(design, "sch_wide", "stype", "Wald", domain=domain)
     assert part.value != pytest.approx(whole.value)
-    assert isinstance(part, ChisqTest) and part.ddf == rao_scott(design, "sch_wide", "stype",
-                                                                  domain=domain).nu
+    assert (
+        isinstance(part, ChisqTest)
+        and part.ddf == rao_scott(design, "sch_wide", "stype", domain=domain).nu
+    )
 
 
 def test_unknown_statistic_is_named():
@@ -75,15 +77,37 @@ def test_line_names_the_statistic():
 
 
 def test_crosstab_cli_prints_the_statistics_asked_for(tmp_path, capsys):
-    from estimators.cli import main
     from reference.tests_intervals.designs import HERE
 
+    from estimators.cli import main
+
     out = tmp_path / "tab.csv"
-    code = main(["crosstab", str(HERE / "apistrat.csv"), "--weight", "pw", "--strata", "stype",
-                 "--fpc", "fpc", "--rows", "sch_wide", "--cols", "stype",
-                 "--statistic", "adjWald", "--statistic", "saddlepoint", "--out", str(out)])
+    code = main(
+        [
+            "crosstab",
+            str(HERE / "apistrat.csv"),
+            "--weight",
+            "pw",
+            "--strata",
+            "stype",
+            "--fpc",
+            "fpc",
+            "--rows",
+            "sch_wide",
+            "--cols",
+            "stype",
+            "--statistic",
+            "adjWald",
+            "--statistic",
+            "saddlepoint",
+            "--out",
+            str(out),
+        ]
+    )
     printed = capsys.readouterr().out.splitlines()
     assert code == 0 and out.exists()
-    assert '  Design-based Wald "adjWald": F = 16.0501, ndf = 2, ddf = 196, p = 3.506e-07' in printed
+    assert (
+        '  Design-based Wald "adjWald": F = 16.0501, ndf = 2, ddf = 196, p = 3.506e-07' in printed
+    )
     assert '  Rao-Scott "saddlepoint": X-squared = 26.7535, p = 7.473e-07' in printed
     assert '  Rao-Scott "F": F = 17.2474, ndf = 1.8287, ddf = 360.2483, p = 2.035e-07' in printed

@@ -10,16 +10,18 @@ by up to 3e-6 relative: kalib equals R's algorithm run on a converged fit
 (to 1e-10) and the default output to 5e-6. ``dclus2`` (two stages) waits
 for multistage designs.
 """
+
 import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reference.tests_intervals.designs import DESIGNS, HERE, LINEARIZED, R
 
 from estimators.inference import ci as cimod
 from estimators.inference import estimate as E
 from estimators.inference.likelihood_ci import likelihood_ci
-from reference.tests_intervals.designs import DESIGNS, HERE, LINEARIZED, R
 
 CONVERGED = json.loads((HERE / "ciprop_likelihood.json").read_text())
 EXACT = ("asin", "beta", "mean", "xlogit")
@@ -65,14 +67,16 @@ def test_by_domain_equals_r_svyby_and_subsets(design, method):
     np.testing.assert_allclose(got, np.array(table[1:]).T, rtol=RTOL[method])
     for i, s in enumerate("EHM"):
         ref = R["svyciprop"][design]["by_stype_subset"][method][s]
-        np.testing.assert_allclose(got[i], [ref["estimate"], ref["se"], *ref["ci"].values()],
-                                   rtol=RTOL[method])
+        np.testing.assert_allclose(
+            got[i], [ref["estimate"], ref["se"], *ref["ci"].values()], rtol=RTOL[method]
+        )
         assert f["df"][i] == R["svyciprop"][design]["degf_subset"][s]
 
 
 @pytest.mark.parametrize("design", LINEARIZED)
-@pytest.mark.parametrize("case", ["overall", "overall_level90", "overall_dfInf",
-                                  "subset_E", "subset_H", "subset_M"])
+@pytest.mark.parametrize(
+    "case", ["overall", "overall_level90", "overall_dfInf", "subset_E", "subset_H", "subset_M"]
+)
 def test_likelihood_interval_is_r_s_algorithm_on_a_converged_fit(design, case):
     ref = CONVERGED[design][case]
     level = 0.90 if case == "overall_level90" else 0.95
@@ -83,10 +87,12 @@ def test_likelihood_interval_is_r_s_algorithm_on_a_converged_fit(design, case):
         f = prop(design, "likelihood", level=level)
     p, low, high = f["estimate"][0], f["ci_low"][0], f["ci_high"][0]
     if case == "overall_dfInf":
-        low, high = (v[()] for v in likelihood_ci(p, f["se"][0] / (p * (1 - p)), f["n"][0],
-                                                  np.inf))
-    np.testing.assert_allclose([p, low, high], [ref["estimate"], ref["low"], ref["high"]],
-                               rtol=1e-10)
+        low, high = (
+            v[()] for v in likelihood_ci(p, f["se"][0] / (p * (1 - p)), f["n"][0], np.inf)
+        )
+    np.testing.assert_allclose(
+        [p, low, high], [ref["estimate"], ref["low"], ref["high"]], rtol=1e-10
+    )
 
 
 def test_likelihood_interval_on_replicates_uses_the_replicate_logit_se():
@@ -107,14 +113,19 @@ def test_asin_interval_is_cut_at_the_ends_where_r_folds_it_back():
     assert low == 0.0 and 0.01 < high < 1
     low, high = cimod.asin_ci(0.99, 0.02, df=10)
     assert high == 1.0 and 0 < low < 0.99
-    np.testing.assert_array_equal(cimod.asin_ci(np.array([0.0, 1.0]), np.zeros(2)),
-                                  ([0.0, 1.0], [0.0, 1.0]))
+    np.testing.assert_array_equal(
+        cimod.asin_ci(np.array([0.0, 1.0]), np.zeros(2)), ([0.0, 1.0], [0.0, 1.0])
+    )
 
 
 @settings(max_examples=80, deadline=None)
-@given(p=st.floats(0.01, 0.99), deff=st.floats(0.3, 4.0), n=st.integers(5, 3000),
-       df=st.sampled_from([3.0, 14.0, 200.0, np.inf]),
-       level=st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+@given(
+    p=st.floats(0.01, 0.99),
+    deff=st.floats(0.3, 4.0),
+    n=st.integers(5, 3000),
+    df=st.sampled_from([3.0, 14.0, 200.0, np.inf]),
+    level=st.sampled_from([0.8, 0.9, 0.95, 0.99]),
+)
 def test_asin_and_likelihood_intervals_hold_p_within_0_1(p, deff, n, df, level):
     se = np.sqrt(deff * p * (1 - p) / n)
     for method in ("asin", "likelihood"):

@@ -1,18 +1,19 @@
 """Linearization variance against R survey (tests/reference/variance/linearization.R)."""
+
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from repo_paths import REFERENCE
+
 from estimators.inference.variance import linearization_covariance, replicate_covariance
 from weighting.design import Design
 
 REF = REFERENCE / "variance"
 sys.path.insert(0, str(REF))
 from samples import API_MARGINS, business_margins  # noqa: E402
+
 R = pd.read_csv(REF / "linearization.csv")
 
 
@@ -91,8 +92,9 @@ def test_fpc_as_fraction_equals_counts(apistrat):
     fraction = (apistrat.groupby("stype")["cds"].transform("size") / apistrat["fpc"]).to_numpy()
     fractions = Design(apistrat, weights="pw", strata="stype", fpc=fraction)
     z = apistrat[["api00"]].to_numpy(float)
-    np.testing.assert_allclose(linearization_covariance(fractions, z),
-                               linearization_covariance(counts, z), rtol=1e-13)
+    np.testing.assert_allclose(
+        linearization_covariance(fractions, z), linearization_covariance(counts, z), rtol=1e-13
+    )
 
 
 def test_take_all_stratum_contributes_nothing():
@@ -116,12 +118,14 @@ def test_certainty_and_merge_of_lonely_psu():
     certain = Design(weights=w, strata=strata, lonely_psu="certainty")
     without_b = Design(weights=np.delete(w, 3), strata=np.delete(strata, 3))
     assert linearization_covariance(certain, y)[0, 0] == pytest.approx(
-        linearization_covariance(without_b, np.delete(y, 3))[0, 0], rel=1e-14)
+        linearization_covariance(without_b, np.delete(y, 3))[0, 0], rel=1e-14
+    )
     merged = Design(weights=w, strata=strata, lonely_psu={"b": "a"})
     same = Design(weights=w, strata=np.array(["a", "a", "a", "a", "c", "c"]))
     assert merged.n_strata == 2 and merged.degf == 4
     assert linearization_covariance(merged, y)[0, 0] == pytest.approx(
-        linearization_covariance(same, y)[0, 0], rel=1e-14)
+        linearization_covariance(same, y)[0, 0], rel=1e-14
+    )
 
 
 def test_replicate_covariance_conventions():
@@ -145,8 +149,10 @@ def test_raked_stratified_and_cluster_samples(apistrat, apiclus1, fpc):
     strat = strat.calibrate(API_MARGINS, tol=1e-13)
     clus = Design(apiclus1, weights="pw", psu="dnum", fpc="fpc" if fpc else None)
     clus = clus.calibrate(API_MARGINS, tol=1e-13)
-    for design, data, case, by in ((strat, apistrat, f"apistrat_rake_{tag}", "both"),
-                                   (clus, apiclus1, f"apiclus1_rake_{tag}", "stype")):
+    for design, data, case, by in (
+        (strat, apistrat, f"apistrat_rake_{tag}", "both"),
+        (clus, apiclus1, f"apiclus1_rake_{tag}", "stype"),
+    ):
         for fn, what in ((total_se, "total"), (mean_se, "mean")):
             est, se = fn(design, data, ["api00", "enroll"])
             ref = reference(case, what).loc[["api00", "enroll"]]
@@ -180,6 +186,6 @@ def test_calibration_removes_variance_of_calibrated_totals(apistrat):
     """A margin total is reproduced exactly in every sample: its variance is 0."""
     design = Design(apistrat, weights="pw", strata="stype", fpc="fpc").calibrate(API_MARGINS)
     indicator = (apistrat["sch.wide"] == "Yes").to_numpy(float)
-    assert linearization_covariance(design, indicator)[0, 0] < 1e-16 * 5122 ** 2
+    assert linearization_covariance(design, indicator)[0, 0] < 1e-16 * 5122**2
     uncal = Design(apistrat, weights="pw", strata="stype", fpc="fpc")
     assert linearization_covariance(uncal, indicator)[0, 0] > 1e3

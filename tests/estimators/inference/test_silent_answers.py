@@ -4,17 +4,19 @@ against R (``deff = TRUE`` and ``"replace"``, also where the weights sum to
 n), ratios over a zero total, impossible quantile probabilities, empty
 crosstab domains, a model term left with one level, plain numbers in
 messages."""
+
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from reference.tests_intervals.designs import DESIGNS
+from reference.tests_intervals.designs import R as R_INTERVALS
 
 from estimators.cli import main
 from estimators.inference import estimate as E
 from estimators.inference.domains import CategoryError, parse_where
-from reference.tests_intervals.designs import DESIGNS, R as R_INTERVALS
 from weighting.columns import canonical
 from weighting.design import Design
 from weighting.errors import KalibError
@@ -41,11 +43,13 @@ def _one_line_error(capsys, code, *words):
 
 # -- a category that occurs nowhere -------------------------------------------------
 
+
 def test_a_misspelt_category_is_an_error_naming_the_categories(tmp_path, capsys):
     out = tmp_path / "p.csv"
     code = _run("estimate", APISTRAT, *STRAT, "--proportion", "stype=e", "--out", str(out))
-    _one_line_error(capsys, code, "stype=e", "'e' is not a category of 'stype'",
-                    "(its categories: E, H, M)")
+    _one_line_error(
+        capsys, code, "stype=e", "'e' is not a category of 'stype'", "(its categories: E, H, M)"
+    )
     assert not out.exists()
     with pytest.raises(CategoryError, match=r"its categories: E, H, M"):
         E.svyprop(DESIGNS["dstrat"], "stype", "e")
@@ -66,8 +70,11 @@ def test_booleans_are_compared_as_booleans():
         assert row["variable"] == "yes=True"
     no = E.svyprop(design, "yes", 0).frame["estimate"].iloc[0]
     assert no == pytest.approx(1 - expected, rel=1e-12)
-    with pytest.raises(CategoryError, match="'2' is not a category of 'yes' "
-                                            r"\(its categories: False, True\)"):
+    with pytest.raises(
+        CategoryError,
+        match="'2' is not a category of 'yes' "
+        r"\(its categories: False, True\)",
+    ):
         E.svyprop(design, "yes", 2)
 
 
@@ -79,27 +86,44 @@ def test_codes_exported_as_floats_match_their_integers(tmp_path):
     q1 = rng.choice(["1.0", "2.0", ""], 300, p=[0.35, 0.5, 0.15])
     sample = tmp_path / "s.csv"
     pd.DataFrame({"id": range(300), "q1": q1, "y": rng.normal(size=300)}).to_csv(
-        sample, index=False)
+        sample, index=False
+    )
     answered = q1 != ""
     share = (q1 == "1.0").sum() / answered.sum()
     estimates = []
     for value in ("1", "1.0", "1.00"):
         out = tmp_path / f"p{value}.csv"
-        assert _run("estimate", str(sample), "--proportion", f"q1={value}",
-                    "--out", str(out)) == 0
+        assert _run("estimate", str(sample), "--proportion", f"q1={value}", "--out", str(out)) == 0
         estimates.append(pd.read_csv(out)["estimate"].iloc[0])
     assert estimates == pytest.approx([share] * 3, rel=1e-12)
     out = tmp_path / "w.csv"
-    assert _run("estimate", str(sample), "--mean", "y", "--where", "q1 == 1",
-                "--out", str(out)) == 0
+    assert (
+        _run("estimate", str(sample), "--mean", "y", "--where", "q1 == 1", "--out", str(out)) == 0
+    )
     assert pd.read_csv(out)["n"].iloc[0] == (q1 == "1.0").sum()
 
 
-@pytest.mark.parametrize("value, text", [
-    ("1.0", "1"), ("1.50", "1.5"), ("-2.0", "-2"), ("1e3", "1000"), (".5", "0.5"),
-    ("+3", "3"), ("12345678901234567890", "12345678901234567890"),
-    ("01", "01"), ("007", "007"), ("00.5", "00.5"), ("1-4", "1-4"), ("50+", "50+"),
-    ("nan", "nan"), ("1e999", "1e999"), (" 1", " 1"), ("True", "True")])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        ("1.0", "1"),
+        ("1.50", "1.5"),
+        ("-2.0", "-2"),
+        ("1e3", "1000"),
+        (".5", "0.5"),
+        ("+3", "3"),
+        ("12345678901234567890", "12345678901234567890"),
+        ("01", "01"),
+        ("007", "007"),
+        ("00.5", "00.5"),
+        ("1-4", "1-4"),
+        ("50+", "50+"),
+        ("nan", "nan"),
+        ("1e999", "1e999"),
+        (" 1", " 1"),
+        ("True", "True"),
+    ],
+)
 def test_the_one_canonical_text(value, text):
     assert canonical(value) == text
     assert canonical(value.encode()) == text
@@ -110,12 +134,12 @@ def test_the_comparison_rule_is_the_same_for_where_and_proportions():
     design = Design(data, weights=np.ones(5))
     # 1.0 and 1 are the number 1; 01 is a code
     assert parse_where("code == 1").mask(data).tolist() == [False, True, True, False, False]
-    assert parse_where("code == '01'").mask(data).tolist() == [True, False, False, False,
-                                                               False]
+    assert parse_where("code == '01'").mask(data).tolist() == [True, False, False, False, False]
     assert E.svyprop(design, "code", 1.0).frame["estimate"].iloc[0] == pytest.approx(0.5)
 
 
 # -- design effects against R ----------------------------------------------------------
+
 
 def _r_deff(entry):
     found = entry.get("deff")
@@ -132,14 +156,13 @@ def test_deff_against_r(design, reference, deff):
     f = E.svytotal(d, ["api00", "enroll"], deff=deff).frame
     np.testing.assert_allclose(f["deff"], _r_deff(ref[f"total_{reference}"]), rtol=1e-8)
     f = E.svymean(d, "api00", by=["stype"], deff=deff).frame
-    np.testing.assert_allclose(f["deff"], _r_deff(ref[f"by_stype_mean_{reference}"]),
-                               rtol=1e-8)
+    np.testing.assert_allclose(f["deff"], _r_deff(ref[f"by_stype_mean_{reference}"]), rtol=1e-8)
     f = E.svymean(d, "api00", where=parse_where("stype == E"), deff=deff).frame
-    np.testing.assert_allclose(f["deff"], _r_deff(ref[f"subset_E_mean_{reference}"]),
-                               rtol=1e-8)
+    np.testing.assert_allclose(f["deff"], _r_deff(ref[f"subset_E_mean_{reference}"]), rtol=1e-8)
     shares = pd.concat([E.svyprop(d, "stype", s, deff=deff).frame for s in "EHM"])
-    np.testing.assert_allclose(shares["deff"], _r_deff(ref[f"mean_stype_{reference}"]),
-                               rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(
+        shares["deff"], _r_deff(ref[f"mean_stype_{reference}"]), rtol=1e-8, atol=1e-12
+    )
 
 
 def test_deff_of_domain_totals_against_r():
@@ -169,17 +192,39 @@ def test_the_deff_option_on_the_command_line(tmp_path):
     outs = {}
     for option in ("wor", "replace"):
         outs[option] = tmp_path / f"{option}.csv"
-        assert _run("estimate", str(sample), "--id", "alive", "--weight", "one",
-                    "--strata", "ESA", "--psu", "ambulance", "--fpc", "N", "--mean", "arrests",
-                    "--deff", option, "--out", str(outs[option])) == 0
+        assert (
+            _run(
+                "estimate",
+                str(sample),
+                "--id",
+                "alive",
+                "--weight",
+                "one",
+                "--strata",
+                "ESA",
+                "--psu",
+                "ambulance",
+                "--fpc",
+                "N",
+                "--mean",
+                "arrests",
+                "--deff",
+                option,
+                "--out",
+                str(outs[option]),
+            )
+            == 0
+        )
     assert pd.read_csv(outs["wor"])["deff"].iloc[0] == np.inf
     assert pd.read_csv(outs["replace"])["deff"].iloc[0] == pytest.approx(
-        R["mean_replace"]["deff"][0], rel=1e-8)
+        R["mean_replace"]["deff"][0], rel=1e-8
+    )
     with pytest.raises(KalibError, match="deff must be True"):
         E.svymean(SCD_DESIGN, "arrests", deff="srs")
 
 
 # -- ratios, quantiles ----------------------------------------------------------------
+
 
 def test_a_ratio_over_a_zero_total_is_r_s_inf_flagged_undefined():
     f = E.svyratio(SCD_DESIGN, "alive", "zero").frame.iloc[0]
@@ -199,8 +244,11 @@ def test_a_ratio_over_a_zero_total_is_r_s_inf_flagged_undefined():
 
 @pytest.mark.parametrize("p", [1.5, -0.5, np.nan, [0.5, 2.0]])
 def test_a_quantile_probability_outside_zero_one_is_named(p):
-    with pytest.raises(E.QuantileError, match=r"quantile probability (1\.5|-0\.5|nan|2\.0) "
-                                              r"is not in \[0, 1\]"):
+    with pytest.raises(
+        E.QuantileError,
+        match=r"quantile probability (1\.5|-0\.5|nan|2\.0) "
+        r"is not in \[0, 1\]",
+    ):
         E.svyquantile(DESIGNS["dstrat"], "api00", p)
 
 
@@ -211,27 +259,61 @@ def test_quantile_probabilities_zero_and_one_are_allowed():
 
 # -- command-line rows ----------------------------------------------------------------
 
-@pytest.mark.parametrize("options, words", [
-    (["--where", "api00 > 5000"], ["no row with both 'sch_wide' and 'stype' answered",
-                                   "within --where 'api00 > 5000.0'"]),
-    (["--by", "stype", "--where", "stype == E"], ["domain stype = H has no row"]),
-])
+
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        (
+            ["--where", "api00 > 5000"],
+            [
+                "no row with both 'sch_wide' and 'stype' answered",
+                "within --where 'api00 > 5000.0'",
+            ],
+        ),
+        (["--by", "stype", "--where", "stype == E"], ["domain stype = H has no row"]),
+    ],
+)
 def test_crosstab_of_no_rows_is_one_line(tmp_path, capsys, options, words):
     out = tmp_path / "t.csv"
-    code = _run("crosstab", APISTRAT, *STRAT, "--rows", "sch_wide", "--cols", "stype",
-                *options, "--out", str(out))
+    code = _run(
+        "crosstab",
+        APISTRAT,
+        *STRAT,
+        "--rows",
+        "sch_wide",
+        "--cols",
+        "stype",
+        *options,
+        "--out",
+        str(out),
+    )
     _one_line_error(capsys, code, *words)
     assert not out.exists()
 
 
 @pytest.mark.parametrize("quiet", [[], ["--quiet"]])
-def test_a_model_term_left_with_one_level_is_an_error_before_writing(tmp_path, capsys,
-                                                                      quiet):
+def test_a_model_term_left_with_one_level_is_an_error_before_writing(tmp_path, capsys, quiet):
     out = tmp_path / "m.csv"
-    code = main(["model", APISTRAT, *STRAT, "--formula", "api00 ~ ell + sch_wide",
-                 "--where", "sch_wide == Yes", "--out", str(out), *quiet])
-    _one_line_error(capsys, code, "the term 'sch_wide' cannot be estimated",
-                    "'sch_wide' has the one level 'Yes'")
+    code = main(
+        [
+            "model",
+            APISTRAT,
+            *STRAT,
+            "--formula",
+            "api00 ~ ell + sch_wide",
+            "--where",
+            "sch_wide == Yes",
+            "--out",
+            str(out),
+            *quiet,
+        ]
+    )
+    _one_line_error(
+        capsys,
+        code,
+        "the term 'sch_wide' cannot be estimated",
+        "'sch_wide' has the one level 'Yes'",
+    )
     assert not out.exists()
 
 

@@ -1,15 +1,21 @@
 """Weighted tables with SEs against R survey 4.1.1 (svytable; svytotal and
 svymean of interaction(stype, sch.wide)); tests/reference/contrasts."""
+
 import numpy as np
 import pandas as pd
 import pytest
+from reference.contrasts.designs import DESIGNS, REF
 
 from estimators.inference.contrast import svycontrast
 from estimators.inference.domains import Equals
 from estimators.inference.estimate import svyprop
-from estimators.inference.tables import (CELL_COLUMNS, categories, cell_estimates,
-                                         cell_table, svytable)
-from reference.contrasts.designs import DESIGNS, REF
+from estimators.inference.tables import (
+    CELL_COLUMNS,
+    categories,
+    cell_estimates,
+    cell_table,
+    svytable,
+)
 from weighting.design import Design
 from weighting.errors import KalibError
 
@@ -41,8 +47,9 @@ def test_cell_estimates_match_r_interaction(design, statistic):
     np.testing.assert_allclose(est.coef[order], list(R["coef"].values()), rtol=RTOL)
     np.testing.assert_allclose(est.se[order], list(R["se"].values()), rtol=RTOL)
     V = np.array(R["vcov"]["matrix"])
-    np.testing.assert_allclose(est.vcov[np.ix_(order, order)], V, rtol=RTOL,
-                               atol=RTOL * np.abs(V).max())
+    np.testing.assert_allclose(
+        est.vcov[np.ix_(order, order)], V, rtol=RTOL, atol=RTOL * np.abs(V).max()
+    )
 
 
 def test_cell_shares_sum_to_one_with_zero_variance():
@@ -72,27 +79,41 @@ def test_cell_share_in_a_domain_is_svyprop_of_the_cell():
     """Within a domain a cell's share is of the domain's table, with
     svyprop's logit interval."""
     table = cell_table(DESIGNS["apistrat"], CROSS, by=["comp_imp"])
-    row = table[(table["domain"] == "Yes") & (table["stype"] == "H")
-                & (table["sch_wide"] == "Yes")].iloc[0]
+    row = table[
+        (table["domain"] == "Yes") & (table["stype"] == "H") & (table["sch_wide"] == "Yes")
+    ].iloc[0]
     data = DESIGNS["apistrat"].data
-    d = Design(data.assign(cell=data["stype"] + "*" + data["sch_wide"]), weights="pw",
-               strata="stype", fpc="fpc")
+    d = Design(
+        data.assign(cell=data["stype"] + "*" + data["sch_wide"]),
+        weights="pw",
+        strata="stype",
+        fpc="fpc",
+    )
     p = svyprop(d, "cell", "H*Yes", where=Equals("comp_imp", "Yes")).frame.iloc[0]
-    np.testing.assert_allclose([row["proportion"], row["proportion_se"], row["ci_low"],
-                                row["ci_high"]],
-                               [p["estimate"], p["se"], p["ci_low"], p["ci_high"]],
-                               rtol=1e-12)
-    assert row["n"] == ((data["comp_imp"] == "Yes") & (data["stype"] == "H")
-                        & (data["sch_wide"] == "Yes")).sum()
+    np.testing.assert_allclose(
+        [row["proportion"], row["proportion_se"], row["ci_low"], row["ci_high"]],
+        [p["estimate"], p["se"], p["ci_low"], p["ci_high"]],
+        rtol=1e-12,
+    )
+    assert (
+        row["n"]
+        == (
+            (data["comp_imp"] == "Yes") & (data["stype"] == "H") & (data["sch_wide"] == "Yes")
+        ).sum()
+    )
 
 
 def test_empty_cells_are_kept_and_missing_answers_left_out():
-    data = pd.DataFrame({"a": ["x", "x", "y", None, "y"], "b": [1, 2, 1, 2, np.nan],
-                         "w": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    data = pd.DataFrame(
+        {
+            "a": ["x", "x", "y", None, "y"],
+            "b": [1, 2, 1, 2, np.nan],
+            "w": [1.0, 2.0, 3.0, 4.0, 5.0],
+        }
+    )
     d = Design(data, weights="w")
     t = svytable(d, ["a", "b"])
-    assert t.to_dict() == {("x", "1"): 1.0, ("x", "2"): 2.0, ("y", "1"): 3.0,
-                           ("y", "2"): 0.0}
+    assert t.to_dict() == {("x", "1"): 1.0, ("x", "2"): 2.0, ("y", "1"): 3.0, ("y", "2"): 0.0}
     assert svytable(d, "a").to_dict() == {"x": 3.0, "y": 8.0}
 
 

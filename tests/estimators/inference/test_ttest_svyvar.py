@@ -1,14 +1,15 @@
 """svyttest and svyvar against R survey 4.1.1 (tests/reference/contrasts)."""
+
 import numpy as np
 import pandas as pd
 import pytest
+from reference.contrasts.designs import DESIGNS, REF
 from scipy import stats
 
 from estimators.inference.contrast import estimates, svycontrast
 from estimators.inference.domains import Equals
 from estimators.inference.moments import svyvar
 from estimators.inference.ttest import TTEST_COLUMNS, TTestError, svyttest
-from reference.contrasts.designs import DESIGNS, REF
 from weighting.design import Design
 from weighting.errors import KalibError
 
@@ -18,16 +19,20 @@ REF_DATA = DESIGNS["apistrat"].data
 
 
 @pytest.mark.parametrize("design", NAMES)
-@pytest.mark.parametrize("key, formula", [("ttest_api00_schwide", "api00 ~ sch_wide"),
-                                          ("ttest_enroll_compimp", "enroll ~ comp_imp")])
+@pytest.mark.parametrize(
+    "key, formula",
+    [("ttest_api00_schwide", "api00 ~ sch_wide"), ("ttest_enroll_compimp", "enroll ~ comp_imp")],
+)
 def test_ttest_matches_r(design, key, formula):
     R = REF[design][key]
     t = svyttest(DESIGNS[design], formula)
     assert t.df == R["df"] == REF[design]["degf"] - 1
     assert (t.first, t.second) == ("No", "Yes")
-    np.testing.assert_allclose([t.estimate, t.statistic, t.p_value, *t.conf_int],
-                               [R["estimate"], R["statistic"], R["p_value"], *R["conf_int"]],
-                               rtol=RTOL)
+    np.testing.assert_allclose(
+        [t.estimate, t.statistic, t.p_value, *t.conf_int],
+        [R["estimate"], R["statistic"], R["p_value"], *R["conf_int"]],
+        rtol=RTOL,
+    )
     assert t.level == R["conf_level"] and t.method == R["method"]
     frame = t.frame()
     assert list(frame.columns) == TTEST_COLUMNS and frame["se"][0] == t.se
@@ -46,8 +51,7 @@ def test_one_sample_ttest_is_the_mean_on_degf_minus_one():
     m = estimates(d, "api00")
     assert t.df == d.degf - 1 and t.group is None
     np.testing.assert_allclose([t.estimate, t.se], [m.coef[0], m.se[0]], rtol=1e-14)
-    np.testing.assert_allclose(t.p_value, 2 * stats.t.sf(abs(t.statistic), d.degf - 1),
-                               rtol=1e-12)
+    np.testing.assert_allclose(t.p_value, 2 * stats.t.sf(abs(t.statistic), d.degf - 1), rtol=1e-12)
     assert svyttest(d, "api00 ~ 1") == t
 
 
@@ -63,11 +67,14 @@ def test_ttest_on_a_subpopulation_drops_nothing_from_the_design():
     assert t.df == 98
 
 
-@pytest.mark.parametrize("formula, message", [
-    ("api00 ~ stype", "group 'stype' has 3 categories"),
-    ("api00 ~ sch_wide + stype", "is not 'y ~ group'"),
-    ("~ sch_wide", "is not 'y ~ group'"),
-])
+@pytest.mark.parametrize(
+    "formula, message",
+    [
+        ("api00 ~ stype", "group 'stype' has 3 categories"),
+        ("api00 ~ sch_wide + stype", "is not 'y ~ group'"),
+        ("~ sch_wide", "is not 'y ~ group'"),
+    ],
+)
 def test_ttest_errors_are_named(formula, message):
     with pytest.raises(TTestError, match=message):
         svyttest(DESIGNS["apistrat"], formula)
@@ -83,8 +90,7 @@ def test_ttest_leaves_out_rows_with_missing_values():
     data.loc[:9, "api00"] = np.nan
     data.loc[10:14, "sch_wide"] = None
     d = Design(data, weights="pw", strata="stype", fpc="fpc")
-    kept = Design(data.iloc[15:].reset_index(drop=True), weights="pw", strata="stype",
-                  fpc="fpc")
+    kept = Design(data.iloc[15:].reset_index(drop=True), weights="pw", strata="stype", fpc="fpc")
     a, b = svyttest(d, "api00 ~ sch_wide"), svyttest(kept, "api00 ~ sch_wide")
     # the same domain means; the df of the rows in the fit (R's svyglm); the SEs
     # differ, the full design keeping the dropped rows' PSUs in n_h
@@ -92,8 +98,8 @@ def test_ttest_leaves_out_rows_with_missing_values():
     assert a.df == b.df == 200 - 15 - 3 - 1
 
 
-
 # -- svyvar -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("design", NAMES)
 def test_svyvar_matches_r(design):
@@ -102,8 +108,12 @@ def test_svyvar_matches_r(design):
     np.testing.assert_allclose(v.matrix.to_numpy(), R["matrix"]["matrix"], rtol=RTOL)
     np.testing.assert_allclose(v.estimates.vcov, R["vcov"], rtol=RTOL)
     np.testing.assert_allclose(v.se.to_numpy(), R["se_matrix"], rtol=RTOL)
-    assert v.estimates.names == ("var(api00)", "cov(enroll,api00)", "cov(api00,enroll)",
-                                 "var(enroll)")
+    assert v.estimates.names == (
+        "var(api00)",
+        "cov(enroll,api00)",
+        "cov(api00,enroll)",
+        "var(enroll)",
+    )
     assert list(v.matrix.index) == ["api00", "enroll"]
 
 
@@ -115,9 +125,10 @@ def test_sd_is_the_square_root_by_the_delta_method(design):
     np.testing.assert_allclose(sd.coef, np.sqrt(var), rtol=1e-14)
     same = svycontrast(v, {"sd(api00)": "sqrt(`var(api00)`)"})
     np.testing.assert_allclose([same.coef[0], same.se[0]], [sd.coef[0], sd.se[0]], rtol=1e-14)
-    if design != "apistrat_jkn":      # replicates: sqrt recomputed in every replicate
-        np.testing.assert_allclose(sd.se, v.se.to_numpy().diagonal() / (2 * np.sqrt(var)),
-                                   rtol=1e-12)
+    if design != "apistrat_jkn":  # replicates: sqrt recomputed in every replicate
+        np.testing.assert_allclose(
+            sd.se, v.se.to_numpy().diagonal() / (2 * np.sqrt(var)), rtol=1e-12
+        )
 
 
 def test_svyvar_of_one_variable_is_the_n_minus_one_variance():

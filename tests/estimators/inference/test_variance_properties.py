@@ -1,12 +1,16 @@
 """Invariants: for a linear estimator (a total), the JKn and JK1 replicate
 variances equal the linearization variance exactly, with or without fpc; R's
 ``svrVar`` rule gives the same numbers on plain and on labelled (lazy) arrays."""
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from estimators.inference.variance import (linearization_covariance, replicate_covariance,
-                                           replicate_variance)
+from estimators.inference.variance import (
+    linearization_covariance,
+    replicate_covariance,
+    replicate_variance,
+)
 from weighting.design import Design
 
 
@@ -66,18 +70,21 @@ def test_labelled_replicate_variance_is_the_diagonal_of_the_covariance(B, m, mse
     rng = np.random.default_rng(seed)
     full = rng.normal(size=m)
     reps = full + rng.normal(scale=0.1, size=(B, m))
-    rscales = rng.uniform(0.5, 2.0, B) * (rng.uniform(size=B) > 0.2)   # some zero
+    rscales = rng.uniform(0.5, 2.0, B) * (rng.uniform(size=B) > 0.2)  # some zero
     rscales[0] = 1.0
     scale = float(rng.uniform(0.1, 2.0))
     cov = replicate_covariance(full, reps, scale, rscales, mse)
     labelled = replicate_variance(
         xr.DataArray(full, dims="stat"),
-        xr.DataArray(da.from_array(reps, chunks=(max(B // 3, 1), m)),
-                     dims=("replicate", "stat")),
-        scale, xr.DataArray(rscales, dims="replicate"), mse)
-    assert labelled.chunks is not None                     # still lazy
+        xr.DataArray(da.from_array(reps, chunks=(max(B // 3, 1), m)), dims=("replicate", "stat")),
+        scale,
+        xr.DataArray(rscales, dims="replicate"),
+        mse,
+    )
+    assert labelled.chunks is not None  # still lazy
     np.testing.assert_allclose(labelled.values, np.diag(cov), rtol=1e-12, atol=0)
     # the centre: the mean of replicates with positive rscales, or the estimate
     centre = full if mse else reps[rscales > 0].mean(axis=0)
-    np.testing.assert_allclose(np.diag(cov), scale * (rscales[:, None] * (reps - centre) ** 2
-                                                      ).sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(
+        np.diag(cov), scale * (rscales[:, None] * (reps - centre) ** 2).sum(axis=0), rtol=1e-12
+    )

@@ -1,4 +1,5 @@
 """Codebook, validator, CATI readers and ``kalib data validate``."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,12 +7,17 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from estimators.io.cati import (CatiFileError, read_cati_csv, read_cati_sav, to_analysis_frame,
-                                write_cati_sav)
 from estimators.cli import main
+from estimators.io.cati import (
+    CatiFileError,
+    read_cati_csv,
+    read_cati_sav,
+    to_analysis_frame,
+    write_cati_sav,
+)
 from estimators.io.codebook import CodebookError, evaluate
-from estimators.surveys.employers import CATI_FILE, codebook, load_cati
 from estimators.io.validate import ValidationError, validate
+from estimators.surveys.employers import CATI_FILE, codebook, load_cati
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +27,7 @@ def coded():
 
 def test_codebook_covers_every_published_question_and_code():
     from estimators.surveys.employers import published
+
     cb = codebook()
     for q in published()["questions"]:
         entry = cb[q["id"]]
@@ -58,7 +65,7 @@ def test_derived_trainee_ever_counts_missing_as_no():
 def test_routing_evaluator_semantics():
     frame = pd.DataFrame({"a": ["yes", "no", np.nan], "g.x": ["1", "5", "4"]})
     assert evaluate("a == 'yes'", frame).tolist() == [True, False, False]
-    assert evaluate("a != 'yes'", frame).tolist() == [False, True, False]   # NA is no code
+    assert evaluate("a != 'yes'", frame).tolist() == [False, True, False]  # NA is no code
     assert evaluate("notna(a) and g.x in ('4', '5')", frame).tolist() == [False, True, False]
     assert evaluate("ALL", frame).all()
     with pytest.raises(CodebookError, match="unknown_col"):
@@ -84,14 +91,17 @@ def _first_id(frame, mask):
 ERRORS = {
     "unknown_code": lambda f: _set(f, 5, "competence_need", "plumber"),
     "not_routed": lambda f: _set(f, _first_id(f, f["trainee_now"] == "no"), "trainee_count", "2"),
-    "missing_routed": lambda f: _set(f, _first_id(f, f["trainee_now"] == "yes"),
-                                     "trainee_task_type", "not_asked"),
+    "missing_routed": lambda f: _set(
+        f, _first_id(f, f["trainee_now"] == "yes"), "trainee_task_type", "not_asked"
+    ),
     "duplicate_id": lambda f: _set(f, 7, "id", "8"),
     "missing_column": lambda f: f.drop(columns=["accommodation_experience"]),
-    "choices": lambda f: _set(f, _first_id(f, f["alternative_tasks.no"] == "yes"),
-                              "alternative_tasks.part_time", "yes"),
-    "derived_mismatch": lambda f: _set(f, _first_id(f, f["trainee_now"] == "yes"),
-                                       "trainee_ever", "no"),
+    "choices": lambda f: _set(
+        f, _first_id(f, f["alternative_tasks.no"] == "yes"), "alternative_tasks.part_time", "yes"
+    ),
+    "derived_mismatch": lambda f: _set(
+        f, _first_id(f, f["trainee_now"] == "yes"), "trainee_ever", "no"
+    ),
 }
 
 
@@ -118,13 +128,15 @@ def test_unknown_code_reports_row_and_column(coded):
 def test_csv_reader_maps_labels_to_codes(tmp_path, coded):
     labelled = coded.copy()
     labelled["trainee_now"] = labelled["trainee_now"].map(
-        {"yes": "Ja", "no": "Nei", "no_answer": "Ubesvart"})
+        {"yes": "Ja", "no": "Nei", "no_answer": "Ubesvart"}
+    )
     labelled.loc[labelled["trainee_before"] == "not_asked", "trainee_before"] = ""
     path = tmp_path / "export.csv"
     labelled.to_csv(path, index=False)
     back = read_cati_csv(path, codebook())
-    pd.testing.assert_frame_equal(back.reset_index(drop=True), coded.reset_index(drop=True),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        back.reset_index(drop=True), coded.reset_index(drop=True), check_dtype=False
+    )
 
 
 def test_readers_derive_variables_an_export_lacks(tmp_path, coded):
@@ -148,10 +160,11 @@ def test_sav_round_trip(tmp_path, coded):
     write_cati_sav(coded, path, codebook())
     raw, meta = pyreadstat.read_sav(str(path), apply_value_formats=False)
     assert meta.variable_value_labels["trainee_now"][1.0] == "Ja"
-    assert raw["trainee_now"].isin([1, 2, 99]).all()             # numeric codes on disk
+    assert raw["trainee_now"].isin([1, 2, 99]).all()  # numeric codes on disk
     back = read_cati_sav(path, codebook())
-    pd.testing.assert_frame_equal(back.reset_index(drop=True), coded.reset_index(drop=True),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        back.reset_index(drop=True), coded.reset_index(drop=True), check_dtype=False
+    )
     frame = to_analysis_frame(back, codebook())
     assert frame["trainee_count"].dtype == "Int64"
 
@@ -160,8 +173,9 @@ def test_sav_from_another_system_with_label_only_mapping(tmp_path):
     # A CATI system's own numbering: 2 = "Ja", 1 = "Nei" - mapped by label text
     frame = pd.DataFrame({"id": [1.0, 2.0], "trainee_now": [2.0, 1.0]})
     path = tmp_path / "other.sav"
-    pyreadstat.write_sav(frame, str(path),
-                         variable_value_labels={"trainee_now": {2: "Ja", 1: "Nei"}})
+    pyreadstat.write_sav(
+        frame, str(path), variable_value_labels={"trainee_now": {2: "Ja", 1: "Nei"}}
+    )
     back = read_cati_sav(path, codebook(), check=False)
     assert back["trainee_now"].tolist() == ["yes", "no"]
 

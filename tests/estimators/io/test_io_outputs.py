@@ -1,5 +1,6 @@
 """Outputs (issue 17): write errors are named, targets are claimed, files
 that belong together are published as one unit."""
+
 from __future__ import annotations
 
 import os
@@ -13,18 +14,28 @@ from pathlib import Path
 import pytest
 
 from estimators.io import files
-from estimators.io.files import (OutputBusyError, OutputExistsError, OutputWriteError,
-                                 claim_outputs, staged_directory, write_atomic, write_files)
+from estimators.io.files import (
+    OutputBusyError,
+    OutputExistsError,
+    OutputWriteError,
+    claim_outputs,
+    staged_directory,
+    write_atomic,
+    write_files,
+)
 
 
 def _leftovers(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
 
 
-@pytest.mark.parametrize("target, message", [
-    ("/proc/kalib-test.csv", "cannot write '/proc/kalib-test.csv'"),
-    ("/sys/kernel/kalib-test.csv", "cannot write '/sys/kernel/kalib-test.csv'"),
-])
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        ("/proc/kalib-test.csv", "cannot write '/proc/kalib-test.csv'"),
+        ("/sys/kernel/kalib-test.csv", "cannot write '/sys/kernel/kalib-test.csv'"),
+    ],
+)
 def test_unwritable_places_are_named_errors(target, message):
     with pytest.raises(OutputWriteError) as info:
         write_atomic(target, "a,b\n")
@@ -74,8 +85,9 @@ def test_files_of_a_unit_are_written_first_and_renamed_last_first(tmp_path, monk
     # the sidecar, written last (it describes the table), is in place first
     renamed = []
     real = os.replace
-    monkeypatch.setattr(files.os, "replace",
-                        lambda src, dst: (renamed.append(Path(dst).name), real(src, dst)))
+    monkeypatch.setattr(
+        files.os, "replace", lambda src, dst: (renamed.append(Path(dst).name), real(src, dst))
+    )
     write_files([(tmp_path / "r.csv", "t\n"), (tmp_path / "r.json", "{}\n")])
     assert renamed == ["r.json", "r.csv"]
     assert (tmp_path / "r.csv").read_text() == "t\n" and _leftovers(tmp_path) == []
@@ -93,8 +105,9 @@ HOLDER = textwrap.dedent("""
 @contextmanager
 def another_run_holding(target):
     """A process holding the claim on ``target``, killed on the way out."""
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(target)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(target)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "claimed"
         yield holder
@@ -186,4 +199,4 @@ def test_staged_directory_is_claimed(tmp_path):
             with staged_directory(out) as tmp:
                 (tmp / "index.html").write_text("x")
         assert time.monotonic() - start < 10 and not out.exists()
-    assert _leftovers(tmp_path) == [".report.lock"]   # the killed holder's, harmless
+    assert _leftovers(tmp_path) == [".report.lock"]  # the killed holder's, harmless

@@ -1,5 +1,6 @@
 """SPSS files that crash pyreadstat (found by the fuzz tests, issue 17) are a
 named error, never a dead process."""
+
 from __future__ import annotations
 
 import os
@@ -7,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-
 from repo_paths import REFERENCE, REPO
+
 from estimators.io.files import InputFileError, read_table_info
 
 DAMAGED = REFERENCE / "io" / "damaged_segfault.sav"
@@ -28,16 +29,23 @@ def test_readers_name_the_damaged_file():
     from estimators.surveys.employers import codebook
 
     for read in (lambda: read_cati_sav(DAMAGED, codebook()), lambda: read_table_info(DAMAGED)):
-        with pytest.raises(InputFileError,
-                           match=r"cannot read SPSS file '.*damaged_segfault.sav': the SPSS "
-                                 r"reader crashed \(SIGSEGV; a damaged file\)"):
+        with pytest.raises(
+            InputFileError,
+            match=r"cannot read SPSS file '.*damaged_segfault.sav': the SPSS "
+            r"reader crashed \(SIGSEGV; a damaged file\)",
+        ):
             read()
 
 
 def test_kalib_data_validate_exits_2_with_one_line():
-    env = {**os.environ, "PYTHONFAULTHANDLER": "1"}   # no crash report leaks from the probe
-    run = subprocess.run([sys.executable, "-m", "estimators.cli", "data", "validate",
-                          str(DAMAGED)], cwd=REPO, capture_output=True, text=True, env=env)
+    env = {**os.environ, "PYTHONFAULTHANDLER": "1"}  # no crash report leaks from the probe
+    run = subprocess.run(
+        [sys.executable, "-m", "estimators.cli", "data", "validate", str(DAMAGED)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert run.returncode == 2 and run.stdout == ""
     assert run.stderr.count("\n") == 1 and "the SPSS reader crashed (SIGSEGV" in run.stderr
 

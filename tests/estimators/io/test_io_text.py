@@ -1,17 +1,28 @@
 """CSV files as analysts have them (issue 17): dialect and encoding detection,
 the documented missing marker, and one-line errors naming file and line."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from estimators.io.files import (IdError, InputFileError, check_ids, read_margins,
-                                 read_margins_info, read_table, read_table_info)
+from estimators.io.files import (
+    IdError,
+    InputFileError,
+    check_ids,
+    read_margins,
+    read_margins_info,
+    read_table,
+    read_table_info,
+)
 from estimators.io.text import decode, sniff_decimal, sniff_delimiter
 
-ROWS = [("1", "Østfold", "1,5", "m"), ("2", "Møre og Romsdal", "2,25", "NA"),
-        ("3", "Troms", "", "k")]
+ROWS = [
+    ("1", "Østfold", "1,5", "m"),
+    ("2", "Møre og Romsdal", "2,25", "NA"),
+    ("3", "Troms", "", "k"),
+]
 
 
 def _write(path, text, encoding="utf-8", bom=b""):
@@ -25,17 +36,18 @@ def _excel(path, encoding="cp1252", line_end="\r\n"):
     return _write(path, line_end.join(lines) + line_end, encoding)
 
 
-@pytest.mark.parametrize("encoding, name", [("cp1252", "Windows-1252"),
-                                            ("utf-8", "UTF-8")])
+@pytest.mark.parametrize("encoding, name", [("cp1252", "Windows-1252"), ("utf-8", "UTF-8")])
 def test_norwegian_excel_export(tmp_path, encoding, name):
     frame, info = read_table_info(_excel(tmp_path / "semi.csv", encoding))
     assert list(frame.columns) == ["id", "fylke", "w", "sex"]
     assert frame["fylke"].tolist() == ["Østfold", "Møre og Romsdal", "Troms"]
     np.testing.assert_array_equal(frame["w"].to_numpy(), [1.5, 2.25, np.nan])
-    assert frame["sex"].tolist() == ["m", "NA", "k"]          # NA is a category
+    assert frame["sex"].tolist() == ["m", "NA", "k"]  # NA is a category
     assert (info.delimiter, info.decimal, info.rows, info.columns) == (";", ",", 3, 4)
-    assert info.describe() == (f"read {str(tmp_path / 'semi.csv')!r}: 3 rows, 4 columns "
-                               f"(';'-separated, decimal comma, {name})")
+    assert info.describe() == (
+        f"read {str(tmp_path / 'semi.csv')!r}: 3 rows, 4 columns "
+        f"(';'-separated, decimal comma, {name})"
+    )
     assert not info.plain
 
 
@@ -52,7 +64,7 @@ def test_bom_and_utf16(tmp_path):
     assert frame["fylke"].tolist() == ["Østfold"] and info.delimiter == "\t"
     assert info.encoding == "utf-16" and info.bom
     frame, info = read_table_info(_write(tmp_path / "bom.csv", "id,x\n1,2\n", bom=b"\xef\xbb\xbf"))
-    assert list(frame.columns) == ["id", "x"]       # not '\ufeffid'
+    assert list(frame.columns) == ["id", "x"]  # not '\ufeffid'
     assert info.bom and "with byte-order mark" in info.describe()
 
 
@@ -80,25 +92,31 @@ def test_explicit_encoding_and_unknown_codec(tmp_path):
 
 def test_damaged_utf8_is_refused_not_read_as_mojibake(tmp_path):
     raw = "id,x\n1,Østfold\n2,Møre\n".encode()
-    damaged = raw.replace("ø".encode(), b"\xf8")      # one Latin-1 byte in UTF-8 text
+    damaged = raw.replace("ø".encode(), b"\xf8")  # one Latin-1 byte in UTF-8 text
     path = tmp_path / "d.csv"
     path.write_bytes(damaged)
-    with pytest.raises(InputFileError, match=r"not valid UTF-8 at line 3 \(byte 0xf8\) "
-                                             r"although other lines are UTF-8"):
+    with pytest.raises(
+        InputFileError,
+        match=r"not valid UTF-8 at line 3 \(byte 0xf8\) "
+        r"although other lines are UTF-8",
+    ):
         read_table(path)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("id,nace,nace\n1,A,B\n", "column 'nace' appears twice in the header (columns 2 and 3)"),
-    ("id,x,y\n1,2,3\n4,5\n", "line 3: 2 field(s), the header has 3"),
-    ("id,x\n1,2\n3,4,5\n", "line 3: 3 field(s), the header has 2"),
-    ("id,x\n1,2,\n3,4,\n", "line 2: 3 field(s), the header has 2"),   # pandas: an index column
-    ("id,x\n1,\"2\n3,4\n", "line 2: bad quoting"),
-    ("", "is empty"),
-    ("\n\n  \n", "is empty"),
-    ("id,x\n", "has a header but no data rows"),
-    ("id,x\n1,\x00\n", "not a text file (a NUL byte at line 2"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("id,nace,nace\n1,A,B\n", "column 'nace' appears twice in the header (columns 2 and 3)"),
+        ("id,x,y\n1,2,3\n4,5\n", "line 3: 2 field(s), the header has 3"),
+        ("id,x\n1,2\n3,4,5\n", "line 3: 3 field(s), the header has 2"),
+        ("id,x\n1,2,\n3,4,\n", "line 2: 3 field(s), the header has 2"),  # pandas: an index column
+        ('id,x\n1,"2\n3,4\n', "line 2: bad quoting"),
+        ("", "is empty"),
+        ("\n\n  \n", "is empty"),
+        ("id,x\n", "has a header but no data rows"),
+        ("id,x\n1,\x00\n", "not a text file (a NUL byte at line 2"),
+    ],
+)
 def test_malformed_csv_is_one_line_naming_file_and_line(tmp_path, text, message):
     path = _write(tmp_path / "bad.csv", text)
     with pytest.raises(InputFileError) as info:
@@ -127,8 +145,9 @@ def test_parquet_with_a_repeated_column_and_a_damaged_parquet(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pq.write_table(pa.table([pa.array([1, 2]), pa.array([3, 4])], names=["a", "a"]),
-                   tmp_path / "dup.parquet")
+    pq.write_table(
+        pa.table([pa.array([1, 2]), pa.array([3, 4])], names=["a", "a"]), tmp_path / "dup.parquet"
+    )
     with pytest.raises(InputFileError, match="column 'a' appears twice"):
         read_table(tmp_path / "dup.parquet")
     pd.DataFrame({"a": [1, 2]}).to_parquet(tmp_path / "ok.parquet")
@@ -137,11 +156,14 @@ def test_parquet_with_a_repeated_column_and_a_damaged_parquet(tmp_path):
         read_table(tmp_path / "cut.parquet")
 
 
-@pytest.mark.parametrize("values, error", [
-    ([1, 2, None], "has 1 missing value(s) (line 4)"),
-    ([1, 2, 2], "id 2 appears 2 times (lines 3, 4)"),
-    (["a", " ", "b"], "has 1 missing value(s) (line 3)"),
-])
+@pytest.mark.parametrize(
+    "values, error",
+    [
+        ([1, 2, None], "has 1 missing value(s) (line 4)"),
+        ([1, 2, 2], "id 2 appears 2 times (lines 3, 4)"),
+        (["a", " ", "b"], "has 1 missing value(s) (line 3)"),
+    ],
+)
 def test_ids_missing_or_repeated(tmp_path, values, error):
     frame = pd.DataFrame({"id": values, "y": 1.0})
     frame.to_csv(tmp_path / "s.csv", index=False)
@@ -154,11 +176,11 @@ def test_ids_missing_or_repeated(tmp_path, values, error):
 def test_ids_present_unique_or_absent_by_default(tmp_path):
     path = _write(tmp_path / "s.csv", "unit,y\n07,1\n7,2\n")
     frame, info = read_table_info(path, text_columns=["unit"])
-    check_ids(frame, "unit", info)                   # '07' and '7': distinct codes
+    check_ids(frame, "unit", info)  # '07' and '7': distinct codes
     frame, info = read_table_info(path)
     with pytest.raises(IdError, match=r"id 7 appears 2 times \(lines 2, 3\)"):
-        check_ids(frame, "unit", info)               # the same number
-    check_ids(frame, "id", info)                            # the default may be absent
+        check_ids(frame, "unit", info)  # the same number
+    check_ids(frame, "id", info)  # the default may be absent
     with pytest.raises(IdError, match="no id column 'snum'"):
         check_ids(frame, "snum", info)
     parquet = tmp_path / "s.parquet"
@@ -170,14 +192,14 @@ def test_ids_present_unique_or_absent_by_default(tmp_path):
 
 def test_sniffing_rules():
     assert sniff_delimiter("a;b\n1,5;2\n") == ";"
-    assert sniff_delimiter("a,b\n\"x;y\",2\n") == ","
+    assert sniff_delimiter('a,b\n"x;y",2\n') == ","
     assert sniff_delimiter("a\tb\tc\n1\t2,5\t3\n") == "\t"
-    assert sniff_delimiter("a;b,c\n1;2,3\n") == ","      # a tie: ',' before ';' before tab
+    assert sniff_delimiter("a;b,c\n1;2,3\n") == ","  # a tie: ',' before ';' before tab
     assert sniff_delimiter("id\n1\n2\n") is None
     assert sniff_decimal("a;b\n1;2,5\n", ";") == ","
     assert sniff_decimal("a;b\n1;2.5\n", ";") == "."
-    assert sniff_decimal("a;b\nx,y;2\n", ";") == "."      # text with a comma
-    assert sniff_decimal('a,b\n1,"2,5"\n', ",") == "."    # comma-separated: always a point
+    assert sniff_decimal("a;b\nx,y;2\n", ";") == "."  # text with a comma
+    assert sniff_decimal('a,b\n1,"2,5"\n', ",") == "."  # comma-separated: always a point
     assert decode(b"\xef\xbb\xbfa", "f")[1:] == ("utf-8", True)
 
 
@@ -188,16 +210,19 @@ def test_margin_file_from_excel(tmp_path):
     assert info.decimal == "," and info.encoding == "cp1252"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("a,total\nx,1\nx,2\n", "line 3: category 'x' appears twice (line 2)"),
-    ("a,total\n0,1\n-0,2\n", "line 3: category '-0' appears twice (as '0', line 2)"),
-    ("a,b,total\nx,1,1\nx,1.0,2\n", "category ('x', '1.0') appears twice (as ('x', '1')"),
-    ("a,total\nx,1\n,2\n", "line 3: empty category (column 'a')"),
-    ("a,total\nx,1\ny,abc\n", "line 3: total 'abc' is not a finite number"),
-    ("a,total\nx,inf\n", "line 2: total 'inf' is not a finite number"),
-    ("a,total,total\nx,1,2\n", "column 'total' appears twice"),
-    ("a,b\nx,1\n", "has no 'total' column"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("a,total\nx,1\nx,2\n", "line 3: category 'x' appears twice (line 2)"),
+        ("a,total\n0,1\n-0,2\n", "line 3: category '-0' appears twice (as '0', line 2)"),
+        ("a,b,total\nx,1,1\nx,1.0,2\n", "category ('x', '1.0') appears twice (as ('x', '1')"),
+        ("a,total\nx,1\n,2\n", "line 3: empty category (column 'a')"),
+        ("a,total\nx,1\ny,abc\n", "line 3: total 'abc' is not a finite number"),
+        ("a,total\nx,inf\n", "line 2: total 'inf' is not a finite number"),
+        ("a,total,total\nx,1,2\n", "column 'total' appears twice"),
+        ("a,b\nx,1\n", "has no 'total' column"),
+    ],
+)
 def test_margin_file_errors_name_the_line(tmp_path, text, message):
     from weighting.errors import KalibError
 

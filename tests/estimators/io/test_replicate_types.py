@@ -2,6 +2,7 @@
 file without a sidecar, against R survey 4.1.1 (tests/reference/brr, brr.R's
 ``svrepdesign`` blocks): scale and rscales by R's rules, mse, degf, and the
 means and totals with their covariance."""
+
 import json
 from pathlib import Path
 
@@ -10,8 +11,12 @@ import pandas as pd
 import pytest
 
 from estimators.inference.contrast import estimates
-from estimators.io.replicate_file import (ReplicateFileError, read_replicate_weights,
-                                          sidecar_path, write_replicate_weights)
+from estimators.io.replicate_file import (
+    ReplicateFileError,
+    read_replicate_weights,
+    sidecar_path,
+    write_replicate_weights,
+)
 from weighting.design import Design
 from weighting.errors import KalibError
 from weighting.replicates import svrep_constants
@@ -65,7 +70,8 @@ def test_matrix_of_every_type_equals_rs_svrepdesign(variant, mse):
     name, kind, keywords = VARIANTS[variant]
     reps = weight_set(name)
     d = Design(DATA, weights="w").with_replicate_weights(
-        reps.filter(like="rep_").to_numpy(), mse=mse, replicate_type=kind, **keywords)
+        reps.filter(like="rep_").to_numpy(), mse=mse, replicate_type=kind, **keywords
+    )
     assert d.method == {"ACS": "successive-difference"}.get(kind, kind)
     assert_matches_r(d, REF[f"mse_{str(mse).upper()}"][variant], mse)
 
@@ -81,13 +87,16 @@ def test_file_without_sidecar_reads_by_type(tmp_path, variant):
     d = reps.attach(Design(DATA, weights="w"))
     assert_matches_r(d, REF["mse_FALSE"][variant], False)
     d = Design(DATA, weights="w").with_replicate_weights(
-        reps.repweights, reps.scale, reps.rscales, mse=True, method=reps.method)
+        reps.repweights, reps.scale, reps.rscales, mse=True, method=reps.method
+    )
     assert_matches_r(d, REF["mse_TRUE"][variant], True)
 
 
 def test_jkn_without_rscales_is_rs_error():
-    assert REF["mse_FALSE"]["JKn_rscales_missing"]["error"] == \
-        "Must provide rscales for combined JKn weights"
+    assert (
+        REF["mse_FALSE"]["JKn_rscales_missing"]["error"]
+        == "Must provide rscales for combined JKn weights"
+    )
     W = weight_set("JKn").filter(like="rep_").to_numpy()
     with pytest.raises(KalibError, match="Must provide rscales for combined JKn weights"):
         Design(DATA, weights="w").with_replicate_weights(W, replicate_type="jkn")
@@ -97,20 +106,22 @@ def test_jkn_without_rscales_is_rs_error():
 def test_rscales_of_the_wrong_length_are_named(rscales):
     W = weight_set("JKn").filter(like="rep_").to_numpy()
     with pytest.raises(KalibError, match="rscales has .* values for 20 replicates"):
-        Design(DATA, weights="w").with_replicate_weights(W, replicate_type="jkn",
-                                                         rscales=rscales)
+        Design(DATA, weights="w").with_replicate_weights(W, replicate_type="jkn", rscales=rscales)
     with pytest.raises(KalibError, match="rscales has .* values for 20 replicates"):
         Design(DATA, weights="w").with_replicate_weights(W, 1.0, rscales)
 
 
-@pytest.mark.parametrize("kind, keywords, message", [
-    ("brr", {"scale": 0.5}, "type 'brr' has scale 0.08333333333"),
-    ("successive-difference", {"rscales": 0.9}, "has rscales 1 for 80 replicates"),
-    ("fay", {"fay_rho": 1.0}, r"fay_rho must be a number in \[0, 1\)"),
-    ("jk1", {"fay_rho": 0.5}, "fay_rho belongs to the replicate type 'fay'"),
-    ("jk2", {}, "unknown replicate type 'jk2'"),
-    ("other", {"scale": -1.0}, "scale must be one positive number"),
-])
+@pytest.mark.parametrize(
+    "kind, keywords, message",
+    [
+        ("brr", {"scale": 0.5}, "type 'brr' has scale 0.08333333333"),
+        ("successive-difference", {"rscales": 0.9}, "has rscales 1 for 80 replicates"),
+        ("fay", {"fay_rho": 1.0}, r"fay_rho must be a number in \[0, 1\)"),
+        ("jk1", {"fay_rho": 0.5}, "fay_rho belongs to the replicate type 'fay'"),
+        ("jk2", {}, "unknown replicate type 'jk2'"),
+        ("other", {"scale": -1.0}, "scale must be one positive number"),
+    ],
+)
 def test_constants_contradicting_the_type_are_named(kind, keywords, message):
     B = 12 if kind in ("brr", "fay", "jk1", "jk2", "other") else 80
     with pytest.raises(KalibError, match=message):
@@ -118,8 +129,7 @@ def test_constants_contradicting_the_type_are_named(kind, keywords, message):
 
 
 def test_fixed_constants_given_as_the_type_has_them_are_accepted():
-    assert svrep_constants("SDR", 80, scale=0.05, rscales=1)[:2] == \
-        ("successive-difference", 0.05)
+    assert svrep_constants("SDR", 80, scale=0.05, rscales=1)[:2] == ("successive-difference", 0.05)
 
 
 def test_file_without_sidecar_needs_a_type(tmp_path):
@@ -134,8 +144,9 @@ def test_a_sidecar_and_a_type_are_not_both_taken(tmp_path):
     d = Design(DATA, weights="w", strata="stratum", psu="psu").with_replicates("brr")
     path = write_replicate_weights(d, tmp_path / "reps.csv", ids=DATA["id"].to_numpy())
     assert sidecar_path(path).is_file()
-    with pytest.raises(ReplicateFileError, match="replicate_type, scale are for a file "
-                                                 "without one"):
+    with pytest.raises(
+        ReplicateFileError, match="replicate_type, scale are for a file without one"
+    ):
         read_replicate_weights(path, replicate_type="brr", scale=1 / 12)
     reps = read_replicate_weights(path)  # the sidecar's own: kalib's BRR
     assert reps.method == "brr" and reps.scale == 1 / 12

@@ -1,12 +1,19 @@
 """Bad input to design-based GLMs: one-line named errors, never an infinite
 coefficient or a silent NaN."""
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from estimators.model import (CollinearityError, FormulaError, ModelError,
-                              ReplicateWeights, SeparationError, SingularCovarianceError,
-                              svyglm)
+from estimators.model import (
+    CollinearityError,
+    FormulaError,
+    ModelError,
+    ReplicateWeights,
+    SeparationError,
+    SingularCovarianceError,
+    svyglm,
+)
 from weighting.design import Design
 from weighting.errors import KalibError, ReplicateError
 
@@ -17,8 +24,16 @@ def _data(n=120, seed=3):
     group = np.array(["a", "b", "c"])[rng.integers(0, 3, n)]
     stratum = np.repeat(["s1", "s2"], n // 2)
     y = (rng.random(n) < 1 / (1 + np.exp(-0.5 * x))).astype(float)
-    return pd.DataFrame({"x": x, "group": group, "stratum": stratum, "y": y,
-                         "w": rng.uniform(1, 3, n), "answer": np.where(y == 1, "yes", "no")})
+    return pd.DataFrame(
+        {
+            "x": x,
+            "group": group,
+            "stratum": stratum,
+            "y": y,
+            "w": rng.uniform(1, 3, n),
+            "answer": np.where(y == 1, "yes", "no"),
+        }
+    )
 
 
 def _design(data):
@@ -33,34 +48,68 @@ def _one_line(excinfo):
 
 def _with(**columns):
     """The sample with columns replaced or added (callables get the frame)."""
+
     def make():
         data = _data()
         for name, value in columns.items():
             data[name] = value(data) if callable(value) else value
         return data
+
     return make
 
 
 BAD_INPUT = {
     "unknown variable": ("y ~ x + nace_grp", _with(), "binomial", FormulaError, "'nace_grp'"),
     "text response": ("answer ~ x", _with(), "binomial", FormulaError, "I(VAR == 'code')"),
-    "binomial response > 1": ("y ~ x", _with(y=lambda d: 2 * d["y"]), "binomial",
-                              FormulaError, "[0, 1]"),
-    "constant column": ("y ~ x + k", _with(k=5.0), "binomial", CollinearityError,
-                        "'k' is constant"),
-    "aliased column": ("y ~ x + x2", _with(x2=lambda d: 2 * d["x"] + 1), "gaussian",
-                       CollinearityError, "linear combination"),
-    "complete separation": ("y ~ x", _with(y=lambda d: (d["x"] > 0).astype(float)),
-                            "binomial", SeparationError, "separation"),
+    "binomial response > 1": (
+        "y ~ x",
+        _with(y=lambda d: 2 * d["y"]),
+        "binomial",
+        FormulaError,
+        "[0, 1]",
+    ),
+    "constant column": (
+        "y ~ x + k",
+        _with(k=5.0),
+        "binomial",
+        CollinearityError,
+        "'k' is constant",
+    ),
+    "aliased column": (
+        "y ~ x + x2",
+        _with(x2=lambda d: 2 * d["x"] + 1),
+        "gaussian",
+        CollinearityError,
+        "linear combination",
+    ),
+    "complete separation": (
+        "y ~ x",
+        _with(y=lambda d: (d["x"] > 0).astype(float)),
+        "binomial",
+        SeparationError,
+        "separation",
+    ),
     "quasi-separation by a level": (
-        "y ~ x + group", _with(y=lambda d: d["y"].where(d["group"] != "b", 0.0)),
-        "binomial", SeparationError, "group[T.b]"),
+        "y ~ x + group",
+        _with(y=lambda d: d["y"].where(d["group"] != "b", 0.0)),
+        "binomial",
+        SeparationError,
+        "group[T.b]",
+    ),
     "Poisson level with only zeros": (
-        "count ~ group", _with(count=lambda d: np.where(d["group"] == "c", 0.0,
-                                                        1.0 + (d["x"] > 0))),
-        "poisson", SeparationError, "group[T.c]"),
-    "one outcome only": ("y ~ x", _with(y=1.0), "binomial", SeparationError,
-                         "needs both outcomes"),
+        "count ~ group",
+        _with(count=lambda d: np.where(d["group"] == "c", 0.0, 1.0 + (d["x"] > 0))),
+        "poisson",
+        SeparationError,
+        "group[T.c]",
+    ),
+    "one outcome only": (
+        "y ~ x",
+        _with(y=1.0),
+        "binomial",
+        SeparationError,
+        "needs both outcomes",
+    ),
     "unknown family": ("y ~ x", _with(), "gamma", ModelError, "'gamma'"),
 }
 
@@ -86,16 +135,16 @@ def test_rows_with_missing_values_are_left_out_of_the_fit():
     data = _data()
     data.loc[:9, "x"] = np.nan
     fit = svyglm("y ~ x + group", _design(data), "binomial")
-    complete = svyglm("y ~ x + group", _design(data.iloc[10:].reset_index(drop=True)),
-                      "binomial")
+    complete = svyglm("y ~ x + group", _design(data.iloc[10:].reset_index(drop=True)), "binomial")
     assert (fit.n_used, fit.n_missing) == (110, 10)
     np.testing.assert_allclose(fit.params, complete.params, rtol=1e-10)
 
 
 def _replicates(data, W):
     B = W.shape[1]
-    return ReplicateWeights(data, data["w"].to_numpy(), W, 1.0, np.full(B, 1.0),
-                            False, B - 1, "JK1")
+    return ReplicateWeights(
+        data, data["w"].to_numpy(), W, 1.0, np.full(B, 1.0), False, B - 1, "JK1"
+    )
 
 
 def test_replicate_where_a_level_has_no_respondents():

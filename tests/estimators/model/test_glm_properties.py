@@ -1,11 +1,13 @@
 """Invariants of design-based GLMs (hypothesis) and the batched replicate
 re-fit against statsmodels fitted one replicate at a time."""
+
 import warnings
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from estimators.model import ReplicateWeights, svyglm
 from estimators.model.families import get_family
@@ -20,11 +22,17 @@ def _sample(seed, n=80):
     x = rng.normal(size=n)
     group = np.array(["a", "b", "c"])[np.arange(n) % 3]
     eta = -0.3 + 0.8 * x + np.where(group == "b", 0.5, 0.0)
-    return pd.DataFrame({
-        "x": x, "group": group, "stratum": np.repeat(["s1", "s2", "s3", "s4"], n // 4),
-        "y": (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float),
-        "count": rng.poisson(np.exp(0.2 + 0.3 * x)).astype(float),
-        "z": 2.0 + x + rng.normal(size=n), "w": rng.uniform(0.5, 4.0, n)})
+    return pd.DataFrame(
+        {
+            "x": x,
+            "group": group,
+            "stratum": np.repeat(["s1", "s2", "s3", "s4"], n // 4),
+            "y": (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float),
+            "count": rng.poisson(np.exp(0.2 + 0.3 * x)).astype(float),
+            "z": 2.0 + x + rng.normal(size=n),
+            "w": rng.uniform(0.5, 4.0, n),
+        }
+    )
 
 
 @SETTINGS
@@ -35,13 +43,16 @@ def test_batched_refit_equals_statsmodels_per_replicate(seed, family):
     fit = svyglm(f"{response} ~ x + group", Design(data, weights="w"), family)
     rng = np.random.default_rng(seed + 1)
     W = data["w"].to_numpy()[:, None] * rng.uniform(0.3, 1.7, size=(len(data), 5))
-    reps = refit_replicates(fit.frame.X, fit.frame.y, W, get_family(family), fit.params,
-                            fit.terms)
+    reps = refit_replicates(fit.frame.X, fit.frame.y, W, get_family(family), fit.params, fit.terms)
     for b in range(W.shape[1]):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            one = sm.GLM(fit.frame.y, fit.frame.X, family=get_family(family).statsmodels(),
-                         var_weights=W[:, b]).fit(tol=1e-14, maxiter=200)
+            one = sm.GLM(
+                fit.frame.y,
+                fit.frame.X,
+                family=get_family(family).statsmodels(),
+                var_weights=W[:, b],
+            ).fit(tol=1e-14, maxiter=200)
         np.testing.assert_allclose(reps[b], one.params, rtol=1e-8, atol=1e-10)
 
 
@@ -50,8 +61,11 @@ def test_batched_refit_equals_statsmodels_per_replicate(seed, family):
 def test_scaling_the_weights_changes_neither_estimates_nor_standard_errors(seed, factor):
     data = _sample(seed)
     fit = svyglm("y ~ x + group", Design(data, weights="w", strata="stratum"), "binomial")
-    scaled = svyglm("y ~ x + group", Design(data.assign(w=data["w"] * factor),
-                                            weights="w", strata="stratum"), "binomial")
+    scaled = svyglm(
+        "y ~ x + group",
+        Design(data.assign(w=data["w"] * factor), weights="w", strata="stratum"),
+        "binomial",
+    )
     np.testing.assert_allclose(scaled.params, fit.params, rtol=1e-9)
     np.testing.assert_allclose(scaled.bse, fit.bse, rtol=1e-9)
 
@@ -59,8 +73,9 @@ def test_scaling_the_weights_changes_neither_estimates_nor_standard_errors(seed,
 @SETTINGS
 @given(seed=st.integers(0, 10_000))
 def test_single_coefficient_wald_test_is_the_squared_t(seed):
-    fit = svyglm("count ~ x + group", Design(_sample(seed), weights="w", strata="stratum"),
-                 "poisson")
+    fit = svyglm(
+        "count ~ x + group", Design(_sample(seed), weights="w", strata="stratum"), "poisson"
+    )
     test = fit.wald_test("x")
     j = fit.terms.index("x")
     np.testing.assert_allclose(test.F, fit.tvalues[j] ** 2, rtol=1e-12)
@@ -73,8 +88,9 @@ def test_margins_of_a_saturated_linear_model_are_weighted_group_means(seed):
     data = _sample(seed)
     fit = svyglm("z ~ group", Design(data, weights="w", strata="stratum"), "gaussian")
     margins = fit.predicted_margins("group").set_index("level")
-    means = data.groupby("group").apply(lambda g: np.average(g["z"], weights=g["w"]),
-                                        include_groups=False)
+    means = data.groupby("group").apply(
+        lambda g: np.average(g["z"], weights=g["w"]), include_groups=False
+    )
     np.testing.assert_allclose(margins.loc[means.index, "estimate"], means, rtol=1e-10)
     assert margins["contrast"].iloc[0] == 0.0
 
@@ -101,8 +117,19 @@ def test_tidy_xarray_and_summary_agree():
     data = _sample(5)
     fit = svyglm("y ~ x + group", Design(data, weights="w", strata="stratum"), "binomial")
     table = fit.tidy()
-    assert list(table.columns) == ["term", "estimate", "se", "t", "df", "p", "ci_low",
-                                   "ci_high", "odds_ratio", "or_ci_low", "or_ci_high"]
+    assert list(table.columns) == [
+        "term",
+        "estimate",
+        "se",
+        "t",
+        "df",
+        "p",
+        "ci_low",
+        "ci_high",
+        "odds_ratio",
+        "or_ci_low",
+        "or_ci_high",
+    ]
     assert table["term"].tolist() == ["Intercept", "group[T.b]", "group[T.c]", "x"]
     ds = fit.to_xarray()
     np.testing.assert_array_equal(ds["estimate"].values, table["estimate"].to_numpy())
@@ -126,8 +153,9 @@ def test_average_marginal_effects_of_a_linear_model_are_its_coefficients(seed, r
     ame = fit.average_marginal_effects().set_index("contrast")
     coef = fit.tidy().set_index("term")
     for contrast, term in [("d/dx", "x"), ("b - a", "group[T.b]"), ("c - a", "group[T.c]")]:
-        np.testing.assert_allclose(ame.loc[contrast, "estimate"], coef.loc[term, "estimate"],
-                                   rtol=1e-7)
+        np.testing.assert_allclose(
+            ame.loc[contrast, "estimate"], coef.loc[term, "estimate"], rtol=1e-7
+        )
         np.testing.assert_allclose(ame.loc[contrast, "se"], coef.loc[term, "se"], rtol=1e-6)
 
 
@@ -157,7 +185,13 @@ def test_given_replicate_weights_are_a_replicate_design(seed, n_groups):
     design = Design(data, weights="w").with_replicate_weights(W, 0.25, np.ones(5))
     values = rng.normal(size=(24, 2))
     groups = rng.integers(0, n_groups, 24)
-    np.testing.assert_allclose(given_weights.replicate_totals(values, groups, n_groups),
-                               design.replicate_totals(values, groups, n_groups), rtol=1e-12)
-    np.testing.assert_allclose(given_weights.replicate_totals(values[:, 0]),
-                               (W * values[:, :1]).sum(axis=0)[:, None, None], rtol=1e-12)
+    np.testing.assert_allclose(
+        given_weights.replicate_totals(values, groups, n_groups),
+        design.replicate_totals(values, groups, n_groups),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        given_weights.replicate_totals(values[:, 0]),
+        (W * values[:, :1]).sum(axis=0)[:, None, None],
+        rtol=1e-12,
+    )

@@ -8,14 +8,14 @@ raked JKn replicate design (replicate weights
 exported from R); fits on domains (rows with missing values, subset=) with
 R's degrees of freedom for each design type.
 """
+
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from repo_paths import REFERENCE
+
 from estimators.model import ReplicateWeights, svyglm
 from weighting.design import Design
 
@@ -26,6 +26,7 @@ RTOL = 1e-7
 
 def _margin(file):
     from weighting.margins import Margin
+
     table = pd.read_csv(REF / file, dtype=str)
     var = table.columns[0]
     return Margin(var, dict(zip(table[var], table["total"].astype(float))))
@@ -41,16 +42,29 @@ def _designs():
         "strat": lambda: Design(strat, weights="pw", strata="stype", fpc="fpc"),
         "clus1": lambda: Design(clus1, weights="pw", psu="dnum", fpc="fpc"),
         "strat_calibrated": lambda: Design(
-            strat, weights="pw", strata="stype", fpc="fpc").calibrate(
-                [_margin("margin_stype.csv"), _margin("margin_comp_imp.csv")],
-                distance="raking", tol=1e-13),
+            strat, weights="pw", strata="stype", fpc="fpc"
+        ).calibrate(
+            [_margin("margin_stype.csv"), _margin("margin_comp_imp.csv")],
+            distance="raking",
+            tol=1e-13,
+        ),
         "stratclus_calibrated": lambda: Design(
-            strat, weights="pw", strata="stype", psu="dnum").calibrate(
-                [_margin("margin_stype.csv"), _margin("margin_comp_imp.csv")],
-                distance="raking", tol=1e-13),
+            strat, weights="pw", strata="stype", psu="dnum"
+        ).calibrate(
+            [_margin("margin_stype.csv"), _margin("margin_comp_imp.csv")],
+            distance="raking",
+            tol=1e-13,
+        ),
         "jkn_calibrated": lambda: ReplicateWeights(
-            strat, reps["weight"].to_numpy(), reps.filter(like="rep_").to_numpy(),
-            meta["scale"], np.asarray(meta["rscales"]), meta["mse"], meta["degf"], "JKn"),
+            strat,
+            reps["weight"].to_numpy(),
+            reps.filter(like="rep_").to_numpy(),
+            meta["scale"],
+            np.asarray(meta["rscales"]),
+            meta["mse"],
+            meta["degf"],
+            "JKn",
+        ),
     }
 
 
@@ -75,8 +89,12 @@ def test_coefficients_and_standard_errors_match_svyglm(case):
     np.testing.assert_allclose(table["estimate"], case["coef"], rtol=RTOL)
     np.testing.assert_allclose(table["se"], case["se"], rtol=RTOL)
     order = [fit.terms.index(t) for t in case["terms"]]
-    np.testing.assert_allclose(fit.cov[np.ix_(order, order)], case["vcov"], rtol=RTOL,
-                               atol=1e-12 * np.max(np.abs(case["vcov"])))
+    np.testing.assert_allclose(
+        fit.cov[np.ix_(order, order)],
+        case["vcov"],
+        rtol=RTOL,
+        atol=1e-12 * np.max(np.abs(case["vcov"])),
+    )
     assert fit.df == case["df"]
     np.testing.assert_allclose(table["ci_low"], case["ci_low"], rtol=RTOL)
     np.testing.assert_allclose(table["ci_high"], case["ci_high"], rtol=RTOL)
@@ -118,6 +136,9 @@ def test_saturated_model_margins_equal_domain_proportions_of_svyby(key):
     np.testing.assert_allclose(margins["estimate"], ref["estimate"], rtol=RTOL)
     np.testing.assert_allclose(margins["se"], ref["se"], rtol=RTOL)
     # Contrasts with the reference level E: differences of the margins.
-    np.testing.assert_allclose(margins["contrast"],
-                               np.asarray(ref["estimate"]) - ref["estimate"][0], rtol=1e-12,
-                               atol=1e-15)
+    np.testing.assert_allclose(
+        margins["contrast"],
+        np.asarray(ref["estimate"]) - ref["estimate"][0],
+        rtol=1e-12,
+        atol=1e-15,
+    )

@@ -4,20 +4,24 @@ Reference: ``tests/reference/tests_intervals`` (R 4.2.2, survey 4.1.1; the
 models fitted with ``glm.control(epsilon = 1e-13)``). ``dclus2`` (two-stage)
 needs multistage designs and is left out.
 """
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reference.tests_intervals.designs import DESIGNS, R
 from scipy import stats
 
 from estimators.inference.chisqsum import pchisqsum, pfsum, satterthwaite
 from estimators.model import ModelError, svyglm
-from estimators.model.lrt import WorkingTest, deviance
 from estimators.model.families import get_family
-from reference.tests_intervals.designs import DESIGNS, R
+from estimators.model.lrt import WorkingTest, deviance
 from weighting.errors import KalibError
 
-MODELS = {"bin_strat": ("I(sch_wide == 'Yes') ~ ell + meals + mobility", "binomial"),
-          "gauss_strat": ("api00 ~ ell + meals + mobility", "gaussian")}
+MODELS = {
+    "bin_strat": ("I(sch_wide == 'Yes') ~ ell + meals + mobility", "binomial"),
+    "gauss_strat": ("api00 ~ ell + meals + mobility", "gaussian"),
+}
 TERMS = {"ell_meals": ["ell", "meals"], "mobility": "mobility"}
 VARIANTS = list(R["regTermTest"]["bin_strat"]["tests"]["mobility"])
 # The coefficients' covariance of the logistic model agrees with R to 1e-10 (an
@@ -37,8 +41,7 @@ def run(name, term, variant):
     method = variant.split("_")[0]
     approximation = "saddlepoint" if "saddlepoint" in variant else "satterthwaite"
     df = np.inf if variant.endswith("dfInf") else None
-    return fit(name).wald_test(TERMS[term], method=method, lrt_approximation=approximation,
-                               df=df)
+    return fit(name).wald_test(TERMS[term], method=method, lrt_approximation=approximation, df=df)
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -65,8 +68,9 @@ def test_regtermtest_equals_r(name, term, variant):
 
 def test_the_models_are_r_s():
     for name in MODELS:
-        np.testing.assert_allclose(fit(name).params, list(R["regTermTest"][name]["coef"].values()),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            fit(name).params, list(R["regTermTest"][name]["coef"].values()), rtol=1e-12
+        )
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -74,8 +78,11 @@ def test_deviance_is_r_s(name):
     f = fit(name)
     w = np.asarray(f.design.weights)[f.frame.used]
     mu = f.family.inverse_link(f.frame.X @ f.params)
-    np.testing.assert_allclose(deviance(f.family, f.frame.y, mu, w / w.mean()),
-                               R["regTermTest"][name]["deviance"], rtol=1e-12)
+    np.testing.assert_allclose(
+        deviance(f.family, f.frame.y, mu, w / w.mean()),
+        R["regTermTest"][name]["deviance"],
+        rtol=1e-12,
+    )
 
 
 def test_pchisqsum_from_r_s_statistics_and_lambdas():
@@ -94,15 +101,19 @@ def test_pchisqsum_from_r_s_statistics_and_lambdas():
 
 
 @settings(max_examples=60, deadline=None)
-@given(k=st.integers(1, 6), a=st.floats(0.2, 5.0), x=st.floats(0.5, 40.0),
-       ddf=st.sampled_from([np.inf, 7.0, 40.0]))
+@given(
+    k=st.integers(1, 6),
+    a=st.floats(0.2, 5.0),
+    x=st.floats(0.5, 40.0),
+    ddf=st.sampled_from([np.inf, 7.0, 40.0]),
+)
 def test_equal_weights_are_a_scaled_chisq_or_f(k, a, x, ddf):
     """With k equal weights ``a`` the sum is ``a chi2_k`` exactly: Satterthwaite
     is exact; the saddlepoint approximation's relative error is at most 12 %
     for one chi-square and shrinks with k (measured on a grid: 5.7 % for k = 2,
     1.4 % for k = 6; Lugannani–Rice)."""
     lam = np.full(k, a)
-    exact = (stats.chi2.sf(x / a, k) if ddf == np.inf else stats.f.sf(x / (a * k), k, ddf))
+    exact = stats.chi2.sf(x / a, k) if ddf == np.inf else stats.f.sf(x / (a * k), k, ddf)
     assert pfsum(x, lam, ddf, "satterthwaite") == pytest.approx(exact, rel=1e-12)
     if exact > 1e-6:
         assert pfsum(x, lam, ddf, "saddlepoint") == pytest.approx(exact, rel=0.13 / k**0.75)

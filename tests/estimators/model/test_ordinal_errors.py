@@ -1,11 +1,18 @@
 """Bad input to design-based proportional-odds models: one-line errors that
 name the response, category, term or replicate."""
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from estimators.model import (CollinearityError, FormulaError, ModelError, ReplicateWeights,
-                              SeparationError, svyolr)
+from estimators.model import (
+    CollinearityError,
+    FormulaError,
+    ModelError,
+    ReplicateWeights,
+    SeparationError,
+    svyolr,
+)
 from weighting.design import Design
 from weighting.errors import KalibError, ReplicateError
 
@@ -15,9 +22,15 @@ def _data(n=150, seed=5):
     x = rng.normal(size=n)
     group = np.array(["a", "b", "c"])[np.arange(n) % 3]
     latent = 0.8 * x + np.where(group == "b", 0.6, 0.0) + rng.logistic(size=n)
-    return pd.DataFrame({
-        "x": x, "group": group, "stratum": np.repeat(["s1", "s2"], n // 2),
-        "rating": np.digitize(latent, [-1.0, 0.0, 1.0]) + 1, "w": rng.uniform(1, 3, n)})
+    return pd.DataFrame(
+        {
+            "x": x,
+            "group": group,
+            "stratum": np.repeat(["s1", "s2"], n // 2),
+            "rating": np.digitize(latent, [-1.0, 0.0, 1.0]) + 1,
+            "w": rng.uniform(1, 3, n),
+        }
+    )
 
 
 def _fit(data, formula="rating ~ x + group", **kwargs):
@@ -39,9 +52,11 @@ def test_response_with_one_category():
 
 def test_declared_category_without_respondents():
     data = _data()
-    data["rating"] = pd.Categorical(data["rating"].map({1: "low", 2: "mid", 3: "mid",
-                                                        4: "high"}),
-                                    ["low", "mid", "high", "top"], ordered=True)
+    data["rating"] = pd.Categorical(
+        data["rating"].map({1: "low", 2: "mid", 3: "mid", 4: "high"}),
+        ["low", "mid", "high", "top"],
+        ordered=True,
+    )
     with pytest.raises(FormulaError) as e:
         _fit(data)
     assert "category 'top' of response 'rating' has no respondents" in _message(e)
@@ -100,20 +115,24 @@ def test_ordered_categorical_keeps_its_order():
     # the categories' order, not their sorted text, defines the thresholds
     data = _data()
     labels = {1: "low", 2: "mid", 3: "high", 4: "top"}
-    data["rating"] = pd.Categorical(data["rating"].map(labels), list(labels.values()),
-                                    ordered=True)
+    data["rating"] = pd.Categorical(
+        data["rating"].map(labels), list(labels.values()), ordered=True
+    )
     fit = _fit(data)
     assert fit.terms[-3:] == ["low|mid", "mid|high", "high|top"]
     np.testing.assert_allclose(fit.params, _fit(_data()).params, rtol=1e-12)
 
 
-@pytest.mark.parametrize("formula, error, message", [
-    ("rating ~ x + x2 + group", CollinearityError, "'x2' is a linear combination"),
-    ("rating ~ x + one + group", CollinearityError, "'one' is constant"),
-    ("rating ~ x + group - 1", FormulaError, "removes the intercept"),
-    ("I(rating > 2) ~ x", FormulaError, "must be one variable"),
-    ("rating ~ x + nothere", FormulaError, "unknown variable 'nothere'"),
-])
+@pytest.mark.parametrize(
+    "formula, error, message",
+    [
+        ("rating ~ x + x2 + group", CollinearityError, "'x2' is a linear combination"),
+        ("rating ~ x + one + group", CollinearityError, "'one' is constant"),
+        ("rating ~ x + group - 1", FormulaError, "removes the intercept"),
+        ("I(rating > 2) ~ x", FormulaError, "must be one variable"),
+        ("rating ~ x + nothere", FormulaError, "unknown variable 'nothere'"),
+    ],
+)
 def test_formula_errors(formula, error, message):
     data = _data().assign(x2=lambda d: 2 * d["x"], one=1.0)
     with pytest.raises(error) as e:
@@ -129,7 +148,7 @@ def test_unknown_link():
 
 def test_separation_names_the_runaway_term():
     data = _data()
-    data.loc[data["group"] == "c", "rating"] = 4   # every "c" gives the top rating
+    data.loc[data["group"] == "c", "rating"] = 4  # every "c" gives the top rating
     with pytest.raises(SeparationError) as e:
         _fit(data)
     assert "coefficient 'group[T.c]' runs away" in _message(e)
@@ -138,7 +157,7 @@ def test_separation_names_the_runaway_term():
 def test_replicate_without_a_category_names_it():
     data = _data()
     weights = np.repeat(data["w"].to_numpy()[:, None], 3, axis=1)
-    weights[data["rating"] == 4, 1] = 0.0           # replicate 2 drops every top rating
+    weights[data["rating"] == 4, 1] = 0.0  # replicate 2 drops every top rating
     design = ReplicateWeights(data, data["w"].to_numpy(), weights, 1.0, np.ones(3), False, 2)
     with pytest.raises(ReplicateError) as e:
         svyolr("rating ~ x + group", design)

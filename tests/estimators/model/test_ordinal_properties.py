@@ -2,12 +2,14 @@
 cross-checks against independent fits: statsmodels' ``OrderedModel`` (equal
 weights), ``svyglm`` (two categories), one-at-a-time replicate fits, and
 numerical derivatives of the predicted margins."""
+
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 
 from estimators.inference.variance import linearization_covariance
@@ -24,9 +26,15 @@ def _sample(seed, n=120, categories=4):
     group = np.array(["a", "b", "c"])[np.arange(n) % 3]
     latent = 0.7 * x + np.where(group == "b", 0.5, 0.0) + rng.logistic(size=n)
     cuts = np.quantile(latent, np.linspace(0, 1, categories + 1)[1:-1])
-    return pd.DataFrame({
-        "x": x, "group": group, "stratum": np.repeat(["s1", "s2", "s3", "s4"], n // 4),
-        "rating": np.digitize(latent, cuts) + 1, "w": rng.uniform(0.5, 4.0, n)})
+    return pd.DataFrame(
+        {
+            "x": x,
+            "group": group,
+            "stratum": np.repeat(["s1", "s2", "s3", "s4"], n // 4),
+            "rating": np.digitize(latent, cuts) + 1,
+            "w": rng.uniform(0.5, 4.0, n),
+        }
+    )
 
 
 def _design(data, weights="w"):
@@ -34,8 +42,11 @@ def _design(data, weights="w"):
 
 
 @SETTINGS
-@given(seed=st.integers(0, 10_000), link=st.sampled_from(["logit", "probit"]),
-       categories=st.integers(3, 6))
+@given(
+    seed=st.integers(0, 10_000),
+    link=st.sampled_from(["logit", "probit"]),
+    categories=st.integers(3, 6),
+)
 def test_thresholds_increase_and_probabilities_sum_to_one(seed, link, categories):
     data = _sample(seed, categories=categories)
     fit = svyolr("rating ~ x + group", _design(data), link)
@@ -66,8 +77,7 @@ def test_reversing_the_scale_flips_every_sign(seed, link):
     flipped = svyolr("rating ~ x + group", _design(data.assign(rating=-data["rating"])), link)
     p = len(fit.coefficients)
     np.testing.assert_allclose(flipped.params[:p], -fit.params[:p], rtol=1e-8, atol=1e-12)
-    np.testing.assert_allclose(flipped.params[p:], -fit.params[p:][::-1], rtol=1e-8,
-                               atol=1e-12)
+    np.testing.assert_allclose(flipped.params[p:], -fit.params[p:][::-1], rtol=1e-8, atol=1e-12)
     np.testing.assert_allclose(flipped.bse, np.r_[fit.bse[:p], fit.bse[p:][::-1]], rtol=1e-8)
 
 
@@ -79,9 +89,11 @@ def test_equal_weights_give_ordered_model_mle(seed, link):
     X = pd.get_dummies(data["group"], drop_first=True, dtype=float).assign(x=data["x"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ref = OrderedModel(data["rating"].to_numpy(), X[["x", "b", "c"]].to_numpy(),
-                           distr={"logit": "logit", "probit": "probit"}[link]).fit(
-            method="newton", disp=False, maxiter=200, gtol=1e-12)
+        ref = OrderedModel(
+            data["rating"].to_numpy(),
+            X[["x", "b", "c"]].to_numpy(),
+            distr={"logit": "logit", "probit": "probit"}[link],
+        ).fit(method="newton", disp=False, maxiter=200, gtol=1e-12)
     thresholds = ref.model.transform_threshold_params(ref.params)[1:-1]
     # OrderedModel's Newton uses a numerical Hessian: it ends ~3e-9 from the root.
     ours = fit.params
@@ -102,8 +114,9 @@ def test_two_categories_is_the_binary_glm(seed, link):
         np.testing.assert_allclose(fit.params[:3], glm.params[1:], rtol=1e-8)
         np.testing.assert_allclose(fit.params[3], -glm.params[0], rtol=1e-8)
         order, sign = [1, 2, 3, 0], np.array([1.0, 1.0, 1.0, -1.0])
-        np.testing.assert_allclose(fit.cov, np.outer(sign, sign) * glm.cov[np.ix_(order, order)],
-                                   rtol=1e-7, atol=1e-14)
+        np.testing.assert_allclose(
+            fit.cov, np.outer(sign, sign) * glm.cov[np.ix_(order, order)], rtol=1e-7, atol=1e-14
+        )
         assert fit.df == glm.df
     assert fit.terms[-1] == "1|2"
 
@@ -120,11 +133,11 @@ def test_batched_replicate_fits_equal_separate_fits(seed):
     rows = _Rows(fit.frame.X, fit.frame.y, len(fit.levels))
     link = get_link("logit")
     for b in range(W.shape[1]):
-        theta, converged = newton(rows, start_values(rows, W[:, b], link)[:, None],
-                                     W[:, [b]], link)
+        theta, converged = newton(
+            rows, start_values(rows, W[:, b], link)[:, None], W[:, [b]], link
+        )
         assert converged[0]
-        np.testing.assert_allclose(fit.replicate_params[b], theta[:, 0], rtol=1e-9,
-                                   atol=1e-12)
+        np.testing.assert_allclose(fit.replicate_params[b], theta[:, 0], rtol=1e-9, atol=1e-12)
 
 
 def test_margin_gradient_matches_numerical_derivative():
@@ -143,8 +156,12 @@ def test_margin_gradient_matches_numerical_derivative():
             out.append(w @ fit._probabilities(X, theta[:, None])[:, :, 0] / w.sum())
         return np.concatenate(out)
 
-    J = np.column_stack([(margin(fit.params + eps * e) - margin(fit.params - eps * e))
-                         / (2 * eps) for e in np.eye(len(fit.params))])
+    J = np.column_stack(
+        [
+            (margin(fit.params + eps * e) - margin(fit.params - eps * e)) / (2 * eps)
+            for e in np.eye(len(fit.params))
+        ]
+    )
     m = margin(fit.params)
     np.testing.assert_allclose(margins["estimate"], m, rtol=1e-12)
     K = len(fit.levels)
@@ -152,7 +169,7 @@ def test_margin_gradient_matches_numerical_derivative():
     for j, level in enumerate(["a", "b", "c"]):
         X = fit.frame.design_matrix(base.assign(group=level))
         probs = fit._probabilities(X, fit.params[:, None])[:, :, 0]
-        z[:, K * j: K * (j + 1)] = (probs - m[K * j: K * (j + 1)]) / w.sum()
+        z[:, K * j : K * (j + 1)] = (probs - m[K * j : K * (j + 1)]) / w.sum()
     z += fit.influence @ J.T
     se = np.sqrt(np.diag(linearization_covariance(fit.design, z)))
     np.testing.assert_allclose(margins["se"], se, rtol=1e-6)
@@ -168,14 +185,20 @@ def test_domain_probabilities_average_the_fitted_probabilities():
     for level in ["a", "b", "c"]:
         mask = (data["group"] == level).to_numpy()
         expected = w[mask] @ probs.to_numpy()[mask] / w[mask].sum()
-        np.testing.assert_allclose(table.loc[table["level"] == level, "estimate"], expected,
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            table.loc[table["level"] == level, "estimate"], expected, rtol=1e-12
+        )
     # replicate SE: the same average with each replicate's weights and estimates
     W = design.replicate_weights()
     mask = (data["group"] == "b").to_numpy()
-    reps = np.array([W[mask, b] @ fit._probabilities(
-        fit.frame.X[mask], fit.replicate_params[b][:, None])[:, :, 0] / W[mask, b].sum()
-        for b in range(W.shape[1])])
+    reps = np.array(
+        [
+            W[mask, b]
+            @ fit._probabilities(fit.frame.X[mask], fit.replicate_params[b][:, None])[:, :, 0]
+            / W[mask, b].sum()
+            for b in range(W.shape[1])
+        ]
+    )
     centre = reps.mean(axis=0)
     se = np.sqrt(design.scale * (design.rscales[:, None] * (reps - centre) ** 2).sum(axis=0))
     np.testing.assert_allclose(table.loc[table["level"] == "b", "se"], se, rtol=1e-10)

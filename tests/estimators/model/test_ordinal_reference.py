@@ -12,13 +12,14 @@ R's default ``vcov`` uses optim's finite-difference Hessian, see
 converged replicate fits. Wald tests of terms: ordinal_wald_reference.json,
 written by ordinal_wald.R (R's regTermTest on the same fits).
 """
+
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from repo_paths import REFERENCE
+
 from estimators.model import ReplicateWeights
 from estimators.model.ordinal import svyolr
 from weighting.design import Design
@@ -52,28 +53,34 @@ def _stratified():
 
 
 def _raked(*variables):
-    return _stratified().calibrate([_margin(v) for v in variables], distance="raking",
-                                   tol=1e-13)
+    return _stratified().calibrate([_margin(v) for v in variables], distance="raking", tol=1e-13)
 
 
 def _apistrat():
-    return Design(pd.read_csv(REF / "ordinal_apistrat.csv"), weights="pw", strata="stype",
-                  fpc="fpc")
+    return Design(
+        pd.read_csv(REF / "ordinal_apistrat.csv"), weights="pw", strata="stype", fpc="fpc"
+    )
 
 
 def _replicate_file(stem):
     reps = pd.read_csv(REF / f"{stem}.csv.gz")
     meta = META[stem]
-    return ReplicateWeights(_establishments(), reps["weight"].to_numpy(),
-                            reps.filter(like="rep_").to_numpy(), meta["scale"],
-                            np.asarray(meta["rscales"]), meta["mse"], meta["degf"], "JKn")
+    return ReplicateWeights(
+        _establishments(),
+        reps["weight"].to_numpy(),
+        reps.filter(like="rep_").to_numpy(),
+        meta["scale"],
+        np.asarray(meta["rscales"]),
+        meta["mse"],
+        meta["degf"],
+        "JKn",
+    )
 
 
 LINEARIZED = {
     "a_strat_logistic": lambda: svyolr(FORMULA, _stratified()),
     "b_raked_logistic": lambda: svyolr(FORMULA, _raked("sector", "size")),
-    "b3_raked_with_trainee_logistic": lambda: svyolr(FORMULA, _raked("sector", "size",
-                                                                     "trainee")),
+    "b3_raked_with_trainee_logistic": lambda: svyolr(FORMULA, _raked("sector", "size", "trainee")),
     "d_strat_probit": lambda: svyolr(FORMULA, _stratified(), "probit"),
     "e_apistrat_logistic": lambda: svyolr(API_FORMULA, _apistrat(), "logistic"),
     "e_apistrat_probit": lambda: svyolr(API_FORMULA, _apistrat(), "probit"),
@@ -82,22 +89,28 @@ REPLICATED = {
     # replicate weights exported from R
     "c0_jkn_logistic": lambda: svyolr(FORMULA, _replicate_file("ordinal_jkn_repweights")),
     "c1_jkn_reraked_logistic": lambda: svyolr(
-        FORMULA, _replicate_file("ordinal_jkn_reraked_repweights")),
+        FORMULA, _replicate_file("ordinal_jkn_reraked_repweights")
+    ),
     "c2_jkn_of_raked_logistic": lambda: svyolr(
-        FORMULA, _replicate_file("ordinal_jkn_of_raked_repweights")),
+        FORMULA, _replicate_file("ordinal_jkn_of_raked_repweights")
+    ),
     "c3_jkn_reraked3_logistic": lambda: svyolr(
-        FORMULA, _replicate_file("ordinal_jkn_reraked3_repweights")),
+        FORMULA, _replicate_file("ordinal_jkn_reraked3_repweights")
+    ),
     "c4_jkn_of_raked3_logistic": lambda: svyolr(
-        FORMULA, _replicate_file("ordinal_jkn_of_raked3_repweights")),
+        FORMULA, _replicate_file("ordinal_jkn_of_raked3_repweights")
+    ),
     # kalib's own JKn replicates (each re-raked when the design is raked)
     "e_apistrat_jkn_logistic": lambda: svyolr(API_FORMULA, _apistrat().with_replicates("jkn")),
 }
 MADE_HERE = {
     "c0_jkn_logistic": lambda: svyolr(FORMULA, _stratified().with_replicates("jkn")),
     "c1_jkn_reraked_logistic": lambda: svyolr(
-        FORMULA, _raked("sector", "size").with_replicates("jkn")),
+        FORMULA, _raked("sector", "size").with_replicates("jkn")
+    ),
     "c3_jkn_reraked3_logistic": lambda: svyolr(
-        FORMULA, _raked("sector", "size", "trainee").with_replicates("jkn")),
+        FORMULA, _raked("sector", "size", "trainee").with_replicates("jkn")
+    ),
 }
 _FITS = {}
 
@@ -116,11 +129,14 @@ def _values(mapping):
 
 def _check_coefficients(fit, case):
     names, coef = _values(case["coef_all"])
-    assert fit.terms == [n.replace("sectorpublic", "sector[T.public]")
-                         .replace("sizemedium", "size[T.medium]")
-                         .replace("sizelarge", "size[T.large]")
-                         .replace("stypeH", "stype[T.H]").replace("stypeM", "stype[T.M]")
-                         for n in names]
+    assert fit.terms == [
+        n.replace("sectorpublic", "sector[T.public]")
+        .replace("sizemedium", "size[T.medium]")
+        .replace("sizelarge", "size[T.large]")
+        .replace("stypeH", "stype[T.H]")
+        .replace("stypeM", "stype[T.M]")
+        for n in names
+    ]
     np.testing.assert_allclose(fit.params, coef, rtol=RTOL_COEF, atol=1e-13)
 
 
@@ -157,12 +173,14 @@ def test_replicate_fit_matches_converged_svyolr_replicates(name):
     _check_coefficients(fit, case)
     # kalib's own JKn (apistrat) numbers the replicates in another order than R
     ours, theirs = fit.replicate_params, np.array(case["replicate_coefficients"])
-    np.testing.assert_allclose(ours[np.lexsort(ours.T)], theirs[np.lexsort(theirs.T)],
-                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        ours[np.lexsort(ours.T)], theirs[np.lexsort(theirs.T)], rtol=1e-9, atol=1e-12
+    )
     _, se = _values(case["se"])
     np.testing.assert_allclose(fit.bse, se, rtol=RTOL_SE)
-    np.testing.assert_allclose(fit.cov, np.array(case["vcov"]["matrix"]), rtol=RTOL_SE,
-                               atol=1e-12 * np.max(se) ** 2)
+    np.testing.assert_allclose(
+        fit.cov, np.array(case["vcov"]["matrix"]), rtol=RTOL_SE, atol=1e-12 * np.max(se) ** 2
+    )
     assert fit.df == case["design"]["df_residual"]
 
 
@@ -181,36 +199,48 @@ def test_predicted_probabilities_match_predict_polr(name):
     fit, case = fitted(name), R[name]["predict"]
     probs = fit.predict_proba(pd.DataFrame(case["newdata"]))
     assert list(probs.columns) == case["columns"]
-    np.testing.assert_allclose(probs.to_numpy(), np.array(case["probs"]), rtol=1e-9,
-                               atol=1e-13)
+    np.testing.assert_allclose(probs.to_numpy(), np.array(case["probs"]), rtol=1e-9, atol=1e-13)
 
 
-@pytest.mark.parametrize("name, file, data", [
-    ("a_strat_logistic", "ordinal_a_fitted.csv", _establishments),
-    ("d_strat_probit", "ordinal_d_fitted.csv", _establishments),
-    ("e_apistrat_logistic", "ordinal_e_fitted.csv",
-     lambda: pd.read_csv(REF / "ordinal_apistrat.csv"))])
+@pytest.mark.parametrize(
+    "name, file, data",
+    [
+        ("a_strat_logistic", "ordinal_a_fitted.csv", _establishments),
+        ("d_strat_probit", "ordinal_d_fitted.csv", _establishments),
+        (
+            "e_apistrat_logistic",
+            "ordinal_e_fitted.csv",
+            lambda: pd.read_csv(REF / "ordinal_apistrat.csv"),
+        ),
+    ],
+)
 def test_in_sample_probabilities_match_fitted_values(name, file, data):
     expected = pd.read_csv(REF / file).filter(regex="^p").to_numpy()
-    np.testing.assert_allclose(fitted(name).predict_proba(data()).to_numpy(), expected,
-                               rtol=1e-9, atol=1e-13)
+    np.testing.assert_allclose(
+        fitted(name).predict_proba(data()).to_numpy(), expected, rtol=1e-9, atol=1e-13
+    )
 
 
 def test_raked_weights_are_r_calibrate_weights():
     # the linearization after calibration above rests on the same weights
     weights = pd.read_csv(REF / "ordinal_raked_weights.csv")
-    np.testing.assert_allclose(_raked("sector", "size").weights, weights["w_raked"],
-                               rtol=1e-12)
-    np.testing.assert_allclose(_raked("sector", "size", "trainee").weights,
-                               weights["w_raked3"], rtol=1e-12)
+    np.testing.assert_allclose(_raked("sector", "size").weights, weights["w_raked"], rtol=1e-12)
+    np.testing.assert_allclose(
+        _raked("sector", "size", "trainee").weights, weights["w_raked3"], rtol=1e-12
+    )
 
 
 WALD = json.loads((REF / "ordinal_wald_reference.json").read_text())
 
 
-@pytest.mark.parametrize("name, terms", [
-    (name, terms) for name in ("a_strat_logistic", "b_raked_logistic", "e_apistrat_probit")
-    for terms in WALD[name]])
+@pytest.mark.parametrize(
+    "name, terms",
+    [
+        (name, terms)
+        for name in ("a_strat_logistic", "b_raked_logistic", "e_apistrat_probit")
+        for terms in WALD[name]
+    ],
+)
 def test_wald_tests_match_regtermtest(name, terms):
     # written by ordinal_wald.R: regTermTest(fit, ~terms) uses R's vcov (a
     # finite-difference Hessian, 2e-7 from the exact one; 1e-4 on apistrat),
@@ -222,5 +252,4 @@ def test_wald_tests_match_regtermtest(name, terms):
     # (R's root is 2e-11 from the exact one: F agrees to ~6e-9)
     assert test.F == pytest.approx(case["F_exact_hessian"], rel=2e-8)
     assert test.p == pytest.approx(case["p_exact_hessian"], rel=2e-7)
-    assert test.F == pytest.approx(case["F_regTermTest"], rel=5e-4 if "apistrat" in name
-                                   else 1e-6)
+    assert test.F == pytest.approx(case["F_regTermTest"], rel=5e-4 if "apistrat" in name else 1e-6)

@@ -1,5 +1,6 @@
 """The report page and figures, built from a small fake key-rate frame with the
 exact keyrates.csv columns (no design, no calibration)."""
+
 import base64
 import re
 
@@ -13,9 +14,12 @@ from estimators.report.labels import domain_label, text
 from estimators.report.pipeline import KEYRATE_COLUMNS
 from estimators.surveys.employers import SURVEY
 
-DOMAINS = ([("all", "all")] + [("sector", s) for s in ("private", "public")]
-           + [("size_class", s) for s in ("1-4", "5-19", "20-49", "50+")]
-           + [("sector*size_class", "public*1-4"), ("nace_group", "G")])
+DOMAINS = (
+    [("all", "all")]
+    + [("sector", s) for s in ("private", "public")]
+    + [("size_class", s) for s in ("1-4", "5-19", "20-49", "50+")]
+    + [("sector*size_class", "public*1-4"), ("nace_group", "G")]
+)
 
 
 def fake_keyrates(rates=("trainee_now_rate", "hired_after_trainee_rate", "csr_reason_important")):
@@ -24,54 +28,96 @@ def fake_keyrates(rates=("trainee_now_rate", "hired_after_trainee_rate", "csr_re
     for rate in rates:
         for var, dom in DOMAINS:
             est = rng.uniform(0.2, 0.8)
-            rows.append({"rate": rate, "variable": "x == 'yes'", "domain_var": var,
-                         "domain": dom, "n": 120, "weighted_base": 5000.0, "estimate": est,
-                         "se": 0.03, "ci_low": est - 0.06, "ci_high": est + 0.06,
-                         "deff": 1.4, "flag": "ok" if var != "sector*size_class" else "suppress",
-                         "published": np.nan, "unweighted": est + 0.01})
+            rows.append(
+                {
+                    "rate": rate,
+                    "variable": "x == 'yes'",
+                    "domain_var": var,
+                    "domain": dom,
+                    "n": 120,
+                    "weighted_base": 5000.0,
+                    "estimate": est,
+                    "se": 0.03,
+                    "ci_low": est - 0.06,
+                    "ci_high": est + 0.06,
+                    "deff": 1.4,
+                    "flag": "ok" if var != "sector*size_class" else "suppress",
+                    "published": np.nan,
+                    "unweighted": est + 0.01,
+                }
+            )
     frame = pd.DataFrame(rows, columns=KEYRATE_COLUMNS)
     # Tabell 5.4: 295 of 993 printed as 29,7 %; 5.10 prints 66 % for 255/368 (= 69.3 %).
-    frame.loc[(frame.rate == "trainee_now_rate") & (frame.domain == "all"),
-              ["published", "unweighted"]] = [0.297, 295 / 993]
-    frame.loc[(frame.rate == "hired_after_trainee_rate") & (frame.domain == "all"),
-              ["published", "unweighted"]] = [0.66, 255 / 368]
-    frame.loc[(frame.rate == "hired_after_trainee_rate") & (frame.domain == "public"),
-              ["published", "unweighted"]] = [0.467, 28 / 60]
+    frame.loc[
+        (frame.rate == "trainee_now_rate") & (frame.domain == "all"), ["published", "unweighted"]
+    ] = [0.297, 295 / 993]
+    frame.loc[
+        (frame.rate == "hired_after_trainee_rate") & (frame.domain == "all"),
+        ["published", "unweighted"],
+    ] = [0.66, 255 / 368]
+    frame.loc[
+        (frame.rate == "hired_after_trainee_rate") & (frame.domain == "public"),
+        ["published", "unweighted"],
+    ] = [0.467, 28 / 60]
     return frame
 
 
 def fake_page(lang="en", frame=None):
     frame = (fake_keyrates() if frame is None else frame).assign(kind="proportion")
     t = text(lang, SURVEY.text)
-    shares = pd.DataFrame({"margin": ["sector", "sector"], "category": ["public", "private"],
-                           "sample_n": [200, 800], "sample_share": [0.2, 0.8],
-                           "register_total": [10000.0, 190000.0],
-                           "register_share": [0.05, 0.95], "calibrated_share": [0.05, 0.95]})
+    shares = pd.DataFrame(
+        {
+            "margin": ["sector", "sector"],
+            "category": ["public", "private"],
+            "sample_n": [200, 800],
+            "sample_share": [0.2, 0.8],
+            "register_total": [10000.0, 190000.0],
+            "register_share": [0.05, 0.95],
+            "calibrated_share": [0.05, 0.95],
+        }
+    )
     labels = {"trainee_now_rate": "Share of firms with trainee(s) now"}
-    png = figs.to_png(figs.forest(frame, ["trainee_now_rate", "csr_reason_important"],
-                                  labels, t, 0.95, SURVEY.forest_domains))
-    return Page(lang=lang, level=0.95,
-                keyrates=frame.assign(sens_low=frame.estimate - 0.01,
-                                      sens_high=frame.estimate + 0.01),
-                rate_labels=labels, margin_shares=shares, strata=None,
-                weight_stats=[("w_min", "1.00"), ("n_eff", "512.3")],
-                figures=[Figure("forest_trainees", "Work placements", png, "forest")],
-                flag_rules={"suppress": "fewer than 30 respondents in the base"},
-                settings=[("seed", "20170602")], margin_sources=[("sector", "SSB")],
-                survey_text=SURVEY.text)
+    png = figs.to_png(
+        figs.forest(
+            frame,
+            ["trainee_now_rate", "csr_reason_important"],
+            labels,
+            t,
+            0.95,
+            SURVEY.forest_domains,
+        )
+    )
+    return Page(
+        lang=lang,
+        level=0.95,
+        keyrates=frame.assign(sens_low=frame.estimate - 0.01, sens_high=frame.estimate + 0.01),
+        rate_labels=labels,
+        margin_shares=shares,
+        strata=None,
+        weight_stats=[("w_min", "1.00"), ("n_eff", "512.3")],
+        figures=[Figure("forest_trainees", "Work placements", png, "forest")],
+        flag_rules={"suppress": "fewer than 30 respondents in the base"},
+        settings=[("seed", "20170602")],
+        margin_sources=[("sector", "SSB")],
+        survey_text=SURVEY.text,
+    )
 
 
 def page_html(pages):
-    return render(pages, versions={"kalib": "0.1.0", "numpy": "2"},
-                  generated="2026-01-01 00:00 UTC", files=["index.html"])
+    return render(
+        pages,
+        versions={"kalib": "0.1.0", "numpy": "2"},
+        generated="2026-01-01 00:00 UTC",
+        files=["index.html"],
+    )
 
 
 def test_published_matches_uses_the_reports_double_rounding():
     assert published_matches(0.297, 295 / 993)
-    assert published_matches(0.3, 295 / 993)            # printed without decimals
-    assert published_matches(0.946, 52 / 55)            # 94.545 -> 94.55 -> 94.6
+    assert published_matches(0.3, 295 / 993)  # printed without decimals
+    assert published_matches(0.946, 52 / 55)  # 94.545 -> 94.55 -> 94.6
     assert not published_matches(0.945, 52 / 55)
-    assert not published_matches(0.66, 255 / 368)       # 69.3 %
+    assert not published_matches(0.66, 255 / 368)  # 69.3 %
     assert not published_matches(np.nan, 0.5)
 
 
@@ -87,7 +133,9 @@ def test_every_key_rate_has_a_row_and_every_published_domain_too():
 
 def test_differences_from_the_published_value_are_marked_and_explained():
     html = page_html(fake_page())
-    row = re.search(r"<tr[^>]*id='rate-hired_after_trainee_rate--all--all'>(.*?)</tr>", html).group(1)
+    row = re.search(
+        r"<tr[^>]*id='rate-hired_after_trainee_rate--all--all'>(.*?)</tr>", html
+    ).group(1)
     assert "class='num diff'>69.29<" in row
     assert "Published 66 % is not what the printed counts give (69.29 %)" in row
     row = re.search(r"<tr[^>]*id='rate-trainee_now_rate--all--all'>(.*?)</tr>", html).group(1)
@@ -141,8 +189,15 @@ def test_forest_has_one_panel_per_rate_with_all_sector_and_size_rows():
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert len(axes) == 3
     ticks = [tick.get_text() for tick in axes[0].get_yticklabels()]
-    assert ticks == ["All firms", "Private", "Public", "1-4 employees", "5-19 employees",
-                     "20-49 employees", "50+ employees"]
+    assert ticks == [
+        "All firms",
+        "Private",
+        "Public",
+        "1-4 employees",
+        "5-19 employees",
+        "20-49 employees",
+        "50+ employees",
+    ]
     # the weighted CI of the first row spans estimate +- 6 points
     est = frame[(frame.rate == "trainee_now_rate") & (frame.domain == "all")].estimate.iloc[0]
     lines = axes[0].collections[0].get_segments()
@@ -153,8 +208,12 @@ def test_forest_has_one_panel_per_rate_with_all_sector_and_size_rows():
 def test_published_domains_sit_under_their_rate_and_sensitivity_is_shown():
     html = page_html(fake_page())
     ids = re.findall(r"<tr[^>]*id='rate-([^']+)'", html)
-    assert ids == ["trainee_now_rate--all--all", "hired_after_trainee_rate--all--all",
-                   "hired_after_trainee_rate--sector--public", "csr_reason_important--all--all"]
+    assert ids == [
+        "trainee_now_rate--all--all",
+        "hired_after_trainee_rate--all--all",
+        "hired_after_trainee_rate--sector--public",
+        "csr_reason_important--all--all",
+    ]
     row = re.search(r"id='rate-trainee_now_rate--all--all'>(.*?)</tr>", html).group(1)
     est = fake_keyrates().query("rate == 'trainee_now_rate' and domain == 'all'").estimate.iloc[0]
     assert f"{100 * est - 1:.1f} / {100 * est + 1:.1f}" in row
@@ -185,20 +244,33 @@ def staff_like_keyrates():
     """Two rates by role: one asked of everybody, one of job consultants only,
     nothing published by role; and a mean."""
     rows = []
-    for rate, kind, roles in (("asked_all", "proportion", ("jc", "gm")),
-                              ("asked_jc", "proportion", ("jc",)),
-                              ("mean_rate", "mean", ("jc",))):
+    for rate, kind, roles in (
+        ("asked_all", "proportion", ("jc", "gm")),
+        ("asked_jc", "proportion", ("jc",)),
+        ("mean_rate", "mean", ("jc",)),
+    ):
         est = 11.6 if kind == "mean" else 0.8
         for var, dom in [("all", "all"), ("role", "jc"), ("role", "gm")]:
             n = 100 if dom in roles or var == "all" else 0
-            rows.append({"rate": rate, "variable": "x", "domain_var": var, "domain": dom,
-                         "n": n, "weighted_base": 300.0 * (n > 0),
-                         "estimate": est if n else np.nan, "se": 0.02 if n else np.nan,
-                         "ci_low": est - 0.04 if n else np.nan,
-                         "ci_high": est + 0.04 if n else np.nan, "deff": 1.0 if n else np.nan,
-                         "flag": "ok" if n else "empty",
-                         "published": (est if var == "all" else np.nan),
-                         "unweighted": est if n else np.nan, "kind": kind})
+            rows.append(
+                {
+                    "rate": rate,
+                    "variable": "x",
+                    "domain_var": var,
+                    "domain": dom,
+                    "n": n,
+                    "weighted_base": 300.0 * (n > 0),
+                    "estimate": est if n else np.nan,
+                    "se": 0.02 if n else np.nan,
+                    "ci_low": est - 0.04 if n else np.nan,
+                    "ci_high": est + 0.04 if n else np.nan,
+                    "deff": 1.0 if n else np.nan,
+                    "flag": "ok" if n else "empty",
+                    "published": (est if var == "all" else np.nan),
+                    "unweighted": est if n else np.nan,
+                    "kind": kind,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -209,15 +281,21 @@ def test_table_domains_get_every_answered_row_marked_not_published():
     page.table_domains = ("role",)
     html = page_html(page)
     ids = re.findall(r"<tr[^>]*id='rate-([^']+)'", html)
-    assert ids == ["asked_all--all--all", "asked_all--role--jc", "asked_all--role--gm",
-                   "asked_jc--all--all", "asked_jc--role--jc",
-                   "mean_rate--all--all", "mean_rate--role--jc"]
+    assert ids == [
+        "asked_all--all--all",
+        "asked_all--role--jc",
+        "asked_all--role--gm",
+        "asked_jc--all--all",
+        "asked_jc--role--jc",
+        "mean_rate--all--all",
+        "mean_rate--role--jc",
+    ]
     row = re.search(r"id='rate-asked_all--role--gm'>(.*?)</tr>", html).group(1)
     assert "<span class='np'>not published</span>" in row
     mean = re.search(r"id='rate-mean_rate--all--all'>(.*?)</tr>", html).group(1)
     assert ">11.6<" in mean and ">11.60<" in mean and "11.6 – 11.6" in mean
     assert "class='num ok'>11.60<" in mean
-    page.table_domains = ()                            # the employer survey's rule
+    page.table_domains = ()  # the employer survey's rule
     assert "rate-asked_all--role--gm" not in page_html(page)
 
 
@@ -233,7 +311,7 @@ def test_parts_are_numbered_with_their_own_anchors_and_figures_numbered_through(
     assert {"keyrates", "staff_keyrates", "staff_part", "software"} <= ids
     assert set(re.findall(r"href='#([^']+)'", html)) <= ids
     assert "Figure 1. Work placements" in html and "Figure 2. Staff rates" in html
-    single = page_html(first)                           # one survey: its own title
+    single = page_html(first)  # one survey: its own title
     assert "<h2 class='part'>" not in single and "Reweighted employer survey" in single
 
 
@@ -243,8 +321,15 @@ def test_category_distribution_stacks_each_level_to_100_percent():
         for k, level in enumerate(levels):
             shares = np.array([1, 2, 3, 3, 1], float) + k
             for category, share in zip("12345", shares / shares.sum()):
-                rows.append({"variable": variable, "level": level, "category": category,
-                             "label": category, "estimate": share})
+                rows.append(
+                    {
+                        "variable": variable,
+                        "level": level,
+                        "category": category,
+                        "label": category,
+                        "estimate": share,
+                    }
+                )
     fig = figs.category_distribution(pd.DataFrame(rows), text("en", SURVEY.text))
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert len(axes) == 2
@@ -261,11 +346,12 @@ def test_category_distribution_stacks_each_level_to_100_percent():
 def test_forest_of_a_mean_uses_its_own_scale_and_leaves_out_unasked_domains():
     frame = staff_like_keyrates()
     t = {**text("en"), "role=jc": "Job consultants", "role=gm": "General managers"}
-    fig = figs.forest(frame, ["mean_rate"], {}, t, 0.95, ("all", "role"), scale=1,
-                      axis="participants")
+    fig = figs.forest(
+        frame, ["mean_rate"], {}, t, 0.95, ("all", "role"), scale=1, axis="participants"
+    )
     ax = [a for a in fig.axes if a.get_visible()][0]
     assert [tick.get_text() for tick in ax.get_yticklabels()] == ["All units", "Job consultants"]
     segments = ax.collections[0].get_segments()
-    assert np.allclose(segments[0][:, 0], [11.56, 11.64])          # not x 100
+    assert np.allclose(segments[0][:, 0], [11.56, 11.64])  # not x 100
     assert ax.get_xlabel() == "participants"
     figs.plt.close(fig)

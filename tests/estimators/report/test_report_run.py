@@ -2,6 +2,7 @@
 each): outputs, reproducibility, the staff survey's rows against R ``survey``,
 its sensitivity columns, refusal and atomicity, and the page as headless
 Chromium renders it."""
+
 import contextlib
 import hashlib
 import io
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from repo_paths import REFERENCE
 from scipy import special
 
 from estimators.cli import main
@@ -26,18 +28,20 @@ from estimators.report.pipeline import REPORT_COLUMNS, STEPS
 from estimators.surveys import ai_staff, employers
 from estimators.surveys.ai_staff.catalog import SOURCE_IDS as STAFF_IDS
 from estimators.surveys.employers.catalog import KEY_RATES
-from repo_paths import REFERENCE
 
 B = 40  # replicates in these tests; the default 1000 is exercised by `make report`
 STAFF = ai_staff.SURVEY.catalog
 ROLES = ("general_manager", "job_consultant", "programme_leader", "work_production_leader")
 R_VALUES = pd.read_csv(REFERENCE / "ai_staff" / "ai_staff_values.csv").set_index("name")["value"]
 # R's names of the staff rates (tests/reference/ai_staff/ai_staff.R) -> catalog ids
-R_RATES = {"aft_offered": "aft_offered", "active_recruitment_rate": "active_recruitment_rate",
-           "competition_from_nav": "competition_from_nav",
-           "need_more_employer_work_agree": "need_more_employer_work_agree",
-           "method_ordinary_work_training": "method_ordinary_work_training",
-           "useful_oppfolging": "useful_oppfolging_aft.oppfolging"}
+R_RATES = {
+    "aft_offered": "aft_offered",
+    "active_recruitment_rate": "active_recruitment_rate",
+    "competition_from_nav": "competition_from_nav",
+    "need_more_employer_work_agree": "need_more_employer_work_agree",
+    "method_ordinary_work_training": "method_ordinary_work_training",
+    "useful_oppfolging": "useful_oppfolging_aft.oppfolging",
+}
 
 # Two whole report runs in the module's fixture (about 25 s): its tests are slow.
 slow = pytest.mark.slow
@@ -50,8 +54,7 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr):
-        code = main(["report", "--replicates", str(B), "--seed", "7",
-                     "--out", str(root / "cli")])
+        code = main(["report", "--replicates", str(B), "--seed", "7", "--out", str(root / "cli")])
     assert code == 0
     run = build_report(ReportSettings(replicates=B, seed=7, out=root / "api", quiet=True))
     return {"cli": root / "cli", "stderr": stderr.getvalue(), "run": run}
@@ -64,8 +67,9 @@ def report_dir(runs):
 
 @pytest.fixture(scope="module")
 def keyrates(report_dir):
-    return pd.read_csv(report_dir / "keyrates.csv", keep_default_na=False, na_values=[""],
-                       dtype={"domain": str})
+    return pd.read_csv(
+        report_dir / "keyrates.csv", keep_default_na=False, na_values=[""], dtype={"domain": str}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +78,9 @@ def page(report_dir):
 
 
 def r_value(name):
-    return R_VALUES.loc[[k for k in R_VALUES.index if re.fullmatch(
-        re.escape(name) + r"(\[\d+\])?", k)]].to_numpy(float)
+    return R_VALUES.loc[
+        [k for k in R_VALUES.index if re.fullmatch(re.escape(name) + r"(\[\d+\])?", k)]
+    ].to_numpy(float)
 
 
 @slow
@@ -84,14 +89,15 @@ def test_same_seed_gives_byte_identical_keyrates_csv(runs):
     assert first.read_bytes() == second.read_bytes()
     frame = pd.read_csv(first)
     answered = frame[frame["n"] > 0]
-    assert (answered["se"] > 0).mean() > 0.95             # real SEs, not placeholders
+    assert (answered["se"] > 0).mean() > 0.95  # real SEs, not placeholders
 
 
 @slow
 def test_no_progress_bars_when_stderr_is_not_a_terminal(runs):
     lines = runs["stderr"].splitlines()
-    assert len(lines) == 1 and lines[0].startswith("kalib report: 68 key rates "
-                                                   "(employers_2017 44, ai_staff_2017 24)")
+    assert len(lines) == 1 and lines[0].startswith(
+        "kalib report: 68 key rates (employers_2017 44, ai_staff_2017 24)"
+    )
     assert "\r" not in runs["stderr"]
 
 
@@ -102,8 +108,13 @@ def test_keyrates_csv_has_every_rate_and_domain_and_the_survey_last(keyrates):
     assert set(by_survey) == {"employers_2017", "ai_staff_2017"}
     emp, staff = by_survey["employers_2017"], by_survey["ai_staff_2017"]
     assert set(emp["rate"]) == {r.id for r in KEY_RATES}
-    assert set(emp["domain_var"]) == {"all", "sector", "size_class", "sector*size_class",
-                                      "nace_group"}
+    assert set(emp["domain_var"]) == {
+        "all",
+        "sector",
+        "size_class",
+        "sector*size_class",
+        "nace_group",
+    }
     # all 20 ids of section 3.2 (four as two items), overall and by role
     assert {r.split(".")[0] for r in staff["rate"]} == set(STAFF_IDS)
     assert set(staff["rate"]) == {r.id for r in STAFF}
@@ -134,10 +145,16 @@ def test_the_survey_column_is_appended_without_changing_a_byte_before_it(runs, r
     lines = (report_dir / "keyrates.csv").read_text().splitlines()
     assert lines[0] == ",".join(KEYRATE_COLUMNS) + ",survey"
     for part in runs["run"].parts:
-        own = part.results.tidy(KEYRATE_COLUMNS).to_csv(
-            index=False, float_format=lambda v: repr(float(v))).splitlines()[1:]
-        rows = [line[:-len(part.survey.id) - 1] for line in lines[1:]
-                if line.endswith("," + part.survey.id)]
+        own = (
+            part.results.tidy(KEYRATE_COLUMNS)
+            .to_csv(index=False, float_format=lambda v: repr(float(v)))
+            .splitlines()[1:]
+        )
+        rows = [
+            line[: -len(part.survey.id) - 1]
+            for line in lines[1:]
+            if line.endswith("," + part.survey.id)
+        ]
         assert rows == own
 
 
@@ -146,25 +163,30 @@ def test_staff_rows_equal_r_survey(keyrates):
     """The staff survey's rows in keyrates.csv against R's svydesign(strata =
     ~role, fpc = ~N_role, weights = ~base_weight) (tests/reference/ai_staff)."""
     staff = keyrates[keyrates.survey == "ai_staff_2017"].set_index(
-        ["rate", "domain_var", "domain"])
+        ["rate", "domain_var", "domain"]
+    )
     for name, rid in R_RATES.items():
         row = staff.loc[(rid, "all", "all")]
         assert row["estimate"] == pytest.approx(r_value(f"central.{name}.est")[0], rel=1e-8)
         assert row["se"] == pytest.approx(r_value(f"central.{name}.se")[0], rel=1e-8)
         assert row["deff"] == pytest.approx(r_value(f"central.{name}.deff")[0], rel=1e-8)
         assert [row["ci_low"], row["ci_high"]] == pytest.approx(
-            r_value(f"central.{name}.ci_logit"), rel=1e-8)
-        roles = staff.loc[rid].xs("role").loc[list(ROLES)]     # R's order (sorted)
-        answered = roles[roles["n"] > 0]                         # R's svyby drops the rest
+            r_value(f"central.{name}.ci_logit"), rel=1e-8
+        )
+        roles = staff.loc[rid].xs("role").loc[list(ROLES)]  # R's order (sorted)
+        answered = roles[roles["n"] > 0]  # R's svyby drops the rest
         assert answered["estimate"].to_numpy() == pytest.approx(
-            r_value(f"central.{name}.by_role"), rel=1e-8)
+            r_value(f"central.{name}.by_role"), rel=1e-8
+        )
         assert answered["se"].to_numpy() == pytest.approx(
-            r_value(f"central.{name}.by_role_se"), rel=1e-8)
+            r_value(f"central.{name}.by_role_se"), rel=1e-8
+        )
     mean = staff.loc[("caseload_mean", "all", "all")]
     assert mean["estimate"] == pytest.approx(r_value("central.caseload_mean.est")[0], rel=1e-8)
     assert mean["se"] == pytest.approx(r_value("central.caseload_mean.se")[0], rel=1e-8)
     assert [mean["ci_low"], mean["ci_high"]] == pytest.approx(
-        r_value("central.caseload_mean.ci"), rel=1e-8)
+        r_value("central.caseload_mean.ci"), rel=1e-8
+    )
 
 
 @slow
@@ -173,8 +195,9 @@ def test_staff_unweighted_rows_reproduce_the_chapter(keyrates):
     staff = keyrates[(keyrates.survey == "ai_staff_2017") & (keyrates.domain_var == "all")]
     row = staff.set_index("rate")
     assert row.loc["method_ordinary_work_training", "n"] == 412
-    assert row.loc["method_ordinary_work_training", "unweighted"] == pytest.approx(350 / 412,
-                                                                                 rel=1e-12)
+    assert row.loc["method_ordinary_work_training", "unweighted"] == pytest.approx(
+        350 / 412, rel=1e-12
+    )
     for rid, percent, n in (("active_recruitment_rate", 95, 596), ("aft_offered", 84, 726)):
         assert row.loc[rid, "n"] == n
         assert report_round(100 * row.loc[rid, "unweighted"], 0) == percent
@@ -186,6 +209,7 @@ def test_staff_unweighted_rows_reproduce_the_chapter(keyrates):
 def test_sensitivity_columns_are_the_catalog_estimates_under_each_variant(runs):
     from estimators.inference.catalog import estimate_catalog
     from estimators.report.pipeline import page_frame
+
     run = runs["run"]
     part = run.part("employers_2017")
     frame = page_frame(part, run.settings).set_index(["rate", "domain_var", "domain"])
@@ -205,17 +229,21 @@ def test_staff_sensitivity_is_r_under_the_low_and_high_response_variants(runs):
     weights, fpc): overall they move the estimates through the general
     managers' share of the population only, within a role not at all."""
     from estimators.report.pipeline import page_frame
+
     run = runs["run"]
     frame = page_frame(run.part("ai_staff_2017"), run.settings).set_index(
-        ["rate", "domain_var", "domain"])
+        ["rate", "domain_var", "domain"]
+    )
     for column, variant in (("sens_low", "low_response"), ("sens_high", "high_response")):
         for name, rid in R_RATES.items():
             assert frame.loc[(rid, "all", "all"), column] == pytest.approx(
-                r_value(f"{variant}.{name}.est")[0], rel=1e-8)
+                r_value(f"{variant}.{name}.est")[0], rel=1e-8
+            )
         roles = frame.xs("role", level="domain_var").dropna(subset=["estimate"])
         np.testing.assert_allclose(roles[column], roles["estimate"], rtol=1e-12)
     assert run.part("ai_staff_2017").variant_shares == pytest.approx(
-        {"central": 694 / 2017, "low": 0.30, "high": 0.45}, rel=1e-12)
+        {"central": 694 / 2017, "low": 0.30, "high": 0.45}, rel=1e-12
+    )
 
 
 @slow
@@ -224,6 +252,7 @@ def test_clustering_widens_the_logit_interval_by_kishs_factor(runs):
     m = staff respondents of the base / 55; general managers (one per company)
     keep their interval; the mean's t interval grows by the same factor."""
     from estimators.report.pipeline import page_frame
+
     run = runs["run"]
     part = run.part("ai_staff_2017")
     frame = page_frame(part, run.settings)
@@ -242,25 +271,31 @@ def test_clustering_widens_the_logit_interval_by_kishs_factor(runs):
             high = getattr(row, f"clus{k}_high")
             if row.kind == "mean":
                 assert high - row.estimate == pytest.approx(
-                    factor * (row.ci_high - row.estimate), rel=1e-10)
+                    factor * (row.ci_high - row.estimate), rel=1e-10
+                )
                 continue
             assert special.logit(high) - special.logit(row.estimate) == pytest.approx(
-                factor * (special.logit(row.ci_high) - special.logit(row.estimate)), rel=1e-10)
+                factor * (special.logit(row.ci_high) - special.logit(row.estimate)), rel=1e-10
+            )
             if row.domain == "general_manager":
                 assert (getattr(row, f"clus{k}_low"), high) == pytest.approx(
-                    (row.ci_low, row.ci_high), rel=1e-12)
+                    (row.ci_low, row.ci_high), rel=1e-12
+                )
 
 
 @slow
 def test_netcdf_weights_and_replicates_agree_with_the_csv(report_dir, keyrates):
     import xarray as xr
+
     with xr.open_dataset(report_dir / "keyrates.nc") as ds:
         assert set(ds["rate"].values) == set(keyrates["rate"])
         surveys = dict(zip(ds["rate"].values, ds["survey"].values))
-        value = float(ds["values"].sel(rate="trainee_now_rate", domain="all",
-                                       statistic="estimate"))
-        staff = float(ds["values"].sel(rate="aft_offered", domain="role=job_consultant",
-                                       statistic="se"))
+        value = float(
+            ds["values"].sel(rate="trainee_now_rate", domain="all", statistic="estimate")
+        )
+        staff = float(
+            ds["values"].sel(rate="aft_offered", domain="role=job_consultant", statistic="se")
+        )
     assert surveys["trainee_now_rate"] == "employers_2017"
     assert surveys["caseload_mean"] == "ai_staff_2017"
     row = keyrates[(keyrates.rate == "trainee_now_rate") & (keyrates.domain_var == "all")]
@@ -282,15 +317,26 @@ def test_netcdf_weights_and_replicates_agree_with_the_csv(report_dir, keyrates):
     np.testing.assert_allclose(reps["weight"], emp["weight"], rtol=1e-12)
     # every replicate is re-raked: its grand total equals the full sample's
     np.testing.assert_allclose(reps[rep_cols].sum(), emp["weight"].sum(), rtol=1e-8)
-    assert not list(report_dir.glob("staff_replicate_weights*"))   # linearization
+    assert not list(report_dir.glob("staff_replicate_weights*"))  # linearization
 
 
 @slow
 def test_run_json_records_inputs_settings_versions_and_step_timings(report_dir):
     record = json.loads((report_dir / "run.json").read_text())
     assert list(record["timings_seconds"]) == list(STEPS)
-    assert STEPS == ("load", "validate", "design", "calibrate", "replicate", "estimate",
-                     "sensitivity", "analysis", "figures", "page", "write")
+    assert STEPS == (
+        "load",
+        "validate",
+        "design",
+        "calibrate",
+        "replicate",
+        "estimate",
+        "sensitivity",
+        "analysis",
+        "figures",
+        "page",
+        "write",
+    )
     assert record["surveys"] == ["employers_2017", "ai_staff_2017"]
     assert all(v >= 0 for v in record["timings_seconds"].values())
     assert record["settings"]["replicates"] == B and record["settings"]["seed"] == 7
@@ -307,8 +353,10 @@ def test_run_json_records_inputs_settings_versions_and_step_timings(report_dir):
     # each part's share of the steps it runs part by part
     assert list(staff["timings_seconds"]) == list(STEPS[:8])
     for step in STEPS[:8]:
-        assert (emp["timings_seconds"][step] + staff["timings_seconds"][step]
-                <= record["timings_seconds"][step] + 1e-3)
+        assert (
+            emp["timings_seconds"][step] + staff["timings_seconds"][step]
+            <= record["timings_seconds"][step] + 1e-3
+        )
 
 
 @slow
@@ -318,8 +366,14 @@ def test_every_difference_from_a_published_value_is_explained(keyrates):
         for row in frame.itertuples():
             p = survey.published(row.rate, row.domain_var, row.domain)
             rate = survey.get_rate(row.rate)
-            if published_matches(row.published, row.unweighted, p.decimals, low=p.low,
-                                 high=p.high, scale=1 if rate.mean_of else 100):
+            if published_matches(
+                row.published,
+                row.unweighted,
+                p.decimals,
+                low=p.low,
+                high=p.high,
+                scale=1 if rate.mean_of else 100,
+            ):
                 continue
             assert survey.explain(row.rate, row.domain_var, row.domain, "en"), row.rate
             assert survey.explain(row.rate, row.domain_var, row.domain, "no"), row.rate
@@ -334,15 +388,23 @@ def test_the_page_has_both_parts_with_every_staff_row_and_anchor(page):
     assert "Part 2. Staff of the work-inclusion companies" in page
     ids = set(re.findall(r"id='([^']+)'", page))
     for href in re.findall(r"href='#([^']+)'", page):
-        assert href in ids, href                       # every link lands somewhere
-    for key in ("sample", "weights", "keyrates", "forest", "flags", "domains", "methods",
-                "assumptions"):
+        assert href in ids, href  # every link lands somewhere
+    for key in (
+        "sample",
+        "weights",
+        "keyrates",
+        "forest",
+        "flags",
+        "domains",
+        "methods",
+        "assumptions",
+    ):
         assert f"staff_{key}" in ids
     assert "model" in ids and "staff_model" not in ids
     for rate in STAFF:
         assert f"rate-{rate.id}--all--all" in ids
     assert "rate-method_riv--role--job_consultant" in ids
-    assert "rate-method_riv--role--general_manager" not in ids     # not asked
+    assert "rate-method_riv--role--general_manager" not in ids  # not asked
     for role in ROLES:
         assert f"rate-aft_offered--role--{role}" in ids
 
@@ -357,8 +419,9 @@ def _cells(row):
 
 @slow
 def test_staff_table_marks_unpublished_words_and_means(page):
-    header = re.search(r"<section id='staff_keyrates'>.*?<thead>(.*?)</thead>", page,
-                       re.S).group(1)
+    header = re.search(r"<section id='staff_keyrates'>.*?<thead>(.*?)</thead>", page, re.S).group(
+        1
+    )
     heads = [re.sub("<[^>]+>", "", h) for h in re.findall(r"<th[^>]*>(.*?)</th>", header)]
     assert heads[5:8] == ["SE", "95 % CI", "deff"]
     assert heads[11:14] == [f"95 % CI if ρ = {r:.2f}" for r in ai_staff.RHOS]
@@ -372,7 +435,7 @@ def test_staff_table_marks_unpublished_words_and_means(page):
     assert mean[2] == "11.6" and mean[3] == "11.62" and mean[4] == "11.6"
     assert mean[6] == "11.2 – 12.0"
     manager = _cells(_row(page, "rate-aft_offered--role--general_manager"))
-    assert manager[11] == manager[12] == manager[13] == manager[6]   # one per company
+    assert manager[11] == manager[12] == manager[13] == manager[6]  # one per company
     overall = _cells(_row(page, "rate-aft_offered--all--all"))
     assert len({overall[6], overall[11], overall[12], overall[13]}) == 4
 
@@ -382,9 +445,17 @@ def test_the_closing_note_lists_every_assumption_and_where_the_page_states_it(pa
     note = re.search(r"<section id='staff_assumptions'>(.*?)</section>", page, re.S).group(1)
     items = re.findall(r"<li>(.*?)</li>", note, re.S)
     titles = [re.search(r"<strong>(.*?)\.</strong>", item).group(1) for item in items]
-    assert titles == ["Net number of questionnaires sent", "Strata and weights",
-                      "General managers", "Staff population sizes", "What the population is",
-                      "Company clustering", "No calibration", "Variance", "The records"]
+    assert titles == [
+        "Net number of questionnaires sent",
+        "Strata and weights",
+        "General managers",
+        "Staff population sizes",
+        "What the population is",
+        "Company clustering",
+        "No calibration",
+        "Variance",
+        "The records",
+    ]
     for item in items:
         assert re.search(r"stated in <a href='#staff_", item), item
     assert "r = 694 / 2,017 = 34.4 %" in note and "m = 12.6" in note
@@ -395,7 +466,7 @@ def test_the_closing_note_lists_every_assumption_and_where_the_page_states_it(pa
 
 @slow
 def test_the_ordinal_model_is_in_the_regression_section_with_its_figure(page, report_dir):
-    model = page[page.index("<section id='model'>"):page.index("<section id='domains'>")]
+    model = page[page.index("<section id='model'>") : page.index("<section id='domains'>")]
     assert "Importance of the recruitment need as a reason to offer placements" in model
     assert "proportional-odds" in model and "sector[T.public]" in model
     assert "id='fig-model_rating'" in model
@@ -407,16 +478,28 @@ def test_one_survey_alone_with_its_own_options(tmp_path, capsys):
     """--survey ai_staff_2017 makes the staff part alone, in linearization
     whatever --variance says; --ci percentile cannot be had without replicates."""
     out = tmp_path / "staff"
-    assert main(["report", "--survey", "ai_staff_2017", "--lang", "no", "--out", str(out),
-                 "--quiet"]) == 0
+    assert (
+        main(["report", "--survey", "ai_staff_2017", "--lang", "no", "--out", str(out), "--quiet"])
+        == 0
+    )
     frame = pd.read_csv(out / "keyrates.csv")
     assert set(frame["survey"]) == {"ai_staff_2017"} and len(frame) == 24 * 5
     html = (out / "index.html").read_text(encoding="utf-8")
     assert "Ansatte i arbeidsinkluderingsbedriftene" in html and "Del 1." not in html
     assert "ikke publisert" in html and "Forutsetninger i designet" in html
     assert not list(out.glob("*replicate_weights*"))
-    code = main(["report", "--survey", "ai_staff_2017", "--ci", "percentile", "--out",
-                 str(tmp_path / "p"), "--quiet"])
+    code = main(
+        [
+            "report",
+            "--survey",
+            "ai_staff_2017",
+            "--ci",
+            "percentile",
+            "--out",
+            str(tmp_path / "p"),
+            "--quiet",
+        ]
+    )
     assert code == 2
     assert "ai_staff_2017 is estimated by linearization" in capsys.readouterr().err
 
@@ -435,8 +518,9 @@ def test_bad_margin_fails_with_one_line_and_leaves_nothing(tmp_path, capsys):
     margin = tmp_path / "sector.csv"
     margin.write_text("sector,total\npublic,10000\nprivate,190000\nngo,5000\n")
     out = tmp_path / "out"
-    code = main(["report", "--margins", str(margin), "--out", str(out), "--quiet",
-                 "--replicates", "5"])
+    code = main(
+        ["report", "--margins", str(margin), "--out", str(out), "--quiet", "--replicates", "5"]
+    )
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "ngo" in err
@@ -457,8 +541,9 @@ def test_failure_after_writing_began_leaves_no_partial_output(tmp_path, monkeypa
     old.mkdir()
     (old / "index.html").write_text("previous report")
     with pytest.raises(KalibError, match="disk full"):
-        build_report(ReportSettings(replicates=5, out=old, force=True, quiet=True,
-                                    variance="bootstrap"))
+        build_report(
+            ReportSettings(replicates=5, out=old, force=True, quiet=True, variance="bootstrap")
+        )
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
     assert (old / "index.html").read_text() == "previous report"
 
@@ -477,8 +562,15 @@ def chromium_executable() -> str:
 
 
 def _chromium(*args, cwd):
-    cmd = [chromium_executable(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-           "--allow-file-access-from-files", *args]
+    cmd = [
+        chromium_executable(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--allow-file-access-from-files",
+        *args,
+    ]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120, check=True)
 
 
@@ -493,8 +585,15 @@ def test_chromium_renders_every_key_rate_row_and_every_figure(report_dir):
     assert len(figure_files) >= 18
     rendered = re.findall(r'<figure id="fig-([^"]+)"><img src="data:image/png;base64,', dom)
     assert sorted(rendered) == figure_files
-    for key in ("trainees", "hiring", "reasons", "competence", "accommodation", "nav",
-                "disability"):
+    for key in (
+        "trainees",
+        "hiring",
+        "reasons",
+        "competence",
+        "accommodation",
+        "nav",
+        "disability",
+    ):
         assert f"forest_{key}" in figure_files
     for key in ("employers", "competence", "methods", "caseload", "statements", "measures"):
         assert f"staff_forest_{key}" in figure_files
@@ -502,9 +601,9 @@ def test_chromium_renders_every_key_rate_row_and_every_figure(report_dir):
     # the second part is laid out after the first, below it
     assert dom.index('id="staff_part"') > dom.index('id="methods"')
     shot = report_dir.parent / "screenshot.png"
-    _chromium(f"--screenshot={shot}", "--window-size=1280,40000", page.as_uri(),
-              cwd=report_dir)
+    _chromium(f"--screenshot={shot}", "--window-size=1280,40000", page.as_uri(), cwd=report_dir)
     import matplotlib.image as mpimg
+
     pixels = mpimg.imread(shot)
     assert pixels.shape[:2] == (40000, 1280)
     # not a blank page, and the page goes on into the second part: both

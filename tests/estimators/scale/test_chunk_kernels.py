@@ -1,5 +1,6 @@
 """Chunk kernels: draws follow the RNG contract, chunk statistics add up to the
 sample's whatever the chunking, kernel = numpy."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -17,14 +18,28 @@ def _spec(n_psu, n_draws, B, seed):
     n_psu = np.asarray(n_psu, np.int64)
     H = len(n_psu)
     offset = np.concatenate([[0], np.cumsum(n_psu)[:-1]]).astype(np.int64)
-    return ReplicateSpec(BOOTSTRAP, B, seed, n_psu, offset, np.asarray(n_draws, np.int64),
-                         np.zeros(H), np.ones(H), np.zeros(0, np.int64), np.zeros(0),
-                         np.zeros(0, np.int64))
+    return ReplicateSpec(
+        BOOTSTRAP,
+        B,
+        seed,
+        n_psu,
+        offset,
+        np.asarray(n_draws, np.int64),
+        np.zeros(H),
+        np.ones(H),
+        np.zeros(0, np.int64),
+        np.zeros(0),
+        np.zeros(0, np.int64),
+    )
 
 
 @settings(max_examples=30, deadline=None)
-@given(n_psu=st.lists(st.integers(1, 40), min_size=1, max_size=6), B=st.integers(1, 12),
-       seed=st.integers(0, 2**63), data=st.data())
+@given(
+    n_psu=st.lists(st.integers(1, 40), min_size=1, max_size=6),
+    B=st.integers(1, 12),
+    seed=st.integers(0, 2**63),
+    data=st.data(),
+)
 def test_block_draws_equal_the_contract(n_psu, B, seed, data):
     b0 = data.draw(st.integers(0, B - 1))
     b1 = data.draw(st.integers(b0 + 1, B))
@@ -42,10 +57,20 @@ def test_counts_above_255_fall_back_to_numpy():
 
 def test_each_chunk_gets_the_columns_of_its_psus():
     spec = _spec([5, 7], [4, 6], 4, 1)
-    chunks = [make_chunk([0, 1, 6, 7, 11], [0, 0, 1, 1, 1], np.zeros(5), np.zeros(5), 1,
-                         np.ones(5), np.ones((5, 1))),
-              make_chunk([4, 2, 2, 8], [0, 0, 0, 1], np.zeros(4), np.zeros(4), 1,
-                         np.ones(4), np.ones((4, 1)))]
+    chunks = [
+        make_chunk(
+            [0, 1, 6, 7, 11],
+            [0, 0, 1, 1, 1],
+            np.zeros(5),
+            np.zeros(5),
+            1,
+            np.ones(5),
+            np.ones((5, 1)),
+        ),
+        make_chunk(
+            [4, 2, 2, 8], [0, 0, 0, 1], np.zeros(4), np.zeros(4), 1, np.ones(4), np.ones((4, 1))
+        ),
+    ]
     slices = draw_block(spec, 1, 3, [c.runs for c in chunks])
     block = bootstrap_counts(1, 4, [5, 7], [4, 6])[1:3]
     for chunk, piece in zip(chunks, slices):
@@ -53,8 +78,11 @@ def test_each_chunk_gets_the_columns_of_its_psus():
 
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(1, 60), cuts=st.lists(st.integers(0, 60), max_size=4),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    n=st.integers(1, 60),
+    cuts=st.lists(st.integers(0, 60), max_size=4),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_chunk_statistics_add_up_to_the_sample(n, cuts, seed):
     rng = np.random.default_rng(seed)
     psu, cell, group = rng.integers(0, 9, n), rng.integers(0, 3, n), rng.integers(0, 2, n)
@@ -64,10 +92,18 @@ def test_chunk_statistics_add_up_to_the_sample(n, cuts, seed):
     edges = [0, *sorted(min(c, n) for c in cuts), n]
 
     def stats(rows):
-        chunk = make_chunk(psu[rows], np.zeros(len(rows), np.int64), cell[rows], group[rows],
-                           2, d[rows], values[rows])
-        return accumulate_bootstrap(chunk, counts[:, chunk.psus], base[chunk.psus],
-                                    step[chunk.psus], 6)
+        chunk = make_chunk(
+            psu[rows],
+            np.zeros(len(rows), np.int64),
+            cell[rows],
+            group[rows],
+            2,
+            d[rows],
+            values[rows],
+        )
+        return accumulate_bootstrap(
+            chunk, counts[:, chunk.psus], base[chunk.psus], step[chunk.psus], 6
+        )
 
     total = sum(stats(np.arange(a, b)) for a, b in zip(edges[:-1], edges[1:]))
     mult = base + step * counts
@@ -80,8 +116,15 @@ def test_chunk_statistics_add_up_to_the_sample(n, cuts, seed):
 def test_kernel_accumulation_equals_numpy():
     rng = np.random.default_rng(3)
     n = 500
-    chunk = make_chunk(rng.integers(0, 50, n), np.zeros(n, np.int64), rng.integers(0, 4, n),
-                       rng.integers(0, 3, n), 3, rng.random(n), rng.normal(size=(n, 3)))
+    chunk = make_chunk(
+        rng.integers(0, 50, n),
+        np.zeros(n, np.int64),
+        rng.integers(0, 4, n),
+        rng.integers(0, 3, n),
+        3,
+        rng.random(n),
+        rng.normal(size=(n, 3)),
+    )
     assert isinstance(chunk, Chunk) and np.all(np.diff(chunk.psus) > 0)
     mult = rng.random((5, len(chunk.psus)))
     fast = accumulate(chunk, mult, 12)

@@ -1,5 +1,6 @@
 """Out-of-core input: a parquet sample read lazily and encoded per chunk with
 shared dictionaries gives the in-memory design's numbers (1e-12)."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -34,19 +35,30 @@ def _cross_codes(frame):
 def test_parquet_path_equals_in_memory_design(parquet, frame, method, psu):
     margins = synthetic.margins(N_ROWS)
     with dask_scheduler("threads"):
-        lazy = read_parquet_sample(parquet, margins, values=list(synthetic.OUTCOMES),
-                                   by=["sector", "size_class"], strata="stratum", psu=psu,
-                                   tol=1e-12)
+        lazy = read_parquet_sample(
+            parquet,
+            margins,
+            values=list(synthetic.OUTCOMES),
+            by=["sector", "size_class"],
+            strata="stratum",
+            psu=psu,
+            tol=1e-12,
+        )
         ds = lazy.replicates(method, replicates=16, seed=9, block_size=5)
         assert hasattr(ds.replicate_total.data, "dask")  # lazy until computed
         ds = ds.compute()
-    design = (Design(frame, strata="stratum", psu=psu).calibrate(margins, tol=1e-12)
-              .with_replicates(method, replicates=16, seed=9))
+    design = (
+        Design(frame, strata="stratum", psu=psu)
+        .calibrate(margins, tol=1e-12)
+        .with_replicates(method, replicates=16, seed=9)
+    )
     values = frame[list(synthetic.OUTCOMES)].to_numpy(float)
     expected = design.replicate_totals(values, _cross_codes(frame), 8)
     np.testing.assert_allclose(ds.replicate_total.values[:, :, 1:], expected, rtol=1e-12)
-    full = np.stack([np.bincount(_cross_codes(frame), design.weights * v, minlength=8)
-                     for v in values.T], axis=1)
+    full = np.stack(
+        [np.bincount(_cross_codes(frame), design.weights * v, minlength=8) for v in values.T],
+        axis=1,
+    )
     np.testing.assert_allclose(ds.total.values[:, 1:], full, rtol=1e-12)
     assert ds.group.values[0] == "private|1-4" and lazy.n == N_ROWS
     assert ds.attrs["degf"] == design.degf
@@ -57,9 +69,11 @@ def test_sample_category_missing_from_margin_is_named(parquet):
     nace = dict(margins[1].table)
     nace.pop(("C",))
     with pytest.raises(MarginError, match=r"nace=C \(\d+ respondents\).*'nace'"):
-        read_parquet_sample(parquet, [margins[0], Margin("nace", {k[0]: v
-                                                                  for k, v in nace.items()})],
-                            strata="stratum")
+        read_parquet_sample(
+            parquet,
+            [margins[0], Margin("nace", {k[0]: v for k, v in nace.items()})],
+            strata="stratum",
+        )
 
 
 def test_missing_values_are_named(tmp_path):
@@ -67,5 +81,6 @@ def test_missing_values_are_named(tmp_path):
     part.loc[[3, 7], "y2"] = np.nan
     part.to_parquet(tmp_path / "s.parquet")
     with pytest.raises(MissingValueError, match=r"'y2' has 2 missing"):
-        read_parquet_sample(tmp_path / "s.parquet", synthetic.margins(200),
-                            values=["y1", "y2"], strata="stratum")
+        read_parquet_sample(
+            tmp_path / "s.parquet", synthetic.margins(200), values=["y1", "y2"], strata="stratum"
+        )

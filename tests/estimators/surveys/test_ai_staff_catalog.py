@@ -2,14 +2,14 @@
 unweighted estimates equal to the published numbers (exact ones under the
 report's double rounding, numbers in words inside their intervals), the
 routed rates in their role's domain, the mean with a t interval."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from estimators.inference.catalog import estimate_catalog, report_round
-from estimators.surveys.ai_staff import design, load_ai_staff, published
-from estimators.surveys.ai_staff import SURVEY
+from estimators.surveys.ai_staff import SURVEY, design, load_ai_staff, published
 from estimators.surveys.ai_staff.catalog import DEFAULT_DOMAINS, KEY_RATES, SOURCE_IDS
 from estimators.surveys.employers.catalog import KEY_RATES as EMPLOYER_RATES
 
@@ -38,13 +38,14 @@ def test_unweighted_equals_published(overall):
         row = overall.loc[rate.id]
         if rate.mean_of is not None:
             assert round(row["unweighted"], p.decimals) == p.percent
-        elif p.is_interval:      # a number in words: inside its interval
+        elif p.is_interval:  # a number in words: inside its interval
             assert p.low <= row["unweighted"] * 100 <= p.high, rate.id
-            if p.text.lower().startswith(("over", "drøyt")):     # strictly above
+            if p.text.lower().startswith(("over", "drøyt")):  # strictly above
                 assert row["unweighted"] * 100 > p.low, rate.id
         else:
-            assert report_round(row["unweighted"] * 100, p.decimals) == \
-                report_round(p.percent, p.decimals), rate.id
+            assert report_round(row["unweighted"] * 100, p.decimals) == report_round(
+                p.percent, p.decimals
+            ), rate.id
 
 
 def test_the_issue_s_reproductions(overall):
@@ -80,31 +81,40 @@ def test_contradictions_resolved_one_way(overall):
     assert report_round(nav["unweighted"] * 100, 0) == 62 and nav["unweighted"] > 0.60
     # A-cv-80: two items, both at 80 %
     assert report_round(overall.loc["assist_cv_placement.cv", "unweighted"] * 100, 0) == 80
-    assert report_round(overall.loc["assist_cv_placement.job_placement", "unweighted"] * 100,
-                        0) == 80
+    assert (
+        report_round(overall.loc["assist_cv_placement.job_placement", "unweighted"] * 100, 0) == 80
+    )
 
 
 def test_routed_rates_live_in_the_job_consultants_domain(results):
     routed = [r.id for r in KEY_RATES if "job_consultant" in str(r.base)]
-    assert set(routed) == {"method_ordinary_work_training", "method_combine", "method_riv",
-                           "assist_career_guidance", "assist_job_search",
-                           "assist_cv_placement.cv", "assist_cv_placement.job_placement",
-                           "caseload_mean"}
+    assert set(routed) == {
+        "method_ordinary_work_training",
+        "method_combine",
+        "method_riv",
+        "assist_career_guidance",
+        "assist_job_search",
+        "assist_cv_placement.cv",
+        "assist_cv_placement.job_placement",
+        "caseload_mean",
+    }
     by_role = results[results["domain_var"].eq("role") & results["rate"].isin(routed)]
     assert (by_role["domain"].eq("job_consultant") == by_role["n"].gt(0)).all()
     assert by_role.loc[by_role["n"].eq(0), "flag"].eq("empty").all()
     overall = results[results["domain_var"].eq("all") & results["rate"].isin(routed)]
     consultants = by_role[by_role["domain"].eq("job_consultant")]
-    assert overall["estimate"].to_numpy() == pytest.approx(consultants["estimate"].to_numpy(),
-                                                           rel=1e-12)
+    assert overall["estimate"].to_numpy() == pytest.approx(
+        consultants["estimate"].to_numpy(), rel=1e-12
+    )
 
 
 def test_within_a_role_weighted_equals_unweighted(results):
     """Weights are constant within role (RHG), so a role's estimate is its
     unweighted share; overall they differ where roles differ."""
     by_role = results[results["domain_var"].eq("role") & results["n"].gt(0)]
-    assert by_role["estimate"].to_numpy() == pytest.approx(by_role["unweighted"].to_numpy(),
-                                                           rel=1e-12)
+    assert by_role["estimate"].to_numpy() == pytest.approx(
+        by_role["unweighted"].to_numpy(), rel=1e-12
+    )
     overall = results[results["domain_var"].eq("all")]
     assert not np.allclose(overall["estimate"], overall["unweighted"], rtol=1e-6)
 
@@ -116,7 +126,7 @@ def test_mean_rate_has_a_t_interval_and_published_mean(overall):
     assert row["estimate"] - row["ci_low"] == pytest.approx(row["ci_high"] - row["estimate"])
     proportions = overall.drop(index="caseload_mean")
     assert proportions["kind"].eq("proportion").all()
-    assert ((proportions["ci_low"] > 0) & (proportions["ci_high"] < 1)).all()   # logit
+    assert ((proportions["ci_low"] > 0) & (proportions["ci_high"] < 1)).all()  # logit
 
 
 def test_published_words_keep_their_wording():

@@ -1,5 +1,6 @@
 """The staff survey's codebook, loader, break-off validation, ``kalib data
 validate`` on either survey, and the reconstruction's determinism."""
+
 from __future__ import annotations
 
 import filecmp
@@ -14,8 +15,7 @@ from hypothesis import strategies as st
 from estimators.cli import main
 from estimators.io.cati import read_cati_csv
 from estimators.io.validate import ValidationError, validate
-from estimators.surveys.ai_staff import DATA, DATA_FILE, codebook, load_ai_staff, published
-from estimators.surveys.ai_staff import build
+from estimators.surveys.ai_staff import DATA, DATA_FILE, build, codebook, load_ai_staff, published
 from estimators.surveys.employers import CATI_FILE
 
 
@@ -32,17 +32,20 @@ def test_codebook_covers_every_published_question():
         if q["type"] == "likert5":
             assert [c.code for c in entry.categories] == [str(c["code"]) for c in q["categories"]]
             assert [i.code for i in entry.items] == [
-                i["code"] for i in q["items"] if i["code"] != "other_items_unknown"]
+                i["code"] for i in q["items"] if i["code"] != "other_items_unknown"
+            ]
         if q["type"] == "multi":
             assert [i.code for i in entry.items] == [
-                c["code"] for c in q["categories"] if c["code"] != "unnamed"]
-        if q["id"] != "competition_by_actor":      # A-7.7-base: asked of all
+                c["code"] for c in q["categories"] if c["code"] != "unnamed"
+            ]
+        if q["id"] != "competition_by_actor":  # A-7.7-base: asked of all
             assert entry.routing == q["routing"]["condition"]
     assert cb["competition_by_actor"].routing == "ALL"
     assert [q.id for q in cb][:3] == ["completion", "break_off", "role"]
     assert cb["break_off"].break_off and cb["break_off"].routing == "completion == 'partial'"
-    assert [c.code for c in cb["break_off"].categories] == [q["id"] for q in
-                                                           published()["questions"]][1:]
+    assert [c.code for c in cb["break_off"].categories] == [
+        q["id"] for q in published()["questions"]
+    ][1:]
 
 
 def test_loaded_frame_follows_the_column_contract():
@@ -53,8 +56,7 @@ def test_loaded_frame_follows_the_column_contract():
     assert set(df["own_competence.labour_market"].dropna()) <= set("12345")
     codes = load_ai_staff(missing="codes")
     assert set(codes["caseload"].dropna()) != set()
-    assert codes["active_employer_recruitment"].isin(
-        ["yes", "no", "dont_know", "no_answer"]).all()
+    assert codes["active_employer_recruitment"].isin(["yes", "no", "dont_know", "no_answer"]).all()
     assert load_ai_staff(variant="high_response")["base_weight"].max() == pytest.approx(1 / 0.45)
 
 
@@ -63,8 +65,7 @@ def test_bundled_data_validates(coded):
 
 
 def _partials(coded):
-    return coded.index[coded["completion"].eq("partial")
-                       & coded["break_off"].eq("own_competence")]
+    return coded.index[coded["completion"].eq("partial") & coded["break_off"].eq("own_competence")]
 
 
 def test_an_answer_after_the_break_off_is_reported(coded):
@@ -86,7 +87,7 @@ def test_a_break_off_at_an_unrouted_question_is_reported(coded):
     bad = coded.copy()
     row = _partials(bad)[0]
     assert bad.loc[row, "role"] != "job_consultant"
-    bad.loc[row, "break_off"] = "work_methods"          # asked of job consultants only
+    bad.loc[row, "break_off"] = "work_methods"  # asked of job consultants only
     report = validate(bad, codebook())
     assert any("does not ask" in i.message for i in report.issues)
 
@@ -102,8 +103,11 @@ def test_any_answer_after_a_break_off_is_caught(coded, seed):
     partial = coded.index[coded["completion"].eq("partial")]
     row = partial[rng.integers(len(partial))]
     stop = order.index(coded.loc[row, "break_off"])
-    answered = [q for q in order[3:stop]       # after the paradata and the role
-                if not coded.loc[row, cb[q].columns].isin(["not_asked", "no_answer"]).all()]
+    answered = [
+        q
+        for q in order[3:stop]  # after the paradata and the role
+        if not coded.loc[row, cb[q].columns].isin(["not_asked", "no_answer"]).all()
+    ]
     if not answered:
         return
     bad = coded.copy()
@@ -160,9 +164,11 @@ def test_response_plan_gives_every_printed_base():
     roles = frame["role"].to_numpy()
     assert int(answering["own_competence"].sum()) == 698
     assert int((answering["caseload"] & (roles == "job_consultant")).sum()) == 434
-    assert int((answering["employer_followup_organisation"]
-                & (roles == "general_manager")).sum()) == 52
-    assert int(answering["what_needed_open"].sum()) == 592       # all completes reach it
+    assert (
+        int((answering["employer_followup_organisation"] & (roles == "general_manager")).sum())
+        == 52
+    )
+    assert int(answering["what_needed_open"].sum()) == 592  # all completes reach it
     assert (skipped["active_employer_recruitment"] <= skipped["competition_by_actor"]).all()
     totals = json.loads((DATA / "codebook.json").read_text())["questions"]
     assert {q["id"] for q in totals} >= set(build.BREAK_OFFS)

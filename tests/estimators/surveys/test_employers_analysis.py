@@ -1,12 +1,18 @@
 """The bundled regression analysis of the employer survey (report section)."""
+
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from estimators.surveys.employers import default_margins, load_cati
-from estimators.surveys.employers.analysis import (CLAIMS, OTHER, bundled_analysis,
-                                                   merge_small_groups)
+from estimators.surveys.employers.analysis import (
+    CLAIMS,
+    OTHER,
+    bundled_analysis,
+    merge_small_groups,
+)
 from weighting.design import Design
 
 
@@ -17,22 +23,34 @@ def analysis():
 
 
 def test_three_models_with_their_claims(analysis):
-    assert [m.outcome for m in analysis.models] == ["trainee_now", "trainee_ever",
-                                                     "hired_after_trainee"]
+    assert [m.outcome for m in analysis.models] == [
+        "trainee_now",
+        "trainee_ever",
+        "hired_after_trainee",
+    ]
     data = load_cati()
     for model in analysis.models:
         assert model.fit is not None and model.error is None
         # Rows not asked (hired_after_trainee) or unanswered are out of the fit.
-        complete = data[[model.outcome, "sector", "size_class", "nace_group",
-                         "accommodation_experience"]].notna().all(axis=1)
+        complete = (
+            data[[model.outcome, "sector", "size_class", "nace_group", "accommodation_experience"]]
+            .notna()
+            .all(axis=1)
+        )
         assert model.fit.n_used == complete.sum()
         assert {v.claim.id for v in model.verdicts} == {
-            c.id for c in CLAIMS if model.outcome in c.outcomes}
+            c.id for c in CLAIMS if model.outcome in c.outcomes
+        }
         for v in model.verdicts:
             row = model.fit.tidy().set_index("term").loc[v.claim.term]
             assert v.odds_ratio == pytest.approx(np.exp(row["estimate"]), rel=1e-12)
-            expected = ("confirms" if v.p < 0.05 and np.sign(row["estimate"]) == v.claim.direction
-                        else "contradicts" if v.p < 0.05 else "qualifies")
+            expected = (
+                "confirms"
+                if v.p < 0.05 and np.sign(row["estimate"]) == v.claim.direction
+                else "contradicts"
+                if v.p < 0.05
+                else "qualifies"
+            )
             assert v.verdict == expected
 
 
@@ -60,8 +78,10 @@ def test_text_and_html_in_both_languages(analysis):
 
 
 @settings(max_examples=30, deadline=None)
-@given(counts=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), min_size=2,
-                       max_size=8), k=st.integers(1, 15))
+@given(
+    counts=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), min_size=2, max_size=8),
+    k=st.integers(1, 15),
+)
 def test_merge_small_groups_leaves_only_groups_with_k_of_each_answer(counts, k):
     labels, answers = [], []
     for g, (yes, no) in enumerate(counts):
@@ -81,12 +101,15 @@ def test_merge_small_groups_leaves_only_groups_with_k_of_each_answer(counts, k):
 def test_a_model_that_cannot_be_fitted_is_flagged_not_raised():
     rng = np.random.default_rng(1)
     n = 200
-    data = pd.DataFrame({
-        "sector": np.where(np.arange(n) < 40, "public", "private"),
-        "size_class": np.array(["1-4", "5-19", "20-49", "50+"])[np.arange(n) % 4],
-        "nace_group": np.array(["C", "G", "Q"])[np.arange(n) % 3],
-        "accommodation_experience": np.where(rng.random(n) < 0.5, "yes", "no"),
-        "w": rng.uniform(1, 5, n)})
+    data = pd.DataFrame(
+        {
+            "sector": np.where(np.arange(n) < 40, "public", "private"),
+            "size_class": np.array(["1-4", "5-19", "20-49", "50+"])[np.arange(n) % 4],
+            "nace_group": np.array(["C", "G", "Q"])[np.arange(n) % 3],
+            "accommodation_experience": np.where(rng.random(n) < 0.5, "yes", "no"),
+            "w": rng.uniform(1, 5, n),
+        }
+    )
     yes_no = np.where(rng.random(n) < 0.4, "yes", "no")
     data["trainee_now"] = data["trainee_ever"] = data["hired_after_trainee"] = yes_no
     data.loc[data["sector"] == "public", "trainee_now"] = "yes"  # separated by sector
@@ -100,7 +123,7 @@ def test_a_model_that_cannot_be_fitted_is_flagged_not_raised():
 def test_the_rating_model_gives_the_section_its_figure(analysis):
     """The ordinal model's predicted distributions, by sector and size class
     (small to large), each level's categories summing to one."""
-    (name, caption, frame), = analysis.figures("en")
+    ((name, caption, frame),) = analysis.figures("en")
     assert name == "model_rating" and "predicted distribution" in caption
     assert list(dict.fromkeys(frame["variable"])) == ["sector", "size_class"]
     sizes = frame.loc[frame["variable"] == "size_class", "level"]
@@ -110,5 +133,10 @@ def test_the_rating_model_gives_the_section_its_figure(analysis):
     assert analysis.rating.fit is analysis.results[-1]
     # readings and coefficient rows in the order of the predictors, sizes small to large
     terms = list(analysis.rating.coefficients()["term"])
-    assert terms == ["sector[T.public]", "size_class[T.5-19]", "size_class[T.20-49]",
-                     "size_class[T.50+]", "trainee_now[T.yes]"]
+    assert terms == [
+        "sector[T.public]",
+        "size_class[T.5-19]",
+        "size_class[T.20-49]",
+        "size_class[T.50+]",
+        "trainee_now[T.yes]",
+    ]

@@ -1,17 +1,18 @@
 """Estimators on the bundled CATI data with a raked design, against R."""
+
 import numpy as np
 import pytest
+from reference.estimators import cati_fixture
+from reference.estimators.refvalues import load
 
 from estimators.inference import estimate as E
 from estimators.inference.chisq import rao_scott
 from estimators.inference.domains import Equals, NotMissing
-from reference.estimators import cati_fixture
-from reference.estimators.refvalues import load
 
 R = load("cati")
 RTOL = 1e-8
 DESIGNS = {"lin": cati_fixture.design(), "jkn": cati_fixture.design("jkn")}
-R_SIZE_ORDER = [0, 2, 1, 3]   # R sorts 1-4, 20-49, 5-19, 50+ as text
+R_SIZE_ORDER = [0, 2, 1, 3]  # R sorts 1-4, 20-49, 5-19, 50+ as text
 
 
 @pytest.fixture(params=["lin", "jkn"])
@@ -70,8 +71,9 @@ def test_ci_in_a_domain_with_missing_answers():
         close(f[["ci_low", "ci_high"]].to_numpy()[0], R[f"lin.now_ci_{method}"])
 
 
-@pytest.mark.parametrize("rows,name", [("accommodation_experience", "acc"),
-                                       ("competence_need", "comp")])
+@pytest.mark.parametrize(
+    "rows,name", [("accommodation_experience", "acc"), ("competence_need", "comp")]
+)
 def test_svychisq_on_cati(kind, rows, name):
     res = rao_scott(DESIGNS[kind], rows, "sector")
     close([res.f, res.f_ndf, res.f_ddf, res.f_p], R[f"{kind}.chisq_{name}_sector_F"])
@@ -81,10 +83,9 @@ def test_svychisq_on_cati(kind, rows, name):
 def test_report_pearson_statistics_from_the_bundled_counts():
     design = cati_fixture.design(frozen=False)  # the bundled data as it is now
     sector = design.data["sector"].to_numpy()
-    printed = {"public": 6.1, "private": 56.8}   # Tabell 5.5, within each sector
+    printed = {"public": 6.1, "private": 56.8}  # Tabell 5.5, within each sector
     for s, value in printed.items():
         res = rao_scott(design, "trainee_ever", "size_class", domain=sector == s)
         assert round(res.unweighted, 1) == value
     assert round(rao_scott(design, "competence_need", "sector").unweighted, 3) == 108.092
-    assert round(rao_scott(design, "accommodation_experience", "sector").unweighted,
-                 4) == 74.4891
+    assert round(rao_scott(design, "accommodation_experience", "sector").unweighted, 4) == 74.4891

@@ -7,14 +7,14 @@ figures with their stated base. The mismatches that remain are exactly the
 report's own inconsistencies listed in ``cati_decisions.md`` (EXPECTED below);
 the test fails if any other cell differs or if a documented one starts to agree.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from estimators.surveys.employers import load_cati
-from estimators.surveys.employers import published
+from estimators.surveys.employers import load_cati, published
 from estimators.surveys.published import parse_printed, report_percent
 
 # (question, table_ref prefix, cell key) -> decision id in cati_decisions.md
@@ -25,20 +25,40 @@ EXPECTED = {
     ("competence_need", "Tabell 5.10", "private/unskilled", "pct"): "E-5.10-rounding",
     ("accommodation_situations", "Tabell 5.13", "no/adapted_part_time", "n"): "E-5.13-count",
     ("nace_section", "text line 1395", "G/G", "pct"): "E-G-23",
-    ("reasons_offer_trainee", "Figur 5.3/5.4 text", "public/recruitment_need", "pct"):
-        "E-recruit-public",
+    (
+        "reasons_offer_trainee",
+        "Figur 5.3/5.4 text",
+        "public/recruitment_need",
+        "pct",
+    ): "E-recruit-public",
     ("competence_need", "Tabell 5.11", "F/unskilled", "pct"): "E-5.11-infeasible",
     ("competence_need", "Tabell 5.11", "N/unskilled", "pct"): "E-5.11-infeasible",
     ("competence_need", "Tabell 5.11", "F/higher_education", "pct"): "E-5.11-infeasible",
     ("competence_need", "Tabell 5.11", "S/unskilled", "pct"): "E-5.11-infeasible",
     ("competence_need", "Tabell 5.11", "S/craft_certificate", "pct"): "E-5.11-infeasible",
-    ("accommodation_situations", "text line 1636", "public/yes/adapted_part_time", "pct"):
-        "E-5.13-sector-text",
-    ("accommodation_situations", "text line 1636", "private/yes/adapted_part_time", "pct"):
-        "E-5.13-sector-text",
+    (
+        "accommodation_situations",
+        "text line 1636",
+        "public/yes/adapted_part_time",
+        "pct",
+    ): "E-5.13-sector-text",
+    (
+        "accommodation_situations",
+        "text line 1636",
+        "private/yes/adapted_part_time",
+        "pct",
+    ): "E-5.13-sector-text",
 }
-DIMS = ("sector", "size_class", "nace_section", "accommodation_experience", "trainee_before",
-        "group", "scale_value", "answer")
+DIMS = (
+    "sector",
+    "size_class",
+    "nace_section",
+    "accommodation_experience",
+    "trainee_before",
+    "group",
+    "scale_value",
+    "answer",
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +67,11 @@ def df():
 
 
 def _key(cell) -> str:
-    return "/".join(str(cell[d]) for d in DIMS if d in cell) + "/" + str(cell["category"]) \
-        if any(d in cell for d in DIMS) else str(cell["category"])
+    return (
+        "/".join(str(cell[d]) for d in DIMS if d in cell) + "/" + str(cell["category"])
+        if any(d in cell for d in DIMS)
+        else str(cell["category"])
+    )
 
 
 def _dim_mask(df, cell, dims):
@@ -65,33 +88,40 @@ def _column_share_base(df, qid, table, cell):
     dims = table["dimensions"]
     if qid == "nace_section":
         return df["nace_section"].eq(cat), np.ones(len(df), bool)
-    if qid == "trainee_now":                      # Figur 5.1 / 5.5: row shares
+    if qid == "trainee_now":  # Figur 5.1 / 5.5: row shares
         dim = dims[0]
         base = df["trainee_now"].notna() & df[dim].eq(cell[dim])
         return base & df["trainee_now"].eq(cat), base
     if qid == "trainee_count":
         base = df["trainee_count"].notna()
         return base & df["trainee_count"].astype("string").eq(cat), base
-    if qid == "trainee_ever":                     # Figur 5.2: column share of ever = yes
+    if qid == "trainee_ever":  # Figur 5.2: column share of ever = yes
         base = df["trainee_ever"].eq("yes")
         return base & df["nace_section"].eq(cell["nace_section"]), base
     if qid == "trainee_plans_next_year":
         asked = df["trainee_plans_next_year"].notna()
-        if "group" in cell:                       # composition of never & no plans
+        if "group" in cell:  # composition of never & no plans
             base = asked & df["trainee_ever"].eq("no") & df["trainee_plans_next_year"].eq("no")
-            member = {"private": df["sector"].eq("private"),
-                      "size_lt_20": df["size_class"].isin(["1-4", "5-19"])}.get(
-                cat, df["nace_section"].eq(cat))
+            member = {
+                "private": df["sector"].eq("private"),
+                "size_lt_20": df["size_class"].isin(["1-4", "5-19"]),
+            }.get(cat, df["nace_section"].eq(cat))
             return base & member, base
-        if "trainee_before" in cell:              # 'no' row = no experience at all
-            group = df["trainee_before"].eq("yes") if cell["trainee_before"] == "yes" \
+        if "trainee_before" in cell:  # 'no' row = no experience at all
+            group = (
+                df["trainee_before"].eq("yes")
+                if cell["trainee_before"] == "yes"
                 else df["trainee_ever"].eq("no")
+            )
             base = asked & group
         else:
             base = asked & _dim_mask(df, cell, dims)
         return base & df["trainee_plans_next_year"].eq(cat), base
-    if qid in ("reasons_offer_trainee", "reasons_hire_accommodation",
-               "inclusion_measures_importance"):  # top-2 box per item
+    if qid in (
+        "reasons_offer_trainee",
+        "reasons_hire_accommodation",
+        "inclusion_measures_importance",
+    ):  # top-2 box per item
         col = df[f"{qid}.{cat}"]
         base = col.notna() & _dim_mask(df, cell, dims)
         return base & col.isin(["4", "5"]), base
@@ -100,7 +130,7 @@ def _column_share_base(df, qid, table, cell):
         base = col.notna() & _dim_mask(df, cell, dims)
         values = [str(cell["scale_value"])] if "scale_value" in cell else ["1", "2"]
         return base & col.isin(values), base
-    if qid == "competence_need":                  # Tabell 5.11 row shares
+    if qid == "competence_need":  # Tabell 5.11 row shares
         base = df["nace_section"].eq(cell["nace_section"])
         return base & df[qid].eq(cat), base
     if qid == "reason_no_trainee":
@@ -110,7 +140,7 @@ def _column_share_base(df, qid, table, cell):
         col = df[f"{qid}.{cat}"]
         base = col.notna() & _dim_mask(df, cell, dims)
         return base & col.eq(cell["answer"]), base
-    if qid == "alternative_tasks":                # column share among those naming the option
+    if qid == "alternative_tasks":  # column share among those naming the option
         base = df[f"{qid}.{cat}"].eq("yes")
         return base & df["nace_section"].eq(cell["nace_section"]), base
     raise AssertionError(f"no recomputation rule for {qid} / {ref}")
@@ -153,7 +183,8 @@ def _mismatches(df):
                 if cell.get("approximate"):
                     ok = abs(exact - float(value)) <= 2 and (
                         cell.get("pct_qualifier") != "slightly_less_than_or_about"
-                        or exact <= float(value) + 0.5)
+                        or exact <= float(value) + 0.5
+                    )
                 else:
                     ok = report_percent(n, base, decimals) == value
                 if not ok:
@@ -219,12 +250,15 @@ def _crosstab(df, rows, cols, where=None):
     return pd.crosstab(sub[rows], sub[cols]).to_numpy(float)
 
 
-@pytest.mark.parametrize("where, rows, cols, printed, decimals", [
-    ("public", "size_class", "trainee_ever", 6.1, 1),        # Tabell 5.5
-    ("private", "size_class", "trainee_ever", 56.8, 1),      # Tabell 5.5
-    (None, "competence_need", "sector", 108.092, 3),         # Tabell 5.10
-    (None, "accommodation_experience", "sector", 74.4891, 4),  # Tabell 5.12
-])
+@pytest.mark.parametrize(
+    "where, rows, cols, printed, decimals",
+    [
+        ("public", "size_class", "trainee_ever", 6.1, 1),  # Tabell 5.5
+        ("private", "size_class", "trainee_ever", 56.8, 1),  # Tabell 5.5
+        (None, "competence_need", "sector", 108.092, 3),  # Tabell 5.10
+        (None, "accommodation_experience", "sector", 74.4891, 4),  # Tabell 5.12
+    ],
+)
 def test_printed_chi_square_values(df, where, rows, cols, printed, decimals):
     mask = None if where is None else df["sector"].eq(where)
     assert round(pearson_chi2(_crosstab(df, rows, cols, mask)), decimals) == printed
@@ -269,6 +303,7 @@ def test_plausible_dependence_described_in_text(df):
 
 def test_text_statements_that_depend_on_free_joint_distributions(df):
     from scipy.stats import chi2
+
     private = df["sector"].eq("private")
     # line 1573: 48 % of private firms with 50+ employees need craft certificates most
     big = private & df["size_class"].eq("50+")

@@ -9,6 +9,7 @@ that raking, linear, logit and truncated with bounds (0.5, 1.8) all converge.
 
     python make_business_sample.py   # writes business_sample.csv, business_*.csv
 """
+
 import csv
 from pathlib import Path
 
@@ -16,15 +17,38 @@ import numpy as np
 
 HERE = Path(__file__).parent
 SIZES = ["1-4", "5-19", "20-49", "50+"]
-POPULATION = {("private", "1-4"): 151230, ("private", "5-19"): 58410,
-              ("private", "20-49"): 14870, ("private", "50+"): 6120,
-              ("public", "1-4"): 2890, ("public", "5-19"): 5110,
-              ("public", "20-49"): 4060, ("public", "50+"): 3470}
-SAMPLE = {("private", "1-4"): 240, ("private", "5-19"): 240, ("private", "20-49"): 160,
-          ("private", "50+"): 160, ("public", "1-4"): 50, ("public", "5-19"): 50,
-          ("public", "20-49"): 50, ("public", "50+"): 50}
-PRIVATE_NACE = {"C": 0.08, "F": 0.16, "G": 0.22, "H": 0.07, "I": 0.09, "J": 0.06,
-                "M": 0.14, "N": 0.08, "Q": 0.05, "S": 0.05}
+POPULATION = {
+    ("private", "1-4"): 151230,
+    ("private", "5-19"): 58410,
+    ("private", "20-49"): 14870,
+    ("private", "50+"): 6120,
+    ("public", "1-4"): 2890,
+    ("public", "5-19"): 5110,
+    ("public", "20-49"): 4060,
+    ("public", "50+"): 3470,
+}
+SAMPLE = {
+    ("private", "1-4"): 240,
+    ("private", "5-19"): 240,
+    ("private", "20-49"): 160,
+    ("private", "50+"): 160,
+    ("public", "1-4"): 50,
+    ("public", "5-19"): 50,
+    ("public", "20-49"): 50,
+    ("public", "50+"): 50,
+}
+PRIVATE_NACE = {
+    "C": 0.08,
+    "F": 0.16,
+    "G": 0.22,
+    "H": 0.07,
+    "I": 0.09,
+    "J": 0.06,
+    "M": 0.14,
+    "N": 0.08,
+    "Q": 0.05,
+    "S": 0.05,
+}
 PUBLIC_NACE = {"H": 0.05, "J": 0.05, "M": 0.05, "N": 0.05, "O": 0.30, "P": 0.30, "Q": 0.20}
 
 
@@ -37,8 +61,15 @@ def main(seed=20190601):
         p = np.array([probs[c] for c in codes])
         nace = rng.choice(codes, n_h, p=p / p.sum())
         for section in nace:
-            rows.append({"id": len(rows) + 1, "sector": sector, "size_class": size,
-                         "nace": section, "w": POPULATION[sector, size] / n_h})
+            rows.append(
+                {
+                    "id": len(rows) + 1,
+                    "sector": sector,
+                    "size_class": size,
+                    "nace": section,
+                    "w": POPULATION[sector, size] / n_h,
+                }
+            )
     with open(HERE / "business_sample.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()

@@ -7,6 +7,7 @@ stype counts of apipop; ``apistrat_jkn``: apistrat with R's own JKn replicate
 weights, so that the estimators are checked against R independently of kalib's
 replicate generator.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,12 +29,18 @@ STYPE_TOTALS = {"E": 6194 - 755 - 1018, "H": 755, "M": 1018}
 def _designs() -> dict:
     lin = Design(STRAT, weights="pw", strata="stype", fpc="fpc")
     cal = Design(CLUS, weights="pw", psu="dnum", fpc="fpc").calibrate(
-        [Margin("stype", STYPE_TOTALS)], distance="linear")
+        [Margin("stype", STYPE_TOTALS)], distance="linear"
+    )
     reps = pd.read_csv(HERE / "apistrat_jkn_repweights.csv.gz")
     jd = REF["jkn_design"]
-    jkn = lin.with_replicate_weights(reps.filter(like="rep_").to_numpy(), jd["scale"],
-                                     jd["rscales"], jd["mse"], method="jkn",
-                                     degf=REF["apistrat_jkn"]["degf"])
+    jkn = lin.with_replicate_weights(
+        reps.filter(like="rep_").to_numpy(),
+        jd["scale"],
+        jd["rscales"],
+        jd["mse"],
+        method="jkn",
+        degf=REF["apistrat_jkn"]["degf"],
+    )
     return {"apistrat": lin, "apiclus1_calibrated": cal, "apistrat_jkn": jkn}
 
 

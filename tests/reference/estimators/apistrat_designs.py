@@ -1,9 +1,10 @@
 """The apistrat designs the estimator tests share: stratified with fpc
 (linearization) and the same with R's own JKn replicate weights."""
+
 import numpy as np
 import pandas as pd
-
 from reference.estimators.refvalues import HERE, load
+
 from weighting.design import Design
 
 R = load("apistrat")

@@ -7,6 +7,7 @@ size class 1-4 98331, 5-19 71419 (5-9 + 10-19), 20-49 20654, 50+ 9612
 prosent"), private 190015. Fixed here so that the reference does not move
 when the bundled margins are refined.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-DATA_CSV = Path(__file__).resolve().parents[3] / "estimators/surveys/employers/data/cati_employers_2017.csv"
+DATA_CSV = (
+    Path(__file__).resolve().parents[3]
+    / "estimators/surveys/employers/data/cati_employers_2017.csv"
+)
 MISSING_CODES = ("not_asked", "dont_know", "no_answer")
 SIZE = {"1-4": 98331, "5-19": 71419, "20-49": 20654, "50+": 9612}
 SECTOR = {"public": 10001, "private": 190015}
@@ -44,8 +48,9 @@ def design(replicates=None, frozen=True):
     des = Design(data, strata="stratum")
     if replicates:
         des = des.with_replicates(replicates)
-    return des.calibrate([Margin("size_class", SIZE), Margin("sector", SECTOR)],
-                         distance="raking", tol=1e-12)
+    return des.calibrate(
+        [Margin("size_class", SIZE), Margin("sector", SECTOR)], distance="raking", tol=1e-12
+    )
 
 
 if __name__ == "__main__":  # refresh the snapshot for cati.R

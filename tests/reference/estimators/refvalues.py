@@ -1,4 +1,5 @@
 """Read the stored R reference values of the estimator tests."""
+
 from __future__ import annotations
 
 import csv

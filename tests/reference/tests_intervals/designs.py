@@ -7,6 +7,7 @@ are checked against R independently of kalib's replicate generators.
 ``dclus2`` (two stages, an fpc per stage) needs multistage designs, which
 ``Design`` does not have yet: its reference values are not used.
 """
+
 import json
 from pathlib import Path
 
@@ -28,13 +29,22 @@ def _replicated(base, name):
     reps = pd.read_csv(HERE / info["weights_file"])
     assert (reps["snum"].to_numpy() == base.data["snum"].to_numpy()).all()
     W = reps.drop(columns="snum").to_numpy(float)
-    return base.with_replicate_weights(W, info["scale"], np.asarray(info["rscales"], float),
-                                       mse=info["mse"], method=info["type"].lower(),
-                                       degf=info["degf"])
+    return base.with_replicate_weights(
+        W,
+        info["scale"],
+        np.asarray(info["rscales"], float),
+        mse=info["mse"],
+        method=info["type"].lower(),
+        degf=info["degf"],
+    )
 
 
 DSTRAT = Design(_data("apistrat"), weights="pw", strata="stype", fpc="fpc")
 DCLUS1 = Design(_data("apiclus1"), weights="pw", psu="dnum", fpc="fpc")
-DESIGNS = {"dstrat": DSTRAT, "dclus1": DCLUS1,
-           "rclus1": _replicated(DCLUS1, "rclus1"), "bclus1": _replicated(DCLUS1, "bclus1")}
+DESIGNS = {
+    "dstrat": DSTRAT,
+    "dclus1": DCLUS1,
+    "rclus1": _replicated(DCLUS1, "rclus1"),
+    "bclus1": _replicated(DCLUS1, "bclus1"),
+}
 LINEARIZED = ("dstrat", "dclus1")
