@@ -16,7 +16,8 @@ The rules (``docs/cli.md``, "Input files"):
   overrides the detection.
 * **Delimiter**: ``,``, ``;`` or tab, whichever splits the header and the
   next rows into the same number (at least two) of fields, the most fields
-  winning (ties in that order). A file with one column has none.
+  winning (ties in that order); a one-column file, the first that leaves
+  its rows whole.
 * **Decimal mark**: a comma when the delimiter is ``;`` or tab and some field
   is a number written with a decimal comma (``1,5``, ``-0,25``); a point
   otherwise. A ``,``-separated file always has a decimal point (a field
@@ -96,19 +97,19 @@ class ReadInfo:
     encoding: str | None = None  # codec of a text file ("utf-8", "cp1252", ...)
     bom: bool = False
     encoding_given: bool = False  # --encoding, not detected
-    delimiter: str | None = None
+    delimiter: str | None = None  # the one the file is parsed with
     decimal: str | None = None
     lines: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def plain(self) -> bool:
         """Nothing worth saying: not a text file, or UTF-8 without a BOM,
-        comma-separated with a decimal point, as detected."""
+        comma-separated (or one column) with a decimal point, as detected."""
         return self.format != "csv" or (
             self.encoding == "utf-8"
             and not self.bom
             and not self.encoding_given
-            and self.delimiter == ","
+            and (self.delimiter == "," or self.columns == 1)
             and self.decimal == "."
         )
 
@@ -118,10 +119,14 @@ class ReadInfo:
         size = f"{self.rows} rows, {self.columns} columns"
         if self.format != "csv":
             return f"read {self.path!r}: {size} ({self.format})"
+        if self.columns == 1:
+            layout = "one column"
+        elif self.delimiter == "\t":
+            layout = "tab-separated"
+        else:
+            layout = f"{self.delimiter!r}-separated"
         parts = [
-            {"\t": "tab-separated", None: "one column"}.get(
-                self.delimiter, f"{self.delimiter!r}-separated"
-            ),
+            layout,
             "decimal comma" if self.decimal == "," else "decimal point",
             encoding_name(self.encoding)
             + (" with byte-order mark" if self.bom else "")
@@ -210,29 +215,38 @@ def _line_at(raw: bytes, offset: int) -> int:
 
 
 # ------------------------------------------------------- delimiter, decimal
-def sniff_delimiter(text: str) -> str | None:
-    """``,``, ``;`` or tab (rules above); None for a one-column file."""
-    best, best_fields = None, 1
+def sniff_delimiter(text: str) -> str:
+    """``,``, ``;`` or tab (rules above).
+
+    A one-column file is read with the first delimiter that leaves each of
+    its rows one field (a text cell ``a,b`` in a column exported with ``;``
+    is not two fields); when no delimiter splits the rows evenly, the one
+    that splits the header most, so that the structure check names the first
+    uneven line.
+    """
+    best, best_fields, single = None, 1, None
     for delimiter in DELIMITERS:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
         try:
             rows = [r for r in itertools.islice(reader, SNIFF_ROWS) if not _blank(r)]
         except csv.Error:
             continue
-        if rows and len(rows[0]) > best_fields and all(len(r) == len(rows[0]) for r in rows):
+        if not rows or any(len(r) != len(rows[0]) for r in rows):
+            continue
+        if len(rows[0]) > best_fields:
             best, best_fields = delimiter, len(rows[0])
+        elif len(rows[0]) == 1 and single is None:
+            single = delimiter
     if best is None:
-        # No delimiter splits the rows evenly: the one that splits the header
-        # most, so that the structure check names the first uneven line.
         header = _first_line(text)
         most = max(DELIMITERS, key=lambda d: (header.count(d), -DELIMITERS.index(d)))
-        best = most if header.count(most) else None
+        best = single if single is not None and not header.count(most) else most
     return best
 
 
-def sniff_decimal(text: str, delimiter: str | None) -> str:
+def sniff_decimal(text: str, delimiter: str) -> str:
     """``,`` when ``;``/tab-separated text holds a decimal-comma number, else ``.``."""
-    if delimiter in (None, ","):
+    if delimiter == ",":
         return "."
     d = re.escape(delimiter)
     number = r'"?[ ]*[-+]?(?:\d+,\d*|,\d+)(?:[eE][-+]?\d+)?[ ]*"?'
@@ -254,11 +268,11 @@ def _blank(record: list[str]) -> bool:
 
 
 # ------------------------------------------------------------------ structure
-def scan(text: str, delimiter: str | None, path: str) -> tuple[list[str], np.ndarray]:
+def scan(text: str, delimiter: str, path: str) -> tuple[list[str], np.ndarray]:
     """The header and the start line of every data row; InputFileError on a
     row with the wrong number of fields, a duplicated column name or bad
     quoting (naming the line)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or ",", strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header, lines, previous = None, [], 0
     try:
         for record in reader:
@@ -283,8 +297,8 @@ def scan(text: str, delimiter: str | None, path: str) -> tuple[list[str], np.nda
     return header, np.asarray(lines, dtype=np.int64)
 
 
-def _delimiter_name(delimiter: str | None) -> str:
-    return {"\t": "tab", None: "','"}.get(delimiter, repr(delimiter))
+def _delimiter_name(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else repr(delimiter)
 
 
 def _check_header(header: list[str], path: str) -> None:
@@ -303,7 +317,7 @@ def read_csv_header(path, encoding: str | None = None) -> list[str]:
     name = str(path)
     text, _, _ = decode(read_bytes(path), name, encoding)
     reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=sniff_delimiter(text) or ",", strict=True
+        io.StringIO(text, newline=""), delimiter=sniff_delimiter(text), strict=True
     )
     try:
         header = next((r for r in reader if not _blank(r)), None)
@@ -363,7 +377,7 @@ def read_csv_table(
     if not len(lines):
         raise InputFileError(f"{name!r} has a header but no data rows")
     options = dict(
-        sep=delimiter or ",",
+        sep=delimiter,
         decimal=decimal,
         index_col=False,
         keep_default_na=False,

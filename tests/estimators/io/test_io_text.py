@@ -195,7 +195,8 @@ def test_sniffing_rules():
     assert sniff_delimiter('a,b\n"x;y",2\n') == ","
     assert sniff_delimiter("a\tb\tc\n1\t2,5\t3\n") == "\t"
     assert sniff_delimiter("a;b,c\n1;2,3\n") == ","  # a tie: ',' before ';' before tab
-    assert sniff_delimiter("id\n1\n2\n") is None
+    assert sniff_delimiter("id\n1\n2\n") == ","
+    assert sniff_delimiter("x\na,b\nc\n") == ";"  # one column: rows stay whole
     assert sniff_decimal("a;b\n1;2,5\n", ";") == ","
     assert sniff_decimal("a;b\n1;2.5\n", ";") == "."
     assert sniff_decimal("a;b\nx,y;2\n", ";") == "."  # text with a comma
