@@ -141,6 +141,7 @@ def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("docs")
     source = root / "docs"
     shutil.copytree(DOCS, source, ignore=shutil.ignore_patterns("_build", "generated"))
+    shutil.copy2(REPO / "CHANGELOG.md", root / "CHANGELOG.md")  # docs/changelog.md includes it
     html = root / "html"
     start = time.perf_counter()
     build = subprocess.run(

@@ -15,7 +15,11 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 from repo_paths import REPO
 
 from estimators._version import __version__

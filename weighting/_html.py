@@ -10,7 +10,12 @@ functions, so every kalib table in a notebook looks alike.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from html import escape
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for the annotation only: calibrate imports this module
+    from weighting.calibrate import CalibrationResult
 
 #: Numbers right-aligned and unbroken (an interval stays on one line); the
 #: notebook's own table CSS does the rest.
@@ -21,7 +26,7 @@ WARN = "color:#b00020"
 MUTED = "color:#888888"
 
 
-def decimals(se: float, default: int = 4) -> int:
+def decimals(se: object, default: int = 4) -> int:
     """Decimal places that show two significant digits of ``se``.
 
     Estimates and interval limits are printed to the same place, so that the
@@ -34,7 +39,7 @@ def decimals(se: float, default: int = 4) -> int:
     return min(10, max(0, 1 - math.floor(math.log10(se))))
 
 
-def number(value, places: int) -> str:
+def number(value: float | None, places: int) -> str:
     """``value`` with ``places`` decimals; an empty cell for a missing value."""
     if value is None:
         return ""
@@ -44,21 +49,28 @@ def number(value, places: int) -> str:
     return f"{value:,.{places}f}" if abs(value) >= 1e4 else f"{value:.{places}f}"
 
 
-def significant(value, digits: int = 4) -> str:
+def significant(value: float | None, digits: int = 4) -> str:
     """``value`` to ``digits`` significant digits (statistics without an SE)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return f"{float(value):.{digits}g}"
 
 
-def p_value(p) -> str:
+def p_value(p: float | None) -> str:
     """A p-value: three decimals, ``<0.001`` below that."""
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return ""
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def table(header, rows, *, numeric=(), caption=None, row_styles=None) -> str:
+def table(
+    header: Sequence[object] | None,
+    rows: Iterable[Sequence[object]],
+    *,
+    numeric: Iterable[int] = (),
+    caption: object = None,
+    row_styles: Sequence[str | None] | None = None,
+) -> str:
     """An HTML table. ``header``: column labels (None: no header row);
     ``rows``: lists of cell texts (escaped here); ``numeric``: indices of
     right-aligned columns; ``row_styles``: an optional inline style per row."""
@@ -90,7 +102,7 @@ def table(header, rows, *, numeric=(), caption=None, row_styles=None) -> str:
     return "".join(out)
 
 
-def calibration_html(result) -> str:
+def calibration_html(result: CalibrationResult) -> str:
     """The ``_repr_html_`` of :class:`weighting.calibrate.CalibrationResult`:
     the lines of ``summary()`` as a two-column table."""
     p = result.problem
@@ -105,7 +117,7 @@ def calibration_html(result) -> str:
         ("converged", status),
         ("max relative margin error", f"{result.error:.3g} (tol {result.tol:g})"),
         ("rows", f"{p.n}" + ("" if p.rows_are_units else f" in {p.n_cells} cells")),
-        ("constraints", f"{len(p.t)} from {len(p.tfull)} margin categories"),
+        ("constraints", f"{result.lam.size} from {len(p.labels)} margin categories"),
         ("g", f"{result.g.min():.6g} to {result.g.max():.6g}"),
     ]
     if result.bounds:

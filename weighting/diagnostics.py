@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class WeightDiagnostics:
     deff: float
 
 
-def weight_diagnostics(weights) -> WeightDiagnostics:
+def weight_diagnostics(weights: ArrayLike) -> WeightDiagnostics:
     """Min, max, CV, Kish effective n and weighting design effect of ``weights``."""
     w = np.asarray(weights, dtype=np.float64)
     total = float(w.sum())

@@ -11,7 +11,9 @@ solver's units).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from weighting.columns import canonical
 from weighting.errors import MarginError
@@ -32,7 +34,9 @@ class Margin:
         Label used in messages; defaults to the variables joined by ``*``.
     """
 
-    def __init__(self, variables, table, name: str | None = None):
+    def __init__(
+        self, variables: str | Sequence[str], table: Mapping[Any, float], name: str | None = None
+    ) -> None:
         self.variables = (variables,) if isinstance(variables, str) else tuple(variables)
         if not self.variables:
             raise MarginError("a margin needs at least one variable")
@@ -63,7 +67,13 @@ class Margin:
         self.table = entries
 
     @classmethod
-    def from_arrays(cls, variables, categories, totals, name=None) -> Margin:
+    def from_arrays(
+        cls,
+        variables: str | Sequence[str],
+        categories: Iterable[Any],
+        totals: Iterable[float],
+        name: str | None = None,
+    ) -> Margin:
         """Build from parallel sequences: ``categories[i]`` (a value, or a
         tuple of values for a cross) has population count ``totals[i]``."""
         categories, totals = list(categories), list(totals)
@@ -98,7 +108,7 @@ class NumericTotal:
     variable: str
     total: float
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not math.isfinite(float(self.total)):
             raise MarginError(f"numeric total of {self.variable!r} is not finite")
         object.__setattr__(self, "total", float(self.total))

@@ -14,7 +14,7 @@ uses, so that a stand-in is checked by ``isinstance`` (they are
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -42,7 +42,9 @@ class ReplicateDesign(Protocol):
     mse: bool
     degf: int
 
-    def replicate_totals(self, values, groups=None, n_groups=None) -> np.ndarray:
+    def replicate_totals(
+        self, values: np.ndarray, groups: np.ndarray | None = None, n_groups: int | None = None
+    ) -> np.ndarray:
         """``R[b, g, j] = sum_{i in g} w_ib values[i, j]`` (B, G, k)."""
 
     def replicate_weights(self) -> np.ndarray:
@@ -65,10 +67,12 @@ class ReplicateStructure(Protocol):
     convergence: object  # weighting.replicates.Convergence, or None
     g: np.ndarray | None  # (B, cells) re-calibrated g-factors, or None
 
-    def totals(self, design, values, groups, n_groups) -> np.ndarray:
+    def totals(
+        self, design: Any, values: np.ndarray, groups: np.ndarray | None, n_groups: int | None
+    ) -> np.ndarray:
         """``design.replicate_totals`` on checked input."""
 
-    def weights(self, design) -> np.ndarray:
+    def weights(self, design: Any) -> np.ndarray:
         """``design.replicate_weights()``."""
 
 
