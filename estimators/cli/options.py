@@ -270,8 +270,37 @@ def scheduler_context(scheduler):
         return
     from estimators.scale import dask_scheduler
 
-    with dask_scheduler(scheduler):
-        yield
+    try:
+        with dask_scheduler(scheduler):
+            try:
+                yield
+            except KeyboardInterrupt:
+                _quiet_dask()     # before the cluster's teardown
+                raise
+    except KeyboardInterrupt:     # (or while the cluster was starting)
+        _quiet_dask()
+        raise
+
+
+def _quiet_dask() -> None:
+    """After an interrupt: a cluster torn down mid-task makes distributed and
+    asyncio log every cancelled task and closed stream, here and in each
+    worker process that outlives its scheduler, and a cluster whose start
+    was cut short is closed again at exit, with a traceback. The command
+    line's one line says all there is to say: the logs are silenced, the
+    worker processes ended, that closing at exit dropped."""
+    import atexit
+    import logging
+    import multiprocessing
+    import sys
+
+    for name in ("distributed", "asyncio", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    for worker in multiprocessing.active_children():   # a LocalCluster's
+        worker.terminate()
+    spec = sys.modules.get("distributed.deploy.spec")
+    if spec is not None:
+        atexit.unregister(spec.close_clusters)
 
 
 def make_replicates(design, scheduler, method, **kwargs):

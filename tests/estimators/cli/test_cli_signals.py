@@ -165,6 +165,49 @@ def test_sigterm_in_another_subcommand(tmp_path):
     _assert_clean_interrupt(proc, 143, tmp_path, out, before, command="replicate")
 
 
+def _children(pid: int) -> list[int]:
+    """Child processes of ``pid``, whichever of its threads started them."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except FileNotFoundError:   # a thread that just ended
+            pass
+    return found
+
+
+@pytest.mark.slow
+def test_sigterm_with_a_cluster_of_worker_processes(tmp_path):
+    """``--scheduler processes``: the workers of the LocalCluster end with the
+    run, and neither they nor distributed add a word to the one line."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "est.csv").write_text("earlier\n")
+    before = _contents(out)
+    sample = Path(__file__).parents[2] / "reference" / "tests_intervals" / "apistrat.csv"
+    proc = _start(["estimate", str(sample), "--id", "snum", "--weight", "pw",
+                   "--strata", "stype", "--variance", "bootstrap", "--replicates", "200000",
+                   "--scheduler", "processes", "--mean", "api00",
+                   "--out", str(out / "est.csv"), "--force", "--quiet"], tmp_path)
+    _wait_for(lambda: _catches(proc.pid, signal.SIGTERM) and len(_children(proc.pid)) >= 2,
+              proc)
+    time.sleep(2.0)    # the cluster at work
+    workers = _children(proc.pid)
+    os.kill(proc.pid, signal.SIGTERM)
+    _assert_clean_interrupt(proc, 143, tmp_path, out, before, command="estimate")
+    deadline = time.monotonic() + 10
+    while (left := [w for w in workers if _alive(w)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, [Path(f"/proc/{w}/cmdline").read_bytes()[:200] for w in left]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
 def test_a_signal_inside_held_renames_is_acted_on_after_them(tmp_path):
     """``signals_held`` (around the renames that publish an output) defers a
     signal to the end of the block instead of landing between two renames."""
