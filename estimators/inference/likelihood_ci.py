@@ -48,7 +48,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
-from estimators.inference.rnumerics import approx, spline
+from estimators.inference.rnumerics import EPS, approx, spline
 
 STEPS = 10  # MASS's maxsteps: at most nine grid points each way
 
@@ -74,12 +74,14 @@ def _profile_interval(p, s, n, df, level):
     lam = s**2 * n * p * (1 - p)
     q = stats.norm.ppf((1 - level) / 2) if df == np.inf else stats.t.ppf((1 - level) / 2, df)
     alpha = stats.norm.cdf(q * np.sqrt(lam)) / 2
-    zmax = np.sqrt(stats.f.isf(alpha, 1, n - 1))
+    # sqrt of the F(1, n-1) quantile, as the t quantile: scipy's F tail is inf
+    # below ~1e-17, the t tail stays exact (R's qf and qt agree there)
+    zmax = stats.t.isf(alpha / 2, n - 1)
     step_size = zmax / 5 * s
     phi = n / (n - 1)
 
     def z(b):
-        mu = special.expit(b)
+        mu = _linkinv(b)
         dev = (
             2
             * n
@@ -102,9 +104,13 @@ def _profile_interval(p, s, n, df, level):
             zs.append(value)
             step += 1
     cutoffs = [stats.norm.ppf(2 * alpha), stats.norm.isf(2 * alpha)]
-    # A step whose fitted p under- or overflows to 0 or 1 has an infinite
-    # deviance: the spline is then NaN and so is the interval (R's NA).
-    with np.errstate(invalid="ignore"):
-        u, zu = spline(bs, zs)
-        b_low, b_high = approx(zu, u, cutoffs)
+    u, zu = spline(bs, zs)
+    b_low, b_high = approx(zu, u, cutoffs)
     return special.expit(b_low), special.expit(b_high)
+
+
+def _linkinv(b: float) -> float:
+    """R's logistic inverse link: beyond |eta| = 30 the odds are held at
+    ``eps`` or ``1/eps``, so a far profile step keeps a finite deviance."""
+    odds = EPS if b < -30 else 1 / EPS if b > 30 else np.exp(b)
+    return odds / (1 + odds)

@@ -23,8 +23,9 @@ algorithms, written here from their descriptions:
 :func:`approx`
     Linear or step (left-continuous value, ``f = 0``) interpolation after
     sorting the abscissae and averaging the ordinates of tied abscissae (R's
-    ``approx(ties = mean)``); outside the range NaN (``rule = 1``) or the end
-    values (``rule = 2``).
+    ``approx(ties = mean)``, pairs with a NaN dropped); outside the range NaN
+    (``rule = 1``) or the end values (``rule = 2``); NaN everywhere with
+    fewer than two points (where R stops).
 
 References
 ----------
@@ -187,6 +188,8 @@ def approx(x, y, xout, method: str = "linear", rule: int = 1) -> np.ndarray:
     """
     x, y = _regularize(x, y)
     xout = np.atleast_1d(np.asarray(xout, float))
+    if x.size < 2:       # R stops: "need at least two non-NA values to interpolate"
+        return np.full(xout.shape, np.nan)
     if method == "linear":
         out = np.interp(xout, x, y)
     else:
@@ -197,8 +200,11 @@ def approx(x, y, xout, method: str = "linear", rule: int = 1) -> np.ndarray:
 
 
 def _regularize(x, y) -> tuple:
-    """Sort by x (stably) and average y over tied x (R's ``regularize.values``)."""
+    """Drop pairs with a NaN, sort by x (stably) and average y over tied x
+    (R's ``regularize.values``)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[ok], y[ok]
     order = np.argsort(x, kind="stable")
     x, y = x[order], y[order]
     ux, first, counts = np.unique(x, return_index=True, return_counts=True)
