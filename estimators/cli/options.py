@@ -275,9 +275,9 @@ def scheduler_context(scheduler):
             try:
                 yield
             except KeyboardInterrupt:
-                _quiet_dask()     # before the cluster's teardown
+                _quiet_dask()  # before the cluster's teardown
                 raise
-    except KeyboardInterrupt:     # (or while the cluster was starting)
+    except KeyboardInterrupt:  # (or while the cluster was starting)
         _quiet_dask()
         raise
 
@@ -296,7 +296,7 @@ def _quiet_dask() -> None:
 
     for name in ("distributed", "asyncio", "tornado"):
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
-    for worker in multiprocessing.active_children():   # a LocalCluster's
+    for worker in multiprocessing.active_children():  # a LocalCluster's
         worker.terminate()
     spec = sys.modules.get("distributed.deploy.spec")
     if spec is not None:

@@ -171,7 +171,7 @@ def _children(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
             found += [int(c) for c in (task / "children").read_text().split()]
-        except FileNotFoundError:   # a thread that just ended
+        except FileNotFoundError:  # a thread that just ended
             pass
     return found
 
@@ -185,13 +185,33 @@ def test_sigterm_with_a_cluster_of_worker_processes(tmp_path):
     (out / "est.csv").write_text("earlier\n")
     before = _contents(out)
     sample = Path(__file__).parents[2] / "reference" / "tests_intervals" / "apistrat.csv"
-    proc = _start(["estimate", str(sample), "--id", "snum", "--weight", "pw",
-                   "--strata", "stype", "--variance", "bootstrap", "--replicates", "200000",
-                   "--scheduler", "processes", "--mean", "api00",
-                   "--out", str(out / "est.csv"), "--force", "--quiet"], tmp_path)
-    _wait_for(lambda: _catches(proc.pid, signal.SIGTERM) and len(_children(proc.pid)) >= 2,
-              proc)
-    time.sleep(2.0)    # the cluster at work
+    proc = _start(
+        [
+            "estimate",
+            str(sample),
+            "--id",
+            "snum",
+            "--weight",
+            "pw",
+            "--strata",
+            "stype",
+            "--variance",
+            "bootstrap",
+            "--replicates",
+            "200000",
+            "--scheduler",
+            "processes",
+            "--mean",
+            "api00",
+            "--out",
+            str(out / "est.csv"),
+            "--force",
+            "--quiet",
+        ],
+        tmp_path,
+    )
+    _wait_for(lambda: _catches(proc.pid, signal.SIGTERM) and len(_children(proc.pid)) >= 2, proc)
+    time.sleep(2.0)  # the cluster at work
     workers = _children(proc.pid)
     os.kill(proc.pid, signal.SIGTERM)
     _assert_clean_interrupt(proc, 143, tmp_path, out, before, command="estimate")
