@@ -188,7 +188,7 @@ def approx(x, y, xout, method: str = "linear", rule: int = 1) -> np.ndarray:
     """
     x, y = _regularize(x, y)
     xout = np.atleast_1d(np.asarray(xout, float))
-    if x.size < 2:       # R stops: "need at least two non-NA values to interpolate"
+    if x.size < 2:  # R stops: "need at least two non-NA values to interpolate"
         return np.full(xout.shape, np.nan)
     if method == "linear":
         out = np.interp(xout, x, y)

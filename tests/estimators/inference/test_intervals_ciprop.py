@@ -152,8 +152,9 @@ def test_unknown_method_is_named():
         cimod.proportion_ci(0.5, 0.1, method="profile")
 
 
-@pytest.mark.parametrize("p,deff,n,df,level", [(0.875, 2.0, 5, 3.0, 0.9),
-                                               (0.49194, 2.34686, 2115, 3.0, 0.99)])
+@pytest.mark.parametrize(
+    "p,deff,n,df,level", [(0.875, 2.0, 5, 3.0, 0.9), (0.49194, 2.34686, 2115, 3.0, 0.99)]
+)
 def test_likelihood_interval_in_the_far_tails(p, deff, n, df, level):
     """A profile step beyond |logit| = 30 keeps a finite deviance (R's link
     clamps the odds at eps), and a cutoff probability of 1e-19 still gives a
@@ -165,5 +166,6 @@ def test_likelihood_interval_in_the_far_tails(p, deff, n, df, level):
 
 def test_approx_drops_missing_points_and_needs_two():
     from estimators.inference.rnumerics import approx
+
     np.testing.assert_allclose(approx([0.0, np.nan, 2.0], [0.0, 5.0, 4.0], [1.0]), [2.0])
     assert np.isnan(approx([0.0, np.nan], [0.0, 1.0], [0.0])).all()
