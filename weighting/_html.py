@@ -12,10 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from html import escape
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # for the annotation only: calibrate imports this module
-    from weighting.calibrate import CalibrationResult
+from typing import Any
 
 #: Numbers right-aligned and unbroken (an interval stays on one line); the
 #: notebook's own table CSS does the rest.
@@ -102,9 +99,10 @@ def table(
     return "".join(out)
 
 
-def calibration_html(result: CalibrationResult) -> str:
+def calibration_html(result: Any) -> str:
     """The ``_repr_html_`` of :class:`weighting.calibrate.CalibrationResult`:
-    the lines of ``summary()`` as a two-column table."""
+    the lines of ``summary()`` as a two-column table. (``result`` is not
+    annotated with its class: ``weighting.calibrate`` imports this module.)"""
     p = result.problem
     diag = result.diagnostics()
     status = (
