@@ -173,7 +173,7 @@ def site(tmp_path_factory):
 def test_docs_build_with_no_warning_and_list_the_key_names(site):
     api = (site / "api" / "index.html").read_text()
     for name in KEY_NAMES:
-        assert re.search(rf">(?:[\w.]+\.)?{name}</span>", api), name  # bare or qualified
+        assert re.search(rf">(?:[\w.]+\.)?{name}</span>", api), name
     objects = site / "api" / "generated" / "objects"
     for page in (
         "weighting.design.Design",

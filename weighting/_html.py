@@ -99,9 +99,10 @@ def table(
     return "".join(out)
 
 
-def calibration_html(result: Any) -> str:  # a CalibrationResult (importing it would make a cycle)
+def calibration_html(result: Any) -> str:
     """The ``_repr_html_`` of :class:`weighting.calibrate.CalibrationResult`:
-    the lines of ``summary()`` as a two-column table."""
+    the lines of ``summary()`` as a two-column table. (``result`` is not
+    annotated with its class: ``weighting.calibrate`` imports this module.)"""
     p = result.problem
     diag = result.diagnostics()
     status = (

@@ -49,9 +49,9 @@ PIVOT_RTOL = 1e-14  # a Cholesky pivot below this times the largest diagonal ...
 RIDGE = 1e-10  # ... refactorises H + RIDGE * that diagonal * I
 
 
-def values() -> dict:
+def values() -> dict[str, float]:
     """Every value the kernels must share, by the name ``cext`` publishes it under."""
-    out = {s.name: int(s) for s in Status}
+    out: dict[str, float] = {s.name: int(s) for s in Status}
     out.update({d.name: int(d) for d in Distance})
     out.update(
         ARMIJO=ARMIJO,
@@ -63,7 +63,7 @@ def values() -> dict:
     return out
 
 
-def differences(kernel_values: dict) -> list[str]:
+def differences(kernel_values: dict[str, float]) -> list[str]:
     """``"NAME: kernel X, weighting Y"`` for every value the kernels publish
     differently from :func:`values` (or publish that ``weighting`` does not
     know); empty when they agree. The kernels need not publish every name

@@ -30,18 +30,22 @@ sampling. JASA 87, 376-382.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
 from weighting.contract import Distance
 from weighting.errors import KalibError
 
+#: g(u), g'(u) and rho(u), each the shape of u.
+Potential = tuple[np.ndarray, np.ndarray, np.ndarray]
+
 LINEAR, RAKING, LOGIT = Distance.LINEAR, Distance.RAKING, Distance.LOGIT
 # Public names -> kernel code; "truncated" is the linear distance with bounds.
 CODES = {"linear": LINEAR, "truncated": LINEAR, "raking": RAKING, "logit": LOGIT}
 
 
-def parse(distance: str, bounds) -> tuple[int, float, float]:
+def parse(distance: str, bounds: Sequence[float] | None) -> tuple[int, float, float]:
     """Validate a distance name and bounds; return (code, L, U).
 
     ``bounds`` is None or a pair (L, U) on g. Logit and truncated need finite
@@ -71,7 +75,7 @@ def parse(distance: str, bounds) -> tuple[int, float, float]:
     return code, lower, upper
 
 
-def evaluate(code: int, u: np.ndarray, lower: float, upper: float):
+def evaluate(code: int, u: np.ndarray, lower: float, upper: float) -> Potential:
     """g(u), g'(u) and the dual potential rho(u) (with rho(0) = 0).
 
     Outside the bounds g is constant and g' = 0 (strict inequalities, as R).
@@ -98,7 +102,7 @@ def evaluate(code: int, u: np.ndarray, lower: float, upper: float):
     return g, dg, rho
 
 
-def _logit(u, lower, upper):
+def _logit(u: np.ndarray, lower: float, upper: float) -> Potential:
     L, U = lower, upper
     A = (U - L) / ((U - 1.0) * (1.0 - L))
     v = A * u

@@ -62,6 +62,7 @@ Wolter, K. M. (2007). Introduction to Variance Estimation, 2nd ed., ch. 3.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -127,7 +128,8 @@ def paley2(q: int) -> np.ndarray:
     C[1:, 1:] = chi[np.subtract.outer(np.arange(q), np.arange(q)) % q].T
     H = np.kron(C, [[1, -1], [-1, -1]]) + np.kron(np.eye(q + 1, dtype=np.int64), [[1, 1], [1, -1]])
     H = H * H[0]  # columns negated where row 0 is -1: row 0 all +1
-    return ((H + 1) // 2).astype(np.int8)
+    out: np.ndarray = ((H + 1) // 2).astype(np.int8)
+    return out
 
 
 def plackett_burman_36() -> np.ndarray:
@@ -141,7 +143,7 @@ def plackett_burman_36() -> np.ndarray:
     return H
 
 
-def _doubled_recipe(size: int):
+def _doubled_recipe(size: int) -> tuple[Callable[[], np.ndarray], int] | None:
     """How ``size`` (a multiple of 4) is doubled from a base: (base matrix
     maker, k) with size = order(base) * 2**k and order(base) / 4 odd, or None."""
     k = (size & -size).bit_length() - 3  # 2-adic valuation minus 2
@@ -182,7 +184,9 @@ def hadamard_order(n: int) -> int:
 @lru_cache(maxsize=16)
 def _build(size: int, double: bool) -> np.ndarray:
     if double:
-        maker, k = _doubled_recipe(size)
+        recipe = _doubled_recipe(size)
+        assert recipe is not None  # _recipe doubles only sizes that have a base
+        maker, k = recipe
     else:
         maker, k = (lambda: paley(size - 1)), 0
     H = maker()
@@ -210,7 +214,7 @@ def hadamard(n: int) -> np.ndarray:
     return _build(*_recipe(_check_n(n)))
 
 
-def _check_n(n) -> int:
+def _check_n(n: object) -> int:
     if not (isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0):
         raise KalibError(f"a Hadamard matrix needs a non-negative whole number of rows, got {n!r}")
     return int(n)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass, fields
+from typing import Any
 
 from weighting.distances import LOGIT, parse
 from weighting.errors import KalibError
@@ -48,14 +49,14 @@ class CalibrationSpec:
     """
 
     distance: str = "raking"
-    bounds: tuple | None = None
-    trim: tuple | None = None
+    bounds: tuple[float, float] | None = None
+    trim: tuple[float, float] | None = None
     tol: float = 1e-10
     max_iter: int = 1000
     allow_unconverged: bool = False
     normalize_margins: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _, lower, upper = parse(self.distance, self.bounds)
         if not (
             isinstance(self.tol, numbers.Real)
@@ -74,7 +75,7 @@ class CalibrationSpec:
         object.__setattr__(self, "normalize_margins", bool(self.normalize_margins))
 
     @classmethod
-    def of(cls, spec: CalibrationSpec | None = None, **settings) -> CalibrationSpec:
+    def of(cls, spec: CalibrationSpec | None = None, **settings: Any) -> CalibrationSpec:
         """``spec`` itself, or a spec built from keyword ``settings`` (not both)."""
         if spec is None:
             return cls(**settings)
@@ -104,6 +105,7 @@ class CalibrationSpec:
         """The trimming caps intersected with the bounds (or the distance's own
         limits): the bounds of the calibration whose solution is the trimmed
         one for raking and linear (``weighting.calibrate``)."""
+        assert self.trim is not None  # asked for only when trimming
         (lo, hi), (floor, ceiling) = self.trim, self.limits
         return max(lo, floor), min(hi, ceiling)
 
@@ -124,7 +126,7 @@ class CalibrationSpec:
             self.normalize_margins,
         )
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """The settings as plain values (JSON-ready but for infinite caps)."""
         return {
             f.name: (
@@ -136,7 +138,7 @@ class CalibrationSpec:
         }
 
 
-def _caps(trim) -> tuple[float, float]:
+def _caps(trim: Any) -> tuple[float, float]:
     """Trimming caps (lo, hi) as floats, an absent cap as -inf / inf."""
     try:
         lo, hi = trim
