@@ -53,11 +53,31 @@ class Interrupted(KeyboardInterrupt):
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+#: Libraries whose logs an interrupted run silences: a Dask cluster torn down
+#: mid-task makes distributed and asyncio log every cancelled task and closed
+#: stream ("Task exception was never retrieved"), from their event-loop
+#: thread, as soon as the interrupt cancels the first future.
+NOISY_LOGGERS = ("distributed", "asyncio", "tornado")
+
+
+def silence_library_logs() -> None:
+    """After an interrupt the command line's one line says all there is to
+    say: the logs of :data:`NOISY_LOGGERS` are switched off."""
+    import logging
+
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
 def _interrupt(signum, frame):
     # Later signals (a second Ctrl-C) must not cut the clean-up short: the
     # first one is acted on, the rest ignored until the process exits.
     for sig in SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
+    # Silenced here, in the handler, before the exception unwinds anything:
+    # a cluster's loop thread logs the moment a future is cancelled, which
+    # can be before the unwinding reaches the scheduler's clean-up.
+    silence_library_logs()
     raise Interrupted(signum)
 
 

@@ -290,12 +290,12 @@ def _quiet_dask() -> None:
     line's one line says all there is to say: the logs are silenced, the
     worker processes ended, that closing at exit dropped."""
     import atexit
-    import logging
     import multiprocessing
     import sys
 
-    for name in ("distributed", "asyncio", "tornado"):
-        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    from estimators.cli import silence_library_logs
+
+    silence_library_logs()  # (a KeyboardInterrupt not raised by our handler)
     for worker in multiprocessing.active_children():  # a LocalCluster's
         worker.terminate()
     spec = sys.modules.get("distributed.deploy.spec")
