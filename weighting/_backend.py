@@ -15,6 +15,7 @@ kernels as ``_backend.KERNELS.<module>`` and build their structured arguments
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
@@ -49,7 +50,12 @@ def _load() -> tuple[Kernels | None, str | None]:
     if version != API_VERSION:
         return None, f"cext has API version {version}, this weighting needs {API_VERSION}"
     try:
-        from cext import _args, _calibrate, _chunked, _replicate
+        # Compiled modules without stubs: mypy types them Any in this form
+        # (``from cext import _args`` is reported as a missing attribute).
+        import cext._args as _args
+        import cext._calibrate as _calibrate
+        import cext._chunked as _chunked
+        import cext._replicate as _replicate
     except ImportError as exc:
         return None, f"cext's kernels are not built ({exc})"
     differences = contract.differences(getattr(_calibrate, "CONTRACT", {}))
@@ -65,7 +71,7 @@ KERNELS = _COMPILED
 
 
 @contextmanager
-def use_kernels(enabled: bool):
+def use_kernels(enabled: bool) -> Iterator[Kernels | None]:
     """Use the compiled kernels (if available) or force numpy inside the block."""
     global KERNELS
     previous = KERNELS
@@ -79,12 +85,15 @@ def use_kernels(enabled: bool):
 def collapse(cell: np.ndarray, w: np.ndarray, n_cells: int) -> np.ndarray:
     """Cell totals ``out[c] = sum_{i: cell_i = c} w_i`` (one pass over rows)."""
     if KERNELS is not None:
-        return KERNELS.calibrate.collapse(cell, w, n_cells)
+        totals: np.ndarray = KERNELS.calibrate.collapse(cell, w, n_cells)
+        return totals
     return np.bincount(cell, weights=w, minlength=n_cells)
 
 
 def expand(cell: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Row values ``out[i] = values[cell_i]`` (one pass over rows)."""
     if KERNELS is not None:
-        return KERNELS.calibrate.expand(cell, values)
-    return values[cell]
+        rows: np.ndarray = KERNELS.calibrate.expand(cell, values)
+        return rows
+    rows = values[cell]
+    return rows
