@@ -116,6 +116,19 @@ def _words32(value: int) -> list[int]:
             return words
 
 
+def checked_seed(seed: object) -> int:
+    """``seed`` as an int; anything but a non-negative integer is an error.
+
+    ``SeedSequence`` takes any non-negative integer (Python's or numpy's). A
+    float, a bool or a text is refused with its value named instead of being
+    truncated (``int(1.5)`` would silently be seed 1) or parsed.
+    """
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        shown = repr(seed) if isinstance(seed, str) else str(seed)
+        raise KalibError(f"seed must be a non-negative integer, got {shown}")
+    return int(seed)
+
+
 def child_seed_words(seed: int, B: int) -> np.ndarray:
     """``SeedSequence(seed).spawn(B)[b].generate_state(4, uint64)`` for every b.
 
@@ -123,9 +136,7 @@ def child_seed_words(seed: int, B: int) -> np.ndarray:
     the PCG64 of replicate b is seeded from row b. Equality with numpy is
     tested for every b.
     """
-    seed = int(seed)
-    if seed < 0:
-        raise KalibError(f"seed must be a non-negative integer, got {seed}")
+    seed = checked_seed(seed)
     if not 0 <= B < 2**32:
         raise KalibError(f"the number of replicates must be below 2**32, got {B}")
     run = _words32(seed)
@@ -336,6 +347,7 @@ def bootstrap_plan(design: PsuStructure, B: int, seed: int):
     scale, rscales, degf)."""
     if B < 2:
         raise KalibError(f"the bootstrap needs at least 2 replicates, got {B}")
+    seed = checked_seed(seed)
     n_h = design.n_psu.astype(np.int64)
     n_draws = np.where(design.certainty, 0, n_h - 1)
     # a_h = 0 where nothing is drawn (certainty strata): multiplier 1.
@@ -352,7 +364,7 @@ def bootstrap_plan(design: PsuStructure, B: int, seed: int):
     plan = Plan(
         BOOTSTRAP,
         B,
-        int(seed),
+        seed,
         child_seed_words(seed, B),
         n_h,
         _offsets(n_h),

@@ -225,7 +225,7 @@ class LazySample:
     ):
         """Lazy Dataset of replicate totals (``estimators.scale.engine``)."""
         if method == "bootstrap":
-            plan, scale, rscales, degf = bootstrap_plan(self.strata, int(replicates), int(seed))
+            plan, scale, rscales, degf = bootstrap_plan(self.strata, int(replicates), seed)
         elif method in ("jkn", "jk1"):
             plan, scale, rscales, degf = jackknife_plan(self.strata, method == "jkn")
         else:

@@ -32,7 +32,7 @@ def _plan(design, method, replicates, seed):
         return r.plan, r.scale, r.rscales, r.degf, r.mse, r.accept_failures, r.method
     method = str(method).lower()
     if method == "bootstrap":
-        plan, scale, rscales, degf = bootstrap_plan(design, int(replicates), int(seed))
+        plan, scale, rscales, degf = bootstrap_plan(design, int(replicates), seed)
     elif method in ("jkn", "jk1"):
         plan, scale, rscales, degf = jackknife_plan(design, stratified=method == "jkn")
     else:
