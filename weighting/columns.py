@@ -11,10 +11,28 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Sequence
+from typing import Any, Literal, Protocol, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from weighting.errors import KalibError, MissingValueError, WeightError
+
+
+class Columns(Protocol):
+    """What a table must offer to be read by column: ``data[name]`` (a 1-d
+    array-like) and iteration over its column names (a ``dict`` of arrays, a
+    pandas ``DataFrame``, a numpy structured array)."""
+
+    def __getitem__(self, name: str, /) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+#: ``pandas.factorize``'s form: ``values -> (codes, uniques)``, code -1 for a
+#: value it takes as missing.
+Factorize = Callable[[Any], tuple[NDArray[np.integer], Sequence[Any]]]
 
 
 def dense_range(span: int, n: int) -> bool:
@@ -28,7 +46,7 @@ def dense_range(span: int, n: int) -> bool:
     return span <= 4 * n + 1024
 
 
-def column(data, name: str) -> np.ndarray:
+def column(data: Columns, name: str) -> np.ndarray:
     """Return ``data[name]`` as a 1-d numpy array (no copy when possible)."""
     try:
         values = data[name]
@@ -40,7 +58,7 @@ def column(data, name: str) -> np.ndarray:
     return values
 
 
-def n_rows(data, names=None) -> int:
+def n_rows(data: Columns, names: Iterable[str] | None = None) -> int:
     """Rows of a table.
 
     With ``names``, the number of rows the named columns share (KalibError if
@@ -61,7 +79,7 @@ def n_rows(data, names=None) -> int:
     return 0
 
 
-def is_missing(value) -> bool:
+def is_missing(value: object) -> bool:
     """True for None, NaN, NaT, pandas NA and the empty string."""
     if value is None:
         return True
@@ -79,7 +97,7 @@ def is_missing(value) -> bool:
 _NUMERAL = re.compile(r"[+-]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
-def canonical(value) -> str:
+def canonical(value: object) -> str:
     """Canonical text of one category value, the text categories are compared by.
 
     Numbers are written as integers when they are whole (``1`` for 1, 1.0,
@@ -111,13 +129,13 @@ def canonical(value) -> str:
 
 
 def encode(
-    values,
+    values: ArrayLike,
     name: str,
     *,
     role: str = "calibration variable",
-    missing: str = "raise",
-    factorize=None,
-) -> tuple[np.ndarray, list[str]]:
+    missing: Literal["raise", "code"] = "raise",
+    factorize: Factorize | None = None,
+) -> tuple[NDArray[np.int64], list[str]]:
     """Integer codes and canonical category strings of one column.
 
     The one encoder of categories (calibration variables, strata, PSUs,
@@ -155,10 +173,12 @@ def encode(
     if missing not in ("raise", "code"):
         raise ValueError(f"missing must be 'raise' or 'code', not {missing!r}")
     dtype = getattr(values, "dtype", None)
+    absent: NDArray[np.bool_] | None
     if factorize is not None and dtype is not None and not isinstance(dtype, np.dtype):
         # an extension array (pandas' strings, categoricals): hashed as it is,
-        # not made a numpy array of objects first (which costs more than that)
-        codes, categories = _encode_objects(values, missing, factorize)
+        # not made a numpy array of objects first (which costs more than that);
+        # a column with a dtype is sized and iterable, which ArrayLike does not say
+        codes, categories = _encode_objects(cast("Collection[Any]", values), missing, factorize)
         absent = codes < 0
     elif (values := np.asarray(values)).dtype.kind == "O":
         # missing values are found among the distinct values, not row by row
@@ -179,20 +199,21 @@ def encode(
     return codes, categories
 
 
-def _missing(values: np.ndarray):
+def _missing(values: np.ndarray) -> NDArray[np.bool_] | None:
     """Missing rows of a numpy-typed column, or None for a dtype that cannot
     hold any."""
     kind = values.dtype.kind
+    absent: NDArray[np.bool_] | None = None
     if kind == "f":
-        return np.isnan(values)
-    if kind in "US":
-        return values == values.dtype.type("")
-    if kind in "mM":
-        return np.isnat(values)
-    return None
+        absent = np.isnan(values)
+    elif kind in "US":
+        absent = values == values.dtype.type("")
+    elif kind in "mM":
+        absent = np.isnat(values)
+    return absent
 
 
-def _encode_present(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def _encode_present(values: np.ndarray) -> tuple[NDArray[np.int64], list[str]]:
     kind = values.dtype.kind
     if kind == "f":
         if np.all(values == np.floor(values)) and np.all(np.abs(values) < 2**53):
@@ -208,7 +229,7 @@ def _encode_present(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64).reshape(-1), [canonical(u) for u in uniques]
 
 
-def _encode_integers(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def _encode_integers(values: np.ndarray) -> tuple[NDArray[np.int64], list[str]]:
     if values.size == 0:
         return values.astype(np.int64), []
     low, high = int(values.min()), int(values.max())
@@ -225,7 +246,7 @@ def _encode_integers(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64).reshape(-1), [str(u) for u in uniques.tolist()]
 
 
-def _encode_text(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def _encode_text(values: np.ndarray) -> tuple[NDArray[np.int64], list[str]]:
     """Encode fixed-width text without sorting strings.
 
     Rows are grouped by a polynomial hash of their characters (an integer
@@ -252,8 +273,8 @@ def _encode_text(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
 
 
 def _encode_objects(
-    values: np.ndarray, missing: str, factorize=None
-) -> tuple[np.ndarray, list[str]]:
+    values: Collection[Any], missing: str, factorize: Factorize | None = None
+) -> tuple[NDArray[np.int64], list[str]]:
     """Encode Python objects by hashing (a dict of the distinct values: O(n),
     where sorting objects costs a Python comparison per step), then merge the
     values whose canonical text is equal; missing values (among the distinct
@@ -279,21 +300,23 @@ def _encode_objects(
     return _merge_equal_text(codes, texts)
 
 
-def _hash_codes(values, key=None):
+def _hash_codes(
+    values: Collection[Any], key: Callable[[Any], Hashable] | None = None
+) -> tuple[NDArray[np.int64], list[Any]]:
     """Codes of ``values`` by a dict of their distinct ``key(value)`` (values
     themselves by default), and the distinct ones in order of appearance."""
-    index: dict = {}
+    index: dict[Hashable, int] = {}
     find = index.setdefault
     keys = values if key is None else map(key, values)
     codes = np.fromiter((find(v, len(index)) for v in keys), np.int64, len(values))
     return codes, list(index)
 
 
-def _is_bool(value) -> bool:
+def _is_bool(value: object) -> bool:
     return isinstance(value, (bool, np.bool_))
 
 
-def _text(value, missing: str):
+def _text(value: object, missing: str) -> str | None:
     """Canonical text; None for a value without one (undecodable bytes) when
     missing values get a code, rather than an error."""
     if missing == "raise":
@@ -304,18 +327,22 @@ def _text(value, missing: str):
         return None
 
 
-def _merge_equal_text(codes: np.ndarray, text: list) -> tuple[np.ndarray, list[str]]:
+def _merge_equal_text(
+    codes: NDArray[np.integer], text: Sequence[str | None]
+) -> tuple[NDArray[np.int64], list[str]]:
     """Sort categories by text, merging those whose canonical text is equal
     (1, 1.0 and "1"); remap the codes accordingly (a text of None: -1)."""
     categories = sorted(set(t for t in text if t is not None))
     if len(categories) == len(text) and categories == text:
         return codes.astype(np.int64, copy=False), categories
-    position = {c: i for i, c in enumerate(categories)}
+    position: dict[str | None, int] = {c: i for i, c in enumerate(categories)}
     remap = np.array([position.get(c, -1) for c in text] + [-1], dtype=np.int64)
     return remap[codes], categories
 
 
-def numeric(values, what: str, *, error=KalibError) -> np.ndarray:
+def numeric(
+    values: ArrayLike, what: str, *, error: type[KalibError] = KalibError
+) -> NDArray[np.float64]:
     """The one numeric coercer: a column as float64, a missing value (None,
     NaN, NaT, pandas NA, "") as NaN.
 
@@ -352,7 +379,7 @@ def numeric(values, what: str, *, error=KalibError) -> np.ndarray:
     return out
 
 
-def positive_weights(values, label: str, n: int) -> np.ndarray:
+def positive_weights(values: ArrayLike, label: str, n: int) -> NDArray[np.float64]:
     """``values`` as float64 (n,), or WeightError naming the count and first row
     of values that are not numbers, or not positive and finite."""
     shape = np.shape(values)
