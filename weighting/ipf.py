@@ -30,9 +30,11 @@ sampling. JASA 87, 376-382.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from weighting.distances import RAKING
 
@@ -53,13 +55,15 @@ class IpfStart:
     and ``to_lambda`` (p, q), which maps log factors per category to the
     solver's multipliers (:func:`ipf_lambda`)."""
 
-    cat: np.ndarray
-    first: np.ndarray
-    g0: np.ndarray
-    to_lambda: np.ndarray
+    cat: NDArray[np.int32]
+    first: NDArray[np.int64]
+    g0: NDArray[np.float64]
+    to_lambda: NDArray[np.float64]
 
 
-def lambda_map(kept, dependent, q: int) -> np.ndarray:
+def lambda_map(
+    kept: NDArray[np.integer], dependent: Iterable[tuple[int, NDArray[np.float64]]], q: int
+) -> NDArray[np.float64]:
     """``A`` (p, q) with ``Xfull = X A`` (``X = Xfull[:, kept]``; ``dependent``
     as in ``weighting.problem.CalibrationProblem``): log factors ``delta`` per
     ``Xfull`` column move the multipliers by ``A delta``."""
@@ -70,7 +74,9 @@ def lambda_map(kept, dependent, q: int) -> np.ndarray:
     return A
 
 
-def ipf_lambda(lam0, to_lambda, scaled) -> np.ndarray:
+def ipf_lambda(
+    lam0: ArrayLike, to_lambda: NDArray[np.float64], scaled: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Multipliers of an IPF iterate: ``lam0 + to_lambda @ log(scaled)``, the
     products of factors per category ``scaled`` (``lam0`` if one is not
     positive and finite); summed column by column as the kernel does.
@@ -87,7 +93,13 @@ def ipf_lambda(lam0, to_lambda, scaled) -> np.ndarray:
     return lam
 
 
-def ipf_layout(Xfull, labels, code: int, lower: float, upper: float):
+def ipf_layout(
+    Xfull: NDArray[np.float64],
+    labels: Sequence[tuple[str, str]],
+    code: int,
+    lower: float,
+    upper: float,
+) -> tuple[NDArray[np.int32], NDArray[np.int64]] | None:
     """``(cat, first)`` when a cell table can be raked by IPF, else None.
 
     ``Xfull`` (cells, q) and ``labels`` (margin, category) per column are the
@@ -102,8 +114,8 @@ def ipf_layout(Xfull, labels, code: int, lower: float, upper: float):
     if not np.all((Xfull == 0) | (Xfull == 1)):
         return None
     names = [name for name, _ in labels]
-    first = [j for j in range(len(names)) if j == 0 or names[j] != names[j - 1]]
-    first = np.array(first + [len(names)], dtype=np.int64)
+    starts = [j for j in range(len(names)) if j == 0 or names[j] != names[j - 1]]
+    first = np.array(starts + [len(names)], dtype=np.int64)
     cat = np.empty((Xfull.shape[0], len(first) - 1), dtype=np.int32)
     for k in range(len(first) - 1):
         block = Xfull[:, first[k] : first[k + 1]]
@@ -113,7 +125,15 @@ def ipf_layout(Xfull, labels, code: int, lower: float, upper: float):
     return cat, first
 
 
-def ipf_solve(cat, first, D, tfull, g, tol, max_sweeps):
+def ipf_solve(
+    cat: NDArray[np.int32],
+    first: NDArray[np.int64],
+    D: NDArray[np.float64],
+    tfull: NDArray[np.float64],
+    g: NDArray[np.float64],
+    tol: float,
+    max_sweeps: int,
+) -> tuple[NDArray[np.float64], int, list[float], bool, NDArray[np.float64]]:
     """Rake cell weights ``D * g`` to ``tfull`` by IPF, starting from ``g``.
 
     Returns ``(g, sweeps, errors, converged, scaled)``: ``errors`` holds the
@@ -145,7 +165,7 @@ def ipf_solve(cat, first, D, tfull, g, tol, max_sweeps):
     return g, sweeps, errors, True, scaled
 
 
-def _foreseen_slow(errors, max_sweeps, tol) -> bool:
+def _foreseen_slow(errors: Sequence[float], max_sweeps: int, tol: float) -> bool:
     """Whether the last sweep's rate, kept up, leaves the criterion above
     ``tol`` after ``max_sweeps`` sweeps (products in the kernel's order)."""
     rate = errors[-1] / errors[-2]
@@ -155,7 +175,13 @@ def _foreseen_slow(errors, max_sweeps, tol) -> bool:
     return not rate < 1.0 or foreseen > tol
 
 
-def _totals(cat, margins, D, g, q):
+def _totals(
+    cat: NDArray[np.int32],
+    margins: Iterable[int],
+    D: NDArray[np.float64],
+    g: NDArray[np.float64],
+    q: int,
+) -> NDArray[np.float64]:
     """Category totals of ``D * g`` over the given margins (others 0), added
     cell by cell as the kernel adds them."""
     w = D * g
@@ -165,6 +191,6 @@ def _totals(cat, margins, D, g, q):
     return totals
 
 
-def _criterion(totals, tfull) -> float:
+def _criterion(totals: NDArray[np.float64], tfull: NDArray[np.float64]) -> float:
     err = np.max(np.abs(totals - tfull) / (1.0 + np.abs(tfull)), initial=0.0)
     return float(err) if np.isfinite(err) else np.inf
