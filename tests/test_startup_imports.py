@@ -10,9 +10,17 @@ imports pyarrow itself (its default string dtype), so where pandas is needed
 allowed exactly when ``import pandas`` alone loads it. ``kalib --help`` and
 ``import estimators`` load neither pandas nor scipy, ``kalib rake`` no scipy.
 
+``import weighting`` loads nothing beyond the standard library, numpy, itself
+and its compiled kernels (``cext``, with the Cython runtime's modules): it is
+vendorable.
+
 The ``kalib`` subcommands' one-line help is kept in ``estimators.cli`` so that
 ``kalib --help`` imports no subcommand; it must say what each subcommand's
 own parser says.
+
+Without the ``report`` extra (matplotlib, tqdm, xarray, netCDF4, blocked on
+import here as if not installed) every other subcommand runs, and ``kalib
+report`` ends with one line naming the extra.
 """
 
 import argparse
@@ -22,7 +30,10 @@ import sys
 import textwrap
 
 import pytest
-from repo_paths import REPO
+from repo_paths import REFERENCE, REPO
+from test_packaging import BLOCKER
+
+from estimators.cli.report import REPORT_EXTRA
 
 HEAVY = (
     "matplotlib",
@@ -38,18 +49,36 @@ HEAVY = (
 WATCHED = HEAVY + ("pandas", "scipy", "numpy")
 
 
-def loaded_by(code: str) -> set[str]:
-    """The WATCHED modules in ``sys.modules`` after ``code`` ran in a fresh
-    interpreter (a SystemExit of 0, as from ``--help``, is a normal end)."""
+def loaded_by(code: str, watched=WATCHED) -> set[str]:
+    """The ``watched`` modules in ``sys.modules`` after ``code`` ran in a
+    fresh interpreter (a SystemExit of 0, as from ``--help``, is a normal
+    end); ``watched=None``: the top-level packages of every module loaded
+    after the interpreter's own start-up."""
     program = (
-        "import json, sys\ntry:\n"
+        "import json, sys\nSTARTUP = set(sys.modules)\ntry:\n"
         + textwrap.indent(textwrap.dedent(code).strip() + "\n", "    ")
         + "except SystemExit as exc:\n    if exc.code not in (0, None):\n        raise\n"
-        + f"print(json.dumps([m for m in {WATCHED!r} if m in sys.modules]))\n"
+        + (
+            "print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - STARTUP})))\n"
+            if watched is None
+            else f"print(json.dumps([m for m in {watched!r} if m in sys.modules]))\n"
+        )
     )
     run = subprocess.run([sys.executable, "-c", program], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     return set(json.loads(run.stdout.strip().splitlines()[-1]))
+
+
+def test_import_weighting_loads_only_numpy_the_standard_library_and_itself():
+    loaded = loaded_by("import weighting", watched=None)
+    assert {"numpy", "weighting"} <= loaded
+    # cext: the compiled kernels weighting/_backend.py loads; _cython_*,
+    # cython_runtime: the modules every Cython extension registers.
+    own = {"numpy", "weighting", "cext", "cython_runtime"}
+    others = {
+        m for m in loaded - own - set(sys.stdlib_module_names) if not m.startswith("_cython_")
+    }
+    assert not others, others
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +150,66 @@ def test_the_help_lines_are_the_subcommands_own():
 
     assert helps(lazy) == helps(full)
     assert set(helps(full)) == set(SUBCOMMANDS)
+
+
+# -- without the report extra ------------------------------------------------------------
+
+APISTRAT = str(REFERENCE / "estimators" / "apistrat.csv")
+DESIGN = ("--id", "snum", "--weight", "pw", "--strata", "stype", "--fpc", "fpc")
+
+
+def kalib_without_report_extra(*argv) -> subprocess.CompletedProcess:
+    """``kalib *argv`` in a fresh interpreter where importing any module of
+    the report extra fails as if it were not installed."""
+    # test_packaging's BLOCKER runs its second argument with the modules
+    # named in its first blocked; the rest are the command line.
+    run_kalib = "from estimators.cli import main\nsys.exit(main(sys.argv[3:]))"
+    return subprocess.run(
+        [sys.executable, "-c", BLOCKER, ",".join(REPORT_EXTRA), run_kalib, *map(str, argv)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_the_report_extra_is_the_packages():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    extra = pyproject["project"]["optional-dependencies"]["report"]
+    names = {req.split(">")[0].split("=")[0].strip().lower() for req in extra}
+    assert names == {name.lower() for name in REPORT_EXTRA}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("replicate", APISTRAT, *DESIGN, "--method", "jkn", "--out", "{tmp}/reps.csv"),
+        ("estimate", APISTRAT, *DESIGN, "--mean", "api00", "--by", "stype", "--variance",
+         "bootstrap", "--replicates", "20", "--out", "{tmp}/est.csv"),
+        ("crosstab", APISTRAT, *DESIGN, "--rows", "sch_wide", "--cols", "comp_imp",
+         "--out", "{tmp}/tab.csv"),
+        ("model", APISTRAT, *DESIGN, "--formula", "I(sch_wide == 'Yes') ~ meals",
+         "--family", "binomial", "--out", "{tmp}/coef.csv"),
+        ("data", "validate", REPO / "estimators/surveys/employers/data/cati_employers_2017.csv"),
+    ],
+    ids=lambda argv: argv[0],
+)  # fmt: skip
+def test_every_other_subcommand_runs_without_the_report_extra(argv, tmp_path):
+    argv = [str(a).format(tmp=tmp_path) for a in argv]
+    run = kalib_without_report_extra(*argv, *(["--quiet"] if argv[0] != "data" else []))
+    assert run.returncode == 0, run.stderr[-2000:]
+    if "--out" in argv:
+        out = argv[argv.index("--out") + 1]
+        assert len(open(out).read().splitlines()) > 1
+
+
+def test_kalib_report_without_the_extra_names_it_in_one_line(tmp_path):
+    run = kalib_without_report_extra("report", "--out", tmp_path / "report", "--quiet")
+    assert run.returncode == 1
+    assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
+    assert "pip install 'kalib[report]'" in run.stderr and "matplotlib" in run.stderr
+    assert not (tmp_path / "report").exists()

@@ -5,11 +5,16 @@ SAMPLE, ``--margins`` or design options, both bundled surveys, one part of the
 page each (``--survey`` chooses one): the employer survey raked to its SSB
 margins, and the staff survey with its own design. A SAMPLE belongs to one
 survey, the one ``--survey`` names or, by default, the one whose codebook
-columns it holds (as ``kalib data validate`` tells)."""
+columns it holds (as ``kalib data validate`` tells).
+
+The report needs the ``report`` extra (matplotlib, tqdm, xarray, netCDF4);
+without it ``kalib report`` says so in one line and exits 1, and the other
+subcommands, which never import it, run as usual."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -66,7 +71,38 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+#: The import names of the ``report`` extra (pyproject.toml): the page's
+#: figures, progress bars and keyrates.nc. The rest of the command line runs
+#: without them, so they are looked for only when a report is asked for.
+REPORT_EXTRA = ("matplotlib", "tqdm", "xarray", "netCDF4")
+
+
+def missing_report_extra() -> str | None:
+    """The first module of :data:`REPORT_EXTRA` that is not installed, or None.
+
+    Looked up (``importlib.util.find_spec``), not imported: the check costs
+    no start-up time, and xarray and netCDF4 are imported only when the
+    files are written, after the whole run would have been spent."""
+    for name in REPORT_EXTRA:
+        try:
+            if importlib.util.find_spec(name) is None:
+                return name
+        except (ImportError, ValueError):  # a broken or half-installed package
+            return name
+    return None
+
+
 def run(args) -> int:
+    missing = missing_report_extra()
+    if missing is not None:
+        # Not bad input (exit 2): the installation lacks an optional part.
+        print(
+            f"kalib report: error: the report needs the 'report' extra ({missing} is not "
+            "installed): pip install 'kalib[report]'",
+            file=sys.stderr,
+        )
+        return 1
+
     from estimators.io.text import check_input
     from estimators.report import ReportSettings, build_report
 
