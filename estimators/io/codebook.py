@@ -214,6 +214,8 @@ def derive_column(question: Question, frame: pd.DataFrame) -> pd.Series:
     ``{"source": COLUMN, "map": {source code: code}}``.
     """
     rule = question.derived
+    if rule is None:
+        raise CodebookError(f"{question.id} is not a derived variable (it has no 'derived' rule)")
     if "condition" in rule:
         mask = evaluate(rule["condition"], frame)
         return pd.Series(

@@ -164,7 +164,7 @@ def _non_empty(frame: pd.DataFrame, info: ReadInfo) -> tuple[pd.DataFrame, ReadI
 
 
 def _refuse_repeated(names, source: str) -> None:
-    seen = {}
+    seen: dict[str, int] = {}
     for k, name in enumerate(names, start=1):
         if name in seen:
             raise InputFileError(
@@ -216,7 +216,8 @@ def read_margins_info(path, *, encoding: str | None = None) -> tuple[Margin, Rea
         raise MarginError(
             f"margin file {name!r} needs at least one variable column beside 'total'"
         )
-    table, seen = {}, {}
+    table: dict[tuple[str, ...], float] = {}
+    seen: dict[tuple[str, ...], tuple[tuple[str, ...], int]] = {}  # canonical key: (key, row)
     for row, values in enumerate(frame.itertuples(index=False)):
         record = dict(zip(frame.columns, values))
         key = tuple(record[v] for v in variables)

@@ -392,7 +392,8 @@ def _check_coverage(name: str, long: pd.DataFrame, nace: str, size: str) -> None
             covered[division] = code
     missing = [f"{d:02d}" for d in DIVISIONS if d not in covered]
     if missing:
-        sections = sorted({nace_to_section(d) for d in missing})
+        # every division has a section (None is for totals and unknown codes)
+        sections = sorted({s for d in missing if (s := nace_to_section(d)) is not None})
         raise JsonStatError(
             f"{name!r}: a partial download: NACE division(s) "
             f"{', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''} "
@@ -400,7 +401,7 @@ def _check_coverage(name: str, long: pd.DataFrame, nace: str, size: str) -> None
             "every NACE2007 group"
         )
     labels = long[f"{size}_label"].astype(str).unique()
-    ranges = sorted((*employee_bounds(lab), lab) for lab in labels if employee_bounds(lab))
+    ranges = sorted((*bounds, lab) for lab in labels if (bounds := employee_bounds(lab)))
     reach = 0
     for low, high, label in ranges:
         if low != reach + 1:

@@ -466,9 +466,9 @@ def _finite_column(frame: pd.DataFrame, column: str, info) -> np.ndarray:
     return values
 
 
-def margins_from_metadata(meta: dict) -> list:
+def margins_from_metadata(meta: dict) -> list[Margin | NumericTotal]:
     """The calibration margins stored in a sidecar (to re-run the calibration)."""
-    out = []
+    out: list[Margin | NumericTotal] = []
     for m in (meta.get("calibration") or {}).get("margins", []):
         if "numeric" in m:
             out.append(NumericTotal(m["numeric"], m["total"]))

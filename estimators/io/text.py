@@ -302,7 +302,7 @@ def _delimiter_name(delimiter: str) -> str:
 
 
 def _check_header(header: list[str], path: str) -> None:
-    seen = {}
+    seen: dict[str, int] = {}
     for k, name in enumerate(header, start=1):
         if name in seen and name.strip():
             raise InputFileError(

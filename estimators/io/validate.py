@@ -104,6 +104,8 @@ def validate(coded: pd.DataFrame, codebook: Codebook, id_column: str = "id") -> 
             )
 
     missing_codes = np.array(list(MISSING_CODES), dtype=object)
+    # None as a 0-d object array: numpy's stubs leave None out of ArrayLike
+    none = np.array(None, dtype=object)
     cells = {}
     for col in codebook.columns():
         if col not in coded.columns:
@@ -113,7 +115,7 @@ def validate(coded: pd.DataFrame, codebook: Codebook, id_column: str = "id") -> 
     if not cells:
         return report
     view = pd.DataFrame(
-        {c: np.where(np.isin(v, missing_codes), None, v) for c, v in cells.items()},
+        {c: np.where(np.isin(v, missing_codes), none, v) for c, v in cells.items()},
         index=coded.index,
     )
 
@@ -247,12 +249,14 @@ def _check_break_off(q, codebook, cells, view, ids, add) -> None:
     for k, question in enumerate(codebook.asked):
         if question.id == q.id:
             continue
-        bad, first = np.zeros(len(stop), dtype=bool), None
+        bad, offending = np.zeros(len(stop), dtype=bool), []
         for col in (c for c in question.columns if c in cells):
             wrong = (position <= k) & ~np.isin(cells[col], silent)
-            first = col if first is None and wrong.any() else first
+            if wrong.any():
+                offending.append(col)
             bad |= wrong
-        if bad.any():  # one issue per question, naming its first offending column
+        if offending:  # one issue per question, naming its first offending column
+            first = offending[0]
             add(
                 Issue(
                     "break_off",
