@@ -194,7 +194,8 @@ def encode(
         count = int(np.count_nonzero(absent))
         first = int(np.flatnonzero(absent)[0])
         raise MissingValueError(
-            f"{role} {name!r} has {count} missing value(s) (first at row {first})"
+            f"{role} {name!r} has {count} missing value(s) (first at row {first + 1})",
+            row=first,
         )
     return codes, categories
 
@@ -374,7 +375,8 @@ def numeric(
     if bad:
         raise error(
             f"{what} is not numeric: {len(bad)} value(s) are not numbers (first at "
-            f"row {bad[0]}: {items[bad[0]]!r})"
+            f"row {bad[0] + 1}: {items[bad[0]]!r})",
+            row=bad[0],
         )
     return out
 
@@ -391,6 +393,7 @@ def positive_weights(values: ArrayLike, label: str, n: int) -> NDArray[np.float6
         rows = np.flatnonzero(bad)
         raise WeightError(
             f"{label}: {rows.size} value(s) not positive and finite "
-            f"(first at row {rows[0]}: {float(w[rows[0]])!r})"
+            f"(first at row {rows[0] + 1}: {float(w[rows[0]])!r})",
+            row=rows[0],
         )
     return w

@@ -703,7 +703,9 @@ def _population(data, spec, strata, labels, n_psu, n):
     if bad.any():
         rows = np.flatnonzero(bad)
         raise DesignError(
-            f"fpc {label!r}: {rows.size} value(s) not positive and finite (first at row {rows[0]})"
+            f"fpc {label!r}: {rows.size} value(s) not positive and finite "
+            f"(first at row {rows[0] + 1})",
+            row=rows[0],
         )
     H = len(labels)
     low = np.full(H, np.inf)
@@ -739,7 +741,8 @@ def _check_totals_input(values, groups, n_groups, n):
         rows = np.flatnonzero(~np.isfinite(values).all(axis=1))
         raise MissingValueError(
             f"values have {rows.size} row(s) with missing or "
-            f"non-finite entries (first at row {rows[0]})"
+            f"non-finite entries (first at row {rows[0] + 1})",
+            row=rows[0],
         )
     if groups is None:
         groups = np.zeros(n, np.int64)

@@ -357,17 +357,17 @@ def _probabilities(
 ) -> FloatArray:
     """Inclusion probabilities per row: ``fpc`` as fractions, or ``1 / weights``
     (``reciprocal``); DesignError naming the values outside (0, 1]."""
-    label = spec if isinstance(spec, str) else name
+    label = f"{name} {spec!r}" if isinstance(spec, str) else name
     raw = column(data, spec) if isinstance(spec, str) else np.asarray(spec)
     if raw.shape != (n,):
-        raise DesignError(f"{name} {label!r} has shape {raw.shape}, the sample has {n} rows")
-    values = numeric(raw, f"{name} {label!r}", error=DesignError)
+        raise DesignError(f"{label} has shape {raw.shape}, the sample has {n} rows")
+    values = numeric(raw, label, error=DesignError)
     with np.errstate(divide="ignore"):
         prob = 1.0 / values if reciprocal else values
     bad = np.flatnonzero(~((prob > 0) & (prob <= 1)))  # NaN too
     if bad.size:
         raise DesignError(
-            f"{name} {label!r}: {bad.size} inclusion probabilit(y/ies) outside (0, 1] "
+            f"{label}: {bad.size} inclusion probabilit(y/ies) outside (0, 1] "
             f"(first at row {bad[0]}: {name} = {float(values[bad[0]])!r}); a PPS design "
             f"takes {'weights 1/pi' if reciprocal else 'fpc as probabilities, not population counts'}",
             option=name,
@@ -452,14 +452,14 @@ def _joint_block(
     if asym.max() > 1e-12 * max(1.0, float(np.abs(M).max())):
         i, j = np.unravel_index(int(np.argmax(asym)), M.shape)
         raise DesignError(
-            f"the joint-inclusion matrix is not symmetric: [{i}, {j}] = {M[i, j]!r}, "
-            f"[{j}, {i}] = {M[j, i]!r}"
+            f"the joint-inclusion matrix is not symmetric: [{i}, {j}] = {float(M[i, j])!r}, "
+            f"[{j}, {i}] = {float(M[j, i])!r}"
         )
     diag = np.diag(M)
     if np.any((diag <= 0) | (diag > 1)) or np.any(M <= 0):
         i, j = np.argwhere(M <= 0)[0] if np.any(M <= 0) else np.argwhere(np.diag(diag > 1))[0]
         raise DesignError(
-            f"the joint-inclusion matrix has [{i}, {j}] = {M[i, j]!r}: probabilities "
+            f"the joint-inclusion matrix has [{i}, {j}] = {float(M[i, j])!r}: probabilities "
             "must lie in (0, 1] (the HT variance needs every joint probability positive)"
         )
     bound = np.minimum.outer(diag, diag)
@@ -467,8 +467,8 @@ def _joint_block(
     if over.any():
         i, j = np.argwhere(over)[0]
         raise DesignError(
-            f"the joint-inclusion matrix has pi_ij = {M[i, j]!r} at [{i}, {j}], above "
-            f"min(pi_i, pi_j) = {bound[i, j]!r}"
+            f"the joint-inclusion matrix has pi_ij = {float(M[i, j])!r} at [{i}, {j}], above "
+            f"min(pi_i, pi_j) = {float(bound[i, j])!r}"
         )
     # rows and columns of the file are the PSUs in order of first appearance
     first = np.full(P, len(codes))

@@ -331,6 +331,7 @@ def _numeric_column(data, name):
         rows = np.flatnonzero(bad)
         raise MissingValueError(
             f"numeric variable {name!r} has {rows.size} missing or "
-            f"non-finite value(s) (first at row {rows[0]})"
+            f"non-finite value(s) (first at row {rows[0] + 1})",
+            row=rows[0],
         )
     return values

@@ -802,7 +802,8 @@ class GivenReplicates:
             rows = np.flatnonzero(~np.isfinite(W).all(axis=1))
             raise KalibError(
                 f"replicate weights are missing or not finite in {rows.size} "
-                f"row(s) (first at row {rows[0]})"
+                f"row(s) (first at row {rows[0] + 1})",
+                row=rows[0],
             )
         W.flags.writeable = False
         self.repweights = W

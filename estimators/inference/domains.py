@@ -301,9 +301,11 @@ def domain_codes(data, spec: str) -> tuple[np.ndarray, list[str]]:
         codes, categories = factor(data, part)
         missing = codes < 0
         if missing.any():
+            first = int(np.flatnonzero(missing)[0])
             raise MissingValueError(
                 f"domain variable {part!r} has {int(missing.sum())} missing value(s) "
-                f"(first at row {int(np.flatnonzero(missing)[0])})"
+                f"(first at row {first + 1})",
+                row=first,
             )
         factors.append((codes, categories))
     if len(factors) == 1:  # every category is present: no combinations to find

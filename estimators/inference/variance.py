@@ -95,7 +95,8 @@ def _require_finite_influence(z) -> None:
     if not np.all(np.isfinite(z)):
         rows = np.flatnonzero(~np.isfinite(z).all(axis=1))
         raise KalibError(
-            f"influence values are not finite in {rows.size} row(s) (first at row {rows[0]})"
+            f"influence values are not finite in {rows.size} row(s) (first at row {rows[0] + 1})",
+            row=rows[0],
         )
 
 
