@@ -49,9 +49,12 @@ are re-calibrated with.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from weighting.columns import column, encode, n_rows, numeric, positive_weights
 from weighting.errors import DesignError, KalibError, MissingValueError
@@ -124,6 +127,7 @@ class Design:
         "fpc",
         "sampling_fraction",
         "certainty",
+        "stages",
         "lonely_psu",
         "weights_given",
         "calibration",
@@ -132,15 +136,35 @@ class Design:
     )
 
     def __init__(
-        self, data=None, *, weights=None, strata=None, psu=None, fpc=None, lonely_psu="error"
-    ):
+        self,
+        data: Any = None,
+        *,
+        weights: Any = None,
+        strata: Any = None,
+        psu: Any = None,
+        fpc: Any = None,
+        nest: bool = False,
+        lonely_psu: str | Mapping[Any, Any] = "error",
+    ) -> None:
         data = _NO_DATA if data is None else data
-        n = _row_count(data, (weights, strata, psu, fpc))
+        psu_specs = _stage_specs(data, psu, "psu")
+        fpc_specs = _stage_specs(data, fpc, "fpc")
+        if len(fpc_specs) > max(1, len(psu_specs)):
+            raise DesignError(
+                f"{len(fpc_specs)} fpc columns for {max(1, len(psu_specs))} sampling stage(s): "
+                "give one fpc per stage, in the order of psu"
+            )
+        _check_policy(lonely_psu)
+        n = _row_count(data, (weights, strata, *psu_specs, *fpc_specs))
         strata_codes, strata_labels = _codes(data, strata, "strata", n)
-        psu_local, _ = _codes(data, psu, "psu", n, default=np.arange(n))
+        stage1_psu = psu_specs[0] if psu_specs else None
+        psu_local, psu_labels = _codes(data, stage1_psu, "psu", n, default=np.arange(n))
+        if strata is not None and stage1_psu is not None and not nest:
+            _require_nested(strata_codes, strata_labels, psu_local, psu_labels, stage1_psu)
         psu_codes, psu_stratum = _nested_psu(strata_codes, psu_local)
         n_psu = np.bincount(psu_stratum, minlength=len(strata_labels))
-        population = _population(data, fpc, strata_codes, strata_labels, n_psu, n)
+        stage1_fpc = fpc_specs[0] if fpc_specs else None
+        population = _population(data, stage1_fpc, strata_codes, strata_labels, n_psu, n)
         if not isinstance(lonely_psu, str):
             merged, strata_labels = _merge_lonely(strata_labels, n_psu, lonely_psu)
             strata_codes = merged[strata_codes]
@@ -150,24 +174,25 @@ class Design:
             psu_codes, psu_stratum = _nested_psu(strata_codes, psu_codes)
             n_psu = np.bincount(psu_stratum, minlength=len(strata_labels))
 
-        if isinstance(lonely_psu, str) and lonely_psu not in ("error", "certainty"):
-            raise DesignError(
-                f"lonely_psu must be 'error', 'certainty' or a mapping "
-                f"of strata to merge, not {lonely_psu!r}"
-            )
         lonely = n_psu == 1
         if population is not None:  # a take-all stratum has no variance to estimate
             lonely &= population > n_psu
-        if lonely.any() and not (isinstance(lonely_psu, str) and lonely_psu == "certainty"):
+        if lonely.any() and lonely_psu == "error":
             names = [strata_labels[h] for h in np.flatnonzero(lonely)[:5]]
             raise DesignError(
                 f"{int(lonely.sum())} stratum/strata with a single PSU: {names}",
                 option="lonely_psu",
-                remedy="choose lonely_psu='certainty' or a mapping {lonely: neighbour} to merge",
+                remedy="choose lonely_psu='certainty', 'remove', 'adjust', 'average' "
+                "or a mapping {lonely: neighbour} to merge",
             )
+        first = Stage(1, strata_codes, psu_codes, psu_stratum, n_psu, population, lonely)
+        stages = _later_stages(data, first, psu_specs[1:], fpc_specs[1:], lonely_psu, n)
 
         if weights is None:
-            base = np.ones(n) if population is None else (population / n_psu)[strata_codes]
+            base = np.ones(n)
+            if population is not None:  # the product of every stage's N / n
+                for stage in stages:
+                    base = base * (stage.population / stage.n_clusters)[stage.stratum]
         else:
             base = _weights(data, weights, n)
 
@@ -177,16 +202,15 @@ class Design:
         self.base_weights = _frozen(base)
         self.weights = self.base_weights
         self.weights_given = weights is not None or population is not None
-        self.strata = _frozen(strata_codes)
+        self.strata = first.stratum
         self.strata_labels = tuple(strata_labels)
-        self.psu = _frozen(psu_codes)
-        self.psu_stratum = _frozen(psu_stratum)
-        self.n_psu = _frozen(n_psu)
-        self.fpc = None if population is None else _frozen(population)
-        self.sampling_fraction = _frozen(
-            np.zeros(len(n_psu)) if population is None else n_psu / population
-        )
-        self.certainty = _frozen(lonely)
+        self.psu = first.cluster
+        self.psu_stratum = first.cluster_stratum
+        self.n_psu = first.n_clusters
+        self.fpc = first.population
+        self.sampling_fraction = first.sampling_fraction
+        self.certainty = first.lonely
+        self.stages = stages
         self.lonely_psu = dict(lonely_psu) if not isinstance(lonely_psu, str) else lonely_psu
         self.calibration = None
         self.replicates = None
@@ -267,7 +291,7 @@ class Design:
         resets it to the rank of the replicate weights minus one after an
         unbounded linear calibration only).
         """
-        from weighting.calibrate import calibrate
+        from weighting.calibrate import calibrate, stage_clusters
 
         if "base_weights" in settings:
             raise KalibError(
@@ -275,8 +299,13 @@ class Design:
                 "give weights to Design(...) instead"
             )
         base = self.base_weights if self.weights_given else None
+        spec = CalibrationSpec.of(spec, **settings)
         result = calibrate(
-            self.data, margins, base_weights=base, spec=CalibrationSpec.of(spec, **settings)
+            self.data,
+            margins,
+            base_weights=base,
+            clusters=stage_clusters(self, spec.aggregate_stage),
+            spec=spec,
         )
         new = self._replace(
             base_weights=_frozen(result.base_weights),
@@ -536,25 +565,22 @@ class Design:
     def calibration_regression(self):
         """The calibration regression of linearization on calibration cells.
 
-        Returns ``(cell, X, M)``, or None when the design is not calibrated:
-        ``cell`` (n,) the rows' cells, ``X`` (C, p) the calibration design row
-        of each cell (a calibration on units, numeric totals included, has one
-        cell per row) and ``M = X' diag(D) X`` with ``D_c`` the base-weight
-        total of cell c. The coefficients of a regression of z are
-        ``beta = M^{-1} X' Z`` with ``Z_c = sum_{i in c} d_i z_i``, so that
-        they need only cell totals of ``d z`` (Deville & Särndal 1992; the
+        Returns ``(cell, X, M, omega)``, or None when the design is not
+        calibrated: ``cell`` (n,) the rows' cells, ``X`` (C, p) the calibration
+        design row of each cell (a calibration on units, numeric totals
+        included, has one cell per row), ``omega`` (n,) the regression weights
+        (the base weights; ``CalibrationResult.regression`` for the other
+        cases) and ``M = X' diag(D) X`` with ``D_c`` the total of omega in
+        cell c. The coefficients of a regression of z are
+        ``beta = M^{-1} X' Z`` with ``Z_c = sum_{i in c} omega_i z_i``, so that
+        they need only cell totals of ``omega z`` (Deville & Särndal 1992; the
         residuals ``z_i - x_i' beta`` are R's ``svyrecvar`` after ``calibrate``).
         """
         if self.calibration is None:
             return None
-        problem = self.calibration.problem
-        d, X = self.base_weights, problem.X
-        D = (
-            d
-            if problem.rows_are_units
-            else np.bincount(problem.cell, d, minlength=problem.n_cells)
-        )
-        return problem.cell, X, X.T @ (X * D[:, None])
+        cell, X, omega = self.calibration.regression(self.weights)
+        D = np.bincount(cell, omega, minlength=len(X))
+        return cell, X, X.T @ (X * D[:, None]), omega
 
     def calibration_residuals(self, z) -> np.ndarray:
         """Residuals of the calibration regression, ``z_i - x_i' beta``.
@@ -568,10 +594,9 @@ class Design:
         regression = self.calibration_regression()
         if regression is None:
             return z
-        cell, X, M = regression
+        cell, X, M, d = regression
         flat = z.reshape(self.n, -1)
-        d = self.base_weights
-        if self.calibration.problem.rows_are_units:
+        if len(X) == self.n and np.array_equal(cell, np.arange(self.n)):  # units = rows
             beta = np.linalg.solve(M, (X * d[:, None]).T @ flat)
             return (flat - X @ beta).reshape(z.shape)
         dz = np.column_stack(
@@ -589,6 +614,182 @@ class Design:
         if self.replicates is not None:
             parts.append(f"{self.replicates.method} B={self.replicates.B}")
         return f"Design({', '.join(parts)})"
+
+
+class Stage:
+    """One sampling stage of a :class:`Design` (``Design.stages[k - 1]`` is stage k).
+
+    Stage 1 samples PSUs within the design's strata; stage k > 1 samples
+    units within every cluster of stage k - 1, which is its *stratum* (R's
+    ``svydesign`` nests later-stage strata in the earlier stage's clusters
+    the same way). Cluster codes are global and nested: a code names one
+    cluster of one stratum, numbered stratum by stratum in sorted label
+    order. Stage 1 holds the arrays ``Design.strata``, ``psu``,
+    ``psu_stratum``, ``n_psu``, ``fpc``, ``sampling_fraction`` and
+    ``certainty`` expose. A single-stage design has one stage.
+
+    Attributes
+    ----------
+    number : int
+        1 for the first stage.
+    stratum : ndarray (n,) int64
+        Each row's stratum at this stage (stage 1: the design's stratum;
+        stage k > 1: the row's cluster code at stage k - 1).
+    cluster : ndarray (n,) int64
+        Each row's cluster (PSU at stage 1) at this stage, ``0..P_k-1``.
+    cluster_stratum : ndarray (P_k,) int64
+        The stratum of every cluster.
+    n_clusters : ndarray (H_k,) int64
+        Sampled clusters per stratum.
+    population : ndarray (H_k,) or None
+        Population clusters per stratum (None without fpc: sampling with
+        replacement, and later stages do not enter the variance).
+    sampling_fraction : ndarray (H_k,)
+        ``n_clusters / population`` (0 without fpc).
+    lonely : ndarray (H_k,) bool
+        Strata with a single sampled cluster that are not take-all.
+    """
+
+    __slots__ = (
+        "number",
+        "stratum",
+        "cluster",
+        "cluster_stratum",
+        "n_clusters",
+        "population",
+        "sampling_fraction",
+        "lonely",
+    )
+
+    def __init__(
+        self,
+        number: int,
+        stratum: NDArray[np.int64],
+        cluster: NDArray[np.int64],
+        cluster_stratum: NDArray[np.int64],
+        n_clusters: NDArray[np.int64],
+        population: NDArray[np.float64] | None,
+        lonely: NDArray[np.bool_],
+    ) -> None:
+        self.number = number
+        self.stratum = _frozen(stratum)
+        self.cluster = _frozen(cluster)
+        self.cluster_stratum = _frozen(cluster_stratum)
+        self.n_clusters = _frozen(n_clusters)
+        self.population = None if population is None else _frozen(population)
+        self.sampling_fraction = _frozen(
+            np.zeros(len(n_clusters)) if population is None else n_clusters / population
+        )
+        self.lonely = _frozen(lonely)
+
+    def __repr__(self) -> str:
+        return (
+            f"Stage({self.number}: {len(self.cluster_stratum)} clusters "
+            f"in {len(self.n_clusters)} strata{', fpc' if self.population is not None else ''})"
+        )
+
+
+#: the lonely-PSU policies given as text (a mapping merges strata)
+LONELY_POLICIES = ("error", "certainty", "remove", "adjust", "average")
+
+
+def _check_policy(policy: object) -> None:
+    if isinstance(policy, str) and policy not in LONELY_POLICIES:
+        raise DesignError(
+            f"lonely_psu must be one of {', '.join(map(repr, LONELY_POLICIES))} "
+            f"or a mapping of strata to merge, not {policy!r}"
+        )
+
+
+def _stage_specs(data: Any, spec: Any, name: str) -> list[Any]:
+    """The per-stage columns of ``psu``/``fpc``: a column name or array is
+    one stage; a list or tuple of names or 1-d arrays is one per stage (a
+    list of scalars is one array of codes)."""
+    if spec is None:
+        return []
+    if (
+        isinstance(spec, (list, tuple))
+        and spec
+        and all(isinstance(s, str) or np.ndim(s) == 1 for s in spec)
+    ):
+        if any(s is None for s in spec):
+            raise DesignError(f"{name}: a stage without a column (None) in {spec!r}")
+        return list(spec)
+    return [spec]
+
+
+def _require_nested(
+    strata: NDArray[np.int64],
+    strata_labels: list[str],
+    psu: NDArray[np.int64],
+    psu_labels: list[str] | None,
+    spec: Any,
+) -> None:
+    """PSU codes that repeat across strata are an error without ``nest``
+    (R's "Clusters not nested in strata at top level")."""
+    pairs = np.unique(np.column_stack([psu, strata]), axis=0)
+    crossing = np.flatnonzero(np.bincount(pairs[:, 0]) > 1)
+    if crossing.size:
+        p = int(crossing[0])
+        where = [str(strata_labels[h]) for h in pairs[pairs[:, 0] == p, 1][:3]]
+        code = psu_labels[p] if psu_labels is not None else str(p)
+        name = spec if isinstance(spec, str) else "codes"
+        raise DesignError(
+            f"psu {name!r}: {crossing.size} PSU code(s) occur in more than one "
+            f"stratum (code {code!r} in strata {where}); PSUs are not nested in strata",
+            option="nest",
+            remedy="pass nest=True (--nest) if equal codes in different strata are "
+            "different PSUs (R's nest = TRUE)",
+        )
+
+
+def _later_stages(
+    data: Any,
+    first: Stage,
+    psu_specs: list[Any],
+    fpc_specs: list[Any],
+    lonely_psu: Any,
+    n: int,
+) -> tuple[Stage, ...]:
+    """Stages 2.. nested in the clusters of the stage before (R's
+    ``svydesign(id = ~psu + ssu, fpc = ~N1 + N2)``). With fpc at stage 1, a
+    stage without its own fpc is complete (population = sample, R's
+    documented rule; R 4.1.1 errors there); without fpc at stage 1 later
+    stages carry no population counts and no lonely check, as they do not
+    enter the variance (with-replacement first stage)."""
+    stages = [first]
+    labels = [str(c) for c in range(len(first.cluster_stratum))]
+    for k, spec in enumerate(psu_specs, start=2):
+        parent = stages[-1]
+        local, _ = _codes(data, spec, f"psu (stage {k})", n)
+        cluster, cluster_stratum = _nested_psu(parent.cluster, local)
+        n_clusters = np.bincount(cluster_stratum, minlength=len(parent.cluster_stratum))
+        population = None
+        lonely = np.zeros(len(n_clusters), bool)
+        if first.population is not None:
+            if k - 2 < len(fpc_specs):
+                population = _population(
+                    data, fpc_specs[k - 2], parent.cluster, labels, n_clusters, n, stage=k
+                )
+            else:
+                population = n_clusters.astype(np.float64)
+            lonely = (n_clusters == 1) & (population > n_clusters)
+            if lonely.any() and lonely_psu == "error":
+                shown = [labels[c] for c in np.flatnonzero(lonely)[:5]]
+                raise DesignError(
+                    f"stage {k}: {int(lonely.sum())} stage-{k - 1} cluster(s) with a single "
+                    f"sampled unit of psu {spec if isinstance(spec, str) else k!r} "
+                    f"(clusters {shown}, numbered from 0 in stratum and label order)",
+                    option="lonely_psu",
+                    remedy="choose lonely_psu='certainty', 'remove', 'adjust' or 'average'",
+                )
+        stages.append(
+            Stage(k, parent.cluster, cluster, cluster_stratum, n_clusters, population, lonely)
+        )
+        labels = [str(c) for c in range(len(cluster_stratum))]
+    if len(fpc_specs) > len(psu_specs):
+        raise DesignError(f"fpc given for {len(fpc_specs) + 1} stages, psu for {len(stages)}")
+    return tuple(stages)
 
 
 # -- helpers ----------------------------------------------------------------------
@@ -624,16 +825,15 @@ def _sampled_cells(data, margin, n, partial):
     )
 
 
-def _row_count(data, specs) -> int:
+def _row_count(data: Any, specs: tuple[Any, ...]) -> int:
+    """The sample's rows: the data's when there is data (design arrays must
+    then have that length, which ``_values`` checks), else the first array's."""
+    if getattr(data, "shape", None) is not None or len(data):
+        return n_rows(data)
     for spec in specs:
         if spec is not None and not isinstance(spec, str):
             return len(np.asarray(spec))
-    for spec in specs:
-        if isinstance(spec, str):
-            return len(column(data, spec))
-    if getattr(data, "shape", None) is None and not len(data):
-        raise KalibError("cannot tell the number of rows: give data or design arrays")
-    return n_rows(data)
+    raise KalibError("cannot tell the number of rows: give data or design arrays")
 
 
 def _values(data, spec, name, n) -> tuple[np.ndarray, str]:
@@ -693,8 +893,19 @@ def _nested_psu(strata, psu_local):
     return codes.astype(np.int64).reshape(-1), psu_stratum.astype(np.int64)
 
 
-def _population(data, spec, strata, labels, n_psu, n):
-    """Population PSU count per stratum from a per-row fpc column (or None)."""
+def _population(
+    data: Any,
+    spec: Any,
+    strata: NDArray[np.int64],
+    labels: list[str],
+    n_psu: NDArray[np.int64],
+    n: int,
+    stage: int = 1,
+) -> NDArray[np.float64] | None:
+    """Population PSU count per stratum from a per-row fpc column (or None).
+
+    At stage k > 1 the strata are the clusters of stage k - 1 (numbered in
+    ``labels``) and the fpc must be constant within each."""
     if spec is None:
         return None
     values, label = _values(data, spec, "fpc", n)
@@ -716,19 +927,21 @@ def _population(data, spec, strata, labels, n_psu, n):
     if varying.size:
         h = varying[0]
         raise DesignError(
-            f"fpc {label!r} is not constant within stratum "
+            f"fpc {label!r} is not constant within "
+            f"{'stratum' if stage == 1 else f'stage-{stage - 1} cluster'} "
             f"{labels[h]!r} ({low[h]:g} to {high[h]:g})"
         )
     if np.all(low <= 1):  # sampling fractions (R's svydesign rule)
-        return n_psu / low
+        return np.asarray(n_psu / low, dtype=np.float64)
     small = np.flatnonzero(low < n_psu)
     if small.size:
         h = small[0]
         raise DesignError(
             f"fpc {label!r}: population count {low[h]:g} in stratum "
-            f"{labels[h]!r} is below its {n_psu[h]} sampled PSUs"
+            f"{labels[h]!r} is below its {n_psu[h]} sampled "
+            f"{'PSUs' if stage == 1 else f'stage-{stage} units'}"
         )
-    return low
+    return np.asarray(low, dtype=np.float64)
 
 
 def _check_totals_input(values, groups, n_groups, n):

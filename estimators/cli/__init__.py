@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import signal
 import sys
 import threading
@@ -128,8 +129,27 @@ def build_parser(commands=None) -> argparse.ArgumentParser:
     return parser
 
 
+# A list of numbers that starts with a minus sign (`--bounds -1,2`): argparse
+# takes only single negative numbers for option values and would read this one
+# as an unknown option ("expected one argument").
+_NEGATIVE_LIST = re.compile(r"-\d[\d.eE+-]*(,[\d.eE+-]*)+")
+
+
+def joined_negative_lists(argv: list[str]) -> list[str]:
+    """``--opt -1,2`` written as ``--opt=-1,2``, which argparse reads as the
+    option's value; nothing else changes."""
+    out: list[str] = []
+    for token in argv:
+        previous = out[-1] if out else ""
+        if _NEGATIVE_LIST.fullmatch(token) and previous.startswith("--") and "=" not in previous:
+            out[-1] = f"{previous}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    argv = joined_negative_lists(sys.argv[1:] if argv is None else list(argv))
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
     with interrupts_raise():
         try:
@@ -143,9 +163,11 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 return int(args.run(args) or 0)
             except KalibError as exc:
+                from estimators.cli.inputs import sample_position
                 from estimators.cli.options import error_message
 
-                print(f"kalib {args.command}: error: {error_message(exc, args)}", file=sys.stderr)
+                message = error_message(exc, args) + sample_position(exc, args)
+                print(f"kalib {args.command}: error: {message}", file=sys.stderr)
                 return 2
         except KeyboardInterrupt as exc:
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT

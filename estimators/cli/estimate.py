@@ -40,6 +40,8 @@ from estimators.cli.options import (
     add_variance_arguments,
     calibrate_design,
     calibration_spec,
+    design_columns,
+    design_of_args,
     make_replicates,
     replicate_file_options,
     scheduler_context,
@@ -126,7 +128,7 @@ def build_design(args, text_columns=()) -> Design:
     ``--scheduler``: then call it inside ``scheduler_context``)."""
     spec = calibration_spec(args)
     file_options = replicate_file_options(args)
-    design_columns = [c for c in (args.strata, args.psu) if c]
+    text_design = [c for c in (args.strata, *(args.psu or ())) if c]
     margins = read_margin_files(args)
     margin_vars = [v for m in margins for v in m.variables]
     if getattr(args, "rates", None):
@@ -139,9 +141,9 @@ def build_design(args, text_columns=()) -> Design:
     else:
         frame = read_sample(
             args,
-            text_columns=list(dict.fromkeys(list(text_columns) + design_columns + margin_vars)),
+            text_columns=list(dict.fromkeys(list(text_columns) + text_design + margin_vars)),
         )
-    for name in [args.weight, args.strata, args.psu, args.fpc] + margin_vars:
+    for name in [args.weight, *design_columns(args)] + margin_vars:
         if name and name not in frame.columns:
             raise KalibError(f"{str(args.sample)!r} has no column {name!r}")
     if args.replicate_weights is not None:
@@ -158,7 +160,7 @@ def build_design(args, text_columns=()) -> Design:
             frame, args.replicate_weights, args.id, args.mse, **file_options
         )
         return calibrate_design(design, margins, spec, args) if margins else design
-    design = Design(frame, weights=args.weight, strata=args.strata, psu=args.psu, fpc=args.fpc)
+    design = design_of_args(frame, args)
     if margins:
         design = calibrate_design(design, margins, spec, args)
     if args.variance == "linearization":

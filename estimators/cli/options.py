@@ -23,6 +23,7 @@ REMEDIES = {
     "normalize_margins": "use --normalize-margins to rescale every margin to the first",
     "accept_failures": "use --accept-failures to keep failed replicates, flagged",
     "lonely_psu": "use --lonely-psu certainty, or --lonely-psu LONELY=NEIGHBOUR to merge",
+    "nest": "use --nest if equal PSU codes in different strata are different PSUs",
     "collapse_strata": "use --collapse-strata to pair one-PSU strata (which overstates the "
     "variance)",
     "partial": "use --partial to drop them; the weights then sum to less than the "
@@ -161,13 +162,87 @@ def trim_caps(args):
 
 
 def add_design_arguments(p: argparse.ArgumentParser) -> None:
-    """``--id --weight --strata --psu --fpc``."""
+    """``--id --weight --strata --psu --fpc --nest --lonely-psu``.
+
+    ``--psu`` and ``--fpc`` are repeatable, one per sampling stage in order
+    (R's ``id = ~psu + ssu, fpc = ~N1 + N2``): ``args.psu``/``args.fpc`` are
+    lists (or None); :func:`stage_columns` gives ``Design`` its argument."""
     p.add_argument("--id", default="id", metavar="COL", help="unit identifier (default id)")
     p.add_argument("--weight", metavar="COL", help="base weight column (default N/n)")
     p.add_argument("--strata", metavar="COL", help="stratum column")
-    p.add_argument("--psu", metavar="COL", help="primary sampling unit column")
     p.add_argument(
-        "--fpc", metavar="COL", help="population count per stratum (or sampling fraction if <= 1)"
+        "--psu",
+        action="append",
+        metavar="COL",
+        help="cluster column of a sampling stage: primary sampling units; repeat "
+        "for later stages, in order (--psu district --psu school)",
+    )
+    p.add_argument(
+        "--fpc",
+        action="append",
+        metavar="COL",
+        help="population count per stratum (or sampling fraction if <= 1); repeat "
+        "per stage in the order of --psu (a later stage's within each cluster of "
+        "the stage before)",
+    )
+    p.add_argument(
+        "--nest",
+        action="store_true",
+        help="PSU codes are nested in strata: equal codes in different strata are "
+        "different PSUs (R's nest = TRUE; without it they are an error)",
+    )
+    p.add_argument(
+        "--lonely-psu",
+        type=_lonely_policy,
+        default="error",
+        metavar="POLICY|A=B,...",
+        help="strata with one sampled PSU (or cluster at a later stage): error "
+        "(default), certainty, remove, adjust, average (R's survey.lonely.psu), or "
+        "LONELY=NEIGHBOUR[,...] to merge stage-1 strata",
+    )
+
+
+#: the --lonely-psu policies given by name (weighting.design.LONELY_POLICIES)
+LONELY_POLICIES = ("error", "certainty", "remove", "adjust", "average")
+
+
+def _lonely_policy(text: str):
+    if text in LONELY_POLICIES:
+        return text
+    pairs = [item.split("=", 1) for item in text.split(",") if item]
+    if not pairs or any(len(pair) != 2 or not all(pair) for pair in pairs):
+        raise argparse.ArgumentTypeError(
+            f"expected {', '.join(LONELY_POLICIES)} or LONELY=NEIGHBOUR[,...], got {text!r}"
+        )
+    return dict(pairs)
+
+
+def stage_columns(columns):
+    """``Design``'s ``psu``/``fpc`` from a repeatable option: None, the one
+    column of a single stage (so that single-stage designs are built as
+    before), or the list of the stages' columns."""
+    if not columns:
+        return None
+    return columns[0] if len(columns) == 1 else list(columns)
+
+
+def design_columns(args) -> list[str]:
+    """The sample columns the design options name (strata, PSUs, fpc)."""
+    return [c for c in [args.strata, *(args.psu or ()), *(args.fpc or ())] if c]
+
+
+def design_of_args(frame, args):
+    """The ``Design`` of the parsed design options on ``frame``."""
+    from weighting.design import Design
+
+    return Design(
+        frame,
+        weights=args.weight,
+        strata=args.strata,
+        psu=stage_columns(args.psu),
+        fpc=stage_columns(args.fpc),
+        nest=args.nest,
+        lonely_psu=args.lonely_psu,
     )
 
 

@@ -36,6 +36,8 @@ from estimators.cli.options import (
     add_scheduler_argument,
     calibrate_design,
     calibration_spec,
+    design_columns,
+    design_of_args,
     fay_rho,
     make_replicates,
     scheduler_context,
@@ -55,7 +57,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("sample", type=Path, metavar="SAMPLE", help="sample CSV or parquet file")
     add_design_arguments(p)
-    add_lonely_psu_argument(p)
     p.add_argument(
         "--method",
         choices=METHODS,
@@ -101,32 +102,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def add_lonely_psu_argument(p: argparse.ArgumentParser) -> None:
-    """``--lonely-psu`` (an extension of the contract's design options)."""
-    p.add_argument(
-        "--lonely-psu",
-        type=_lonely_policy,
-        default="error",
-        metavar="error|certainty|A=B,...",
-        help="strata with one PSU: an error (default), certainty strata, or "
-        "merged into the named neighbour stratum",
-    )
-
-
-def _lonely_policy(text: str):
-    if text in ("error", "certainty"):
-        return text
-    pairs = [item.split("=", 1) for item in text.split(",") if item]
-    if not pairs or any(len(pair) != 2 or not all(pair) for pair in pairs):
-        raise argparse.ArgumentTypeError(
-            f"expected error, certainty or LONELY=NEIGHBOUR[,...], got {text!r}"
-        )
-    return dict(pairs)
-
-
 def design_from_args(frame, args) -> Design:
     """The Design of the parsed design options (columns checked, ids unique)."""
-    names = [args.id, args.weight, args.strata, args.psu, args.fpc]
+    names = [args.id, args.weight, *design_columns(args)]
     missing = [c for c in names if c is not None and c not in frame.columns]
     if missing:
         raise KalibError(
@@ -140,14 +118,7 @@ def design_from_args(frame, args) -> Design:
             f"id column {args.id!r} is not unique: {len(duplicated)} "
             f"duplicate(s), first {duplicated.iloc[0]!r}"
         )
-    return Design(
-        frame,
-        weights=args.weight,
-        strata=args.strata,
-        psu=args.psu,
-        fpc=args.fpc,
-        lonely_psu=args.lonely_psu,
-    )
+    return design_of_args(frame, args)
 
 
 def run(args) -> int:
@@ -160,7 +131,7 @@ def run(args) -> int:
     check_writable(sidecar_path(args.out), args.force)
     margins = read_margin_files(args)
     variables = list(dict.fromkeys(v for m in margins for v in m.variables))
-    text = variables + [c for c in (args.strata, args.psu) if c]
+    text = variables + [c for c in (args.strata, *(args.psu or ())) if c]
     frame = read_sample(args, text_columns=text)
     design = design_from_args(frame, args)
     if margins:

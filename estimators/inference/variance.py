@@ -73,6 +73,11 @@ BLOCK_DOUBLES = 2**21
 def linearization_covariance(design, influence) -> np.ndarray:
     """Linearization covariance of estimators with the given influence values.
 
+    Single-stage designs take the stratified with-replacement estimator
+    (:func:`stratified_psu_covariance`); multistage designs with an fpc at
+    stage 1, and lonely-PSU policies ``"adjust"``/``"average"``, take R's
+    ``svyrecvar`` recursion (:func:`multistage_covariance`).
+
     Parameters
     ----------
     design : weighting.design.Design
@@ -88,7 +93,116 @@ def linearization_covariance(design, influence) -> np.ndarray:
     z = z.reshape(design.n, -1)
     _require_finite_influence(z)
     u = design.weights[:, None] * design.calibration_residuals(z)
+    if is_multistage(design):
+        return multistage_covariance(design, u)
     return stratified_psu_covariance(design, u)
+
+
+def is_multistage(design) -> bool:
+    """Whether the variance needs R's ``svyrecvar`` recursion: later stages
+    enter it (an fpc at stage 1), or a lonely-PSU policy other than a zero
+    contribution applies to a lonely stratum."""
+    stages = getattr(design, "stages", ())
+    if len(stages) > 1 and design.fpc is not None:
+        return True
+    return design.lonely_psu in ("adjust", "average") and bool(design.certainty.any())
+
+
+def multistage_covariance(design, u, present=None, diagonal=False) -> np.ndarray:
+    r"""R's ``svyrecvar`` for weighted, residualized scores ``u`` (n, m).
+
+    .. math::
+
+        V = \sum_h c_h \sum_{i \in h} (u_{hi} - \bar u_h)(u_{hi} - \bar u_h)'
+          + \sum_{h, i} f_h V_{2,hi}
+
+    with ``u_hi`` the PSU totals, ``c_h = (1 - f_h) n_h / (n_h - 1)`` and
+    ``V_{2,hi}`` the same expression one stage down within PSU ``hi``
+    (its clusters are the next stage's, its stratum the PSU), recursively
+    (Särndal, Swensson & Wretman 1992, §4.3, result 4.3.1; Lumley 2010,
+    §3.2). Later stages enter only when stage 1 has an fpc (with
+    replacement, the PSU totals carry the whole variance). A stratum whose
+    ``f_h`` is 1 within 1e-7 contributes zero (R's take-all rule). Lonely
+    strata (one sampled cluster, not take-all), by ``design.lonely_psu``:
+    ``"certainty"``, ``"remove"`` and a merge give zero; ``"adjust"``
+    gives ``(1 - f_h) u_hi u_hi'`` (centred on zero); ``"average"`` leaves
+    the stratum out and scales the stage's sum by ``H / H_ok`` (strata with
+    a row of the estimate over those without a lonely PSU, per column;
+    NaN when none is left, which is every lonely stratum of stage 2 and
+    beyond, since each of those is alone in its stage-1 cluster, as in R).
+
+    Parameters
+    ----------
+    design : weighting.design.Design
+    u : ndarray (n, m)
+    present : ndarray (n, m) bool, optional
+        Rows that belong to the estimate of each column (R drops the others
+        from a ``subset``/``svyby`` design): only ``"average"`` reads it,
+        to count the strata and stage-1 clusters with rows. Default: all.
+    diagonal : bool
+        Return the m variances instead of the (m, m) covariance.
+
+    Returns
+    -------
+    ndarray (m, m), or (m,) with ``diagonal``
+    """
+    m = u.shape[1]
+    policy = design.lonely_psu if isinstance(design.lonely_psu, str) else "certainty"
+    out = np.zeros(m) if diagonal else np.zeros((m, m))
+    multiplier = np.ones(1)  # per stratum of the current stage: product of earlier f
+    for stage in design.stages:
+        if stage.number > 1:
+            if design.fpc is None:
+                break
+            previous = design.stages[stage.number - 2]
+            multiplier = (multiplier * previous.sampling_fraction)[previous.cluster_stratum]
+        out += _stage_sum(stage, u, multiplier, policy, present, diagonal)
+    return out
+
+
+def _stage_sum(stage, u, multiplier, policy, present, diagonal) -> np.ndarray:
+    """One stage's term of :func:`multistage_covariance`, times the product
+    of the earlier stages' sampling fractions (``multiplier`` per stratum)."""
+    m = u.shape[1]
+    P, H = len(stage.cluster_stratum), len(stage.n_clusters)
+    totals = np.empty((P, m))
+    for j in range(m):
+        totals[:, j] = np.bincount(stage.cluster, u[:, j], minlength=P)
+    n_h = stage.n_clusters.astype(np.float64)
+    strata = stage.cluster_stratum
+    means = np.empty((H, m))
+    for j in range(m):
+        means[:, j] = np.bincount(strata, totals[:, j], minlength=H) / n_h
+    lonely = stage.lonely
+    if policy == "adjust":  # a lonely PSU deviates from zero
+        means[lonely] = 0.0
+    centred = totals - means[strata]
+    complement = 1.0 - stage.sampling_fraction
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(n_h > 1, complement * n_h / (n_h - 1), complement)
+    factor = np.where(complement < 1e-7, 0.0, factor)
+    if policy != "adjust":
+        factor = np.where(lonely, 0.0, factor)
+    factor = factor * np.broadcast_to(multiplier, (H,))
+    weighted = centred * factor[strata][:, None]
+    if diagonal:
+        V = np.einsum("pj,pj->j", weighted, centred)
+    else:
+        V = weighted.T @ centred
+    if policy != "average" or not lonely.any():
+        return V
+    # R's onestage: the strata with rows over those without a lonely PSU
+    rows = np.ones(u.shape, bool) if present is None else present
+    has = np.empty((H, m), bool)
+    for j in range(m):
+        has[:, j] = np.bincount(stage.stratum, rows[:, j], minlength=H) > 0
+    if stage.number == 1:
+        scale = has.sum(axis=0) / (has & ~lonely[:, None]).sum(axis=0)
+    else:  # every stratum is alone in its parent cluster: NaN where lonely
+        scale = np.where((has & lonely[:, None]).any(axis=0), np.nan, 1.0)
+    if diagonal:
+        return V * scale
+    return V * np.sqrt(np.outer(scale, scale))
 
 
 def _require_finite_influence(z) -> None:
@@ -156,6 +270,8 @@ def domain_variances(design, codes, n_domains, residuals, scale) -> np.ndarray:
     e = np.asarray(residuals, dtype=np.float64).reshape(design.n, -1)
     _require_finite_influence(e)
     G, m = int(n_domains), e.shape[1]
+    if is_multistage(design):
+        return _multistage_domain_variances(design, codes, G, e, scale)
     e = np.ascontiguousarray(e.T)  # item-major: each item's residuals contiguous
     codes = np.asarray(codes, dtype=np.int64)
     regression = design.calibration_regression()
@@ -163,9 +279,9 @@ def domain_variances(design, codes, n_domains, residuals, scale) -> np.ndarray:
         cell, X, beta = np.zeros(design.n, np.int64), None, None
         C = 1
     else:
-        cell, X, M = regression
+        cell, X, M, omega = regression
         C = X.shape[0]
-        beta = np.linalg.solve(M, _cell_rhs(design.base_weights, cell, X, codes, G, e))
+        beta = np.linalg.solve(M, _cell_rhs(omega, cell, X, codes, G, e))
     units = _DomainUnits(design, cell, C, codes, G, e)
     factor = stratum_factors(design)
     var = np.empty(G * m)
@@ -176,6 +292,32 @@ def domain_variances(design, codes, n_domains, residuals, scale) -> np.ndarray:
         fitted = np.zeros((C, (g1 - g0) * m)) if X is None else X @ beta[:, block]
         var[block] = factor @ units.stratum_sums_of_squares(fitted, g0, g1)
     return var.reshape(G, m) * np.asarray(scale, dtype=np.float64) ** 2
+
+
+def _multistage_domain_variances(design, codes, G, e, scale) -> np.ndarray:
+    """:func:`domain_variances` of a multistage design: the n x G m influence
+    matrix a block of domains at a time, through :func:`multistage_covariance`.
+    A row belongs to its own domain's estimates only (R's ``svyby`` subsets),
+    except after calibration, where R keeps every row in a subset."""
+    n, m = e.shape
+    codes = np.asarray(codes, dtype=np.int64)
+    scale = np.asarray(scale, dtype=np.float64).reshape(G, m)
+    rows = np.arange(n)
+    var = np.empty((G, m))
+    width = max(1, BLOCK_DOUBLES // (n * m))
+    for g0 in range(0, G, width):
+        g1 = min(G, g0 + width)
+        inside = (codes >= g0) & (codes < g1)
+        z = np.zeros((n, g1 - g0, m))
+        z[rows[inside], codes[inside] - g0] = e[inside] * scale[codes[inside]]
+        z = z.reshape(n, -1)
+        u = design.weights[:, None] * design.calibration_residuals(z)
+        present = None
+        if design.calibration is None:
+            own = codes[:, None] == np.arange(g0, g1)
+            present = np.repeat(own, m, axis=1)
+        var[g0:g1] = multistage_covariance(design, u, present, diagonal=True).reshape(-1, m)
+    return var
 
 
 def _cell_rhs(d, cell, X, codes, G, e) -> np.ndarray:

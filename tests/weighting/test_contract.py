@@ -137,7 +137,10 @@ def test_replicate_plan_pickles_and_draws_the_contract():
     from weighting.replicates import PsuRows
 
     design = Design(
-        weights=np.ones(12), strata=np.repeat(["a", "b"], 6), psu=np.tile([1, 1, 2, 3, 3, 4], 2)
+        weights=np.ones(12),
+        strata=np.repeat(["a", "b"], 6),
+        psu=np.tile([1, 1, 2, 3, 3, 4], 2),
+        nest=True,
     )
     plan = design.with_replicates("bootstrap", replicates=9, seed=4).replicates.plan
     kernels = _backend.KERNELS

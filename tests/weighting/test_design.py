@@ -20,7 +20,7 @@ def test_lonely_policies():
     with pytest.raises(DesignError, match="'zz' is not in the design"):
         Design(weights=np.ones(5), strata=strata, lonely_psu={"b": "zz"})
     with pytest.raises(DesignError, match="lonely_psu must be"):
-        Design(weights=np.ones(5), strata=strata, lonely_psu="adjust")
+        Design(weights=np.ones(5), strata=strata, lonely_psu="collapse")
 
 
 def test_take_all_single_psu_stratum_is_not_lonely():
@@ -29,7 +29,12 @@ def test_take_all_single_psu_stratum_is_not_lonely():
 
 
 def test_psus_nested_in_strata_and_ordered():
-    d = Design(weights=np.ones(6), strata=["b", "b", "a", "a", "a", "b"], psu=[1, 2, 1, 3, 3, 1])
+    d = Design(
+        weights=np.ones(6),
+        strata=["b", "b", "a", "a", "a", "b"],
+        psu=[1, 2, 1, 3, 3, 1],
+        nest=True,
+    )
     # PSU "1" of stratum a and of stratum b are different PSUs; codes run a then b.
     assert d.psu.tolist() == [2, 3, 0, 1, 1, 2]
     assert d.psu_stratum.tolist() == [0, 0, 1, 1]
@@ -41,6 +46,7 @@ def test_merge_keeps_psus_of_merged_strata_apart():
         weights=np.ones(5),
         strata=["a", "a", "b", "c", "c"],
         psu=[1, 2, 1, 1, 2],
+        nest=True,
         lonely_psu={"b": "a"},
     )
     assert d.n_psu.tolist() == [3, 2]

@@ -46,6 +46,7 @@ def designs(draw):
         strata=strata,
         psu=psu,
         fpc=fpc,
+        nest=True,
         lonely_psu="certainty",
     )
     calibration = draw(st.sampled_from(["none", "cells", "units"]))

@@ -26,7 +26,7 @@ APISTRAT = str(HERE / "tests_intervals" / "apistrat.csv")
 STRAT = ["--weight", "pw", "--strata", "stype", "--fpc", "fpc"]
 R = json.loads((HERE / "silent_answers" / "silent_answers.json").read_text())
 SCD = pd.read_csv(HERE / "silent_answers" / "scd.csv").assign(one=1.0, N=5)
-SCD_DESIGN = Design(SCD, weights="one", strata="ESA", psu="ambulance", fpc="N")
+SCD_DESIGN = Design(SCD, weights="one", strata="ESA", psu="ambulance", fpc="N", nest=True)
 
 
 def _run(*args):
@@ -206,6 +206,7 @@ def test_the_deff_option_on_the_command_line(tmp_path):
                 "ambulance",
                 "--fpc",
                 "N",
+                "--nest",
                 "--mean",
                 "arrests",
                 "--deff",
@@ -236,7 +237,7 @@ def test_a_ratio_over_a_zero_total_is_r_s_inf_flagged_undefined():
     assert f["flag"] == "undefined"
     # a domain with a zero total among others with a ratio
     data = SCD.assign(x=[0.0, 0.0, 1.0, 2.0, 3.0, 1.0])
-    design = Design(data, weights="one", strata="ESA", psu="ambulance", fpc="N")
+    design = Design(data, weights="one", strata="ESA", psu="ambulance", fpc="N", nest=True)
     f = E.svyratio(design, "alive", "x", by=["ESA"]).frame
     assert f["flag"].tolist() == ["undefined", "suppress", "suppress"]
     assert np.isfinite(f["se"].iloc[1:]).all()

@@ -48,7 +48,7 @@ def test_parquet_path_equals_in_memory_design(parquet, frame, method, psu):
         assert hasattr(ds.replicate_total.data, "dask")  # lazy until computed
         ds = ds.compute()
     design = (
-        Design(frame, strata="stratum", psu=psu)
+        Design(frame, strata="stratum", psu=psu, nest=True)
         .calibrate(margins, tol=1e-12)
         .with_replicates(method, replicates=16, seed=9)
     )
