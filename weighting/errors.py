@@ -22,13 +22,27 @@ class KalibError(ValueError):
         command line's ``--normalize-margins``) reads ``message`` and
         ``option`` and writes its own remedy.
     remedy : str, optional
+    row : int, optional
+        Position (0-based) of the first offending row of the table the
+        library was given, when the message names one; the message itself
+        counts rows from 1 (``first at row 3`` for position 2). An interface
+        that read the table from a file says where that row is in it (the
+        command line: its line of a CSV file).
     """
 
-    def __init__(self, message: str = "", *, option: str | None = None, remedy: str = ""):
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        option: str | None = None,
+        remedy: str = "",
+        row: int | None = None,
+    ):
         super().__init__(f"{message} ({remedy})" if remedy else message)
         self.message = message
         self.option = option
         self.remedy = remedy
+        self.row = None if row is None else int(row)
 
 
 class MarginError(KalibError):

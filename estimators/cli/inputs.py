@@ -36,7 +36,29 @@ def read_sample(args, text_columns=()):
     )
     check_ids(frame, getattr(args, "id", "id"), info)
     _announce(info, args)
+    args.sample_info = info  # for sample_position: the lines of the rows errors name
     return frame
+
+
+def sample_position(exc, args) -> str:
+    """Where the first row named by ``exc`` is in the sample file, as the
+    file's readers say it: `` (row 3 is line 4 of 's.csv')`` for a CSV (line
+    1 the header; blank lines and fields spanning lines counted as an editor
+    counts them), `` (row 3 of 's.parquet')`` otherwise; empty when ``exc``
+    names no row or no sample was read.
+
+    The library counts the rows of the table it was given from 1 (``first at
+    row 3``) and keeps the position in ``exc.row``; the commands build their
+    designs on the sample's rows in file order, so that position is the
+    file's data row.
+    """
+    info = getattr(args, "sample_info", None)
+    row = getattr(exc, "row", None)
+    if info is None or row is None or not 0 <= row < info.rows:
+        return ""
+    if info.lines is None:
+        return f" ({info.where(row)} of {info.path!r})"
+    return f" (row {row + 1} is {info.where(row)} of {info.path!r})"
 
 
 def read_margin_files(args) -> list:

@@ -90,7 +90,7 @@ from estimators.inference.variance import (
     replicate_covariance,
 )
 from weighting.columns import canonical, dense_range, numeric
-from weighting.errors import KalibError
+from weighting.errors import KalibError, MissingValueError
 
 
 @dataclass
@@ -113,10 +113,23 @@ class Item:
 
 def _numeric(design, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Numeric column ``name`` with missing as 0 and its non-missing mask
-    (``weighting.columns.numeric``: None, NaN, NA and "" are missing)."""
+    (``weighting.columns.numeric``: None, NaN, NA and "" are missing).
+
+    An infinite value is an error naming the column and its first row: R's
+    ``svymean`` would return ``Inf`` or ``NaN`` with a NaN SE, and the
+    variance step would fail later without naming the variable.
+    """
     if name not in design.data:
         raise KalibError(f"column {name!r} is not in the data")
     values = numeric(design.data[name], f"variable {name!r}")
+    infinite = np.flatnonzero(np.isinf(values))
+    if infinite.size:
+        first = int(infinite[0])
+        raise MissingValueError(
+            f"variable {name!r} has {infinite.size} infinite value(s) (first at row "
+            f"{first + 1}: {float(values[first])}); leave the cell empty for a missing answer",
+            row=first,
+        )
     present = ~np.isnan(values)
     return np.where(present, values, 0.0), present
 

@@ -101,7 +101,7 @@ def test_missing_value_in_calibration_variable():
     data, margins = sample()
     data["nace"] = data["nace"].astype(object)
     data["nace"][[4, 10, 11]] = [None, np.nan, ""]
-    with pytest.raises(MissingValueError, match=r"'nace' has 3 missing.*row 4"):
+    with pytest.raises(MissingValueError, match=r"'nace' has 3 missing.*row 5\)"):
         calibrate(data, margins)
 
 
@@ -110,7 +110,7 @@ def test_non_positive_or_non_finite_base_weight(bad):
     data, margins = sample()
     d = np.full(400, 25.0)
     d[17] = bad
-    with pytest.raises(WeightError, match=r"1 value.*row 17"):
+    with pytest.raises(WeightError, match=r"1 value.*row 18:"):
         calibrate(data, margins, base_weights=d)
 
 

@@ -68,7 +68,7 @@ def test_text_hash_collision_falls_back_to_sorting():
     ],
 )
 def test_missing_values_are_named_with_count_and_first_row(values):
-    expected = r"'v' has 2 missing value\(s\) \(first at row 1\)"
+    expected = r"'v' has 2 missing value\(s\) \(first at row 2\)"
     with pytest.raises(MissingValueError, match=expected):
         encode(values, "v")
 
@@ -181,7 +181,7 @@ def test_numeric_reads_numbers_and_text_and_names_what_is_not():
     with pytest.raises(
         WeightError,
         match=r"^weights 'w' is not numeric: 2 value\(s\) are not "
-        r"numbers \(first at row 1: 'x'\)$",
+        r"numbers \(first at row 2: 'x'\)$",
     ):
         numeric(_objects([1.0, "x", "1_000"]), "weights 'w'", error=WeightError)
     with pytest.raises(KalibError, match="is not numeric"):
@@ -192,7 +192,7 @@ def test_positive_weights_name_the_first_bad_row_in_plain_numbers():
     with pytest.raises(
         WeightError,
         match=r"w: 1 value\(s\) not positive and finite "
-        r"\(first at row 2: nan\)",
+        r"\(first at row 3: nan\)",
     ):
         positive_weights(np.array([1.0, 2.0, np.nan]), "w", 3)
     with pytest.raises(WeightError, match=r"w have shape \(2,\), the sample has 3 rows"):

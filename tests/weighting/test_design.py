@@ -62,7 +62,7 @@ def test_fpc_validation():
 
 
 def test_bad_weights_and_missing_codes():
-    with pytest.raises(WeightError, match="first at row 1"):
+    with pytest.raises(WeightError, match="first at row 2:"):
         Design(weights=[1.0, -2.0, 1.0])
     with pytest.raises(MissingValueError, match="strata"):
         Design(weights=np.ones(3), strata=np.array([1.0, np.nan, 1.0]))

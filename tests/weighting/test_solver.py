@@ -157,11 +157,11 @@ def test_problem_errors_name_the_offender():
     with pytest.raises(EmptyCellError, match="nace=G"):
         CalibrationProblem(data, [Margin("nace", {c: 1.0 for c in "ABCDEFG"})])
     bad = dict(data, nace=np.where(np.arange(600) == 7, None, data["nace"]).astype(object))
-    with pytest.raises(MissingValueError, match="'nace'.*1 missing.*row 7"):
+    with pytest.raises(MissingValueError, match=r"'nace'.*1 missing.*row 8\)"):
         CalibrationProblem(bad, [margins[2]])
     d = np.ones(600)
     d[[3, 9]] = [0.0, np.nan]
-    with pytest.raises(WeightError, match="base weights: 2 value.*row 3"):
+    with pytest.raises(WeightError, match="base weights: 2 value.*row 4:"):
         CalibrationProblem(data, margins, base_weights=d)
 
 

@@ -137,7 +137,7 @@ def test_rake_names_a_non_numeric_base_weight(tmp_path, capsys):
         ]
     )
     err = capsys.readouterr().err
-    assert code == 2 and "'w'" in err and "row 1: 'two'" in err
+    assert code == 2 and "'w'" in err and "row 2: 'two'" in err
 
 
 def test_rake_reads_and_writes_parquet(tmp_path):
