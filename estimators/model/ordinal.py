@@ -383,7 +383,7 @@ class _Rows:
         self.groups = [
             (rows, X[rows]) for rows in (np.flatnonzero(y == k) for k in range(n_levels))
         ]
-        self._XX = None
+        self._XX: np.ndarray | None = None
 
     def cross_products(self) -> np.ndarray:
         """(n, p(p+1)/2): the upper triangle of ``x_i x_i'`` row by row."""

@@ -13,6 +13,7 @@ contrasts, per category, each with a design-based standard error.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,10 @@ class OrdinalResults(SvyGLMResults):
     weight_total : sum of the weights of the fitted rows (R's ``n``).
     """
 
+    # An OrdinalFrame and an OrdinalLink (estimators.model.ordinal), typed Any:
+    # that module imports this one, so this one cannot import them back.
+    frame: Any
+    family: Any
     loglik: float = np.nan
     weight_total: float = np.nan
 
@@ -270,7 +275,7 @@ class OrdinalResults(SvyGLMResults):
         )
         if self.variance == "replicate":
             W = replicate_matrix(self.design)[used]
-            thetas = self.replicate_params.T
+            thetas = self._replicate_params().T
             reps = np.concatenate(
                 [
                     np.einsum("ib,ikb->bk", W * mask[:, None], self._probabilities(X, thetas))
@@ -281,7 +286,7 @@ class OrdinalResults(SvyGLMResults):
             )
             return m, replicate_cov(self.design, m, reps)
         K = len(self.levels)
-        infl = self.influence[used]
+        infl = self._influence()[used]
         z = np.zeros((len(used), len(m)))
         for j, (X, (probs, pdf), mask, total) in enumerate(zip(Xs, first, masks, totals)):
             probs, pdf = probs[:, :, 0], pdf[:, :, 0]

@@ -11,6 +11,7 @@ numeric variable).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,10 @@ from .fitting import single_threaded_blas
 from .formula import ModelFrame, formula_variables
 from .lrt import working_test
 from .variance import linearized_cov, replicate_cov, replicate_matrix
+
+if TYPE_CHECKING:
+    from weighting.design import Design
+    from weighting.protocols import ReplicateDesign
 
 COLUMNS = ["term", "estimate", "se", "t", "df", "p", "ci_low", "ci_high"]
 ODDS_COLUMNS = ["odds_ratio", "or_ci_low", "or_ci_high"]
@@ -76,7 +81,7 @@ class SvyGLMResults:
     formula: str
     family: Family
     frame: ModelFrame
-    design: object
+    design: Design | ReplicateDesign
     data: pd.DataFrame
     params: np.ndarray
     cov: np.ndarray
@@ -85,6 +90,18 @@ class SvyGLMResults:
     level: float = 0.95
     replicate_params: np.ndarray | None = None
     influence: np.ndarray | None = None
+
+    def _replicate_params(self) -> np.ndarray:
+        """``replicate_params``, which a fit with replicate variance has."""
+        if self.replicate_params is None:
+            raise ModelError(f"a fit with {self.variance} variance has no replicate coefficients")
+        return self.replicate_params
+
+    def _influence(self) -> np.ndarray:
+        """``influence``, which a fit with linearization variance has."""
+        if self.influence is None:
+            raise ModelError(f"a fit with {self.variance} variance has no influence functions")
+        return self.influence
 
     # -- coefficient table -------------------------------------------------------
 
@@ -368,7 +385,7 @@ class SvyGLMResults:
         m = np.array([np.sum(w * fam.inverse_link(X @ self.params)) / w.sum() for X in Xs])
         if self.variance == "replicate":
             W = replicate_matrix(self.design)[used]
-            betas = self.replicate_params.T
+            betas = self._replicate_params().T
             # The frames' design matrices differ from the first one in a few
             # columns only: update its linear predictor instead of redoing X @ B.
             eta0 = Xs[0] @ betas
@@ -380,7 +397,7 @@ class SvyGLMResults:
                 reps[:, k] = np.sum(W * fam.inverse_link(eta), axis=0) / W.sum(axis=0)
             return m, replicate_cov(self.design, m, reps)
         z = np.zeros((len(used), len(Xs)))
-        beta_infl = self.influence[used]
+        beta_infl = self._influence()[used]
         for k, X in enumerate(Xs):
             mu = fam.inverse_link(X @ self.params)
             # d m / d beta: for a canonical link d mu / d eta = V(mu).
@@ -421,7 +438,7 @@ class SvyGLMResults:
             f"Variance: {self.variance}"
             + (
                 f" ({getattr(design, 'method', 'replicates')}, "
-                f"B = {self.replicate_params.shape[0]})"
+                f"B = {self._replicate_params().shape[0]})"
                 if self.variance == "replicate"
                 else ""
             ),
