@@ -1,13 +1,17 @@
 """Rows of issue 17's table that an earlier pass left open, re-run as a new
 user would (docs/robustness.md lists every row and the test that covers it)."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from estimators import svymean
+from estimators.cli import joined_negative_lists, main
 from estimators.scale.replicates import design_replicate_dataset
 from weighting.design import Design
-from weighting.errors import KalibError
+from weighting.errors import KalibError, MissingValueError, WeightError
 
 
 def _design():
@@ -39,3 +43,108 @@ def test_a_numpy_integer_seed_is_the_same_seed():
     plain = _design().with_replicates("bootstrap", replicates=4, seed=7)
     assert ours.seed == 7 and type(ours.seed) is int
     np.testing.assert_array_equal(ours.replicate_weights(), plain.replicate_weights())
+
+
+# -- row numbers in messages: from 1, with the file's line ---------------------------
+
+CALIBRATE = Path(__file__).resolve().parents[1] / "reference" / "calibrate"
+RAKE = [
+    "--weight",
+    "w",
+    "--margins",
+    str(CALIBRATE / "business_sector_size.csv"),
+    "--margins",
+    str(CALIBRATE / "business_nace.csv"),
+]
+
+
+def _sample(tmp_path, column, value, blank_line=False, suffix=".csv"):
+    """The business sample with ``column`` of its third data row set to
+    ``value`` (a blank line before that row with ``blank_line``)."""
+    frame = pd.read_csv(CALIBRATE / "business_sample.csv", dtype=str)
+    frame.loc[2, column] = value
+    path = tmp_path / f"s{suffix}"
+    if suffix == ".parquet":
+        frame.assign(w=pd.to_numeric(frame["w"])).to_parquet(path)
+        return path
+    lines = frame.to_csv(index=False).splitlines()
+    if blank_line:
+        lines.insert(3, "")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _error(capsys, *args):
+    assert main([*args, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    return err.strip()
+
+
+@pytest.mark.parametrize(
+    "column, value, words",
+    [
+        ("w", "-3", "base weights: 1 value(s) not positive and finite (first at row 3: -3.0)"),
+        ("w", "abc", "are not numbers (first at row 3: 'abc')"),
+        ("nace", "", "calibration variable 'nace' has 1 missing value(s) (first at row 3)"),
+    ],
+)
+def test_a_bad_row_is_named_from_1_with_its_line(tmp_path, capsys, column, value, words):
+    """Row 2 (0-based) used to be 'row 2' while a margin file's errors named
+    1-based lines: now row 3, line 4 of the CSV (line 1 the header), line 5
+    when a blank line precedes it, row 3 of a parquet file."""
+    out = str(tmp_path / "o.csv")
+    sample = _sample(tmp_path, column, value)
+    err = _error(capsys, "rake", str(sample), *RAKE, "--out", out)
+    assert words in err and err.endswith(f"(row 3 is line 4 of {str(sample)!r})")
+    sample = _sample(tmp_path, column, value, blank_line=True)
+    err = _error(capsys, "rake", str(sample), *RAKE, "--out", out)
+    assert err.endswith(f"(row 3 is line 5 of {str(sample)!r})")
+    if column == "w" and value == "-3":
+        sample = _sample(tmp_path, column, value, suffix=".parquet")
+        err = _error(capsys, "rake", str(sample), *RAKE, "--out", out)
+        assert words in err and err.endswith(f"(row 3 of {str(sample)!r})")
+
+
+def test_the_library_keeps_the_position_of_the_row():
+    with pytest.raises(WeightError, match=r"first at row 2: -2\.0\)$") as caught:
+        Design(weights=[1.0, -2.0, 1.0])
+    assert caught.value.row == 1
+    data = pd.DataFrame({"y": [1.0, 2.0, np.inf, np.inf], "w": np.ones(4)})
+    with pytest.raises(
+        MissingValueError, match=r"'y' has 2 infinite value\(s\) \(first at row 3: inf\)"
+    ):
+        svymean(Design(data, weights="w"), "y")
+
+
+def test_an_infinite_value_names_the_variable_on_the_command_line(tmp_path, capsys):
+    """'inf' in a column used to give 'influence values are not finite'."""
+    sample = tmp_path / "s.csv"
+    sample.write_text("id,y\n1,2\n2,inf\n3,4\n")
+    err = _error(capsys, "estimate", str(sample), "--mean", "y", "--out", str(tmp_path / "o.csv"))
+    assert err.endswith(
+        "variable 'y' has 1 infinite value(s) (first at row 2: inf); leave the cell empty "
+        f"for a missing answer (row 2 is line 3 of {str(sample)!r})"
+    )
+
+
+# -- --bounds -1,2: a negative list is the option's value ------------------------------
+
+
+def test_a_list_that_starts_with_a_minus_is_an_option_value(tmp_path, capsys):
+    """argparse refused '--bounds -1,2' as 'expected one argument'."""
+    sample = str(CALIBRATE / "business_sample.csv")
+    out = tmp_path / "o.csv"
+    args = ["rake", sample, *RAKE, "--calibration", "linear", "--out", str(out), "--quiet"]
+    assert main([*args, "--bounds", "-1,2"]) == 0
+    joined = tmp_path / "joined.csv"
+    assert main([*args[:-3], "--out", str(joined), "--quiet", "--bounds=-1,2"]) == 0
+    assert out.read_bytes() == joined.read_bytes()
+    err = _error(capsys, *args[:-1], "--force", "--bounds", "-0.5,-0.1")  # read, then refused
+    assert "L < 1 < U" in err
+    assert joined_negative_lists(["--where", "x > -1", "--bounds", "-1,2.5", "-1,2"]) == [
+        "--where",
+        "x > -1",
+        "--bounds=-1,2.5",
+        "-1,2",
+    ]
