@@ -118,6 +118,7 @@ def canonical(value: object) -> str:
         value = value.decode()
     if not isinstance(value, str):
         return str(value)
+    value = str(value)  # numpy's str_ (a subclass) is shown as np.str_('a') in messages
     if value.isascii() and value.isdigit() and (value[0] != "0" or len(value) == 1):
         return value  # a whole number as it is written
     if not _NUMERAL.fullmatch(value):

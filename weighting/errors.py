@@ -6,6 +6,23 @@ category, the count (or row, or replicate index). They all derive from
 of them into a one-line message with exit code 2.
 """
 
+import numpy as np
+
+
+def shown(value: object) -> str:
+    """A value as a message shows it: numbers plain (``nan``, ``2``, ``1.5``,
+    never ``np.float64(nan)``), booleans ``True``/``False``, None
+    ``missing``, anything else as quoted text (``'1'``)."""
+    if value is None:
+        return "missing"
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    return repr(str(value))
+
 
 class KalibError(ValueError):
     """Base class: bad input or a result that cannot be had.

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from estimators.io.text import InputFileError, ReadInfo, check_input, read_bytes, read_csv_table
-from weighting import Margin
+from weighting import Margin, errors
 from weighting.columns import canonical
 from weighting.errors import KalibError, MarginError
 
@@ -66,17 +66,9 @@ class OutputWriteError(KalibError):
 
 
 def shown(value) -> str:
-    """A value as a message shows it: numbers plain (``nan``, ``2``, ``1.5``,
-    never ``np.float64(nan)``), text quoted."""
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return repr(float(value))
-    if value is None or value is pd.NA:
-        return "missing"
-    return repr(str(value))
+    """A value as a message shows it (:func:`weighting.errors.shown`; pandas'
+    NA is missing too)."""
+    return "missing" if value is pd.NA else errors.shown(value)
 
 
 # ------------------------------------------------------------------ reading

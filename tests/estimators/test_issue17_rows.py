@@ -11,7 +11,7 @@ from estimators import svymean
 from estimators.cli import joined_negative_lists, main
 from estimators.scale.replicates import design_replicate_dataset
 from weighting.design import Design
-from weighting.errors import KalibError, MissingValueError, WeightError
+from weighting.errors import KalibError, MissingValueError, WeightError, shown
 
 
 def _design():
@@ -148,3 +148,31 @@ def test_a_list_that_starts_with_a_minus_is_an_option_value(tmp_path, capsys):
         "--bounds=-1,2.5",
         "-1,2",
     ]
+
+
+# -- plain values in messages, never numpy reprs --------------------------------------
+
+
+def test_numpy_text_categories_are_plain_text_in_messages():
+    """A stratum of a numpy string array was named np.str_('a')."""
+    strata = np.array(["a", "a", "b", "b"])
+    with pytest.raises(KalibError, match=r"not constant within stratum 'a' \(10 to 11\)$"):
+        Design(weights=np.ones(4), strata=strata, fpc=[10, 11, 8, 8])
+    assert [type(c) for c in Design(weights=np.ones(4), strata=strata).strata_labels] == [str] * 2
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (np.float64(np.nan), "nan"),
+        (np.float32(2.5), "2.5"),
+        (np.int64(3), "3"),
+        (np.True_, "True"),
+        (np.str_("a"), "'a'"),
+        ("1", "'1'"),
+        (None, "missing"),
+        (2**70, "1180591620717411303424"),
+    ],
+)
+def test_shown(value, text):
+    assert shown(value) == text
