@@ -85,6 +85,11 @@ class Design:
     strata, psu, fpc : str or array-like, optional
         Stratum codes, primary sampling unit codes (default: each row is its
         own PSU), and the population PSU count or sampling fraction per row.
+    pps : "brewer", "overton", "hartley-rao", HR, JointInclusion or matrix, optional
+        PPS sampling without replacement (R's ``svydesign(pps=)``): ``fpc``
+        then holds the PSUs' inclusion probabilities (``weighting.pps``).
+    variance : "HT" or "YG"
+        Horvitz–Thompson or Yates–Grundy form of a PPS design's variance.
     lonely_psu : "error", "certainty" or mapping
         Policy for strata with a single PSU (see module docstring).
 
@@ -127,6 +132,7 @@ class Design:
         "fpc",
         "sampling_fraction",
         "certainty",
+        "pps",
         "stages",
         "lonely_psu",
         "weights_given",
@@ -145,8 +151,12 @@ class Design:
         fpc: Any = None,
         nest: bool = False,
         lonely_psu: str | Mapping[Any, Any] = "error",
+        pps: Any = None,
+        variance: str = "HT",
     ) -> None:
         data = _NO_DATA if data is None else data
+        # PPS without replacement: fpc holds the PSUs' inclusion probabilities (weighting.pps)
+        pps_fpc, fpc = (fpc, None) if pps is not None else (None, fpc)
         psu_specs = _stage_specs(data, psu, "psu")
         fpc_specs = _stage_specs(data, fpc, "fpc")
         if len(fpc_specs) > max(1, len(psu_specs)):
@@ -188,6 +198,12 @@ class Design:
         first = Stage(1, strata_codes, psu_codes, psu_stratum, n_psu, population, lonely)
         stages = _later_stages(data, first, psu_specs[1:], fpc_specs[1:], lonely_psu, n)
 
+        from weighting.pps import pps_design
+
+        pps, pps_weights = pps_design(
+            pps, variance, data, pps_fpc, weights, psu_codes, psu_stratum, strata_labels
+        )
+        weights = weights if pps_weights is None else pps_weights  # 1 / pi
         if weights is None:
             base = np.ones(n)
             if population is not None:  # the product of every stage's N / n
@@ -211,6 +227,7 @@ class Design:
         self.sampling_fraction = first.sampling_fraction
         self.certainty = first.lonely
         self.stages = stages
+        self.pps = pps
         self.lonely_psu = dict(lonely_psu) if not isinstance(lonely_psu, str) else lonely_psu
         self.calibration = None
         self.replicates = None
@@ -368,6 +385,10 @@ class Design:
         """
         from weighting.replicates import make_replicates
 
+        if self.pps is not None:
+            from weighting.pps import replicates_unavailable
+
+            raise replicates_unavailable(method)
         return self._replace(
             replicates=make_replicates(
                 self,

@@ -104,7 +104,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from weighting.columns import Columns, column, numeric
-from weighting.errors import DesignError
+from weighting.errors import DesignError, ReplicateError
 
 #: The approximations named by a string (``"hr"`` is ``HR()``).
 PPS_METHODS = ("brewer", "overton", "hartley-rao", "hr")
@@ -486,3 +486,16 @@ def _quadratic(dcheck: FloatArray, variance: str) -> FloatArray:
     if variance == "YG":
         dcheck = dcheck - np.diag(dcheck.sum(axis=0))
     return dcheck
+
+
+def replicates_unavailable(method: str) -> ReplicateError:
+    """The error for replicate weights asked of a PPS design without replacement."""
+    return ReplicateError(
+        f"replicates ({method!r}) are not made for a PPS design without replacement: "
+        "none of bootstrap, jkn, jk1, brr or fay reproduces its joint inclusion "
+        "probabilities (R's as.svrepdesign fails on these designs too); its "
+        "linearization variance uses them",
+        option="pps",
+        remedy="for replicates, describe the sample as drawn with replacement "
+        "(weights = 1/pi, no pps), where every replicate method applies",
+    )
