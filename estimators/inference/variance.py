@@ -93,6 +93,8 @@ def linearization_covariance(design, influence) -> np.ndarray:
     z = z.reshape(design.n, -1)
     _require_finite_influence(z)
     u = design.weights[:, None] * design.calibration_residuals(z)
+    if getattr(design, "pps", None) is not None:  # PPS without replacement: weighting.pps
+        return design.pps.covariance(u, design.psu)
     if is_multistage(design):
         return multistage_covariance(design, u)
     return stratified_psu_covariance(design, u)
@@ -270,7 +272,7 @@ def domain_variances(design, codes, n_domains, residuals, scale) -> np.ndarray:
     e = np.asarray(residuals, dtype=np.float64).reshape(design.n, -1)
     _require_finite_influence(e)
     G, m = int(n_domains), e.shape[1]
-    if is_multistage(design):
+    if is_multistage(design) or getattr(design, "pps", None) is not None:
         return _multistage_domain_variances(design, codes, G, e, scale)
     e = np.ascontiguousarray(e.T)  # item-major: each item's residuals contiguous
     codes = np.asarray(codes, dtype=np.int64)
@@ -298,7 +300,9 @@ def _multistage_domain_variances(design, codes, G, e, scale) -> np.ndarray:
     """:func:`domain_variances` of a multistage design: the n x G m influence
     matrix a block of domains at a time, through :func:`multistage_covariance`.
     A row belongs to its own domain's estimates only (R's ``svyby`` subsets),
-    except after calibration, where R keeps every row in a subset."""
+    except after calibration, where R keeps every row in a subset. A PPS
+    design without replacement takes the same path: its quadratic form
+    (``weighting.pps``) has every pair of PSUs, no sums within strata."""
     n, m = e.shape
     codes = np.asarray(codes, dtype=np.int64)
     scale = np.asarray(scale, dtype=np.float64).reshape(G, m)
@@ -312,6 +316,9 @@ def _multistage_domain_variances(design, codes, G, e, scale) -> np.ndarray:
         z[rows[inside], codes[inside] - g0] = e[inside] * scale[codes[inside]]
         z = z.reshape(n, -1)
         u = design.weights[:, None] * design.calibration_residuals(z)
+        if getattr(design, "pps", None) is not None:  # PPS without replacement
+            var[g0:g1] = design.pps.variances(u, design.psu).reshape(-1, m)
+            continue
         present = None
         if design.calibration is None:
             own = codes[:, None] == np.arange(g0, g1)
