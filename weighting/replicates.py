@@ -90,7 +90,7 @@ import numpy as np
 from weighting import _backend
 from weighting.columns import dense_range
 from weighting.contract import Status
-from weighting.errors import DesignError, InfeasibleBoundsError, KalibError, ReplicateError
+from weighting.errors import DesignError, InfeasibleBoundsError, KalibError, ReplicateError, shown
 from weighting.hadamard import hadamard
 from weighting.ipf import IPF_SWEEPS, IpfStart, ipf_lambda, ipf_layout, ipf_solve, lambda_map
 from weighting.problem import CellTable
@@ -124,8 +124,7 @@ def checked_seed(seed: object) -> int:
     truncated (``int(1.5)`` would silently be seed 1) or parsed.
     """
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        shown = repr(seed) if isinstance(seed, str) else str(seed)
-        raise KalibError(f"seed must be a non-negative integer, got {shown}")
+        raise KalibError(f"seed must be a non-negative integer, got {shown(seed)}")
     return int(seed)
 
 
@@ -466,7 +465,7 @@ def fay_rho_value(fay_rho) -> float:
         and not isinstance(fay_rho, bool)
         and 0.0 <= fay_rho < 1.0
     ):
-        raise KalibError(f"fay_rho must be a number in [0, 1), got {fay_rho!r}")
+        raise KalibError(f"fay_rho must be a number in [0, 1), got {shown(fay_rho)}")
     return float(fay_rho)
 
 
@@ -875,7 +874,7 @@ def make_replicates(
         )
     if method == "bootstrap":
         if not (isinstance(B, (int, np.integer)) and B >= 2):
-            raise KalibError(f"replicates must be an integer >= 2, got {B!r}")
+            raise KalibError(f"replicates must be an integer >= 2, got {shown(B)}")
         plan, scale, rscales, degf = bootstrap_plan(design, int(B), seed)
     elif balanced:
         rho = 0.0 if method == "brr" else (0.5 if fay_rho is None else fay_rho)
