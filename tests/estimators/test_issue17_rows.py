@@ -176,3 +176,20 @@ def test_numpy_text_categories_are_plain_text_in_messages():
 )
 def test_shown(value, text):
     assert shown(value) == text
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(replicates=np.float64(3.0)), "replicates must be an integer >= 2, got 3.0$"),
+        (dict(replicates=np.int64(1)), "replicates must be an integer >= 2, got 1$"),
+        (dict(seed=np.float64(1.5)), "seed must be a non-negative integer, got 1.5$"),
+    ],
+)
+def test_replicate_options_are_named_plainly(options, message):
+    with pytest.raises(KalibError, match=message):
+        _design().with_replicates("bootstrap", **options)
+    if "seed" not in options:
+        return
+    with pytest.raises(KalibError, match=r"fay_rho must be a number in \[0, 1\), got 1\.5$"):
+        _design().with_replicates("fay", fay_rho=np.float64(1.5))
