@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from estimators.scale.chunks import accumulate, accumulate_bootstrap, chunk_kernel
-from weighting.replicates import BOOTSTRAP, bootstrap_counts
+from weighting.replicates import BOOTSTRAP, bootstrap_counts, checked_seed
 
 
 @dataclass(frozen=True)
@@ -89,9 +89,11 @@ def bootstrap_count_block(spec: ReplicateSpec, b0: int, b1: int) -> np.ndarray:
         )
         if not overflow:
             return counts
-    # numpy reference (and the rare block with a count above 255)
+    # numpy reference (and the rare block with a count above 255); a bootstrap
+    # plan's seed is a checked int (None is for the jackknife, which draws nothing)
+    seed = checked_seed(spec.seed)
     return np.stack(
-        [bootstrap_counts(spec.seed, spec.B, spec.n_psu, spec.n_draws, b) for b in range(b0, b1)]
+        [bootstrap_counts(seed, spec.B, spec.n_psu, spec.n_draws, b) for b in range(b0, b1)]
     )
 
 

@@ -158,8 +158,12 @@ def _encode_partition(part: pd.DataFrame, enc: _Encoding, strata_before: np.ndar
     """The chunk of one partition (``strata_before``: rows of each stratum in
     earlier partitions, for row-order PSU codes)."""
     n = len(part)
-    stratum = enc.strata_dict.encode(part[enc.strata]) if enc.strata else np.zeros(n, np.int64)
-    if enc.psu is None:
+    strata_dict, psu_dict, psu_keys = enc.strata_dict, enc.psu_dict, enc.psu_keys
+    # the dictionaries (and PSU keys) are None exactly when there is no such column
+    stratum = (
+        strata_dict.encode(part[enc.strata]) if strata_dict is not None else np.zeros(n, np.int64)
+    )
+    if psu_dict is None or psu_keys is None:
         order = np.argsort(stratum, kind="stable")
         rank = np.empty(n, np.int64)
         counts = np.bincount(stratum, minlength=len(enc.n_psu))
@@ -167,8 +171,8 @@ def _encode_partition(part: pd.DataFrame, enc: _Encoding, strata_before: np.ndar
         rank[order] = np.arange(n) - np.repeat(starts, counts)
         psu = enc.offset[stratum] + strata_before[stratum] + rank
     else:
-        key = stratum * len(enc.psu_dict.categories) + enc.psu_dict.encode(part[enc.psu])
-        psu = np.searchsorted(enc.psu_keys, key)
+        key = stratum * len(psu_dict.categories) + psu_dict.encode(part[enc.psu])
+        psu = np.searchsorted(psu_keys, key)
     cell = _mixed_radix(enc.cell_vars, enc.cell_dicts, enc.cell_sizes, part)
     group = _mixed_radix(enc.group_vars, enc.group_dicts, enc.group_sizes, part)
     if enc.weight:
