@@ -7,12 +7,13 @@ weights) and joint probabilities :math:`\pi_{ij}`, given as a matrix or
 approximated from the :math:`\pi_i`. With :math:`\check y_i = w_i z_i` summed
 over the rows of PSU i (the weighted, calibration-residualized influence
 values of ``estimators.inference.variance``) and, as in Särndal, Swensson &
-Wretman (1992, eq. 2.8.x),
+Wretman (1992, §2.8),
 
 .. math:: \check\Delta_{ij} = (\pi_{ij} - \pi_i \pi_j) / \pi_{ij},
           \qquad \check\Delta_{ii} = 1 - \pi_i,
 
-the two unbiased estimators of the variance of :math:`\sum_i \check y_i` are
+the two unbiased estimators of the variance of :math:`\sum_i \check y_i`
+(Yates–Grundy's for designs of fixed size) are
 
 * Horvitz–Thompson (Horvitz & Thompson 1952):
   :math:`V_{HT} = \sum_{i,j} \check\Delta_{ij} \check y_i \check y_j'`;
@@ -30,8 +31,8 @@ of PSUs (one per stratum for the approximations, which set
 Joint probabilities
 -------------------
 ``JointInclusion(matrix, tolerance=1e-4)`` (R's ``ppsmat``): the given
-:math:`\pi_{ij}`; entries with :math:`|\check\Delta_{ij}| < ` ``tolerance``
-are set to 0, as R does (``tolerance=0`` keeps them all). The approximations,
+:math:`\pi_{ij}`; entries of :math:`\check\Delta` smaller than ``tolerance``
+in absolute value are set to 0, as R does (``tolerance=0`` keeps them all). The approximations,
 with :math:`n_h` the sampled PSUs of stratum h:
 
 * ``"overton"`` (Overton 1985): :math:`\pi_{ij} \approx 2 (n_h - 1) \pi_i
@@ -69,14 +70,22 @@ only ``variance="HT"`` applies to it.
 
 Differences from R
 ------------------
-A joint matrix refers to the design's PSUs in the order of their first row
-in the data (R's ``ppsmat`` indexes rows, which is the same when every row is
-its own PSU; R does not support a given matrix with clusters). Inclusion
+With several sampling stages only the PSUs enter (the ultimate-cluster
+variance; R supports multistage designs with Brewer only). A joint matrix
+refers to the design's PSUs in the order of their first row in the data
+(R's ``ppsmat`` indexes rows, which is the same when every row is its own
+PSU; R does not support a given matrix with clusters). Inclusion
 probabilities are checked to lie in (0, 1] and to be constant within a PSU
 (R warns about the latter), a given matrix to be square of the PSU count,
 symmetric, positive and to satisfy :math:`\pi_{ij} \le \min(\pi_{ii},
 \pi_{jj})` (R checks squareness only). Replicate weights on a PPS design
-are not made (R's ``as.svrepdesign`` fails on these designs too).
+are not made (R's ``as.svrepdesign`` fails on these designs too). After
+calibration the residuals of the calibration regression enter the quadratic
+form, as in survey >= 4.4-1 (4.1.1 computes and then drops them for
+Overton, Hartley–Rao and ``ppsmat`` designs; tests/reference/pps/README.md).
+Across domains the covariance is the quadratic form of the domains'
+influence values; R's ``svyby(covmat = TRUE)`` sets it to 0 on these
+designs.
 
 References
 ----------
@@ -87,8 +96,12 @@ Brewer, K. R. W. & Donadio, M. E. (2003). The high entropy variance of the
 Horvitz–Thompson estimator. *Survey Methodology* 29, 189–196.
 Hartley, H. O. & Rao, J. N. K. (1962). Sampling with unequal probabilities
 and without replacement. *Ann. Math. Statist.* 33, 350–374.
+Horvitz, D. G. & Thompson, D. J. (1952). A generalization of sampling
+without replacement from a finite universe. *JASA* 47, 663–685.
 Overton, W. S. (1985). A sampling plan for streams in the National Stream
 Survey. Technical Report 114, Oregon State University.
+Särndal, C.-E., Swensson, B. & Wretman, J. (1992). *Model Assisted Survey
+Sampling*. Springer.
 Sen, A. R. (1953). On the estimate of the variance in sampling with varying
 probabilities. *J. Indian Soc. Agric. Statist.* 5, 119–127.
 Yates, F. & Grundy, P. M. (1953). Selection without replacement from within
