@@ -220,10 +220,10 @@ def _lonely_policy(text: str):
 def stage_columns(columns):
     """``Design``'s ``psu``/``fpc`` from a repeatable option: None, the one
     column of a single stage (so that single-stage designs are built as
-    before), or the list of the stages' columns."""
+    before), or the tuple of the stages' columns."""
     if not columns:
         return None
-    return columns[0] if len(columns) == 1 else list(columns)
+    return columns[0] if len(columns) == 1 else tuple(columns)
 
 
 def design_columns(args) -> list[str]:

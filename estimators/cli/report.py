@@ -25,6 +25,7 @@ from estimators.cli.options import (
     add_level_argument,
     add_variance_arguments,
     calibration_spec,
+    stage_columns,
     trim_caps,
 )
 from estimators.report.labels import LANGUAGES, SURVEYS
@@ -120,8 +121,10 @@ def run(args) -> int:
         id=args.id,
         weight=args.weight,
         strata=args.strata,
-        psu=args.psu,
-        fpc=args.fpc,
+        psu=stage_columns(args.psu),
+        fpc=stage_columns(args.fpc),
+        nest=args.nest,
+        lonely_psu=args.lonely_psu,
         calibration=spec.distance,
         bounds=spec.bounds,
         trim=trim_caps(args),

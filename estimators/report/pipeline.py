@@ -65,8 +65,10 @@ class ReportSettings:
     id: str = "id"
     weight: str | None = None
     strata: str | None = None
-    psu: str | None = None
-    fpc: str | None = None
+    psu: str | tuple[str, ...] | None = None  # a tuple: one column per sampling stage
+    fpc: str | tuple[str, ...] | None = None
+    nest: bool = False
+    lonely_psu: str | dict = "error"
     calibration: str = "raking"
     bounds: tuple[float, float] | None = None
     trim: tuple | None = None
@@ -171,6 +173,10 @@ class ReportRun:
     parts: list[Part] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     html: str = ""
+    # the figures being drawn during run(), and the jobs of those started
+    # before the analysis (step_analysis)
+    _drawing: figs.Drawing | None = field(default=None, init=False, repr=False)
+    _figure_jobs: list[tuple] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self):
         s = self.settings
@@ -192,7 +198,8 @@ class ReportRun:
         s = self.settings
         out = Path(s.out)
         check_writable(out, s.force, directory=True)
-        with _progress(s, len(self.PIPELINE), "kalib report") as bar:
+        bar = _progress(s, len(self.PIPELINE), "kalib report")
+        with bar, figs.Drawing() as self._drawing:
             for name, step in self.PIPELINE:
                 bar.set_postfix_str(name)
                 start = time.perf_counter()
@@ -254,7 +261,8 @@ class ReportRun:
                 if not report.ok:
                     raise ValidationError(report, str(s.sample))
                 part.data = to_analysis_frame(part.data, codebook)
-                for column in (s.weight, s.fpc):
+                fpcs = (s.fpc,) if s.fpc is None or isinstance(s.fpc, str) else s.fpc
+                for column in (s.weight, *fpcs):
                     if column is not None:
                         part.data[column] = _numeric_column(part.data, column)
             data = part.data
@@ -291,7 +299,15 @@ class ReportRun:
                 if s.bundled:
                     weight, strata = weight or survey.weights, strata or survey.strata
                     fpc = fpc or survey.fpc
-                part.design = Design(part.data, weights=weight, strata=strata, psu=s.psu, fpc=fpc)
+                part.design = Design(
+                    part.data,
+                    weights=weight,
+                    strata=strata,
+                    psu=s.psu,
+                    fpc=fpc,
+                    nest=s.nest,
+                    lonely_psu=s.lonely_psu,
+                )
             part.uncalibrated = part.design
 
         self._each_part("design", design)
@@ -373,7 +389,17 @@ class ReportRun:
 
     def step_analysis(self):
         """The survey's regression analysis, when it has one (the sample has
-        the codebook's columns, bundled or validated)."""
+        the codebook's columns, bundled or validated).
+
+        First the figures that need no analysis (every part's sample, weights
+        and forest plots) are handed to the drawing workers
+        (:class:`~estimators.report.figures.Drawing`), so that they are drawn
+        while the models are fitted: the two are the longest steps of a
+        report, and independent."""
+        self._figure_jobs = [
+            (part, *job) for part in self.parts for job in figure_jobs(part, self.settings)
+        ]
+        self._drawing.submit((kind, args) for *_, kind, args in self._figure_jobs)
 
         def analysis(part):
             if part.survey.analysis is not None:
@@ -382,14 +408,14 @@ class ReportRun:
         self._each_part("analysis", analysis)
 
     def step_figures(self):
-        """Draw every part's figures (in parallel worker processes, see
-        figures.render)."""
+        """Draw the analysis' figures, and wait for every figure (most were
+        started before the analysis, see :meth:`step_analysis`)."""
         s = self.settings
-        jobs = []
-        for part in self.parts:
-            jobs += [(part, *job) for job in figure_jobs(part, s)]
+        jobs = [(part, *job) for part in self.parts for job in model_figure_jobs(part, s)]
+        self._drawing.submit((kind, args) for *_, kind, args in jobs)
+        jobs = self._figure_jobs + jobs
         with _progress(s, len(jobs), "figures") as bar:
-            pngs = figs.render([(kind, args) for *_, kind, args in jobs], progress=bar)
+            pngs = self._drawing.collect(progress=bar)
         for part in self.parts:
             part.figures = []
         for (part, name, caption, section, _, _), png in zip(jobs, pngs):
@@ -605,8 +631,9 @@ def rate_labels(part: Part, lang: str) -> dict[str, str]:
 
 
 def figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
-    """The figures of one part: ``(name, caption, section, kind, args)``,
-    ``kind`` a function of :mod:`estimators.report.figures`."""
+    """The figures of one part but its analysis' (:func:`model_figure_jobs`):
+    ``(name, caption, section, kind, args)``, ``kind`` a function of
+    :mod:`estimators.report.figures`."""
     survey = part.survey
     t = text(s.lang, survey.text)
     d = part.design
@@ -673,10 +700,18 @@ def figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
                 (columns, rates, labels, t, s.level, survey.forest_domains, scale, axis),
             )
         )
-    if part.analysis is not None:
-        for name, caption, table in part.analysis.figures(s.lang):
-            jobs.append((name, caption, "model", "category_distribution", (table, t)))
     return jobs
+
+
+def model_figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
+    """The figures of one part's regression analysis, as :func:`figure_jobs`."""
+    if part.analysis is None:
+        return []
+    t = text(s.lang, part.survey.text)
+    return [
+        (name, caption, "model", "category_distribution", (table, t))
+        for name, caption, table in part.analysis.figures(s.lang)
+    ]
 
 
 def part_page(part: Part, s: ReportSettings) -> Page:
@@ -988,7 +1023,8 @@ def methods_settings(s: ReportSettings, part: Part) -> list[tuple[str, str]]:
         else t["m_base_nn"]
     )
     if design.fpc is not None:
-        base += "; " + t["m_fpc"].format(s.fpc or survey.fpc)
+        fpc = s.fpc or survey.fpc
+        base += "; " + t["m_fpc"].format(fpc if isinstance(fpc, str) else " + ".join(fpc))
     rows = [(t["m_sample"], f"{sample}; n = {design.n}"), (t["m_design"], f"{strata}; {base}")]
     cal = calibration_record(design)
     if cal is None:
