@@ -173,10 +173,6 @@ class ReportRun:
     parts: list[Part] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     html: str = ""
-    # the figures being drawn during run(), and the jobs of those started
-    # before the analysis (step_analysis)
-    _drawing: figs.Drawing | None = field(default=None, init=False, repr=False)
-    _figure_jobs: list[tuple] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self):
         s = self.settings
@@ -198,8 +194,7 @@ class ReportRun:
         s = self.settings
         out = Path(s.out)
         check_writable(out, s.force, directory=True)
-        bar = _progress(s, len(self.PIPELINE), "kalib report")
-        with bar, figs.Drawing() as self._drawing:
+        with _progress(s, len(self.PIPELINE), "kalib report") as bar:
             for name, step in self.PIPELINE:
                 bar.set_postfix_str(name)
                 start = time.perf_counter()
@@ -389,17 +384,7 @@ class ReportRun:
 
     def step_analysis(self):
         """The survey's regression analysis, when it has one (the sample has
-        the codebook's columns, bundled or validated).
-
-        First the figures that need no analysis (every part's sample, weights
-        and forest plots) are handed to the drawing workers
-        (:class:`~estimators.report.figures.Drawing`), so that they are drawn
-        while the models are fitted: the two are the longest steps of a
-        report, and independent."""
-        self._figure_jobs = [
-            (part, *job) for part in self.parts for job in figure_jobs(part, self.settings)
-        ]
-        self._drawing.submit((kind, args) for *_, kind, args in self._figure_jobs)
+        the codebook's columns, bundled or validated)."""
 
         def analysis(part):
             if part.survey.analysis is not None:
@@ -408,14 +393,14 @@ class ReportRun:
         self._each_part("analysis", analysis)
 
     def step_figures(self):
-        """Draw the analysis' figures, and wait for every figure (most were
-        started before the analysis, see :meth:`step_analysis`)."""
+        """Draw every part's figures (in parallel worker processes, see
+        figures.render)."""
         s = self.settings
-        jobs = [(part, *job) for part in self.parts for job in model_figure_jobs(part, s)]
-        self._drawing.submit((kind, args) for *_, kind, args in jobs)
-        jobs = self._figure_jobs + jobs
+        jobs = []
+        for part in self.parts:
+            jobs += [(part, *job) for job in figure_jobs(part, s)]
         with _progress(s, len(jobs), "figures") as bar:
-            pngs = self._drawing.collect(progress=bar)
+            pngs = figs.render([(kind, args) for *_, kind, args in jobs], progress=bar)
         for part in self.parts:
             part.figures = []
         for (part, name, caption, section, _, _), png in zip(jobs, pngs):
@@ -631,9 +616,8 @@ def rate_labels(part: Part, lang: str) -> dict[str, str]:
 
 
 def figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
-    """The figures of one part but its analysis' (:func:`model_figure_jobs`):
-    ``(name, caption, section, kind, args)``, ``kind`` a function of
-    :mod:`estimators.report.figures`."""
+    """The figures of one part: ``(name, caption, section, kind, args)``,
+    ``kind`` a function of :mod:`estimators.report.figures`."""
     survey = part.survey
     t = text(s.lang, survey.text)
     d = part.design
@@ -700,18 +684,10 @@ def figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
                 (columns, rates, labels, t, s.level, survey.forest_domains, scale, axis),
             )
         )
+    if part.analysis is not None:
+        for name, caption, table in part.analysis.figures(s.lang):
+            jobs.append((name, caption, "model", "category_distribution", (table, t)))
     return jobs
-
-
-def model_figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
-    """The figures of one part's regression analysis, as :func:`figure_jobs`."""
-    if part.analysis is None:
-        return []
-    t = text(s.lang, part.survey.text)
-    return [
-        (name, caption, "model", "category_distribution", (table, t))
-        for name, caption, table in part.analysis.figures(s.lang)
-    ]
 
 
 def part_page(part: Part, s: ReportSettings) -> Page:
