@@ -298,8 +298,9 @@ def pps_design(
     spec = _spec(pps)
     if spec == "brewer" and variance != "HT":
         raise DesignError(
-            "Brewer's approximation has no Yates-Grundy form (as in R): use variance='HT'",
+            "Brewer's approximation has no Yates-Grundy form (as in R)",
             option="variance",
+            remedy="use variance='HT'",
         )
     codes = np.asarray(psu, dtype=np.int64)
     stratum = np.asarray(psu_stratum, dtype=np.int64)
@@ -506,9 +507,7 @@ def replicates_unavailable(method: str) -> ReplicateError:
     return ReplicateError(
         f"replicates ({method!r}) are not made for a PPS design without replacement: "
         "none of bootstrap, jkn, jk1, brr or fay reproduces its joint inclusion "
-        "probabilities (R's as.svrepdesign fails on these designs too); its "
-        "linearization variance uses them",
-        option="pps",
-        remedy="for replicates, describe the sample as drawn with replacement "
-        "(weights = 1/pi, no pps), where every replicate method applies",
+        "probabilities (R's as.svrepdesign fails on these designs too), its "
+        "linearization variance uses them; every replicate method applies to the "
+        "sample described as drawn with replacement (weights = 1/pi, no pps)"
     )
