@@ -169,6 +169,13 @@ def main(argv: list[str] | None = None) -> int:
                 message = error_message(exc, args) + sample_position(exc, args)
                 print(f"kalib {args.command}: error: {message}", file=sys.stderr)
                 return 2
+            except BrokenPipeError:
+                # The reader of stdout has gone (`kalib rake ... | head -1`): as a
+                # process that SIGPIPE ends, silently, with no traceback now or
+                # at exit (the buffered rest goes to /dev/null). Outputs are
+                # written atomically before the summaries, so none is half-written.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 128 + signal.SIGPIPE
         except KeyboardInterrupt as exc:
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             print(f"kalib{' ' + command if command else ''}: interrupted", file=sys.stderr)

@@ -1,6 +1,9 @@
 """Rows of issue 17's table that an earlier pass left open, re-run as a new
 user would (docs/robustness.md lists every row and the test that covers it)."""
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -193,3 +196,30 @@ def test_replicate_options_are_named_plainly(options, message):
         return
     with pytest.raises(KalibError, match=r"fay_rho must be a number in \[0, 1\), got 1\.5$"):
         _design().with_replicates("fay", fay_rho=np.float64(1.5))
+
+
+def test_weights_of_another_length_are_refused():
+    """Design(df, weights=np.ones(5)) on 40 rows was a design of 5 rows."""
+    data = pd.DataFrame({"y": np.arange(40.0)})
+    with pytest.raises(KalibError, match=r"'weights' has shape \(5,\), the sample has 40 rows"):
+        Design(data, weights=np.ones(5))
+
+
+# -- a reader of stdout that goes away ------------------------------------------------
+
+
+def test_a_closed_stdout_ends_the_run_silently_after_its_output(tmp_path):
+    """`kalib rake ... | head -1` printed a BrokenPipeError traceback."""
+    sample = tmp_path / "semi.csv"  # a ';' file, so that the run prints a first line at once
+    pd.read_csv(CALIBRATE / "business_sample.csv").to_csv(sample, sep=";", index=False)
+    out = tmp_path / "o.csv"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "estimators.cli", "rake", str(sample), *RAKE, "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert run.stdout.readline().startswith(b"read ")
+    run.stdout.close()  # as head -1 does; the summary comes after the calibration
+    stderr = run.communicate(timeout=120)[1].decode()
+    assert run.returncode == 128 + signal.SIGPIPE and stderr == ""
+    assert len(pd.read_csv(out)) == 1000
