@@ -17,6 +17,7 @@ while the rest of the joint distribution is a reproducible random draw.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -58,7 +59,9 @@ def solve(
     upper = np.where(forbidden.ravel(), 0.0, 1.0)
 
     one_each = sparse.kron(sparse.eye(n), np.ones((1, k)), format="csr")
-    rows, lo, hi = [one_each], [np.ones(n)], [np.ones(n)]
+    rows = [one_each]
+    lo: list[ArrayLike] = [np.ones(n)]
+    hi: list[ArrayLike] = [np.ones(n)]
     for mask, cats, g_lo, g_hi in groups:
         sel = np.zeros((n, k))
         sel[np.ix_(np.asarray(mask, bool), list(cats))] = 1.0

@@ -54,8 +54,8 @@ def parse_printed(text: str) -> tuple[Decimal, int] | None:
             value = Decimal(token)
         except ArithmeticError:
             continue
-        if not value.is_finite():
-            continue
         exponent = value.as_tuple().exponent
+        if not isinstance(exponent, int):  # 'n', 'N', 'F': NaN or infinite
+            continue
         return value, (-exponent if exponent < 0 else 0)
     return None

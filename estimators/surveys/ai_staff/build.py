@@ -32,6 +32,7 @@ import itertools
 import json
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -135,7 +136,7 @@ CASELOAD = {
 # Shares (percent of the item's base) the report does not print (decisions S8, S9).
 # Each grid item: {codes: percent} pinned to the nearest count, plus a scale
 # mean for the unpinned points; ``no_experience`` shares are of all who answered.
-ASSUMED = {
+ASSUMED: dict[str, dict[str, dict[str | tuple[str, ...], float]]] = {
     "own_competence": {
         "labour_market": {"1": 45},
         "employer_interaction": {"1": 42},
@@ -251,7 +252,7 @@ def _categories(q: dict) -> list[dict]:
 
 def build_codebook(staff: dict) -> dict:
     """Codebook JSON from the published question list plus the paradata."""
-    questions = [
+    questions: list[dict[str, Any]] = [
         {
             "id": "completion",
             "type": "single",
@@ -436,6 +437,14 @@ def stated_cells(staff: dict, qid: str) -> list[dict]:
     ]
 
 
+def _stated_interval(cell: dict) -> Interval:
+    """The interval of a cell :func:`stated_cells` keeps (one that states a number)."""
+    interval = cell_interval(cell)
+    if interval is None:
+        raise ValueError(f"published cell {cell!r} states no number")
+    return interval
+
+
 def scale_scores(
     sub: pd.DataFrame, mean: float, qid: str, spread: float = 1.0, extra: int = 0
 ) -> np.ndarray:
@@ -463,10 +472,10 @@ def fill_grid(sv: Staff, staff: dict, qid: str, extra_groups=None, skip=()) -> N
     question = sv.cb[qid]
     cats = [c.code for c in question.categories]
     off_scale = [c for c in cats if c not in LIKERT]
-    stated = {}
+    stated: dict[str, list[tuple[tuple[str, ...], Interval]]] = {}
     for cell in stated_cells(staff, qid):
         stated.setdefault(cell["category"], []).append(
-            (LEVELS[cell.get("level")], cell_interval(cell))
+            (LEVELS[cell.get("level")], _stated_interval(cell))
         )
     for item in (i.code for i in question.items if i.code not in skip):
         assumed = ASSUMED.get(qid, {}).get(item, {})
@@ -507,7 +516,7 @@ def fill_background(sv: Staff, staff: dict) -> None:
     every = everyone
     # measures_offered (Figur 7.1, N = 726): option shares of the text, 132 "annet" (S6)
     options = [i.code for i in sv.cb["measures_offered"].items]
-    stated = {c["category"]: cell_interval(c) for c in stated_cells(staff, "measures_offered")}
+    stated = {c["category"]: _stated_interval(c) for c in stated_cells(staff, "measures_offered")}
 
     def groups(s, combos):
         g = [
@@ -598,7 +607,7 @@ def fill_methods(sv: Staff, staff: dict) -> None:
 def fill_employers(sv: Staff, staff: dict) -> None:
     fill_grid(sv, staff, "success_by_disability")
     fill_grid(sv, staff, "measure_usefulness")
-    (yes,) = [cell_interval(c) for c in stated_cells(staff, "active_employer_recruitment")]
+    (yes,) = [_stated_interval(c) for c in stated_cells(staff, "active_employer_recruitment")]
     sv.ask(
         "active_employer_recruitment",
         ["yes", "no"],

@@ -39,12 +39,13 @@ TOP2 = ("1", "2")
 JOB_CONSULTANT = Equals("role", "job_consultant")
 
 
-def _p(percent, line: int, qualifier: str | None = None, text: str = "") -> Published:
+def _p(percent: float, line: int, qualifier: str | None = None, text: str = "") -> Published:
     """A published number; in words (``qualifier``) with its interval."""
     interval = stated(percent, qualifier, text or f"{percent} prosent")
     decimals = 1 if float(percent) % 1 else 0
     if qualifier is None:
         return Published(float(percent), decimals, line)
+    assert interval is not None  # stated() gives None only without a percent
     return Published(
         float(percent),
         decimals,

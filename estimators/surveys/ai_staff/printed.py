@@ -43,7 +43,7 @@ from fractions import Fraction
 from estimators.surveys.published import parse_printed
 
 #: Half-widths (below, above) of the qualifier bands, in percentage points.
-BANDS = {
+BANDS: dict[str, tuple[int | Fraction, int | Fraction]] = {
     "approximately": (2, 2),
     "slightly_less_than_or_about": (2, Fraction(1, 2)),
     "verbal": (2, 2),

@@ -297,13 +297,12 @@ class BundledModel:
         if self.fit is None:
             head = "not estimable" if lang == "en" else "kan ikke estimeres"
             return f"{title}: {head} ({self.error})"
-        lines = [title, self._method(lang)]
+        lines = [title, self._method(self.fit, lang)]
         lines += ["  " + r for r in self.readings(lang)]
         lines += ["  " + v.text(lang) for v in self.verdicts]
         return "\n".join(lines)
 
-    def _method(self, lang: str) -> str:
-        fit = self.fit
+    def _method(self, fit: SvyGLMResults, lang: str) -> str:
         merged = ", ".join(self.merged) or ("none" if lang == "en" else "ingen")
         if lang == "en":
             return (
@@ -487,6 +486,7 @@ def _model_html(model: BundledModel, lang: str) -> str:
             f'<section class="model"><h3>{esc(title)}</h3>'
             f'<p class="flag">{esc(model.to_text(lang))}</p></section>'
         )
+    assert model.tests is not None  # made with the fit (_fit_outcome)
     fmt = _formatter(lang)
     en = lang == "en"
     head = ("term", "odds ratio", "95% CI", "p") if en else ("ledd", "oddsratio", "95 % KI", "p")
@@ -518,7 +518,7 @@ def _model_html(model: BundledModel, lang: str) -> str:
     verdicts = "".join(f'<li class="{v.verdict}">{esc(v.text(lang))}</li>' for v in model.verdicts)
     return (
         f'<section class="model"><h3>{esc(title)}</h3>'
-        f"<p>{esc(model._method(lang))}</p>"
+        f"<p>{esc(model._method(model.fit, lang))}</p>"
         f'<table class="coef"><thead><tr>{"".join(f"<th>{h}</th>" for h in head)}'
         f"</tr></thead><tbody>{rows}</tbody></table>"
         f'<table class="tests"><caption>{caption_tests}</caption><tbody>{tests}</tbody>'
@@ -540,6 +540,7 @@ def _rating_html(model: RatingModel, lang: str) -> str:
             f'<section class="model"><h3>{esc(title)}</h3>'
             f'<p class="flag">{esc(model.to_text(lang))}</p></section>'
         )
+    assert model.tests is not None  # made with the fit (rating_model)
     fit, fmt, en = model.fit, _formatter(lang), lang == "en"
     variance = {
         "replicate": "replicate-weight" if en else "replikatvekter",

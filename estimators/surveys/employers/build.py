@@ -271,7 +271,10 @@ def figure_counts(qid: str, ref: str, bases: dict, exclude=()) -> dict:
 
 
 def _decimals(printed: str) -> int:
-    return parse_printed(printed)[1]
+    parsed = parse_printed(printed)
+    if parsed is None:
+        raise ValueError(f"printed percentage {printed!r} states no number")
+    return parsed[1]
 
 
 # =========================================================================== frame
@@ -356,7 +359,7 @@ def fill_trainee_block(sv: Survey, ever_cells: dict) -> None:
     now_by_cell = view[now_yes].groupby(["sector", "size_class"]).size()
     now_by_nace = view[now_yes].groupby("nace_section").size()
 
-    def groups(s):
+    def trainee_before_groups(s):
         g = [
             eq(pub(s), ["yes"], 69),
             eq(~pub(s), ["yes"], 315),
@@ -382,13 +385,13 @@ def fill_trainee_block(sv: Survey, ever_cells: dict) -> None:
             by={"nace_section": {k: {"yes": 0.7} for k in "FCISG"}},
             size_slope={"yes": 0.4},
         ),
-        groups,
+        trainee_before_groups,
     )
 
     # trainee_plans_next_year: asked if trainee_now == 'no' (text 5.2, decisions D6-D7)
     cats = ["yes", "no"]
 
-    def groups(s):
+    def plans_groups(s):
         before = s["trainee_before"].eq("yes")
         never = ~before
         g = [
@@ -412,7 +415,7 @@ def fill_trainee_block(sv: Survey, ever_cells: dict) -> None:
             by={"trainee_before": {"yes": {"yes": 1.4}}, "sector": {"public": {"yes": 0.6}}},
             size_slope={"yes": 0.35},
         ),
-        groups,
+        plans_groups,
     )
 
 
@@ -596,7 +599,7 @@ def fill_competence(sv: Survey) -> None:
     # Tabell 5.11 (decisions D10): counts per industry that print as the table's
     # percentages; F 'unskilled' and 'higher_education', N 'unskilled' and S's
     # two 20 % cells have no integer solution and take the nearest count.
-    t511 = {}
+    t511: dict[str, dict[str, int]] = {}
     for (sec, cat), (lo, hi) in figure_cells("competence_need", "Tabell 5.11", SECTION_N).items():
         t511.setdefault(sec, {})[cat] = (lo + hi) // 2
 
@@ -670,7 +673,7 @@ def fill_accommodation(sv: Survey) -> None:
     # accommodation_situations (Tabell 5.13 with 491; text 5.6; D13-D14)
     options = ["sickness_absence", "hire_transitional", "hire_permanent_need", "adapted_part_time"]
 
-    def groups(s, combos):
+    def situations_groups(s, combos):
         every = np.ones(len(s), bool)
         either = [c for c in combos if "hire_transitional" in c or "hire_permanent_need" in c]
         return [
@@ -684,7 +687,14 @@ def fill_accommodation(sv: Survey) -> None:
             (every, either, 281, 281),
         ]
 
-    ask_multi(sv, "accommodation_situations", options, max_size=4, groups=groups, size_penalty=0.8)
+    ask_multi(
+        sv,
+        "accommodation_situations",
+        options,
+        max_size=4,
+        groups=situations_groups,
+        size_penalty=0.8,
+    )
 
     # reasons_hire_accommodation (Figur 5.6, n = 281)
     targets = {
@@ -777,7 +787,7 @@ def fill_disability_and_tasks(sv: Survey) -> None:
         base_key="category",
     )
 
-    def groups(s, combos):
+    def alternative_groups(s, combos):
         sec = lambda *c: s["nace_section"].isin(c)  # noqa: E731
         full, part = combos_with(combos, "full_time"), combos_with(combos, "part_time")
         g = [
@@ -803,7 +813,7 @@ def fill_disability_and_tasks(sv: Survey) -> None:
         sv,
         "alternative_tasks",
         ["full_time", "part_time", "no"],
-        groups,
+        alternative_groups,
         combos=combos,
         scores=lambda s: effects(s, combos, {"no": 0.3}, size_slope={"no": -0.3}),
     )
@@ -843,6 +853,8 @@ def ask_multi(
     mention costs ``size_penalty``. ``groups(sub, combos)`` gives the bounds.
     """
     if combos is None:
+        if max_size is None:
+            raise ValueError(f"{qid}: ask_multi needs combos or max_size")
         combos = [
             "+".join(c) for r in range(1, max_size + 1) for c in itertools.combinations(options, r)
         ]

@@ -184,14 +184,15 @@ def _build() -> list[KeyRate]:
         "specialist_education": (None, None, None, None),
         "other": (None, None, None, None),
     }
-    for category, (pct, count, public, private) in competence.items():
+    # `printed`: a percentage the report prints, or None (other loops' `pct` always is one)
+    for category, (printed, count, public, private) in competence.items():
         rates.append(
             KeyRate(
                 f"competence_need_distribution.{category}",
                 f"Most-needed formal competence: {category}",
                 Equals("competence_need", category),
                 Everyone(),
-                _p(pct, 1, 1555) if pct is not None else None,
+                _p(printed, 1, 1555) if printed is not None else None,
                 _sector(public, private, 1, 1555) if public is not None else {},
                 (count, 1000) if count is not None else None,
             )
@@ -271,7 +272,7 @@ def _build() -> list[KeyRate]:
         "musculoskeletal": None,
         "slow_pace": None,
     }
-    for item, pct in difficult.items():
+    for item, printed in difficult.items():
         num, base = _grid_top("disability_compatibility", item, (1, 2), Everyone())
         rates.append(
             KeyRate(
@@ -279,7 +280,7 @@ def _build() -> list[KeyRate]:
                 f"Impairment '{item}' rated difficult (1-2), among firms answering the item",
                 num,
                 base,
-                _p(pct, 0, 1700) if pct is not None else None,
+                _p(printed, 0, 1700) if printed is not None else None,
             )
         )
     rates.append(

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from estimators.model import svyolr
-from estimators.model.errors import CollinearityError, FormulaError, SeparationError
+from estimators.model.errors import CollinearityError, FormulaError, ModelError, SeparationError
 from estimators.model.ordinal_results import OrdinalResults
 from weighting.errors import ReplicateError
 
@@ -114,6 +114,8 @@ class RatingModel:
     def coefficients(self) -> pd.DataFrame:
         """The coefficient rows of the fit (thresholds left out), size
         classes from small to large."""
+        if self.fit is None:
+            raise ModelError(f"the rating model is not estimable: {self.error}")
         table = self.fit.tidy()
         table = table[~table["term"].str.contains("|", regex=False)]
 
