@@ -92,7 +92,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def add_domain_arguments(p: argparse.ArgumentParser) -> None:
     """Design, replicate, calibration and domain options shared with crosstab."""
-    add_design_arguments(p)
+    add_design_arguments(p, pps=True)
     add_calibration_arguments(p, margins_required=False)  # no margins: no calibration
     add_variance_arguments(p, default="linearization")
     add_scheduler_argument(p)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from estimators.inference.ci import ALIASES, PROPORTION_METHODS
 from weighting.errors import KalibError
+from weighting.pps import PPS_METHODS
 from weighting.replicates import REPLICATE_TYPES
 from weighting.spec import CalibrationSpec
 
@@ -161,8 +162,9 @@ def trim_caps(args):
     return args.trim_lower, args.trim_upper
 
 
-def add_design_arguments(p: argparse.ArgumentParser) -> None:
-    """``--id --weight --strata --psu --fpc --nest --lonely-psu``.
+def add_design_arguments(p: argparse.ArgumentParser, pps: bool = False) -> None:
+    """``--id --weight --strata --psu --fpc --nest --lonely-psu`` (and, with
+    ``pps``, ``--pps --pps-variance``: subcommands that estimate on the design).
 
     ``--psu`` and ``--fpc`` are repeatable, one per sampling stage in order
     (R's ``id = ~psu + ssu, fpc = ~N1 + N2``): ``args.psu``/``args.fpc`` are
@@ -200,6 +202,23 @@ def add_design_arguments(p: argparse.ArgumentParser) -> None:
         "(default), certainty, remove, adjust, average (R's survey.lonely.psu), or "
         "LONELY=NEIGHBOUR[,...] to merge stage-1 strata",
     )
+    if pps:  # PPS without replacement (weighting.pps); no replicates on such a design
+        p.add_argument(
+            "--pps",
+            metavar="brewer|overton|hr|FILE",
+            help="PPS sampling without replacement, --fpc giving the PSUs' inclusion "
+            "probabilities: Brewer's, Overton's or Hartley-Rao's approximation, or a "
+            "CSV of joint inclusion probabilities (header row, one row and column per "
+            "PSU in order of first appearance; R's pps = ppsmat(...))",
+        )
+        p.add_argument(
+            "--pps-variance",
+            choices=("HT", "YG"),
+            type=str.upper,
+            default="HT",
+            help="Horvitz-Thompson (default) or Yates-Grundy form of a --pps design's "
+            "variance (R's variance =)",
+        )
 
 
 #: the --lonely-psu policies given by name (weighting.design.LONELY_POLICIES)
@@ -243,7 +262,19 @@ def design_of_args(frame, args):
         fpc=stage_columns(args.fpc),
         nest=args.nest,
         lonely_psu=args.lonely_psu,
+        pps=pps_option(getattr(args, "pps", None)),
+        variance=getattr(args, "pps_variance", "HT"),
     )
+
+
+def pps_option(value: str | None):
+    """``Design``'s ``pps`` from ``--pps``: a method name as it is, else the
+    joint-inclusion matrix in the file it names."""
+    if value is None or value.lower() in PPS_METHODS:
+        return value
+    from estimators.io.joint_inclusion import read_joint_inclusion
+
+    return read_joint_inclusion(value)
 
 
 def add_variance_arguments(p: argparse.ArgumentParser, default: str) -> None:
