@@ -52,18 +52,20 @@ Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R, ch. 7.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from weighting.columns import column, numeric
 from weighting.contract import Status
 from weighting.diagnostics import WeightDiagnostics, weight_diagnostics
 from weighting.distances import LINEAR, LOGIT, RAKING
-from weighting.errors import CalibrationError, InfeasibleBoundsError, MarginError
+from weighting.errors import CalibrationError, InfeasibleBoundsError, KalibError, MarginError
 from weighting.margins import Margin
 from weighting.problem import CalibrationProblem, CellTable, independent_columns
 from weighting.solver import SolveResult, criterion, solve
-from weighting.spec import CalibrationSpec
+from weighting.spec import CalibrationSpec, UnitValues
 
 
 @dataclass
@@ -91,6 +93,11 @@ class CalibrationResult:
         the warm start for re-calibrating replicates.
     trimmed : ndarray (n_cells,) bool
         Units fixed at a trimming cap.
+    variance : ndarray (n_cells,) or None
+        :math:`v_k` of every unit (``variance``; the cluster mean of the rows'
+        values with ``aggregate_stage``).
+    unit_bounds : (ndarray, ndarray) or None
+        Per-unit bounds on g from ``weight_bounds``: :math:`L_k/d_k, U_k/d_k`.
     """
 
     weights: np.ndarray
@@ -104,6 +111,43 @@ class CalibrationResult:
     problem: CalibrationProblem
     lam: np.ndarray
     trimmed: np.ndarray = field(default=None, repr=False)
+    variance: np.ndarray | None = field(default=None, repr=False)
+    unit_bounds: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def table(self) -> CellTable:
+        """The system the solver sees, on the problem's units with base totals
+        ``d``: the problem's table, with ``variance`` folded in (columns
+        divided by :math:`v_k`, base totals multiplied: module docstring)."""
+        return _system(self.problem.table, self.variance)
+
+    def regression(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        r"""The calibration regression of linearization: ``(cell, X, omega)``.
+
+                R's ``svyrecvar`` replaces the weighted influence :math:`w_i z_i` by
+                :math:`w_i z_i - c_i x_i'eta`, :math:`eta = (\sum_i \omega_i x_i
+                x_i')^{-1} \sum_i \omega_i x_i (w_i/c_i) z_i`, with :math:`c` the
+                weights the calibration gave (:attr:`weights`), :math:`w` the design's
+                (``weights``: different after :func:`trim_weights`), :math:`x_i` the
+                row of ``X`` of the row's unit ``cell[i]`` and regression weights
+                :math:`\omega_i = d_i`, or :math:`d_i / v_i` for a linear calibration
+                without bounds with ``variance`` (R solves that one directly and
+                projects with the heteroskedastic weights; every other calibration
+                goes through R's Newton iteration, whose projection leaves
+                ``variance`` out: kalib does the same, so that its SEs are R's).
+                With :math:`w
+        e c` the rows are the units and
+                :math:`	ilde x_i = x_i c_i/w_i`, :math:`	ilde\omega_i = \omega_i
+                (w_i/c_i)^2` make it the usual form :math:`w_i (z_i - 	ilde x_i'eta)`.
+        """
+        p = self.problem
+        omega = p.base_weights
+        if self.variance is not None and self.spec.direct:
+            omega = omega / self.variance[p.cell]
+        if weights is self.weights or np.array_equal(weights, self.weights):
+            return p.cell, p.X, omega
+        ratio = np.asarray(weights, dtype=np.float64) / self.weights
+        return np.arange(p.n, dtype=np.int64), p.X[p.cell] / ratio[:, None], omega * ratio**2
 
     @property
     def distance(self) -> str:
@@ -165,7 +209,13 @@ class CalibrationResult:
 
 
 def calibrate(
-    data, margins, *, base_weights=None, spec: CalibrationSpec | None = None, **settings
+    data,
+    margins,
+    *,
+    base_weights=None,
+    clusters=None,
+    spec: CalibrationSpec | None = None,
+    **settings,
 ) -> CalibrationResult:
     """Calibrate base weights to population margins.
 
@@ -179,6 +229,9 @@ def calibrate(
         (any distance; the rows are then the solver's units).
     base_weights : array-like (n,), optional
         Design weights; default N/n with N the first margin's grand total.
+    clusters : array-like (n,), optional
+        The clusters of ``aggregate_stage`` (``Design.calibrate`` passes its
+        PSUs).
     spec : CalibrationSpec, optional
         The settings; or give them as keyword arguments instead:
     distance : {"raking", "linear", "logit", "truncated"}
@@ -198,6 +251,9 @@ def calibrate(
     normalize_margins : bool
         Rescale every margin to the first margin's grand total instead of
         raising when grand totals differ.
+    variance, aggregate_stage, weight_bounds
+        Heteroskedastic, cluster-constant and absolute-bound calibration
+        (module docstring, :class:`~weighting.spec.CalibrationSpec`).
 
     Returns
     -------
@@ -221,20 +277,40 @@ def calibrate(
     code, lower, upper = spec.code, *spec.limits
     categorical = [m for m in margins if isinstance(m, Margin)]
     reconciled = _reconcile_grand_totals(margins, categorical, spec.tol, spec.normalize_margins)
-    problem = CalibrationProblem(data, reconciled, base_weights)
+    if (spec.aggregate_stage is None) != (clusters is None):
+        raise KalibError(
+            "aggregate_stage needs the clusters of that stage: calibrate a Design "
+            "(Design.calibrate passes them), or give clusters= with aggregate_stage"
+        )
+    if spec.trim is not None and spec.per_row:
+        raise KalibError(
+            "trim cannot be combined with variance or weight_bounds; "
+            "trim afterwards with trim_weights"
+        )
+    problem = CalibrationProblem(data, reconciled, base_weights, clusters)
+    if clusters is None and not problem.rows_are_units and _needs_rows(spec, problem.n):
+        problem = CalibrationProblem(data, reconciled, base_weights, by_row=True)
     _check_implied_totals(problem, spec.tol)
-    _check_category_bounds(problem, code, lower, upper)
+    variance = _unit_variance(data, problem, spec.variance)
+    unit_bounds = _unit_bounds(problem, spec)
+    if unit_bounds is not None:
+        lower, upper = unit_bounds
+    _check_category_bounds(
+        problem, code, lower, upper, "weight bounds" if unit_bounds is not None else "bounds"
+    )
 
+    table = _system(problem.table, variance)
     fit = solve(
-        problem.X,
-        problem.d,
-        problem.t,
+        table.X,
+        table.d,
+        table.t,
         spec.distance,
         spec.bounds,
         tol=spec.tol,
         max_iter=spec.max_iter,
-        Xfull=problem.Xfull,
-        tfull=problem.tfull,
+        Xfull=table.Xfull,
+        tfull=table.tfull,
+        unit_bounds=unit_bounds,
     )
     g_units, trimmed = fit.g, np.zeros(problem.n_cells, bool)
     iterations, errors, converged = fit.iterations, [fit.errors], fit.converged
@@ -258,12 +334,108 @@ def calibrate(
         problem=problem,
         lam=fit.lam,
         trimmed=trimmed,
+        variance=variance,
+        unit_bounds=unit_bounds,
     )
     if not converged and not spec.allow_unconverged:
         exc = CalibrationError(_nonconvergence_message(problem, fit, spec))
         exc.result = result
         raise exc
     return result
+
+
+def _system(table: CellTable, variance: np.ndarray | None) -> CellTable:
+    r"""``table`` with ``variance`` folded in: :math:`g(x_k'\lambda/v_k)`
+    with base totals :math:`d_k` is the ordinary calibration of
+    :math:`x_k/v_k` with base totals :math:`d_k v_k` (same constraints)."""
+    if variance is None:
+        return table
+    v = variance[:, None]
+    return replace(table, X=table.X / v, Xfull=table.Xfull / v, d=table.d * variance)
+
+
+def _needs_rows(spec: CalibrationSpec, n: int) -> bool:
+    """Per-row values (a variance column or array of n, weight bounds) make
+    the rows the units."""
+    per_row_variance = isinstance(spec.variance, str) or (
+        isinstance(spec.variance, UnitValues) and len(spec.variance) == n
+    )
+    return per_row_variance or spec.weight_bounds is not None
+
+
+def _unit_variance(data, problem: CalibrationProblem, variance) -> np.ndarray | None:
+    """:math:`v_k` per unit: a column or n values (R's rule: n values are per
+    row), or coefficients of the calibration columns (``Xfull @ c``)."""
+    if variance is None:
+        return None
+    q = problem.Xfull.shape[1]
+    if isinstance(variance, str):
+        rows = numeric(column(data, variance), f"variance column {variance!r}")
+        what = f"variance column {variance!r}"
+    elif len(variance) == problem.n:
+        rows, what = variance.values, "variance"
+    elif len(variance) == q:
+        units = problem.Xfull @ variance.values
+        _check_positive(units, "variance (calibration columns times its coefficients)", "unit")
+        return units
+    else:
+        raise KalibError(
+            f"variance has {len(variance)} values: give one per row ({problem.n}) or one "
+            f"coefficient per calibration column ({q}: "
+            f"{', '.join(label for _, label in problem.labels[:6])})"
+        )
+    _check_positive(rows, what, "row")
+    return problem.collapse(rows) / problem.counts  # the cluster mean with clusters
+
+
+def _check_positive(values: np.ndarray, what: str, unit: str) -> None:
+    bad = ~(np.isfinite(values) & (values > 0))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise KalibError(
+            f"{what} must be positive and finite: {int(bad.sum())} {unit}(s) are not "
+            f"(first: {unit} {i}, value {values[i]:g})"
+        )
+
+
+def _unit_bounds(problem: CalibrationProblem, spec: CalibrationSpec):
+    """Per-unit g-bounds :math:`L_k/d_k, U_k/d_k` of ``weight_bounds`` (R's
+    ``bounds.const = TRUE``), or None."""
+    if spec.weight_bounds is None:
+        return None
+    d, rows = problem.base_weights, []
+    for bound, name in zip(spec.weight_bounds, ("lower", "upper")):
+        if isinstance(bound, UnitValues) and len(bound) != problem.n:
+            raise KalibError(
+                f"weight_bounds {name} has {len(bound)} values, the sample {problem.n} rows"
+            )
+        rows.append((bound.values if isinstance(bound, UnitValues) else bound) / d)
+    lower, upper = (np.broadcast_to(r, d.shape) for r in rows)
+    if problem.rows_are_units:
+        units = lower, upper
+    else:  # clusters: one g per cluster, so one pair of bounds
+        first = np.zeros(problem.n_cells, np.int64)
+        first[problem.cell[::-1]] = np.arange(problem.n)[::-1]
+        units = lower[first], upper[first]
+        varying = (lower != units[0][problem.cell]) | (upper != units[1][problem.cell])
+        if varying.any():
+            i = int(np.argmax(varying))
+            raise KalibError(
+                f"weight_bounds with aggregate_stage need the same g-bounds (bound / base "
+                f"weight) in every row of a cluster; row {i} differs from its cluster's first"
+            )
+    L, U = (np.ascontiguousarray(u, dtype=np.float64) for u in units)
+    if spec.code == RAKING and (L < 0).any():
+        raise KalibError("raking keeps the weights positive: weight_bounds lower must be >= 0")
+    if spec.code == LOGIT:
+        bad = ~((L < 1) & (U > 1) & np.isfinite(L) & np.isfinite(U))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise KalibError(
+                f"logit with weight_bounds needs finite bounds around every base weight: "
+                f"unit {i} has g-bounds ({L[i]:g}, {U[i]:g})"
+            )
+    return L, U
 
 
 def _reconcile_grand_totals(margins, categorical, tol, normalize):
@@ -303,14 +475,24 @@ def _check_implied_totals(problem, tol):
 
 def _check_category_bounds(problem, code, lower, upper, what="bounds"):
     """L * sum(d) <= T <= U * sum(d) in every category (strict for logit, and
-    T > 0 for raking, whose g is positive)."""
+    T > 0 for raking, whose g is positive); with per-unit bounds (arrays),
+    sum(L_k d_k) <= T <= sum(U_k d_k) over the category's units."""
     n_cat = len(problem.tfull) - len(problem.numeric)
     X = problem.Xfull[:, :n_cat]
     base = X.T @ problem.d
     respondents = X.T @ problem.counts
+    per_unit = np.ndim(lower) > 0
+    if per_unit:
+        lows, highs = (_category_sums(X, b * problem.d) for b in (lower, upper))
     for j in range(n_cat):
-        target, low, high = problem.tfull[j], lower * base[j], upper * base[j]
-        strict = code == LOGIT or (code == RAKING and lower == 0.0)
+        if per_unit:
+            target, low, high = problem.tfull[j], lows[j], highs[j]
+            strict = code == LOGIT
+            reach = f"the {what} allow {low:.10g} to {high:.10g}"
+        else:
+            target, low, high = problem.tfull[j], lower * base[j], upper * base[j]
+            strict = code == LOGIT or (code == RAKING and lower == 0.0)
+            reach = f"g = {target / base[j]:.6g} needed; {what} [{lower:g}, {upper:g}]"
         below = target <= low if strict else target < low - 1e-12 * abs(low)
         above = target >= high if code == LOGIT else target > high + 1e-12 * abs(high)
         if below or above:
@@ -318,9 +500,18 @@ def _check_category_bounds(problem, code, lower, upper, what="bounds"):
             raise InfeasibleBoundsError(
                 f"{category}: target {target:.10g} is out of reach for its "
                 f"{int(respondents[j])} respondents with base-weight total "
-                f"{base[j]:.10g} (g = {target / base[j]:.6g} needed; {what} "
-                f"[{lower:g}, {upper:g}])"
+                f"{base[j]:.10g} ({reach})"
             )
+
+
+def _category_sums(X, bound_weights):
+    """``X' b`` where an infinite ``b_k`` of a unit in the category makes the
+    sum infinite (no ``0 * inf``)."""
+    finite = np.isfinite(bound_weights)
+    sums = X.T @ np.where(finite, bound_weights, 0.0)
+    for sign in (-1.0, 1.0):
+        sums[(X.T @ (bound_weights == sign * math.inf)) > 0] = sign * math.inf
+    return sums
 
 
 def _trim_clipping(problem, fit, spec):
@@ -436,3 +627,126 @@ def _nonconvergence_message(problem, fit, spec):
         f"{criterion(problem.Xfull[:, [j]], w, problem.tfull[[j]]):.3g} > tol {tol:g})"
         f"{hint}"
     )
+
+
+def stage_clusters(design, stage: int | None) -> np.ndarray | None:
+    """The cluster of every row at sampling ``stage`` of ``design`` (stage 1:
+    the PSUs), for ``aggregate_stage``; None for no stage."""
+    if stage is None:
+        return None
+    stages = getattr(design, "stages", None)
+    count = 1 if stages is None else len(stages)
+    if stage > count:
+        raise KalibError(f"aggregate_stage={stage}, but the design has {count} sampling stage(s)")
+    return design.psu if stages is None else stages[stage - 1].cluster
+
+
+def trim_weights(design, lower=-math.inf, upper=math.inf, strict=False):
+    r"""Trim the weights of a design to [lower, upper], R's ``trimWeights``.
+
+    Weights below ``lower`` or above ``upper`` are set to the bound and the
+    total trimmed, :math:`\sum_k (w_k - \tilde w_k)`, is added in **equal
+    shares** to every untrimmed unit (an additive amount, the same for each),
+    so that the total weight is kept. An untrimmed unit can then pass a bound;
+    ``strict=True`` repeats the step until none does (R's recursion; units
+    at a bound are untrimmed in the next round and share in it).
+
+    A calibrated design stays calibrated: its calibration is kept, so
+    linearization uses the calibration residuals with the trimmed weights
+    (``CalibrationResult.regression``), as R's ``svyrecvar`` does after
+    ``trimWeights``. Replicates are trimmed the same way, replicate by
+    replicate (rows whose replicate weight is 0, outside the replicate, are
+    left at 0 and take no share), and kept as given replicate weights.
+
+    Parameters
+    ----------
+    design : weighting.design.Design
+    lower, upper : float
+        Bounds on the weights (absolute; -inf / inf for none), lower < upper.
+    strict : bool
+        Repeat until every weight lies within the bounds.
+
+    Returns
+    -------
+    weighting.design.Design
+        A new design (``design`` itself when no weight is outside).
+
+    Raises
+    ------
+    InfeasibleBoundsError
+        ``strict`` bounds that the total weight cannot meet (``n * lower``
+        above it or ``n * upper`` below it), or every weight outside.
+
+    Notes
+    -----
+    Difference from ``calibrate(..., trim=)``: kalib's ``trim`` caps g and
+    re-calibrates, so the margins still hold and the weights change in
+    proportion (the module docstring); ``trim_weights`` keeps only the total
+    weight, and the margins move. R's ``calibrate(trim = )`` spreads the
+    trimmed amount in proportion to the weights, ``trimWeights`` additively.
+    R's ``trimWeights`` for replicate designs does not trim the replicates
+    consistently (survey 4.1.1 resets the sampling weights it trimmed); kalib
+    applies the rule to each replicate.
+
+    References
+    ----------
+    Lumley, T. (2010). Complex Surveys, §7.5; R ``survey::trimWeights``.
+    """
+    lower, upper = float(lower), float(upper)
+    if not lower < upper:
+        raise KalibError(f"trim_weights needs lower < upper, got ({lower:g}, {upper:g})")
+    weights = _trim_additive(design.weights, lower, upper, strict)
+    if weights is design.weights:
+        return design
+    changes = {"weights": _read_only(weights)}
+    if design.calibration is None:  # the trimmed weights are the design weights
+        changes["base_weights"] = changes["weights"]
+    if design.replicates is not None:
+        from weighting.replicates import GivenReplicates
+
+        r = design.replicates
+        W = np.array(design.replicate_weights(), dtype=np.float64)
+        for b in range(W.shape[1]):
+            inside = W[:, b] > 0
+            W[inside, b] = _trim_additive(W[inside, b], lower, upper, strict)
+        changes["replicates"] = GivenReplicates(W, r.scale, r.rscales, r.mse, r.method, r.degf)
+    return design._replace(**changes)
+
+
+#: rounds of ``trim_weights(strict=True)`` at most (each moves the weights
+#: geometrically closer to a fixed point; in floats it is reached in a few)
+_STRICT_ROUNDS = 10_000
+
+
+def _trim_additive(w, lower, upper, strict):
+    """R's ``trimWeights`` rule on one weight vector (``w`` itself if nothing
+    is outside)."""
+    n, total = len(w), float(np.sum(w))
+    if strict and not n * lower <= total <= n * upper:
+        raise InfeasibleBoundsError(
+            f"strict trimming to [{lower:g}, {upper:g}] cannot keep the total weight "
+            f"{total:.10g} of {n} units (it needs {n * lower:.10g} to {n * upper:.10g})"
+        )
+    for _ in range(_STRICT_ROUNDS):
+        outside = (w < lower) | (w > upper)
+        if not outside.any():
+            return w
+        if outside.all():
+            raise InfeasibleBoundsError(
+                f"every one of the {n} weights is outside [{lower:g}, {upper:g}]: "
+                f"no untrimmed unit to take the trimmed amount"
+            )
+        new = np.clip(w, lower, upper)
+        new[~outside] += np.sum(w - new) / np.count_nonzero(~outside)
+        w = new
+        if not strict:
+            return w
+    raise InfeasibleBoundsError(
+        f"strict trimming to [{lower:g}, {upper:g}] did not settle in {_STRICT_ROUNDS} rounds"
+    )
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array = np.ascontiguousarray(array)
+    array.flags.writeable = False
+    return array

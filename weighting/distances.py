@@ -75,12 +75,17 @@ def parse(distance: str, bounds: Sequence[float] | None) -> tuple[int, float, fl
     return code, lower, upper
 
 
-def evaluate(code: int, u: np.ndarray, lower: float, upper: float) -> Potential:
+def evaluate(
+    code: int, u: np.ndarray, lower: float | np.ndarray, upper: float | np.ndarray
+) -> Potential:
     """g(u), g'(u) and the dual potential rho(u) (with rho(0) = 0).
 
     Outside the bounds g is constant and g' = 0 (strict inequalities, as R).
+    ``lower`` and ``upper`` are numbers, or arrays of one bound per unit
+    (``weight_bounds``: ``weighting.calibrate``).
     """
-    with np.errstate(over="ignore", invalid="ignore"):
+    per_unit = bool(np.ndim(lower) or np.ndim(upper))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if code == LOGIT:
             return _logit(u, lower, upper)
         if code == LINEAR:
@@ -88,21 +93,28 @@ def evaluate(code: int, u: np.ndarray, lower: float, upper: float) -> Potential:
             uc = np.clip(u, a, b)
             g, rho = 1.0 + uc, uc + 0.5 * uc * uc
         else:
-            a = math.log(lower) if lower > 0 else -math.inf
-            b = math.log(upper) if math.isfinite(upper) else math.inf
+            if per_unit:  # log 0 = -inf, log inf = inf
+                a, b = np.log(lower), np.log(upper)
+            else:
+                a = math.log(lower) if lower > 0 else -math.inf
+                b = math.log(upper) if math.isfinite(upper) else math.inf
             uc = np.clip(u, a, b)
             g = np.exp(uc)
             rho = g.copy()
         dg = np.where((u > a) & (u < b), g if code == RAKING else 1.0, 0.0)
         # Beyond a bound the potential grows linearly with slope = the bound.
-        if math.isfinite(a):
-            rho += lower * np.minimum(u - a, 0.0)
-        if math.isfinite(b):
-            rho += upper * np.maximum(u - b, 0.0)
+        if per_unit:
+            rho += np.where(np.isfinite(a), lower * np.minimum(u - a, 0.0), 0.0)
+            rho += np.where(np.isfinite(b), upper * np.maximum(u - b, 0.0), 0.0)
+        else:
+            if math.isfinite(a):
+                rho += lower * np.minimum(u - a, 0.0)
+            if math.isfinite(b):
+                rho += upper * np.maximum(u - b, 0.0)
     return g, dg, rho
 
 
-def _logit(u: np.ndarray, lower: float, upper: float) -> Potential:
+def _logit(u: np.ndarray, lower: float | np.ndarray, upper: float | np.ndarray) -> Potential:
     L, U = lower, upper
     A = (U - L) / ((U - 1.0) * (1.0 - L))
     v = A * u
@@ -113,5 +125,6 @@ def _logit(u: np.ndarray, lower: float, upper: float) -> Potential:
     g = num / den
     dg = A * (g - L) * (U - g) / (U - L)
     log_den = np.where(pos, v, 0.0) + np.log(den)
-    rho = L * u + (U - L) / A * (log_den - math.log(U - L))
+    log_range = np.log(U - L) if np.ndim(U - L) else math.log(U - L)
+    rho = L * u + (U - L) / A * (log_den - log_range)
     return g, dg, rho

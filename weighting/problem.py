@@ -74,6 +74,15 @@ class CalibrationProblem:
     base_weights : array-like or None
         Design weights d (positive, finite); None gives N/n, with N the grand
         total of the first categorical margin (1 without one).
+    clusters : array-like (n,) of int, optional
+        Cluster codes: the units are then the clusters, each with the
+        unweighted mean of its rows' calibration columns and the total of
+        their base weights (R ``calibrate(aggregate.stage = )``, which
+        averages the model matrix and the weights within clusters;
+        ``weighting.calibrate``).
+    by_row : bool
+        Make every row its own unit even with categorical margins only (per-row
+        ``variance`` or ``weight_bounds``).
 
     Attributes
     ----------
@@ -107,7 +116,7 @@ class CalibrationProblem:
     rows_are_units : bool
     """
 
-    def __init__(self, data, margins, base_weights=None):
+    def __init__(self, data, margins, base_weights=None, clusters=None, by_row=False):
         margins = list(margins)
         self.margins = [m for m in margins if isinstance(m, Margin)]
         self.numeric = [m for m in margins if isinstance(m, NumericTotal)]
@@ -148,6 +157,15 @@ class CalibrationProblem:
             self.labels += [(m.variable, f"total of {m.variable}") for m in self.numeric]
         else:
             self.Xfull = Xcells
+        if clusters is not None:
+            self._aggregate(clusters)
+        elif by_row and not self.rows_are_units:
+            self.Xfull, self.cell = self.Xfull[self.cell], np.arange(self.n, dtype=np.int64)
+            self.n_cells, self.counts, self.rows_are_units = (
+                self.n,
+                np.ones(self.n, np.int64),
+                True,
+            )
         self.Xfull = np.ascontiguousarray(self.Xfull, dtype=np.float64)
         self.tfull = np.asarray(self.tfull, dtype=np.float64)
 
@@ -157,6 +175,26 @@ class CalibrationProblem:
 
         self.base_weights = self._base_weights(base_weights)
         self.d = self.collapse(self.base_weights)
+
+    def _aggregate(self, clusters) -> None:
+        """Units = clusters: the mean calibration row of each (R's ``ave``)."""
+        clusters = np.asarray(clusters)
+        if clusters.shape != (self.n,):
+            raise KalibError(
+                f"cluster codes have shape {clusters.shape}, the sample has {self.n} rows"
+            )
+        _, code = np.unique(clusters, return_inverse=True)
+        code = code.reshape(-1).astype(np.int64)
+        size = np.bincount(code)
+        rows = self.Xfull[self.cell]
+        self.Xfull = np.column_stack(
+            [
+                np.bincount(code, rows[:, j], minlength=len(size)) / size
+                for j in range(rows.shape[1])
+            ]
+        ).reshape(len(size), rows.shape[1])
+        self.cell, self.n_cells, self.counts = code, len(size), size
+        self.rows_are_units = False
 
     def _base_weights(self, base_weights) -> np.ndarray:
         if base_weights is None:

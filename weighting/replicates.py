@@ -914,13 +914,15 @@ def recalibrate(design, plan, rows):
     (g (B, cells), Convergence)."""
     result = design.calibration
     spec = result.spec.for_replicates()
-    table = result.problem.table
+    table = result.table
     lam0 = np.ascontiguousarray(result.lam, dtype=np.float64)
     cell = rows.sort(result.problem.cell.astype(np.int32))
     d = rows.sort(design.base_weights.astype(np.float64))
     ipf = ipf_start(result, spec)
     kernels = _backend.KERNELS
-    if kernels is not None and spec.trim is None:
+    # The kernels take one pair of bounds and no per-unit variance: a
+    # calibration with per-row settings is re-calibrated in numpy.
+    if kernels is not None and spec.trim is None and not spec.per_row:
         system = kernel_system(kernels, table, spec, lam0, ipf)
         if plan.method == BALANCED:
             D = balanced_sums(plan, kernels, rows.psu, cell, d[:, None], table.n_cells)
@@ -932,13 +934,16 @@ def recalibrate(design, plan, rows):
                 plan.for_kernels(kernels, rows), cell, d, system, 0
             )
     else:
+        # variance folded into the table: base totals D_bc v_c (weighting.calibrate)
+        fold = 1.0 if result.variance is None else result.variance
         g, iterations, error, status = recalibrate_cells(
             table,
-            lambda b: replicate_cell_totals(table.n_cells, plan, rows, cell, d, b),
+            lambda b: replicate_cell_totals(table.n_cells, plan, rows, cell, d, b) * fold,
             plan.B,
             spec,
             lam0,
             ipf,
+            result.unit_bounds,
         )
     convergence = Convergence(
         np.asarray(iterations, np.int64),
@@ -1006,11 +1011,21 @@ def replicate_cell_totals(n_cells, plan, rows, cell, d, b) -> np.ndarray:
     return plan.sums(b, rows, cell, d[:, None], n_cells)[:, 0]
 
 
-def recalibrate_cells(table: CellTable, cell_totals, B, spec: CalibrationSpec, lam0, ipf=None):
+def recalibrate_cells(
+    table: CellTable, cell_totals, B, spec: CalibrationSpec, lam0, ipf=None, unit_bounds=None
+):
     """Re-calibrate B replicates in numpy from their cell base totals
     ``cell_totals(b)`` (C,) on the cell ``table`` with ``spec`` (as
     ``CalibrationSpec.for_replicates`` makes it): returns (g (B, C),
     iterations, error, status).
+
+    ``unit_bounds`` are the full sample's per-unit g-bounds of
+    ``weight_bounds`` (:math:`L_k/d_k, U_k/d_k`), kept in every replicate: a
+    replicate weight :math:`d_k m_{kb} g_{kb}` lies within
+    :math:`m_{kb} [L_k, U_k]`, the bounds scaled as the replicate scales the
+    unit (absolute bounds on replicate weights would clash with the
+    bootstrap's multipliers of 2 or 3). R ``survey`` 4.1.1 ignores
+    ``bounds.const`` for replicate designs.
 
     With ``ipf`` (an :class:`~weighting.ipf.IpfStart`) a replicate is first
     raked by IPF from ``ipf.g0``; when IPF gives up (``weighting.ipf``), the
@@ -1038,6 +1053,7 @@ def recalibrate_cells(table: CellTable, cell_totals, B, spec: CalibrationSpec, l
                 max_iter=0,
                 Xfull=table.Xfull,
                 tfull=table.tfull,
+                unit_bounds=unit_bounds,
             )
             g[b], iterations[b], error[b], status[b] = fit.g, 0, np.inf, Status.EMPTY_CATEGORY
             continue
@@ -1066,6 +1082,7 @@ def recalibrate_cells(table: CellTable, cell_totals, B, spec: CalibrationSpec, l
             max_iter=spec.max_iter,
             Xfull=table.Xfull,
             tfull=table.tfull,
+            unit_bounds=unit_bounds,
         )
         g[b], iterations[b], error[b], status[b] = (
             fit.g,

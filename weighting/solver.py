@@ -39,7 +39,7 @@ import numpy as np
 
 from weighting import _backend
 from weighting.contract import ARMIJO, MAX_HALVINGS, PIVOT_RTOL, RIDGE, ROUNDING_SLACK, Status
-from weighting.distances import evaluate, parse
+from weighting.distances import CODES, evaluate, parse
 from weighting.errors import KalibError
 
 
@@ -82,6 +82,7 @@ def solve(
     max_iter=1000,
     Xfull=None,
     tfull=None,
+    unit_bounds=None,
 ) -> SolveResult:
     """Calibrate unit weights ``d`` on design ``X`` (m, p) to targets ``t``.
 
@@ -100,12 +101,20 @@ def solve(
     tol, max_iter : float, int
     Xfull, tfull : ndarray (m, q), (q,), optional
         Constraints on which the criterion is evaluated (default X, t).
+    unit_bounds : (ndarray (m,), ndarray (m,)), optional
+        Bounds on g per unit instead of ``bounds`` (``weight_bounds``); solved
+        in numpy (the kernels take one pair of bounds).
 
     Returns
     -------
     SolveResult
     """
-    code, lower, upper = parse(distance, bounds)
+    if unit_bounds is None:
+        code, lower, upper = parse(distance, bounds)
+    else:
+        if distance not in CODES:
+            parse(distance, None)  # names the unknown distance
+        code, (lower, upper) = CODES[distance], unit_bounds
     X = np.ascontiguousarray(X, dtype=np.float64)
     d = np.ascontiguousarray(d, dtype=np.float64)
     t = np.ascontiguousarray(t, dtype=np.float64)
@@ -114,7 +123,7 @@ def solve(
     lam = np.zeros(X.shape[1]) if lam0 is None else np.array(lam0, dtype=np.float64)
     _check_shapes(X, d, t, Xfull, tfull, lam)
     kernels = _backend.KERNELS
-    if kernels is not None:
+    if kernels is not None and unit_bounds is None:
         system = kernels.args.CellSystem(
             X, t, Xfull, tfull, code, lower, upper, lam, float(tol), int(max_iter)
         )

@@ -11,16 +11,51 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from weighting.distances import LOGIT, parse
+import numpy as np
+from numpy.typing import NDArray
+
+from weighting.distances import CODES, LINEAR, LOGIT, RAKING, parse
 from weighting.errors import KalibError
+
+
+class UnitValues:
+    """Per-row values held by a spec (``variance``, ``weight_bounds``): a
+    read-only float array compared by value, so that specs stay comparable
+    and hashable."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: Any, what: str) -> None:
+        try:
+            array = np.array(values, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise KalibError(f"{what} must be numbers, got {values!r}") from None
+        if np.isnan(array).any():
+            raise KalibError(
+                f"{what} has missing values (first at {int(np.argmax(np.isnan(array)))})"
+            )
+        array.flags.writeable = False
+        self.values: NDArray[np.float64] = array
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UnitValues) and np.array_equal(self.values, other.values)
+
+    def __hash__(self) -> int:
+        return hash(self.values.tobytes())
+
+    def __repr__(self) -> str:
+        return f"UnitValues({len(self)} values)"
 
 
 @dataclass(frozen=True)
 class CalibrationSpec:
-    """How to calibrate: distance, bounds, trimming, stopping rule, leniency.
+    r"""How to calibrate: distance, bounds, trimming, stopping rule, leniency.
 
     Parameters
     ----------
@@ -42,10 +77,28 @@ class CalibrationSpec:
     normalize_margins : bool
         Rescale every margin to the first margin's grand total instead of
         raising when grand totals differ.
+    variance : str, number or array-like, optional
+        Heteroskedastic calibration (R ``calibrate(variance = )``, the
+        :math:`1/q_k` of Deville & Särndal): a column of the data or an array
+        of one value per row (:math:`v_k`), or one coefficient per calibration
+        column (:math:`v_k = x_k' c`; a single number when there is one
+        column: R's ``variance = 1`` with ``~enroll - 1`` is the ratio
+        estimator). The weights are :math:`w_k = d_k\,g(x_k'\lambda / v_k)`
+        (``weighting.calibrate``). Values must be positive.
+    aggregate_stage : int, optional
+        Cluster-constant calibration (R ``aggregate.stage``): calibration
+        variables and base weights averaged within the clusters of that
+        sampling stage, one g per cluster. Stage 1 (the PSUs) only.
+    weight_bounds : (L, U), optional
+        Bounds on the weights themselves (R ``bounds.const = TRUE``), each a
+        number or an array of one value per row (R's ``bounds = list(lower=,
+        upper=)``; ``-inf``/``inf`` for none): :math:`L_k \le w_k \le U_k`,
+        i.e. g-bounds :math:`L_k/d_k, U_k/d_k`. Not together with ``bounds``.
 
     The values are checked on construction (``KalibError`` naming the
     offender) and kept normalised: ``bounds`` as a pair of floats, ``trim``
-    as a pair of floats with ``-inf``/``inf`` for an absent cap.
+    as a pair of floats with ``-inf``/``inf`` for an absent cap, per-row
+    values as :class:`UnitValues`.
     """
 
     distance: str = "raking"
@@ -55,9 +108,22 @@ class CalibrationSpec:
     max_iter: int = 1000
     allow_unconverged: bool = False
     normalize_margins: bool = False
+    variance: str | UnitValues | None = None
+    aggregate_stage: int | None = None
+    weight_bounds: tuple[float | UnitValues, float | UnitValues] | None = None
 
     def __post_init__(self) -> None:
-        _, lower, upper = parse(self.distance, self.bounds)
+        if self.weight_bounds is not None:
+            if self.bounds is not None:
+                raise KalibError(
+                    "give bounds on g (bounds) or on the weights (weight_bounds), not both"
+                )
+            if self.distance not in CODES:
+                parse(self.distance, None)  # names the unknown distance
+            object.__setattr__(self, "weight_bounds", _weight_bounds(self.weight_bounds))
+            lower, upper = _own_limits(CODES[self.distance])
+        else:
+            _, lower, upper = parse(self.distance, self.bounds)
         if not (
             isinstance(self.tol, numbers.Real)
             and self.tol > 0
@@ -73,6 +139,20 @@ class CalibrationSpec:
         object.__setattr__(self, "max_iter", int(self.max_iter))
         object.__setattr__(self, "allow_unconverged", bool(self.allow_unconverged))
         object.__setattr__(self, "normalize_margins", bool(self.normalize_margins))
+        if self.variance is not None and not isinstance(self.variance, (str, UnitValues)):
+            object.__setattr__(self, "variance", UnitValues(self.variance, "variance"))
+        if isinstance(self.variance, UnitValues) and not (
+            np.isfinite(self.variance.values).all() and len(self.variance)
+        ):
+            raise KalibError("variance values must be finite")
+        if self.aggregate_stage is not None:
+            if not (
+                isinstance(self.aggregate_stage, numbers.Integral) and self.aggregate_stage >= 1
+            ):
+                raise KalibError(
+                    f"aggregate_stage must be a sampling stage >= 1, got {self.aggregate_stage!r}"
+                )
+            object.__setattr__(self, "aggregate_stage", int(self.aggregate_stage))
 
     @classmethod
     def of(cls, spec: CalibrationSpec | None = None, **settings: Any) -> CalibrationSpec:
@@ -91,14 +171,35 @@ class CalibrationSpec:
     @property
     def code(self) -> int:
         """The kernel code of the distance (``weighting.distances``)."""
-        return parse(self.distance, self.bounds)[0]
+        return CODES[self.distance]
 
     @property
     def limits(self) -> tuple[float, float]:
         """(L, U) with the distance's own limits when there are no bounds
-        (0 or -inf, inf)."""
+        (0 or -inf, inf); the distance's own limits with ``weight_bounds``
+        (whose g-bounds are per row: ``weighting.calibrate``)."""
+        if self.weight_bounds is not None:
+            return _own_limits(self.code)
         _, lower, upper = parse(self.distance, self.bounds)
         return lower, upper
+
+    @property
+    def direct(self) -> bool:
+        """Linear without any bounds: R solves it directly (``regcalibrate``),
+        and its linearization then uses the heteroskedastic regression
+        (``weighting.calibrate``)."""
+        return (
+            self.code == LINEAR
+            and self.weight_bounds is None
+            and self.limits == (-math.inf, math.inf)
+        )
+
+    @property
+    def per_row(self) -> bool:
+        """Whether the calibration needs per-unit values the kernels do not
+        take (``variance``, ``weight_bounds``): replicates are then
+        re-calibrated in numpy (``weighting.replicates``)."""
+        return self.variance is not None or self.weight_bounds is not None
 
     @property
     def clipping_bounds(self) -> tuple[float, float]:
@@ -116,26 +217,59 @@ class CalibrationSpec:
         per replicate in numpy)."""
         if self.trim is None or self.code == LOGIT:
             return self
-        return CalibrationSpec(
-            self.distance,
-            self.clipping_bounds,
-            None,
-            self.tol,
-            self.max_iter,
-            self.allow_unconverged,
-            self.normalize_margins,
-        )
+        return replace(self, bounds=self.clipping_bounds, trim=None)
 
     def as_dict(self) -> dict[str, Any]:
-        """The settings as plain values (JSON-ready but for infinite caps)."""
-        return {
-            f.name: (
-                list(getattr(self, f.name))
-                if f.name in ("bounds", "trim") and getattr(self, f.name) is not None
-                else getattr(self, f.name)
-            )
-            for f in fields(self)
-        }
+        """The settings as plain values (JSON-ready but for infinite caps);
+        the settings of issue 19 (``variance``, ``aggregate_stage``,
+        ``weight_bounds``) only when set, so that earlier records stay as
+        they were."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in _LATER and value is None:
+                continue
+            out[f.name] = _plain(value)
+        return out
+
+
+_LATER = ("variance", "aggregate_stage", "weight_bounds")
+
+
+def _plain(value: Any) -> Any:
+    """A setting as plain values: tuples and per-row values as lists."""
+    if isinstance(value, UnitValues):
+        return value.values.tolist()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _own_limits(code: int) -> tuple[float, float]:
+    return (0.0 if code == RAKING else -math.inf), math.inf
+
+
+def _weight_bounds(bounds: Any) -> tuple[float | UnitValues, float | UnitValues]:
+    """(L, U) on the weights: each a float or per-row :class:`UnitValues`."""
+    try:
+        lower, upper = bounds
+    except (TypeError, ValueError):
+        raise KalibError(f"weight_bounds must be a pair L,U, got {bounds!r}") from None
+    pair = [
+        float(b) if isinstance(b, numbers.Real) else UnitValues(b, f"weight_bounds {name}")
+        for b, name in ((lower, "lower"), (upper, "upper"))
+    ]
+    low = pair[0].values if isinstance(pair[0], UnitValues) else pair[0]
+    high = pair[1].values if isinstance(pair[1], UnitValues) else pair[1]
+    bad = ~np.broadcast_to(np.less(low, high), np.broadcast(low, high).shape)
+    if bad.any():
+        raise KalibError(
+            f"weight_bounds must satisfy lower < upper (fails at "
+            f"{'row ' + str(int(np.argmax(bad))) if np.ndim(bad) else 'the pair'}: "
+            f"{np.broadcast_to(low, bad.shape).flat[int(np.argmax(bad))]:g}, "
+            f"{np.broadcast_to(high, bad.shape).flat[int(np.argmax(bad))]:g})"
+        )
+    return pair[0], pair[1]
 
 
 def _caps(trim: Any) -> tuple[float, float]:

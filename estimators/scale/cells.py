@@ -69,6 +69,11 @@ class CellCalibration:
         if result is None:
             return cls(None, np.zeros(1, np.int64), np.zeros(0), np.ones(1), None, accept_failures)
         problem = result.problem
+        if result.spec.per_row:
+            raise KalibError(
+                "the chunked path re-calibrates on cell totals alone: a calibration "
+                "with variance or weight_bounds needs the in-memory design"
+            )
         if problem.rows_are_units:
             raise KalibError(
                 "the chunked path needs categorical margins only: a numeric "
