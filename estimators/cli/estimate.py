@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # The estimation, the catalog and the readers (pandas, scipy) are imported
 # where they are used: the parser of `kalib estimate`, and that of crosstab and
@@ -48,6 +49,9 @@ from estimators.cli.options import (
 )
 from weighting.design import Design
 from weighting.errors import KalibError
+
+if TYPE_CHECKING:
+    from estimators.scale.replicates import ChunkedDesign
 
 # --deff -> estimate_items(deff=...)
 DEFF = {"wor": True, "replace": "replace"}
@@ -122,7 +126,7 @@ def add_domain_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="print no summary")
 
 
-def build_design(args, text_columns=()) -> Design:
+def build_design(args, text_columns=()) -> Design | ChunkedDesign:
     """The design described by the options: replicate file, or design options
     (+ calibration, + replicates made in this process, or on Dask with
     ``--scheduler``: then call it inside ``scheduler_context``)."""
