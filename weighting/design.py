@@ -10,11 +10,35 @@ A :class:`Design` is immutable. Every step returns a new design::
 Structure
 ---------
 Strata and PSUs are encoded to integer codes in sorted order of their
-canonical labels (``weighting.columns.encode``). PSUs are nested in strata: the
-same PSU label in two strata names two different PSUs (R's ``nest = TRUE``).
-Global PSU codes run stratum by stratum, in sorted label order within a
-stratum, which is the order the bootstrap draws refer to (RNG contract,
-``weighting.replicates``).
+canonical labels (``weighting.columns.encode``). PSU codes must be nested in
+strata: a PSU label that occurs in two strata is an error naming the column
+and the code (R's "Clusters not nested in strata at top level"), unless
+``nest=True`` says that equal labels in different strata are different PSUs
+(R's ``nest = TRUE``: they are relabelled within strata). Global PSU codes
+run stratum by stratum, in sorted label order within a stratum, which is the
+order the bootstrap draws refer to (RNG contract, ``weighting.replicates``).
+
+Multistage designs
+------------------
+``psu=[stage1, stage2, ...]`` and ``fpc=[fpc1, fpc2, ...]`` give one cluster
+column and one fpc per sampling stage, as R's ``svydesign(id = ~psu + ssu,
+fpc = ~N1 + N2)``; a single column is a single-stage design, built exactly as
+before. Stage k > 1 samples units within each cluster of stage k - 1, which
+is its stratum; its cluster labels are always nested in those clusters, and
+its fpc must be constant within each. :attr:`Design.stages` holds one
+:class:`Stage` per stage (stage 1 is the design's strata and PSUs): the
+per-row cluster codes of every stage (for weights constant within a stage's
+clusters, R's ``aggregate.stage``), their strata, sample and population
+counts. Without ``weights`` the base weights are the product of every
+stage's ``N / n``. The variance is R's ``svyrecvar`` recursion
+(``estimators.inference.variance.multistage_covariance``; Särndal, Swensson
+& Wretman 1992, §4.3; Lumley 2010, §3.2): later stages enter only when stage 1
+has an fpc. Replicate methods resample (or delete) stage-1 PSUs only, as R's
+``as.svrepdesign``. Differences from R: strata are stage 1's only (R also
+takes later-stage strata, ``strata = ~s1 + s2``); fpc given for fewer stages
+than psu leaves the later stages complete (R documents this, 4.1.1 errors);
+the count-or-fraction rule (every value at most 1) is applied per stage (R
+requires all stages alike); a lonely-PSU merge mapping applies to stage 1.
 
 Finite-population correction
 ----------------------------
@@ -26,12 +50,21 @@ multiplied by ``1 - f_h`` with ``f_h = n_h / N_h``; a take-all stratum
 
 Lonely PSUs
 -----------
-A stratum with a single PSU has no within-stratum variance estimate. The
-policy is explicit, never silent: ``"error"`` (default) raises
-:class:`DesignError` naming the strata; ``"certainty"`` treats them as
-certainty strata (zero contribution, R's ``survey.lonely.psu = "certainty"``);
-a mapping ``{lonely stratum: neighbour stratum}`` merges each named lonely
-stratum into its neighbour (population counts add) before anything else.
+A stratum with a single PSU (at stage k > 1: a cluster of stage k - 1 with a
+single sampled unit, when its population has more) has no within-stratum
+variance estimate. The policy is explicit, never silent, and applies at
+every stage (R's ``survey.lonely.psu``): ``"error"`` (default) raises
+:class:`DesignError` naming the stage, the strata and their count;
+``"certainty"`` and ``"remove"`` give them a zero contribution (as R's, which
+compute the same); ``"adjust"`` centres their PSU total on zero instead of the
+stratum mean; ``"average"`` replaces their contribution by the average of the
+other strata of the stage (NaN at stages beyond the first, where each such
+stratum is alone in its parent cluster, as R); a mapping ``{lonely stratum:
+neighbour stratum}`` merges each named stage-1 lonely stratum into its
+neighbour (population counts add) before anything else. R's
+``survey.adjust.domain.lonely`` (a domain with one PSU of a stratum of
+several, for ``subset`` designs only) is not offered: kalib's domains are
+R's ``svyby`` domains, which that option leaves unchanged.
 
 Additions to the architecture signature
 ---------------------------------------
@@ -85,13 +118,21 @@ class Design:
     strata, psu, fpc : str or array-like, optional
         Stratum codes, primary sampling unit codes (default: each row is its
         own PSU), and the population PSU count or sampling fraction per row.
+        Arrays must have the sample's length (the data's rows). ``psu`` and
+        ``fpc`` may be lists (one column or 1-d array per stage, in order)
+        for a multistage design (module docstring); a list of scalars is one
+        array of codes.
+    nest : bool
+        Equal PSU labels in different strata are different PSUs (R's ``nest
+        = TRUE``); without it they are an error.
     pps : "brewer", "overton", "hartley-rao", HR, JointInclusion or matrix, optional
         PPS sampling without replacement (R's ``svydesign(pps=)``): ``fpc``
         then holds the PSUs' inclusion probabilities (``weighting.pps``).
     variance : "HT" or "YG"
         Horvitz–Thompson or Yates–Grundy form of a PPS design's variance.
-    lonely_psu : "error", "certainty" or mapping
-        Policy for strata with a single PSU (see module docstring).
+    lonely_psu : "error", "certainty", "remove", "adjust", "average" or mapping
+        Policy for strata with a single PSU, at every stage (see module
+        docstring).
 
     Attributes
     ----------
@@ -110,7 +151,11 @@ class Design:
     sampling_fraction : ndarray (H,)
         ``n_h / N_h`` (0 without fpc).
     certainty : ndarray (H,) bool
-        Strata treated as certainty strata (lonely PSU policy).
+        Stage-1 strata with a single PSU (not take-all) under a lonely-PSU
+        policy: zero contribution in the single-stage computation, no draws
+        in the replicates.
+    stages : tuple of Stage
+        The sampling stages, stage 1 first (:class:`Stage`).
     calibration : CalibrationResult or None
     calibration_spec : CalibrationSpec or None
     replicates : weighting.replicates.Replicates or None
@@ -308,7 +353,7 @@ class Design:
         resets it to the rank of the replicate weights minus one after an
         unbounded linear calibration only).
         """
-        from weighting.calibrate import calibrate, stage_clusters
+        from weighting.calibrate import calibrate
 
         if "base_weights" in settings:
             raise KalibError(
@@ -316,13 +361,8 @@ class Design:
                 "give weights to Design(...) instead"
             )
         base = self.base_weights if self.weights_given else None
-        spec = CalibrationSpec.of(spec, **settings)
         result = calibrate(
-            self.data,
-            margins,
-            base_weights=base,
-            clusters=stage_clusters(self, spec.aggregate_stage),
-            spec=spec,
+            self.data, margins, base_weights=base, spec=CalibrationSpec.of(spec, **settings)
         )
         new = self._replace(
             base_weights=_frozen(result.base_weights),
@@ -356,6 +396,12 @@ class Design:
         collapse_strata=False,
     ) -> Design:
         """A new design with replicate weights, each re-calibrated if calibrated.
+
+        A multistage design's replicates resample (bootstrap) or delete
+        (jackknives) or halve (BRR, Fay) its stage-1 PSUs only, with the
+        stage-1 fpc, as R's ``as.svrepdesign``: the later stages enter
+        through the PSU totals (the ultimate-cluster variance), not through
+        their own fpc.
 
         Parameters
         ----------
@@ -586,22 +632,25 @@ class Design:
     def calibration_regression(self):
         """The calibration regression of linearization on calibration cells.
 
-        Returns ``(cell, X, M, omega)``, or None when the design is not
-        calibrated: ``cell`` (n,) the rows' cells, ``X`` (C, p) the calibration
-        design row of each cell (a calibration on units, numeric totals
-        included, has one cell per row), ``omega`` (n,) the regression weights
-        (the base weights; ``CalibrationResult.regression`` for the other
-        cases) and ``M = X' diag(D) X`` with ``D_c`` the total of omega in
-        cell c. The coefficients of a regression of z are
-        ``beta = M^{-1} X' Z`` with ``Z_c = sum_{i in c} omega_i z_i``, so that
-        they need only cell totals of ``omega z`` (Deville & Särndal 1992; the
+        Returns ``(cell, X, M)``, or None when the design is not calibrated:
+        ``cell`` (n,) the rows' cells, ``X`` (C, p) the calibration design row
+        of each cell (a calibration on units, numeric totals included, has one
+        cell per row) and ``M = X' diag(D) X`` with ``D_c`` the base-weight
+        total of cell c. The coefficients of a regression of z are
+        ``beta = M^{-1} X' Z`` with ``Z_c = sum_{i in c} d_i z_i``, so that
+        they need only cell totals of ``d z`` (Deville & Särndal 1992; the
         residuals ``z_i - x_i' beta`` are R's ``svyrecvar`` after ``calibrate``).
         """
         if self.calibration is None:
             return None
-        cell, X, omega = self.calibration.regression(self.weights)
-        D = np.bincount(cell, omega, minlength=len(X))
-        return cell, X, X.T @ (X * D[:, None]), omega
+        problem = self.calibration.problem
+        d, X = self.base_weights, problem.X
+        D = (
+            d
+            if problem.rows_are_units
+            else np.bincount(problem.cell, d, minlength=problem.n_cells)
+        )
+        return problem.cell, X, X.T @ (X * D[:, None])
 
     def calibration_residuals(self, z) -> np.ndarray:
         """Residuals of the calibration regression, ``z_i - x_i' beta``.
@@ -615,9 +664,10 @@ class Design:
         regression = self.calibration_regression()
         if regression is None:
             return z
-        cell, X, M, d = regression
+        cell, X, M = regression
         flat = z.reshape(self.n, -1)
-        if len(X) == self.n and np.array_equal(cell, np.arange(self.n)):  # units = rows
+        d = self.base_weights
+        if self.calibration.problem.rows_are_units:
             beta = np.linalg.solve(M, (X * d[:, None]).T @ flat)
             return (flat - X @ beta).reshape(z.shape)
         dz = np.column_stack(

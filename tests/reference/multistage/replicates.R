@@ -1,0 +1,22 @@
+## Replicate designs of a multistage design: R's as.svrepdesign resamples the
+## first stage only ("Finite population corrections after first stage have
+## been dropped"). JKn is deterministic, so kalib's equals it exactly.
+## Run from this folder: Rscript replicates.R (writes replicates.json).
+suppressMessages(library(survey))
+twostage <- read.csv("twostage.csv")
+d2 <- svydesign(id = ~cluster + id, strata = ~stratum, fpc = ~N1 + N2, data = twostage,
+                nest = TRUE)
+r <- suppressWarnings(as.svrepdesign(d2, type = "JKn"))
+m <- svymean(~y, r)
+b <- svyby(~y, ~dom, r, svymean)
+num <- function(x) paste(sprintf("%.17g", x), collapse = ", ")
+json <- c(
+  "{",
+  sprintf('  "r_version": "%s", "survey_version": "%s",', R.version.string,
+          as.character(packageVersion("survey"))),
+  '  "call": "as.svrepdesign(d2, type = \\"JKn\\")",',
+  sprintf('  "mean_y": {"estimate": [%s], "se": [%s]},', num(coef(m)), num(SE(m))),
+  sprintf('  "by_dom_mean_y": {"domain": ["a", "b", "c"], "estimate": [%s], "se": [%s]}',
+          num(coef(b)), num(SE(b))),
+  "}")
+writeLines(json, "replicates.json")
