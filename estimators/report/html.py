@@ -202,7 +202,7 @@ def published_matches(
     """
     if not (_finite(published) and _finite(unweighted)):
         return False
-    if _finite(low) and _finite(high):
+    if low is not None and high is not None and _finite(low) and _finite(high):
         return float(low) <= scale * unweighted <= float(high)
     if decimals is None or not _finite(decimals):
         decimals = _decimals(published, scale)
@@ -212,7 +212,10 @@ def published_matches(
 
 
 def _decimals(published: float, scale: float = 100) -> int:
-    return max(0, -Decimal(repr(round(scale * published, 6))).normalize().as_tuple().exponent)
+    """Decimals of the shortest form of a finite ``published`` (whose exponent
+    is an int; NaN's and infinity's are letters)."""
+    exponent = Decimal(repr(round(scale * published, 6))).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def pct(x, lang: str, decimals: int = 1) -> str:
@@ -658,4 +661,10 @@ def _finite(x) -> bool:
 
 
 def _resource(name: str) -> str:
-    return resources.files("estimators.report").joinpath("templates", name).read_text("utf-8")
+    # one part per joinpath: Python 3.10's Traversable.joinpath takes one
+    return (
+        resources.files("estimators.report")
+        .joinpath("templates")
+        .joinpath(name)
+        .read_text("utf-8")
+    )
