@@ -18,9 +18,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import statsmodels.api as sm
 from scipy.linalg import qr
 from scipy.optimize import linprog
+from statsmodels.genmod.generalized_linear_model import GLM  # not statsmodels.api: see families
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 from threadpoolctl import threadpool_limits
 
@@ -189,7 +189,7 @@ def fit_full_sample(
     the boundary (separation, reported by :func:`check_separation`).
     """
     wn = w / w.mean()
-    model = sm.GLM(y, X, family=family.statsmodels(), var_weights=wn)
+    model = GLM(y, X, family=family.statsmodels(), var_weights=wn)
     with warnings.catch_warnings():
         warnings.simplefilter(
             "ignore", (PerfectSeparationWarning, ConvergenceWarning, RuntimeWarning)

@@ -47,33 +47,63 @@ def to_png(fig) -> bytes:
     return buf.getvalue()
 
 
-def render(jobs, progress=None) -> list[bytes]:
-    """PNG bytes of every ``(function name, args)`` job, in order.
+class Drawing:
+    """Figures drawn while the report goes on, their PNG bytes collected in
+    the order they were submitted.
 
-    Drawing is most of the report's run time, so the jobs are shared among
-    forked worker processes (one per core) when the platform can fork.
-    ``progress`` (a tqdm bar) is advanced once per finished figure.
+    Drawing is most of the report's run time, so :meth:`submit` hands each
+    ``(function name, args)`` job to forked worker processes (one per core;
+    started at the first submission) and returns at once: the main process
+    goes on (the report's regression analysis) while they draw. Each figure
+    is drawn by one worker from its own arguments, so its bytes do not
+    depend on which worker drew it nor on what ran beside it. Where the
+    platform cannot fork, or with one core, each job is drawn when it is
+    submitted. Use as a context manager: leaving the block by an exception
+    (an interrupt, a figure that failed) drops the figures not yet started.
     """
-    workers = min(len(jobs), os.cpu_count() or 1)
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        out = []
+
+    def __init__(self):
+        self._pool = None
+        self._pending = []  # futures, or PNG bytes drawn in this process
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._pool is not None:
+            self._pool.shutdown(wait=exc_type is None, cancel_futures=exc_type is not None)
+        return False
+
+    def submit(self, jobs) -> None:
+        """Start drawing every ``(function name, args)`` job."""
+        jobs = list(jobs)
+        if not jobs:
+            return
+        if self._pool is None and _can_fork_workers():
+            self._pool = ProcessPoolExecutor(
+                os.cpu_count(), mp_context=multiprocessing.get_context("fork")
+            )
         for kind, args in jobs:
-            out.append(draw_png(kind, args))
+            if self._pool is None:
+                self._pending.append(draw_png(kind, args))
+            else:
+                self._pending.append(self._pool.submit(draw_png, kind, args))
+
+    def collect(self, progress=None) -> list[bytes]:
+        """The PNG bytes of every job submitted so far, in order (waiting
+        for those not yet drawn); ``progress`` (a tqdm bar) is advanced once
+        per figure."""
+        out = []
+        for item in self._pending:
+            out.append(item if isinstance(item, bytes) else item.result())
             if progress is not None:
                 progress.update()
+        self._pending = []
         return out
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(draw_png, kind, args) for kind, args in jobs]
-        if progress is not None:
-            for future in futures:
-                future.add_done_callback(lambda _: progress.update())
-        try:
-            return [f.result() for f in futures]
-        except BaseException:
-            # Interrupted (or a figure failed): leaving the block waits for
-            # the workers, so drop the figures not yet started.
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+
+
+def _can_fork_workers() -> bool:
+    return (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods()
 
 
 def draw_png(kind: str, args: tuple) -> bytes:

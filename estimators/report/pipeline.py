@@ -4,8 +4,9 @@ estimate → sensitivity → analysis → figures → page → write.
 A report has one *part* per survey (by default both bundled surveys: the
 employer survey and the staff survey). Each step is a small method of
 :class:`ReportRun`, listed in order in ``ReportRun.PIPELINE``; the steps up
-to ``analysis`` run on every part in turn (:class:`Part`), ``figures`` draws
-all parts' figures in one pool of workers, ``page`` renders one page with a
+to ``analysis`` run on every part in turn (:class:`Part`), the figures are
+drawn by one pool of worker processes (those of the estimates while the
+analysis runs, ``figures`` waits for them all), ``page`` renders one page with a
 section per part and ``write`` writes the files of all parts. :meth:`ReportRun.run`
 records the wall-clock time of each step, and of each part's share of it,
 in ``run.json``. Whatever belongs to a survey (its data, codebook, design,
@@ -173,6 +174,10 @@ class ReportRun:
     parts: list[Part] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     html: str = ""
+    # the figures being drawn during run(), and the jobs of those started
+    # before the analysis (step_analysis)
+    _drawing: figs.Drawing | None = field(default=None, init=False, repr=False)
+    _figure_jobs: list[tuple] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self):
         s = self.settings
@@ -194,7 +199,8 @@ class ReportRun:
         s = self.settings
         out = Path(s.out)
         check_writable(out, s.force, directory=True)
-        with _progress(s, len(self.PIPELINE), "kalib report") as bar:
+        bar = _progress(s, len(self.PIPELINE), "kalib report")
+        with bar, figs.Drawing() as self._drawing:
             for name, step in self.PIPELINE:
                 bar.set_postfix_str(name)
                 start = time.perf_counter()
@@ -384,7 +390,17 @@ class ReportRun:
 
     def step_analysis(self):
         """The survey's regression analysis, when it has one (the sample has
-        the codebook's columns, bundled or validated)."""
+        the codebook's columns, bundled or validated).
+
+        First the figures that need no analysis (every part's sample, weights
+        and forest plots) are handed to the drawing workers
+        (:class:`~estimators.report.figures.Drawing`), so that they are drawn
+        while the models are fitted: the two are the longest steps of a
+        report, and independent."""
+        self._figure_jobs = [
+            (part, *job) for part in self.parts for job in figure_jobs(part, self.settings)
+        ]
+        self._drawing.submit((kind, args) for *_, kind, args in self._figure_jobs)
 
         def analysis(part):
             if part.survey.analysis is not None:
@@ -393,14 +409,14 @@ class ReportRun:
         self._each_part("analysis", analysis)
 
     def step_figures(self):
-        """Draw every part's figures (in parallel worker processes, see
-        figures.render)."""
+        """Draw the analysis' figures, and wait for every figure (most were
+        started before the analysis, see :meth:`step_analysis`)."""
         s = self.settings
-        jobs = []
-        for part in self.parts:
-            jobs += [(part, *job) for job in figure_jobs(part, s)]
+        jobs = [(part, *job) for part in self.parts for job in model_figure_jobs(part, s)]
+        self._drawing.submit((kind, args) for *_, kind, args in jobs)
+        jobs = self._figure_jobs + jobs
         with _progress(s, len(jobs), "figures") as bar:
-            pngs = figs.render([(kind, args) for *_, kind, args in jobs], progress=bar)
+            pngs = self._drawing.collect(progress=bar)
         for part in self.parts:
             part.figures = []
         for (part, name, caption, section, _, _), png in zip(jobs, pngs):
@@ -616,8 +632,9 @@ def rate_labels(part: Part, lang: str) -> dict[str, str]:
 
 
 def figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
-    """The figures of one part: ``(name, caption, section, kind, args)``,
-    ``kind`` a function of :mod:`estimators.report.figures`."""
+    """The figures of one part but its analysis' (:func:`model_figure_jobs`):
+    ``(name, caption, section, kind, args)``, ``kind`` a function of
+    :mod:`estimators.report.figures`."""
     survey = part.survey
     t = text(s.lang, survey.text)
     d = part.design
@@ -684,10 +701,18 @@ def figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
                 (columns, rates, labels, t, s.level, survey.forest_domains, scale, axis),
             )
         )
-    if part.analysis is not None:
-        for name, caption, table in part.analysis.figures(s.lang):
-            jobs.append((name, caption, "model", "category_distribution", (table, t)))
     return jobs
+
+
+def model_figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
+    """The figures of one part's regression analysis, as :func:`figure_jobs`."""
+    if part.analysis is None:
+        return []
+    t = text(s.lang, part.survey.text)
+    return [
+        (name, caption, "model", "category_distribution", (table, t))
+        for name, caption, table in part.analysis.figures(s.lang)
+    ]
 
 
 def part_page(part: Part, s: ReportSettings) -> Page:
