@@ -29,6 +29,8 @@ version = ".".join(__version__.split(".")[:2])
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
+    # MathJax is not bundled: the pages load it from Sphinx's default CDN when
+    # they are opened (the build itself needs no network); docs/index.md says so.
     "sphinx.ext.mathjax",
     "numpydoc",
     "myst_nb",
