@@ -10,6 +10,12 @@ shell reports a process its signal ended): the signal raises
 :class:`Interrupted` (a ``KeyboardInterrupt``) in the main thread, so every
 ``finally`` block runs and the atomic writers remove their temporary files,
 leaving an existing output as it was.
+
+Every run computes with one BLAS thread (:func:`one_blas_thread`): a
+multi-threaded BLAS splits the sums of a matrix product between its threads,
+so the last bits of a variance would depend on ``OMP_NUM_THREADS`` and the
+machine's cores; the compiled kernels' own OpenMP threads (one replicate per
+thread, each summed in a fixed order) keep their parallelism.
 """
 
 from __future__ import annotations
@@ -111,6 +117,24 @@ def interrupts_raise():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
+@contextmanager
+def one_blas_thread():
+    """Within the block the BLAS (OpenBLAS, MKL, BLIS: whichever numpy
+    loaded) runs on one thread, so every matrix product sums in one fixed
+    order and the outputs are the same to the byte whatever the thread
+    settings (issue 17, item 3; ``tests/test_reproducible.py``).
+
+    numpy is imported first: ``threadpoolctl`` limits only libraries already
+    loaded, and every subcommand's work needs numpy anyway. The report's
+    measured cost of giving up BLAS threads is within noise (2 cores).
+    """
+    import numpy  # noqa: F401  (loads the BLAS that the limit applies to)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def build_parser(commands=None) -> argparse.ArgumentParser:
     """The ``kalib`` parser: the subcommands named in ``commands`` in full
     (their modules imported), the others as their line of help; without
@@ -161,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             from weighting.errors import KalibError  # the subcommand has loaded it
 
             try:
-                return int(args.run(args) or 0)
+                with one_blas_thread():
+                    return int(args.run(args) or 0)
             except KalibError as exc:
                 from estimators.cli.inputs import sample_position
                 from estimators.cli.options import error_message
