@@ -3,7 +3,7 @@
 ppsmat with HT and YG, and the with-replacement approximation; pps_calibrate.R
 — the same designs calibrated): totals, means, ratios, domains (svyby, with
 the covariance across domains), subsets, calibration on top, degrees of
-freedom, and the replicate error (R's as.svrepdesign fails on these designs)."""
+freedom, svyglm (pps_glm.R), and the replicate error (R's as.svrepdesign fails on these designs)."""
 
 import json
 from pathlib import Path
@@ -15,6 +15,7 @@ import pytest
 from estimators.inference.contrast import estimates
 from estimators.inference.domains import Equals
 from estimators.inference.estimate import ratio_item, svymean, svyratio, svytotal
+from estimators.model.glm import svyglm
 from weighting import Margin, NumericTotal
 from weighting.design import Design
 from weighting.errors import ReplicateError
@@ -42,7 +43,7 @@ DESIGNS = {
     "dpps_ht0": dict(fpc="p", pps=JointInclusion(JOINT, tolerance=0.0)),
     "dppswr": dict(weights=1 / DATA["p"].to_numpy()),
 }
-#: pps_calibrate.json's designs
+#: pps_calibrate.json's (and pps_glm.json's) designs
 CALIBRATED = {
     "br": DESIGNS["dpps_br"],
     "ov": DESIGNS["dpps_ov"],
@@ -159,3 +160,22 @@ def test_no_replicates_on_a_pps_design(method):
         ReplicateError, match=rf"replicates \('{method}'\) are not made.*weights = 1/pi"
     ):
         d.with_replicates(method, replicates=10)
+
+
+GLM = json.loads((REF_DIR / "pps_glm.json").read_text())["results"]
+
+
+@pytest.mark.parametrize("name", sorted(GLM))
+def test_svyglm_on_pps_designs(name):
+    """Model coefficients' linearization through the design's quadratic form
+    (R's svyglm; the logistic fit is iterative: 1e-7 against R converged to
+    1e-12)."""
+    d = Design(DATA, **CALIBRATED[name])
+    for family, formula, key, rtol in [
+        ("gaussian", "Kerry ~ Bush", "gaussian", RTOL),
+        ("binomial", "I(kerry_won == 'yes') ~ TotPrecincts", "quasibinomial", 1e-7),
+    ]:
+        fit = svyglm(formula, d, family=family)
+        np.testing.assert_allclose(np.asarray(fit.params), GLM[name][key]["coef"], rtol=rtol)
+        se = np.sqrt(np.diag(np.asarray(fit.cov_params())))
+        np.testing.assert_allclose(se, GLM[name][key]["se"], rtol=rtol)
