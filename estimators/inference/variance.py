@@ -19,6 +19,27 @@ sampling fraction ``f_h``), the with-replacement stratified estimator
 (Wolter 2007, ch. 6). Certainty strata (lonely-PSU policy) and take-all
 strata contribute zero.
 
+Multistage designs
+------------------
+With more than one sampling stage and an fpc at stage 1, the variance is R's
+``svyrecvar`` recursion (:func:`multistage_covariance`): the stage-1 term
+above plus, within every PSU, the same estimator one stage down (its
+clusters the next stage's units, its fpc the next stage's), times the
+stage-1 sampling fraction ``f_h``, recursively::
+
+    V = V_1 + sum_{h,i} f_h V_2(hi),   V_2(hi) = V_within(hi) + sum f_hi V_3(...)
+
+(Särndal, Swensson & Wretman 1992, §4.3, result 4.3.1; Lumley 2010, §3.2).
+Without a stage-1 fpc (PSUs drawn with replacement) later stages do not
+enter, as in R. Calibration residuals are taken once, before the recursion
+(R's ``calibrate`` at stage 0). Lonely-PSU policies apply at every stage
+(``weighting.design``). Domains of a multistage design go through the
+n x (block of domains) influence matrix instead of the single-stage shortcut
+below; an uncalibrated domain counts only its own rows as present (R's
+``svyby`` subsets), which matters for ``"average"`` alone. Differences from
+R: none in the numbers (tests/estimators/inference/test_multistage.py);
+R's ``survey.adjust.domain.lonely`` (``subset`` designs only) is not offered.
+
 Variances of many domain estimates
 ----------------------------------
 The influence of an estimate in domain g of a domain specification is
