@@ -353,7 +353,7 @@ class Design:
         resets it to the rank of the replicate weights minus one after an
         unbounded linear calibration only).
         """
-        from weighting.calibrate import calibrate
+        from weighting.calibrate import calibrate, stage_clusters
 
         if "base_weights" in settings:
             raise KalibError(
@@ -361,8 +361,13 @@ class Design:
                 "give weights to Design(...) instead"
             )
         base = self.base_weights if self.weights_given else None
+        spec = CalibrationSpec.of(spec, **settings)
         result = calibrate(
-            self.data, margins, base_weights=base, spec=CalibrationSpec.of(spec, **settings)
+            self.data,
+            margins,
+            base_weights=base,
+            clusters=stage_clusters(self, spec.aggregate_stage),
+            spec=spec,
         )
         new = self._replace(
             base_weights=_frozen(result.base_weights),
@@ -632,25 +637,22 @@ class Design:
     def calibration_regression(self):
         """The calibration regression of linearization on calibration cells.
 
-        Returns ``(cell, X, M)``, or None when the design is not calibrated:
-        ``cell`` (n,) the rows' cells, ``X`` (C, p) the calibration design row
-        of each cell (a calibration on units, numeric totals included, has one
-        cell per row) and ``M = X' diag(D) X`` with ``D_c`` the base-weight
-        total of cell c. The coefficients of a regression of z are
-        ``beta = M^{-1} X' Z`` with ``Z_c = sum_{i in c} d_i z_i``, so that
-        they need only cell totals of ``d z`` (Deville & Särndal 1992; the
+        Returns ``(cell, X, M, omega)``, or None when the design is not
+        calibrated: ``cell`` (n,) the rows' cells, ``X`` (C, p) the calibration
+        design row of each cell (a calibration on units, numeric totals
+        included, has one cell per row), ``omega`` (n,) the regression weights
+        (the base weights; ``CalibrationResult.regression`` for the other
+        cases) and ``M = X' diag(D) X`` with ``D_c`` the total of omega in
+        cell c. The coefficients of a regression of z are
+        ``beta = M^{-1} X' Z`` with ``Z_c = sum_{i in c} omega_i z_i``, so that
+        they need only cell totals of ``omega z`` (Deville & Särndal 1992; the
         residuals ``z_i - x_i' beta`` are R's ``svyrecvar`` after ``calibrate``).
         """
         if self.calibration is None:
             return None
-        problem = self.calibration.problem
-        d, X = self.base_weights, problem.X
-        D = (
-            d
-            if problem.rows_are_units
-            else np.bincount(problem.cell, d, minlength=problem.n_cells)
-        )
-        return problem.cell, X, X.T @ (X * D[:, None])
+        cell, X, omega = self.calibration.regression(self.weights)
+        D = np.bincount(cell, omega, minlength=len(X))
+        return cell, X, X.T @ (X * D[:, None]), omega
 
     def calibration_residuals(self, z) -> np.ndarray:
         """Residuals of the calibration regression, ``z_i - x_i' beta``.
@@ -664,10 +666,9 @@ class Design:
         regression = self.calibration_regression()
         if regression is None:
             return z
-        cell, X, M = regression
+        cell, X, M, d = regression
         flat = z.reshape(self.n, -1)
-        d = self.base_weights
-        if self.calibration.problem.rows_are_units:
+        if len(X) == self.n and np.array_equal(cell, np.arange(self.n)):  # units = rows
             beta = np.linalg.solve(M, (X * d[:, None]).T @ flat)
             return (flat - X @ beta).reshape(z.shape)
         dz = np.column_stack(

@@ -302,9 +302,9 @@ def domain_variances(design, codes, n_domains, residuals, scale) -> np.ndarray:
         cell, X, beta = np.zeros(design.n, np.int64), None, None
         C = 1
     else:
-        cell, X, M = regression
+        cell, X, M, omega = regression
         C = X.shape[0]
-        beta = np.linalg.solve(M, _cell_rhs(design.base_weights, cell, X, codes, G, e))
+        beta = np.linalg.solve(M, _cell_rhs(omega, cell, X, codes, G, e))
     units = _DomainUnits(design, cell, C, codes, G, e)
     factor = stratum_factors(design)
     var = np.empty(G * m)
