@@ -95,22 +95,22 @@ class CellCalibration:
         """g (b, cells) and the convergence record of replicates with cell totals
         ``D`` (b, cells); ``first`` is the index of the first (for messages)."""
         b = D.shape[0]
-        if self.table is None:
+        table, spec = self.table, self.spec
+        if table is None or spec is None:  # an uncalibrated design: both are None
             zeros = np.zeros(b, np.int64)
             return np.ones((b, 1)), {"iterations": zeros, "error": np.zeros(b), "status": zeros}
-        table = self.table
         present = self.order >= 0
         D_problem = np.empty((b, table.n_cells))
         D_problem[:, self.order[present]] = D[:, present]
         kernel = chunk_kernel()
-        if kernel is not None and self.spec.trim is None:
-            system = kernel_system(_backend.KERNELS, table, self.spec, self.lam, self.ipf)
+        if kernel is not None and spec.trim is None:
+            system = kernel_system(_backend.KERNELS, table, spec, self.lam, self.ipf)
             g, iterations, error, status = kernel.solve_cell_tables(
                 np.ascontiguousarray(D_problem), system, 1
             )
         else:
             g, iterations, error, status = recalibrate_cells(
-                table, D_problem.__getitem__, b, self.spec, self.lam, self.ipf
+                table, D_problem.__getitem__, b, spec, self.lam, self.ipf
             )
         record = {
             "iterations": np.asarray(iterations, np.int64),
