@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 import patsy
 
+from weighting.errors import shown
+
 from .errors import FormulaError
 
 # The functions a formula may call: patsy's own (in every patsy namespace),
@@ -244,6 +246,25 @@ def _refuse_empty_terms(info: patsy.DesignInfo, formula: str, n_used: int) -> No
         )
 
 
+def _refuse_infinite(columns: pd.DataFrame, formula: str) -> None:
+    """An infinite value in the response or a model column (``inf`` in the
+    data, ``log(0)``) is an error naming the column and its first row, as R's
+    ``glm`` stops on "NA/NaN/Inf in 'x'"; the fit would otherwise fail inside
+    statsmodels without naming either."""
+    values = columns.to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    row, column = (int(k[0]) for k in np.nonzero(bad))
+    position = int(columns.index[row])  # the data's row (the frame keeps its index)
+    raise FormulaError(
+        f"formula {formula!r}: the model column {columns.columns[column]!r} is not finite "
+        f"in {int(bad[:, column].sum())} row(s) (first at row {position + 1}: "
+        f"{shown(values[row, column])})",
+        row=position,
+    )
+
+
 def build_model_frame(formula: str, data: pd.DataFrame, subset=None) -> ModelFrame:
     """Evaluate ``formula`` on the complete rows of ``data``.
 
@@ -280,16 +301,19 @@ def build_model_frame(formula: str, data: pd.DataFrame, subset=None) -> ModelFra
     if not candidates.any():
         raise FormulaError(f"formula {formula!r}: no row has all its variables (in the subset)")
     try:
-        # only the whitelisted names besides the data (and patsy's own)
-        y, X = patsy.dmatrices(
-            formula,
-            data.loc[candidates],
-            NA_action="drop",
-            return_type="dataframe",
-            eval_env=patsy.EvalEnvironment([_NAMESPACE]),
-        )
+        # only the whitelisted names besides the data (and patsy's own); log(0)
+        # and the like are refused by _refuse_infinite, naming the row, not warned about
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y, X = patsy.dmatrices(
+                formula,
+                data.loc[candidates],
+                NA_action="drop",
+                return_type="dataframe",
+                eval_env=patsy.EvalEnvironment([_NAMESPACE]),
+            )
     except patsy.PatsyError as exc:
         raise FormulaError(f"formula {formula!r}: {str(exc).splitlines()[0]}") from None
+    _refuse_infinite(pd.concat([y, X], axis=1), formula)
     used = np.zeros(len(data), dtype=bool)
     used[y.index.to_numpy()] = True
     yv, response = _response(y, formula)

@@ -223,3 +223,33 @@ def test_a_closed_stdout_ends_the_run_silently_after_its_output(tmp_path):
     stderr = run.communicate(timeout=120)[1].decode()
     assert run.returncode == 128 + signal.SIGPIPE and stderr == ""
     assert len(pd.read_csv(out)) == 1000
+
+
+# -- an infinite value in a model ------------------------------------------------------
+
+APISTRAT = Path(__file__).resolve().parents[1] / "reference" / "tests_intervals" / "apistrat.csv"
+
+
+@pytest.mark.parametrize(
+    "edit, formula, words",
+    [
+        (("api00", "inf"), "api00 ~ ell", "the model column 'api00' is not finite in 1 row(s) "),
+        (
+            ("meals", "0"),
+            "api00 ~ np.log(meals)",
+            "the model column 'np.log(meals)' is not finite",
+        ),
+    ],
+)
+def test_an_infinite_model_value_is_named_with_its_row(tmp_path, capsys, edit, formula, words):
+    """Both were a statsmodels traceback ('The first guess on the deviance
+    function returned a nan'), the second after numpy's warnings."""
+    frame = pd.read_csv(APISTRAT, dtype=str)
+    frame.loc[4, edit[0]] = edit[1]
+    sample = tmp_path / "s.csv"
+    frame.to_csv(sample, index=False)
+    design = ["--id", "cds", "--weight", "pw", "--strata", "stype"]
+    out = tmp_path / "m.csv"
+    err = _error(capsys, "model", str(sample), *design, "--formula", formula, "--out", str(out))
+    assert words in err and err.endswith(f"(row 5 is line 6 of {str(sample)!r})")
+    assert not out.exists()
