@@ -84,7 +84,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -93,10 +93,18 @@ from weighting.columns import column, encode, n_rows, numeric, positive_weights
 from weighting.errors import DesignError, KalibError, MissingValueError
 from weighting.spec import CalibrationSpec
 
-_NO_DATA = MappingProxyType({})
+_NO_DATA: Mapping[str, Any] = MappingProxyType({})
+#: Float and integer arrays of the annotations
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
 
 
-def _frozen(array: np.ndarray) -> np.ndarray:
+def _untyped(function: Any) -> Any:
+    """A callable of a module not yet annotated (weighting.replicates), for mypy."""
+    return function
+
+
+def _frozen(array: NDArray[Any]) -> NDArray[Any]:
     array = np.ascontiguousarray(array)
     array.flags.writeable = False
     return array
@@ -186,6 +194,25 @@ class Design:
         "_frozen",
     )
 
+    data: Any
+    n: int
+    base_weights: Floats
+    weights: Floats
+    strata: Ints
+    strata_labels: tuple[str, ...]
+    psu: Ints
+    psu_stratum: Ints
+    n_psu: Ints
+    fpc: Floats | None
+    sampling_fraction: Floats
+    certainty: NDArray[np.bool_]
+    pps: Any
+    stages: tuple[Stage, ...]
+    lonely_psu: str | dict[Any, Any]
+    weights_given: bool
+    calibration: Any
+    replicates: Any
+
     def __init__(
         self,
         data: Any = None,
@@ -211,7 +238,8 @@ class Design:
             )
         _check_policy(lonely_psu)
         n = _row_count(data, (weights, strata, *psu_specs, *fpc_specs))
-        strata_codes, strata_labels = _codes(data, strata, "strata", n)
+        strata_codes, found = _codes(data, strata, "strata", n)
+        strata_labels = found or ["all"]  # _codes labels strata (["all"] without them)
         stage1_psu = psu_specs[0] if psu_specs else None
         psu_local, psu_labels = _codes(data, stage1_psu, "psu", n, default=np.arange(n))
         if strata is not None and stage1_psu is not None and not nest:
@@ -224,7 +252,7 @@ class Design:
             merged, strata_labels = _merge_lonely(strata_labels, n_psu, lonely_psu)
             strata_codes = merged[strata_codes]
             if population is not None:
-                population = np.bincount(merged, population)
+                population = np.asarray(np.bincount(merged, population), dtype=np.float64)
             # Global PSU codes keep PSUs of different original strata apart.
             psu_codes, psu_stratum = _nested_psu(strata_codes, psu_codes)
             n_psu = np.bincount(psu_stratum, minlength=len(strata_labels))
@@ -278,12 +306,12 @@ class Design:
         self.replicates = None
         self._frozen = True
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         if getattr(self, "_frozen", False):
             raise AttributeError("Design is immutable; its methods return new designs")
         object.__setattr__(self, name, value)
 
-    def _replace(self, **changes) -> Design:
+    def _replace(self, **changes: Any) -> Design:
         new = object.__new__(Design)
         for name in self.__slots__:
             object.__setattr__(new, name, getattr(self, name))
@@ -304,31 +332,31 @@ class Design:
     @property
     def degf(self) -> int:
         if self.replicates is not None:
-            return self.replicates.degf
+            return int(self.replicates.degf)
         return int(self.n_psus - self.n_strata)
 
     @property
-    def method(self):
+    def method(self) -> Any:
         return None if self.replicates is None else self.replicates.method
 
     @property
     def B(self) -> int:
-        return 0 if self.replicates is None else self.replicates.B
+        return 0 if self.replicates is None else int(self.replicates.B)
 
     @property
-    def seed(self):
+    def seed(self) -> Any:
         return None if self.replicates is None else self.replicates.seed
 
     @property
-    def scale(self):
+    def scale(self) -> Any:
         return None if self.replicates is None else self.replicates.scale
 
     @property
-    def rscales(self):
+    def rscales(self) -> Any:
         return None if self.replicates is None else self.replicates.rscales
 
     @property
-    def mse(self):
+    def mse(self) -> Any:
         return None if self.replicates is None else self.replicates.mse
 
     @property
@@ -336,12 +364,14 @@ class Design:
         return None if self.calibration is None else self.calibration.spec
 
     @property
-    def convergence(self):
+    def convergence(self) -> Any:
         return None if self.replicates is None else self.replicates.convergence
 
     # -- steps returning new designs -----------------------------------------
 
-    def calibrate(self, margins, spec: CalibrationSpec | None = None, **settings) -> Design:
+    def calibrate(
+        self, margins: Any, spec: CalibrationSpec | None = None, **settings: Any
+    ) -> Design:
         """Calibrate the base weights to ``margins``; a new design.
 
         The settings are a :class:`~weighting.spec.CalibrationSpec` or the
@@ -392,13 +422,13 @@ class Design:
 
     def with_replicates(
         self,
-        method="bootstrap",
-        replicates=1000,
-        seed=20170602,
-        accept_failures=False,
-        mse=False,
-        fay_rho=None,
-        collapse_strata=False,
+        method: str = "bootstrap",
+        replicates: int = 1000,
+        seed: int = 20170602,
+        accept_failures: bool = False,
+        mse: bool = False,
+        fay_rho: float | None = None,
+        collapse_strata: bool = False,
     ) -> Design:
         """A new design with replicate weights, each re-calibrated if calibrated.
 
@@ -455,15 +485,15 @@ class Design:
 
     def with_replicate_weights(
         self,
-        repweights,
-        scale=None,
-        rscales=None,
-        mse=False,
-        method="other",
-        degf=None,
-        weights=None,
-        replicate_type=None,
-        fay_rho=None,
+        repweights: Any,
+        scale: float | None = None,
+        rscales: Any = None,
+        mse: bool = False,
+        method: str = "other",
+        degf: int | None = None,
+        weights: Any = None,
+        replicate_type: str | None = None,
+        fay_rho: float | None = None,
     ) -> Design:
         """A new design with replicate weights given as an (n, B) matrix.
 
@@ -496,13 +526,20 @@ class Design:
                 "give scale and rscales, or replicate_type= (and fay_rho= for "
                 "fay) for R's svrepdesign rules"
             )
-        changes = {"replicates": GivenReplicates(repweights, scale, rscales, mse, method, degf)}
+        changes: dict[str, Any] = {
+            "replicates": _untyped(GivenReplicates)(repweights, scale, rscales, mse, method, degf)
+        }
         if weights is not None:
             changes["weights"] = _frozen(_weights(None, np.asarray(weights), self.n))
         return self._replace(**changes)
 
     def poststratify(
-        self, table, variables=None, partial=False, tol=1e-10, max_iter=1000
+        self,
+        table: Any,
+        variables: str | tuple[str, ...] | None = None,
+        partial: bool = False,
+        tol: float = 1e-10,
+        max_iter: int = 1000,
     ) -> Design:
         r"""Post-stratify to the population counts of one (crossed) table; a new design.
 
@@ -559,7 +596,7 @@ class Design:
                 "before any calibration (it is one calibration of the base "
                 "weights), or calibrate with the crossed margin among the others"
             )
-        margin = table if isinstance(table, Margin) else Margin(variables, table)
+        margin = table if isinstance(table, Margin) else Margin(cast(Any, variables), table)
         if (
             variables is not None
             and isinstance(table, Margin)
@@ -587,10 +624,10 @@ class Design:
             base_weights=_frozen(result.base_weights),
             weights=_frozen(result.weights),
             calibration=result,
-            replicates=GivenReplicates(W, r.scale, r.rscales, r.mse, r.method, None),
+            replicates=_untyped(GivenReplicates)(W, r.scale, r.rscales, r.mse, r.method, None),
         )
 
-    def with_replicate_structure(self, replicates) -> Design:
+    def with_replicate_structure(self, replicates: Any) -> Design:
         """A new design holding a replicate structure made elsewhere (a
         ``weighting.protocols.ReplicateStructure``: replicates drawn and
         re-calibrated on Dask by ``estimators.scale``), taken as it is."""
@@ -605,7 +642,9 @@ class Design:
 
     # -- replicate estimates --------------------------------------------------
 
-    def replicate_totals(self, values, groups=None, n_groups=None) -> np.ndarray:
+    def replicate_totals(
+        self, values: Any, groups: Any = None, n_groups: int | None = None
+    ) -> NDArray[np.float64]:
         """Replicate group totals ``R[b, g, j] = sum_{i in g} w_ib values[i, j]``.
 
         ``w_ib`` are the (re-calibrated) replicate weights, never materialised:
@@ -626,15 +665,17 @@ class Design:
         if self.replicates is None:
             raise KalibError("the design has no replicates; call with_replicates first")
         values, groups, n_groups = _check_totals_input(values, groups, n_groups, self.n)
-        return self.replicates.totals(self, values, groups, n_groups)
+        totals: Floats = self.replicates.totals(self, values, groups, n_groups)
+        return totals
 
-    def replicate_weights(self) -> np.ndarray:
+    def replicate_weights(self) -> Floats:
         """The (n, B) matrix of replicate weights (for export, quantiles, models)."""
         if self.replicates is None:
             raise KalibError("the design has no replicates; call with_replicates first")
-        return self.replicates.weights(self)
+        weights: Floats = self.replicates.weights(self)
+        return weights
 
-    def calibration_regression(self):
+    def calibration_regression(self) -> tuple[Ints, Floats, Floats, Floats] | None:
         """The calibration regression of linearization on calibration cells.
 
         Returns ``(cell, X, M, omega)``, or None when the design is not
@@ -652,9 +693,10 @@ class Design:
             return None
         cell, X, omega = self.calibration.regression(self.weights)
         D = np.bincount(cell, omega, minlength=len(X))
-        return cell, X, X.T @ (X * D[:, None]), omega
+        M: Floats = X.T @ (X * D[:, None])
+        return cell, X, M, omega
 
-    def calibration_residuals(self, z) -> np.ndarray:
+    def calibration_residuals(self, z: Any) -> Floats:
         """Residuals of the calibration regression, ``z_i - x_i' beta``.
 
         ``beta = (sum_i d_i x_i x_i')^{-1} sum_i d_i x_i z_i`` with d the base
@@ -662,20 +704,23 @@ class Design:
         (:meth:`calibration_regression`). The identity when the design is not
         calibrated. ``z`` is (n,) or (n, m).
         """
-        z = np.asarray(z, dtype=np.float64)
+        values: Floats = np.asarray(z, dtype=np.float64)
         regression = self.calibration_regression()
         if regression is None:
-            return z
+            return values
         cell, X, M, d = regression
-        flat = z.reshape(self.n, -1)
+        flat = values.reshape(self.n, -1)
+        fitted: Floats
         if len(X) == self.n and np.array_equal(cell, np.arange(self.n)):  # units = rows
             beta = np.linalg.solve(M, (X * d[:, None]).T @ flat)
-            return (flat - X @ beta).reshape(z.shape)
+            fitted = X @ beta
+            return (flat - fitted).reshape(values.shape)
         dz = np.column_stack(
             [np.bincount(cell, d * flat[:, j], minlength=X.shape[0]) for j in range(flat.shape[1])]
         )
         beta = np.linalg.solve(M, X.T @ dz)
-        return (flat - (X @ beta)[cell]).reshape(z.shape)
+        fitted = (X @ beta)[cell]
+        return (flat - fitted).reshape(values.shape)
 
     def __repr__(self) -> str:
         parts = [f"n={self.n}", f"strata={self.n_strata}", f"psus={self.n_psus}"]
@@ -843,7 +888,7 @@ def _later_stages(
                 population = _population(
                     data, fpc_specs[k - 2], parent.cluster, labels, n_clusters, n, stage=k
                 )
-            else:
+            if population is None:  # no fpc of its own: a complete stage
                 population = n_clusters.astype(np.float64)
             lonely = (n_clusters == 1) & (population > n_clusters)
             if lonely.any() and lonely_psu == "error":
@@ -867,7 +912,7 @@ def _later_stages(
 # -- helpers ----------------------------------------------------------------------
 
 
-def _sampled_cells(data, margin, n, partial):
+def _sampled_cells(data: Any, margin: Any, n: int, partial: bool) -> Any:
     """``margin`` without its population cells that have no sample unit
     (``partial``), or an error naming them (R's ``postStratify`` rule)."""
     from weighting.errors import EmptyCellError
@@ -908,7 +953,7 @@ def _row_count(data: Any, specs: tuple[Any, ...]) -> int:
     raise KalibError("cannot tell the number of rows: give data or design arrays")
 
 
-def _values(data, spec, name, n) -> tuple[np.ndarray, str]:
+def _values(data: Any, spec: Any, name: str, n: int) -> tuple[NDArray[Any], str]:
     label = spec if isinstance(spec, str) else name
     values = column(data, spec) if isinstance(spec, str) else np.asarray(spec)
     if values.shape != (n,):
@@ -918,7 +963,9 @@ def _values(data, spec, name, n) -> tuple[np.ndarray, str]:
     return values, label
 
 
-def _codes(data, spec, name, n, default=None):
+def _codes(
+    data: Any, spec: Any, name: str, n: int, default: NDArray[Any] | None = None
+) -> tuple[Ints, list[str] | None]:
     if spec is None:
         if default is not None:
             return default.astype(np.int64), None
@@ -927,12 +974,14 @@ def _codes(data, spec, name, n, default=None):
     return encode(values, label, role=f"design variable ({name})")
 
 
-def _weights(data, spec, n) -> np.ndarray:
+def _weights(data: Any, spec: Any, n: int) -> Floats:
     values, label = _values(data, spec, "weights", n)
     return positive_weights(values, f"weights {label!r}", n)
 
 
-def _merge_lonely(labels, n_psu, policy):
+def _merge_lonely(
+    labels: list[str], n_psu: Ints, policy: Mapping[Any, Any]
+) -> tuple[Ints, list[str]]:
     """Stratum renumbering for a merge mapping {lonely stratum: neighbour}."""
     mapping = {str(k): str(v) for k, v in dict(policy).items()}
     position = {label: h for h, label in enumerate(labels)}
@@ -957,7 +1006,7 @@ def _merge_lonely(labels, n_psu, policy):
     return renumber[target], [labels[h] for h in kept]
 
 
-def _nested_psu(strata, psu_local):
+def _nested_psu(strata: Ints, psu_local: Ints) -> tuple[Ints, Ints]:
     """Global PSU codes nested in strata, ordered by (stratum, PSU label)."""
     key = strata * (int(psu_local.max()) + 1) + psu_local
     uniques, codes = np.unique(key, return_inverse=True)
@@ -1016,7 +1065,9 @@ def _population(
     return np.asarray(low, dtype=np.float64)
 
 
-def _check_totals_input(values, groups, n_groups, n):
+def _check_totals_input(
+    values: Any, groups: Any, n_groups: int | None, n: int
+) -> tuple[Floats, Ints, int]:
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 1:
         values = values[:, None]

@@ -393,15 +393,13 @@ def _quiet_dask() -> None:
     asyncio log every cancelled task and closed stream, here and in each
     worker process that outlives its scheduler, and a cluster whose start
     was cut short is closed again at exit, with a traceback. The command
-    line's one line says all there is to say: the logs are silenced, the
-    worker processes ended, that closing at exit dropped."""
+    line's one line says all there is to say: the worker processes are
+    ended and that closing at exit dropped (the logs were silenced by the
+    signal handler, :func:`estimators.cli._interrupt`, before any of this)."""
     import atexit
     import multiprocessing
     import sys
 
-    from estimators.cli import silence_library_logs
-
-    silence_library_logs()  # (a KeyboardInterrupt not raised by our handler)
     for worker in multiprocessing.active_children():  # a LocalCluster's
         worker.terminate()
     spec = sys.modules.get("distributed.deploy.spec")
