@@ -28,6 +28,7 @@ import signal
 import sys
 import threading
 from contextlib import contextmanager
+from typing import NoReturn
 
 from estimators._version import __version__
 
@@ -135,11 +136,21 @@ def one_blas_thread():
         yield
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's own errors (an unknown option, a bad ``--level``) as the one
+    line on stderr, exit 2, that every other bad input gets, instead of the
+    usage block before it; ``--help`` shows the usage. The subcommands'
+    parsers are of this class too (argparse makes them of their parent's)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(commands=None) -> argparse.ArgumentParser:
     """The ``kalib`` parser: the subcommands named in ``commands`` in full
     (their modules imported), the others as their line of help; without
     ``commands``, every subcommand in full."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="kalib",
         description="Survey calibration and design-based inference.",
     )

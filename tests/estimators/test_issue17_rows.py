@@ -253,3 +253,25 @@ def test_an_infinite_model_value_is_named_with_its_row(tmp_path, capsys, edit, f
     err = _error(capsys, "model", str(sample), *design, "--formula", formula, "--out", str(out))
     assert words in err and err.endswith(f"(row 5 is line 6 of {str(sample)!r})")
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["estimate", "s.csv", "--mean", "y", "--level", "1.5", "--out", "o.csv"], "--level"),
+        (
+            ["estimate", "s.csv", "--mean", "y", "--replicates", "1", "--out", "o.csv"],
+            "--replicates",
+        ),
+        (["report", "--survey", "banana"], "invalid choice: 'banana'"),
+        (["rake", "s.csv", "--margins"], "expected one argument"),
+        (["bogus"], "invalid choice: 'bogus'"),
+    ],
+)
+def test_option_errors_are_one_line_too(capsys, args, words):
+    """argparse printed its usage block (up to 23 lines) before the error."""
+    with pytest.raises(SystemExit) as caught:
+        main(args)
+    err = capsys.readouterr().err
+    assert caught.value.code == 2 and err.count("\n") == 1 and words in err
+    assert err.startswith("kalib") and err.endswith("--help)\n")
