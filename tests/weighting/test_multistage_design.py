@@ -1,7 +1,7 @@
 """Multistage ``Design``: the stages' structure (``Design.stages``), nesting,
 per-stage fpc, base weights, lonely-PSU errors naming the stage, array
 lengths checked against the data, and replicates of the first stage equal to
-R's ``as.svrepdesign`` (JKn, ``tests/reference/multistage/replicates.R``)."""
+R's ``as.svrepdesign`` (JKn, ``tests/reference/multistage/replicates_glm.R``)."""
 
 import json
 
@@ -97,7 +97,7 @@ def test_without_stage1_fpc_later_stages_carry_no_counts():
 
 
 def test_replicates_jackknife_the_first_stage_as_r():
-    ref = json.loads((REF / "replicates.json").read_text())
+    ref = json.loads((REF / "replicates_glm.json").read_text())
     d = twostage().with_replicates("jkn")
     assert d.B == d.n_psus == 12
     f = svymean(d, "y", by=("all", "dom")).frame

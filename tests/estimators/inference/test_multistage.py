@@ -31,6 +31,7 @@ from estimators.inference.estimate import (
     svytotal,
 )
 from estimators.inference.variance import linearization_covariance
+from estimators.model import svyglm
 from weighting import Margin, NumericTotal
 from weighting.design import Design
 from weighting.errors import DesignError
@@ -259,6 +260,15 @@ def test_fpc_for_fewer_stages_means_complete_later_stages():
     d = Design(data, weights="w", strata="stratum", psu=["cluster", "id"], fpc="N1", nest=True)
     ref = reference()["twostage"]["d2_stage1"]
     svystat(svytotal(d, "y").frame, ref["total_y"], "fpc at stage 1 only")
+
+
+def test_a_glm_on_a_two_stage_design_equals_r():
+    """svyglm's sandwich through the multistage variance
+    (``replicates_glm.R``)."""
+    ref = json.loads((REF / "replicates_glm.json").read_text())["glm"]
+    fit = svyglm("api00 ~ ell", api_design("dclus2"))
+    close(fit.params, ref["coef"], "glm coefficients")
+    close(fit.bse, ref["se"], "glm se")
 
 
 # -- lonely PSUs -------------------------------------------------------------------------
