@@ -620,6 +620,8 @@ def _nonconvergence_message(problem, fit, spec):
     hint = (
         f"; the bounds [{bounds[0]:g}, {bounds[1]:g}] may be jointly infeasible" if bounds else ""
     )
+    if spec.weight_bounds is not None:
+        hint = "; the weight bounds may be jointly infeasible"
     return (
         f"{spec.distance} calibration failed ({reason}): worst margin {margin!r}, "
         f"category {category}: achieved {achieved:.10g}, target "
@@ -695,22 +697,21 @@ def trim_weights(design, lower=-math.inf, upper=math.inf, strict=False):
     lower, upper = float(lower), float(upper)
     if not lower < upper:
         raise KalibError(f"trim_weights needs lower < upper, got ({lower:g}, {upper:g})")
-    weights = _trim_additive(design.weights, lower, upper, strict)
+    weights = trimmed_weights(design.weights, lower, upper, strict)
     if weights is design.weights:
         return design
     changes = {"weights": _read_only(weights)}
     if design.calibration is None:  # the trimmed weights are the design weights
         changes["base_weights"] = changes["weights"]
-    if design.replicates is not None:
-        from weighting.replicates import GivenReplicates
-
-        r = design.replicates
-        W = np.array(design.replicate_weights(), dtype=np.float64)
-        for b in range(W.shape[1]):
-            inside = W[:, b] > 0
-            W[inside, b] = _trim_additive(W[inside, b], lower, upper, strict)
-        changes["replicates"] = GivenReplicates(W, r.scale, r.rscales, r.mse, r.method, r.degf)
-    return design._replace(**changes)
+    new = design._replace(**changes)
+    if design.replicates is None:
+        return new
+    r = design.replicates
+    W = np.array(design.replicate_weights(), dtype=np.float64)
+    for b in range(W.shape[1]):
+        inside = W[:, b] > 0
+        W[inside, b] = trimmed_weights(W[inside, b], lower, upper, strict)
+    return new.with_replicate_weights(W, r.scale, r.rscales, r.mse, r.method, r.degf)
 
 
 #: rounds of ``trim_weights(strict=True)`` at most (each moves the weights
@@ -718,9 +719,9 @@ def trim_weights(design, lower=-math.inf, upper=math.inf, strict=False):
 _STRICT_ROUNDS = 10_000
 
 
-def _trim_additive(w, lower, upper, strict):
-    """R's ``trimWeights`` rule on one weight vector (``w`` itself if nothing
-    is outside)."""
+def trimmed_weights(w, lower, upper, strict=False):
+    """R's ``trimWeights`` rule (:func:`trim_weights`) on one weight vector:
+    a new array, or ``w`` itself if no weight is outside [lower, upper]."""
     n, total = len(w), float(np.sum(w))
     if strict and not n * lower <= total <= n * upper:
         raise InfeasibleBoundsError(

@@ -79,10 +79,32 @@ def add_calibration_arguments(
             "to less than the population total)",
         )
     p.add_argument(
-        "--bounds", type=_pair, metavar="L,U", help="bounds on g = calibrated / base weight"
+        "--bounds", type=number_pair, metavar="L,U", help="bounds on g = calibrated / base weight"
     )
     p.add_argument("--trim-lower", type=float, metavar="X", help="lower cap on g")
     p.add_argument("--trim-upper", type=float, metavar="X", help="upper cap on g")
+    p.add_argument(
+        "--weight-bounds",
+        type=number_pair,
+        metavar="L,U",
+        help="bounds on the calibrated weights themselves (R's bounds.const = TRUE; "
+        "-inf/inf for none); not with --bounds",
+    )
+    p.add_argument(
+        "--calibration-variance",
+        metavar="COL",
+        help="heteroskedastic calibration: g = F(x'lambda / v) with v the column "
+        "(R's calibrate(variance = )); v = the calibration variable gives the ratio "
+        "estimator",
+    )
+    p.add_argument(
+        "--aggregate-stage",
+        type=int,
+        metavar="K",
+        help="one weight adjustment per cluster of sampling stage K (1: the PSUs): "
+        "calibration variables and base weights averaged within clusters "
+        "(R's aggregate.stage)",
+    )
     p.add_argument(
         "--tol",
         type=float,
@@ -121,12 +143,20 @@ def calibration_spec(args) -> CalibrationSpec:
             args.max_iter,
             args.allow_unconverged,
             args.normalize_margins,
+            variance=args.calibration_variance,
+            aggregate_stage=args.aggregate_stage,
+            weight_bounds=args.weight_bounds,
         )
-    if args.bounds is not None or trim_caps(args) is not None:
+    variants = (args.weight_bounds, args.calibration_variance, args.aggregate_stage)
+    if (
+        args.bounds is not None
+        or trim_caps(args) is not None
+        or any(v is not None for v in variants)
+    ):
         raise KalibError(
-            "--calibration poststratify takes no --bounds or --trim-lower/"
-            "--trim-upper: g is N_c / (base-weight total of cell c) in every "
-            "cell"
+            "--calibration poststratify takes no --bounds, --weight-bounds, "
+            "--trim-lower/--trim-upper, --calibration-variance or --aggregate-stage: "
+            "g is N_c / (base-weight total of cell c) in every cell"
         )
     return CalibrationSpec(
         "linear",
@@ -466,7 +496,8 @@ def number_list(text: str) -> list[float]:
         ) from None
 
 
-def _pair(text: str) -> tuple[float, float]:
+def number_pair(text: str) -> tuple[float, float]:
+    """``L,U`` as two floats (``inf``, ``-inf`` allowed)."""
     try:
         low, high = (float(x) for x in text.split(","))
     except ValueError:

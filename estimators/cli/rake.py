@@ -2,13 +2,18 @@
 
     kalib rake SAMPLE.csv --margins M1.csv [--margins M2.csv ...] [--weight COL]
                [--calibration raking|linear|logit|truncated|poststratify [--partial]]
-               [--bounds L,U]
-               [--trim-lower X] [--trim-upper X] [--tol T] [--max-iter N]
+               [--bounds L,U | --weight-bounds L,U] [--calibration-variance COL]
+               [--trim-lower X] [--trim-upper X] [--trim-weights L,U [--strict]]
+               [--tol T] [--max-iter N]
                [--allow-unconverged] [--normalize-margins]
                --out OUT.csv [--force] [--quiet]
 
 Writes the input rows plus a ``weight`` column (replacing one of that name),
 atomically; prints the calibration summary unless ``--quiet``.
+``--trim-weights L,U`` then trims the calibrated weights as R's
+``trimWeights`` does (``weighting.calibrate.trim_weights``: clipped, the
+trimmed amount spread equally over the others, ``--strict`` repeating);
+``--trim-lower/--trim-upper`` instead cap g and re-calibrate.
 
 The calibration options are those of every subcommand that calibrates
 (:func:`estimators.cli.options.add_calibration_arguments`, read back into one
@@ -24,7 +29,13 @@ import sys
 from pathlib import Path
 
 from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
-from estimators.cli.options import add_calibration_arguments, calibrate_design, calibration_spec
+from estimators.cli.options import (
+    add_calibration_arguments,
+    calibrate_design,
+    calibration_spec,
+    number_pair,
+)
+from weighting.calibrate import trimmed_weights
 from weighting.columns import numeric
 from weighting.design import Design
 from weighting.errors import KalibError, WeightError
@@ -42,6 +53,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--weight", metavar="COL", help="base weight column (default: N/n for every row)"
     )
     add_calibration_arguments(p)
+    p.add_argument(
+        "--trim-weights",
+        type=number_pair,
+        metavar="L,U",
+        help="after calibrating, clip the weights to [L, U] and spread the trimmed "
+        "amount equally over the other units (R's trimWeights; the margins move, "
+        "the total stays)",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="with --trim-weights: repeat until no weight is outside [L, U]",
+    )
     add_encoding_argument(p)
     p.add_argument(
         "--out", type=Path, required=True, metavar="PATH", help="output CSV (or .parquet)"
@@ -57,6 +81,13 @@ def run(args) -> int:
     from estimators.io.files import check_writable, write_table
 
     spec = calibration_spec(args)
+    if spec.aggregate_stage is not None:
+        raise KalibError(
+            "kalib rake has no design options: --aggregate-stage needs the PSUs "
+            "(--psu) of kalib estimate or kalib replicate"
+        )
+    if args.strict and args.trim_weights is None:
+        raise KalibError("--strict belongs to --trim-weights")
     check_writable(args.out, args.force)
     margins = read_margin_files(args)
     variables = list(dict.fromkeys(v for m in margins for v in m.variables))
@@ -74,8 +105,11 @@ def run(args) -> int:
         result = calibrate_design(Design(frame, weights=base), margins, spec, args).calibration
     else:
         result = calibrate_explained(frame, margins, base_weights=base, spec=spec)
+    weights = result.weights
+    if args.trim_weights is not None:
+        weights = trimmed_weights(weights, *args.trim_weights, strict=args.strict)
     out = frame.copy()
-    out["weight"] = result.weights
+    out["weight"] = weights
     write_table(out, args.out, force=args.force)
     if not result.converged:
         print(
@@ -86,6 +120,14 @@ def run(args) -> int:
         )
     if not args.quiet:
         print(result.summary())
+        if args.trim_weights is not None:
+            low, high = args.trim_weights
+            moved = int((weights != result.weights).sum())
+            print(
+                f"trim_weights [{low:g}, {high:g}]{' strict' if args.strict else ''}: "
+                f"{moved} weights changed, total {weights.sum():.10g}, min "
+                f"{weights.min():.6g}, max {weights.max():.6g}"
+            )
     return 0
 
 
