@@ -11,7 +11,7 @@ import math
 import multiprocessing
 import os
 import textwrap
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 
 import matplotlib
 
@@ -88,6 +88,15 @@ class Drawing:
                 self._pending.append(draw_png(kind, args))
             else:
                 self._pending.append(self._pool.submit(draw_png, kind, args))
+
+    def call(self, function, *args) -> Future:
+        """``function(*args)`` run by a worker (the report's other slow
+        writer, keyrates.nc), or here when there are no workers; its future."""
+        if self._pool is not None:
+            return self._pool.submit(function, *args)
+        done: Future = Future()
+        done.set_result(function(*args))
+        return done
 
     def collect(self, progress=None) -> list[bytes]:
         """The PNG bytes of every job submitted so far, in order (waiting

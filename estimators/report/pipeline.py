@@ -27,6 +27,7 @@ import platform
 import re
 import sys
 import time
+from concurrent.futures import wait
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -497,35 +498,17 @@ class ReportRun:
                 (tmp / "figures" / f"{fig.name}.png").write_bytes(fig.png)
         (tmp / "index.html").write_text(self.html, encoding="utf-8")
         results = self.results()
-        results.to_csv(tmp / "keyrates.csv", columns=REPORT_COLUMNS)
-        dataset = results.to_dataset()
-        surveys = dict(zip(results.frame["rate"], results.frame["survey"]))
-        dataset = dataset.assign_coords(
-            survey=("rate", [surveys[r] for r in dataset["rate"].values])
-        )
-        dataset.to_netcdf(tmp / "keyrates.nc")
-        pd.concat(
-            [
-                pd.DataFrame(
-                    {
-                        "id": part.data[s.id].to_numpy(),
-                        "base_weight": part.design.base_weights,
-                        "weight": part.design.weights,
-                        "survey": part.survey.id,
-                    }
-                )
-                for part in self.parts
-            ]
-        ).to_csv(tmp / "weights.csv", index=False)
-        for part in self.parts:
-            if part.design.replicates is not None:
-                from estimators.io.replicate_file import write_replicate_weights
-
-                write_replicate_weights(
-                    part.design,
-                    tmp / f"{part.survey.prefix}replicate_weights.parquet",
-                    ids=part.data[s.id].to_numpy(),
-                )
+        # keyrates.nc by a drawing worker (idle by now): xarray, and the dask
+        # it imports to recognise dask arrays, load there while this process
+        # writes the other files.
+        drawing = self._drawing or figs.Drawing()
+        netcdf = drawing.call(write_keyrates_netcdf, results, tmp / "keyrates.nc")
+        try:
+            self._write_tables(tmp, results)
+        except BaseException:
+            wait([netcdf])  # nothing may be written into tmp once it is removed
+            raise
+        netcdf.result()
         self.timings["write"] = time.perf_counter() - start
         record = {
             "kalib_report": 2,
@@ -553,6 +536,41 @@ class ReportRun:
         (tmp / "run.json").write_text(
             json.dumps(record, indent=2, default=_json_default) + "\n", encoding="utf-8"
         )
+
+    def _write_tables(self, tmp: Path, results: Results):
+        """keyrates.csv, weights.csv and the replicate weights."""
+        s = self.settings
+        results.to_csv(tmp / "keyrates.csv", columns=REPORT_COLUMNS)
+        pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "id": part.data[s.id].to_numpy(),
+                        "base_weight": part.design.base_weights,
+                        "weight": part.design.weights,
+                        "survey": part.survey.id,
+                    }
+                )
+                for part in self.parts
+            ]
+        ).to_csv(tmp / "weights.csv", index=False)
+        for part in self.parts:
+            if part.design.replicates is not None:
+                from estimators.io.replicate_file import write_replicate_weights
+
+                write_replicate_weights(
+                    part.design,
+                    tmp / f"{part.survey.prefix}replicate_weights.parquet",
+                    ids=part.data[s.id].to_numpy(),
+                )
+
+
+def write_keyrates_netcdf(results: Results, path: Path) -> None:
+    """keyrates.nc: ``results.to_dataset()`` with the survey of each rate."""
+    dataset = results.to_dataset()
+    surveys = dict(zip(results.frame["rate"], results.frame["survey"]))
+    dataset = dataset.assign_coords(survey=("rate", [surveys[r] for r in dataset["rate"].values]))
+    dataset.to_netcdf(path)
 
 
 def output_files(parts) -> list[str]:
