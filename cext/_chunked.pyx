@@ -23,17 +23,20 @@ three steps that can run on different machines:
   converged (the same as the fused kernel).
 
 Arguments are validated, C-contiguous arrays (codes int64) and, to
-re-calibrate, a ``cext._args.CellSystem``.
+re-calibrate, a ``cext._args.CellSystem``. Scratch allocations are checked
+(``cext/alloc.pxd``): out of memory raises a ``MemoryError`` naming the step
+and the buffer.
 """
 import numpy as np
 
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from cython.parallel cimport parallel, prange
 from libc.stdint cimport int32_t, int64_t, uint8_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free
 from numpy.random cimport bitgen_t
 
 from cext._args cimport CellSystem
+from cext.alloc cimport alloc_error, kalib_alloc, kalib_alloc_failure
 from cext.recalibrate cimport (CellProblem, cell_errors_size, cell_work_size,
                                recalibrate_cells)
 
@@ -51,7 +54,11 @@ def draw_counts(list bit_generators, const int64_t[::1] n_psu, const int64_t[::1
     cdef Py_ssize_t B = len(bit_generators), H = n_psu.shape[0]
     out = np.zeros((B, P), dtype=np.uint8)
     cdef uint8_t[:, ::1] counts = out
-    cdef bitgen_t** rngs = <bitgen_t**>malloc((B + 1) * sizeof(bitgen_t*))
+    cdef kalib_alloc_failure failure
+    failure.what = -1
+    cdef bitgen_t** rngs = <bitgen_t**>kalib_alloc(B + 1, sizeof(bitgen_t*), 0, &failure)
+    if rngs == NULL:
+        raise alloc_error(&failure, "bootstrap draws", ("the table of bit generators",))
     overflowed = np.zeros(B, dtype=np.uint8)  # per replicate: prange has no OR reduction
     cdef uint8_t[::1] overflow = overflowed
     cdef Py_ssize_t b, h, k, first, nh, p
@@ -118,6 +125,10 @@ def accumulate_counts(const uint8_t[:, ::1] counts, const double[::1] base,
     return out
 
 
+SOLVE_BUFFERS = ("the calibration multipliers", "the solver's work space",
+                 "the convergence history")
+
+
 def solve_cell_tables(const double[:, ::1] D, CellSystem system, int num_threads):
     """Calibrate every row of ``D`` (B, cells) to the targets of ``system``,
     from its warm start.
@@ -141,16 +152,22 @@ def solve_cell_tables(const double[:, ::1] D, CellSystem system, int num_threads
     cdef double* lam
     cdef double* work
     cdef double* errors
+    cdef kalib_alloc_failure failure
+    failure.what = -1
     if B == 0 or C == 0:
         return g_out, iters, errs, status
     with nogil, parallel(num_threads=num_threads):
-        lam = <double*>malloc((P.p + 1) * sizeof(double))
-        work = <double*>malloc((cell_work_size(P) + 1) * sizeof(double))
-        errors = <double*>malloc((cell_errors_size(P) + 1) * sizeof(double))
+        lam = <double*>kalib_alloc(P.p + 1, sizeof(double), 0, &failure)
+        work = <double*>kalib_alloc(cell_work_size(P) + 1, sizeof(double), 1, &failure)
+        errors = <double*>kalib_alloc(cell_errors_size(P) + 1, sizeof(double), 2, &failure)
         for b in prange(B, schedule="dynamic"):
+            if failure.what >= 0:
+                continue  # some thread lacks its scratch: the call raises
             st_v[b] = recalibrate_cells(P, &D[b, 0], lam, &G[b, 0], work, errors, &it_v[b],
                                         &err_v[b])
         free(lam)
         free(work)
         free(errors)
+    if failure.what >= 0:
+        raise alloc_error(&failure, "re-calibration of the cell tables", SOLVE_BUFFERS)
     return g_out, iters, errs, status

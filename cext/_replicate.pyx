@@ -29,14 +29,19 @@ bytes). Multiplier specification (``weighting.replicates``):
   counted once per draw; multiplier ``base[p] + step[p] * count[p]``.
 * method 1 (jackknife): replicate b deletes PSU ``jk_psu[b]``; the other PSUs
   of its stratum get ``jk_factor[b]``, every other PSU 1.
+
+Each thread allocates its scratch once (``cext/alloc.pxd``): if an
+allocation fails the threads stop and the kernel raises a ``MemoryError``
+naming the step and the buffer (``*_BUFFERS`` below, in allocation order).
 """
 import numpy as np
 
 from cython.parallel cimport parallel, prange
 from libc.stdint cimport int32_t, int64_t, uint64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free
 
 from cext._args cimport CellSystem, Multipliers, ReplicatePlan
+from cext.alloc cimport alloc_error, kalib_alloc, kalib_alloc_failure
 from cext.recalibrate cimport (CellProblem, cell_errors_size, cell_work_size,
                                recalibrate_cells)
 
@@ -222,6 +227,13 @@ cdef void _block_sums(const Multipliers* s, Py_ssize_t b0, Py_ssize_t R, void* c
         _block_sums_with(s, b0, R, <const int*>counts, psu_ptr, combo, values, k, K, S)
 
 
+SOLVE_BUFFERS = ("the bootstrap counts", "the per-cell sums", "the cell base totals",
+                 "the calibration multipliers", "the solver's work space",
+                 "the convergence history")
+TOTALS_BUFFERS = ("the bootstrap counts", "the per-combination sums")
+WEIGHTS_BUFFERS = ("the bootstrap counts", "the PSU multipliers")
+
+
 def draw_multipliers(ReplicatePlan plan):
     """(B, P) PSU multipliers (for tests and exports of small designs)."""
     cdef const Multipliers* s = &plan.m
@@ -270,16 +282,20 @@ def solve_replicates(ReplicatePlan plan, const int32_t[::1] row_cell, const doub
     cdef double* lam
     cdef double* work
     cdef double* errors
+    cdef kalib_alloc_failure failure
+    failure.what = -1
     if B == 0 or n == 0:
         return g_out, iters, errs, status
     with nogil, parallel(num_threads=num_threads):
-        counts = malloc(s.P * BLOCK * s.count_bytes + 1)
-        sums = <double*>malloc((C * BLOCK + 1) * sizeof(double))
-        D = <double*>malloc((C + 1) * sizeof(double))
-        lam = <double*>malloc((P.p + 1) * sizeof(double))
-        work = <double*>malloc((cell_work_size(P) + 1) * sizeof(double))
-        errors = <double*>malloc((cell_errors_size(P) + 1) * sizeof(double))
+        counts = kalib_alloc(s.P * BLOCK * s.count_bytes + 1, 1, 0, &failure)
+        sums = <double*>kalib_alloc(C * BLOCK + 1, sizeof(double), 1, &failure)
+        D = <double*>kalib_alloc(C + 1, sizeof(double), 2, &failure)
+        lam = <double*>kalib_alloc(P.p + 1, sizeof(double), 3, &failure)
+        work = <double*>kalib_alloc(cell_work_size(P) + 1, sizeof(double), 4, &failure)
+        errors = <double*>kalib_alloc(cell_errors_size(P) + 1, sizeof(double), 5, &failure)
         for blk in prange(n_blocks, schedule="dynamic"):
+            if failure.what >= 0:
+                continue  # some thread lacks its scratch: the call raises
             b0 = blk * BLOCK
             R = B - b0 if B - b0 < BLOCK else BLOCK
             _block_sums(s, b0, R, counts, ptr, &row_cell[0], &d[0], 1, C, sums)
@@ -295,6 +311,8 @@ def solve_replicates(ReplicatePlan plan, const int32_t[::1] row_cell, const doub
         free(lam)
         free(work)
         free(errors)
+    if failure.what >= 0:
+        raise alloc_error(&failure, "replicate re-calibration", SOLVE_BUFFERS)
     return g_out, iters, errs, status
 
 
@@ -324,12 +342,16 @@ def replicate_totals(ReplicatePlan plan, const int32_t[::1] combo,
     cdef double coef
     cdef double* dest
     cdef const double* src
+    cdef kalib_alloc_failure failure
+    failure.what = -1
     if B == 0 or n == 0 or k == 0:
         return out
     with nogil, parallel(num_threads=num_threads):
-        counts = malloc(s.P * BLOCK * s.count_bytes + 1)
-        sums = <double*>malloc((K * BLOCK * k + 1) * sizeof(double))
+        counts = kalib_alloc(s.P * BLOCK * s.count_bytes + 1, 1, 0, &failure)
+        sums = <double*>kalib_alloc(K * BLOCK * k + 1, sizeof(double), 1, &failure)
         for blk in prange(n_blocks, schedule="dynamic"):
+            if failure.what >= 0:
+                continue  # some thread lacks its scratch: the call raises
             b0 = blk * BLOCK
             R = B - b0 if B - b0 < BLOCK else BLOCK
             _block_sums(s, b0, R, counts, ptr, &combo[0], &dv[0, 0], k, K, sums)
@@ -342,6 +364,8 @@ def replicate_totals(ReplicatePlan plan, const int32_t[::1] combo,
                         dest[j] += coef * src[j * BLOCK]
         free(counts)
         free(sums)
+    if failure.what >= 0:
+        raise alloc_error(&failure, "replicate totals", TOTALS_BUFFERS)
     return out
 
 
@@ -359,13 +383,19 @@ def replicate_weights(ReplicatePlan plan, const int64_t[::1] row_psu,
     cdef Py_ssize_t b, i
     cdef int* counts
     cdef double* mult
+    cdef kalib_alloc_failure failure
+    failure.what = -1
     with nogil, parallel(num_threads=num_threads):
-        counts = <int*>malloc((s.P + 1) * sizeof(int))
-        mult = <double*>malloc((s.P + 1) * sizeof(double))
+        counts = <int*>kalib_alloc(s.P + 1, sizeof(int), 0, &failure)
+        mult = <double*>kalib_alloc(s.P + 1, sizeof(double), 1, &failure)
         for b in prange(B, schedule="dynamic"):
+            if failure.what >= 0:
+                continue  # some thread lacks its scratch: the call raises
             _multipliers(s, b, counts, mult)
             for i in range(n):
                 o[b, i] = d[i] * mult[row_psu[i]] * g[b, row_cell[i]]
         free(counts)
         free(mult)
+    if failure.what >= 0:
+        raise alloc_error(&failure, "replicate weights", WEIGHTS_BUFFERS)
     return out
