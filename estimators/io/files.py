@@ -34,13 +34,23 @@ import shutil
 import signal
 import tempfile
 import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from estimators.io.text import InputFileError, ReadInfo, check_input, read_bytes, read_csv_table
+from estimators.io.text import (
+    InputFileError,
+    ReadInfo,
+    StrPath,
+    check_input,
+    read_bytes,
+    read_csv_table,
+)
 from weighting import Margin, errors
 from weighting.columns import canonical
 from weighting.errors import KalibError, MarginError
@@ -65,20 +75,22 @@ class OutputWriteError(KalibError):
     """An output cannot be written (read-only place, a directory, a full disk)."""
 
 
-def shown(value) -> str:
+def shown(value: object) -> str:
     """A value as a message shows it (:func:`weighting.errors.shown`; pandas'
     NA is missing too)."""
     return "missing" if value is pd.NA else errors.shown(value)
 
 
 # ------------------------------------------------------------------ reading
-def read_table(path, text_columns=(), *, encoding: str | None = None) -> pd.DataFrame:
+def read_table(
+    path: StrPath, text_columns: Iterable[str] = (), *, encoding: str | None = None
+) -> pd.DataFrame:
     """Read a sample table (CSV, parquet or SPSS ``.sav``); see :func:`read_table_info`."""
     return read_table_info(path, text_columns, encoding=encoding)[0]
 
 
 def read_table_info(
-    path, text_columns=(), *, encoding: str | None = None
+    path: StrPath, text_columns: Iterable[str] = (), *, encoding: str | None = None
 ) -> tuple[pd.DataFrame, ReadInfo]:
     """Read a sample table and say what was found in it.
 
@@ -170,12 +182,12 @@ def _first(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def read_margins(path, *, encoding: str | None = None) -> Margin:
+def read_margins(path: StrPath, *, encoding: str | None = None) -> Margin:
     """Read a margin file into a Margin; see :func:`read_margins_info`."""
     return read_margins_info(path, encoding=encoding)[0]
 
 
-def read_margins_info(path, *, encoding: str | None = None) -> tuple[Margin, ReadInfo]:
+def read_margins_info(path: StrPath, *, encoding: str | None = None) -> tuple[Margin, ReadInfo]:
     """Read a margin file (variables..., ``total``) into a Margin.
 
     The margin's variables are the header's columns other than ``total``, in
@@ -294,7 +306,13 @@ def check_ids(frame: pd.DataFrame, column: str, info: ReadInfo, *, default: str 
 
 
 # ------------------------------------------------------------------ writing
-def check_writable(path, force: bool = False, *, directory: bool = False) -> Path:
+#: What writes one output file: ``write(tmp_path)``, or its text or bytes. (The
+#: call's arguments are left open: mypy infers no type for a writer that binds
+#: a loop variable as a default, ``lambda tmp, f=frame: f.to_csv(tmp)``.)
+Writer = Callable[..., object] | str | bytes
+
+
+def check_writable(path: StrPath, force: bool = False, *, directory: bool = False) -> Path:
     """Fail early (before any work) if ``path`` exists without ``force``, is
     a directory (a file, when the output is a ``directory``), or its parent
     directory does not exist."""
@@ -313,7 +331,7 @@ def check_writable(path, force: bool = False, *, directory: bool = False) -> Pat
 
 
 @contextmanager
-def claim_outputs(paths):
+def claim_outputs(paths: Iterable[StrPath]) -> Iterator[None]:
     """Hold an exclusive claim on every path for the ``with`` block.
 
     The claim is a lock file ``.NAME.lock`` beside each target, locked with
@@ -323,7 +341,7 @@ def claim_outputs(paths):
     the target (the loser of two runs started together exits 2). Lock files
     are removed on the way out.
     """
-    held = []
+    held: list[tuple[Path, int]] = []
     try:
         for path in sorted({Path(p).absolute() for p in paths}):
             held.append(_claim(path))
@@ -372,7 +390,7 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
-def write_atomic(path, write, force: bool = False) -> Path:
+def write_atomic(path: StrPath, write: Writer, force: bool = False) -> Path:
     """Write a file atomically: ``write(tmp_path)`` then rename onto ``path``.
 
     Parameters
@@ -390,7 +408,7 @@ def write_atomic(path, write, force: bool = False) -> Path:
     return write_files([(path, write)], force)[0]
 
 
-def write_files(items, force: bool = False) -> list[Path]:
+def write_files(items: Sequence[tuple[StrPath, Writer]], force: bool = False) -> list[Path]:
     """Write files that belong together as one unit.
 
     ``items`` is a list of ``(path, write)`` pairs (``write`` as in
@@ -437,7 +455,7 @@ def write_files(items, force: bool = False) -> list[Path]:
 
 
 @contextmanager
-def signals_held():
+def signals_held() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM while the block runs; a signal that came
     meanwhile is acted on when it ends.
 
@@ -447,7 +465,7 @@ def signals_held():
     or a sidecar without its table). Signals are only handled in the main
     thread; elsewhere the block runs as it is.
     """
-    caught = []
+    caught: list[tuple[int, FrameType | None]] = []
     held = [
         sig
         for sig in (signal.SIGINT, signal.SIGTERM)
@@ -456,7 +474,8 @@ def signals_held():
     if threading.current_thread() is not threading.main_thread() or not held:
         yield
         return
-    previous = {
+    # a handler is a function, SIG_DFL or SIG_IGN (ints), or None (not set from Python)
+    previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {
         sig: signal.signal(sig, lambda signum, frame: caught.append((signum, frame)))
         for sig in held
     }
@@ -467,8 +486,9 @@ def signals_held():
             signal.signal(sig, handler)
         if caught:
             signum, frame = caught[0]
-            if callable(previous[signum]):
-                previous[signum](signum, frame)
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, frame)
             else:  # SIG_DFL: the signal's default action, now that it can
                 os.kill(os.getpid(), signum)
 
@@ -480,7 +500,7 @@ def current_umask() -> int:
     return mask
 
 
-def write_table(frame: pd.DataFrame, path, force: bool = False) -> Path:
+def write_table(frame: pd.DataFrame, path: StrPath, force: bool = False) -> Path:
     """Write a DataFrame atomically as CSV (numbers in shortest round-trip form)
     or parquet (by suffix)."""
     if Path(path).suffix.lower() in PARQUET_SUFFIXES:
@@ -490,7 +510,7 @@ def write_table(frame: pd.DataFrame, path, force: bool = False) -> Path:
 
 # ------------------------------------------------------------- directories
 @contextmanager
-def staged_directory(out, force: bool = False):
+def staged_directory(out: StrPath, force: bool = False) -> Iterator[Path]:
     """Build an output directory in a temporary sibling, then publish it whole.
 
     ``with staged_directory(out, force) as tmp:`` yields the temporary

@@ -26,8 +26,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -42,9 +44,14 @@ from estimators.io.files import (
     shown,
     write_files,
 )
-from estimators.io.text import read_json
+from estimators.io.text import StrPath, read_json
 from weighting.margins import Margin, NumericTotal
 from weighting.replicates import METHODS, REPLICATE_TYPES, svrep_constants
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from weighting.design import Design
 
 FORMAT = "kalib-replicate-weights"
 #: Methods a sidecar may name: kalib's, and R's ``svrepdesign`` types (a
@@ -73,12 +80,12 @@ SIDECAR_METHODS = tuple(
 VERSION = 2
 
 
-def sidecar_path(path) -> Path:
+def sidecar_path(path: StrPath) -> Path:
     """The JSON sidecar of a replicate-weight file: same name, ``.json``."""
     return Path(path).with_suffix(".json")
 
 
-def replicate_metadata(design) -> dict:
+def replicate_metadata(design: Design) -> dict[str, Any]:
     """The sidecar content for a design with replicates (JSON-ready)."""
     reps = design.replicates
     return {
@@ -111,7 +118,7 @@ def replicate_metadata(design) -> dict:
     }
 
 
-def calibration_spec(design) -> dict | None:
+def calibration_spec(design: Design) -> dict[str, Any] | None:
     """Margins (as tables), distance, bounds, trimming, tolerance and outcome."""
     result = design.calibration
     if result is None:
@@ -153,7 +160,7 @@ def _finite(value):
     return value
 
 
-def replicate_frame(design, ids=None) -> pd.DataFrame:
+def replicate_frame(design: Design, ids: ArrayLike | None = None) -> pd.DataFrame:
     """``id, weight, rep_1 … rep_B`` as a DataFrame (materialises n × B)."""
     W = design.replicate_weights()
     ids = np.arange(1, design.n + 1) if ids is None else np.asarray(ids)
@@ -165,7 +172,9 @@ def replicate_frame(design, ids=None) -> pd.DataFrame:
     return pd.concat([frame, reps], axis=1)
 
 
-def write_replicate_weights(design, path, *, ids=None, force=False) -> Path:
+def write_replicate_weights(
+    design: Design, path: StrPath, *, ids: ArrayLike | None = None, force: bool = False
+) -> Path:
     """Write ``id, weight, rep_1 … rep_B`` (CSV or parquet by suffix) and the sidecar.
 
     The pair is written as one unit (:func:`estimators.io.files.write_files`):
@@ -201,7 +210,7 @@ def write_replicate_weights(design, path, *, ids=None, force=False) -> Path:
     return path
 
 
-def file_sha256(path) -> str:
+def file_sha256(path: StrPath) -> str:
     """Hex SHA-256 of a file's bytes."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -229,7 +238,7 @@ class ReplicateFile:
     method: str
     metadata: dict
 
-    def attach(self, design):
+    def attach(self, design: Design) -> Design:
         """``design`` (rows in file order) with these replicate weights."""
         return design.with_replicate_weights(
             self.repweights,
@@ -243,7 +252,13 @@ class ReplicateFile:
 
 
 def read_replicate_weights(
-    path, id_columns=("id",), *, replicate_type=None, scale=None, rscales=None, fay_rho=None
+    path: StrPath,
+    id_columns: Sequence[str] = ("id",),
+    *,
+    replicate_type: str | None = None,
+    scale: float | None = None,
+    rscales: ArrayLike | None = None,
+    fay_rho: float | None = None,
 ) -> ReplicateFile:
     """Read a file written by :func:`write_replicate_weights` (or ``kalib replicate``),
     or replicate weights from elsewhere without a sidecar.

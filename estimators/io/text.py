@@ -46,14 +46,20 @@ import csv
 import io
 import itertools
 import json
+import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, SupportsInt
 
 import numpy as np
 import pandas as pd
 
 from weighting.errors import KalibError
+
+#: A file name: text or a path object.
+StrPath = str | os.PathLike[str]
 
 DELIMITERS = (",", ";", "\t")
 #: Rows read to choose the delimiter (the header and the next ones).
@@ -138,16 +144,16 @@ class ReadInfo:
         """``line N`` (text files) or ``row N`` (1-based) for data row ``row``."""
         return self.where_rows([row])
 
-    def where_rows(self, rows, limit: int = 3) -> str:
+    def where_rows(self, rows: Iterable[SupportsInt], limit: int = 3) -> str:
         """``lines 3, 9`` (text files) or ``rows 2, 8`` (1-based) for data
         rows at positions ``rows``, the first ``limit`` of them."""
-        rows = [int(r) for r in rows]
-        if self.lines is not None and all(0 <= r < len(self.lines) for r in rows):
-            word, numbers = "line", [int(self.lines[r]) for r in rows]
+        at = [int(r) for r in rows]
+        if self.lines is not None and all(0 <= r < len(self.lines) for r in at):
+            word, numbers = "line", [int(self.lines[r]) for r in at]
         else:
-            word, numbers = "row", [r + 1 for r in rows]
-        text = ", ".join(str(n) for n in numbers[:limit]) + (", ..." if len(rows) > limit else "")
-        return f"{word}{'s' if len(rows) > 1 else ''} {text}"
+            word, numbers = "row", [r + 1 for r in at]
+        text = ", ".join(str(n) for n in numbers[:limit]) + (", ..." if len(at) > limit else "")
+        return f"{word}{'s' if len(at) > 1 else ''} {text}"
 
 
 def encoding_name(codec: str | None) -> str:
@@ -312,7 +318,7 @@ def _check_header(header: list[str], path: str) -> None:
         seen.setdefault(name, k)
 
 
-def read_csv_header(path, encoding: str | None = None) -> list[str]:
+def read_csv_header(path: StrPath, encoding: str | None = None) -> list[str]:
     """The column names of a CSV file (its dialect detected as for the table)."""
     name = str(path)
     text, _, _ = decode(read_bytes(path), name, encoding)
@@ -330,10 +336,10 @@ def read_csv_header(path, encoding: str | None = None) -> list[str]:
 
 # ----------------------------------------------------------------- the table
 def read_csv_table(
-    path,
+    path: StrPath,
     raw: bytes,
     *,
-    text_columns=(),
+    text_columns: Iterable[str] = (),
     all_text: bool = False,
     encoding: str | None = None,
     named: bool = False,
@@ -423,7 +429,7 @@ def _first(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def read_json(path, what: str, error=InputFileError):
+def read_json(path: StrPath, what: str, error: type[KalibError] = InputFileError) -> Any:
     """The JSON document in a file; ``error`` (naming ``what`` and the file,
     with the line and column of a syntax error) when it cannot be read."""
     raw = read_bytes(path)
@@ -443,7 +449,7 @@ def read_json(path, what: str, error=InputFileError):
         raise error(f"cannot read {what} {name!r}: {_first(exc)}") from None
 
 
-def check_input(path) -> Path:
+def check_input(path: StrPath) -> Path:
     """``path`` as a Path; InputFileError when it is absent or a directory."""
     path = Path(path)
     if path.is_dir():
@@ -453,7 +459,7 @@ def check_input(path) -> Path:
     return path
 
 
-def read_bytes(path) -> bytes:
+def read_bytes(path: StrPath) -> bytes:
     """A file's bytes; InputFileError when it is absent, a directory or unreadable."""
     path = check_input(path)
     try:
