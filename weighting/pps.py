@@ -117,7 +117,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from weighting.columns import Columns, column, numeric
-from weighting.errors import DesignError, ReplicateError
+from weighting.errors import DesignError, ReplicateError, shown
 
 #: The approximations named by a string (``"hr"`` is ``HR()``).
 PPS_METHODS = ("brewer", "overton", "hartley-rao", "hr")
@@ -382,9 +382,10 @@ def _probabilities(
     if bad.size:
         raise DesignError(
             f"{label}: {bad.size} inclusion probabilit(y/ies) outside (0, 1] "
-            f"(first at row {bad[0]}: {name} = {float(values[bad[0]])!r}); a PPS design "
+            f"(first at row {bad[0] + 1}: {name} = {shown(values[bad[0]])}); a PPS design "
             f"takes {'weights 1/pi' if reciprocal else 'fpc as probabilities, not population counts'}",
             option=name,
+            row=int(bad[0]),
         )
     return prob
 
@@ -397,8 +398,9 @@ def _per_psu(values: FloatArray, codes: IntArray, P: int, what: str) -> FloatArr
     if bad.size:
         row = int(bad[0])
         raise DesignError(
-            f"the {what} varies within a PSU: {values[row]:g} at row {row}, "
-            f"{value[codes[row]]:g} at another row of its PSU; a PPS design has one per PSU"
+            f"the {what} varies within a PSU: {values[row]:g} at row {row + 1}, "
+            f"{value[codes[row]]:g} at another row of its PSU; a PPS design has one per PSU",
+            row=row,
         )
     return value
 
@@ -461,19 +463,19 @@ def _joint_block(
         )
     if not np.all(np.isfinite(M)):
         i, j = np.argwhere(~np.isfinite(M))[0]
-        raise DesignError(f"the joint-inclusion matrix is not finite at [{i}, {j}]")
+        raise DesignError(f"the joint-inclusion matrix is not finite at {_entry(i, j)}")
     asym = np.abs(M - M.T)
     if asym.max() > 1e-12 * max(1.0, float(np.abs(M).max())):
         i, j = np.unravel_index(int(np.argmax(asym)), M.shape)
         raise DesignError(
-            f"the joint-inclusion matrix is not symmetric: [{i}, {j}] = {float(M[i, j])!r}, "
-            f"[{j}, {i}] = {float(M[j, i])!r}"
+            f"the joint-inclusion matrix is not symmetric: {shown(M[i, j])} at {_entry(i, j)}, "
+            f"{shown(M[j, i])} at {_entry(j, i)}"
         )
     diag = np.diag(M)
     if np.any((diag <= 0) | (diag > 1)) or np.any(M <= 0):
         i, j = np.argwhere(M <= 0)[0] if np.any(M <= 0) else np.argwhere(np.diag(diag > 1))[0]
         raise DesignError(
-            f"the joint-inclusion matrix has [{i}, {j}] = {float(M[i, j])!r}: probabilities "
+            f"the joint-inclusion matrix has {shown(M[i, j])} at {_entry(i, j)}: probabilities "
             "must lie in (0, 1] (the HT variance needs every joint probability positive)"
         )
     bound = np.minimum.outer(diag, diag)
@@ -481,8 +483,8 @@ def _joint_block(
     if over.any():
         i, j = np.argwhere(over)[0]
         raise DesignError(
-            f"the joint-inclusion matrix has pi_ij = {float(M[i, j])!r} at [{i}, {j}], above "
-            f"min(pi_i, pi_j) = {float(bound[i, j])!r}"
+            f"the joint-inclusion matrix has pi_ij = {shown(M[i, j])} at {_entry(i, j)}, above "
+            f"min(pi_i, pi_j) = {shown(bound[i, j])}"
         )
     # rows and columns of the file are the PSUs in order of first appearance
     first = np.full(P, len(codes))
@@ -493,6 +495,12 @@ def _joint_block(
     dcheck = (M - np.outer(diag, diag)) / M
     dcheck[np.abs(dcheck) < spec.tolerance] = 0.0
     return np.arange(P, dtype=np.int64), _quadratic(dcheck, variance)
+
+
+def _entry(i: int | np.integer, j: int | np.integer) -> str:
+    """An entry of a joint matrix as a message names it (rows and columns from 1,
+    as in its file)."""
+    return f"row {int(i) + 1}, column {int(j) + 1}"
 
 
 def _quadratic(dcheck: FloatArray, variance: str) -> FloatArray:
