@@ -11,13 +11,16 @@ import math
 import multiprocessing
 import os
 import textwrap
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
@@ -26,7 +29,13 @@ from estimators.report.labels import domain_label
 WEIGHTED_COLOUR = "#1f5a96"
 UNWEIGHTED_COLOUR = "#b24a1e"
 REGISTER_COLOUR = "#6a6a6a"
-UNWEIGHTED_MARKER = {"ms": 4.5, "mfc": "white", "mec": UNWEIGHTED_COLOUR, "mew": 1.3}
+# matplotlib keyword arguments (typed Any: each key takes its own type)
+UNWEIGHTED_MARKER: dict[str, Any] = {
+    "ms": 4.5,
+    "mfc": "white",
+    "mec": UNWEIGHTED_COLOUR,
+    "mew": 1.3,
+}
 
 plt.rcParams.update(
     {
@@ -422,7 +431,7 @@ def _scale_colours(k: int) -> tuple:
     return tuple(SCALE_COLOURS[i] for i in idx)
 
 
-FIGURES = {
+FIGURES: dict[str, Callable[..., Figure]] = {
     "weight_distribution": weight_distribution,
     "replicate_convergence": replicate_convergence,
     "sample_vs_population": sample_vs_population,
