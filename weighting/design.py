@@ -633,6 +633,10 @@ class Design:
         re-calibrated on Dask by ``estimators.scale``), taken as it is."""
         from weighting.protocols import ReplicateStructure
 
+        if self.pps is not None:  # made on Dask, past with_replicates' check
+            from weighting.pps import replicates_unavailable
+
+            raise replicates_unavailable(replicates.method)
         if not isinstance(replicates, ReplicateStructure):
             raise KalibError(
                 f"{type(replicates).__name__} is not a replicate structure "

@@ -49,6 +49,10 @@ def test_errors_name_the_problem(tmp_path, capsys):
     cases = [
         (["--pps", "brewer", "--pps-variance", "YG"], "no Yates-Grundy form"),
         (["--pps", "overton", "--variance", "bootstrap"], "not made for a PPS design"),
+        (  # replicates made on Dask are refused too
+            ["--pps", "overton", "--variance", "jkn", "--scheduler", "threads"],
+            "not made for a PPS design",
+        ),
         (["--pps", "poisson"], "poisson"),
     ]
     for options, message in cases:
