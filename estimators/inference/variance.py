@@ -33,10 +33,13 @@ stage-1 sampling fraction ``f_h``, recursively::
 Without a stage-1 fpc (PSUs drawn with replacement) later stages do not
 enter, as in R. Calibration residuals are taken once, before the recursion
 (R's ``calibrate`` at stage 0). Lonely-PSU policies apply at every stage
-(``weighting.design``). Domains of a multistage design go through the
-n x (block of domains) influence matrix instead of the single-stage shortcut
-below; an uncalibrated domain counts only its own rows as present (R's
-``svyby`` subsets), which matters for ``"average"`` alone. Differences from
+(``weighting.design``). Domains of an uncalibrated multistage design are
+summed from the (cluster, domain) totals present at every stage (a cluster
+without rows of the domain has total 0; ``_multistage_domain_sums``), those
+of a calibrated one (every row has a calibration residual in every column)
+through the n x (block of domains) influence matrix; an uncalibrated domain
+counts only its own rows as present (R's ``svyby`` subsets), which matters
+for ``"average"`` alone. Differences from
 R: none in the numbers (tests/estimators/inference/test_multistage.py);
 R's ``survey.adjust.domain.lonely`` (``subset`` designs only) is not offered.
 
@@ -170,17 +173,31 @@ def multistage_covariance(design, u, present=None, diagonal=False) -> np.ndarray
     ndarray (m, m), or (m,) with ``diagonal``
     """
     m = u.shape[1]
-    policy = design.lonely_psu if isinstance(design.lonely_psu, str) else "certainty"
+    policy = _policy(design)
     out = np.zeros(m) if diagonal else np.zeros((m, m))
-    multiplier = np.ones(1)  # per stratum of the current stage: product of earlier f
+    for stage, multiplier in _stages(design):
+        out += _stage_sum(stage, u, multiplier, policy, present, diagonal)
+    return out
+
+
+def _policy(design) -> str:
+    """The lonely-PSU policy of the variance (a merge leaves none lonely)."""
+    return design.lonely_psu if isinstance(design.lonely_psu, str) else "certainty"
+
+
+def _stages(design):
+    """The stages that enter the variance, each with the product of the
+    earlier stages' sampling fractions per stratum (R's ``multistage``
+    multiplies a PSU's within variance by its stratum's ``n/N``): stage 1
+    alone without a stage-1 fpc."""
+    multiplier = np.ones(1)
     for stage in design.stages:
         if stage.number > 1:
             if design.fpc is None:
-                break
+                return
             previous = design.stages[stage.number - 2]
             multiplier = (multiplier * previous.sampling_fraction)[previous.cluster_stratum]
-        out += _stage_sum(stage, u, multiplier, policy, present, diagonal)
-    return out
+        yield stage, multiplier
 
 
 def _stage_sum(stage, u, multiplier, policy, present, diagonal) -> np.ndarray:
@@ -200,13 +217,7 @@ def _stage_sum(stage, u, multiplier, policy, present, diagonal) -> np.ndarray:
     if policy == "adjust":  # a lonely PSU deviates from zero
         means[lonely] = 0.0
     centred = totals - means[strata]
-    complement = 1.0 - stage.sampling_fraction
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(n_h > 1, complement * n_h / (n_h - 1), complement)
-    factor = np.where(complement < 1e-7, 0.0, factor)
-    if policy != "adjust":
-        factor = np.where(lonely, 0.0, factor)
-    factor = factor * np.broadcast_to(multiplier, (H,))
+    factor = _stage_factors(stage, multiplier, policy)
     weighted = centred * factor[strata][:, None]
     if diagonal:
         V = np.einsum("pj,pj->j", weighted, centred)
@@ -214,18 +225,40 @@ def _stage_sum(stage, u, multiplier, policy, present, diagonal) -> np.ndarray:
         V = weighted.T @ centred
     if policy != "average" or not lonely.any():
         return V
-    # R's onestage: the strata with rows over those without a lonely PSU
     rows = np.ones(u.shape, bool) if present is None else present
     has = np.empty((H, m), bool)
     for j in range(m):
         has[:, j] = np.bincount(stage.stratum, rows[:, j], minlength=H) > 0
-    if stage.number == 1:
-        scale = has.sum(axis=0) / (has & ~lonely[:, None]).sum(axis=0)
-    else:  # every stratum is alone in its parent cluster: NaN where lonely
-        scale = np.where((has & lonely[:, None]).any(axis=0), np.nan, 1.0)
+    scale = _average_scale(stage, has)
     if diagonal:
         return V * scale
     return V * np.sqrt(np.outer(scale, scale))
+
+
+def _stage_factors(stage, multiplier, policy) -> np.ndarray:
+    """Per stratum of a stage: ``(1 - f) n / (n - 1)`` times the earlier
+    stages' fractions; 0 for a take-all stratum (``1 - f < 1e-7``, R's rule)
+    and for a lonely one, but under ``"adjust"`` (``1 - f``)."""
+    n_h = stage.n_clusters.astype(np.float64)
+    complement = 1.0 - stage.sampling_fraction
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(n_h > 1, complement * n_h / (n_h - 1), complement)
+    factor = np.where(complement < 1e-7, 0.0, factor)
+    if policy != "adjust":
+        factor = np.where(stage.lonely, 0.0, factor)
+    return factor * np.broadcast_to(multiplier, factor.shape)
+
+
+def _average_scale(stage, has) -> np.ndarray:
+    """R's ``onestage`` under ``"average"``: the strata with rows (``has``,
+    (H, k)) over those of them without a lonely PSU, per column; at stages
+    beyond the first every stratum is alone in its parent cluster, so a
+    lonely one with rows makes the column NaN."""
+    lonely = stage.lonely[:, None]
+    if stage.number == 1:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return has.sum(axis=0) / (has & ~lonely).sum(axis=0)
+    return np.where((has & lonely).any(axis=0), np.nan, 1.0)
 
 
 def _require_finite_influence(z) -> None:
@@ -293,6 +326,10 @@ def domain_variances(design, codes, n_domains, residuals, scale) -> np.ndarray:
     e = np.asarray(residuals, dtype=np.float64).reshape(design.n, -1)
     _require_finite_influence(e)
     G, m = int(n_domains), e.shape[1]
+    if getattr(design, "pps", None) is None and is_multistage(design):
+        if design.calibration is None:
+            var = _multistage_domain_sums(design, np.asarray(codes, dtype=np.int64), G, e)
+            return var * np.asarray(scale, dtype=np.float64) ** 2
     if is_multistage(design) or getattr(design, "pps", None) is not None:
         return _multistage_domain_variances(design, codes, G, e, scale)
     e = np.ascontiguousarray(e.T)  # item-major: each item's residuals contiguous
@@ -345,6 +382,44 @@ def _multistage_domain_variances(design, codes, G, e, scale) -> np.ndarray:
             own = codes[:, None] == np.arange(g0, g1)
             present = np.repeat(own, m, axis=1)
         var[g0:g1] = multistage_covariance(design, u, present, diagonal=True).reshape(-1, m)
+    return var
+
+
+def _multistage_domain_sums(design, codes, G, e) -> np.ndarray:
+    """:func:`multistage_covariance`'s variances of the G x m domain totals
+    of e (uncalibrated: a row enters its own domain's columns only), from the
+    (cluster, domain) totals present at every stage, without the n x G m
+    influence matrix. In stratum s (``n_s`` clusters) and domain g, with
+    ``K`` clusters holding rows of g (totals ``T``, mean ``Tbar = sum T /
+    n_s``), the sum of squares over all ``n_s`` clusters is exactly
+    ``sum_K (T - Tbar)^2 + (n_s - K) Tbar^2`` (the others' totals are 0)."""
+    m = e.shape[1]
+    policy = _policy(design)
+    w = design.weights
+    var = np.zeros((G, m))
+    for stage, multiplier in _stages(design):
+        P = len(stage.cluster_stratum)
+        entry, pairs = combinations([stage.cluster, codes], [P, G])
+        stratum = stage.cluster_stratum[pairs[:, 0]]
+        group, groups = combinations([stratum, pairs[:, 1]], [len(stage.n_clusters), G])
+        q_stratum, q_dom = groups.T
+        n_s = stage.n_clusters[q_stratum].astype(np.float64)
+        K = np.bincount(group, minlength=len(groups))
+        factor = _stage_factors(stage, multiplier, policy)[q_stratum]
+        adjust = (policy == "adjust") & stage.lonely[q_stratum]
+        term = np.empty((G, m))
+        for j in range(m):
+            T = np.bincount(entry, w * e[:, j], minlength=len(pairs))
+            mean = np.bincount(group, T, minlength=len(groups)) / n_s
+            mean[adjust] = 0.0  # a lonely PSU deviates from zero
+            SS = np.bincount(group, (T - mean[group]) ** 2, minlength=len(groups))
+            SS += (n_s - K) * mean**2
+            term[:, j] = np.bincount(q_dom, factor * SS, minlength=G)
+        if policy == "average" and stage.lonely.any():
+            has = np.zeros((len(stage.n_clusters), G), bool)
+            has[q_stratum, q_dom] = True  # strata with rows of the domain
+            term *= _average_scale(stage, has)[:, None]
+        var += term
     return var
 
 

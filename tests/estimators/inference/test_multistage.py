@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from repo_paths import REFERENCE
 
+from estimators.inference import variance
 from estimators.inference.estimate import (
     distribution_items,
     domain_covariance,
@@ -360,3 +361,56 @@ def test_a_complete_second_stage_adds_nothing(seed, fraction):
         a = estimate(two, "y", by=("all", "g")).frame["se"]
         b = estimate(one, "y", by=("all", "g")).frame["se"]
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@st.composite
+def multistage_samples(draw):
+    """Stratified samples of 2 or 3 stages, with or without fpc, lonely
+    clusters at any stage, take-all strata, under every lonely policy."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    stages = draw(st.integers(2, 3))
+    H = int(rng.integers(1, 4))
+    rows = []  # (stratum, cluster labels per stage, population per stage)
+    for h in range(H):
+        n1 = int(rng.integers(1, 4))
+        N1 = n1 + int(rng.integers(0, 3))
+        for c in range(n1):
+            n2 = int(rng.integers(1, 4))
+            N2 = n2 + int(rng.integers(0, 3))
+            for u in range(n2):
+                n3 = int(rng.integers(1, 3)) if stages == 3 else 1
+                N3 = n3 + int(rng.integers(0, 2))
+                rows += [(h, c, u, k, N1, N2, N3) for k in range(n3)]
+    h, c, u, k, N1, N2, N3 = map(np.array, zip(*rows))
+    n = len(h)
+    data = {"h": h, "c": c, "u": u * 10 + k if stages == 2 else u, "k": k}
+    data.update(N1=N1, N2=N2, N3=N3, y=rng.normal(size=n), x=rng.uniform(1, 2, n))
+    data["g"] = rng.integers(0, 3, n)
+    psu = ["c", "u", "k"][:stages]
+    fpc = ["N1", "N2", "N3"][:stages] if draw(st.booleans()) else None
+    policy = draw(st.sampled_from(["certainty", "remove", "adjust", "average"]))
+    design = Design(
+        data,
+        weights=rng.uniform(1, 3, n),
+        strata="h",
+        psu=psu,
+        fpc=fpc,
+        nest=True,
+        lonely_psu=policy,
+    )
+    return design, data
+
+
+@settings(max_examples=60, deadline=None)
+@given(multistage_samples())
+def test_domain_sums_equal_the_dense_multistage_variances(case):
+    """The (cluster, domain) shortcut of uncalibrated multistage domains
+    equals the n x G m influence matrix through multistage_covariance, every
+    lonely policy and stage included (NaN where that gives NaN)."""
+    design, data = case
+    codes = np.asarray(data["g"])
+    e = np.column_stack([data["y"], data["y"] - 0.5 * data["x"]])
+    scale = np.array([[1.0, 0.5], [2.0, 1.0], [1.0, 3.0]])
+    fast = variance.domain_variances(design, codes, 3, e, scale)
+    dense = variance._multistage_domain_variances(design, codes, 3, e, scale)
+    np.testing.assert_allclose(fast, dense, rtol=1e-10, atol=1e-12)
