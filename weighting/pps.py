@@ -85,7 +85,11 @@ form, as in survey >= 4.4-1 (4.1.1 computes and then drops them for
 Overton, Hartley–Rao and ``ppsmat`` designs; tests/reference/pps/README.md).
 Across domains the covariance is the quadratic form of the domains'
 influence values; R's ``svyby(covmat = TRUE)`` sets it to 0 on these
-designs.
+designs. The design effect of a total is the ordinary one (SRS variance
+:math:`\hat N^2 s^2 (1 - n/\hat N)/n`, as R's ``svytotal`` on other designs);
+R's ``svytotal`` on Overton, Hartley–Rao and ``ppsmat`` designs leaves out
+the :math:`(1 - n/\hat N)/n`, so its deff is smaller by that factor (means
+agree).
 
 References
 ----------
