@@ -28,6 +28,13 @@ median of up to 5 processes within ``PROCESS_BUDGET`` seconds.
 
 Writes ``benchmarks/results/peers-<date>-<commit>.json``, the scaling figure
 ``benchmarks/scaling.png`` and the table in ``benchmarks/README.md``.
+
+``--update`` re-measures only the tasks, sizes and tools asked for and merges
+them into the latest saved run (:func:`merge_runs`): the saved record and the
+table are the whole comparison, the rows measured now replacing the earlier
+ones, and the README names the rows re-measured and the run the others come
+from (e.g. the issue-14 rows after a change to start-up, without the hours
+R takes at n = 1e6).
 """
 
 from __future__ import annotations
@@ -666,6 +673,11 @@ def parse_args(argv=None):
         "--no-readme", action="store_true", help="do not rewrite the table in benchmarks/README.md"
     )
     parser.add_argument(
+        "--update",
+        action="store_true",
+        help="merge this run's rows into the latest saved run (the others kept from it)",
+    )
+    parser.add_argument(
         "--redraw",
         action="store_true",
         help="measure nothing: table, figure and README from the latest "
@@ -745,6 +757,76 @@ def measure(args, tools: list[Tool], sizes: list[str], tasks: list[str], log) ->
     }
 
 
+def merge_runs(base: dict, new: dict) -> dict:
+    """``new`` (a run of some tasks, sizes and tools) merged into ``base``
+    (an earlier run): every (task, n, tool) of ``new`` replaces that of
+    ``base``; the machine, date and commit are ``new``'s, and ``updated``
+    records ``base`` (file name, date, commit, machine) and the rows
+    re-measured, as ``"<task> <n> <tool>"``. ``base`` must have the same
+    cap, B and tol (else the rows would not be comparable)."""
+    for key in ("cap_seconds", "replicates", "tol"):
+        if base[key] != new[key]:
+            raise ValueError(f"cannot merge runs with different {key}: {base[key]} and {new[key]}")
+    results = {
+        task: {n: dict(row) for n, row in rows.items()} for task, rows in base["results"].items()
+    }
+    remeasured = []
+    for task, rows in new["results"].items():
+        for n, row in rows.items():
+            results.setdefault(task, {}).setdefault(n, {}).update(row)
+            remeasured += [f"{task} {n} {tool}" for tool in row]
+    return {
+        **new,
+        "versions": {**base["versions"], **new["versions"]},
+        "sizes": sorted(set(base["sizes"]) | set(new["sizes"]), key=list(SIZES).index),
+        "tools": [t.name for t in TOOLS if t.name in set(base["tools"]) | set(new["tools"])],
+        "results": results,
+        # the other rows are base's (an updated run itself, if its record says so)
+        "updated": {
+            "base": f"peers-{base['datetime']}-{base['commit']}.json",
+            "base_datetime": base["datetime"],
+            "base_commit": base["commit"],
+            "base_machine": base["machine"],
+            "remeasured": remeasured,
+        },
+    }
+
+
+def _date(stamp: str) -> str:
+    return f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}"
+
+
+def _load_text(machine: dict) -> str:
+    if _shared(machine):
+        return (
+            f"shared with other work (load average up to {machine['load_max']} on its "
+            f"{machine['cores']} cores), so absolute times are inflated and noisy; tools ran "
+            "one after another within each task and n, so the ratios are the fairer reading"
+        )
+    return f"load average at most {machine['load_max']} on its {machine['cores']} cores"
+
+
+def update_text(record: dict) -> str:
+    """The README's note on an updated run: which rows were re-measured, and
+    where the others come from."""
+    up = record.get("updated")
+    if not up:
+        return ""
+    rows: dict[tuple, list] = {}
+    for item in up["remeasured"]:
+        task, n, tool = item.split(" ", 2)
+        rows.setdefault((task, tool), []).append(n)
+    listed = "; ".join(
+        f"{task} {tool} at n = {', '.join(ns)}" for (task, tool), ns in rows.items()
+    )
+    machine = up["base_machine"]
+    return (
+        f" Re-measured in this run ({_date(record['datetime'])}): {listed}. The other rows "
+        f"are those of `results/{up['base']}` (measured {_date(up['base_datetime'])} at "
+        f"commit `{up['base_commit']}`, machine {_load_text(machine)})."
+    )
+
+
 def publish(record: dict, write_readme: bool, log) -> None:
     """Print the table and targets, draw the figure, rewrite the README section."""
     cap, results, sizes = record["cap_seconds"], record["results"], record["sizes"]
@@ -769,7 +851,8 @@ def publish(record: dict, write_readme: bool, log) -> None:
     )
     update_readme(
         f"Measured {stamp[:4]}-{stamp[4:6]}-{stamp[6:8]} at commit `{record['commit']}` on "
-        f"{machine['description']}.{shared} Versions: {version_text}. Cap: {cap:g} s per "
+        f"{machine['description']}.{shared}{update_text(record)} Versions: {version_text}. "
+        f"Cap: {cap:g} s per "
         f"tool, task and n; B = {record['replicates']}; tol = {record['tol']:g}. Raw "
         f"numbers: `results/peers-{stamp}-{record['commit']}.json`."
         f"\n\n{table}\nTargets (issues 2, 4 and 14):\n\n{targets}\n\n"
@@ -800,6 +883,11 @@ def main(argv=None) -> int:
         log(f"peers.py: unknown size/task/tool {sorted(unknown)}")
         return 2
     record = measure(args, [t for t in TOOLS if t.name in wanted], sizes, tasks, log)
+    if args.update:
+        runs = sorted(RESULTS.glob("peers-*.json"))
+        if runs:
+            record = merge_runs(json.loads(runs[-1].read_text()), record)
+            log(f"merged into {runs[-1].name}")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"peers-{record['datetime']}-{record['commit']}.json"
     tmp = out.with_name(out.name + ".tmp")

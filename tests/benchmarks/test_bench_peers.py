@@ -4,6 +4,7 @@ judged from a run's numbers (met and not met)."""
 
 import sys
 
+import pytest
 from repo_paths import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -74,3 +75,59 @@ def test_issue_14_targets_from_a_run():
     assert "linearization at n = 1e5, kalib under 0.3 s: 200 ms — met" in text
     assert "linearization_process at n = 1e5, kalib under 1 s: 1.2 s — NOT met" in text
     assert "linearization at n = 1e6, kalib under 3 s and 1 GB: 2.5 s, 1100 MB — NOT met" in text
+
+
+def test_an_update_replaces_the_rows_it_measured_and_keeps_the_others():
+    def run(stamp, commit, results, tools, sizes, load):
+        machine = {"description": "m", "cores": 2, "load_max": load}
+        return {
+            "datetime": stamp,
+            "commit": commit,
+            "machine": machine,
+            "versions": {"kalib": commit, "svy": "0.35.0"},
+            "cap_seconds": 120.0,
+            "replicates": 500,
+            "tol": 1e-10,
+            "sizes": sizes,
+            "tools": tools,
+            "results": results,
+        }
+
+    base = run(
+        "20261204T170423",
+        "c16bcb7",
+        {
+            "rake": {"1e6": {"kalib": {"seconds": 0.01}}},
+            "bootstrap_process": {
+                "1e5": {"kalib": {"seconds": 1.22}, "svy": {"seconds": 8.0}},
+                "1e6": {"kalib": {"seconds": 8.7}},
+            },
+        },
+        ["kalib", "R survey", "svy"],
+        ["1e3", "1e5", "1e6"],
+        3.35,
+    )
+    new = run(
+        "20261204T190000",
+        "abc1234",
+        {"bootstrap_process": {"1e5": {"kalib": {"seconds": 0.9}}}},
+        ["kalib"],
+        ["1e5"],
+        1.5,
+    )
+    merged = peers.merge_runs(base, new)
+    assert merged["results"]["bootstrap_process"]["1e5"] == {
+        "kalib": {"seconds": 0.9},
+        "svy": {"seconds": 8.0},
+    }
+    assert merged["results"]["bootstrap_process"]["1e6"] == {"kalib": {"seconds": 8.7}}
+    assert merged["results"]["rake"] == base["results"]["rake"]
+    assert merged["sizes"] == ["1e3", "1e5", "1e6"] and merged["tools"] == base["tools"]
+    assert merged["commit"] == "abc1234" and merged["versions"]["svy"] == "0.35.0"
+    assert base["results"]["bootstrap_process"]["1e5"]["kalib"] == {"seconds": 1.22}
+    note = peers.update_text(merged)
+    assert "Re-measured in this run (2026-12-04): bootstrap_process kalib at n = 1e5." in note
+    assert "`results/peers-20261204T170423-c16bcb7.json`" in note and "up to 3.35" in note
+    assert peers.update_text(base) == ""
+    with pytest.raises(ValueError, match="replicates"):
+        peers.merge_runs(base, {**new, "replicates": 100})
