@@ -230,9 +230,8 @@ def _stage_sum(stage, u, multiplier, policy, present, diagonal) -> np.ndarray:
     for j in range(m):
         has[:, j] = np.bincount(stage.stratum, rows[:, j], minlength=H) > 0
     scale = _average_scale(stage, has)
-    if diagonal:
-        return V * scale
-    return V * np.sqrt(np.outer(scale, scale))
+    with np.errstate(invalid="ignore"):  # 0 x Inf: no stratum left, NaN as R
+        return V * scale if diagonal else V * np.sqrt(np.outer(scale, scale))
 
 
 def _stage_factors(stage, multiplier, policy) -> np.ndarray:
@@ -418,7 +417,8 @@ def _multistage_domain_sums(design, codes, G, e) -> np.ndarray:
         if policy == "average" and stage.lonely.any():
             has = np.zeros((len(stage.n_clusters), G), bool)
             has[q_stratum, q_dom] = True  # strata with rows of the domain
-            term *= _average_scale(stage, has)[:, None]
+            with np.errstate(invalid="ignore"):  # 0 x Inf: no stratum left, NaN as R
+                term *= _average_scale(stage, has)[:, None]
         var += term
     return var
 
