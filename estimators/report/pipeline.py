@@ -31,6 +31,7 @@ from concurrent.futures import wait
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -143,18 +144,23 @@ class Part:
     own_design: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     inputs: list[dict] = field(default_factory=list)
-    data: pd.DataFrame | None = None
+    # Set by a step and read by the later ones (None before): typed Any, as a
+    # step reads them set. data: DataFrame (load); design and uncalibrated:
+    # Design or the Dask layer's ChunkedDesign (design, calibrate); results:
+    # Results and keyrates: DataFrame (estimate); analysis: the survey's
+    # analysis object, or None when it has none (analysis).
+    data: Any = None
     margins: list = field(default_factory=list)
     margin_sources: list[tuple[str, str]] = field(default_factory=list)
-    design: object = None
-    uncalibrated: object = None
-    results: object = None
-    keyrates: pd.DataFrame | None = None
+    design: Any = None
+    uncalibrated: Any = None
+    results: Any = None
+    keyrates: Any = None
     sensitivity: pd.DataFrame | None = None
     variant_designs: dict = field(default_factory=dict)
     variant_shares: dict | None = None
     clustering: pd.DataFrame | None = None
-    analysis: object = None
+    analysis: Any = None
     figures: list[Figure] = field(default_factory=list)
 
     @property
@@ -657,7 +663,7 @@ def figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
     t = text(s.lang, survey.text)
     d = part.design
     frame = page_frame(part, s)
-    jobs = []
+    jobs: list[tuple[str, str, str, str, tuple[Any, ...]]] = []
     if part.margins:
         jobs.append(
             (
@@ -701,7 +707,7 @@ def figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
             )
         )
     labels = rate_labels(part, s.lang)
-    groups = {}
+    groups: dict[str, list[str]] = {}
     for rate in dict.fromkeys(frame["rate"]):
         groups.setdefault(survey.rate_group(rate), []).append(rate)
     for key, rates in groups.items():
@@ -850,6 +856,7 @@ def clustered_intervals(
     from estimators.inference.estimate import rate_items
 
     clustering = survey.clustering
+    assert clustering is not None  # called for a survey with a clustering
     items = rate_items(design, survey.catalog)
     clustered = np.asarray(clustering.clustered.mask(design.data), float)[:, None]
     base = np.stack([it.base for it in items], axis=1).astype(float)
@@ -883,6 +890,7 @@ def clustering_summary(part: Part) -> dict:
     correlations, the mean respondents per cluster of the whole sample and
     its factors."""
     clustering = part.survey.clustering
+    assert clustering is not None  # called for a survey with a clustering
     m = clustering.take(int(np.asarray(clustering.clustered.mask(part.data)).sum()))
     return {
         "clusters": clustering.clusters,
@@ -901,7 +909,8 @@ def margin_shares(data, design, margins) -> pd.DataFrame:
     for m in margins:
         keys = list(zip(*(data[v].map(canonical) for v in m.variables)))
         total = m.grand_total
-        counts, wsum = {}, {}
+        counts: dict[tuple[str, ...], int] = {}
+        wsum: dict[tuple[str, ...], float] = {}
         for key, wi in zip(keys, w):
             counts[key] = counts.get(key, 0) + 1
             wsum[key] = wsum.get(key, 0.0) + wi
@@ -1043,6 +1052,7 @@ def methods_settings(s: ReportSettings, part: Part) -> list[tuple[str, str]]:
     )
     if design.fpc is not None:
         fpc = s.fpc or survey.fpc
+        assert fpc is not None  # the design has an fpc: the settings' or the survey's
         base += "; " + t["m_fpc"].format(fpc if isinstance(fpc, str) else " + ".join(fpc))
     rows = [(t["m_sample"], f"{sample}; n = {design.n}"), (t["m_design"], f"{strata}; {base}")]
     cal = calibration_record(design)
