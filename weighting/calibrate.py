@@ -37,6 +37,42 @@ caps as bounds (intersected with ``bounds``), and its trimmed logit holds the
 capped units and re-calibrates the others. The two agree only when no g
 leaves the caps.
 
+Variants (R ``calibrate``'s ``variance``, ``aggregate.stage``,
+``bounds.const``; :class:`~weighting.spec.CalibrationSpec`):
+
+* ``variance`` :math:`v_k > 0` (Deville & Särndal's :math:`1/q_k`): the
+  weights are :math:`w_k = d_k\, g(x_k'\lambda / v_k)` with
+  :math:`\sum_k w_k x_k = t`, the minimum of
+  :math:`\sum_k v_k d_k G(w_k/d_k)` (:math:`G' = g^{-1}`; linear:
+  :math:`\sum_k v_k (w_k - d_k)^2 / (2 d_k)`). It is solved as the ordinary
+  calibration of the columns :math:`x_k / v_k` with base totals
+  :math:`d_k v_k` (the same constraints, the same dual). A per-row ``v`` makes
+  the rows the units; coefficients :math:`c` (``v = x'c``, R's
+  ``variance = 1`` for the ratio estimator) keep the cells.
+  Linearization (:meth:`CalibrationResult.regression`): R solves a linear
+  calibration without bounds directly (``regcalibrate``) and projects the
+  influence on the calibration variables with weights :math:`d_k / v_k`;
+  every other calibration goes through its Newton iteration (``grake``),
+  whose projection uses :math:`d_k` alone. kalib does the same, so that its
+  SEs are R's: ``ratio_rake_v1`` in tests/reference/calibration_variants has
+  the weights of ``ratio_v1`` (with one calibration column g is constant for
+  any distance) and another SE.
+* ``aggregate_stage``: the calibration columns are averaged (unweighted)
+  within the clusters of that stage and the problem is solved on the
+  clusters, each with the total of its rows' base weights (R averages
+  weights and columns, ``ave``): one g per cluster, the final weight
+  :math:`d_k g_{c(k)}`. As R, when base weights vary within a cluster the
+  final weights meet the margins of the averaged problem, not exactly their
+  own. With per-row ``variance`` its cluster mean is used (R's direct path
+  does so; its Newton path keeps per-row values, which lets g vary within a
+  cluster).
+* ``weight_bounds`` :math:`(L_k, U_k)`: bounds on the weights, turned into
+  per-unit bounds :math:`L_k/d_k \le g_k \le U_k/d_k` (R's ``bounds.const``)
+  and solved in numpy (the kernels take one pair). A category whose target
+  lies outside :math:`[\sum L_k, \sum U_k]` over its units is
+  ``InfeasibleBoundsError`` before solving.
+* :func:`trim_weights`: R's ``trimWeights`` on a design (below).
+
 Bounds and trimming caps are on g relative to the base weights as given. R
 ``survey``'s ``calibrate`` first rescales base weights that are more than 20
 times too small for the margins and applies the bounds after rescaling; kalib
@@ -179,6 +215,11 @@ class CalibrationResult:
         p = self.problem
         diag = self.diagnostics()
         units = "rows" if p.rows_are_units else f"{p.n_cells} cells"
+        spec = self.spec
+        if spec.aggregate_stage is not None:
+            units = f"{p.n_cells} clusters of stage {spec.aggregate_stage}"
+        if spec.variance is not None:
+            units += f"; variance {spec.variance if isinstance(spec.variance, str) else 'given'}"
         status = (
             f"converged in {self.iterations} iterations"
             if self.converged
@@ -190,6 +231,7 @@ class CalibrationResult:
             f"{status}: max relative margin error {self.error:.3g} (tol {self.tol:g})",
             f"g: min {self.g.min():.6g}, max {self.g.max():.6g}"
             + (f"; bounds [{self.bounds[0]:g}, {self.bounds[1]:g}]" if self.bounds else "")
+            + ("; weight bounds" if spec.weight_bounds is not None else "")
             + (
                 f"; trim [{self.trim[0]:g}, {self.trim[1]:g}], "
                 f"{int(self.trimmed.sum())} units capped"

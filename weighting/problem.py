@@ -11,14 +11,24 @@ themselves (nothing collapses), through the same interface.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from weighting import _backend
 from weighting.columns import column, dense_range, encode, n_rows, numeric, positive_weights
 from weighting.errors import EmptyCellError, KalibError, MarginError, MissingValueError
 from weighting.margins import Margin, NumericTotal
+
+Arr = NDArray[np.float64]
+Codes = NDArray[np.int64]
+#: (margin name, category label) of every column
+Labels = list[tuple[str, str]]
+#: (dropped column, its coefficients on the kept columns)
+Dependent = list[tuple[int, Arr]]
 
 # A column is linearly dependent on the earlier ones when its residual norm
 # after projection is below this fraction of its own norm.
@@ -45,20 +55,20 @@ class CellTable:
         As in :class:`CalibrationProblem`.
     """
 
-    X: np.ndarray
-    t: np.ndarray
-    Xfull: np.ndarray
-    tfull: np.ndarray
-    labels: list
-    d: np.ndarray
-    kept: np.ndarray
-    dependent: list
+    X: Arr
+    t: Arr
+    Xfull: Arr
+    tfull: Arr
+    labels: Labels
+    d: Arr
+    kept: NDArray[np.intp]
+    dependent: Dependent
 
     @property
     def n_cells(self) -> int:
-        return self.X.shape[0]
+        return int(self.X.shape[0])
 
-    def with_totals(self, d) -> CellTable:
+    def with_totals(self, d: ArrayLike) -> CellTable:
         """The same table with unit base-weight totals ``d``."""
         return replace(self, d=np.asarray(d, dtype=np.float64))
 
@@ -116,7 +126,14 @@ class CalibrationProblem:
     rows_are_units : bool
     """
 
-    def __init__(self, data, margins, base_weights=None, clusters=None, by_row=False):
+    def __init__(
+        self,
+        data: Any,
+        margins: Sequence[Margin | NumericTotal],
+        base_weights: ArrayLike | None = None,
+        clusters: ArrayLike | None = None,
+        by_row: bool = False,
+    ) -> None:
         margins = list(margins)
         self.margins = [m for m in margins if isinstance(m, Margin)]
         self.numeric = [m for m in margins if isinstance(m, NumericTotal)]
@@ -141,19 +158,21 @@ class CalibrationProblem:
         cell_counts = np.bincount(cell, minlength=len(cell_codes))
         self.counts = np.ones(self.n, np.int64) if self.rows_are_units else cell_counts
 
-        columns, self.tfull, self.labels = [], [], []
+        columns: list[Arr] = []
+        targets: list[float] = []
+        self.labels: Labels = []
         for margin in self.margins:
             for key, indicator in _margin_columns(
                 margin, self.variables, self.categories, cell_codes, cell_counts
             ):
                 columns.append(indicator)
-                self.tfull.append(margin.table[key])
+                targets.append(margin.table[key])
                 self.labels.append((margin.name, margin.label(key)))
         Xcells = np.array(columns, dtype=np.float64).T.reshape(len(cell_codes), len(columns))
         if self.rows_are_units:
             numeric = [_numeric_column(data, m.variable) for m in self.numeric]
             self.Xfull = np.column_stack([Xcells[row_cells]] + numeric)
-            self.tfull += [m.total for m in self.numeric]
+            targets += [m.total for m in self.numeric]
             self.labels += [(m.variable, f"total of {m.variable}") for m in self.numeric]
         else:
             self.Xfull = Xcells
@@ -167,7 +186,7 @@ class CalibrationProblem:
                 True,
             )
         self.Xfull = np.ascontiguousarray(self.Xfull, dtype=np.float64)
-        self.tfull = np.asarray(self.tfull, dtype=np.float64)
+        self.tfull: Arr = np.asarray(targets, dtype=np.float64)
 
         self.kept, self.dependent = independent_columns(self.Xfull)
         self.X = np.ascontiguousarray(self.Xfull[:, self.kept])
@@ -176,7 +195,7 @@ class CalibrationProblem:
         self.base_weights = self._base_weights(base_weights)
         self.d = self.collapse(self.base_weights)
 
-    def _aggregate(self, clusters) -> None:
+    def _aggregate(self, clusters: ArrayLike) -> None:
         """Units = clusters: the mean calibration row of each (R's ``ave``)."""
         clusters = np.asarray(clusters)
         if clusters.shape != (self.n,):
@@ -196,7 +215,7 @@ class CalibrationProblem:
         self.cell, self.n_cells, self.counts = code, len(size), size
         self.rows_are_units = False
 
-    def _base_weights(self, base_weights) -> np.ndarray:
+    def _base_weights(self, base_weights: ArrayLike | None) -> Arr:
         if base_weights is None:
             total = self.margins[0].grand_total if self.margins else float(self.n)
             return np.full(self.n, total / self.n)
@@ -209,19 +228,21 @@ class CalibrationProblem:
             self.X, self.t, self.Xfull, self.tfull, self.labels, self.d, self.kept, self.dependent
         )
 
-    def collapse(self, w) -> np.ndarray:
+    def collapse(self, w: ArrayLike) -> Arr:
         """Unit totals of row values ``w``: ``out[c] = sum_{i: cell_i = c} w_i``."""
-        w = np.ascontiguousarray(w, dtype=np.float64)
-        if self.rows_are_units:
-            return w.copy()
-        return _backend.collapse(self.cell, w, self.n_cells)
+        rows: Arr = np.ascontiguousarray(w, dtype=np.float64)
+        totals: Arr = (
+            rows.copy()
+            if self.rows_are_units
+            else _backend.collapse(self.cell, rows, self.n_cells)
+        )
+        return totals
 
-    def expand(self, g_cells) -> np.ndarray:
+    def expand(self, g_cells: ArrayLike) -> Arr:
         """Row values from unit values: ``out[i] = g_cells[cell_i]``."""
-        g_cells = np.ascontiguousarray(g_cells, dtype=np.float64)
-        if self.rows_are_units:
-            return g_cells.copy()
-        return _backend.expand(self.cell, g_cells)
+        units: Arr = np.ascontiguousarray(g_cells, dtype=np.float64)
+        rows: Arr = units.copy() if self.rows_are_units else _backend.expand(self.cell, units)
+        return rows
 
     def __repr__(self) -> str:
         return (
@@ -230,7 +251,7 @@ class CalibrationProblem:
         )
 
 
-def independent_columns(X: np.ndarray) -> tuple[np.ndarray, list]:
+def independent_columns(X: Arr) -> tuple[NDArray[np.intp], Dependent]:
     """Greedy full-rank column basis of ``X`` and the dropped columns' coefficients.
 
     Column j is kept when its residual after projection on the kept columns
@@ -238,21 +259,22 @@ def independent_columns(X: np.ndarray) -> tuple[np.ndarray, list]:
     ``_DEPENDENCE_RTOL`` times its norm. Deterministic: earlier columns win.
     """
     basis = np.empty((X.shape[1], X.shape[0]))  # rows: the orthonormal basis so far
-    kept, dropped = [], []
+    chosen: list[int] = []
+    dropped: list[int] = []
     for j in range(X.shape[1]):
         v = X[:, j].copy()
         norm = np.linalg.norm(v)
-        Q = basis[: len(kept)]
+        Q = basis[: len(chosen)]
         for _ in range(2):  # projecting twice keeps the residual orthogonal in floats
             v -= (Q @ v) @ Q
         residual = np.linalg.norm(v)
         if norm > 0 and residual > _DEPENDENCE_RTOL * norm:
-            basis[len(kept)] = v / residual
-            kept.append(j)
+            basis[len(chosen)] = v / residual
+            chosen.append(j)
         else:
             dropped.append(j)
-    kept = np.array(kept, dtype=np.intp)
-    dependent = []
+    kept = np.array(chosen, dtype=np.intp)
+    dependent: Dependent = []
     if dropped:
         # Unit-norm columns: a numeric column's scale must not blur the
         # (usually 0/±1) coefficients of the indicator columns.
@@ -263,7 +285,7 @@ def independent_columns(X: np.ndarray) -> tuple[np.ndarray, list]:
     return kept, dependent
 
 
-def _joint_cells(data, variables, n):
+def _joint_cells(data: Any, variables: list[str], n: int) -> tuple[Codes, Codes, list[list[str]]]:
     """Encode rows into observed joint categories of ``variables``.
 
     Returns the cell code of every row, the (n_cells, n_vars) category codes
@@ -315,10 +337,11 @@ def _joint_cells(data, variables, n):
         if cats is None:  # raw integers: keep the values present, in order
             present, cell_digits[:, v] = np.unique(cell_digits[:, v], return_inverse=True)
             categories[v] = [str(lows[v] + int(o)) for o in present]
-    return np.ascontiguousarray(cell, dtype=np.int64).reshape(n), cell_digits, categories
+    filled = cast(list[list[str]], categories)  # every None replaced above
+    return np.ascontiguousarray(cell, dtype=np.int64).reshape(n), cell_digits, filled
 
 
-def _small_integer_range(values, n):
+def _small_integer_range(values: NDArray[Any], n: int) -> int | None:
     """min(values) if ``values`` are integers spanning a small range, else None."""
     if values.dtype.kind not in "iu" or values.size == 0:  # bools are "True"/"False"
         return None
@@ -326,7 +349,13 @@ def _small_integer_range(values, n):
     return low if dense_range(high - low + 1, n) else None
 
 
-def _margin_columns(margin, variables, categories, cell_codes, cell_counts):
+def _margin_columns(
+    margin: Margin,
+    variables: list[str],
+    categories: list[list[str]],
+    cell_codes: Codes,
+    cell_counts: Codes,
+) -> Iterator[tuple[tuple[str, ...], Arr]]:
     """Yield (category key, cell indicator) for every category of a margin.
 
     Raises MarginError for a sample category without a margin entry and
@@ -338,7 +367,7 @@ def _margin_columns(margin, variables, categories, cell_codes, cell_counts):
         tuple(categories[v][c] for v, c in zip(index, row))
         for row in cell_codes[:, index].tolist()
     ]
-    respondents: dict[tuple, int] = {}
+    respondents: dict[tuple[str, ...], int] = {}
     for key, count in zip(keys, cell_counts.tolist()):
         respondents[key] = respondents.get(key, 0) + count
     unknown = [k for k in respondents if k not in margin.table]
@@ -362,7 +391,7 @@ def _margin_columns(margin, variables, categories, cell_codes, cell_counts):
             yield key, (cell_category == position[key]).astype(np.float64)
 
 
-def _numeric_column(data, name):
+def _numeric_column(data: Any, name: str) -> Arr:
     values = numeric(column(data, name), f"numeric total variable {name!r}")
     bad = ~np.isfinite(values)
     if bad.any():

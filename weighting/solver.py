@@ -33,14 +33,18 @@ Nocedal, J. and Wright, S. (2006). Numerical Optimization, ch. 3 (line search).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from weighting import _backend
 from weighting.contract import ARMIJO, MAX_HALVINGS, PIVOT_RTOL, RIDGE, ROUNDING_SLACK, Status
 from weighting.distances import CODES, evaluate, parse
 from weighting.errors import KalibError
+
+Arr = NDArray[np.float64]
 
 
 @dataclass
@@ -72,17 +76,17 @@ class SolveResult:
 
 
 def solve(
-    X,
-    d,
-    t,
-    distance="raking",
-    bounds=None,
-    lam0=None,
-    tol=1e-10,
-    max_iter=1000,
-    Xfull=None,
-    tfull=None,
-    unit_bounds=None,
+    X: ArrayLike,
+    d: ArrayLike,
+    t: ArrayLike,
+    distance: str = "raking",
+    bounds: Sequence[float] | None = None,
+    lam0: ArrayLike | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 1000,
+    Xfull: ArrayLike | None = None,
+    tfull: ArrayLike | None = None,
+    unit_bounds: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
 ) -> SolveResult:
     """Calibrate unit weights ``d`` on design ``X`` (m, p) to targets ``t``.
 
@@ -109,6 +113,8 @@ def solve(
     -------
     SolveResult
     """
+    lower: float | NDArray[np.float64]
+    upper: float | NDArray[np.float64]
     if unit_bounds is None:
         code, lower, upper = parse(distance, bounds)
     else:
@@ -136,7 +142,7 @@ def solve(
     return SolveResult(lam, g, iterations, np.asarray(errors), status == Status.CONVERGED, status)
 
 
-def _check_shapes(X, d, t, Xfull, tfull, lam):
+def _check_shapes(X: Arr, d: Arr, t: Arr, Xfull: Arr, tfull: Arr, lam: Arr) -> None:
     """The kernel reads these arrays unchecked: their shapes must agree."""
     if X.ndim != 2 or Xfull.ndim != 2:
         raise KalibError(f"X and Xfull must be 2-d, got shapes {X.shape}, {Xfull.shape}")
@@ -155,13 +161,25 @@ def _check_shapes(X, d, t, Xfull, tfull, lam):
             )
 
 
-def criterion(Xfull, w, tfull) -> float:
+def criterion(Xfull: Arr, w: Arr, tfull: Arr) -> float:
     """``max_j |Xfull[:, j] @ w - tfull_j| / (1 + |tfull_j|)`` (inf if not finite)."""
     err = np.max(np.abs(Xfull.T @ w - tfull) / (1.0 + np.abs(tfull)), initial=0.0)
     return float(err) if np.isfinite(err) else np.inf
 
 
-def _solve_numpy(X, d, t, Xfull, tfull, code, lower, upper, lam, tol, max_iter):
+def _solve_numpy(
+    X: Arr,
+    d: Arr,
+    t: Arr,
+    Xfull: Arr,
+    tfull: Arr,
+    code: int,
+    lower: float | Arr,
+    upper: float | Arr,
+    lam: Arr,
+    tol: float,
+    max_iter: int,
+) -> tuple[Arr, Arr, int, list[float], Status]:
     curvature_scale = np.max((X * X).T @ d, initial=0.0)
     u = X @ lam
     g, dg, rho = evaluate(code, u, lower, upper)
@@ -193,9 +211,9 @@ def _solve_numpy(X, d, t, Xfull, tfull, code, lower, upper, lam, tol, max_iter):
     return lam, g, len(errors) - 1, errors, status
 
 
-def _cholesky_solve(H, r, curvature_scale):
+def _cholesky_solve(H: Arr, r: Arr, curvature_scale: float) -> Arr:
     """Solve H x = r (H symmetric PSD), with a ridge when H is near singular."""
-    scale = np.max(np.diag(H), initial=0.0)
+    scale = float(np.max(np.diag(H), initial=0.0))
     if not scale > 0:
         scale = curvature_scale
     C = _cholesky(H, PIVOT_RTOL * scale)
@@ -212,7 +230,7 @@ def _cholesky_solve(H, r, curvature_scale):
     return x
 
 
-def _cholesky(H, min_pivot):
+def _cholesky(H: Arr, min_pivot: float) -> Arr | None:
     """Lower Cholesky factor, or None if a pivot is <= min_pivot."""
     p = len(H)
     C = np.zeros_like(H)

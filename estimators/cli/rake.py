@@ -107,7 +107,8 @@ def run(args) -> int:
         result = calibrate_explained(frame, margins, base_weights=base, spec=spec)
     weights = result.weights
     if args.trim_weights is not None:
-        weights = trimmed_weights(weights, *args.trim_weights, strict=args.strict)
+        low, high = args.trim_weights
+        weights = trimmed_weights(weights, low, high, strict=args.strict)
     out = frame.copy()
     out["weight"] = weights
     write_table(out, args.out, force=args.force)
@@ -121,7 +122,6 @@ def run(args) -> int:
     if not args.quiet:
         print(result.summary())
         if args.trim_weights is not None:
-            low, high = args.trim_weights
             moved = int((weights != result.weights).sum())
             print(
                 f"trim_weights [{low:g}, {high:g}]{' strict' if args.strict else ''}: "
