@@ -179,3 +179,28 @@ def test_svyglm_on_pps_designs(name):
         np.testing.assert_allclose(np.asarray(fit.params), GLM[name][key]["coef"], rtol=rtol)
         se = np.sqrt(np.diag(np.asarray(fit.cov_params())))
         np.testing.assert_allclose(se, GLM[name][key]["se"], rtol=rtol)
+
+
+STRATA = json.loads((REF_DIR / "pps_strata.json").read_text())["results"]
+STRATIFIED = {
+    "br": dict(pps="brewer"),
+    "ov": dict(pps="overton"),
+    "hr1": dict(pps=HR()),
+    "hryg": dict(pps=HR(), variance="YG"),
+    "ht": dict(pps=JointInclusion(JOINT)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STRATIFIED))
+def test_stratified_pps_designs(name):
+    """n_h, HR()'s mean of pi and Brewer's centring per stratum; a given
+    joint matrix spans the strata (pps_strata.R)."""
+    assert set(STRATIFIED) == set(STRATA)
+    ref = STRATA[name]
+    d = Design(DATA, strata="kerry_won", fpc="p", **STRATIFIED[name])
+    assert d.degf == ref["degf"]
+    est = estimates(d, ["Bush", "Kerry"], statistic="total")
+    np.testing.assert_allclose(est.coef, ref["total_bush_kerry"]["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(est.vcov, ref["total_bush_kerry"]["vcov"], rtol=RTOL)
+    mean = svymean(d, ["Bush"]).frame
+    np.testing.assert_allclose(mean["se"], [ref["mean_bush"]["se"]], rtol=RTOL)
