@@ -306,6 +306,12 @@ def pps_design(
             option="variance",
             remedy="use variance='HT'",
         )
+    if isinstance(fpc, (list, tuple)) and any(isinstance(f, str) or np.ndim(f) for f in fpc):
+        raise DesignError(
+            f"a PPS design takes one fpc, the PSUs' inclusion probabilities, not {len(fpc)} "
+            "(one per stage): PPS sampling at later stages is not supported",
+            option="fpc",
+        )
     codes = np.asarray(psu, dtype=np.int64)
     stratum = np.asarray(psu_stratum, dtype=np.int64)
     n = len(codes)

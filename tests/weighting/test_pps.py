@@ -202,6 +202,22 @@ def test_bad_probabilities_and_options(kwargs, match):
         unstratified(args["pps"], args["variance"], args["fpc"], args["weights"])
 
 
+def test_one_fpc_per_stage_is_refused():
+    with pytest.raises(DesignError, match="takes one fpc.* not 2 .*later stages"):
+        pps_design(
+            "brewer",
+            "HT",
+            {"a": P, "b": P},
+            ["a", "b"],
+            None,
+            np.arange(N),
+            np.zeros(N, np.int64),
+            ["1"],
+        )
+    design, _ = unstratified("brewer", fpc=list(P))  # a list of numbers is one column
+    np.testing.assert_array_equal(design.prob, P)
+
+
 def test_probability_varying_within_a_psu():
     psu = np.repeat(np.arange(N // 2), 2)
     with pytest.raises(DesignError, match="varies within a PSU"):
