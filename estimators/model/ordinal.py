@@ -95,8 +95,9 @@ Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R, ch. 6. Wiley.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -111,6 +112,13 @@ from .formula import ModelFrame, build_model_frame, formula_variables
 from .glm import fit_inputs
 from .ordinal_results import OrdinalResults
 from .variance import design_df, linearized_cov, replicate_cov, replicate_matrix
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from estimators.inference.domains import Condition
+    from weighting.design import Design
+    from weighting.protocols import ReplicateDesign
 
 # Newton stops when its step is below TOL (1 + max |theta|); quadratic
 # convergence then leaves the applied step's result at rounding level.
@@ -171,7 +179,7 @@ LINKS = {
 LINK_ALIASES = {"logistic": "logit"}
 
 
-def get_link(name) -> OrdinalLink:
+def get_link(name: str | OrdinalLink) -> OrdinalLink:
     """Look a link up by name (``logit``, ``probit``; R's ``logistic``)."""
     if isinstance(name, OrdinalLink):
         return name
@@ -273,7 +281,11 @@ def _response_codes(data: pd.DataFrame, name: str, subset=None, levels=None) -> 
 
 
 def build_ordinal_frame(
-    formula: str, data: pd.DataFrame, weights: np.ndarray, subset=None, levels=None
+    formula: str,
+    data: pd.DataFrame,
+    weights: np.ndarray,
+    subset: ArrayLike | None = None,
+    levels: Sequence[object] | None = None,
 ) -> OrdinalFrame:
     """The model frame of an ordinal formula on the rows of ``data``.
 
@@ -399,7 +411,7 @@ class _Rows:
         return zeta[self.y + 1] - eta, zeta[self.y] - eta
 
 
-def cell_probability(u, l, link: OrdinalLink):
+def cell_probability(u: np.ndarray, l: np.ndarray, link: OrdinalLink) -> np.ndarray:
     """``F(u) - F(l)``, from the upper tails when both bounds are high (no
     cancellation for the top categories; ``F(-x) = 1 - F(x)`` for both links)."""
     flip = np.where(u + l > 0, -1.0, 1.0)
@@ -610,12 +622,12 @@ def refit_replicates(
 
 def svyolr(
     formula: str,
-    design,
-    link: str = "logit",
+    design: Design | ReplicateDesign,
+    link: str | OrdinalLink = "logit",
     *,
-    levels=None,
+    levels: Sequence[object] | None = None,
     variance: str | None = None,
-    subset=None,
+    subset: ArrayLike | Condition | None = None,
     data: pd.DataFrame | None = None,
     level: float = 0.95,
 ) -> OrdinalResults:
@@ -658,10 +670,10 @@ def svyolr(
         covariance, Wald tests, predicted category probabilities.
     """
     fam = get_link(link)
-    variance, data, subset = fit_inputs(design, variance, subset, data)
+    variance, data, mask = fit_inputs(design, variance, subset, data)  # subset as a mask
     weights = np.asarray(design.weights, dtype=float)
     with single_threaded_blas():
-        frame = build_ordinal_frame(formula, data, weights, subset, levels)
+        frame = build_ordinal_frame(formula, data, weights, mask, levels)
         w = weights[frame.used]
         rows = _Rows(frame.X, frame.y, len(frame.levels))
         names = frame.terms + frame.threshold_names
@@ -691,7 +703,7 @@ def svyolr(
         params=theta,
         cov=cov,
         variance=variance,
-        design_df=design_df(design, frame.used, subset, variance == "replicate"),
+        design_df=design_df(design, frame.used, mask, variance == "replicate"),
         level=level,
         replicate_params=reps,
         influence=influence,

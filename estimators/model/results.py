@@ -10,6 +10,7 @@ numeric variable).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,10 +24,12 @@ from .errors import ModelError, SingularCovarianceError
 from .families import Family
 from .fitting import single_threaded_blas
 from .formula import ModelFrame, formula_variables
-from .lrt import working_test
+from .lrt import WorkingTest, working_test
 from .variance import linearized_cov, replicate_cov, replicate_matrix
 
 if TYPE_CHECKING:
+    import xarray as xr
+
     from weighting.design import Design
     from weighting.protocols import ReplicateDesign
 
@@ -170,7 +173,7 @@ class SvyGLMResults:
             table["or_ci_high"] = np.exp(ci[:, 1])
         return table
 
-    def to_xarray(self, level: float | None = None):
+    def to_xarray(self, level: float | None = None) -> xr.Dataset:
         """The coefficient table as an ``xarray.Dataset`` over ``term``, with
         the covariance as ``cov(term, term2)``."""
         import xarray as xr
@@ -209,11 +212,11 @@ class SvyGLMResults:
 
     def wald_test(
         self,
-        terms,
+        terms: str | Sequence[str],
         method: str = "Wald",
         lrt_approximation: str = "saddlepoint",
         df: float | None = None,
-    ):
+    ) -> TermTest | WorkingTest:
         """Test that all coefficients of ``terms`` are zero (R ``regTermTest(model,
         ~ terms, method, lrt.approximation, df)``).
 
@@ -254,6 +257,7 @@ class SvyGLMResults:
             if term == "Intercept":
                 continue
             t = self.wald_test(term)
+            assert isinstance(t, TermTest)  # the default method, Wald
             rows.append({"term": term, "F": t.F, "df": t.df, "ddf": t.ddf, "p": t.p})
         return pd.DataFrame(rows, columns=["term", "F", "df", "ddf", "p"])
 
