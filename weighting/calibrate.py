@@ -89,19 +89,27 @@ Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R, ch. 7.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from weighting.columns import column, numeric
 from weighting.contract import Status
 from weighting.diagnostics import WeightDiagnostics, weight_diagnostics
 from weighting.distances import LINEAR, LOGIT, RAKING
 from weighting.errors import CalibrationError, InfeasibleBoundsError, KalibError, MarginError
-from weighting.margins import Margin
+from weighting.margins import Margin, NumericTotal
 from weighting.problem import CalibrationProblem, CellTable, independent_columns
 from weighting.solver import SolveResult, criterion, solve
 from weighting.spec import CalibrationSpec, UnitValues
+
+Arr = NDArray[np.float64]
+MarginLike = Margin | NumericTotal
+#: per-unit bounds on g (lower, upper)
+UnitBounds = tuple[Arr, Arr]
 
 
 @dataclass
@@ -143,12 +151,12 @@ class CalibrationResult:
     errors: np.ndarray
     converged: bool
     spec: CalibrationSpec
-    margins: tuple
+    margins: tuple[MarginLike, ...]
     problem: CalibrationProblem
     lam: np.ndarray
-    trimmed: np.ndarray = field(default=None, repr=False)
-    variance: np.ndarray | None = field(default=None, repr=False)
-    unit_bounds: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    trimmed: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), repr=False)
+    variance: Arr | None = field(default=None, repr=False)
+    unit_bounds: UnitBounds | None = field(default=None, repr=False)
 
     @property
     def table(self) -> CellTable:
@@ -157,24 +165,23 @@ class CalibrationResult:
         divided by :math:`v_k`, base totals multiplied: module docstring)."""
         return _system(self.problem.table, self.variance)
 
-    def regression(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def regression(self, weights: ArrayLike) -> tuple[NDArray[np.int64], Arr, Arr]:
         r"""The calibration regression of linearization: ``(cell, X, omega)``.
 
-                R's ``svyrecvar`` replaces the weighted influence :math:`w_i z_i` by
-                :math:`w_i z_i - c_i x_i'eta`, :math:`eta = (\sum_i \omega_i x_i
-                x_i')^{-1} \sum_i \omega_i x_i (w_i/c_i) z_i`, with :math:`c` the
-                weights the calibration gave (:attr:`weights`), :math:`w` the design's
-                (``weights``: different after :func:`trim_weights`), :math:`x_i` the
-                row of ``X`` of the row's unit ``cell[i]`` and regression weights
-                :math:`\omega_i = d_i`, or :math:`d_i / v_i` for a linear calibration
-                without bounds with ``variance`` (R solves that one directly and
-                projects with the heteroskedastic weights; every other calibration
-                goes through R's Newton iteration, whose projection leaves
-                ``variance`` out: kalib does the same, so that its SEs are R's).
-                With :math:`w
-        e c` the rows are the units and
-                :math:`	ilde x_i = x_i c_i/w_i`, :math:`	ilde\omega_i = \omega_i
-                (w_i/c_i)^2` make it the usual form :math:`w_i (z_i - 	ilde x_i'eta)`.
+        R's ``svyrecvar`` replaces the weighted influence :math:`w_i z_i` by
+        :math:`w_i z_i - c_i x_i'\beta`, :math:`\beta = (\sum_i \omega_i x_i
+        x_i')^{-1} \sum_i \omega_i x_i (w_i/c_i) z_i`, with :math:`c` the
+        weights the calibration gave (:attr:`weights`), :math:`w` the design's
+        (``weights``: different after :func:`trim_weights`), :math:`x_i` the
+        row of ``X`` of the row's unit ``cell[i]`` and regression weights
+        :math:`\omega_i = d_i`, or :math:`d_i / v_i` for a linear calibration
+        without bounds with ``variance`` (R solves that one directly and
+        projects with the heteroskedastic weights; every other calibration
+        goes through R's Newton iteration, whose projection leaves
+        ``variance`` out: kalib does the same, so that its SEs are R's).
+        With :math:`w \ne c` the rows are the units and
+        :math:`\tilde x_i = x_i c_i/w_i`, :math:`\tilde\omega_i = \omega_i
+        (w_i/c_i)^2` make it the usual form :math:`w_i (z_i - \tilde x_i'\beta)`.
         """
         p = self.problem
         omega = p.base_weights
@@ -190,11 +197,11 @@ class CalibrationResult:
         return self.spec.distance
 
     @property
-    def bounds(self) -> tuple | None:
+    def bounds(self) -> tuple[float, float] | None:
         return self.spec.bounds
 
     @property
-    def trim(self) -> tuple | None:
+    def trim(self) -> tuple[float, float] | None:
         return self.spec.trim
 
     @property
@@ -251,13 +258,13 @@ class CalibrationResult:
 
 
 def calibrate(
-    data,
-    margins,
+    data: Any,
+    margins: MarginLike | Sequence[MarginLike],
     *,
-    base_weights=None,
-    clusters=None,
+    base_weights: ArrayLike | None = None,
+    clusters: ArrayLike | None = None,
     spec: CalibrationSpec | None = None,
-    **settings,
+    **settings: Any,
 ) -> CalibrationResult:
     """Calibrate base weights to population margins.
 
@@ -315,10 +322,16 @@ def calibrate(
         ``result`` attribute holds the unconverged result.
     """
     spec = CalibrationSpec.of(spec, **settings)
-    margins = tuple(margins) if isinstance(margins, (list, tuple)) else (margins,)
-    code, lower, upper = spec.code, *spec.limits
-    categorical = [m for m in margins if isinstance(m, Margin)]
-    reconciled = _reconcile_grand_totals(margins, categorical, spec.tol, spec.normalize_margins)
+    given = cast(
+        tuple[MarginLike, ...],
+        tuple(margins) if isinstance(margins, (list, tuple)) else (margins,),
+    )
+    code = spec.code
+    lower: float | Arr
+    upper: float | Arr
+    lower, upper = spec.limits
+    categorical = [m for m in given if isinstance(m, Margin)]
+    reconciled = _reconcile_grand_totals(given, categorical, spec.tol, spec.normalize_margins)
     if (spec.aggregate_stage is None) != (clusters is None):
         raise KalibError(
             "aggregate_stage needs the clusters of that stage: calibrate a Design "
@@ -372,7 +385,7 @@ def calibrate(
         errors=np.concatenate(errors),
         converged=converged,
         spec=spec,
-        margins=margins,
+        margins=given,
         problem=problem,
         lam=fit.lam,
         trimmed=trimmed,
@@ -381,12 +394,12 @@ def calibrate(
     )
     if not converged and not spec.allow_unconverged:
         exc = CalibrationError(_nonconvergence_message(problem, fit, spec))
-        exc.result = result
+        exc.result = result  # type: ignore[attr-defined]
         raise exc
     return result
 
 
-def _system(table: CellTable, variance: np.ndarray | None) -> CellTable:
+def _system(table: CellTable, variance: Arr | None) -> CellTable:
     r"""``table`` with ``variance`` folded in: :math:`g(x_k'\lambda/v_k)`
     with base totals :math:`d_k` is the ordinary calibration of
     :math:`x_k/v_k` with base totals :math:`d_k v_k` (same constraints)."""
@@ -405,7 +418,9 @@ def _needs_rows(spec: CalibrationSpec, n: int) -> bool:
     return per_row_variance or spec.weight_bounds is not None
 
 
-def _unit_variance(data, problem: CalibrationProblem, variance) -> np.ndarray | None:
+def _unit_variance(
+    data: Any, problem: CalibrationProblem, variance: str | UnitValues | None
+) -> Arr | None:
     """:math:`v_k` per unit: a column or n values (R's rule: n values are per
     row), or coefficients of the calibration columns (``Xfull @ c``)."""
     if variance is None:
@@ -430,7 +445,7 @@ def _unit_variance(data, problem: CalibrationProblem, variance) -> np.ndarray | 
     return problem.collapse(rows) / problem.counts  # the cluster mean with clusters
 
 
-def _check_positive(values: np.ndarray, what: str, unit: str) -> None:
+def _check_positive(values: Arr, what: str, unit: str) -> None:
     bad = ~(np.isfinite(values) & (values > 0))
     if bad.any():
         i = int(np.argmax(bad))
@@ -440,7 +455,7 @@ def _check_positive(values: np.ndarray, what: str, unit: str) -> None:
         )
 
 
-def _unit_bounds(problem: CalibrationProblem, spec: CalibrationSpec):
+def _unit_bounds(problem: CalibrationProblem, spec: CalibrationSpec) -> UnitBounds | None:
     """Per-unit g-bounds :math:`L_k/d_k, U_k/d_k` of ``weight_bounds`` (R's
     ``bounds.const = TRUE``), or None."""
     if spec.weight_bounds is None:
@@ -480,7 +495,9 @@ def _unit_bounds(problem: CalibrationProblem, spec: CalibrationSpec):
     return L, U
 
 
-def _reconcile_grand_totals(margins, categorical, tol, normalize):
+def _reconcile_grand_totals(
+    margins: Sequence[MarginLike], categorical: list[Margin], tol: float, normalize: bool
+) -> list[MarginLike]:
     if len(categorical) < 2:
         return list(margins)
     first = categorical[0]
@@ -500,7 +517,7 @@ def _reconcile_grand_totals(margins, categorical, tol, normalize):
     return [rescaled.get(id(m), m) for m in margins]
 
 
-def _check_implied_totals(problem, tol):
+def _check_implied_totals(problem: CalibrationProblem, tol: float) -> None:
     """Targets of constraints implied by others must equal what they imply."""
     t_kept = problem.tfull[problem.kept]
     for j, coef in problem.dependent:
@@ -515,7 +532,13 @@ def _check_implied_totals(problem, tol):
             )
 
 
-def _check_category_bounds(problem, code, lower, upper, what="bounds"):
+def _check_category_bounds(
+    problem: CalibrationProblem,
+    code: int,
+    lower: float | Arr,
+    upper: float | Arr,
+    what: str = "bounds",
+) -> None:
     """L * sum(d) <= T <= U * sum(d) in every category (strict for logit, and
     T > 0 for raking, whose g is positive); with per-unit bounds (arrays),
     sum(L_k d_k) <= T <= sum(U_k d_k) over the category's units."""
@@ -546,18 +569,21 @@ def _check_category_bounds(problem, code, lower, upper, what="bounds"):
             )
 
 
-def _category_sums(X, bound_weights):
+def _category_sums(X: Arr, bound_weights: Arr) -> Arr:
     """``X' b`` where an infinite ``b_k`` of a unit in the category makes the
     sum infinite (no ``0 * inf``)."""
     finite = np.isfinite(bound_weights)
-    sums = X.T @ np.where(finite, bound_weights, 0.0)
+    sums: Arr = X.T @ np.where(finite, bound_weights, 0.0)
     for sign in (-1.0, 1.0):
         sums[(X.T @ (bound_weights == sign * math.inf)) > 0] = sign * math.inf
     return sums
 
 
-def _trim_clipping(problem, fit, spec):
+def _trim_clipping(
+    problem: CalibrationProblem, fit: SolveResult, spec: CalibrationSpec
+) -> tuple[Arr, NDArray[np.bool_], list[SolveResult]]:
     """Re-calibrate with g clipped to caps ∩ bounds (raking, linear)."""
+    assert spec.trim is not None  # called only when trimming
     lo, hi = spec.trim
     outside = (fit.g < lo) | (fit.g > hi)
     if not outside.any():
@@ -593,10 +619,13 @@ def _trim_clipping(problem, fit, spec):
     return refit.g, capped, [refit]
 
 
-def _trim_fixing(table: CellTable, fit, spec):
+def _trim_fixing(
+    table: CellTable, fit: SolveResult, spec: CalibrationSpec
+) -> tuple[Arr, NDArray[np.bool_], list[SolveResult]]:
     """Fix units outside the caps at the cap and re-calibrate the rest, until
     every free unit is within the caps (logit; see the module docstring).
     ``table`` is the problem's (or a replicate's) cell table."""
+    assert spec.trim is not None  # called only when trimming
     lo, hi = spec.trim
     tol = spec.tol
     g = fit.g.copy()
@@ -644,11 +673,13 @@ def _trim_fixing(table: CellTable, fit, spec):
         g[free] = refit.g
 
 
-def _worst(Xfull, w, tfull) -> int:
+def _worst(Xfull: Arr, w: Arr, tfull: Arr) -> int:
     return int(np.argmax(np.abs(Xfull.T @ w - tfull) / (1.0 + np.abs(tfull))))
 
 
-def _nonconvergence_message(problem, fit, spec):
+def _nonconvergence_message(
+    problem: CalibrationProblem, fit: SolveResult, spec: CalibrationSpec
+) -> str:
     w = problem.d * fit.g
     j = _worst(problem.Xfull, w, problem.tfull)
     achieved = float(problem.Xfull[:, j] @ w)
@@ -673,7 +704,7 @@ def _nonconvergence_message(problem, fit, spec):
     )
 
 
-def stage_clusters(design, stage: int | None) -> np.ndarray | None:
+def stage_clusters(design: Any, stage: int | None) -> NDArray[np.int64] | None:
     """The cluster of every row at sampling ``stage`` of ``design`` (stage 1:
     the PSUs), for ``aggregate_stage``; None for no stage."""
     if stage is None:
@@ -682,10 +713,13 @@ def stage_clusters(design, stage: int | None) -> np.ndarray | None:
     count = 1 if stages is None else len(stages)
     if stage > count:
         raise KalibError(f"aggregate_stage={stage}, but the design has {count} sampling stage(s)")
-    return design.psu if stages is None else stages[stage - 1].cluster
+    clusters: NDArray[np.int64] = design.psu if stages is None else stages[stage - 1].cluster
+    return clusters
 
 
-def trim_weights(design, lower=-math.inf, upper=math.inf, strict=False):
+def trim_weights(
+    design: Any, lower: float = -math.inf, upper: float = math.inf, strict: bool = False
+) -> Any:
     r"""Trim the weights of a design to [lower, upper], R's ``trimWeights``.
 
     Weights below ``lower`` or above ``upper`` are set to the bound and the
@@ -761,7 +795,7 @@ def trim_weights(design, lower=-math.inf, upper=math.inf, strict=False):
 _STRICT_ROUNDS = 10_000
 
 
-def trimmed_weights(w, lower, upper, strict=False):
+def trimmed_weights(w: Arr, lower: float, upper: float, strict: bool = False) -> Arr:
     """R's ``trimWeights`` rule (:func:`trim_weights`) on one weight vector:
     a new array, or ``w`` itself if no weight is outside [lower, upper]."""
     n, total = len(w), float(np.sum(w))
