@@ -96,7 +96,7 @@ class Interval:
         return f"{left}{float(self.low):g}, {float(self.high):g}{right} %"
 
 
-def exact(percent, decimals: int) -> Interval:
+def exact(percent: float | str, decimals: int) -> Interval:
     """Shares the report prints as ``percent`` with ``decimals`` decimals:
     half up to ``decimals + 1`` places, then to ``decimals``
     (:func:`estimators.surveys.published.report_percent`)."""
@@ -107,7 +107,9 @@ def exact(percent, decimals: int) -> Interval:
     )
 
 
-def stated(percent, qualifier: str | None, printed: str = "") -> Interval | None:
+def stated(
+    percent: float | str | None, qualifier: str | None, printed: str = ""
+) -> Interval | None:
     """The interval of a stated number (module table); None when the text
     gives no number ("relativt lik")."""
     if qualifier == "verbal" and "flertall" in printed.lower():

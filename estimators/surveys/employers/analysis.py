@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,10 @@ from estimators.model.results import SvyGLMResults
 from estimators.surveys.employers.rating_model import TITLE as RATING_TITLE
 from estimators.surveys.employers.rating_model import RatingModel, rating_model
 from weighting.errors import ReplicateError
+
+if TYPE_CHECKING:
+    from weighting.design import Design
+    from weighting.protocols import ReplicateDesign
 
 PREDICTORS = ("sector", "size_class", "nace_group", "accommodation_experience")
 FORMULA = "I({outcome} == 'yes') ~ sector + size_class + nace_group + accommodation_experience"
@@ -359,7 +364,7 @@ class BundledAnalysis:
         return [("model_rating", self.rating.caption(lang), self.rating.figure_data(lang))]
 
 
-def bundled_analysis(design, level: float = 0.95) -> BundledAnalysis:
+def bundled_analysis(design: Design | ReplicateDesign, level: float = 0.95) -> BundledAnalysis:
     """Fit the report's three logistic models and the ordinal model of the
     recruitment-need rating (:func:`~.rating_model.rating_model`) on ``design``.
 

@@ -20,6 +20,7 @@ predicted distribution of the ratings by sector and by size class
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -27,6 +28,10 @@ from estimators.model import svyolr
 from estimators.model.errors import CollinearityError, FormulaError, ModelError, SeparationError
 from estimators.model.ordinal_results import OrdinalResults
 from weighting.errors import ReplicateError
+
+if TYPE_CHECKING:
+    from weighting.design import Design
+    from weighting.protocols import ReplicateDesign
 
 RATING = "reasons_offer_trainee.recruitment_need"
 PREDICTORS = ("sector", "size_class", "trainee_now")
@@ -197,7 +202,7 @@ class RatingModel:
         return "\n".join([TITLE[lang], method] + ["  " + r for r in self.readings(lang)])
 
 
-def rating_model(design, level: float = 0.95) -> RatingModel:
+def rating_model(design: Design | ReplicateDesign, level: float = 0.95) -> RatingModel:
     """Fit the recruitment-need rating on sector, size class and having a
     trainee now, on the report's design.
 
