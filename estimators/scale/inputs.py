@@ -25,7 +25,9 @@ stratum counts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import dask
 import numpy as np
@@ -39,6 +41,13 @@ from weighting.columns import encode, numeric, positive_weights
 from weighting.errors import DesignError, KalibError, MarginError, MissingValueError
 from weighting.replicates import bootstrap_plan, jackknife_plan
 from weighting.spec import CalibrationSpec
+
+if TYPE_CHECKING:
+    import xarray as xr
+    from numpy.typing import ArrayLike
+
+    from estimators.io.text import StrPath
+    from weighting.margins import Margin
 
 # Largest joint space of the margin variables' categories the chunks encode into.
 MAX_CELL_SPACE = 1_000_000
@@ -78,7 +87,7 @@ class Dictionary:
         codes, categories = encode(values, name)
         return cls(name, values, codes, categories)
 
-    def encode(self, column) -> np.ndarray:
+    def encode(self, column: ArrayLike) -> np.ndarray:
         """Codes of a column whose values are all in the dictionary."""
         # Categorize first (Arrow dictionary-encodes strings natively), then map
         # the few categories: no per-row Python objects.
@@ -220,13 +229,13 @@ class LazySample:
 
     def replicates(
         self,
-        method="bootstrap",
-        replicates=1000,
-        seed=20170602,
-        mse=False,
-        block_size=None,
-        split_every=4,
-    ):
+        method: str = "bootstrap",
+        replicates: int = 1000,
+        seed: int = 20170602,
+        mse: bool = False,
+        block_size: int | None = None,
+        split_every: int = 4,
+    ) -> xr.Dataset:
         """Lazy Dataset of replicate totals (``estimators.scale.engine``)."""
         if method == "bootstrap":
             plan, scale, rscales, degf = bootstrap_plan(self.strata, int(replicates), seed)
@@ -252,17 +261,17 @@ class LazySample:
 
 
 def read_parquet_sample(
-    path,
-    margins,
+    path: StrPath,
+    margins: Sequence[Margin],
     *,
-    values=(),
-    by=(),
-    strata=None,
-    psu=None,
-    weight=None,
-    lonely_psu="error",
+    values: Sequence[str] = (),
+    by: Sequence[str] = (),
+    strata: str | None = None,
+    psu: str | None = None,
+    weight: str | None = None,
+    lonely_psu: str = "error",
     spec: CalibrationSpec | None = None,
-    **settings,
+    **settings: Any,
 ) -> LazySample:
     """Read, encode and calibrate a parquet sample chunk by chunk.
 
@@ -307,7 +316,10 @@ def read_parquet_sample(
     counts = {c: _merge_counts(summaries, c) for c in categorical}
     for name in categorical:
         _refuse_missing(counts[name], name)
-    dicts = {c: Dictionary.from_counts(c, counts[c]) for c in categorical}
+    # looked up by strata too, which is None without a strata column
+    dicts: dict[str | None, Dictionary] = {
+        c: Dictionary.from_counts(c, counts[c]) for c in categorical
+    }
     _check_against_margins(dicts, counts, margins)
 
     n_strata = len(dicts[strata].categories) if strata else 1
