@@ -235,9 +235,10 @@ def add_design_arguments(p: argparse.ArgumentParser, pps: bool = False) -> None:
     if pps:  # PPS without replacement (weighting.pps); no replicates on such a design
         p.add_argument(
             "--pps",
-            metavar="brewer|overton|hr|FILE",
+            metavar="brewer|overton|hr[=PSUM]|FILE",
             help="PPS sampling without replacement, --fpc giving the PSUs' inclusion "
-            "probabilities: Brewer's, Overton's or Hartley-Rao's approximation, or a "
+            "probabilities: Brewer's, Overton's or Hartley-Rao's approximation (hr=PSUM: "
+            "the population's sum of pi^2 / n, R's HR(psum)), or a "
             "CSV of joint inclusion probabilities (header row, one row and column per "
             "PSU in order of first appearance; R's pps = ppsmat(...))",
         )
@@ -298,10 +299,19 @@ def design_of_args(frame, args):
 
 
 def pps_option(value: str | None):
-    """``Design``'s ``pps`` from ``--pps``: a method name as it is, else the
-    joint-inclusion matrix in the file it names."""
+    """``Design``'s ``pps`` from ``--pps``: a method name as it is, ``hr=X``
+    Hartley-Rao with the population's sum of pi^2 / n (R's ``HR(X)``), else
+    the joint-inclusion matrix in the file it names."""
     if value is None or value.lower() in PPS_METHODS:
         return value
+    name, _, psum = value.partition("=")
+    if name.lower() in ("hr", "hartley-rao") and psum:
+        from weighting.pps import HR
+
+        try:
+            return HR(float(psum))
+        except ValueError:
+            raise KalibError(f"--pps {value}: {psum!r} is not a number") from None
     from estimators.io.joint_inclusion import read_joint_inclusion
 
     return read_joint_inclusion(value)

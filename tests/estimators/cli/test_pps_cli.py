@@ -29,6 +29,7 @@ def estimate(tmp_path, *options):
         (["--pps", "brewer"], "dpps_br"),
         (["--pps", "overton"], "dpps_ov"),
         (["--pps", "hr"], "dpps_hr1"),
+        (["--pps", "hr=0.10321027266234986"], "dpps_hr"),
         (["--pps", JOINT], "dpps_ht"),
         (["--pps", JOINT, "--pps-variance", "yg"], "dpps_yg"),
     ],
@@ -54,6 +55,7 @@ def test_errors_name_the_problem(tmp_path, capsys):
             "not made for a PPS design",
         ),
         (["--pps", "poisson"], "poisson"),
+        (["--pps", "hr=big"], "'big' is not a number"),
     ]
     for options, message in cases:
         code, _ = estimate(tmp_path, *options, "--mean", "Bush")
