@@ -158,7 +158,7 @@ def test_missing_domain_value_is_an_error_naming_variable_count_and_row(missing)
         {"a": column(["x", "y", "x", "y"]), "b": column(["p", missing, "q", missing])}
     )
     with pytest.raises(
-        MissingValueError, match=r"domain variable 'b' has 2 missing value\(s\) \(first at row 1\)"
+        MissingValueError, match=r"domain variable 'b' has 2 missing value\(s\) \(first at row 2\)"
     ):
         domain_codes(frame, "a*b")
     with pytest.raises(KalibError, match="column 'c' is not in the data"):
