@@ -205,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
                 message = error_message(exc, args) + sample_position(exc, args)
                 print(f"kalib {args.command}: error: {message}", file=sys.stderr)
                 return 2
+            except MemoryError as exc:
+                # A kernel's scratch (cext/alloc.pxd names the step and the
+                # buffer) or an array too large for this machine: one line, no
+                # traceback; outputs are written atomically, none half-written.
+                print(f"kalib {args.command}: error: out of memory: {exc}", file=sys.stderr)
+                return 1
             except BrokenPipeError:
                 # The reader of stdout has gone (`kalib rake ... | head -1`): as a
                 # process that SIGPIPE ends, silently, with no traceback now or

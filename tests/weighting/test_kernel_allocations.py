@@ -17,8 +17,9 @@ import subprocess
 import sys
 
 import pytest
-from repo_paths import REPO
+from repo_paths import REFERENCE, REPO
 
+from estimators.cli import main
 from weighting import _backend
 
 pytestmark = [
@@ -133,3 +134,19 @@ def test_the_kernel_runs_again_once_memory_is_back():
     message, weights = run("weights")
     assert message == "replicate weights: cannot allocate 16.0 MB for the bootstrap counts"
     assert weights == [[0.0]]
+
+
+def test_the_command_line_says_it_in_one_line(tmp_path, monkeypatch, capsys):
+    # the kernel's error as test_the_kernel_runs_again_once_memory_is_back gets it
+    message = "replicate weights: cannot allocate 16.0 MB for the bootstrap counts"
+
+    def out_of_memory(*args):
+        raise MemoryError(message)
+
+    monkeypatch.setattr(_backend.KERNELS.replicate, "replicate_weights", out_of_memory)
+    ref = REFERENCE / "variance"
+    out = tmp_path / "reps.csv"
+    argv = ["replicate", str(ref / "business.csv"), "--weight", "w", "--strata", "stratum"]
+    assert main([*argv, "--replicates", "5", "--out", str(out), "--quiet"]) == 1
+    assert capsys.readouterr().err == f"kalib replicate: error: out of memory: {message}\n"
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
