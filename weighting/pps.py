@@ -436,8 +436,18 @@ def _psum(
             raise DesignError(
                 f"HR psum has no value for stratum/strata {missing[:5]}", option="pps"
             )
-        return np.array([float(spec.psum[label]) for label in labels])
-    return np.full(len(n_h), float(spec.psum))
+        given = np.array([float(spec.psum[label]) for label in labels])
+    else:
+        given = np.full(len(n_h), float(spec.psum))
+    # sum_U pi_k^2 / n_h lies in (0, 1]: each pi_k <= 1 and sum_U pi_k = n_h
+    bad = np.flatnonzero(~((given > 0) & (given <= 1)))
+    if bad.size:
+        raise DesignError(
+            f"HR psum of stratum {labels[bad[0]]!r} is {shown(given[bad[0]])}: the "
+            "population's sum of pi^2 / n lies in (0, 1]",
+            option="pps",
+        )
+    return given
 
 
 def _approximate_block(
