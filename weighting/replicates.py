@@ -83,9 +83,12 @@ Statistics 6, 223-239.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from weighting import _backend
 from weighting.columns import dense_range
@@ -96,6 +99,10 @@ from weighting.ipf import IPF_SWEEPS, IpfStart, ipf_lambda, ipf_layout, ipf_solv
 from weighting.problem import CellTable
 from weighting.protocols import PsuStructure
 from weighting.spec import CalibrationSpec
+
+Arr = NDArray[np.float64]
+Codes = NDArray[np.int64]
+U32 = NDArray[np.uint32]
 
 METHODS = ("bootstrap", "jkn", "jk1", "brr", "fay")
 BOOTSTRAP, JACKKNIFE, BALANCED = 0, 1, 2
@@ -143,22 +150,25 @@ def child_seed_words(seed: int, B: int) -> np.ndarray:
     entropy = [np.full(B, w, dtype=np.uint32) for w in run] + [
         np.arange(B, dtype=np.uint32)
     ]  # the spawn key (b,)
-    return _generate_state(_mix_entropy(entropy))
+    words: NDArray[np.uint64] = _generate_state(_mix_entropy(entropy))
+    return words
 
 
-def _mix_entropy(entropy):
+def _mix_entropy(entropy: list[U32]) -> list[U32]:
     u32 = np.uint32
     hash_const = [u32(_INIT_A)]
 
-    def hashmix(value):
+    def hashmix(value: U32) -> U32:
         value = value ^ hash_const[0]
         hash_const[0] = u32(hash_const[0] * u32(_MULT_A))
         value = value * hash_const[0]
-        return value ^ (value >> u32(16))
+        hashed: U32 = value ^ (value >> u32(16))
+        return hashed
 
-    def mix(x, y):
+    def mix(x: U32, y: U32) -> U32:
         result = u32(_MIX_L) * x - u32(_MIX_R) * y
-        return result ^ (result >> u32(16))
+        mixed: U32 = result ^ (result >> u32(16))
+        return mixed
 
     with np.errstate(over="ignore"):
         zero = np.zeros_like(entropy[0])
@@ -173,7 +183,7 @@ def _mix_entropy(entropy):
     return mixer
 
 
-def _generate_state(pool):
+def _generate_state(pool: list[U32]) -> NDArray[np.uint64]:
     u32 = np.uint32
     hash_const = u32(_INIT_B)
     words = []
@@ -188,7 +198,9 @@ def _generate_state(pool):
     )
 
 
-def bootstrap_counts(seed: int, B: int, n_psu, n_draws, b=None) -> np.ndarray:
+def bootstrap_counts(
+    seed: int, B: int, n_psu: ArrayLike, n_draws: ArrayLike, b: int | None = None
+) -> Codes:
     """Times each PSU is drawn, by numpy's generators (the RNG contract).
 
     Returns (B, P) counts, or (P,) for a single replicate ``b``.
@@ -212,7 +224,10 @@ def bootstrap_counts(seed: int, B: int, n_psu, n_draws, b=None) -> np.ndarray:
 class _Sums:
     """Sums by combination of a plan's multipliers times row values (numpy)."""
 
-    def sums(self, b: int, rows: PsuRows, combo, values, K: int) -> np.ndarray:
+    def multipliers(self, b: int) -> Arr:
+        raise NotImplementedError  # Plan and BalancedPlan define it
+
+    def sums(self, b: int, rows: PsuRows, combo: ArrayLike, values: Arr, K: int) -> Arr:
         """``S[c, j] = sum_{i: combo_i = c} m_{p(i)b} values[i, j]`` (K, k), in numpy.
 
         ``combo`` and ``values`` are in PSU order (``rows.sort``), as the
@@ -239,7 +254,7 @@ class Plan(_Sums):
     jk_factor: np.ndarray  # (B,) jackknife: n_h / (n_h - 1)
     psu_stratum: np.ndarray  # (P,)
 
-    def for_kernels(self, kernels, rows: PsuRows | None = None):
+    def for_kernels(self, kernels: Any, rows: PsuRows | None = None) -> Any:
         """The plan as the kernels' ``ReplicatePlan`` (``kernels``:
         ``weighting._backend.KERNELS``), over ``rows`` in PSU order (default:
         one row per PSU, or rows not read in PSU order)."""
@@ -262,8 +277,10 @@ class Plan(_Sums):
     def multipliers(self, b: int) -> np.ndarray:
         """(P,) multipliers of replicate b, in numpy (the reference)."""
         if self.method == BOOTSTRAP:
+            assert self.seed is not None  # a bootstrap plan has its seed
             counts = bootstrap_counts(self.seed, self.B, self.n_psu, self.n_draws, b)
-            return self.base + self.step * counts
+            drawn: Arr = self.base + self.step * counts
+            return drawn
         mult = np.ones(len(self.psu_stratum))
         h = self.psu_stratum[self.jk_psu[b]]
         mult[self.offset[h] : self.offset[h] + self.n_psu[h]] = self.jk_factor[b]
@@ -271,7 +288,7 @@ class Plan(_Sums):
         return mult
 
     @property
-    def options(self) -> dict:
+    def options(self) -> dict[str, Any]:
         """The ``make_replicates`` keywords that remake this plan (none)."""
         return {}
 
@@ -295,12 +312,13 @@ class BalancedPlan(_Sums):
     method = BALANCED
     seed = None
 
-    def multipliers(self, b: int) -> np.ndarray:
+    def multipliers(self, b: int) -> Arr:
         """(P,) multipliers of replicate b."""
-        return self.table[b]
+        row: Arr = self.table[b]
+        return row
 
     @property
-    def options(self) -> dict:
+    def options(self) -> dict[str, Any]:
         """The ``make_replicates`` keywords that remake this plan."""
         return {"fay_rho": self.fay_rho, "collapse_strata": self.collapse_strata}
 
@@ -313,7 +331,7 @@ class PsuRows:
     or, with ``kernel_ptr`` empty, every PSU is one row (sorted row i is PSU i).
     """
 
-    def __init__(self, psu, P: int):
+    def __init__(self, psu: ArrayLike, P: int) -> None:
         psu = np.ascontiguousarray(psu, dtype=np.int64)
         self.order = (
             None if psu.size < 2 or np.all(psu[1:] >= psu[:-1]) else np.argsort(psu, kind="stable")
@@ -324,12 +342,12 @@ class PsuRows:
         if self.kernel_ptr.size:
             np.cumsum(sizes, out=self.kernel_ptr[1:])
 
-    def sort(self, array) -> np.ndarray:
+    def sort(self, array: NDArray[Any]) -> NDArray[Any]:
         """``array`` (rows first) in PSU order, C-contiguous."""
         return np.ascontiguousarray(array if self.order is None else array[self.order])
 
 
-def _bincount_columns(codes, values, K: int) -> np.ndarray:
+def _bincount_columns(codes: ArrayLike, values: Arr, K: int) -> Arr:
     """``out[c, j] = sum_{i: codes_i = c} values[i, j]``, summed in row order."""
     out = np.zeros((K, values.shape[1]))
     for j in range(values.shape[1]):
@@ -337,11 +355,11 @@ def _bincount_columns(codes, values, K: int) -> np.ndarray:
     return out
 
 
-def _offsets(n_psu):
+def _offsets(n_psu: Codes) -> Codes:
     return np.concatenate([[0], np.cumsum(n_psu)[:-1]]).astype(np.int64)
 
 
-def bootstrap_plan(design: PsuStructure, B: int, seed: int):
+def bootstrap_plan(design: PsuStructure, B: int, seed: int) -> tuple[Plan, float, Arr, int]:
     """Rao–Wu–Yue rescaling bootstrap of ``design``'s strata and PSUs: (plan,
     scale, rscales, degf)."""
     if B < 2:
@@ -378,7 +396,7 @@ def bootstrap_plan(design: PsuStructure, B: int, seed: int):
     return plan, 1.0 / (B - 1), np.ones(B), rank - 1
 
 
-def jackknife_plan(design: PsuStructure, stratified: bool):
+def jackknife_plan(design: PsuStructure, stratified: bool) -> tuple[Plan, float, Arr, int]:
     """JKn (stratified) or JK1 of ``design``'s strata and PSUs: (plan, scale,
     rscales, degf)."""
     n_h = design.n_psu.astype(np.int64)
@@ -426,7 +444,9 @@ def jackknife_plan(design: PsuStructure, stratified: bool):
     return plan, scale, rscales, degf
 
 
-def balanced_plan(design, fay_rho: float, collapse_strata: bool = False):
+def balanced_plan(
+    design: Any, fay_rho: float, collapse_strata: bool = False
+) -> tuple[BalancedPlan, float, Arr, int]:
     """BRR (``fay_rho`` 0) or Fay replicates of ``design`` (a ``Design``: its
     strata, PSUs and rows' PSUs): (plan, scale, rscales, degf).
 
@@ -457,7 +477,7 @@ def balanced_plan(design, fay_rho: float, collapse_strata: bool = False):
     return plan, 1.0 / (B * (1.0 - rho) ** 2), np.ones(B), len(labels)
 
 
-def fay_rho_value(fay_rho) -> float:
+def fay_rho_value(fay_rho: object) -> float:
     """``fay_rho`` as a float, checked to lie in [0, 1) (1 would leave a PSU
     out of every replicate's half and its partner in twice: no variance)."""
     if not (
@@ -469,7 +489,7 @@ def fay_rho_value(fay_rho) -> float:
     return float(fay_rho)
 
 
-def _psu_pairs(design, collapse_strata):
+def _psu_pairs(design: Any, collapse_strata: bool) -> tuple[Codes, Codes, list[str]]:
     """The two PSUs of every (pseudo-)stratum: first PSU (in data order), second
     PSU (global codes) and the stratum label, strata in code order; one-PSU
     strata paired in code order when ``collapse_strata`` (a pair is labelled
@@ -516,7 +536,9 @@ def _psu_pairs(design, collapse_strata):
     return (np.where(a_first, a, b), np.where(a_first, b, a), [labels[h] for h in stratum])
 
 
-def balanced_sums(plan: BalancedPlan, kernels, psu, combo, values, K: int) -> np.ndarray:
+def balanced_sums(
+    plan: BalancedPlan, kernels: Any, psu: ArrayLike, combo: ArrayLike, values: ArrayLike, K: int
+) -> Arr:
     """``S[b, c, j] = sum_{i: combo_i = c} m_{p(i)b} values[i, j]`` (B, K, k) of a
     balanced plan by the kernels (``kernels``: ``weighting._backend.KERNELS``):
     rows summed by (PSU, combination) first, then weighted by every
@@ -525,9 +547,10 @@ def balanced_sums(plan: BalancedPlan, kernels, psu, combo, values, K: int) -> np
     key = np.asarray(psu, np.int64) * K + np.asarray(combo, np.int64)
     keys, pair = np.unique(key, return_inverse=True)
     T = _bincount_columns(pair.reshape(-1), np.asarray(values, np.float64), len(keys))
-    return kernels.chunked.accumulate_refined(
+    sums: Arr = kernels.chunked.accumulate_refined(
         np.ascontiguousarray(plan.table), keys // K, keys % K, T, K, 0
     )
+    return sums
 
 
 @dataclass(frozen=True)
@@ -539,7 +562,7 @@ class Convergence:
     converged: np.ndarray  # (B,) bool
     status: np.ndarray  # (B,) weighting.contract.Status codes
 
-    def rows(self) -> list[dict]:
+    def rows(self) -> list[dict[str, Any]]:
         """One dict per replicate (``replicate`` is 1-based, as in ``rep_1``)."""
         return [
             {"replicate": b + 1, "iterations": int(i), "error": float(e), "converged": bool(c)}
@@ -547,7 +570,7 @@ class Convergence:
         ]
 
     @property
-    def failed(self) -> np.ndarray:
+    def failed(self) -> Codes:
         return np.flatnonzero(~self.converged)
 
 
@@ -570,8 +593,18 @@ class Replicates:
     """
 
     def __init__(
-        self, method, plan, scale, rscales, mse, degf, accept_failures, convergence, g, rows=None
-    ):
+        self,
+        method: str,
+        plan: Plan | BalancedPlan,
+        scale: float,
+        rscales: ArrayLike,
+        mse: bool,
+        degf: int,
+        accept_failures: bool,
+        convergence: Convergence,
+        g: Arr | None,
+        rows: PsuRows | None = None,
+    ) -> None:
         self.method = method
         self.plan = plan
         self.B = plan.B
@@ -587,12 +620,12 @@ class Replicates:
         self._psu_rows = rows
 
     @property
-    def options(self) -> dict:
+    def options(self) -> dict[str, Any]:
         """The method's own ``make_replicates`` keywords (``fay_rho``,
         ``collapse_strata`` for brr and fay), to remake the replicates."""
         return self.plan.options
 
-    def rank_degf(self, design) -> int:
+    def rank_degf(self, design: Any) -> int:
         """R's degf of these replicates of ``design``: :func:`rank_degf` of the
         replicate weights, from one row per (PSU, calibration cell) — every
         other row is a multiple of its combination's, so the rank is the same
@@ -604,30 +637,31 @@ class Replicates:
         W = design.base_weights[rows, None] * M[:, psu[rows]].T * g[:, cell[rows]].T
         return rank_degf(W)
 
-    def rows(self, design) -> PsuRows:
+    def rows(self, design: Any) -> PsuRows:
         """The design's rows in PSU order (sorted once, then kept: every
         ``totals`` call reads them)."""
         if self._psu_rows is None:
             self._psu_rows = PsuRows(design.psu, len(self.plan.psu_stratum))
         return self._psu_rows
 
-    def _cells(self, design):
+    def _cells(self, design: Any) -> tuple[Codes, int, Arr]:
         """Calibration cell of each row, number of cells, g table (B, cells)."""
         if self.g is None:
             return np.zeros(design.n, np.int64), 1, np.ones((self.B, 1))
         problem = design.calibration.problem
         return problem.cell, problem.n_cells, self.g
 
-    def totals(self, design, values, groups, n_groups) -> np.ndarray:
+    def totals(self, design: Any, values: Arr, groups: Codes, n_groups: int) -> Arr:
         cell, n_cells, g = self._cells(design)
         rows = self.rows(design)
         combo, combo_cell, combo_group = _combinations(cell, n_cells, groups, n_groups)
         combo = rows.sort(combo)
         dv = rows.sort(design.base_weights[:, None] * values)
         kernels = _backend.KERNELS
-        if kernels is not None and self.plan.method != BALANCED:
-            return kernels.replicate.replicate_totals(
-                self.plan.for_kernels(kernels, rows),
+        plan = self.plan
+        if kernels is not None and isinstance(plan, Plan):
+            fused: Arr = kernels.replicate.replicate_totals(
+                plan.for_kernels(kernels, rows),
                 combo,
                 combo_cell,
                 combo_group,
@@ -636,44 +670,46 @@ class Replicates:
                 n_groups,
                 0,
             )
-        if kernels is not None:
-            sums = balanced_sums(
-                self.plan, kernels, rows.psu, combo, dv, len(combo_cell)
-            ).__getitem__
+            return fused
+        sums: Callable[[int], Arr]
+        if kernels is not None and isinstance(plan, BalancedPlan):
+            sums = balanced_sums(plan, kernels, rows.psu, combo, dv, len(combo_cell)).__getitem__
         else:
 
-            def sums(b):
-                return self.plan.sums(b, rows, combo, dv, len(combo_cell))
+            def sums(b: int) -> Arr:
+                return plan.sums(b, rows, combo, dv, len(combo_cell))
 
         out = np.empty((self.B, n_groups, values.shape[1]))
         for b in range(self.B):
             out[b] = _bincount_columns(combo_group, g[b][combo_cell][:, None] * sums(b), n_groups)
         return out
 
-    def weights(self, design) -> np.ndarray:
+    def weights(self, design: Any) -> Arr:
         cell, _, g = self._cells(design)
         psu = np.ascontiguousarray(design.psu, dtype=np.int64)
         cell = np.ascontiguousarray(cell, dtype=np.int64)
         kernels = _backend.KERNELS
         d = np.ascontiguousarray(design.base_weights)
-        if kernels is not None and self.plan.method != BALANCED:
-            return kernels.replicate.replicate_weights(
-                self.plan.for_kernels(kernels), psu, cell, g, d, 0
+        plan = self.plan
+        if kernels is not None and isinstance(plan, Plan):
+            fused: Arr = kernels.replicate.replicate_weights(
+                plan.for_kernels(kernels), psu, cell, g, d, 0
             ).T
+            return fused
         out = np.empty((design.n, self.B))
         for b in range(self.B):
             out[:, b] = d * self.plan.multipliers(b)[psu] * g[b][cell]
         return out
 
 
-def rank_degf(W) -> int:
+def rank_degf(W: ArrayLike) -> int:
     """R's degf of replicate weights W (n, B): their rank minus one, the rank
     at R's tolerance 1e-5 (singular values above 1e-5 of the largest)."""
     sv = np.linalg.svd(np.asarray(W, dtype=np.float64), compute_uv=False)
     return int(np.sum(sv > 1e-5 * sv[0])) - 1
 
 
-def poststratified_weights(W, problem) -> np.ndarray:
+def poststratified_weights(W: Arr, problem: Any) -> Arr:
     """Every column of the replicate weights W (n, B) post-stratified to the
     one margin of a calibration ``problem``: ``W[i, b] N_c / sum_{j in c} W[j, b]``
     with c the cell of row i (R's ``postStratify`` of a replicate design)."""
@@ -692,7 +728,8 @@ def poststratified_weights(W, problem) -> np.ndarray:
         )
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(S > 0, N[:, None] / S, 0.0)
-    return W * factor[problem.cell]
+    scaled: Arr = W * factor[problem.cell]
+    return scaled
 
 
 #: R's ``svrepdesign`` types of given replicate weights (lower case; R's "ACS"
@@ -701,7 +738,13 @@ REPLICATE_TYPES = ("bootstrap", "jk1", "jkn", "brr", "fay", "successive-differen
 _TYPE_ALIASES = {"acs": "successive-difference", "sdr": "successive-difference"}
 
 
-def svrep_constants(replicate_type, B: int, scale=None, rscales=None, fay_rho=None):
+def svrep_constants(
+    replicate_type: str,
+    B: int,
+    scale: float | None = None,
+    rscales: ArrayLike | None = None,
+    fay_rho: float | None = None,
+) -> tuple[str, float, Arr]:
     r"""R's variance constants of B given (combined) replicate weights of a type.
 
     ``svrepdesign(type = ..., combined.weights = TRUE)``'s rules for
@@ -764,7 +807,7 @@ def svrep_constants(replicate_type, B: int, scale=None, rscales=None, fay_rho=No
     return kind, float(defaults[kind] if scale is None else scale), replicate_rscales(rscales, B)
 
 
-def replicate_rscales(rscales, B: int) -> np.ndarray:
+def replicate_rscales(rscales: ArrayLike | None, B: int) -> Arr:
     """``rscales`` (one number or one per replicate; None: 1) as (B,),
     checked finite and non-negative."""
     if rscales is None:
@@ -793,7 +836,15 @@ class GivenReplicates:
     convergence = None
     g = None
 
-    def __init__(self, repweights, scale, rscales, mse, method, degf):
+    def __init__(
+        self,
+        repweights: ArrayLike,
+        scale: float,
+        rscales: ArrayLike | None,
+        mse: bool,
+        method: str,
+        degf: int | None,
+    ) -> None:
         W = np.array(repweights, dtype=np.float64, order="F")
         if W.ndim != 2 or W.shape[1] < 2:
             raise KalibError(f"replicate weights must be (n, B) with B >= 2, got {W.shape}")
@@ -814,7 +865,7 @@ class GivenReplicates:
         self.mse = bool(mse)
         self.degf = int(rank_degf(W) if degf is None else degf)
 
-    def totals(self, design, values, groups, n_groups) -> np.ndarray:
+    def totals(self, design: Any, values: Arr, groups: Codes, n_groups: int) -> Arr:
         out = np.zeros((self.B, n_groups, values.shape[1]))
         order = np.argsort(groups, kind="stable")
         bounds = np.searchsorted(groups[order], np.arange(n_groups + 1))
@@ -823,11 +874,13 @@ class GivenReplicates:
             out[:, g, :] = self.repweights[rows].T @ values[rows]
         return out
 
-    def weights(self, design) -> np.ndarray:
+    def weights(self, design: Any) -> Arr:
         return self.repweights
 
 
-def _combinations(cell, n_cells, groups, n_groups):
+def _combinations(
+    cell: ArrayLike, n_cells: int, groups: Codes, n_groups: int
+) -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int32]]:
     """Each row's (cell, group) combination among those present, and the cell
     and group of each combination (int32 codes for the kernels).
 
@@ -850,7 +903,14 @@ def _combinations(cell, n_cells, groups, n_groups):
 
 
 def make_replicates(
-    design, method, B, seed, mse, accept_failures, fay_rho=None, collapse_strata=False
+    design: Any,
+    method: str,
+    B: int,
+    seed: int,
+    mse: bool,
+    accept_failures: bool,
+    fay_rho: float | None = None,
+    collapse_strata: bool = False,
 ) -> Replicates:
     """Build the replicate structure of ``design`` and re-calibrate every replicate.
 
@@ -872,6 +932,7 @@ def make_replicates(
         raise KalibError(
             f"BRR is Fay's method with fay_rho = 0 (got fay_rho={fay_rho!r}): use method 'fay'"
         )
+    plan: Plan | BalancedPlan
     if method == "bootstrap":
         if not (isinstance(B, (int, np.integer)) and B >= 2):
             raise KalibError(f"replicates must be an integer >= 2, got {shown(B)}")
@@ -908,7 +969,7 @@ def make_replicates(
     )
 
 
-def recalibrate(design, plan, rows):
+def recalibrate(design: Any, plan: Plan | BalancedPlan, rows: PsuRows) -> tuple[Arr, Convergence]:
     """Re-calibrate every replicate (``rows``: the design's :class:`PsuRows`)
     with the full-sample spec (``CalibrationSpec.for_replicates``); returns
     (g (B, cells), Convergence)."""
@@ -924,7 +985,7 @@ def recalibrate(design, plan, rows):
     # calibration with per-row settings is re-calibrated in numpy.
     if kernels is not None and spec.trim is None and not spec.per_row:
         system = kernel_system(kernels, table, spec, lam0, ipf)
-        if plan.method == BALANCED:
+        if isinstance(plan, BalancedPlan):
             D = balanced_sums(plan, kernels, rows.psu, cell, d[:, None], table.n_cells)
             g, iterations, error, status = kernels.chunked.solve_cell_tables(
                 np.ascontiguousarray(D[:, :, 0]), system, 0
@@ -954,7 +1015,7 @@ def recalibrate(design, plan, rows):
     return g, convergence
 
 
-def ipf_start(result, spec: CalibrationSpec) -> IpfStart | None:
+def ipf_start(result: Any, spec: CalibrationSpec) -> IpfStart | None:
     """An :class:`~weighting.ipf.IpfStart` from the full-sample cell g-factors
     of the calibration ``result`` when replicates solving ``spec`` are raked
     by IPF (``weighting.ipf``), else None."""
@@ -969,7 +1030,9 @@ def ipf_start(result, spec: CalibrationSpec) -> IpfStart | None:
     return IpfStart(*layout, g0, lambda_map(problem.kept, problem.dependent, len(problem.tfull)))
 
 
-def kernel_system(kernels, table: CellTable, spec: CalibrationSpec, lam0, ipf=None):
+def kernel_system(
+    kernels: Any, table: CellTable, spec: CalibrationSpec, lam0: Arr, ipf: IpfStart | None = None
+) -> Any:
     """The re-calibration of replicates of ``table`` with ``spec`` from ``lam0``
     (and by IPF from ``ipf``) as the kernels' ``CellSystem`` (``kernels``:
     ``weighting._backend.KERNELS``; ``spec`` without trimming)."""
@@ -990,30 +1053,40 @@ def kernel_system(kernels, table: CellTable, spec: CalibrationSpec, lam0, ipf=No
     )
 
 
-def _column_lists(table):
+def _column_lists(table: CellTable) -> tuple[Codes, Codes, Codes, Codes] | None:
     """(x_ptr, x_idx, f_ptr, f_idx): X and Xfull as per-cell lists of their
     columns with a 1 when both are 0/1 (categorical margins), else None (the
     kernel then runs the dense solver)."""
     X, Xfull = table.X, table.Xfull
     if not (np.all((X == 0) | (X == 1)) and np.all((Xfull == 0) | (Xfull == 1))):
         return None
-    lists = []
+    lists: list[Codes] = []
     for M in (X, Xfull):
         rows, cols = np.nonzero(M)  # row-major: columns ascending within a row
         ptr = np.zeros(M.shape[0] + 1, np.int64)
         np.cumsum(np.bincount(rows, minlength=M.shape[0]), out=ptr[1:])
         lists += [ptr, cols.astype(np.int64)]
-    return tuple(lists)
+    x_ptr, x_idx, f_ptr, f_idx = lists
+    return x_ptr, x_idx, f_ptr, f_idx
 
 
-def replicate_cell_totals(n_cells, plan, rows, cell, d, b) -> np.ndarray:
+def replicate_cell_totals(
+    n_cells: int, plan: Plan | BalancedPlan, rows: PsuRows, cell: ArrayLike, d: Arr, b: int
+) -> Arr:
     """``D_bc = sum_{i in c} d_i m_{p(i)b}`` in numpy (``cell``, ``d`` in PSU order)."""
-    return plan.sums(b, rows, cell, d[:, None], n_cells)[:, 0]
+    totals: Arr = plan.sums(b, rows, cell, d[:, None], n_cells)[:, 0]
+    return totals
 
 
 def recalibrate_cells(
-    table: CellTable, cell_totals, B, spec: CalibrationSpec, lam0, ipf=None, unit_bounds=None
-):
+    table: CellTable,
+    cell_totals: Callable[[int], Arr],
+    B: int,
+    spec: CalibrationSpec,
+    lam0: Arr,
+    ipf: IpfStart | None = None,
+    unit_bounds: tuple[Arr, Arr] | None = None,
+) -> tuple[Arr, Codes, Arr, Codes]:
     """Re-calibrate B replicates in numpy from their cell base totals
     ``cell_totals(b)`` (C,) on the cell ``table`` with ``spec`` (as
     ``CalibrationSpec.for_replicates`` makes it): returns (g (B, C),
@@ -1099,7 +1172,7 @@ def recalibrate_cells(
     return g, iterations, error, status
 
 
-def _trim_replicate(table: CellTable, fit, spec):
+def _trim_replicate(table: CellTable, fit: Any, spec: CalibrationSpec) -> Arr | None:
     """Logit trimming of one replicate (the fixing rounds of ``weighting.calibrate``)
     on its cell ``table``; None when caps and margins cannot hold together in
     this replicate."""
@@ -1112,7 +1185,9 @@ def _trim_replicate(table: CellTable, fit, spec):
     return g
 
 
-def _cause(design, plan, rows, convergence, b) -> str:
+def _cause(
+    design: Any, plan: Plan | BalancedPlan, rows: PsuRows, convergence: Convergence, b: int
+) -> str:
     """Why replicate b failed, naming the margin category when one is to blame."""
     status = int(convergence.status[b])
     problem = design.calibration.problem
@@ -1134,10 +1209,11 @@ def _cause(design, plan, rows, convergence, b) -> str:
         )
     spec = design.calibration.spec.for_replicates()
     bounds, tol = spec.bounds, spec.tol
-    reason = {
+    reasons: dict[int, str] = {
         Status.MAX_ITER: f"not converged in {int(convergence.iterations[b])} iterations",
         Status.LINE_SEARCH_FAILED: "the Newton step search stalled",
-    }.get(status, "failed")
+    }
+    reason = reasons.get(status, "failed")
     message = f"{reason}: max relative margin error {convergence.error[b]:.3g} > tol {tol:g}"
     if bounds is not None:
         with np.errstate(divide="ignore"):
