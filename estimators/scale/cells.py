@@ -15,6 +15,7 @@ compiled Newton solver of ``cext/newton.pxd`` when available, else
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from weighting.ipf import IpfStart
 from weighting.problem import CellTable
 from weighting.replicates import ipf_start, kernel_system, recalibrate_cells
 from weighting.spec import CalibrationSpec
+
+if TYPE_CHECKING:
+    from weighting.calibrate import CalibrationResult
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,12 @@ class CellCalibration:
     ipf: IpfStart | None = None
 
     @classmethod
-    def from_result(cls, result, order=None, accept_failures=False) -> CellCalibration:
+    def from_result(
+        cls,
+        result: CalibrationResult | None,
+        order: np.ndarray | None = None,
+        accept_failures: bool = False,
+    ) -> CellCalibration:
         """From a full-sample ``weighting.calibrate.CalibrationResult`` (None:
         an uncalibrated design)."""
         if result is None:

@@ -17,12 +17,21 @@ PSUs, which would be shipped to every task).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from estimators.scale.chunks import accumulate, accumulate_bootstrap, chunk_kernel
 from weighting.replicates import BOOTSTRAP, bootstrap_counts, checked_seed
+
+if TYPE_CHECKING:
+    from estimators.scale.chunks import Chunk
+    from weighting.replicates import Plan
+
+#: Each chunk's PSUs as runs ``(first global PSU code, count)``.
+Runs = Sequence[Sequence[tuple[int, int]]]
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,7 @@ class ReplicateSpec:
     jk_stratum: np.ndarray  # (B,) jackknife: stratum of the deleted PSU
 
     @classmethod
-    def from_plan(cls, plan) -> ReplicateSpec:
+    def from_plan(cls, plan: Plan) -> ReplicateSpec:
         """Per-stratum form of a ``weighting.replicates.Plan`` (same doubles)."""
         return cls(
             plan.method,
@@ -68,7 +77,7 @@ def blocks(B: int, size: int) -> list[tuple[int, int]]:
     return [(b0, min(b0 + size, B)) for b0 in range(0, B, size)]
 
 
-def _slices(block: np.ndarray, runs_per_chunk) -> list[np.ndarray]:
+def _slices(block: np.ndarray, runs_per_chunk: Runs) -> list[np.ndarray]:
     return [
         np.concatenate([block[:, s : s + n] for s, n in runs], axis=1) for runs in runs_per_chunk
     ]
@@ -97,7 +106,7 @@ def bootstrap_count_block(spec: ReplicateSpec, b0: int, b1: int) -> np.ndarray:
     )
 
 
-def draw_block(spec: ReplicateSpec, b0: int, b1: int, runs_per_chunk) -> list[np.ndarray]:
+def draw_block(spec: ReplicateSpec, b0: int, b1: int, runs_per_chunk: Runs) -> list[np.ndarray]:
     """The block's multiplier material for every chunk (a list, one per chunk).
 
     Bootstrap: counts (uint8 unless a count exceeds 255) of the chunk's PSUs;
@@ -122,7 +131,7 @@ def draw_block(spec: ReplicateSpec, b0: int, b1: int, runs_per_chunk) -> list[np
     return out
 
 
-def multipliers(spec: ReplicateSpec, chunk, material: np.ndarray) -> np.ndarray:
+def multipliers(spec: ReplicateSpec, chunk: Chunk, material: np.ndarray) -> np.ndarray:
     """Multipliers (b, P_k) of a chunk's PSUs from its slice of a block."""
     if spec.method != BOOTSTRAP:
         return material
@@ -130,7 +139,9 @@ def multipliers(spec: ReplicateSpec, chunk, material: np.ndarray) -> np.ndarray:
     return spec.base[h] + spec.step[h] * material
 
 
-def accumulate_block(spec: ReplicateSpec, chunk, material: np.ndarray, n_refined: int):
+def accumulate_block(
+    spec: ReplicateSpec, chunk: Chunk, material: np.ndarray, n_refined: int
+) -> np.ndarray:
     """Statistics S (b, n_refined, 1 + k) of a chunk from its slice of a block."""
     if spec.method != BOOTSTRAP:
         return accumulate(chunk, material, n_refined)
