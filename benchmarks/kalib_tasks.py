@@ -59,10 +59,11 @@ def rake(columns, margin_list, tol=1e-10, distance="raking", bounds=None):
 
 
 def raked_design(columns, margin_list, tol=1e-10, psu=None):
-    """The design (strata, base weights, PSUs if given) raked to the margins."""
+    """The design (strata, base weights, PSUs if given, numbered within strata:
+    nest) raked to the margins."""
     from weighting.design import Design
 
-    design = Design(columns, weights="weight", strata="stratum", psu=psu)
+    design = Design(columns, weights="weight", strata="stratum", psu=psu, nest=True)
     return design.calibrate(margin_list, tol=tol)
 
 

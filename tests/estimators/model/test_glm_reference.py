@@ -49,7 +49,7 @@ def _designs():
             tol=1e-13,
         ),
         "stratclus_calibrated": lambda: Design(
-            strat, weights="pw", strata="stype", psu="dnum"
+            strat, weights="pw", strata="stype", psu="dnum", nest=True
         ).calibrate(
             [_margin("margin_stype.csv"), _margin("margin_comp_imp.csv")],
             distance="raking",

@@ -52,7 +52,7 @@ def designs(sample):
     margins = synthetic.margins(N_ROWS)
     boot = Design(sample, strata="stratum").calibrate(margins, tol=1e-12)
     clustered = dict(sample, psu=np.arange(N_ROWS) % 6)
-    jkn = Design(clustered, strata="stratum", psu="psu").calibrate(margins, tol=1e-12)
+    jkn = Design(clustered, strata="stratum", psu="psu", nest=True).calibrate(margins, tol=1e-12)
     return {
         "bootstrap": boot.with_replicates("bootstrap", replicates=24, seed=7),
         "jkn": jkn.with_replicates("jkn"),
@@ -197,7 +197,7 @@ def test_failed_replicate_is_named():
         "psu": np.tile([0, 0, 1, 1], 2),
         "nace": np.array(["Z", "X", "X", "X", "X", "X", "X", "X"]),
     }
-    design = Design(data, strata="stratum", psu="psu").calibrate(
+    design = Design(data, strata="stratum", psu="psu", nest=True).calibrate(
         [Margin("nace", {"X": 70, "Z": 10})]
     )
     with pytest.raises(ReplicateError, match=r"replicate 1 \(index 0\).*'nace'.*Z"):
@@ -209,7 +209,7 @@ def test_failed_replicate_is_named():
 @pytest.mark.parametrize("method", ["bootstrap", "jkn"])
 def test_replicate_weight_matrix_equals_in_process(method):
     data = synthetic.sample(2000, seed=8, clusters=4)
-    design = Design(data, strata="stratum", psu="psu").calibrate(
+    design = Design(data, strata="stratum", psu="psu", nest=True).calibrate(
         synthetic.margins(2000), tol=1e-12
     )
     design = design.with_replicates(method, replicates=15, seed=2)
@@ -249,7 +249,7 @@ def test_fpc_take_all_stratum_and_jk1(method):
     if method == "jk1":
         design = Design(data, psu="psu")
     else:
-        design = Design(data, strata="stratum", psu="psu", fpc=population)
+        design = Design(data, strata="stratum", psu="psu", fpc=population, nest=True)
     design = design.calibrate(synthetic.margins(3000), tol=1e-12).with_replicates(
         method, replicates=12, seed=5
     )
