@@ -66,14 +66,15 @@ class Drawing:
     goes on (the report's regression analysis) while they draw. Each figure
     is drawn by one worker from its own arguments, so its bytes do not
     depend on which worker drew it nor on what ran beside it. Where the
-    platform cannot fork, or with one core, each job is drawn when it is
-    submitted. Use as a context manager: leaving the block by an exception
+    platform cannot fork, with one core or with ``fork=False``, each job is
+    drawn when it is submitted. Use as a context manager: leaving the block by an exception
     (an interrupt, a figure that failed) drops the figures not yet started.
     """
 
-    def __init__(self):
-        self._pool = None
-        self._pending = []  # futures, or PNG bytes drawn in this process
+    def __init__(self, fork: bool = True):
+        self._fork = fork and _can_fork_workers()
+        self._pool: ProcessPoolExecutor | None = None
+        self._pending: list[Future[bytes] | bytes] = []  # or drawn in this process
 
     def __enter__(self):
         return self
@@ -88,7 +89,7 @@ class Drawing:
         jobs = list(jobs)
         if not jobs:
             return
-        if self._pool is None and _can_fork_workers():
+        if self._pool is None and self._fork:
             self._pool = ProcessPoolExecutor(
                 os.cpu_count(), mp_context=multiprocessing.get_context("fork")
             )

@@ -207,14 +207,25 @@ class ReportRun:
         out = Path(s.out)
         check_writable(out, s.force, directory=True)
         bar = _progress(s, len(self.PIPELINE), "kalib report")
-        with bar, figs.Drawing() as self._drawing:
-            for name, step in self.PIPELINE:
-                bar.set_postfix_str(name)
-                start = time.perf_counter()
-                step(self)
-                self.timings[name] = time.perf_counter() - start
-                bar.update()
+        try:
+            with bar, figs.Drawing() as self._drawing:
+                for name, step in self.PIPELINE:
+                    bar.set_postfix_str(name)
+                    start = time.perf_counter()
+                    step(self)
+                    self.timings[name] = time.perf_counter() - start
+                    bar.update()
+        finally:
+            self._drawing = None  # its workers have ended
         return out
+
+    @property
+    def drawing(self) -> figs.Drawing:
+        """The figures being drawn (by worker processes during :meth:`run`;
+        a step run on its own draws in this process)."""
+        if self._drawing is None:
+            self._drawing = figs.Drawing(fork=False)
+        return self._drawing
 
     def _each_part(self, name: str, step) -> None:
         """Run ``step(part)`` on every part, timing each part's share."""
@@ -407,7 +418,7 @@ class ReportRun:
         self._figure_jobs = [
             (part, *job) for part in self.parts for job in figure_jobs(part, self.settings)
         ]
-        self._drawing.submit((kind, args) for *_, kind, args in self._figure_jobs)
+        self.drawing.submit((kind, args) for *_, kind, args in self._figure_jobs)
 
         def analysis(part):
             if part.survey.analysis is not None:
@@ -420,10 +431,10 @@ class ReportRun:
         started before the analysis, see :meth:`step_analysis`)."""
         s = self.settings
         jobs = [(part, *job) for part in self.parts for job in model_figure_jobs(part, s)]
-        self._drawing.submit((kind, args) for *_, kind, args in jobs)
+        self.drawing.submit((kind, args) for *_, kind, args in jobs)
         jobs = self._figure_jobs + jobs
         with _progress(s, len(jobs), "figures") as bar:
-            pngs = self._drawing.collect(progress=bar)
+            pngs = self.drawing.collect(progress=bar)
         for part in self.parts:
             part.figures = []
         for (part, name, caption, section, _, _), png in zip(jobs, pngs):
@@ -507,8 +518,7 @@ class ReportRun:
         # keyrates.nc by a drawing worker (idle by now): xarray, and the dask
         # it imports to recognise dask arrays, load there while this process
         # writes the other files.
-        drawing = self._drawing or figs.Drawing()
-        netcdf = drawing.call(write_keyrates_netcdf, results, tmp / "keyrates.nc")
+        netcdf = self.drawing.call(write_keyrates_netcdf, results, tmp / "keyrates.nc")
         try:
             self._write_tables(tmp, results)
         except BaseException:
