@@ -125,7 +125,7 @@ def test_replicate_files_are_the_same_to_the_byte(tmp_path, method, extension):
 
 def test_glm_and_ordinal_outputs_are_the_same_to_the_byte(tmp_path):
     glm = ["model", *BUSINESS, "--formula", "y1 ~ sector + size_class + x"]
-    glm += ["--family", "binomial", "--variance", "bootstrap", "--replicates", "80"]
+    glm += ["--family", "binomial", "--variance", "bootstrap", "--replicates", "40"]
     glm += ["--predict", "sector", "--predict-out", "{out}/glm_margins.csv"]
     same_bytes_on_every_thread_count(
         tmp_path / "glm",
@@ -133,7 +133,7 @@ def test_glm_and_ordinal_outputs_are_the_same_to_the_byte(tmp_path):
         ["glm.csv", "glm_margins.csv"],
     )
     olr = ["model", *ESTABLISHMENTS, "--formula", "z ~ sector + size + trainee"]
-    olr += ["--family", "ordinal", "--variance", "jkn"]
+    olr += ["--family", "ordinal", "--variance", "bootstrap", "--replicates", "30"]
     same_bytes_on_every_thread_count(
         tmp_path / "olr",
         [*olr, "--out", "{out}/olr.csv"],
