@@ -61,10 +61,13 @@ stratum mean; ``"average"`` replaces their contribution by the average of the
 other strata of the stage (NaN at stages beyond the first, where each such
 stratum is alone in its parent cluster, as R); a mapping ``{lonely stratum:
 neighbour stratum}`` merges each named stage-1 lonely stratum into its
-neighbour (population counts add) before anything else. R's
-``survey.adjust.domain.lonely`` (a domain with one PSU of a stratum of
-several, for ``subset`` designs only) is not offered: kalib's domains are
-R's ``svyby`` domains, which that option leaves unchanged.
+neighbour (population counts add) before anything else. ``domain_lonely=True``
+is R's ``survey.adjust.domain.lonely = TRUE``: in an estimate of an
+(uncalibrated) domain, a stratum with several PSUs of which only one holds
+rows of the domain is, under ``"adjust"``, centred on zero, under
+``"average"``, left out as a lonely one (at any stage); R applies it to
+``svyby`` and ``subset`` estimates alike, and not after calibration (R keeps
+every row of a calibrated design in a domain), nor does kalib.
 
 Additions to the architecture signature
 ---------------------------------------
@@ -141,6 +144,11 @@ class Design:
     lonely_psu : "error", "certainty", "remove", "adjust", "average" or mapping
         Policy for strata with a single PSU, at every stage (see module
         docstring).
+    domain_lonely : bool
+        R's ``survey.adjust.domain.lonely``: in a domain estimate, a stratum
+        of several PSUs with a single PSU holding rows of the domain is
+        treated by the ``"adjust"`` or ``"average"`` policy as a lonely one
+        (module docstring).
 
     Attributes
     ----------
@@ -188,6 +196,7 @@ class Design:
         "pps",
         "stages",
         "lonely_psu",
+        "domain_lonely",
         "weights_given",
         "calibration",
         "replicates",
@@ -209,6 +218,7 @@ class Design:
     pps: Any
     stages: tuple[Stage, ...]
     lonely_psu: str | dict[Any, Any]
+    domain_lonely: bool
     weights_given: bool
     calibration: Any
     replicates: Any
@@ -223,6 +233,7 @@ class Design:
         fpc: Any = None,
         nest: bool = False,
         lonely_psu: str | Mapping[Any, Any] = "error",
+        domain_lonely: bool = False,
         pps: Any = None,
         variance: str = "HT",
     ) -> None:
@@ -302,6 +313,7 @@ class Design:
         self.stages = stages
         self.pps = pps
         self.lonely_psu = dict(lonely_psu) if not isinstance(lonely_psu, str) else lonely_psu
+        self.domain_lonely = bool(domain_lonely)
         self.calibration = None
         self.replicates = None
         self._frozen = True

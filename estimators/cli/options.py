@@ -232,6 +232,12 @@ def add_design_arguments(p: argparse.ArgumentParser, pps: bool = False) -> None:
         "(default), certainty, remove, adjust, average (R's survey.lonely.psu), or "
         "LONELY=NEIGHBOUR[,...] to merge stage-1 strata",
     )
+    p.add_argument(
+        "--domain-lonely",
+        action="store_true",
+        help="in a domain, a stratum with one PSU holding the domain's rows is lonely "
+        "for --lonely-psu adjust or average (R's survey.adjust.domain.lonely = TRUE)",
+    )
     if pps:  # PPS without replacement (weighting.pps); no replicates on such a design
         p.add_argument(
             "--pps",
@@ -293,6 +299,7 @@ def design_of_args(frame, args):
         fpc=stage_columns(args.fpc),
         nest=args.nest,
         lonely_psu=args.lonely_psu,
+        domain_lonely=args.domain_lonely,
         pps=pps_option(getattr(args, "pps", None)),
         variance=getattr(args, "pps_variance", "HT"),
     )

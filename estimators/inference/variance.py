@@ -39,9 +39,13 @@ without rows of the domain has total 0; ``_multistage_domain_sums``), those
 of a calibrated one (every row has a calibration residual in every column)
 through the n x (block of domains) influence matrix; an uncalibrated domain
 counts only its own rows as present (R's ``svyby`` subsets), which matters
-for ``"average"`` alone. Differences from
-R: none in the numbers (tests/estimators/inference/test_multistage.py);
-R's ``survey.adjust.domain.lonely`` (``subset`` designs only) is not offered.
+for ``"average"`` and for ``Design(domain_lonely=True)`` (R's
+``survey.adjust.domain.lonely``: a stratum whose only cluster with rows of
+the domain is one of several is lonely for ``"adjust"`` and ``"average"``).
+Differences from R: none in the numbers
+(tests/estimators/inference/test_multistage.py). The full covariance
+(:func:`linearization_covariance`) takes every row as present, as R's
+``svyby(covmat = TRUE)``.
 
 Variances of many domain estimates
 ----------------------------------
@@ -131,7 +135,9 @@ def is_multistage(design) -> bool:
     stages = getattr(design, "stages", ())
     if len(stages) > 1 and design.fpc is not None:
         return True
-    return design.lonely_psu in ("adjust", "average") and bool(design.certainty.any())
+    if design.lonely_psu not in ("adjust", "average"):
+        return False
+    return bool(design.certainty.any()) or getattr(design, "domain_lonely", False)
 
 
 def multistage_covariance(design, u, present=None, diagonal=False) -> np.ndarray:
@@ -175,8 +181,9 @@ def multistage_covariance(design, u, present=None, diagonal=False) -> np.ndarray
     m = u.shape[1]
     policy = _policy(design)
     out = np.zeros(m) if diagonal else np.zeros((m, m))
+    domain_lonely = getattr(design, "domain_lonely", False) and present is not None
     for stage, multiplier in _stages(design):
-        out += _stage_sum(stage, u, multiplier, policy, present, diagonal)
+        out += _stage_sum(stage, u, multiplier, policy, present, diagonal, domain_lonely)
     return out
 
 
@@ -200,9 +207,12 @@ def _stages(design):
         yield stage, multiplier
 
 
-def _stage_sum(stage, u, multiplier, policy, present, diagonal) -> np.ndarray:
+def _stage_sum(stage, u, multiplier, policy, present, diagonal, domain_lonely) -> np.ndarray:
     """One stage's term of :func:`multistage_covariance`, times the product
-    of the earlier stages' sampling fractions (``multiplier`` per stratum)."""
+    of the earlier stages' sampling fractions (``multiplier`` per stratum).
+    With ``domain_lonely`` (R's ``survey.adjust.domain.lonely``, diagonal
+    only), a stratum of several clusters of which one has present rows is
+    lonely for ``"adjust"`` and ``"average"`` in that column."""
     m = u.shape[1]
     P, H = len(stage.cluster_stratum), len(stage.n_clusters)
     totals = np.empty((P, m))
@@ -213,12 +223,20 @@ def _stage_sum(stage, u, multiplier, policy, present, diagonal) -> np.ndarray:
     means = np.empty((H, m))
     for j in range(m):
         means[:, j] = np.bincount(strata, totals[:, j], minlength=H) / n_h
-    lonely = stage.lonely
+    lonely = np.repeat(stage.lonely[:, None], m, axis=1)  # (H, m)
+    if domain_lonely and policy in ("adjust", "average"):
+        clusters = np.empty((H, m))
+        for j in range(m):
+            held = np.bincount(stage.cluster, present[:, j], minlength=P) > 0
+            clusters[:, j] = np.bincount(strata, held, minlength=H)
+        lonely |= (clusters == 1) & (n_h[:, None] > 1)
     if policy == "adjust":  # a lonely PSU deviates from zero
         means[lonely] = 0.0
     centred = totals - means[strata]
-    factor = _stage_factors(stage, multiplier, policy)
-    weighted = centred * factor[strata][:, None]
+    factor = _stage_factors(stage, multiplier, policy)[:, None] * np.ones(m)
+    if policy == "average":
+        factor[lonely] = 0.0
+    weighted = centred * factor[strata]
     if diagonal:
         V = np.einsum("pj,pj->j", weighted, centred)
     else:
@@ -229,7 +247,7 @@ def _stage_sum(stage, u, multiplier, policy, present, diagonal) -> np.ndarray:
     has = np.empty((H, m), bool)
     for j in range(m):
         has[:, j] = np.bincount(stage.stratum, rows[:, j], minlength=H) > 0
-    scale = _average_scale(stage, has)
+    scale = _average_scale(stage.number, has, lonely)
     with np.errstate(invalid="ignore"):  # 0 x Inf: no stratum left, NaN as R
         return V * scale if diagonal else V * np.sqrt(np.outer(scale, scale))
 
@@ -248,13 +266,12 @@ def _stage_factors(stage, multiplier, policy) -> np.ndarray:
     return factor * np.broadcast_to(multiplier, factor.shape)
 
 
-def _average_scale(stage, has) -> np.ndarray:
+def _average_scale(number, has, lonely) -> np.ndarray:
     """R's ``onestage`` under ``"average"``: the strata with rows (``has``,
-    (H, k)) over those of them without a lonely PSU, per column; at stages
-    beyond the first every stratum is alone in its parent cluster, so a
-    lonely one with rows makes the column NaN."""
-    lonely = stage.lonely[:, None]
-    if stage.number == 1:
+    (H, k)) over those of them not ``lonely`` (H, k), per column; at stages
+    beyond the first (``number`` > 1) every stratum is alone in its parent
+    cluster, so a lonely one with rows makes the column NaN."""
+    if number == 1:
         with np.errstate(divide="ignore", invalid="ignore"):
             return has.sum(axis=0) / (has & ~lonely).sum(axis=0)
     return np.where((has & lonely).any(axis=0), np.nan, 1.0)
@@ -405,20 +422,27 @@ def _multistage_domain_sums(design, codes, G, e) -> np.ndarray:
         n_s = stage.n_clusters[q_stratum].astype(np.float64)
         K = np.bincount(group, minlength=len(groups))
         factor = _stage_factors(stage, multiplier, policy)[q_stratum]
-        adjust = (policy == "adjust") & stage.lonely[q_stratum]
+        lonely = stage.lonely[q_stratum]
+        if getattr(design, "domain_lonely", False) and policy in ("adjust", "average"):
+            lonely = lonely | ((K == 1) & (n_s > 1))  # one cluster of the domain
+        if policy == "average":
+            factor = np.where(lonely, 0.0, factor)
         term = np.empty((G, m))
         for j in range(m):
             T = np.bincount(entry, w * e[:, j], minlength=len(pairs))
             mean = np.bincount(group, T, minlength=len(groups)) / n_s
-            mean[adjust] = 0.0  # a lonely PSU deviates from zero
+            if policy == "adjust":  # a lonely PSU deviates from zero
+                mean[lonely] = 0.0
             SS = np.bincount(group, (T - mean[group]) ** 2, minlength=len(groups))
             SS += (n_s - K) * mean**2
             term[:, j] = np.bincount(q_dom, factor * SS, minlength=G)
-        if policy == "average" and stage.lonely.any():
+        if policy == "average" and lonely.any():
             has = np.zeros((len(stage.n_clusters), G), bool)
             has[q_stratum, q_dom] = True  # strata with rows of the domain
+            bad = np.zeros_like(has)
+            bad[q_stratum, q_dom] = lonely
             with np.errstate(invalid="ignore"):  # 0 x Inf: no stratum left, NaN as R
-                term *= _average_scale(stage, has)[:, None]
+                term *= _average_scale(stage.number, has, bad)[:, None]
         var += term
     return var
 

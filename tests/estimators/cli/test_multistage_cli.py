@@ -64,3 +64,14 @@ def test_errors_name_the_option(tmp_path, capsys):
     code = main(["estimate", sample, *TWO_STAGE, "--nest", "--mean", "y", "--out", out])
     err = capsys.readouterr().err
     assert code == 2 and "stage 2" in err and "--lonely-psu" in err
+
+
+def test_domain_lonely_option(tmp_path):
+    """--domain-lonely is R's survey.adjust.domain.lonely = TRUE."""
+    sample = str(REF / "twostage_lonely_stage1.csv")
+    out = tmp_path / "dl.csv"
+    args = ["estimate", sample, *TWO_STAGE, "--nest", "--mean", "y", "--by", "dom2"]
+    args += ["--lonely-psu", "adjust", "--domain-lonely", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    expected = r(("lonely", "lonely_stage1"), "adjust_adjust_domain_lonely")["by_dom2_mean_y"]
+    np.testing.assert_allclose(pd.read_csv(out)["se"][1:], expected["table"]["se"], rtol=1e-8)

@@ -274,7 +274,17 @@ def test_a_glm_on_a_two_stage_design_equals_r():
 
 # -- lonely PSUs -------------------------------------------------------------------------
 
-POLICIES = ["remove", "adjust", "average", "certainty"]
+# R's survey.lonely.psu options; "_adjust_domain_lonely": with
+# survey.adjust.domain.lonely = TRUE (Design(domain_lonely=True)), which
+# changes the svyby and subset domains, not the whole-sample estimates
+POLICIES = [
+    "remove",
+    "adjust",
+    "average",
+    "certainty",
+    "adjust_adjust_domain_lonely",
+    "average_adjust_domain_lonely",
+]
 
 
 def lonely_design(data, policy):
@@ -284,7 +294,8 @@ def lonely_design(data, policy):
         psu=["cluster", "id"],
         fpc=["N1", "N2"],
         nest=True,
-        lonely_psu=policy,
+        lonely_psu=policy.split("_")[0],
+        domain_lonely=policy.endswith("_domain_lonely"),
     )
 
 
@@ -389,6 +400,7 @@ def multistage_samples(draw):
     psu = ["c", "u", "k"][:stages]
     fpc = ["N1", "N2", "N3"][:stages] if draw(st.booleans()) else None
     policy = draw(st.sampled_from(["certainty", "remove", "adjust", "average"]))
+    domain_lonely = draw(st.booleans())
     design = Design(
         data,
         weights=rng.uniform(1, 3, n),
@@ -397,6 +409,7 @@ def multistage_samples(draw):
         fpc=fpc,
         nest=True,
         lonely_psu=policy,
+        domain_lonely=domain_lonely,
     )
     return design, data
 
