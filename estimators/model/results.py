@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,8 +28,6 @@ from .lrt import WorkingTest, working_test
 from .variance import linearized_cov, replicate_cov, replicate_matrix
 
 if TYPE_CHECKING:
-    import xarray as xr
-
     from weighting.design import Design
     from weighting.protocols import ReplicateDesign
 
@@ -173,7 +171,9 @@ class SvyGLMResults:
             table["or_ci_high"] = np.exp(ci[:, 1])
         return table
 
-    def to_xarray(self, level: float | None = None) -> xr.Dataset:
+    # -> an xarray.Dataset, typed Any: xarray is an optional extra, which this
+    # module does not import at module level, even for an annotation
+    def to_xarray(self, level: float | None = None) -> Any:
         """The coefficient table as an ``xarray.Dataset`` over ``term``, with
         the covariance as ``cov(term, term2)``."""
         import xarray as xr
