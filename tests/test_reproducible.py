@@ -1,5 +1,6 @@
 """Byte-reproducible outputs (issue 17, item 3): the real command line, in
-subprocesses, under 1, 2 and 4 threads.
+subprocesses, under 1, 2 and 4 threads (slow), and the kernels in process
+under 1, 2 and 4 OpenMP threads (quick).
 
 ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` are
 all set for each run, so the thread count is the one named here whatever the
@@ -28,11 +29,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from repo_paths import REFERENCE, REPO
+from threadpoolctl import threadpool_limits
 
-pytestmark = pytest.mark.slow
+from weighting import _backend
+from weighting.design import Design
 
 THREADS = (1, 2, 4)
 VARIANCE = REFERENCE / "variance"
+sys.path.insert(0, str(VARIANCE))
+from samples import business_margins  # noqa: E402
+
 ORDINAL = REFERENCE / "ordinal"
 BUSINESS = [
     str(VARIANCE / "business.csv"),
@@ -102,6 +108,7 @@ def same_bytes_on_every_thread_count(tmp_path, argv, outputs, **options):
     assert runs[2] == runs[1] and runs[4] == runs[1]
 
 
+@pytest.mark.slow
 def test_report_is_the_same_to_the_byte_on_1_2_4_threads(tmp_path):
     # Both bundled surveys: calibration, 1000 bootstrap replicates re-raked,
     # every key rate's estimate, SE, CI and deff, the replicate weights file.
@@ -112,6 +119,7 @@ def test_report_is_the_same_to_the_byte_on_1_2_4_threads(tmp_path):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("method", "extension"), [("bootstrap", "csv"), ("jkn", "parquet")])
 def test_replicate_files_are_the_same_to_the_byte(tmp_path, method, extension):
     out = f"reps.{extension}"
@@ -123,6 +131,7 @@ def test_replicate_files_are_the_same_to_the_byte(tmp_path, method, extension):
     )
 
 
+@pytest.mark.slow
 def test_glm_and_ordinal_outputs_are_the_same_to_the_byte(tmp_path):
     glm = ["model", *BUSINESS, "--formula", "y1 ~ sector + size_class + x"]
     glm += ["--family", "binomial", "--variance", "bootstrap", "--replicates", "40"]
@@ -146,6 +155,7 @@ def numbers(path):
     return table.select_dtypes("number").to_numpy(float)
 
 
+@pytest.mark.slow
 def test_numpy_path_agrees_with_the_kernels(tmp_path):
     # The kernels' Newton solver and their sums run in C in another order than
     # numpy's (BLAS-blocked) reductions: the last bits differ, 1e-12 is the bar.
@@ -157,6 +167,7 @@ def test_numpy_path_agrees_with_the_kernels(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_scheduler_is_the_same_to_the_byte_on_threads_and_processes(tmp_path):
     # The Dask path sums fixed chunks (8, whatever the workers) in a fixed
     # tree: its bytes depend neither on the scheduler nor on thread counts,
@@ -174,6 +185,7 @@ def test_scheduler_is_the_same_to_the_byte_on_threads_and_processes(tmp_path):
     np.testing.assert_allclose(numbers(runs["threads", 1]), numbers(runs[None, 2]), rtol=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "model",
     [
@@ -194,3 +206,28 @@ def test_scheduler_models_agree_with_in_process(tmp_path, model):
     # a far-tail p-value magnifies its t's relative difference by about t**2
     rtol = 1e-12 * np.maximum(1.0, here["t"].to_numpy() ** 2)
     assert np.all(np.abs(dask["p"] - here["p"]) <= rtol * here["p"])
+
+
+@pytest.mark.skipif(_backend.KERNELS is None, reason=str(_backend.REASON))
+@pytest.mark.parametrize("method", ["bootstrap", "jkn"])
+def test_kernels_in_process_are_the_same_to_the_byte_on_1_2_4_threads(method):
+    # The kernels' default team (num_threads=0) is OpenMP's, set here as
+    # OMP_NUM_THREADS would: the fused re-calibration, replicate totals and
+    # replicate weights, and the chunk kernels of BRR.
+    data = pd.read_csv(VARIANCE / "business.csv")
+    values = data[["y1", "x"]].to_numpy(float)
+    groups = pd.factorize(data["sector"], sort=True)[0]
+    runs = []
+    for threads in THREADS:
+        with threadpool_limits(limits=threads, user_api="openmp"):
+            design = Design(data, weights="w", strata="stratum").calibrate(
+                business_margins(), tol=1e-12
+            )
+            design = design.with_replicates(method, replicates=64, seed=5)
+            runs.append(
+                [design.replicates.g, design.replicate_totals(values, groups, 2)]
+                + [design.replicate_weights()]
+            )
+    for run in runs[1:]:
+        for array, first in zip(run, runs[0]):
+            assert array.tobytes() == first.tobytes()
