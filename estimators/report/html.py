@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
@@ -74,7 +75,13 @@ SECTIONS = (
 )
 
 
-def render(pages, *, versions: dict[str, str], generated: str, files=()) -> str:
+def render(
+    pages: Page | Iterable[Page],
+    *,
+    versions: dict[str, str],
+    generated: str,
+    files: Sequence[str] = (),
+) -> str:
     """The whole page as an HTML string: one part per :class:`Page` (a survey),
     then the software and files of the run.
 
@@ -218,7 +225,7 @@ def _decimals(published: float, scale: float = 100) -> int:
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
-def pct(x, lang: str, decimals: int = 1) -> str:
+def pct(x: float, lang: str, decimals: int = 1) -> str:
     """A fraction as a percentage for display (decimal comma in Norwegian)."""
     if not _finite(x):
         return "–"
@@ -226,7 +233,7 @@ def pct(x, lang: str, decimals: int = 1) -> str:
     return s.replace(".", ",") if lang == "no" else s
 
 
-def num(x, lang: str, decimals: int = 0) -> str:
+def num(x: float, lang: str, decimals: int = 0) -> str:
     """A number for display, thousands separated (thin space in Norwegian)."""
     if not _finite(x):
         return "–"
@@ -236,7 +243,7 @@ def num(x, lang: str, decimals: int = 0) -> str:
     return s
 
 
-def value(x, kind: str, lang: str, decimals: int = 1) -> str:
+def value(x: float, kind: str, lang: str, decimals: int = 1) -> str:
     """An estimate for display: a proportion in percent, a mean as it is."""
     return num(x, lang, decimals) if kind == "mean" else pct(x, lang, decimals)
 
