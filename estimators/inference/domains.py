@@ -431,7 +431,10 @@ def parse_where(expr: str) -> Where:
 def _backquoted_names(expr: str) -> tuple[str, list[str]]:
     """``expr`` with each backquoted name (outside quotes) replaced by an
     identifier, and the names in order."""
-    out, names, quote, i = [], [], None, 0
+    out: list[str] = []
+    names: list[str] = []
+    quote: str | None = None
+    i = 0
     while i < len(expr):
         ch = expr[i]
         if quote is None and ch == "`":

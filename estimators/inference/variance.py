@@ -365,7 +365,10 @@ def domain_variances(design, codes, n_domains, residuals, scale) -> np.ndarray:
     for g0 in range(0, G, width):
         g1 = min(G, g0 + width)
         block = slice(g0 * m, g1 * m)
-        fitted = np.zeros((C, (g1 - g0) * m)) if X is None else X @ beta[:, block]
+        if X is None or beta is None:  # no calibration: nothing fitted
+            fitted = np.zeros((C, (g1 - g0) * m))
+        else:
+            fitted = X @ beta[:, block]
         var[block] = factor @ units.stratum_sums_of_squares(fitted, g0, g1)
     return var.reshape(G, m) * np.asarray(scale, dtype=np.float64) ** 2
 
@@ -533,6 +536,7 @@ class _DomainUnits:
 
         # simple entries in their own domain: one value per item, summed by
         # (stratum, domain)
+        rows: slice | np.ndarray
         if Gb == self.G:
             rows, dom = slice(None), self.dom
         else:
