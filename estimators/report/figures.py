@@ -236,10 +236,11 @@ def forest(
     frame = frame[[(v, str(d)) in keep for v, d in zip(frame["domain_var"], frame["domain"])]]
     ncols = 2 if len(rates) == 4 else min(3, len(rates))
     nrows = math.ceil(len(rates) / ncols)
-    n_rows_panel = len(_forest_rows(frame, rates[0], domain_vars))
+    panels = _forest_rows(frame, rates, domain_vars)
+    n_rows_panel = len(panels[rates[0]])
     # Fixed margins in inches (no tight_layout: it draws the figure twice);
     # the left one wide enough for the longest domain label (9 pt text).
-    first = _forest_rows(frame, rates[0], domain_vars)
+    first = panels[rates[0]]
     longest = max(
         (len(domain_label(v, str(d), t)) for v, d in zip(first["domain_var"], first["domain"])),
         default=0,
@@ -265,7 +266,7 @@ def forest(
         hspace=(title_h + gap_h) / panel_h,
     )
     for k, (ax, rate) in enumerate(zip(axes.flat, rates)):
-        part = _forest_rows(frame, rate, domain_vars)
+        part = panels[rate]
         y = -np.arange(len(part), dtype=float)
         est, lo, hi = (scale * part[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
         # hlines + plot rather than errorbar: far fewer artists to draw.
@@ -307,14 +308,13 @@ def forest(
     return fig
 
 
-def _forest_rows(frame, rate, domain_vars):
-    part = frame[(frame["rate"] == rate) & frame["domain_var"].isin(domain_vars)]
+def _forest_rows(frame, rates, domain_vars) -> dict:
+    """Rate -> its rows of ``domain_vars``, in their order (rows of one
+    domain variable as in ``frame``): one stable sort for all panels."""
     order = {v: i for i, v in enumerate(domain_vars)}
-    return (
-        part.assign(_o=part["domain_var"].map(order))
-        .sort_values("_o", kind="stable")
-        .drop(columns="_o")
-    )
+    shown = frame[frame["rate"].isin(rates) & frame["domain_var"].isin(domain_vars)]
+    shown = shown.iloc[np.argsort(shown["domain_var"].map(order).to_numpy(), kind="stable")]
+    return {rate: shown[shown["rate"] == rate] for rate in rates}
 
 
 def _wrap(label: str, width: int, lines: int) -> str:
