@@ -740,6 +740,8 @@ class Design:
 
     def __repr__(self) -> str:
         parts = [f"n={self.n}", f"strata={self.n_strata}", f"psus={self.n_psus}"]
+        if len(self.stages) > 1:
+            parts.append(f"stages={len(self.stages)}")
         if self.fpc is not None:
             parts.append("fpc")
         if self.calibration is not None:

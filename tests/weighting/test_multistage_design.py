@@ -42,6 +42,7 @@ def test_stages_hold_nested_clusters_and_counts():
     # base weights: the product of N/n of both stages
     np.testing.assert_allclose(d.base_weights, data["w"], rtol=1e-14)
     assert not d.stages[1].lonely.any() and d.degf == 9
+    assert repr(d) == "Design(n=40, strata=3, psus=12, stages=2, fpc)"
 
 
 def test_fractions_and_counts_give_the_same_stages():
