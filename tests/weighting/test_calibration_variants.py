@@ -280,3 +280,21 @@ def test_trim_weights_trims_every_replicate():
     assert np.all((W[inside] >= 20 - 1e-9) & (W[inside] <= 45 + 1e-9))
     np.testing.assert_array_equal(W[~inside], 0.0)
     np.testing.assert_allclose(W.sum(axis=0), W0.sum(axis=0), rtol=1e-13)
+
+
+def test_aggregate_stage_takes_the_clusters_of_that_stage():
+    two = Design(DATA["dclus1"], weights="pw", psu=["dnum", "snum"])
+    one = design("dclus1")
+    settings = dict(distance="raking", **FIT)
+    np.testing.assert_array_equal(
+        two.calibrate(G3, aggregate_stage=1, **settings).weights,
+        one.calibrate(G3, aggregate_stage=1, **settings).weights,
+    )
+    # stage 2: every school is its own cluster, nothing is averaged
+    np.testing.assert_allclose(
+        two.calibrate(G3, aggregate_stage=2, **settings).weights,
+        one.calibrate(G3, **settings).weights,
+        rtol=1e-13,
+    )
+    with pytest.raises(KalibError, match="aggregate_stage=3, but the design has 2"):
+        two.calibrate(G3, aggregate_stage=3, **settings)
