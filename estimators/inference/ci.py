@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from weighting.errors import KalibError
+from weighting.errors import KalibError, shown
 
 PROPORTION_METHODS = (
     "logit",
@@ -246,7 +246,6 @@ def wilson_ci(p, n, level=0.95):
 
 
 def _check_level(level):
-    if not 0 < level < 1:  # NaN too
-        from estimators.io.files import shown  # (pandas) only for the message
-
+    number = isinstance(level, (int, float, np.integer, np.floating))
+    if isinstance(level, (bool, np.bool_)) or not number or not 0 < level < 1:  # NaN too
         raise KalibError(f"confidence level must be in (0, 1), got {shown(level)}")

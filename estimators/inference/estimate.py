@@ -309,6 +309,10 @@ def estimate_items(
             "--ci percentile needs bootstrap replicates "
             "(--variance bootstrap or a bootstrap replicate file)"
         )
+    if isinstance(domains, str):
+        domains = [domains]
+    if not len(domains):
+        raise KalibError("no domain to estimate in: give 'all' (the default) or a column")
     restrict = np.ones(design.n, dtype=bool) if where is None else where.mask(design.data)
     coded = [domain_codes(design.data, spec) for spec in domains]
     columns = _Columns(design, items, restrict)
@@ -793,8 +797,17 @@ def svyprop(
     )
 
 
-def _listify(variables):
-    return [variables] if isinstance(variables, str) else list(variables)
+def _listify(variables) -> list:
+    """One name, or a sequence of at least one."""
+    if isinstance(variables, str):
+        return [variables]
+    try:
+        names = list(variables)
+    except TypeError:  # None, a number
+        names = []
+    if not names:
+        raise KalibError(f"name at least one variable to estimate (got {variables!r})")
+    return names
 
 
 # -- quantiles ------------------------------------------------------------------------
@@ -804,10 +817,10 @@ def _probabilities(probs) -> np.ndarray:
     """Quantile probabilities as floats, each in [0, 1]: R's ``svyquantile``
     answers 1.5 with the maximum and an SE of 0, -0.5 with the minimum, and
     fails on NaN; kalib names the probability."""
-    try:
-        p = np.atleast_1d(np.asarray(probs, dtype=np.float64))
-    except (TypeError, ValueError):
-        raise QuantileError(f"quantile probabilities must be numbers, not {probs!r}") from None
+    given = np.atleast_1d(np.asarray(probs))
+    if given.dtype.kind not in "iuf":  # not text ("0.5"), booleans or objects either
+        raise QuantileError(f"quantile probabilities must be numbers, not {given.tolist()!r}")
+    p = given.astype(np.float64)
     bad = ~((p >= 0) & (p <= 1))
     if bad.any():
         raise QuantileError(f"quantile probability {float(p[bad][0])!r} is not in [0, 1]")

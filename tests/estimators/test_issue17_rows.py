@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from estimators import svymean
+from estimators import svymean, svyquantile
 from estimators.cli import joined_negative_lists, main
+from estimators.inference.quantiles import QuantileError
 from estimators.scale.replicates import design_replicate_dataset
 from weighting.design import Design
 from weighting.errors import KalibError, MissingValueError, WeightError, shown
@@ -275,3 +276,47 @@ def test_option_errors_are_one_line_too(capsys, args, words):
     err = capsys.readouterr().err
     assert caught.value.code == 2 and err.count("\n") == 1 and words in err
     assert err.startswith("kalib") and err.endswith("--help)\n")
+
+
+# -- API arguments of the wrong kind ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (
+            lambda d: svymean(d, "y", level="0.95"),
+            KalibError,
+            r"level must be in \(0, 1\), got '0\.95'$",
+        ),
+        (lambda d: svyquantile(d, "y", "0.5"), QuantileError, r"must be numbers, not \['0\.5'\]$"),
+        (lambda d: svyquantile(d, "y", True), QuantileError, r"must be numbers, not \[True\]$"),
+        (
+            lambda d: svymean(d, []),
+            KalibError,
+            r"name at least one variable to estimate \(got \[\]\)",
+        ),
+        (
+            lambda d: svymean(d, None),
+            KalibError,
+            r"at least one variable to estimate \(got None\)",
+        ),
+        (lambda d: svymean(d, "y", by=[]), KalibError, "no domain to estimate in"),
+    ],
+)
+def test_arguments_of_the_wrong_kind_are_named(call, error, message):
+    """Were a TypeError ('<' between int and str), a quantile of the text
+    '0.5' or of True (the maximum), a ZeroDivisionError, numpy's 'need at
+    least one array to concatenate'."""
+    with pytest.raises(error, match=message):
+        call(_design())
+
+
+def test_one_domain_column_may_be_given_as_a_string():
+    """by="s" worked only for one-letter columns (the string was iterated)."""
+    design = _design().data.rename(columns={"s": "stype"})
+    design = Design(design, weights="w", strata="stype")
+    named = svymean(design, "y", by="stype").frame
+    listed = svymean(design, "y", by=["stype"]).frame
+    pd.testing.assert_frame_equal(named, listed)
+    assert named["domain"].tolist() == ["a", "b"]
