@@ -96,3 +96,14 @@ def test_replicate_se_equals_the_replicates_calibrated_by_hand(name, method):
     theta = expected.T @ y
     V = replicate_covariance(d.weights @ y, theta[:, None], d.scale, d.rscales, d.mse)
     assert f.se[0] == pytest.approx(np.sqrt(V[0, 0]), rel=1e-9)
+
+
+def test_the_chunked_path_refuses_per_row_settings():
+    # it re-calibrates replicates from cell totals alone, which per-row
+    # variances and bounds are not
+    from estimators.scale.cells import CellCalibration
+    from weighting.errors import KalibError
+
+    for name in ("dclus1_ratio_vvec", "dclus1_g3_cb_list"):
+        with pytest.raises(KalibError, match="needs the in-memory design"):
+            CellCalibration.from_result(variant(name).calibration)
