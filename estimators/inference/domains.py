@@ -724,8 +724,8 @@ class _Order(_Leaf):
             true = _ORDER[self.op](x, self.value)  # False where x is NaN
         return true, ~np.isnan(x) & ~true
 
-    def __str__(self):
-        return f"{_written(self.variable)} {self.op} {self.value!r}"
+    def __str__(self):  # the number as written (5000, not 5000.0)
+        return f"{_written(self.variable)} {self.op} {canonical(self.value)}"
 
 
 @dataclass(frozen=True)

@@ -268,7 +268,7 @@ def test_quantile_probabilities_zero_and_one_are_allowed():
             ["--where", "api00 > 5000"],
             [
                 "no row with both 'sch_wide' and 'stype' answered",
-                "within --where 'api00 > 5000.0'",
+                "within --where 'api00 > 5000'",
             ],
         ),
         (["--by", "stype", "--where", "stype == E"], ["domain stype = H has no row"]),
