@@ -51,11 +51,10 @@ def test_the_packages_say_they_are_typed():
     assert "py.typed" in data["tool"]["setuptools"]["package-data"]["*"]
 
 
-def test_pending_type_annotations_name_existing_modules():
-    """The skip list of not-yet-annotated modules only shrinks: a module that
-    was removed or renamed must leave it too."""
+def test_no_module_is_excused_from_type_checking():
+    """Every module is type-checked: no mypy override switches errors off
+    (the list of not-yet-annotated modules of issue 18 is empty and gone;
+    a new ``ignore_errors`` entry would hide a whole module again)."""
     data = tomllib.loads((REPO / "pyproject.toml").read_text())
-    pending = [o for o in data["tool"]["mypy"]["overrides"] if o.get("ignore_errors")]
-    for module in pending[0]["module"]:
-        path = REPO / module.replace(".", "/")
-        assert path.with_suffix(".py").exists() or (path / "__init__.py").exists(), module
+    excused = [o["module"] for o in data["tool"]["mypy"]["overrides"] if o.get("ignore_errors")]
+    assert excused == []
