@@ -102,7 +102,7 @@ from weighting.spec import CalibrationSpec
 
 Arr = NDArray[np.float64]
 Codes = NDArray[np.int64]
-U32 = NDArray[np.uint32]
+_U32 = NDArray[np.uint32]
 
 METHODS = ("bootstrap", "jkn", "jk1", "brr", "fay")
 BOOTSTRAP, JACKKNIFE, BALANCED = 0, 1, 2
@@ -154,20 +154,20 @@ def child_seed_words(seed: int, B: int) -> np.ndarray:
     return words
 
 
-def _mix_entropy(entropy: list[U32]) -> list[U32]:
+def _mix_entropy(entropy: list[_U32]) -> list[_U32]:
     u32 = np.uint32
     hash_const = [u32(_INIT_A)]
 
-    def hashmix(value: U32) -> U32:
+    def hashmix(value: _U32) -> _U32:
         value = value ^ hash_const[0]
         hash_const[0] = u32(hash_const[0] * u32(_MULT_A))
         value = value * hash_const[0]
-        hashed: U32 = value ^ (value >> u32(16))
+        hashed: _U32 = value ^ (value >> u32(16))
         return hashed
 
-    def mix(x: U32, y: U32) -> U32:
+    def mix(x: _U32, y: _U32) -> _U32:
         result = u32(_MIX_L) * x - u32(_MIX_R) * y
-        mixed: U32 = result ^ (result >> u32(16))
+        mixed: _U32 = result ^ (result >> u32(16))
         return mixed
 
     with np.errstate(over="ignore"):
@@ -183,7 +183,7 @@ def _mix_entropy(entropy: list[U32]) -> list[U32]:
     return mixer
 
 
-def _generate_state(pool: list[U32]) -> NDArray[np.uint64]:
+def _generate_state(pool: list[_U32]) -> NDArray[np.uint64]:
     u32 = np.uint32
     hash_const = u32(_INIT_B)
     words = []
