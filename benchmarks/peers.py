@@ -775,19 +775,37 @@ def merge_runs(base: dict, new: dict) -> dict:
         for n, row in rows.items():
             results.setdefault(task, {}).setdefault(n, {}).update(row)
             remeasured += [f"{task} {n} {tool}" for tool in row]
-    return {
-        **new,
-        "versions": {**base["versions"], **new["versions"]},
-        "sizes": sorted(set(base["sizes"]) | set(new["sizes"]), key=list(SIZES).index),
-        "tools": [t.name for t in TOOLS if t.name in set(base["tools"]) | set(new["tools"])],
-        "results": results,
-        # the other rows are base's (an updated run itself, if its record says so)
-        "updated": {
+    # An update of an update: the rows not re-measured in either are still
+    # those of the first base; the updates' rows are listed together, and
+    # the load is the highest of the updates'.
+    earlier = base.get("updated")
+    origin = (
+        {k: earlier[k] for k in ("base", "base_datetime", "base_commit", "base_machine")}
+        if earlier
+        else {
             "base": f"peers-{base['datetime']}-{base['commit']}.json",
             "base_datetime": base["datetime"],
             "base_commit": base["commit"],
             "base_machine": base["machine"],
+        }
+    )
+    machine = dict(new["machine"])
+    if earlier:
+        remeasured = list(dict.fromkeys(earlier["remeasured"] + remeasured))
+        loads = [m.get("load_max") for m in (base["machine"], new["machine"])]
+        machine["load_max"] = max((x for x in loads if x is not None), default=None)
+        machine["shared"] = _shared(machine)
+    return {
+        **new,
+        "machine": machine,
+        "versions": {**base["versions"], **new["versions"]},
+        "sizes": sorted(set(base["sizes"]) | set(new["sizes"]), key=list(SIZES).index),
+        "tools": [t.name for t in TOOLS if t.name in set(base["tools"]) | set(new["tools"])],
+        "results": results,
+        "updated": {
+            **origin,
             "remeasured": remeasured,
+            "runs": earlier.get("runs", 1) + 1 if earlier else 1,
         },
     }
 
@@ -820,8 +838,10 @@ def update_text(record: dict) -> str:
         f"{task} {tool} at n = {', '.join(ns)}" for (task, tool), ns in rows.items()
     )
     machine = up["base_machine"]
+    count = up.get("runs", 1)
+    runs = "this run" if count == 1 else f"this run and the {count - 1} update(s) before it"
     return (
-        f" Re-measured in this run ({_date(record['datetime'])}): {listed}. The other rows "
+        f" Re-measured in {runs} ({_date(record['datetime'])}): {listed}. The other rows "
         f"are those of `results/{up['base']}` (measured {_date(up['base_datetime'])} at "
         f"commit `{up['base_commit']}`, machine {_load_text(machine)})."
     )

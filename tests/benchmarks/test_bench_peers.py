@@ -131,3 +131,21 @@ def test_an_update_replaces_the_rows_it_measured_and_keeps_the_others():
     assert peers.update_text(base) == ""
     with pytest.raises(ValueError, match="replicates"):
         peers.merge_runs(base, {**new, "replicates": 100})
+    # an update of the update: the rows of both, the first base, the higher load
+    again = peers.merge_runs(
+        merged,
+        {
+            **new,
+            "datetime": "20261204T191000",
+            "machine": {"description": "m", "cores": 2, "load_max": 2.5},
+            "results": {"bootstrap_process": {"1e5": {"svy": {"seconds": 5.6}}}},
+        },
+    )
+    assert again["results"]["bootstrap_process"]["1e5"] == {
+        "kalib": {"seconds": 0.9},
+        "svy": {"seconds": 5.6},
+    }
+    assert again["updated"]["base_commit"] == "c16bcb7" and again["machine"]["load_max"] == 2.5
+    note = peers.update_text(again)
+    assert "this run and the 1 update(s) before it" in note
+    assert "bootstrap_process kalib at n = 1e5; bootstrap_process svy at n = 1e5" in note
