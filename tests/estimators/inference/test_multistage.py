@@ -73,14 +73,14 @@ def api_design(name):
     if name == "dclus2_wr":
         return Design(data, weights=full.weights, psu=["dnum", "snum"])
     pop = reference()["apiclus2"]["pop_stype_sw"]
+    N = pop["(Intercept)"]  # apipop's 6194 schools
     stype = Margin(
-        "stype",
-        {"E": 6194 - pop["stypeH"] - pop["stypeM"], "H": pop["stypeH"], "M": pop["stypeM"]},
+        "stype", {"E": N - pop["stypeH"] - pop["stypeM"], "H": pop["stypeH"], "M": pop["stypeM"]}
     )
     margins = [stype]
     if name == "dclus2_rake2":
         yes = pop["sch_wideYes"]
-        margins.append(Margin("sch_wide", {"No": 6194 - yes, "Yes": yes}))
+        margins.append(Margin("sch_wide", {"No": N - yes, "Yes": yes}))
     distance = "linear" if name == "dclus2_lin" else "raking"
     return full.calibrate(margins, distance=distance, tol=1e-14, max_iter=1000)
 
