@@ -11,7 +11,9 @@ from repo_paths import REFERENCE
 from estimators.cli import main
 
 REF_DIR = REFERENCE / "pps"
-REF = json.loads((REF_DIR / "pps.json").read_text())["results"]
+PPS = json.loads((REF_DIR / "pps.json").read_text())
+REF = PPS["results"]
+PSUM = PPS["psum"]  # R's HR(psum), psum = sum(election$p^2) / 40
 SAMPLE = str(REF_DIR / "election_pps.csv")
 JOINT = str(REF_DIR / "election_jointprob.csv")
 
@@ -29,7 +31,7 @@ def estimate(tmp_path, *options):
         (["--pps", "brewer"], "dpps_br"),
         (["--pps", "overton"], "dpps_ov"),
         (["--pps", "hr"], "dpps_hr1"),
-        (["--pps", "hr=0.10321027266234986"], "dpps_hr"),
+        (["--pps", f"hr={PSUM!r}"], "dpps_hr"),
         (["--pps", JOINT], "dpps_ht"),
         (["--pps", JOINT, "--pps-variance", "yg"], "dpps_yg"),
     ],
