@@ -922,8 +922,6 @@ def _later_stages(
             Stage(k, parent.cluster, cluster, cluster_stratum, n_clusters, population, lonely)
         )
         labels = [str(c) for c in range(len(cluster_stratum))]
-    if len(fpc_specs) > len(psu_specs):
-        raise DesignError(f"fpc given for {len(fpc_specs) + 1} stages, psu for {len(stages)}")
     return tuple(stages)
 
 
