@@ -715,9 +715,11 @@ class Design:
     def calibration_residuals(self, z: Any) -> Floats:
         """Residuals of the calibration regression, ``z_i - x_i' beta``.
 
-        ``beta = (sum_i d_i x_i x_i')^{-1} sum_i d_i x_i z_i`` with d the base
-        weights and x_i the calibration design row
-        (:meth:`calibration_regression`). The identity when the design is not
+        ``beta = (sum_i omega_i x_i x_i')^{-1} sum_i omega_i x_i z_i`` with
+        omega the regression weights and x_i the calibration design row of
+        :meth:`calibration_regression` (omega the base weights d unless
+        ``variance`` or ``trim_weights`` changes them:
+        ``CalibrationResult.regression``). The identity when the design is not
         calibrated. ``z`` is (n,) or (n, m).
         """
         values: Floats = np.asarray(z, dtype=np.float64)
