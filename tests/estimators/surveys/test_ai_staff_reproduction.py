@@ -20,9 +20,21 @@ import pandas as pd
 import pytest
 
 from estimators.surveys.ai_staff import codebook, load_ai_staff, published
-from estimators.surveys.ai_staff.build import LEVELS, TOP2
 from estimators.surveys.ai_staff.printed import cell_interval, stated
 
+TOP2 = ("1", "2")
+LEVELS = {
+    None: TOP2,
+    "top2": TOP2,
+    "very_good": ("1",),
+    "very_common": ("1",),
+    "fully_agree": ("1",),
+    "very_important": ("1",),
+    "fairly_good": ("2",),
+    "fairly_common": ("2",),
+    "partly_agree": ("2",),
+    "fairly_important": ("2",),
+}
 WORK_LEVEL = {"very_large": "1", "fairly_large": "2"}
 
 
