@@ -3,27 +3,23 @@
 (tests/reference/calibration_variants) where its designs are categorical,
 else against the library call they stand for; and the errors they name."""
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
-from repo_paths import REFERENCE
+from variants_reference import JSON, REF, STYPE, pop
 
 from estimators.cli import main
-from weighting import Margin
 from weighting.calibrate import calibrate, trimmed_weights
 
-REF_DIR = REFERENCE / "calibration_variants"
-REF = json.loads((REF_DIR / "calibration_variants.json").read_text())["results"]
-SAMPLE = str(REF_DIR / "apiclus1.csv")
-STYPE = Margin("stype", {"E": 4421, "H": 755, "M": 1018})
+RESULTS = JSON["results"]
+SAMPLE = str(REF / "apiclus1.csv")
 
 
 @pytest.fixture
 def margins(tmp_path):
     path = tmp_path / "stype.csv"
-    path.write_text("stype,total\nE,4421\nH,755\nM,1018\n")
+    rows = "".join(f"{stype},{total:g}\n" for (stype,), total in STYPE.table.items())
+    path.write_text("stype,total\n" + rows)  # R's pop_stype
     return str(path)
 
 
@@ -44,7 +40,7 @@ def test_aggregate_stage_estimates_equal_r(tmp_path, margins, distance, design):
     )
     assert code == 0
     f = pd.read_csv(out)
-    whole, by = REF[design]["mean_api00"], REF[design]["by_stype_mean_api00"]
+    whole, by = RESULTS[design]["mean_api00"], RESULTS[design]["by_stype_mean_api00"]
     np.testing.assert_allclose(
         f["estimate"], [whole["estimate"]["api00"], *by["estimate"].values()], rtol=1e-10
     )
@@ -88,7 +84,7 @@ def test_trim_weights_after_calibrating(tmp_path, margins, capsys):
     ).weights
     weights = pd.read_csv(out)["weight"].to_numpy()
     np.testing.assert_array_equal(weights, trimmed_weights(calibrated, 28, 40, strict=True))
-    assert weights.max() <= 40 and weights.sum() == pytest.approx(6194, rel=1e-12)
+    assert weights.max() <= 40 and weights.sum() == pytest.approx(pop["(Intercept)"], rel=1e-12)
     assert "trim_weights [28, 40] strict:" in capsys.readouterr().out
 
 
