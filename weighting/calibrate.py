@@ -279,8 +279,8 @@ def calibrate(
     base_weights : array-like (n,), optional
         Design weights; default N/n with N the first margin's grand total.
     clusters : array-like (n,), optional
-        The clusters of ``aggregate_stage`` (``Design.calibrate`` passes its
-        PSUs).
+        The clusters of ``aggregate_stage`` (``Design.calibrate`` passes
+        those of that stage, ``stage_clusters``).
     spec : CalibrationSpec, optional
         The settings; or give them as keyword arguments instead:
     distance : {"raking", "linear", "logit", "truncated"}

@@ -88,7 +88,8 @@ class CalibrationSpec:
     aggregate_stage : int, optional
         Cluster-constant calibration (R ``aggregate.stage``): calibration
         variables and base weights averaged within the clusters of that
-        sampling stage, one g per cluster. Stage 1 (the PSUs) only.
+        sampling stage (``Design.stages``; stage 1: the PSUs), one g per
+        cluster.
     weight_bounds : (L, U), optional
         Bounds on the weights themselves (R ``bounds.const = TRUE``), each a
         number or an array of one value per row (R's ``bounds = list(lower=,
