@@ -131,7 +131,8 @@ def linearization_covariance(design, influence) -> np.ndarray:
 def is_multistage(design) -> bool:
     """Whether the variance needs R's ``svyrecvar`` recursion: later stages
     enter it (an fpc at stage 1), or a lonely-PSU policy other than a zero
-    contribution applies to a lonely stratum."""
+    contribution applies to a lonely stratum (or may, in a domain, with
+    ``domain_lonely``)."""
     stages = getattr(design, "stages", ())
     if len(stages) > 1 and design.fpc is not None:
         return True
@@ -169,8 +170,10 @@ def multistage_covariance(design, u, present=None, diagonal=False) -> np.ndarray
     u : ndarray (n, m)
     present : ndarray (n, m) bool, optional
         Rows that belong to the estimate of each column (R drops the others
-        from a ``subset``/``svyby`` design): only ``"average"`` reads it,
-        to count the strata and stage-1 clusters with rows. Default: all.
+        from a ``subset``/``svyby`` design): ``"average"`` reads it to
+        count the strata and stage-1 clusters with rows, and
+        ``Design(domain_lonely=True)`` under ``"adjust"`` or ``"average"`` to
+        find strata with a single cluster holding rows. Default: all.
     diagonal : bool
         Return the m variances instead of the (m, m) covariance.
 
