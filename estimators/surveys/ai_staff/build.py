@@ -39,7 +39,14 @@ import pandas as pd
 
 from estimators.io.codebook import Codebook
 from estimators.surveys.ai_staff.printed import Interval, cell_interval
-from estimators.surveys.employers.build import Survey, _write_json, ask_multi, combos_with, eq
+from estimators.surveys.employers.build import (
+    Survey,
+    _write_json,
+    ask_multi,
+    combos_with,
+    eq,
+    question_entry,
+)
 
 SEED = 20171011
 DATA = Path(__file__).parent / "data"
@@ -274,14 +281,7 @@ def build_codebook(staff: dict) -> dict:
     ]
     asked = []
     for q in staff["questions"]:
-        entry = {
-            "id": q["id"],
-            "type": q["type"],
-            "text_no": q["text_no"],
-            "text_en": q["text_en"],
-            "routing": q["routing"]["condition"],
-            "routing_description": q["routing"]["description"],
-        }
+        entry = question_entry(q)
         if q["type"] == "likert5":
             entry["categories"] = _categories(q)
             entry["items"] = [

@@ -66,18 +66,24 @@ PUBLIC_NACE = {
 
 
 # =========================================================================== codebook
+def question_entry(q: dict) -> dict:
+    """A codebook question's id, type, texts and routing from the published
+    question list (each survey's builder adds its categories and items)."""
+    return {
+        "id": q["id"],
+        "type": q["type"],
+        "text_no": q["text_no"],
+        "text_en": q["text_en"],
+        "routing": q["routing"]["condition"],
+        "routing_description": q["routing"]["description"],
+    }
+
+
 def build_codebook(employers: dict) -> dict:
     """Codebook JSON from the published question list plus derived variables."""
     questions = []
     for q in employers["questions"]:
-        entry = {
-            "id": q["id"],
-            "type": q["type"],
-            "text_no": q["text_no"],
-            "text_en": q["text_en"],
-            "routing": q["routing"]["condition"],
-            "routing_description": q["routing"]["description"],
-        }
+        entry = question_entry(q)
         if q["type"] == "likert5":
             entry["categories"] = [
                 dict(c, code=str(c["code"]), value=int(c["code"])) for c in q["categories"]
