@@ -76,18 +76,7 @@ def test_grand_totals_disagree_unless_normalized():
 
 
 def test_implied_totals_disagree():
-    data, _ = sample()
-    cross = Margin(
-        ("sector", "size"),
-        {
-            ("private", 1): 5000,
-            ("private", 2): 2500,
-            ("private", 3): 900,
-            ("public", 1): 600,
-            ("public", 2): 600,
-            ("public", 3): 400,
-        },
-    )
+    data, (cross, _) = sample()  # sector*size: size 2 is 2500 + 600
     sizes = Margin("size", {1: 5600, 2: 3000, 3: 1400})  # size 2 should be 3100
     with pytest.raises(
         MarginError,
