@@ -776,9 +776,7 @@ def trim_weights(
     weights = trimmed_weights(design.weights, lower, upper, strict)
     if weights is design.weights:
         return design
-    from weighting.design import _frozen  # as Design freezes its arrays
-
-    changes = {"weights": _frozen(weights)}
+    changes = {"weights": _read_only(weights)}
     if design.calibration is None:  # the trimmed weights are the design weights
         changes["base_weights"] = changes["weights"]
     new = design._replace(**changes)
@@ -823,3 +821,9 @@ def trimmed_weights(w: Arr, lower: float, upper: float, strict: bool = False) ->
     raise InfeasibleBoundsError(
         f"strict trimming to [{lower:g}, {upper:g}] did not settle in {_STRICT_ROUNDS} rounds"
     )
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array = np.ascontiguousarray(array)
+    array.flags.writeable = False
+    return array
