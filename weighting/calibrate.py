@@ -96,7 +96,7 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from weighting.columns import column, numeric
+from weighting.columns import column, frozen, numeric
 from weighting.contract import Status
 from weighting.diagnostics import WeightDiagnostics, weight_diagnostics
 from weighting.distances import LINEAR, LOGIT, RAKING
@@ -451,7 +451,8 @@ def _check_positive(values: Arr, what: str, unit: str) -> None:
         i = int(np.argmax(bad))
         raise KalibError(
             f"{what} must be positive and finite: {int(bad.sum())} {unit}(s) are not "
-            f"(first: {unit} {i}, value {values[i]:g})"
+            f"(first: {unit} {i + 1}, value {values[i]:g})",
+            row=i if unit == "row" else None,
         )
 
 
@@ -479,7 +480,8 @@ def _unit_bounds(problem: CalibrationProblem, spec: CalibrationSpec) -> UnitBoun
             i = int(np.argmax(varying))
             raise KalibError(
                 f"weight_bounds with aggregate_stage need the same g-bounds (bound / base "
-                f"weight) in every row of a cluster; row {i} differs from its cluster's first"
+                f"weight) in every row of a cluster; row {i + 1} differs from its cluster's first",
+                row=i,
             )
     L, U = (np.ascontiguousarray(u, dtype=np.float64) for u in units)
     if spec.code == RAKING and (L < 0).any():
@@ -490,7 +492,7 @@ def _unit_bounds(problem: CalibrationProblem, spec: CalibrationSpec) -> UnitBoun
             i = int(np.argmax(bad))
             raise KalibError(
                 f"logit with weight_bounds needs finite bounds around every base weight: "
-                f"unit {i} has g-bounds ({L[i]:g}, {U[i]:g})"
+                f"unit {i + 1} has g-bounds ({L[i]:g}, {U[i]:g})"
             )
     return L, U
 
@@ -776,7 +778,7 @@ def trim_weights(
     weights = trimmed_weights(design.weights, lower, upper, strict)
     if weights is design.weights:
         return design
-    changes = {"weights": _read_only(weights)}
+    changes = {"weights": frozen(weights)}
     if design.calibration is None:  # the trimmed weights are the design weights
         changes["base_weights"] = changes["weights"]
     new = design._replace(**changes)
@@ -821,9 +823,3 @@ def trimmed_weights(w: Arr, lower: float, upper: float, strict: bool = False) ->
     raise InfeasibleBoundsError(
         f"strict trimming to [{lower:g}, {upper:g}] did not settle in {_STRICT_ROUNDS} rounds"
     )
-
-
-def _read_only(array: np.ndarray) -> np.ndarray:
-    array = np.ascontiguousarray(array)
-    array.flags.writeable = False
-    return array

@@ -382,6 +382,14 @@ def numeric(
     return out
 
 
+def frozen(array: NDArray[Any]) -> NDArray[Any]:
+    """``array`` contiguous and read-only: how a design holds its arrays, so
+    that no caller can change a design (or a result) in place."""
+    array = np.ascontiguousarray(array)
+    array.flags.writeable = False
+    return array
+
+
 def positive_weights(values: ArrayLike, label: str, n: int) -> NDArray[np.float64]:
     """``values`` as float64 (n,), or WeightError naming the count and first row
     of values that are not numbers, or not positive and finite."""

@@ -92,7 +92,7 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from weighting.columns import column, encode, n_rows, numeric, positive_weights
+from weighting.columns import column, encode, frozen, n_rows, numeric, positive_weights
 from weighting.errors import DesignError, KalibError, MissingValueError
 from weighting.spec import CalibrationSpec
 
@@ -105,12 +105,6 @@ Ints = NDArray[np.int64]
 def _untyped(function: Any) -> Any:
     """A callable of a module not yet annotated (weighting.replicates), for mypy."""
     return function
-
-
-def _frozen(array: NDArray[Any]) -> NDArray[Any]:
-    array = np.ascontiguousarray(array)
-    array.flags.writeable = False
-    return array
 
 
 class Design:
@@ -299,7 +293,7 @@ class Design:
         self._frozen = False
         self.data = data
         self.n = n
-        self.base_weights = _frozen(base)
+        self.base_weights = frozen(base)
         self.weights = self.base_weights
         self.weights_given = weights is not None or population is not None
         self.strata = first.stratum
@@ -412,8 +406,8 @@ class Design:
             spec=spec,
         )
         new = self._replace(
-            base_weights=_frozen(result.base_weights),
-            weights=_frozen(result.weights),
+            base_weights=frozen(result.base_weights),
+            weights=frozen(result.weights),
             calibration=result,
         )
         if self.replicates is not None:
@@ -542,7 +536,7 @@ class Design:
             "replicates": _untyped(GivenReplicates)(repweights, scale, rscales, mse, method, degf)
         }
         if weights is not None:
-            changes["weights"] = _frozen(_weights(None, np.asarray(weights), self.n))
+            changes["weights"] = frozen(_weights(None, np.asarray(weights), self.n))
         return self._replace(**changes)
 
     def poststratify(
@@ -633,8 +627,8 @@ class Design:
         result = calibrate(self.data, [margin], base_weights=self.weights, spec=spec)
         W = poststratified_weights(r.repweights, result.problem)
         return self._replace(
-            base_weights=_frozen(result.base_weights),
-            weights=_frozen(result.weights),
+            base_weights=frozen(result.base_weights),
+            weights=frozen(result.weights),
             calibration=result,
             replicates=_untyped(GivenReplicates)(W, r.scale, r.rscales, r.mse, r.method, None),
         )
@@ -809,15 +803,15 @@ class Stage:
         lonely: NDArray[np.bool_],
     ) -> None:
         self.number = number
-        self.stratum = _frozen(stratum)
-        self.cluster = _frozen(cluster)
-        self.cluster_stratum = _frozen(cluster_stratum)
-        self.n_clusters = _frozen(n_clusters)
-        self.population = None if population is None else _frozen(population)
-        self.sampling_fraction = _frozen(
+        self.stratum = frozen(stratum)
+        self.cluster = frozen(cluster)
+        self.cluster_stratum = frozen(cluster_stratum)
+        self.n_clusters = frozen(n_clusters)
+        self.population = None if population is None else frozen(population)
+        self.sampling_fraction = frozen(
             np.zeros(len(n_clusters)) if population is None else n_clusters / population
         )
-        self.lonely = _frozen(lonely)
+        self.lonely = frozen(lonely)
 
     def __repr__(self) -> str:
         return (

@@ -266,7 +266,7 @@ def _weight_bounds(bounds: Any) -> tuple[float | UnitValues, float | UnitValues]
     if bad.any():
         raise KalibError(
             f"weight_bounds must satisfy lower < upper (fails at "
-            f"{'row ' + str(int(np.argmax(bad))) if np.ndim(bad) else 'the pair'}: "
+            f"{'row ' + str(int(np.argmax(bad)) + 1) if np.ndim(bad) else 'the pair'}: "
             f"{np.broadcast_to(low, bad.shape).flat[int(np.argmax(bad))]:g}, "
             f"{np.broadcast_to(high, bad.shape).flat[int(np.argmax(bad))]:g})"
         )

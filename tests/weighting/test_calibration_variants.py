@@ -140,7 +140,7 @@ def test_infeasible_weight_bounds_name_the_category():
         (dict(variance="api00", weight_bounds=(0, 100), bounds=(0.5, 2)), "not both"),
         (
             dict(variance=np.r_[0.0, np.ones(N_CLUS1 - 1)]),
-            r"positive and finite: 1 row\(s\) .* row 0",
+            r"positive and finite: 1 row\(s\) .* row 1,",
         ),
         (dict(variance=1, trim=(0.5, 2)), "trim cannot be combined"),
         (dict(weight_bounds=(30, 20)), "lower < upper"),
