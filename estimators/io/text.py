@@ -231,8 +231,12 @@ def sniff_delimiter(text: str) -> str:
     uneven line.
     """
     best, best_fields, single = None, 1, None
+    # One buffer, rewound for each delimiter: making it costs a pass over the
+    # whole text, reading the first rows does not.
+    buffer = io.StringIO(text, newline="")
     for delimiter in DELIMITERS:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+        buffer.seek(0)
+        reader = csv.reader(buffer, delimiter=delimiter, strict=True)
         try:
             rows = [r for r in itertools.islice(reader, SNIFF_ROWS) if not _blank(r)]
         except csv.Error:
@@ -277,7 +281,18 @@ def _blank(record: list[str]) -> bool:
 def scan(text: str, delimiter: str, path: str) -> tuple[list[str], np.ndarray]:
     """The header and the start line of every data row; InputFileError on a
     row with the wrong number of fields, a duplicated column name or bad
-    quoting (naming the line)."""
+    quoting (naming the line).
+
+    A file without quotes whose lines end in LF or CR LF is checked on its
+    bytes (a row is a line, its fields the delimiters between); any other
+    file, and one that check finds fault with, record by record by the csv
+    module, whose reading the messages describe.
+    """
+    found = _scan_unquoted(text, delimiter, path)
+    return found if found is not None else _scan_records(text, delimiter, path)
+
+
+def _scan_records(text: str, delimiter: str, path: str) -> tuple[list[str], np.ndarray]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header, lines, previous = None, [], 0
     try:
@@ -301,6 +316,38 @@ def scan(text: str, delimiter: str, path: str) -> tuple[list[str], np.ndarray]:
     if header is None:
         raise InputFileError(f"{path!r} is empty")
     return header, np.asarray(lines, dtype=np.int64)
+
+
+def _scan_unquoted(text: str, delimiter: str, path: str) -> tuple[list[str], np.ndarray] | None:
+    """:func:`scan` on the bytes of a file without quotes, or None when the
+    file is not one or breaks a rule (the record reader then says which)."""
+    if not text or '"' in text or text.count("\r") != text.count("\r\n"):
+        return None  # quoting, or lines ended by a lone CR
+    data = text.encode("utf-8")  # delimiters and line ends are single bytes in UTF-8
+    b = np.frombuffer(data, np.uint8)
+    ends = np.flatnonzero(b == ord("\n"))
+    starts = np.concatenate(([0], ends + 1))
+    ends = np.concatenate((ends, [b.size]))
+    if data.endswith(b"\n"):  # no record after the last line end
+        starts, ends = starts[:-1], ends[:-1]
+    ends -= (ends > starts) & (b[np.maximum(ends - 1, 0)] == ord("\r"))
+    if (ends - starts).max() >= csv.field_size_limit():
+        return None  # a field may be over the csv module's limit: it says so
+    cuts = np.flatnonzero(b == ord(delimiter))
+    fields = np.searchsorted(cuts, ends) - np.searchsorted(cuts, starts) + 1
+    # A line without a delimiter is one field; blank when it is only
+    # whitespace (_blank of its record)
+    blank = [
+        i for i in np.flatnonzero(fields == 1) if not data[starts[i] : ends[i]].decode().strip()
+    ]
+    rows = np.delete(np.arange(starts.size), blank)
+    if not rows.size:
+        return None
+    header = data[starts[rows[0]] : ends[rows[0]]].decode().split(delimiter)
+    _check_header(header, path)
+    if (fields[rows[1:]] != len(header)).any():
+        return None
+    return header, rows[1:] + 1  # line numbers from 1
 
 
 def _delimiter_name(delimiter: str) -> str:
