@@ -13,11 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
-
-# statsmodels.genmod, not statsmodels.api: the api module imports every
-# model statsmodels has (a third of a second before the first fit).
-from statsmodels.genmod import families as sm_families
+from scipy.special import expit, logit
 
 
 @dataclass(frozen=True)
@@ -31,6 +27,8 @@ class Family:
         ``quasipoisson`` are aliases: design-based variance never uses the
         model's dispersion, so the quasi families give the same fit).
     link : str
+    link_function : callable
+        ``eta = g(mu)`` (the full-sample fit's starting linear predictor).
     inverse_link : callable
         ``mu = g^{-1}(eta)``.
     variance : callable
@@ -39,9 +37,9 @@ class Family:
 
     name: str
     link: str
+    link_function: Callable[[np.ndarray], np.ndarray]
     inverse_link: Callable[[np.ndarray], np.ndarray]
     variance: Callable[[np.ndarray], np.ndarray]
-    statsmodels: Callable[[], sm_families.Family]
 
     def check_response(self, y: np.ndarray) -> str | None:
         """Describe why ``y`` is not a valid response, or return None."""
@@ -50,6 +48,10 @@ class Family:
         if self.name == "poisson" and np.any(y < 0):
             return "must be non-negative for family poisson"
         return None
+
+
+def _identity(x: np.ndarray) -> np.ndarray:
+    return x
 
 
 def _log_inverse(eta: np.ndarray) -> np.ndarray:
@@ -61,11 +63,9 @@ def _binomial_variance(mu: np.ndarray) -> np.ndarray:
 
 
 FAMILIES = {
-    "gaussian": Family(
-        "gaussian", "identity", lambda eta: eta, np.ones_like, sm_families.Gaussian
-    ),
-    "binomial": Family("binomial", "logit", expit, _binomial_variance, sm_families.Binomial),
-    "poisson": Family("poisson", "log", _log_inverse, lambda mu: mu, sm_families.Poisson),
+    "gaussian": Family("gaussian", "identity", _identity, _identity, np.ones_like),
+    "binomial": Family("binomial", "logit", logit, expit, _binomial_variance),
+    "poisson": Family("poisson", "log", np.log, _log_inverse, _identity),
 }
 ALIASES = {
     "quasibinomial": "binomial",

@@ -1,27 +1,28 @@
-"""Weighted GLM fits: the full sample (statsmodels) and all replicates at once.
+"""Weighted GLM fits: the full sample and all replicates, by one Newton iteration.
 
-The full-sample coefficients solve the weighted score equations
+The coefficients solve the weighted score equations
 
 .. math:: \\sum_i w_i x_i (y_i - \\mu_i(\\beta)) = 0,
 
-(the pseudo-likelihood estimator of Binder 1983), found with statsmodels'
-IRLS. Each replicate solves the same equations with replicate weights
-``w_ib``; the ``B`` fits are Newton iterations run together, warm-started
-from the full-sample estimate, the weighted cross-products of all replicates
+(the pseudo-likelihood estimator of Binder 1983). For the canonical links
+offered (:mod:`.families`) Newton's method on them is Fisher scoring, i.e.
+IRLS: :func:`newton_step` solves ``X' diag(w V(mu)) X step = X' w (y - mu)``
+for ``B`` weightings at once, the weighted cross-products of all of them
 formed in one matrix product ``W' [x_i x_i']`` and the ``B`` small systems
-solved in one batched call (R's ``svyglm`` on a replicate design instead
-calls ``glm.fit`` once per replicate).
+solved in one batched call. The full sample is that iteration with ``B = 1``
+(:func:`fit_full_sample`, started from the IRLS start R and statsmodels
+use); each replicate solves the same equations with replicate weights
+``w_ib``, warm-started from the full-sample estimate
+(:func:`refit_replicates`; R's ``svyglm`` on a replicate design instead calls
+``glm.fit`` once per replicate). One solver serves both, so the full-sample
+fit needs neither statsmodels' GLM (nor the import of ``scipy.stats`` and
+formulaic it brings); the tests check both against statsmodels and R.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from scipy.linalg import qr
-from scipy.optimize import linprog
-from statsmodels.genmod.generalized_linear_model import GLM  # not statsmodels.api: see families
-from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 from threadpoolctl import threadpool_limits
 
 from weighting.errors import ReplicateError
@@ -106,6 +107,9 @@ def separating_direction(X: np.ndarray, y: np.ndarray, family: Family):
     Found by the linear program ``max sum_i s_i x_i'b`` over ``-1 <= b <= 1``
     on column-scaled X; returns None when its optimum is zero.
     """
+    # imported here: only a fit with fitted means on the boundary gets here
+    from scipy.optimize import linprog
+
     scale = np.max(np.abs(X), axis=0)
     Z = X / np.where(scale > 0, scale, 1.0)
     if family.name == "binomial":
@@ -172,40 +176,63 @@ def check_separation(frame, w, mu, beta, family: Family) -> None:
     )
 
 
+def _start(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: Family) -> np.ndarray:
+    """The first IRLS iterate, from the fitted means ``mu_0 = (y + 1/2) / 2``
+    (binomial) or ``(y + mean y) / 2`` (statsmodels' start; R's is alike):
+    the weighted least-squares fit of the working response
+    ``z = g(mu_0) + (y - mu_0) / V(mu_0)`` with weights ``w V(mu_0)``."""
+    mu = (y + (0.5 if family.name == "binomial" else np.average(y, weights=w))) / 2.0
+    v = family.variance(mu) * np.ones_like(mu)
+    z = family.link_function(mu) + (y - mu) / v
+    wv = w * v
+    return np.linalg.solve(X.T @ (X * wv[:, None]), X.T @ (wv * z))
+
+
 def fit_full_sample(
     X: np.ndarray,
     y: np.ndarray,
     w: np.ndarray,
     family: Family,
     *,
-    tol: float = 1e-12,
-    max_iter: int = 200,
+    tol: float = 1e-10,
+    max_iter: int = 100,
 ) -> np.ndarray:
-    """Weighted GLM coefficients from statsmodels (IRLS).
+    """Weighted GLM coefficients by Newton's method (IRLS).
 
-    The weights are rescaled to mean 1 (as R's ``svyglm``), which changes
-    nothing in the estimate. A final Newton step removes what is left of
-    statsmodels' stopping tolerance; it is skipped when fitted values sit on
-    the boundary (separation, reported by :func:`check_separation`).
+    From the IRLS start (:func:`_start`), :func:`newton_step` with the one
+    weighting ``w`` until the step is below ``tol * (1 + max |beta|)``; the
+    step is applied, so (quadratic convergence) the estimate is then at
+    rounding level. The weights are rescaled to mean 1 (as R's ``svyglm``),
+    which changes nothing in the estimate. When the iteration does not
+    converge because fitted values run to the boundary of the family's range
+    (separation), the last iterate is returned for :func:`check_separation`
+    to report.
+
+    Raises
+    ------
+    ConvergenceError
+        Non-finite coefficients, or no convergence in ``max_iter`` steps
+        without fitted values on the boundary.
     """
     wn = w / w.mean()
-    model = GLM(y, X, family=family.statsmodels(), var_weights=wn)
-    with warnings.catch_warnings():
-        warnings.simplefilter(
-            "ignore", (PerfectSeparationWarning, ConvergenceWarning, RuntimeWarning)
-        )
-        res = model.fit(tol=tol, maxiter=max_iter)
-    beta = np.asarray(res.params, dtype=float)
-    if not np.all(np.isfinite(beta)):
-        raise ConvergenceError(f"the full-sample {family.name} fit gave non-finite coefficients")
+    beta = _start(X, y, wn, family)
+    for _ in range(max_iter):
+        try:
+            step = newton_step(X, y, wn[:, None], family, beta[:, None])[:, 0]
+        except np.linalg.LinAlgError:  # information singular at the boundary
+            break
+        beta = beta + step
+        if not np.all(np.isfinite(beta)):
+            raise ConvergenceError(
+                f"the full-sample {family.name} fit gave non-finite coefficients"
+            )
+        if np.max(np.abs(step)) <= tol * (1.0 + np.max(np.abs(beta))):
+            return beta
     if np.any(_extreme_fits(family.inverse_link(X @ beta), family)):
         return beta
-    step = newton_step(X, y, wn[:, None], family, beta[:, None])[:, 0]
-    if np.max(np.abs(step)) > 1e-6 * (1 + np.max(np.abs(beta))):
-        raise ConvergenceError(
-            f"the full-sample {family.name} fit did not converge in {max_iter} iterations"
-        )
-    return beta + step
+    raise ConvergenceError(
+        f"the full-sample {family.name} fit did not converge in {max_iter} iterations"
+    )
 
 
 def cross_products(X: np.ndarray) -> np.ndarray:

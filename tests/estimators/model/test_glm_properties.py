@@ -1,5 +1,6 @@
-"""Invariants of design-based GLMs (hypothesis) and the batched replicate
-re-fit against statsmodels fitted one replicate at a time."""
+"""Invariants of design-based GLMs (hypothesis); the full-sample fit and the
+batched replicate re-fit (kalib's own Newton iteration) against statsmodels'
+GLM, fitted one weighting at a time."""
 
 import warnings
 
@@ -15,6 +16,12 @@ from estimators.model.fitting import refit_replicates
 from weighting.design import Design
 
 SETTINGS = settings(max_examples=15, deadline=None)
+STATSMODELS = {
+    "binomial": sm.families.Binomial,
+    "poisson": sm.families.Poisson,
+    "gaussian": sm.families.Gaussian,
+}
+RESPONSE = {"binomial": "y", "poisson": "count", "gaussian": "z"}
 
 
 def _sample(seed, n=80):
@@ -35,25 +42,33 @@ def _sample(seed, n=80):
     )
 
 
+def _statsmodels_fit(X, y, w, family) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = sm.GLM(y, X, family=STATSMODELS[family](), var_weights=w)
+        return model.fit(tol=1e-14, maxiter=200).params
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), family=st.sampled_from(["binomial", "poisson", "gaussian"]))
+def test_full_sample_fit_equals_statsmodels(seed, family):
+    data = _sample(seed)
+    fit = svyglm(f"{RESPONSE[family]} ~ x + group", Design(data, weights="w"), family)
+    one = _statsmodels_fit(fit.frame.X, fit.frame.y, data["w"].to_numpy(), family)
+    np.testing.assert_allclose(fit.params, one, rtol=1e-9, atol=1e-11)
+
+
 @SETTINGS
 @given(seed=st.integers(0, 10_000), family=st.sampled_from(["binomial", "poisson", "gaussian"]))
 def test_batched_refit_equals_statsmodels_per_replicate(seed, family):
     data = _sample(seed)
-    response = {"binomial": "y", "poisson": "count", "gaussian": "z"}[family]
-    fit = svyglm(f"{response} ~ x + group", Design(data, weights="w"), family)
+    fit = svyglm(f"{RESPONSE[family]} ~ x + group", Design(data, weights="w"), family)
     rng = np.random.default_rng(seed + 1)
     W = data["w"].to_numpy()[:, None] * rng.uniform(0.3, 1.7, size=(len(data), 5))
     reps = refit_replicates(fit.frame.X, fit.frame.y, W, get_family(family), fit.params, fit.terms)
     for b in range(W.shape[1]):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            one = sm.GLM(
-                fit.frame.y,
-                fit.frame.X,
-                family=get_family(family).statsmodels(),
-                var_weights=W[:, b],
-            ).fit(tol=1e-14, maxiter=200)
-        np.testing.assert_allclose(reps[b], one.params, rtol=1e-8, atol=1e-10)
+        one = _statsmodels_fit(fit.frame.X, fit.frame.y, W[:, b], family)
+        np.testing.assert_allclose(reps[b], one, rtol=1e-8, atol=1e-10)
 
 
 @SETTINGS
