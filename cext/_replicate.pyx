@@ -59,18 +59,60 @@ cdef extern from *:
         r->state += seed;
         r->state = r->state * KALIB_PCG_MULT + r->inc;
     }
-    static inline double kalib_pcg64_double(kalib_pcg64* r) {
-        r->state = r->state * KALIB_PCG_MULT + r->inc;
-        uint64_t x = ((uint64_t)(r->state >> 64)) ^ (uint64_t)r->state;
-        unsigned rot = (unsigned)(r->state >> 122);
-        x = (x >> rot) | (x << ((64u - rot) & 63u));
-        return (double)(x >> 11) * (1.0 / 9007199254740992.0);
+    /* stretch[floor(u * n)] += 1 for `draws` uniforms u of generator r
+       (numpy's Generator.random: u = (next64 >> 11) * 2**-53). State and
+       increment are locals so that they stay in registers: through the
+       struct, a store into the counts (a char type may alias anything) makes
+       the compiler keep the state in memory, and the store-to-load latency
+       then doubles the time of a draw. Not inlined, for the same reason: in
+       the caller's loops too few registers are left for the state. One
+       function per count width. */
+    #if defined(__GNUC__)
+    #define KALIB_NOINLINE __attribute__((noinline))
+    #else
+    #define KALIB_NOINLINE
+    #endif
+    #define KALIB_DRAW_COUNTS(NAME, T)                                            \
+    static KALIB_NOINLINE void NAME(kalib_pcg64* r, T* stretch, Py_ssize_t draws, \
+                                    double n) {                                  \
+        unsigned __int128 state = r->state, inc = r->inc;                        \
+        for (Py_ssize_t t = 0; t < draws; ++t) {                                 \
+            state = state * KALIB_PCG_MULT + inc;                                \
+            uint64_t x = ((uint64_t)(state >> 64)) ^ (uint64_t)state;            \
+            unsigned rot = (unsigned)(state >> 122);                             \
+            x = (x >> rot) | (x << ((64u - rot) & 63u));                         \
+            stretch[(Py_ssize_t)((double)(x >> 11) * (1.0 / 9007199254740992.0) \
+                                 * n)] += 1;                                     \
+        }                                                                        \
+        r->state = state;                                                        \
+    }
+    KALIB_DRAW_COUNTS(kalib_draw_counts_u8, unsigned char)
+    KALIB_DRAW_COUNTS(kalib_draw_counts_u16, unsigned short)
+    KALIB_DRAW_COUNTS(kalib_draw_counts_int, int)
+    /* sum of n one-byte counts, in loops the compiler vectorises: runs of
+       256 summed in two bytes (at most 255 * 256), which widen twice fewer
+       times than straight into eight bytes */
+    static inline uint64_t kalib_sum_counts_u8(const unsigned char* a, Py_ssize_t n) {
+        uint64_t sum = 0;
+        for (Py_ssize_t i0 = 0; i0 < n; i0 += 256) {
+            Py_ssize_t end = n - i0 < 256 ? n - i0 : 256;
+            uint16_t run = 0;
+            for (Py_ssize_t i = 0; i < end; ++i) run += a[i0 + i];
+            sum += run;
+        }
+        return sum;
     }
     """
     ctypedef struct kalib_pcg64:
         pass
     void kalib_pcg64_seed(kalib_pcg64* r, const uint64_t* w) noexcept nogil
-    double kalib_pcg64_double(kalib_pcg64* r) noexcept nogil
+    void kalib_draw_counts_u8(kalib_pcg64* r, unsigned char* stretch, Py_ssize_t draws,
+                              double n) noexcept nogil
+    void kalib_draw_counts_u16(kalib_pcg64* r, unsigned short* stretch, Py_ssize_t draws,
+                               double n) noexcept nogil
+    void kalib_draw_counts_int(kalib_pcg64* r, int* stretch, Py_ssize_t draws,
+                               double n) noexcept nogil
+    uint64_t kalib_sum_counts_u8(const unsigned char* a, Py_ssize_t n) noexcept nogil
 
 
 cdef extern from *:
@@ -99,9 +141,12 @@ cdef extern from *:
     void kalib_axpy8(double* dest, const double* m, double v) noexcept nogil
 
 
+ctypedef unsigned char uchar
+ctypedef unsigned short ushort
+
 ctypedef fused count_t:
-    unsigned char
-    unsigned short
+    uchar
+    ushort
     int
 
 
@@ -147,24 +192,34 @@ cdef bint _block_counts(const Multipliers* s, Py_ssize_t b0, Py_ssize_t R,
     the draws stays in one replicate's stretch of the stratum (in cache):
     interleaving the generators would overlap their multiplications but
     spread the scatter over BLOCK stretches, which costs more once strata
-    outgrow the cache.
+    outgrow the cache. A one-byte count can wrap only in a stratum of over
+    255 draws; there the stretch's counts must add up to the draws (the
+    wider types are chosen never to wrap: ``Multipliers.count_bytes``).
     """
     cdef kalib_pcg64 rng[BLOCK]
-    cdef Py_ssize_t i, h, t, r, first, nh, at
+    cdef Py_ssize_t i, h, r, draws
+    cdef uint64_t drawn
+    cdef double nh
+    cdef count_t* stretch
     cdef bint wrapped = False
     for i in range(s.P * R):
         counts[i] = 0
     for r in range(R):
         kalib_pcg64_seed(&rng[r], s.seeds + 4 * (b0 + r))
     for h in range(s.H):
-        first = s.offset[h]
-        nh = s.n_psu[h]
+        nh = <double>s.n_psu[h]
+        draws = s.n_draws[h]
         for r in range(R):
-            for t in range(s.n_draws[h]):
-                at = r * s.P + first + <Py_ssize_t>(kalib_pcg64_double(&rng[r]) * nh)
-                counts[at] += 1
-                if counts[at] == 0:
-                    wrapped = True
+            stretch = counts + r * s.P + s.offset[h]
+            if count_t is uchar:
+                kalib_draw_counts_u8(&rng[r], stretch, draws, nh)
+            elif count_t is ushort:
+                kalib_draw_counts_u16(&rng[r], stretch, draws, nh)
+            else:
+                kalib_draw_counts_int(&rng[r], stretch, draws, nh)
+            if count_t is uchar and draws > 255:
+                drawn = kalib_sum_counts_u8(stretch, s.n_psu[h])
+                wrapped = wrapped or drawn != <uint64_t>draws
     return wrapped
 
 
@@ -173,6 +228,7 @@ cdef void _block_sums_with(const Multipliers* s, Py_ssize_t b0, Py_ssize_t R, co
                            const double* values, Py_ssize_t k, Py_ssize_t K,
                            double* S) noexcept nogil:
     cdef double m[BLOCK]
+    cdef double base, step
     cdef Py_ssize_t p, h, r, j, row, r0, r1, deleted
     cdef double* dest
     cdef const double* v
@@ -182,8 +238,10 @@ cdef void _block_sums_with(const Multipliers* s, Py_ssize_t b0, Py_ssize_t R, co
         m[r] = 0.0  # the unused lanes of a short last block
     for p in range(s.P):
         if s.method == 0:
+            base = s.base[p]  # locals: stores into m may alias s.base, s.step
+            step = s.step[p]
             for r in range(R):
-                m[r] = s.base[p] + s.step[p] * counts[r * s.P + p]
+                m[r] = base + step * counts[r * s.P + p]
         else:
             h = s.psu_stratum[p]
             for r in range(R):
