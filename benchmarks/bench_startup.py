@@ -31,17 +31,13 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from conftest import SLOW
 
-KALIB = Path(sys.executable).with_name("kalib")
-OUTCOMES = "y1,y2,y3,y4,y5"
-
-
-def kalib_argv() -> list[str]:
-    return [str(KALIB)] if KALIB.exists() else [sys.executable, "-m", "estimators.cli"]
+# the commands as `make bench-peers` runs them (one home for both)
+from peers import kalib_command as kalib_argv
+from peers import kalib_estimate_argv
 
 
 def timed_process(benchmark, argv, **extra):
@@ -107,43 +103,10 @@ def test_kalib_rake(benchmark, workload, files, tmp_path):
     )
 
 
-def _estimate(files, out, *options) -> list[str]:
-    return kalib_argv() + [
-        "estimate",
-        str(files / "data.csv"),
-        "--strata",
-        "stratum",
-        "--weight",
-        "weight",
-        "--margins",
-        str(files / "margin_stratum.csv"),
-        "--margins",
-        str(files / "margin_nace.csv"),
-        "--mean",
-        OUTCOMES,
-        *options,
-        "--out",
-        str(out),
-        "--force",
-        "--quiet",
-    ]
-
-
 def test_kalib_estimate_bootstrap(benchmark, workload, files, tmp_path):
     timed_process(
         benchmark,
-        _estimate(
-            files,
-            tmp_path / "est.csv",
-            "--variance",
-            "bootstrap",
-            "--replicates",
-            "500",
-            "--by",
-            "sector",
-            "--by",
-            "size_class",
-        ),
+        kalib_estimate_argv("bootstrap", files, tmp_path / "est.csv", replicates=500),
         n=workload.n,
         replicates=500,
     )
@@ -152,20 +115,7 @@ def test_kalib_estimate_bootstrap(benchmark, workload, files, tmp_path):
 def test_kalib_estimate_linearization(benchmark, workload, files, tmp_path):
     timed_process(
         benchmark,
-        _estimate(
-            files,
-            tmp_path / "est.csv",
-            "--variance",
-            "linearization",
-            "--by",
-            "sector",
-            "--by",
-            "size_class",
-            "--by",
-            "nace",
-            "--by",
-            "sector*size_class*nace",
-        ),
+        kalib_estimate_argv("linearization", files, tmp_path / "est.csv"),
         n=workload.n,
         domains=115,
     )

@@ -126,30 +126,7 @@ class Tool:
         """The whole-process run of ``task``: kalib's command line, or the
         peer's runner run once."""
         if self.name == "kalib":
-            return [
-                *kalib_command(),
-                "estimate",
-                str(data_dir / "data.csv"),
-                "--strata",
-                "stratum",
-                "--weight",
-                "weight",
-                "--margins",
-                str(data_dir / "margin_stratum.csv"),
-                "--margins",
-                str(data_dir / "margin_nace.csv"),
-                "--replicates",
-                str(replicates),
-                "--seed",
-                str(seed),
-                "--mean",
-                ",".join(f"y{j}" for j in range(1, 6)),
-                *KALIB_ESTIMATE[task],
-                "--out",
-                str(out),
-                "--force",
-                "--quiet",
-            ]
+            return kalib_estimate_argv(task, data_dir, out, replicates, seed)
         once = ["--once", "true"] if self.runner.endswith(".R") else ["--once"]
         return self.command() + [
             "--task",
@@ -168,6 +145,38 @@ def kalib_command() -> list[str]:
     """The ``kalib`` script beside this interpreter (as a user runs it)."""
     script = Path(sys.executable).with_name("kalib")
     return [str(script)] if script.exists() else [sys.executable, "-m", "estimators.cli"]
+
+
+def kalib_estimate_argv(
+    task: str, data_dir: Path, out: Path, replicates: int = 500, seed: int | None = None
+) -> list[str]:
+    """kalib's whole-process ``task`` (``PROCESS_TASKS``) on the workload's
+    files in ``data_dir``: the ``kalib estimate`` command this comparison and
+    ``bench_startup.py`` time (without ``seed``, kalib's default seed)."""
+    replicated = ["--replicates", str(replicates)] if task == "bootstrap" else []
+    seeded = [] if seed is None else ["--seed", str(seed)]
+    return [
+        *kalib_command(),
+        "estimate",
+        str(data_dir / "data.csv"),
+        "--strata",
+        "stratum",
+        "--weight",
+        "weight",
+        "--margins",
+        str(data_dir / "margin_stratum.csv"),
+        "--margins",
+        str(data_dir / "margin_nace.csv"),
+        "--mean",
+        ",".join(f"y{j}" for j in range(1, 6)),
+        *KALIB_ESTIMATE[task],
+        *replicated,
+        *seeded,
+        "--out",
+        str(out),
+        "--force",
+        "--quiet",
+    ]
 
 
 # Peer versions are pinned so that nightly numbers stay comparable; raise a pin
