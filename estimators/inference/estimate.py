@@ -64,6 +64,8 @@ Lumley, T. (2010). Complex Surveys. Wiley (R package ``survey``).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -267,6 +269,14 @@ def rate_items(design, rates) -> list[Item]:
 # specification.
 JOINT_TOTALS_LIMIT = 2**24
 
+# Up to this many row-replicates (n B) the fused replicate totals run on one
+# OpenMP thread: about 2 ms of work (n = 1e3, B = 500), of which a second
+# thread could save 1 ms, while waking it and waiting for it at the end of
+# the parallel region cost that much when idle and 5 to 10 ms when the other
+# core is busy (measured: a quarter of the analyst-path calls). The kernel
+# gives each replicate to one thread, so its bits do not depend on the count.
+SERIAL_TOTALS = 2**19
+
 
 def estimate_items(
     design,
@@ -319,10 +329,11 @@ def estimate_items(
     sums = _DomainSums(
         design, [codes for codes, _ in coded], [len(labels) for _, labels in coded], columns
     )
-    reps = sums.replicate_totals() if design.replicates is not None else [None] * len(coded)
-    out = _estimate(
-        design, items, domains, coded, columns, sums, reps, method, level, deff == "replace"
-    )
+    with _replicate_threads(design):
+        reps = sums.replicate_totals() if design.replicates is not None else [None] * len(coded)
+        out = _estimate(
+            design, items, domains, coded, columns, sums, reps, method, level, deff == "replace"
+        )
     # flagged on the arrays, before the frame is made (once, at the end):
     # reading a frame's columns back costs more than the rule
     proportion = np.array([kind == "proportion" for kind in out["kind"]], dtype=bool)
@@ -343,6 +354,31 @@ def estimate_items(
         "flag_rule": FLAG_RULE,
     }
     return Results(frame, attrs)
+
+
+def _replicate_threads(design):
+    """A ``with`` context for a replicate design's totals and variances: one
+    BLAS thread (a threaded product splits its sums between the threads, so
+    the variances' last bits would depend on the thread count; one thread
+    gives the command line's, ``estimators.cli.one_blas_thread``) and, up to
+    ``SERIAL_TOTALS`` row-replicates, one OpenMP thread for the kernel."""
+    if design.replicates is None:
+        return contextlib.nullcontext()
+    limits = {"blas": 1}
+    if design.n * design.B <= SERIAL_TOTALS:
+        limits["openmp"] = 1
+    return _threadpools().limit(limits=limits)
+
+
+@functools.cache
+def _threadpools():
+    """The loaded thread pools (BLAS, OpenMP), found once: finding them
+    (``threadpoolctl.threadpool_limits``) takes 1 ms, setting a limit 15 us.
+    Called with a replicate design, when numpy's BLAS and the kernels'
+    OpenMP runtime are loaded."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 class _Columns:

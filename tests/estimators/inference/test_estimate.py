@@ -115,7 +115,7 @@ def test_multi_response_shares():
 
 
 def test_cross_domains_and_labels():
-    f = E.svymean(LIN, "api00", by=["stype*awards"]).frame
+    f = E.svymean(LIN, "api00", by=["stype*comp_imp*awards"]).frame
     assert f["domain"].tolist() == ["E*No", "E*Yes", "H*No", "H*Yes", "M*No", "M*Yes"]
     assert f["n"].sum() == 200
     assert (f["domain_var"] == "stype*awards").all()
@@ -415,3 +415,23 @@ def test_distinct_values_per_domain(rows, spread):
     values = np.array([v for _, v in rows]) * spread
     expected = [len({v for g, v in zip(codes, values) if g == domain}) for domain in range(4)]
     assert list(E._distinct_per_domain(codes, values, 4)) == expected
+
+
+def test_replicate_estimates_do_not_depend_on_the_blas_threads():
+    # 8 domains x 5 means, as the analyst path: two BLAS threads split the
+    # sums of the replicate variances' product (40 x 500 x 40) differently
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(5)
+    n = 1000
+    data = {f"y{j}": rng.random(n) for j in range(5)}
+    data.update(stratum=rng.integers(0, 4, n), group=rng.integers(0, 8, n), w=rng.random(n) + 1)
+    design = Design(data, weights="w", strata="stratum").with_replicates(
+        "bootstrap", replicates=500, seed=3
+    )
+    frames = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            frames.append(E.svymean(design, list(data)[:5], by=["all", "group"]).frame)
+    assert len(frames[0]) == 45
+    pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=True)
