@@ -25,6 +25,7 @@ report`` ends with one line naming the extra.
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -213,3 +214,19 @@ def test_kalib_report_without_the_extra_names_it_in_one_line(tmp_path):
     assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
     assert "pip install 'kalib[report]'" in run.stderr and "matplotlib" in run.stderr
     assert not (tmp_path / "report").exists()
+
+
+@pytest.mark.slow  # a whole report (5 replicates)
+@pytest.mark.skipif(
+    (os.cpu_count() or 1) < 2, reason="with one core the report's jobs run in its own process"
+)
+def test_kalib_reports_own_process_loads_no_figure_model_or_netcdf_library(tmp_path):
+    # The figures (matplotlib), the regression analysis (statsmodels, patsy,
+    # formulaic) and keyrates.nc (xarray, netCDF4, dask) are made by the
+    # report's forked workers, which import them; the main process only
+    # collects their results (issue 14: the report's start-up and run time).
+    out = tmp_path / "report"
+    watched = ("matplotlib", "statsmodels", "patsy", "formulaic", "xarray", "netCDF4", "dask")
+    loaded = loaded_by(kalib("report", "--replicates", "5", "--out", out, "--quiet"), watched)
+    assert (out / "figures" / "model_rating.png").exists() and (out / "keyrates.nc").exists()
+    assert not loaded, loaded

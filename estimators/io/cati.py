@@ -79,18 +79,25 @@ def map_to_codes(raw: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
         if col not in out.columns:
             continue
         if codebook.question_of(col).type == "count":
-            missing = {**MISSING_LABELS, **{str(v): c for c, (v, _) in MISSING_CODES.items()}}
-            out[col] = (
-                out[col]
-                .map(lambda v: missing.get(_canonical(v).lower(), _canonical(v)))
-                .astype(object)
-            )
-            continue
-        lookup = _code_lookup(codebook, col)
-        out[col] = (
-            out[col].map(lambda v: lookup.get(_canonical(v).lower(), _canonical(v))).astype(object)
-        )
+            lookup = {**MISSING_LABELS, **{str(v): c for c, (v, _) in MISSING_CODES.items()}}
+        else:
+            lookup = _code_lookup(codebook, col)
+        out[col] = _mapped(out[col], lookup)
     return out
+
+
+def _mapped(column: pd.Series, lookup: dict) -> pd.Series:
+    """Each value's code in ``lookup`` (by its canonical text, any case), or
+    that text when it has none; as objects.
+
+    Mapped once per distinct value (a column has a few, a sample thousands
+    of rows) and taken by position: values that compare equal (``1`` and
+    ``1.0``, every kind of NA) have one canonical text anyway.
+    """
+    positions, distinct = pd.factorize(column, use_na_sentinel=False)
+    texts = [_canonical(v) for v in distinct]
+    codes = np.array([lookup.get(t.lower(), t) for t in texts], dtype=object)
+    return pd.Series(codes[positions], index=column.index, dtype=object)
 
 
 def add_derived(coded: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:

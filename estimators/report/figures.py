@@ -1,18 +1,17 @@
 """The report's figures (matplotlib, Agg backend), returned as PNG bytes.
 
 Each function takes plain arrays or a tidy frame of ``keyrates.csv`` columns
-and the page's strings, so it can be drawn and tested without a design.
+and the page's strings, so it can be drawn and tested without a design. The
+report draws them in its worker processes (:mod:`estimators.report.workers`),
+which alone import this module and matplotlib.
 """
 
 from __future__ import annotations
 
 import io
 import math
-import multiprocessing
-import os
 import textwrap
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 import matplotlib
@@ -54,75 +53,6 @@ def to_png(fig) -> bytes:
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
     plt.close(fig)
     return buf.getvalue()
-
-
-class Drawing:
-    """Figures drawn while the report goes on, their PNG bytes collected in
-    the order they were submitted.
-
-    Drawing is most of the report's run time, so :meth:`submit` hands each
-    ``(function name, args)`` job to forked worker processes (one per core;
-    started at the first submission) and returns at once: the main process
-    goes on (the report's regression analysis) while they draw. Each figure
-    is drawn by one worker from its own arguments, so its bytes do not
-    depend on which worker drew it nor on what ran beside it. Where the
-    platform cannot fork, with one core or with ``fork=False``, each job is
-    drawn when it is submitted. Use as a context manager: leaving the block by an exception
-    (an interrupt, a figure that failed) drops the figures not yet started.
-    """
-
-    def __init__(self, fork: bool = True):
-        self._fork = fork and _can_fork_workers()
-        self._pool: ProcessPoolExecutor | None = None
-        self._pending: list[Future[bytes] | bytes] = []  # or drawn in this process
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if self._pool is not None:
-            self._pool.shutdown(wait=exc_type is None, cancel_futures=exc_type is not None)
-        return False
-
-    def submit(self, jobs) -> None:
-        """Start drawing every ``(function name, args)`` job."""
-        jobs = list(jobs)
-        if not jobs:
-            return
-        if self._pool is None and self._fork:
-            self._pool = ProcessPoolExecutor(
-                os.cpu_count(), mp_context=multiprocessing.get_context("fork")
-            )
-        for kind, args in jobs:
-            if self._pool is None:
-                self._pending.append(draw_png(kind, args))
-            else:
-                self._pending.append(self._pool.submit(draw_png, kind, args))
-
-    def call(self, function, *args) -> Future:
-        """``function(*args)`` run by a worker (the report's other slow
-        writer, keyrates.nc), or here when there are no workers; its future."""
-        if self._pool is not None:
-            return self._pool.submit(function, *args)
-        done: Future = Future()
-        done.set_result(function(*args))
-        return done
-
-    def collect(self, progress=None) -> list[bytes]:
-        """The PNG bytes of every job submitted so far, in order (waiting
-        for those not yet drawn); ``progress`` (a tqdm bar) is advanced once
-        per figure."""
-        out = []
-        for item in self._pending:
-            out.append(item if isinstance(item, bytes) else item.result())
-            if progress is not None:
-                progress.update()
-        self._pending = []
-        return out
-
-
-def _can_fork_workers() -> bool:
-    return (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods()
 
 
 def draw_png(kind: str, args: tuple) -> bytes:

@@ -4,10 +4,13 @@ estimate → sensitivity → analysis → figures → page → write.
 A report has one *part* per survey (by default both bundled surveys: the
 employer survey and the staff survey). Each step is a small method of
 :class:`ReportRun`, listed in order in ``ReportRun.PIPELINE``; the steps up
-to ``analysis`` run on every part in turn (:class:`Part`), the figures are
-drawn by one pool of worker processes (those of the estimates while the
-analysis runs, ``figures`` waits for them all), ``page`` renders one page with a
-section per part and ``write`` writes the files of all parts. :meth:`ReportRun.run`
+to ``analysis`` run on every part in turn (:class:`Part`). One pool of worker processes
+(:class:`~estimators.report.workers.Workers`) fits the regression analysis,
+started as soon as its design is complete (``replicate``), while this
+process estimates; it then draws the figures (those of the estimates while
+``analysis`` waits for the models, ``figures`` waits for them all). ``page``
+renders one page with a section per part and ``write`` writes the files of
+all parts. :meth:`ReportRun.run`
 records the wall-clock time of each step, and of each part's share of it,
 in ``run.json``. Whatever belongs to a survey (its data, codebook, design,
 margins and their variants, key rates, domains, labels) comes from its
@@ -27,7 +30,7 @@ import platform
 import re
 import sys
 import time
-from concurrent.futures import wait
+from concurrent.futures import Future, wait
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -40,9 +43,9 @@ from tqdm.auto import tqdm
 from estimators.inference.catalog import estimate_catalog
 from estimators.inference.results import KEYRATE_COLUMNS, Results
 from estimators.io.files import check_writable, staged_directory
-from estimators.report import figures as figs
 from estimators.report.html import Figure, Page, render
 from estimators.report.labels import SURVEYS, flag_rules, text
+from estimators.report.workers import Workers
 from estimators.surveys.base import SurveyConfig
 from weighting.columns import numeric
 from weighting.errors import KalibError
@@ -148,7 +151,7 @@ class Part:
     # step reads them set. data: DataFrame (load); design and uncalibrated:
     # Design or the Dask layer's ChunkedDesign (design, calibrate); results:
     # Results and keyrates: DataFrame (estimate); analysis: the survey's
-    # analysis object, or None when it has none (analysis).
+    # analysis as the page shows it (ModelSection), or None when it has none.
     data: Any = None
     margins: list = field(default_factory=list)
     margin_sources: list[tuple[str, str]] = field(default_factory=list)
@@ -160,7 +163,7 @@ class Part:
     variant_designs: dict = field(default_factory=dict)
     variant_shares: dict | None = None
     clustering: pd.DataFrame | None = None
-    analysis: Any = None
+    analysis: ModelSection | None = None
     figures: list[Figure] = field(default_factory=list)
 
     @property
@@ -181,9 +184,11 @@ class ReportRun:
     parts: list[Part] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     html: str = ""
-    # the figures being drawn during run(), and the jobs of those started
-    # before the analysis (step_analysis)
-    _drawing: figs.Drawing | None = field(default=None, init=False, repr=False)
+    # the worker processes during run(), the analyses they fit (survey id ->
+    # future, from step_replicate) and the jobs of the figures started before
+    # the analysis (step_analysis)
+    _workers: Workers | None = field(default=None, init=False, repr=False)
+    _analyses: dict[str, Future] = field(default_factory=dict, init=False, repr=False)
     _figure_jobs: list[tuple] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self):
@@ -208,7 +213,7 @@ class ReportRun:
         check_writable(out, s.force, directory=True)
         bar = _progress(s, len(self.PIPELINE), "kalib report")
         try:
-            with bar, figs.Drawing() as self._drawing:
+            with bar, Workers() as self._workers:
                 for name, step in self.PIPELINE:
                     bar.set_postfix_str(name)
                     start = time.perf_counter()
@@ -216,16 +221,17 @@ class ReportRun:
                     self.timings[name] = time.perf_counter() - start
                     bar.update()
         finally:
-            self._drawing = None  # its workers have ended
+            self._workers = None  # they have ended
+            self._analyses = {}
         return out
 
     @property
-    def drawing(self) -> figs.Drawing:
-        """The figures being drawn (by worker processes during :meth:`run`;
-        a step run on its own draws in this process)."""
-        if self._drawing is None:
-            self._drawing = figs.Drawing(fork=False)
-        return self._drawing
+    def workers(self) -> Workers:
+        """The worker processes of :meth:`run` (a step run on its own runs
+        its jobs in this process)."""
+        if self._workers is None:
+            self._workers = Workers(fork=False)
+        return self._workers
 
     def _each_part(self, name: str, step) -> None:
         """Run ``step(part)`` on every part, timing each part's share."""
@@ -344,7 +350,11 @@ class ReportRun:
 
     def step_replicate(self):
         """Replicate weights, each replicate re-calibrated to the same margins
-        (``--variance``, unless the survey has its own method)."""
+        (``--variance``, unless the survey has its own method).
+
+        The design is then complete: a survey's regression analysis, the
+        longest step of a report, is handed to a worker process here, to be
+        fitted while this process estimates (``analysis`` collects it)."""
         s = self.settings
 
         def replicate(part):
@@ -352,6 +362,10 @@ class ReportRun:
             if variance != "linearization":
                 part.design = part.design.with_replicates(
                     variance, replicates=s.replicates, seed=s.seed
+                )
+            if part.survey.analysis is not None and self.workers.parallel:
+                self._analyses[part.survey.id] = self.workers.call(
+                    model_section, part.survey.analysis, part.design, s.lang
                 )
 
         self._each_part("replicate", replicate)
@@ -408,21 +422,24 @@ class ReportRun:
 
     def step_analysis(self):
         """The survey's regression analysis, when it has one (the sample has
-        the codebook's columns, bundled or validated).
+        the codebook's columns, bundled or validated): the one a worker has
+        been fitting since ``replicate``, or fitted here when there are no
+        workers.
 
         First the figures that need no analysis (every part's sample, weights
-        and forest plots) are handed to the drawing workers
-        (:class:`~estimators.report.figures.Drawing`), so that they are drawn
+        and forest plots) are handed to the workers, so that they are drawn
         while the models are fitted: the two are the longest steps of a
         report, and independent."""
-        self._figure_jobs = [
-            (part, *job) for part in self.parts for job in figure_jobs(part, self.settings)
-        ]
-        self.drawing.submit((kind, args) for *_, kind, args in self._figure_jobs)
+        s = self.settings
+        self._figure_jobs = [(part, *job) for part in self.parts for job in figure_jobs(part, s)]
+        self.workers.submit((kind, args) for *_, kind, args in self._figure_jobs)
 
         def analysis(part):
-            if part.survey.analysis is not None:
-                part.analysis = part.survey.analysis(part.design)
+            survey = part.survey
+            if survey.id in self._analyses:
+                part.analysis = self._analyses.pop(survey.id).result()
+            elif survey.analysis is not None:
+                part.analysis = model_section(survey.analysis, part.design, s.lang)
 
         self._each_part("analysis", analysis)
 
@@ -431,10 +448,10 @@ class ReportRun:
         started before the analysis, see :meth:`step_analysis`)."""
         s = self.settings
         jobs = [(part, *job) for part in self.parts for job in model_figure_jobs(part, s)]
-        self.drawing.submit((kind, args) for *_, kind, args in jobs)
+        self.workers.submit((kind, args) for *_, kind, args in jobs)
         jobs = self._figure_jobs + jobs
         with _progress(s, len(jobs), "figures") as bar:
-            pngs = self.drawing.collect(progress=bar)
+            pngs = self.workers.collect(progress=bar)
         for part in self.parts:
             part.figures = []
         for (part, name, caption, section, _, _), png in zip(jobs, pngs):
@@ -515,10 +532,10 @@ class ReportRun:
                 (tmp / "figures" / f"{fig.name}.png").write_bytes(fig.png)
         (tmp / "index.html").write_text(self.html, encoding="utf-8")
         results = self.results()
-        # keyrates.nc by a drawing worker (idle by now): xarray, and the dask
+        # keyrates.nc by a worker (idle by now): xarray, and the dask
         # it imports to recognise dask arrays, load there while this process
         # writes the other files.
-        netcdf = self.drawing.call(write_keyrates_netcdf, results, tmp / "keyrates.nc")
+        netcdf = self.workers.call(write_keyrates_netcdf, results, tmp / "keyrates.nc")
         try:
             self._write_tables(tmp, results)
         except BaseException:
@@ -738,6 +755,26 @@ def figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
     return jobs
 
 
+@dataclass(frozen=True)
+class ModelSection:
+    """A survey's regression analysis as the page shows it: the section's
+    HTML and its figures, ``(name, caption, frame)`` predicted category
+    distributions (:class:`~estimators.surveys.base.SurveyConfig`'s
+    ``analysis``), in the page's language."""
+
+    html: str
+    figures: list[tuple[str, str, pd.DataFrame]]
+
+
+def model_section(analysis, design, lang: str) -> ModelSection:
+    """Fit ``analysis(design)`` (a survey's ``analysis``) and write its section.
+
+    Run by a worker process: what it sends back is plain text and frames, so
+    the main process never imports the models (statsmodels)."""
+    fitted = analysis(design)
+    return ModelSection(fitted.to_html(lang=lang), fitted.figures(lang))
+
+
 def model_figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
     """The figures of one part's regression analysis, as :func:`figure_jobs`."""
     if part.analysis is None:
@@ -745,7 +782,7 @@ def model_figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
     t = text(s.lang, part.survey.text)
     return [
         (name, caption, "model", "category_distribution", (table, t))
-        for name, caption, table in part.analysis.figures(s.lang)
+        for name, caption, table in part.analysis.figures
     ]
 
 
@@ -780,7 +817,7 @@ def part_page(part: Part, s: ReportSettings) -> Page:
         flag_rules=flag_rules(s.lang),
         settings=methods_settings(s, part),
         margin_sources=part.margin_sources,
-        model_html=(part.analysis.to_html(lang=s.lang) if part.analysis is not None else None),
+        model_html=(part.analysis.html if part.analysis is not None else None),
         variant_shares=part.variant_shares,
         survey_text=survey.text,
         prefix=survey.prefix,

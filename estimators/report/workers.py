@@ -1,0 +1,107 @@
+"""The report's worker processes: its figures, its regression analysis and
+keyrates.nc are made by forked workers while the main process goes on.
+
+No matplotlib, statsmodels or xarray here: a worker imports what its job
+needs, so the main process never loads them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+
+
+class Workers:
+    """Jobs run by forked worker processes while the report goes on; the
+    figures' PNG bytes are collected in the order they were submitted.
+
+    Drawing and the regression analysis are most of the report's run time,
+    so :meth:`submit` (a figure) and :meth:`call` (any function: the
+    analysis, keyrates.nc) hand their job to forked workers (one per core,
+    all forked at the first job) and return at once. Each job's result
+    depends on its arguments only, not on which worker ran it nor on what
+    ran beside it. Where the platform cannot fork, with one core or with
+    ``fork=False``, :attr:`parallel` is False and each job runs when it is
+    submitted. Use as a context manager: leaving the block by an exception
+    (an interrupt, a failed job) drops the jobs not yet started and ends the
+    workers, so that none outlives the run.
+    """
+
+    def __init__(self, fork: bool = True):
+        self.parallel = fork and _can_fork_workers()
+        self._pool: ProcessPoolExecutor | None = None
+        self._pending: list[Future[bytes]] = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            if exc_type is not None:
+                # A job still running (the analysis takes seconds) would
+                # keep the process from exiting until it ended: end it.
+                # ProcessPoolExecutor has no public way before Python 3.14.
+                for process in list(pool._processes.values()):
+                    process.terminate()
+            pool.shutdown(wait=exc_type is None, cancel_futures=exc_type is not None)
+        return False
+
+    def call(self, function, *args) -> Future:
+        """``function(*args)`` run by a worker, or here at once when there
+        are none; its future."""
+        if not self.parallel:
+            done: Future = Future()
+            done.set_result(function(*args))
+            return done
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                os.cpu_count(),
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_one_thread,
+            )
+        return self._pool.submit(function, *args)
+
+    def submit(self, jobs) -> None:
+        """Start drawing every ``(function name, args)`` figure job
+        (:func:`estimators.report.figures.draw_png`)."""
+        self._pending += [self.call(_draw_png, kind, args) for kind, args in jobs]
+
+    def collect(self, progress=None) -> list[bytes]:
+        """The PNG bytes of every figure submitted so far, in order (waiting
+        for those not yet drawn); ``progress`` (a tqdm bar) is advanced once
+        per figure."""
+        out = []
+        for future in self._pending:
+            out.append(future.result())
+            if progress is not None:
+                progress.update()
+        self._pending = []
+        return out
+
+
+def _can_fork_workers() -> bool:
+    return (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _one_thread() -> None:
+    """A worker computes on one thread: its OpenMP kernels (the analysis
+    re-calibrates the replicates) and its BLAS.
+
+    A process forked after its parent ran an OpenMP parallel region hangs in
+    its own first region with more than one thread (libgomp's thread pool is
+    not copied by fork); a team of one thread starts none. The kernels' and
+    the BLAS's results are the same to the byte on any number of threads
+    (``tests/test_reproducible.py``), and the main process and the other
+    workers keep the other cores busy.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+
+
+def _draw_png(kind: str, args: tuple) -> bytes:
+    from estimators.report.figures import draw_png
+
+    return draw_png(kind, args)
