@@ -8,10 +8,12 @@ them (``weighting``), which alone imports this package (``weighting._backend``,
 with the version and ``_calibrate.CONTRACT`` constants checks).
 
 ``API_VERSION`` is bumped whenever a kernel's signature or semantics change
-(3: kernels take ``cext._args.ReplicatePlan`` and ``CellSystem`` objects).
+(3: kernels take ``cext._args.ReplicatePlan`` and ``CellSystem`` objects;
+4: ``solve_replicates`` and ``replicate_totals`` can keep the bootstrap
+counts between calls).
 ``weighting`` uses these kernels only when the version equals the one it was
 written against, so a vendored copy of ``weighting`` never runs against a
 mismatched installed ``cext`` (it falls back to numpy instead).
 """
 
-API_VERSION = 3
+API_VERSION = 4

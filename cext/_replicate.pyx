@@ -8,6 +8,9 @@ group totals of weighted values (``replicate_totals``). A thread takes a block
 of BLOCK replicates, draws their PSU counts (bootstrap) or knows their deleted
 PSU (jackknife), and makes the block's sums in one pass over the rows, sorted
 by PSU. No n x B matrix is made unless asked for (``replicate_weights``).
+The bootstrap counts can be kept between calls (one byte per PSU and
+replicate, ``weighting.replicates.KeptDraws``): each pass then draws only
+the replicates no earlier pass drew.
 
 Bootstrap draws reproduce numpy bit for bit: replicate b seeds a PCG64 (XSL-RR
 128/64, numpy's ``PCG64``) from the 4 words of
@@ -256,9 +259,17 @@ cdef void _block_sums_with(const Multipliers* s, Py_ssize_t b0, Py_ssize_t R, co
                 kalib_axpy8(dest + j * BLOCK, m, v[j])
 
 
+cdef enum:
+    # a replicate's state in ``drawn`` (kept counts)
+    KEPT_NOT_DRAWN = 0
+    KEPT_DRAWN = 1
+    KEPT_WRAPPED = 2  # a count passed 255: drawn again, wider, at every pass
+
+
 cdef void _block_sums(const Multipliers* s, Py_ssize_t b0, Py_ssize_t R, void* counts,
-                      const int64_t* psu_ptr, const int32_t* combo, const double* values,
-                      Py_ssize_t k, Py_ssize_t K, double* S) noexcept nogil:
+                      unsigned char* kept, unsigned char* drawn, const int64_t* psu_ptr,
+                      const int32_t* combo, const double* values, Py_ssize_t k, Py_ssize_t K,
+                      double* S) noexcept nogil:
     """Sums by combination of replicates b0 .. b0 + R - 1 (R <= BLOCK), in one
     pass over the rows (sorted by PSU): ``S[(c * k + j) * BLOCK + r] = sum_{i:
     combo_i = c} m_{p(i), b0 + r} values[i, j]``.
@@ -270,19 +281,54 @@ cdef void _block_sums(const Multipliers* s, Py_ssize_t b0, Py_ssize_t R, void* c
     or a quarter of the memory under the scatter); in the vanishingly rare
     block where one passes 255 (possible only in a stratum of over 256 PSUs),
     the block is redone in the width that cannot overflow.
+
+    ``kept`` NULL, or the (B, P) one-byte counts kept between passes (the
+    re-calibration's and every totals pass draw the same counts; reading
+    them costs a fraction of drawing them), with ``drawn`` (B,) the
+    replicates' ``KEPT_*`` states; the block's replicates are drawn into
+    ``kept`` by the first pass that needs them.
     """
+    cdef unsigned char* block
+    cdef unsigned char state
+    cdef Py_ssize_t r
     if s.method != 0:
         _block_sums_with(s, b0, R, <const unsigned char*>NULL, psu_ptr, combo, values, k, K, S)
+        return
+    if kept != NULL:
+        block = kept + b0 * s.P
+        if drawn[b0] == KEPT_NOT_DRAWN:
+            state = KEPT_WRAPPED if _block_counts(s, b0, R, block) else KEPT_DRAWN
+            for r in range(R):
+                drawn[b0 + r] = state
+        if drawn[b0] == KEPT_DRAWN:
+            _block_sums_with(s, b0, R, <const unsigned char*>block, psu_ptr, combo, values, k,
+                             K, S)
+            return
     elif not _block_counts(s, b0, R, <unsigned char*>counts):
         _block_sums_with(s, b0, R, <const unsigned char*>counts, psu_ptr, combo, values, k,
                          K, S)
-    elif s.count_bytes == 2:
+        return
+    if s.count_bytes == 2:
         _block_counts(s, b0, R, <unsigned short*>counts)
         _block_sums_with(s, b0, R, <const unsigned short*>counts, psu_ptr, combo, values, k,
                          K, S)
     else:
         _block_counts(s, b0, R, <int*>counts)
         _block_sums_with(s, b0, R, <const int*>counts, psu_ptr, combo, values, k, K, S)
+
+
+cdef inline unsigned char* _kept_counts(ReplicatePlan plan, unsigned char[:, ::1] kept,
+                                        unsigned char[::1] drawn,
+                                        unsigned char** drawn_ptr) except? NULL:
+    """The kept counts' pointer (NULL if none) after checking their shapes."""
+    drawn_ptr[0] = NULL
+    if kept is None and drawn is None:
+        return NULL
+    if (kept is None or drawn is None or plan.m.method != 0 or kept.shape[0] != plan.B
+            or kept.shape[1] != plan.m.P or drawn.shape[0] != plan.B or plan.B == 0):
+        raise ValueError("cext: kept counts are (B, P) and drawn (B,), for a bootstrap plan")
+    drawn_ptr[0] = &drawn[0]
+    return &kept[0, 0]
 
 
 SOLVE_BUFFERS = ("the bootstrap counts", "the per-cell sums", "the cell base totals",
@@ -307,7 +353,8 @@ def draw_multipliers(ReplicatePlan plan):
 
 
 def solve_replicates(ReplicatePlan plan, const int32_t[::1] row_cell, const double[::1] d,
-                     CellSystem system, int num_threads):
+                     CellSystem system, int num_threads, unsigned char[:, ::1] kept=None,
+                     unsigned char[::1] drawn=None):
     """Re-calibrate the plan's B replicates on the cell table of ``system``.
 
     Returns ``g`` (B, cells), ``iterations`` (B,), ``error`` (B,) the final
@@ -317,7 +364,9 @@ def solve_replicates(ReplicatePlan plan, const int32_t[::1] row_cell, const doub
     iterate; status 3 when a margin category with a positive target has no
     weight in the replicate. ``row_cell`` and ``d`` (base weights) are in the
     plan's PSU order. A replicate's cell totals ``D_c = sum_{i in c} m_p(i)
-    d_i`` come from ``_block_sums``, BLOCK replicates per pass over the rows.
+    d_i`` come from ``_block_sums``, BLOCK replicates per pass over the rows,
+    which keeps the bootstrap counts in ``kept`` (B, P) uint8 if given, with
+    ``drawn`` (B,) uint8, zeros at first (``_block_sums``).
     """
     cdef const Multipliers* s = &plan.m
     cdef const int64_t* ptr = plan.psu_ptr
@@ -325,6 +374,8 @@ def solve_replicates(ReplicatePlan plan, const int32_t[::1] row_cell, const doub
     cdef Py_ssize_t B = plan.B, n = row_cell.shape[0], C = P.C
     if d.shape[0] != n:
         raise ValueError(f"cext: d has {d.shape[0]} rows, row_cell {n}")
+    cdef unsigned char* drawn_ptr
+    cdef unsigned char* kept_ptr = _kept_counts(plan, kept, drawn, &drawn_ptr)
     g_out = np.empty((B, C))
     iters = np.zeros(B, dtype=np.intc)
     errs = np.empty(B)
@@ -356,7 +407,8 @@ def solve_replicates(ReplicatePlan plan, const int32_t[::1] row_cell, const doub
                 continue  # some thread lacks its scratch: the call raises
             b0 = blk * BLOCK
             R = B - b0 if B - b0 < BLOCK else BLOCK
-            _block_sums(s, b0, R, counts, ptr, &row_cell[0], &d[0], 1, C, sums)
+            _block_sums(s, b0, R, counts, kept_ptr, drawn_ptr, ptr, &row_cell[0], &d[0], 1, C,
+                        sums)
             for r in range(R):
                 b = b0 + r
                 for c in range(C):
@@ -377,7 +429,8 @@ def solve_replicates(ReplicatePlan plan, const int32_t[::1] row_cell, const doub
 def replicate_totals(ReplicatePlan plan, const int32_t[::1] combo,
                      const int32_t[::1] combo_cell, const int32_t[::1] combo_group,
                      const double[:, ::1] g, const double[:, ::1] dv, Py_ssize_t n_groups,
-                     int num_threads):
+                     int num_threads, unsigned char[:, ::1] kept=None,
+                     unsigned char[::1] drawn=None):
     """``out[b, group, j] = sum_i m_b,p(i) g[b, cell_i] dv[i, j]`` over the group's rows.
 
     ``dv`` holds base weight times value, rows in the plan's PSU order.
@@ -385,13 +438,16 @@ def replicate_totals(ReplicatePlan plan, const int32_t[::1] combo,
     ``combo_cell``/``combo_group`` name them: a replicate's sums by
     combination (``_block_sums``) are then weighted by its g-factors and added
     into the groups. ``g`` is (B, cells), or (B, 1) with every combination in
-    cell 0 for an uncalibrated design.
+    cell 0 for an uncalibrated design. ``kept``, ``drawn``: as in
+    ``solve_replicates``.
     """
     cdef const Multipliers* s = &plan.m
     cdef const int64_t* ptr = plan.psu_ptr
     cdef Py_ssize_t B = plan.B, n = dv.shape[0], k = dv.shape[1], K = combo_cell.shape[0]
     if combo.shape[0] != n or combo_group.shape[0] != K or g.shape[0] != B:
         raise ValueError("cext: combo, combo_group or g do not match dv and the plan")
+    cdef unsigned char* drawn_ptr
+    cdef unsigned char* kept_ptr = _kept_counts(plan, kept, drawn, &drawn_ptr)
     out = np.zeros((B, n_groups, k))
     cdef double[:, :, ::1] o = out
     cdef Py_ssize_t blk, b0, r, R, c, j, n_blocks = (B + BLOCK - 1) // BLOCK
@@ -412,7 +468,8 @@ def replicate_totals(ReplicatePlan plan, const int32_t[::1] combo,
                 continue  # some thread lacks its scratch: the call raises
             b0 = blk * BLOCK
             R = B - b0 if B - b0 < BLOCK else BLOCK
-            _block_sums(s, b0, R, counts, ptr, &combo[0], &dv[0, 0], k, K, sums)
+            _block_sums(s, b0, R, counts, kept_ptr, drawn_ptr, ptr, &combo[0], &dv[0, 0], k, K,
+                        sums)
             for r in range(R):
                 for c in range(K):
                     coef = g[b0 + r, combo_cell[c]]

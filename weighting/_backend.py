@@ -24,7 +24,7 @@ import numpy as np
 
 from weighting import contract
 
-API_VERSION = 3
+API_VERSION = 4
 
 
 @dataclass(frozen=True)

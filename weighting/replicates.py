@@ -347,6 +347,42 @@ class PsuRows:
         return np.ascontiguousarray(array if self.order is None else array[self.order])
 
 
+KEEP_DRAWS_BYTES = 2**27
+"""Bootstrap counts are kept between the kernels' passes (:class:`KeptDraws`,
+one byte per PSU and replicate) up to this size: at n = 1e5 PSUs and B = 1000
+(100 MB) they are kept, at n = 1e6 and B = 500 (500 MB) every pass draws them
+again, so that the peak memory stays under issue 14's 1 GB."""
+
+
+@dataclass(frozen=True)
+class KeptDraws:
+    """A bootstrap plan's counts, drawn by the first kernel pass that needs
+    them and read by the later ones (the re-calibration's and every totals
+    pass draw the same counts: reading them is cheaper than drawing them).
+
+    ``counts`` (B, P) uint8 and ``drawn`` (B,) uint8, zeros until a kernel
+    fills them (``cext/_replicate.pyx``: ``_block_sums``); ``np.zeros``
+    takes the memory from the system as the kernels first write it.
+    """
+
+    counts: NDArray[np.uint8]
+    drawn: NDArray[np.uint8]
+
+    @classmethod
+    def for_plan(cls, plan: Plan | BalancedPlan) -> KeptDraws | None:
+        """Room for the counts of a bootstrap ``plan``, or None (another
+        method, or counts over :data:`KEEP_DRAWS_BYTES`)."""
+        P = len(plan.psu_stratum)
+        if not isinstance(plan, Plan) or plan.method != BOOTSTRAP or plan.B * P > KEEP_DRAWS_BYTES:
+            return None
+        return cls(np.zeros((plan.B, P), np.uint8), np.zeros(plan.B, np.uint8))
+
+
+def _kept_args(kept: KeptDraws | None) -> tuple[Any, Any]:
+    """The kernels' ``kept``, ``drawn`` arguments."""
+    return (None, None) if kept is None else (kept.counts, kept.drawn)
+
+
 def _bincount_columns(codes: ArrayLike, values: Arr, K: int) -> Arr:
     """``out[c, j] = sum_{i: codes_i = c} values[i, j]``, summed in row order."""
     out = np.zeros((K, values.shape[1]))
@@ -604,6 +640,7 @@ class Replicates:
         convergence: Convergence,
         g: Arr | None,
         rows: PsuRows | None = None,
+        kept: KeptDraws | None = None,
     ) -> None:
         self.method = method
         self.plan = plan
@@ -618,6 +655,7 @@ class Replicates:
         self.convergence = convergence
         self.g = g
         self._psu_rows = rows
+        self._kept = KeptDraws.for_plan(plan) if kept is None else kept
 
     @property
     def options(self) -> dict[str, Any]:
@@ -669,6 +707,7 @@ class Replicates:
                 dv,
                 n_groups,
                 0,
+                *_kept_args(self._kept),
             )
             return fused
         sums: Callable[[int], Arr]
@@ -943,6 +982,7 @@ def make_replicates(
     else:
         plan, scale, rscales, degf = jackknife_plan(design, stratified=method == "jkn")
     rows = PsuRows(design.psu, len(plan.psu_stratum))
+    kept = KeptDraws.for_plan(plan)
     if design.calibration is None:
         ones = np.ones(plan.B)
         convergence = Convergence(
@@ -952,9 +992,9 @@ def make_replicates(
             np.zeros(plan.B, np.int64),
         )
         return Replicates(
-            method, plan, scale, rscales, mse, degf, accept_failures, convergence, None, rows
+            method, plan, scale, rscales, mse, degf, accept_failures, convergence, None, rows, kept
         )
-    g, convergence = recalibrate(design, plan, rows)
+    g, convergence = recalibrate(design, plan, rows, kept)
     failed = convergence.failed
     if failed.size and not accept_failures:
         b = int(failed[0])
@@ -965,14 +1005,17 @@ def make_replicates(
             remedy="pass accept_failures=True to keep failed replicates, flagged",
         )
     return Replicates(
-        method, plan, scale, rscales, mse, degf, accept_failures, convergence, g, rows
+        method, plan, scale, rscales, mse, degf, accept_failures, convergence, g, rows, kept
     )
 
 
-def recalibrate(design: Any, plan: Plan | BalancedPlan, rows: PsuRows) -> tuple[Arr, Convergence]:
+def recalibrate(
+    design: Any, plan: Plan | BalancedPlan, rows: PsuRows, kept: KeptDraws | None = None
+) -> tuple[Arr, Convergence]:
     """Re-calibrate every replicate (``rows``: the design's :class:`PsuRows`)
-    with the full-sample spec (``CalibrationSpec.for_replicates``); returns
-    (g (B, cells), Convergence)."""
+    with the full-sample spec (``CalibrationSpec.for_replicates``), keeping
+    the bootstrap counts in ``kept`` if given; returns (g (B, cells),
+    Convergence)."""
     result = design.calibration
     spec = result.spec.for_replicates()
     table = result.table
@@ -992,7 +1035,7 @@ def recalibrate(design: Any, plan: Plan | BalancedPlan, rows: PsuRows) -> tuple[
             )
         else:
             g, iterations, error, status = kernels.replicate.solve_replicates(
-                plan.for_kernels(kernels, rows), cell, d, system, 0
+                plan.for_kernels(kernels, rows), cell, d, system, 0, *_kept_args(kept)
             )
     else:
         # variance folded into the table: base totals D_bc v_c (weighting.calibrate)

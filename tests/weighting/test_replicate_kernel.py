@@ -16,6 +16,7 @@ from weighting.design import Design
 from weighting.errors import DesignError, ReplicateError
 from weighting.margins import Margin
 from weighting.replicates import (
+    KeptDraws,
     PsuRows,
     _bincount_columns,
     _combinations,
@@ -347,3 +348,58 @@ def test_counts_past_255_are_redone_wider():
     ]
     assert bootstrap_counts(4, B, n_psu, n_draws)[:, :2].max() > 255
     np.testing.assert_array_equal(T, reference)
+    # kept counts: the wrapped blocks are marked and drawn wider at every pass
+    kept = KeptDraws.for_plan(plan)
+    for _ in range(2):
+        T_kept = kernels.replicate.replicate_totals(
+            plan.for_kernels(kernels, rows),
+            combo,
+            cells,
+            groups,
+            np.ones((B, 1)),
+            values,
+            2,
+            2,
+            kept.counts,
+            kept.drawn,
+        )
+        np.testing.assert_array_equal(T_kept, reference)
+    wrapped = bootstrap_counts(4, B, n_psu, n_draws)[:, :2].max(axis=1) > 255
+    blocks = np.arange(B) // 8  # a replicate is wrapped with its block of 8
+    assert np.all((kept.drawn == 2) == np.isin(blocks, blocks[wrapped]))
+
+
+@needs_kernels
+def test_kept_counts_are_the_draws_and_serve_every_pass(business, margins):
+    """The re-calibration keeps its bootstrap counts (numpy's draws) and the
+    totals read them: the same totals as a kernel pass drawing them again and
+    as numpy, bit for bit; an uncalibrated design's first totals pass keeps
+    them; over KEEP_DRAWS_BYTES nothing is kept."""
+    from weighting import replicates as reps
+
+    values = business[["y1", "y2", "x"]].to_numpy(float)
+    groups = pd.factorize(business.size_class, sort=True)[0].astype(np.int64)
+    for design, fills in (
+        (_design(business, margins, "raked_fpc"), "re-calibration"),
+        (_design(business, margins, "plain"), "totals"),
+    ):
+        replicated = design.with_replicates("bootstrap", replicates=20, seed=5)
+        structure = replicated.replicates
+        kept = structure._kept
+        assert kept.drawn.tolist() == [fills == "re-calibration"] * 20
+        T = replicated.replicate_totals(values, groups, 4)
+        assert kept.drawn.tolist() == [1] * 20
+        plan = structure.plan
+        counts = bootstrap_counts(5, 20, plan.n_psu, plan.n_draws)
+        np.testing.assert_array_equal(kept.counts, counts)
+        structure._kept = None  # the kernels draw the counts again
+        np.testing.assert_array_equal(replicated.replicate_totals(values, groups, 4), T)
+        with _backend.use_kernels(False):
+            np.testing.assert_allclose(
+                replicated.replicate_totals(values, groups, 4), T, rtol=1e-12, atol=0
+            )
+    P = len(plan.psu_stratum)
+    assert reps.KeptDraws.for_plan(plan) is not None
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reps, "KEEP_DRAWS_BYTES", 20 * P - 1)
+        assert reps.KeptDraws.for_plan(plan) is None
