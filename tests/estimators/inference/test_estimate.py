@@ -115,7 +115,7 @@ def test_multi_response_shares():
 
 
 def test_cross_domains_and_labels():
-    f = E.svymean(LIN, "api00", by=["stype*comp_imp*awards"]).frame
+    f = E.svymean(LIN, "api00", by=["stype*awards"]).frame
     assert f["domain"].tolist() == ["E*No", "E*Yes", "H*No", "H*Yes", "M*No", "M*Yes"]
     assert f["n"].sum() == 200
     assert (f["domain_var"] == "stype*awards").all()
