@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from concurrent.futures import Future, ProcessPoolExecutor
 
 
@@ -59,7 +60,7 @@ class Workers:
             self._pool = ProcessPoolExecutor(
                 os.cpu_count(),
                 mp_context=multiprocessing.get_context("fork"),
-                initializer=_one_thread,
+                initializer=_start_worker,
             )
         return self._pool.submit(function, *args)
 
@@ -83,6 +84,15 @@ class Workers:
 
 def _can_fork_workers() -> bool:
     return (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _start_worker() -> None:
+    """A worker computes on one thread (:func:`_one_thread`) and does
+    without dask, unless its parent had imported it: xarray, writing
+    keyrates.nc, would import dask and distributed (about a second) only to
+    ask which dask scheduler is active, and no job of a worker uses dask."""
+    _one_thread()
+    sys.modules.setdefault("dask", None)  # type: ignore[arg-type]  # None: "not importable"
 
 
 def _one_thread() -> None:

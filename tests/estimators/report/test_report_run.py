@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from repo_paths import REFERENCE
+from reference.ai_staff.r_values import R_RATES, r_value
 from scipy import special
 
 from estimators.cli import main
@@ -32,17 +32,6 @@ from estimators.surveys.employers.catalog import KEY_RATES
 B = 40  # replicates in these tests; the default 1000 is exercised by `make report`
 STAFF = ai_staff.SURVEY.catalog
 ROLES = ("general_manager", "job_consultant", "programme_leader", "work_production_leader")
-R_VALUES = pd.read_csv(REFERENCE / "ai_staff" / "ai_staff_values.csv").set_index("name")["value"]
-# R's names of the staff rates (tests/reference/ai_staff/ai_staff.R) -> catalog ids
-R_RATES = {
-    "aft_offered": "aft_offered",
-    "active_recruitment_rate": "active_recruitment_rate",
-    "competition_from_nav": "competition_from_nav",
-    "need_more_employer_work_agree": "need_more_employer_work_agree",
-    "method_ordinary_work_training": "method_ordinary_work_training",
-    "useful_oppfolging": "useful_oppfolging_aft.oppfolging",
-}
-
 # Two whole report runs in the module's fixture (about 25 s): its tests are slow.
 slow = pytest.mark.slow
 
@@ -75,12 +64,6 @@ def keyrates(report_dir):
 @pytest.fixture(scope="module")
 def page(report_dir):
     return (report_dir / "index.html").read_text(encoding="utf-8")
-
-
-def r_value(name):
-    return R_VALUES.loc[
-        [k for k in R_VALUES.index if re.fullmatch(re.escape(name) + r"(\[\d+\])?", k)]
-    ].to_numpy(float)
 
 
 @slow

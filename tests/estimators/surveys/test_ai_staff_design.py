@@ -5,14 +5,12 @@ sensitivity."""
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from repo_paths import REFERENCE
+from reference.ai_staff.r_values import R_RATES, r_value
 
 from estimators.inference.catalog import estimate_catalog
 from estimators.inference.ci import t_quantile
@@ -29,25 +27,6 @@ from estimators.surveys.ai_staff import (
 from estimators.surveys.ai_staff.design import NET_SENT, ROLES
 from weighting.errors import KalibError
 
-VALUES = pd.read_csv(REFERENCE / "ai_staff" / "ai_staff_values.csv")
-# R's names -> catalog ids
-RATES = {
-    "aft_offered": "aft_offered",
-    "active_recruitment_rate": "active_recruitment_rate",
-    "competition_from_nav": "competition_from_nav",
-    "need_more_employer_work_agree": "need_more_employer_work_agree",
-    "method_ordinary_work_training": "method_ordinary_work_training",
-    "useful_oppfolging": "useful_oppfolging_aft.oppfolging",
-}
-
-
-def ref(key: str) -> np.ndarray:
-    """The R value(s) stored under ``key`` (``key[i]`` entries in R's order)."""
-    pattern = re.compile(re.escape(key) + r"(\[\d+\])?")
-    rows = VALUES[VALUES["name"].map(lambda n: bool(pattern.fullmatch(n)))]
-    assert len(rows), key
-    return rows["value"].to_numpy(float)
-
 
 @pytest.fixture(scope="module")
 def df():
@@ -61,28 +40,28 @@ def variant(request):
 
 def test_weights_equal_r(df, variant):
     sizes = role_sizes(df["role"], variant).sort_index()  # R's order of the roles
-    assert sizes["weight"].to_numpy() == pytest.approx(ref(f"{variant}.weights"), rel=1e-12)
+    assert sizes["weight"].to_numpy() == pytest.approx(r_value(f"{variant}.weights"), rel=1e-12)
 
 
 def test_key_rates_equal_r_linearization(variant):
     frame = estimate_catalog(
-        design(variant), [SURVEY.get_rate(r) for r in RATES.values()], ("all", "role")
+        design(variant), [SURVEY.get_rate(r) for r in R_RATES.values()], ("all", "role")
     ).frame
-    for name, rid in RATES.items():
+    for name, rid in R_RATES.items():
         rows = frame[frame["rate"].eq(rid)]
         total = rows[rows["domain_var"].eq("all")].iloc[0]
         key = f"{variant}.{name}"
         for column, r_name in (("estimate", "est"), ("se", "se"), ("deff", "deff"), ("df", "df")):
-            assert total[column] == pytest.approx(ref(f"{key}.{r_name}")[0], rel=1e-8), (
+            assert total[column] == pytest.approx(r_value(f"{key}.{r_name}")[0], rel=1e-8), (
                 rid,
                 column,
             )
         assert [total["ci_low"], total["ci_high"]] == pytest.approx(
-            ref(f"{key}.ci_logit"), rel=1e-8
+            r_value(f"{key}.ci_logit"), rel=1e-8
         )
         by_role = rows[rows["domain_var"].eq("role") & rows["n"].gt(0)]
-        assert by_role["estimate"].to_numpy() == pytest.approx(ref(f"{key}.by_role"), rel=1e-8)
-        assert by_role["se"].to_numpy() == pytest.approx(ref(f"{key}.by_role_se"), rel=1e-8)
+        assert by_role["estimate"].to_numpy() == pytest.approx(r_value(f"{key}.by_role"), rel=1e-8)
+        assert by_role["se"].to_numpy() == pytest.approx(r_value(f"{key}.by_role_se"), rel=1e-8)
 
 
 def test_caseload_mean_equals_r(variant):
@@ -90,9 +69,9 @@ def test_caseload_mean_equals_r(variant):
     key = f"{variant}.caseload_mean"
     assert row["kind"] == "mean"
     assert [row["estimate"], row["se"], row["deff"]] == pytest.approx(
-        [ref(f"{key}.est")[0], ref(f"{key}.se")[0], ref(f"{key}.deff")[0]], rel=1e-8
+        [r_value(f"{key}.est")[0], r_value(f"{key}.se")[0], r_value(f"{key}.deff")[0]], rel=1e-8
     )
-    assert [row["ci_low"], row["ci_high"]] == pytest.approx(ref(f"{key}.ci"), rel=1e-8)
+    assert [row["ci_low"], row["ci_high"]] == pytest.approx(r_value(f"{key}.ci"), rel=1e-8)
     half = t_quantile(0.95, row["df"]) * row["se"]
     assert row["ci_high"] - row["estimate"] == pytest.approx(half, rel=1e-12)
 
@@ -101,7 +80,7 @@ def test_weights_sum_to_the_role_sizes(df, variant):
     data = df.assign(jc=df["role"].eq("job_consultant").astype(float))
     total = svytotal(design(variant, data), "jc").frame.iloc[0]
     assert total["estimate"] == pytest.approx(
-        ref(f"{variant}.total_job_consultants")[0], rel=1e-12
+        r_value(f"{variant}.total_job_consultants")[0], rel=1e-12
     )
     assert total["se"] == pytest.approx(0, abs=1e-8)  # a stratum total is fixed
     sizes = role_sizes(df["role"], variant)
