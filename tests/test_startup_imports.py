@@ -230,3 +230,19 @@ def test_kalib_reports_own_process_loads_no_figure_model_or_netcdf_library(tmp_p
     loaded = loaded_by(kalib("report", "--replicates", "5", "--out", out, "--quiet"), watched)
     assert (out / "figures" / "model_rating.png").exists() and (out / "keyrates.nc").exists()
     assert not loaded, loaded
+
+
+def test_a_svymean_call_without_its_frame_loads_no_pandas():
+    # the estimators hand over columns: only the frame (and the readers) need
+    # pandas, the intervals only scipy.special
+    loaded = loaded_by("""
+        import numpy as np
+        from estimators.inference.estimate import svymean
+        from weighting.design import Design
+        rng = np.random.default_rng(1)
+        data = {"y": rng.normal(size=40), "g": np.repeat([1, 2], 20)}
+        design = Design(data, weights=np.full(40, 2.0), strata=np.repeat([0, 1], 20))
+        results = svymean(design, "y", by=("all", "g"))
+        """)
+    assert "scipy" in loaded
+    assert not loaded & set(HEAVY + ("pandas",)), loaded

@@ -19,12 +19,15 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from weighting.columns import canonical, column, dense_range, encode, n_rows, numeric
 from weighting.errors import KalibError, MissingValueError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ALL = "all"
 
@@ -32,6 +35,8 @@ ALL = "all"
 def text_column(data, name: str) -> pd.Series:
     """Column ``name`` as canonical category text (``1``, not ``1.0``); missing
     values (NaN, None, "") become ``None``."""
+    import pandas as pd
+
     codes, categories = factor(data, name)
     return pd.Series(np.array(categories + [None], dtype=object)[codes], dtype=object)
 
@@ -47,7 +52,15 @@ def factor(data, name: str) -> tuple[np.ndarray, list[str]]:
     """
     if name not in data:
         raise KalibError(f"column {name!r} is not in the data")
-    return encode(data[name], name, missing="code", factorize=pd.factorize)
+    return encode(data[name], name, missing="code", factorize=_factorize)
+
+
+def _factorize(values):
+    """``pandas.factorize``, imported for the columns that need it (text and
+    other objects), not for numbers."""
+    import pandas as pd
+
+    return pd.factorize(values)
 
 
 class Condition:

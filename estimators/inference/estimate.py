@@ -69,7 +69,6 @@ import functools
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from estimators.inference import ci as cimod
 from estimators.inference import quantiles as Q
@@ -341,7 +340,6 @@ def estimate_items(
     # a ratio over a zero total: nothing to flag as reliable or not
     undefined = (out["n"] > 0) & ~np.isfinite(out["estimate"])
     out["flag"] = np.where(undefined, "undefined", flags).astype(object)
-    frame = pd.DataFrame(out)
     attrs = {
         "variance": "linearization" if design.replicates is None else design.method,
         "replicates": int(design.B),
@@ -353,7 +351,7 @@ def estimate_items(
         "deff": "replace" if deff == "replace" else "wor",
         "flag_rule": FLAG_RULE,
     }
-    return Results(frame, attrs)
+    return Results.of_columns(out, attrs)
 
 
 def _replicate_threads(design):
@@ -892,6 +890,8 @@ def svyquantile(
     Returns a DataFrame with ``variable, domain_var, domain, p, n, estimate,
     se, ci_low, ci_high, df``.
     """
+    import pandas as pd
+
     Q.check_rule(qrule)
     Q.check_interval(interval_type, design.replicates is not None)
     probs = _probabilities(probs)

@@ -3,6 +3,9 @@
 ``Results.frame`` has one row per (item, domain) with the columns
 ``rate, variable, kind, domain_var, domain, n, weighted_base, estimate, se,
 ci_low, ci_high, deff, deft, deff_kish, df, unweighted, published, flag``.
+The estimators hand over their columns (:meth:`Results.of_columns`) and the
+frame is made on first use: writing the CSV from the columns loads no pandas
+(a command's start-up, issue 14), and writes the same bytes as from the frame.
 ``Results.to_dataset()`` arranges the numbers as ``rate x domain x statistic``
 (labels as coordinates, the settings in ``attrs``); ``summary()`` prints a
 readable table; ``to_csv`` / ``to_netcdf`` write atomically.
@@ -10,12 +13,18 @@ readable table; ``to_csv`` / ``to_netcdf`` write atomically.
 
 from __future__ import annotations
 
+import csv
+import io
+import os
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from estimators.inference.ci import beta_ppf, t_ppf
-from estimators.io.files import write_atomic
 from weighting.errors import KalibError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ESTIMATE_COLUMNS = [
     "variable",
@@ -119,8 +128,27 @@ class Results:
     """Estimates with their settings; see the module docstring."""
 
     def __init__(self, frame: pd.DataFrame, attrs: dict):
-        self.frame = frame.reset_index(drop=True)
+        self._frame: pd.DataFrame | None = frame.reset_index(drop=True)
+        self._columns: dict | None = None
         self.attrs = dict(attrs)
+
+    @classmethod
+    def of_columns(cls, columns: dict, attrs: dict) -> Results:
+        """Results of ``columns`` (name -> the values of every row: arrays
+        or lists, as ``pandas.DataFrame`` takes them), the frame made on
+        first use."""
+        results = cls.__new__(cls)
+        results._frame, results._columns, results.attrs = None, columns, dict(attrs)
+        return results
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The tidy frame (see the module docstring)."""
+        if self._frame is None:
+            import pandas as pd
+
+            self._frame, self._columns = pd.DataFrame(self._columns), None
+        return self._frame
 
     def tidy(self, columns=None) -> pd.DataFrame:
         """The tidy frame (optionally only ``columns``, in that order)."""
@@ -134,6 +162,7 @@ class Results:
         """xarray Dataset ``values[rate, domain, statistic]`` plus ``flag[rate,
         domain]``; coordinates ``variable`` (per rate), ``domain_var`` and
         ``domain_label`` (per domain); settings in ``attrs``."""
+        import pandas as pd
         import xarray as xr
 
         f = self.frame.copy()
@@ -202,14 +231,61 @@ class Results:
     def to_csv(self, path, columns=ESTIMATE_COLUMNS, force=False) -> None:
         """Write the tidy frame (default: the ``kalib estimate`` columns),
         numbers unrounded in shortest round-trip form, atomically."""
-        text = self.tidy(columns).to_csv(index=False, float_format=_shortest)
+        # imported here: estimators.io.files (the readers) loads pandas
+        from estimators.io.files import write_atomic
+
+        if self._columns is None:
+            text = self.tidy(columns).to_csv(index=False, float_format=_shortest)
+        else:
+            text = _csv_text(self._columns, columns)
         write_atomic(path, text, force)
 
     def to_netcdf(self, path, force=False) -> None:
         """Write ``to_dataset()`` as netCDF, atomically."""
+        from estimators.io.files import write_atomic
+
         dataset = self.to_dataset()
         write_atomic(path, lambda tmp: dataset.to_netcdf(tmp), force)
 
 
 def _shortest(value) -> str:
     return repr(float(value))
+
+
+def _csv_text(columns: dict, names) -> str:
+    """``DataFrame(columns)[names].to_csv(index=False, float_format=_shortest)``
+    without pandas: its writer is the csv module's (minimal quoting, quotes
+    doubled, ``os.linesep``), its cells those of :func:`_cells`."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=os.linesep)
+    writer.writerow(names)
+    writer.writerows(zip(*(_cells(columns[name]) for name in names)))
+    return buffer.getvalue()
+
+
+def _cells(values) -> list:
+    """A column's CSV cells as pandas writes them: a float in shortest
+    round-trip form (``_shortest``), a missing value (None, NaN) empty,
+    anything else as its text. A list of numbers with a float or a missing
+    value among them is a float column in pandas, its integers floats too."""
+    if isinstance(values, np.ndarray):
+        values = values.tolist()  # a float array's values as floats, an int array's as ints
+    elif all(v is None or _number(v) for v in values) and not all(
+        isinstance(v, (int, np.integer)) for v in values
+    ):
+        values = [np.nan if v is None else float(v) for v in values]
+    cells = []
+    for value in values:
+        if value is None or value != value:  # NaN is the one value unequal to itself
+            cells.append("")
+        elif isinstance(value, (float, np.floating)):
+            cells.append(_shortest(value))
+        else:
+            cells.append(value)
+    return cells
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
