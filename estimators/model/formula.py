@@ -115,6 +115,47 @@ class ModelFrame:
         (X,) = patsy.build_design_matrices([self.design_info], data, NA_action="raise")
         return np.asarray(X, dtype=float)
 
+    def counterfactual_matrices(self, data: pd.DataFrame, variable: str, values) -> list:
+        """The design matrices of the fitted rows with ``variable`` set to each
+        of ``values`` in turn (predictive margins): ``X(a)``, the
+        :meth:`design_matrix` of ``data.loc[used].assign(variable=a)``.
+
+        Only the columns of the terms that involve ``variable`` change, and
+        when each of their factors is a function of ``variable`` alone
+        (``sector``, ``C(sector)``, not an interaction with another
+        variable) those columns are the same in every row: they are taken
+        from the design matrix of one row per value and put into a copy of
+        ``X``, so patsy codes ``len(values)`` rows instead of
+        ``len(values) * n``. Otherwise every matrix is built by patsy.
+
+        ``data`` is the frame's data (all rows, as the fit had them).
+        """
+        changed, mixed = [], False
+        for term in self.design_info.terms:
+            involved = [factor_variables(factor) for factor in term.factors]
+            if any(variable in names for names in involved):
+                changed += self.term_columns.get(term.name(), [])
+                mixed |= any(names != [variable] for names in involved)
+        if mixed:
+            fitted = data.loc[self.used]
+            return [self.design_matrix(fitted.assign(**{variable: a})) for a in values]
+        first = int(np.flatnonzero(self.used)[0])
+        rows = self.design_matrix(
+            data.iloc[[first] * len(values)].assign(**{variable: list(values)})
+        )
+        out = []
+        for k in range(len(values)):
+            X = np.array(self.X, order="C")
+            X[:, changed] = rows[k, changed]
+            out.append(X)
+        return out
+
+
+def factor_variables(factor) -> list:
+    """The data columns one patsy factor (``sector``, ``C(sector)``,
+    ``I(x * z)``) is a function of."""
+    return formula_variables(f"y ~ {factor.name()}", rhs_only=True)
+
 
 def formula_variables(formula: str, rhs_only: bool = False) -> list:
     """The data column names a formula refers to (in order of appearance);

@@ -204,7 +204,7 @@ def svyglm(
         beta = fit_full_sample(frame.X, frame.y, w, fam)
         mu = fam.inverse_link(frame.X @ beta)
         check_separation(frame, w, mu, beta, fam)
-        reps = influence = None
+        reps = W = influence = None
         if variance == "replicate":
             W = replicate_matrix(design)[frame.used]
             reps = refit_replicates(frame.X, frame.y, W, fam, beta, frame.terms)
@@ -225,5 +225,6 @@ def svyglm(
         design_df=design_df(design, frame.used, subset, variance == "replicate"),
         level=level,
         replicate_params=reps,
+        replicate_weights=W,
         influence=influence,
     )

@@ -418,17 +418,27 @@ def cell_probability(u: np.ndarray, l: np.ndarray, link: OrdinalLink) -> np.ndar
     return flip * (link.cdf(flip * u) - link.cdf(flip * l))
 
 
-def _loglik(rows: _Rows, theta, W, link) -> np.ndarray:
-    """Weighted log-likelihood (B,); ``-inf`` where the thresholds do not increase."""
-    ok = np.all(np.diff(theta[rows.p :], axis=0) > 0, axis=0)
+def cells(rows: _Rows, theta: np.ndarray, link: OrdinalLink) -> tuple:
+    """``(u, l, p)`` (each (n, B)) at ``theta`` (P, B): the bounds of every
+    row's category and its probability ``p = F(u) - F(l)``, which the
+    log-likelihood and its derivatives share (:func:`newton` evaluates them
+    once per iterate, for the step-halving test and then the next step)."""
     u, l = rows.bounds(theta)
+    return u, l, cell_probability(u, l, link)
+
+
+def _loglik(rows: _Rows, theta, W, at: tuple) -> np.ndarray:
+    """Weighted log-likelihood ``sum_i w_i log p_i`` (B,) at ``theta``, whose
+    :func:`cells` are ``at``; ``-inf`` where the thresholds do not increase."""
+    ok = np.all(np.diff(theta[rows.p :], axis=0) > 0, axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ll = np.sum(W * np.log(cell_probability(u, l, link)), axis=0)
+        ll = np.sum(W * np.log(at[2]), axis=0)
     return np.where(ok & ~np.isnan(ll), ll, -np.inf)
 
 
-def _derivatives(rows: _Rows, theta, W, link) -> tuple:
-    """Score (P, B) and Hessian (B, P, P) of the weighted log-likelihood.
+def _derivatives(rows: _Rows, at: tuple, W, link) -> tuple:
+    """Score (P, B) and Hessian (B, P, P) of the weighted log-likelihood at
+    the parameters whose :func:`cells` are ``at``.
 
     With ``h_uu = f'(u)/p - alpha^2``, ``h_ll = -f'(l)/p - gamma^2``,
     ``h_ul = alpha gamma`` (``alpha = f(u)/p``, ``gamma = f(l)/p``), the
@@ -441,8 +451,7 @@ def _derivatives(rows: _Rows, theta, W, link) -> tuple:
     and thresholds counted from 0; category j lies between thresholds j - 1
     and j).
     """
-    u, l = rows.bounds(theta)
-    p = cell_probability(u, l, link)
+    u, l, p = at
     (fu, dfu), (fl, dfl) = link.pdf_slope(u), link.pdf_slope(l)
     alpha, gamma = fu / p, fl / p
     score = rows.Au.T @ (W * alpha) - rows.Al.T @ (W * gamma)
@@ -508,9 +517,10 @@ def newton(
     # The weightings still iterating (compacted as they converge, so that the
     # late iterations only touch the few that are left).
     active, Wa, ta = np.arange(B), W, theta.copy()
-    ll = _loglik(rows, ta, Wa, link)
+    at = cells(rows, ta, link)
+    ll = _loglik(rows, ta, Wa, at)
     for _ in range(max_iter):
-        score, H = _derivatives(rows, ta, Wa, link)
+        score, H = _derivatives(rows, at, Wa, link)
         try:
             step = np.linalg.solve(-H, score.T[:, :, None])[:, :, 0].T
         except np.linalg.LinAlgError:
@@ -519,7 +529,8 @@ def newton(
         t = np.ones(len(active))
         for _ in range(MAX_HALVINGS):
             candidate = ta + t * step
-            new = _loglik(rows, candidate, Wa, link)
+            at = cells(rows, candidate, link)
+            new = _loglik(rows, candidate, Wa, at)
             # l is concave: a step that lowers it (beyond rounding) overshoots.
             bad = ~(new >= ll - 1e-12 * (1.0 + np.abs(ll)))
             if not bad.any():
@@ -536,7 +547,9 @@ def newton(
         going = ~(done | bad)
         if not going.any():
             return theta, converged
+        # the weightings that go on were all accepted at `candidate`: their cells stand
         active, Wa, ta, ll = active[going], Wa[:, going], ta[:, going], ll[going]
+        at = tuple(a[:, going] for a in at)
     theta[:, active] = ta
     return theta, converged
 
@@ -572,7 +585,7 @@ def fit_full_sample(
             f"separates the categories (e.g. all respondents of a level give the same "
             f"extreme rating): merge or drop the level"
         )
-    _, H = _derivatives(rows, theta[:, None], w[:, None], link)
+    _, H = _derivatives(rows, cells(rows, theta[:, None], link), w[:, None], link)
     return theta, H[0]
 
 
@@ -678,7 +691,7 @@ def svyolr(
         rows = _Rows(frame.X, frame.y, len(frame.levels))
         names = frame.terms + frame.threshold_names
         theta, H = fit_full_sample(rows, w, fam, names, frame.response)
-        reps = influence = None
+        reps = W = influence = None
         if variance == "replicate":
             W = replicate_matrix(design)[frame.used]
             reps = refit_replicates(rows, W, fam, theta, names, frame.levels)
@@ -693,7 +706,8 @@ def svyolr(
             influence = np.zeros((len(data), len(theta)))
             influence[frame.used] = row_scores(rows, theta, fam) @ bread
             cov = linearized_cov(design, influence)
-        loglik = float(_loglik(rows, theta[:, None], w[:, None], fam)[0])
+        at = cells(rows, theta[:, None], fam)
+        loglik = float(_loglik(rows, theta[:, None], w[:, None], at)[0])
     return OrdinalResults(
         formula=formula,
         family=fam,
@@ -706,6 +720,7 @@ def svyolr(
         design_df=design_df(design, frame.used, mask, variance == "replicate"),
         level=level,
         replicate_params=reps,
+        replicate_weights=W,
         influence=influence,
         loglik=loglik,
         weight_total=float(w.sum()),

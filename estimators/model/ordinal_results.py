@@ -24,7 +24,7 @@ from estimators.inference.ci import proportion_ci, wald_ci
 from .errors import ModelError
 from .fitting import single_threaded_blas
 from .results import ODDS_COLUMNS, SvyGLMResults
-from .variance import linearized_cov, replicate_cov, replicate_matrix
+from .variance import linearized_cov, replicate_cov
 
 
 def category_probabilities(X: np.ndarray, theta: np.ndarray, link, p: int, density: bool = False):
@@ -36,8 +36,13 @@ def category_probabilities(X: np.ndarray, theta: np.ndarray, link, p: int, densi
     eta = X @ theta[:p]  # (n, B)
     bounds = theta[p:][None, :, :] - eta[:, None, :]  # (n, q, B)
     n, B = eta.shape
-    cdf = np.concatenate([np.zeros((n, 1, B)), link.cdf(bounds), np.ones((n, 1, B))], axis=1)
-    probs = np.diff(cdf, axis=1)
+    q = bounds.shape[1]
+    # P_k = F_k - F_{k-1} with F_{-1} = 0 and F_K = 1, differenced in place
+    cdf = link.cdf(bounds)
+    probs = np.empty((n, q + 1, B))
+    probs[:, :q] = cdf
+    probs[:, q] = 1.0
+    probs[:, 1:] -= cdf
     if not density:
         return probs
     pdf = np.concatenate([np.zeros((n, 1, B)), link.pdf(bounds), np.zeros((n, 1, B))], axis=1)
@@ -158,7 +163,7 @@ class OrdinalResults(SvyGLMResults):
             domains = sorted(values.dropna().unique().tolist())
             masks = [(values == d).to_numpy() for d in domains]
         with single_threaded_blas():
-            m, cov = self._averaged_probabilities([(base, mask) for mask in masks])
+            m, cov = self._averaged_probabilities([(self.frame.X, mask) for mask in masks])
         return self._probability_table(by or "all", domains, m, cov, level)
 
     def predicted_margins(
@@ -184,11 +189,13 @@ class OrdinalResults(SvyGLMResults):
             :func:`estimators.inference.ci.proportion_ci`, default xlogit).
         """
         levels = self._factor_levels(variable)
-        base = self.data.loc[self.frame.used]
-        everyone = np.ones(len(base), dtype=bool)
+        everyone = np.ones(int(self.frame.used.sum()), dtype=bool)
         with single_threaded_blas():
             m, cov = self._averaged_probabilities(
-                [(base.assign(**{variable: value}), everyone) for value in levels]
+                [
+                    (X, everyone)
+                    for X in self.frame.counterfactual_matrices(self.data, variable, levels)
+                ]
             )
         return self._probability_table(variable, levels, m, cov, level, ci)
 
@@ -237,8 +244,8 @@ class OrdinalResults(SvyGLMResults):
         with single_threaded_blas():
             m, cov = self._averaged_probabilities(
                 [
-                    (base.assign(**{variable: x + h}), everyone),
-                    (base.assign(**{variable: x - h}), everyone),
+                    (self.frame.design_matrix(base.assign(**{variable: x + h})), everyone),
+                    (self.frame.design_matrix(base.assign(**{variable: x - h})), everyone),
                 ]
             )
         K = len(self.levels)
@@ -256,14 +263,14 @@ class OrdinalResults(SvyGLMResults):
     def _averaged_probabilities(self, cases: list) -> tuple:
         """Weighted means of the category probabilities over the fitted rows.
 
-        ``cases`` are ``(frame, mask)`` pairs: the fitted rows with modified
-        predictors and the rows averaged over. Returns ``m`` (J K,) ordered
+        ``cases`` are ``(X, mask)`` pairs: the design matrix of the fitted
+        rows with modified predictors and the rows averaged over. Returns ``m`` (J K,) ordered
         case by case, category within case, and its (J K, J K) design-based
         covariance.
         """
         used = self.frame.used
         w = np.asarray(self.design.weights, dtype=float)[used]
-        Xs = [self.frame.design_matrix(frame) for frame, _ in cases]
+        Xs = [X for X, _ in cases]
         masks = [np.asarray(mask, dtype=float) for _, mask in cases]
         totals = [float(w @ mask) for mask in masks]
         first = [self._probabilities(X, self.params[:, None], density=True) for X in Xs]
@@ -274,7 +281,7 @@ class OrdinalResults(SvyGLMResults):
             ]
         )
         if self.variance == "replicate":
-            W = replicate_matrix(self.design)[used]
+            W = self._replicate_weights()
             thetas = self._replicate_params().T
             reps = np.concatenate(
                 [

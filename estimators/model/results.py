@@ -23,8 +23,8 @@ from estimators.inference.ci import proportion_ci, wald_ci
 from .errors import ModelError, SingularCovarianceError
 from .families import Family
 from .fitting import single_threaded_blas
-from .formula import ModelFrame, formula_variables
-from .variance import linearized_cov, replicate_cov, replicate_matrix
+from .formula import ModelFrame, factor_variables, formula_variables
+from .variance import linearized_cov, replicate_cov
 
 if TYPE_CHECKING:
     from weighting.design import Design
@@ -97,6 +97,8 @@ class SvyGLMResults:
     df : residual design degrees of freedom, ``design_df + 1 - p`` (R).
     variance : ``"replicate"`` or ``"linearization"``.
     replicate_params : (B, p) replicate coefficients (replicate variance).
+    replicate_weights : (n_used, B) the fitted rows' replicate weights
+        (replicate variance), fetched from the design once per fit.
     influence : (n, p) influence functions (linearization).
     """
 
@@ -111,6 +113,7 @@ class SvyGLMResults:
     design_df: int
     level: float = 0.95
     replicate_params: np.ndarray | None = None
+    replicate_weights: np.ndarray | None = None
     influence: np.ndarray | None = None
 
     def _replicate_params(self) -> np.ndarray:
@@ -118,6 +121,12 @@ class SvyGLMResults:
         if self.replicate_params is None:
             raise ModelError(f"a fit with {self.variance} variance has no replicate coefficients")
         return self.replicate_params
+
+    def _replicate_weights(self) -> np.ndarray:
+        """``replicate_weights``, which a fit with replicate variance has."""
+        if self.replicate_weights is None:
+            raise ModelError(f"a fit with {self.variance} variance has no replicate weights")
+        return self.replicate_weights
 
     def _influence(self) -> np.ndarray:
         """``influence``, which a fit with linearization variance has."""
@@ -320,8 +329,9 @@ class SvyGLMResults:
 
     def _predicted_margins(self, variable, level, ci) -> pd.DataFrame:
         levels = self._factor_levels(variable)
-        base = self.data.loc[self.frame.used]
-        m, cov = self._averaged_predictions([base.assign(**{variable: value}) for value in levels])
+        m, cov = self._averaged_predictions(
+            self.frame.counterfactual_matrices(self.data, variable, levels)
+        )
         df = self.design_df
         level = self.level if level is None else level
         se = np.sqrt(np.diag(cov))
@@ -398,31 +408,35 @@ class SvyGLMResults:
         x = base[variable].astype(float)
         h = 1e-4 * max(float(x.std()), 1e-8)
         m, cov = self._averaged_predictions(
-            [base.assign(**{variable: x + h}), base.assign(**{variable: x - h})]
+            [
+                self.frame.design_matrix(base.assign(**{variable: x + h})),
+                self.frame.design_matrix(base.assign(**{variable: x - h})),
+            ]
         )
         C = np.array([1.0, -1.0]) / (2 * h)
         return float(C @ m), float(np.sqrt(max(C @ cov @ C, 0.0)))
 
-    def _averaged_predictions(self, frames: list) -> tuple:
-        """Weighted mean predictions ``m_k`` on each modified frame of the
-        fitted rows, and their (K, K) design-based covariance."""
+    def _averaged_predictions(self, Xs: list) -> tuple:
+        """Weighted mean predictions ``m_k`` of the fitted rows on each
+        modified design matrix ``Xs[k]``, and their (K, K) design-based
+        covariance."""
         used = self.frame.used
-        Xs = [self.frame.design_matrix(frame) for frame in frames]
         w = np.asarray(self.design.weights, dtype=float)[used]
         fam = self.family
         m = np.array([np.sum(w * fam.inverse_link(X @ self.params)) / w.sum() for X in Xs])
         if self.variance == "replicate":
-            W = replicate_matrix(self.design)[used]
+            W = self._replicate_weights()
             betas = self._replicate_params().T
             # The frames' design matrices differ from the first one in a few
             # columns only: update its linear predictor instead of redoing X @ B.
             eta0 = Xs[0] @ betas
+            totals = W.sum(axis=0)
             reps = np.empty((betas.shape[1], len(Xs)))
             for k, X in enumerate(Xs):
                 diff = X - Xs[0]
                 cols = np.flatnonzero(np.any(diff != 0, axis=0))
                 eta = eta0 + diff[:, cols] @ betas[cols] if k else eta0
-                reps[:, k] = np.sum(W * fam.inverse_link(eta), axis=0) / W.sum(axis=0)
+                reps[:, k] = np.sum(W * fam.inverse_link(eta), axis=0) / totals
             return m, replicate_cov(self.design, m, reps)
         z = np.zeros((len(used), len(Xs)))
         beta_infl = self._influence()[used]
@@ -447,9 +461,7 @@ class SvyGLMResults:
     def _factor_levels(self, variable: str) -> list:
         for factor, info in self.frame.design_info.factor_infos.items():
             # `sector`, `C(sector)`, `C(sector, Treatment('public'))`...
-            if info.type == "categorical" and formula_variables(
-                f"y ~ {factor.name()}", rhs_only=True
-            ) == [variable]:
+            if info.type == "categorical" and factor_variables(factor) == [variable]:
                 return list(info.categories)
         raise ModelError(
             f"{variable!r} is not a categorical variable of the model {self.formula!r}"

@@ -210,3 +210,22 @@ def test_given_replicate_weights_are_a_replicate_design(seed, n_groups):
         (W * values[:, :1]).sum(axis=0)[:, None, None],
         rtol=1e-12,
     )
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000))
+def test_counterfactual_matrices_are_patsys_matrices_of_the_modified_rows(seed):
+    """Column substitution (a main effect) and patsy (an interaction with
+    another variable) give the matrices patsy builds on the fitted rows with
+    the variable set to each level."""
+    data = _sample(seed).assign(
+        h=lambda d: np.where(d["x"] > 0, "hi", "lo"), z=lambda d: d["z"].where(d["x"] < 1.5)
+    )
+    for formula in ("z ~ C(group) + x + h", "z ~ group * h + x"):
+        frame = svyglm(formula, Design(data, weights="w"), "gaussian").frame
+        fitted = data.loc[frame.used]
+        levels = ["c", "a", "b"]
+        for X, level in zip(frame.counterfactual_matrices(data, "group", levels), levels):
+            np.testing.assert_array_equal(
+                X, frame.design_matrix(fitted.assign(group=level)), err_msg=formula
+            )
