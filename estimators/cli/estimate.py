@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,7 @@ from estimators.cli.options import (
     calibration_spec,
     design_columns,
     design_of_args,
+    importing,
     make_replicates,
     replicate_file_options,
     scheduler_context,
@@ -170,14 +172,18 @@ def build_design(args, text_columns=()) -> Design | ChunkedDesign:
     if args.variance == "linearization":
         return design
     # Replicates of a calibrated design are each re-calibrated with its spec.
-    design = make_replicates(
-        design,
-        args.scheduler,
-        args.variance,
-        replicates=args.replicates,
-        seed=args.seed,
-        mse=args.mse,
-    )
+    # In this process the kernels release the GIL: meanwhile another thread
+    # imports the library that the intervals and tests of every command on
+    # this design load (scipy.special: estimators.inference.ci, the model's).
+    with importing("scipy.special") if args.scheduler is None else nullcontext():
+        design = make_replicates(
+            design,
+            args.scheduler,
+            args.variance,
+            replicates=args.replicates,
+            seed=args.seed,
+            mse=args.mse,
+        )
     if args.scheduler is None:
         return design
     from estimators.scale import chunked

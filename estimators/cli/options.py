@@ -5,7 +5,9 @@ error messages."""
 from __future__ import annotations
 
 import argparse
-from contextlib import contextmanager, nullcontext
+import importlib
+import threading
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
 from estimators.inference.ci import ALIASES, PROPORTION_METHODS
@@ -452,6 +454,26 @@ def _quiet_dask() -> None:
     spec = sys.modules.get("distributed.deploy.spec")
     if spec is not None:
         atexit.unregister(spec.close_clusters)
+
+
+@contextmanager
+def importing(module: str):
+    """Import ``module`` on a second thread while the block runs: for a block
+    of compiled work that releases the GIL, and a module the command imports
+    after it anyway. The thread is joined when the block ends, so that no
+    import runs beside the command's own; an import that fails is left to
+    the command's own import of the module to report."""
+    thread = threading.Thread(target=_import_quietly, args=(module,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+
+
+def _import_quietly(module: str) -> None:
+    with suppress(Exception):
+        importlib.import_module(module)
 
 
 def make_replicates(design, scheduler, method, **kwargs):

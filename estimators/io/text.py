@@ -321,7 +321,7 @@ def _scan_records(text: str, delimiter: str, path: str) -> tuple[list[str], np.n
 def _scan_unquoted(text: str, delimiter: str, path: str) -> tuple[list[str], np.ndarray] | None:
     """:func:`scan` on the bytes of a file without quotes, or None when the
     file is not one or breaks a rule (the record reader then says which)."""
-    if not text or '"' in text or text.count("\r") != text.count("\r\n"):
+    if not text or '"' in text or ("\r" in text and text.count("\r") != text.count("\r\n")):
         return None  # quoting, or lines ended by a lone CR
     data = text.encode("utf-8")  # delimiters and line ends are single bytes in UTF-8
     b = np.frombuffer(data, np.uint8)
@@ -333,8 +333,9 @@ def _scan_unquoted(text: str, delimiter: str, path: str) -> tuple[list[str], np.
     ends -= (ends > starts) & (b[np.maximum(ends - 1, 0)] == ord("\r"))
     if (ends - starts).max() >= csv.field_size_limit():
         return None  # a field may be over the csv module's limit: it says so
-    cuts = np.flatnonzero(b == ord(delimiter))
-    fields = np.searchsorted(cuts, ends) - np.searchsorted(cuts, starts) + 1
+    # delimiters from each line's start to the next's (no line is empty: each
+    # has its LF, but for a last one without, which has a character)
+    fields = np.add.reduceat(b == ord(delimiter), starts, dtype=np.intp) + 1
     # A line without a delimiter is one field; blank when it is only
     # whitespace (_blank of its record)
     blank = [
