@@ -18,7 +18,8 @@ the estimate). The timed calls are ``estimators.inference.estimate.svymean``:
 * ``test_analyst_path`` (n = 1e3 only): the analyst's call on a survey-sized
   design with B = 500 bootstrap replicates, 5 means x 15 domains (total,
   sector, size class, sector x size class) with CIs and flags (target: under
-  10 ms, of which the fused replicate totals are about 2).
+  10 ms; the fused replicate totals take under 1, on one thread: see
+  ``estimators.inference.estimate.SERIAL_TOTALS``).
 """
 
 import kalib_tasks

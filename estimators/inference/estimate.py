@@ -269,12 +269,13 @@ def rate_items(design, rates) -> list[Item]:
 JOINT_TOTALS_LIMIT = 2**24
 
 # Up to this many row-replicates (n B) the fused replicate totals run on one
-# OpenMP thread: about 2 ms of work (n = 1e3, B = 500), of which a second
-# thread could save 1 ms, while waking it and waiting for it at the end of
-# the parallel region cost that much when idle and 5 to 10 ms when the other
-# core is busy (measured: a quarter of the analyst-path calls). The kernel
-# gives each replicate to one thread, so its bits do not depend on the count.
-SERIAL_TOTALS = 2**19
+# OpenMP thread: at most about 1.5 ms of work (n = 2e3, B = 500; 0.8 ms at
+# n = 1e3), of which a second thread could save half, while waking it and
+# waiting for it at the end of the parallel region cost about that much when
+# the machine is idle and 5 to 10 ms when the other core is busy (measured
+# at n = 1e3: a quarter of the analyst-path calls). The kernel gives each
+# replicate to one thread, so its bits do not depend on the count.
+SERIAL_TOTALS = 2**20
 
 
 def estimate_items(
