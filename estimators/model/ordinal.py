@@ -107,7 +107,7 @@ from weighting.columns import canonical
 from weighting.errors import ReplicateError
 
 from .errors import CollinearityError, FormulaError, ModelError, SeparationError
-from .fitting import check_identifiable, cross_products, single_threaded_blas
+from .fitting import check_identifiable, collapse_rows, cross_products, single_threaded_blas
 from .formula import ModelFrame, build_model_frame, formula_variables
 from .glm import fit_inputs
 from .ordinal_results import OrdinalResults
@@ -592,7 +592,9 @@ def fit_full_sample(
 def refit_replicates(
     rows: _Rows, W: np.ndarray, link: OrdinalLink, theta0: np.ndarray, names: list, levels: tuple
 ) -> np.ndarray:
-    """The estimates of every replicate (B, P), warm-started from ``theta0``.
+    """The estimates of every replicate (B, P), warm-started from ``theta0``,
+    fitted together (:func:`newton`) on the distinct ``(x_i, y_i)`` with
+    summed replicate weights (:func:`~.fitting.collapse_rows`).
 
     Raises
     ------
@@ -618,7 +620,10 @@ def refit_replicates(
                 f"there — merge the level or use another replicate method"
             )
     B = W.shape[1]
-    theta, converged = newton(rows, np.repeat(theta0[:, None], B, axis=1), W, link)
+    # the likelihood depends on a row only through (x_i, y_i): one row per distinct pair
+    X, Wd, y = collapse_rows(rows.X, W, rows.y)
+    distinct = _Rows(X, y, rows.q + 1)
+    theta, converged = newton(distinct, np.repeat(theta0[:, None], B, axis=1), Wd, link)
     if not converged.all():
         failed = np.flatnonzero(~converged)
         runaway = names[int(np.argmax(np.abs(theta[:, failed[0]] - theta0)))]

@@ -22,7 +22,7 @@ import patsy
 from estimators.inference.ci import proportion_ci, wald_ci
 
 from .errors import ModelError
-from .fitting import single_threaded_blas
+from .fitting import collapse_rows, single_threaded_blas
 from .results import ODDS_COLUMNS, SvyGLMResults
 from .variance import linearized_cov, replicate_cov
 
@@ -283,14 +283,15 @@ class OrdinalResults(SvyGLMResults):
         if self.variance == "replicate":
             W = self._replicate_weights()
             thetas = self._replicate_params().T
-            reps = np.concatenate(
-                [
-                    np.einsum("ib,ikb->bk", W * mask[:, None], self._probabilities(X, thetas))
+            parts = []
+            for X, mask in zip(Xs, masks):
+                # the probabilities depend on a row only through x: one per distinct row
+                Xd, Wd = collapse_rows(X, W * mask[:, None])
+                parts.append(
+                    np.einsum("ib,ikb->bk", Wd, self._probabilities(Xd, thetas))
                     / (W.T @ mask)[:, None]
-                    for X, mask in zip(Xs, masks)
-                ],
-                axis=1,
-            )
+                )
+            reps = np.concatenate(parts, axis=1)
             return m, replicate_cov(self.design, m, reps)
         K = len(self.levels)
         infl = self._influence()[used]

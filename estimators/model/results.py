@@ -22,7 +22,7 @@ from estimators.inference.ci import proportion_ci, wald_ci
 
 from .errors import ModelError, SingularCovarianceError
 from .families import Family
-from .fitting import single_threaded_blas
+from .fitting import collapse_rows, single_threaded_blas
 from .formula import ModelFrame, factor_variables, formula_variables
 from .variance import linearized_cov, replicate_cov
 
@@ -427,16 +427,12 @@ class SvyGLMResults:
         if self.variance == "replicate":
             W = self._replicate_weights()
             betas = self._replicate_params().T
-            # The frames' design matrices differ from the first one in a few
-            # columns only: update its linear predictor instead of redoing X @ B.
-            eta0 = Xs[0] @ betas
             totals = W.sum(axis=0)
             reps = np.empty((betas.shape[1], len(Xs)))
             for k, X in enumerate(Xs):
-                diff = X - Xs[0]
-                cols = np.flatnonzero(np.any(diff != 0, axis=0))
-                eta = eta0 + diff[:, cols] @ betas[cols] if k else eta0
-                reps[:, k] = np.sum(W * fam.inverse_link(eta), axis=0) / totals
+                # a prediction depends on the row only through x: one per distinct row
+                Xd, Wd = collapse_rows(X, W)
+                reps[:, k] = np.sum(Wd * fam.inverse_link(Xd @ betas), axis=0) / totals
             return m, replicate_cov(self.design, m, reps)
         z = np.zeros((len(used), len(Xs)))
         beta_infl = self._influence()[used]

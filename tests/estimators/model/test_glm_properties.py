@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from estimators.model import ReplicateWeights, svyglm
 from estimators.model.families import get_family
-from estimators.model.fitting import refit_replicates
+from estimators.model.fitting import collapse_rows, refit_replicates
 from weighting.design import Design
 
 SETTINGS = settings(max_examples=15, deadline=None)
@@ -61,14 +61,34 @@ def test_full_sample_fit_equals_statsmodels(seed, family):
 @SETTINGS
 @given(seed=st.integers(0, 10_000), family=st.sampled_from(["binomial", "poisson", "gaussian"]))
 def test_batched_refit_equals_statsmodels_per_replicate(seed, family):
+    """With a numeric predictor (every row distinct) and with factors only
+    (rows merged into their distinct (x, y) with summed weights)."""
     data = _sample(seed)
-    fit = svyglm(f"{RESPONSE[family]} ~ x + group", Design(data, weights="w"), family)
     rng = np.random.default_rng(seed + 1)
     W = data["w"].to_numpy()[:, None] * rng.uniform(0.3, 1.7, size=(len(data), 5))
-    reps = refit_replicates(fit.frame.X, fit.frame.y, W, get_family(family), fit.params, fit.terms)
-    for b in range(W.shape[1]):
-        one = _statsmodels_fit(fit.frame.X, fit.frame.y, W[:, b], family)
-        np.testing.assert_allclose(reps[b], one, rtol=1e-8, atol=1e-10)
+    for rhs in ("x + group", "group + stratum"):
+        fit = svyglm(f"{RESPONSE[family]} ~ {rhs}", Design(data, weights="w"), family)
+        X, y = fit.frame.X, fit.frame.y
+        reps = refit_replicates(X, y, W, get_family(family), fit.params, fit.terms)
+        for b in range(W.shape[1]):
+            one = _statsmodels_fit(X, y, W[:, b], family)
+            np.testing.assert_allclose(reps[b], one, rtol=1e-8, atol=1e-10, err_msg=rhs)
+
+
+def test_collapsed_rows_carry_the_summed_weights_of_their_group():
+    X = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0], [1.0, 1.0], [1.0, 0.0]])
+    y = np.array([1.0, 0.0, 1.0, 1.0, 0.0])
+    W = np.arange(10.0).reshape(5, 2)
+    Xd, Wd, yd = collapse_rows(X, W, y)
+    groups = {(tuple(x), v): w for x, v, w in zip(Xd.tolist(), yd, Wd.tolist())}
+    assert groups == {
+        ((1.0, 0.0), 0.0): [8.0, 9.0],
+        ((1.0, 0.0), 1.0): [0.0 + 4.0, 1.0 + 5.0],
+        ((1.0, 1.0), 0.0): [2.0, 3.0],
+        ((1.0, 1.0), 1.0): [6.0, 7.0],
+    }
+    Xd, Wd = collapse_rows(X, W)
+    assert Xd.tolist() == [[1.0, 0.0], [1.0, 1.0]] and Wd.tolist() == [[12.0, 15.0], [8.0, 10.0]]
 
 
 @SETTINGS

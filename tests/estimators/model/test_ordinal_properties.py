@@ -124,20 +124,25 @@ def test_two_categories_is_the_binary_glm(seed, link):
 @SETTINGS
 @given(seed=st.integers(0, 10_000))
 def test_batched_replicate_fits_equal_separate_fits(seed):
+    """With a numeric predictor (every row distinct) and with factors only
+    (the batched fits merge rows into their distinct (x, y))."""
     data = _sample(seed)
     rng = np.random.default_rng(seed)
     W = data["w"].to_numpy()[:, None] * rng.uniform(0.3, 2.0, (len(data), 6))
     W[:10, 0] = 0.0
     design = ReplicateWeights(data, data["w"].to_numpy(), W, 0.2, np.ones(6), False, 5)
-    fit = svyolr("rating ~ x + group", design)
-    rows = _Rows(fit.frame.X, fit.frame.y, len(fit.levels))
     link = get_link("logit")
-    for b in range(W.shape[1]):
-        theta, converged = newton(
-            rows, start_values(rows, W[:, b], link)[:, None], W[:, [b]], link
-        )
-        assert converged[0]
-        np.testing.assert_allclose(fit.replicate_params[b], theta[:, 0], rtol=1e-9, atol=1e-12)
+    for rhs in ("x + group", "group + stratum"):
+        fit = svyolr(f"rating ~ {rhs}", design)
+        rows = _Rows(fit.frame.X, fit.frame.y, len(fit.levels))
+        for b in range(W.shape[1]):
+            theta, converged = newton(
+                rows, start_values(rows, W[:, b], link)[:, None], W[:, [b]], link
+            )
+            assert converged[0]
+            np.testing.assert_allclose(
+                fit.replicate_params[b], theta[:, 0], rtol=1e-9, atol=1e-12, err_msg=rhs
+            )
 
 
 def test_margin_gradient_matches_numerical_derivative():
