@@ -7,6 +7,11 @@ timing does not depend on replicate generation). Target: the whole
 ``svyglm`` — full fit plus the re-fit of every replicate — in under 1 s.
 
 ``test_bench_refit_replicates_only`` times the replicate re-fit alone.
+``test_bench_report_analysis`` times the report's regression section on the
+bundled employer survey (issue 14: the ``analysis`` step of ``kalib
+report``): three logistic models and a proportional-odds model, each with
+1000 re-raked bootstrap replicates, predictive margins and Wald tests of
+terms, on the design the report builds.
 When ``Rscript`` is installed, R survey's ``svyglm`` on the same data and the
 same replicate weights is timed in the same run (median of up to 3 runs,
 ``extra_info["r_seconds"]``), and its coefficients and standard errors are
@@ -28,6 +33,7 @@ from benchmarks.workloads import make_workload
 from estimators.model import ReplicateWeights, svyglm
 from estimators.model.families import get_family
 from estimators.model.fitting import refit_replicates, single_threaded_blas
+from estimators.surveys import employers
 
 N, B = 1000, 1000
 FORMULA = "y1 ~ C(stratum) + y2 + y3 + y4 + y5"
@@ -130,3 +136,16 @@ def test_bench_refit_replicates_only(benchmark, problem):
 
     reps = benchmark(refit)
     np.testing.assert_array_equal(reps, fit.replicate_params)
+
+
+def test_bench_report_analysis(benchmark):
+    data = employers.load_cati()
+    design = (
+        employers.base_design(data)
+        .calibrate(employers.load_register_margins("central"), tol=1e-10, max_iter=1000)
+        .with_replicates("bootstrap", replicates=1000, seed=20170602)
+    )
+    analysis = benchmark(employers.regression_analysis, design)
+    assert all(model.fit is not None for model in analysis.models)
+    assert analysis.rating is not None and analysis.rating.fit is not None
+    benchmark.extra_info.update(n=len(data), replicates=1000, models=4)
