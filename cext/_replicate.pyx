@@ -120,28 +120,64 @@ cdef extern from *:
 
 cdef extern from *:
     """
-    /* dest[r] += m[r] * v for the 8 replicates of a block, in 2-wide vectors
-       (GCC/Clang vector extensions: SSE2 on x86-64, NEON on arm64) so that the
-       compiler does not re-vectorise the loop around it with shuffles. */
+    /* S[(combo[i] * k + j) * 8 + r] += m[(p - p0) * 8 + r] * values[i * k + j]
+       for the 8 replicates r of a block, over the rows i of PSUs p0 .. p1 - 1
+       (rows sorted by PSU, PSU p owning rows psu_ptr[p] .. psu_ptr[p + 1];
+       psu_ptr NULL: row p is PSU p). The 8 lanes are added in vectors of type
+       V (GCC/Clang vector extensions: SSE2 on x86-64, NEON on arm64, AVX2
+       where the CPU has it) so that the compiler does not re-vectorise the
+       loop with shuffles. Each lane is one multiplication and one addition
+       whatever the width (no fused multiply-add: -ffp-contract=off), so
+       every width gives the same sums bit for bit. */
     #include <string.h>
+    #define KALIB_TILE_SUMS(NAME, V, TARGET)                                        \
+    TARGET static void NAME(double* S, const int32_t* combo, const double* values, \
+                            Py_ssize_t k, const int64_t* psu_ptr, Py_ssize_t p0,   \
+                            Py_ssize_t p1, const double* m) {                      \
+        for (Py_ssize_t p = p0; p < p1; ++p) {                                     \
+            const double* mp = m + (p - p0) * 8;                                   \
+            Py_ssize_t r0 = psu_ptr ? psu_ptr[p] : p;                              \
+            Py_ssize_t r1 = psu_ptr ? psu_ptr[p + 1] : p + 1;                      \
+            for (Py_ssize_t i = r0; i < r1; ++i) {                                 \
+                double* dest = S + (Py_ssize_t)combo[i] * k * 8;                   \
+                for (Py_ssize_t j = 0; j < k; ++j, dest += 8) {                    \
+                    double v = values[i * k + j];                                  \
+                    for (int r = 0; r < 8; r += (int)(sizeof(V) / sizeof(double))) { \
+                        V d, mm;                                                   \
+                        memcpy(&d, dest + r, sizeof d);                            \
+                        memcpy(&mm, mp + r, sizeof mm);                            \
+                        d += mm * v;                                               \
+                        memcpy(dest + r, &d, sizeof d);                            \
+                    }                                                              \
+                }                                                                  \
+            }                                                                      \
+        }                                                                          \
+    }
     #if defined(__GNUC__)
     typedef double kalib_v2d __attribute__((vector_size(16)));
-    static inline void kalib_axpy8(double* dest, const double* m, double v) {
-        kalib_v2d vv = {v, v}, d, mm;
-        for (int r = 0; r < 8; r += 2) {
-            memcpy(&d, dest + r, sizeof d);
-            memcpy(&mm, m + r, sizeof mm);
-            d += mm * vv;
-            memcpy(dest + r, &d, sizeof d);
-        }
-    }
+    KALIB_TILE_SUMS(kalib_tile_sums_2, kalib_v2d, )
     #else
-    static inline void kalib_axpy8(double* dest, const double* m, double v) {
-        for (int r = 0; r < 8; ++r) dest[r] += m[r] * v;
-    }
+    KALIB_TILE_SUMS(kalib_tile_sums_2, double, )
     #endif
+    #if defined(__GNUC__) && defined(__x86_64__)
+    typedef double kalib_v4d __attribute__((vector_size(32)));
+    KALIB_TILE_SUMS(kalib_tile_sums_4, kalib_v4d, __attribute__((target("avx2"))))
+    #endif
+    static void kalib_tile_sums(double* S, const int32_t* combo, const double* values,
+                                Py_ssize_t k, const int64_t* psu_ptr, Py_ssize_t p0,
+                                Py_ssize_t p1, const double* m) {
+    #if defined(__GNUC__) && defined(__x86_64__)
+        if (__builtin_cpu_supports("avx2")) {
+            kalib_tile_sums_4(S, combo, values, k, psu_ptr, p0, p1, m);
+            return;
+        }
+    #endif
+        kalib_tile_sums_2(S, combo, values, k, psu_ptr, p0, p1, m);
+    }
     """
-    void kalib_axpy8(double* dest, const double* m, double v) noexcept nogil
+    void kalib_tile_sums(double* S, const int32_t* combo, const double* values, Py_ssize_t k,
+                         const int64_t* psu_ptr, Py_ssize_t p0, Py_ssize_t p1,
+                         const double* m) noexcept nogil
 
 
 ctypedef unsigned char uchar
@@ -171,19 +207,9 @@ cdef void _multipliers(const Multipliers* s, Py_ssize_t b, int* counts, double* 
         mult[s.jk_psu[b]] = 0.0
 
 
-cdef inline void _psu_rows(const int64_t* psu_ptr, Py_ssize_t p, Py_ssize_t* r0,
-                           Py_ssize_t* r1) noexcept nogil:
-    """Rows of PSU p (rows sorted by PSU; ``psu_ptr`` NULL: row p is PSU p)."""
-    if psu_ptr == NULL:
-        r0[0] = p
-        r1[0] = p + 1
-    else:
-        r0[0] = psu_ptr[p]
-        r1[0] = psu_ptr[p + 1]
-
-
 cdef enum:
-    BLOCK = 8  # replicates per pass over the rows (kalib_axpy8's width)
+    BLOCK = 8  # replicates per pass over the rows (kalib_tile_sums's width)
+    TILE = 256  # PSUs whose multipliers are made before their rows are read
 
 
 cdef bint _block_counts(const Multipliers* s, Py_ssize_t b0, Py_ssize_t R,
@@ -230,33 +256,30 @@ cdef void _block_sums_with(const Multipliers* s, Py_ssize_t b0, Py_ssize_t R, co
                            const int64_t* psu_ptr, const int32_t* combo,
                            const double* values, Py_ssize_t k, Py_ssize_t K,
                            double* S) noexcept nogil:
-    cdef double m[BLOCK]
-    cdef double base, step
-    cdef Py_ssize_t p, h, r, j, row, r0, r1, deleted
-    cdef double* dest
-    cdef const double* v
+    # The multipliers of a tile of TILE PSUs first, replicate by replicate
+    # (a loop over PSUs the compiler vectorises), then the tile's rows.
+    cdef double m[TILE * BLOCK]
+    cdef Py_ssize_t t, p, p0, p1, h, r, j, deleted
+    cdef const count_t* row_counts
     for j in range(K * k * BLOCK):
         S[j] = 0.0
-    for r in range(R, BLOCK):
-        m[r] = 0.0  # the unused lanes of a short last block
-    for p in range(s.P):
-        if s.method == 0:
-            base = s.base[p]  # locals: stores into m may alias s.base, s.step
-            step = s.step[p]
-            for r in range(R):
-                m[r] = base + step * counts[r * s.P + p]
-        else:
-            h = s.psu_stratum[p]
-            for r in range(R):
+    for j in range(TILE * BLOCK):
+        m[j] = 0.0  # the unused lanes of a short last block stay 0
+    for t in range((s.P + TILE - 1) // TILE):
+        p0 = t * TILE
+        p1 = p0 + TILE if p0 + TILE < s.P else s.P
+        for r in range(R):
+            if s.method == 0:
+                row_counts = counts + r * s.P
+                for p in range(p0, p1):
+                    m[(p - p0) * BLOCK + r] = s.base[p] + s.step[p] * row_counts[p]
+            else:
                 deleted = s.jk_psu[b0 + r]
-                m[r] = 0.0 if p == deleted else (
-                    s.jk_factor[b0 + r] if s.psu_stratum[deleted] == h else 1.0)
-        _psu_rows(psu_ptr, p, &r0, &r1)
-        for row in range(r0, r1):
-            dest = S + combo[row] * k * BLOCK
-            v = values + row * k
-            for j in range(k):
-                kalib_axpy8(dest + j * BLOCK, m, v[j])
+                h = s.psu_stratum[deleted]
+                for p in range(p0, p1):
+                    m[(p - p0) * BLOCK + r] = 0.0 if p == deleted else (
+                        s.jk_factor[b0 + r] if s.psu_stratum[p] == h else 1.0)
+        kalib_tile_sums(S, combo, values, k, psu_ptr, p0, p1, m)
 
 
 cdef enum:
