@@ -64,6 +64,9 @@ StrPath = str | os.PathLike[str]
 DELIMITERS = (",", ";", "\t")
 #: Rows read to choose the delimiter (the header and the next ones).
 SNIFF_ROWS = 20
+#: Characters those rows are first read from (all of the text when they
+#: are not within them).
+SNIFF_CHARS = 1 << 16
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16"),
@@ -231,16 +234,11 @@ def sniff_delimiter(text: str) -> str:
     uneven line.
     """
     best, best_fields, single = None, 1, None
-    # One buffer, rewound for each delimiter: making it costs a pass over the
-    # whole text, reading the first rows does not.
-    buffer = io.StringIO(text, newline="")
-    for delimiter in DELIMITERS:
-        buffer.seek(0)
-        reader = csv.reader(buffer, delimiter=delimiter, strict=True)
-        try:
-            rows = [r for r in itertools.islice(reader, SNIFF_ROWS) if not _blank(r)]
-        except csv.Error:
-            continue
+    head = text[:SNIFF_CHARS]
+    first, to_end = _first_rows(head)
+    if to_end and len(head) < len(text):  # a record may go on beyond the start
+        first, _ = _first_rows(text)
+    for delimiter, rows in first.items():
         if not rows or any(len(r) != len(rows[0]) for r in rows):
             continue
         if len(rows[0]) > best_fields:
@@ -252,6 +250,25 @@ def sniff_delimiter(text: str) -> str:
         most = max(DELIMITERS, key=lambda d: (header.count(d), -DELIMITERS.index(d)))
         best = single if single is not None and not header.count(most) else most
     return best
+
+
+def _first_rows(text: str) -> tuple[dict[str, list[list[str]] | None], bool]:
+    """The first ``SNIFF_ROWS`` records of ``text`` but blank ones, split by
+    each delimiter (None: bad quoting), and whether a reader got to the end
+    of ``text``."""
+    found: dict[str, list[list[str]] | None] = {}
+    to_end = False
+    # one buffer, rewound for each delimiter (making one is a pass over the text)
+    buffer = io.StringIO(text, newline="")
+    for delimiter in DELIMITERS:
+        buffer.seek(0)
+        reader = csv.reader(buffer, delimiter=delimiter, strict=True)
+        try:
+            found[delimiter] = [r for r in itertools.islice(reader, SNIFF_ROWS) if not _blank(r)]
+        except csv.Error:
+            found[delimiter] = None
+        to_end = to_end or buffer.tell() == len(text)
+    return found, to_end
 
 
 def sniff_decimal(text: str, delimiter: str) -> str:
@@ -337,10 +354,13 @@ def _scan_unquoted(text: str, delimiter: str, path: str) -> tuple[list[str], np.
     # has its LF, but for a last one without, which has a character)
     fields = np.add.reduceat(b == ord(delimiter), starts, dtype=np.intp) + 1
     # A line without a delimiter is one field; blank when it is only
-    # whitespace (_blank of its record)
-    blank = [
-        i for i in np.flatnonzero(fields == 1) if not data[starts[i] : ends[i]].decode().strip()
-    ]
+    # whitespace (_blank of its record). A printable ASCII character other
+    # than space is none: only lines without one need their text stripped.
+    single = np.flatnonzero(fields == 1)
+    if single.size:
+        printable = np.add.reduceat((b > 0x20) & (b < 0x7F), starts, dtype=np.intp)
+        single = single[printable[single] == 0]
+    blank = [i for i in single if not data[starts[i] : ends[i]].decode().strip()]
     rows = np.delete(np.arange(starts.size), blank)
     if not rows.size:
         return None

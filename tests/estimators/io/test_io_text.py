@@ -20,6 +20,8 @@ from estimators.io.files import (
 )
 from estimators.io.text import (
     DELIMITERS,
+    SNIFF_CHARS,
+    _first_rows,
     _scan_records,
     _scan_unquoted,
     decode,
@@ -160,6 +162,22 @@ def test_unquoted_files_are_checked_on_their_bytes_as_the_csv_module_reads_them(
         assert found == expected
     else:
         assert found is None or found == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=60).map("".join), st.integers(0, 60))
+def test_the_first_rows_read_from_the_start_of_a_file_are_its_first_rows(text, cut):
+    # Read from the first `cut` characters, the rows that choose the delimiter
+    # are those of the whole text, or the start is found too short.
+    start, to_end = _first_rows(text[:cut])
+    assert to_end or start == _first_rows(text)[0]
+
+
+def test_the_delimiter_of_a_long_file_is_chosen_from_its_start():
+    text = "id;x\n" + "".join(f"{i};{i},5\n" for i in range(10**5))
+    start, to_end = _first_rows(text[:SNIFF_CHARS])
+    assert not to_end and start == _first_rows(text)[0]
+    assert sniff_delimiter(text) == ";"
 
 
 def test_lines_count_as_in_an_editor(tmp_path):
