@@ -11,8 +11,8 @@ employers_2017``, issue 14's target: under 3 s), with the pipeline's step
 timings of its last round (``run.json``) in ``extra_info``. Both run in this
 process, so their rounds after the first import nothing;
 ``test_kalib_report_process`` is what a user waits for, ``kalib report`` as
-a whole process (start-up and imports included; its CPU seconds, figure
-workers included, in ``extra_info``).
+a whole process (start-up and imports included; its CPU seconds, its
+worker processes' included, in ``extra_info``).
 """
 
 import json

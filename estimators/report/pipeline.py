@@ -185,8 +185,8 @@ class ReportRun:
     timings: dict[str, float] = field(default_factory=dict)
     html: str = ""
     # the worker processes during run(), the analyses they fit (survey id ->
-    # future, from step_replicate) and the jobs of the figures started before
-    # the analysis (step_analysis)
+    # future, from step_replicate) and the figures started before step
+    # figures, ``(part, name, caption, section, kind, args)`` in order
     _workers: Workers | None = field(default=None, init=False, repr=False)
     _analyses: dict[str, Future] = field(default_factory=dict, init=False, repr=False)
     _figure_jobs: list[tuple] = field(default_factory=list, init=False, repr=False)
@@ -352,9 +352,10 @@ class ReportRun:
         """Replicate weights, each replicate re-calibrated to the same margins
         (``--variance``, unless the survey has its own method).
 
-        The design is then complete: a survey's regression analysis, the
-        longest step of a report, is handed to a worker process here, to be
-        fitted while this process estimates (``analysis`` collects it)."""
+        The design is then complete: a survey's regression analysis and the
+        figures of its sample and weights are handed to the worker processes
+        here, to be fitted and drawn while this process estimates
+        (``analysis`` collects the analysis, ``figures`` the figures)."""
         s = self.settings
 
         def replicate(part):
@@ -367,11 +368,13 @@ class ReportRun:
                 self._analyses[part.survey.id] = self.workers.call(
                     model_section, part.survey.analysis, part.design, s.lang
                 )
+            self._draw(part, design_figure_jobs(part, s))
 
         self._each_part("replicate", replicate)
 
     def step_estimate(self):
-        """Every key rate of the catalog for every domain, with SE, CI and flag."""
+        """Every key rate of the catalog for every domain, with SE, CI and
+        flag; their forest plots are handed to the workers."""
         s = self.settings
 
         def estimate(part):
@@ -379,6 +382,7 @@ class ReportRun:
                 part.design, part.survey.catalog, part.survey.domains, ci=s.ci, level=s.level
             )
             part.keyrates = keyrate_frame(part.results)
+            self._draw(part, forest_figure_jobs(part, s))
 
         self._each_part("estimate", estimate)
 
@@ -424,15 +428,8 @@ class ReportRun:
         """The survey's regression analysis, when it has one (the sample has
         the codebook's columns, bundled or validated): the one a worker has
         been fitting since ``replicate``, or fitted here when there are no
-        workers.
-
-        First the figures that need no analysis (every part's sample, weights
-        and forest plots) are handed to the workers, so that they are drawn
-        while the models are fitted: the two are the longest steps of a
-        report, and independent."""
+        workers."""
         s = self.settings
-        self._figure_jobs = [(part, *job) for part in self.parts for job in figure_jobs(part, s)]
-        self.workers.submit((kind, args) for *_, kind, args in self._figure_jobs)
 
         def analysis(part):
             survey = part.survey
@@ -444,18 +441,26 @@ class ReportRun:
         self._each_part("analysis", analysis)
 
     def step_figures(self):
-        """Draw the analysis' figures, and wait for every figure (most were
-        started before the analysis, see :meth:`step_analysis`)."""
+        """Draw the analysis' figures, and wait for every figure (the others
+        were started by ``replicate`` and ``estimate``). A part's figures are
+        in the order of :func:`design_figure_jobs`, :func:`forest_figure_jobs`
+        and :func:`model_figure_jobs`."""
         s = self.settings
-        jobs = [(part, *job) for part in self.parts for job in model_figure_jobs(part, s)]
-        self.workers.submit((kind, args) for *_, kind, args in jobs)
-        jobs = self._figure_jobs + jobs
+        for part in self.parts:
+            self._draw(part, model_figure_jobs(part, s))
+        jobs, self._figure_jobs = self._figure_jobs, []
         with _progress(s, len(jobs), "figures") as bar:
             pngs = self.workers.collect(progress=bar)
         for part in self.parts:
             part.figures = []
         for (part, name, caption, section, _, _), png in zip(jobs, pngs):
             part.figures.append(Figure(part.survey.prefix + name, caption, png, section))
+
+    def _draw(self, part: Part, jobs: list[tuple]) -> None:
+        """Start drawing ``jobs`` of ``part`` (``(name, caption, section,
+        kind, args)``); :meth:`step_figures` collects them."""
+        self._figure_jobs += [(part, *job) for job in jobs]
+        self.workers.submit((kind, args) for *_, kind, args in jobs)
 
     def step_page(self):
         """Render index.html: one section per part, then the software."""
@@ -682,14 +687,13 @@ def rate_labels(part: Part, lang: str) -> dict[str, str]:
     return {r: part.survey.rate_label(r, lang) for r in part.keyrates["rate"].unique()}
 
 
-def figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
-    """The figures of one part but its analysis' (:func:`model_figure_jobs`):
+def design_figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
+    """The figures of one part's sample and weights, drawn from its design:
     ``(name, caption, section, kind, args)``, ``kind`` a function of
     :mod:`estimators.report.figures`."""
     survey = part.survey
     t = text(s.lang, survey.text)
     d = part.design
-    frame = page_frame(part, s)
     jobs: list[tuple[str, str, str, str, tuple[Any, ...]]] = []
     if part.margins:
         jobs.append(
@@ -733,10 +737,20 @@ def figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
                 (conv["iterations"], conv["error"], t),
             )
         )
+    return jobs
+
+
+def forest_figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
+    """The forest plots of one part's key rates, one per group of rates, as
+    :func:`design_figure_jobs`."""
+    survey = part.survey
+    t = text(s.lang, survey.text)
+    frame = part.keyrates.assign(kind=part.results.frame["kind"].to_numpy())
     labels = rate_labels(part, s.lang)
     groups: dict[str, list[str]] = {}
     for rate in dict.fromkeys(frame["rate"]):
         groups.setdefault(survey.rate_group(rate), []).append(rate)
+    jobs = []
     for key, rates in groups.items():
         columns = frame[frame["rate"].isin(rates)]
         group = survey.group_label(key, s.lang) or t["other_rates"]
@@ -776,7 +790,7 @@ def model_section(analysis, design, lang: str) -> ModelSection:
 
 
 def model_figure_jobs(part: Part, s: ReportSettings) -> list[tuple]:
-    """The figures of one part's regression analysis, as :func:`figure_jobs`."""
+    """The figures of one part's regression analysis, as :func:`design_figure_jobs`."""
     if part.analysis is None:
         return []
     t = text(s.lang, part.survey.text)
