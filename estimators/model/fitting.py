@@ -182,7 +182,7 @@ def _start(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: Family) -> np.nd
     the weighted least-squares fit of the working response
     ``z = g(mu_0) + (y - mu_0) / V(mu_0)`` with weights ``w V(mu_0)``."""
     mu = (y + (0.5 if family.name == "binomial" else np.average(y, weights=w))) / 2.0
-    v = family.variance(mu) * np.ones_like(mu)
+    v = family.variance(mu)
     z = family.link_function(mu) + (y - mu) / v
     wv = w * v
     return np.linalg.solve(X.T @ (X * wv[:, None]), X.T @ (wv * z))
@@ -242,7 +242,7 @@ def collapse_rows(X: np.ndarray, W: np.ndarray, y: np.ndarray | None = None) -> 
     predictions depend on a row only through ``(x_i, y_i)``, each a sum
     ``sum_i w_ib g(x_i, y_i)``; rows that agree in both can be merged into
     one with weight ``sum_{i in group} w_ib``. With factor predictors, as in
-    the report's models, a thousand rows have a few dozen distinct patterns,
+    the report's models, a thousand rows have one or two hundred patterns,
     and every Newton iteration or margin of ``B`` replicates then costs that
     many rows instead of ``n``. The sums are the same up to the order of
     the additions (last bits).

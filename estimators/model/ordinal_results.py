@@ -283,12 +283,15 @@ class OrdinalResults(SvyGLMResults):
         if self.variance == "replicate":
             W = self._replicate_weights()
             thetas = self._replicate_params().T
+            # The probabilities depend on a row only through its x: rows alike in
+            # every case (each Xs[j] and mask) are merged once, their weights summed.
+            keys, Wd = collapse_rows(np.column_stack([*Xs, *masks]), W)
+            p, J = Xs[0].shape[1], len(Xs)
             parts = []
-            for X, mask in zip(Xs, masks):
-                # the probabilities depend on a row only through x: one per distinct row
-                Xd, Wd = collapse_rows(X, W * mask[:, None])
+            for j, mask in enumerate(masks):
+                Xd, in_case = keys[:, j * p : (j + 1) * p], keys[:, J * p + j]
                 parts.append(
-                    np.einsum("ib,ikb->bk", Wd, self._probabilities(Xd, thetas))
+                    np.einsum("ib,ikb->bk", Wd * in_case[:, None], self._probabilities(Xd, thetas))
                     / (W.T @ mask)[:, None]
                 )
             reps = np.concatenate(parts, axis=1)

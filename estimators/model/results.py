@@ -428,11 +428,14 @@ class SvyGLMResults:
             W = self._replicate_weights()
             betas = self._replicate_params().T
             totals = W.sum(axis=0)
+            # A prediction depends on a row only through its x: rows alike in
+            # every Xs[k] are merged once (the columns of Xs[k] are keys[:, k p:(k + 1) p]).
+            keys, Wd = collapse_rows(np.hstack(Xs), W)
+            p = Xs[0].shape[1]
             reps = np.empty((betas.shape[1], len(Xs)))
-            for k, X in enumerate(Xs):
-                # a prediction depends on the row only through x: one per distinct row
-                Xd, Wd = collapse_rows(X, W)
-                reps[:, k] = np.sum(Wd * fam.inverse_link(Xd @ betas), axis=0) / totals
+            for k in range(len(Xs)):
+                eta = keys[:, k * p : (k + 1) * p] @ betas
+                reps[:, k] = np.sum(Wd * fam.inverse_link(eta), axis=0) / totals
             return m, replicate_cov(self.design, m, reps)
         z = np.zeros((len(used), len(Xs)))
         beta_infl = self._influence()[used]
