@@ -152,8 +152,8 @@ def kalib_estimate_argv(
 ) -> list[str]:
     """kalib's whole-process ``task`` (``PROCESS_TASKS``) on the workload's
     files in ``data_dir``: the ``kalib estimate`` command this comparison and
-    ``bench_startup.py`` time (without ``seed``, kalib's default seed)."""
-    replicated = ["--replicates", str(replicates)] if task == "bootstrap" else []
+    ``bench_startup.py`` time (without ``seed``, kalib's default seed;
+    ``replicates`` given to both tasks, as the peers' runners get it)."""
     seeded = [] if seed is None else ["--seed", str(seed)]
     return [
         *kalib_command(),
@@ -170,7 +170,8 @@ def kalib_estimate_argv(
         "--mean",
         ",".join(f"y{j}" for j in range(1, 6)),
         *KALIB_ESTIMATE[task],
-        *replicated,
+        "--replicates",
+        str(replicates),
         *seeded,
         "--out",
         str(out),
