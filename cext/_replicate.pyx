@@ -62,13 +62,43 @@ cdef extern from *:
         r->state += seed;
         r->state = r->state * KALIB_PCG_MULT + r->inc;
     }
-    /* stretch[floor(u * n)] += 1 for `draws` uniforms u of generator r
-       (numpy's Generator.random: u = (next64 >> 11) * 2**-53). State and
-       increment are locals so that they stay in registers: through the
-       struct, a store into the counts (a char type may alias anything) makes
-       the compiler keep the state in memory, and the store-to-load latency
-       then doubles the time of a draw. Not inlined, for the same reason: in
-       the caller's loops too few registers are left for the state. One
+    /* The state `delta` steps ahead (numpy's pcg_advance_lcg_128: the
+       composed affine map by squaring), in O(log delta) multiplications. */
+    static inline unsigned __int128 kalib_pcg64_ahead(unsigned __int128 state,
+                                                      unsigned __int128 inc,
+                                                      uint64_t delta) {
+        unsigned __int128 mult = KALIB_PCG_MULT, plus = inc, acc_mult = 1, acc_plus = 0;
+        while (delta > 0) {
+            if (delta & 1) {
+                acc_mult *= mult;
+                acc_plus = acc_plus * mult + plus;
+            }
+            plus = (mult + 1) * plus;
+            mult *= mult;
+            delta /= 2;
+        }
+        return acc_mult * state + acc_plus;
+    }
+    /* The PSU of one draw among n: floor(u * n) with u the next uniform of
+       numpy's Generator.random, (next64 >> 11) * 2**-53. */
+    static inline Py_ssize_t kalib_pcg64_pick(unsigned __int128* state,
+                                              unsigned __int128 inc, double n) {
+        *state = *state * KALIB_PCG_MULT + inc;
+        uint64_t x = ((uint64_t)(*state >> 64)) ^ (uint64_t)*state;
+        unsigned rot = (unsigned)(*state >> 122);
+        x = (x >> rot) | (x << ((64u - rot) & 63u));
+        return (Py_ssize_t)((double)(x >> 11) * (1.0 / 9007199254740992.0) * n);
+    }
+    /* stretch[floor(u * n)] += 1 for `draws` uniforms u of generator r. Two
+       lanes: the first half of the draws from the state, the second from the
+       state half the draws ahead, interleaved so that the two chains of
+       128-bit multiplications overlap (a quarter faster than one chain;
+       the counts are the same, as adding them does not depend on the order).
+       States and increment are locals so that they stay in registers:
+       through the struct, a store into the counts (a char type may alias
+       anything) makes the compiler keep the state in memory, and the
+       store-to-load latency then doubles the time of a draw. Not inlined, for
+       the same reason: in the caller's loops too few registers are left. One
        function per count width. */
     #if defined(__GNUC__)
     #define KALIB_NOINLINE __attribute__((noinline))
@@ -78,16 +108,16 @@ cdef extern from *:
     #define KALIB_DRAW_COUNTS(NAME, T)                                            \
     static KALIB_NOINLINE void NAME(kalib_pcg64* r, T* stretch, Py_ssize_t draws, \
                                     double n) {                                  \
-        unsigned __int128 state = r->state, inc = r->inc;                        \
-        for (Py_ssize_t t = 0; t < draws; ++t) {                                 \
-            state = state * KALIB_PCG_MULT + inc;                                \
-            uint64_t x = ((uint64_t)(state >> 64)) ^ (uint64_t)state;            \
-            unsigned rot = (unsigned)(state >> 122);                             \
-            x = (x >> rot) | (x << ((64u - rot) & 63u));                         \
-            stretch[(Py_ssize_t)((double)(x >> 11) * (1.0 / 9007199254740992.0) \
-                                 * n)] += 1;                                     \
+        unsigned __int128 inc = r->inc, first = r->state;                        \
+        Py_ssize_t half = draws / 2;                                             \
+        unsigned __int128 second = kalib_pcg64_ahead(first, inc, (uint64_t)half); \
+        for (Py_ssize_t t = 0; t < half; ++t) {                                  \
+            stretch[kalib_pcg64_pick(&first, inc, n)] += 1;                      \
+            stretch[kalib_pcg64_pick(&second, inc, n)] += 1;                     \
         }                                                                        \
-        r->state = state;                                                        \
+        if (draws & 1)                                                           \
+            stretch[kalib_pcg64_pick(&second, inc, n)] += 1;                     \
+        r->state = second;                                                       \
     }
     KALIB_DRAW_COUNTS(kalib_draw_counts_u8, unsigned char)
     KALIB_DRAW_COUNTS(kalib_draw_counts_u16, unsigned short)

@@ -47,6 +47,40 @@ def test_bootstrap_counts_follow_the_contract():
     assert counts[:, :3].sum(axis=1).tolist() == [2, 2, 2]
 
 
+@needs_kernels
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**64),
+    B=st.integers(1, 20),
+    strata=st.lists(st.tuples(st.integers(1, 9), st.integers(0, 11)), min_size=1, max_size=5),
+)
+def test_kernel_draws_equal_numpy_for_any_draw_count(seed, B, strata):
+    """The kernel draws a stratum's uniforms in two interleaved lanes (the
+    second from the state half the draws ahead): its counts are numpy's for
+    any number of draws, odd, even, 0 or 1."""
+    from weighting.replicates import BOOTSTRAP, Plan
+
+    n_psu, n_draws = (np.array(column, np.int64) for column in zip(*strata, strict=True))
+    P = int(n_psu.sum())
+    plan = Plan(
+        BOOTSTRAP,
+        B,
+        seed,
+        child_seed_words(seed, B),
+        n_psu,
+        np.r_[0, np.cumsum(n_psu)[:-1]].astype(np.int64),
+        n_draws,
+        np.zeros(P),
+        np.ones(P),
+        np.zeros(0, np.int64),
+        np.zeros(0),
+        np.repeat(np.arange(len(n_psu)), n_psu).astype(np.int64),
+    )
+    kernels = _backend.KERNELS
+    drawn = kernels.replicate.draw_multipliers(plan.for_kernels(kernels))
+    np.testing.assert_array_equal(drawn, bootstrap_counts(seed, B, n_psu, n_draws))
+
+
 @pytest.fixture(scope="module")
 def business():
     return pd.read_csv(REF / "business.csv")
