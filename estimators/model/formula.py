@@ -290,8 +290,8 @@ def _refuse_empty_terms(info: patsy.DesignInfo, formula: str, n_used: int) -> No
 def _refuse_infinite(columns: pd.DataFrame, formula: str) -> None:
     """An infinite value in the response or a model column (``inf`` in the
     data, ``log(0)``) is an error naming the column and its first row, as R's
-    ``glm`` stops on "NA/NaN/Inf in 'x'"; the fit would otherwise fail inside
-    statsmodels without naming either."""
+    ``glm`` stops on "NA/NaN/Inf in 'x'"; the fit would otherwise fail in its
+    Newton iteration without naming either."""
     values = columns.to_numpy(dtype=float)
     bad = ~np.isfinite(values)
     if not bad.any():

@@ -196,7 +196,7 @@ def base_design(data, variant: str = "central"):
 
 def regression_analysis(design):
     """The report's regression section (:mod:`.analysis`, imported on first use:
-    it needs statsmodels)."""
+    it needs patsy and scipy)."""
     from estimators.surveys.employers.analysis import bundled_analysis
 
     return bundled_analysis(design)
