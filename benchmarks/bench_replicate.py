@@ -9,8 +9,9 @@ are integer codes.
 
 Timed, end to end from the columns: the design, the full-sample raking, the
 replicates (draws + re-raking, fused in the OpenMP kernel, 8 replicates per
-pass over the rows) and the estimates (replicate totals of the 8 sector ×
-size cells, fused again, summed into the 7 domains; ratio means; R's
+pass over the rows; the counts drawn are kept, one byte per PSU and
+replicate) and the estimates (replicate totals of the 8 sector × size cells,
+fused again, from the kept counts, summed into the 7 domains; ratio means; R's
 ``svrVar`` variance). ``test_bootstrap_peak_memory``
 runs the task at the largest selected size in a fresh process and reports its
 peak resident memory. Targets (issue 4, on 2 cores): n = 1e3 under 10 ms,

@@ -333,11 +333,15 @@ class PsuRows:
 
     def __init__(self, psu: ArrayLike, P: int) -> None:
         psu = np.ascontiguousarray(psu, dtype=np.int64)
-        self.order = (
-            None if psu.size < 2 or np.all(psu[1:] >= psu[:-1]) else np.argsort(psu, kind="stable")
-        )
-        self.psu = self.sort(psu)
         sizes = np.bincount(psu, minlength=P)
+        self.order: NDArray[np.intp] | None = None  # None: in PSU order already
+        if psu.size >= 2 and np.any(psu[1:] < psu[:-1]):
+            if np.all(sizes == 1):  # one row per PSU: the order is the inverse permutation
+                self.order = np.empty(psu.size, np.intp)
+                self.order[psu] = np.arange(psu.size)
+            else:
+                self.order = np.argsort(psu, kind="stable")
+        self.psu = self.sort(psu)
         self.kernel_ptr = np.zeros(0 if np.all(sizes == 1) else P + 1, np.int64)
         if self.kernel_ptr.size:
             np.cumsum(sizes, out=self.kernel_ptr[1:])

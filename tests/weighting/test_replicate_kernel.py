@@ -81,6 +81,21 @@ def test_kernel_draws_equal_numpy_for_any_draw_count(seed, B, strata):
     np.testing.assert_array_equal(drawn, bootstrap_counts(seed, B, n_psu, n_draws))
 
 
+@settings(max_examples=40, deadline=None)
+@given(psu=st.lists(st.integers(0, 30), min_size=0, max_size=60), unique=st.booleans())
+def test_psu_rows_are_the_stable_sort_by_psu(psu, unique):
+    """Rows in PSU order, within a PSU in row order: a stable sort (with one
+    row per PSU, the inverse permutation of the PSU codes)."""
+    codes = np.unique(psu) if unique else np.asarray(psu, np.int64)
+    if unique:
+        codes = np.random.default_rng(len(psu)).permutation(codes.size)
+    P = int(codes.max()) + 1 if codes.size else 0
+    rows = PsuRows(codes, P)
+    order = np.argsort(codes, kind="stable")
+    np.testing.assert_array_equal(rows.sort(np.arange(codes.size)), order)
+    np.testing.assert_array_equal(rows.psu, codes[order])
+
+
 @pytest.fixture(scope="module")
 def business():
     return pd.read_csv(REF / "business.csv")
