@@ -30,7 +30,7 @@ import platform
 import re
 import sys
 import time
-from concurrent.futures import Future, wait
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -43,6 +43,7 @@ from tqdm.auto import tqdm
 from estimators.inference.catalog import estimate_catalog
 from estimators.inference.results import KEYRATE_COLUMNS, Results
 from estimators.io.files import check_writable, staged_directory
+from estimators.io.replicate_file import write_replicate_weights
 from estimators.report.html import Figure, Page, render
 from estimators.report.labels import SURVEYS, flag_rules, text
 from estimators.report.workers import Workers
@@ -477,7 +478,13 @@ class ReportRun:
         """Write every file into a temporary sibling of --out, then rename it
         into place (an existing --out only with --force)."""
         with staged_directory(Path(self.settings.out), self.settings.force) as tmp:
-            self._write_files(tmp)
+            try:
+                self._write_files(tmp)
+            except BaseException:
+                # nothing may be written into tmp once it is removed: a
+                # worker's job still writing is ended first
+                self.workers.stop()
+                raise
 
     #: The steps in order: (name in run.json, method).
     PIPELINE = (
@@ -537,16 +544,23 @@ class ReportRun:
                 (tmp / "figures" / f"{fig.name}.png").write_bytes(fig.png)
         (tmp / "index.html").write_text(self.html, encoding="utf-8")
         results = self.results()
-        # keyrates.nc by a worker (idle by now): xarray, and the dask
-        # it imports to recognise dask arrays, load there while this process
-        # writes the other files.
-        netcdf = self.workers.call(write_keyrates_netcdf, results, tmp / "keyrates.nc")
-        try:
-            self._write_tables(tmp, results)
-        except BaseException:
-            wait([netcdf])  # nothing may be written into tmp once it is removed
-            raise
-        netcdf.result()
+        # keyrates.nc (xarray loads in the worker) and the replicate weights
+        # (pyarrow's parquet writer) by the workers, idle by now, while this
+        # process writes the other files.
+        jobs = [self.workers.call(write_keyrates_netcdf, results, tmp / "keyrates.nc")]
+        jobs += [
+            self.workers.call(
+                write_replicate_weights,
+                part.design,
+                tmp / f"{part.survey.prefix}replicate_weights.parquet",
+                ids=part.data[s.id].to_numpy(),
+            )
+            for part in self.parts
+            if part.design.replicates is not None
+        ]
+        self._write_tables(tmp, results)
+        for job in jobs:
+            job.result()
         self.timings["write"] = time.perf_counter() - start
         record = {
             "kalib_report": 2,
@@ -576,7 +590,7 @@ class ReportRun:
         )
 
     def _write_tables(self, tmp: Path, results: Results):
-        """keyrates.csv, weights.csv and the replicate weights."""
+        """keyrates.csv and weights.csv."""
         s = self.settings
         results.to_csv(tmp / "keyrates.csv", columns=REPORT_COLUMNS)
         pd.concat(
@@ -592,15 +606,6 @@ class ReportRun:
                 for part in self.parts
             ]
         ).to_csv(tmp / "weights.csv", index=False)
-        for part in self.parts:
-            if part.design.replicates is not None:
-                from estimators.io.replicate_file import write_replicate_weights
-
-                write_replicate_weights(
-                    part.design,
-                    tmp / f"{part.survey.prefix}replicate_weights.parquet",
-                    ids=part.data[s.id].to_numpy(),
-                )
 
 
 def write_keyrates_netcdf(results: Results, path: Path) -> None:

@@ -38,23 +38,36 @@ class Workers:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            if exc_type is not None:
-                # A job still running (the analysis takes seconds) would
-                # keep the process from exiting until it ended: end it.
-                # ProcessPoolExecutor has no public way before Python 3.14.
-                for process in list(pool._processes.values()):
-                    process.terminate()
-            pool.shutdown(wait=exc_type is None, cancel_futures=exc_type is not None)
+        if exc_type is not None:
+            self.stop()
+        elif self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
         return False
 
-    def call(self, function, *args) -> Future:
-        """``function(*args)`` run by a worker, or here at once when there
-        are none; its future."""
+    def stop(self) -> None:
+        """End the workers now, a job running cut short, and return once
+        they have ended: after an error or an interrupt, so that no job
+        goes on writing into a directory about to be removed, nor keeps the
+        process from exiting until it is done."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # ProcessPoolExecutor has no public way to end a running job before
+        # Python 3.14 (terminate_workers).
+        processes = list(pool._processes.values())
+        for process in processes:
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.join()
+
+    def call(self, function, *args, **kwargs) -> Future:
+        """``function(*args, **kwargs)`` run by a worker, or here at once
+        when there are none; its future."""
         if not self.parallel:
             done: Future = Future()
-            done.set_result(function(*args))
+            done.set_result(function(*args, **kwargs))
             return done
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
@@ -62,7 +75,7 @@ class Workers:
                 mp_context=multiprocessing.get_context("fork"),
                 initializer=_start_worker,
             )
-        return self._pool.submit(function, *args)
+        return self._pool.submit(function, *args, **kwargs)
 
     def submit(self, jobs) -> None:
         """Start drawing every ``(function name, args)`` figure job
