@@ -83,8 +83,10 @@ Statistics 6, 223-239.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -366,11 +368,13 @@ class KeptDraws:
 
     ``counts`` (B, P) uint8 and ``drawn`` (B,) uint8, zeros until a kernel
     fills them (``cext/_replicate.pyx``: ``_block_sums``); ``np.zeros``
-    takes the memory from the system as the kernels first write it.
+    takes the memory from the system as the kernels first write it. ``lock``
+    is held by a kernel call that reads or fills them (:func:`_kept_args`).
     """
 
     counts: NDArray[np.uint8]
     drawn: NDArray[np.uint8]
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def for_plan(cls, plan: Plan | BalancedPlan) -> KeptDraws | None:
@@ -382,9 +386,15 @@ class KeptDraws:
         return cls(np.zeros((plan.B, P), np.uint8), np.zeros(plan.B, np.uint8))
 
 
-def _kept_args(kept: KeptDraws | None) -> tuple[Any, Any]:
-    """The kernels' ``kept``, ``drawn`` arguments."""
-    return (None, None) if kept is None else (kept.counts, kept.drawn)
+@contextmanager
+def _kept_args(kept: KeptDraws | None) -> Iterator[tuple[Any, Any]]:
+    """The kernels' ``kept``, ``drawn`` arguments, for one kernel call: two
+    threads filling the same counts at once would add into each other's draws."""
+    if kept is None:
+        yield None, None
+        return
+    with kept.lock:
+        yield kept.counts, kept.drawn
 
 
 def _bincount_columns(codes: ArrayLike, values: Arr, K: int) -> Arr:
@@ -661,6 +671,15 @@ class Replicates:
         self._psu_rows = rows
         self._kept = KeptDraws.for_plan(plan) if kept is None else kept
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A copy (another process's) draws its own counts: sending them would
+        # cost up to KEEP_DRAWS_BYTES, and a lock does not pickle.
+        return {**self.__dict__, "_kept": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._kept = KeptDraws.for_plan(self.plan)
+
     @property
     def options(self) -> dict[str, Any]:
         """The method's own ``make_replicates`` keywords (``fay_rho``,
@@ -702,17 +721,18 @@ class Replicates:
         kernels = _backend.KERNELS
         plan = self.plan
         if kernels is not None and isinstance(plan, Plan):
-            fused: Arr = kernels.replicate.replicate_totals(
-                plan.for_kernels(kernels, rows),
-                combo,
-                combo_cell,
-                combo_group,
-                g,
-                dv,
-                n_groups,
-                0,
-                *_kept_args(self._kept),
-            )
+            with _kept_args(self._kept) as kept:
+                fused: Arr = kernels.replicate.replicate_totals(
+                    plan.for_kernels(kernels, rows),
+                    combo,
+                    combo_cell,
+                    combo_group,
+                    g,
+                    dv,
+                    n_groups,
+                    0,
+                    *kept,
+                )
             return fused
         sums: Callable[[int], Arr]
         if kernels is not None and isinstance(plan, BalancedPlan):
@@ -1038,9 +1058,10 @@ def recalibrate(
                 np.ascontiguousarray(D[:, :, 0]), system, 0
             )
         else:
-            g, iterations, error, status = kernels.replicate.solve_replicates(
-                plan.for_kernels(kernels, rows), cell, d, system, 0, *_kept_args(kept)
-            )
+            with _kept_args(kept) as kept_counts:
+                g, iterations, error, status = kernels.replicate.solve_replicates(
+                    plan.for_kernels(kernels, rows), cell, d, system, 0, *kept_counts
+                )
     else:
         # variance folded into the table: base totals D_bc v_c (weighting.calibrate)
         fold = 1.0 if result.variance is None else result.variance

@@ -419,6 +419,42 @@ def test_counts_past_255_are_redone_wider():
 
 
 @needs_kernels
+def test_kept_counts_are_filled_once_by_concurrent_threads_and_not_pickled(business):
+    """Threads asking for the totals of one design at once, before its counts
+    are drawn, get the totals of a design that draws its own (the first call
+    fills the kept counts, the others wait); a pickled copy draws its own
+    counts instead of carrying them."""
+    import pickle
+    import threading
+
+    design = Design(business, weights="w", strata="stratum")
+    values = business[["y1", "y2", "x"]].to_numpy(float)
+    groups = pd.factorize(business.size_class, sort=True)[0].astype(np.int64)
+    expected = design.with_replicates("bootstrap", replicates=200, seed=8).replicate_totals(
+        values, groups, 4
+    )
+    for _ in range(5):  # a race shows in some rounds only
+        shared = design.with_replicates("bootstrap", replicates=200, seed=8)
+        start = threading.Barrier(4)
+        results = [None] * 4
+
+        def totals(i, shared=shared, start=start, results=results):
+            start.wait()
+            results[i] = shared.replicate_totals(values, groups, 4)
+
+        threads = [threading.Thread(target=totals, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for result in results:
+            np.testing.assert_array_equal(result, expected)
+    copy = pickle.loads(pickle.dumps(shared))
+    assert shared.replicates._kept.drawn.all() and not copy.replicates._kept.drawn.any()
+    np.testing.assert_array_equal(copy.replicate_totals(values, groups, 4), expected)
+
+
+@needs_kernels
 def test_kept_counts_are_the_draws_and_serve_every_pass(business, margins):
     """The re-calibration keeps its bootstrap counts (numpy's draws) and the
     totals read them: the same totals as a kernel pass drawing them again and
