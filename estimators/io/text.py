@@ -26,6 +26,9 @@ The rules (``docs/cli.md``, "Input files"):
   blank lines are skipped; a column name may not appear twice; quoting is
   RFC 4180's (a quote inside a quoted field is doubled). Anything else is an
   :class:`InputFileError` naming the file and the line.
+* **Workbooks**: a spreadsheet workbook (ZIP: ``.xlsx``, ``.ods``; OLE2:
+  ``.xls``), known by its first bytes, is an :class:`InputFileError` saying
+  to save it as CSV.
 * **Missing**: only an empty cell is missing. ``NA``, ``NaN``, ``null``,
   ``N/A`` are text like any other (pandas' default missing markers are off).
 
@@ -72,6 +75,10 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+# Magic bytes of the spreadsheet formats: ZIP (.xlsx, .ods) and OLE2 (.xls).
+_ZIP = b"PK\x03\x04"
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 # A well-formed multi-byte UTF-8 sequence (2, 3 or 4 bytes).
 _UTF8_MULTIBYTE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}"
@@ -167,6 +174,15 @@ def encoding_name(codec: str | None) -> str:
 # ---------------------------------------------------------------- encoding
 def decode(raw: bytes, path: str, encoding: str | None = None) -> tuple[str, str, bool]:
     """The text of a file's bytes: ``(text, codec, had_bom)`` (rules above)."""
+    workbook = _workbook(raw)
+    if workbook is not None:
+        # Checked before any decoding: a workbook's bytes would otherwise be
+        # refused as "binary data", which does not tell the user what to do.
+        raise InputFileError(
+            f"{path!r} is {workbook}, not a CSV file: save it as CSV (UTF-8, or the "
+            "';'-separated CSV of Norwegian Excel: both are read, see \"Input files\" "
+            "in docs/cli.md); parquet and SPSS .sav files are read directly"
+        )
     if encoding is not None:
         try:
             codec = codecs.lookup(encoding).name
@@ -198,6 +214,22 @@ def decode(raw: bytes, path: str, encoding: str | None = None) -> tuple[str, str
     except UnicodeDecodeError:
         # Windows-1252 leaves five bytes undefined; Latin-1 defines every byte.
         return raw.decode("latin-1"), "iso8859-1", False
+
+
+def _workbook(raw: bytes) -> str | None:
+    """What spreadsheet format ``raw`` starts as (by its magic bytes), or None."""
+    if raw.startswith(_OLE2):
+        return "an Excel workbook in the legacy .xls format"
+    if not raw.startswith(_ZIP):
+        return None
+    # A ZIP archive's member names are stored uncompressed (in the local
+    # headers and the central directory), so the workbook part is found in
+    # the bytes; an OpenDocument file stores its MIME type first, uncompressed.
+    if b"xl/workbook" in raw:
+        return "an Excel workbook (.xlsx)"
+    if raw[30:38] == b"mimetype" and _ODS_MIME in raw[38:256]:
+        return "an OpenDocument spreadsheet (.ods)"
+    return "a ZIP archive (a spreadsheet workbook or a compressed file)"
 
 
 def _decode_as(raw: bytes, codec: str, path: str, explicit: bool = False) -> str:

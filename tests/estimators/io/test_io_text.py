@@ -180,6 +180,73 @@ def test_the_delimiter_of_a_long_file_is_chosen_from_its_start():
     assert sniff_delimiter(text) == ";"
 
 
+def _zip(path, members):
+    """A ZIP archive of ``(name, bytes)`` members, the first stored (as an
+    OpenDocument file stores its MIME type), the others deflated."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for k, (name, data) in enumerate(members):
+            method = zipfile.ZIP_STORED if k == 0 else zipfile.ZIP_DEFLATED
+            archive.writestr(name, data, compress_type=method)
+    return path
+
+
+def _xlsx(path):
+    # The parts of a minimal workbook as Excel writes them ([Content_Types]
+    # first); the reader needs only the magic bytes and the member names.
+    return _zip(
+        path,
+        [
+            ("[Content_Types].xml", b"<Types/>"),
+            ("_rels/.rels", b"<Relationships/>"),
+            ("xl/workbook.xml", b"<workbook/>"),
+            ("xl/worksheets/sheet1.xml", b"<worksheet/>"),
+        ],
+    )
+
+
+def _ods(path):
+    return _zip(
+        path,
+        [
+            ("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
+            ("content.xml", b"<office:document-content/>"),
+        ],
+    )
+
+
+def _xls(path):
+    # An OLE2 compound file: its 8-byte signature, then the 512-byte header.
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + b"\xff" * 512)
+    return path
+
+
+def _zipped_csv(path):
+    return _zip(path, [("data.csv", b"id,x\n1,2\n")])
+
+
+@pytest.mark.parametrize(
+    "make, name, what",
+    [
+        (_xlsx, "t.xlsx", "an Excel workbook (.xlsx)"),
+        (_xlsx, "t.csv", "an Excel workbook (.xlsx)"),  # by the bytes, not the name
+        (_ods, "t.ods", "an OpenDocument spreadsheet (.ods)"),
+        (_xls, "t.xls", "an Excel workbook in the legacy .xls format"),
+        (_zipped_csv, "t.zip", "a ZIP archive (a spreadsheet workbook or a compressed file)"),
+    ],
+)
+def test_a_spreadsheet_workbook_is_named_with_what_to_do(tmp_path, make, name, what):
+    path = make(tmp_path / name)
+    for read in (read_table, read_margins, lambda p: read_table(p, encoding="latin-1")):
+        with pytest.raises(InputFileError) as info:
+            read(path)
+        message = str(info.value)
+        assert message.startswith(f"{str(path)!r} is {what}, not a CSV file: save it as CSV")
+        assert "Norwegian Excel" in message and ".sav" in message
+        assert "not a text file" not in message and "\n" not in message
+
+
 def test_lines_count_as_in_an_editor(tmp_path):
     # a blank line and a field spanning two lines: rows start at lines 2, 4, 6
     path = _write(tmp_path / "l.csv", 'id,note\n1,a\n\n2,"two\nlines"\n3,c\n3,d\n')
