@@ -30,9 +30,10 @@ import pandas as pd
 import pytest
 
 from benchmarks.workloads import make_workload
+from estimators._threads import thread_limits
 from estimators.model import ReplicateWeights, svyglm
 from estimators.model.families import get_family
-from estimators.model.fitting import refit_replicates, single_threaded_blas
+from estimators.model.fitting import refit_replicates
 from estimators.surveys import employers
 
 N, B = 1000, 1000
@@ -129,7 +130,7 @@ def test_bench_refit_replicates_only(benchmark, problem):
     fit = svyglm(FORMULA, design, "binomial")
 
     def refit():
-        with single_threaded_blas():
+        with thread_limits(blas=1):
             return refit_replicates(
                 fit.frame.X, fit.frame.y, W, get_family("binomial"), fit.params, fit.terms
             )

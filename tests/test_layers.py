@@ -39,6 +39,7 @@ LAYERS = {
     "estimators.diagnose": 2,
     "estimators._version": 2,
     "estimators._lazy": 2,
+    "estimators._threads": 2,
     "estimators.surveys": 3,
     "estimators.cli": 4,
     "estimators.report": 4,

@@ -9,7 +9,7 @@ things use threads: the Cython kernels (OpenMP, one replicate per thread,
 each summed in a fixed order: thread-count independent by construction) and
 the BLAS behind numpy's matrix products, which splits a product's sums
 between its threads. Before the command line pinned the BLAS to one thread
-(``estimators.cli.one_blas_thread``) the report's keyrates.csv differed
+(``estimators._threads.thread_limits``) the report's keyrates.csv differed
 between 1 and 2 threads in 951 cells of 552 rows (se, deff and CI bounds,
 last bits).
 

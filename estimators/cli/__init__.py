@@ -11,7 +11,7 @@ shell reports a process its signal ended): the signal raises
 ``finally`` block runs and the atomic writers remove their temporary files,
 leaving an existing output as it was.
 
-Every run computes with one BLAS thread (:func:`one_blas_thread`): a
+Every run computes with one BLAS thread (``estimators._threads``): a
 multi-threaded BLAS splits the sums of a matrix product between its threads,
 so the last bits of a variance would depend on ``OMP_NUM_THREADS`` and the
 machine's cores; the compiled kernels' own OpenMP threads (one replicate per
@@ -30,6 +30,7 @@ import threading
 from contextlib import contextmanager
 from typing import NoReturn
 
+from estimators._threads import thread_limits
 from estimators._version import __version__
 
 # Subcommand name -> (module under estimators.cli, its line in `kalib --help`).
@@ -118,24 +119,6 @@ def interrupts_raise():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
-@contextmanager
-def one_blas_thread():
-    """Within the block the BLAS (OpenBLAS, MKL, BLIS: whichever numpy
-    loaded) runs on one thread, so every matrix product sums in one fixed
-    order and the outputs are the same to the byte whatever the thread
-    settings (issue 17, item 3; ``tests/test_reproducible.py``).
-
-    numpy is imported first: ``threadpoolctl`` limits only libraries already
-    loaded, and every subcommand's work needs numpy anyway. The report's
-    measured cost of giving up BLAS threads is within noise (2 cores).
-    """
-    import numpy  # noqa: F401  (loads the BLAS that the limit applies to)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 class OneLineParser(argparse.ArgumentParser):
     """argparse's own errors (an unknown option, a bad ``--level``) as the one
     line on stderr, exit 2, that every other bad input gets, instead of the
@@ -196,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             from weighting.errors import KalibError  # the subcommand has loaded it
 
             try:
-                with one_blas_thread():
+                with thread_limits(blas=1):
                     return int(args.run(args) or 0)
             except KalibError as exc:
                 from estimators.cli.inputs import sample_position

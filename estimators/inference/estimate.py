@@ -65,11 +65,11 @@ Lumley, T. (2010). Complex Surveys. Wiley (R package ``survey``).
 from __future__ import annotations
 
 import contextlib
-import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from estimators._threads import thread_limits
 from estimators.inference import ci as cimod
 from estimators.inference import quantiles as Q
 from estimators.inference.domains import (
@@ -357,27 +357,12 @@ def estimate_items(
 
 def _replicate_threads(design):
     """A ``with`` context for a replicate design's totals and variances: one
-    BLAS thread (a threaded product splits its sums between the threads, so
-    the variances' last bits would depend on the thread count; one thread
-    gives the command line's, ``estimators.cli.one_blas_thread``) and, up to
-    ``SERIAL_TOTALS`` row-replicates, one OpenMP thread for the kernel."""
+    BLAS thread (the variances' products sum in one order, as on the command
+    line) and, up to ``SERIAL_TOTALS`` row-replicates, one OpenMP thread for
+    the kernel (``estimators._threads``)."""
     if design.replicates is None:
         return contextlib.nullcontext()
-    limits = {"blas": 1}
-    if design.n * design.B <= SERIAL_TOTALS:
-        limits["openmp"] = 1
-    return _threadpools().limit(limits=limits)
-
-
-@functools.cache
-def _threadpools():
-    """The loaded thread pools (BLAS, OpenMP), found once: finding them
-    (``threadpoolctl.threadpool_limits``) takes 1 ms, setting a limit 15 us.
-    Called with a replicate design, when numpy's BLAS and the kernels'
-    OpenMP runtime are loaded."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
+    return thread_limits(blas=1, openmp=1 if design.n * design.B <= SERIAL_TOTALS else None)
 
 
 class _Columns:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import qr
-from threadpoolctl import threadpool_limits
 
 from weighting.errors import ReplicateError
 
@@ -33,18 +32,6 @@ from .families import Family
 # A fitted probability this close to 0 or 1 only arises when the estimate is
 # running off to infinity (|eta| > 25): the data are separated.
 _SEPARATION_EPS = 1e-11
-
-
-def single_threaded_blas():
-    """Context in which BLAS runs on one thread.
-
-    The fits are a few dozen mid-sized products and many tiny solves;
-    OpenBLAS's worker threads spin-wait between them and, as soon as other
-    processes share the cores, cost far more than they give (1000 replicates
-    of a 12-coefficient logistic model on 2 busy cores: 0.15-0.35 s on one
-    thread, 0.6-1.5 s on two).
-    """
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def check_identifiable(X: np.ndarray, w: np.ndarray, terms: list) -> None:

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from estimators._threads import thread_limits
+
 from .errors import FormulaError, ModelError
 from .families import Family, get_family
 from .fitting import (
@@ -43,7 +45,6 @@ from .fitting import (
     check_separation,
     fit_full_sample,
     refit_replicates,
-    single_threaded_blas,
 )
 from .formula import build_model_frame
 from .results import SvyGLMResults
@@ -199,7 +200,7 @@ def svyglm(
     if problem:
         raise FormulaError(f"response {frame.response!r} {problem}")
     w = np.asarray(design.weights, dtype=float)[frame.used]
-    with single_threaded_blas():
+    with thread_limits(blas=1):
         check_identifiable(frame.X, w, frame.terms)
         beta = fit_full_sample(frame.X, frame.y, w, fam)
         mu = fam.inverse_link(frame.X @ beta)

@@ -103,11 +103,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit, ndtr, ndtri
 
+from estimators._threads import thread_limits
 from weighting.columns import canonical
 from weighting.errors import ReplicateError
 
 from .errors import CollinearityError, FormulaError, ModelError, SeparationError
-from .fitting import check_identifiable, collapse_rows, cross_products, single_threaded_blas
+from .fitting import check_identifiable, collapse_rows, cross_products
 from .formula import ModelFrame, build_model_frame, formula_variables
 from .glm import fit_inputs
 from .ordinal_results import OrdinalResults
@@ -690,7 +691,7 @@ def svyolr(
     fam = get_link(link)
     variance, data, mask = fit_inputs(design, variance, subset, data)  # subset as a mask
     weights = np.asarray(design.weights, dtype=float)
-    with single_threaded_blas():
+    with thread_limits(blas=1):
         frame = build_ordinal_frame(formula, data, weights, mask, levels)
         w = weights[frame.used]
         rows = _Rows(frame.X, frame.y, len(frame.levels))

@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 import patsy
 
+from estimators._threads import thread_limits
 from estimators.inference.ci import proportion_ci, wald_ci
 
 from .errors import ModelError
-from .fitting import collapse_rows, single_threaded_blas
+from .fitting import collapse_rows
 from .results import ODDS_COLUMNS, SvyGLMResults
 from .variance import linearized_cov, replicate_cov
 
@@ -162,7 +163,7 @@ class OrdinalResults(SvyGLMResults):
             values = base[by]
             domains = sorted(values.dropna().unique().tolist())
             masks = [(values == d).to_numpy() for d in domains]
-        with single_threaded_blas():
+        with thread_limits(blas=1):
             m, cov = self._averaged_probabilities([(self.frame.X, mask) for mask in masks])
         return self._probability_table(by or "all", domains, m, cov, level)
 
@@ -190,7 +191,7 @@ class OrdinalResults(SvyGLMResults):
         """
         levels = self._factor_levels(variable)
         everyone = np.ones(int(self.frame.used.sum()), dtype=bool)
-        with single_threaded_blas():
+        with thread_limits(blas=1):
             m, cov = self._averaged_probabilities(
                 [
                     (X, everyone)
@@ -241,7 +242,7 @@ class OrdinalResults(SvyGLMResults):
         x = base[variable].astype(float)
         h = 1e-4 * max(float(x.std()), 1e-8)
         everyone = np.ones(len(base), dtype=bool)
-        with single_threaded_blas():
+        with thread_limits(blas=1):
             m, cov = self._averaged_probabilities(
                 [
                     (self.frame.design_matrix(base.assign(**{variable: x + h})), everyone),

@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from estimators._threads import thread_limits
 from estimators.inference.ci import proportion_ci, wald_ci
 
 from .errors import ModelError, SingularCovarianceError
 from .families import Family
-from .fitting import collapse_rows, single_threaded_blas
+from .fitting import collapse_rows
 from .formula import ModelFrame, factor_variables, formula_variables
 from .variance import linearized_cov, replicate_cov
 
@@ -324,7 +325,7 @@ class SvyGLMResults:
             for a logistic model's margins (``ci`` chooses another), Wald with
             the design's degrees of freedom otherwise and for contrasts.
         """
-        with single_threaded_blas():
+        with thread_limits(blas=1):
             return self._predicted_margins(variable, level, ci)
 
     def _predicted_margins(self, variable, level, ci) -> pd.DataFrame:
@@ -376,7 +377,7 @@ class SvyGLMResults:
         """
         level = self.level if level is None else level
         rows = []
-        with single_threaded_blas():
+        with thread_limits(blas=1):
             for variable in self._variables():
                 if self._is_factor(variable):
                     margins = self._predicted_margins(variable, level, None)
