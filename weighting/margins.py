@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from weighting.columns import canonical
-from weighting.errors import MarginError
+from weighting.errors import MarginError, shown
 
 
 class Margin:
@@ -29,7 +29,8 @@ class Margin:
     table : mapping
         ``{category: total}`` for one variable, ``{(cat_1, ..., cat_r): total}``
         for a cross of r variables. Categories are compared as canonical text
-        (``1`` and ``1.0`` and ``"1"`` are the same category).
+        (``1`` and ``1.0`` and ``"1"`` are the same category). Totals are
+        numbers, finite and non-negative; text (``"5"``) is a MarginError.
     name : str, optional
         Label used in messages; defaults to the variables joined by ``*``.
     """
@@ -51,11 +52,11 @@ class Margin:
                     f"value(s) for {r} variable(s)"
                 )
             key = tuple(canonical(k) for k in key)
-            total = float(total)
+            total = _number(total, f"margin {self.name!r}: category {self.label(key)}")
             if not math.isfinite(total) or total < 0:
                 raise MarginError(
                     f"margin {self.name!r}: category {self.label(key)} has total "
-                    f"{total!r} (must be finite and non-negative)"
+                    f"{shown(total)} (must be finite and non-negative)"
                 )
             if key in entries:
                 raise MarginError(
@@ -109,9 +110,10 @@ class NumericTotal:
     total: float
 
     def __post_init__(self) -> None:
-        if not math.isfinite(float(self.total)):
+        total = _number(self.total, f"numeric variable {self.variable!r}")
+        if not math.isfinite(total):
             raise MarginError(f"numeric total of {self.variable!r} is not finite")
-        object.__setattr__(self, "total", float(self.total))
+        object.__setattr__(self, "total", total)
 
     @property
     def name(self) -> str:
@@ -120,3 +122,19 @@ class NumericTotal:
 
 def _label(key: tuple[str, ...]) -> str:
     return key[0] if len(key) == 1 else "(" + ", ".join(key) + ")"
+
+
+def _number(total: Any, what: str) -> float:
+    """A population total as a float; a MarginError naming ``what`` when it
+    is not a number.
+
+    Text is refused although ``float("5")`` would read it: a count given as
+    text is the sign of a table read without converting its numbers (margin
+    files are converted by their reader, with their decimal mark).
+    """
+    if isinstance(total, (str, bytes)):
+        raise MarginError(f"{what} has total {shown(total)}: text, not a number")
+    try:
+        return float(total)
+    except (TypeError, ValueError):
+        raise MarginError(f"{what} has total {shown(total)}, which is not a number") from None
