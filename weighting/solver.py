@@ -198,8 +198,13 @@ def _solve_numpy(
         alpha = 1.0
         for _ in range(MAX_HALVINGS):
             trial = lam + alpha * delta
-            g_t, dg_t, rho_t = evaluate(code, X @ trial, lower, upper)
-            phi_t = d @ rho_t - trial @ t
+            # A trial far outside the feasible region can overflow (raking's
+            # exp(u) is finite but its weighted sum is not): phi_t is then
+            # inf or nan, the Armijo test fails and the step is halved, so
+            # the overflow is harmless and numpy is not to warn of it.
+            with np.errstate(over="ignore", invalid="ignore"):
+                g_t, dg_t, rho_t = evaluate(code, X @ trial, lower, upper)
+                phi_t = d @ rho_t - trial @ t
             if np.isfinite(phi_t) and phi_t <= phi + ARMIJO * alpha * slope + slack:
                 break
             alpha *= 0.5

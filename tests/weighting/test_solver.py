@@ -1,6 +1,8 @@
 """The Newton solver, the distances and the cell problem (weighting.solver,
 weighting.distances, weighting.problem), on both kernel paths."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -132,6 +134,18 @@ def test_warm_start_from_the_solution_takes_no_step():
     first = solve(problem.X, problem.d, problem.t, "raking", tol=1e-12)
     again = solve(problem.X, problem.d, problem.t, "raking", lam0=first.lam, tol=1e-10)
     assert again.iterations == 0 and again.converged
+
+
+def test_a_trial_step_that_overflows_is_halved_without_a_warning():
+    # The first Newton step of raking two units (d = 3) to 6 * 710.5 is
+    # u = 709.5: exp(u) is finite, but the dual's sum d @ exp(u) overflows.
+    d = np.array([3.0, 3.0])
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        d @ np.exp(np.full(2, 709.5))
+    with _backend.use_kernels(False), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = solve(np.ones((2, 1)), d, [6 * 710.5], "raking", tol=1e-12)
+    assert result.converged and np.allclose(result.g, 710.5, rtol=1e-12, atol=0)
 
 
 def test_infeasible_bounds_stop_unconverged():
