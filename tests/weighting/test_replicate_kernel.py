@@ -419,6 +419,40 @@ def test_counts_past_255_are_redone_wider():
 
 
 @needs_kernels
+def test_kept_counts_of_the_wrong_shape_or_plan_are_refused(business):
+    """The kernels check the kept counts' shape, and that the plan draws."""
+    design = Design(business, weights="w", strata="stratum")
+    kernels = _backend.KERNELS
+    rows = PsuRows(design.psu, design.n)
+    combo, cells, groups = _combinations(
+        np.zeros(design.n, np.int64), 1, np.zeros(design.n, np.int64), 1
+    )
+    dv = np.ones((design.n, 1))
+    boot = design.with_replicates("bootstrap", replicates=10, seed=1).replicates.plan
+    jack = design.with_replicates("jkn").replicates.plan
+    P = len(boot.psu_stratum)
+    for plan, kept, drawn in (
+        (boot, np.zeros((10, P - 1), np.uint8), np.zeros(10, np.uint8)),
+        (boot, np.zeros((10, P), np.uint8), np.zeros(9, np.uint8)),
+        (boot, np.zeros((10, P), np.uint8), None),
+        (jack, np.zeros((jack.B, P), np.uint8), np.zeros(jack.B, np.uint8)),
+    ):
+        with pytest.raises(ValueError, match="kept counts are"):
+            kernels.replicate.replicate_totals(
+                plan.for_kernels(kernels, rows),
+                combo,
+                cells,
+                groups,
+                np.ones((plan.B, 1)),
+                dv,
+                1,
+                1,
+                kept,
+                drawn,
+            )
+
+
+@needs_kernels
 def test_kept_counts_are_filled_once_by_concurrent_threads_and_not_pickled(business):
     """Threads asking for the totals of one design at once, before its counts
     are drawn, get the totals of a design that draws its own (the first call
