@@ -268,7 +268,7 @@ class Design:
         if lonely.any() and lonely_psu == "error":
             names = [strata_labels[h] for h in np.flatnonzero(lonely)[:5]]
             raise DesignError(
-                f"{int(lonely.sum())} stratum/strata with a single PSU: {names}",
+                f"{int(lonely.sum())} stratum/strata with a single PSU: {', '.join(map(str, names))}",
                 option="lonely_psu",
                 remedy="choose lonely_psu='certainty', 'remove', 'adjust', 'average' "
                 "or a mapping {lonely: neighbour} to merge",
@@ -867,7 +867,7 @@ def _require_nested(
         name = spec if isinstance(spec, str) else "codes"
         raise DesignError(
             f"psu {name!r}: {crossing.size} PSU code(s) occur in more than one "
-            f"stratum (code {code!r} in strata {where}); PSUs are not nested in strata",
+            f"stratum (code {code!r} in strata {', '.join(where)}); PSUs are not nested in strata",
             option="nest",
             remedy="pass nest=True (--nest) if equal codes in different strata are "
             "different PSUs (R's nest = TRUE)",
@@ -910,7 +910,7 @@ def _later_stages(
                 raise DesignError(
                     f"stage {k}: {int(lonely.sum())} stage-{k - 1} cluster(s) with a single "
                     f"sampled unit of psu {spec if isinstance(spec, str) else k!r} "
-                    f"(clusters {shown}, numbered from 0 in stratum and label order)",
+                    f"(clusters {', '.join(shown)}, numbered from 0 in stratum and label order)",
                     option="lonely_psu",
                     remedy="choose lonely_psu='certainty', 'remove', 'adjust' or 'average'",
                 )
@@ -1003,7 +1003,7 @@ def _merge_lonely(
             if label not in position:
                 raise DesignError(
                     f"lonely_psu merge: stratum {label!r} is not in the "
-                    f"design (strata: {list(labels)[:10]})"
+                    f"design (strata: {', '.join(labels[:10])})"
                 )
         if n_psu[position[lonely]] != 1:
             raise DesignError(

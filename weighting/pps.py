@@ -434,7 +434,8 @@ def _psum(
         missing = [label for label in labels if label not in spec.psum]
         if missing:
             raise DesignError(
-                f"HR psum has no value for stratum/strata {missing[:5]}", option="pps"
+                f"HR psum has no value for stratum/strata {', '.join(map(str, missing[:5]))}",
+                option="pps",
             )
         given = np.array([float(spec.psum[label]) for label in labels])
     else:

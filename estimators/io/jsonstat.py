@@ -213,7 +213,9 @@ def nace_to_section(code: str) -> str | None:
     last = int(last_match.group(1)) if last_match else first
     found = {s for s, lo, hi in _DIVISIONS for d in range(first, last + 1) if lo <= d <= hi}
     if len(found) > 1:
-        raise JsonStatError(f"NACE code {code!r} spans several sections: {sorted(found)}")
+        raise JsonStatError(
+            f"NACE code {code!r} spans several sections: {', '.join(sorted(found))}"
+        )
     return found.pop() if found else None
 
 

@@ -348,7 +348,7 @@ def read_parquet_sample(
             else ["all"]
         )
         raise DesignError(
-            f"{int(lonely.sum())} stratum/strata with a single PSU: {names}",
+            f"{int(lonely.sum())} stratum/strata with a single PSU: {', '.join(map(str, names))}",
             option="lonely_psu",
             remedy="choose lonely_psu='certainty'",
         )

@@ -249,7 +249,7 @@ def test_degrees_of_freedom_and_weights():
 def test_codes_crossing_strata_need_nest():
     ref = reference()["twostage"]["without_nest"]
     assert "Clusters not nested in strata" in ref["error"]
-    with pytest.raises(DesignError, match=r"psu 'cluster'.*code '1' in strata"):
+    with pytest.raises(DesignError, match=r"psu 'cluster'.*code '1' in strata 1, 2, 3\)"):
         Design(table("twostage"), strata="stratum", psu=["cluster", "id"], fpc=["N1", "N2"])
 
 
@@ -333,8 +333,12 @@ def test_lonely_policies_equal_r(data, policy):
 def test_lonely_error_names_the_stage(data, stage):
     ref = reference()["lonely"][data.removeprefix("twostage_")]["fail"]
     assert f"at stage {stage}" in ref["mean_y"]["error"]
-    pattern = "1 stratum/strata with a single PSU: ['3']" if stage == 1 else "stage 2: 1 "
-    with pytest.raises(DesignError, match=pattern.replace("[", r"\[").replace("]", r"\]")):
+    pattern = (
+        "1 stratum/strata with a single PSU: 3 "
+        if stage == 1
+        else r"stage 2: 1 .* \(clusters 1, numbered from 0"
+    )
+    with pytest.raises(DesignError, match=pattern):
         lonely_design(data, "error")
 
 

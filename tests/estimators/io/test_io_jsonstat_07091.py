@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from estimators.io.jsonstat import DIVISIONS, JsonStatError, read_07091, read_jsonstat
+from estimators.io.jsonstat import (
+    DIVISIONS,
+    JsonStatError,
+    nace_to_section,
+    read_07091,
+    read_jsonstat,
+)
 
 SIZES = {
     "00": "Ingen ansatte",
@@ -127,6 +133,11 @@ def test_sections_and_ranges_cover_their_divisions(tmp_path):
     nace = ["A", "05-09", *[f"{d:02d}" for d in DIVISIONS if d >= 10]]
     table = read_07091(_download(tmp_path / "d.json", nace=nace))
     assert {"A", "B", "C"} <= set(table.index)
+
+
+def test_a_range_across_sections_names_them_plainly():
+    with pytest.raises(JsonStatError, match=r"^NACE code '01-05' spans several sections: A, B$"):
+        nace_to_section("01-05")
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 from estimators.scale import dask_scheduler, synthetic
 from estimators.scale.inputs import read_parquet_sample
 from weighting.design import Design
-from weighting.errors import MarginError, MissingValueError
+from weighting.errors import DesignError, MarginError, MissingValueError
 from weighting.margins import Margin
 
 N_ROWS = 20_000
@@ -83,4 +83,15 @@ def test_missing_values_are_named(tmp_path):
     with pytest.raises(MissingValueError, match=r"'y2' has 2 missing"):
         read_parquet_sample(
             tmp_path / "s.parquet", synthetic.margins(200), values=["y1", "y2"], strata="stratum"
+        )
+
+
+def test_a_lonely_stratum_is_named_plainly(tmp_path):
+    part = pd.DataFrame(synthetic.sample(200, seed=1))
+    part.loc[3, "stratum"] = "z"
+    part.to_parquet(tmp_path / "s.parquet")
+    # the stratum as its label (z), not a Python list (['z'])
+    with pytest.raises(DesignError, match=r"^1 stratum/strata with a single PSU: z \("):
+        read_parquet_sample(
+            tmp_path / "s.parquet", synthetic.margins(200), values=["y1"], strata="stratum"
         )
