@@ -12,6 +12,8 @@ import os
 import sys
 from concurrent.futures import Future, ProcessPoolExecutor
 
+from estimators._threads import thread_limits
+
 
 class Workers:
     """Jobs run by forked worker processes while the report goes on; the
@@ -109,19 +111,18 @@ def _start_worker() -> None:
 
 
 def _one_thread() -> None:
-    """A worker computes on one thread: its OpenMP kernels (the analysis
-    re-calibrates the replicates) and its BLAS.
+    """A worker computes on one thread, its OpenMP kernels (the analysis
+    re-calibrates the replicates) and its BLAS, for its whole life (the
+    limit is never lifted: the worker ends with it).
 
     A process forked after its parent ran an OpenMP parallel region hangs in
     its own first region with more than one thread (libgomp's thread pool is
-    not copied by fork); a team of one thread starts none. The kernels' and
-    the BLAS's results are the same to the byte on any number of threads
-    (``tests/test_reproducible.py``), and the main process and the other
-    workers keep the other cores busy.
+    not copied by fork); a team of one thread starts none
+    (:mod:`estimators._threads`). The results are the same to the byte on
+    any number of threads (``tests/test_reproducible.py``), and the main
+    process and the other workers keep the other cores busy.
     """
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1)
+    thread_limits(blas=1, openmp=1).__enter__()
 
 
 def _draw_png(kind: str, args: tuple) -> bytes:

@@ -1,0 +1,43 @@
+"""The report's worker processes (``estimators.report.workers``): a worker
+forked after this process ran an OpenMP parallel region runs the kernels
+(libgomp's pool is not copied by fork: a worker on more than one thread
+would hang), with the same numbers; without workers a job runs at once."""
+
+import os
+
+import numpy as np
+import pytest
+
+from estimators._threads import thread_limits
+from estimators.report.workers import Workers
+from estimators.surveys.employers import SURVEY
+from weighting import _backend
+
+
+def replicate_weights(data, seed: int) -> np.ndarray:
+    """The employer survey's raked bootstrap replicate weights (the kernels'
+    re-calibration, one replicate per OpenMP thread)."""
+    design = SURVEY.design(data, SURVEY.central).calibrate(SURVEY.margins(SURVEY.central))
+    return design.with_replicates("bootstrap", replicates=200, seed=seed).replicate_weights()
+
+
+@pytest.mark.skipif(_backend.KERNELS is None, reason=str(_backend.REASON))
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no workers")
+def test_a_worker_forked_after_a_parallel_region_runs_the_kernels():
+    data = SURVEY.load()
+    with thread_limits(openmp=2):  # a team of two: libgomp starts its pool here
+        here = replicate_weights(data, 3)
+    with Workers() as workers:
+        assert workers.parallel
+        there = workers.call(replicate_weights, data, 3).result(
+            timeout=60
+        )  # a hung worker fails here
+    assert there.tobytes() == here.tobytes()
+
+
+def test_without_workers_a_job_runs_when_it_is_called():
+    calls = []
+    with Workers(fork=False) as workers:
+        assert not workers.parallel
+        future = workers.call(calls.append, 1)
+        assert calls == [1] and future.done()
