@@ -559,7 +559,7 @@ def _psu_pairs(design: Any, collapse_strata: bool) -> tuple[Codes, Codes, list[s
         names = [labels[h] for h in single[:5]]
         raise DesignError(
             f"BRR needs two PSUs in every stratum: {single.size} stratum/strata "
-            f"with one PSU: {names}",
+            f"with one PSU: {', '.join(map(str, names))}",
             option="collapse_strata",
             remedy="pass collapse_strata=True to pair them, adjacent in stratum "
             "order (the collapsed-stratum variance)",

@@ -206,7 +206,7 @@ def test_collapse_strata_pairs_adjacent_one_psu_strata():
         }
     )
     d = Design(data, weights="w", strata="s", psu="p", lonely_psu="certainty")
-    with pytest.raises(DesignError, match=r"3 stratum/strata with one PSU: \['b', 'c', 'e'\]"):
+    with pytest.raises(DesignError, match=r"3 stratum/strata with one PSU: b, c, e(?![,\w])"):
         d.with_replicates("brr")
     with pytest.raises(DesignError, match="odd number of them \\(3\\): stratum 'e'"):
         d.with_replicates("brr", collapse_strata=True)
