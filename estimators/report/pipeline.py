@@ -215,6 +215,7 @@ class ReportRun:
         bar = _progress(s, len(self.PIPELINE), "kalib report")
         try:
             with bar, Workers() as self._workers:
+                self._workers.start()
                 for name, step in self.PIPELINE:
                     bar.set_postfix_str(name)
                     start = time.perf_counter()

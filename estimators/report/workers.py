@@ -2,7 +2,8 @@
 keyrates.nc are made by forked workers while the main process goes on.
 
 No matplotlib, statsmodels or xarray here: a worker imports what its job
-needs, so the main process never loads them.
+needs (matplotlib as it starts: most jobs are figures), so the main process
+never loads them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ class Workers:
     Drawing and the regression analysis are most of the report's run time,
     so :meth:`submit` (a figure) and :meth:`call` (any function: the
     analysis, keyrates.nc) hand their job to forked workers (one per core,
-    all forked at the first job) and return at once. Each job's result
+    all forked by :meth:`start` or at the first job, each importing
+    matplotlib as it starts) and return at once. Each job's result
     depends on its arguments only, not on which worker ran it nor on what
     ran beside it. Where the platform cannot fork, with one core or with
     ``fork=False``, :attr:`parallel` is False and each job runs when it is
@@ -71,13 +73,23 @@ class Workers:
             done: Future = Future()
             done.set_result(function(*args, **kwargs))
             return done
-        if self._pool is None:
+        self.start()
+        assert self._pool is not None
+        return self._pool.submit(function, *args, **kwargs)
+
+    def start(self) -> None:
+        """Fork the workers now (else at the first job), so that they import
+        matplotlib while the main process reads and weights the sample, on
+        the core it leaves idle; nothing without workers."""
+        if self.parallel and self._pool is None:
             self._pool = ProcessPoolExecutor(
                 os.cpu_count(),
                 mp_context=multiprocessing.get_context("fork"),
                 initializer=_start_worker,
             )
-        return self._pool.submit(function, *args, **kwargs)
+            # A fork pool forks all its workers in its first submit (not
+            # waiting for them: each then imports on its own).
+            self._pool.submit(int)
 
     def submit(self, jobs) -> None:
         """Start drawing every ``(function name, args)`` figure job
@@ -108,6 +120,7 @@ def _start_worker() -> None:
     ask which dask scheduler is active, and no job of a worker uses dask."""
     _one_thread()
     sys.modules.setdefault("dask", None)  # type: ignore[arg-type]  # None: "not importable"
+    import estimators.report.figures  # noqa: F401  (matplotlib, before the first figure job)
 
 
 def _one_thread() -> None:

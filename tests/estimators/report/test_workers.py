@@ -41,3 +41,20 @@ def test_without_workers_a_job_runs_when_it_is_called():
         assert not workers.parallel
         future = workers.call(calls.append, 1)
         assert calls == [1] and future.done()
+
+
+def _imported(module: str) -> bool:
+    import sys
+
+    return module in sys.modules
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no workers")
+def test_start_forks_the_workers_which_import_matplotlib_as_they_start():
+    with Workers() as workers:
+        workers.start()
+        processes = list(workers._pool._processes.values())  # forked before any job of ours
+        assert len(processes) == os.cpu_count()
+        # a job that imports nothing finds matplotlib already there, in every worker
+        found = [workers.call(_imported, "matplotlib.pyplot") for _ in range(4 * len(processes))]
+        assert all(f.result(timeout=60) for f in found)
