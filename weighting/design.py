@@ -1003,7 +1003,8 @@ def _merge_lonely(
             if label not in position:
                 raise DesignError(
                     f"lonely_psu merge: stratum {label!r} is not in the "
-                    f"design (strata: {', '.join(labels[:10])})"
+                    f"design (strata: {', '.join(labels[:10])}"
+                    f"{', ...' if len(labels) > 10 else ''})"
                 )
         if n_psu[position[lonely]] != 1:
             raise DesignError(

@@ -336,15 +336,16 @@ class PsuRows:
     def __init__(self, psu: ArrayLike, P: int) -> None:
         psu = np.ascontiguousarray(psu, dtype=np.int64)
         sizes = np.bincount(psu, minlength=P)
+        one_row_each = bool(np.all(sizes == 1))
         self.order: NDArray[np.intp] | None = None  # None: in PSU order already
         if psu.size >= 2 and np.any(psu[1:] < psu[:-1]):
-            if np.all(sizes == 1):  # one row per PSU: the order is the inverse permutation
+            if one_row_each:  # the order is the inverse permutation
                 self.order = np.empty(psu.size, np.intp)
                 self.order[psu] = np.arange(psu.size)
             else:
                 self.order = np.argsort(psu, kind="stable")
         self.psu = self.sort(psu)
-        self.kernel_ptr = np.zeros(0 if np.all(sizes == 1) else P + 1, np.int64)
+        self.kernel_ptr = np.zeros(0 if one_row_each else P + 1, np.int64)
         if self.kernel_ptr.size:
             np.cumsum(sizes, out=self.kernel_ptr[1:])
 
@@ -360,7 +361,7 @@ one byte per PSU and replicate) up to this size: at n = 1e5 PSUs and B = 1000
 again, so that the peak memory stays under issue 14's 1 GB."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: its fields are arrays and a lock
 class KeptDraws:
     """A bootstrap plan's counts, drawn by the first kernel pass that needs
     them and read by the later ones (the re-calibration's and every totals

@@ -467,7 +467,7 @@ def test_kept_counts_are_filled_once_by_concurrent_threads_and_not_pickled(busin
     expected = design.with_replicates("bootstrap", replicates=200, seed=8).replicate_totals(
         values, groups, 4
     )
-    for _ in range(5):  # a race shows in some rounds only
+    for _ in range(20):  # a race shows in some rounds only
         shared = design.with_replicates("bootstrap", replicates=200, seed=8)
         start = threading.Barrier(4)
         results = [None] * 4
