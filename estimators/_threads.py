@@ -17,16 +17,19 @@ The kernels give each replicate to one thread, so their results do not
 depend on the OpenMP thread count; the limits change speed, never a number.
 
 ``threadpoolctl`` finds the loaded libraries by scanning the process (about
-1 ms); the controller is kept and rebuilt only when a library it is asked to
-limit was loaded after it was made, so a limit costs microseconds.
+1 ms); the controller is kept and rebuilt when modules were imported since it
+was made (a native library, e.g. scipy's own OpenBLAS, loads with a module),
+so that a limit costs microseconds and still reaches every library.
 """
 
 from __future__ import annotations
 
+import sys
 from contextlib import AbstractContextManager
 from typing import Any
 
 _controller: Any = None
+_modules_seen = -1  # len(sys.modules) when the controller was made
 
 
 def thread_limits(
@@ -42,13 +45,14 @@ def thread_limits(
     import numpy  # noqa: F401  (loads the BLAS that the limit applies to)
 
     limits = {api: n for api, n in (("blas", blas), ("openmp", openmp)) if n is not None}
-    return _pools(limits).limit(limits=limits)
+    return _pools().limit(limits=limits)
 
 
-def _pools(limits: dict[str, int]) -> Any:
-    global _controller
+def _pools() -> Any:
+    global _controller, _modules_seen
     from threadpoolctl import ThreadpoolController
 
-    if _controller is None or any(not _controller.select(user_api=api) for api in limits):
+    if len(sys.modules) != _modules_seen:
         _controller = ThreadpoolController()
+        _modules_seen = len(sys.modules)
     return _controller
