@@ -91,6 +91,21 @@ def test_collapsed_rows_carry_the_summed_weights_of_their_group():
     assert Xd.tolist() == [[1.0, 0.0], [1.0, 1.0]] and Wd.tolist() == [[12.0, 15.0], [8.0, 10.0]]
 
 
+def test_rows_that_are_nearly_all_distinct_are_not_merged():
+    """A continuous predictor: merging would sort n rows to save almost none,
+    so the inputs come back as they are; with a few repeats among many
+    distinct rows too (above COLLAPSE_SHARE distinct)."""
+    rng = np.random.default_rng(3)
+    X = np.column_stack([np.ones(50), rng.normal(size=50)])
+    X[45:] = X[:5]  # 45 distinct rows of 50
+    y, W = rng.integers(0, 2, 50).astype(float), rng.uniform(1, 2, (50, 3))
+    out = collapse_rows(X, W, y)
+    assert out[0] is X and out[1] is W and out[2] is y
+    X[25:] = X[:25]  # 25 distinct (x, y) pairs at most: merged
+    y[25:] = y[:25]
+    assert len(collapse_rows(X, W, y)[0]) == 25
+
+
 @SETTINGS
 @given(seed=st.integers(0, 10_000), factor=st.floats(1e-3, 1e3))
 def test_scaling_the_weights_changes_neither_estimates_nor_standard_errors(seed, factor):
