@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import pickle
 import platform
 import re
 import sys
@@ -189,7 +190,7 @@ class ReportRun:
     # future, from step_replicate) and the figures started before step
     # figures, ``(part, name, caption, section, kind, args)`` in order
     _workers: Workers | None = field(default=None, init=False, repr=False)
-    _analyses: dict[str, Future] = field(default_factory=dict, init=False, repr=False)
+    _analyses: dict[int, Future] = field(default_factory=dict, init=False, repr=False)
     _figure_jobs: list[tuple] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self):
@@ -366,8 +367,9 @@ class ReportRun:
                 part.design = part.design.with_replicates(
                     variance, replicates=s.replicates, seed=s.seed
                 )
-            if part.survey.analysis is not None and self.workers.parallel:
-                self._analyses[part.survey.id] = self.workers.call(
+            analysis = part.survey.analysis
+            if analysis is not None and self.workers.parallel and _picklable(analysis):
+                self._analyses[id(part)] = self.workers.call(
                     model_section, part.survey.analysis, part.design, s.lang
                 )
             self._draw(part, design_figure_jobs(part, s))
@@ -435,8 +437,8 @@ class ReportRun:
 
         def analysis(part):
             survey = part.survey
-            if survey.id in self._analyses:
-                part.analysis = self._analyses.pop(survey.id).result()
+            if id(part) in self._analyses:
+                part.analysis = self._analyses.pop(id(part)).result()
             elif survey.analysis is not None:
                 part.analysis = model_section(survey.analysis, part.design, s.lang)
 
@@ -1256,3 +1258,13 @@ __all__ = [
     "SURVEYS",
     "REPORT_COLUMNS",
 ]
+
+
+def _picklable(function) -> bool:
+    """Whether a worker can be sent ``function`` (a module-level function can,
+    a lambda or a closure cannot: such an analysis is fitted in this process)."""
+    try:
+        pickle.dumps(function)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return False
+    return True

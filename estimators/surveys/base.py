@@ -184,7 +184,9 @@ class SurveyConfig:
         ``to_html(lang)`` and ``figures(lang)``, a list of
         ``(name, caption, frame)`` predicted category distributions to plot
         (``variable, level, label, estimate`` columns; see
-        ``estimators.surveys.employers.analysis``).
+        ``estimators.surveys.employers.analysis``). A picklable function (one
+        defined at module level) is fitted by a report worker beside the
+        estimates; a lambda or closure in the report's own process.
     assumptions : callable(data, lang) -> list of Assumption, optional
         Every assumption of the design, written from the data, for the
         closing note of the survey's part.

@@ -58,3 +58,20 @@ def test_start_forks_the_workers_which_import_matplotlib_as_they_start():
         # a job that imports nothing finds matplotlib already there, in every worker
         found = [workers.call(_imported, "matplotlib.pyplot") for _ in range(4 * len(processes))]
         assert all(f.result(timeout=60) for f in found)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no workers")
+def test_an_analysis_a_worker_cannot_be_sent_is_fitted_in_the_main_process(tmp_path):
+    """A survey whose analysis is a lambda (not picklable) still gets its
+    regression section, the same as the module-level function's."""
+    import dataclasses
+
+    from estimators.report import ReportSettings, build_report
+
+    settings = dict(replicates=20, seed=3, quiet=True)
+    local = dataclasses.replace(SURVEY, analysis=lambda design: SURVEY.analysis(design))
+    here = build_report(ReportSettings(out=tmp_path / "lambda", **settings), local)
+    there = build_report(ReportSettings(out=tmp_path / "module", **settings), SURVEY)
+    (part_here,), (part_there,) = here.parts, there.parts
+    assert part_here.analysis is not None
+    assert part_here.analysis.html == part_there.analysis.html
