@@ -42,8 +42,8 @@ from pathlib import Path
 from estimators.cli.estimate import add_domain_arguments, build_design, compared_columns
 from estimators.cli.options import scheduler_context
 
-# The families and links are the parser's choices (and need statsmodels and
-# scipy, as every model run does); the rest is imported when the model runs.
+# The families and links are the parser's choices (and need scipy, as every
+# model run does); the rest is imported when the model runs.
 from estimators.model.families import FAMILIES
 from estimators.model.ordinal import LINKS
 from weighting.errors import KalibError

@@ -4,8 +4,9 @@
 ``rate, variable, kind, domain_var, domain, n, weighted_base, estimate, se,
 ci_low, ci_high, deff, deft, deff_kish, df, unweighted, published, flag``.
 The estimators hand over their columns (:meth:`Results.of_columns`) and the
-frame is made on first use: writing the CSV from the columns loads no pandas
-(a command's start-up, issue 14), and writes the same bytes as from the frame.
+frame is made on first use: an estimate makes no DataFrame until one is asked
+for (a command's start-up, issue 14), and the CSV written from the columns
+has the same bytes as from the frame.
 ``Results.to_dataset()`` arranges the numbers as ``rate x domain x statistic``
 (labels as coordinates, the settings in ``attrs``); ``summary()`` prints a
 readable table; ``to_csv`` / ``to_netcdf`` write atomically.

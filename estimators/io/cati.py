@@ -92,9 +92,14 @@ def _mapped(column: pd.Series, lookup: dict) -> pd.Series:
 
     Mapped once per distinct value (a column has a few, a sample thousands
     of rows) and taken by position: values that compare equal (``1`` and
-    ``1.0``, every kind of NA) have one canonical text anyway.
+    ``1.0``, every kind of NA) have one canonical text anyway. Booleans are
+    the exception (``True == 1`` but their texts differ): a column holding
+    one is mapped value by value.
     """
-    positions, distinct = pd.factorize(column, use_na_sentinel=False)
+    if column.dtype == object and column.map(_is_bool).any():
+        positions, distinct = np.arange(len(column)), column.to_numpy()
+    else:
+        positions, distinct = pd.factorize(column, use_na_sentinel=False)
     texts = [_canonical(v) for v in distinct]
     codes = np.array([lookup.get(t.lower(), t) for t in texts], dtype=object)
     return pd.Series(codes[positions], index=column.index, dtype=object)
@@ -241,3 +246,7 @@ def to_analysis_frame(
             continue
         out[col] = s if missing == "codes" else s.where(~is_missing, np.nan)
     return out
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, (bool, np.bool_))

@@ -165,7 +165,8 @@ def check_separation(frame, w, mu, beta, family: Family) -> None:
 
 def _start(X: np.ndarray, y: np.ndarray, w: np.ndarray, family: Family) -> np.ndarray:
     """The first IRLS iterate, from the fitted means ``mu_0 = (y + 1/2) / 2``
-    (binomial) or ``(y + mean y) / 2`` (statsmodels' start; R's is alike):
+    (binomial) or ``(y + weighted mean of y) / 2`` (statsmodels starts from
+    the unweighted mean; the start changes the path, not the estimate):
     the weighted least-squares fit of the working response
     ``z = g(mu_0) + (y - mu_0) / V(mu_0)`` with weights ``w V(mu_0)``."""
     mu = (y + (0.5 if family.name == "binomial" else np.average(y, weights=w))) / 2.0

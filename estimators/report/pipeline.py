@@ -792,7 +792,7 @@ def model_section(analysis, design, lang: str) -> ModelSection:
     """Fit ``analysis(design)`` (a survey's ``analysis``) and write its section.
 
     Run by a worker process: what it sends back is plain text and frames, so
-    the main process never imports the models (statsmodels)."""
+    the main process never imports the models (patsy)."""
     fitted = analysis(design)
     return ModelSection(fitted.to_html(lang=lang), fitted.figures(lang))
 
@@ -1170,7 +1170,7 @@ def versions() -> dict[str, str]:
         "numpy",
         "scipy",
         "pandas",
-        "statsmodels",
+        "patsy",
         "xarray",
         "matplotlib",
         "pyarrow",

@@ -1,7 +1,7 @@
 """The report's worker processes: its figures, its regression analysis and
 keyrates.nc are made by forked workers while the main process goes on.
 
-No matplotlib, statsmodels or xarray here: a worker imports what its job
+No matplotlib, patsy or xarray here: a worker imports what its job
 needs (matplotlib as it starts: most jobs are figures), so the main process
 never loads them.
 """

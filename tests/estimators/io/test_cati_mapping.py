@@ -1,0 +1,23 @@
+"""Mapping a CATI column's values to codes (``estimators.io.cati``): once per
+distinct value, yet booleans keep their own text (``True == 1`` in Python)."""
+
+import numpy as np
+import pandas as pd
+
+from estimators.io import cati
+
+
+def test_equal_values_share_a_code_and_booleans_keep_their_own():
+    lookup = {"1": "one", "a": "code_a"}
+    column = pd.Series(["1", 1.0, 1, "A", None, np.nan, "x"], dtype=object)
+    assert cati._mapped(column, lookup).tolist() == [
+        "one",
+        "one",
+        "one",
+        "code_a",
+        "not_asked",
+        "not_asked",
+        "x",
+    ]
+    with_bools = pd.Series([True, 1, 0, False, 1.0], dtype=object)
+    assert cati._mapped(with_bools, lookup).tolist() == ["True", "one", "0", "False", "one"]
