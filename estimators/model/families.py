@@ -47,6 +47,9 @@ class Family:
             return "must lie in [0, 1] for family binomial (0/1, or write I(VAR == 'code'))"
         if self.name == "poisson" and np.any(y < 0):
             return "must be non-negative for family poisson"
+        if self.name == "poisson" and y.size and not np.any(y > 0):
+            # the log of the mean runs off to minus infinity: nothing to fit
+            return f"is 0 for all {y.size} fitted rows; a Poisson model needs a positive count"
         return None
 
 

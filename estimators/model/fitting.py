@@ -204,10 +204,12 @@ def fit_full_sample(
     """
     wn = w / w.mean()
     beta = _start(X, y, wn, family)
+    stopped = f"did not converge in {max_iter} iterations"
     for _ in range(max_iter):
         try:
             step = newton_step(X, y, wn[:, None], family, beta[:, None])[:, 0]
         except np.linalg.LinAlgError:  # information singular at the boundary
+            stopped = "stopped on a singular information matrix"
             break
         beta = beta + step
         if not np.all(np.isfinite(beta)):
@@ -218,9 +220,7 @@ def fit_full_sample(
             return beta
     if np.any(_extreme_fits(family.inverse_link(X @ beta), family)):
         return beta
-    raise ConvergenceError(
-        f"the full-sample {family.name} fit did not converge in {max_iter} iterations"
-    )
+    raise ConvergenceError(f"the full-sample {family.name} fit {stopped}")
 
 
 # Rows are merged (collapse_rows) unless more than this share of them is

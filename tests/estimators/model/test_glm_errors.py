@@ -96,6 +96,13 @@ BAD_INPUT = {
         SeparationError,
         "group[T.b]",
     ),
+    "Poisson response 0 in every row": (
+        "count ~ x",
+        _with(count=0.0),
+        "poisson",
+        FormulaError,
+        "is 0 for all",
+    ),
     "Poisson level with only zeros": (
         "count ~ group",
         _with(count=lambda d: np.where(d["group"] == "c", 0.0, 1.0 + (d["x"] > 0))),
