@@ -4,9 +4,8 @@
 ``rate, variable, kind, domain_var, domain, n, weighted_base, estimate, se,
 ci_low, ci_high, deff, deft, deff_kish, df, unweighted, published, flag``.
 The estimators hand over their columns (:meth:`Results.of_columns`) and the
-frame is made on first use: an estimate makes no DataFrame until one is asked
-for (a command's start-up, issue 14), and the CSV written from the columns
-has the same bytes as from the frame.
+frame is made on first use, so that an estimate imports no pandas until a
+frame is asked for (issue 14).
 ``Results.to_dataset()`` arranges the numbers as ``rate x domain x statistic``
 (labels as coordinates, the settings in ``attrs``); ``summary()`` prints a
 readable table; ``to_csv`` / ``to_netcdf`` write atomically.
@@ -14,9 +13,6 @@ readable table; ``to_csv`` / ``to_netcdf`` write atomically.
 
 from __future__ import annotations
 
-import csv
-import io
-import os
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -235,10 +231,7 @@ class Results:
         # imported here: estimators.io.files (the readers) loads pandas
         from estimators.io.files import write_atomic
 
-        if self._columns is None:
-            text = self.tidy(columns).to_csv(index=False, float_format=_shortest)
-        else:
-            text = _csv_text(self._columns, columns)
+        text = self.tidy(columns).to_csv(index=False, float_format=_shortest)
         write_atomic(path, text, force)
 
     def to_netcdf(self, path, force=False) -> None:
@@ -251,42 +244,3 @@ class Results:
 
 def _shortest(value) -> str:
     return repr(float(value))
-
-
-def _csv_text(columns: dict, names) -> str:
-    """``DataFrame(columns)[names].to_csv(index=False, float_format=_shortest)``
-    without pandas: its writer is the csv module's (minimal quoting, quotes
-    doubled, ``os.linesep``), its cells those of :func:`_cells`."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator=os.linesep)
-    writer.writerow(names)
-    writer.writerows(zip(*(_cells(columns[name]) for name in names)))
-    return buffer.getvalue()
-
-
-def _cells(values) -> list:
-    """A column's CSV cells as pandas writes them: a float in shortest
-    round-trip form (``_shortest``), a missing value (None, NaN) empty,
-    anything else as its text. A list of numbers with a float or a missing
-    value among them is a float column in pandas, its integers floats too."""
-    if isinstance(values, np.ndarray):
-        values = values.tolist()  # a float array's values as floats, an int array's as ints
-    elif all(v is None or _number(v) for v in values) and not all(
-        isinstance(v, (int, np.integer)) for v in values
-    ):
-        values = [np.nan if v is None else float(v) for v in values]
-    cells = []
-    for value in values:
-        if value is None or value != value:  # NaN is the one value unequal to itself
-            cells.append("")
-        elif isinstance(value, (float, np.floating)):
-            cells.append(_shortest(value))
-        else:
-            cells.append(value)
-    return cells
-
-
-def _number(value) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
