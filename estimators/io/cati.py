@@ -22,7 +22,7 @@ import pandas as pd
 from estimators.io.codebook import MISSING_CODES, Codebook, derive_column
 from estimators.io.files import write_atomic
 from estimators.io.text import InputFileError, read_bytes, read_csv_table
-from estimators.io.validate import ValidationError, validate
+from estimators.io.validate import ValidationError, canonical_text, canonical_texts, validate
 from weighting.errors import KalibError
 
 MISSING_LABELS = {  # label text (lower case) -> missing code
@@ -59,15 +59,6 @@ def _code_lookup(codebook: Codebook, column: str) -> dict:
     return table
 
 
-def _canonical(value) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "not_asked"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    return text if text else "not_asked"
-
-
 def map_to_codes(raw: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     """Map labels / numeric values / codes of every codebook column to codes.
 
@@ -88,19 +79,9 @@ def map_to_codes(raw: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
 
 def _mapped(column: pd.Series, lookup: dict) -> pd.Series:
     """Each value's code in ``lookup`` (by its canonical text, any case), or
-    that text when it has none; as objects.
-
-    Mapped once per distinct value (a column has a few, a sample thousands
-    of rows) and taken by position: values that compare equal (``1`` and
-    ``1.0``, every kind of NA) have one canonical text anyway. Booleans are
-    the exception (``True == 1`` but their texts differ): a column holding
-    one is mapped value by value.
-    """
-    if column.dtype == object and column.map(_is_bool).any():
-        positions, distinct = np.arange(len(column)), column.to_numpy()
-    else:
-        positions, distinct = pd.factorize(column, use_na_sentinel=False)
-    texts = [_canonical(v) for v in distinct]
+    that text when it has none; as objects (one look-up per distinct value,
+    :func:`~estimators.io.validate.canonical_texts`)."""
+    positions, texts = canonical_texts(column)
     codes = np.array([lookup.get(t.lower(), t) for t in texts], dtype=object)
     return pd.Series(codes[positions], index=column.index, dtype=object)
 
@@ -160,7 +141,7 @@ def read_cati_sav(path: str | Path, codebook: Codebook, check: bool = True) -> p
             )
     coded = add_derived(map_to_codes(labelled, codebook), codebook)
     if "id" in coded:
-        coded["id"] = coded["id"].map(_canonical)
+        coded["id"] = coded["id"].map(canonical_text)
     return _checked(coded, codebook, str(path)) if check else coded
 
 
@@ -246,7 +227,3 @@ def to_analysis_frame(
             continue
         out[col] = s if missing == "codes" else s.where(~is_missing, np.nan)
     return out
-
-
-def _is_bool(value: object) -> bool:
-    return isinstance(value, (bool, np.bool_))

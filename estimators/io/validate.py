@@ -197,16 +197,44 @@ def validate(coded: pd.DataFrame, codebook: Codebook, id_column: str = "id") -> 
 
 def _canonical_codes(column: pd.Series) -> np.ndarray:
     """Cells as code strings: NA and blanks become ``not_asked``, ``1.0`` -> ``1``."""
-    values = column.to_numpy(dtype=object)
-    out = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        if v is None or (not isinstance(v, str) and pd.isna(v)):
-            out[i] = "not_asked"
-        elif isinstance(v, float) and v.is_integer():
-            out[i] = str(int(v))
-        else:
-            out[i] = str(v).strip() or "not_asked"
-    return out
+    positions, texts = canonical_texts(column)
+    return np.array(texts, dtype=object)[positions]
+
+
+def canonical_text(value) -> str:
+    """A cell's code text: NA and blanks are ``not_asked``, ``1.0`` is ``1``."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "not_asked"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text if text else "not_asked"
+
+
+def canonical_texts(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Every cell's :func:`canonical_text`, as the positions of the cells in
+    a list of distinct texts (``texts[positions]`` are the cells').
+
+    Mapped once per distinct value (a column has a few, a sample thousands
+    of rows): values that compare equal (``1`` and ``1.0``, every kind of
+    NA) have one canonical text anyway. Booleans are the exception
+    (``True == 1`` but their texts differ, and factorizing keeps whichever
+    came first): a column where a value equal to 0 or 1 is a number is
+    looked through for booleans, and one holding any is mapped value by
+    value.
+    """
+    positions, distinct = pd.factorize(column, use_na_sentinel=False)
+    if any(_is_number(v) and v in (0, 1) for v in distinct) and any(map(_is_bool, column)):
+        positions, distinct = np.arange(len(column)), column.to_numpy()
+    return positions, [canonical_text(v) for v in distinct]
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.number, np.bool_))
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, (bool, np.bool_))
 
 
 def _inputs(question) -> list[str]:

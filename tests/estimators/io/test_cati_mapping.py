@@ -21,3 +21,23 @@ def test_equal_values_share_a_code_and_booleans_keep_their_own():
     ]
     with_bools = pd.Series([True, 1, 0, False, 1.0], dtype=object)
     assert cati._mapped(with_bools, lookup).tolist() == ["True", "one", "0", "False", "one"]
+
+
+def test_validator_reads_cells_as_the_reader_does():
+    """The validator's cell texts (mapped once per distinct value) are each
+    cell's own: a boolean after an equal number, a bool column, blanks."""
+    from estimators.io.validate import _canonical_codes
+
+    column = pd.Series([1, True, 0.0, False, " ", None, 2.5, "b "], dtype=object)
+    assert _canonical_codes(column).tolist() == [
+        "1",
+        "True",
+        "0",
+        "False",
+        "not_asked",
+        "not_asked",
+        "2.5",
+        "b",
+    ]
+    assert _canonical_codes(pd.Series([False, True, False])).tolist() == ["False", "True", "False"]
+    assert _canonical_codes(pd.Series([1.0, np.nan, 3.0])).tolist() == ["1", "not_asked", "3"]
