@@ -246,10 +246,13 @@ class Design:
         strata_codes, found = _codes(data, strata, "strata", n)
         strata_labels = found or ["all"]  # _codes labels strata (["all"] without them)
         stage1_psu = psu_specs[0] if psu_specs else None
-        psu_local, psu_labels = _codes(data, stage1_psu, "psu", n, default=np.arange(n))
-        if strata is not None and stage1_psu is not None and not nest:
-            _require_nested(strata_codes, strata_labels, psu_local, psu_labels, stage1_psu)
-        psu_codes, psu_stratum = _nested_psu(strata_codes, psu_local)
+        if stage1_psu is None:  # every row its own PSU
+            psu_codes, psu_stratum = _row_psu(strata_codes, len(strata_labels))
+        else:
+            psu_local, psu_labels = _codes(data, stage1_psu, "psu", n)
+            if strata is not None and not nest:
+                _require_nested(strata_codes, strata_labels, psu_local, psu_labels, stage1_psu)
+            psu_codes, psu_stratum = _nested_psu(strata_codes, psu_local)
         n_psu = np.bincount(psu_stratum, minlength=len(strata_labels))
         stage1_fpc = fpc_specs[0] if fpc_specs else None
         population = _population(data, stage1_fpc, strata_codes, strata_labels, n_psu, n)
@@ -889,7 +892,6 @@ def _later_stages(
     stages carry no population counts and no lonely check, as they do not
     enter the variance (with-replacement first stage)."""
     stages = [first]
-    labels = [str(c) for c in range(len(first.cluster_stratum))]
     for k, spec in enumerate(psu_specs, start=2):
         parent = stages[-1]
         local, _ = _codes(data, spec, f"psu (stage {k})", n)
@@ -898,6 +900,9 @@ def _later_stages(
         population = None
         lonely = np.zeros(len(n_clusters), bool)
         if first.population is not None:
+            # the parent clusters' names in messages: their numbers (made only
+            # here: a design without later stages has a cluster per row)
+            labels = [str(c) for c in range(len(parent.cluster_stratum))]
             if k - 2 < len(fpc_specs):
                 population = _population(
                     data, fpc_specs[k - 2], parent.cluster, labels, n_clusters, n, stage=k
@@ -917,7 +922,6 @@ def _later_stages(
         stages.append(
             Stage(k, parent.cluster, cluster, cluster_stratum, n_clusters, population, lonely)
         )
-        labels = [str(c) for c in range(len(cluster_stratum))]
     return tuple(stages)
 
 
@@ -975,12 +979,8 @@ def _values(data: Any, spec: Any, name: str, n: int) -> tuple[NDArray[Any], str]
     return values, label
 
 
-def _codes(
-    data: Any, spec: Any, name: str, n: int, default: NDArray[Any] | None = None
-) -> tuple[Ints, list[str] | None]:
+def _codes(data: Any, spec: Any, name: str, n: int) -> tuple[Ints, list[str]]:
     if spec is None:
-        if default is not None:
-            return default.astype(np.int64), None
         return np.zeros(n, np.int64), ["all"]
     values, label = _values(data, spec, name, n)
     return encode(values, label, role=f"design variable ({name})")
@@ -1025,6 +1025,19 @@ def _nested_psu(strata: Ints, psu_local: Ints) -> tuple[Ints, Ints]:
     uniques, codes = np.unique(key, return_inverse=True)
     psu_stratum = uniques // (int(psu_local.max()) + 1)
     return codes.astype(np.int64).reshape(-1), psu_stratum.astype(np.int64)
+
+
+def _row_psu(strata: Ints, n_strata: int) -> tuple[Ints, Ints]:
+    """:func:`_nested_psu` of a design whose PSUs are its rows (the PSU labels
+    ``0..n-1``): PSUs ordered by stratum, then row, without sorting n distinct
+    keys. A stable sort of the strata codes gives that order; codes that fit
+    16 bits are sorted as such, which numpy does by counting (radix sort),
+    not by comparing."""
+    small = strata.astype(np.uint16) if n_strata <= 1 << 16 else strata
+    order = np.argsort(small, kind="stable")
+    codes = np.empty(strata.size, np.int64)
+    codes[order] = np.arange(strata.size)
+    return codes, strata[order]
 
 
 def _population(

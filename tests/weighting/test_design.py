@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from weighting.design import Design
+from weighting.design import Design, _nested_psu, _row_psu
 from weighting.errors import DesignError, MissingValueError, WeightError
 
 
@@ -75,3 +77,30 @@ def test_immutable():
         d.weights = np.zeros(3)
     with pytest.raises(ValueError):
         d.weights[0] = 5.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    strata=st.lists(st.integers(0, 5), max_size=60),
+    wide=st.booleans(),
+)
+def test_row_psus_are_the_sorted_rows_psus(strata, wide):
+    # A design without psu (every row its own PSU) numbers its PSUs by a
+    # stable sort of the strata codes; they must be what the general rule
+    # (unique (stratum, row) pairs) gives, also for codes beyond 16 bits,
+    # which are sorted as int64.
+    codes = np.asarray(strata, dtype=np.int64) + (70_000 if wide else 0)
+    n_strata = int(codes.max()) + 1 if codes.size else 1
+    got = _row_psu(codes, n_strata)
+    if codes.size:
+        want = _nested_psu(codes, np.arange(codes.size))
+        assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+    assert got[0].dtype == np.int64 and got[1].dtype == np.int64
+
+
+def test_rows_as_psus_in_a_design():
+    d = Design(weights=np.ones(5), strata=["b", "a", "b", "a", "a"])
+    # PSUs run through stratum a (rows 1, 3, 4), then b (rows 0, 2)
+    assert d.psu.tolist() == [3, 0, 4, 1, 2]
+    assert d.psu_stratum.tolist() == [0, 0, 0, 1, 1]
+    assert d.n_psu.tolist() == [3, 2]
