@@ -10,7 +10,9 @@ Proportions (``proportion_ci``), following R ``survey::svyciprop`` (Lumley):
     ``expit(logit(p) +- t * se_logit)`` where ``se_logit`` is the standard error
     of ``logit(p)``: from the replicates of ``logit(p_b)`` for a replicate
     design (as R's ``svyglm`` refits each replicate), else by the delta method
-    ``se / (p (1 - p))``.
+    ``se / (p (1 - p))``. R turns the t level into a normal one,
+    ``1 - 2 pnorm(qt(a/2, df))``, which rounds to 1 at ``df = 1`` and gives
+    the interval (0, 1) there; kalib takes the t quantile itself.
 ``xlogit``
     The same interval with the delta-method ``se_logit`` always.
 ``beta``
@@ -34,7 +36,9 @@ Proportions (``proportion_ci``), following R ``survey::svyciprop`` (Lumley):
 ``likelihood``
     The profile-likelihood interval of the intercept of a weighted logistic
     model, Rao–Scott-scaled by the design effect of ``logit(p)``, as R
-    computes it (``estimators.inference.likelihood_ci``).
+    computes it (``estimators.inference.likelihood_ci``). On a replicate
+    design R 4.1 gives NA (it cannot profile a replicate ``svyglm``); kalib
+    takes the design effect from the replicate SE of ``logit(p)``.
 
 References
 ----------

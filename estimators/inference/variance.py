@@ -38,8 +38,10 @@ summed from the (cluster, domain) totals present at every stage (a cluster
 without rows of the domain has total 0; ``_multistage_domain_sums``), those
 of a calibrated one (every row has a calibration residual in every column)
 through the n x (block of domains) influence matrix; an uncalibrated domain
-counts only its own rows as present (R's ``svyby`` subsets), which matters
-for ``"average"`` and for ``Design(domain_lonely=True)`` (R's
+counts only its own rows as present (R's ``svyby`` subsets), and of them
+only those of the item's base (R's ``na.rm`` and ``subset``, kalib's
+``--where``, drop the others, as ``svyglm`` drops the rows it does not fit),
+which matters for ``"average"`` and for ``Design(domain_lonely=True)`` (R's
 ``survey.adjust.domain.lonely``: a stratum whose only cluster with rows of
 the domain is one of several is lonely for ``"adjust"`` and ``"average"``).
 Differences from R: none in the numbers
@@ -98,7 +100,7 @@ from weighting.errors import KalibError
 BLOCK_DOUBLES = 2**21
 
 
-def linearization_covariance(design, influence) -> np.ndarray:
+def linearization_covariance(design, influence, present=None) -> np.ndarray:
     """Linearization covariance of estimators with the given influence values.
 
     Single-stage designs take the stratified with-replacement estimator
@@ -112,6 +114,11 @@ def linearization_covariance(design, influence) -> np.ndarray:
     influence : array-like (n,) or (n, m)
         ``z_i`` such that the estimates are ``≈ sum_i w_i z_i`` (plus a
         constant), w = ``design.weights``.
+    present : ndarray (n,) bool, optional
+        The rows the estimates are made on (a model's fitted rows): R's
+        ``svyglm`` drops the others from an uncalibrated design, which
+        changes the variance where presence matters (``"average"``,
+        ``domain_lonely``; :func:`_presence_matters`). Default: every row.
 
     Returns
     -------
@@ -124,7 +131,10 @@ def linearization_covariance(design, influence) -> np.ndarray:
     if getattr(design, "pps", None) is not None:  # PPS without replacement: weighting.pps
         return design.pps.covariance(u, design.psu)
     if is_multistage(design):
-        return multistage_covariance(design, u)
+        if present is None or design.calibration is not None or not _presence_matters(design):
+            return multistage_covariance(design, u)
+        rows = np.repeat(np.asarray(present, dtype=bool).reshape(-1, 1), u.shape[1], axis=1)
+        return multistage_covariance(design, u, rows)
     return stratified_psu_covariance(design, u)
 
 
@@ -317,7 +327,7 @@ def stratified_psu_covariance(design, u) -> np.ndarray:
     return (centred * stratum_factors(design)[stratum][:, None]).T @ centred
 
 
-def domain_variances(design, codes, n_domains, residuals, scale) -> np.ndarray:
+def domain_variances(design, codes, n_domains, residuals, scale, present=None) -> np.ndarray:
     """Linearization variances of G x m domain estimates (R's ``svyrecvar``).
 
     Estimate ``(g, j)`` has the influence values ``z_i = 1[codes_i = g]
@@ -337,6 +347,11 @@ def domain_variances(design, codes, n_domains, residuals, scale) -> np.ndarray:
         domain's estimate; for a total, ``y_ij``.
     scale : ndarray (n_domains, m)
         ``s_gj``: ``1 / T_gj(x)`` for a ratio, 1 for a total.
+    present : ndarray (n, m) bool, optional
+        The rows of each item's base (answered, ``--where``): in an
+        uncalibrated design the others are no rows of the item's domains,
+        as R's ``na.rm`` and ``subset`` drop them, which matters where
+        presence does (:func:`_presence_matters`). Default: every row.
 
     Returns
     -------
@@ -345,6 +360,8 @@ def domain_variances(design, codes, n_domains, residuals, scale) -> np.ndarray:
     e = np.asarray(residuals, dtype=np.float64).reshape(design.n, -1)
     _require_finite_influence(e)
     G, m = int(n_domains), e.shape[1]
+    if present is not None and design.calibration is None and _presence_matters(design):
+        return _by_presence(design, np.asarray(codes, dtype=np.int64), G, e, scale, present)
     if getattr(design, "pps", None) is None and is_multistage(design):
         if design.calibration is None:
             var = _multistage_domain_sums(design, np.asarray(codes, dtype=np.int64), G, e)
@@ -374,6 +391,34 @@ def domain_variances(design, codes, n_domains, residuals, scale) -> np.ndarray:
             fitted = X @ beta[:, block]
         var[block] = factor @ units.stratum_sums_of_squares(fitted, g0, g1)
     return var.reshape(G, m) * np.asarray(scale, dtype=np.float64) ** 2
+
+
+def _presence_matters(design) -> bool:
+    """Whether which rows hold an estimate's domain changes its variance: the
+    ``"average"`` policy counts the strata with rows, and ``domain_lonely``
+    the clusters with rows (:func:`multistage_covariance`)."""
+    if not is_multistage(design):
+        return False
+    policy = _policy(design)
+    return policy == "average" or (policy == "adjust" and getattr(design, "domain_lonely", False))
+
+
+def _by_presence(design, codes, G, e, scale, present) -> np.ndarray:
+    """:func:`domain_variances` with the rows outside an item's base moved
+    to an extra domain G (their residuals are 0), so that only the base's
+    rows count as rows of the item's domains; items sharing a base are
+    computed together."""
+    present = np.asarray(present, dtype=bool).reshape(design.n, -1)
+    scale = np.asarray(scale, dtype=np.float64).reshape(G, -1)
+    bases, index = np.unique(present, axis=1, return_inverse=True)
+    index = np.asarray(index).reshape(-1)
+    var = np.empty((G, e.shape[1]))
+    for k in range(bases.shape[1]):
+        columns = np.flatnonzero(index == k)
+        recoded = np.where(bases[:, k], codes, G)
+        padded = np.vstack([scale[:, columns], np.ones((1, columns.size))])
+        var[:, columns] = domain_variances(design, recoded, G + 1, e[:, columns], padded)[:G]
+    return var
 
 
 def _multistage_domain_variances(design, codes, G, e, scale) -> np.ndarray:

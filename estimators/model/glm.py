@@ -213,7 +213,7 @@ def svyglm(
         else:
             influence = np.zeros((len(data), len(beta)))
             influence[frame.used] = influence_functions(frame.X, frame.y, w, mu, fam)
-            cov = linearized_cov(design, influence)
+            cov = linearized_cov(design, influence, frame.used)
     return SvyGLMResults(
         formula=formula,
         family=fam,

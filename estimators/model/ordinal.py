@@ -711,7 +711,7 @@ def svyolr(
                 ) from None
             influence = np.zeros((len(data), len(theta)))
             influence[frame.used] = row_scores(rows, theta, fam) @ bread
-            cov = linearized_cov(design, influence)
+            cov = linearized_cov(design, influence, frame.used)
         at = cells(rows, theta[:, None], fam)
         loglik = float(_loglik(rows, theta[:, None], w[:, None], at)[0])
     return OrdinalResults(

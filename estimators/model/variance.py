@@ -36,9 +36,11 @@ def replicate_cov(design, theta, theta_reps) -> np.ndarray:
     )
 
 
-def linearized_cov(design, influence) -> np.ndarray:
-    """Linearization covariance of the design total of ``influence`` (n, k)."""
-    return np.atleast_2d(linearization_covariance(design, influence))
+def linearized_cov(design, influence, used=None) -> np.ndarray:
+    """Linearization covariance of the design total of ``influence`` (n, k);
+    ``used``: the fitted rows, the only ones R's ``svyglm`` keeps in an
+    uncalibrated design (``linearization_covariance``'s ``present``)."""
+    return np.atleast_2d(linearization_covariance(design, influence, used))
 
 
 def design_df(design, used, subset, replicate: bool) -> int:

@@ -14,6 +14,11 @@ total of ``x``, an outcome ``y`` with missing values, a 0/1 outcome ``z``, a
 3-level ``opinion`` and a domain ``dom`` unrelated to the calibration. The
 population PSU count per stratum is ``fpc`` (also as a sampling fraction,
 ``fpc_fraction``); ``cc_c`` adds a single-PSU stratum and a take-all stratum.
+
+The edge-case samples ``ce_*`` (:func:`make_edge`; R's values from
+``edge.R``, which also writes R's replicate weights ``ce_b_rep_*.csv``) have
+several single-PSU strata, PSUs of one row, widely spread weights and
+degenerate domains.
 """
 
 import json
@@ -135,6 +140,91 @@ def write(name, columns, margins):
     (HERE / f"{name}_margins.json").write_text(json.dumps(margins, indent=1) + "\n")
 
 
+# Edge-case designs (``edge.R`` reads them): name -> (seed, PSUs per stratum,
+# cluster size range, fpc as a fraction). Several single-PSU strata, strata
+# of 2 PSUs (BRR and Fay need exactly two everywhere: ce_b), PSUs of one
+# row, weights spread over three orders of magnitude.
+EDGE = {
+    "ce_a": (9120431, [1, 2, 1, 5, 3, 8], (1, 6), False),
+    "ce_b": (4410987, [2, 2, 2, 2, 2, 2, 2], (2, 7), True),
+    "ce_c": (3017765, [6, 1, 25, 4, 1], (1, 1), True),
+}
+
+
+def make_edge(seed, psus_per_stratum, cluster_range, fraction):
+    """A stratified cluster sample with the domains the edge cases need.
+
+    ``dom`` has a level with a single respondent (``solo``) and one whose
+    rows all lie in the first stratum with several PSUs (``one_stratum``);
+    ``z`` is 0 throughout ``dom == "d2"`` and 1 throughout ``solo`` and
+    ``one_stratum``; ``a`` x ``b`` is a crossed pair of factors (some cells
+    rare); ``k`` a count, ``ord`` an ordered 1-4 rating, ``y`` a measure with
+    missing values, ``sex`` a two-level group.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for h, m in enumerate(psus_per_stratum):
+        N_h = m * int(rng.integers(2, 12))
+        for j in range(m):
+            size = int(rng.integers(cluster_range[0], cluster_range[1] + 1))
+            psu_w = N_h / m * np.exp(rng.normal(1.5, 1.2))  # spread weights
+            for _ in range(size):
+                rows.append((h, f"s{h + 1}p{j + 1:02d}", N_h, psu_w * rng.uniform(0.5, 2.0)))
+    n = len(rows)
+    h_num = np.array([r[0] for r in rows])
+    stratum = np.array([f"s{h + 1}" for h in h_num])
+    psu = np.array([r[1] for r in rows])
+    N_h = np.array([r[2] for r in rows], float)
+    d = np.round(np.array([r[3] for r in rows]), 6)
+    n_psu = {h: len(set(psu[h_num == h])) for h in set(h_num)}
+    fpc = np.array([n_psu[h] for h in h_num]) / N_h if fraction else N_h
+
+    dom = rng.choice(["d1", "d2", "d3"], n, p=[0.5, 0.3, 0.2]).astype(object)
+    several = [h for h, m in enumerate(psus_per_stratum) if m > 1]
+    first = np.flatnonzero(h_num == several[0])
+    dom[first[: max(1, len(first) // 2)]] = "one_stratum"
+    others = np.flatnonzero(dom != "one_stratum")
+    dom[rng.choice(others)] = "solo"
+    a = rng.choice(["a1", "a2"], n, p=[0.6, 0.4])
+    b = rng.choice(["b1", "b2", "b3"], n, p=[0.5, 0.4, 0.1])
+    sex = rng.choice(["f", "m"], n)
+    x = np.round(rng.gamma(2.0, 8.0, n) + 3 * h_num, 4)
+    y = np.round(5 + 0.4 * x + 3 * (sex == "m") + 2 * (a == "a2") + rng.normal(0, 5, n), 4)
+    y_missing = rng.random(n) < 0.1
+    lin = -1.0 + 0.04 * x - 0.5 * (a == "a2") + 0.3 * (sex == "m")
+    z = (rng.random(n) < 1 / (1 + np.exp(-lin))).astype(int)
+    z[dom == "d2"] = 0
+    z[(dom == "solo") | (dom == "one_stratum")] = 1
+    k = rng.poisson(np.exp(0.3 + 0.03 * x + 0.4 * (sex == "m")))
+    latent = 0.05 * x + 0.6 * (a == "a2") + rng.logistic(0, 1, n)
+    ord_ = 1 + np.searchsorted([0.5, 1.5, 2.5], latent)
+    columns = {
+        "id": np.arange(1, n + 1),
+        "stratum": stratum,
+        "psu": psu,
+        "fpc": fpc,
+        "d": d,
+        "dom": dom,
+        "a": a,
+        "b": b,
+        "sex": sex,
+        "x": x,
+        "y": np.where(y_missing, np.nan, y),
+        "z": z,
+        "k": k,
+        "ord": ord_,
+    }
+    # post-stratification cells a x b: the base-weight totals moved by 0.8-1.25
+    cells = {
+        f"{i}|{j}": round(float(d[(a == i) & (b == j)].sum()) * rng.uniform(0.8, 1.25), 3)
+        for i in ("a1", "a2")
+        for j in ("b1", "b2", "b3")
+    }
+    return columns, {"ab": cells}
+
+
 if __name__ == "__main__":
     for name, spec in DATASETS.items():
         write(name, *make(*spec))
+    for name, spec in EDGE.items():
+        write(name, *make_edge(*spec))
