@@ -59,7 +59,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="also print this svychisq statistic; repeatable",
     )
     add_domain_arguments(p)
-    p.add_argument("--out", type=Path, required=True, metavar="PATH", help="output CSV")
+    p.add_argument(
+        "--out", type=Path, required=True, metavar="PATH", help="output CSV (or .parquet)"
+    )
     p.set_defaults(run=run)
     return p
 
@@ -132,7 +134,7 @@ def crosstab(design, rows, cols, by=(), where=None, level=0.95, statistics=()):
 
 def run(args) -> int:
     from estimators.inference.domains import ALL, parse_where
-    from estimators.io.files import check_writable, write_atomic
+    from estimators.io.files import check_writable, write_table
 
     check_writable(args.out, args.force)
     where = parse_where(args.where) if args.where else None
@@ -143,7 +145,7 @@ def run(args) -> int:
         table, tests = crosstab(
             design, args.rows, args.cols, args.by, where, args.level, args.statistic
         )
-    write_atomic(args.out, table.to_csv(index=False), args.force)
+    write_table(table, args.out, force=args.force)
     if not args.quiet:
         for spec, label, res, extra in tests:
             head = "all" if spec == ALL else f"{spec} = {label}"

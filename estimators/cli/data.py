@@ -29,7 +29,7 @@ import pandas as pd
 
 from estimators.cli.inputs import add_encoding_argument
 from estimators.io.cati import read_cati_csv, read_cati_sav
-from estimators.io.files import check_writable, write_files
+from estimators.io.files import OutputWriteError, check_writable, write_files
 from estimators.io.sav import read_sav
 from estimators.io.text import read_csv_header
 from estimators.io.validate import validate
@@ -124,6 +124,11 @@ def run_validate(args) -> int:
 
 
 def run_margins(args) -> int:
+    if args.out.exists() and not args.out.is_dir():
+        # (else the files' own check says "output directory 's.csv' does not exist")
+        raise OutputWriteError(
+            f"output {str(args.out)!r} is a file; --out names the directory of the margin files"
+        )
     if args.from_07091 is not None:
         from estimators.io.jsonstat import read_07091
 

@@ -93,7 +93,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--predict-out", type=Path, metavar="PATH", help="CSV for the --predict margins"
     )
     add_domain_arguments(p)
-    p.add_argument("--out", type=Path, required=True, metavar="PATH", help="coefficient table CSV")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="coefficient table CSV (or .parquet)",
+    )
     p.set_defaults(run=run)
     return p
 
@@ -118,6 +124,12 @@ def run(args) -> int:
     if bool(args.predict) != (args.predict_out is not None):
         raise KalibError("--predict VAR and --predict-out PATH go together")
     if args.predict_out is not None:
+        if args.predict_out.resolve() == args.out.resolve():
+            # with --force the margins would silently replace the coefficients
+            raise KalibError(
+                f"--predict-out {str(args.predict_out)!r} is the --out file; "
+                "give the predictive margins a file of their own"
+            )
         check_writable(args.predict_out, args.force)
     where = parse_where(args.where) if args.where else None
     # --where's columns as text (codes keep leading zeros), unless the model uses them

@@ -1,0 +1,59 @@
+"""Output paths as users give them (engineer H4's pass over every subcommand):
+a ``.parquet`` name gets parquet, two outputs of one run cannot be one file,
+and a file where a directory belongs is named as such — one line, exit 2,
+nothing written."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow.parquet as pq
+from repo_paths import REFERENCE
+from test_cli_files_inputs import _one_line_error  # the same rule: one line, exit 2
+
+from estimators.cli import main
+
+APISTRAT = REFERENCE / "model" / "apistrat.csv"
+DESIGN = ["--weight", "pw", "--strata", "stype", "--fpc", "fpc"]
+
+
+def test_crosstab_writes_parquet_when_the_name_says_so(tmp_path):
+    # was: CSV text in a file called x.parquet, which no parquet reader opens
+    args = ["crosstab", str(APISTRAT), *DESIGN, "--rows", "stype", "--cols", "sch_wide"]
+    assert main([*args, "--out", str(tmp_path / "x.csv"), "--quiet"]) == 0
+    assert main([*args, "--out", str(tmp_path / "x.parquet"), "--quiet"]) == 0
+    parquet = pq.read_table(tmp_path / "x.parquet").to_pandas()
+    pd.testing.assert_frame_equal(parquet, pd.read_csv(tmp_path / "x.csv"))
+
+
+def test_model_margins_and_coefficients_cannot_share_a_file(tmp_path, capsys):
+    # was: with --force the margins silently replaced the coefficient table
+    out = tmp_path / "m.csv"
+    out.write_text("keep\n")
+    code = main(
+        [
+            "model",
+            str(APISTRAT),
+            *DESIGN,
+            "--formula",
+            "api00 ~ stype",
+            "--predict",
+            "stype",
+            "--out",
+            str(out),
+            "--predict-out",
+            str(tmp_path / "." / "m.csv"),
+            "--force",
+            "--quiet",
+        ]
+    )
+    _one_line_error(capsys, code, "--predict-out", "is the --out file")
+    assert out.read_text() == "keep\n"
+
+
+def test_data_margins_to_a_file_says_it_is_a_file(tmp_path, capsys):
+    # was: "output directory 'x.csv' does not exist" of a file that exists
+    target = tmp_path / "x.csv"
+    target.write_text("keep\n")
+    code = main(["data", "margins", "--out", str(target), "--force"])
+    _one_line_error(capsys, code, "is a file; --out names the directory")
+    assert target.read_text() == "keep\n"
