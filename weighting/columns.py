@@ -48,14 +48,22 @@ def dense_range(span: int, n: int) -> bool:
 
 def column(data: Columns, name: str) -> np.ndarray:
     """Return ``data[name]`` as a 1-d numpy array (no copy when possible)."""
+    values = np.asarray(_lookup(data, name))
+    _check_1d(np.shape(values), name)
+    return values
+
+
+def _lookup(data: Columns, name: str) -> Any:
     try:
-        values = data[name]
+        return data[name]
     except (KeyError, IndexError, TypeError):
         raise KalibError(f"column {name!r} is not in the data") from None
-    values = np.asarray(values)
-    if values.ndim != 1:
+
+
+def _check_1d(shape: tuple[int, ...], name: str) -> int:
+    if len(shape) != 1:
         raise KalibError(f"column {name!r} is not one-dimensional")
-    return values
+    return shape[0]
 
 
 def n_rows(data: Columns, names: Iterable[str] | None = None) -> int:
@@ -67,7 +75,9 @@ def n_rows(data: Columns, names: Iterable[str] | None = None) -> int:
     counts columns, not rows); 0 for an empty mapping.
     """
     if names is not None:
-        lengths = {name: len(column(data, name)) for name in names}
+        # a column's shape, not the column: a pandas column of text would
+        # otherwise be made an array of Python strings only to be counted
+        lengths = {name: _check_1d(np.shape(_lookup(data, name)), name) for name in names}
         if len(set(lengths.values())) > 1:
             raise KalibError(f"columns have different lengths: {lengths}")
         return next(iter(lengths.values()))

@@ -207,3 +207,19 @@ def test_n_rows_of_a_frame_a_mapping_or_named_columns():
     assert n_rows(frame, ["a", "b"]) == 3
     with pytest.raises(KalibError, match="columns have different lengths"):
         n_rows({"a": np.arange(3), "b": np.arange(4)}, ["a", "b"])
+
+
+def test_n_rows_of_named_columns_reads_shapes_not_values():
+    # Counting rows must not turn a column into an array (for pandas' text
+    # columns that builds n Python strings); the checks stay the same.
+    class Lazy:
+        shape = (3,)
+
+        def __array__(self, *args, **kwargs):
+            raise AssertionError("the column was converted")
+
+    assert n_rows({"a": Lazy(), "b": np.arange(3)}, ["a", "b"]) == 3
+    with pytest.raises(KalibError, match="column 'c' is not in the data"):
+        n_rows({"a": Lazy()}, ["a", "c"])
+    with pytest.raises(KalibError, match="column 'm' is not one-dimensional"):
+        n_rows({"m": np.zeros((3, 2))}, ["m"])
