@@ -112,7 +112,9 @@ class ModelFrame:
 
     def design_matrix(self, data: pd.DataFrame) -> np.ndarray:
         """The design matrix of ``data`` (all rows) with this frame's coding."""
-        (X,) = patsy.build_design_matrices([self.design_info], data, NA_action="raise")
+        (X,) = patsy.build_design_matrices(
+            [self.design_info], numpy_dtypes(data), NA_action="raise"
+        )
         return np.asarray(X, dtype=float)
 
     def counterfactual_matrices(self, data: pd.DataFrame, variable: str, values) -> list:
@@ -242,17 +244,43 @@ def _function_name(func):
     return None
 
 
+def numpy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with pandas' nullable columns (parquet's ``Int64``,
+    ``boolean``, ``string``) as numpy ones, which is all patsy reads: integers
+    as int64 (float64 while a value is missing), booleans as bool (object
+    while one is missing), text as object."""
+    converted = {}
+    for name, column in frame.items():
+        dtype = column.dtype
+        if not isinstance(dtype, pd.api.extensions.ExtensionDtype) or isinstance(
+            dtype, pd.CategoricalDtype
+        ):
+            continue
+        missing = bool(column.isna().any())
+        if pd.api.types.is_bool_dtype(dtype):
+            converted[name] = column.astype(object if missing else bool)
+        elif pd.api.types.is_integer_dtype(dtype):
+            converted[name] = column.astype(float if missing else np.int64)
+        elif pd.api.types.is_float_dtype(dtype):
+            converted[name] = column.astype(float)
+        else:
+            converted[name] = column.astype(object)
+    return frame.assign(**converted) if converted else frame
+
+
 def _response(y: pd.DataFrame, formula: str) -> tuple:
     """Reduce patsy's response to one numeric column.
 
     A logical response such as ``I(x == 'yes')`` comes back from patsy as the
     two indicator columns ``...[False]`` and ``...[True]``; the ``[True]`` one
-    is the 0/1 response.
+    is the 0/1 response. Any other categorical response is refused, also one
+    of a single level (its one indicator column would be fitted as 1).
     """
     cols = list(y.columns)
     if len(cols) == 2 and cols[0].endswith("[False]") and cols[1].endswith("[True]"):
         return y[cols[1]].to_numpy(dtype=float), cols[1][: -len("[True]")]
-    if len(cols) != 1:
+    factors = y.design_info.factor_infos.values()
+    if len(cols) != 1 or any(f.type == "categorical" for f in factors):
         levels = ", ".join(cols[:4])
         raise FormulaError(
             f"the response of {formula!r} is categorical ({levels}...); write it as "
@@ -347,7 +375,7 @@ def build_model_frame(formula: str, data: pd.DataFrame, subset=None) -> ModelFra
         with np.errstate(divide="ignore", invalid="ignore"):
             y, X = patsy.dmatrices(
                 formula,
-                data.loc[candidates],
+                numpy_dtypes(data.loc[candidates, variables]),
                 NA_action="drop",
                 return_type="dataframe",
                 eval_env=patsy.EvalEnvironment([_NAMESPACE]),
