@@ -654,15 +654,22 @@ def _linearized(design, columns, codes, G, theta, t_den, empty):
             row *= columns.distinct[columns.den[j]]
         np.subtract(columns.distinct[columns.num[j]], row, out=row)
     scale = np.where(columns.is_total, 1.0, 1.0 / np.where(t_den == 0, 1.0, t_den))
-    var = domain_variances(design, codes, G, e.T, scale)
+    # the rows of each item's base: R drops the others (na.rm, subset) from an
+    # uncalibrated design, which changes the strata counted under
+    # lonely_psu="average" and domain_lonely (domain_variances decides)
+    present = np.stack([columns.distinct[k] > 0 for k in columns.mask], axis=1)
+    var = domain_variances(design, codes, G, e.T, scale, present)
     var[empty] = np.nan
     return var
 
 
-def domain_covariance(design, items, spec, restrict=None):
+def domain_covariance(design, items, spec, restrict=None, present=None):
     """Estimates and their full covariance across domains and items, for
     comparisons: returns ``theta (G, m)``, ``cov (G m, G m)``, the domain
     labels and the replicate estimates ``(B, G, m)`` (None for linearization).
+
+    ``present``: (n,) bool, the rows R's design keeps (svyglm drops rows with
+    missing values); default every row, as R's ``svyby(covmat = TRUE)``.
     """
     codes, labels = domain_codes(design.data, spec)
     restrict = np.ones(design.n, bool) if restrict is None else restrict
@@ -682,7 +689,7 @@ def domain_covariance(design, items, spec, restrict=None):
         )
         return theta, cov, labels, reps
     z = _influence(columns, codes, len(labels), theta, t_den)
-    return theta, linearization_covariance(design, z), labels, None
+    return theta, linearization_covariance(design, z, present), labels, None
 
 
 def _require_finite(reps, labels, items):
