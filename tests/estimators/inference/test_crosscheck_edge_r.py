@@ -25,6 +25,7 @@ import pytest
 from repo_paths import REFERENCE
 from scipy import special, stats
 
+from estimators.cli import main
 from estimators.inference.chisq import rao_scott
 from estimators.inference.contrast import estimates, svycontrast
 from estimators.inference.domains import parse_where
@@ -419,3 +420,83 @@ def test_replicate_weights_made_by_kalib_equal_r(method):
     close(d.replicate_weights(), W, f"{method} replicate weights")
     close(d.scale, ref[f"rep_{method}/scale"][0], f"{method} scale")
     close(d.rscales, ref[f"rep_{method}/rscales"], f"{method} rscales")
+
+
+# -- the same through the kalib CLI -----------------------------------------------
+
+
+def cli_estimate(tmp_path, sample, *args):
+    out = tmp_path / "out.csv"
+    assert main(["estimate", str(sample), *args, "--out", str(out), "--quiet"]) == 0
+    return pd.read_csv(out)
+
+
+DESIGN_OPTIONS = ["--weight", "d", "--strata", "stratum", "--psu", "psu", "--fpc", "fpc"]
+
+
+@pytest.mark.parametrize("policy", ["adjust", "certainty"])
+def test_cli_estimate_with_lonely_psus_equals_r(tmp_path, policy):
+    ref = load("ce_c")[2]
+    f = cli_estimate(
+        tmp_path,
+        REF / "ce_c.csv",
+        *DESIGN_OPTIONS,
+        "--lonely-psu",
+        policy,
+        "--mean",
+        "y",
+        "--by",
+        "all",
+        "--by",
+        "dom",
+    )
+    case = f"ce_c/{policy}"
+    close(f.loc[0, ["estimate", "se", "deff"]], ref[f"lin_{policy}/mean_y"], f"{case} CLI mean")
+    by_domain(case, f.iloc[1:], ref[f"lin_{policy}/by_dom_mean_y"], f"{case} CLI by dom")
+
+
+def test_cli_proportion_korn_graubard_equals_r(tmp_path):
+    ref = load("ce_b")[2]
+    f = cli_estimate(
+        tmp_path, REF / "ce_b.csv", *DESIGN_OPTIONS, "--proportion", "z=1", "--ci", "beta"
+    )
+    close(f.loc[0, ["estimate", "se", "ci_low", "ci_high"]], ref["lin_fail/ciprop_beta"], "KG")
+
+
+@pytest.mark.parametrize("k", ["jkn", "fay", "bootstrap_mse"])
+def test_cli_estimate_from_r_replicate_weights_equals_r(tmp_path, k):
+    """R's replicate weights as a replicate file from elsewhere (no sidecar:
+    ``--replicate-type other`` with R's scale and rscales)."""
+    data, _, ref = load("ce_b")
+    reps = tmp_path / "reps.csv"
+    W = pd.read_csv(REF / f"ce_b_rep_{k}.csv")
+    W.insert(1, "weight", data.d)
+    W.to_csv(reps, index=False)
+    rscales = ",".join(map(repr, ref[f"rep_{k}/rscales"].tolist()))
+    f = cli_estimate(
+        tmp_path,
+        REF / "ce_b.csv",
+        "--replicate-weights",
+        str(reps),
+        "--replicate-type",
+        "other",
+        "--scale",
+        repr(float(ref[f"rep_{k}/scale"][0])),
+        "--rscales",
+        rscales,
+        *(["--mse"] if k.endswith("_mse") else []),
+        "--mean",
+        "y",
+    )
+    close(f.loc[0, ["estimate", "se", "deff"]], ref[f"rep_{k}/mean_y"], f"{k} CLI mean")
+
+
+def test_cli_model_equals_r(tmp_path):
+    ref = load("ce_b")[2]
+    out = tmp_path / "coef.csv"
+    argv = ["model", str(REF / "ce_b.csv"), *DESIGN_OPTIONS, "--formula", "k ~ x + sex"]
+    assert main([*argv, "--family", "poisson", "--out", str(out), "--quiet"]) == 0
+    table = pd.read_csv(out)
+    table = table.set_index(table.term.map(r_term)).loc[ref["glm/poisson/terms"]]
+    close(table.estimate, ref["lin_fail/glm/poisson/coef"], "CLI poisson coef", GLM_RTOL)
+    close(table.se, ref["lin_fail/glm/poisson/se"], "CLI poisson se", GLM_RTOL)
