@@ -103,20 +103,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def design_from_args(frame, args) -> Design:
-    """The Design of the parsed design options (columns checked, ids unique)."""
+    """The Design of the parsed design options (columns checked; the ids were
+    checked by ``read_sample``)."""
     names = [args.id, args.weight, *design_columns(args)]
     missing = [c for c in names if c is not None and c not in frame.columns]
     if missing:
         raise KalibError(
             f"{str(args.sample)!r} has no column {missing[0]!r} "
             f"(columns: {', '.join(map(str, frame.columns))})"
-        )
-    ids = frame[args.id]
-    duplicated = ids[ids.duplicated()]
-    if len(duplicated):
-        raise KalibError(
-            f"id column {args.id!r} is not unique: {len(duplicated)} "
-            f"duplicate(s), first {duplicated.iloc[0]!r}"
         )
     return design_of_args(frame, args)
 
