@@ -287,16 +287,19 @@ def estimates(
     return item_estimates(design, items, by, restrict)
 
 
-def item_estimates(design, items, by: str = ALL, restrict=None) -> Estimates:
+def item_estimates(design, items, by: str = ALL, restrict=None, present=None) -> Estimates:
     """:func:`estimates` of ``items`` with a boolean ``restrict`` array (rows
     of the subpopulation) instead of a condition. An item is named by its
-    catalog id when it has one (``Item.rate``), else by its variable."""
-    return _by_domain(design, items, by, restrict)[0]
+    catalog id when it has one (``Item.rate``), else by its variable.
+    ``present``: the rows R's design keeps, when R drops the others (its
+    ``svyglm`` the rows it does not fit; ``linearization_covariance``);
+    default every row, as R's ``svyby(covmat = TRUE)``."""
+    return _by_domain(design, items, by, restrict, present)[0]
 
 
-def _by_domain(design, items, by, restrict):
+def _by_domain(design, items, by, restrict, present=None):
     """:func:`item_estimates` and the domain labels of ``by``."""
-    theta, cov, labels, reps = domain_covariance(design, items, by, restrict)
+    theta, cov, labels, reps = domain_covariance(design, items, by, restrict, present)
     G, m = theta.shape
     # domain_covariance is domain-major (g * m + j); R's svyby is item-major
     order = np.array([g * m + j for j in range(m) for g in range(G)], dtype=np.int64)

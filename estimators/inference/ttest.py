@@ -157,7 +157,7 @@ def svyttest(
     if where is not None:
         rows &= where.mask(design.data)
     if group is None:
-        est = item_estimates(design, [Item(y, item.num, item.den, rows, "mean")])
+        est = item_estimates(design, [Item(y, item.num, item.den, rows, "mean")], present=rows)
         first = second = None
         contrast = [1.0]
     else:
@@ -183,6 +183,7 @@ def svyttest(
                 )
                 for lev in levels
             ],
+            present=rows,  # R's svyglm(y ~ g) drops the other rows
         )
         contrast = [-1.0, 1.0]
     est = dataclasses.replace(est, df=float(_degf(design, rows) - 1))

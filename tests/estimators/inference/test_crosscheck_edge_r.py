@@ -154,16 +154,7 @@ def by_domain(case, frame, expected, what):
 CASES = [*LINEARIZATION, *REPLICATE]
 
 
-def needs_bases(*cases):
-    """``cases`` with the estimate's rows counted as R does under
-    ``"average"``/``domain_lonely`` (rows with a missing y or outside
-    ``--where`` are no rows of the estimate): pending estimate.py passing the
-    items' bases to the variance (requested of its owner)."""
-    mark = pytest.mark.xfail(reason="estimate.py does not yet pass the bases", strict=False)
-    return lambda values: [pytest.param(c, marks=mark) if c in cases else c for c in values]
-
-
-@pytest.mark.parametrize("case", needs_bases("ce_a/average", "ce_c/average")(CASES))
+@pytest.mark.parametrize("case", CASES)
 def test_means_totals_domains_equal_r(case):
     name, k = key(case)
     ref = load(name)[2]
@@ -270,7 +261,7 @@ def test_svyciprop_equals_r(case, method):
         close(interval, expected, what)
 
 
-@pytest.mark.parametrize("case", needs_bases("ce_c/average")(CASES))
+@pytest.mark.parametrize("case", CASES)
 def test_svyquantile_intervals_equal_r(case):
     """Every Woodruff interval, and Francisco–Fuller's score interval, of the
     median. On a replicate design R 4.1 gives the ``mean`` interval whatever
@@ -303,7 +294,7 @@ def test_svyquantile_intervals_equal_r(case):
         )
 
 
-@pytest.mark.parametrize("case", needs_bases("ce_c/average")(CASES))
+@pytest.mark.parametrize("case", CASES)
 def test_svyttest_and_svychisq_equal_r(case):
     name, k = key(case)
     ref = load(name)[2]
@@ -370,9 +361,7 @@ def test_svyolr_equals_r(case):
 POLICIES = {f"{n}/{p}": (n, p) for n in ("ce_a", "ce_c") for p in ("adjust", "average")}
 
 
-@pytest.mark.parametrize(
-    "case", needs_bases("ce_a/adjust", "ce_a/average", "ce_c/average")(POLICIES)
-)
+@pytest.mark.parametrize("case", POLICIES)
 def test_domain_lonely_equals_r(case):
     """R's ``survey.adjust.domain.lonely = TRUE`` (``Design(domain_lonely=True)``)."""
     name, policy = POLICIES[case]
