@@ -114,7 +114,9 @@ def replicate_metadata(design: Design) -> dict[str, Any]:
             "lonely_psu": design.lonely_psu,
         },
         "calibration": calibration_spec(design),
-        "convergence": _finite(reps.convergence.rows()),
+        # replicate weights given through the API (with_replicate_weights) were
+        # not re-calibrated here: no record
+        "convergence": None if reps.convergence is None else _finite(reps.convergence.rows()),
     }
 
 
