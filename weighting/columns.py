@@ -402,7 +402,8 @@ def frozen(array: NDArray[Any]) -> NDArray[Any]:
 
 def positive_weights(values: ArrayLike, label: str, n: int) -> NDArray[np.float64]:
     """``values`` as float64 (n,), or WeightError naming the count and first row
-    of values that are not numbers, or not positive and finite."""
+    of values that are not numbers, or not positive and finite, or saying
+    that their total overflows."""
     shape = np.shape(values)
     if shape != (n,):
         raise WeightError(f"{label} have shape {shape}, the sample has {n} rows")
@@ -414,5 +415,14 @@ def positive_weights(values: ArrayLike, label: str, n: int) -> NDArray[np.float6
             f"{label}: {rows.size} value(s) not positive and finite "
             f"(first at row {rows[0] + 1}: {float(w[rows[0]])!r})",
             row=rows[0],
+        )
+    with np.errstate(over="ignore"):  # the overflow is the error below
+        total = w.sum()
+    if not np.isfinite(total):
+        # every weight finite but their total is not: each estimate would be
+        # inf or NaN, after numpy's overflow warnings, with no error
+        raise WeightError(
+            f"{label}: the {n} weights sum to more than {np.finfo(float).max:.3g} "
+            f"(largest {w.max():g}); rescale them"
         )
     return w

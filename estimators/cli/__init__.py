@@ -166,6 +166,42 @@ def joined_negative_lists(argv: list[str]) -> list[str]:
     return out
 
 
+# A run's input files by option (their words in the message) and its outputs.
+_INPUTS = {
+    "sample": "input SAMPLE",
+    "file": "input FILE",
+    "from_07091": "--from-07091",
+    "margins": "--margins",
+    "replicate_weights": "--replicate-weights",
+    "pps": "--pps",
+}
+_OUTPUTS = ("out", "predict_out")
+
+
+def refuse_inputs_as_outputs(args: argparse.Namespace) -> None:
+    """OutputWriteError when an output of the run is one of its input files
+    (the same file by any name): ``--force`` replaces an earlier output, never
+    the data a run reads (``kalib rake s.csv --out s.csv --force`` would
+    otherwise overwrite the sample's base weights with the calibrated ones)."""
+    outputs = [o for o in (getattr(args, name, None) for name in _OUTPUTS) if o is not None]
+    existing = [o for o in outputs if os.path.isfile(o)]
+    if not existing:
+        return  # the usual case: nothing to compare
+    for name, words in _INPUTS.items():
+        given = getattr(args, name, None)
+        for path in given if isinstance(given, list) else [given]:
+            if path is None or not os.path.isfile(path):
+                continue  # --pps brewer, say: not a file
+            for out in existing:
+                if os.path.samefile(out, path):
+                    from estimators.io.files import OutputWriteError
+
+                    raise OutputWriteError(
+                        f"output {str(out)!r} is also the {words} file; write to another "
+                        "file (--force replaces outputs, never inputs)"
+                    )
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = joined_negative_lists(sys.argv[1:] if argv is None else list(argv))
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
@@ -179,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             from weighting.errors import KalibError  # the subcommand has loaded it
 
             try:
+                refuse_inputs_as_outputs(args)
                 with thread_limits(blas=1):
                     return int(args.run(args) or 0)
             except KalibError as exc:

@@ -91,7 +91,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "replacement (wor, default; R deff = TRUE) or with replacement "
         '(replace; R deff = "replace")',
     )
-    p.add_argument("--out", type=Path, required=True, metavar="PATH", help="output CSV")
+    p.add_argument(
+        "--out", type=Path, required=True, metavar="PATH", help="output CSV (or .parquet)"
+    )
     p.set_defaults(run=run)
     return p
 
@@ -281,7 +283,8 @@ def select_rates(text: str):
 def run(args) -> int:
     from estimators.inference import estimate as E
     from estimators.inference.domains import parse_where
-    from estimators.io.files import check_writable
+    from estimators.inference.results import ESTIMATE_COLUMNS
+    from estimators.io.files import PARQUET_SUFFIXES, check_writable, write_table
 
     check_writable(args.out, args.force)
     where = parse_where(args.where) if args.where else None
@@ -303,7 +306,10 @@ def run(args) -> int:
         )
     if args.rates:
         results.frame["variable"] = results.frame["rate"]
-    results.to_csv(args.out, force=args.force)
+    if args.out.suffix.lower() in PARQUET_SUFFIXES:
+        write_table(results.tidy(ESTIMATE_COLUMNS), args.out, force=args.force)
+    else:
+        results.to_csv(args.out, force=args.force)
     if not args.quiet:
         print(results.summary(), file=sys.stdout)
     return 0

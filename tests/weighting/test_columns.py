@@ -199,6 +199,17 @@ def test_positive_weights_name_the_first_bad_row_in_plain_numbers():
         positive_weights([1.0, 2.0], "w", 3)
 
 
+def test_positive_weights_whose_total_overflows_are_an_error(recwarn):
+    # each weight is finite, their sum is not: every estimate would be inf or
+    # NaN after numpy's overflow warnings; said once, without a warning
+    with pytest.raises(
+        WeightError, match=r"^w: the 60 weights sum to more than 1.8e\+308 \(largest 1e\+307\)"
+    ):
+        positive_weights(np.full(60, 1e307), "w", 60)
+    assert not recwarn.list
+    assert positive_weights(np.full(3, 1e307), "w", 3).sum() == 3e307
+
+
 def test_n_rows_of_a_frame_a_mapping_or_named_columns():
     import pandas as pd
 
