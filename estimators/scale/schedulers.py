@@ -72,6 +72,11 @@ def dask_scheduler(scheduler, *, n_workers=None, memory_limit="auto", progress=F
         client = Client(address, timeout="10s")
     except OSError as exc:
         raise KalibError(f"cannot reach the dask scheduler at {address}: {exc}") from None
+    except ValueError as exc:  # distributed's parser: no port, a bad port, an unknown protocol
+        raise KalibError(
+            f"--scheduler must be threads, processes or a scheduler address "
+            f"(HOST:PORT, tcp://HOST:PORT), got {scheduler!r}: {exc}"
+        ) from None
     with client:
         yield client
 

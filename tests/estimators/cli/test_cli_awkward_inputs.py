@@ -1,0 +1,23 @@
+"""Options and files as users give them (engineer H4's pass over every
+subcommand): a wrong one is one line naming it, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import pytest
+from repo_paths import REFERENCE
+from test_cli_files_inputs import _one_line_error  # the same rule: one line, exit 2
+
+from estimators.cli import main
+
+APISTRAT = REFERENCE / "model" / "apistrat.csv"
+DESIGN = ["--weight", "pw", "--strata", "stype", "--fpc", "fpc"]
+
+
+@pytest.mark.parametrize("address", ["banana", "tcp://host:x", "foo://host:1"])
+def test_a_scheduler_that_is_no_address_is_named(tmp_path, capsys, address):
+    # was: distributed's ValueError ('missing port number in address ...') as a traceback
+    out = tmp_path / "e.csv"
+    argv = ["estimate", str(APISTRAT), *DESIGN, "--mean", "api00", "--variance", "bootstrap"]
+    code = main([*argv, "--replicates", "4", "--scheduler", address, "--out", str(out)])
+    _one_line_error(capsys, code, "--scheduler must be threads, processes", repr(address))
+    assert not out.exists()
