@@ -39,7 +39,9 @@ the domain estimated on the full design (domain semantics), ``N`` the rows of
 the domain and ``nu`` its PSUs minus strata (R's ``svychisq`` on
 ``subset(design, ...)`` of an uncalibrated design). R keeps every row of a
 *calibrated* design in a subset and so scales its X^2 to the whole sample;
-kalib scales to the domain in every case.
+kalib scales to the domain in every case. The table has the categories
+present in the domain: R keeps every level of the factor, and a level
+absent from the domain makes its statistic NaN.
 
 References
 ----------
@@ -251,7 +253,9 @@ class _Table:
             for r in self.r_levels:
                 hit = ((r_text == r) & (c_text == c)).to_numpy(np.float64)
                 items.append(Item(f"{r}:{c}", hit, np.ones(n), self.answered, "proportion"))
-        p, V, _, _ = domain_covariance(design, items, "all")
+        # R's svychisq on a subset drops the other rows (and those with a
+        # missing category): present, for the lonely-PSU policies that count rows
+        p, V, _, _ = domain_covariance(design, items, "all", present=self.answered)
         p = p.reshape(-1)
         self.N = int(in_domain.sum())
         self.nu = _domain_df(design, in_domain)
@@ -285,7 +289,7 @@ class _Table:
                     + N_r[r] * N_c[c] / N**2 * self.answered
                 )
                 items.append(Item(f"{r}:{c}", z, None, self.answered, "total"))
-        Y, V, _, _ = domain_covariance(design, items, "all")
+        Y, V, _, _ = domain_covariance(design, items, "all", present=self.answered)
         Y = Y.reshape(-1)
         return float(Y @ np.linalg.solve(V, Y))
 

@@ -133,7 +133,9 @@ def svyvar(design, variables, where=None) -> SvyVar:
             Item(label, factor * centred[:, r] * centred[:, c], ones, rows, "mean")
             for label, (r, c) in zip(labels, pairs)
         ]
-        return SvyVar(tuple(names), item_estimates(design, items))
+        # R's svymean(..., na.rm = TRUE) of the cross-products drops the rows
+        # with a missing value (and a subset the rows outside it)
+        return SvyVar(tuple(names), item_estimates(design, items, present=rows))
     return SvyVar(tuple(names), _replicated(design, labels, pairs, rows, centred, factor))
 
 

@@ -95,19 +95,27 @@ estimates <- function(d, put, replicate = FALSE) {
     s <- svychisq(~a + b, d, statistic = st)
     put(paste0("chisq_", st), c(s$statistic, s$parameter, s$p.value))
   }
+  # in a domain, and on the rows with y (a subset drops the others)
+  s <- svychisq(~a + b, subset(d, sex == "m"), statistic = "F")
+  put("chisq_F/sex_m", c(s$statistic, s$parameter, s$p.value))
+  s <- svychisq(~a + sex, subset(d, !is.na(y)), statistic = "F")
+  put("chisq_F/a_sex_with_y", c(s$statistic, s$parameter, s$p.value))
+  v <- svyvar(~y, d, na.rm = TRUE); put("svyvar_y", c(coef(v), SE(v)))
   put("degf", degf(d))
 }
 
 models <- function(d, put, terms) {
   # R's svyglm takes its SEs from the working weights of the iteration before
   # the last: refit from the converged coefficients (crosscheck.R)
-  exact_glm <- function(formula, family) {
-    args <- list(formula, d, family = family,
+  exact_glm_on <- function(formula, design, family = gaussian()) {
+    args <- list(formula, design, family = family,
                  control = glm.control(epsilon = 1e-14, maxit = 100))
     f0 <- do.call(svyglm, args)
     do.call(svyglm, c(args, list(start = unname(coef(f0)))))
   }
+  exact_glm <- function(formula, family) exact_glm_on(formula, d, family)
   fits <- list(binomial = exact_glm(z ~ x + a, quasibinomial()),
+               subset = do.call(exact_glm_on, list(y ~ x + a, subset(d, sex == "f"))),
                poisson = exact_glm(k ~ x + sex, quasipoisson()),
                gaussian = exact_glm(y ~ x + a * b, gaussian()))
   for (f in names(fits)) {
