@@ -159,6 +159,22 @@ run <- function(name) {
     m <- svymean(~y, ps, na.rm = TRUE); put("mean_y", c(coef(m), SE(m)))
     t <- svytotal(~x, ps); put("total_x", c(coef(t), SE(t)))
     b <- svyby(~y, ~dom, ps, svymean, na.rm = TRUE); put("by_dom_mean_y", c(coef(b), SE(b)))
+    # raked to the a and b margins of the same cells (R keeps every row of a
+    # calibrated design in a domain)
+    N <- unlist(mg$ab)
+    rk <- calibrate(d, ~a + b, c(sum(N), sum(N[4:6]), sum(N[c(2, 5)]), sum(N[c(3, 6)])),
+                    calfun = "raking", epsilon = 1e-12, maxit = 1000)
+    put <- store(paste0("rk_", policy))
+    put("mean_y", try_num({m <- svymean(~y, rk, na.rm = TRUE); c(coef(m), SE(m))}))
+    put("by_dom_mean_y",
+        try_num({b <- svyby(~y, ~dom, rk, svymean, na.rm = TRUE); c(coef(b), SE(b))}))
+    if (policy %in% c("adjust", "fail")) {
+      put <- store(paste0("lin_", policy))
+      for (q in c("school", "shahvaish", paste0("hf", 1:9))) {
+        v <- svyquantile(~y, d, c(0.1, 0.5, 0.73), qrule = q, ci = TRUE, na.rm = TRUE)[[1]]
+        put(paste0("quantile_y/", q), t(v))  # per p: estimate, low, high, se
+      }
+    }
   }
   if (name == "ce_b") {
     options(survey.lonely.psu = "fail")
@@ -181,6 +197,12 @@ run <- function(name) {
       write.csv(data.frame(id = df$id, W), file.path(here, paste0(name, "_rep_", k, ".csv")),
                 row.names = FALSE)
       estimates(r, store(paste0("rep_", k)), replicate = TRUE)
+      if (k == "jkn") {  # post-stratified replicates: each column scaled to the cells
+        ps <- postStratify(r, ~a + b, cells)
+        m <- svymean(~y, ps, na.rm = TRUE); put <- store("ps_rep_jkn")
+        put("mean_y", c(coef(m), SE(m))); put("degf", degf(ps))
+        b <- svyby(~y, ~dom, ps, svymean, na.rm = TRUE); put("by_dom_mean_y", c(coef(b), SE(b)))
+      }
       if (k %in% c("fay", "jkn")) models(r, store(paste0("rep_", k)), terms)
     }
   }
