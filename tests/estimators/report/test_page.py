@@ -2,11 +2,13 @@
 exact keyrates.csv columns (no design, no calibration)."""
 
 import base64
+import io
 import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
 
 from estimators.report import figures as figs
 from estimators.report.html import Figure, Page, num, pct, published_matches, render
@@ -202,7 +204,32 @@ def test_forest_has_one_panel_per_rate_with_all_sector_and_size_rows():
     est = frame[(frame.rate == "trainee_now_rate") & (frame.domain == "all")].estimate.iloc[0]
     lines = axes[0].collections[0].get_segments()
     assert np.allclose(lines[0][:, 0], [100 * est - 6, 100 * est + 6])
+    # after the seven intervals, the grey separators between the all, sector
+    # and size blocks, across the panel
+    assert [segment[0, 1] for segment in lines[7:]] == [-0.5, -2.5]
+    assert all(np.allclose(segment[:, 0], axes[0].get_xlim()) for segment in lines[7:])
+    colours = axes[0].collections[0].get_colors()
+    assert to_hex(colours[7]) == figs.SEPARATOR_COLOUR != to_hex(colours[0])
     figs.plt.close(fig)
+
+
+def test_figure_png_has_the_pixels_of_matplotlibs_own():
+    """to_png encodes with Pillow (RGB, fast zlib) what savefig would have
+    written as RGBA: the same pixels, every one opaque."""
+    from PIL import Image
+
+    def draw():
+        rates = ["trainee_now_rate", "hired_after_trainee_rate"]
+        return figs.forest(fake_keyrates(), rates, {}, text("en", SURVEY.text), 0.95)
+
+    ours = Image.open(io.BytesIO(figs.to_png(draw())))
+    fig, theirs = draw(), io.BytesIO()
+    fig.savefig(theirs, format="png", dpi=100)
+    figs.plt.close(fig)
+    rgba = np.asarray(Image.open(theirs))
+    assert ours.mode == "RGB" and np.allclose(ours.info["dpi"], 100, atol=1e-3)
+    assert (rgba[..., 3] == 255).all()
+    assert np.array_equal(np.asarray(ours), rgba[..., :3])
 
 
 def test_published_domains_sit_under_their_rate_and_sensitivity_is_shown():
