@@ -509,7 +509,7 @@ def test_replicate_weights_made_by_kalib_equal_r(method):
 
 def cli_estimate(tmp_path, sample, *args):
     out = tmp_path / "out.csv"
-    assert main(["estimate", str(sample), *args, "--out", str(out), "--quiet"]) == 0
+    assert main(["estimate", str(sample), *args, "--out", str(out), "--force", "--quiet"]) == 0
     return pd.read_csv(out)
 
 
@@ -535,6 +535,29 @@ def test_cli_estimate_with_lonely_psus_equals_r(tmp_path, policy):
     case = f"ce_c/{policy}"
     close(f.loc[0, ["estimate", "se", "deff"]], ref[f"lin_{policy}/mean_y"], f"{case} CLI mean")
     by_domain(case, f.iloc[1:], ref[f"lin_{policy}/by_dom_mean_y"], f"{case} CLI by dom")
+
+
+def test_cli_where_and_domain_lonely_under_average_equal_r(tmp_path):
+    """--where drops the other rows' strata from the average, as R's subset;
+    --domain-lonely is R's survey.adjust.domain.lonely."""
+    options = [*DESIGN_OPTIONS, "--lonely-psu", "average", "--mean", "y"]
+    for name in ("ce_a", "ce_c"):
+        ref = load(name)[2]
+        f = cli_estimate(tmp_path, REF / f"{name}.csv", *options, "--where", "x > 20 and sex == f")
+        close(f.loc[0, ["estimate", "se"]], ref["lin_average/where_mean_y"], f"{name} CLI where")
+        f = cli_estimate(tmp_path, REF / f"{name}.csv", *options, "--by", "dom", "--domain-lonely")
+        f = f[f.domain_var == "dom"]
+        expected = ref["lin_average_domain_lonely/by_dom_mean_y"]
+        by_domain(f"{name}/average", f, expected, f"{name} CLI domain lonely")
+
+
+def test_cli_nest_equals_r(tmp_path):
+    """PSU codes reused across strata with --nest (R's nest = TRUE)."""
+    data, _, ref = load("ce_b")
+    sample = tmp_path / "local_psu.csv"
+    data.assign(psu=data.psu.str[-3:]).to_csv(sample, index=False)
+    f = cli_estimate(tmp_path, sample, *DESIGN_OPTIONS, "--nest", "--mean", "y")
+    close(f.loc[0, ["estimate", "se", "deff"]], ref["lin_fail/mean_y"], "CLI --nest")
 
 
 def test_cli_proportion_korn_graubard_equals_r(tmp_path):
