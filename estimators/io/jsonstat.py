@@ -323,14 +323,19 @@ def read_07091(
     # Every count of the table, used or not (a negative count of units with
     # no employees still says the download is damaged).
     counts = long["value"].to_numpy()
+    # Above 2**53 a float count is no longer exact, and the sums of the table
+    # would wrap around in int64 (1e20 became a negative margin); JSON's
+    # Infinity (which Python's json reads) is no count either.
+    huge = ~np.isnan(counts) & ~(np.abs(counts) <= 2.0**53)
     wrong = ~np.isnan(counts) & ((counts < 0) | (counts != np.floor(counts)))  # gaps: below
-    if wrong.any():
-        row = long.iloc[int(np.flatnonzero(wrong)[0])]
-        raise JsonStatError(
-            f"{name!r}: NACE {row[nace]}, size {row[f'{size}_label']!r}: "
-            f"count {row['value']:g} is not a whole number of "
-            "establishments >= 0"
-        )
+    for bad, why in ((wrong, "not"), (huge, "too large to be")):
+        if bad.any():
+            row = long.iloc[int(np.flatnonzero(bad)[0])]
+            raise JsonStatError(
+                f"{name!r}: NACE {row[nace]}, size {row[f'{size}_label']!r}: "
+                f"count {row['value']:g} is {why} a whole number of "
+                "establishments >= 0"
+            )
     try:
         long = long.assign(
             section=long[nace].map(nace_to_section),
