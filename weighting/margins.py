@@ -121,7 +121,18 @@ class NumericTotal:
 
 
 def _label(key: tuple[str, ...]) -> str:
-    return key[0] if len(key) == 1 else "(" + ", ".join(key) + ")"
+    parts = [_part(part) for part in key]
+    return parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ")"
+
+
+def _part(category: str) -> str:
+    """A category as a label shows it: plain, but quoted (``'a '``, ``''``,
+    ``'a\\nb'``) when blanks at an end or a control character would be
+    invisible or break a one-line message (padded text from SPSS or Excel,
+    a quoted CSV field holding a newline)."""
+    text = str(category)
+    hidden = not text or text != text.strip() or not text.isprintable()
+    return repr(text) if hidden else text
 
 
 def _number(total: Any, what: str) -> float:
