@@ -551,6 +551,18 @@ def test_cli_where_and_domain_lonely_under_average_equal_r(tmp_path):
         by_domain(f"{name}/average", f, expected, f"{name} CLI domain lonely")
 
 
+def test_cli_crosstab_in_a_domain_under_average_equals_r(tmp_path, capsys):
+    """The printed Rao-Scott F of a x b among sex == m (4 decimals, the
+    contract), R's svychisq on subset(design, sex == "m")."""
+    ref = load("ce_c")[2]
+    argv = ["crosstab", str(REF / "ce_c.csv"), *DESIGN_OPTIONS, "--lonely-psu", "average"]
+    argv += ["--rows", "a", "--cols", "b", "--where", "sex == m"]
+    capsys.readouterr()
+    assert main([*argv, "--out", str(tmp_path / "tab.csv")]) == 0
+    f, ndf, ddf, _ = ref["lin_average/chisq_F/sex_m"]
+    assert f"F = {f:.4f}, ndf = {ndf:.4f}, ddf = {ddf:.4f}" in capsys.readouterr().out
+
+
 def test_cli_nest_equals_r(tmp_path):
     """PSU codes reused across strata with --nest (R's nest = TRUE)."""
     data, _, ref = load("ce_b")
