@@ -194,7 +194,7 @@ def forest(
     height = top + nrows * (title_h + panel_h) + (nrows - 1) * gap_h + axis_h
     # Common limits set by hand: sharex/sharey make every tick a child of one
     # shared transform, which costs quadratic time in the number of panels.
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
+    fig = plt.figure(figsize=(width, height))
     shown = frame[frame["rate"].isin(rates) & frame["domain_var"].isin(domain_vars)]
     xlim = _padded_limits(
         scale * shown[["ci_low", "ci_high", "unweighted"]].to_numpy(float),
@@ -210,7 +210,10 @@ def forest(
         wspace=gap_w / panel_w,
         hspace=(title_h + gap_h) / panel_h,
     )
-    for k, (ax, rate) in enumerate(zip(axes.flat, rates)):
+    # an Axes for each rate only (the grid's last row may have empty slots)
+    grid = fig.add_gridspec(nrows, ncols)
+    axes = [fig.add_subplot(grid[k // ncols, k % ncols]) for k in range(len(rates))]
+    for k, (ax, rate) in enumerate(zip(axes, rates)):
         part = panels[rate]
         y = -np.arange(len(part), dtype=float)
         est, lo, hi = (scale * part[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
@@ -226,8 +229,11 @@ def forest(
             colors=[WEIGHTED_COLOUR] * len(y) + [SEPARATOR_COLOUR] * len(cuts),
             linewidths=[1.6] * len(y) + [0.7] * len(cuts),
         )
-        ax.plot(est, y - 0.14, "s", ms=4, color=WEIGHTED_COLOUR)
-        ax.plot(scale * part["unweighted"].to_numpy(float), y + 0.14, "o", **UNWEIGHTED_MARKER)
+        # the points as lines of markers made directly (plot() parses a
+        # format and a property cycle first)
+        ax.add_line(Line2D(est, y - 0.14, ls="none", marker="s", ms=4, color=WEIGHTED_COLOUR))
+        unweighted = scale * part["unweighted"].to_numpy(float)
+        ax.add_line(Line2D(unweighted, y + 0.14, ls="none", marker="o", **UNWEIGHTED_MARKER))
         # Tick objects are the costliest part of a panel: labels in the first
         # column only, and few x ticks.
         if k % ncols == 0:
@@ -241,13 +247,11 @@ def forest(
         ax.grid(axis="x", color="#eeeeee")
         ax.set_axisbelow(True)
         ax.tick_params(axis="x", labelbottom=False)
-    for ax in list(axes.flat)[len(rates) :]:
-        ax.set_visible(False)
     # x tick labels once per column: under the last panel drawn in it.
     for col in range(ncols):
-        last = max(r for r in range(nrows) if r * ncols + col < len(rates))
-        axes[last][col].xaxis.set_tick_params(labelbottom=True)
-        axes[last][col].set_xlabel(axis or t["percent"], labelpad=1)
+        last = axes[col + (len(rates) - 1 - col) // ncols * ncols]
+        last.xaxis.set_tick_params(labelbottom=True)
+        last.set_xlabel(axis or t["percent"], labelpad=1)
     handles = [
         Line2D([], [], ls="none", marker="o", **UNWEIGHTED_MARKER),
         Line2D([], [], color=WEIGHTED_COLOUR, marker="s", ms=4, lw=1.6),
