@@ -121,6 +121,12 @@ def run(args) -> int:
     for option, value in (("--link", args.link), ("--levels", args.levels)):
         if value is not None and args.family != "ordinal":
             raise KalibError(f"{option} is for --family ordinal, not --family {args.family}")
+    levels = None if args.levels is None else [v.strip() for v in args.levels.split(",")]
+    if levels is not None and "" in levels:
+        raise KalibError(
+            f"--levels {args.levels!r} has an empty level: give the response's "
+            "categories lowest first, e.g. --levels low,medium,high"
+        )
     if bool(args.predict) != (args.predict_out is not None):
         raise KalibError("--predict VAR and --predict-out PATH go together")
     if args.predict_out is not None:
@@ -138,7 +144,6 @@ def run(args) -> int:
     with scheduler_context(args.scheduler):
         design = build_design(args, text_columns=text)
         if args.family == "ordinal":
-            levels = None if args.levels is None else [v.strip() for v in args.levels.split(",")]
             fit = svyolr(
                 args.formula,
                 design,

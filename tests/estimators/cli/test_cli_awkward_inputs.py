@@ -21,3 +21,14 @@ def test_a_scheduler_that_is_no_address_is_named(tmp_path, capsys, address):
     code = main([*argv, "--replicates", "4", "--scheduler", address, "--out", str(out)])
     _one_line_error(capsys, code, "--scheduler must be threads, processes", repr(address))
     assert not out.exists()
+
+
+@pytest.mark.parametrize("levels", ["", "E,,M", "E,M,"])
+def test_ordinal_levels_with_an_empty_one_are_named(tmp_path, capsys, levels):
+    # was: "response 'stype' has the value 'E' (...), not one of its levels ; ..."
+    # after the sample was read and the design built
+    out = tmp_path / "o.csv"
+    argv = ["model", str(APISTRAT), *DESIGN, "--formula", "stype ~ api00", "--family", "ordinal"]
+    code = main([*argv, "--levels", levels, "--out", str(out)])
+    _one_line_error(capsys, code, f"--levels {levels!r} has an empty level")
+    assert not out.exists()
