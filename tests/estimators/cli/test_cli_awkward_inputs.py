@@ -10,6 +10,7 @@ from test_cli_files_inputs import _one_line_error  # the same rule: one line, ex
 from estimators.cli import main
 
 APISTRAT = REFERENCE / "model" / "apistrat.csv"
+PPS = REFERENCE / "pps"
 DESIGN = ["--weight", "pw", "--strata", "stype", "--fpc", "fpc"]
 
 
@@ -32,3 +33,19 @@ def test_ordinal_levels_with_an_empty_one_are_named(tmp_path, capsys, levels):
     code = main([*argv, "--levels", levels, "--out", str(out)])
     _one_line_error(capsys, code, f"--levels {levels!r} has an empty level")
     assert not out.exists()
+
+
+def test_a_joint_inclusion_file_with_r_s_row_names_is_read(tmp_path):
+    # R's write.csv(P, file) writes the row names first under an empty header;
+    # was: "a joint-inclusion matrix has one row and one column per PSU, this
+    # table has 40 rows and 41 columns"
+    lines = (PPS / "election_jointprob.csv").read_text().splitlines()
+    with_names = ['"",' + lines[0]] + [f'"{k}",{line}' for k, line in enumerate(lines[1:], 1)]
+    (tmp_path / "joint_r.csv").write_text("\n".join(with_names) + "\n")
+    tables = []
+    for joint in (PPS / "election_jointprob.csv", tmp_path / "joint_r.csv"):
+        out = tmp_path / f"{joint.stem}.out.csv"
+        argv = ["estimate", str(PPS / "election_pps.csv"), "--id", "County", "--fpc", "p"]
+        assert main([*argv, "--pps", str(joint), "--mean", "Bush", "--out", str(out)]) == 0
+        tables.append(out.read_bytes())
+    assert tables[0] == tables[1]
