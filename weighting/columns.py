@@ -89,6 +89,44 @@ def n_rows(data: Columns, names: Iterable[str] | None = None) -> int:
     return 0
 
 
+def category_values(data: Columns, name: str) -> Any:
+    """``data[name]`` as :func:`encode` reads it fastest.
+
+    A column whose type is not numpy's but that groups its own values (a
+    pandas extension array, which has a ``factorize`` method in compiled
+    code) is returned as that array (a pandas Series' ``.array``): when its
+    values are text, :func:`encode` hashes it with that method instead of
+    making it n Python strings hashed one by one in a dict, several times
+    faster. Any other column as :func:`column` gives it.
+    """
+    values = _lookup(data, name)
+    if _groups_itself(values):
+        _check_1d(np.shape(values), name)
+        return getattr(values, "array", values)  # a pandas Series' own array
+    return column(data, name)
+
+
+def _groups_itself(values: Any) -> bool:
+    """An array of a type other than numpy's that has its own ``factorize``."""
+    dtype = getattr(values, "dtype", None)
+    return (
+        dtype is not None
+        and not isinstance(dtype, np.dtype)
+        and callable(getattr(values, "factorize", None))
+    )
+
+
+def _text_factorize(values: Any) -> Factorize | None:
+    """``values.factorize()`` as a :data:`Factorize` when every value it found
+    is text (the column is then the array of strings and missing values that
+    numpy would make of it), else None: numbers, booleans and categories of
+    numbers are encoded as numpy makes them (integers sorted as numbers)."""
+    codes, uniques = values.factorize()
+    if not all(isinstance(u, str) for u in uniques):
+        return None
+    return lambda _: (codes, uniques)
+
+
 def is_missing(value: object) -> bool:
     """True for None, NaN, NaT, pandas NA and the empty string."""
     if value is None:
@@ -170,7 +208,8 @@ def encode(
         its hash table in C is ten times faster than the dict this module,
         which imports no pandas, hashes with). Only the grouping of equal
         values is taken from it; texts, merging, missing values and order are
-        decided here.
+        decided here. Without it, an array of text that groups its own values
+        (see :func:`category_values`) is hashed by its ``factorize`` method.
 
     Returns
     -------
@@ -185,6 +224,8 @@ def encode(
         raise ValueError(f"missing must be 'raise' or 'code', not {missing!r}")
     dtype = getattr(values, "dtype", None)
     absent: NDArray[np.bool_] | None
+    if factorize is None and _groups_itself(values):
+        factorize = _text_factorize(values)  # its own hashing (category_values)
     if factorize is not None and dtype is not None and not isinstance(dtype, np.dtype):
         # an extension array (pandas' strings, categoricals): hashed as it is,
         # not made a numpy array of objects first (which costs more than that);

@@ -85,14 +85,22 @@ are re-calibrated with.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
-from weighting.columns import column, encode, frozen, n_rows, numeric, positive_weights
+from weighting.columns import (
+    category_values,
+    column,
+    encode,
+    frozen,
+    n_rows,
+    numeric,
+    positive_weights,
+)
 from weighting.errors import DesignError, KalibError, MissingValueError
 from weighting.spec import CalibrationSpec
 
@@ -936,7 +944,7 @@ def _sampled_cells(data: Any, margin: Any, n: int, partial: bool) -> Any:
 
     codes, names = zip(
         *(
-            encode(column(data, v), v, role="post-stratification variable")
+            encode(category_values(data, v), v, role="post-stratification variable")
             for v in margin.variables
         )
     )
@@ -969,12 +977,16 @@ def _row_count(data: Any, specs: tuple[Any, ...]) -> int:
     raise KalibError("cannot tell the number of rows: give data or design arrays")
 
 
-def _values(data: Any, spec: Any, name: str, n: int) -> tuple[NDArray[Any], str]:
+def _values(
+    data: Any, spec: Any, name: str, n: int, read: Callable[[Any, str], Any] = column
+) -> tuple[Any, str]:
+    """The design variable ``spec`` (a column's name, read by ``read``, or the
+    values) and its name for messages; DesignError unless it has n rows."""
     label = spec if isinstance(spec, str) else name
-    values = column(data, spec) if isinstance(spec, str) else np.asarray(spec)
-    if values.shape != (n,):
+    values = read(data, spec) if isinstance(spec, str) else np.asarray(spec)
+    if np.shape(values) != (n,):
         raise DesignError(
-            f"design variable {label!r} has shape {values.shape}, the sample has {n} rows"
+            f"design variable {label!r} has shape {np.shape(values)}, the sample has {n} rows"
         )
     return values, label
 
@@ -982,7 +994,7 @@ def _values(data: Any, spec: Any, name: str, n: int) -> tuple[NDArray[Any], str]
 def _codes(data: Any, spec: Any, name: str, n: int) -> tuple[Ints, list[str]]:
     if spec is None:
         return np.zeros(n, np.int64), ["all"]
-    values, label = _values(data, spec, name, n)
+    values, label = _values(data, spec, name, n, read=category_values)
     return encode(values, label, role=f"design variable ({name})")
 
 

@@ -19,7 +19,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from weighting import _backend
-from weighting.columns import column, dense_range, encode, n_rows, numeric, positive_weights
+from weighting.columns import (
+    category_values,
+    column,
+    dense_range,
+    encode,
+    n_rows,
+    numeric,
+    positive_weights,
+)
 from weighting.errors import EmptyCellError, KalibError, MarginError, MissingValueError
 from weighting.margins import Margin, NumericTotal
 
@@ -299,8 +307,8 @@ def _joint_cells(data: Any, variables: list[str], n: int) -> tuple[Codes, Codes,
         return np.zeros(n, np.int64), np.zeros((1, 0), np.int64), []
     digits, spans, lows, categories = [], [], [], []
     for name in variables:
-        values = column(data, name)
-        low = _small_integer_range(values, n)
+        values = category_values(data, name)
+        low = _small_integer_range(values, n) if isinstance(values, np.ndarray) else None
         if low is None:
             codes, cats = encode(values, name)
             digits.append(codes)

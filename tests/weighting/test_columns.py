@@ -1,5 +1,7 @@
 """weighting.columns: canonical category text and encoding of any column."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -7,6 +9,8 @@ from hypothesis import strategies as st
 
 from weighting.columns import (
     canonical,
+    category_values,
+    column,
     dense_range,
     encode,
     is_missing,
@@ -234,3 +238,56 @@ def test_n_rows_of_named_columns_reads_shapes_not_values():
         n_rows({"a": Lazy()}, ["a", "c"])
     with pytest.raises(KalibError, match="column 'm' is not one-dimensional"):
         n_rows({"m": np.zeros((3, 2))}, ["m"])
+
+
+_TEXT = st.one_of(st.none(), st.sampled_from(["a", "b", "01", "1", "1.0", "", " x", "é"]))
+_NUMBER = st.one_of(st.none(), st.integers(-3, 3))
+_FLAG = st.one_of(st.none(), st.booleans())
+# pandas extension types (they group their own values) and the values they hold
+_EXTENSION = [
+    ("str", _TEXT),
+    ("string", _TEXT),
+    ("category", _TEXT),
+    ("Int64", _NUMBER),
+    ("Float64", _NUMBER),
+    ("boolean", _FLAG),
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.data(), kind=st.sampled_from(_EXTENSION), missing=st.sampled_from(["code", "raise"])
+)
+def test_an_extension_column_is_encoded_as_its_python_objects(data, kind, missing):
+    # A pandas extension column of text is hashed by its own factorize
+    # (category_values); it must give the codes and categories of the
+    # per-value dict encoding of the same values as Python objects, and any
+    # other extension column those of the numbers numpy makes of it.
+    import pandas as pd
+
+    dtype, values = kind
+    array = pd.array(data.draw(st.lists(values, min_size=1, max_size=30)), dtype=dtype)
+    frame = pd.DataFrame({"v": array})
+    got = category_values(frame, "v")
+    assert got is frame["v"].array  # not made an array of objects
+    try:  # the encoding of the column as numpy makes it (weighting.columns.column)
+        want = encode(column(frame, "v"), "v", missing=missing)
+    except MissingValueError as exc:
+        with pytest.raises(MissingValueError, match=f"^{re.escape(str(exc))}$"):
+            encode(got, "v", missing=missing)
+        return
+    codes, categories = encode(got, "v", missing=missing)
+    assert codes.tolist() == want[0].tolist() and categories == want[1]
+
+
+def test_category_values_of_numpy_and_plain_columns_are_columns():
+    import pandas as pd
+
+    objects = pd.Series(["a", None], dtype=object)
+    frame = pd.DataFrame({"i": [1, 2], "o": objects})
+    for name in ("i", "o"):
+        got = category_values(frame, name)
+        assert isinstance(got, np.ndarray) and got.tolist() == frame[name].tolist()
+    assert category_values({"t": ["x", "y"]}, "t").tolist() == ["x", "y"]
+    with pytest.raises(KalibError, match="column 'z' is not in the data"):
+        category_values(frame, "z")
