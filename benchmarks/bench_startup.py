@@ -23,13 +23,12 @@ process is timed in full (``subprocess.run``), 5 rounds (3 beyond 0.2 s)
 after one untimed run; its CPU time (user + system, threads and worker
 processes included) is kept in ``extra_info["cpu_seconds"]``. The processes
 read compiled bytecode, as an installed kalib does: the untimed run writes
-what is missing or stale (:func:`user_env`), so that no figure includes
+what is missing or stale (``peers.user_env``), so that no figure includes
 compiling modules.
 """
 
 from __future__ import annotations
 
-import os
 import resource
 import statistics
 import subprocess
@@ -39,23 +38,14 @@ import time
 import pytest
 from conftest import SLOW
 
-# the commands as `make bench-peers` runs them (one home for both)
+# the commands as `make bench-peers` runs them, in its environment (one home for both)
 from peers import kalib_command as kalib_argv
-from peers import kalib_estimate_argv
-
-
-def user_env() -> dict[str, str]:
-    """The environment of the timed processes: this one's, but that Python
-    writes the bytecode it compiles (``PYTHONDONTWRITEBYTECODE`` unset). With
-    it set and modules edited since their ``__pycache__`` was written, every
-    run would compile them again (0.1-0.2 s of ``kalib estimate``), which no
-    installed kalib does; the untimed first run writes them once."""
-    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+from peers import kalib_estimate_argv, user_env
 
 
 def timed_process(benchmark, argv, **extra):
     """Benchmark the process ``argv`` (checked to succeed) run in
-    :func:`user_env` (the untimed first run writes its bytecode);
+    ``peers.user_env`` (the untimed first run writes its bytecode);
     ``extra_info`` gets the median CPU seconds of its rounds
     (``cpu_seconds``: user + system of the process and its threads and
     workers), the figure a shared machine inflates least."""
