@@ -229,10 +229,20 @@ class Results:
         """Write the tidy frame (default: the ``kalib estimate`` columns),
         numbers unrounded in shortest round-trip form, atomically."""
         # imported here: estimators.io.files (the readers) loads pandas
-        from estimators.io.files import write_atomic
+        from estimators.io.files import csv_compression, write_atomic
 
-        text = self.tidy(columns).to_csv(index=False, float_format=_shortest)
-        write_atomic(path, text, force)
+        frame = self.tidy(columns)
+        compression = csv_compression(path)
+        if compression is None:
+            write_atomic(path, frame.to_csv(index=False, float_format=_shortest), force)
+        else:  # o.csv.gz: written through pandas' compressed writer
+            write_atomic(
+                path,
+                lambda tmp: frame.to_csv(
+                    tmp, index=False, float_format=_shortest, compression=compression
+                ),
+                force,
+            )
 
     def to_netcdf(self, path, force=False) -> None:
         """Write ``to_dataset()`` as netCDF, atomically."""

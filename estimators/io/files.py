@@ -144,6 +144,10 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, ReadInfo]:
         MemoryError,
     ) as exc:
         raise InputFileError(f"cannot read parquet file {name!r}: {_first(exc)}") from None
+    if any(level is not None for level in frame.index.names):
+        # a table saved from pandas with a named index (df.set_index("id")):
+        # the index is one of the file's columns, not the rows' labels
+        frame = frame.reset_index()
     return _non_empty(
         frame, ReadInfo(path=name, format="parquet", rows=len(frame), columns=frame.shape[1])
     )
@@ -314,8 +318,13 @@ Writer = Callable[..., object] | str | bytes
 
 def check_writable(path: StrPath, force: bool = False, *, directory: bool = False) -> Path:
     """Fail early (before any work) if ``path`` exists without ``force``, is
-    a directory (a file, when the output is a ``directory``), or its parent
-    directory does not exist."""
+    a directory (a file, when the output is a ``directory``), is a device,
+    pipe or socket, or its parent directory does not exist.
+
+    Returns the path to write: ``path``, or the file a symbolic link ``path``
+    points to, so that the output replaces the link's target and the link
+    stays (renaming onto the link would replace it by a file).
+    """
     path = Path(path)
     if path.exists() and path.is_dir() != directory:
         raise OutputWriteError(
@@ -323,6 +332,16 @@ def check_writable(path: StrPath, force: bool = False, *, directory: bool = Fals
             if not directory
             else f"output {str(path)!r} exists and is not a directory"
         )
+    if path.exists() and not directory and not path.is_file():
+        # the temporary file renamed onto a FIFO or a device (/dev/stdout as
+        # root: a link to one) would replace it for every process that uses it
+        raise OutputWriteError(
+            f"output {str(path)!r} is not a regular file (a device, pipe or socket): "
+            "kalib writes files atomically (a temporary file renamed onto the "
+            "output); give a file name"
+        )
+    if path.is_symlink():
+        path = path.resolve()
     if path.exists() and not force:
         raise OutputExistsError(f"output {str(path)!r} exists; use --force to replace it")
     if not path.parent.resolve().is_dir():
@@ -501,11 +520,46 @@ def current_umask() -> int:
 
 
 def write_table(frame: pd.DataFrame, path: StrPath, force: bool = False) -> Path:
-    """Write a DataFrame atomically as CSV (numbers in shortest round-trip form)
-    or parquet (by suffix)."""
+    """Write a DataFrame atomically as CSV (numbers in shortest round-trip
+    form; compressed when the name says so, :func:`csv_compression`) or
+    parquet (by suffix)."""
     if Path(path).suffix.lower() in PARQUET_SUFFIXES:
         return write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False), force)
-    return write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False), force)
+    compression = csv_compression(path)
+    return write_atomic(
+        path, lambda tmp: frame.to_csv(tmp, index=False, compression=compression), force
+    )
+
+
+#: Output names of formats other than the CSV and parquet that tables are
+#: written in, and what a reader would expect to find in them.
+_OTHER_FORMATS = {
+    ".xlsx": "an Excel workbook",
+    ".xls": "an Excel workbook",
+    ".ods": "an OpenDocument spreadsheet",
+    ".json": "JSON",
+    ".sav": "an SPSS file",
+    ".dta": "a Stata file",
+    ".nc": "netCDF",
+    ".feather": "a Feather file",
+    ".html": "a web page",
+}
+#: Compressed CSV by the name's last suffix (pandas' own inference, which
+#: cannot see the target's name through the temporary file written first).
+_COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip", ".zst": "zstd"}
+
+
+def csv_compression(path: StrPath) -> str | None:
+    """The compression the name of a CSV output asks for (``o.csv.gz``:
+    ``"gzip"``), or None; OutputWriteError for the name of another format
+    (``o.xlsx`` would be CSV text under an Excel name)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in _OTHER_FORMATS:
+        raise OutputWriteError(
+            f"kalib writes tables as CSV or parquet: {str(path)!r} would be CSV text under "
+            f"the name of {_OTHER_FORMATS[suffix]}; name it .csv (or .parquet)"
+        )
+    return _COMPRESSIONS.get(suffix)
 
 
 # ------------------------------------------------------------- directories

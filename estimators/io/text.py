@@ -28,7 +28,8 @@ The rules (``docs/cli.md``, "Input files"):
   :class:`InputFileError` naming the file and the line.
 * **Workbooks**: a spreadsheet workbook (ZIP: ``.xlsx``, ``.ods``; OLE2:
   ``.xls``), known by its first bytes, is an :class:`InputFileError` saying
-  to save it as CSV.
+  to save it as CSV; so are a gzip-compressed file, a Stata ``.dta`` file
+  and a SAS data set (``.sas7bdat``, XPORT), with what to do.
 * **Missing**: only an empty cell is missing. ``NA``, ``NaN``, ``null``,
   ``N/A`` are text like any other (pandas' default missing markers are off).
 
@@ -79,6 +80,12 @@ _BOMS = (
 _ZIP = b"PK\x03\x04"
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
+# Magic bytes of other programs' data files: gzip, SAS (.sas7bdat, XPORT .xpt).
+_GZIP = b"\x1f\x8b"
+_SAS7BDAT = (
+    bytes(12) + b"\xc2\xea\x81\x60\xb3\x14\x11\xcf\xbd\x92\x08\x00\x09\xc7\x31\x8c\x18\x1f\x10\x11"
+)
+_SAS_XPORT = b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!"
 # A well-formed multi-byte UTF-8 sequence (2, 3 or 4 bytes).
 _UTF8_MULTIBYTE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}"
@@ -183,6 +190,10 @@ def decode(raw: bytes, path: str, encoding: str | None = None) -> tuple[str, str
             "';'-separated CSV of Norwegian Excel: both are read, see \"Input files\" "
             "in docs/cli.md); parquet and SPSS .sav files are read directly"
         )
+    other = _data_file(raw)
+    if other is not None:
+        what, advice = other
+        raise InputFileError(f"{path!r} is {what}, not a CSV file: {advice}")
     if encoding is not None:
         try:
             codec = codecs.lookup(encoding).name
@@ -230,6 +241,20 @@ def _workbook(raw: bytes) -> str | None:
     if raw[30:38] == b"mimetype" and _ODS_MIME in raw[38:256]:
         return "an OpenDocument spreadsheet (.ods)"
     return "a ZIP archive (a spreadsheet workbook or a compressed file)"
+
+
+def _data_file(raw: bytes) -> tuple[str, str] | None:
+    """What other program's file ``raw`` is (by its first bytes) and how to
+    make a CSV file of it, or None."""
+    if raw.startswith(_GZIP):
+        return "gzip-compressed", "decompress it first (gunzip; 7-Zip on Windows)"
+    if raw.startswith(b"<stata_dta>") or (
+        len(raw) > 1 and 0x66 <= raw[0] <= 0x77 and raw[1] in (1, 2)  # formats 102-119
+    ):
+        return "a Stata data file", "export it as CSV (export delimited) or SPSS .sav"
+    if raw.startswith((_SAS7BDAT, _SAS_XPORT)):
+        return "a SAS data set", "export it as CSV (PROC EXPORT ... DBMS=CSV) or SPSS .sav"
+    return None
 
 
 def _decode_as(raw: bytes, codec: str, path: str, explicit: bool = False) -> str:

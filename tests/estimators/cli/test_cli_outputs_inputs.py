@@ -1,7 +1,13 @@
-"""Outputs the command line must not write: an input file, a parquet name
-holding CSV text, a run whose weights overflow (H4's bad-input pass)."""
+"""Files the command line must not write or misread: an output that is an
+input, a FIFO or device, a symlink replaced by a file, a table under the name
+of another format, a run whose weights overflow; other programs' data files
+and pandas' parquet index (H4's bad-input pass)."""
 
 from __future__ import annotations
+
+import gzip
+import os
+import stat
 
 import pandas as pd
 import pytest
@@ -77,3 +83,94 @@ def test_an_output_that_is_an_input_is_refused_even_with_force(tmp_path, capsys,
     words = "input SAMPLE" if clash == "sample" else "--margins"
     _one_line_error(capsys, code, out.name, f"is also the {words} file")
     assert {p: p.read_bytes() for p in inputs.values()} == before
+
+
+def _margin(tmp_path):
+    margin = tmp_path / "m.csv"
+    margin.write_text("stype,total\nE,4421\nH,755\nM,1018\n")
+    return str(margin)
+
+
+def _rake(tmp_path, sample, out, *more):
+    argv = ["rake", str(sample), "--weight", "pw", "--margins", _margin(tmp_path)]
+    return main([*argv, "--out", str(out), *more, "--quiet"])
+
+
+def test_an_output_that_is_a_fifo_or_device_is_refused(tmp_path, capsys):
+    # was: with --force the rename replaced the FIFO by a regular file; as root
+    # `--out /dev/stdout --force` replaced /dev/stdout (a symlink) by a file,
+    # breaking /dev/stdout for the whole machine
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    _one_line_error(capsys, _rake(tmp_path, APISTRAT, fifo, "--force"), "pipe", "not a regular")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    link = tmp_path / "to_pipe"
+    link.symlink_to(fifo)
+    _one_line_error(capsys, _rake(tmp_path, APISTRAT, link, "--force"), "to_pipe")
+    assert link.is_symlink() and stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_an_output_through_a_symlink_writes_the_target(tmp_path):
+    # was: the link itself replaced by a regular file, its target left stale
+    target = tmp_path / "target.csv"
+    target.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    assert _rake(tmp_path, APISTRAT, link, "--force") == 0
+    assert link.is_symlink() and target.read_text().startswith("snum,")
+
+
+@pytest.mark.parametrize(
+    "kind,write",
+    [
+        ("Stata", lambda frame, path: frame.to_stata(path, write_index=False)),
+        ("gzip", lambda frame, path: path.write_bytes(gzip.compress(APISTRAT.read_bytes()))),
+    ],
+)
+def test_other_programs_data_files_are_named(tmp_path, capsys, kind, write):
+    # was: "'s.dta' is not a text file (a NUL byte at line 1 ...)"; a gzipped
+    # CSV the same
+    sample = tmp_path / "s.data"
+    write(pd.read_csv(APISTRAT)[["snum", "stype", "pw"]], sample)
+    code = _rake(tmp_path, sample, tmp_path / "o.csv")
+    _one_line_error(capsys, code, "s.data' is", kind, "not a CSV file")
+
+
+def test_a_parquet_index_is_a_column(tmp_path):
+    # was: `df.set_index("snum").to_parquet(...)` (how pandas users save keyed
+    # tables): rake's output silently lost the snum column
+    frame = pd.read_csv(APISTRAT)
+    frame.set_index("snum").to_parquet(tmp_path / "s.parquet")
+    out = tmp_path / "o.csv"
+    assert _rake(tmp_path, tmp_path / "s.parquet", out) == 0
+    assert pd.read_csv(out)["snum"].tolist() == frame["snum"].tolist()
+
+
+@pytest.mark.parametrize("name", ["o.xlsx", "o.json"])
+@pytest.mark.parametrize("command", ["rake", "estimate"])
+def test_an_output_name_of_another_format_is_refused(tmp_path, capsys, name, command):
+    # was: exit 0 and plain CSV text in o.xlsx (Excel: "the file format and
+    # extension don't match") or o.json
+    out = tmp_path / name
+    if command == "rake":
+        code = _rake(tmp_path, APISTRAT, out)
+    else:
+        argv = ["estimate", str(APISTRAT), *DESIGN, "--mean", "api00"]
+        code = main([*argv, "--out", str(out), "--quiet"])
+    _one_line_error(capsys, code, name, "CSV or parquet")
+    assert not out.exists()
+
+
+def test_a_gz_output_is_gzipped_csv(tmp_path):
+    # was: plain CSV text in o.csv.gz (gzip -t: not in gzip format)
+    assert _rake(tmp_path, APISTRAT, tmp_path / "o.csv.gz") == 0
+    assert _rake(tmp_path, APISTRAT, tmp_path / "o.csv") == 0
+    assert (
+        gzip.decompress((tmp_path / "o.csv.gz").read_bytes()) == (tmp_path / "o.csv").read_bytes()
+    )
+    argv = ["estimate", str(APISTRAT), *DESIGN, "--mean", "api00", "--quiet", "--out"]
+    assert main([*argv, str(tmp_path / "e.csv.gz")]) == 0
+    assert main([*argv, str(tmp_path / "e.csv")]) == 0
+    assert (
+        gzip.decompress((tmp_path / "e.csv.gz").read_bytes()) == (tmp_path / "e.csv").read_bytes()
+    )
