@@ -134,9 +134,10 @@ def crosstab(design, rows, cols, by=(), where=None, level=0.95, statistics=()):
 
 def run(args) -> int:
     from estimators.inference.domains import ALL, parse_where
-    from estimators.io.files import check_writable, write_table
+    from estimators.io.files import check_writable, csv_compression, write_table
 
     check_writable(args.out, args.force)
+    csv_compression(args.out)  # a name of another format: refused before the work
     where = parse_where(args.where) if args.where else None
     with scheduler_context(args.scheduler):
         design = build_design(

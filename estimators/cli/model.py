@@ -108,11 +108,12 @@ def run(args) -> int:
     import pandas as pd
 
     from estimators.inference.domains import parse_where
-    from estimators.io.files import check_writable, write_table
+    from estimators.io.files import check_writable, csv_compression, write_table
     from estimators.model import svyglm, svyolr
     from estimators.model.formula import formula_variables
 
     check_writable(args.out, args.force)
+    csv_compression(args.out)  # a name of another format: refused before the work
     if args.by:
         raise KalibError(
             "kalib model takes no --by: put the variable in the formula "
@@ -137,6 +138,7 @@ def run(args) -> int:
                 "give the predictive margins a file of their own"
             )
         check_writable(args.predict_out, args.force)
+        csv_compression(args.predict_out)
     where = parse_where(args.where) if args.where else None
     # --where's columns as text (codes keep leading zeros), unless the model uses them
     model_columns = set(formula_variables(args.formula))

@@ -78,7 +78,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     from estimators.diagnose import calibrate_explained
-    from estimators.io.files import check_writable, write_table
+    from estimators.io.files import check_writable, csv_compression, write_table
 
     spec = calibration_spec(args)
     if spec.aggregate_stage is not None:
@@ -89,6 +89,7 @@ def run(args) -> int:
     if args.strict and args.trim_weights is None:
         raise KalibError("--strict belongs to --trim-weights")
     check_writable(args.out, args.force)
+    csv_compression(args.out)  # a name of another format: refused before the work
     margins = read_margin_files(args)
     variables = list(dict.fromkeys(v for m in margins for v in m.variables))
     frame = read_sample(args, text_columns=variables)

@@ -117,10 +117,15 @@ def design_from_args(frame, args) -> Design:
 
 def run(args) -> int:
     from estimators.io.files import check_writable
-    from estimators.io.replicate_file import sidecar_path, write_replicate_weights
+    from estimators.io.replicate_file import (
+        check_table_name,
+        sidecar_path,
+        write_replicate_weights,
+    )
 
     spec = calibration_spec(args)
     balanced = balanced_options(args)
+    check_table_name(args.out)
     check_writable(args.out, args.force)
     check_writable(sidecar_path(args.out), args.force)
     margins = read_margin_files(args)

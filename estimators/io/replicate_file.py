@@ -37,9 +37,11 @@ import pandas as pd
 from estimators.io.files import (
     PARQUET_SUFFIXES,
     InputFileError,
+    OutputWriteError,
     check_ids,
     check_input,
     check_writable,
+    csv_compression,
     read_table_info,
     shown,
     write_files,
@@ -187,11 +189,7 @@ def write_replicate_weights(
     """
     path = Path(path)
     side = sidecar_path(path)
-    if path.suffix.lower() == ".json":
-        raise InputFileError(
-            f"{str(path)!r}: the replicate table cannot be a .json file "
-            f"(that name is the sidecar's)"
-        )
+    check_table_name(path)
     check_writable(path, force)
     check_writable(side, force)
     frame = replicate_frame(design, ids)
@@ -210,6 +208,23 @@ def write_replicate_weights(
 
     write_files([(path, write_table), (side, write_sidecar)], force)
     return path
+
+
+def check_table_name(path: StrPath) -> None:
+    """Refuse a replicate table name that is not plain CSV or parquet (call it
+    before any work): ``.json`` is the sidecar's; a compressed or other
+    format's name (``r.csv.gz``, ``r.xlsx``) is no table kalib reads back."""
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        raise InputFileError(
+            f"{str(path)!r}: the replicate table cannot be a .json file "
+            f"(that name is the sidecar's)"
+        )
+    if path.suffix.lower() not in PARQUET_SUFFIXES and csv_compression(path) is not None:
+        raise OutputWriteError(
+            f"{str(path)!r}: a replicate table is written as plain CSV or parquet, "
+            "as kalib estimate reads it back; name it .csv (or .parquet)"
+        )
 
 
 def file_sha256(path: StrPath) -> str:

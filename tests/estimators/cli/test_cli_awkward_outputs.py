@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 from repo_paths import REFERENCE
 from test_cli_files_inputs import _one_line_error  # the same rule: one line, exit 2
 
@@ -57,3 +58,32 @@ def test_data_margins_to_a_file_says_it_is_a_file(tmp_path, capsys):
     code = main(["data", "margins", "--out", str(target), "--force"])
     _one_line_error(capsys, code, "is a file; --out names the directory")
     assert target.read_text() == "keep\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["rake", "--weight", "pw", "--margins", str(APISTRAT)],
+        ["crosstab", *DESIGN, "--rows", "stype", "--cols", "sch_wide"],
+        ["model", *DESIGN, "--formula", "api00 ~ stype"],
+        ["replicate", *DESIGN, "--replicates", "3"],
+    ],
+)
+@pytest.mark.parametrize("name", ["o.xlsx", "o.json"])
+def test_an_output_named_for_another_format_is_refused_before_the_work(
+    tmp_path, capsys, command, name
+):
+    # was: CSV text in o.xlsx / o.json, exit 0; the check comes before the
+    # inputs are read (the absent sample is never opened)
+    out = tmp_path / name
+    code = main([command[0], str(tmp_path / "absent.csv"), *command[1:], "--out", str(out)])
+    _one_line_error(capsys, code, repr(str(out)))
+    assert not out.exists()
+
+
+def test_a_replicate_table_is_not_compressed(tmp_path, capsys):
+    # kalib estimate reads no compressed table back; was: plain CSV in r.csv.gz
+    out = tmp_path / "r.csv.gz"
+    code = main(["replicate", str(APISTRAT), *DESIGN, "--replicates", "3", "--out", str(out)])
+    _one_line_error(capsys, code, "a replicate table is written as plain CSV or parquet")
+    assert not out.exists() and not out.with_suffix(".json").exists()
