@@ -31,7 +31,12 @@ from typing import TYPE_CHECKING
 # The estimation, the catalog and the readers (pandas, scipy) are imported
 # where they are used: the parser of `kalib estimate`, and that of crosstab and
 # model which share its options, needs none of them.
-from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
+from estimators.cli.inputs import (
+    add_encoding_argument,
+    check_margin_variables,
+    read_margin_files,
+    read_sample,
+)
 from estimators.cli.options import (
     add_calibration_arguments,
     add_ci_argument,
@@ -151,7 +156,8 @@ def build_design(args, text_columns=()) -> Design | ChunkedDesign:
             args,
             text_columns=list(dict.fromkeys(list(text_columns) + text_design + margin_vars)),
         )
-    for name in [args.weight, *design_columns(args)] + margin_vars:
+    check_margin_variables(args, frame, margins)
+    for name in [args.weight, *design_columns(args)]:
         if name and name not in frame.columns:
             raise KalibError(f"{str(args.sample)!r} has no column {name!r}")
     if args.replicate_weights is not None:

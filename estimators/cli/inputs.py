@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 
+from weighting.errors import KalibError
+
 
 def add_encoding_argument(p: argparse.ArgumentParser) -> None:
     """``--encoding``: the codec of the CSV inputs instead of detecting it."""
@@ -71,6 +73,22 @@ def read_margin_files(args) -> list:
         _announce(info, args)
         margins.append(margin)
     return margins
+
+
+def check_margin_variables(args, frame, margins) -> None:
+    """KalibError naming the margin file (of ``args.margins``, read into
+    ``margins`` in that order) one of whose variables is not a column of the
+    sample ``frame``: a stray column (``note``) or a name spelt otherwise
+    (``Sector``) is the margin file's fault, not the sample's."""
+    for margin, path in zip(margins, args.margins or []):
+        for name in margin.variables:
+            if name not in frame.columns:
+                raise KalibError(
+                    f"margin file {str(path)!r} has a column {name!r} that "
+                    f"{str(args.sample)!r} does not have (its columns: "
+                    f"{', '.join(map(str, frame.columns))}); a margin file holds "
+                    "calibration variables and 'total'"
+                )
 
 
 def _announce(info, args) -> None:

@@ -174,3 +174,17 @@ def test_a_gz_output_is_gzipped_csv(tmp_path):
     assert (
         gzip.decompress((tmp_path / "e.csv.gz").read_bytes()) == (tmp_path / "e.csv").read_bytes()
     )
+
+
+@pytest.mark.parametrize("header", ["stype,note,total", "Stype,total"])
+def test_a_margin_variable_the_sample_lacks_names_the_margin_file(tmp_path, capsys, header):
+    # was: "'s.csv' has no column 'note'", as if the sample were at fault
+    margin = tmp_path / "m.csv"
+    rows = ["E,4421", "H,755", "M,1018"]
+    if "note" in header:
+        rows = [row.replace(",", ",x,") for row in rows]
+    margin.write_text("\n".join([header, *rows]) + "\n")
+    argv = ["estimate", str(APISTRAT), *DESIGN, "--margins", str(margin), "--mean", "api00"]
+    code = main([*argv, "--out", str(tmp_path / "e.csv"), "--quiet"])
+    column = "note" if "note" in header else "Stype"
+    _one_line_error(capsys, code, "margin file", "m.csv' has a column", f"'{column}'", "total")
