@@ -52,6 +52,7 @@ def dask_scheduler(scheduler, *, n_workers=None, memory_limit="auto", progress=F
             yield None
         return
     from distributed import Client, LocalCluster
+    from distributed.comm.addressing import get_address_host_port
 
     if scheduler == "processes":
         workers = n_workers or os.cpu_count() or 1
@@ -69,14 +70,19 @@ def dask_scheduler(scheduler, *, n_workers=None, memory_limit="auto", progress=F
         return
     address = scheduler if "://" in scheduler else f"tcp://{scheduler}"
     try:
-        client = Client(address, timeout="10s")
-    except OSError as exc:
-        raise KalibError(f"cannot reach the dask scheduler at {address}: {exc}") from None
-    except ValueError as exc:  # distributed's parser: no port, a bad port, an unknown protocol
+        # the address's syntax (no port, a bad port, an unknown scheme) checked
+        # without the network: a Client that fails on it inside its event loop
+        # can leave the loop's thread waiting
+        get_address_host_port(address)
+    except ValueError as exc:
         raise KalibError(
             f"--scheduler must be threads, processes or a scheduler address "
             f"(HOST:PORT, tcp://HOST:PORT), got {scheduler!r}: {exc}"
         ) from None
+    try:
+        client = Client(address, timeout="10s")
+    except OSError as exc:
+        raise KalibError(f"cannot reach the dask scheduler at {address}: {exc}") from None
     with client:
         yield client
 
