@@ -24,7 +24,11 @@ jkn
     Delete one PSU within its stratum, the stratum's other PSUs get
     :math:`n_h/(n_h - 1)`; one replicate per PSU of every stratum with at least
     two PSUs and :math:`f_h < 1` (R drops take-all strata), ``scale = 1``,
-    ``rscales = (1 - f_h)(n_h - 1)/n_h`` (R's ``jknweights``).
+    ``rscales = (1 - f_h)(n_h - 1)/n_h`` (R's ``jknweights``). Lonely
+    strata (one PSU) have no replicate; under ``lonely_psu="average"`` the
+    scale is ``P/B`` (PSUs over replicates, R's rule, which counts take-all
+    PSUs too), and ``"adjust"`` is refused: R's replicate for a lonely PSU
+    rescales every other PSU of the sample, which these plans do not make.
 jk1
     Unstratified delete-one-PSU jackknife, ``scale = (1 - f)(n - 1)/n``,
     ``rscales = 1`` (R's ``jk1weights``); a stratified design is refused as R
@@ -467,6 +471,7 @@ def jackknife_plan(design: PsuStructure, stratified: bool) -> tuple[Plan, float,
             raise DesignError(
                 "no stratum has two PSUs and a sampling fraction below 1: nothing to replicate"
             )
+        _refuse_jkn_adjust(design)
     stratum = design.psu_stratum
     deleted = np.flatnonzero(keep[stratum]).astype(np.int64)
     h = stratum[deleted]
@@ -489,10 +494,34 @@ def jackknife_plan(design: PsuStructure, stratified: bool) -> tuple[Plan, float,
     )
     if stratified:
         scale, rscales = 1.0, (1.0 - f[h]) * (n_h[h] - 1.0) / n_h[h]
+        if getattr(design, "lonely_psu", None) == "average" and design.certainty.any():
+            # R's jknweights: the replicates stand in for every PSU (take-all ones too)
+            scale = P / B
     else:
         scale, rscales = (1.0 - f[0]) * (B - 1.0) / B, np.ones(B)
     degf = int(n_h[keep].sum() - keep.sum())
     return plan, scale, rscales, degf
+
+
+def _refuse_jkn_adjust(design: PsuStructure) -> None:
+    """JKn under ``lonely_psu="adjust"`` with a lonely stratum: R's
+    ``jknweights`` gives each lonely PSU a replicate that deletes it and
+    multiplies every other PSU of the sample by ``H/(H - 1)``, which is no
+    stratum's jackknife and which these plans do not make; refused rather
+    than silently treated as ``"certainty"``."""
+    if getattr(design, "lonely_psu", None) != "adjust" or not design.certainty.any():
+        return
+    labels = getattr(design, "strata_labels", None)
+    lonely = np.flatnonzero(design.certainty)
+    names = ", ".join(str(labels[h] if labels is not None else h) for h in lonely[:5])
+    raise DesignError(
+        f"jkn with lonely_psu='adjust': {lonely.size} stratum/strata with a single PSU "
+        f"({names}); R's as.svrepdesign adds a replicate per lonely PSU that rescales "
+        f"every other PSU of the sample, which kalib does not make",
+        option="lonely_psu",
+        remedy="choose lonely_psu='certainty' (no replicate for them), 'average' "
+        "(R's scale P/B) or a mapping {lonely: neighbour} to merge",
+    )
 
 
 def balanced_plan(

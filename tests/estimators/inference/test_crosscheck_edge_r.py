@@ -43,6 +43,7 @@ from estimators.inference.ttest import svyttest
 from estimators.model import svyglm, svyolr
 from weighting import Margin
 from weighting.design import Design
+from weighting.errors import DesignError
 
 REF = REFERENCE / "crosscheck"
 RTOL = 1e-8
@@ -469,6 +470,21 @@ def test_poststratified_replicates_equal_r():
         "post-stratified JKn by dom",
     )
     assert d.degf == ref["ps_rep_jkn/degf"][0]
+
+
+@pytest.mark.parametrize("case", [c for c in LINEARIZATION if c != "ce_b/fail"])
+def test_jkn_with_lonely_psus_equals_r(case):
+    """kalib's JKn of a design with lonely strata: none of their own under
+    certainty and remove, R's scale P/B under average; adjust is refused (R's
+    replicate for a lonely PSU rescales every other PSU of the sample)."""
+    name, policy = LINEARIZATION[case]
+    if policy == "adjust":
+        with pytest.raises(DesignError, match="adjust"):
+            design(case).with_replicates("jkn")
+        return
+    d = design(case).with_replicates("jkn")
+    m = svymean(d, "y").frame.loc[0]
+    close([m.estimate, m.se], load(name)[2][f"jkn_{policy}/mean_y"], f"{case} JKn")
 
 
 QRULES = ["school", "shahvaish", *(f"hf{i}" for i in range(1, 10))]

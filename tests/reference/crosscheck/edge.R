@@ -168,6 +168,12 @@ run <- function(name) {
     put("mean_y", try_num({m <- svymean(~y, rk, na.rm = TRUE); c(coef(m), SE(m))}))
     put("by_dom_mean_y",
         try_num({b <- svyby(~y, ~dom, rk, svymean, na.rm = TRUE); c(coef(b), SE(b))}))
+    if (policy %in% c("certainty", "remove", "average")) {
+      # R's JKn of a design with lonely strata (jknweights reads the policy);
+      # kalib refuses "adjust" (weighting/replicates.py)
+      m <- svymean(~y, as.svrepdesign(d, type = "JKn"), na.rm = TRUE)
+      store(paste0("jkn_", policy))("mean_y", c(coef(m), SE(m)))
+    }
     if (policy %in% c("adjust", "fail")) {
       put <- store(paste0("lin_", policy))
       for (q in c("school", "shahvaish", paste0("hf", 1:9))) {
