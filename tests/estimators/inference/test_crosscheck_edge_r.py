@@ -9,11 +9,17 @@ single respondent and one whose rows lie in one PSU of one stratum, a 0/1
 outcome that is 0 or 1 throughout a domain, crossed factor domains, a
 subpopulation, post-stratification, and replicate designs made by R (JK1,
 JKn, BRR, Fay, bootstrap; ``mse`` both ways) read as given replicate weights.
-Estimators: means, totals, ratios, domain estimates, contrasts, every
-``svyciprop`` method, every ``svyquantile`` interval, design effects (both
-references), ``svyttest``, ``svychisq``, ``svyglm`` (binomial, poisson,
-gaussian with an interaction) and ``svyolr``. Agreement is 1e-8 relative
-(models 1e-7), with the exceptions named where they are asserted.
+Also raking under each lonely-PSU policy, kalib's own JK1/JKn/BRR/Fay
+replicates against R's, JKn of designs with lonely strata, post-stratified
+replicate weights, and the same numbers through the ``kalib`` CLI (estimate,
+crosstab, model, replicate files from elsewhere, ``--where``,
+``--domain-lonely``, ``--nest``). Estimators: means, totals, ratios, domain
+estimates, contrasts, every ``svyciprop`` method, every ``svyquantile``
+interval and rule, design effects (both references), ``svyvar``,
+``svyttest``, ``svychisq`` (also in a domain), ``svyglm`` (binomial,
+poisson, gaussian with an interaction, on a subset) and ``svyolr``.
+Agreement is 1e-8 relative (models 1e-7), with the exceptions named where
+they are asserted.
 """
 
 import json
