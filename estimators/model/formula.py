@@ -195,10 +195,15 @@ def _term_variables(code: str, formula: str) -> list:
             f"np.{{{','.join(sorted(_NUMPY))}}}"
         )
 
+    # a column whose name is no Python name (CATI exports have dotted ones)
+    # reads as an attribute or does not parse: say how to name it
+    quote = f"; if {code!r} is a column, write it Q({code!r})"
     try:
         tree = ast.parse(code, mode="eval")
     except SyntaxError:
-        raise FormulaError(f"cannot parse the term {code!r} of formula {formula!r}") from None
+        raise FormulaError(
+            f"cannot parse the term {code!r} of formula {formula!r}{quote}"
+        ) from None
     names, functions = [], set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
@@ -221,7 +226,8 @@ def _term_variables(code: str, formula: str) -> list:
                 raise refuse("unpacks arguments (**)")
         elif isinstance(node, ast.Attribute):
             if id(node) not in functions:
-                raise refuse(f"reads the attribute {ast.unparse(node)!r}")
+                hint = quote if ast.unparse(node) == code.strip() else ""
+                raise FormulaError(f"{refuse(f'reads the attribute {ast.unparse(node)!r}')}{hint}")
         elif isinstance(node, ast.Name):
             if id(node) not in functions and node.id not in _CONTRASTS:
                 names.append(node.id)

@@ -1,5 +1,6 @@
 """Model inputs patsy cannot take as they come (requests from H4's bad-input
-pass over the CLI): a text response of one level, pandas' nullable dtypes."""
+pass over the CLI): a text response of one level, pandas' nullable dtypes,
+column names that are no Python names."""
 
 import numpy as np
 import pandas as pd
@@ -50,3 +51,18 @@ def test_a_parquet_with_nullable_dtypes_fits_as_its_csv(tmp_path, family, formul
     assert list(a.term) == list(b.term)
     np.testing.assert_allclose(a.estimate, b.estimate, rtol=1e-12)
     np.testing.assert_allclose(a.se, b.se, rtol=1e-12)
+
+
+@pytest.mark.parametrize("column", ["a.b", "my var"])
+def test_a_column_name_patsy_cannot_take_bare_gets_the_q_hint(tmp_path, capsys, column):
+    # was: "the term 'a.b' reads the attribute 'a.b'; a formula may call only
+    # C, Diff, ..." with no word that Q('a.b') names the column (it does)
+    frame = pd.read_csv(APISTRAT)
+    frame[column] = frame["api00"]
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    argv = ["model", str(tmp_path / "s.csv"), *DESIGN, "--formula", f"{column} ~ stype"]
+    assert main([*argv, "--out", str(tmp_path / "o.csv"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"write it Q({column!r})" in err, err
+    argv[-1] = f"Q({column!r}) ~ stype"
+    assert main([*argv, "--out", str(tmp_path / "o.csv"), "--quiet"]) == 0
