@@ -28,7 +28,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
+from estimators.cli.inputs import (
+    add_encoding_argument,
+    check_margin_variables,
+    read_margin_files,
+    read_sample,
+)
 from estimators.cli.options import (
     add_calibration_arguments,
     calibrate_design,
@@ -93,12 +98,10 @@ def run(args) -> int:
     margins = read_margin_files(args)
     variables = list(dict.fromkeys(v for m in margins for v in m.variables))
     frame = read_sample(args, text_columns=variables)
-    missing = [
-        v for v in variables + ([args.weight] if args.weight else []) if v not in frame.columns
-    ]
-    if missing:
+    check_margin_variables(args, frame, margins)
+    if args.weight is not None and args.weight not in frame.columns:
         raise KalibError(
-            f"{str(args.sample)!r} has no column {missing[0]!r} "
+            f"{str(args.sample)!r} has no column {args.weight!r} "
             f"(columns: {', '.join(map(str, frame.columns))})"
         )
     base = None if args.weight is None else numeric_column(frame, args.weight)

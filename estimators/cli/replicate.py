@@ -28,7 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from estimators.cli.inputs import add_encoding_argument, read_margin_files, read_sample
+from estimators.cli.inputs import (
+    add_encoding_argument,
+    check_margin_variables,
+    read_margin_files,
+    read_sample,
+)
 from estimators.cli.options import (
     add_calibration_arguments,
     add_design_arguments,
@@ -132,6 +137,7 @@ def run(args) -> int:
     variables = list(dict.fromkeys(v for m in margins for v in m.variables))
     text = variables + [c for c in (args.strata, *(args.psu or ())) if c]
     frame = read_sample(args, text_columns=text)
+    check_margin_variables(args, frame, margins)
     design = design_from_args(frame, args)
     if margins:
         design = calibrate_design(design, margins, spec, args)

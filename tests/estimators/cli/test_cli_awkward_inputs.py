@@ -49,3 +49,20 @@ def test_a_joint_inclusion_file_with_r_s_row_names_is_read(tmp_path):
         assert main([*argv, "--pps", str(joint), "--mean", "Bush", "--out", str(out)]) == 0
         tables.append(out.read_bytes())
     assert tables[0] == tables[1]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["rake", "--weight", "pw"], ["replicate", *DESIGN, "--id", "snum", "--replicates", "3"]],
+)
+def test_a_margin_column_the_sample_lacks_names_the_margin_file(tmp_path, capsys, command):
+    # was: rake "'apistrat.csv' has no column 'note'", replicate "column 'note'
+    # is not in the data": the stray column is the margin file's
+    margin = tmp_path / "m.csv"
+    margin.write_text("stype,total,note\nE,4421,x\nH,755,y\nM,1018,z\n")
+    out = tmp_path / "o.csv"
+    code = main(
+        [command[0], str(APISTRAT), *command[1:], "--margins", str(margin)] + ["--out", str(out)]
+    )
+    _one_line_error(capsys, code, f"margin file {str(margin)!r} has a column 'note'")
+    assert not out.exists()
