@@ -179,17 +179,27 @@ class CalibrationResult:
         projects with the heteroskedastic weights; every other calibration
         goes through R's Newton iteration, whose projection leaves
         ``variance`` out: kalib does the same, so that its SEs are R's).
+        With ``aggregate_stage``, R's ``ave`` puts the cluster's mean base
+        weight :math:`\bar d` in place of :math:`d_i`, in :math:`\omega_i`
+        and in :math:`c_i = g\,\bar d`: the cluster totals are the same
+        (a one-stage design's SE too), the split within a cluster, and so a
+        later stage's variance, differs where base weights vary within it.
         With :math:`w \ne c` the rows are the units and
         :math:`\tilde x_i = x_i c_i/w_i`, :math:`\tilde\omega_i = \omega_i
         (w_i/c_i)^2` make it the usual form :math:`w_i (z_i - \tilde x_i'\beta)`.
         """
         p = self.problem
-        omega = p.base_weights
+        omega, c = p.base_weights, self.weights
+        if self.spec.aggregate_stage is not None:
+            omega = (p.d / p.counts)[p.cell]
+            c = self.g * omega
         if self.variance is not None and self.spec.direct:
             omega = omega / self.variance[p.cell]
-        if weights is self.weights or np.array_equal(weights, self.weights):
+        if c is self.weights and (weights is c or np.array_equal(weights, c)):
             return p.cell, p.X, omega
-        ratio = np.asarray(weights, dtype=np.float64) / self.weights
+        ratio = np.asarray(weights, dtype=np.float64) / c
+        if np.all(ratio == 1.0):
+            return p.cell, p.X, omega
         return np.arange(p.n, dtype=np.int64), p.X[p.cell] / ratio[:, None], omega * ratio**2
 
     @property

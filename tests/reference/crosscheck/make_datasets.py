@@ -223,8 +223,91 @@ def make_edge(seed, psus_per_stratum, cluster_range, fraction):
     return columns, {"ab": cells}
 
 
+# Calibration and multistage samples (``calib.R`` reads them): name -> (seed,
+# PSUs per stratum, SSUs per PSU range, take-all strata). Two stages, an fpc
+# at each (counts), a take-all stratum (its variance is stage 2's only).
+CALIB = {
+    "ce_d": (6021127, [3, 2, 5, 4, 2], (2, 5), (1,)),
+}
+
+
+def make_calib(seed, psus_per_stratum, ssu_range, take_all):
+    """A stratified two-stage sample (PSU, then SSUs of 1-4 rows) with
+    population counts ``N1`` (PSUs of the stratum) and ``N2`` (SSUs of the
+    PSU), base weights spread over two orders of magnitude, a row variable
+    ``v`` for heteroskedastic calibration, and the margins of ``a``, ``b``
+    and ``x`` to calibrate to (moved 0.8-1.25 from the base-weight totals).
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for h, m in enumerate(psus_per_stratum):
+        N1 = m if h in take_all else m * int(rng.integers(2, 9))
+        for j in range(m):
+            k = int(rng.integers(ssu_range[0], ssu_range[1] + 1))
+            N2 = k * int(rng.integers(1, 6))
+            psu_w = N1 / m * N2 / k * np.exp(rng.normal(0, 0.8))
+            for s in range(k):
+                for _ in range(int(rng.integers(1, 5))):
+                    psu = f"s{h + 1}p{j + 1}"
+                    rows.append((h, psu, f"{psu}u{s + 1}", N1, N2, psu_w * rng.uniform(0.7, 1.4)))
+    n = len(rows)
+    h_num = np.array([r[0] for r in rows])
+    d = np.round(np.array([r[5] for r in rows]), 6)
+    a = rng.choice(["a1", "a2"], n, p=[0.55, 0.45])
+    b = rng.choice(["b1", "b2", "b3"], n, p=[0.5, 0.35, 0.15])
+    dom = rng.choice(["d1", "d2", "d3"], n, p=[0.5, 0.35, 0.15])
+    sex = rng.choice(["f", "m"], n)
+    x = np.round(rng.gamma(2.5, 6.0, n) + 2 * h_num, 4)
+    y = np.round(3 + 0.5 * x + 2 * (a == "a2") - 1.5 * (b == "b3") + rng.normal(0, 4, n), 4)
+    y_missing = rng.random(n) < 0.1
+    k = rng.poisson(np.exp(0.2 + 0.03 * x + 0.3 * (a == "a2")))
+    z = (rng.random(n) < 1 / (1 + np.exp(1.0 - 0.05 * x))).astype(int)
+    latent = 0.06 * x + 0.5 * (a == "a2") + rng.logistic(0, 1, n)
+    columns = {
+        "id": np.arange(1, n + 1),
+        "stratum": np.array([f"s{h + 1}" for h in h_num]),
+        "psu": np.array([r[1] for r in rows]),
+        "ssu": np.array([r[2] for r in rows]),
+        "N1": np.array([r[3] for r in rows]),
+        "N2": np.array([r[4] for r in rows]),
+        "d": d,
+        "a": a,
+        "b": b,
+        "dom": dom,
+        "sex": sex,
+        "x": x,
+        "v": np.round(1 + x / 10, 4),
+        "y": np.where(y_missing, np.nan, y),
+        "z": z,
+        "k": k,
+        "ord": 1 + np.searchsorted([0.8, 1.8, 2.8], latent),
+    }
+    move = lambda: rng.uniform(0.8, 1.25)  # noqa: E731
+    N = float(d.sum()) * move()
+    a2 = float(d[a == "a2"].sum() / d.sum()) * N * move()
+    b2 = float(d[b == "b2"].sum() / d.sum()) * N * move()
+    b3 = float(d[b == "b3"].sum() / d.sum()) * N * move()
+    N, a2, b2, b3 = (round(v, 3) for v in (N, a2, b2, b3))
+    margins = {  # the first categories by subtraction: every margin sums to N
+        "N": N,
+        "a": {"a1": N - a2, "a2": a2},
+        "b": {"b1": N - b2 - b3, "b2": b2, "b3": b3},
+        "x_total": round(float(d @ x) / d.sum() * N * move(), 3),
+        # g bounds for logit, absolute weight bounds (bounds.const), trimming
+        "bounds": [0.6, 1.7],
+        "weight_bounds": [
+            round(float(np.quantile(d, 0.1)), 3),
+            round(float(np.quantile(d, 0.9)) * 1.1, 3),
+        ],
+        "trim": [round(float(np.quantile(d, 0.05)), 3), round(float(np.quantile(d, 0.95)), 3)],
+    }
+    return columns, margins
+
+
 if __name__ == "__main__":
     for name, spec in DATASETS.items():
         write(name, *make(*spec))
     for name, spec in EDGE.items():
         write(name, *make_edge(*spec))
+    for name, spec in CALIB.items():
+        write(name, *make_calib(*spec))

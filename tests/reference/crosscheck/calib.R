@@ -1,0 +1,99 @@
+# R survey values for the calibration round of the cross-check (ce_d and ce_b).
+# Run from anywhere: Rscript tests/reference/crosscheck/calib.R
+# ce_d (make_datasets.py's CALIB): a stratified two-stage design with an fpc at
+# both stages, uncalibrated and calibrated (raking, linear with variance =,
+# aggregate.stage = 1, bounds.const = TRUE, logit with bounds, trimWeights);
+# ce_b: R's replicate weights (edge.R's ce_b_rep_*.csv) re-calibrated by
+# calibrate() replicate by replicate. Writes ce_d_r.json and ce_b_cal_r.json,
+# read by tests/estimators/inference/test_crosscheck_calib_r.py.
+suppressMessages({library(survey); library(jsonlite)})
+options(warn = 1)
+here <- dirname(normalizePath(sub("--file=", "", grep("--file=", commandArgs(FALSE),
+                                                       value = TRUE))))
+EPS <- 1e-12
+
+# svyglm's SEs come from the working weights of the iteration before the
+# last: refit from the converged coefficients (crosscheck.R's exact_glm)
+exact_glm <- function(formula, design, family) {
+  args <- list(formula, design, family = family,
+               control = glm.control(epsilon = 1e-14, maxit = 100))
+  f0 <- do.call(svyglm, args)
+  do.call(svyglm, c(args, list(start = unname(coef(f0)))))
+}
+
+estimates <- function(d, put, models = TRUE) {
+  m <- svymean(~y, d, na.rm = TRUE); put("mean_y", c(coef(m), SE(m)))
+  t <- svytotal(~y, d, na.rm = TRUE); put("total_y", c(coef(t), SE(t)))
+  t <- svytotal(~k, d); put("total_k", c(coef(t), SE(t)))
+  r <- svyratio(~y, ~x, d, na.rm = TRUE); put("ratio_y_x", c(coef(r), SE(r)))
+  b <- svyby(~y, ~dom, d, svymean, na.rm = TRUE); put("by_dom_mean_y", c(coef(b), SE(b)))
+  b <- svyby(~k, ~dom, d, svytotal); put("by_dom_total_k", c(coef(b), SE(b)))
+  m <- svymean(~z, subset(d, sex == "f")); put("where_mean_z", c(coef(m), SE(m)))
+  if (models && all(weights(d) > 0)) {
+    f <- exact_glm(k ~ x + a, d, quasipoisson())
+    put("glm_poisson/coef", coef(f)); put("glm_poisson/se", SE(f))
+    f <- exact_glm(z ~ x + b, d, quasibinomial())
+    put("glm_binomial/coef", coef(f)); put("glm_binomial/se", SE(f))
+  }
+}
+
+# -- ce_d: two stages, calibrated --------------------------------------------
+df <- read.csv(file.path(here, "ce_d.csv"), stringsAsFactors = FALSE)
+df$a <- factor(df$a); df$b <- factor(df$b); df$dom <- factor(df$dom)
+mg <- fromJSON(file.path(here, "ce_d_margins.json"))
+pop <- c(mg$N, mg$a$a2, mg$b$b2, mg$b$b3, mg$x_total)
+out <- list()
+store <- function(prefix) function(key, value)
+  out[[paste0(prefix, "/", key)]] <<- unname(as.numeric(value))
+d <- svydesign(ids = ~psu + ssu, strata = ~stratum, fpc = ~N1 + N2, weights = ~d, data = df)
+cal <- list(
+  none = d,
+  raking = calibrate(d, ~a + b + x, pop, calfun = "raking", epsilon = EPS, maxit = 1000),
+  linear_variance = calibrate(d, ~a + b + x, pop, calfun = "linear", variance = df$v,
+                              epsilon = EPS),
+  linear_stage1 = calibrate(d, ~a + b + x, pop, calfun = "linear", aggregate.stage = 1,
+                            epsilon = EPS),
+  bounds_const = calibrate(d, ~a + b + x, pop, calfun = "linear", bounds = mg$weight_bounds,
+                           bounds.const = TRUE, epsilon = EPS, maxit = 1000),
+  logit = calibrate(d, ~a + b + x, pop, calfun = "logit", bounds = mg$bounds,
+                    epsilon = EPS, maxit = 1000)
+)
+cal$trimmed <- trimWeights(cal$raking, lower = mg$trim[1], upper = mg$trim[2])
+for (k in names(cal)) {
+  put <- store(k)
+  put("weights", weights(cal[[k]]))
+  estimates(cal[[k]], put)
+}
+writeLines(toJSON(out, digits = NA, auto_unbox = FALSE),
+           file.path(here, "ce_d_r.json"))
+
+# -- ce_b: R's replicate weights, re-calibrated ------------------------------
+df <- read.csv(file.path(here, "ce_b.csv"), stringsAsFactors = FALSE)
+df$a <- factor(df$a); df$b <- factor(df$b); df$dom <- factor(df$dom)
+df$ord <- NULL; df$v <- 1 + df$x / 10
+ref <- fromJSON(file.path(here, "ce_b_r.json"))
+mg <- fromJSON(file.path(here, "ce_b_margins.json"))$ab
+N <- unlist(mg)
+x_total <- round(sum(df$d * df$x) * sum(N) / sum(df$d) * 1.04, 3)
+pop <- c(sum(N), sum(N[4:6]), sum(N[c(2, 5)]), sum(N[c(3, 6)]))
+out <- list(x_total = x_total)
+for (k in c("brr", "fay", "jkn", "bootstrap", "bootstrap_mse")) {
+  W <- as.matrix(read.csv(file.path(here, paste0("ce_b_rep_", k, ".csv")))[, -1])
+  r <- svrepdesign(data = df, repweights = W, weights = ~d, type = "other",
+                   combined.weights = TRUE, scale = ref[[paste0("rep_", k, "/scale")]],
+                   rscales = ref[[paste0("rep_", k, "/rscales")]], mse = grepl("mse", k))
+  cal <- list(
+    raking = calibrate(r, ~a + b, pop, calfun = "raking", epsilon = EPS, maxit = 1000,
+                     compress = FALSE),
+    linear = calibrate(r, ~a + b + x, c(pop, x_total), calfun = "linear", compress = FALSE),
+    linear_variance = calibrate(r, ~a + b + x, c(pop, x_total), calfun = "linear",
+                                variance = df$v, compress = FALSE)
+  )
+  for (c in names(cal)) {
+    put <- store(paste0(k, "/", c))
+    put("repweights", weights(cal[[c]], "analysis"))
+    estimates(cal[[c]], put, models = FALSE)
+  }
+}
+writeLines(toJSON(out, digits = NA, auto_unbox = FALSE),
+           file.path(here, "ce_b_cal_r.json"))
