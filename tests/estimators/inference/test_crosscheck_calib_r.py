@@ -10,11 +10,14 @@ uncalibrated and calibrated by raking, linear with ``variance =``, linear
 with ``aggregate.stage = 1``, linear with ``bounds.const = TRUE``, logit with
 bounds, and ``trimWeights`` after raking: the weights, means, totals, a
 ratio, domain means and totals, a domain mean of a 0/1 variable and
-quasi-Poisson and quasi-binomial ``svyglm`` fits (where the weights are
-positive). ``ce_b``'s replicate weights made by R (``edge.R``: BRR, Fay,
-JKn, bootstrap with and without ``mse``) are re-calibrated replicate by
-replicate (raking, linear, linear with ``variance =``) as R's ``calibrate``
-of a replicate design does, and the same estimates compared. Agreement is
+quasi-Poisson and quasi-binomial ``svyglm`` fits, and (where the weights
+are positive) domain means and totals of several variables with their
+covariance, non-linear contrasts (a ratio of means, a log odds ratio),
+quartiles, ``svyciprop`` and ``svyolr``. ``ce_b``'s replicate weights
+made by R (``edge.R``: BRR, Fay, JKn, bootstrap with and without ``mse``)
+are re-calibrated replicate by replicate (raking, linear, linear with
+``variance =``) as R's ``calibrate`` of a replicate design does, and the
+same estimates compared. Agreement is
 1e-8 relative (models 1e-7); the SE of a domain of one respondent is
 rounding noise on both sides (compared absolutely).
 """
@@ -27,8 +30,9 @@ import pandas as pd
 import pytest
 from repo_paths import REFERENCE
 
-from estimators.inference.estimate import svymean, svyratio, svytotal
-from estimators.model import svyglm
+from estimators.inference.contrast import estimates, svycontrast
+from estimators.inference.estimate import svymean, svyprop, svyquantile, svyratio, svytotal
+from estimators.model import svyglm, svyolr
 from weighting import Margin, NumericTotal, calibrate
 from weighting.calibrate import trim_weights
 from weighting.design import Design
@@ -160,6 +164,47 @@ def test_two_stage_models_equal_r(case):
         order = [fit.terms.index(t) for t in r_terms]  # patsy puts factors first
         close(fit.params[order], ref[f"{case}/{key}/coef"], f"{case} {key}", GLM_RTOL)
         close(fit.bse[order], ref[f"{case}/{key}/se"], f"{case} {key} SE", GLM_RTOL)
+
+
+POSITIVE = ["none", "raking", "bounds_const", "logit", "trimmed"]  # calib.R's more()
+CONTRASTS = {
+    "ratio": "`a2:k` / `a1:k`",
+    "scaled": "(`a2:k` - `a1:k`) / `a1:x`",
+    "log_odds_ratio": "log(`a2:z` / (1 - `a2:z`)) - log(`a1:z` / (1 - `a1:z`))",
+}
+CIPROP = {"beta": "beta", "mean": "wald", "xlogit": "xlogit", "asin": "asin"}
+
+
+@pytest.mark.parametrize("case", POSITIVE)
+def test_two_stage_contrasts_quantiles_and_models_equal_r(case):
+    """Domain means of several variables with their covariance (R: the
+    ratios of domain totals by svycontrast, as svyby(covmat = TRUE) fails on
+    a calibrated design in R 4.1.1), non-linear contrasts of them (a ratio of
+    means, a scaled difference, a log odds ratio), domain totals of several
+    variables with their covariance, quartiles (Woodruff), svyciprop and
+    svyolr (R's BFGS and finite-difference Hessian: the edge check's
+    tolerances)."""
+    ref = ce_d()[2]
+    d = two_stage_design(case)
+    by = estimates(d, ["k", "x", "z"], by="a")
+    assert by.names == ("a1:k", "a2:k", "a1:x", "a2:x", "a1:z", "a2:z")
+    close(by.coef, ref[f"{case}/by_a_mean_kxz"], f"{case} means by a")
+    close(by.vcov.ravel(), ref[f"{case}/by_a_mean_kxz/vcov"], f"{case} their covariance")
+    c = svycontrast(by, CONTRASTS)
+    close(c.coef, ref[f"{case}/contrasts"], f"{case} contrasts")
+    close(c.vcov.ravel(), ref[f"{case}/contrasts/vcov"], f"{case} contrasts' covariance")
+    t = estimates(d, ["k", "x"], statistic="total", by="dom")
+    close(t.coef, ref[f"{case}/by_dom_total_kx"], f"{case} totals by dom")
+    close(t.vcov.ravel(), ref[f"{case}/by_dom_total_kx/vcov"], f"{case} their covariance")
+    q = svyquantile(d, "y", [0.25, 0.5])[["estimate", "ci_low", "ci_high", "se"]]
+    close(q.to_numpy().ravel(), ref[f"{case}/quantile_y"], f"{case} quartiles")
+    for method, ci in CIPROP.items():
+        p = svyprop(d, "z", 1, ci=ci).frame.iloc[0]
+        close([p.estimate, p.se, p.ci_low, p.ci_high], ref[f"{case}/ciprop_{method}"], method)
+    table = svyolr("ord ~ x + a", d).tidy().set_index("term")
+    order = ["x", "a[T.a2]", "1|2", "2|3", "3|4"]  # R's
+    close(table.estimate.loc[order], ref[f"{case}/olr/coef"], f"{case} olr", 1e-6)
+    close(table.se.loc[order], ref[f"{case}/olr/se"], f"{case} olr SE", 1e-5)
 
 
 REPLICATES = ["brr", "fay", "jkn", "bootstrap", "bootstrap_mse"]

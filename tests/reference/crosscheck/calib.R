@@ -59,10 +59,50 @@ cal <- list(
                     epsilon = EPS, maxit = 1000)
 )
 cal$trimmed <- trimWeights(cal$raking, lower = mg$trim[1], upper = mg$trim[2])
+# contrasts (domain means of several variables with their covariance, then
+# non-linear contrasts of them), quantiles, proportions and the
+# proportional-odds model on the calibrated designs. R 4.1.1's svyby(...,
+# covmat = TRUE) fails on a calibrated design ("number of items to replace"):
+# the domain means are the ratios of domain totals, their covariance the
+# delta method's, which is svyby's linearization
+with_domains <- function(d, vars, by) {
+  for (l in levels(d$variables[[by]])) {
+    inside <- as.numeric(d$variables[[by]] == l)
+    d$variables[[paste0("n.", l)]] <- inside
+    for (v in vars) d$variables[[paste0(v, ".", l)]] <- d$variables[[v]] * inside
+  }
+  d
+}
+more <- function(d, put) {
+  t <- svytotal(~k.a1 + k.a2 + x.a1 + x.a2 + z.a1 + z.a2 + n.a1 + n.a2,
+                with_domains(d, c("k", "x", "z"), "a"))
+  b <- svycontrast(t, list(`a1:k` = quote(k.a1 / n.a1), `a2:k` = quote(k.a2 / n.a2),
+                           `a1:x` = quote(x.a1 / n.a1), `a2:x` = quote(x.a2 / n.a2),
+                           `a1:z` = quote(z.a1 / n.a1), `a2:z` = quote(z.a2 / n.a2)))
+  put("by_a_mean_kxz", coef(b)); put("by_a_mean_kxz/vcov", vcov(b))
+  ct <- svycontrast(b, list(ratio = quote(`a2:k` / `a1:k`),
+                            scaled = quote((`a2:k` - `a1:k`) / `a1:x`),
+                            log_odds_ratio = quote(log(`a2:z` / (1 - `a2:z`)) -
+                                                     log(`a1:z` / (1 - `a1:z`)))))
+  put("contrasts", coef(ct)); put("contrasts/vcov", vcov(ct))
+  t <- svytotal(~k.d1 + k.d2 + k.d3 + x.d1 + x.d2 + x.d3,
+                with_domains(d, c("k", "x"), "dom"))
+  put("by_dom_total_kx", coef(t)); put("by_dom_total_kx/vcov", vcov(t))
+  q <- svyquantile(~y, d, c(0.25, 0.5), qrule = "math", ci = TRUE, na.rm = TRUE)[[1]]
+  put("quantile_y", t(q))
+  for (meth in c("beta", "mean", "xlogit", "asin")) {
+    p <- svyciprop(~I(z == 1), d, method = meth)
+    put(paste0("ciprop_", meth), c(coef(p), SE(p), confint(p)))
+  }
+  o <- svyolr(factor(ord) ~ x + a, d,
+              control = list(reltol = 1e-15, maxit = 10000, ndeps = rep(1e-6, 5)))
+  put("olr/coef", coef(o)); put("olr/se", SE(o))
+}
 for (k in names(cal)) {
   put <- store(k)
   put("weights", weights(cal[[k]]))
   estimates(cal[[k]], put)
+  if (all(weights(cal[[k]]) > 0)) more(cal[[k]], put)
 }
 writeLines(toJSON(out, digits = NA, auto_unbox = FALSE),
            file.path(here, "ce_d_r.json"))
