@@ -17,7 +17,8 @@ quartiles, ``svyciprop`` and ``svyolr``. ``ce_b``'s replicate weights
 made by R (``edge.R``: BRR, Fay, JKn, bootstrap with and without ``mse``)
 are re-calibrated replicate by replicate (raking, linear, linear with
 ``variance =``) as R's ``calibrate`` of a replicate design does, and the
-same estimates compared. Agreement is
+same estimates compared. ``ce_e`` (``PPS``) is a stratified PPS sample
+without replacement (Brewer), uncalibrated and raked. Agreement is
 1e-8 relative (models 1e-7); the SE of a domain of one respondent is
 rounding noise on both sides (compared absolutely).
 """
@@ -156,14 +157,19 @@ def test_two_stage_models_equal_r(case):
         assert (two_stage_design(case).weights < 0).any(), case
         return
     d = two_stage_design(case)
-    for key, formula, family, r_terms in (
-        ("glm_poisson", "k ~ x + a", "poisson", ["Intercept", "x", "a[T.a2]"]),
-        ("glm_binomial", "z ~ x + b", "binomial", ["Intercept", "x", "b[T.b2]", "b[T.b3]"]),
-    ):
-        fit = svyglm(formula, d, family)
-        order = [fit.terms.index(t) for t in r_terms]  # patsy puts factors first
-        close(fit.params[order], ref[f"{case}/{key}/coef"], f"{case} {key}", GLM_RTOL)
-        close(fit.bse[order], ref[f"{case}/{key}/se"], f"{case} {key} SE", GLM_RTOL)
+    compare_glm(d, ref, f"{case}/glm_poisson", "k ~ x + a", "poisson")
+    compare_glm(d, ref, f"{case}/glm_binomial", "z ~ x + b", "binomial")
+
+
+def compare_glm(d, ref, prefix, formula, family):
+    fit = svyglm(formula, d, family)
+    # R's order: the intercept, x, then the last term's factor levels
+    # (patsy puts factors first)
+    factor = formula.rsplit("+", 1)[1].strip()
+    r_terms = ["Intercept", "x"] + [t for t in fit.terms if t.startswith(f"{factor}[")]
+    order = [fit.terms.index(t) for t in r_terms]
+    close(fit.params[order], ref[f"{prefix}/coef"], prefix, GLM_RTOL)
+    close(fit.bse[order], ref[f"{prefix}/se"], f"{prefix} SE", GLM_RTOL)
 
 
 POSITIVE = ["none", "raking", "bounds_const", "logit", "trimmed"]  # calib.R's more()
@@ -205,6 +211,25 @@ def test_two_stage_contrasts_quantiles_and_models_equal_r(case):
     order = ["x", "a[T.a2]", "1|2", "2|3", "3|4"]  # R's
     close(table.estimate.loc[order], ref[f"{case}/olr/coef"], f"{case} olr", 1e-6)
     close(table.se.loc[order], ref[f"{case}/olr/se"], f"{case} olr SE", 1e-5)
+
+
+@pytest.mark.parametrize("calibrated", [False, True])
+def test_stratified_pps_equals_r(calibrated):
+    """ce_e: PSUs drawn with unequal probabilities in three strata (Brewer's
+    approximation; R 4.1.1 fails on a stratified Overton design), clusters of
+    several rows, missing y, a domain with one respondent with y (SE 0 on
+    both sides), uncalibrated and raked to a margin."""
+    data = pd.read_csv(REF / "ce_e.csv")
+    data["z"] = (data.k > 2).astype(float)  # calib.R's
+    data["sex"] = np.where(data.id % 2 == 0, "f", "m")
+    spec = json.loads((REF / "ce_e_margins.json").read_text())
+    ref = _ref("ce_e_r")
+    d = Design(data, weights="d", strata="stratum", psu="psu", fpc="pi", pps="brewer")
+    if calibrated:
+        d = d.calibrate([Margin("a", spec["a"])], distance="raking", tol=TOL)
+    prefix = f"brewer/{'raking' if calibrated else 'none'}"
+    compare_estimates(d, ref, prefix)
+    compare_glm(d, ref, f"{prefix}/glm_poisson", "k ~ x + a", "poisson")
 
 
 REPLICATES = ["brr", "fay", "jkn", "bootstrap", "bootstrap_mse"]

@@ -5,7 +5,8 @@
 # aggregate.stage = 1, bounds.const = TRUE, logit with bounds, trimWeights);
 # ce_b: R's replicate weights (edge.R's ce_b_rep_*.csv) re-calibrated by
 # calibrate() replicate by replicate. Writes ce_d_r.json and ce_b_cal_r.json,
-# read by tests/estimators/inference/test_crosscheck_calib_r.py.
+# and (ce_e, a stratified PPS sample: Brewer) ce_e_r.json, read by
+# tests/estimators/inference/test_crosscheck_calib_r.py.
 suppressMessages({library(survey); library(jsonlite)})
 options(warn = 1)
 here <- dirname(normalizePath(sub("--file=", "", grep("--file=", commandArgs(FALSE),
@@ -137,3 +138,23 @@ for (k in c("brr", "fay", "jkn", "bootstrap", "bootstrap_mse")) {
 }
 writeLines(toJSON(out, digits = NA, auto_unbox = FALSE),
            file.path(here, "ce_b_cal_r.json"))
+
+# -- ce_e: stratified PPS without replacement --------------------------------
+df <- read.csv(file.path(here, "ce_e.csv"), stringsAsFactors = FALSE)
+df$a <- factor(df$a); df$dom <- factor(df$dom); df$z <- as.numeric(df$k > 2)
+df$sex <- ifelse(df$id %% 2 == 0, "f", "m")
+mg <- fromJSON(file.path(here, "ce_e_margins.json"))
+out <- list()
+# (R 4.1.1 fails on a stratified Overton design: "n - fbar: non-numeric")
+for (pps in "brewer") {
+  d <- svydesign(ids = ~psu, strata = ~stratum, fpc = ~pi, weights = ~d, pps = pps, data = df)
+  cal <- list(none = d, raking = calibrate(d, ~a, c(mg$N, mg$a$a2), calfun = "raking",
+                                           epsilon = EPS, maxit = 1000))
+  for (k in names(cal)) {
+    put <- store(paste0(pps, "/", k))
+    estimates(cal[[k]], put, models = FALSE)
+    f <- exact_glm(k ~ x + a, cal[[k]], quasipoisson())
+    put("glm_poisson/coef", coef(f)); put("glm_poisson/se", SE(f))
+  }
+}
+writeLines(toJSON(out, digits = NA, auto_unbox = FALSE), file.path(here, "ce_e_r.json"))

@@ -18,7 +18,8 @@ population PSU count per stratum is ``fpc`` (also as a sampling fraction,
 The edge-case samples ``ce_*`` (:func:`make_edge`; R's values from
 ``edge.R``, which also writes R's replicate weights ``ce_b_rep_*.csv``) have
 several single-PSU strata, PSUs of one row, widely spread weights and
-degenerate domains.
+degenerate domains. ``ce_d`` (:func:`make_calib`, two stages with an fpc at
+each) and ``ce_e`` (:func:`make_pps`, stratified PPS) are read by ``calib.R``.
 """
 
 import json
@@ -304,6 +305,54 @@ def make_calib(seed, psus_per_stratum, ssu_range, take_all):
     return columns, margins
 
 
+# PPS samples without replacement (``calib.R``): name -> (seed, PSUs sampled
+# per stratum, PSUs in the population per stratum, cluster size range).
+PPS = {
+    "ce_e": (7100413, [4, 6, 3], [15, 22, 9], (1, 4)),
+}
+
+
+def make_pps(seed, sampled, population, cluster_range):
+    """A stratified sample of PSUs drawn with probability proportional to a
+    size measure (the inclusion probabilities ``pi`` computed from the
+    stratum's population sizes, below 1), clusters of 1-4 rows, the outcomes
+    of :func:`make_calib` and margins of ``a`` for calibration."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for h, (m, M) in enumerate(zip(sampled, population)):
+        size = rng.gamma(4.0, 5.0, M) + 5
+        pi = m * size / size.sum()
+        assert pi.max() < 1
+        for j in np.sort(rng.choice(M, m, replace=False, p=pi / pi.sum())):
+            for _ in range(int(rng.integers(cluster_range[0], cluster_range[1] + 1))):
+                rows.append((h, f"s{h + 1}p{j + 1:02d}", round(float(pi[j]), 8)))
+    n = len(rows)
+    h_num = np.array([r[0] for r in rows])
+    pi = np.array([r[2] for r in rows])
+    a = rng.choice(["a1", "a2"], n, p=[0.55, 0.45])
+    dom = rng.choice(["d1", "d2", "d3"], n, p=[0.5, 0.35, 0.15])
+    x = np.round(rng.gamma(2.5, 6.0, n) + 2 * h_num, 4)
+    y = np.round(3 + 0.5 * x + 2 * (a == "a2") + rng.normal(0, 4, n), 4)
+    y_missing = rng.random(n) < 0.1
+    k = rng.poisson(np.exp(0.2 + 0.03 * x + 0.3 * (a == "a2")))
+    columns = {
+        "id": np.arange(1, n + 1),
+        "stratum": np.array([f"s{h + 1}" for h in h_num]),
+        "psu": np.array([r[1] for r in rows]),
+        "pi": pi,
+        "d": 1 / pi,
+        "a": a,
+        "dom": dom,
+        "x": x,
+        "y": np.where(y_missing, np.nan, y),
+        "k": k,
+    }
+    N = float((1 / pi).sum()) * rng.uniform(0.9, 1.1)
+    a2 = round(float((1 / pi)[a == "a2"].sum() / (1 / pi).sum()) * N * rng.uniform(0.85, 1.15), 3)
+    N = round(N, 3)
+    return columns, {"N": N, "a": {"a1": N - a2, "a2": a2}}
+
+
 if __name__ == "__main__":
     for name, spec in DATASETS.items():
         write(name, *make(*spec))
@@ -311,3 +360,5 @@ if __name__ == "__main__":
         write(name, *make_edge(*spec))
     for name, spec in CALIB.items():
         write(name, *make_calib(*spec))
+    for name, spec in PPS.items():
+        write(name, *make_pps(*spec))
