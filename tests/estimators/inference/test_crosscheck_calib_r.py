@@ -17,7 +17,8 @@ quartiles, ``svyciprop`` and ``svyolr``. ``ce_b``'s replicate weights
 made by R (``edge.R``: BRR, Fay, JKn, bootstrap with and without ``mse``)
 are re-calibrated replicate by replicate (raking, linear, linear with
 ``variance =``) as R's ``calibrate`` of a replicate design does, and the
-same estimates compared. ``ce_e`` (``PPS``) is a stratified PPS sample
+same estimates compared. The ``kalib`` CLI (two stages, margin files,
+``--calibration-variance`` with ``--aggregate-stage``) is compared too. ``ce_e`` (``PPS``) is a stratified PPS sample
 without replacement (Brewer), uncalibrated and raked. Agreement is
 1e-8 relative (models 1e-7); the SE of a domain of one respondent is
 rounding noise on both sides (compared absolutely).
@@ -31,6 +32,7 @@ import pandas as pd
 import pytest
 from repo_paths import REFERENCE
 
+from estimators.cli import main
 from estimators.inference.contrast import estimates, svycontrast
 from estimators.inference.estimate import svymean, svyprop, svyquantile, svyratio, svytotal
 from estimators.model import svyglm, svyolr
@@ -275,3 +277,40 @@ def test_recalibrated_replicate_weights_equal_r(kind, how):
     prefix = f"{kind}/{how}"
     close(d.replicate_weights().ravel(order="F"), ref[f"{prefix}/repweights"], prefix)
     compare_estimates(d, ref, prefix)
+
+
+# -- the same through the kalib CLI -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "case, calibration",
+    [
+        ("cli_raking", ["--calibration", "raking"]),
+        (
+            "cli_linear_variance_stage1",
+            ["--calibration", "linear", "--calibration-variance", "v", "--aggregate-stage", "1"],
+        ),
+    ],
+)
+def test_cli_two_stage_calibrated_equals_r(tmp_path, case, calibration):
+    """kalib estimate with --psu and --fpc repeated (two stages) and margin
+    files of a and b: raking, and linear with --calibration-variance and
+    --aggregate-stage 1 together (R: variance = and aggregate.stage = 1)."""
+    spec, ref = ce_d()[1], ce_d()[2]
+    margins = []
+    for var in ("a", "b"):
+        path = tmp_path / f"{var}.csv"
+        pd.DataFrame({var: list(spec[var]), "total": list(spec[var].values())}).to_csv(
+            path, index=False
+        )
+        margins += ["--margins", str(path)]
+    out = tmp_path / "out.csv"
+    argv = ["estimate", str(REF / "ce_d.csv"), "--weight", "d", "--strata", "stratum"]
+    argv += ["--psu", "psu", "--psu", "ssu", "--fpc", "N1", "--fpc", "N2", *margins]
+    argv += [*calibration, "--mean", "y", "--by", "all", "--by", "dom"]
+    assert main([*argv, "--out", str(out), "--force", "--quiet"]) == 0
+    f = pd.read_csv(out)
+    close(f.loc[0, ["estimate", "se"]], ref[f"{case}/mean_y"], f"{case} CLI mean")
+    expected = ref[f"{case}/by_dom_mean_y"]
+    close(f.estimate[1:], expected[:3], f"{case} CLI by dom")
+    close(f.se[1:], expected[3:], f"{case} CLI by dom SE")

@@ -105,6 +105,14 @@ for (k in names(cal)) {
   estimates(cal[[k]], put)
   if (all(weights(cal[[k]]) > 0)) more(cal[[k]], put)
 }
+# the kalib CLI's cases (categorical margins only): raking, and linear with
+# variance = and aggregate.stage = 1 together
+pop_ab <- pop[1:4]
+cli <- list(cli_raking = calibrate(d, ~a + b, pop_ab, calfun = "raking", epsilon = EPS,
+                                   maxit = 1000),
+            cli_linear_variance_stage1 = calibrate(d, ~a + b, pop_ab, calfun = "linear",
+                                                   variance = df$v, aggregate.stage = 1))
+for (k in names(cli)) estimates(cli[[k]], store(k), models = FALSE)
 writeLines(toJSON(out, digits = NA, auto_unbox = FALSE),
            file.path(here, "ce_d_r.json"))
 
