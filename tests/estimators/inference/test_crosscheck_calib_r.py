@@ -17,9 +17,10 @@ quartiles, ``svyciprop`` and ``svyolr``. ``ce_b``'s replicate weights
 made by R (``edge.R``: BRR, Fay, JKn, bootstrap with and without ``mse``)
 are re-calibrated replicate by replicate (raking, linear, linear with
 ``variance =``) as R's ``calibrate`` of a replicate design does, and the
-same estimates compared. The ``kalib`` CLI (two stages, margin files,
-``--calibration-variance`` with ``--aggregate-stage``) is compared too. ``ce_e`` (``PPS``) is a stratified PPS sample
-without replacement (Brewer), uncalibrated and raked. Agreement is
+same estimates compared, as is kalib's JKn of the calibrated ``ce_d``. The
+``kalib`` CLI (two stages, margin files, ``--calibration-variance`` with
+``--aggregate-stage``) is compared too. ``ce_e`` (``PPS``) is a stratified
+PPS sample without replacement (Brewer), uncalibrated and raked. Agreement is
 1e-8 relative (models 1e-7); the SE of a domain of one respondent is
 rounding noise on both sides (compared absolutely).
 """
@@ -172,6 +173,16 @@ def compare_glm(d, ref, prefix, formula, family):
     order = [fit.terms.index(t) for t in r_terms]
     close(fit.params[order], ref[f"{prefix}/coef"], prefix, GLM_RTOL)
     close(fit.bse[order], ref[f"{prefix}/se"], f"{prefix} SE", GLM_RTOL)
+
+
+@pytest.mark.parametrize("case", ["raking", "linear_variance"])
+def test_two_stage_jkn_recalibrated_equals_r(case):
+    """kalib's JKn of the calibrated two-stage design (stage-1 PSUs, each
+    replicate re-calibrated with the same spec) is R's calibrate() of
+    as.svrepdesign(design, "JKn"). (R's as.svrepdesign of the calibrated
+    design is another thing: its replicates are not re-calibrated.)"""
+    d = two_stage_design(case).with_replicates("jkn")
+    compare_estimates(d, ce_d()[2], f"jkn_{case}")
 
 
 POSITIVE = ["none", "raking", "bounds_const", "logit", "trimmed"]  # calib.R's more()

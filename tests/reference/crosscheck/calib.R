@@ -113,6 +113,17 @@ cli <- list(cli_raking = calibrate(d, ~a + b, pop_ab, calfun = "raking", epsilon
             cli_linear_variance_stage1 = calibrate(d, ~a + b, pop_ab, calfun = "linear",
                                                    variance = df$v, aggregate.stage = 1))
 for (k in names(cli)) estimates(cli[[k]], store(k), models = FALSE)
+# JKn of the two-stage design (stage-1 PSUs, R drops the stage-2 fpc), each
+# replicate re-calibrated: calibrate() of the replicate design. (R's
+# as.svrepdesign of a calibrated design would not re-calibrate them: its
+# replicates carry the calibrated weights, as if fixed.)
+options(survey.drop.replicates = FALSE)
+r <- suppressWarnings(as.svrepdesign(d, type = "JKn"))
+jkn <- list(jkn_raking = calibrate(r, ~a + b + x, pop, calfun = "raking", epsilon = EPS,
+                                   maxit = 1000),
+            jkn_linear_variance = calibrate(r, ~a + b + x, pop, calfun = "linear",
+                                            variance = df$v, compress = FALSE))
+for (k in names(jkn)) estimates(jkn[[k]], store(k), models = FALSE)
 writeLines(toJSON(out, digits = NA, auto_unbox = FALSE),
            file.path(here, "ce_d_r.json"))
 
