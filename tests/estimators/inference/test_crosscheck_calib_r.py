@@ -13,7 +13,8 @@ ratio, domain means and totals, a domain mean of a 0/1 variable and
 quasi-Poisson and quasi-binomial ``svyglm`` fits, and (where the weights
 are positive) domain means and totals of several variables with their
 covariance, non-linear contrasts (a ratio of means, a log odds ratio),
-quartiles, ``svyciprop`` and ``svyolr``. ``ce_b``'s replicate weights
+quartiles, ``svyciprop`` and ``svyolr``; with two PSUs cut to one SSU, the
+lonely-SSU policies at stage 2. ``ce_b``'s replicate weights
 made by R (``edge.R``: BRR, Fay, JKn, bootstrap with and without ``mse``)
 are re-calibrated replicate by replicate (raking, linear, linear with
 ``variance =``) as R's ``calibrate`` of a replicate design does, and the
@@ -183,6 +184,29 @@ def test_two_stage_jkn_recalibrated_equals_r(case):
     design is another thing: its replicates are not re-calibrated.)"""
     d = two_stage_design(case).with_replicates("jkn")
     compare_estimates(d, ce_d()[2], f"jkn_{case}")
+
+
+@pytest.mark.parametrize("raked", [False, True])
+@pytest.mark.parametrize("policy", ["adjust", "average", "certainty", "remove"])
+def test_lonely_ssus_equal_r(policy, raked):
+    """Two PSUs of ce_d keep one SSU each: at stage 2 those PSUs are
+    single-unit strata, handled by the lonely-PSU policy as R's
+    ``survey.lonely.psu`` does at every stage (``average`` has no other
+    stratum within the PSU to average: NaN in both)."""
+    data, spec, ref = ce_d()
+    one_ssu = data.psu.isin(["s3p1", "s4p2"]) & ~data.ssu.str.endswith("u1")
+    d = Design(
+        data[~one_ssu].reset_index(drop=True),
+        weights="d",
+        strata="stratum",
+        psu=["psu", "ssu"],
+        fpc=["N1", "N2"],
+        lonely_psu=policy,
+    )
+    if raked:
+        margins = [Margin("a", spec["a"]), Margin("b", spec["b"])]
+        d = d.calibrate([*margins, NumericTotal("x", spec["x_total"])], tol=TOL)
+    compare_estimates(d, ref, f"lonely_ssu_{policy}{'_raking' if raked else ''}")
 
 
 POSITIVE = ["none", "raking", "bounds_const", "logit", "trimmed"]  # calib.R's more()

@@ -124,6 +124,18 @@ jkn <- list(jkn_raking = calibrate(r, ~a + b + x, pop, calfun = "raking", epsilo
             jkn_linear_variance = calibrate(r, ~a + b + x, pop, calfun = "linear",
                                             variance = df$v, compress = FALSE))
 for (k in names(jkn)) estimates(jkn[[k]], store(k), models = FALSE)
+# lonely SSUs: two PSUs keep one SSU each (stage 2 has single-unit
+# "strata"), under each survey.lonely.psu policy, uncalibrated and raked
+one_ssu <- df$psu %in% c("s3p1", "s4p2") & !grepl("u1$", df$ssu)
+for (policy in c("adjust", "average", "certainty", "remove")) {
+  options(survey.lonely.psu = policy)
+  d <- svydesign(ids = ~psu + ssu, strata = ~stratum, fpc = ~N1 + N2, weights = ~d,
+                 data = df[!one_ssu, ])
+  estimates(d, store(paste0("lonely_ssu_", policy)), models = FALSE)
+  rk <- calibrate(d, ~a + b + x, pop, calfun = "raking", epsilon = EPS, maxit = 1000)
+  estimates(rk, store(paste0("lonely_ssu_", policy, "_raking")), models = FALSE)
+}
+options(survey.lonely.psu = "fail")
 writeLines(toJSON(out, digits = NA, auto_unbox = FALSE),
            file.path(here, "ce_d_r.json"))
 
