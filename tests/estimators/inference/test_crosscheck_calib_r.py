@@ -7,23 +7,24 @@ sample with an fpc at both stages (counts) and a take-all stratum, base
 weights varying within PSUs and margins far enough from the base totals that
 unbounded linear calibration gives negative weights. It is compared
 uncalibrated and calibrated by raking, linear with ``variance =``, linear
-with ``aggregate.stage = 1``, linear with ``bounds.const = TRUE``, logit with
-bounds, and ``trimWeights`` after raking: the weights, means, totals, a
-ratio, domain means and totals, a domain mean of a 0/1 variable and
-quasi-Poisson and quasi-binomial ``svyglm`` fits, and (where the weights
-are positive) domain means and totals of several variables with their
-covariance, non-linear contrasts (a ratio of means, a log odds ratio),
-quartiles, ``svyciprop`` and ``svyolr``; with two PSUs cut to one SSU, the
-lonely-SSU policies at stage 2. ``ce_b``'s replicate weights
-made by R (``edge.R``: BRR, Fay, JKn, bootstrap with and without ``mse``)
-are re-calibrated replicate by replicate (raking, linear, linear with
-``variance =``) as R's ``calibrate`` of a replicate design does, and the
-same estimates compared, as is kalib's JKn of the calibrated ``ce_d``. The
-``kalib`` CLI (two stages, margin files, ``--calibration-variance`` with
-``--aggregate-stage``) is compared too. ``ce_e`` (``PPS``) is a stratified
-PPS sample without replacement (Brewer), uncalibrated and raked. Agreement is
-1e-8 relative (models 1e-7); the SE of a domain of one respondent is
-rounding noise on both sides (compared absolutely).
+with ``aggregate.stage = 1``, linear with ``bounds.const = TRUE``, logit and
+truncated linear with bounds, ``postStratify`` to crossed cells, and
+``trimWeights`` after raking: the weights, means, totals, a ratio, domain
+means and totals, a domain mean of a 0/1 variable, quasi-Poisson and
+quasi-binomial ``svyglm`` fits and (where the weights are positive) domain
+means and totals of several variables with their covariance, non-linear
+contrasts (a ratio of means, a log odds ratio), quartiles, ``svyciprop``
+and ``svyolr``; with two PSUs cut to one SSU, the lonely-SSU policies at
+stage 2; kalib's JKn of the calibrated design, every replicate
+re-calibrated. ``ce_b``'s replicate weights made by R (``edge.R``: BRR,
+Fay, JKn, bootstrap with and without ``mse``) are re-calibrated replicate
+by replicate (raking, linear, linear with ``variance =``) as R's
+``calibrate`` of a replicate design does. ``ce_e`` (``PPS``) is a
+stratified PPS sample without replacement (Brewer), uncalibrated and raked.
+The ``kalib`` CLI (two stages, margin files, ``--calibration-variance``
+with ``--aggregate-stage``) is compared too. Agreement is 1e-8 relative
+(models 1e-7, svyolr as in the edge check); the SE of a domain of one
+respondent is rounding noise on both sides (compared absolutely).
 """
 
 import json
@@ -89,7 +90,13 @@ def two_stage_design(case):
         "bounds_const": dict(distance="linear", weight_bounds=tuple(spec["weight_bounds"])),
         "logit": dict(distance="logit", bounds=tuple(spec["bounds"])),
         "trimmed": dict(distance="raking"),
+        "truncated": dict(distance="truncated", bounds=tuple(spec["bounds"])),
+        "poststratified": None,
     }[case]
+    if case == "poststratified":  # calib.R's cells, in R's order (a fastest)
+        cells = [(a, b) for b in ("b1", "b2", "b3") for a in ("a1", "a2")]
+        counts = ce_d()[2]["poststratified/cells"]
+        return base.poststratify(dict(zip(cells, counts)), ("a", "b"))
     if settings is None:
         return base
     calibrated = base.calibrate(margins, tol=TOL, **settings)
@@ -130,7 +137,16 @@ def compare_estimates(d, ref, prefix):
     )
 
 
-TWO_STAGE = ["none", "raking", "linear_variance", "linear_stage1", "bounds_const", "logit"]
+TWO_STAGE = [
+    "none",
+    "raking",
+    "linear_variance",
+    "linear_stage1",
+    "bounds_const",
+    "logit",
+    "truncated",
+    "poststratified",
+]
 
 
 @pytest.mark.parametrize("case", [*TWO_STAGE, "trimmed"])
@@ -209,7 +225,8 @@ def test_lonely_ssus_equal_r(policy, raked):
     compare_estimates(d, ref, f"lonely_ssu_{policy}{'_raking' if raked else ''}")
 
 
-POSITIVE = ["none", "raking", "bounds_const", "logit", "trimmed"]  # calib.R's more()
+# calib.R's more(): the designs with positive weights
+POSITIVE = ["none", "raking", "bounds_const", "logit", "trimmed", "truncated", "poststratified"]
 CONTRASTS = {
     "ratio": "`a2:k` / `a1:k`",
     "scaled": "(`a2:k` - `a1:k`) / `a1:x`",

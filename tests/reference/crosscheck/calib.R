@@ -60,6 +60,13 @@ cal <- list(
                     epsilon = EPS, maxit = 1000)
 )
 cal$trimmed <- trimWeights(cal$raking, lower = mg$trim[1], upper = mg$trim[2])
+cal$truncated <- calibrate(d, ~a + b + x, pop, calfun = "linear", bounds = mg$bounds,
+                           epsilon = EPS, maxit = 1000)
+# post-stratified to the a x b cells (their base-weight totals moved)
+cells <- as.data.frame(svytable(~a + b, d))
+cells$Freq <- round(cells$Freq * c(1.1, 0.9, 1.2, 0.85, 1.05, 0.95), 3)
+out[["poststratified/cells"]] <- cells$Freq
+cal$poststratified <- postStratify(d, ~a + b, cells)
 # contrasts (domain means of several variables with their covariance, then
 # non-linear contrasts of them), quantiles, proportions and the
 # proportional-odds model on the calibrated designs. R 4.1.1's svyby(...,
