@@ -20,7 +20,8 @@ re-calibrated. ``ce_b``'s replicate weights made by R (``edge.R``: BRR,
 Fay, JKn, bootstrap with and without ``mse``) are re-calibrated replicate
 by replicate (raking, linear, linear with ``variance =``) as R's
 ``calibrate`` of a replicate design does. ``ce_e`` (``PPS``) is a
-stratified PPS sample without replacement (Brewer), uncalibrated and raked.
+stratified PPS sample without replacement (Brewer), uncalibrated and raked,
+and one of its strata under Brewer, Hartley-Rao and Overton, HT and YG.
 The ``kalib`` CLI (two stages, margin files, ``--calibration-variance``
 with ``--aggregate-stage``) is compared too. Agreement is 1e-8 relative
 (models 1e-7, svyolr as in the edge check); the SE of a domain of one
@@ -42,6 +43,7 @@ from estimators.model import svyglm, svyolr
 from weighting import Margin, NumericTotal, calibrate
 from weighting.calibrate import trim_weights
 from weighting.design import Design
+from weighting.pps import HR
 
 REF = REFERENCE / "crosscheck"
 RTOL = 1e-8
@@ -284,6 +286,31 @@ def test_stratified_pps_equals_r(calibrated):
     prefix = f"brewer/{'raking' if calibrated else 'none'}"
     compare_estimates(d, ref, prefix)
     compare_glm(d, ref, f"{prefix}/glm_poisson", "k ~ x + a", "poisson")
+
+
+@pytest.mark.parametrize(
+    "pps, variance",
+    [("brewer", "HT"), ("HR", "HT"), ("HR", "YG"), ("overton", "HT"), ("overton", "YG")],
+)
+def test_pps_one_stratum_equals_r(pps, variance):
+    """ce_e's stratum s2 on the rows with y under each PPS approximation and
+    variance form (R 4.1.1 fails on HR() with strata and on HR and Overton
+    with na.rm = TRUE: calib.R). kalib's mean of y on all the rows (those
+    without y a domain outside, as R's na.rm) is the same."""
+    data = pd.read_csv(REF / "ce_e.csv")
+    s2 = data[data.stratum == "s2"].reset_index(drop=True)
+    with_y = s2[s2.y.notna()].reset_index(drop=True)
+    ref = _ref("ce_e_r")
+    prefix = f"s2/{pps}_{variance}"
+    spec = HR() if pps == "HR" else pps
+    d = Design(with_y, weights="d", psu="psu", fpc="pi", pps=spec, variance=variance)
+    close(svymean(d, ["y"]).frame.loc[0, ["estimate", "se"]], ref[f"{prefix}/mean_y"], prefix)
+    close(svytotal(d, ["k"]).frame.loc[0, ["estimate", "se"]], ref[f"{prefix}/total_k"], prefix)
+    r = svyratio(d, "y", "x").frame.loc[0, ["estimate", "se"]]
+    close(r, ref[f"{prefix}/ratio_y_x"], f"{prefix} ratio")
+    d = Design(s2, weights="d", psu="psu", fpc="pi", pps=spec, variance=variance)
+    m = svymean(d, ["y"]).frame.loc[0, ["estimate", "se"]]
+    close(m, ref[f"{prefix}/mean_y"], f"{prefix} rows without y kept")
 
 
 REPLICATES = ["brr", "fay", "jkn", "bootstrap", "bootstrap_mse"]

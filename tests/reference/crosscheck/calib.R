@@ -195,4 +195,18 @@ for (pps in "brewer") {
     put("glm_poisson/coef", coef(f)); put("glm_poisson/se", SE(f))
   }
 }
+# one stratum (s2) on the rows with y: Brewer, Hartley-Rao and Overton, HT
+# and Yates-Grundy (R 4.1.1 fails on HR() with strata, "non-numeric
+# argument", and on HR and Overton with na.rm = TRUE, "logical subscript too
+# long"; Brewer has no YG form)
+s2 <- df[df$stratum == "s2" & !is.na(df$y), ]
+for (v in c("HT", "YG")) for (p in c("brewer", "HR", "overton")) {
+  if (p == "brewer" && v == "YG") next
+  d <- svydesign(ids = ~psu, fpc = ~pi, weights = ~d, variance = v, data = s2,
+                 pps = if (p == "HR") HR() else p)
+  put <- store(paste0("s2/", p, "_", v))
+  m <- svymean(~y, d); put("mean_y", c(coef(m), SE(m)))
+  t <- svytotal(~k, d); put("total_k", c(coef(t), SE(t)))
+  r <- svyratio(~y, ~x, d); put("ratio_y_x", c(coef(r), SE(r)))
+}
 writeLines(toJSON(out, digits = NA, auto_unbox = FALSE), file.path(here, "ce_e_r.json"))
