@@ -23,7 +23,8 @@ by replicate (raking, linear, linear with ``variance =``) as R's
 stratified PPS sample without replacement (Brewer), uncalibrated and raked,
 and one of its strata under Brewer, Hartley-Rao and Overton, HT and YG.
 The ``kalib`` CLI (two stages, margin files, ``--calibration-variance``
-with ``--aggregate-stage``) is compared too. Agreement is 1e-8 relative
+with ``--aggregate-stage``; R's replicate file post-stratified) is compared
+too. Agreement is 1e-8 relative
 (models 1e-7, svyolr as in the edge check); the SE of a domain of one
 respondent is rounding noise on both sides (compared absolutely).
 """
@@ -393,3 +394,33 @@ def test_cli_two_stage_calibrated_equals_r(tmp_path, case, calibration):
     expected = ref[f"{case}/by_dom_mean_y"]
     close(f.estimate[1:], expected[:3], f"{case} CLI by dom")
     close(f.se[1:], expected[3:], f"{case} CLI by dom SE")
+
+
+def test_cli_replicate_file_poststratified_equals_r(tmp_path):
+    """R's JKn replicate weights of ce_b as a replicate file from elsewhere
+    (``--replicate-type other`` with R's scale and rscales), post-stratified
+    by kalib estimate to the a x b cells (a margin file of the cross), equal
+    R's postStratify of the replicate design (edge.R's ``ps_rep_jkn``); the
+    one-respondent domain has no replicate SE (empty in some replicate)."""
+    data, ref, _ = ce_b()
+    spec = json.loads((REF / "ce_b_margins.json").read_text())
+    cells = pd.DataFrame(
+        [(*c.split("|"), v) for c, v in spec["ab"].items()], columns=["a", "b", "total"]
+    )
+    cells.to_csv(tmp_path / "ab.csv", index=False)
+    W = pd.read_csv(REF / "ce_b_rep_jkn.csv")
+    W.insert(1, "weight", data.d)
+    W.to_csv(tmp_path / "reps.csv", index=False)
+    out = tmp_path / "out.csv"
+    argv = ["estimate", str(REF / "ce_b.csv"), "--replicate-weights", str(tmp_path / "reps.csv")]
+    argv += ["--replicate-type", "other", "--scale", repr(float(ref["rep_jkn/scale"][0]))]
+    argv += ["--rscales", ",".join(map(repr, ref["rep_jkn/rscales"].tolist()))]
+    argv += ["--margins", str(tmp_path / "ab.csv"), "--calibration", "poststratify"]
+    argv += ["--mean", "y", "--by", "all", "--by", "dom"]
+    assert main([*argv, "--out", str(out), "--force", "--quiet"]) == 0
+    f = pd.read_csv(out)
+    close(f.loc[0, ["estimate", "se"]], ref["ps_rep_jkn/mean_y"], "CLI post-stratified mean")
+    expected = ref["ps_rep_jkn/by_dom_mean_y"]
+    close(f.estimate[1:], expected[:5], "CLI post-stratified by dom")
+    assert f.domain.iloc[-1] == "solo" and np.isnan(f.se.iloc[-1])
+    close(f.se[1:5], expected[5:9], "CLI post-stratified by dom SE")
