@@ -10,7 +10,8 @@ uncalibrated and calibrated by raking, linear with ``variance =``, linear
 with ``aggregate.stage = 1``, linear with ``bounds.const = TRUE``, logit and
 truncated linear with bounds, ``postStratify`` to crossed cells, and
 ``trimWeights`` after raking: the weights, means, totals, a ratio, domain
-means and totals, a domain mean of a 0/1 variable, quasi-Poisson and
+means and totals, a domain mean of a 0/1 variable, design effects, Rao-Scott
+tests, a t-test, quasi-Poisson and
 quasi-binomial ``svyglm`` fits and (where the weights are positive) domain
 means and totals of several variables with their covariance, non-linear
 contrasts (a ratio of means, a log odds ratio), quartiles, ``svyciprop``
@@ -24,9 +25,9 @@ stratified PPS sample without replacement (Brewer), uncalibrated and raked,
 and one of its strata under Brewer, Hartley-Rao and Overton, HT and YG.
 The ``kalib`` CLI (two stages, margin files, ``--calibration-variance``
 with ``--aggregate-stage``; R's replicate file post-stratified) is compared
-too. Agreement is 1e-8 relative
-(models 1e-7, svyolr as in the edge check); the SE of a domain of one
-respondent is rounding noise on both sides (compared absolutely).
+too. Agreement is 1e-8 relative (models 1e-7, svyolr as in the edge check);
+the SE of a domain of one respondent is rounding noise on both sides
+(compared absolutely).
 """
 
 import json
@@ -38,8 +39,18 @@ import pytest
 from repo_paths import REFERENCE
 
 from estimators.cli import main
+from estimators.inference.chisq import rao_scott
 from estimators.inference.contrast import estimates, svycontrast
-from estimators.inference.estimate import svymean, svyprop, svyquantile, svyratio, svytotal
+from estimators.inference.estimate import (
+    estimate_items,
+    mean_items,
+    svymean,
+    svyprop,
+    svyquantile,
+    svyratio,
+    svytotal,
+)
+from estimators.inference.ttest import svyttest
 from estimators.model import svyglm, svyolr
 from weighting import Margin, NumericTotal, calibrate
 from weighting.calibrate import trim_weights
@@ -169,6 +180,27 @@ def test_two_stage_calibrated_estimates_equal_r(case):
         lower, upper = ce_d()[1]["weight_bounds"]
         assert np.isclose(d.weights.min(), lower) and np.isclose(d.weights.max(), upper)
     compare_estimates(d, ref, case)
+
+
+@pytest.mark.parametrize("case", [*TWO_STAGE, "trimmed"])
+def test_two_stage_deff_chisq_ttest_equal_r(case):
+    """Design effects (against the SRS variance with and without
+    replacement), Rao-Scott F and chi-squared tests of a x dom and b x dom
+    (a and b calibrated) and a t-test on each calibrated design."""
+    ref = ce_d()[2]
+    d = two_stage_design(case)
+    close(svymean(d, ["y"]).frame.deff[0], ref[f"{case}/deff_mean_y"], f"{case} deff")
+    replace = estimate_items(d, mean_items(d, ["y"]), deff="replace").frame.deff[0]
+    close(replace, ref[f"{case}/deff_replace_mean_y"], f"{case} deff replace")
+    close(svytotal(d, ["k"]).frame.deff[0], ref[f"{case}/deff_total_k"], f"{case} deff total")
+    t = rao_scott(d, "a", "dom")
+    close([t.f, t.f_ndf, t.f_ddf, t.f_p], ref[f"{case}/chisq_F_a_dom"], f"{case} F")
+    t = rao_scott(d, "b", "dom")
+    close([t.chisq_df, t.chisq_p], ref[f"{case}/chisq_Chisq_b_dom"][1:], f"{case} Chisq")
+    if f"{case}/ttest_y_sex" in ref:  # R's svyttest is a glm: positive weights only
+        t = svyttest(d, "y ~ sex")
+        expected = ref[f"{case}/ttest_y_sex"]
+        close([t.estimate, t.statistic, t.df, t.p_value, *t.conf_int], expected, case)
 
 
 @pytest.mark.parametrize("case", [c for c in [*TWO_STAGE, "trimmed"] if c != "linear_stage1"])

@@ -106,9 +106,24 @@ more <- function(d, put) {
               control = list(reltol = 1e-15, maxit = 10000, ndeps = rep(1e-6, 5)))
   put("olr/coef", coef(o)); put("olr/se", SE(o))
 }
+# design effects, Rao-Scott tests of crossed factors, a t-test
+tests <- function(d, put) {
+  m <- svymean(~y, d, na.rm = TRUE, deff = TRUE); put("deff_mean_y", deff(m))
+  m <- svymean(~y, d, na.rm = TRUE, deff = "replace"); put("deff_replace_mean_y", deff(m))
+  t <- svytotal(~k, d, deff = TRUE); put("deff_total_k", deff(t))
+  s <- svychisq(~a + dom, d, statistic = "F")
+  put("chisq_F_a_dom", c(s$statistic, s$parameter, s$p.value))
+  s <- svychisq(~b + dom, d, statistic = "Chisq")
+  put("chisq_Chisq_b_dom", c(s$statistic, s$parameter, s$p.value))
+  if (all(weights(d) > 0)) {  # a glm: R refuses negative weights
+    tt <- svyttest(y ~ sex, d)
+    put("ttest_y_sex", c(tt$estimate, tt$statistic, tt$parameter, tt$p.value, tt$conf.int))
+  }
+}
 for (k in names(cal)) {
   put <- store(k)
   put("weights", weights(cal[[k]]))
+  tests(cal[[k]], put)
   estimates(cal[[k]], put)
   if (all(weights(cal[[k]]) > 0)) more(cal[[k]], put)
 }
