@@ -29,7 +29,9 @@ import json
 import pickle
 import platform
 import re
+import shutil
 import sys
+import tempfile
 import time
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
@@ -192,6 +194,11 @@ class ReportRun:
     _workers: Workers | None = field(default=None, init=False, repr=False)
     _analyses: dict[int, Future] = field(default_factory=dict, init=False, repr=False)
     _figure_jobs: list[tuple] = field(default_factory=list, init=False, repr=False)
+    # keyrates.nc and the replicate weights, written by the workers from
+    # step figures on into a temporary directory beside --out (moved into
+    # the output by step write), and their jobs
+    _early_dir: Path | None = field(default=None, init=False, repr=False)
+    _early_jobs: list[Future] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self):
         s = self.settings
@@ -224,8 +231,11 @@ class ReportRun:
                     self.timings[name] = time.perf_counter() - start
                     bar.update()
         finally:
-            self._workers = None  # they have ended
+            self._workers = None  # they have ended: none writes into _early_dir
             self._analyses = {}
+            if self._early_dir is not None:
+                shutil.rmtree(self._early_dir, ignore_errors=True)
+                self._early_dir, self._early_jobs = None, []
         return out
 
     @property
@@ -390,6 +400,41 @@ class ReportRun:
 
         self._each_part("estimate", estimate)
 
+    def _start_files(self) -> None:
+        """Hand keyrates.nc and the replicate weights to the workers behind
+        the last figure: they write them (xarray imported for it) into a
+        temporary directory beside --out while this process renders the
+        page, instead of after it while this process waits; step write moves
+        them into the output. Without workers, or where the directory cannot
+        be made, step write writes them."""
+        if self._workers is None or not self._workers.parallel:
+            return
+        out = Path(self.settings.out)
+        try:
+            early = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+        except OSError:
+            return  # step write names the output it cannot write
+        self._early_dir, self._early_jobs = early, self._file_jobs(early)
+
+    def _file_jobs(self, directory: Path) -> list[Future]:
+        """The workers' jobs writing keyrates.nc and each part's replicate
+        weights into ``directory``."""
+        s = self.settings
+        jobs = [
+            self.workers.call(write_keyrates_netcdf, self.results(), directory / "keyrates.nc")
+        ]
+        jobs += [
+            self.workers.call(
+                write_replicate_weights,
+                part.design,
+                directory / f"{part.survey.prefix}replicate_weights.parquet",
+                ids=part.data[s.id].to_numpy(),
+            )
+            for part in self.parts
+            if part.design.replicates is not None
+        ]
+        return jobs
+
     def step_sensitivity(self):
         """Point estimates under the survey's other variants (the employer
         survey: low and high public share of the margins; the staff survey:
@@ -452,6 +497,7 @@ class ReportRun:
         s = self.settings
         for part in self.parts:
             self._draw(part, model_figure_jobs(part, s))
+        self._start_files()
         jobs, self._figure_jobs = self._figure_jobs, []
         with _progress(s, len(jobs), "figures") as bar:
             pngs = self.workers.collect(progress=bar)
@@ -546,24 +592,16 @@ class ReportRun:
             for fig in part.figures:
                 (tmp / "figures" / f"{fig.name}.png").write_bytes(fig.png)
         (tmp / "index.html").write_text(self.html, encoding="utf-8")
-        results = self.results()
-        # keyrates.nc (xarray loads in the worker) and the replicate weights
-        # (pyarrow's parquet writer) by the workers, idle by now, while this
-        # process writes the other files.
-        jobs = [self.workers.call(write_keyrates_netcdf, results, tmp / "keyrates.nc")]
-        jobs += [
-            self.workers.call(
-                write_replicate_weights,
-                part.design,
-                tmp / f"{part.survey.prefix}replicate_weights.parquet",
-                ids=part.data[s.id].to_numpy(),
-            )
-            for part in self.parts
-            if part.design.replicates is not None
-        ]
-        self._write_tables(tmp, results)
+        # keyrates.nc and the replicate weights by the workers (begun by
+        # step estimate, or now), while this process writes the other files
+        early = self._early_dir
+        jobs = self._early_jobs if early is not None else self._file_jobs(tmp)
+        self._write_tables(tmp, self.results())
         for job in jobs:
             job.result()
+        if early is not None:
+            for path in early.iterdir():
+                path.replace(tmp / path.name)
         self.timings["write"] = time.perf_counter() - start
         record = {
             "kalib_report": 2,

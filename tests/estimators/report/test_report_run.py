@@ -304,6 +304,17 @@ def test_netcdf_weights_and_replicates_agree_with_the_csv(report_dir, keyrates):
 
 
 @slow
+def test_a_run_leaves_only_its_output_beside_it(runs, report_dir):
+    """keyrates.nc and the replicate weights, written by the workers into a
+    temporary directory beside --out while the page is made, are moved into
+    the output: nothing else is left beside it."""
+    assert sorted(p.name for p in report_dir.parent.iterdir()) == ["api", "cli"]
+    assert {"keyrates.nc", "replicate_weights.parquet", "replicate_weights.json"} <= {
+        p.name for p in report_dir.iterdir()
+    }
+
+
+@slow
 def test_run_json_records_inputs_settings_versions_and_step_timings(report_dir):
     record = json.loads((report_dir / "run.json").read_text())
     assert list(record["timings_seconds"]) == list(STEPS)
