@@ -203,6 +203,27 @@ def test_two_stage_deff_chisq_ttest_equal_r(case):
         close([t.estimate, t.statistic, t.df, t.p_value, *t.conf_int], expected, case)
 
 
+AGGREGATED = {
+    "ab_raking_stage1": dict(distance="raking", aggregate_stage=1),
+    "ab_logit_stage1": dict(distance="logit", bounds=(0.3, 3), aggregate_stage=1),
+    "ab_linear_stage2": dict(distance="linear", aggregate_stage=2),
+    "ab_raking_stage2": dict(distance="raking", aggregate_stage=2),
+}
+
+
+@pytest.mark.parametrize("case", AGGREGATED)
+def test_aggregated_calibration_equals_r(case):
+    """aggregate_stage with raking and logit (R's Newton path) at stage 1,
+    and at stage 2 (one g per SSU), to the a and b margins; base weights
+    vary within the clusters (``CalibrationResult.regression``)."""
+    data, spec, ref = ce_d()
+    base = Design(data, weights="d", strata="stratum", psu=["psu", "ssu"], fpc=["N1", "N2"])
+    margins = [Margin("a", spec["a"]), Margin("b", spec["b"])]
+    d = base.calibrate(margins, tol=TOL, **AGGREGATED[case])
+    close(d.weights, ref[f"{case}/weights"], f"{case} weights")
+    compare_estimates(d, ref, case)
+
+
 @pytest.mark.parametrize("case", [c for c in [*TWO_STAGE, "trimmed"] if c != "linear_stage1"])
 def test_two_stage_models_equal_r(case):
     """Quasi-Poisson and quasi-binomial svyglm where every weight is positive

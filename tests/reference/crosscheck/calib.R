@@ -127,9 +127,23 @@ for (k in names(cal)) {
   estimates(cal[[k]], put)
   if (all(weights(cal[[k]]) > 0)) more(cal[[k]], put)
 }
+pop_ab <- pop[1:4]
+# aggregate.stage with each distance, at stage 1 (PSUs) and 2 (SSUs), to the
+# a and b margins
+agg <- list(
+  ab_raking_stage1 = calibrate(d, ~a + b, pop_ab, calfun = "raking", aggregate.stage = 1,
+                               epsilon = EPS, maxit = 1000),
+  ab_logit_stage1 = calibrate(d, ~a + b, pop_ab, calfun = "logit", bounds = c(0.3, 3),
+                              aggregate.stage = 1, epsilon = EPS, maxit = 1000),
+  ab_linear_stage2 = calibrate(d, ~a + b, pop_ab, calfun = "linear", aggregate.stage = 2),
+  ab_raking_stage2 = calibrate(d, ~a + b, pop_ab, calfun = "raking", aggregate.stage = 2,
+                               epsilon = EPS, maxit = 1000))
+for (k in names(agg)) {
+  store(k)("weights", weights(agg[[k]]))
+  estimates(agg[[k]], store(k), models = FALSE)
+}
 # the kalib CLI's cases (categorical margins only): raking, and linear with
 # variance = and aggregate.stage = 1 together
-pop_ab <- pop[1:4]
 cli <- list(cli_raking = calibrate(d, ~a + b, pop_ab, calfun = "raking", epsilon = EPS,
                                    maxit = 1000),
             cli_linear_variance_stage1 = calibrate(d, ~a + b, pop_ab, calfun = "linear",
