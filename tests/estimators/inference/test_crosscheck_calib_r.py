@@ -208,19 +208,26 @@ AGGREGATED = {
     "ab_logit_stage1": dict(distance="logit", bounds=(0.3, 3), aggregate_stage=1),
     "ab_linear_stage2": dict(distance="linear", aggregate_stage=2),
     "ab_raking_stage2": dict(distance="raking", aggregate_stage=2),
+    "ab_linear_stage1": dict(distance="linear", aggregate_stage=1),
 }
 
 
-@pytest.mark.parametrize("case", AGGREGATED)
+@pytest.mark.parametrize("case", [*AGGREGATED, "jkn_ab_raking_stage1", "jkn_ab_linear_stage1"])
 def test_aggregated_calibration_equals_r(case):
     """aggregate_stage with raking and logit (R's Newton path) at stage 1,
     and at stage 2 (one g per SSU), to the a and b margins; base weights
-    vary within the clusters (``CalibrationResult.regression``)."""
+    vary within the clusters (``CalibrationResult.regression``). And JKn
+    replicates re-calibrated so (R's calibrate(aggregate.index = ~psu) of
+    the replicate design)."""
     data, spec, ref = ce_d()
     base = Design(data, weights="d", strata="stratum", psu=["psu", "ssu"], fpc=["N1", "N2"])
     margins = [Margin("a", spec["a"]), Margin("b", spec["b"])]
-    d = base.calibrate(margins, tol=TOL, **AGGREGATED[case])
-    close(d.weights, ref[f"{case}/weights"], f"{case} weights")
+    replicated = case.startswith("jkn_")
+    d = base.calibrate(margins, tol=TOL, **AGGREGATED[case.removeprefix("jkn_")])
+    if replicated:
+        d = d.with_replicates("jkn")
+    else:
+        close(d.weights, ref[f"{case}/weights"], f"{case} weights")
     compare_estimates(d, ref, case)
 
 

@@ -135,6 +135,7 @@ agg <- list(
                                epsilon = EPS, maxit = 1000),
   ab_logit_stage1 = calibrate(d, ~a + b, pop_ab, calfun = "logit", bounds = c(0.3, 3),
                               aggregate.stage = 1, epsilon = EPS, maxit = 1000),
+  ab_linear_stage1 = calibrate(d, ~a + b, pop_ab, calfun = "linear", aggregate.stage = 1),
   ab_linear_stage2 = calibrate(d, ~a + b, pop_ab, calfun = "linear", aggregate.stage = 2),
   ab_raking_stage2 = calibrate(d, ~a + b, pop_ab, calfun = "raking", aggregate.stage = 2,
                                epsilon = EPS, maxit = 1000))
@@ -159,6 +160,14 @@ jkn <- list(jkn_raking = calibrate(r, ~a + b + x, pop, calfun = "raking", epsilo
                                    maxit = 1000),
             jkn_linear_variance = calibrate(r, ~a + b + x, pop, calfun = "linear",
                                             variance = df$v, compress = FALSE))
+for (k in names(jkn)) estimates(jkn[[k]], store(k), models = FALSE)
+# and aggregated (R's aggregate.index for a replicate design; it warns that
+# the weights vary within the PSUs, as they do)
+jkn <- suppressWarnings(list(jkn_ab_raking_stage1 = calibrate(r, ~a + b, pop_ab, calfun = "raking",
+                                             aggregate.index = ~psu, epsilon = EPS,
+                                             maxit = 1000),
+            jkn_ab_linear_stage1 = calibrate(r, ~a + b, pop_ab, calfun = "linear",
+                                             aggregate.index = ~psu, compress = FALSE)))
 for (k in names(jkn)) estimates(jkn[[k]], store(k), models = FALSE)
 # lonely SSUs: two PSUs keep one SSU each (stage 2 has single-unit
 # "strata"), under each survey.lonely.psu policy, uncalibrated and raked
