@@ -211,6 +211,23 @@ for (k in c("brr", "fay", "jkn", "bootstrap", "bootstrap_mse")) {
     put("repweights", weights(cal[[c]], "analysis"))
     estimates(cal[[c]], put, models = FALSE)
   }
+  # on the raked replicates: domain means of two variables with their
+  # covariance and non-linear contrasts of them in every replicate. survey
+  # 4.1.1 names svyby's replicate columns in coefficient order though they
+  # are group-major (a1:k, a1:x, a2:k, a2:x): put back in order first, as
+  # kalib documents (estimators/inference/contrast.py), R's own kept too
+  put <- store(paste0(k, "/raking"))
+  b <- svyby(~k + x, ~a, cal$raking, svymean, covmat = TRUE, return.replicates = TRUE)
+  put("by_a_mean_kx", coef(b)); put("by_a_mean_kx/vcov", vcov(b))
+  contrasts <- list(ratio = quote(`a2:k` / `a1:k`), log_ratio = quote(log(`a2:x`) - log(`a1:x`)))
+  ct <- svycontrast(b, contrasts); put("contrasts_r_4.1.1", c(coef(ct), SE(ct)))
+  R0 <- attr(b, "replicates"); R1 <- R0[, c(1, 3, 2, 4)]
+  for (a in c("scale", "rscales", "mse")) attr(R1, a) <- attr(R0, a)
+  attr(b, "replicates") <- R1
+  ct <- svycontrast(b, contrasts); put("contrasts", c(coef(ct), vcov(ct)))
+  f <- svyglm(k ~ x + a, cal$raking, family = quasipoisson(),
+              control = glm.control(epsilon = 1e-14, maxit = 100))
+  put("glm_poisson/coef", coef(f)); put("glm_poisson/se", SE(f))
 }
 writeLines(toJSON(out, digits = NA, auto_unbox = FALSE),
            file.path(here, "ce_b_cal_r.json"))
