@@ -200,8 +200,12 @@ def forest(
         scale * shown[["ci_low", "ci_high", "unweighted"]].to_numpy(float),
         upper=100.0 if scale == 100 else None,
     )
-    # The same x ticks in every panel: located once for all.
+    # The same x ticks in every panel: located once for all, and only those
+    # within the limits (matplotlib makes a tick object for every location
+    # but draws those inside, by this test with its tolerance).
     xticks = MaxNLocator(5).tick_values(*xlim)
+    slack = 1e-10 * (xlim[1] - xlim[0])
+    xticks = xticks[(xticks >= xlim[0] - slack) & (xticks <= xlim[1] + slack)]
     fig.subplots_adjust(
         left=left / width,
         right=1 - right / width,

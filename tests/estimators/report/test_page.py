@@ -210,6 +210,13 @@ def test_forest_has_one_panel_per_rate_with_all_sector_and_size_rows():
     assert all(np.allclose(segment[:, 0], axes[0].get_xlim()) for segment in lines[7:])
     colours = axes[0].collections[0].get_colors()
     assert to_hex(colours[7]) == figs.SEPARATOR_COLOUR != to_hex(colours[0])
+    # x ticks only where they are drawn (a tick object costs as much outside
+    # the limits), the same in every panel, and still MaxNLocator's steps
+    low, high = axes[0].get_xlim()
+    xticks = axes[0].get_xticks()
+    assert low <= xticks.min() and xticks.max() <= high and len(xticks) >= 3
+    assert all(np.array_equal(ax.get_xticks(), xticks) for ax in axes)
+    assert set(np.diff(xticks).round(9)) == {round(xticks[1] - xticks[0], 9)}
     figs.plt.close(fig)
 
 
