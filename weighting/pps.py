@@ -89,7 +89,11 @@ designs. The design effect of a total is the ordinary one (SRS variance
 :math:`\hat N^2 s^2 (1 - n/\hat N)/n`, as R's ``svytotal`` on other designs);
 R's ``svytotal`` on Overton, Hartley–Rao and ``ppsmat`` designs leaves out
 the :math:`(1 - n/\hat N)/n`, so its deff is smaller by that factor (means
-agree).
+agree). survey 4.1.1 fails on a design with strata under Overton or ``HR()``
+("non-numeric argument to binary operator", its ``overton2Dcheck``), and
+on ``na.rm = TRUE`` under Overton or Hartley–Rao ("logical subscript too
+long"): kalib gives both, a stratum's equal to R's on the rows with the
+value (``tests/reference/crosscheck/calib.R``).
 
 References
 ----------
