@@ -71,7 +71,11 @@ interpolating rules); a ``score`` end whose bracket has no sign change is NaN
 the interval type on), kalib gives the interval asked for;
 an ``asin`` end is cut at 0 or 1 where R folds it (:func:`~estimators.inference.ci.asin_ci`);
 ``score`` is also offered on replicate designs (the SE of ``F(theta)`` by
-the replicates), which R does not; and ``shahvaish``'s plotting positions
+the replicates), which R does not; R 4.1.1's ``score`` with ``na.rm =
+TRUE`` on a design whose subset keeps every row (a calibrated one) counts
+the missing values as zeros in its root bracket and its unweighted share,
+kalib the rows with a value only (``tests/reference/crosscheck/calib.R``,
+``score_documented``); and ``shahvaish``'s plotting positions
 subtract ``w_k/2``, not the scaled weight's half, as R 4.1 does: with
 unequal weights they need not increase, R then sorts them, and the rule is
 not monotone in p — kalib follows R.

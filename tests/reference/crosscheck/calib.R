@@ -81,7 +81,31 @@ with_domains <- function(d, vars, by) {
   }
   d
 }
+# Francisco-Fuller's score interval of the median of y over the rows with
+# y: R 4.1.1's svyquantile(na.rm = TRUE) on a design whose subset keeps
+# every row (calibrated) sets the missing values to 0 and keeps them in its
+# bracket and in its unweighted share; kalib's documented value
+# (estimators/inference/quantiles.py) is ffullerCI on the rows with y
+score_documented <- function(d, p, alpha = 0.05) {
+  ok <- !is.na(d$variables$y); s <- d[ok, ]
+  x <- ifelse(ok, d$variables$y, 0); xv <- x[ok]; df <- degf(s)
+  if (length(s$prob) < length(ok)) x <- xv  # an uncalibrated subset drops the rows
+  w <- weights(s)[if (length(x) == length(ok)) ok else TRUE]
+  U <- function(theta) (x > theta) - (1 - p)
+  scoretest <- function(theta, qlimit) {
+    m <- svymean(U(theta), s); m / SE(m) - qlimit
+  }
+  iqr <- IQR(xv); tol <- 1 / (100 * sqrt(sum(ok)))
+  bracket <- c(min(xv) + iqr / 100, max(xv) - iqr / 100)
+  qlow <- uniroot(scoretest, bracket, qlimit = qt(alpha / 2, df, lower.tail = FALSE),
+                  tol = tol)$root
+  qup <- uniroot(scoretest, bracket, qlimit = qt(alpha / 2, df), tol = tol)$root
+  c(survey:::qrule_math(xv, w, mean(xv <= qlow)), survey:::qrule_math(xv, w, mean(xv <= qup)))
+}
 more <- function(d, put) {
+  q <- svyquantile(~y, d, 0.5, qrule = "math", ci = TRUE, na.rm = TRUE,
+                   interval.type = "score")[[1]]
+  put("median_score_r_4.1.1", q[2:3]); put("median_score", score_documented(d, 0.5))
   t <- svytotal(~k.a1 + k.a2 + x.a1 + x.a2 + z.a1 + z.a2 + n.a1 + n.a2,
                 with_domains(d, c("k", "x", "z"), "a"))
   b <- svycontrast(t, list(`a1:k` = quote(k.a1 / n.a1), `a2:k` = quote(k.a2 / n.a2),
