@@ -180,11 +180,13 @@ _OUTPUTS = ("out", "predict_out")
 
 def refuse_inputs_as_outputs(args: argparse.Namespace) -> None:
     """OutputWriteError when an output of the run is one of its input files
-    (the same file by any name): ``--force`` replaces an earlier output, never
-    the data a run reads (``kalib rake s.csv --out s.csv --force`` would
-    otherwise overwrite the sample's base weights with the calibrated ones)."""
+    (the same file by any name), or a directory that holds one: ``--force``
+    replaces an earlier output, never the data a run reads (``kalib rake s.csv
+    --out s.csv --force`` would otherwise overwrite the sample's base weights
+    with the calibrated ones; ``kalib report d/s.csv --out d --force`` would
+    delete the sample with the old directory)."""
     outputs = [o for o in (getattr(args, name, None) for name in _OUTPUTS) if o is not None]
-    existing = [o for o in outputs if os.path.isfile(o)]
+    existing = [o for o in outputs if os.path.exists(o)]
     if not existing:
         return  # the usual case: nothing to compare
     for name, words in _INPUTS.items():
@@ -193,13 +195,23 @@ def refuse_inputs_as_outputs(args: argparse.Namespace) -> None:
             if path is None or not os.path.isfile(path):
                 continue  # --pps brewer, say: not a file
             for out in existing:
-                if os.path.samefile(out, path):
-                    from estimators.io.files import OutputWriteError
+                if os.path.isdir(out):
+                    # through a link too: the directory replaced is its target
+                    held = os.path.realpath(out)
+                    if os.path.commonpath([held, os.path.realpath(path)]) != held:
+                        continue
+                    problem = f"is a directory that holds the {words} file {str(path)!r}"
+                    place = "directory"
+                elif os.path.samefile(out, path):
+                    problem, place = f"is also the {words} file", "file"
+                else:
+                    continue
+                from estimators.io.files import OutputWriteError
 
-                    raise OutputWriteError(
-                        f"output {str(out)!r} is also the {words} file; write to another "
-                        "file (--force replaces outputs, never inputs)"
-                    )
+                raise OutputWriteError(
+                    f"output {str(out)!r} {problem}; write to another {place} "
+                    "(--force replaces outputs, never inputs)"
+                )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -85,6 +85,22 @@ def test_an_output_that_is_an_input_is_refused_even_with_force(tmp_path, capsys,
     assert {p: p.read_bytes() for p in inputs.values()} == before
 
 
+@pytest.mark.parametrize("through", ["directory", "link", "parent"])
+def test_an_output_directory_that_holds_an_input_is_refused(tmp_path, capsys, through):
+    # was: `kalib report dd/s.csv --out dd --force` exited 0 and dd/s.csv was
+    # gone (the old directory is removed whole once the new one is in place)
+    held = tmp_path / "dd"
+    (held / "sub").mkdir(parents=True)
+    sample = held / "sub" / "s.csv"
+    sample.write_bytes(APISTRAT.read_bytes())
+    (tmp_path / "link").symlink_to(held)
+    out = {"directory": held / "sub", "link": tmp_path / "link", "parent": held}[through]
+    argv = ["report", str(sample), "--survey", "employers_2017", "--out", str(out)]
+    code = main([*argv, "--force", "--quiet"])
+    _one_line_error(capsys, code, str(out), "is a directory that holds the input SAMPLE file")
+    assert sample.read_bytes() == APISTRAT.read_bytes()
+
+
 def _margin(tmp_path):
     margin = tmp_path / "m.csv"
     margin.write_text("stype,total\nE,4421\nH,755\nM,1018\n")
