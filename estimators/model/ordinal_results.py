@@ -313,7 +313,7 @@ class OrdinalResults(SvyGLMResults):
             grad = np.vstack([grad_beta, grad_zeta])
             cols = slice(j * K, (j + 1) * K)
             z[used, cols] = mask[:, None] * (probs - m[cols]) / total + infl @ grad
-        return m, linearized_cov(self.design, z)
+        return m, linearized_cov(self.design, z, used)
 
     def _probability_table(self, variable, levels, m, cov, level, ci=None) -> pd.DataFrame:
         """Margins ``m`` (levels x categories) with intervals and the

@@ -445,7 +445,7 @@ class SvyGLMResults:
             # d m / d beta: for a canonical link d mu / d eta = V(mu).
             grad = X.T @ (w * fam.variance(mu)) / w.sum()
             z[used, k] = (mu - m[k]) / w.sum() + beta_infl @ grad
-        return m, linearized_cov(self.design, z)
+        return m, linearized_cov(self.design, z, used)
 
     def _variables(self) -> list:
         """Data variables on the right-hand side of the formula."""

@@ -400,20 +400,24 @@ def test_svyolr_equals_r(case):
 POLICIES = {f"{n}/{p}": (n, p) for n in ("ce_a", "ce_c") for p in ("adjust", "average")}
 
 
-@pytest.mark.parametrize("case", POLICIES)
-def test_domain_lonely_equals_r(case):
-    """R's ``survey.adjust.domain.lonely = TRUE`` (``Design(domain_lonely=True)``)."""
-    name, policy = POLICIES[case]
-    data, _, ref = load(name)
-    d = Design(
+def lonely_design(data, policy, domain_lonely):
+    return Design(
         data,
         weights="d",
         strata="stratum",
         psu="psu",
         fpc="fpc",
         lonely_psu=policy,
-        domain_lonely=True,
+        domain_lonely=domain_lonely,
     )
+
+
+@pytest.mark.parametrize("case", POLICIES)
+def test_domain_lonely_equals_r(case):
+    """R's ``survey.adjust.domain.lonely = TRUE`` (``Design(domain_lonely=True)``)."""
+    name, policy = POLICIES[case]
+    data, _, ref = load(name)
+    d = lonely_design(data, policy, domain_lonely=True)
     f = svymean(d, "y", by=("dom",)).frame
     by_domain(case, f, ref[f"lin_{policy}_domain_lonely/by_dom_mean_y"], f"{case} domain lonely")
 
@@ -639,3 +643,29 @@ def test_cli_model_equals_r(tmp_path):
     table = table.set_index(table.term.map(r_term)).loc[ref["glm/poisson/terms"]]
     close(table.estimate, ref["lin_fail/glm/poisson/coef"], "CLI poisson coef", GLM_RTOL)
     close(table.se, ref["lin_fail/glm/poisson/se"], "CLI poisson se", GLM_RTOL)
+
+
+@pytest.mark.parametrize("domain_lonely", [False, True])
+@pytest.mark.parametrize("name", ["ce_a", "ce_c"])
+def test_model_margins_count_the_strata_of_the_fit(name, domain_lonely):
+    """Predictive margins and average marginal effects of a fit on a subset
+    take their linearization over the fitted rows, as the coefficients do
+    (R's svyglm and svyolr, checked above): under "average" a stratum without
+    a fitted row would otherwise enter the count of strata. On a model with
+    one factor the reference level's margin is a function of one parameter,
+    so its SE is that parameter's times the derivative; a linear model's
+    average marginal effect is its coefficient."""
+    data = load(name)[0].assign(high=lambda df: (df.ord > 1) + 1)
+    d = lonely_design(data, "average", domain_lonely)
+    glm = svyglm("y ~ sex", d, subset=(data.dom == "d2").to_numpy())
+    coef = glm.tidy().set_index("term")
+    margin = glm.predicted_margins("sex").set_index("level")
+    close(margin.loc["f", "se"], coef.loc["Intercept", "se"], f"{name} margin of f")
+    ame = glm.average_marginal_effects().set_index("contrast")
+    close(ame.loc["m - f", "se"], coef.loc["sex[T.m]", "se"], f"{name} effect of m")
+    olr = svyolr("high ~ sex", d, subset=data.dom.isin(["d1", "d3"]).to_numpy())
+    zeta = olr.tidy().set_index("term").loc["1|2"]
+    # P(high = 1 | f) = F(zeta): its SE is the density at zeta times zeta's
+    density = stats.logistic.pdf(zeta.estimate)
+    margin = olr.predicted_margins("sex")
+    close(margin.se.iloc[0], density * zeta.se, f"{name} ordinal margin of f")
