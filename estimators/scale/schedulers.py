@@ -16,7 +16,7 @@ an address (``tcp://host:8786`` or ``host:8786``)
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import dask
 
@@ -73,18 +73,62 @@ def dask_scheduler(scheduler, *, n_workers=None, memory_limit="auto", progress=F
         # the address's syntax (no port, a bad port, an unknown scheme) checked
         # without the network: a Client that fails on it inside its event loop
         # can leave the loop's thread waiting
-        get_address_host_port(address)
+        host, _ = get_address_host_port(address)
+        if not host:
+            raise ValueError("no host")
     except ValueError as exc:
         raise KalibError(
             f"--scheduler must be threads, processes or a scheduler address "
             f"(HOST:PORT, tcp://HOST:PORT), got {scheduler!r}: {exc}"
         ) from None
-    try:
-        client = Client(address, timeout="10s")
-    except OSError as exc:
-        raise KalibError(f"cannot reach the dask scheduler at {address}: {exc}") from None
-    with client:
+    with _connect(address) as client:
         yield client
+
+
+def _connect(address, timeout="10s"):
+    """A ``Client`` of the scheduler at ``address``; a failure leaves nothing.
+
+    ``Client.__init__`` sets dask's scheduler to ``"dask.distributed"`` and
+    starts an event-loop thread before it connects, and a constructor that
+    raises hands back nothing to close. So the client is made in two steps:
+    on any failure the half-made one is closed, its loop stopped and the
+    scheduler setting put back.
+
+    Raises
+    ------
+    KalibError
+        The scheduler cannot be reached (OSError) or the address is refused
+        by distributed (ValueError, TypeError: e.g. ``tls://`` without TLS
+        settings); it names the address.
+    """
+    from distributed import Client
+
+    previous = dask.config.get("scheduler", None)
+    client = object.__new__(Client)
+    try:
+        Client.__init__(client, address, timeout=timeout)
+    except BaseException as exc:
+        _discard(client)
+        if dask.config.get("scheduler", None) != previous:
+            dask.config.set(scheduler=previous)
+        if isinstance(exc, OSError):
+            raise KalibError(f"cannot reach the dask scheduler at {address}: {exc}") from None
+        if isinstance(exc, (ValueError, TypeError)):
+            raise KalibError(f"cannot use the dask scheduler at {address}: {exc}") from None
+        raise
+    return client
+
+
+def _discard(client):
+    # a constructor that failed early leaves attributes unset, so close() may
+    # itself fail; what it did start is still stopped below
+    with suppress(Exception):
+        client.close()
+    # close() returns at once on a client already "closed" (one whose
+    # connection failed) without stopping its event-loop thread
+    loop_runner = getattr(client, "_loop_runner", None)
+    if loop_runner is not None:
+        loop_runner.stop()
 
 
 @contextmanager
