@@ -578,10 +578,7 @@ def staged_directory(out: StrPath, force: bool = False) -> Iterator[Path]:
     ``OSError`` becomes an :class:`OutputWriteError` naming ``out``.
     """
     out = check_writable(out, force, directory=True)
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    except OSError as exc:
-        raise OutputWriteError(f"cannot write {str(out)!r}: {_reason(exc)}") from None
+    tmp = temporary_sibling(out)
     try:
         try:
             yield tmp
@@ -590,6 +587,17 @@ def staged_directory(out: StrPath, force: bool = False) -> Iterator[Path]:
         _publish(tmp, out, force)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def temporary_sibling(out: Path) -> Path:
+    """A new temporary directory ``.NAME.XXXX.tmp`` beside ``out`` (the path
+    :func:`check_writable` returns: beside a link's target, so that renaming
+    it onto the target stays on one filesystem); OutputWriteError naming
+    ``out`` when it cannot be made."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    except OSError as exc:
+        raise OutputWriteError(f"cannot write {str(out)!r}: {_reason(exc)}") from None
 
 
 def _publish(tmp: Path, out: Path, force: bool) -> None:

@@ -31,7 +31,6 @@ import platform
 import re
 import shutil
 import sys
-import tempfile
 import time
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
@@ -45,7 +44,7 @@ from tqdm.auto import tqdm
 
 from estimators.inference.catalog import estimate_catalog
 from estimators.inference.results import KEYRATE_COLUMNS, Results
-from estimators.io.files import check_writable, staged_directory
+from estimators.io.files import check_writable, staged_directory, temporary_sibling
 from estimators.io.replicate_file import write_replicate_weights
 from estimators.report.html import Figure, Page, render
 from estimators.report.labels import SURVEYS, flag_rules, text
@@ -409,10 +408,11 @@ class ReportRun:
         be made, step write writes them."""
         if self._workers is None or not self._workers.parallel:
             return
-        out = Path(self.settings.out)
+        s = self.settings
         try:
-            early = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-        except OSError:
+            # beside the directory step write replaces (a link's target)
+            early = temporary_sibling(check_writable(Path(s.out), s.force, directory=True))
+        except KalibError:
             return  # step write names the output it cannot write
         self._early_dir, self._early_jobs = early, self._file_jobs(early)
 

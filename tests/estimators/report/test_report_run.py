@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -312,6 +313,34 @@ def test_a_run_leaves_only_its_output_beside_it(runs, report_dir):
     assert {"keyrates.nc", "replicate_weights.parquet", "replicate_weights.json"} <= {
         p.name for p in report_dir.iterdir()
     }
+
+
+@slow
+def test_a_linked_out_elsewhere_is_staged_beside_its_target(tmp_path, monkeypatch):
+    """--out a link to a directory on another filesystem (/dev/shm here): the
+    workers' early files and step write's staging directory are both made
+    beside the link's target (the early ones beside the link made the rename
+    into the output fail: "Invalid cross-device link"); the link stays."""
+    from estimators.io import files
+    from estimators.report import pipeline
+
+    made, original = [], files.temporary_sibling
+
+    def recorded(out):
+        made.append(out.parent)
+        return original(out)
+
+    monkeypatch.setattr(pipeline, "temporary_sibling", recorded)
+    monkeypatch.setattr(files, "temporary_sibling", recorded)
+    shm = Path("/dev/shm")
+    with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as other:
+        link = tmp_path / "out"
+        link.symlink_to(Path(other) / "report")
+        assert main(["report", "--survey", "ai_staff_2017", "--out", str(link), "--quiet"]) == 0
+        assert made == [Path(other)] * 2  # the early files and step write
+        assert link.is_symlink() and list(tmp_path.iterdir()) == [link]
+        assert [p.name for p in Path(other).iterdir()] == ["report"]
+        assert {"keyrates.nc", "index.html"} <= {p.name for p in link.iterdir()}
 
 
 @slow
