@@ -316,6 +316,24 @@ def test_a_run_leaves_only_its_output_beside_it(runs, report_dir):
 
 
 @slow
+def test_a_failed_page_leaves_nothing_beside_out(tmp_path, monkeypatch):
+    """The error path of the one above: step page fails after the workers
+    began writing the early files; their temporary directory goes with the
+    run, and no output is made."""
+    from estimators.report import pipeline
+    from weighting.errors import KalibError
+
+    def broken(*args, **kwargs):
+        raise KalibError("page failed")
+
+    monkeypatch.setattr(pipeline, "render", broken)
+    settings = ReportSettings(survey="ai_staff_2017", out=tmp_path / "out", quiet=True)
+    with pytest.raises(KalibError, match="page failed"):
+        build_report(settings)
+    assert list(tmp_path.iterdir()) == []
+
+
+@slow
 def test_a_linked_out_elsewhere_is_staged_beside_its_target(tmp_path, monkeypatch):
     """--out a link to a directory on another filesystem (/dev/shm here): the
     workers' early files and step write's staging directory are both made
