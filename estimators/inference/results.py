@@ -227,22 +227,13 @@ class Results:
 
     def to_csv(self, path, columns=ESTIMATE_COLUMNS, force=False) -> None:
         """Write the tidy frame (default: the ``kalib estimate`` columns),
-        numbers unrounded in shortest round-trip form, atomically."""
+        numbers unrounded in shortest round-trip form, atomically, by
+        :func:`estimators.io.files.write_table` (compressed, or parquet, when
+        the name says so)."""
         # imported here: estimators.io.files (the readers) loads pandas
-        from estimators.io.files import csv_compression, write_atomic
+        from estimators.io.files import write_table
 
-        frame = self.tidy(columns)
-        compression = csv_compression(path)
-        if compression is None:
-            write_atomic(path, frame.to_csv(index=False, float_format=_shortest), force)
-        else:  # o.csv.gz: written through pandas' compressed writer
-            write_atomic(
-                path,
-                lambda tmp: frame.to_csv(
-                    tmp, index=False, float_format=_shortest, compression=compression
-                ),
-                force,
-            )
+        write_table(self.tidy(columns), path, force, float_format=_shortest)
 
     def to_netcdf(self, path, force=False) -> None:
         """Write ``to_dataset()`` as netCDF, atomically."""

@@ -34,6 +34,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -519,15 +520,48 @@ def current_umask() -> int:
     return mask
 
 
-def write_table(frame: pd.DataFrame, path: StrPath, force: bool = False) -> Path:
+def write_table(
+    frame: pd.DataFrame,
+    path: StrPath,
+    force: bool = False,
+    float_format: Callable[[float], str] | None = None,
+) -> Path:
     """Write a DataFrame atomically as CSV (numbers in shortest round-trip
-    form; compressed when the name says so, :func:`csv_compression`) or
-    parquet (by suffix)."""
-    if Path(path).suffix.lower() in PARQUET_SUFFIXES:
-        return write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False), force)
-    compression = csv_compression(path)
+    form, or by ``float_format``; compressed when the name says so,
+    :func:`csv_compression`) or parquet (by suffix).
+
+    A compressed CSV is the same bytes from run to run and names the target,
+    never the temporary file written first: gzip stores the name without
+    ``.gz`` and no time, a zip archive one member, the name without ``.zip``,
+    dated 1980-01-01 (zip's earliest date); bz2, xz and zstd store neither.
+    """
+    target = Path(path)
+    if target.suffix.lower() in PARQUET_SUFFIXES:
+        return write_atomic(target, lambda tmp: frame.to_parquet(tmp, index=False), force)
+    compression = csv_compression(target)
+    options: dict[str, Any] = {"index": False, "float_format": float_format}
+    if compression == "zip":
+        # pandas dates the member by the clock (and cannot be told otherwise)
+        member = zipfile.ZipInfo(target.name[: -len(".zip")], date_time=(1980, 1, 1, 0, 0, 0))
+        member.external_attr = 0o644 << 16  # rw-r--r-- when unpacked
+
+        def write_zip(tmp: str) -> None:
+            with zipfile.ZipFile(tmp, "w") as archive:
+                archive.writestr(member, frame.to_csv(**options), zipfile.ZIP_DEFLATED)
+
+        return write_atomic(target, write_zip, force)
+    if compression == "gzip":
+        # pandas hands these to gzip.GzipFile, which would otherwise store
+        # the temporary file's name and the time it was written
+        gzip_header = {"method": "gzip", "filename": target.name, "mtime": 0}
+
+        def write_gzip(tmp: str) -> None:
+            with open(tmp, "wb") as raw:  # an open file: GzipFile takes the name given
+                frame.to_csv(raw, compression=gzip_header, **options)
+
+        return write_atomic(target, write_gzip, force)
     return write_atomic(
-        path, lambda tmp: frame.to_csv(tmp, index=False, compression=compression), force
+        target, lambda tmp: frame.to_csv(tmp, compression=compression, **options), force
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import os
 import stat
+import zipfile
 
 import pandas as pd
 import pytest
@@ -190,6 +191,35 @@ def test_a_gz_output_is_gzipped_csv(tmp_path):
     assert (
         gzip.decompress((tmp_path / "e.csv.gz").read_bytes()) == (tmp_path / "e.csv").read_bytes()
     )
+
+
+@pytest.mark.parametrize("command", ["rake", "estimate"])
+def test_compressed_outputs_name_the_target_and_are_the_same_bytes_each_run(tmp_path, command):
+    # was: o.csv.gz stored the temporary file's name (.o.csv.gz.XXXX.tmp) and
+    # the time in its header, o.csv.zip held a member named so (dated now):
+    # two runs differed in bytes
+    def run(name, place):
+        place.mkdir(exist_ok=True)
+        if command == "rake":
+            assert _rake(place, APISTRAT, place / name) == 0
+        else:
+            argv = ["estimate", str(APISTRAT), *DESIGN, "--mean", "api00", "--quiet"]
+            assert main([*argv, "--out", str(place / name)]) == 0
+        return (place / name).read_bytes()
+
+    plain = run("o.csv", tmp_path / "a")
+    for name in ("o.csv.gz", "o.csv.zip"):
+        first = run(name, tmp_path / "a")
+        assert run(name, tmp_path / "b") == first
+        if name.endswith(".gz"):
+            assert first[3] == 0x08 and first[4:8] == bytes(4)  # FNAME set, no time
+            assert first[10 : first.index(0, 10)] == b"o.csv"
+            assert gzip.decompress(first) == plain
+        else:
+            with zipfile.ZipFile(tmp_path / "a" / name) as archive:
+                (member,) = archive.infolist()
+                assert member.filename == "o.csv" and member.date_time == (1980, 1, 1, 0, 0, 0)
+                assert archive.read(member) == plain
 
 
 @pytest.mark.parametrize("header", ["stype,note,total", "Stype,total"])
