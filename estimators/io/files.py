@@ -342,7 +342,13 @@ def check_writable(path: StrPath, force: bool = False, *, directory: bool = Fals
             "output); give a file name"
         )
     if path.is_symlink():
-        path = path.resolve()
+        try:
+            path = path.resolve()
+        except (RuntimeError, OSError):  # a loop of links: RuntimeError before 3.13
+            raise OutputWriteError(
+                f"output {str(path)!r} is a symbolic link that leads nowhere (a loop of "
+                "links); remove it or give another name"
+            ) from None
     if path.exists() and not force:
         raise OutputExistsError(f"output {str(path)!r} exists; use --force to replace it")
     if not path.parent.resolve().is_dir():

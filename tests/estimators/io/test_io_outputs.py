@@ -48,6 +48,22 @@ def test_a_directory_as_output_even_with_force(tmp_path):
         write_atomic(tmp_path / "out.csv", "x\n", force=True)
 
 
+@pytest.mark.parametrize("directory", [False, True])
+def test_a_loop_of_links_as_output_is_named(tmp_path, directory):
+    # was: RuntimeError "Symlink loop from ..." from Path.resolve, a traceback
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(
+        OutputWriteError, match=r"output '.*a' is a symbolic link that leads nowhere"
+    ):
+        if directory:
+            with staged_directory(tmp_path / "a", force=True):
+                pass
+        else:
+            write_atomic(tmp_path / "a", "x\n", force=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
+
+
 def test_failed_rename_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
     target = tmp_path / "est.csv"
     target.write_text("old\n")
