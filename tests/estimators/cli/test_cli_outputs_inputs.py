@@ -137,11 +137,21 @@ def test_an_output_through_a_symlink_writes_the_target(tmp_path):
     assert link.is_symlink() and target.read_text().startswith("snum,")
 
 
+_SAS7BDAT_MAGIC = bytes(12) + bytes.fromhex("c2ea8160b31411cfbd92080009c7318c181f1011")
+_XPORT_HEADER = b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!000000000000000000000000000000"
+
+
 @pytest.mark.parametrize(
     "kind,write",
     [
         ("Stata", lambda frame, path: frame.to_stata(path, write_index=False)),
+        # format 117 and later begin with "<stata_dta>", not a version byte
+        ("Stata", lambda frame, path: frame.to_stata(path, write_index=False, version=117)),
         ("gzip", lambda frame, path: path.write_bytes(gzip.compress(APISTRAT.read_bytes()))),
+        # a .sas7bdat file's magic number (12 NUL bytes first) and an XPORT
+        # file's first header record, each followed by filler
+        ("SAS", lambda frame, path: path.write_bytes(_SAS7BDAT_MAGIC + bytes(1000))),
+        ("SAS", lambda frame, path: path.write_bytes(_XPORT_HEADER + b" " * 1000)),
     ],
 )
 def test_other_programs_data_files_are_named(tmp_path, capsys, kind, write):
