@@ -178,6 +178,16 @@ _INPUTS = {
 _OUTPUTS = ("out", "predict_out")
 
 
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two names are one file: the same inode when both exist (a hard
+    link, a symbolic link, a relative path), else the same path once links
+    are followed (an output not written yet)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
 def refuse_inputs_as_outputs(args: argparse.Namespace) -> None:
     """OutputWriteError when an output of the run is one of its input files
     (the same file by any name), or a directory that holds one: ``--force``
@@ -202,7 +212,7 @@ def refuse_inputs_as_outputs(args: argparse.Namespace) -> None:
                         continue
                     problem = f"is a directory that holds the {words} file {str(path)!r}"
                     place = "directory"
-                elif os.path.samefile(out, path):
+                elif same_file(out, path):
                     problem, place = f"is also the {words} file", "file"
                 else:
                     continue

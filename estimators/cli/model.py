@@ -107,6 +107,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args) -> int:
     import pandas as pd
 
+    from estimators.cli import same_file
     from estimators.inference.domains import parse_where
     from estimators.io.files import check_writable, csv_compression, write_table
     from estimators.model import svyglm, svyolr
@@ -131,7 +132,7 @@ def run(args) -> int:
     if bool(args.predict) != (args.predict_out is not None):
         raise KalibError("--predict VAR and --predict-out PATH go together")
     if args.predict_out is not None:
-        if args.predict_out.resolve() == args.out.resolve():
+        if same_file(args.predict_out, args.out):
             # with --force the margins would silently replace the coefficients
             raise KalibError(
                 f"--predict-out {str(args.predict_out)!r} is the --out file; "

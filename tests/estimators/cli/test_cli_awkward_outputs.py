@@ -5,6 +5,8 @@ nothing written."""
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -26,10 +28,16 @@ def test_crosstab_writes_parquet_when_the_name_says_so(tmp_path):
     pd.testing.assert_frame_equal(parquet, pd.read_csv(tmp_path / "x.csv"))
 
 
-def test_model_margins_and_coefficients_cannot_share_a_file(tmp_path, capsys):
-    # was: with --force the margins silently replaced the coefficient table
+@pytest.mark.parametrize("other_name", ["relative", "hard link"])
+def test_model_margins_and_coefficients_cannot_share_a_file(tmp_path, capsys, other_name):
+    # was: with --force the margins silently replaced the coefficient table;
+    # a hard link was not seen as the same file (paths compared, not inodes)
     out = tmp_path / "m.csv"
     out.write_text("keep\n")
+    predict_out = tmp_path / "." / "m.csv"
+    if other_name == "hard link":
+        predict_out = tmp_path / "h.csv"
+        os.link(out, predict_out)
     code = main(
         [
             "model",
@@ -42,7 +50,7 @@ def test_model_margins_and_coefficients_cannot_share_a_file(tmp_path, capsys):
             "--out",
             str(out),
             "--predict-out",
-            str(tmp_path / "." / "m.csv"),
+            str(predict_out),
             "--force",
             "--quiet",
         ]
