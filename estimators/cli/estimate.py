@@ -293,8 +293,7 @@ def run(args) -> int:
     from estimators.io.files import PARQUET_SUFFIXES, check_writable, csv_compression, write_table
 
     check_writable(args.out, args.force)
-    if args.out.suffix.lower() not in PARQUET_SUFFIXES:
-        csv_compression(args.out)  # a name of another format fails before any work
+    csv_compression(args.out)  # a name of another format: refused before the work
     where = parse_where(args.where) if args.where else None
     text = compared_columns(args, where)
     if args.proportion:
