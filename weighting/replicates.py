@@ -26,8 +26,9 @@ jkn
     two PSUs and :math:`f_h < 1` (R drops take-all strata), ``scale = 1``,
     ``rscales = (1 - f_h)(n_h - 1)/n_h`` (R's ``jknweights``). Lonely
     strata (one PSU) have no replicate; under ``lonely_psu="average"`` the
-    scale is ``P/B`` (PSUs over replicates, R's rule, which counts take-all
-    PSUs too), and ``"adjust"`` is refused: R's replicate for a lonely PSU
+    scale is ``P/B`` (PSUs over replicates) whenever some PSU has no
+    replicate, lonely or take-all (R's rule: a take-all stratum alone sets
+    it too), and ``"adjust"`` is refused: R's replicate for a lonely PSU
     rescales every other PSU of the sample, which these plans do not make.
 jk1
     Unstratified delete-one-PSU jackknife, ``scale = (1 - f)(n - 1)/n``,
@@ -494,8 +495,9 @@ def jackknife_plan(design: PsuStructure, stratified: bool) -> tuple[Plan, float,
     )
     if stratified:
         scale, rscales = 1.0, (1.0 - f[h]) * (n_h[h] - 1.0) / n_h[h]
-        if getattr(design, "lonely_psu", None) == "average" and design.certainty.any():
-            # R's jknweights: the replicates stand in for every PSU (take-all ones too)
+        if getattr(design, "lonely_psu", None) == "average" and B < P:
+            # R's jknweights: whenever a PSU has no replicate (lonely or
+            # take-all), the replicates stand in for every PSU
             scale = P / B
     else:
         scale, rscales = (1.0 - f[0]) * (B - 1.0) / B, np.ones(B)

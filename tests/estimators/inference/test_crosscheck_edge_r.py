@@ -8,7 +8,8 @@ and as fractions, weights over three orders of magnitude, a domain with a
 single respondent and one whose rows lie in one PSU of one stratum, a 0/1
 outcome that is 0 or 1 throughout a domain, crossed factor domains, a
 subpopulation, post-stratification, and replicate designs made by R (JK1,
-JKn, BRR, Fay, bootstrap; ``mse`` both ways) read as given replicate weights.
+JKn, BRR, Fay, bootstrap; ``mse`` both ways) read as given replicate weights
+(and ``jkn_take_all.R``: JKn with a take-all stratum).
 Also raking under each lonely-PSU policy, kalib's own JK1/JKn/BRR/Fay
 replicates against R's, JKn of designs with lonely strata, post-stratified
 replicate weights, and the same numbers through the ``kalib`` CLI (estimate,
@@ -669,3 +670,22 @@ def test_model_margins_count_the_strata_of_the_fit(name, domain_lonely):
     density = stats.logistic.pdf(zeta.estimate)
     margin = olr.predicted_margins("sex")
     close(margin.se.iloc[0], density * zeta.se, f"{name} ordinal margin of f")
+
+
+@pytest.mark.parametrize("policy", ["average", "certainty"])
+def test_jkn_with_a_take_all_stratum_equals_r(policy):
+    """A take-all stratum, no lonely one (``jkn_take_all.R``): under
+    "average" R's jknweights scales by PSUs over replicates as soon as a PSU
+    has no replicate, take-all ones included."""
+    data = pd.read_csv(REF / "jkn_take_all.csv")
+    ref = {
+        k: np.array(v, float)
+        for k, v in json.loads((REF / "jkn_take_all_r.json").read_text()).items()
+    }
+    d = Design(
+        data, weights="d", strata="stratum", psu="psu", fpc="fpc", lonely_psu=policy
+    ).with_replicates("jkn")
+    close(d.scale, ref[f"{policy}/scale"][0], f"{policy} JKn scale")
+    close(d.rscales, ref[f"{policy}/rscales"], f"{policy} JKn rscales")
+    m = svymean(d, "y").frame.loc[0]
+    close([m.estimate, m.se], ref[f"{policy}/mean_y"], f"{policy} JKn mean")
