@@ -221,10 +221,15 @@ def canonical_texts(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     (``True == 1`` but their texts differ, and factorizing keeps whichever
     came first): a column where a value equal to 0 or 1 is a number is
     looked through for booleans, and one holding any is mapped value by
-    value.
+    value. Only a column of Python objects can mix them: an int, float or
+    bool column is never looked through cell by cell.
     """
     positions, distinct = pd.factorize(column, use_na_sentinel=False)
-    if any(_is_number(v) and v in (0, 1) for v in distinct) and any(map(_is_bool, column)):
+    if (
+        column.dtype == object
+        and any(_is_number(v) and v in (0, 1) for v in distinct)
+        and any(map(_is_bool, column))
+    ):
         positions, distinct = np.arange(len(column)), column.to_numpy()
     return positions, [canonical_text(v) for v in distinct]
 
