@@ -252,7 +252,8 @@ class Design:
         _check_policy(lonely_psu)
         n = _row_count(data, (weights, strata, *psu_specs, *fpc_specs))
         strata_codes, found = _codes(data, strata, "strata", n)
-        strata_labels = found or ["all"]  # _codes labels strata (["all"] without them)
+        # an empty sample has no stratum labels: one "all" stratum, as without strata
+        strata_labels = found or ["all"]
         stage1_psu = psu_specs[0] if psu_specs else None
         if stage1_psu is None:  # every row its own PSU
             psu_codes, psu_stratum = _row_psu(strata_codes, len(strata_labels))
