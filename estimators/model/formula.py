@@ -254,7 +254,9 @@ def numpy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with pandas' nullable columns (parquet's ``Int64``,
     ``boolean``, ``string``) as numpy ones, which is all patsy reads: integers
     as int64 (float64 while a value is missing), booleans as bool (object
-    while one is missing), text as object."""
+    while one is missing), text as object; a missing value of an object
+    column becomes None, which patsy reads as missing (``pd.NA`` it takes
+    for a level the model does not know)."""
     converted = {}
     for name, column in frame.items():
         dtype = column.dtype
@@ -263,14 +265,14 @@ def numpy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
         ):
             continue
         missing = bool(column.isna().any())
-        if pd.api.types.is_bool_dtype(dtype):
-            converted[name] = column.astype(object if missing else bool)
+        if pd.api.types.is_bool_dtype(dtype) and not missing:
+            converted[name] = column.astype(bool)
         elif pd.api.types.is_integer_dtype(dtype):
             converted[name] = column.astype(float if missing else np.int64)
         elif pd.api.types.is_float_dtype(dtype):
             converted[name] = column.astype(float)
         else:
-            converted[name] = column.astype(object)
+            converted[name] = column.astype(object).where(column.notna(), None)
     return frame.assign(**converted) if converted else frame
 
 

@@ -230,3 +230,18 @@ def test_predict_for_an_unseen_level_is_a_model_error():
     fit = svyolr("rating ~ x + group", _design(data))
     with pytest.raises(ModelError, match="cannot code newdata .* 'zz' does not match"):
         fit.predict_proba(data.assign(group="zz"))
+
+
+@pytest.mark.parametrize("dtype", ["string", "boolean"])
+def test_predict_with_a_missing_nullable_predictor_names_the_missing_value(dtype):
+    # was: "observation with value <NA> does not match any of the expected
+    # levels": pandas' NA in an object column is no missing value to patsy
+    data = _sample(2)
+    data["group"] = data["group"].astype("string")
+    if dtype == "boolean":
+        data["group"] = (data["group"] == "a").astype("boolean")
+    fit = svyolr("rating ~ x + group", _design(data))
+    newdata = data.head(4).copy()
+    newdata.loc[2, "group"] = pd.NA
+    with pytest.raises(ModelError, match="cannot code newdata .*: factor contains missing values"):
+        fit.predict_proba(newdata)
