@@ -21,11 +21,12 @@ from weighting.errors import KalibError
 )
 def test_failed_client_restores_scheduler_and_stops_its_loop(address, message):
     assert dask.config.get("scheduler", None) is None
-    threads = threading.active_count()
+    threads = set(threading.enumerate())
     with pytest.raises(KalibError, match=message):
         _connect(address, timeout="1s")
     assert dask.config.get("scheduler", None) is None
-    assert threading.active_count() == threads
+    # no thread started (the Client's event loop) is left; others may end
+    assert set(threading.enumerate()) <= threads
 
 
 def test_failed_client_keeps_a_scheduler_set_before():
