@@ -6,8 +6,10 @@ below the absolute floor, across machine fingerprints or workload sizes, and
 when the one re-run shows the slowdown was noise.
 """
 
+import itertools
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -267,8 +269,21 @@ def doctor(results: Path, factor: float, copies: int = 5) -> None:
         )
 
 
+@pytest.fixture
+def minute_apart_runs(monkeypatch):
+    """Stamp each run_bench run a minute after the one before. A run is told
+    apart by its (date, commit), dated to the second, and two runs of the
+    tiny suite at one commit often fall within the same second: they would
+    merge into one run of the history."""
+    real_gmtime, minutes = time.gmtime, itertools.count()
+    start = 1_767_225_600  # 2026-01-01T00:00:00Z
+    monkeypatch.setattr(
+        run_bench.time, "gmtime", lambda *_: real_gmtime(start + 60 * next(minutes))
+    )
+
+
 @pytest.mark.slow
-def test_make_bench_end_to_end(tiny_bench, capsys):
+def test_make_bench_end_to_end(tiny_bench, minute_apart_runs, capsys):
     """run_bench.main on a tiny suite: history, last raw run, page, exit codes."""
     bench_dir, results = tiny_bench
     assert run_cli(bench_dir, results) == 0  # first run: the baseline starts
