@@ -414,7 +414,10 @@ class ReportRun:
             early = temporary_sibling(check_writable(Path(s.out), s.force, directory=True))
         except KalibError:
             return  # step write names the output it cannot write
-        self._early_dir, self._early_jobs = early, self._file_jobs(early)
+        # recorded before the jobs are handed over (which builds the results):
+        # an interrupt meanwhile must find it for run() to remove
+        self._early_dir = early
+        self._early_jobs = self._file_jobs(early)
 
     def _file_jobs(self, directory: Path) -> list[Future]:
         """The workers' jobs writing keyrates.nc and each part's replicate
