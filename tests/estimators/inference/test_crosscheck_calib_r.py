@@ -36,6 +36,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 import pytest
+from reference.crosscheck.rvalues import close, r_values
 from repo_paths import REFERENCE
 
 from estimators.cli import main
@@ -58,37 +59,22 @@ from weighting.design import Design
 from weighting.pps import HR
 
 REF = REFERENCE / "crosscheck"
-RTOL = 1e-8
 GLM_RTOL = 1e-7
 TOL = 1e-13  # calibration's stopping rule (R's epsilon 1e-12 on its own scale)
-
-
-def _ref(name):
-    raw = json.loads((REF / f"{name}.json").read_text())
-    return {
-        k: v if k.endswith("terms") else np.array([np.nan if x == "NA" else x for x in v], float)
-        for k, v in raw.items()
-    }
 
 
 @cache
 def ce_d():
     data = pd.read_csv(REF / "ce_d.csv")
     spec = json.loads((REF / "ce_d_margins.json").read_text())
-    return data, spec, _ref("ce_d_r")
+    return data, spec, r_values("ce_d_r")
 
 
 @cache
 def ce_b():
     data = pd.read_csv(REF / "ce_b.csv")
     data["v"] = 1 + data.x / 10  # calib.R's variance = for ce_b
-    return data, _ref("ce_b_r"), _ref("ce_b_cal_r")
-
-
-def close(actual, expected, what, rtol=RTOL, atol=0.0):
-    np.testing.assert_allclose(
-        np.asarray(actual, float), np.asarray(expected, float), rtol=rtol, atol=atol, err_msg=what
-    )
+    return data, r_values("ce_b_r"), r_values("ce_b_cal_r")
 
 
 def two_stage_design(case):
@@ -346,7 +332,7 @@ def test_stratified_pps_equals_r(calibrated):
     data["z"] = (data.k > 2).astype(float)  # calib.R's
     data["sex"] = np.where(data.id % 2 == 0, "f", "m")
     spec = json.loads((REF / "ce_e_margins.json").read_text())
-    ref = _ref("ce_e_r")
+    ref = r_values("ce_e_r")
     d = Design(data, weights="d", strata="stratum", psu="psu", fpc="pi", pps="brewer")
     if calibrated:
         d = d.calibrate([Margin("a", spec["a"])], distance="raking", tol=TOL)
@@ -367,7 +353,7 @@ def test_pps_one_stratum_equals_r(pps, variance):
     data = pd.read_csv(REF / "ce_e.csv")
     s2 = data[data.stratum == "s2"].reset_index(drop=True)
     with_y = s2[s2.y.notna()].reset_index(drop=True)
-    ref = _ref("ce_e_r")
+    ref = r_values("ce_e_r")
     prefix = f"s2/{pps}_{variance}"
     spec = HR() if pps == "HR" else pps
     d = Design(with_y, weights="d", psu="psu", fpc="pi", pps=spec, variance=variance)

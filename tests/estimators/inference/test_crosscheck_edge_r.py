@@ -29,6 +29,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 import pytest
+from reference.crosscheck.rvalues import RTOL, close, r_values
 from repo_paths import REFERENCE
 from scipy import special, stats
 
@@ -53,7 +54,6 @@ from weighting.design import Design
 from weighting.errors import DesignError
 
 REF = REFERENCE / "crosscheck"
-RTOL = 1e-8
 GLM_RTOL = 1e-7
 DOMAINS = ["d1", "d2", "d3", "one_stratum", "solo"]
 CIPROP = {
@@ -70,16 +70,7 @@ QTYPES = ["mean", "beta", "xlogit", "asin", "score"]
 @cache
 def load(name):
     data = pd.read_csv(REF / f"{name}.csv")
-    return data, json.loads((REF / f"{name}_margins.json").read_text()), _ref(name)
-
-
-def _ref(name):
-    raw = json.loads((REF / f"{name}_r.json").read_text())
-    # jsonlite writes R's NA and NaN as text
-    return {
-        k: v if k.endswith("terms") else np.array([np.nan if x == "NA" else x for x in v], float)
-        for k, v in raw.items()
-    }
+    return data, json.loads((REF / f"{name}_margins.json").read_text()), r_values(f"{name}_r")
 
 
 # R case -> (dataset, lonely-PSU policy)
@@ -117,12 +108,6 @@ def key(case):
     """The R output's prefix of a case."""
     name, tail = case.split("/")
     return name, (f"rep_{tail}" if case in REPLICATE else f"lin_{tail}")
-
-
-def close(actual, expected, what, rtol=RTOL, atol=0.0):
-    np.testing.assert_allclose(
-        np.asarray(actual, float), np.asarray(expected, float), rtol=rtol, atol=atol, err_msg=what
-    )
 
 
 def replicate_gap(case, rows):
